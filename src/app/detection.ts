@@ -1,0 +1,96 @@
+// From configuration to detection components: which stream a name refers to, its merged detection settings
+// (defaults, then subscription, then stream overrides) and the specs that model/ and core/ take. Only
+// app/ and cli/ know both the config shape and the component option shapes.
+import type { CalibrationMethod } from '../core/calibration';
+import { ConfigError } from '../core/errors';
+import type { StreamSpec } from '../core/types';
+import type { WindowOptions } from '../core/window';
+import { effectiveDetection } from '../config/detection';
+import type { CalibrationConfig, Config, DetectionConfig, WindowConfig } from '../config/schema';
+import type { DetectorSpec } from '../model/fitDetector';
+
+export interface ResolvedStream {
+  readonly stream: StreamSpec;
+  readonly detection: DetectionConfig;
+  /** Configured model name, or 'auto'. */
+  readonly model: string;
+}
+
+export function resolveStream(config: Config, file: string, streamId: string): ResolvedStream {
+  const explicit = config.streams.find((s) => s.id === streamId);
+  const subscription = config.subscriptions.find((sub) => streamTemplateRegex(sub.stream).test(streamId));
+  if (!subscription) {
+    const known = config.subscriptions.map((s) => `'${s.stream}'`).join(', ') || 'none';
+    throw new ConfigError(file, [`streams: no subscription produces stream '${streamId}' (stream templates: ${known})`]);
+  }
+  const channels = explicit?.channels ?? subscription.channels;
+  const detection = effectiveDetection(config.defaults, subscription, explicit);
+  const model = explicit?.model !== undefined && explicit.model !== 'auto' ? explicit.model : subscription.model;
+  return { stream: { id: streamId, channels: [...channels] }, detection, model };
+}
+
+/** `{line}/{asset}` -> /^([^/]+)\/([^/]+)$/ ; `{topic}` may span levels. */
+export function streamTemplateRegex(template: string): RegExp {
+  const parts = template.split(/(\{[A-Za-z_][A-Za-z0-9_]*\})/);
+  const body = parts
+    .map((p) => (p === '{topic}' ? '(.+)' : /^\{.+\}$/.test(p) ? '([^/]+)' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${body}$`);
+}
+
+export function windowOptions(w: WindowConfig): WindowOptions {
+  return {
+    size: w.size,
+    hop: w.hop,
+    maxGapMs: w.max_gap_ms,
+    minCompleteness: w.min_completeness,
+    ...(w.sample_period_ms !== undefined ? { samplePeriodMs: w.sample_period_ms } : {}),
+  };
+}
+
+export function calibrationMethod(c: CalibrationConfig): CalibrationMethod {
+  switch (c.method) {
+    case 'pot':
+      return { kind: 'pot', q: c.pot.q, initialQuantile: c.pot.initial_quantile };
+    case 'percentile':
+      return { kind: 'percentile', percentile: c.percentile };
+    case 'sigma':
+      return { kind: 'sigma', k: c.sigma_k };
+  }
+}
+
+export function detectorSpec(
+  d: DetectionConfig,
+  name: string,
+  stream: StreamSpec,
+  backend: string,
+  anomalydVersion: string,
+): DetectorSpec {
+  const t = d.training;
+  return {
+    name,
+    stream,
+    window: windowOptions(d.window),
+    encoderUnits: [...t.encoder_units],
+    latentUnits: t.latent_units,
+    scaleMargin: t.scale_margin,
+    metric: t.score_metric,
+    train: {
+      loss: t.loss,
+      epochs: t.epochs,
+      batchSize: t.batch_size,
+      learningRate: t.learning_rate,
+      validationFraction: t.validation_fraction,
+      patience: t.patience,
+      seed: t.seed,
+      noise: {
+        gaussianSigma: t.noise.gaussian_sigma,
+        maskFraction: t.noise.mask_fraction,
+        saltPepperFraction: t.noise.salt_pepper_fraction,
+      },
+    },
+    calibration: calibrationMethod(d.calibration),
+    backend,
+    anomalydVersion,
+  };
+}

@@ -1,0 +1,34 @@
+// Recorded data for the offline commands: CSV files cut into windows by the daemon's own WindowBuffer. Each
+// file is windowed on its own, so the end of one recording is never joined to the start of the next.
+import type { StreamSpec, Window } from '../core/types';
+import { windowsFromSeries, type WindowOptions } from '../core/window';
+import { readCsv, type CsvSeries } from '../sources/csv';
+
+export interface RecordedWindows {
+  readonly windows: Window[];
+  /** Windows below min_completeness: reported, never used for training, calibration or decisions. */
+  readonly insufficient: number;
+  readonly series: CsvSeries[];
+  readonly samples: number;
+}
+
+export async function windowsFromCsvFiles(
+  files: readonly string[],
+  stream: StreamSpec,
+  opts: WindowOptions,
+): Promise<RecordedWindows> {
+  const windows: Window[] = [];
+  const series: CsvSeries[] = [];
+  let insufficient = 0;
+  let samples = 0;
+  for (const file of files) {
+    const s = await readCsv(file, { channels: stream.channels, ...(opts.samplePeriodMs ? { samplePeriodMs: opts.samplePeriodMs } : {}) });
+    series.push(s);
+    samples += s.rows;
+    for (const e of windowsFromSeries(stream, s.ts, s.values, opts)) {
+      if (e.kind === 'window') windows.push(e.window);
+      else insufficient++;
+    }
+  }
+  return { windows, insufficient, series, samples };
+}

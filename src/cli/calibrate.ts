@@ -1,0 +1,93 @@
+// `anomalyd calibrate`: set (or reset) a model's threshold from clean recorded data, e.g. a week of normal
+// operation that the model was not trained on. Rewrites manifest.json only; the weights stay.
+import { loadConfigText } from '../config/load';
+import { calibrationMethod } from '../app/detection';
+import { windowsFromCsvFiles } from '../app/recorded';
+import { validateMethod, type CalibrationMethod } from '../core/calibration';
+import { InputError } from '../core/errors';
+import { selectBackend } from '../model/backend';
+import { Detector } from '../model/detector';
+import { withCalibration } from '../model/fitDetector';
+import { writeManifest } from '../model/artifact';
+import { UsageError, parseCommandArgs, parseNumberOption, printJson, requireOption, round } from './common';
+
+const USAGE = `Usage: anomalyd calibrate --model DIR --input CSV [--input CSV ...] [options]
+
+  --model DIR          model directory (manifest.json is updated in place)
+  --input CSV          clean recorded data with the model's channels; repeatable
+  --method METHOD      pot (default), percentile or sigma
+  --target X           pot: exceedance probability q per window (default 1e-4);
+                       percentile: the percentile (default 99.5); sigma: k in mean + k*std (default 4)
+  --json               print one JSON object on stdout`;
+
+export async function calibrateCommand(args: string[]): Promise<number> {
+  const { values } = parseCommandArgs(
+    args,
+    {
+      model: { type: 'string' },
+      input: { type: 'string', multiple: true },
+      method: { type: 'string' },
+      target: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    USAGE,
+  );
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const modelDir = requireOption(values.model, 'model', USAGE);
+  const inputs = requireOption(values.input, 'input', USAGE);
+  const method = methodFrom(values.method, parseNumberOption(values.target, 'target', USAGE));
+
+  await selectBackend();
+  const detector = await Detector.load(modelDir);
+  const m = detector.manifest;
+  const stream = { id: m.stream, channels: m.channels };
+  const recorded = await windowsFromCsvFiles(inputs, stream, m.window);
+  if (recorded.windows.length < 2) {
+    throw new InputError(`${inputs.join(', ')}: only ${recorded.windows.length} complete window(s); calibration needs more clean data`);
+  }
+  const scores = detector.score(recorded.windows).map((s) => s.score);
+  const calibrated = withCalibration(detector, scores, method);
+  await writeManifest(modelDir, calibrated.manifest);
+  const cal = calibrated.manifest.calibration;
+  const result = {
+    model: modelDir,
+    method: method.kind,
+    windows: recorded.windows.length,
+    insufficient_windows: recorded.insufficient,
+    previous_threshold: m.calibration ? round(m.calibration.threshold, 6) : null,
+    threshold: cal ? round(cal.threshold, 6) : null,
+    exceed_fraction: cal ? round(scores.filter((s) => s > cal.threshold).length / scores.length, 6) : null,
+  };
+  detector.dispose();
+  if (values.json) printJson(result);
+  else process.stdout.write(`Calibrated '${modelDir}' by ${method.kind} on ${result.windows} windows: threshold ${result.threshold}\n`);
+  return 0;
+}
+
+/** Method and target from the flags; missing values come from the config schema's defaults. */
+function methodFrom(name: string | undefined, target: number | undefined): CalibrationMethod {
+  const defaults = loadConfigText('{}', '<defaults>').defaults.calibration;
+  const kind = name ?? defaults.method;
+  if (kind !== 'pot' && kind !== 'percentile' && kind !== 'sigma') {
+    throw new UsageError(`--method must be pot, percentile or sigma (got '${kind}')`, USAGE);
+  }
+  const base = calibrationMethod({ ...defaults, method: kind });
+  const method: CalibrationMethod =
+    target === undefined
+      ? base
+      : base.kind === 'pot'
+        ? { ...base, q: target }
+        : base.kind === 'percentile'
+          ? { ...base, percentile: target }
+          : { ...base, k: target };
+  try {
+    validateMethod(method);
+  } catch (err) {
+    throw new UsageError(`--target: ${(err as Error).message}`, USAGE);
+  }
+  return method;
+}

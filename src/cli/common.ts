@@ -1,0 +1,93 @@
+// Helpers every command shares: argument parsing with usage errors, JSON output, the package's own root and
+// version, and a terminal progress line.
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** Wrong arguments: main prints the message and the command's usage, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(
+    message: string,
+    readonly usage: string,
+  ) {
+    super(message);
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parseCommandArgs<O extends Options>(
+  args: string[],
+  options: O,
+  usage: string,
+): ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>> {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message, usage);
+  }
+}
+
+export function requireOption<T>(value: T | undefined, name: string, usage: string): T {
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) {
+    throw new UsageError(`Missing required option --${name}`, usage);
+  }
+  return value;
+}
+
+export function parseNumberOption(value: string | undefined, name: string, usage: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number (got '${value}')`, usage);
+  return n;
+}
+
+/** `--json` output: one object on stdout and nothing else there. */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)) + '\n');
+}
+
+/** The installed package's root (dist/cli/.. /..), where config/ and models/ live. */
+export function packageRoot(): string {
+  return path.resolve(__dirname, '..', '..');
+}
+
+let version: string | undefined;
+export function packageVersion(): string {
+  version ??= (JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  return version;
+}
+
+export function round(value: number, digits = 4): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** A single self-updating status line on a terminal; periodic plain lines otherwise (logs, CI). */
+export class Progress {
+  private readonly tty = process.stderr.isTTY === true;
+  private lastPlain = 0;
+
+  update(text: string, force = false): void {
+    if (this.tty) {
+      process.stderr.write(`\r\x1b[K${text}`);
+      return;
+    }
+    const now = Date.now();
+    if (force || now - this.lastPlain >= 5000) {
+      this.lastPlain = now;
+      process.stderr.write(text + '\n');
+    }
+  }
+
+  done(text?: string): void {
+    if (this.tty) process.stderr.write('\r\x1b[K');
+    if (text) process.stderr.write(text + '\n');
+  }
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}

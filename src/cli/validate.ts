@@ -1,0 +1,59 @@
+// `anomalyd validate [-c FILE] [--json]`: load the configuration the way `run` does and list every problem.
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfigFile } from '../config/load';
+import type { Config } from '../config/schema';
+import { ConfigError } from '../core/errors';
+
+export const DEFAULT_CONFIG_FILE = path.resolve(__dirname, '../../config/default.yaml');
+
+/**
+ * A check run after the configuration itself is valid, e.g. that every model directory it names holds an
+ * artifact matching its streams. Returns problems in the `path: message (got value)` form; empty when fine.
+ */
+export type ConfigCheck = (config: Config, file: string) => Promise<readonly string[]>;
+
+export interface ValidateOptions {
+  /** Further checks (the model artifact check is plugged in here by the CLI entry). */
+  readonly checks?: readonly ConfigCheck[];
+  readonly stdout?: NodeJS.WritableStream;
+  readonly stderr?: NodeJS.WritableStream;
+}
+
+const USAGE = 'usage: anomalyd validate [-c FILE] [--json]';
+
+/** Exit code 0 when valid, 1 when the configuration has problems, 2 for a usage error. */
+export async function validateCommand(args: string[], options: ValidateOptions = {}): Promise<number> {
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  let values: { config?: string; json?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean', default: false } },
+      allowPositionals: false,
+      strict: true,
+    }));
+  } catch (err) {
+    stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+    return 2;
+  }
+  const file = values.config ?? DEFAULT_CONFIG_FILE;
+
+  let problems: readonly string[] = [];
+  try {
+    const config = await loadConfigFile(file);
+    for (const check of options.checks ?? []) problems = [...problems, ...(await check(config, file))];
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems = err.problems;
+  }
+
+  if (values.json) {
+    stdout.write(`${JSON.stringify({ file, ok: problems.length === 0, problems })}\n`);
+  } else if (problems.length === 0) {
+    stdout.write(`OK: ${file}\n`);
+  }
+  for (const problem of problems) stderr.write(`${file}: ${problem}\n`);
+  return problems.length === 0 ? 0 : 1;
+}

@@ -1,0 +1,84 @@
+// Loading order: size limit -> hardened YAML -> ${VAR} substitution -> *_file secrets -> JSON Schema (defaults,
+// coercion) -> cross-field rules -> `{hostname}` in the MQTT client id -> deep freeze. All problems found are
+// reported together in one ConfigError.
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import { ConfigError } from '../core/errors';
+import { substituteEnv } from './envSubst';
+import { ProblemList, Redactions, formatValue } from './problems';
+import type { Config } from './schema';
+import { checkSchema } from './schemaCheck';
+import { resolveSecretFiles } from './secretFiles';
+import { checkSemantics } from './semantic';
+import { parseYaml } from './yamlParse';
+
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  let handle: fs.FileHandle | undefined;
+  let text: string;
+  try {
+    handle = await fs.open(file, 'r');
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new ConfigError(file, ['(file): is not a regular file']);
+    if (stat.size > MAX_CONFIG_BYTES) throw tooLarge(file, stat.size);
+    // Read at most one byte past the limit: the size may change between stat and read.
+    const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length === buffer.length) throw tooLarge(file, length);
+    }
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, length));
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    if (err instanceof TypeError) throw new ConfigError(file, ['(file): is not valid UTF-8 text']);
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new ConfigError(file, [`(file): cannot be read (${code})`]);
+  } finally {
+    await handle?.close();
+  }
+  return loadConfigText(text, file, env);
+}
+
+export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_CONFIG_BYTES) throw tooLarge(file, bytes);
+
+  const redactions = new Redactions();
+  const problems = new ProblemList(redactions);
+  const parsed = parseYaml(text, problems);
+  if (problems.count > 0) throw new ConfigError(file, problems.toArray());
+
+  const raw = parsed === null || parsed === undefined ? {} : parsed;
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(file, [`(root): must be a mapping of sections (got ${formatValue(raw)})`]);
+  }
+  const data = substituteEnv(raw, env, problems);
+  resolveSecretFiles(data, problems, redactions);
+  const early = problems.count;
+
+  // Keep validating so every problem is listed, but do not repeat one for a path already reported.
+  problems.startPhase();
+  const valid = checkSchema(data, problems);
+  if (valid && early === 0) checkSemantics(data as Config, problems);
+  if (problems.count > 0) throw new ConfigError(file, problems.toArray());
+
+  const config = data as { mqtt: { client_id: string } };
+  config.mqtt.client_id = config.mqtt.client_id.replace(/\{hostname\}/g, os.hostname());
+  return deepFreeze(data) as Config;
+}
+
+function tooLarge(file: string, bytes: number): ConfigError {
+  return new ConfigError(file, [`(file): is larger than the ${MAX_CONFIG_BYTES / 1024 / 1024} MiB limit (got ${bytes} bytes)`]);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}

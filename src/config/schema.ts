@@ -1,0 +1,176 @@
+// The single configuration schema: one TypeBox definition gives the JSON Schema (validation, defaults, editor
+// completion via config/schema.json) and the static TypeScript types below.
+//
+// Properties with a default are written as required here, so the static types describe the configuration as
+// the loader returns it (defaults filled in). `toJsonSchema` turns them into optional properties for validation.
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  alertingSchema,
+  calibrationSchema,
+  detectionDefaultsSchema,
+  noiseSchema,
+  potSchema,
+  trainingSchema,
+  windowSchema,
+} from './schemaDetection';
+import { oneOf, section, type DeepPartial } from './schemaHelpers';
+import {
+  alertmanagerSchema,
+  consoleSinkSchema,
+  influxSchema,
+  modelSchema,
+  modelsSchema,
+  mqttSchema,
+  mqttTlsSchema,
+  reconnectSchema,
+  sinksSchema,
+  streamSchema,
+  subscriptionSchema,
+  timestampSchema,
+  webhookSchema,
+} from './schemaIo';
+
+export const logSchema = section(
+  {
+    level: oneOf(['error', 'warn', 'info', 'debug'] as const, 'Least severe level written.', 'info'),
+    format: oneOf(['text', 'json'] as const, 'text = one readable line per event; json = one JSON object per line.', 'text'),
+  },
+  'Logging (always to stderr).',
+);
+
+export const httpSchema = section(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Serve /metrics, /healthz, /readyz and the status page.' }),
+    host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Listen address; use 0.0.0.0 to be scraped from other hosts or containers.' }),
+    port: Type.Integer({ minimum: 0, maximum: 65_535, default: 9464, description: 'Listen port; 0 picks a free port.' }),
+  },
+  'HTTP server for metrics, health and status.',
+);
+
+export const queuesSchema = section(
+  {
+    capacity: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000, description: 'Items each internal queue holds.' }),
+    when_full: oneOf(
+      ['block', 'drop'] as const,
+      'block = stop taking input (MQTT QoS 1 messages stay unacknowledged at the broker); drop = discard the newest items and count them.',
+      'block',
+    ),
+  },
+  'Bounded queues between the pipeline stages.',
+);
+
+export const batchingSchema = section(
+  {
+    max_batch: Type.Integer({ minimum: 1, maximum: 4_096, default: 64, description: 'Windows scored in one inference call.' }),
+    max_wait_ms: Type.Integer({ minimum: 0, maximum: 10_000, default: 20, description: 'Longest a window waits for a batch to fill (milliseconds).' }),
+  },
+  'Batching of windows for inference.',
+);
+
+export const inferenceSchema = section(
+  {
+    backend: oneOf(
+      ['auto', 'node', 'wasm', 'cpu'] as const,
+      'TensorFlow.js backend: auto = the fastest available (node, then wasm, then cpu).',
+      'auto',
+    ),
+  },
+  'Inference engine.',
+);
+
+export const limitsSchema = section(
+  {
+    max_streams: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 1_000,
+      description: 'Most streams tracked at once; messages for further streams are rejected and counted, which bounds memory and metric labels.',
+    }),
+  },
+  'Resource limits.',
+);
+
+export const configSchema = Type.Object(
+  {
+    log: logSchema,
+    http: httpSchema,
+    state_dir: Type.String({
+      minLength: 1,
+      default: './var',
+      description: 'Directory for the alert outbox, the InfluxDB spool and other state. Relative paths are resolved against the working directory.',
+    }),
+    shutdown_grace_ms: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000, description: 'Time (milliseconds) given to flush and stop on shutdown before the process exits anyway.' }),
+    mqtt: mqttSchema,
+    models: modelsSchema,
+    defaults: detectionDefaultsSchema,
+    subscriptions: Type.Array(subscriptionSchema, { default: [], maxItems: 256, description: 'MQTT subscriptions, each mapping topics to streams.' }),
+    streams: Type.Array(streamSchema, { default: [], maxItems: 100_000, description: 'Optional per-stream settings for streams produced by the subscriptions.' }),
+    sinks: sinksSchema,
+    queues: queuesSchema,
+    batching: batchingSchema,
+    inference: inferenceSchema,
+    limits: limitsSchema,
+  },
+  { additionalProperties: false, title: 'anomalyd configuration', description: 'Configuration of the anomalyd daemon.' },
+);
+
+type Deep<T> = T extends (infer U)[] ? readonly Deep<U>[] : T extends object ? { readonly [K in keyof T]: Deep<T[K]> } : T;
+
+/** The configuration as returned by the loader: defaults applied, secrets resolved, deeply frozen. */
+export type Config = Deep<Static<typeof configSchema>>;
+export type LogConfig = Config['log'];
+export type HttpConfig = Config['http'];
+export type MqttConfig = Deep<Static<typeof mqttSchema>>;
+export type MqttTlsConfig = Deep<Static<typeof mqttTlsSchema>>;
+export type ReconnectConfig = Deep<Static<typeof reconnectSchema>>;
+export type ModelConfig = Deep<Static<typeof modelSchema>>;
+export type WindowConfig = Deep<Static<typeof windowSchema>>;
+export type NoiseConfig = Deep<Static<typeof noiseSchema>>;
+export type TrainingConfig = Deep<Static<typeof trainingSchema>>;
+export type PotConfig = Deep<Static<typeof potSchema>>;
+export type CalibrationConfig = Deep<Static<typeof calibrationSchema>>;
+export type AlertingConfig = Deep<Static<typeof alertingSchema>>;
+export type DetectionConfig = Deep<Static<typeof detectionDefaultsSchema>>;
+export type DetectionOverrides = Deep<{ [K in keyof Static<typeof detectionDefaultsSchema>]?: DeepPartial<Static<typeof detectionDefaultsSchema>[K]> }>;
+export type TimestampConfig = Deep<Static<typeof timestampSchema>>;
+export type SubscriptionConfig = Deep<Static<typeof subscriptionSchema>>;
+export type Decoder = SubscriptionConfig['decoder'];
+export type StreamConfig = Deep<Static<typeof streamSchema>>;
+export type InfluxConfig = Deep<Static<typeof influxSchema>>;
+export type WebhookConfig = Deep<Static<typeof webhookSchema>>;
+export type AlertmanagerConfig = Deep<Static<typeof alertmanagerSchema>>;
+export type ConsoleSinkConfig = Deep<Static<typeof consoleSinkSchema>>;
+export type SinksConfig = Config['sinks'];
+export type QueuesConfig = Config['queues'];
+export type BatchingConfig = Config['batching'];
+export type InferenceConfig = Config['inference'];
+export type LimitsConfig = Config['limits'];
+
+/** Marker of the property names the loader fills from a `<name>_file` sibling. */
+export const SECRET_FILE_KEYS: Readonly<Record<string, string>> = { password_file: 'password', secret_file: 'secret', token_file: 'token' };
+
+/**
+ * The JSON Schema used for validation and published as config/schema.json: plain JSON (no TypeBox symbols),
+ * and every property that has a default is optional.
+ */
+export function toJsonSchema(): Record<string, unknown> {
+  const json = relaxDefaulted(JSON.parse(JSON.stringify(configSchema)) as unknown) as Record<string, unknown>;
+  return { $schema: 'http://json-schema.org/draft-07/schema#', ...json };
+}
+
+function relaxDefaulted(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(relaxDefaulted);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    out[key] = key === 'enum' || key === 'const' || key === 'default' ? value : relaxDefaulted(value);
+  }
+  const properties = out['properties'] as Record<string, Record<string, unknown>> | undefined;
+  const required = out['required'] as string[] | undefined;
+  if (properties && required) {
+    const stillRequired = required.filter((name) => properties[name]?.['default'] === undefined);
+    if (stillRequired.length > 0) out['required'] = stillRequired;
+    else delete out['required'];
+  }
+  return out;
+}

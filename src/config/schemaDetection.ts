@@ -1,0 +1,125 @@
+// Detection settings: how windows are cut, how the autoencoder is trained, how its threshold is calibrated and
+// when anomalous windows become alerts. `defaults` holds one full set; subscriptions and streams override parts.
+import { Type } from '@sinclair/typebox';
+import { oneOf, section } from './schemaHelpers';
+
+export const windowSchema = section(
+  {
+    size: Type.Integer({ minimum: 2, maximum: 100_000, default: 64, description: 'Samples per window (the autoencoder input length per channel).' }),
+    hop: Type.Integer({ minimum: 1, maximum: 100_000, default: 16, description: 'Samples between the starts of consecutive windows; must not exceed `size`.' }),
+    max_gap_ms: Type.Integer({
+      minimum: 0,
+      default: 10_000,
+      description: 'A pause between samples longer than this (milliseconds) restarts the window instead of bridging the gap.',
+    }),
+    min_completeness: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1,
+      default: 0.9,
+      description: 'Fraction of the expected samples a window must hold to be scored; emptier windows are counted as insufficient.',
+    }),
+    sample_period_ms: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        description: 'Expected time between samples (milliseconds). Unset: derived from `sample_rate_hz` or from the timestamps of the data.',
+      }),
+    ),
+  },
+  'Sliding-window segmentation of each stream.',
+);
+
+export const noiseSchema = section(
+  {
+    gaussian_sigma: Type.Number({ minimum: 0, maximum: 1, default: 0.05, description: 'Standard deviation of Gaussian noise added to the scaled training input.' }),
+    mask_fraction: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0.1, description: 'Fraction of input values set to zero (masking noise).' }),
+    salt_pepper_fraction: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0, description: 'Fraction of input values set to 0 or 1 at random (salt-and-pepper noise).' }),
+  },
+  'Corruption applied to training inputs; the autoencoder learns to reconstruct the clean window.',
+);
+
+export const trainingSchema = section(
+  {
+    encoder_units: Type.Array(Type.Integer({ minimum: 1, maximum: 8192, description: 'Units of one dense encoder layer.' }), {
+      minItems: 1,
+      maxItems: 8,
+      default: [128, 64],
+      description: 'Units of the dense encoder layers, outermost first; the decoder mirrors them.',
+    }),
+    latent_units: Type.Integer({ minimum: 1, maximum: 4096, default: 16, description: 'Units of the bottleneck layer; at most the last encoder layer.' }),
+    loss: oneOf(['bce', 'mse'] as const, 'Reconstruction loss: binary cross-entropy on [0,1]-scaled data, or mean squared error.', 'bce'),
+    epochs: Type.Integer({ minimum: 1, maximum: 100_000, default: 50, description: 'Maximum training epochs.' }),
+    batch_size: Type.Integer({ minimum: 1, maximum: 65_536, default: 64, description: 'Windows per training batch.' }),
+    learning_rate: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.001, description: 'Adam learning rate.' }),
+    validation_fraction: Type.Number({
+      minimum: 0,
+      maximum: 0.5,
+      default: 0.1,
+      description: 'Fraction of training windows held out (the most recent ones) for early stopping and calibration.',
+    }),
+    patience: Type.Integer({ minimum: 0, maximum: 10_000, default: 5, description: 'Early stopping: epochs without validation improvement before training stops; 0 disables early stopping.' }),
+    seed: Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 42, description: 'Seed for weight initialisation, shuffling and noise, so training is reproducible.' }),
+    scale_margin: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 0.05,
+      description: 'Min-max scaling headroom: the training range is widened by this fraction on each side before mapping to [0,1].',
+    }),
+    noise: noiseSchema,
+  },
+  'Denoising-autoencoder architecture and training.',
+);
+
+export const potSchema = section(
+  {
+    q: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: 0.0001, description: 'Target probability that a normal window exceeds the threshold (risk per window).' }),
+    initial_quantile: Type.Number({
+      exclusiveMinimum: 0.5,
+      exclusiveMaximum: 1,
+      default: 0.98,
+      description: 'Quantile of the calibration scores above which the generalised Pareto tail is fitted; `q` must be below 1 - initial_quantile.',
+    }),
+  },
+  'Peaks-over-threshold (extreme value theory) calibration.',
+);
+
+export const calibrationSchema = section(
+  {
+    method: oneOf(['pot', 'percentile', 'sigma'] as const, 'Threshold method: peaks-over-threshold tail fit, a percentile of the calibration scores, or mean + sigma_k * std.', 'pot'),
+    percentile: Type.Number({ exclusiveMinimum: 50, exclusiveMaximum: 100, default: 99.5, description: 'Percentile of the calibration scores used as threshold (method percentile).' }),
+    sigma_k: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 4, description: 'Number of standard deviations above the mean score (method sigma).' }),
+    pot: potSchema,
+  },
+  'How the anomaly threshold is derived from the scores of held-out normal windows.',
+);
+
+export const alertingSchema = section(
+  {
+    k: Type.Integer({ minimum: 1, maximum: 10_000, default: 3, description: 'An alert starts firing when k of the last n windows are anomalous.' }),
+    n: Type.Integer({ minimum: 1, maximum: 10_000, default: 5, description: 'Length of the k-of-n decision window (windows); k must not exceed n.' }),
+    reset_windows: Type.Integer({ minimum: 1, maximum: 10_000, default: 5, description: 'Consecutive normal windows needed before a firing alert resolves.' }),
+    reset_ratio: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1,
+      default: 0.9,
+      description: 'Hysteresis: while firing, a window only counts as normal when its score is below reset_ratio * threshold.',
+    }),
+    keep_firing_for_ms: Type.Integer({ minimum: 0, default: 60_000, description: 'Minimum time (milliseconds) an alert stays firing, which suppresses flapping.' }),
+    severity_critical_p_value: Type.Number({
+      exclusiveMinimum: 0,
+      exclusiveMaximum: 1,
+      default: 0.00001,
+      description: 'Alerts whose window tail probability is below this value are critical, the others warning.',
+    }),
+  },
+  'Turning anomalous windows into alerts: k-of-n start, hysteresis and minimum firing time.',
+);
+
+export const detectionDefaultsSchema = section(
+  {
+    window: windowSchema,
+    training: trainingSchema,
+    calibration: calibrationSchema,
+    alerting: alertingSchema,
+  },
+  'Detection settings applied to every stream unless its subscription or stream entry overrides them.',
+);

@@ -1,0 +1,206 @@
+// Input and output settings: the MQTT connection, what is subscribed and how payloads map to streams, and the
+// sinks that receive scores and alerts.
+import { Type } from '@sinclair/typebox';
+import { alertingSchema, calibrationSchema, trainingSchema, windowSchema } from './schemaDetection';
+import { entry, nameMap, named, oneOf, overrideOf, patternMessages, section, url } from './schemaHelpers';
+
+const secretHelp = 'Prefer the `_file` variant; never printed in errors or logs.';
+
+export const mqttTlsSchema = section(
+  {
+    ca_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA(s) that signed the broker certificate. Unset: system CAs.' })),
+    cert_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM client certificate for mutual TLS; requires key_file.' })),
+    key_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of the client certificate; requires cert_file.' })),
+    reject_unauthorized: Type.Boolean({ default: true, description: 'Refuse brokers whose certificate does not verify. Only disable on an isolated test bench.' }),
+  },
+  'TLS settings, used when the URL scheme is mqtts:// or wss://.',
+);
+
+export const reconnectSchema = section(
+  {
+    min_delay_ms: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 1_000, description: 'First reconnect delay (milliseconds); doubles after each failed attempt.' }),
+    max_delay_ms: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 30_000, description: 'Upper bound of the reconnect delay (milliseconds).' }),
+    jitter: Type.Number({ minimum: 0, maximum: 1, default: 0.2, description: 'Random spread of each delay as a fraction (0.2 = plus or minus 20 %), so a fleet does not reconnect in step.' }),
+  },
+  'Reconnect backoff after the broker connection is lost.',
+);
+
+export const mqttSchema = section(
+  {
+    url: url(['mqtt', 'mqtts', 'tcp', 'tls', 'ws', 'wss'], 'Broker URL.', 'mqtt://127.0.0.1:1883'),
+    client_id: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      default: 'anomalyd-{hostname}',
+      description: 'MQTT client identifier; `{hostname}` is replaced by the host name when the file is loaded. Must be unique per broker and stable, so the persistent session survives restarts.',
+    }),
+    clean_session: Type.Boolean({
+      default: false,
+      description: 'false keeps the broker-side session, so QoS 1 messages published while the daemon was down are delivered on reconnect.',
+    }),
+    username: Type.Optional(Type.String({ description: 'Broker user name.' })),
+    password: Type.Optional(Type.String({ description: `Broker password. ${secretHelp}` })),
+    password_file: Type.Optional(Type.String({ minLength: 1, description: 'File whose content (trimmed) is the broker password.' })),
+    tls: mqttTlsSchema,
+    keepalive_s: Type.Integer({ minimum: 0, maximum: 65_535, default: 30, description: 'MQTT keepalive interval (seconds); 0 disables it.' }),
+    reconnect: reconnectSchema,
+    max_payload_bytes: Type.Integer({ minimum: 1, maximum: 268_435_455, default: 1_048_576, description: 'Messages with a larger payload are rejected and counted.' }),
+    qos: oneOf([0, 1] as const, 'Subscription QoS. With 1, a message is acknowledged only after its samples are accepted by the pipeline.', 1),
+    embedded_broker: oneOf(
+      ['auto', 'on', 'off'] as const,
+      'Start a broker inside the daemon: on = always, auto = only when the URL is a loopback address and nothing listens there, off = never.',
+      'auto',
+    ),
+  },
+  'Connection to the MQTT broker.',
+);
+
+export const modelSchema = entry(
+  {
+    path: Type.String({ minLength: 1, description: 'Model artifact directory (model.json, weights, manifest.json). Relative paths are resolved against the working directory.' }),
+    threshold: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Fixed anomaly threshold that replaces the calibrated one from the manifest (an operator override).' })),
+  },
+  'One trained model artifact.',
+);
+
+const streamIdPattern = '^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$';
+const channelSchema = named('^[A-Za-z_][A-Za-z0-9_]{0,63}$', 'must be a channel name of letters, digits and "_", not starting with a digit', 'Channel name.');
+const channelsSchema = Type.Array(channelSchema, {
+  minItems: 1,
+  maxItems: 256,
+  uniqueItems: true,
+  description: 'Ordered channel names; the order is the model input order and must match the model manifest.',
+});
+const modelRef = Type.String({ minLength: 1, default: 'auto', description: 'Name of an entry in `models`, or "auto" to use the model whose manifest names this stream.' });
+
+const headerNamePattern = "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$";
+patternMessages.set(headerNamePattern, 'must be a valid HTTP header name');
+const headerMap = Type.Unsafe<Record<string, string>>({
+  type: 'object',
+  default: {},
+  description: 'Extra HTTP headers sent with every delivery; values are never printed in errors.',
+  propertyNames: { pattern: headerNamePattern },
+  additionalProperties: { type: 'string', description: 'Header value.' },
+});
+
+const overrides = {
+  window: Type.Optional(overrideOf(windowSchema, 'Overrides of defaults.window.')),
+  training: Type.Optional(overrideOf(trainingSchema, 'Overrides of defaults.training.')),
+  calibration: Type.Optional(overrideOf(calibrationSchema, 'Overrides of defaults.calibration.')),
+  alerting: Type.Optional(overrideOf(alertingSchema, 'Overrides of defaults.alerting.')),
+};
+
+export const timestampSchema = section(
+  {
+    source: oneOf(
+      ['auto', 'payload', 'arrival'] as const,
+      'Where a sample time comes from: auto = the payload field when present, else arrival; payload = required in the payload; arrival = receive time.',
+      'auto',
+    ),
+    field: Type.String({ minLength: 1, default: 'ts', description: 'Payload field (json decoders) or first CSV column name holding the timestamp.' }),
+    unit: oneOf(['ms', 's', 'iso8601'] as const, 'Timestamp encoding: epoch milliseconds, epoch seconds or an ISO 8601 string.', 'ms'),
+  },
+  'Sample timestamps.',
+);
+
+export const subscriptionSchema = entry(
+  {
+    topic: Type.String({ minLength: 1, maxLength: 1024, description: 'MQTT topic filter; `+` matches one level, `#` the rest.' }),
+    template: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'The topic with names for its wildcard levels, e.g. plant/{line}/{asset}/telemetry for plant/+/+/telemetry.',
+      }),
+    ),
+    stream: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      description: 'Stream id built from the template names, e.g. "{line}/{asset}"; `{topic}` is the whole topic.',
+    }),
+    decoder: oneOf(
+      ['json', 'json_array', 'csv', 'number', 'f32le'] as const,
+      'Payload format: json = one object with a field per channel; json_array = arrays of samples; csv = one line of values in channel order; number = one value (single channel); f32le = little-endian float32 chunk, channels interleaved.',
+    ),
+    sample_rate_hz: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, description: 'Sampling rate of chunked payloads (required for f32le and json_array).' })),
+    timestamp: timestampSchema,
+    model: modelRef,
+    channels: channelsSchema,
+    ...overrides,
+  },
+  'One MQTT subscription and how its messages become streams.',
+);
+
+export const streamSchema = entry(
+  {
+    id: named(streamIdPattern, 'must be a stream id of letters, digits and "_.:/-" (at most 128 characters)', 'Stream id as produced by a subscription.'),
+    channels: Type.Optional(Type.Array(channelSchema, { minItems: 1, maxItems: 256, uniqueItems: true, description: 'Channels of this stream, a subset of its subscription channels in model input order. Unset: all.' })),
+    model: modelRef,
+    ...overrides,
+  },
+  'Settings for one stream, overriding its subscription.',
+);
+
+export const influxSchema = entry(
+  {
+    url: url(['http', 'https'], 'InfluxDB 1.x base URL; a path component names the database, e.g. http://127.0.0.1:8086/anomalyd.'),
+    database: Type.Optional(Type.String({ minLength: 1, description: 'Database name, when the URL does not carry it.' })),
+    username: Type.Optional(Type.String({ description: 'InfluxDB user name.' })),
+    password: Type.Optional(Type.String({ description: `InfluxDB password. ${secretHelp}` })),
+    password_file: Type.Optional(Type.String({ minLength: 1, description: 'File whose content (trimmed) is the InfluxDB password.' })),
+    batch_size: Type.Integer({ minimum: 1, maximum: 100_000, default: 5_000, description: 'Points per write request.' }),
+    flush_interval_ms: Type.Integer({ minimum: 10, maximum: 600_000, default: 1_000, description: 'Maximum time (milliseconds) a point waits before being written.' }),
+    timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000, description: 'Timeout of one write request (milliseconds).' }),
+    buffer_max_points: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 100_000, description: 'Points kept in memory while InfluxDB is unreachable; beyond that they go to the spool.' }),
+    spool_max_bytes: Type.Integer({
+      minimum: 0,
+      default: 268_435_456,
+      description: 'Disk spool under state_dir for points that do not fit in memory; the oldest are dropped (and counted) beyond this size. 0 disables the spool.',
+    }),
+  },
+  'InfluxDB sink for scores, alerts and health. Absent: not written.',
+);
+
+export const webhookSchema = entry(
+  {
+    name: named('^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$', 'must be a name of letters, digits, "_", "." or "-" (at most 64 characters)', 'Receiver name, used in metrics, logs and the outbox.'),
+    url: url(['http', 'https'], 'Receiver URL; gets Alertmanager webhook v4 bodies.'),
+    secret: Type.Optional(Type.String({ minLength: 1, description: `HMAC-SHA256 signing key for the signature header. ${secretHelp}` })),
+    secret_file: Type.Optional(Type.String({ minLength: 1, description: 'File whose content (trimmed) is the signing key.' })),
+    timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'Timeout of one delivery attempt (milliseconds).' }),
+    max_retries: Type.Integer({ minimum: 0, maximum: 1_000, default: 10, description: 'Retries after 5xx or timeout, with capped exponential backoff; 4xx is not retried.' }),
+    headers: headerMap,
+    send_resolved: Type.Boolean({ default: true, description: 'Also notify when an alert resolves.' }),
+  },
+  'One webhook receiver.',
+);
+
+export const alertmanagerSchema = entry(
+  {
+    url: url(['http', 'https'], 'Alertmanager base URL; alerts are posted to <url>/api/v2/alerts.'),
+    repost_interval_ms: Type.Integer({
+      minimum: 1_000,
+      maximum: 3_600_000,
+      default: 60_000,
+      description: 'Firing alerts are re-posted at this interval (milliseconds); keep it below Alertmanager resolve_timeout.',
+    }),
+    timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'Timeout of one post (milliseconds).' }),
+  },
+  'Push alerts to a Prometheus Alertmanager. Absent: not used.',
+);
+
+export const consoleSinkSchema = section(
+  { enabled: Type.Boolean({ default: false, description: 'Print alerts (and, at debug level, scores) to stdout.' }) },
+  'Console sink, handy for demos.',
+);
+
+export const sinksSchema = section(
+  {
+    influx: Type.Optional(influxSchema),
+    webhooks: Type.Array(webhookSchema, { default: [], maxItems: 32, description: 'Webhook receivers of alerts.' }),
+    alertmanager: Type.Optional(alertmanagerSchema),
+    console: consoleSinkSchema,
+  },
+  'Where scores and alerts go.',
+);
+
+export const modelsSchema = nameMap(modelSchema, 'Model artifacts by name; subscriptions and streams refer to these names.');

@@ -1,0 +1,234 @@
+// Rules that span several fields and so cannot live in the JSON Schema: topic filters and their templates, model
+// references, unique names, min <= max pairs, and detection settings after overrides are applied.
+import { effectiveDetection } from './detection';
+import type { ConfigPath, ProblemList, Segment } from './problems';
+import type { Config, DetectionConfig, DetectionOverrides, SubscriptionConfig } from './schema';
+
+const PLACEHOLDER = /\{([^{}]*)\}/g;
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function checkSemantics(config: Config, problems: ProblemList): void {
+  const { mqtt } = config;
+  if (mqtt.reconnect.min_delay_ms > mqtt.reconnect.max_delay_ms) {
+    problems.add(['mqtt', 'reconnect', 'min_delay_ms'], `must not exceed max_delay_ms (${mqtt.reconnect.max_delay_ms})`, mqtt.reconnect.min_delay_ms);
+  }
+  if ((mqtt.tls.cert_file === undefined) !== (mqtt.tls.key_file === undefined)) {
+    const missing = mqtt.tls.cert_file === undefined ? 'cert_file' : 'key_file';
+    problems.add(['mqtt', 'tls', missing], 'is required when the other half of the client certificate is set', undefined);
+  }
+  if (config.batching.max_batch > config.queues.capacity) {
+    problems.add(['batching', 'max_batch'], `must not exceed queues.capacity (${config.queues.capacity})`, config.batching.max_batch);
+  }
+  checkDetection([{ at: ['defaults'], values: config.defaults }], config.defaults, problems);
+  const streamPatterns = config.subscriptions.map((sub, i) => checkSubscription(config, sub, i, problems));
+  checkStreams(config, streamPatterns, problems);
+  checkSinks(config, problems);
+}
+
+function checkModelRef(config: Config, model: string, at: ConfigPath, problems: ProblemList): void {
+  if (model !== 'auto' && !Object.prototype.hasOwnProperty.call(config.models, model)) {
+    const known = Object.keys(config.models);
+    problems.add(at, `names no model; use "auto" or one of: ${known.length > 0 ? known.join(', ') : '(no models configured)'}`, model);
+  }
+}
+
+/** Returns a matcher for the stream ids this subscription produces. */
+function checkSubscription(config: Config, sub: SubscriptionConfig, i: number, problems: ProblemList): RegExp | undefined {
+  const at: Segment[] = ['subscriptions', i];
+  const topicOk = checkTopicFilter(sub.topic, [...at, 'topic'], problems);
+  const names = sub.template === undefined ? new Set<string>() : checkTemplate(sub, topicOk, at, problems);
+  const used = [...sub.stream.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '');
+  for (const name of used) {
+    if (name !== 'topic' && !names.has(name)) {
+      const hint = sub.template === undefined ? 'add a `template` that names the topic levels' : `the template names ${[...names].join(', ') || 'nothing'}`;
+      problems.add([...at, 'stream'], `uses {${name}}, which is not defined; ${hint} (or use {topic})`, sub.stream);
+    }
+  }
+  if (used.length === 0 && /[+#]/.test(sub.topic)) {
+    problems.add([...at, 'stream'], 'has no placeholder although the topic has wildcards, so every matching topic would feed the same windows', sub.stream);
+  }
+  if ((sub.decoder === 'f32le' || sub.decoder === 'json_array') && sub.sample_rate_hz === undefined) {
+    problems.add([...at, 'sample_rate_hz'], `is required for decoder ${sub.decoder}`, undefined);
+  }
+  if (sub.decoder === 'number' && sub.channels.length !== 1) {
+    problems.add([...at, 'channels'], 'must name exactly one channel for decoder number', sub.channels);
+  }
+  config.subscriptions.forEach((other, j) => {
+    if (j < i && other.topic === sub.topic) problems.add([...at, 'topic'], `repeats the topic of subscriptions[${j}]`, sub.topic);
+  });
+  checkModelRef(config, sub.model, [...at, 'model'], problems);
+  checkDetection(
+    [
+      { at: ['defaults'], values: config.defaults },
+      { at, values: sub },
+    ],
+    effectiveDetection(config.defaults, sub),
+    problems,
+  );
+  return streamMatcher(sub.stream);
+}
+
+function checkTopicFilter(topic: string, at: ConfigPath, problems: ProblemList): boolean {
+  const levels = topic.split('/');
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i] ?? '';
+    if ((level.includes('+') && level !== '+') || (level.includes('#') && level !== '#')) {
+      problems.add(at, 'is not a valid topic filter: "+" and "#" must fill a whole level', topic);
+      return false;
+    }
+    if (level === '#' && i !== levels.length - 1) {
+      problems.add(at, 'is not a valid topic filter: "#" must be the last level', topic);
+      return false;
+    }
+  }
+  if (topic.includes('\u0000')) {
+    problems.add(at, 'must not contain NUL characters', topic);
+    return false;
+  }
+  return true;
+}
+
+function checkTemplate(sub: SubscriptionConfig, topicOk: boolean, at: Segment[], problems: ProblemList): Set<string> {
+  const template = sub.template ?? '';
+  const names = new Set<string>();
+  const where = [...at, 'template'];
+  for (const match of template.matchAll(PLACEHOLDER)) {
+    const name = match[1] ?? '';
+    if (!NAME.test(name) || name === 'topic') {
+      problems.add(where, `has an invalid placeholder {${name}}; names are letters, digits and "_" and {topic} is reserved`, template);
+    } else if (names.has(name)) {
+      problems.add(where, `names {${name}} twice`, template);
+    }
+    names.add(name);
+  }
+  if (!topicOk) return names;
+  const topicLevels = sub.topic.split('/');
+  const templateLevels = template.split('/');
+  if (topicLevels.length !== templateLevels.length) {
+    problems.add(where, `has ${templateLevels.length} levels but the topic ${sub.topic} has ${topicLevels.length}`, template);
+    return names;
+  }
+  topicLevels.forEach((level, k) => {
+    const own = templateLevels[k] ?? '';
+    const isPlaceholder = /^\{[^{}]*\}$/.test(own);
+    if ((level === '+' || level === '#') && !isPlaceholder) {
+      problems.add(where, `level ${k + 1} must be a {name} where the topic has "${level}"`, template);
+    } else if (level !== '+' && level !== '#' && own !== level) {
+      problems.add(where, `level ${k + 1} must be "${level}" as in the topic`, template);
+    }
+  });
+  return names;
+}
+
+function streamMatcher(stream: string): RegExp {
+  let source = '';
+  let last = 0;
+  for (const match of stream.matchAll(PLACEHOLDER)) {
+    source += escapeRegExp(stream.slice(last, match.index)) + (match[1] === 'topic' ? '.+' : '[^/]+');
+    last = (match.index ?? 0) + match[0].length;
+  }
+  return new RegExp(`^${source}${escapeRegExp(stream.slice(last))}$`);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function checkStreams(config: Config, patterns: (RegExp | undefined)[], problems: ProblemList): void {
+  const seen = new Map<string, number>();
+  config.streams.forEach((stream, j) => {
+    const at: Segment[] = ['streams', j];
+    const earlier = seen.get(stream.id);
+    if (earlier !== undefined) problems.add([...at, 'id'], `repeats the id of streams[${earlier}]`, stream.id);
+    seen.set(stream.id, j);
+    checkModelRef(config, stream.model, [...at, 'model'], problems);
+    const i = patterns.findIndex((p) => p?.test(stream.id));
+    const sub = config.subscriptions[i];
+    if (sub === undefined) {
+      problems.add([...at, 'id'], 'matches the stream of no subscription, so it would never receive data', stream.id);
+      return;
+    }
+    stream.channels?.forEach((channel, c) => {
+      if (!sub.channels.includes(channel)) {
+        problems.add([...at, 'channels', c], `is not a channel of subscriptions[${i}] (${sub.channels.join(', ')})`, channel);
+      }
+    });
+    checkDetection(
+      [
+        { at: ['defaults'], values: config.defaults },
+        { at: ['subscriptions', i], values: sub },
+        { at, values: stream },
+      ],
+      effectiveDetection(config.defaults, sub, stream),
+      problems,
+    );
+  });
+}
+
+interface Layer {
+  at: ConfigPath;
+  values: DetectionOverrides;
+}
+
+/**
+ * Checks the effective settings, reporting each violation at the most specific layer that sets one of the fields
+ * involved, and only when that layer is the newest one (so a bad `defaults` is reported once, not per stream).
+ */
+function checkDetection(layers: Layer[], eff: DetectionConfig, problems: ProblemList): void {
+  const rule = (fields: string[][], ok: boolean, message: string, value: unknown): void => {
+    if (ok) return;
+    const owner = [...layers].reverse().find((layer) => fields.some((f) => get(layer.values, f) !== undefined));
+    if (owner !== layers[layers.length - 1] || owner === undefined) return;
+    const field = fields.find((f) => get(owner.values, f) !== undefined) ?? fields[0] ?? [];
+    problems.add([...owner.at, ...field], message, value ?? get(owner.values, field));
+  };
+  const { window, training, calibration, alerting } = eff;
+  rule([['window', 'hop'], ['window', 'size']], window.hop <= window.size, `window hop (${window.hop}) must not exceed window size (${window.size})`, undefined);
+  const lastEncoder = training.encoder_units[training.encoder_units.length - 1] ?? Infinity;
+  rule(
+    [['training', 'latent_units'], ['training', 'encoder_units']],
+    training.latent_units <= lastEncoder,
+    `latent_units (${training.latent_units}) must not exceed the last encoder layer (${lastEncoder}): the bottleneck must be narrowest`,
+    undefined,
+  );
+  rule(
+    [['calibration', 'pot', 'q'], ['calibration', 'pot', 'initial_quantile']],
+    calibration.pot.q < 1 - calibration.pot.initial_quantile,
+    `pot q (${calibration.pot.q}) must be below 1 - initial_quantile (${(1 - calibration.pot.initial_quantile).toPrecision(3)})`,
+    undefined,
+  );
+  rule([['alerting', 'k'], ['alerting', 'n']], alerting.k <= alerting.n, `k (${alerting.k}) must not exceed n (${alerting.n})`, undefined);
+}
+
+function get(value: unknown, fields: readonly string[]): unknown {
+  let node = value;
+  for (const f of fields) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[f];
+  }
+  return node;
+}
+
+function checkSinks(config: Config, problems: ProblemList): void {
+  const names = new Map<string, number>();
+  config.sinks.webhooks.forEach((hook, i) => {
+    const earlier = names.get(hook.name);
+    if (earlier !== undefined) problems.add(['sinks', 'webhooks', i, 'name'], `repeats the name of sinks.webhooks[${earlier}]`, hook.name);
+    names.set(hook.name, i);
+  });
+  const influx = config.sinks.influx;
+  if (influx) {
+    let fromUrl = '';
+    try {
+      fromUrl = decodeURIComponent(new URL(influx.url).pathname.replace(/^\/+|\/+$/g, ''));
+    } catch {
+      problems.add(['sinks', 'influx', 'url'], 'is not a valid URL', influx.url);
+      return;
+    }
+    if (fromUrl === '' && influx.database === undefined) {
+      problems.add(['sinks', 'influx', 'database'], 'is required when the URL has no path naming the database', undefined);
+    } else if (fromUrl !== '' && influx.database !== undefined && influx.database !== fromUrl) {
+      problems.add(['sinks', 'influx', 'database'], `differs from the database in the URL ("${fromUrl}"); give it once`, influx.database);
+    }
+  }
+}

@@ -1,0 +1,85 @@
+// Threshold calibration from clean scores (scores of normal data the model did not train on). Every method
+// also fits the tail model, so every model can report a p-value, whichever threshold rule the operator chose.
+import { buildTail, potThreshold } from './tail';
+import type { TailModel } from './tail';
+import { firstNonFinite, mean, quantileSorted, sortedCopy, std } from './stats';
+
+export { pValue, validateTail } from './tail';
+export type { GpdTail, TailModel } from './tail';
+export { Spot } from './spot';
+export type { SpotDecision, SpotOptions } from './spot';
+
+export type CalibrationMethod =
+  /** The empirical percentile of the clean scores, percentile in (0, 100). */
+  | { kind: 'percentile'; percentile: number }
+  /** mean + k * std of the clean scores. */
+  | { kind: 'sigma'; k: number }
+  /**
+   * Peaks over threshold (Siffer et al. 2017): the score with tail probability q, extrapolated by a GPD fitted
+   * to the excesses over the initialQuantile quantile. Reaches rates (q = 1e-4) that the data cannot show.
+   */
+  | { kind: 'pot'; q: number; initialQuantile: number };
+
+export interface Calibration {
+  method: CalibrationMethod;
+  threshold: number;
+  tail: TailModel;
+  nScores: number;
+}
+
+/** Where the tail is fitted for methods that do not choose it (percentile, sigma). */
+export const DEFAULT_TAIL_QUANTILE = 0.98;
+
+/** Throws a RangeError naming the bad field; also guards methods read from JSON (config, manifests). */
+export function validateMethod(method: CalibrationMethod): void {
+  const bad = (what: string, got: unknown): never => {
+    throw new RangeError(`calibration method '${String(method.kind)}': ${what} (got ${String(got)})`);
+  };
+  switch (method.kind) {
+    case 'percentile':
+      if (!(method.percentile > 0 && method.percentile < 100)) bad('percentile must be in (0, 100)', method.percentile);
+      return;
+    case 'sigma':
+      if (!(method.k >= 0 && Number.isFinite(method.k))) bad('k must be a finite number >= 0', method.k);
+      return;
+    case 'pot':
+      if (!(method.q > 0 && method.q < 1)) bad('q must be in (0, 1)', method.q);
+      if (!(method.initialQuantile > 0 && method.initialQuantile < 1)) {
+        bad('initialQuantile must be in (0, 1)', method.initialQuantile);
+      }
+      // The GPD describes only scores above u; a target rate at or above P(S > u) is not a tail question.
+      if (!(method.q < 1 - method.initialQuantile)) {
+        bad(`q must be below 1 - initialQuantile = ${1 - method.initialQuantile}`, method.q);
+      }
+      return;
+    default:
+      bad("kind must be 'percentile', 'sigma' or 'pot'", (method as { kind: unknown }).kind);
+  }
+}
+
+/** Calibrates a threshold on clean scores. Empty input, NaN or infinite scores and bad parameters throw. */
+export function calibrate(scores: ArrayLike<number>, method: CalibrationMethod): Calibration {
+  validateMethod(method);
+  const n = scores.length;
+  if (n === 0) throw new RangeError('calibrate: no scores (empty array)');
+  const bad = firstNonFinite(scores);
+  if (bad >= 0) throw new RangeError(`calibrate: score at index ${bad} is ${scores[bad]}; scores must be finite`);
+  const sorted = sortedCopy(scores);
+  const initialQuantile = method.kind === 'pot' ? method.initialQuantile : DEFAULT_TAIL_QUANTILE;
+  const tail = buildTail(sorted, quantileSorted(sorted, initialQuantile));
+  let threshold: number;
+  switch (method.kind) {
+    case 'percentile':
+      threshold = quantileSorted(sorted, method.percentile / 100);
+      break;
+    case 'sigma':
+      if (n < 2) throw new RangeError(`calibrate: the sigma method needs at least 2 scores (got ${n})`);
+      threshold = mean(sorted) + method.k * std(sorted);
+      break;
+    case 'pot':
+      // Degenerate tails (too few or all-equal excesses) fall back to the empirical quantile: never NaN.
+      threshold = potThreshold(tail.gpd, method.q) ?? quantileSorted(sorted, 1 - method.q);
+      break;
+  }
+  return { method: { ...method }, threshold, tail, nScores: n };
+}

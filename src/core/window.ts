@@ -1,0 +1,290 @@
+// Per-stream sliding windows over multichannel samples. This runs for every stream on every sample (10,000
+// streams at 10 Hz), so the buffer is a fixed ring allocated once, a sample costs O(channels), and only an
+// emitted window allocates (its values array, which the scorer keeps).
+import type { InsufficientWindow, Sample, StreamSpec, Window, WindowEvent } from './types';
+
+export interface WindowOptions {
+  /** Time steps per window. */
+  size: number;
+  /** Time steps between the ends of consecutive windows. May exceed `size`: the steps in between are skipped. */
+  hop: number;
+  /** A gap between consecutive samples longer than this restarts the window (the old data is not continuous). */
+  maxGapMs: number;
+  /** Windows whose fraction of observed values is below this are reported as insufficient, never scored. */
+  minCompleteness: number;
+  /**
+   * Nominal sample period. When given, a gap longer than 1.5 periods (but within maxGapMs) is filled with
+   * all-missing time steps so that a window always spans size * period of real time.
+   */
+  samplePeriodMs?: number;
+}
+
+/** Cumulative counters (they survive reset() so they can feed monotonic Prometheus counters). */
+export interface WindowBufferStats {
+  /** Samples accepted into the buffer. */
+  readonly samples: number;
+  /** Samples whose ts was not after the previous accepted one (dropped). */
+  readonly outOfOrder: number;
+  /** Samples with a non-finite ts or a value count that does not match the stream's channels (dropped). */
+  readonly malformed: number;
+  /** Times a gap longer than maxGapMs cleared the buffer. */
+  readonly gapRestarts: number;
+  /** All-missing time steps inserted for gaps shorter than maxGapMs (only with samplePeriodMs). */
+  readonly filledSteps: number;
+  /** Scorable windows emitted. */
+  readonly windows: number;
+  /** Insufficient windows emitted. */
+  readonly insufficient: number;
+}
+
+/**
+ * Returned when a push emits nothing, so the common case allocates no array. Frozen: a caller that tried to
+ * push into it would fail loudly instead of corrupting every later return value.
+ */
+const NO_EVENTS: WindowEvent[] = Object.freeze([]) as unknown as WindowEvent[];
+
+function validateOptions(stream: StreamSpec, opts: WindowOptions): void {
+  const bad = (what: string, got: unknown): never => {
+    throw new RangeError(`window options for stream '${stream.id}': ${what} (got ${String(got)})`);
+  };
+  if (stream.channels.length < 1) bad('the stream needs at least one channel', stream.channels.length);
+  if (!Number.isInteger(opts.size) || opts.size < 1) bad('size must be an integer >= 1', opts.size);
+  if (!Number.isInteger(opts.hop) || opts.hop < 1) bad('hop must be an integer >= 1', opts.hop);
+  if (!(opts.maxGapMs > 0)) bad('maxGapMs must be > 0', opts.maxGapMs);
+  if (!(opts.minCompleteness >= 0 && opts.minCompleteness <= 1)) {
+    bad('minCompleteness must be in [0, 1]', opts.minCompleteness);
+  }
+  if (opts.samplePeriodMs !== undefined) {
+    const p = opts.samplePeriodMs;
+    if (!(p > 0 && Number.isFinite(p))) bad('samplePeriodMs must be a finite number > 0', p);
+    // Filling a gap inserts up to maxGapMs / period steps; an unbounded count would stall the event loop.
+    if (opts.maxGapMs / p > 1e6) bad('maxGapMs / samplePeriodMs must be <= 1e6', opts.maxGapMs / p);
+  }
+}
+
+export class WindowBuffer {
+  private readonly streamId: string;
+  private readonly channels: number;
+  private readonly size: number;
+  private readonly hop: number;
+  private readonly maxGapMs: number;
+  private readonly minCompleteness: number;
+  private readonly periodMs: number | undefined;
+
+  /** Ring of time steps, time-major interleaved like a window; NaN = missing. */
+  private readonly ring: Float32Array;
+  private readonly ringTs: Float64Array;
+  /** Next slot to write; once the ring is full it is also the oldest step. */
+  private head = 0;
+  private filled = 0;
+  /** Steps until the next window is due: `size` after a restart, then `hop`. */
+  private untilEmit: number;
+  /** Last accepted ts (ordering and gap checks); -Infinity before the first sample. */
+  private lastTs = Number.NEGATIVE_INFINITY;
+  /**
+   * Per channel, the last observed value that has already left the ring. Carrying it forward into a window
+   * means a channel that reports less often than once a window still gets its real last value, not a guess.
+   */
+  private readonly beforeWindow: Float32Array;
+  /** Scratch for filling, allocated once. */
+  private readonly carry: Float32Array;
+  private readonly firstSeen: Int32Array;
+
+  private counts = {
+    samples: 0,
+    outOfOrder: 0,
+    malformed: 0,
+    gapRestarts: 0,
+    filledSteps: 0,
+    windows: 0,
+    insufficient: 0,
+  };
+
+  constructor(stream: StreamSpec, opts: WindowOptions) {
+    validateOptions(stream, opts);
+    this.streamId = stream.id;
+    this.channels = stream.channels.length;
+    this.size = opts.size;
+    this.hop = opts.hop;
+    this.maxGapMs = opts.maxGapMs;
+    this.minCompleteness = opts.minCompleteness;
+    this.periodMs = opts.samplePeriodMs;
+    this.ring = new Float32Array(this.size * this.channels);
+    this.ringTs = new Float64Array(this.size);
+    this.untilEmit = this.size;
+    this.beforeWindow = new Float32Array(this.channels).fill(Number.NaN);
+    this.carry = new Float32Array(this.channels);
+    this.firstSeen = new Int32Array(this.channels);
+  }
+
+  /**
+   * Adds one sample and returns the windows it completes (usually none; several when a filled gap crosses
+   * window boundaries). Bad samples are counted and dropped, never thrown: one broken sensor must not stop a
+   * stream. The returned array must not be modified.
+   */
+  push(sample: Sample): WindowEvent[] {
+    const ts = sample.ts;
+    if (!Number.isFinite(ts) || sample.values.length !== this.channels) {
+      this.counts.malformed++;
+      return NO_EVENTS;
+    }
+    if (ts <= this.lastTs) {
+      this.counts.outOfOrder++;
+      return NO_EVENTS;
+    }
+    let events: WindowEvent[] | undefined;
+    if (this.lastTs !== Number.NEGATIVE_INFINITY) {
+      const gap = ts - this.lastTs;
+      if (gap > this.maxGapMs) {
+        this.clear();
+        this.counts.gapRestarts++;
+      } else if (this.periodMs !== undefined && gap > 1.5 * this.periodMs) {
+        // round(): jitter of up to half a period on the sample after the gap must not add or lose a step.
+        const missing = Math.round(gap / this.periodMs) - 1;
+        for (let k = 1; k <= missing; k++) events = this.addStep(this.lastTs + k * this.periodMs, null, events);
+        this.counts.filledSteps += missing;
+      }
+    }
+    events = this.addStep(ts, sample.values, events);
+    this.lastTs = ts;
+    this.counts.samples++;
+    return events ?? NO_EVENTS;
+  }
+
+  /** Forgets all buffered data and the last timestamp (e.g. after a model reload). Counters are kept. */
+  reset(): void {
+    this.clear();
+    this.lastTs = Number.NEGATIVE_INFINITY;
+  }
+
+  get stats(): WindowBufferStats {
+    return { ...this.counts };
+  }
+
+  /** Time steps currently buffered (at most `size`). */
+  get buffered(): number {
+    return this.filled;
+  }
+
+  /**
+   * A restart forgets carried values too: after a gap longer than maxGapMs the old values describe another
+   * period of operation, and filling a new window with them would fake continuity.
+   */
+  private clear(): void {
+    this.head = 0;
+    this.filled = 0;
+    this.untilEmit = this.size;
+    this.beforeWindow.fill(Number.NaN);
+  }
+
+  private addStep(ts: number, values: ArrayLike<number> | null, events: WindowEvent[] | undefined): WindowEvent[] | undefined {
+    const { channels, ring } = this;
+    const base = this.head * channels;
+    if (this.filled === this.size) {
+      // The oldest step leaves the window: remember its observed values for carrying forward.
+      for (let c = 0; c < channels; c++) {
+        const old = ring[base + c];
+        if (!Number.isNaN(old)) this.beforeWindow[c] = old;
+      }
+    } else {
+      this.filled++;
+    }
+    if (values === null) {
+      ring.fill(Number.NaN, base, base + channels);
+    } else {
+      for (let c = 0; c < channels; c++) {
+        // fround first: a finite double beyond float32 range would become Infinity in the ring.
+        const v = Math.fround(values[c]);
+        ring[base + c] = Number.isFinite(v) ? v : Number.NaN;
+      }
+    }
+    this.ringTs[this.head] = ts;
+    this.head = this.head + 1 === this.size ? 0 : this.head + 1;
+    if (--this.untilEmit > 0) return events;
+    this.untilEmit = this.hop;
+    const event = this.emit();
+    if (events === undefined) return [event];
+    events.push(event);
+    return events;
+  }
+
+  /** Called only with a full ring, so `head` is the oldest step. O(size * channels). */
+  private emit(): WindowEvent {
+    const { size, channels, ring, head } = this;
+    const total = size * channels;
+    let observed = 0;
+    for (let i = 0; i < total; i++) if (!Number.isNaN(ring[i])) observed++;
+    const completeness = observed / total;
+    const start = this.ringTs[head];
+    const end = this.ringTs[head === 0 ? size - 1 : head - 1];
+    if (completeness < this.minCompleteness) {
+      this.counts.insufficient++;
+      const window: InsufficientWindow = { stream: this.streamId, start, end, completeness, reason: 'low_completeness' };
+      return { kind: 'insufficient', window };
+    }
+    const values = this.fill();
+    this.counts.windows++;
+    const window: Window = { stream: this.streamId, start, end, size, channels, values, completeness };
+    return { kind: 'window', window };
+  }
+
+  /**
+   * Copies the ring oldest-first, filling missing values: carry the channel's last observed value forward
+   * (seeded with the value from before the window), then carry the first observed value backward over a
+   * leading gap, and 0 only for a channel never observed since the last restart.
+   */
+  private fill(): Float32Array {
+    const { size, channels, ring, head, carry, firstSeen } = this;
+    const out = new Float32Array(size * channels);
+    carry.set(this.beforeWindow);
+    firstSeen.fill(-1);
+    for (let t = 0; t < size; t++) {
+      const slot = head + t < size ? head + t : head + t - size;
+      const src = slot * channels;
+      const dst = t * channels;
+      for (let c = 0; c < channels; c++) {
+        const v = ring[src + c];
+        if (!Number.isNaN(v)) {
+          carry[c] = v;
+          if (firstSeen[c] < 0) firstSeen[c] = t;
+        }
+        out[dst + c] = carry[c];
+      }
+    }
+    for (let c = 0; c < channels; c++) {
+      if (!Number.isNaN(this.beforeWindow[c])) continue;
+      const first = firstSeen[c];
+      const back = first >= 0 ? out[first * channels + c] : 0;
+      const stop = first >= 0 ? first : size;
+      for (let t = 0; t < stop; t++) out[t * channels + c] = back;
+    }
+    return out;
+  }
+}
+
+/**
+ * Windows of a whole recorded series (offline commands). Goes through WindowBuffer sample by sample so that
+ * training, calibration and evaluation see exactly the windows the daemon would.
+ * `values` holds rows * channels values, row-major like a window.
+ */
+export function windowsFromSeries(
+  stream: StreamSpec,
+  ts: Float64Array,
+  values: Float32Array,
+  opts: WindowOptions,
+): WindowEvent[] {
+  const channels = stream.channels.length;
+  if (values.length !== ts.length * channels) {
+    throw new RangeError(
+      `windowsFromSeries: ${ts.length} timestamps x ${channels} channels needs ${ts.length * channels} values ` +
+        `(got ${values.length})`,
+    );
+  }
+  const buffer = new WindowBuffer(stream, opts);
+  const out: WindowEvent[] = [];
+  for (let r = 0; r < ts.length; r++) {
+    const events = buffer.push({ ts: ts[r], values: values.subarray(r * channels, (r + 1) * channels) });
+    for (const e of events) out.push(e);
+  }
+  return out;
+}

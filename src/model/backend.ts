@@ -1,0 +1,72 @@
+// Backend selection. tfjs-node (native libtensorflow) is fastest but cannot always be installed (its install
+// script downloads libtensorflow), so it is an optional dependency and we probe for it at run time. Next comes
+// the WebAssembly backend (SIMD; about 35x the pure-JS cpu backend for the design's model at batch 256), and the
+// cpu backend as the last resort. The choice is logged by the caller and exported as model_info{backend}.
+import * as tf from '@tensorflow/tfjs';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendPreference = 'auto' | BackendName;
+
+export interface BackendInfo {
+  readonly name: BackendName;
+  readonly tfjsVersion: string;
+  /** Why faster backends were skipped, for the start-up log line. */
+  readonly skipped: readonly string[];
+}
+
+let selected: BackendInfo | undefined;
+
+async function tryNative(): Promise<string | undefined> {
+  try {
+    // A plain require: the package is optional and may be absent; it registers the 'tensorflow' backend.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('@tensorflow/tfjs-node');
+    return (await tf.setBackend('tensorflow')) ? undefined : 'tfjs-node loaded but did not initialise';
+  } catch (err) {
+    return `tfjs-node not available (${firstLine(err)})`;
+  }
+}
+
+async function tryWasm(): Promise<string | undefined> {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('@tensorflow/tfjs-backend-wasm');
+    return (await tf.setBackend('wasm')) ? undefined : 'wasm backend did not initialise';
+  } catch (err) {
+    return `wasm backend not available (${firstLine(err)})`;
+  }
+}
+
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0] ?? text;
+}
+
+/**
+ * Select the fastest working backend once per process (later calls return the first choice). `preference`
+ * forces one backend (`ANOMALYD_BACKEND` overrides it), which tests and benchmarks use.
+ */
+export async function selectBackend(preference: BackendPreference = 'auto'): Promise<BackendInfo> {
+  if (selected) return selected;
+  const forced = (process.env.ANOMALYD_BACKEND as BackendPreference | undefined) ?? preference;
+  const order: BackendName[] = forced === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [forced];
+  const skipped: string[] = [];
+  for (const name of order) {
+    const problem = name === 'tensorflow' ? await tryNative() : name === 'wasm' ? await tryWasm() : await cpu();
+    if (problem === undefined) {
+      await tf.ready();
+      selected = { name, tfjsVersion: tf.version.tfjs, skipped };
+      return selected;
+    }
+    skipped.push(problem);
+  }
+  throw new Error(`No TensorFlow.js backend could start: ${skipped.join('; ')}`);
+}
+
+async function cpu(): Promise<string | undefined> {
+  return (await tf.setBackend('cpu')) ? undefined : 'cpu backend did not initialise';
+}
+
+export function currentBackend(): BackendInfo | undefined {
+  return selected;
+}

@@ -1,0 +1,101 @@
+// A loaded model ready to score raw windows: scaling with the manifest's parameters, batched reconstruction
+// error, and the calibrated threshold with its tail probability. Every command (run, replay, evaluate) scores
+// through this class, so offline numbers are the daemon's numbers.
+import type * as tf from '@tensorflow/tfjs';
+import { pValue } from '../core/calibration';
+import { scaleInto, unscaleInto } from '../core/scaling';
+import type { Window } from '../core/types';
+import { loadArtifact, type LoadedArtifact } from './artifact';
+import { assertCompatible, type Manifest, type ModelUse } from './manifest';
+import { Scorer } from './scorer';
+import type { WindowMatrix } from './train';
+
+export interface ScoredWindow {
+  readonly stream: string;
+  readonly start: number;
+  readonly end: number;
+  readonly score: number;
+  /** NaN when the model is not calibrated yet. */
+  readonly threshold: number;
+  /** P(score >= this score) on clean data; NaN when not calibrated. */
+  readonly pValue: number;
+  readonly anomalous: boolean;
+  readonly completeness: number;
+  readonly channelShares: Float32Array;
+}
+
+export class Detector {
+  readonly scorer: Scorer;
+  /** Values clipped by scaling since load, and values scaled: their ratio is the clipped fraction. */
+  clippedValues = 0;
+  scaledValues = 0;
+
+  constructor(
+    readonly model: tf.LayersModel,
+    readonly manifest: Manifest,
+    readonly dir: string,
+  ) {
+    this.scorer = new Scorer(model, { channels: manifest.channels.length, metric: manifest.scoring.metric });
+  }
+
+  static async load(dir: string, use?: ModelUse): Promise<Detector> {
+    const artifact: LoadedArtifact = await loadArtifact(dir);
+    if (use) assertCompatible(artifact.manifest, use, dir);
+    return new Detector(artifact.model, artifact.manifest, dir);
+  }
+
+  get threshold(): number {
+    return this.manifest.calibration?.threshold ?? NaN;
+  }
+
+  /** Scale raw windows into one matrix, counting clipped values. */
+  toMatrix(windows: readonly Window[]): WindowMatrix {
+    const d = this.manifest.architecture.inputSize;
+    const channels = this.manifest.channels.length;
+    const data = new Float32Array(windows.length * d);
+    windows.forEach((w, i) => {
+      if (w.values.length !== d) {
+        throw new RangeError(`Window of stream '${w.stream}' has ${w.values.length} values, model '${this.dir}' expects ${d}`);
+      }
+      this.clippedValues += scaleInto(this.manifest.scaler, w.values, channels, data.subarray(i * d, (i + 1) * d));
+    });
+    this.scaledValues += data.length;
+    return { data, n: windows.length, inputSize: d };
+  }
+
+  score(windows: readonly Window[]): ScoredWindow[] {
+    if (windows.length === 0) return [];
+    const scores = this.scorer.score(this.toMatrix(windows));
+    const cal = this.manifest.calibration;
+    return windows.map((w, i) => {
+      const { score, channelShares } = scores[i];
+      return {
+        stream: w.stream,
+        start: w.start,
+        end: w.end,
+        score,
+        threshold: cal ? cal.threshold : NaN,
+        pValue: cal ? pValue(cal.tail, score) : NaN,
+        anomalous: cal ? score > cal.threshold : false,
+        completeness: w.completeness,
+        channelShares,
+      };
+    });
+  }
+
+  /** Reconstructed (denoised) windows in the original units, time-major interleaved like the input. */
+  denoise(windows: readonly Window[]): Float32Array {
+    const scaled = this.scorer.reconstruct(this.toMatrix(windows));
+    const out = new Float32Array(scaled.length);
+    unscaleInto(this.manifest.scaler, scaled, this.manifest.channels.length, out);
+    return out;
+  }
+
+  latent(windows: readonly Window[]): { data: Float32Array; latentSize: number } {
+    return this.scorer.latent(this.toMatrix(windows));
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}

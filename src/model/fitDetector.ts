@@ -1,0 +1,129 @@
+// Train and calibrate a detector from raw windows: fit the scaler, train the denoising autoencoder, then set
+// the threshold from the clean reconstruction errors. Shared by `train`, `calibrate`, `evaluate` and the
+// daemon's auto-learning, so every path builds models the same way.
+import * as tf from '@tensorflow/tfjs';
+import { calibrate, type CalibrationMethod } from '../core/calibration';
+import { fitScaler, scaleInto } from '../core/scaling';
+import type { StreamSpec, Window } from '../core/types';
+import type { WindowOptions } from '../core/window';
+import { sha256 } from './artifact';
+import { buildAutoencoder } from './autoencoder';
+import { Detector } from './detector';
+import { MANIFEST_FORMAT, type ChannelSummary, type Manifest } from './manifest';
+import type { ScoreMetric } from './scorer';
+import { trainAutoencoder, type EpochReport, type TrainOptions, type TrainingHistory, type WindowMatrix } from './train';
+
+export interface DetectorSpec {
+  readonly name: string;
+  readonly stream: StreamSpec;
+  readonly window: WindowOptions;
+  readonly encoderUnits: readonly number[];
+  readonly latentUnits: number;
+  readonly scaleMargin: number;
+  readonly metric: ScoreMetric;
+  readonly train: TrainOptions;
+  /** Null leaves the model uncalibrated (calibrate later on other data). */
+  readonly calibration: CalibrationMethod | null;
+  readonly backend: string;
+  readonly anomalydVersion: string;
+}
+
+export interface TrainedDetector {
+  readonly detector: Detector;
+  readonly history: TrainingHistory;
+  /** Clean reconstruction errors of the training windows (what calibration used). */
+  readonly cleanScores: number[];
+}
+
+export async function trainDetector(
+  windows: readonly Window[],
+  spec: DetectorSpec,
+  onEpoch?: (r: EpochReport) => void,
+): Promise<TrainedDetector> {
+  const channels = spec.stream.channels.length;
+  if (windows.length === 0) throw new RangeError(`No complete windows to train on for stream '${spec.stream.id}'`);
+  const inputSize = spec.window.size * channels;
+  const raw = new Float32Array(windows.length * inputSize);
+  windows.forEach((w, i) => raw.set(w.values, i * inputSize));
+
+  const scaler = fitScaler(raw, channels, spec.scaleMargin);
+  const scaled = new Float32Array(raw.length);
+  const clipped = scaleInto(scaler, raw, channels, scaled);
+  const matrix: WindowMatrix = { data: scaled, n: windows.length, inputSize };
+
+  const model = buildAutoencoder({ inputSize, encoderUnits: spec.encoderUnits, latentUnits: spec.latentUnits, seed: spec.train.seed });
+  const history = await trainAutoencoder(model, matrix, spec.train, onEpoch);
+
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    name: spec.name,
+    stream: spec.stream.id,
+    channels: [...spec.stream.channels],
+    window: { ...spec.window },
+    scaler: { ...scaler, margin: spec.scaleMargin },
+    architecture: {
+      inputSize,
+      encoderUnits: [...spec.encoderUnits],
+      latentUnits: spec.latentUnits,
+      hiddenActivation: 'relu',
+      outputActivation: 'sigmoid',
+    },
+    training: {
+      loss: spec.train.loss,
+      noise: { ...spec.train.noise },
+      epochs: spec.train.epochs,
+      epochsRun: history.epochsRun,
+      bestEpoch: history.bestEpoch,
+      batchSize: spec.train.batchSize,
+      learningRate: spec.train.learningRate,
+      validationFraction: spec.train.validationFraction,
+      patience: spec.train.patience,
+      seed: spec.train.seed,
+      finalLoss: history.loss[history.bestEpoch - 1] ?? NaN,
+      finalValLoss: history.valLoss[history.bestEpoch - 1] ?? null,
+      windows: windows.length,
+      dataSha256: sha256(raw),
+      channelSummary: summarise(raw, spec.stream.channels),
+      clippedFraction: clipped / raw.length,
+      durationMs: history.durationMs,
+    },
+    scoring: { metric: spec.metric },
+    calibration: null,
+    backend: spec.backend,
+    versions: { anomalyd: spec.anomalydVersion, tfjs: tf.version.tfjs, node: process.versions.node },
+    createdAt: new Date().toISOString(),
+    calibratedAt: null,
+  };
+  let detector = new Detector(model, manifest, `<trained ${spec.name}>`);
+  const cleanScores = detector.score(windows).map((s) => s.score);
+  if (spec.calibration) detector = withCalibration(detector, cleanScores, spec.calibration);
+  return { detector, history, cleanScores };
+}
+
+/** A detector sharing the same network with a new threshold fitted on `scores` (clean data). */
+export function withCalibration(detector: Detector, scores: readonly number[], method: CalibrationMethod): Detector {
+  const calibration = calibrate(scores, method);
+  const manifest: Manifest = { ...detector.manifest, calibration, calibratedAt: new Date().toISOString() };
+  return new Detector(detector.model, manifest, detector.dir);
+}
+
+function summarise(raw: Float32Array, names: readonly string[]): ChannelSummary[] {
+  const c = names.length;
+  return names.map((name, ch) => {
+    let min = Infinity;
+    let max = -Infinity;
+    let sum = 0;
+    let sumSq = 0;
+    let n = 0;
+    for (let i = ch; i < raw.length; i += c) {
+      const v = raw[i];
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+      sum += v;
+      sumSq += v * v;
+      n++;
+    }
+    const mean = sum / n;
+    return { name, min, max, mean, std: Math.sqrt(Math.max(0, sumSq / n - mean * mean)) };
+  });
+}

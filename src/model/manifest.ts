@@ -1,0 +1,121 @@
+// manifest.json: everything needed to use a model artifact correctly besides its weights, and to refuse it
+// when it does not fit the data or stream it is given. Field list: ARCHITECTURE.md, "Model artifact".
+import type { Calibration } from '../core/calibration';
+import type { ScalerParams } from '../core/scaling';
+import { ModelError } from '../core/errors';
+import type { NoiseOptions } from './noise';
+import type { ScoreMetric } from './scorer';
+import type { LossName } from './train';
+
+export const MANIFEST_FORMAT = 1;
+
+export interface ChannelSummary {
+  readonly name: string;
+  readonly min: number;
+  readonly max: number;
+  readonly mean: number;
+  readonly std: number;
+}
+
+export interface Manifest {
+  readonly format: number;
+  readonly name: string;
+  readonly stream: string;
+  readonly channels: readonly string[];
+  readonly window: {
+    readonly size: number;
+    readonly hop: number;
+    readonly maxGapMs: number;
+    readonly minCompleteness: number;
+    readonly samplePeriodMs?: number;
+  };
+  readonly scaler: ScalerParams & { readonly margin: number };
+  readonly architecture: {
+    readonly inputSize: number;
+    readonly encoderUnits: readonly number[];
+    readonly latentUnits: number;
+    readonly hiddenActivation: 'relu';
+    readonly outputActivation: 'sigmoid';
+  };
+  readonly training: {
+    readonly loss: LossName;
+    readonly noise: NoiseOptions;
+    readonly epochs: number;
+    readonly epochsRun: number;
+    readonly bestEpoch: number;
+    readonly batchSize: number;
+    readonly learningRate: number;
+    readonly validationFraction: number;
+    readonly patience: number;
+    readonly seed: number;
+    readonly finalLoss: number;
+    readonly finalValLoss: number | null;
+    readonly windows: number;
+    readonly dataSha256: string;
+    readonly channelSummary: readonly ChannelSummary[];
+    readonly clippedFraction: number;
+    readonly durationMs: number;
+  };
+  readonly scoring: { readonly metric: ScoreMetric };
+  /** Null until `anomalyd calibrate` (or train's built-in calibration) has run. */
+  readonly calibration: Calibration | null;
+  readonly backend: string;
+  readonly versions: { readonly anomalyd: string; readonly tfjs: string; readonly node: string };
+  readonly createdAt: string;
+  readonly calibratedAt: string | null;
+}
+
+/** Check the fields the daemon relies on; a manifest from a newer format or a hand-edited one is refused. */
+export function checkManifest(value: unknown, where: string): Manifest {
+  const problems: string[] = [];
+  const m = value as Partial<Manifest> | null;
+  if (typeof m !== 'object' || m === null) throw new ModelError(`${where}: manifest is not a JSON object`);
+  if (m.format !== MANIFEST_FORMAT) problems.push(`format is ${String(m.format)}, this anomalyd reads ${MANIFEST_FORMAT}`);
+  if (!Array.isArray(m.channels) || m.channels.length === 0 || !m.channels.every((c) => typeof c === 'string')) {
+    problems.push('channels must be a non-empty list of names');
+  }
+  const w = m.window;
+  if (!w || !isPositiveInt(w.size) || !isPositiveInt(w.hop)) problems.push('window.size and window.hop must be positive integers');
+  const s = m.scaler;
+  const nCh = Array.isArray(m.channels) ? m.channels.length : 0;
+  if (!s || !Array.isArray(s.min) || !Array.isArray(s.max) || s.min.length !== nCh || s.max.length !== nCh) {
+    problems.push(`scaler.min/max must have one entry per channel (${nCh})`);
+  }
+  const a = m.architecture;
+  if (!a || !isPositiveInt(a.inputSize) || !isPositiveInt(a.latentUnits) || !Array.isArray(a.encoderUnits)) {
+    problems.push('architecture is incomplete');
+  } else if (w && isPositiveInt(w.size) && a.inputSize !== w.size * nCh) {
+    problems.push(`architecture.inputSize ${a.inputSize} != window.size ${w.size} x ${nCh} channels`);
+  }
+  if (!m.scoring || !['mse', 'mae', 'bce'].includes(m.scoring.metric)) problems.push('scoring.metric must be mse, mae or bce');
+  if (m.calibration !== null && m.calibration !== undefined && !Number.isFinite(m.calibration.threshold)) {
+    problems.push('calibration.threshold must be a finite number');
+  }
+  if (problems.length > 0) throw new ModelError(`${where}: invalid manifest: ${problems.join('; ')}`);
+  return m as Manifest;
+}
+
+/** What the data or stream offers a model, to be compared with its manifest. */
+export interface ModelUse {
+  readonly channels: readonly string[];
+  readonly windowSize?: number;
+}
+
+/** Refuse a model whose manifest does not fit, saying exactly what differs. */
+export function assertCompatible(m: Manifest, use: ModelUse, modelDir: string): void {
+  const differences: string[] = [];
+  const same = m.channels.length === use.channels.length && m.channels.every((c, i) => c === use.channels[i]);
+  if (!same) {
+    differences.push(`channels: model has [${m.channels.join(', ')}], data has [${use.channels.join(', ')}]`);
+  }
+  if (use.windowSize !== undefined && use.windowSize !== m.window.size) {
+    differences.push(`window size: model has ${m.window.size}, data has ${use.windowSize}`);
+  }
+  if (differences.length > 0) {
+    throw new ModelError(`Model '${modelDir}' does not match: ${differences.join('; ')}`);
+  }
+}
+
+function isPositiveInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0;
+}

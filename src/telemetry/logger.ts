@@ -1,0 +1,52 @@
+// Structured logging to stderr (stdout belongs to command output such as `--json`). Style: a capitalised
+// sentence, identifiers quoted, context as fields; nothing per message above debug.
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type LogFormat = 'text' | 'json';
+export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
+
+export interface Logger {
+  error(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  debug(msg: string, fields?: LogFields): void;
+  child(fields: LogFields): Logger;
+}
+
+const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+export interface LoggerOptions {
+  readonly level: LogLevel;
+  readonly format: LogFormat;
+  readonly write?: (line: string) => void;
+}
+
+export function createLogger(opts: LoggerOptions, base: LogFields = {}): Logger {
+  const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
+  const emit = (level: LogLevel, msg: string, fields: LogFields = {}): void => {
+    if (RANK[level] > RANK[opts.level]) return;
+    const all = { ...base, ...fields };
+    if (opts.format === 'json') {
+      write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...all }));
+      return;
+    }
+    const ctx = Object.entries(all)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${typeof v === 'string' && /\s/.test(v) ? JSON.stringify(v) : String(v)}`)
+      .join(' ');
+    write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}${ctx ? ' ' + ctx : ''}`);
+  };
+  return {
+    error: (m, f) => emit('error', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    info: (m, f) => emit('info', m, f),
+    debug: (m, f) => emit('debug', m, f),
+    child: (fields) => createLogger(opts, { ...base, ...fields }),
+  };
+}
+
+/** Level from ANOMALYD_LOG_LEVEL for commands that run before (or without) a config file. */
+export function levelFromEnv(fallback: LogLevel = 'info'): LogLevel {
+  const v = process.env.ANOMALYD_LOG_LEVEL;
+  return v === 'error' || v === 'warn' || v === 'info' || v === 'debug' ? v : fallback;
+}

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { buildAutoencoder } from '../../../src/model/autoencoder';
+import { selectBackend } from '../../../src/model/backend';
+import { Scorer } from '../../../src/model/scorer';
+import type { WindowMatrix } from '../../../src/model/train';
+
+before(async () => {
+  await selectBackend();
+});
+
+function matrix(n: number, inputSize: number, fill: (i: number) => number): WindowMatrix {
+  return { data: Float32Array.from({ length: n * inputSize }, (_, i) => fill(i)), n, inputSize };
+}
+
+test('scores every window and each channel share sums to 1', () => {
+  const model = buildAutoencoder({ inputSize: 30, encoderUnits: [12], latentUnits: 4, seed: 3 });
+  const scorer = new Scorer(model, { channels: 3, metric: 'mse', maxBatch: 4 });
+  const scores = scorer.score(matrix(10, 30, (i) => (i % 7) / 7));
+  assert.equal(scores.length, 10);
+  for (const s of scores) {
+    assert.ok(Number.isFinite(s.score) && s.score > 0);
+    assert.equal(s.channelShares.length, 3);
+    assert.ok(Math.abs(s.channelShares.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+  }
+  model.dispose();
+});
+
+test('mse score equals the mean squared difference to the reconstruction; shares follow the channel errors', () => {
+  const model = buildAutoencoder({ inputSize: 8, encoderUnits: [], latentUnits: 2, seed: 4 });
+  const scorer = new Scorer(model, { channels: 2, metric: 'mse' });
+  const m = matrix(1, 8, (i) => (i % 2 === 0 ? 0 : 1));
+  const recon = scorer.reconstruct(m);
+  const err = Array.from(m.data, (x, i) => (x - recon[i]) ** 2);
+  const [s] = scorer.score(m);
+  assert.ok(Math.abs(s.score - err.reduce((a, b) => a + b) / 8) < 1e-6);
+  const ch0 = err.filter((_, i) => i % 2 === 0).reduce((a, b) => a + b);
+  assert.ok(Math.abs(s.channelShares[0] - ch0 / err.reduce((a, b) => a + b)) < 1e-5);
+  model.dispose();
+});
+
+test('no tensor leaks: numTensors unchanged after 1,000 scoring calls', () => {
+  const model = buildAutoencoder({ inputSize: 20, encoderUnits: [10], latentUnits: 3, seed: 5 });
+  const scorer = new Scorer(model, { channels: 2, metric: 'bce' });
+  const m = matrix(5, 20, (i) => (i % 5) / 5);
+  scorer.score(m); // first call may create lazily built state
+  scorer.latent(m);
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 1000; i++) scorer.score(m);
+  for (let i = 0; i < 50; i++) {
+    scorer.reconstruct(m);
+    scorer.latent(m);
+  }
+  assert.equal(tf.memory().numTensors, before);
+  model.dispose();
+});
+
+test('refuses windows of the wrong size with a clear message', () => {
+  const model = buildAutoencoder({ inputSize: 20, encoderUnits: [], latentUnits: 3, seed: 5 });
+  const scorer = new Scorer(model, { channels: 1, metric: 'mse' });
+  assert.throws(() => scorer.score(matrix(2, 19, () => 0.5)), /expects windows of 20 values/);
+  model.dispose();
+});
