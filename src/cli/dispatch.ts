@@ -1,5 +1,6 @@
 // Command table and error policy: user errors (bad input, config, model) print their message alone and exit 1;
 // usage errors print the usage and exit 2; anything else is a bug and prints its stack.
+import { checkModels } from '../app/modelCheck';
 import { isUserError } from '../core/errors';
 import { calibrateCommand } from './calibrate';
 import { UsageError } from './common';
@@ -11,7 +12,7 @@ import { validateCommand } from './validate';
 type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
-  validate: { run: validateCommand, summary: 'check a config file (and the models it names)' },
+  validate: { run: (args) => validateCommand(args, { checks: [checkModels] }), summary: 'check a config file (and the models it names)' },
   train: { run: trainCommand, summary: 'train a denoising autoencoder on clean recorded data' },
   calibrate: { run: calibrateCommand, summary: 'set a model threshold from clean recorded data' },
   replay: { run: replayCommand, summary: 'score recorded data: scores, decisions and alerts' },

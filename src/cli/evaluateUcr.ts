@@ -11,12 +11,14 @@ import { classificationMetrics, confusion, rocAuc } from '../eval/metrics';
 import { readUcr, type UcrDataset } from '../eval/ucr';
 import { selectBackend } from '../model/backend';
 import { trainDetector } from '../model/fitDetector';
-import { packageRoot, packageVersion, parseCommandArgs, parseNumberOption, printJson, Progress, requireOption, round } from './common';
+import { packageRoot, packageVersion, parseCommandArgs, parseNumberOption, printJson, Progress, requireOption, round, UsageError } from './common';
 
-const USAGE = `Usage: anomalyd evaluate ucr --train FILE --test FILE [options]
+const USAGE = `Usage: anomalyd evaluate ucr --train FILE (--test FILE | --folds K) [options]
 
   --train FILE         UCR training file; only its normal rows are learned from
   --test FILE          UCR test file, every row scored
+  --folds K            no test file: K-fold cross-validation on --train (row i is in fold i mod K);
+                       each fold is scored by a model of the other folds' normal rows
   --normal-label N     class label of normal rows (default 1)
   -c, --config FILE    detection settings (default: config/benchmarks/ucr.yaml of the package)
   --json               print one JSON object on stdout`;
@@ -28,6 +30,7 @@ export async function evaluateUcrCommand(args: string[]): Promise<number> {
       train: { type: 'string' },
       test: { type: 'string' },
       'normal-label': { type: 'string' },
+      folds: { type: 'string' },
       config: { type: 'string', short: 'c' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -39,57 +42,89 @@ export async function evaluateUcrCommand(args: string[]): Promise<number> {
     return 0;
   }
   const trainFile = requireOption(values.train, 'train', USAGE);
-  const testFile = requireOption(values.test, 'test', USAGE);
+  const folds = parseNumberOption(values.folds, 'folds', USAGE);
+  if (values.test === undefined && folds === undefined) throw new UsageError('Give --test FILE, or --folds K to cross-validate', USAGE);
+  if (values.test !== undefined && folds !== undefined) throw new UsageError('--test and --folds exclude each other', USAGE);
+  if (folds !== undefined && (!Number.isInteger(folds) || folds < 2)) throw new UsageError(`--folds must be an integer >= 2 (got ${folds})`, USAGE);
   const normalLabel = parseNumberOption(values['normal-label'], 'normal-label', USAGE) ?? 1;
   const configFile = values.config ?? path.join(packageRoot(), 'config', 'benchmarks', 'ucr.yaml');
 
-  const [train, test] = await Promise.all([readUcr(trainFile), readUcr(testFile)]);
-  if (train.length !== test.length) {
-    throw new InputError(`${testFile}: rows have ${test.length} values but the training rows have ${train.length}`);
+  const train = await readUcr(trainFile);
+  const splits: Split[] = [];
+  if (values.test !== undefined) {
+    const test = await readUcr(values.test);
+    if (train.length !== test.length) {
+      throw new InputError(`${values.test}: rows have ${test.length} values but the training rows have ${train.length}`);
+    }
+    splits.push({ train: rowsWhere(train, (l) => l === normalLabel), test });
+  } else {
+    for (let f = 0; f < (folds ?? 2); f++) {
+      const inFold = (i: number): boolean => i % (folds ?? 2) === f;
+      splits.push({
+        train: train.rows.filter((_, i) => !inFold(i) && train.labels[i] === normalLabel),
+        test: { ...train, labels: train.labels.filter((_, i) => inFold(i)), rows: train.rows.filter((_, i) => inFold(i)) },
+      });
+    }
   }
-  const normal = rowsWhere(train, (label) => label === normalLabel);
-  if (normal.length < 2) throw new InputError(`${trainFile}: needs at least 2 normal rows (label ${normalLabel}), found ${normal.length}`);
+  for (const sp of splits) {
+    if (sp.train.length < 2) throw new InputError(`${trainFile}: needs at least 2 normal rows (label ${normalLabel}) to train on, found ${sp.train.length}`);
+  }
 
   const detection = await loadDetectionConfig(configFile);
   const backend = await selectBackend();
-  const stream = { id: 'ucr', channels: ['value'] };
-  const spec = detectorSpec(
-    { ...detection, window: { ...detection.window, size: train.length, hop: train.length } },
-    path.basename(trainFile),
-    stream,
-    backend.name,
-    packageVersion(),
-  );
   const progress = new Progress();
-  const { detector } = await trainDetector(toWindows(normal), spec, (e) =>
-    progress.update(`Training on ${normal.length} normal rows: epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(5)}`),
-  );
+  const scores: number[] = [];
+  const predicted: boolean[] = [];
+  const actual: boolean[] = [];
+  const thresholds: number[] = [];
+  for (const [k, sp] of splits.entries()) {
+    const spec = detectorSpec(
+      { ...detection, window: { ...detection.window, size: train.length, hop: train.length } },
+      path.basename(trainFile),
+      { id: 'ucr', channels: ['value'] },
+      backend.name,
+      packageVersion(),
+    );
+    const what = splits.length > 1 ? `fold ${k + 1}/${splits.length}: ` : '';
+    const { detector } = await trainDetector(toWindows(sp.train), spec, (e) =>
+      progress.update(`${what}training on ${sp.train.length} normal rows: epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(5)}`),
+    );
+    for (const s of detector.score(toWindows(sp.test.rows))) {
+      scores.push(s.score);
+      predicted.push(s.anomalous);
+    }
+    actual.push(...sp.test.labels.map((l) => l !== normalLabel));
+    thresholds.push(detector.threshold);
+    detector.dispose();
+  }
   progress.done();
 
-  const scored = detector.score(toWindows(test.rows));
-  const scores = scored.map((s) => s.score);
-  const actual = test.labels.map((l) => l !== normalLabel);
-  const metrics = classificationMetrics(confusion(scored.map((s) => s.anomalous), actual));
+  const metrics = classificationMetrics(confusion(predicted, actual));
   const result = {
     dataset: 'ucr',
-    n_train: normal.length,
-    n_test: test.rows.length,
-    threshold: round(detector.threshold, 6),
+    n_train: splits.reduce((n, sp) => n + sp.train.length, 0) / splits.length,
+    n_test: scores.length,
+    threshold: round(thresholds.reduce((a, b) => a + b, 0) / thresholds.length, 6),
     accuracy: round(metrics.accuracy),
     precision: round(metrics.precision),
     recall: round(metrics.recall),
     f1: round(metrics.f1),
     roc_auc: round(rocAuc(scores, actual)),
+    ...(folds !== undefined ? { folds } : {}),
   };
-  detector.dispose();
   if (values.json) printJson(result);
   else {
     process.stdout.write(
-      `${path.basename(testFile)}: ${result.n_test} rows scored by a model of ${result.n_train} normal rows (backend ${backend.name})\n` +
+      `${path.basename(values.test ?? trainFile)}: ${result.n_test} rows scored${folds ? ` in ${folds}-fold cross-validation` : ''} (backend ${backend.name})\n` +
         `  accuracy ${result.accuracy}  precision ${result.precision}  recall ${result.recall}  f1 ${result.f1}  ROC AUC ${result.roc_auc}  threshold ${result.threshold}\n`,
     );
   }
   return 0;
+}
+
+interface Split {
+  readonly train: Float32Array[];
+  readonly test: UcrDataset;
 }
 
 function rowsWhere(d: UcrDataset, keep: (label: number) => boolean): Float32Array[] {

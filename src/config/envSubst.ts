@@ -39,7 +39,7 @@ function substituteString(text: string, env: NodeJS.ProcessEnv, problems: Proble
       problems.add(path, `has an invalid substitution "${match}"; use \${NAME} or \${NAME:-default}`, text);
       return match;
     }
-    const name = parsed[1] as string;
+    const name = parsed[1];
     const fallback = parsed[2];
     const actual = Object.prototype.hasOwnProperty.call(env, name) ? env[name] : undefined;
     if (fallback !== undefined) return actual === undefined || actual === '' ? fallback : actual;

@@ -16,7 +16,7 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
   let handle: fs.FileHandle | undefined;
-  let text: string;
+  let bytes: Buffer;
   try {
     handle = await fs.open(file, 'r');
     const stat = await handle.stat();
@@ -31,14 +31,19 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = proc
       length += bytesRead;
       if (length === buffer.length) throw tooLarge(file, length);
     }
-    text = new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, length));
+    bytes = buffer.subarray(0, length);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    if (err instanceof TypeError) throw new ConfigError(file, ['(file): is not valid UTF-8 text']);
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new ConfigError(file, [`(file): cannot be read (${code})`]);
   } finally {
     await handle?.close();
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ConfigError(file, ['(file): is not valid UTF-8 text']);
   }
   return loadConfigText(text, file, env);
 }
@@ -57,6 +62,7 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
     throw new ConfigError(file, [`(root): must be a mapping of sections (got ${formatValue(raw)})`]);
   }
   const data = substituteEnv(raw, env, problems);
+  redactions.collectInline(data);
   resolveSecretFiles(data, problems, redactions);
   const early = problems.count;
 

@@ -32,6 +32,17 @@ export class Redactions {
     if (value.length >= 3) this.values.add(value);
   }
 
+  /** Registers every string stored under a secret-looking key (written inline or substituted from the environment). */
+  collectInline(value: unknown, path: ConfigPath = []): void {
+    if (typeof value === 'string') {
+      if (this.isSecret(path) && value.length >= 3) this.values.add(value);
+    } else if (Array.isArray(value)) {
+      value.forEach((item, i) => this.collectInline(item, [...path, i]));
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) this.collectInline(item, [...path, key]);
+    }
+  }
+
   isSecret(path: ConfigPath): boolean {
     if (this.paths.has(formatPath(path))) return true;
     return path.some((seg, i) => typeof seg === 'string' && (isSecretKey(seg) || (seg === 'headers' && i < path.length - 1)));
@@ -40,7 +51,7 @@ export class Redactions {
   /** Last line of defence: a known secret value that slipped into a message is masked anyway. */
   scrub(line: string): string {
     let out = line;
-    for (const secret of this.values) out = out.split(secret).join('<redacted>');
+    for (const secret of this.values) out = out.split(JSON.stringify(secret)).join('<redacted>').split(secret).join('<redacted>');
     return out;
   }
 }

@@ -47,6 +47,11 @@ export const trainingSchema = section(
     }),
     latent_units: Type.Integer({ minimum: 1, maximum: 4096, default: 16, description: 'Units of the bottleneck layer; at most the last encoder layer.' }),
     loss: oneOf(['bce', 'mse'] as const, 'Reconstruction loss: binary cross-entropy on [0,1]-scaled data, or mean squared error.', 'bce'),
+    score_metric: oneOf(
+      ['mse', 'mae', 'bce'] as const,
+      'Per-value reconstruction error averaged into the window score: squared, absolute, or binary cross-entropy against the scaled input.',
+      'mse',
+    ),
     epochs: Type.Integer({ minimum: 1, maximum: 100_000, default: 50, description: 'Maximum training epochs.' }),
     batch_size: Type.Integer({ minimum: 1, maximum: 65_536, default: 64, description: 'Windows per training batch.' }),
     learning_rate: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.001, description: 'Adam learning rate.' }),

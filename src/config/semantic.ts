@@ -65,7 +65,7 @@ function checkSubscription(config: Config, sub: SubscriptionConfig, i: number, p
     effectiveDetection(config.defaults, sub),
     problems,
   );
-  return streamMatcher(sub.stream);
+  return streamMatcher(sub);
 }
 
 function checkTopicFilter(topic: string, at: ConfigPath, problems: ProblemList): boolean {
@@ -120,14 +120,23 @@ function checkTemplate(sub: SubscriptionConfig, topicOk: boolean, at: Segment[],
   return names;
 }
 
-function streamMatcher(stream: string): RegExp {
+function streamMatcher(sub: SubscriptionConfig): RegExp {
+  const { stream } = sub;
   let source = '';
   let last = 0;
   for (const match of stream.matchAll(PLACEHOLDER)) {
-    source += escapeRegExp(stream.slice(last, match.index)) + (match[1] === 'topic' ? '.+' : '[^/]+');
+    source += escapeRegExp(stream.slice(last, match.index)) + (match[1] === 'topic' ? topicSource(sub.topic) : '[^/]+');
     last = (match.index ?? 0) + match[0].length;
   }
   return new RegExp(`^${source}${escapeRegExp(stream.slice(last))}$`);
+}
+
+/** The topics a filter matches, as a regular expression source. */
+function topicSource(filter: string): string {
+  return filter
+    .split('/')
+    .map((level) => (level === '+' ? '[^/]+' : level === '#' ? '.*' : escapeRegExp(level)))
+    .join('/');
 }
 
 function escapeRegExp(text: string): string {

@@ -8,6 +8,8 @@ import type { ProblemList, Segment } from './problems';
 export const MAX_ALIAS_COUNT = 50;
 export const MAX_DEPTH = 32;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** `yaml` resolves !!binary, !!set, !!omap, !!timestamp... even under the core schema; only plain data passes. */
+const ALLOWED_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
 
 /** Parses `text` into plain data; returns undefined (with problems added) when the document is not acceptable. */
 export function parseYaml(text: string, problems: ProblemList): unknown {
@@ -64,6 +66,10 @@ function checkNode(node: Node | null, path: Segment[], depth: number, problems: 
     problems.add(path, `is nested more than ${MAX_DEPTH} levels deep`, undefined, true);
     return;
   }
+  if (node.tag !== undefined && !ALLOWED_TAGS.has(node.tag)) {
+    problems.add(path, `uses the tag ${node.tag}; only plain strings, numbers, booleans, lists and mappings are allowed`, undefined, true);
+    return;
+  }
   if (isMap(node)) {
     for (const pair of node.items) {
       if (!isPair(pair)) continue;
@@ -85,6 +91,9 @@ function checkNode(node: Node | null, path: Segment[], depth: number, problems: 
     }
   } else if (isSeq(node)) {
     node.items.forEach((item, i) => checkNode(item as Node | null, [...path, i], depth + 1, problems, at));
+  } else if (isScalar(node) && node.value === null && path.length > 0) {
+    // Left alone, schema coercion would turn an empty value into 0 or "": an explicit mistake is better.
+    problems.add(path, 'has no value; write one or remove the key to use the default', null);
   } else if (isAlias(node) || isScalar(node)) {
     return;
   }

@@ -10,7 +10,9 @@ export class KOfN {
 
   constructor(k: number, n: number) {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`KOfN: n must be an integer >= 1 (got ${n})`);
-    if (!Number.isInteger(k) || k < 1 || k > n) throw new RangeError(`KOfN: k must be an integer in [1, ${n}] (got ${k})`);
+    if (!Number.isInteger(k) || k < 1 || k > n) {
+      throw new RangeError(`KOfN: k must be an integer in [1, ${n}] (got ${k})`);
+    }
     this.k = k;
     this.history = new Uint8Array(n);
   }

@@ -26,12 +26,12 @@ export interface GpdFit extends GpdParams {
 }
 
 /**
- * Shape bounds. Below -0.5 the MLE is not regular and below -1 the likelihood is unbounded (a spike at the
- * largest excess), so small samples would "find" a hard upper bound just above their maximum and set the
- * threshold there. Above 3 the tail is heavier than any score distribution we expect; clamping there keeps
- * one wild sample from producing an astronomically high threshold.
+ * Shape bounds. Below -1 the likelihood is unbounded (a spike at the largest excess), so the MLE does not
+ * exist; -1 itself is the uniform tail, which clipped reconstruction errors (bounded scores) can approach.
+ * Above 3 the tail is heavier than any score distribution we expect; clamping there keeps one wild sample
+ * from producing an astronomically high threshold.
  */
-export const XI_MIN = -0.5;
+export const XI_MIN = -1;
 export const XI_MAX = 3;
 
 /** |xi| below this is treated as the exponential limit in the closed forms (avoids 0/0). */
@@ -156,9 +156,9 @@ function summarise(y: ArrayLike<number>, c: ArrayLike<number>): Sample | null {
 function gridThetas(s: Sample): number[] {
   const thetas: number[] = [0];
   const lower = -1 / s.max;
-  for (const f of [1e-4, 1e-3, 0.01, 0.03, 0.06, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999]) {
-    thetas.push(f * lower);
-  }
+  const fractions = [1e-4, 1e-3, 0.01, 0.03, 0.06, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
+  fractions.push(0.99, 0.999, 0.99999);
+  for (const f of fractions) thetas.push(f * lower);
   // Upper end: double until xi(theta) exceeds XI_MAX (xi grows like log(theta)), so the grid covers it.
   let hi = 1 / s.mean;
   for (let i = 0; i < 200 && xiAt(s, hi) <= XI_MAX && Number.isFinite(hi * 2); i++) hi *= 2;
@@ -187,7 +187,8 @@ function globalFit(s: Sample): GpdFit | null {
     }
   }
   if (best < 0) return null;
-  const a = thetas[Math.max(best - 1, 0)];
+  // At the most negative grid point the optimum may lie closer still to the bounded-tail limit -1/max.
+  const a = best === 0 ? -(1 - 1e-12) / s.max : thetas[best - 1];
   const b = thetas[Math.min(best + 1, thetas.length - 1)];
   const theta = goldenMax(s, a, b, 60);
   return result(s, profile(s, theta) >= bestF ? theta : thetas[best]);
@@ -218,7 +219,11 @@ const NONE: ArrayLike<number> = new Float64Array(0);
  * exponential tail. `warmTheta` (a previous fit's theta) enables the cheaper local search. `censored` holds
  * levels that further (unseen) excesses are known to exceed.
  */
-export function fitGpd(excesses: ArrayLike<number>, warmTheta?: number, censored: ArrayLike<number> = NONE): GpdFit | null {
+export function fitGpd(
+  excesses: ArrayLike<number>,
+  warmTheta?: number,
+  censored: ArrayLike<number> = NONE,
+): GpdFit | null {
   const s = summarise(excesses, censored);
   if (s === null) return null;
   if (warmTheta !== undefined && Number.isFinite(warmTheta)) {

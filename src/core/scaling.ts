@@ -79,7 +79,13 @@ export function validateScaler(params: ScalerParams, channels: number): void {
   }
 }
 
-function checkShapes(fn: string, params: ScalerParams, values: Float32Array, channels: number, out: Float32Array): void {
+function checkShapes(
+  fn: string,
+  params: ScalerParams,
+  values: Float32Array,
+  channels: number,
+  out: Float32Array,
+): void {
   if (params.min.length !== channels || params.max.length !== channels) {
     throw new RangeError(`${fn}: scaler has ${params.min.length} channels, data has ${channels}`);
   }

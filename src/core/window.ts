@@ -177,7 +177,11 @@ export class WindowBuffer {
     this.beforeWindow.fill(Number.NaN);
   }
 
-  private addStep(ts: number, values: ArrayLike<number> | null, events: WindowEvent[] | undefined): WindowEvent[] | undefined {
+  private addStep(
+    ts: number,
+    values: ArrayLike<number> | null,
+    events: WindowEvent[] | undefined,
+  ): WindowEvent[] | undefined {
     const { channels, ring } = this;
     const base = this.head * channels;
     if (this.filled === this.size) {
@@ -219,7 +223,13 @@ export class WindowBuffer {
     const end = this.ringTs[head === 0 ? size - 1 : head - 1];
     if (completeness < this.minCompleteness) {
       this.counts.insufficient++;
-      const window: InsufficientWindow = { stream: this.streamId, start, end, completeness, reason: 'low_completeness' };
+      const window: InsufficientWindow = {
+        stream: this.streamId,
+        start,
+        end,
+        completeness,
+        reason: 'low_completeness',
+      };
       return { kind: 'insufficient', window };
     }
     const values = this.fill();

@@ -41,7 +41,7 @@ export function buildAutoencoder(opts: ArchitectureOptions): tf.LayersModel {
 
 /** The encoder half (input -> latent code), sharing weights with the autoencoder. */
 export function encoderOf(model: tf.LayersModel): tf.LayersModel {
-  return tf.model({ inputs: model.inputs, outputs: model.getLayer(LATENT_LAYER).output as tf.SymbolicTensor });
+  return tf.model({ inputs: model.inputs, outputs: model.getLayer(LATENT_LAYER).output });
 }
 
 function validateArchitecture(opts: ArchitectureOptions): void {

@@ -14,7 +14,7 @@ export interface TrainOptions {
   readonly learningRate: number;
   /** Fraction of windows held out for validation (early stopping); 0 uses the training loss instead. */
   readonly validationFraction: number;
-  /** Epochs without a validation improvement before stopping. */
+  /** Epochs without a validation improvement before stopping; 0 disables early stopping (best weights are still kept). */
   readonly patience: number;
   readonly seed: number;
   readonly noise: NoiseOptions;
@@ -80,7 +80,7 @@ export async function trainAutoencoder(
       if (monitored < best.value) {
         best.weights.forEach((w) => w.dispose());
         best = { value: monitored, epoch, weights: model.getWeights().map((w) => w.clone()) };
-      } else if (epoch - best.epoch >= opts.patience) {
+      } else if (opts.patience > 0 && epoch - best.epoch >= opts.patience) {
         stoppedEarly = true;
         break;
       }

@@ -1,0 +1,41 @@
+// `validate`'s model check: every model the config names must load (manifest, topology, weights of the right
+// shape) and fit the channels of each subscription or stream that uses it.
+import type { Config } from '../config/schema';
+import { ModelError } from '../core/errors';
+import { loadArtifact } from '../model/artifact';
+import { selectBackend } from '../model/backend';
+import { assertCompatible, type Manifest } from '../model/manifest';
+import { backendPreference } from './backend';
+
+export async function checkModels(config: Config, _file: string): Promise<string[]> {
+  const problems: string[] = [];
+  const manifests = new Map<string, Manifest>();
+  const names = Object.keys(config.models);
+  if (names.length > 0) await selectBackend(backendPreference(config.inference.backend));
+  for (const name of names) {
+    const dir = config.models[name].path;
+    try {
+      const artifact = await loadArtifact(dir);
+      artifact.model.dispose();
+      manifests.set(name, artifact.manifest);
+    } catch (err) {
+      if (!(err instanceof ModelError)) throw err;
+      problems.push(`models.${name}.path: ${err.message} (got '${dir}')`);
+    }
+  }
+  const users = [
+    ...config.subscriptions.map((s, i) => ({ at: `subscriptions[${i}]`, model: s.model, channels: s.channels })),
+    ...config.streams.map((s, i) => ({ at: `streams[${i}]`, model: s.model, channels: s.channels })),
+  ];
+  for (const u of users) {
+    const manifest = manifests.get(u.model);
+    if (!manifest || !u.channels) continue;
+    try {
+      assertCompatible(manifest, { channels: u.channels }, config.models[u.model].path);
+    } catch (err) {
+      if (!(err instanceof ModelError)) throw err;
+      problems.push(`${u.at}.channels: ${err.message}`);
+    }
+  }
+  return problems;
+}
