@@ -1,0 +1,35 @@
+// The data of one alert transition, independent of how a sink formats it (webhook v4 body, Alertmanager
+// API, InfluxDB point, console line).
+
+export type AlertSeverity = 'warning' | 'critical';
+/** anomaly: scores over the threshold; insufficient_data: windows too incomplete to score. */
+export type AlertKind = 'anomaly' | 'insufficient_data';
+
+export interface ChannelShare {
+  readonly channel: string;
+  /** Fraction of the window's reconstruction error, 0..1. */
+  readonly share: number;
+}
+
+export interface AlertNotice {
+  /** Stable id of the alert (stream + kind): the same across its firing and resolved notices. */
+  readonly fingerprint: string;
+  readonly stream: string;
+  readonly model: string;
+  readonly kind: AlertKind;
+  readonly status: 'firing' | 'resolved';
+  readonly severity: AlertSeverity;
+  /** When the alert started firing (ms). */
+  readonly startsAt: number;
+  /** When it resolved (ms); null while firing. */
+  readonly endsAt: number | null;
+  /** Score, threshold and tail probability of the window that caused this notice. */
+  readonly score: number;
+  readonly threshold: number;
+  readonly pValue: number;
+  readonly topChannels: readonly ChannelShare[];
+  /** Monotonic over all notices of this daemon's state (persisted), so receivers can order and dedupe. */
+  readonly sequence: number;
+  /** Extra labels (e.g. line, asset from the topic template). */
+  readonly labels: Readonly<Record<string, string>>;
+}

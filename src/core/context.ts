@@ -1,0 +1,65 @@
+// What every component receives: one context object (id, log, events, clock, abort signal) and its own frozen
+// slice of config. The interfaces live in core so sources, sinks and the pipeline can depend on them without
+// importing telemetry; telemetry implements them (one event function = one log line + its metrics).
+import type { Clock } from './clock';
+import type { AlertNotice } from './alert';
+
+export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
+
+export interface Log {
+  error(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  debug(msg: string, fields?: LogFields): void;
+  child(fields: LogFields): Log;
+}
+
+/** Why a message or sample was not accepted; the label of anomalyd_messages_rejected_total{reason}. */
+export type RejectReason =
+  | 'oversize'
+  | 'invalid_utf8'
+  | 'invalid_json'
+  | 'invalid_csv'
+  | 'invalid_number'
+  | 'invalid_binary'
+  | 'missing_channel'
+  | 'bad_timestamp'
+  | 'unknown_stream'
+  | 'stream_limit'
+  | 'out_of_order'
+  | 'queue_full';
+
+export type WebhookResult = 'success' | 'retry' | 'failed' | 'rejected';
+export type SinkDropReason = 'rejected' | 'overflow' | 'spool_full' | 'spool_corrupt';
+
+/**
+ * Every notable occurrence, one function each. Implementations log (at the level the occurrence deserves,
+ * nothing per message above debug) and update the matching Prometheus metrics.
+ */
+export interface Events {
+  messageReceived(topic: string, bytes: number): void;
+  messageRejected(reason: RejectReason, topic: string, detail: string): void;
+  samplesAccepted(stream: string, count: number): void;
+  windowScored(stream: string, model: string, score: number, threshold: number, anomalous: boolean): void;
+  windowInsufficient(stream: string, completeness: number): void;
+  inferenceBatch(model: string, windows: number, seconds: number): void;
+  alertNotice(notice: AlertNotice): void;
+  queueDropped(queue: string, count: number): void;
+  sinkWritten(sink: string, points: number): void;
+  sinkDropped(sink: string, reason: SinkDropReason, points: number, detail: string): void;
+  sinkError(sink: string, retryable: boolean, detail: string): void;
+  webhookDelivery(receiver: string, result: WebhookResult, status: number | null, detail: string): void;
+  mqttConnection(connected: boolean, detail: string): void;
+  modelLoaded(model: string, version: string, backend: string, dir: string): void;
+  modelFailed(model: string, dir: string, detail: string): void;
+}
+
+export interface ComponentContext {
+  /** Component id for logs and metrics, e.g. 'sink.influx', 'source.mqtt'. */
+  readonly id: string;
+  readonly log: Log;
+  readonly events: Events;
+  readonly clock: Clock;
+  /** Aborted when the daemon shuts down; long waits (retries, backoff) must end on it. */
+  readonly signal: AbortSignal;
+}

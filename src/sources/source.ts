@@ -1,0 +1,25 @@
+// The Source interface: MQTT, replayed files and the simulator all deliver decoded samples per stream.
+// `deliver` may return a promise: a source with backpressure (MQTT QoS 1) waits for it before taking (and
+// acknowledging) the next message, so a full pipeline holds messages at the broker instead of dropping them.
+import type { Sample } from '../core/types';
+
+export interface StreamSamples {
+  /** Stream id from the subscription's template, e.g. 'line1/pump3'. */
+  readonly stream: string;
+  /** Index of the subscription (config order) that produced it: it names the model and channels. */
+  readonly subscription: number;
+  /** Labels from the topic template (e.g. { line: 'line1', asset: 'pump3' }). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Samples in channel order of the subscription, time-ordered. */
+  readonly samples: readonly Sample[];
+}
+
+export type Deliver = (batch: StreamSamples) => void | Promise<void>;
+
+export interface Source {
+  readonly name: string;
+  start(deliver: Deliver): Promise<void>;
+  stop(): Promise<void>;
+  /** True while connected (MQTT) or running. */
+  readonly connected: boolean;
+}
