@@ -62,6 +62,12 @@ export const trainingSchema = section(
       description: 'Fraction of training windows held out (the most recent ones) for early stopping and calibration.',
     }),
     patience: Type.Integer({ minimum: 0, maximum: 10_000, default: 5, description: 'Early stopping: epochs without validation improvement before training stops; 0 disables early stopping.' }),
+    auto_learn_windows: Type.Integer({
+      minimum: 10,
+      maximum: 1_000_000,
+      default: 500,
+      description: 'Streams whose model is "auto" and that have none yet learn one from their first this many complete windows (trained in a worker thread), then are scored.',
+    }),
     seed: Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 42, description: 'Seed for weight initialisation, shuffling and noise, so training is reproducible.' }),
     scale_margin: Type.Number({
       minimum: 0,

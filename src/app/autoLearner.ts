@@ -1,0 +1,103 @@
+// Auto-learning for streams without a model: collect the first N complete windows of the stream, train and
+// calibrate a detector in a worker thread (ingestion and scoring of other streams go on), save it under
+// state_dir/models/, then hand it to the pipeline, which scores the stream's later windows with it.
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { ComponentContext } from '../core/context';
+import type { Window } from '../core/types';
+import type { BackendPreference } from '../model/backend';
+import { Detector } from '../model/detector';
+import type { DetectorSpec } from '../model/fitDetector';
+import type { LearnJob, LearnResult } from '../model/learnWorker';
+import type { StreamBinding, WindowLearner } from '../pipeline/pipeline';
+
+export interface AutoLearnerOptions {
+  /** Complete windows collected before training. */
+  readonly windows: number;
+  readonly modelsDir: string;
+  readonly backend: BackendPreference;
+  readonly specFor: (binding: StreamBinding) => DetectorSpec;
+  readonly onLearned: (model: string, detector: Detector) => void;
+}
+
+interface Collecting {
+  readonly windows: Window[];
+  training: boolean;
+}
+
+export class AutoLearner implements WindowLearner {
+  private readonly collecting = new Map<string, Collecting>();
+  private readonly queue: (() => Promise<void>)[] = [];
+  private running = false;
+
+  constructor(
+    private readonly ctx: ComponentContext,
+    private readonly opts: AutoLearnerOptions,
+  ) {}
+
+  /** Streams currently collecting or training, for the status page. */
+  progress(): { model: string; windows: number; target: number; training: boolean }[] {
+    return [...this.collecting.entries()].map(([model, c]) => ({ model, windows: c.windows.length, target: this.opts.windows, training: c.training }));
+  }
+
+  offer(binding: StreamBinding, window: Window): void {
+    let c = this.collecting.get(binding.model);
+    if (!c) {
+      c = { windows: [], training: false };
+      this.collecting.set(binding.model, c);
+      this.ctx.log.info('Collecting windows to learn a model.', { stream: binding.spec.id, model: binding.model, windows: this.opts.windows });
+    }
+    if (c.training) return;
+    c.windows.push(window);
+    if (c.windows.length < this.opts.windows) return;
+    c.training = true;
+    const collected = c;
+    this.queue.push(() => this.train(binding, collected));
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (let job = this.queue.shift(); job; job = this.queue.shift()) await job();
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async train(binding: StreamBinding, c: Collecting): Promise<void> {
+    const dir = path.join(this.opts.modelsDir, binding.model.replace(/[^A-Za-z0-9_.-]+/g, '_'));
+    const job: LearnJob = { spec: this.opts.specFor(binding), windows: c.windows, outDir: dir, backend: this.opts.backend };
+    this.ctx.log.info('Training a model for the stream in a worker thread.', { stream: binding.spec.id, windows: c.windows.length });
+    const result = await runWorker(job, this.ctx.signal);
+    if (!result.ok) {
+      this.ctx.events.modelFailed(binding.model, dir, `auto-learning failed: ${result.error}`);
+      c.windows.length = 0;
+      c.training = false;
+      return;
+    }
+    const detector = await Detector.load(dir, { channels: binding.spec.channels });
+    this.ctx.log.info('Learned a model; scoring starts.', { stream: binding.spec.id, threshold: result.threshold, epochs: result.epochs, seconds: result.seconds });
+    this.collecting.delete(binding.model);
+    this.opts.onLearned(binding.model, detector);
+  }
+}
+
+function runWorker(job: LearnJob, signal: AbortSignal): Promise<LearnResult> {
+  return new Promise((resolve) => {
+    const worker = new Worker(path.join(__dirname, '..', 'model', 'learnWorker.js'), { workerData: job });
+    const onAbort = (): void => void worker.terminate();
+    signal.addEventListener('abort', onAbort, { once: true });
+    let settled = false;
+    const done = (r: LearnResult): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      resolve(r);
+    };
+    worker.once('message', (r: LearnResult) => done(r));
+    worker.once('error', (err) => done({ ok: false, error: err.message }));
+    worker.once('exit', (code) => done({ ok: false, error: `worker exited with code ${code}` }));
+  });
+}

@@ -1,0 +1,96 @@
+// One lane per model: ready windows of every stream that shares the model wait in one bounded queue and are
+// scored together in micro-batches (up to maxBatch windows, or whatever arrived within maxWaitMs), because one
+// scorer call on 64 windows costs little more than a call on one.
+import type { Window } from '../core/types';
+import type { Detector, ScoredWindow } from '../model/detector';
+import { BoundedQueue, type WhenFull } from './boundedQueue';
+
+export interface LaneOptions {
+  readonly capacity: number;
+  readonly whenFull: WhenFull;
+  readonly maxBatch: number;
+  readonly maxWaitMs: number;
+}
+
+export type LaneResults = (model: string, windows: readonly Window[], scored: readonly ScoredWindow[], seconds: number) => void;
+export type LaneError = (model: string, windows: readonly Window[], err: unknown) => void;
+
+export class ModelLane {
+  readonly queue: BoundedQueue<Window>;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+
+  constructor(
+    readonly model: string,
+    private detector: Detector,
+    private readonly opts: LaneOptions,
+    private readonly onResults: LaneResults,
+    private readonly onError: LaneError,
+  ) {
+    this.queue = new BoundedQueue<Window>(opts.capacity, opts.whenFull);
+  }
+
+  get currentDetector(): Detector {
+    return this.detector;
+  }
+
+  /** Swap the model (reload) between batches; windows already queued are scored by the new one. */
+  replaceDetector(detector: Detector): void {
+    this.detector = detector;
+  }
+
+  /** See BoundedQueue.push; schedules a flush either way. */
+  push(window: Window): boolean | Promise<void> {
+    const r = this.queue.push(window);
+    this.schedule();
+    return r;
+  }
+
+  /** Score everything queued now (shutdown, replay, tests). */
+  drain(): void {
+    this.clearTimers();
+    while (this.queue.length > 0 || this.queue.blocked > 0) this.flushOnce();
+  }
+
+  stop(): void {
+    this.clearTimers();
+  }
+
+  private schedule(): void {
+    if (this.queue.length + this.queue.blocked >= this.opts.maxBatch) {
+      // Full batch: score on the next turn of the event loop so messages already read can still join it.
+      this.immediate ??= setImmediate(() => {
+        this.immediate = undefined;
+        this.flushOnce();
+        if (this.queue.length > 0 || this.queue.blocked > 0) this.schedule();
+      });
+    } else if (!this.timer && this.opts.maxWaitMs >= 0) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.flushOnce();
+        if (this.queue.length > 0 || this.queue.blocked > 0) this.schedule();
+      }, this.opts.maxWaitMs);
+    }
+  }
+
+  private flushOnce(): void {
+    const batch = this.queue.take(this.opts.maxBatch);
+    if (batch.length === 0) return;
+    const t0 = process.hrtime.bigint();
+    let scored: ScoredWindow[];
+    try {
+      scored = this.detector.score(batch);
+    } catch (err) {
+      this.onError(this.model, batch, err);
+      return;
+    }
+    this.onResults(this.model, batch, scored, Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+
+  private clearTimers(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+  }
+}

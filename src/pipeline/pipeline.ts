@@ -1,0 +1,213 @@
+// The pipeline: samples from any source -> per-stream sliding windows -> per-model micro-batched scoring ->
+// per-stream alert state -> sinks. One instance serves the daemon (fed by MQTT) and offline replay (fed from
+// files with a fake clock), so both produce the same windows, scores and alerts.
+import type { AlertNotice, ChannelShare } from '../core/alert';
+import type { ComponentContext } from '../core/context';
+import type { StreamSpec, Window } from '../core/types';
+import { WindowBuffer, type WindowOptions } from '../core/window';
+import type { Detector, ScoredWindow } from '../model/detector';
+import type { ScorePoint, Sink } from '../sinks/sink';
+import type { StreamSamples } from '../sources/source';
+import type { WhenFull } from './boundedQueue';
+import { ModelLane } from './modelLane';
+
+/** The alert state machine of one stream, as the pipeline drives it. */
+export interface AlertTracker {
+  observe(w: { time: number; score: number; threshold: number; pValue: number; anomalous: boolean; channelShares: readonly ChannelShare[] }): readonly AlertNotice[];
+  observeInsufficient(w: { time: number; completeness: number }): readonly AlertNotice[];
+}
+
+/** How a stream is processed: resolved once, on its first message, by the composition root. */
+export interface StreamBinding {
+  readonly spec: StreamSpec;
+  readonly model: string;
+  readonly window: WindowOptions;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly alerts: AlertTracker;
+}
+
+/** Takes windows of streams whose model is not available yet (auto-learning). */
+export interface WindowLearner {
+  offer(binding: StreamBinding, window: Window): void;
+}
+
+export interface PipelineOptions {
+  readonly queueCapacity: number;
+  readonly whenFull: WhenFull;
+  readonly maxBatch: number;
+  readonly maxWaitMs: number;
+  readonly maxStreams: number;
+}
+
+export interface PipelineDeps {
+  readonly ctx: ComponentContext;
+  readonly options: PipelineOptions;
+  /** Binding for a new stream, or a reason it is refused (unknown stream, bad config). */
+  readonly bind: (batch: StreamSamples) => StreamBinding | { readonly refused: string };
+  readonly detectorFor: (model: string) => Detector | undefined;
+  readonly learner?: WindowLearner;
+  readonly sinks: readonly Sink[];
+}
+
+interface StreamState {
+  readonly binding: StreamBinding;
+  readonly buffer: WindowBuffer;
+  lastSampleAt: number;
+}
+
+export class Pipeline {
+  private readonly streams = new Map<string, StreamState>();
+  private readonly lanes = new Map<string, ModelLane>();
+  private stopped = false;
+
+  constructor(private readonly deps: PipelineDeps) {}
+
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  queueDepths(): { queue: string; depth: number }[] {
+    return [...this.lanes.values()].map((l) => ({ queue: `windows:${l.model}`, depth: l.queue.length + l.queue.blocked }));
+  }
+
+  queueDrops(): { queue: string; dropped: number }[] {
+    return [...this.lanes.values()].map((l) => ({ queue: `windows:${l.model}`, dropped: l.queue.dropped }));
+  }
+
+  streamStates(): { stream: string; model: string; lastSampleAt: number; buffered: number }[] {
+    return [...this.streams.values()].map((s) => ({
+      stream: s.binding.spec.id,
+      model: s.binding.model,
+      lastSampleAt: s.lastSampleAt,
+      buffered: s.buffer.buffered,
+    }));
+  }
+
+  /** The source's deliver function: resolves once every window of the batch is queued (backpressure). */
+  deliver = (batch: StreamSamples): void | Promise<void> => {
+    if (this.stopped) return;
+    const { ctx } = this.deps;
+    let state = this.streams.get(batch.stream);
+    if (!state) {
+      if (this.streams.size >= this.deps.options.maxStreams) {
+        ctx.events.messageRejected('stream_limit', batch.stream, `stream limit of ${this.deps.options.maxStreams} reached`);
+        return;
+      }
+      const binding = this.deps.bind(batch);
+      if ('refused' in binding) {
+        ctx.events.messageRejected('unknown_stream', batch.stream, binding.refused);
+        return;
+      }
+      state = { binding, buffer: new WindowBuffer(binding.spec, binding.window), lastSampleAt: 0 };
+      this.streams.set(batch.stream, state);
+    }
+    const pending: Promise<void>[] = [];
+    for (const sample of batch.samples) {
+      const before = state.buffer.stats.outOfOrder;
+      for (const event of state.buffer.push(sample)) {
+        if (event.kind === 'insufficient') {
+          ctx.events.windowInsufficient(event.window.stream, event.window.completeness);
+          this.emit(state.binding, state.binding.alerts.observeInsufficient({ time: event.window.end, completeness: event.window.completeness }));
+        } else {
+          const queued = this.route(state.binding, event.window);
+          if (queued instanceof Promise) pending.push(queued);
+        }
+      }
+      if (state.buffer.stats.outOfOrder > before) {
+        ctx.events.messageRejected('out_of_order', batch.stream, `sample at ${sample.ts} is not after the previous one`);
+      }
+      state.lastSampleAt = ctx.clock.now();
+    }
+    ctx.events.samplesAccepted(batch.stream, batch.samples.length);
+    if (pending.length > 0) return Promise.all(pending).then(() => undefined);
+  };
+
+  /** Score every queued window now (shutdown, replay). */
+  drain(): void {
+    for (const lane of this.lanes.values()) lane.drain();
+  }
+
+  /** Stop taking input and score what is queued; sinks are stopped by their owner. */
+  stop(): void {
+    if (this.stopped) return;
+    this.drain();
+    this.stopped = true;
+    for (const lane of this.lanes.values()) lane.stop();
+  }
+
+  /** A model became available or was reloaded: later windows of its streams are scored by it. */
+  modelReady(model: string, detector: Detector): void {
+    const lane = this.lanes.get(model);
+    if (lane) lane.replaceDetector(detector);
+  }
+
+  private route(binding: StreamBinding, window: Window): boolean | Promise<void> {
+    const lane = this.laneFor(binding.model);
+    if (!lane) {
+      this.deps.learner?.offer(binding, window);
+      return true;
+    }
+    const r = lane.push(window);
+    if (r === false) this.deps.ctx.events.queueDropped(`windows:${binding.model}`, 1);
+    return r;
+  }
+
+  private laneFor(model: string): ModelLane | undefined {
+    let lane = this.lanes.get(model);
+    if (lane) return lane;
+    const detector = this.deps.detectorFor(model);
+    if (!detector) return undefined;
+    const o = this.deps.options;
+    lane = new ModelLane(
+      model,
+      detector,
+      { capacity: o.queueCapacity, whenFull: o.whenFull, maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs },
+      (m, windows, scored, seconds) => this.onScored(m, windows, scored, seconds),
+      (m, windows, err) => this.deps.ctx.events.modelFailed(m, '', `scoring ${windows.length} window(s) failed: ${(err as Error).message}`),
+    );
+    this.lanes.set(model, lane);
+    return lane;
+  }
+
+  private onScored(model: string, windows: readonly Window[], scored: readonly ScoredWindow[], seconds: number): void {
+    const { events } = this.deps.ctx;
+    events.inferenceBatch(model, windows.length, seconds);
+    const points: ScorePoint[] = [];
+    scored.forEach((s) => {
+      const state = this.streams.get(s.stream);
+      if (!state) return;
+      const channels = state.binding.spec.channels;
+      events.windowScored(s.stream, model, s.score, s.threshold, s.anomalous);
+      const shares: Record<string, number> = {};
+      const ranked: ChannelShare[] = [];
+      channels.forEach((c, i) => {
+        shares[c] = s.channelShares[i];
+        ranked.push({ channel: c, share: s.channelShares[i] });
+      });
+      ranked.sort((a, b) => b.share - a.share);
+      points.push({
+        stream: s.stream,
+        model,
+        time: s.end,
+        score: s.score,
+        threshold: s.threshold,
+        pValue: s.pValue,
+        anomalous: s.anomalous,
+        completeness: s.completeness,
+        channelShares: shares,
+      });
+      this.emit(
+        state.binding,
+        state.binding.alerts.observe({ time: s.end, score: s.score, threshold: s.threshold, pValue: s.pValue, anomalous: s.anomalous, channelShares: ranked }),
+      );
+    });
+    for (const sink of this.deps.sinks) sink.writeScores?.(points);
+  }
+
+  private emit(_binding: StreamBinding, notices: readonly AlertNotice[]): void {
+    for (const notice of notices) {
+      this.deps.ctx.events.alertNotice(notice);
+      for (const sink of this.deps.sinks) sink.writeAlert?.(notice);
+    }
+  }
+}

@@ -1,0 +1,171 @@
+// The Prometheus metrics of the daemon on a non-global registry (several daemons or tests can live in one
+// process). Names and labels of the ARCHITECTURE.md contract are fixed: dashboards, rules and operators'
+// scripts use them. Gauges whose value lives in a component are computed at scrape time from providers
+// (see gaugeProviders.ts), never refreshed by timers.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RejectReason, WebhookResult } from '../core/context';
+import type { SinkStats } from '../sinks/sink';
+import { GaugeProviders, type ProviderName, type ProviderFn } from './gaugeProviders';
+
+export type { ProviderName, ProviderFn, GaugeSample, ProviderLabels } from './gaugeProviders';
+
+/** The label value that stands for every stream beyond the label cap. */
+export const OTHER_STREAM = '_other';
+
+// Record<..., true> makes the compiler insist every reason/result is listed: their series exist (at 0) from
+// the first scrape, so rate() and absent() behave before anything has gone wrong.
+const REJECT_REASONS: Record<RejectReason, true> = {
+  oversize: true, invalid_utf8: true, invalid_json: true, invalid_csv: true, invalid_number: true,
+  invalid_binary: true, missing_channel: true, bad_timestamp: true, unknown_stream: true, stream_limit: true,
+  out_of_order: true, queue_full: true,
+};
+const WEBHOOK_RESULTS: Record<WebhookResult, true> = { success: true, retry: true, failed: true, rejected: true };
+
+/** 0.1 ms .. 1 s: a micro-batch on tfjs-node takes well under a millisecond, the cpu backend up to a second. */
+export const INFERENCE_BUCKETS: readonly number[] = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+];
+const BATCH_BUCKETS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+
+export interface MetricsOptions {
+  /** Streams that get their own `stream` label; later streams share stream="_other". */
+  readonly maxStreamLabels: number;
+  /** anomalyd version for anomalyd_build_info (default 'unknown'). */
+  readonly version?: string;
+  /** Node.js process metrics (anomalyd_process_*, anomalyd_nodejs_*); default true. */
+  readonly defaultMetrics?: boolean;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** The Content-Type of `text()`. */
+  readonly contentType: string;
+  readonly messagesReceived: Counter;
+  readonly messagesRejected: Counter<'reason'>;
+  readonly samples: Counter;
+  readonly windowsScored: Counter;
+  readonly windowsInsufficient: Counter;
+  readonly anomalousWindows: Counter;
+  readonly alerts: Counter<'state'>;
+  readonly inferenceSeconds: Histogram;
+  readonly inferenceBatchSize: Histogram;
+  readonly streamScore: Gauge<'stream'>;
+  readonly streamThreshold: Gauge<'stream'>;
+  readonly streamLabelsOverflow: Counter;
+  readonly queueDropped: Counter<'queue'>;
+  readonly sinkWritten: Counter<'sink'>;
+  readonly sinkDropped: Counter<'sink' | 'reason'>;
+  readonly sinkErrors: Counter<'sink' | 'kind'>;
+  readonly webhookDeliveries: Counter<'result'>;
+  readonly modelInfo: Gauge<'model' | 'version' | 'backend'>;
+  readonly modelLoadFailures: Counter<'model'>;
+  readonly providerErrors: Counter<'gauge'>;
+  /**
+   * The `stream` label value for a stream: itself for the first maxStreamLabels distinct streams, else
+   * OTHER_STREAM (and anomalyd_stream_labels_overflow_total counts the update).
+   */
+  streamLabel(stream: string): string;
+  /**
+   * Registers the source of a component-owned gauge, called on every scrape. Labelled gauges merge the
+   * samples of all their providers (equal label sets are summed, e.g. two queues or sinks); single-value
+   * gauges use the most recently registered provider. Returns a function that unregisters it.
+   */
+  provide<K extends ProviderName>(name: K, fn: ProviderFn<K>): () => void;
+  /** anomalyd_sink_buffered_points and anomalyd_sink_spool_bytes of one sink from its stats(). */
+  provideSink(sink: string, stats: () => SinkStats): () => void;
+  /** The exposition text (what GET /metrics returns). */
+  text(): Promise<string>;
+}
+
+export function createMetrics(opts: MetricsOptions): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const providers = new GaugeProviders();
+  const counter = <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> =>
+    new Counter<L>({ name, help, labelNames, registers });
+  const gauge = <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> =>
+    new Gauge<L>({ name, help, labelNames, registers });
+
+  const providerErrors = counter('anomalyd_metrics_provider_errors_total',
+    'Scrapes where a component gauge provider threw; the gauge then lacks that component.', ['gauge']);
+  // A provider-backed gauge: reset and refilled on each scrape, so a component that went away leaves no
+  // stale series behind.
+  const provided = <K extends ProviderName>(key: K, name: string, help: string, labelNames: readonly string[]): void => {
+    const g: Gauge<string> = new Gauge<string>({
+      name, help, labelNames, registers,
+      collect: () => providers.fill(key, g, () => providerErrors.inc({ gauge: name })),
+    });
+  };
+  provided('queue_depth', 'anomalyd_queue_depth', 'Items waiting in an internal queue.', ['queue']);
+  provided('sink_buffered_points', 'anomalyd_sink_buffered_points', 'Points (or alert notices) a sink holds in memory awaiting delivery.', ['sink']);
+  provided('sink_spool_bytes', 'anomalyd_sink_spool_bytes', 'Bytes a sink holds on disk (spool or outbox).', ['sink']);
+  provided('alerts_firing', 'anomalyd_alerts_firing', 'Alerts currently firing.', []);
+  provided('mqtt_connected', 'anomalyd_mqtt_connected', '1 while connected to the MQTT broker, else 0.', []);
+  provided('streams_active', 'anomalyd_streams_active', 'Streams currently tracked (with a window buffer).', []);
+
+  const m = {
+    registry,
+    contentType: registry.contentType as string,
+    messagesReceived: counter('anomalyd_messages_received_total', 'MQTT (or replayed) messages received.'),
+    messagesRejected: counter('anomalyd_messages_rejected_total', 'Messages or samples not accepted, by reason.', ['reason']),
+    samples: counter('anomalyd_samples_total', 'Samples accepted into stream windows.'),
+    windowsScored: counter('anomalyd_windows_scored_total', 'Windows scored by a model.'),
+    windowsInsufficient: counter('anomalyd_windows_insufficient_total', 'Windows too incomplete to score (insufficient data).'),
+    anomalousWindows: counter('anomalyd_anomalous_windows_total', 'Scored windows over their threshold.'),
+    alerts: counter('anomalyd_alerts_total', 'Alert notices, by state (firing, resolved).', ['state']),
+    inferenceSeconds: new Histogram({
+      name: 'anomalyd_inference_seconds', help: 'Duration of one batched inference call.',
+      buckets: [...INFERENCE_BUCKETS], registers,
+    }),
+    inferenceBatchSize: new Histogram({
+      name: 'anomalyd_inference_batch_size', help: 'Windows scored in one inference call.',
+      buckets: [...BATCH_BUCKETS], registers,
+    }),
+    streamScore: gauge('anomalyd_stream_score', 'Score (reconstruction error) of the stream\'s latest window.', ['stream']),
+    streamThreshold: gauge('anomalyd_stream_threshold', 'Threshold the stream\'s latest window was compared with.', ['stream']),
+    streamLabelsOverflow: counter('anomalyd_stream_labels_overflow_total',
+      'Per-stream metric updates folded into stream="_other" because the stream label cap was reached.'),
+    queueDropped: counter('anomalyd_queue_dropped_total', 'Items dropped because an internal queue was full.', ['queue']),
+    sinkWritten: counter('anomalyd_sink_points_written_total', 'Points a sink delivered.', ['sink']),
+    sinkDropped: counter('anomalyd_sink_points_dropped_total', 'Points a sink gave up on, by reason.', ['sink', 'reason']),
+    sinkErrors: counter('anomalyd_sink_errors_total', 'Sink write errors, by kind (retryable, fatal).', ['sink', 'kind']),
+    webhookDeliveries: counter('anomalyd_webhook_deliveries_total', 'Webhook delivery attempts, by result.', ['result']),
+    modelInfo: gauge('anomalyd_model_info', 'Loaded models (value 1), with version and inference backend.', ['model', 'version', 'backend']),
+    modelLoadFailures: counter('anomalyd_model_load_failures_total', 'Models that failed to load.', ['model']),
+    providerErrors,
+  };
+  for (const reason of Object.keys(REJECT_REASONS)) m.messagesRejected.inc({ reason }, 0);
+  for (const result of Object.keys(WEBHOOK_RESULTS)) m.webhookDeliveries.inc({ result }, 0);
+  for (const state of ['firing', 'resolved']) m.alerts.inc({ state }, 0);
+
+  gauge('anomalyd_build_info', 'Build information (value 1).', ['version', 'node'])
+    .set({ version: opts.version ?? 'unknown', node: process.versions.node }, 1);
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'anomalyd_' });
+
+  // Bounded: at most maxStreamLabels names are remembered.
+  const labelled = new Set<string>();
+  const streamLabel = (stream: string): string => {
+    if (labelled.has(stream)) return stream;
+    if (labelled.size < opts.maxStreamLabels) {
+      labelled.add(stream);
+      return stream;
+    }
+    m.streamLabelsOverflow.inc();
+    return OTHER_STREAM;
+  };
+
+  return {
+    ...m,
+    streamLabel,
+    provide: (name, fn) => providers.add(name, fn),
+    provideSink: (sink, stats) => {
+      const offBuffered = providers.add('sink_buffered_points', () => [{ labels: { sink }, value: stats().buffered }]);
+      const offSpool = providers.add('sink_spool_bytes', () => [{ labels: { sink }, value: stats().spooledBytes }]);
+      return () => {
+        offBuffered();
+        offSpool();
+      };
+    },
+    text: () => registry.metrics(),
+  };
+}
