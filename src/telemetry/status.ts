@@ -1,0 +1,238 @@
+// The little state the status page shows (what Prometheus cannot: recent score history per stream, the alerts
+// firing right now with their top channels, why messages were rejected). Fed by the internal events; every
+// collection is capped so a plant with ten thousand streams cannot grow it without bound.
+import type { AlertNotice, AlertSeverity, ChannelShare } from '../core/alert';
+import type { Clock } from '../core/clock';
+import type { RejectReason } from '../core/context';
+import { RateWindow } from './rateWindow';
+
+export interface StatusOptions {
+  /** Streams shown with history; later streams are only counted (default 500). */
+  readonly maxStreams?: number;
+  /** Recent scores kept per stream for the sparkline (default 60). */
+  readonly pointsPerStream?: number;
+  /** Active alerts kept (default 5000; one per stream and kind, so bounded by the stream limit anyway). */
+  readonly maxAlerts?: number;
+}
+
+export type StreamState = 'normal' | 'anomalous' | 'insufficient_data';
+
+export interface StreamView {
+  readonly stream: string;
+  readonly model: string;
+  /** null until the first scored window. */
+  readonly score: number | null;
+  readonly threshold: number | null;
+  readonly state: StreamState;
+  /** Completeness of the latest insufficient window, else null. */
+  readonly completeness: number | null;
+  readonly updatedAt: number;
+  /** Oldest first. */
+  readonly history: readonly number[];
+}
+
+export interface AlertView {
+  readonly fingerprint: string;
+  readonly stream: string;
+  readonly model: string;
+  readonly kind: AlertNotice['kind'];
+  readonly severity: AlertSeverity;
+  readonly since: number;
+  readonly score: number;
+  readonly threshold: number;
+  readonly pValue: number;
+  readonly topChannels: readonly ChannelShare[];
+}
+
+export interface RejectionView {
+  readonly reason: RejectReason;
+  readonly count: number;
+  readonly lastTopic: string;
+  readonly lastDetail: string;
+  readonly lastAt: number;
+}
+
+export interface ModelView {
+  readonly model: string;
+  readonly state: 'loaded' | 'failed';
+  readonly version: string;
+  readonly backend: string;
+  readonly dir: string;
+  readonly detail: string;
+  readonly at: number;
+}
+
+export interface StatusSnapshot {
+  readonly now: number;
+  readonly startedAt: number;
+  readonly mqtt: { readonly connected: boolean; readonly detail: string; readonly since: number | null };
+  readonly messagesTotal: number;
+  readonly messagesPerSecond: number;
+  readonly streams: readonly StreamView[];
+  /** True once maxStreams was reached: further streams are not on the page (they are in the metrics). */
+  readonly streamsCapped: boolean;
+  readonly alerts: readonly AlertView[];
+  readonly alertsNotShown: number;
+  readonly rejections: readonly RejectionView[];
+  readonly models: readonly ModelView[];
+}
+
+interface StreamEntry {
+  model: string;
+  score: number | null;
+  threshold: number | null;
+  state: StreamState;
+  completeness: number | null;
+  updatedAt: number;
+  history: Float64Array;
+  /** Points written so far; the ring's next slot is written % capacity. */
+  written: number;
+}
+
+/** Topics and details come from the network: kept short so one odd message cannot bloat the page. */
+const MAX_TEXT = 200;
+const clip = (s: string): string => (s.length > MAX_TEXT ? s.slice(0, MAX_TEXT - 1) + '…' : s);
+
+export class StatusModel {
+  readonly startedAt: number;
+  private readonly maxStreams: number;
+  private readonly points: number;
+  private readonly maxAlerts: number;
+  private readonly streams = new Map<string, StreamEntry>();
+  private streamsCapped = false;
+  private readonly alerts = new Map<string, AlertView>();
+  private alertsNotShown = 0;
+  private readonly rejections = new Map<RejectReason, RejectionView>();
+  private readonly models = new Map<string, ModelView>();
+  private readonly rate = new RateWindow(60);
+  private messagesTotal = 0;
+  private mqtt: { connected: boolean; detail: string; since: number | null } = { connected: false, detail: 'not connected yet', since: null };
+
+  constructor(private readonly clock: Clock, opts: StatusOptions = {}) {
+    this.startedAt = clock.now();
+    this.maxStreams = opts.maxStreams ?? 500;
+    this.points = Math.max(2, opts.pointsPerStream ?? 60);
+    this.maxAlerts = opts.maxAlerts ?? 5000;
+  }
+
+  recordMessage(): void {
+    this.messagesTotal++;
+    this.rate.add(this.clock.now(), 1);
+  }
+
+  recordScore(stream: string, model: string, score: number, threshold: number, anomalous: boolean): void {
+    const e = this.entry(stream, model);
+    if (!e) return;
+    e.score = score;
+    e.threshold = threshold;
+    e.state = anomalous ? 'anomalous' : 'normal';
+    e.completeness = null;
+    e.history[e.written % this.points] = score;
+    e.written++;
+  }
+
+  recordInsufficient(stream: string, completeness: number): void {
+    const e = this.entry(stream, null);
+    if (!e) return;
+    e.state = 'insufficient_data';
+    e.completeness = completeness;
+  }
+
+  recordAlert(n: AlertNotice): void {
+    if (n.status === 'resolved') {
+      if (!this.alerts.delete(n.fingerprint) && this.alertsNotShown > 0) this.alertsNotShown--;
+      return;
+    }
+    const known = this.alerts.has(n.fingerprint);
+    if (!known && this.alerts.size >= this.maxAlerts) {
+      this.alertsNotShown++;
+      return;
+    }
+    this.alerts.set(n.fingerprint, {
+      fingerprint: n.fingerprint, stream: n.stream, model: n.model, kind: n.kind, severity: n.severity,
+      since: n.startsAt, score: n.score, threshold: n.threshold, pValue: n.pValue,
+      topChannels: n.topChannels.slice(0, 5),
+    });
+  }
+
+  /** Alerts firing now (those over the cap included). */
+  firingCount(): number {
+    return this.alerts.size + this.alertsNotShown;
+  }
+
+  recordRejection(reason: RejectReason, topic: string, detail: string): void {
+    const prev = this.rejections.get(reason);
+    this.rejections.set(reason, {
+      reason, count: (prev?.count ?? 0) + 1, lastTopic: clip(topic), lastDetail: clip(detail), lastAt: this.clock.now(),
+    });
+  }
+
+  setMqtt(connected: boolean, detail: string): void {
+    const changed = connected !== this.mqtt.connected || this.mqtt.since === null;
+    this.mqtt = { connected, detail: clip(detail), since: changed ? this.clock.now() : this.mqtt.since };
+  }
+
+  mqttConnected(): boolean {
+    return this.mqtt.connected;
+  }
+
+  recordModel(model: string, version: string, backend: string, dir: string): void {
+    this.models.set(model, { model, state: 'loaded', version, backend, dir, detail: '', at: this.clock.now() });
+  }
+
+  recordModelFailure(model: string, dir: string, detail: string): void {
+    const prev = this.models.get(model);
+    this.models.set(model, {
+      model, state: 'failed', version: prev?.version ?? '', backend: prev?.backend ?? '', dir, detail: clip(detail), at: this.clock.now(),
+    });
+  }
+
+  modelViews(): readonly ModelView[] {
+    return [...this.models.values()];
+  }
+
+  snapshot(): StatusSnapshot {
+    const now = this.clock.now();
+    return {
+      now,
+      startedAt: this.startedAt,
+      mqtt: { ...this.mqtt },
+      messagesTotal: this.messagesTotal,
+      messagesPerSecond: this.rate.perSecond(now, this.startedAt),
+      streams: [...this.streams].map(([stream, e]) => ({
+        stream, model: e.model, score: e.score, threshold: e.threshold, state: e.state,
+        completeness: e.completeness, updatedAt: e.updatedAt, history: this.history(e),
+      })),
+      streamsCapped: this.streamsCapped,
+      alerts: [...this.alerts.values()].sort((a, b) => a.since - b.since),
+      alertsNotShown: this.alertsNotShown,
+      rejections: [...this.rejections.values()].sort((a, b) => b.count - a.count),
+      models: this.modelViews(),
+    };
+  }
+
+  private entry(stream: string, model: string | null): StreamEntry | undefined {
+    let e = this.streams.get(stream);
+    if (!e) {
+      if (this.streams.size >= this.maxStreams) {
+        this.streamsCapped = true;
+        return undefined;
+      }
+      e = {
+        model: model ?? '', score: null, threshold: null, state: 'normal', completeness: null, updatedAt: 0,
+        history: new Float64Array(this.points), written: 0,
+      };
+      this.streams.set(stream, e);
+    }
+    if (model !== null) e.model = model;
+    e.updatedAt = this.clock.now();
+    return e;
+  }
+
+  private history(e: StreamEntry): number[] {
+    const n = Math.min(e.written, this.points);
+    const out: number[] = [];
+    for (let i = e.written - n; i < e.written; i++) out.push(e.history[i % this.points]);
+    return out;
+  }
+}

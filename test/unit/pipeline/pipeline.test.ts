@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import type { AlertNotice } from '../../../src/core/alert';
+import { ManualClock } from '../../../src/core/clock';
+import type { Sample } from '../../../src/core/types';
+import { selectBackend } from '../../../src/model/backend';
+import type { Detector } from '../../../src/model/detector';
+import { trainDetector } from '../../../src/model/fitDetector';
+import { Pipeline, type AlertTracker, type PipelineOptions, type StreamBinding } from '../../../src/pipeline/pipeline';
+import { CaptureSink } from '../../../src/sinks/capture';
+import type { StreamSamples } from '../../../src/sources/source';
+import { testContext } from '../../helpers/context';
+import { sineWindows } from '../../helpers/synthetic';
+
+const SIZE = 16;
+const HOP = 4;
+let detector: Detector;
+
+before(async () => {
+  await selectBackend();
+  const trained = await trainDetector(sineWindows(150, SIZE, 2, 1), {
+    name: 'pipe',
+    stream: { id: 's', channels: ['a', 'b'] },
+    window: { size: SIZE, hop: HOP, maxGapMs: 5000, minCompleteness: 0.9 },
+    encoderUnits: [16],
+    latentUnits: 4,
+    scaleMargin: 0.05,
+    metric: 'mse',
+    train: { loss: 'bce', epochs: 10, batchSize: 32, learningRate: 0.01, validationFraction: 0, patience: 0, seed: 1, noise: { gaussianSigma: 0.05, maskFraction: 0, saltPepperFraction: 0 } },
+    calibration: { kind: 'percentile', percentile: 99 },
+    backend: 'test',
+    anomalydVersion: 'test',
+  });
+  detector = trained.detector;
+});
+
+/** Counts what the pipeline hands the alert tracker; fires a fake notice on every anomalous window. */
+class CountingTracker implements AlertTracker {
+  observed = 0;
+  insufficient = 0;
+  constructor(private readonly stream: string) {}
+  observe(w: { time: number; anomalous: boolean; score: number; threshold: number; pValue: number }): readonly AlertNotice[] {
+    this.observed++;
+    return w.anomalous ? [notice(this.stream, w.time, w.score, w.threshold)] : [];
+  }
+  observeInsufficient(): readonly AlertNotice[] {
+    this.insufficient++;
+    return [];
+  }
+}
+
+function notice(stream: string, time: number, score: number, threshold: number): AlertNotice {
+  return { fingerprint: stream, stream, model: 'pump', kind: 'anomaly', status: 'firing', severity: 'warning', startsAt: time, endsAt: null, score, threshold, pValue: 0.001, topChannels: [], sequence: 1, labels: {} };
+}
+
+function samples(stream: string, n: number, t0 = 0, fault = 0): StreamSamples {
+  const out: Sample[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = t0 + i;
+    out.push({ ts: t * 1000, values: [10 + 3 * Math.sin((2 * Math.PI * t) / 16) + fault, 10 + 3 * Math.sin((2 * Math.PI * t) / 16 + 1)] });
+  }
+  return { stream, subscription: 0, labels: {}, samples: out };
+}
+
+function setup(options: Partial<PipelineOptions> = {}, known = (id: string) => id.startsWith('line')) {
+  const t = testContext('pipeline', new ManualClock(0));
+  const sink = new CaptureSink();
+  const trackers = new Map<string, CountingTracker>();
+  let scoreCalls = 0;
+  const counting = new Proxy(detector, {
+    get(target, prop, receiver) {
+      if (prop === 'score') {
+        return (w: Parameters<Detector['score']>[0]) => {
+          scoreCalls++;
+          return target.score(w);
+        };
+      }
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+  const pipeline = new Pipeline({
+    ctx: t.ctx,
+    options: { queueCapacity: 1000, whenFull: 'block', maxBatch: 64, maxWaitMs: 5, maxStreams: 100, ...options },
+    bind: (batch) => {
+      if (!known(batch.stream)) return { refused: `no subscription produces '${batch.stream}'` };
+      const tracker = new CountingTracker(batch.stream);
+      trackers.set(batch.stream, tracker);
+      const binding: StreamBinding = { spec: { id: batch.stream, channels: ['a', 'b'] }, model: 'pump', window: { size: SIZE, hop: HOP, maxGapMs: 5000, minCompleteness: 0.9 }, labels: {}, alerts: tracker };
+      return binding;
+    },
+    detectorFor: (m) => (m === 'pump' ? counting : undefined),
+    sinks: [sink],
+  });
+  return { pipeline, sink, trackers, t, scoreCalls: () => scoreCalls };
+}
+
+test('windows of many streams are micro-batched into few scorer calls; every window reaches the sink and the tracker', async () => {
+  const { pipeline, sink, trackers, scoreCalls } = setup();
+  const deliveries = [];
+  for (let s = 0; s < 10; s++) deliveries.push(pipeline.deliver(samples(`line1/pump${s}`, 40)));
+  await Promise.all(deliveries);
+  pipeline.drain();
+  const perStream = (40 - SIZE) / HOP + 1;
+  assert.equal(sink.scores.length, 10 * perStream);
+  assert.ok(scoreCalls() <= Math.ceil((10 * perStream) / 64) + 1, `${scoreCalls()} scorer calls for ${10 * perStream} windows`);
+  for (const tr of trackers.values()) assert.equal(tr.observed, perStream);
+  const p = sink.scores[0];
+  assert.deepEqual(Object.keys(p.channelShares), ['a', 'b']);
+  assert.equal(p.time % 1000, 0, 'point time is the window end');
+});
+
+test('a fault produces anomalous windows and alert notices through to the sink', async () => {
+  const { pipeline, sink, t } = setup();
+  await pipeline.deliver(samples('line1/pump1', 40));
+  await pipeline.deliver(samples('line1/pump1', 40, 40, 8));
+  pipeline.drain();
+  assert.ok(sink.alerts.length > 0, 'alerts emitted');
+  assert.ok(sink.alerts.every((a) => a.stream === 'line1/pump1' && a.startsAt >= 40_000), 'alerts only after the fault starts');
+  assert.equal(t.calls('alertNotice').length, sink.alerts.length);
+  assert.ok(t.calls('windowScored').some(([, , , , anomalous]) => anomalous));
+});
+
+test('unknown streams and the stream limit are rejected and counted, not crashed on', async () => {
+  const { pipeline, t } = setup({ maxStreams: 2 });
+  await pipeline.deliver(samples('elsewhere/x', 5));
+  await pipeline.deliver(samples('line1/a', 5));
+  await pipeline.deliver(samples('line1/b', 5));
+  await pipeline.deliver(samples('line1/c', 5));
+  const reasons = t.calls('messageRejected').map(([reason]) => reason);
+  assert.deepEqual(reasons, ['unknown_stream', 'stream_limit']);
+  assert.equal(pipeline.streamCount, 2);
+});
+
+test('block policy: delivery waits while the queue is full, then completes once scoring frees space', async () => {
+  const { pipeline, sink } = setup({ queueCapacity: 4, maxBatch: 2, maxWaitMs: 1000 });
+  let done = false;
+  const r = pipeline.deliver(samples('line1/p', SIZE + 9 * HOP));
+  assert.ok(r instanceof Promise, 'a full queue makes delivery wait');
+  const p = r.then(() => (done = true));
+  assert.equal(done, false);
+  await p;
+  assert.ok(done);
+  pipeline.drain();
+  assert.equal(sink.scores.length, 10, 'nothing lost under backpressure');
+});
+
+test('drop policy: windows beyond the queue are dropped and counted', async () => {
+  const { pipeline, sink, t } = setup({ queueCapacity: 3, whenFull: 'drop', maxBatch: 64, maxWaitMs: 10_000 });
+  await pipeline.deliver(samples('line1/p', SIZE + 9 * HOP));
+  pipeline.drain();
+  assert.equal(sink.scores.length, 3);
+  const dropped = t.calls('queueDropped').reduce((n, [, c]) => n + c, 0);
+  assert.equal(dropped, 7);
+  assert.deepEqual(pipeline.queueDrops(), [{ queue: 'windows:pump', dropped: 7 }]);
+});
+
+test('out-of-order samples are counted as rejected; insufficient windows go to the tracker, not the scorer', async () => {
+  const { pipeline, sink, trackers, t } = setup();
+  const batch = samples('line1/q', 20);
+  const shuffled = { ...batch, samples: [...batch.samples.slice(0, 10), batch.samples[3], ...batch.samples.slice(10)] };
+  await pipeline.deliver(shuffled);
+  assert.ok(t.calls('messageRejected').some(([r]) => r === 'out_of_order'));
+  const gappy = samples('line1/r', 20);
+  const holes = { ...gappy, samples: gappy.samples.map((s, i) => (i % 2 ? { ts: s.ts, values: [NaN, NaN] } : s)) };
+  await pipeline.deliver(holes);
+  pipeline.drain();
+  assert.ok((trackers.get('line1/r')?.insufficient ?? 0) > 0);
+  assert.ok(sink.scores.every((p) => p.stream !== 'line1/r'));
+});
