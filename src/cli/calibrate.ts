@@ -9,7 +9,7 @@ import { selectBackend } from '../model/backend';
 import { Detector } from '../model/detector';
 import { withCalibration } from '../model/fitDetector';
 import { writeManifest } from '../model/artifact';
-import { UsageError, parseCommandArgs, parseNumberOption, printJson, requireOption, round } from './common';
+import { UsageError, parseCommand, parseNumberOption, printJson, requireOption, round } from './common';
 
 const USAGE = `Usage: anomalyd calibrate --model DIR --input CSV [--input CSV ...] [options]
 
@@ -21,22 +21,17 @@ const USAGE = `Usage: anomalyd calibrate --model DIR --input CSV [--input CSV ..
   --json               print one JSON object on stdout`;
 
 export async function calibrateCommand(args: string[]): Promise<number> {
-  const { values } = parseCommandArgs(
+  const values = parseCommand(
     args,
     {
       model: { type: 'string' },
       input: { type: 'string', multiple: true },
       method: { type: 'string' },
       target: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
     USAGE,
   );
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+  if (!values) return 0;
   const modelDir = requireOption(values.model, 'model', USAGE);
   const inputs = requireOption(values.input, 'input', USAGE);
   const method = methodFrom(values.method, parseNumberOption(values.target, 'target', USAGE));

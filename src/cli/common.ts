@@ -29,6 +29,28 @@ export function parseCommandArgs<O extends Options>(
   }
 }
 
+const COMMON_OPTIONS = {
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/**
+ * A command's options plus the shared `--json` and `-h/--help`. Returns undefined after printing the usage
+ * for --help, so a command does `const values = parseCommand(...); if (!values) return 0;`.
+ */
+export function parseCommand<O extends Options>(
+  args: string[],
+  options: O,
+  usage: string,
+): ReturnType<typeof parseCommandArgs<O & typeof COMMON_OPTIONS>>['values'] | undefined {
+  const { values } = parseCommandArgs(args, { ...options, ...COMMON_OPTIONS }, usage);
+  if ((values as { help?: boolean }).help) {
+    process.stdout.write(usage + '\n');
+    return undefined;
+  }
+  return values;
+}
+
 export function requireOption<T>(value: T | undefined, name: string, usage: string): T {
   if (value === undefined || (Array.isArray(value) && value.length === 0)) {
     throw new UsageError(`Missing required option --${name}`, usage);

@@ -11,7 +11,7 @@ import { classificationMetrics, confusion, rocAuc } from '../eval/metrics';
 import { readUcr, type UcrDataset } from '../eval/ucr';
 import { selectBackend } from '../model/backend';
 import { trainDetector } from '../model/fitDetector';
-import { packageRoot, packageVersion, parseCommandArgs, parseNumberOption, printJson, Progress, requireOption, round, UsageError } from './common';
+import { packageRoot, packageVersion, parseCommand, parseNumberOption, printJson, Progress, requireOption, round, UsageError } from './common';
 
 const USAGE = `Usage: anomalyd evaluate ucr --train FILE (--test FILE | --folds K) [options]
 
@@ -24,7 +24,7 @@ const USAGE = `Usage: anomalyd evaluate ucr --train FILE (--test FILE | --folds 
   --json               print one JSON object on stdout`;
 
 export async function evaluateUcrCommand(args: string[]): Promise<number> {
-  const { values } = parseCommandArgs(
+  const values = parseCommand(
     args,
     {
       train: { type: 'string' },
@@ -32,15 +32,10 @@ export async function evaluateUcrCommand(args: string[]): Promise<number> {
       'normal-label': { type: 'string' },
       folds: { type: 'string' },
       config: { type: 'string', short: 'c' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
     USAGE,
   );
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+  if (!values) return 0;
   const trainFile = requireOption(values.train, 'train', USAGE);
   const folds = parseNumberOption(values.folds, 'folds', USAGE);
   if (values.test === undefined && folds === undefined) throw new UsageError('Give --test FILE, or --folds K to cross-validate', USAGE);

@@ -12,7 +12,7 @@ import { formatCsv } from '../sources/csv';
 import { selectBackend } from '../model/backend';
 import { Detector, type ScoredWindow } from '../model/detector';
 import { overlapAdd } from './overlapAdd';
-import { parseCommandArgs, printJson, requireOption, round } from './common';
+import { parseCommand, printJson, requireOption, round } from './common';
 
 const USAGE = `Usage: anomalyd replay --model DIR --input CSV [options]
 
@@ -35,7 +35,7 @@ export interface AlertEpisode {
 }
 
 export async function replayCommand(args: string[]): Promise<number> {
-  const { values } = parseCommandArgs(
+  const values = parseCommand(
     args,
     {
       model: { type: 'string' },
@@ -44,15 +44,10 @@ export async function replayCommand(args: string[]): Promise<number> {
       'denoised-out': { type: 'string' },
       'latent-out': { type: 'string' },
       config: { type: 'string', short: 'c' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
     USAGE,
   );
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+  if (!values) return 0;
   const modelDir = requireOption(values.model, 'model', USAGE);
   const input = requireOption(values.input, 'input', USAGE);
   const alerting = values.config ? (await loadConfig(values.config)).defaults.alerting : loadConfigText('{}', '<defaults>').defaults.alerting;

@@ -13,7 +13,7 @@ import { saveArtifact } from '../model/artifact';
 import { trainDetector } from '../model/fitDetector';
 import { buildReportData } from './reportData';
 import { renderTrainingReport } from '../eval/trainingReport';
-import { formatDuration, packageVersion, parseCommandArgs, printJson, Progress, requireOption, round } from './common';
+import { formatDuration, packageVersion, parseCommand, printJson, Progress, requireOption, round } from './common';
 
 const USAGE = `Usage: anomalyd train -c FILE --stream ID --input CSV [--input CSV ...] --out DIR [options]
 
@@ -26,7 +26,7 @@ const USAGE = `Usage: anomalyd train -c FILE --stream ID --input CSV [--input CS
   --json              print one JSON object on stdout`;
 
 export async function trainCommand(args: string[]): Promise<number> {
-  const { values } = parseCommandArgs(
+  const values = parseCommand(
     args,
     {
       config: { type: 'string', short: 'c' },
@@ -35,15 +35,10 @@ export async function trainCommand(args: string[]): Promise<number> {
       out: { type: 'string' },
       name: { type: 'string' },
       'no-report': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
     USAGE,
   );
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+  if (!values) return 0;
   const configFile = requireOption(values.config, 'config', USAGE);
   const streamId = requireOption(values.stream, 'stream', USAGE);
   const inputs = requireOption(values.input, 'input', USAGE);

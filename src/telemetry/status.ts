@@ -115,6 +115,10 @@ export class StatusModel {
     this.maxAlerts = opts.maxAlerts ?? 5000;
   }
 
+  uptimeMs(): number {
+    return this.clock.now() - this.startedAt;
+  }
+
   recordMessage(): void {
     this.messagesTotal++;
     this.rate.add(this.clock.now(), 1);
@@ -172,8 +176,8 @@ export class StatusModel {
     this.mqtt = { connected, detail: clip(detail), since: changed ? this.clock.now() : this.mqtt.since };
   }
 
-  mqttConnected(): boolean {
-    return this.mqtt.connected;
+  mqttState(): StatusSnapshot['mqtt'] {
+    return { ...this.mqtt };
   }
 
   recordModel(model: string, version: string, backend: string, dir: string): void {
@@ -182,9 +186,12 @@ export class StatusModel {
 
   recordModelFailure(model: string, dir: string, detail: string): void {
     const prev = this.models.get(model);
-    this.models.set(model, {
-      model, state: 'failed', version: prev?.version ?? '', backend: prev?.backend ?? '', dir, detail: clip(detail), at: this.clock.now(),
-    });
+    // A failed reload leaves the loaded version serving: still loaded (and ready), with the failure noted.
+    if (prev?.state === 'loaded') {
+      this.models.set(model, { ...prev, detail: clip(`last reload failed: ${detail}`), at: this.clock.now() });
+      return;
+    }
+    this.models.set(model, { model, state: 'failed', version: '', backend: '', dir, detail: clip(detail), at: this.clock.now() });
   }
 
   modelViews(): readonly ModelView[] {

@@ -1,0 +1,138 @@
+// Notices in Alertmanager's vocabulary: the webhook v4 body (what Alertmanager itself sends to receivers, so
+// existing receivers parse ours), plus anomalyd's fields per alert, and the label/annotation sets the
+// Alertmanager sink posts. One notice makes one body with one alert: pages are rare and ordering per alert
+// matters more than batching.
+import type { AlertKind, AlertNotice, ChannelShare } from '../core/alert';
+import { FLAPPING_LABEL } from '../core/alerting';
+
+/** What Alertmanager writes as endsAt of an alert that has not ended. */
+export const ALERTMANAGER_ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export interface PayloadOptions {
+  /** Receiver name (the webhook's `name`). */
+  readonly receiver: string;
+  /** Base URL of anomalyd's status page, for externalURL and each alert's generatorURL. */
+  readonly externalUrl: string;
+}
+
+export interface WebhookAlert {
+  readonly status: 'firing' | 'resolved';
+  readonly labels: Record<string, string>;
+  readonly annotations: Record<string, string>;
+  readonly startsAt: string;
+  readonly endsAt: string;
+  readonly generatorURL: string;
+  readonly fingerprint: string;
+  readonly score: number | null;
+  readonly threshold: number;
+  readonly p_value: number | null;
+  readonly top_channels: readonly ChannelShare[];
+  readonly sequence: number;
+}
+
+export interface WebhookBody {
+  readonly version: '4';
+  readonly groupKey: string;
+  readonly truncatedAlerts: number;
+  readonly status: 'firing' | 'resolved';
+  readonly receiver: string;
+  readonly groupLabels: Record<string, string>;
+  readonly commonLabels: Record<string, string>;
+  readonly commonAnnotations: Record<string, string>;
+  readonly externalURL: string;
+  readonly alerts: readonly WebhookAlert[];
+}
+
+export function alertName(kind: AlertKind): 'AnomalyDetected' | 'InsufficientData' {
+  return kind === 'anomaly' ? 'AnomalyDetected' : 'InsufficientData';
+}
+
+export function rfc3339(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** Template labels first, so they can never overwrite alertname, stream, model or severity. */
+export function alertLabels(notice: AlertNotice): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const [name, value] of Object.entries(notice.labels)) labels[labelName(name)] = value;
+  labels['alertname'] = alertName(notice.kind);
+  labels['stream'] = notice.stream;
+  labels['model'] = notice.model;
+  labels['severity'] = notice.severity;
+  return labels;
+}
+
+export function alertAnnotations(notice: AlertNotice): { summary: string; description: string } {
+  const flapping = notice.labels[FLAPPING_LABEL] === 'true';
+  if (notice.kind === 'insufficient_data') {
+    return notice.status === 'firing'
+      ? {
+          summary: `Not enough data to score stream ${notice.stream}`,
+          description: `Windows of stream ${notice.stream} are too incomplete to score; its anomaly state is unknown until data returns.`,
+        }
+      : { summary: `Data for stream ${notice.stream} is back`, description: `Stream ${notice.stream} delivers complete windows again.` };
+  }
+  const top = formatShares(notice.topChannels);
+  const numbers = `score ${fmt(notice.score)} vs threshold ${fmt(notice.threshold)} (p = ${notice.pValue.toPrecision(2)})`;
+  if (notice.status === 'resolved') {
+    return { summary: `Stream ${notice.stream} is back to normal`, description: `Stream ${notice.stream} is calm again: ${numbers}.` };
+  }
+  const summary = flapping ? `Anomaly alert on stream ${notice.stream} is flapping` : `Anomaly on stream ${notice.stream}`;
+  const lead = flapping ? 'Anomalies keep starting and stopping' : 'Reconstruction error above threshold';
+  return { summary, description: `${lead} on ${notice.stream}: ${numbers}; top channels: ${top || 'none'}.` };
+}
+
+/** "vib_x 61%, vib_y 20%" */
+export function formatShares(shares: readonly ChannelShare[]): string {
+  return shares.map((s) => `${s.channel} ${Math.round(s.share * 100)}%`).join(', ');
+}
+
+export function generatorUrl(externalUrl: string, stream: string): string {
+  return `${externalUrl.replace(/\/+$/, '')}/?stream=${encodeURIComponent(stream)}`;
+}
+
+export function webhookAlert(notice: AlertNotice, externalUrl: string): WebhookAlert {
+  const noScore = notice.kind === 'insufficient_data';
+  return {
+    status: notice.status,
+    labels: alertLabels(notice),
+    annotations: alertAnnotations(notice),
+    startsAt: rfc3339(notice.startsAt),
+    endsAt: notice.endsAt === null ? ALERTMANAGER_ZERO_TIME : rfc3339(notice.endsAt),
+    generatorURL: generatorUrl(externalUrl, notice.stream),
+    fingerprint: notice.fingerprint,
+    score: noScore ? null : notice.score,
+    threshold: notice.threshold,
+    p_value: noScore ? null : notice.pValue,
+    top_channels: notice.topChannels.map((s) => ({ channel: s.channel, share: s.share })),
+    sequence: notice.sequence,
+  };
+}
+
+/** The body POSTed to a webhook receiver for one notice; deterministic, so every retry sends the same bytes. */
+export function webhookBody(notice: AlertNotice, options: PayloadOptions): WebhookBody {
+  const alert = webhookAlert(notice, options.externalUrl);
+  const groupLabels = { alertname: alert.labels['alertname'] ?? '', stream: notice.stream };
+  return {
+    version: '4',
+    groupKey: `{}:{alertname=${JSON.stringify(groupLabels.alertname)}, stream=${JSON.stringify(notice.stream)}}`,
+    truncatedAlerts: 0,
+    status: notice.status,
+    receiver: options.receiver,
+    groupLabels,
+    commonLabels: alert.labels,
+    commonAnnotations: alert.annotations,
+    externalURL: options.externalUrl,
+    alerts: [alert],
+  };
+}
+
+/** Prometheus label names are [a-zA-Z_][a-zA-Z0-9_]*; template names usually are, anything else is mapped. */
+function labelName(name: string): string {
+  const cleaned = name.replace(/[^a-zA-Z0-9_]/g, '_');
+  return /^[0-9]/.test(cleaned) ? `_${cleaned}` : cleaned;
+}
+
+function fmt(x: number): string {
+  return Number.isFinite(x) ? x.toPrecision(4) : String(x);
+}

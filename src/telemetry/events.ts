@@ -1,0 +1,175 @@
+// The internal events (Vector's pattern): each notable occurrence is one function that writes one log line and
+// updates its metrics, so what the log says and what Prometheus counts cannot drift apart. Levels: anything
+// per message or per window is DEBUG; ERROR only when data is lost or an operator must act; floods (rejected
+// messages, drops, retries) become one WARN/ERROR summary per key per interval with the count.
+import type { AlertNotice } from '../core/alert';
+import { systemClock, type Clock } from '../core/clock';
+import type { Events, Log, RejectReason, SinkDropReason, WebhookResult } from '../core/context';
+import { LogLimiter } from './logLimiter';
+import { OTHER_STREAM, type Metrics } from './metrics';
+import { StatusModel, type StatusOptions } from './status';
+
+export interface EventsOptions {
+  readonly clock?: Clock;
+  /** The status page's model; created (with `statusLimits`) when not given. */
+  readonly status?: StatusModel;
+  readonly statusLimits?: StatusOptions;
+  /** Shortest time between two summary lines of the same kind and key (default 60 000 ms). */
+  readonly summaryIntervalMs?: number;
+}
+
+export interface TelemetryEvents extends Events {
+  /** What the status page renders. */
+  readonly status: StatusModel;
+}
+
+export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {}): TelemetryEvents {
+  const clock = opts.clock ?? systemClock;
+  const status = opts.status ?? new StatusModel(clock, opts.statusLimits);
+  const limiter = new LogLimiter(clock, opts.summaryIntervalMs ?? 60_000);
+  const modelLabels = new Map<string, { model: string; version: string; backend: string }>();
+  let labelCapWarned = false;
+  let mqttWasConnected = false;
+
+  // Fallbacks derived from the events themselves; a component that knows better (the alert engine after
+  // restoring its state) registers its own provider later and replaces these.
+  metrics.provide('alerts_firing', () => status.firingCount());
+  metrics.provide('mqtt_connected', () => (status.mqttState().connected ? 1 : 0));
+
+  const streamLabel = (stream: string): string => {
+    const label = metrics.streamLabel(stream);
+    if (label === OTHER_STREAM && !labelCapWarned) {
+      labelCapWarned = true;
+      log.warn('Stream label cap reached; further streams are reported as stream="_other"', { stream, label: OTHER_STREAM });
+    }
+    return label;
+  };
+
+  return {
+    status,
+
+    messageReceived(topic: string, bytes: number): void {
+      metrics.messagesReceived.inc();
+      status.recordMessage();
+      log.debug('Received message', { topic, bytes });
+    },
+
+    messageRejected(reason: RejectReason, topic: string, detail: string): void {
+      metrics.messagesRejected.inc({ reason });
+      status.recordRejection(reason, topic, detail);
+      const count = limiter.hit(`rejected:${reason}`);
+      if (count > 0) log.warn('Rejected messages', { reason, count, topic, detail, interval_ms: opts.summaryIntervalMs ?? 60_000 });
+      else log.debug('Rejected message', { reason, topic, detail });
+    },
+
+    samplesAccepted(stream: string, count: number): void {
+      metrics.samples.inc(count);
+      log.debug('Accepted samples', { stream, count });
+    },
+
+    windowScored(stream: string, model: string, score: number, threshold: number, anomalous: boolean): void {
+      metrics.windowsScored.inc();
+      if (anomalous) metrics.anomalousWindows.inc();
+      const label = streamLabel(stream);
+      metrics.streamScore.set({ stream: label }, score);
+      metrics.streamThreshold.set({ stream: label }, threshold);
+      status.recordScore(stream, model, score, threshold, anomalous);
+      log.debug('Scored window', { stream, model, score, threshold, anomalous });
+    },
+
+    windowInsufficient(stream: string, completeness: number): void {
+      metrics.windowsInsufficient.inc();
+      status.recordInsufficient(stream, completeness);
+      log.debug('Window has insufficient data', { stream, completeness });
+    },
+
+    inferenceBatch(model: string, windows: number, seconds: number): void {
+      metrics.inferenceSeconds.observe(seconds);
+      metrics.inferenceBatchSize.observe(windows);
+      log.debug('Scored batch', { model, windows, seconds });
+    },
+
+    alertNotice(n: AlertNotice): void {
+      metrics.alerts.inc({ state: n.status });
+      status.recordAlert(n);
+      const fields = {
+        stream: n.stream, model: n.model, kind: n.kind, severity: n.severity, score: n.score, threshold: n.threshold,
+        p_value: n.pValue, top_channels: n.topChannels.map((c) => `${c.channel}:${c.share.toFixed(2)}`).join(','),
+        fingerprint: n.fingerprint, sequence: n.sequence,
+      };
+      // INFO, not WARN: the daemon is doing its job; the page reaches people through the alert sinks.
+      log.info(n.status === 'firing' ? 'Alert firing' : 'Alert resolved', fields);
+    },
+
+    queueDropped(queue: string, count: number): void {
+      metrics.queueDropped.inc({ queue }, count);
+      const total = limiter.hit(`queue:${queue}`, count);
+      if (total > 0) log.error('Dropped items because queue is full', { queue, count: total });
+    },
+
+    sinkWritten(sink: string, points: number): void {
+      metrics.sinkWritten.inc({ sink }, points);
+      log.debug('Sink wrote points', { sink, points });
+    },
+
+    sinkDropped(sink: string, reason: SinkDropReason, points: number, detail: string): void {
+      metrics.sinkDropped.inc({ sink, reason }, points);
+      const total = limiter.hit(`sinkdrop:${sink}:${reason}`, points);
+      if (total > 0) log.error('Sink dropped points', { sink, reason, points: total, detail });
+    },
+
+    sinkError(sink: string, retryable: boolean, detail: string): void {
+      const kind = retryable ? 'retryable' : 'fatal';
+      metrics.sinkErrors.inc({ sink, kind });
+      const count = limiter.hit(`sinkerror:${sink}:${kind}`);
+      if (count === 0) return;
+      // A retryable error loses nothing yet (points stay buffered); a fatal one needs someone to look.
+      if (retryable) log.warn('Sink write failed, will retry', { sink, count, detail });
+      else log.error('Sink write failed', { sink, count, detail });
+    },
+
+    webhookDelivery(receiver: string, result: WebhookResult, status_: number | null, detail: string): void {
+      metrics.webhookDeliveries.inc({ result });
+      const fields = { receiver, result, status: status_, detail };
+      if (result === 'success') log.info('Delivered alert webhook', fields);
+      else if (result === 'retry') {
+        const count = limiter.hit(`webhook:${receiver}`);
+        if (count > 0) log.warn('Alert webhook delivery failed, will retry', { ...fields, count });
+      } else if (result === 'failed') log.error('Gave up delivering alert webhook', fields);
+      else log.error('Alert webhook receiver rejected the notice', fields);
+    },
+
+    mqttConnection(connected: boolean, detail: string): void {
+      status.setMqtt(connected, detail);
+      if (connected) {
+        mqttWasConnected = true;
+        log.info('Connected to MQTT broker', { detail });
+      } else if (mqttWasConnected) {
+        // The transition is always logged; failed reconnect attempts after it are summarised.
+        mqttWasConnected = false;
+        limiter.hit('mqtt');
+        log.warn('Lost connection to MQTT broker', { detail });
+      } else {
+        const count = limiter.hit('mqtt');
+        if (count > 0) log.warn('Cannot connect to MQTT broker', { detail, attempts: count });
+      }
+    },
+
+    modelLoaded(model: string, version: string, backend: string, dir: string): void {
+      // A reload with a new version or backend replaces the model's series instead of adding a second one.
+      const prev = modelLabels.get(model);
+      if (prev) metrics.modelInfo.remove(prev);
+      const labels = { model, version, backend };
+      modelLabels.set(model, labels);
+      metrics.modelInfo.set(labels, 1);
+      status.recordModel(model, version, backend, dir);
+      log.info('Loaded model', { model, version, backend, dir });
+    },
+
+    modelFailed(model: string, dir: string, detail: string): void {
+      metrics.modelLoadFailures.inc({ model });
+      status.recordModelFailure(model, dir, detail);
+      log.error('Cannot load model', { model, dir, detail });
+    },
+  };
+}

@@ -1,0 +1,160 @@
+// The daemon's one HTTP server (node:http, no framework): /metrics for Prometheus, /healthz and /readyz for
+// probes, / for people. The constructor does nothing; start() listens (port 0 = a free port) and returns the
+// bound address; stop() is idempotent and safe before or after a failed start.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Log } from '../core/context';
+import type { Metrics } from './metrics';
+import { runChecks, type CheckOutcome, type ReadinessCheck } from './readiness';
+import type { StatusModel } from './status';
+import { renderStatusPage, type PageInfo } from './statusPage';
+
+export interface TelemetryServerOptions {
+  readonly host: string;
+  /** 0 = any free port (tests). */
+  readonly port: number;
+  readonly metrics: Metrics;
+  readonly status: StatusModel;
+  /** All must pass for /readyz to answer 200 (e.g. mqttConnectedCheck, modelsLoadedCheck). */
+  readonly readiness?: readonly ReadinessCheck[];
+  /** Extra liveness checks for /healthz (e.g. a pipeline heartbeat); none = alive while it answers. */
+  readonly liveness?: readonly ReadinessCheck[];
+  readonly log?: Log;
+  readonly page?: PageInfo;
+  /** A check slower than this counts as failed (default 2000 ms). */
+  readonly checkTimeoutMs?: number;
+}
+
+export interface BoundAddress {
+  readonly host: string;
+  readonly port: number;
+  /** e.g. http://127.0.0.1:9464 */
+  readonly url: string;
+}
+
+export interface TelemetryServer {
+  start(): Promise<BoundAddress>;
+  stop(): Promise<void>;
+  /** Adds a readiness check (components register theirs as they are built); returns its remover. */
+  addReadinessCheck(check: ReadinessCheck): () => void;
+  address(): BoundAddress | null;
+}
+
+type Reply = { status: number; type: string; body: string; headers?: Record<string, string> };
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+const ROUTES = new Set(['/', '/metrics', '/healthz', '/readyz']);
+
+export function createTelemetryServer(opts: TelemetryServerOptions): TelemetryServer {
+  const readiness: ReadinessCheck[] = [...(opts.readiness ?? [])];
+  const timeoutMs = opts.checkTimeoutMs ?? 2000;
+  let server: Server | null = null;
+  let bound: BoundAddress | null = null;
+  let starting: Promise<BoundAddress> | null = null;
+  let stopping: Promise<void> | null = null;
+
+  const checksReply = async (checks: readonly ReadinessCheck[], okStatus: string, failStatus: string): Promise<Reply> => {
+    const outcomes: CheckOutcome[] = await runChecks(checks, timeoutMs);
+    const failing = outcomes.filter((o) => !o.ok);
+    const body = failing.length === 0
+      ? { status: okStatus, uptime_seconds: Math.round(opts.status.uptimeMs() / 1000), checks: outcomes }
+      : { status: failStatus, failing: failing.map(({ name, detail }) => ({ name, detail })), checks: outcomes };
+    return { status: failing.length === 0 ? 200 : 503, type: JSON_TYPE, body: JSON.stringify(body) + '\n' };
+  };
+
+  const route = async (path: string): Promise<Reply> => {
+    switch (path) {
+      case '/metrics':
+        return { status: 200, type: opts.metrics.contentType, body: await opts.metrics.text() };
+      case '/healthz':
+        return checksReply(opts.liveness ?? [], 'ok', 'unhealthy');
+      case '/readyz':
+        return checksReply(readiness, 'ready', 'not ready');
+      default:
+        return {
+          status: 200, type: 'text/html; charset=utf-8', body: renderStatusPage(opts.status.snapshot(), opts.page),
+          // No script, no external asset: the page needs nothing else, so nothing else may load.
+          headers: { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'" },
+        };
+    }
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let reply: Reply;
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (!ROUTES.has(path)) reply = { status: 404, type: TEXT_TYPE, body: `Not found: ${path}\n` };
+    else if (req.method !== 'GET' && req.method !== 'HEAD') {
+      reply = { status: 405, type: TEXT_TYPE, body: `Method ${req.method ?? ''} not allowed\n`, headers: { allow: 'GET, HEAD' } };
+    } else {
+      try {
+        reply = await route(path);
+      } catch (err) {
+        opts.log?.error('Cannot serve telemetry request', { path, detail: err instanceof Error ? err.message : String(err) });
+        reply = { status: 500, type: TEXT_TYPE, body: 'Internal error\n' };
+      }
+    }
+    res.writeHead(reply.status, {
+      'content-type': reply.type,
+      'content-length': Buffer.byteLength(reply.body),
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      ...reply.headers,
+    });
+    res.end(req.method === 'HEAD' ? undefined : reply.body);
+  };
+
+  const listen = async (): Promise<BoundAddress> => {
+    const srv = createServer((req, res) => void handle(req, res));
+    server = srv;
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(opts.port, opts.host, () => {
+        srv.off('error', reject);
+        resolve();
+      });
+    });
+    const a = srv.address() as AddressInfo;
+    const host = a.address.includes(':') ? `[${a.address}]` : a.address;
+    bound = { host: a.address, port: a.port, url: `http://${host}:${a.port}` };
+    opts.log?.info('Serving metrics and status page', { url: bound.url });
+    return bound;
+  };
+
+  return {
+    start(): Promise<BoundAddress> {
+      if (stopping) return Promise.reject(new Error('Telemetry server was stopped'));
+      // Concurrent or repeated calls share one listen; a failed one may be retried.
+      starting ??= listen().catch((err: unknown) => {
+        starting = null;
+        throw err;
+      });
+      return starting;
+    },
+
+    stop(): Promise<void> {
+      stopping ??= (async (): Promise<void> => {
+        // A start still in progress finishes first, so it cannot leave a listening server behind.
+        if (starting) await starting.catch(() => undefined);
+        const srv = server;
+        if (!srv || !srv.listening) return;
+        await new Promise<void>((resolve) => {
+          srv.close(() => resolve());
+          // close() waits for idle keep-alive sockets (a scraper's); closing them makes stop() prompt.
+          srv.closeAllConnections();
+        });
+      })();
+      return stopping;
+    },
+
+    addReadinessCheck(check: ReadinessCheck): () => void {
+      readiness.push(check);
+      return () => {
+        const i = readiness.indexOf(check);
+        if (i >= 0) readiness.splice(i, 1);
+      };
+    },
+
+    address: () => bound,
+  };
+}

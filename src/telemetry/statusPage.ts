@@ -1,0 +1,103 @@
+// The operator's status page at `/`: one server-rendered HTML document that refreshes itself every 5 s, with no
+// script (works behind strict proxies and in a kiosk browser). Every inserted text goes through esc().
+import type { AlertView, StatusSnapshot, StreamView } from './status';
+import { duration, esc, isoTime, num, sparkline } from './html';
+
+export interface PageInfo {
+  /** anomalyd version shown in the header. */
+  readonly version?: string;
+  /** Inference backend when known from elsewhere; otherwise the loaded models' backends are shown. */
+  readonly backend?: string;
+}
+
+const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
+h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}
+table{border-collapse:collapse}th,td{padding:3px 10px;border-bottom:1px solid #ddd;text-align:left;vertical-align:middle}
+th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
+dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px}dt{font-weight:600}dd{margin:0}
+.ok{color:#2ca02c}.bad{color:#d62728;font-weight:600}.warn{color:#b36b00}.muted{color:#777}`;
+
+export function renderStatusPage(s: StatusSnapshot, info: PageInfo = {}): string {
+  const firingByStream = new Map<string, AlertView>();
+  for (const a of s.alerts) if (!firingByStream.has(a.stream) || a.severity === 'critical') firingByStream.set(a.stream, a);
+  return [
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">',
+    '<meta http-equiv="refresh" content="5">',
+    '<meta name="viewport" content="width=device-width,initial-scale=1">',
+    `<title>anomalyd status</title><style>${STYLE}</style></head><body>`,
+    `<h1>anomalyd${info.version ? ` <span class="muted">${esc(info.version)}</span>` : ''}</h1>`,
+    summary(s, info),
+    alertsTable(s),
+    streamsTable(s, firingByStream),
+    rejectionsTable(s),
+    modelsTable(s),
+    `<p class="muted">Rendered ${esc(isoTime(s.now))}; refreshes every 5 s. Metrics: <a href="/metrics">/metrics</a>, <a href="/readyz">/readyz</a>.</p>`,
+    '</body></html>',
+  ].join('\n');
+}
+
+function summary(s: StatusSnapshot, info: PageInfo): string {
+  const backends = [...new Set(s.models.filter((m) => m.state === 'loaded').map((m) => m.backend))];
+  const backend = info.backend ?? (backends.length > 0 ? backends.join(', ') : '–');
+  const mqtt = s.mqtt.connected
+    ? `<span class="ok">connected</span>${s.mqtt.since !== null ? ` for ${esc(duration(s.now - s.mqtt.since))}` : ''}`
+    : `<span class="bad">disconnected</span> <span class="muted">${esc(s.mqtt.detail)}</span>`;
+  const rows: [string, string][] = [
+    ['Uptime', esc(duration(s.now - s.startedAt))],
+    ['Backend', esc(backend)],
+    ['MQTT', mqtt],
+    ['Messages/s', esc(s.messagesPerSecond.toFixed(1))],
+    ['Messages', esc(String(s.messagesTotal))],
+    ['Streams', esc(String(s.streams.length)) + (s.streamsCapped ? ' <span class="warn">(page cap reached; more in /metrics)</span>' : '')],
+    ['Alerts firing', s.alerts.length + s.alertsNotShown > 0 ? `<span class="bad">${s.alerts.length + s.alertsNotShown}</span>` : '<span class="ok">0</span>'],
+  ];
+  return `<dl>${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>`;
+}
+
+function alertsTable(s: StatusSnapshot): string {
+  const head = `<h2>Active alerts (${s.alerts.length + s.alertsNotShown})</h2>`;
+  if (s.alerts.length === 0 && s.alertsNotShown === 0) return `${head}<p class="ok">None.</p>`;
+  const rows = s.alerts.map((a) => `<tr><td>${esc(a.stream)}</td><td>${esc(a.kind)}</td>`
+    + `<td class="${a.severity === 'critical' ? 'bad' : 'warn'}">${esc(a.severity)}</td>`
+    + `<td>${esc(isoTime(a.since))} <span class="muted">(${esc(duration(s.now - a.since))} ago)</span></td>`
+    + `<td class="n">${esc(num(a.score))} / ${esc(num(a.threshold))}</td><td class="n">${esc(num(a.pValue))}</td>`
+    + `<td>${a.topChannels.map((c) => `${esc(c.channel)} ${esc((c.share * 100).toFixed(0))}%`).join(', ')}</td></tr>`);
+  const more = s.alertsNotShown > 0 ? `<p class="warn">${s.alertsNotShown} more not shown.</p>` : '';
+  return `${head}<table><tr><th>Stream</th><th>Kind</th><th>Severity</th><th>Since</th><th>Score / threshold</th><th>p-value</th><th>Top channels</th></tr>${rows.join('')}</table>${more}`;
+}
+
+const STATE_ORDER = { firing: 0, anomalous: 1, insufficient_data: 2, normal: 3 } as const;
+
+function streamsTable(s: StatusSnapshot, firing: ReadonlyMap<string, AlertView>): string {
+  const head = `<h2>Streams (${s.streams.length}${s.streamsCapped ? '+' : ''})</h2>`;
+  if (s.streams.length === 0) return `${head}<p class="muted">No stream has sent data yet.</p>`;
+  const state = (v: StreamView): keyof typeof STATE_ORDER => (firing.has(v.stream) ? 'firing' : v.state);
+  const sorted = [...s.streams].sort((a, b) => STATE_ORDER[state(a)] - STATE_ORDER[state(b)] || (a.stream < b.stream ? -1 : 1));
+  const rows = sorted.map((v) => {
+    const st = state(v);
+    const alert = firing.get(v.stream);
+    const label = st === 'firing' && alert ? `firing (${alert.severity})`
+      : st === 'insufficient_data' ? `insufficient data (${num(v.completeness)})` : st.replace('_', ' ');
+    const cls = st === 'firing' ? 'bad' : st === 'normal' ? 'ok' : 'warn';
+    const over = v.score !== null && v.threshold !== null && v.score > v.threshold;
+    return `<tr><td>${esc(v.stream)}</td><td>${esc(v.model)}</td>`
+      + `<td class="n"><span class="${over ? 'bad' : ''}">${esc(num(v.score))}</span> / ${esc(num(v.threshold))}</td>`
+      + `<td>${sparkline(v.history, v.threshold)}</td><td class="${cls}">${esc(label)}</td></tr>`;
+  });
+  return `${head}<table><tr><th>Stream</th><th>Model</th><th>Score / threshold</th><th>Recent scores</th><th>State</th></tr>${rows.join('')}</table>`;
+}
+
+function rejectionsTable(s: StatusSnapshot): string {
+  const head = '<h2>Rejected messages</h2>';
+  if (s.rejections.length === 0) return `${head}<p class="ok">None.</p>`;
+  const rows = s.rejections.map((r) => `<tr><td>${esc(r.reason)}</td><td class="n">${r.count}</td><td>${esc(r.lastTopic)}</td>`
+    + `<td>${esc(r.lastDetail)}</td><td>${esc(isoTime(r.lastAt))}</td></tr>`);
+  return `${head}<table><tr><th>Reason</th><th>Count</th><th>Last topic</th><th>Last detail</th><th>Last at</th></tr>${rows.join('')}</table>`;
+}
+
+function modelsTable(s: StatusSnapshot): string {
+  if (s.models.length === 0) return '<h2>Models</h2><p class="muted">None loaded yet.</p>';
+  const rows = s.models.map((m) => `<tr><td>${esc(m.model)}</td><td class="${m.state === 'loaded' ? 'ok' : 'bad'}">${esc(m.state)}</td>`
+    + `<td>${esc(m.version)}</td><td>${esc(m.backend)}</td><td>${esc(m.dir)}</td><td>${esc(m.detail)}</td></tr>`);
+  return `<h2>Models</h2><table><tr><th>Model</th><th>State</th><th>Version</th><th>Backend</th><th>Directory</th><th>Detail</th></tr>${rows.join('')}</table>`;
+}
