@@ -119,10 +119,29 @@ export const alertingSchema = section(
       exclusiveMinimum: 0,
       exclusiveMaximum: 1,
       default: 0.00001,
-      description: 'Alerts whose window tail probability is below this value are critical, the others warning.',
+      description: 'Alerts whose window tail probability is below this value are critical, the others warning; a firing warning that reaches it is re-notified as critical.',
     }),
+    insufficient_windows: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: 5,
+      description: 'Consecutive windows too incomplete to score before an InsufficientData alert fires; the next scored window resolves it.',
+    }),
+    flap_max_starts: Type.Integer({
+      minimum: 0,
+      maximum: 1_000,
+      default: 3,
+      description: 'An alert that starts firing more often than this within flap_period_ms is held as flapping: one notice, no page per flap. 0 disables flap detection.',
+    }),
+    flap_period_ms: Type.Integer({ minimum: 1_000, default: 1_800_000, description: 'Period (milliseconds) over which alert starts are counted for flap detection.' }),
+    flap_quiet_ms: Type.Integer({
+      minimum: 0,
+      default: 900_000,
+      description: 'A flapping alert resolves once no anomaly has been active for this long (milliseconds).',
+    }),
+    top_channels: Type.Integer({ minimum: 1, maximum: 256, default: 3, description: 'Channels with the largest share of the reconstruction error named on every alert.' }),
   },
-  'Turning anomalous windows into alerts: k-of-n start, hysteresis and minimum firing time.',
+  'Turning anomalous windows into alerts: k-of-n start, hysteresis, minimum firing time, flapping and insufficient data.',
 );
 
 export const detectionDefaultsSchema = section(

@@ -167,7 +167,22 @@ export const webhookSchema = entry(
     secret: Type.Optional(Type.String({ minLength: 1, description: `HMAC-SHA256 signing key for the signature header. ${secretHelp}` })),
     secret_file: Type.Optional(Type.String({ minLength: 1, description: 'File whose content (trimmed) is the signing key.' })),
     timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'Timeout of one delivery attempt (milliseconds).' }),
-    max_retries: Type.Integer({ minimum: 0, maximum: 1_000, default: 10, description: 'Retries after 5xx or timeout, with capped exponential backoff; 4xx is not retried.' }),
+    max_retries: Type.Integer({
+      minimum: 0,
+      maximum: 1_000,
+      default: 10,
+      description:
+        'Retries after 5xx, 429, timeout or connection error, with capped exponential backoff and jitter; 4xx is not retried. After max_retries a delivery is counted as failed but kept and retried every retry_max_delay_ms: pages are never dropped silently.',
+    }),
+    retry_base_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, description: 'Delay before the first retry (milliseconds), doubling per retry. Unset: 500.' })),
+    retry_max_delay_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_600_000, description: 'Upper bound of the retry delay (milliseconds). Unset: 60000.' })),
+    max_outbox_notices: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000_000,
+        description: 'Undelivered notices kept in the receiver outbox under state_dir; beyond that the oldest are dropped and counted. Unset: 10000.',
+      }),
+    ),
     headers: headerMap,
     send_resolved: Type.Boolean({ default: true, description: 'Also notify when an alert resolves.' }),
   },
@@ -181,9 +196,12 @@ export const alertmanagerSchema = entry(
       minimum: 1_000,
       maximum: 3_600_000,
       default: 60_000,
-      description: 'Firing alerts are re-posted at this interval (milliseconds); keep it below Alertmanager resolve_timeout.',
+      description:
+        'Firing alerts are re-posted at this interval (milliseconds), each post ending the alert four intervals later, so Alertmanager resolves the alerts of a daemon that stopped.',
     }),
     timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, description: 'Timeout of one post (milliseconds).' }),
+    retry_base_ms: Type.Integer({ minimum: 1, maximum: 600_000, default: 500, description: 'Delay before the first retry of a failed post (milliseconds), doubling per retry.' }),
+    retry_max_delay_ms: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 30_000, description: 'Upper bound of the retry delay (milliseconds); posts are retried until delivered.' }),
   },
   'Push alerts to a Prometheus Alertmanager. Absent: not used.',
 );

@@ -73,13 +73,18 @@ export function alertAnnotations(notice: AlertNotice): { summary: string; descri
       : { summary: `Data for stream ${notice.stream} is back`, description: `Stream ${notice.stream} delivers complete windows again.` };
   }
   const top = formatShares(notice.topChannels);
-  const numbers = `score ${fmt(notice.score)} vs threshold ${fmt(notice.threshold)} (p = ${notice.pValue.toPrecision(2)})`;
+  const numbers = `score ${fmt(notice.score)} vs threshold ${fmt(notice.threshold)} (p = ${formatPValue(notice.pValue)})`;
   if (notice.status === 'resolved') {
     return { summary: `Stream ${notice.stream} is back to normal`, description: `Stream ${notice.stream} is calm again: ${numbers}.` };
   }
   const summary = flapping ? `Anomaly alert on stream ${notice.stream} is flapping` : `Anomaly on stream ${notice.stream}`;
   const lead = flapping ? 'Anomalies keep starting and stopping' : 'Reconstruction error above threshold';
   return { summary, description: `${lead} on ${notice.stream}: ${numbers}; top channels: ${top || 'none'}.` };
+}
+
+/** Small tail probabilities in exponent form ("3.2e-6"), the others with two digits ("0.041"). */
+export function formatPValue(p: number): string {
+  return p > 0 && p < 1e-3 ? p.toExponential(1) : p.toPrecision(2);
 }
 
 /** "vib_x 61%, vib_y 20%" */

@@ -128,9 +128,9 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
       else log.error('Sink write failed', { sink, count, detail });
     },
 
-    webhookDelivery(receiver: string, result: WebhookResult, status_: number | null, detail: string): void {
+    webhookDelivery(receiver: string, result: WebhookResult, httpStatus: number | null, detail: string): void {
       metrics.webhookDeliveries.inc({ result });
-      const fields = { receiver, result, status: status_, detail };
+      const fields = { receiver, result, status: httpStatus, detail };
       if (result === 'success') log.info('Delivered alert webhook', fields);
       else if (result === 'retry') {
         const count = limiter.hit(`webhook:${receiver}`);

@@ -105,7 +105,10 @@ export function createTelemetryServer(opts: TelemetryServerOptions): TelemetrySe
   };
 
   const listen = async (): Promise<BoundAddress> => {
-    const srv = createServer((req, res) => void handle(req, res));
+    const srv = createServer((req, res) => {
+      // handle() answers its own errors; this only guards against a response that cannot be written at all.
+      handle(req, res).catch(() => res.destroy());
+    });
     server = srv;
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);

@@ -19,13 +19,36 @@ export interface LoggerOptions {
   readonly level: LogLevel;
   readonly format: LogFormat;
   readonly write?: (line: string) => void;
+  /**
+   * Secret values (webhook secrets, passwords, tokens) replaced by [REDACTED] wherever they appear in a
+   * message or a field, e.g. inside an error detail that echoes a URL with credentials.
+   */
+  readonly redact?: readonly string[];
+  /** Field names whose values are always printed as [REDACTED] (case-insensitive), e.g. 'password'. */
+  readonly redactFields?: readonly string[];
+}
+
+export const REDACTED = '[REDACTED]';
+
+/** A function that removes the given secrets from a text; identity when there are none. */
+export function redactor(secrets: readonly string[]): (s: string) => string {
+  // Longest first, so a secret that contains another is removed whole. Empty strings would match everywhere.
+  const list = [...new Set(secrets.filter((x) => x.length > 0))].sort((a, b) => b.length - a.length);
+  if (list.length === 0) return (s) => s;
+  return (s) => list.reduce((acc, secret) => (acc.includes(secret) ? acc.split(secret).join(REDACTED) : acc), s);
 }
 
 export function createLogger(opts: LoggerOptions, base: LogFields = {}): Logger {
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
-  const emit = (level: LogLevel, msg: string, fields: LogFields = {}): void => {
+  const clean = redactor(opts.redact ?? []);
+  const hidden = new Set((opts.redactFields ?? []).map((k) => k.toLowerCase()));
+  const emit = (level: LogLevel, rawMsg: string, fields: LogFields = {}): void => {
     if (RANK[level] > RANK[opts.level]) return;
-    const all = { ...base, ...fields };
+    const msg = clean(rawMsg);
+    const all: Record<string, string | number | boolean | null | undefined> = {};
+    for (const [k, v] of Object.entries({ ...base, ...fields })) {
+      all[k] = hidden.has(k.toLowerCase()) && v !== undefined && v !== null ? REDACTED : typeof v === 'string' ? clean(v) : v;
+    }
     if (opts.format === 'json') {
       write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...all }));
       return;

@@ -86,8 +86,13 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   const gauge = <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> =>
     new Gauge<L>({ name, help, labelNames, registers });
 
-  const providerErrors = counter('anomalyd_metrics_provider_errors_total',
-    'Scrapes where a component gauge provider threw; the gauge then lacks that component.', ['gauge']);
+  // Registered after the provider-backed gauges below: the registry collects in registration order, so errors
+  // of this scrape's providers show in this scrape.
+  const providerErrors = new Counter<'gauge'>({
+    name: 'anomalyd_metrics_provider_errors_total',
+    help: 'Scrapes where a component gauge provider threw; the gauge then lacks that component.',
+    labelNames: ['gauge'], registers: [],
+  });
   // A provider-backed gauge: reset and refilled on each scrape, so a component that went away leaves no
   // stale series behind.
   const provided = <K extends ProviderName>(key: K, name: string, help: string, labelNames: readonly string[]): void => {
@@ -102,6 +107,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   provided('alerts_firing', 'anomalyd_alerts_firing', 'Alerts currently firing.', []);
   provided('mqtt_connected', 'anomalyd_mqtt_connected', '1 while connected to the MQTT broker, else 0.', []);
   provided('streams_active', 'anomalyd_streams_active', 'Streams currently tracked (with a window buffer).', []);
+  registry.registerMetric(providerErrors);
 
   const m = {
     registry,
@@ -140,7 +146,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
 
   gauge('anomalyd_build_info', 'Build information (value 1).', ['version', 'node'])
     .set({ version: opts.version ?? 'unknown', node: process.versions.node }, 1);
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'anomalyd_' });
+  if (opts.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry, prefix: 'anomalyd_' });
+    // prom-client names these gauges *_total, which promtool rejects (only counters may end in _total); the
+    // same counts remain available, by type, as anomalyd_nodejs_active_{handles,requests,resources}.
+    for (const kind of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`anomalyd_nodejs_active_${kind}_total`);
+  }
 
   // Bounded: at most maxStreamLabels names are remembered.
   const labelled = new Set<string>();

@@ -1,5 +1,6 @@
-// Retry policy shared by the alert sinks (webhook, Alertmanager): which HTTP outcomes are worth retrying and
-// how long to wait. Pure, so the policy is unit-tested without timers or sockets.
+// Delivery policy shared by the alert sinks (webhook, Alertmanager): which HTTP outcomes are worth retrying,
+// how long to wait, and how a target URL and a failure are presented without leaking credentials. Pure, so the
+// policy is unit-tested without timers or sockets.
 
 export interface BackoffPolicy {
   /** Delay before the first retry (ms). */
@@ -35,4 +36,23 @@ export function retryAfterMs(header: string | null, now: number): number | null 
   if (/^\d+$/.test(text)) return Number(text) * 1000;
   const date = Date.parse(text);
   return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+/** fetch refuses URLs with user:password; they become a Basic Authorization header instead. */
+export function splitCredentials(raw: string): { url: string; authorization: string | null } {
+  const url = new URL(raw);
+  if (!url.username && !url.password) return { url: raw, authorization: null };
+  const basic = Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`, 'utf8').toString('base64');
+  url.username = '';
+  url.password = '';
+  return { url: url.toString(), authorization: `Basic ${basic}` };
+}
+
+/** A failed request as a short text: the error and its cause code (ECONNREFUSED...), never the URL or headers. */
+export function describeFetchError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error.name === 'TimeoutError') return 'timed out';
+  const cause = (error as { cause?: unknown }).cause;
+  const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? `${error.message} (${code})` : error.message;
 }

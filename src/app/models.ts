@@ -1,0 +1,96 @@
+// The daemon's models: every entry of `models` loaded at start (and again on reload), plus the ones learned
+// for auto streams under state_dir/models. A model that fails to load is reported (readiness fails, no alerts
+// from it) and the daemon keeps running for the others.
+import * as path from 'node:path';
+import { readdir } from 'node:fs/promises';
+import type { Config } from '../config/schema';
+import type { ComponentContext } from '../core/context';
+import { ModelError } from '../core/errors';
+import { Detector } from '../model/detector';
+import type { Manifest } from '../model/manifest';
+
+export const AUTO_PREFIX = 'auto:';
+
+export interface ModelStatus {
+  readonly name: string;
+  readonly dir: string;
+  readonly loaded: boolean;
+  readonly error?: string;
+  readonly version?: string;
+}
+
+export class ModelRegistry {
+  private readonly detectors = new Map<string, Detector>();
+  private readonly status = new Map<string, ModelStatus>();
+
+  constructor(
+    private readonly ctx: ComponentContext,
+    private readonly backend: string,
+  ) {}
+
+  get(name: string): Detector | undefined {
+    return this.detectors.get(name);
+  }
+
+  statuses(): ModelStatus[] {
+    return [...this.status.values()];
+  }
+
+  /** Names of configured models that failed to load (readiness). */
+  failed(): ModelStatus[] {
+    return this.statuses().filter((s) => !s.loaded);
+  }
+
+  /** Load every configured model; returns the detectors that replaced older ones (reload). */
+  async loadConfigured(config: Config): Promise<Map<string, Detector>> {
+    const replaced = new Map<string, Detector>();
+    for (const [name, entry] of Object.entries(config.models)) {
+      const dir = path.resolve(entry.path);
+      try {
+        const loaded = await Detector.load(dir);
+        const detector = entry.threshold !== undefined ? withFixedThreshold(loaded, entry.threshold) : loaded;
+        this.set(name, dir, detector);
+        replaced.set(name, detector);
+      } catch (err) {
+        if (!(err instanceof ModelError)) throw err;
+        this.status.set(name, { name, dir, loaded: false, error: err.message });
+        this.ctx.events.modelFailed(name, dir, err.message);
+      }
+    }
+    return replaced;
+  }
+
+  /** Models learned earlier for auto streams (state_dir/models/auto_<stream>). */
+  async loadLearned(modelsDir: string): Promise<void> {
+    let entries: string[];
+    try {
+      entries = await readdir(modelsDir);
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const dir = path.join(modelsDir, entry);
+      try {
+        const detector = await Detector.load(dir);
+        this.set(`${AUTO_PREFIX}${detector.manifest.stream}`, dir, detector);
+      } catch (err) {
+        if (!(err instanceof ModelError)) throw err;
+        this.ctx.log.warn('Ignoring a learned model that does not load; the stream will learn again.', { dir, error: err.message });
+      }
+    }
+  }
+
+  set(name: string, dir: string, detector: Detector): void {
+    this.detectors.set(name, detector);
+    this.status.set(name, { name, dir, loaded: true, version: detector.manifest.createdAt });
+    this.ctx.events.modelLoaded(name, detector.manifest.createdAt, this.backend, dir);
+  }
+}
+
+/** An operator's fixed threshold (models.<name>.threshold) replaces the calibrated one; the tail stays for p-values. */
+function withFixedThreshold(d: Detector, threshold: number): Detector {
+  const cal = d.manifest.calibration;
+  if (!cal) throw new ModelError(`Model '${d.dir}' is not calibrated; run 'anomalyd calibrate' before overriding its threshold`);
+  const manifest: Manifest = { ...d.manifest, calibration: { ...cal, threshold } };
+  return new Detector(d.model, manifest, d.dir);
+}

@@ -1,0 +1,76 @@
+// Console sink: one readable line per alert transition on stdout, for the embedded demo and for operators
+// watching a terminal. Logs go to stderr, so stdout carries only these lines.
+import type { AlertNotice } from '../core/alert';
+import { FLAPPING_LABEL } from '../core/alerting';
+import type { ComponentContext } from '../core/context';
+import { formatPValue, formatShares, rfc3339 } from './alertPayload';
+import type { Sink, SinkStats } from './sink';
+
+export interface ConsoleSinkOptions {
+  /** Where lines go; default stdout. */
+  readonly write?: (line: string) => void;
+}
+
+export class ConsoleSink implements Sink {
+  readonly name = 'console';
+  /** Fingerprints printed as firing: a second firing notice of the same alert is an escalation. */
+  private readonly firing = new Set<string>();
+  private readonly write: (line: string) => void;
+
+  constructor(
+    private readonly ctx: ComponentContext,
+    options: ConsoleSinkOptions = {},
+  ) {
+    this.write = options.write ?? ((line) => void process.stdout.write(line));
+  }
+
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  writeAlert(notice: AlertNotice): void {
+    const escalated = notice.status === 'firing' && this.firing.has(notice.fingerprint);
+    if (notice.status === 'firing') this.firing.add(notice.fingerprint);
+    else this.firing.delete(notice.fingerprint);
+    this.write(`${formatNotice(notice, escalated ? this.ctx.clock.now() : undefined)}\n`);
+    this.ctx.events.sinkWritten(this.name, 1);
+  }
+
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  stats(): SinkStats {
+    return { buffered: 0, spooledBytes: 0 };
+  }
+}
+
+/**
+ * `2024-05-01T12:00:00.000Z FIRING   critical line1/pump1  score 0.0123 > threshold 0.0040  p=3.2e-6  top: vib_x 61%, vib_y 20%`
+ * `escalatedAt` marks a re-notification of a firing alert (severity raised) and is the time shown.
+ */
+export function formatNotice(notice: AlertNotice, escalatedAt?: number): string {
+  const flapping = notice.labels[FLAPPING_LABEL] === 'true';
+  const word = notice.status === 'resolved' ? 'RESOLVED' : escalatedAt !== undefined ? 'ESCALATED' : flapping ? 'FLAPPING' : 'FIRING';
+  const time = rfc3339(notice.endsAt ?? escalatedAt ?? notice.startsAt);
+  const head = `${time} ${word.padEnd(9)} ${notice.severity.padEnd(8)} ${notice.stream}`;
+  if (notice.kind === 'insufficient_data') {
+    return `${head}  ${notice.status === 'firing' ? 'insufficient data: windows too incomplete to score' : 'data complete again'}`;
+  }
+  const relation = notice.score > notice.threshold ? '>' : notice.score < notice.threshold ? '<' : '=';
+  const numbers = `score ${notice.score.toPrecision(4)} ${relation} threshold ${notice.threshold.toPrecision(4)}  p=${formatPValue(notice.pValue)}`;
+  const top = notice.topChannels.length > 0 ? `  top: ${formatShares(notice.topChannels)}` : '';
+  const lasted = notice.endsAt !== null ? `  (firing for ${duration(notice.endsAt - notice.startsAt)})` : '';
+  return `${head}  ${numbers}${top}${lasted}`;
+}
+
+function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}

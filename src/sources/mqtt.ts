@@ -1,0 +1,241 @@
+// The MQTT source: subscribes, maps topics to streams, decodes payloads and hands samples to the pipeline.
+//
+// Delivery guarantees (QoS 1, persistent session):
+// - Messages are handled one at a time, in arrival order, across reconnects. A message is acknowledged only
+//   after `deliver` resolved, and the next one is not taken before that: a slow or full pipeline leaves messages
+//   unacknowledged at the broker (which stops sending once its in-flight window is full) instead of in memory.
+// - A message that cannot be decoded is counted by reason and acknowledged: a poison message must not come back
+//   forever. A message whose `deliver` rejects (the pipeline is stopping) is not acknowledged; the broker sends it
+//   again when the session resumes, so delivery is at least once and duplicates are possible.
+// - Reconnects back off exponentially with jitter (mqtt.js has only a fixed period) and every connection
+//   subscribes again, because a broker may have lost the session (restart without persistence, clean start).
+// - `connected` is true once the connection is up and the subscriptions were acknowledged.
+import type { IPublishPacket, MqttClient } from 'mqtt';
+import type { ComponentContext } from '../core/context';
+import { backoffDelayMs, type BackoffOptions } from './backoff';
+import { createDecoder, type DecoderKind, type PayloadDecoder, type TimestampOptions } from './decoders';
+import { clientOptions, createClient, redactUrl, type MqttConnectionOptions } from './mqttClient';
+import type { Deliver, Source } from './source';
+import { compileRoute, type TopicRoute } from './topics';
+
+export type { MqttTlsOptions, MqttConnectionOptions } from './mqttClient';
+
+export interface MqttSubscriptionOptions {
+  /** Topic filter with `+` / `#` wildcards. */
+  readonly topic: string;
+  /** The filter with names for its wildcard levels, e.g. `plant/{line}/{asset}/telemetry`. */
+  readonly template?: string;
+  /** Stream id pattern, e.g. `{line}/{asset}`; `{topic}` = the whole topic. */
+  readonly stream: string;
+  readonly decoder: DecoderKind;
+  readonly channels: readonly string[];
+  readonly timestamp: TimestampOptions;
+  readonly sampleRateHz?: number;
+}
+
+export interface MqttSourceOptions extends MqttConnectionOptions {
+  readonly subscriptions: readonly MqttSubscriptionOptions[];
+  /** Subscription QoS; default 1. */
+  readonly qos?: 0 | 1;
+  /** Payloads larger than this are rejected before decoding; default 1 MiB. */
+  readonly maxPayloadBytes?: number;
+  /** Default: 1 s doubling to 30 s, +-20 % jitter. */
+  readonly reconnect?: BackoffOptions;
+  /** How long stop() waits for the message being delivered before it disconnects; default 10 s. */
+  readonly drainTimeoutMs?: number;
+}
+
+/** A connection that stayed up this long resets the backoff; shorter ones (flapping) keep escalating it. */
+const STABLE_CONNECTION_MS = 30_000;
+const DEFAULT_BACKOFF: BackoffOptions = { minDelayMs: 1_000, maxDelayMs: 30_000, jitter: 0.2 };
+
+interface Route {
+  readonly index: number;
+  readonly route: TopicRoute;
+  readonly decode: PayloadDecoder;
+}
+
+export class MqttSource implements Source {
+  readonly name = 'mqtt';
+  private readonly routes: Route[];
+  private client: MqttClient | null = null;
+  private deliver: Deliver | null = null;
+  private isConnected = false;
+  private stopping = false;
+  private stopped: Promise<void> | null = null;
+  private attempt = 0;
+  private connectedAt = 0;
+  private lastError = '';
+  private reportedDown = false;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  /** Serialises message handling across connections (each connection's pump is serial on its own). */
+  private chain: Promise<void> = Promise.resolve();
+  private firstAttempt: (() => void) | null = null;
+
+  /** Validates subscriptions (throws an Error listing the problems); no I/O. */
+  constructor(
+    private readonly ctx: ComponentContext,
+    private readonly options: MqttSourceOptions,
+  ) {
+    const maxPayloadBytes = options.maxPayloadBytes ?? 1_048_576;
+    this.routes = options.subscriptions.map((s, index) => {
+      try {
+        const route = compileRoute(s);
+        const decode = createDecoder({ kind: s.decoder, channels: s.channels, timestamp: s.timestamp, sampleRateHz: s.sampleRateHz, maxPayloadBytes });
+        return { index, route, decode };
+      } catch (err) {
+        throw new Error(`subscription ${index} ('${s.topic}'): ${(err as Error).message.replace(/\n/g, '; ')}`);
+      }
+    });
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  /** Connects and resolves after the first attempt: subscribed, or failed (then retrying in the background). */
+  async start(deliver: Deliver): Promise<void> {
+    if (this.client) throw new Error('MQTT source already started');
+    this.deliver = deliver;
+    const client = createClient(this.options.url, await clientOptions(this.options));
+    this.client = client;
+    client.handleMessage = (packet, callback) => {
+      this.chain = this.chain.then(() => this.handle(packet, callback));
+    };
+    client.on('connect', (connack) => this.onConnect(client, connack.sessionPresent));
+    client.on('close', () => this.onClose());
+    client.on('error', (err) => {
+      this.lastError = err.message;
+      this.ctx.log.debug('MQTT client error.', { error: err.message });
+    });
+    this.ctx.signal.addEventListener('abort', () => this.clearReconnect(), { once: true });
+    const first = new Promise<void>((resolve) => (this.firstAttempt = resolve));
+    client.connect();
+    await first;
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= this.shutdown();
+    return this.stopped;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopping = true;
+    this.clearReconnect();
+    this.settleFirstAttempt();
+    const client = this.client;
+    if (!client) return;
+    await withTimeout(this.chain, this.options.drainTimeoutMs ?? 10_000);
+    const ended = await withTimeout(
+      client.endAsync(!client.connected).then(() => true, () => false),
+      5_000,
+    );
+    if (ended !== true) client.end(true);
+    if (this.isConnected) {
+      this.isConnected = false;
+      this.ctx.events.mqttConnection(false, 'source stopped');
+    }
+  }
+
+  private onConnect(client: MqttClient, sessionPresent: boolean): void {
+    this.connectedAt = this.ctx.clock.now();
+    const qos = this.options.qos ?? 1;
+    const filters = Object.fromEntries([...new Set(this.routes.map((r) => r.route.filter))].map((f) => [f, { qos }]));
+    client.subscribe(filters, (err, granted) => {
+      if (err) {
+        // The connection dropped while subscribing; the next connection subscribes again.
+        this.ctx.log.debug('MQTT subscribe failed.', { error: err.message });
+        return;
+      }
+      for (const g of granted ?? []) {
+        if (g.qos === 128) this.ctx.log.error('MQTT broker refused a subscription; its messages will not arrive.', { topic: g.topic });
+      }
+      this.isConnected = true;
+      this.reportedDown = false;
+      const session = this.options.cleanSession ? 'clean session' : sessionPresent ? 'session resumed' : 'new session';
+      this.ctx.events.mqttConnection(true, `connected to ${redactUrl(this.options.url)} as '${this.options.clientId}' (${session}), subscribed to ${Object.keys(filters).join(', ')}`);
+      this.settleFirstAttempt();
+    });
+  }
+
+  private onClose(): void {
+    const wasConnected = this.isConnected;
+    this.isConnected = false;
+    if (this.stopping) return;
+    if (wasConnected && this.ctx.clock.now() - this.connectedAt >= STABLE_CONNECTION_MS) this.attempt = 0;
+    const delay = backoffDelayMs(this.attempt++, this.options.reconnect ?? DEFAULT_BACKOFF);
+    const why = this.lastError || 'connection closed';
+    this.lastError = '';
+    if (wasConnected || !this.reportedDown) {
+      this.reportedDown = true;
+      const what = wasConnected ? 'connection lost' : `cannot connect to ${redactUrl(this.options.url)}`;
+      this.ctx.events.mqttConnection(false, `${what}: ${why}; retrying in ${delay} ms`);
+    } else {
+      this.ctx.log.debug('MQTT reconnect attempt failed.', { error: why, attempt: this.attempt, retry_in_ms: delay });
+    }
+    this.settleFirstAttempt();
+    this.clearReconnect();
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (!this.stopping && !this.ctx.signal.aborted) this.client?.reconnect();
+    }, delay);
+  }
+
+  private clearReconnect(): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+  }
+
+  private settleFirstAttempt(): void {
+    this.firstAttempt?.();
+    this.firstAttempt = null;
+  }
+
+  /** One message: never rejects; calls `callback` exactly once (with an error = do not acknowledge). */
+  private async handle(packet: IPublishPacket, callback: (err?: Error) => void): Promise<void> {
+    if (this.stopping || !this.deliver) {
+      callback(new Error('MQTT source is stopping'));
+      return;
+    }
+    const { topic } = packet;
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const { events } = this.ctx;
+    events.messageReceived(topic, payload.length);
+    const arrival = this.ctx.clock.now();
+    let matched = false;
+    for (const r of this.routes) {
+      const resolved = r.route.resolve(topic);
+      if (resolved === null) continue;
+      matched = true;
+      if (!resolved.ok) {
+        events.messageRejected('unknown_stream', topic, resolved.detail);
+        break;
+      }
+      const decoded = r.decode(payload, arrival);
+      if (!decoded.ok) {
+        events.messageRejected(decoded.reason, topic, decoded.detail);
+        break;
+      }
+      try {
+        await this.deliver({ stream: resolved.stream, subscription: r.index, labels: resolved.labels, samples: decoded.samples });
+      } catch (err) {
+        this.ctx.log.warn('Pipeline did not accept a message; it stays unacknowledged and the broker sends it again on reconnect.', {
+          topic,
+          error: (err as Error).message,
+        });
+        callback(err as Error);
+        return;
+      }
+      break;
+    }
+    // A persistent session keeps subscriptions of an earlier configuration: their messages land here.
+    if (!matched) events.messageRejected('unknown_stream', topic, 'no configured subscription matches the topic');
+    callback();
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

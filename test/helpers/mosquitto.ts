@@ -1,0 +1,103 @@
+// A real Mosquitto for integration tests: its own config, persistence dir and log in a temp dir, a listener on a
+// free loopback port. stop() (SIGTERM: the broker saves its sessions), kill() (SIGKILL) and restart() on the
+// same port let tests cut the connection under a client and bring the broker back.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { isPortListening } from '../../src/sources/broker';
+import { ensurePackage } from './ensurePackage';
+import { freePort } from './ports';
+
+const BINARY = '/usr/sbin/mosquitto';
+
+export interface Mosquitto {
+  readonly url: string;
+  readonly port: number;
+  readonly dir: string;
+  /** Graceful stop (SIGTERM); sessions are saved to the persistence file. */
+  stop(): Promise<void>;
+  /** SIGKILL: nothing saved. */
+  kill(): Promise<void>;
+  /** Starts the broker again on the same port with the same config and persistence. */
+  restart(): Promise<void>;
+  /** Stops the broker and removes the temp dir. */
+  close(): Promise<void>;
+  log(): string;
+}
+
+export async function startMosquitto(): Promise<Mosquitto> {
+  ensurePackage(BINARY, 'mosquitto');
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'anomalyd-mosquitto-'));
+  const conf = path.join(dir, 'mosquitto.conf');
+  const logFile = path.join(dir, 'mosquitto.log');
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence true',
+      `persistence_location ${dir}/`,
+      'max_queued_messages 100000',
+      'max_inflight_messages 20',
+      `log_dest file ${logFile}`,
+      'log_type error',
+      'log_type warning',
+      'log_type notice',
+      'log_type information',
+      // As root, mosquitto would switch to the 'mosquitto' user, which cannot write the temp dir.
+      ...(process.getuid?.() === 0 ? ['user root'] : []),
+      '',
+    ].join('\n'),
+  );
+  let child: ChildProcess | null = null;
+
+  const launch = async (): Promise<void> => {
+    const proc = spawn(BINARY, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    child = proc;
+    const deadline = Date.now() + 10_000;
+    while (!(await isPortListening('127.0.0.1', port, 200))) {
+      if (proc.exitCode !== null || Date.now() > deadline) {
+        proc.kill('SIGKILL');
+        throw new Error(`mosquitto did not start on port ${port}: ${stderr}\n${readLog()}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const readLog = (): string => {
+    try {
+      return readFileSync(logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const end = async (signal: NodeJS.Signals): Promise<void> => {
+    const proc = child;
+    child = null;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill(signal);
+    await exited;
+  };
+
+  await launch();
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    dir,
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
+    restart: async () => {
+      await end('SIGTERM');
+      await launch();
+    },
+    close: async () => {
+      await end('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+    log: readLog,
+  };
+}

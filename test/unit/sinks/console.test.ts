@@ -1,0 +1,54 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AlertNotice } from '../../../src/core/alert';
+import { ManualClock } from '../../../src/core/clock';
+import { ConsoleSink, formatNotice } from '../../../src/sinks/console';
+import { testContext } from '../../helpers/context';
+
+const firing: AlertNotice = {
+  fingerprint: '0123456789abcdef',
+  stream: 'line1/pump1',
+  model: 'pump',
+  kind: 'anomaly',
+  status: 'firing',
+  severity: 'warning',
+  startsAt: Date.parse('2024-05-01T12:00:00Z'),
+  endsAt: null,
+  score: 0.0123,
+  threshold: 0.004,
+  pValue: 3.2e-4,
+  topChannels: [
+    { channel: 'vib_x', share: 0.614 },
+    { channel: 'vib_y', share: 0.2 },
+  ],
+  sequence: 3,
+  labels: {},
+};
+
+describe('ConsoleSink', () => {
+  it('prints one readable line per transition, escalations marked', async () => {
+    const lines: string[] = [];
+    const clock = new ManualClock(Date.parse('2024-05-01T12:01:00Z'));
+    const t = testContext('sink.console', clock);
+    const sink = new ConsoleSink(t.ctx, { write: (line) => lines.push(line) });
+    await sink.start();
+    sink.writeAlert(firing);
+    sink.writeAlert({ ...firing, severity: 'critical', pValue: 2e-7, sequence: 4 });
+    sink.writeAlert({ ...firing, severity: 'critical', status: 'resolved', endsAt: Date.parse('2024-05-01T12:05:30Z'), score: 0.001, sequence: 5 });
+    await sink.stop();
+    assert.deepEqual(lines, [
+      '2024-05-01T12:00:00.000Z FIRING    warning  line1/pump1  score 0.01230 > threshold 0.004000  p=3.2e-4  top: vib_x 61%, vib_y 20%\n',
+      '2024-05-01T12:01:00.000Z ESCALATED critical line1/pump1  score 0.01230 > threshold 0.004000  p=2.0e-7  top: vib_x 61%, vib_y 20%\n',
+      '2024-05-01T12:05:30.000Z RESOLVED  critical line1/pump1  score 0.001000 < threshold 0.004000  p=3.2e-4  top: vib_x 61%, vib_y 20%  (firing for 5m 30s)\n',
+    ]);
+    assert.equal(t.calls('sinkWritten').length, 3);
+  });
+
+  it('formats insufficient data and flapping', () => {
+    assert.equal(
+      formatNotice({ ...firing, kind: 'insufficient_data', topChannels: [] }),
+      '2024-05-01T12:00:00.000Z FIRING    warning  line1/pump1  insufficient data: windows too incomplete to score',
+    );
+    assert.match(formatNotice({ ...firing, labels: { flapping: 'true' } }), /^\S+ FLAPPING  warning/);
+  });
+});

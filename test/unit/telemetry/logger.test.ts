@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createLogger, redactor } from '../../../src/telemetry/logger';
+
+test('the original signature still works and filters by level', () => {
+  const lines: string[] = [];
+  const log = createLogger({ level: 'info', format: 'text', write: (l) => lines.push(l) }, { component: 'x' });
+  log.debug('Hidden');
+  log.info('Shown', { n: 1, note: 'two words' });
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], /INFO  Shown component=x n=1 note="two words"$/);
+});
+
+test('secret values are removed from messages and fields, in text and JSON, in children too', () => {
+  const lines: string[] = [];
+  const secret = 's3cr"et-token';
+  for (const format of ['text', 'json'] as const) {
+    const log = createLogger({ level: 'debug', format, write: (l) => lines.push(l), redact: [secret, ''] });
+    log.warn(`Delivery to https://user:${secret}@hook failed`, { detail: `Bearer ${secret}`, n: 3 });
+    log.child({ url: `x?key=${secret}` }).error('Failed');
+  }
+  assert.equal(lines.length, 4);
+  for (const l of lines) {
+    assert.ok(!l.includes('s3cr'), l);
+    assert.ok(l.includes('[REDACTED]'), l);
+  }
+  const parsed = JSON.parse(lines[2]) as Record<string, unknown>;
+  assert.equal(parsed.msg, 'Delivery to https://user:[REDACTED]@hook failed');
+  assert.equal(parsed.detail, 'Bearer [REDACTED]');
+  assert.equal(parsed.n, 3);
+});
+
+test('named fields are always redacted, whatever their value', () => {
+  const lines: string[] = [];
+  const log = createLogger({ level: 'info', format: 'json', write: (l) => lines.push(l), redactFields: ['Password'] });
+  log.info('Connecting', { password: 'hunter2', user: 'ops' });
+  const parsed = JSON.parse(lines[0]) as Record<string, unknown>;
+  assert.equal(parsed.password, '[REDACTED]');
+  assert.equal(parsed.user, 'ops');
+});
+
+test('a longer secret containing a shorter one is removed whole', () => {
+  assert.equal(redactor(['abc', 'abcdef'])('x abcdef y abc'), 'x [REDACTED] y [REDACTED]');
+  assert.equal(redactor([])('abc'), 'abc');
+});
