@@ -6,12 +6,16 @@ import { calibrateCommand } from './calibrate';
 import { UsageError } from './common';
 import { evaluateCommand } from './evaluate';
 import { replayCommand } from './replay';
+import { runCommand } from './run';
+import { simulateCommand } from './simulate';
 import { trainCommand } from './train';
 import { validateCommand } from './validate';
 
 type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  run: { run: runCommand, summary: 'the daemon: MQTT in; scores, alerts and metrics out' },
+  simulate: { run: simulateCommand, summary: 'publish realistic pump or ECG signals with faults to a broker' },
   validate: { run: (args) => validateCommand(args, { checks: [checkModels] }), summary: 'check a config file (and the models it names)' },
   train: { run: trainCommand, summary: 'train a denoising autoencoder on clean recorded data' },
   calibrate: { run: calibrateCommand, summary: 'set a model threshold from clean recorded data' },

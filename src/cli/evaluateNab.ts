@@ -6,7 +6,7 @@ import { InputError } from '../core/errors';
 import { nabScoringInput, readNabLabels, readNabResultsDir } from '../eval/nabData';
 import { optimizeNabThreshold } from '../eval/nabOptimizer';
 import { NAB_PROFILE_NAMES, NAB_PROFILES, scoreNabCorpus, type NabCorpusScore, type NabFileInput, type NabProfileName } from '../eval/nabScorer';
-import { parseCommandArgs, parseNumberOption, printJson, requireOption, round } from './common';
+import { parseCommand, parseNumberOption, printJson, requireOption, round } from './common';
 
 export const NAB_RESULTS_USAGE = `Usage: anomalyd evaluate nab --results DIR --labels FILE [--threshold T] [--json]
 
@@ -34,26 +34,22 @@ export interface NabResultsReport {
 
 /** The `--results` mode as a command: parses its own arguments, prints the report, returns the exit code. */
 export async function evaluateNabResultsCommand(args: string[]): Promise<number> {
-  const { values } = parseCommandArgs(
+  const values = parseCommand(
     args,
     {
       results: { type: 'string' },
       labels: { type: 'string' },
       threshold: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
     NAB_RESULTS_USAGE,
   );
-  if (values.help) {
-    process.stdout.write(NAB_RESULTS_USAGE + '\n');
-    return 0;
-  }
+  if (!values) return 0;
   const report = await scoreNabResults({
     results: requireOption(values.results, 'results', NAB_RESULTS_USAGE),
     labels: requireOption(values.labels, 'labels', NAB_RESULTS_USAGE),
     threshold: parseNumberOption(values.threshold, 'threshold', NAB_RESULTS_USAGE),
   });
+  process.stderr.write(`Scored ${report.files} NAB result files (${report.windows} anomaly windows) from ${values.results}\n`);
   printNabResultsReport(report, values.json);
   return 0;
 }
@@ -64,9 +60,10 @@ export async function scoreNabResults(options: NabResultsOptions): Promise<NabRe
   if (results.length === 0) {
     throw new InputError(`${options.results}: no result CSV matches a file of ${options.labels} (expected <category>/[<detector>_]<file>.csv)`);
   }
-  const files = results.map((r) => nabScoringInput(r, labels));
-  process.stderr.write(`Scoring ${files.length} NAB result files from ${options.results}\n`);
-  return nabReport(files, options.threshold);
+  return nabReport(
+    results.map((r) => nabScoringInput(r, labels)),
+    options.threshold,
+  );
 }
 
 /** Scores prepared files per profile, at `threshold` or at each profile's optimum. */

@@ -90,6 +90,20 @@ export const limitsSchema = section(
   'Resource limits.',
 );
 
+export const simulatorSchema = section(
+  {
+    enabled: Type.Boolean({ default: false, description: 'Run the built-in plant simulator inside the daemon, publishing to the MQTT broker (the embedded demo).' }),
+    profile: oneOf(['pump', 'ecg'] as const, 'pump = 8-channel pump telemetry as JSON at rate_hz; ecg = a 250 Hz ECG in float32 chunks.', 'pump'),
+    lines: Type.Integer({ minimum: 1, maximum: 100, default: 1, description: 'Production lines simulated.' }),
+    assets: Type.Integer({ minimum: 1, maximum: 10_000, default: 3, description: 'Assets per line.' }),
+    rate_hz: Type.Number({ exclusiveMinimum: 0, maximum: 10_000, default: 1, description: 'pump: messages per second per asset; ecg: the sampling rate.' }),
+    anomaly_every_s: Type.Number({ minimum: 0, maximum: 86_400, default: 90, description: 'Seconds between injected faults (on a random asset); 0 = none.' }),
+    fault_duration_s: Type.Number({ exclusiveMinimum: 0, maximum: 86_400, default: 60, description: 'How long each injected fault lasts (seconds).' }),
+    seed: Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 1, description: 'Seed of the simulated signals and faults.' }),
+  },
+  'The built-in simulator (off unless enabled).',
+);
+
 export const configSchema = Type.Object(
   {
     log: logSchema,
@@ -109,6 +123,7 @@ export const configSchema = Type.Object(
     queues: queuesSchema,
     batching: batchingSchema,
     inference: inferenceSchema,
+    simulator: simulatorSchema,
     limits: limitsSchema,
   },
   { additionalProperties: false, title: 'anomalyd configuration', description: 'Configuration of the anomalyd daemon.' },
@@ -144,6 +159,7 @@ export type SinksConfig = Config['sinks'];
 export type QueuesConfig = Config['queues'];
 export type BatchingConfig = Config['batching'];
 export type InferenceConfig = Config['inference'];
+export type SimulatorConfig = Config['simulator'];
 export type LimitsConfig = Config['limits'];
 
 /** Marker of the property names the loader fills from a `<name>_file` sibling. */

@@ -396,13 +396,13 @@ export class InfluxSink implements Sink {
 
   /** Moves the unwritten batch and all of memory to the spool. False when something stays in memory. */
   private async persistAll(): Promise<boolean> {
-    let entries: Entry[] = [];
     const head = this.head;
-    this.head = null;
-    if (head && !(head.batch && this.spool && (await this.spool.release(head.batch)))) entries = head.entries;
+    const onDisk = head?.batch && this.spool ? await this.spool.release(head.batch) : false;
     // No await from here to spill(): a spill started meanwhile by enforceCap holds older points, so wait for
-    // it, and none can start between the check and ours.
+    // it, and none can start between the check and ours. The head stays visible to flush() until then.
     while (this.spillTask) await this.spillTask;
+    this.head = null;
+    let entries: Entry[] = head && !onDisk ? head.entries : [];
     if (!this.spoolUsable()) {
       this.memory = entries.concat(this.memory);
       this.settle();

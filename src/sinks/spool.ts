@@ -1,7 +1,8 @@
 // A disk spool: an append-only FIFO of opaque records in segment files, for data that must outlive an outage of
 // its destination and a restart of the daemon (the InfluxDB sink spills here when its memory buffer is full).
 //
-// Files: <dir>/<first sequence, 16 digits>.seg, plus <dir>/cursor (the last delivered sequence). Every record
+// Files: <dir>/<first sequence, 16 digits>.seg, <dir>/cursor (the last delivered sequence) and, for a damaged
+// segment, <segment>.lost (how many of its records were already reported lost). Every record
 // gets a sequence number that never restarts, and a segment holds consecutive numbers from the one in its name,
 // so records lost to damage are counted exactly from the gaps, whatever the damage looks like. New data always
 // goes to a new segment (a file found at start is never appended to, its tail may be torn).
@@ -188,7 +189,7 @@ export class Spool {
         // record when bytes follow that frame.
         const hi = i + 1 < names.length ? firsts[i + 1] : Math.max(lastIntact + 1, firsts[i]) + (parsed.tailBytes > 0 ? 1 : 0);
         const intact = inRange(parsed.records, lo, hi).length;
-        corrupt += Math.max(0, hi - lo - intact);
+        corrupt += await this.newlyLost(file, Math.max(0, hi - lo - intact));
         this.nextSeq = Math.max(this.nextSeq, hi);
         const seg = this.segment(firsts[i], file, lo, hi, buf.length, intact);
         seg.sealed = true;
@@ -310,10 +311,26 @@ export class Spool {
     }
   }
 
+  /**
+   * Damage is reported once: the count already reported for a segment is kept next to it (<segment>.lost),
+   * so a restart before the segment is replayed does not count the same records again.
+   */
+  private async newlyLost(file: string, lost: number): Promise<number> {
+    if (lost === 0) return 0;
+    const before = Number((await readFile(`${file}.lost`, 'utf8').catch(() => '0')).trim()) || 0;
+    if (lost > before) await writeFile(`${file}.lost`, `${lost}\n`).catch(() => undefined);
+    return Math.max(0, lost - before);
+  }
+
   private async activeSegment(): Promise<Segment> {
     const last = this.segments[this.segments.length - 1];
     if (last && !last.sealed && last.bytes < this.segmentBytes) return last;
     if (last && !last.sealed) await this.seal(last);
+    if (last && last.records === 0 && last.firstSeq === this.nextSeq) {
+      // Sealed empty after a failed write: its name is the one we need, and opening it below truncates it.
+      this.segments.pop();
+      this.total -= last.bytes;
+    }
     const file = path.join(this.opts.dir, `${String(this.nextSeq).padStart(16, '0')}.seg`);
     const seg = this.segment(this.nextSeq, file, this.nextSeq, this.nextSeq, 0, 0);
     seg.fd = await open(file, 'w');
@@ -375,6 +392,7 @@ export class Spool {
     }
     // A file that cannot be removed is counted as gone; it is scanned (and its records ignored) next start.
     await rm(seg.file, { force: true }).catch(() => undefined);
+    await rm(`${seg.file}.lost`, { force: true }).catch(() => undefined);
   }
 
   private async syncDir(): Promise<void> {

@@ -101,3 +101,12 @@ export async function startMosquitto(): Promise<Mosquitto> {
     log: readLog,
   };
 }
+
+/** Polls `condition` until it holds; fails with `what` (and the last value of `show`) after timeoutMs. */
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000, show?: () => unknown): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${show ? `: ${JSON.stringify(show())}` : ''}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

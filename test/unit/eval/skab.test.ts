@@ -82,10 +82,14 @@ void test('valve1 of ../shared/data: 16 files, 18,160 rows, 6,309 anomalous, all
   for (const f of files) {
     rows += f.rows;
     const { train, test: tested } = skabSplit(f);
-    anomalous += (tested.anomaly ?? []).reduce((a, b) => a + b, 0);
-    inTrain += (train.anomaly ?? []).reduce((a, b) => a + b, 0);
+    anomalous += sum(tested.anomaly);
+    inTrain += sum(train.anomaly);
   }
   assert.equal(rows, 18160);
   assert.equal(anomalous, 6309);
   assert.equal(inTrain, 0);
 });
+
+function sum(xs: Uint8Array | undefined): number {
+  return (xs ?? new Uint8Array(0)).reduce((a, b) => a + b, 0);
+}

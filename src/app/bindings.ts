@@ -1,0 +1,87 @@
+// How a new stream is bound on its first message: its subscription (and `streams` entry) give the channels,
+// the merged detection settings and the model; its alert state machine is created here, restored from the
+// state file when the daemon ran before.
+import { effectiveDetection } from '../config/detection';
+import type { AlertingConfig, Config } from '../config/schema';
+import { AlertStateMachine, type AlertSnapshot } from '../core/alerting';
+import type { ComponentContext } from '../core/context';
+import type { StreamBinding } from '../pipeline/pipeline';
+import type { StreamSamples } from '../sources/source';
+import { windowOptions } from './detection';
+import { AUTO_PREFIX } from './models';
+import type { StateStore } from './stateStore';
+
+export interface Binder {
+  bind(batch: StreamSamples): StreamBinding | { refused: string };
+  /** Alert snapshots of every bound stream, for the state file. */
+  persist(): void;
+}
+
+export function createBinder(ctx: ComponentContext, config: Config, state: StateStore): Binder {
+  const machines = new Map<string, AlertStateMachine>();
+  return {
+    bind(batch) {
+      const subscription = config.subscriptions[batch.subscription];
+      if (!subscription) return { refused: `no subscription #${batch.subscription}` };
+      const explicit = config.streams.find((s) => s.id === batch.stream);
+      const detection = effectiveDetection(config.defaults, subscription, explicit);
+      const channels = explicit?.channels ?? subscription.channels;
+      const configured = explicit?.model !== undefined && explicit.model !== 'auto' ? explicit.model : subscription.model;
+      const model = configured === 'auto' ? `${AUTO_PREFIX}${batch.stream}` : configured;
+      if (configured !== 'auto' && !config.models[configured]) return { refused: `model '${configured}' is not configured` };
+      const machine = new AlertStateMachine(alertOptions(detection.alerting, batch.stream, model, batch.labels, state.nextSequence));
+      const snapshot = state.alertSnapshot(batch.stream);
+      if (snapshot !== undefined) {
+        try {
+          machine.restore(snapshot as AlertSnapshot);
+        } catch (err) {
+          ctx.log.warn('Ignoring an unreadable alert state for the stream.', { stream: batch.stream, error: (err as Error).message });
+        }
+      }
+      machines.set(batch.stream, machine);
+      return {
+        spec: { id: batch.stream, channels: [...channels] },
+        model,
+        window: windowOptions(detection.window),
+        labels: batch.labels,
+        alerts: {
+          observe: (w) => persistAfter(machine.observe(w)),
+          observeInsufficient: (w) => persistAfter(machine.observeInsufficient(w)),
+        },
+      };
+      function persistAfter<T extends readonly unknown[]>(notices: T): T {
+        if (notices.length > 0) state.setAlertSnapshot(batch.stream, machine.snapshot());
+        return notices;
+      }
+    },
+    persist() {
+      for (const [stream, m] of machines) state.setAlertSnapshot(stream, m.snapshot());
+    },
+  };
+}
+
+function alertOptions(
+  a: AlertingConfig,
+  stream: string,
+  model: string,
+  labels: Readonly<Record<string, string>>,
+  nextSequence: () => number,
+): ConstructorParameters<typeof AlertStateMachine>[0] {
+  return {
+    stream,
+    model,
+    labels,
+    k: a.k,
+    n: a.n,
+    resetWindows: a.reset_windows,
+    resetRatio: a.reset_ratio,
+    keepFiringForMs: a.keep_firing_for_ms,
+    severityCriticalPValue: a.severity_critical_p_value,
+    insufficientWindows: a.insufficient_windows,
+    flapMaxStarts: a.flap_max_starts,
+    flapPeriodMs: a.flap_period_ms,
+    flapQuietMs: a.flap_quiet_ms,
+    topChannels: a.top_channels,
+    nextSequence,
+  };
+}

@@ -1,0 +1,53 @@
+// `anomalyd run [-c FILE]`: the daemon. SIGTERM/SIGINT stop it within shutdown_grace_ms (a second signal forces
+// the exit); SIGHUP reloads the configuration's models.
+import { defaultConfigPath, loadConfig } from '../app/configFiles';
+import { Daemon } from '../app/daemon';
+import { packageVersion, parseCommand } from './common';
+
+const USAGE = `Usage: anomalyd run [-c FILE]
+
+  -c, --config FILE   configuration (default: config/default.yaml of the package, the embedded demo)`;
+
+export async function runCommand(args: string[]): Promise<number> {
+  const values = parseCommand(args, { config: { type: 'string', short: 'c' } }, USAGE);
+  if (!values) return 0;
+  const file = values.config ?? defaultConfigPath();
+  const config = await loadConfig(file);
+  const daemon = new Daemon(config, { version: packageVersion() });
+  try {
+    await daemon.start();
+  } catch (err) {
+    daemon.log.error('anomalyd could not start.', { error: err instanceof Error ? err.message : String(err) });
+    await daemon.stop().catch(() => undefined);
+    return 1;
+  }
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const onStop = (signal: NodeJS.Signals): void => {
+      signals++;
+      if (signals > 1) {
+        daemon.log.warn('Second signal: exiting without waiting for a clean stop.', { signal });
+        process.exit(130);
+      }
+      daemon.log.info('Stopping.', { signal, grace_ms: config.shutdown_grace_ms });
+      const deadline = setTimeout(() => {
+        daemon.log.error('Shutdown grace period exceeded; exiting with data still in flight.', { grace_ms: config.shutdown_grace_ms });
+        process.exit(1);
+      }, config.shutdown_grace_ms);
+      deadline.unref();
+      daemon.stop().then(
+        () => {
+          clearTimeout(deadline);
+          resolve(0);
+        },
+        (err: unknown) => {
+          daemon.log.error('Stopping failed.', { error: (err as Error).message });
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+    process.on('SIGHUP', () => void daemon.reload(file, loadConfig));
+  });
+}
