@@ -119,7 +119,7 @@ export function nabRowTable(rows: number, windows: readonly NabWindow[], cost: N
       }
     } else {
       // NAB divides by (width - 1); a one-row window would divide by zero there, so it counts as far away.
-      const position = prevEnd < 0 || prevWidth < 2 ? 3 : (i - prevEnd) / prevWidth;
+      const position = prevEnd < 0 || prevWidth < 2 ? 3 : (i - prevEnd) / (prevWidth - 1);
       weight[i] = scaledSigmoid(position) * cost.fpWeight;
       role[i] = NAB_OUTSIDE;
     }

@@ -106,6 +106,7 @@ export class InfluxSink implements Sink {
   private stopping = false;
   private stopped = false;
   private stopTask: Promise<void> | null = null;
+  private stopDeadline = Infinity;
 
   constructor(
     private readonly ctx: ComponentContext,
@@ -237,6 +238,7 @@ export class InfluxSink implements Sink {
     const spool = this.spool as Spool;
     const task = (async (): Promise<boolean> => {
       this.spilling = entries;
+      let failure: { err: NodeJS.ErrnoException; kept: Entry[] } | null = null;
       try {
         const payloads: Buffer[] = [];
         for (let i = 0; i < entries.length; i += ENCODE_CHUNK) {
@@ -247,14 +249,13 @@ export class InfluxSink implements Sink {
         if (res.dropped > 0) {
           this.ctx.events.sinkDropped(this.name, 'spool_full', res.dropped, `Spool '${this.opts.spoolDir}' reached ${this.spoolMaxBytes} bytes; the oldest points were dropped`);
         }
-        if (!res.error) return true;
-        this.spoolFailed(res.error, entries.slice(res.consumed));
+        if (res.error) failure = { err: res.error, kept: entries.slice(res.consumed) };
       } catch (err) {
-        this.spoolFailed(err as NodeJS.ErrnoException, entries);
-      } finally {
-        this.spilling = null;
+        failure = { err: err as NodeJS.ErrnoException, kept: entries };
       }
-      return false;
+      this.spilling = null;
+      if (failure) this.spoolFailed(failure.err, failure.kept);
+      return failure === null;
     })();
     this.spillTask = task;
     void task.then(() => {
@@ -274,6 +275,7 @@ export class InfluxSink implements Sink {
       true,
       `${what}: spool '${this.opts.spoolDir}' cannot take points (${describe(err)}); ${this.memory.length} points stay in memory, beyond ${this.bufferMax} the oldest are dropped`,
     );
+    this.enforceCap();
   }
 
   private ensureLoop(): void {
@@ -298,7 +300,10 @@ export class InfluxSink implements Sink {
         const persisted = await this.persistAll();
         if (this.draining()) {
           if (persisted) return;
-          if (this.ctx.signal.aborted) return this.dropAll('Shutdown while InfluxDB is unreachable and the spool cannot take points');
+          // stop() retries for at most one request timeout, so shutdown stays bounded.
+          if (this.ctx.signal.aborted || Date.now() >= this.stopDeadline) {
+            return this.dropAll('Shut down while InfluxDB is unreachable and no spool can take the points');
+          }
         }
       }
       await this.waker.wait(backoffDelay(this.failures, this.opts.retryMinDelayMs ?? influxSinkDefaults.retryMinDelayMs, this.opts.retryMaxDelayMs ?? influxSinkDefaults.retryMaxDelayMs));
@@ -426,6 +431,7 @@ export class InfluxSink implements Sink {
 
   private async shutdown(): Promise<void> {
     this.stopping = true;
+    this.stopDeadline = Date.now() + (this.opts.timeoutMs ?? influxSinkDefaults.timeoutMs);
     this.clearFlushTimer();
     this.waker.wake();
     if (this.writer) {

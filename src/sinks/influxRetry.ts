@@ -37,8 +37,6 @@ export class Waker {
         resolve();
       };
       const timer = ms === null ? null : setTimeout(done, ms);
-      // A sink waiting to retry must not keep a process alive that has nothing else to do.
-      timer?.unref();
       if (onAbort) this.signal.addEventListener('abort', done, { once: true });
       this.pending = done;
     });
