@@ -3,7 +3,7 @@
 // state file when the daemon ran before.
 import { effectiveDetection } from '../config/detection';
 import type { AlertingConfig, Config } from '../config/schema';
-import { AlertStateMachine, type AlertSnapshot } from '../core/alerting';
+import { AlertStateMachine } from '../core/alerting';
 import type { ComponentContext } from '../core/context';
 import type { StreamBinding } from '../pipeline/pipeline';
 import type { StreamSamples } from '../sources/source';
@@ -33,7 +33,7 @@ export function createBinder(ctx: ComponentContext, config: Config, state: State
       const snapshot = state.alertSnapshot(batch.stream);
       if (snapshot !== undefined) {
         try {
-          machine.restore(snapshot as AlertSnapshot);
+          machine.restore(snapshot);
         } catch (err) {
           ctx.log.warn('Ignoring an unreadable alert state for the stream.', { stream: batch.stream, error: (err as Error).message });
         }

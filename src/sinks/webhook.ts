@@ -176,7 +176,7 @@ export class WebhookSink implements Sink {
       ...this.options.headers,
       'content-type': 'application/json',
       'user-agent': 'anomalyd',
-      'idempotency-key': `${entry.key}-${this.attempts}`,
+      'idempotency-key': entry.key,
     };
     if (this.target.authorization) headers['authorization'] = this.target.authorization;
     if (this.options.secret) headers['x-anomalyd-signature'] = signature(this.options.secret, body, this.ctx.clock.now());

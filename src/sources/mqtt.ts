@@ -100,7 +100,7 @@ export class MqttSource implements Source {
     const client = createClient(this.options.url, await clientOptions(this.options));
     this.client = client;
     client.handleMessage = (packet, callback) => {
-      void this.handle(packet, callback);
+      this.chain = this.chain.then(() => this.handle(packet, callback));
     };
     client.on('connect', (connack) => this.onConnect(client, connack.sessionPresent));
     client.on('close', () => this.onClose());
@@ -216,7 +216,6 @@ export class MqttSource implements Source {
         events.messageRejected(decoded.reason, topic, decoded.detail);
         break;
       }
-      callback();
       try {
         await this.deliver({ stream: resolved.stream, subscription: r.index, labels: resolved.labels, samples: decoded.samples });
       } catch (err) {

@@ -26,7 +26,16 @@ export interface Mosquitto {
   log(): string;
 }
 
-export async function startMosquitto(): Promise<Mosquitto> {
+export interface MosquittoTls {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Require a client certificate signed by the CA (mutual TLS). */
+  readonly requireCertificate?: boolean;
+}
+
+/** Starts Mosquitto; with `tls` its only listener speaks TLS and the URL is mqtts://. */
+export async function startMosquitto(opts: { tls?: MosquittoTls } = {}): Promise<Mosquitto> {
   ensurePackage(BINARY, 'mosquitto');
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'anomalyd-mosquitto-'));
@@ -36,6 +45,9 @@ export async function startMosquitto(): Promise<Mosquitto> {
     conf,
     [
       `listener ${port} 127.0.0.1`,
+      ...(opts.tls
+        ? [`cafile ${opts.tls.caFile}`, `certfile ${opts.tls.certFile}`, `keyfile ${opts.tls.keyFile}`, `require_certificate ${opts.tls.requireCertificate ? 'true' : 'false'}`]
+        : []),
       'allow_anonymous true',
       'persistence true',
       `persistence_location ${dir}/`,
@@ -85,7 +97,7 @@ export async function startMosquitto(): Promise<Mosquitto> {
 
   await launch();
   return {
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     port,
     dir,
     stop: () => end('SIGTERM'),

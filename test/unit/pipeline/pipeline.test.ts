@@ -96,9 +96,7 @@ function setup(options: Partial<PipelineOptions> = {}, known = (id: string) => i
 
 test('windows of many streams are micro-batched into few scorer calls; every window reaches the sink and the tracker', async () => {
   const { pipeline, sink, trackers, scoreCalls } = setup();
-  const deliveries = [];
-  for (let s = 0; s < 10; s++) deliveries.push(pipeline.deliver(samples(`line1/pump${s}`, 40)));
-  await Promise.all(deliveries);
+  for (let s = 0; s < 10; s++) await pipeline.deliver(samples(`line1/pump${s}`, 40));
   pipeline.drain();
   const perStream = (40 - SIZE) / HOP + 1;
   assert.equal(sink.scores.length, 10 * perStream);

@@ -78,7 +78,7 @@ describe('AlertmanagerSink', () => {
     await s.start();
     const before = Date.now();
     s.writeAlert(notice());
-    await waitFor('a post', () => am.posts.length === 1);
+    await waitFor('an accepted post', () => t.calls('sinkWritten').length === 1);
     await s.stop();
     const post = am.posts[0];
     assert.equal(post?.path, '/api/v2/alerts');

@@ -2,7 +2,7 @@
 // flush/stop persisting to the spool, disk full, and the lifecycle contract. The real InfluxDB is in
 // test/integration/influx*.test.ts.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
@@ -49,6 +49,8 @@ test('without a spool, memory holds buffer_max_points and the oldest beyond are 
   assert.equal(dropped('overflow'), 150);
   assert.equal(tc.calls('sinkError').length, 1, 'the unreachable database is reported once');
   await s.stop();
+  assert.equal(dropped('overflow'), 250, 'stop() gives up after one request timeout and counts what it drops');
+  assert.equal(s.stats().buffered, 0);
 });
 
 test('flush() and stop() during an outage put everything in the spool; a new instance finds it all', async () => {
@@ -99,7 +101,8 @@ test('stop() is safe without start() and after a failed start()', async () => {
   await assert.rejects(bad.start(), /database is not set/);
   await bad.stop();
   await bad.stop();
-  const unusable = sink({ spoolDir: '/proc/anomalyd-cannot-create' });
+  await writeFile(path.join(dir, 'a-file'), '');
+  const unusable = sink({ spoolDir: path.join(dir, 'a-file', 'spool') });
   await assert.rejects(unusable.start(), /Cannot open the InfluxDB spool directory/);
   await unusable.stop();
 });
