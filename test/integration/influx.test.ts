@@ -87,7 +87,9 @@ test('scores, alerts and health land with the documented schema; the database is
   sink.writeHealth({ time: T0 + 5000, fields: { messages_per_s: 12.5, queue_depth: 3 } });
   await sink.flush();
 
-  const scores = rows(await influxd.query('SELECT * FROM anomaly_score ORDER BY time', db));
+  const scores = rows(await influxd.query('SELECT * FROM anomaly_score ORDER BY time', db)).sort(
+    (a, b) => (a.time as number) - (b.time as number) || String(a.stream).localeCompare(String(b.stream)),
+  );
   assert.deepEqual(scores, [
     { time: T0, stream: 'line1/pump1', model: 'pump', score: 0.1, threshold: 0.5, p_value: 0.2, anomalous: false, completeness: 0.9, share_vib_x: 0.75, share_current: 0.25 },
     { time: T0 + 1000, stream: 'line1/pump1', model: 'pump', score: 0.101, threshold: 0.5, p_value: 0.2, anomalous: true, completeness: 0.9, share_vib_x: 0.75, share_current: 0.25 },
@@ -175,6 +177,6 @@ test('400 partial write: the rest of the batch is written, the bad point is coun
   assert.equal(tc.calls('sinkDropped').length, 1);
   assert.equal(total(tc, 'sinkWritten'), 10);
   assert.deepEqual(tc.calls('sinkError'), []);
-  console.log(`# partial write: 10 points sent, ${written.length} written, ${rejected[0][2]} rejected once`);
+  console.log(`partial write: 10 points sent, ${written.length} written, ${rejected[0][2]} rejected once`);
   await sink.stop();
 });

@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { connectAsync } from 'mqtt';
@@ -62,7 +62,7 @@ void test('the test CA and a client certificate connect; messages flow over TLS'
   await s.start((b) => void got.push(b.samples[0].values[0]));
   try {
     assert.equal(s.connected, true, JSON.stringify(t.events));
-    const pub = await connectAsync(broker.url, { ca: f('ca.crt') && undefined, rejectUnauthorized: false, cert: readPem('client.crt'), key: readPem('client.key') });
+    const pub = await connectAsync(broker.url, { ca: readFileSync(f('ca.crt')), cert: readFileSync(f('client.crt')), key: readFileSync(f('client.key')) });
     await pub.publishAsync('tls/a', '12.5', { qos: 1 });
     await pub.endAsync();
     await waitFor(() => got.length === 1, 'a message over TLS');
@@ -73,10 +73,10 @@ void test('the test CA and a client certificate connect; messages flow over TLS'
 });
 
 void test('a broker certificate from another CA is refused, and so is a missing client certificate', async () => {
-  for (const tls of [
-    { caFile: f('other.crt'), certFile: f('client.crt'), keyFile: f('client.key') },
-    { caFile: f('ca.crt') },
-  ]) {
+  for (const [tls, why] of [
+    [{ caFile: f('other.crt'), certFile: f('client.crt'), keyFile: f('client.key') }, /self-signed certificate|unable to verify/],
+    [{ caFile: f('ca.crt') }, /certificate required/],
+  ] as const) {
     const t = testContext('source.mqtt');
     const s = new MqttSource(t.ctx, options({ tls }));
     await s.start(() => undefined);
@@ -84,7 +84,7 @@ void test('a broker certificate from another CA is refused, and so is a missing 
     await s.stop();
     assert.equal(t.calls('mqttConnection').some((c) => c[0]), false, `never connected with ${JSON.stringify(tls)}`);
     const [first] = t.calls('mqttConnection');
-    assert.ok(first && first[1].length > 0);
+    assert.match(first[1], why);
   }
 });
 
@@ -93,7 +93,3 @@ void test('a missing TLS file fails start with a message naming it', async () =>
   await assert.rejects(s.start(() => undefined), (err: Error) => err instanceof InputError && /TLS CA file '.*nope\.crt'/.test(err.message));
   await s.stop();
 });
-
-function readPem(name: string): Buffer {
-  return execFileSync('cat', [f(name)]);
-}
