@@ -3,6 +3,7 @@
 // state file when the daemon ran before.
 import { effectiveDetection } from '../config/detection';
 import type { AlertingConfig, Config } from '../config/schema';
+import type { AlertNotice } from '../core/alert';
 import { AlertStateMachine } from '../core/alerting';
 import type { ComponentContext } from '../core/context';
 import type { StreamBinding } from '../pipeline/pipeline';
@@ -17,7 +18,16 @@ export interface Binder {
   persist(): void;
 }
 
-export function createBinder(ctx: ComponentContext, config: Config, state: StateStore): Binder {
+/**
+ * `onRestored` receives the alerts still firing when a stream's state is restored after a restart (the
+ * Alertmanager sink re-asserts them; webhooks already got them before the restart and are not paged again).
+ */
+export function createBinder(
+  ctx: ComponentContext,
+  config: Config,
+  state: StateStore,
+  onRestored: (active: readonly AlertNotice[]) => void = () => undefined,
+): Binder {
   const machines = new Map<string, AlertStateMachine>();
   return {
     bind(batch) {
@@ -34,6 +44,7 @@ export function createBinder(ctx: ComponentContext, config: Config, state: State
       if (snapshot !== undefined) {
         try {
           machine.restore(snapshot);
+          onRestored(machine.active());
         } catch (err) {
           ctx.log.warn('Ignoring an unreadable alert state for the stream.', { stream: batch.stream, error: (err as Error).message });
         }

@@ -9,6 +9,7 @@ import type { ComponentContext } from '../core/context';
 import { selectBackend, type BackendInfo } from '../model/backend';
 import type { Detector } from '../model/detector';
 import { Pipeline } from '../pipeline/pipeline';
+import { AlertmanagerSink } from '../sinks/alertmanager';
 import type { Sink } from '../sinks/sink';
 import { embeddedBrokerTarget, startEmbeddedBroker, type EmbeddedBroker } from '../sources/broker';
 import type { MqttSource } from '../sources/mqtt';
@@ -84,7 +85,8 @@ export class Daemon {
       this.metrics.provideSink(sink.name, () => sink.stats());
     }
 
-    this.binder = createBinder(this.ctx('alerts'), c, this.state);
+    const alertmanager = this.sinks.find((s): s is AlertmanagerSink => s instanceof AlertmanagerSink);
+    this.binder = createBinder(this.ctx('alerts'), c, this.state, (active) => alertmanager?.reconcile(active));
     const models = this.models;
     const learner = new AutoLearner(this.ctx('learner'), {
       windows: c.defaults.training.auto_learn_windows,

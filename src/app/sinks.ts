@@ -41,12 +41,24 @@ export function buildSinks(config: Config, ctxFor: (id: string) => ComponentCont
         sendResolved: w.send_resolved,
         stateDir: config.state_dir,
         externalUrl,
+        ...(w.retry_base_ms !== undefined ? { retryBaseMs: w.retry_base_ms } : {}),
+        ...(w.retry_max_delay_ms !== undefined ? { retryMaxDelayMs: w.retry_max_delay_ms } : {}),
+        ...(w.max_outbox_notices !== undefined ? { maxOutboxNotices: w.max_outbox_notices } : {}),
       }),
     );
   }
   if (s.alertmanager) {
     const a = s.alertmanager;
-    sinks.push(new AlertmanagerSink(ctxFor('sink.alertmanager'), { url: a.url, timeoutMs: a.timeout_ms, repostIntervalMs: a.repost_interval_ms, externalUrl }));
+    sinks.push(
+      new AlertmanagerSink(ctxFor('sink.alertmanager'), {
+        url: a.url,
+        timeoutMs: a.timeout_ms,
+        repostIntervalMs: a.repost_interval_ms,
+        externalUrl,
+        retryBaseMs: a.retry_base_ms,
+        retryMaxDelayMs: a.retry_max_delay_ms,
+      }),
+    );
   }
   return sinks;
 }

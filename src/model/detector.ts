@@ -5,6 +5,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { pValue } from '../core/calibration';
 import { scaleInto, unscaleInto } from '../core/scaling';
 import type { Window } from '../core/types';
+import { transformWindow } from '../core/windowTransform';
 import { loadArtifact, type LoadedArtifact } from './artifact';
 import { assertCompatible, type Manifest, type ModelUse } from './manifest';
 import { Scorer } from './scorer';
@@ -57,7 +58,14 @@ export class Detector {
       if (w.values.length !== d) {
         throw new RangeError(`Window of stream '${w.stream}' has ${w.values.length} values, model '${this.dir}' expects ${d}`);
       }
-      this.clippedValues += scaleInto(this.manifest.scaler, w.values, channels, data.subarray(i * d, (i + 1) * d));
+      const row = data.subarray(i * d, (i + 1) * d);
+      const transform = this.manifest.transform ?? 'none';
+      if (transform === 'none') {
+        this.clippedValues += scaleInto(this.manifest.scaler, w.values, channels, row);
+      } else {
+        transformWindow(transform, w.values, channels, row);
+        this.clippedValues += scaleInto(this.manifest.scaler, row, channels, row);
+      }
     });
     this.scaledValues += data.length;
     return { data, n: windows.length, inputSize: d };
@@ -83,7 +91,7 @@ export class Detector {
     });
   }
 
-  /** Reconstructed (denoised) windows in the original units, time-major interleaved like the input. */
+  /** Reconstructed (denoised) windows in the original units (after the manifest's transform), time-major interleaved like the input. */
   denoise(windows: readonly Window[]): Float32Array {
     const scaled = this.scorer.reconstruct(this.toMatrix(windows));
     const out = new Float32Array(scaled.length);

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { calibrate, type CalibrationMethod } from '../core/calibration';
 import { fitScaler, scaleInto } from '../core/scaling';
 import type { StreamSpec, Window } from '../core/types';
+import { transformWindows, type WindowTransform } from '../core/windowTransform';
 import type { WindowOptions } from '../core/window';
 import { sha256 } from './artifact';
 import { buildAutoencoder } from './autoencoder';
@@ -20,6 +21,8 @@ export interface DetectorSpec {
   readonly encoderUnits: readonly number[];
   readonly latentUnits: number;
   readonly scaleMargin: number;
+  /** Applied to each raw window before scaling (default 'none'). */
+  readonly transform?: WindowTransform;
   readonly metric: ScoreMetric;
   readonly train: TrainOptions;
   /** Null leaves the model uncalibrated (calibrate later on other data). */
@@ -45,10 +48,12 @@ export async function trainDetector(
   const inputSize = spec.window.size * channels;
   const raw = new Float32Array(windows.length * inputSize);
   windows.forEach((w, i) => raw.set(w.values, i * inputSize));
+  const transform = spec.transform ?? 'none';
+  const input = transformWindows(transform, raw, channels, spec.window.size);
 
-  const scaler = fitScaler(raw, channels, spec.scaleMargin);
-  const scaled = new Float32Array(raw.length);
-  const clipped = scaleInto(scaler, raw, channels, scaled);
+  const scaler = fitScaler(input, channels, spec.scaleMargin);
+  const scaled = new Float32Array(input.length);
+  const clipped = scaleInto(scaler, input, channels, scaled);
   const matrix: WindowMatrix = { data: scaled, n: windows.length, inputSize };
 
   const model = buildAutoencoder({ inputSize, encoderUnits: spec.encoderUnits, latentUnits: spec.latentUnits, seed: spec.train.seed });
@@ -60,6 +65,7 @@ export async function trainDetector(
     stream: spec.stream.id,
     channels: [...spec.stream.channels],
     window: { ...spec.window },
+    ...(transform !== 'none' ? { transform } : {}),
     scaler: { ...scaler, margin: spec.scaleMargin },
     architecture: {
       inputSize,

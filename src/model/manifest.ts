@@ -2,6 +2,7 @@
 // when it does not fit the data or stream it is given. Field list: ARCHITECTURE.md, "Model artifact".
 import type { Calibration } from '../core/calibration';
 import type { ScalerParams } from '../core/scaling';
+import type { WindowTransform } from '../core/windowTransform';
 import { ModelError } from '../core/errors';
 import type { NoiseOptions } from './noise';
 import type { ScoreMetric } from './scorer';
@@ -29,6 +30,8 @@ export interface Manifest {
     readonly minCompleteness: number;
     readonly samplePeriodMs?: number;
   };
+  /** Applied to each raw window before scaling; absent in older manifests, meaning 'none'. */
+  readonly transform?: WindowTransform;
   readonly scaler: ScalerParams & { readonly margin: number };
   readonly architecture: {
     readonly inputSize: number;
@@ -87,6 +90,7 @@ export function checkManifest(value: unknown, where: string): Manifest {
   } else if (w && isPositiveInt(w.size) && a.inputSize !== w.size * nCh) {
     problems.push(`architecture.inputSize ${a.inputSize} != window.size ${w.size} x ${nCh} channels`);
   }
+  if (m.transform !== undefined && !['none', 'demean', 'diff'].includes(m.transform)) problems.push('transform must be none, demean or diff');
   if (!m.scoring || !['mse', 'mae', 'bce'].includes(m.scoring.metric)) problems.push('scoring.metric must be mse, mae or bce');
   if (m.calibration !== null && m.calibration !== undefined && !Number.isFinite(m.calibration.threshold)) {
     problems.push('calibration.threshold must be a finite number');

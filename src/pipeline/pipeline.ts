@@ -3,6 +3,7 @@
 // files with a fake clock), so both produce the same windows, scores and alerts.
 import type { AlertNotice, ChannelShare } from '../core/alert';
 import type { ComponentContext } from '../core/context';
+import type { StreamScoreFilter } from '../core/scoreFilter';
 import type { StreamSpec, Window } from '../core/types';
 import { WindowBuffer, type WindowOptions } from '../core/window';
 import type { Detector, ScoredWindow } from '../model/detector';
@@ -24,6 +25,12 @@ export interface StreamBinding {
   readonly window: WindowOptions;
   readonly labels: Readonly<Record<string, string>>;
   readonly alerts: AlertTracker;
+  /**
+   * Per-stream post-processing of the model's window scores (e.g. the anomaly likelihood over the stream's
+   * recent scores); stateful, so it lives with the stream, not with the model that streams share. Absent: the
+   * detector's own score and decision go to the sinks and the alert tracker unchanged.
+   */
+  readonly scoreFilter?: StreamScoreFilter;
 }
 
 /** Takes windows of streams whose model is not available yet (auto-learning). */
@@ -177,7 +184,8 @@ export class Pipeline {
       const state = this.streams.get(s.stream);
       if (!state) return;
       const channels = state.binding.spec.channels;
-      events.windowScored(s.stream, model, s.score, s.threshold, s.anomalous);
+      const f = state.binding.scoreFilter?.filter({ time: s.end, score: s.score, threshold: s.threshold, pValue: s.pValue, anomalous: s.anomalous }) ?? s;
+      events.windowScored(s.stream, model, f.score, f.threshold, f.anomalous);
       const shares: Record<string, number> = {};
       const ranked: ChannelShare[] = [];
       channels.forEach((c, i) => {
@@ -189,16 +197,16 @@ export class Pipeline {
         stream: s.stream,
         model,
         time: s.end,
-        score: s.score,
-        threshold: s.threshold,
-        pValue: s.pValue,
-        anomalous: s.anomalous,
+        score: f.score,
+        threshold: f.threshold,
+        pValue: f.pValue,
+        anomalous: f.anomalous,
         completeness: s.completeness,
         channelShares: shares,
       });
       this.emit(
         state.binding,
-        state.binding.alerts.observe({ time: s.end, score: s.score, threshold: s.threshold, pValue: s.pValue, anomalous: s.anomalous, channelShares: ranked }),
+        state.binding.alerts.observe({ time: s.end, score: f.score, threshold: f.threshold, pValue: f.pValue, anomalous: f.anomalous, channelShares: ranked }),
       );
     });
     for (const sink of this.deps.sinks) sink.writeScores?.(points);

@@ -3,8 +3,8 @@
 // Queue model, oldest first: the batch being written (`head`) < the disk spool < points being spilled < the
 // memory buffer. New points go to memory; one loop writes batches (batch_size points, or whatever waited
 // flush_interval_ms), the spool before memory so replay keeps the order. While InfluxDB is unreachable the
-// loop retries with capped, jittered back-off; memory holds at most buffer_max_points and its oldest half is
-// spilled to the spool when full; the spool drops its oldest segments beyond spool_max_bytes (counted). Without
+// loop retries with capped, jittered back-off; memory holds at most buffer_max_points (its oldest points are
+// spilled to the spool from three quarters full); the spool drops its oldest segments beyond spool_max_bytes (counted). Without
 // a usable spool (disabled, disk full) the oldest points beyond buffer_max_points are dropped and counted.
 //
 // A point is "settled" once written, rejected by InfluxDB (counted) or fdatasynced to the spool. flush() waits
@@ -66,6 +66,8 @@ interface Entry {
 interface Head {
   readonly entries: Entry[];
   readonly batch: SpoolBatch | null;
+  /** Spills started before it was taken: if still the same, nothing newer is in the spool. */
+  readonly spills: number;
 }
 
 const ERROR_REPEAT_MS = 60_000;
@@ -94,6 +96,7 @@ export class InfluxSink implements Sink {
   private head: Head | null = null;
   private spilling: Entry[] | null = null;
   private spillTask: Promise<boolean> | null = null;
+  private spills = 0;
   private spoolBlockedUntil = 0;
   private loop: Promise<void> | null = null;
   private idle = false;
@@ -216,15 +219,21 @@ export class InfluxSink implements Sink {
     return this.spool !== null && Date.now() >= this.spoolBlockedUntil;
   }
 
-  /** Keeps memory within buffer_max_points: spill the oldest down to half of it, or drop (counted). */
+  /**
+   * Keeps memory within buffer_max_points. With a spool, the oldest points are spilled from three quarters
+   * full down to half: spills are asynchronous, and the last quarter takes what arrives during one. Without a
+   * usable spool the oldest points beyond the cap are dropped and counted.
+   */
   private enforceCap(): void {
     const buffered = this.bufferedPoints();
-    if (buffered <= this.bufferMax || this.spilling) return;
+    if (this.spilling) return;
     if (this.spoolUsable()) {
+      if (buffered <= Math.max(1, Math.floor((this.bufferMax * 3) / 4))) return;
       const n = Math.min(this.memory.length, buffered - Math.floor(this.bufferMax / 2));
       if (n > 0) void this.spill(this.memory.splice(0, n));
       return;
     }
+    if (buffered <= this.bufferMax) return;
     const n = Math.min(this.memory.length, buffered - this.bufferMax);
     if (n <= 0) return;
     this.memory.splice(0, n);
@@ -236,6 +245,7 @@ export class InfluxSink implements Sink {
   /** Appends entries to the spool; what it cannot take goes back to the front of memory. Never rejects. */
   private spill(entries: Entry[]): Promise<boolean> {
     const spool = this.spool as Spool;
+    this.spills++;
     const task = (async (): Promise<boolean> => {
       this.spilling = entries;
       let failure: { err: NodeJS.ErrnoException; kept: Entry[] } | null = null;
@@ -296,6 +306,12 @@ export class InfluxSink implements Sink {
         continue;
       }
       this.failed(outcome);
+      if (!head.batch && head.spills === this.spills && !this.draining() && this.spoolUsable()) {
+        // Nothing newer is spooled yet, so the failed batch can lead the spool: memory stays free for new
+        // points, and the outage has one replay path.
+        this.head = null;
+        await this.spill(head.entries);
+      }
       if (this.draining() || this.flushWaiters.length > 0) {
         const persisted = await this.persistAll();
         if (this.draining()) {
@@ -344,7 +360,7 @@ export class InfluxSink implements Sink {
     const n = Math.min(this.batchSize, Math.max(1, Math.floor(this.bufferMax / 2)), this.memory.length);
     const entries = this.memory.splice(0, n);
     if (this.memory.length === 0) this.clearFlushTimer();
-    return { entries, batch: null };
+    return { entries, batch: null, spills: this.spills };
   }
 
   private async fromSpool(spool: Spool): Promise<Head | null> {
@@ -357,7 +373,7 @@ export class InfluxSink implements Sink {
     }
     const bad = batch.corrupt + batch.payloads.length - entries.length;
     if (bad > 0) this.ctx.events.sinkDropped(this.name, 'spool_corrupt', bad, `Spool '${this.opts.spoolDir}' held damaged records; the intact ones are replayed`);
-    if (entries.length > 0) return { entries, batch };
+    if (entries.length > 0) return { entries, batch, spills: this.spills };
     await spool.commit(batch);
     return null;
   }

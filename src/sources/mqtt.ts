@@ -142,6 +142,7 @@ export class MqttSource implements Source {
     const qos = this.options.qos ?? 1;
     const filters = Object.fromEntries([...new Set(this.routes.map((r) => r.route.filter))].map((f) => [f, { qos }]));
     client.subscribe(filters, (err, granted) => {
+      if (this.stopping) return;
       if (err) {
         // The connection dropped while subscribing; the next connection subscribes again.
         this.ctx.log.debug('MQTT subscribe failed.', { error: err.message });

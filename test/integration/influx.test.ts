@@ -95,7 +95,8 @@ test('scores, alerts and health land with the documented schema; the database is
     { time: T0 + 1000, stream: 'line1/pump1', model: 'pump', score: 0.101, threshold: 0.5, p_value: 0.2, anomalous: true, completeness: 0.9, share_vib_x: 0.75, share_current: 0.25 },
     { time: T0 + 1000, stream: 'line1/pump2', model: 'pump', score: 0.101, threshold: 0.5, p_value: 0.2, anomalous: true, completeness: 0.9, share_vib_x: 0.75, share_current: 0.25 },
   ]);
-  const fieldTypes = Object.fromEntries((await influxd.query('SHOW FIELD KEYS FROM anomaly_score', db))[0].values);
+  const fieldKeys = (await influxd.query('SHOW FIELD KEYS FROM anomaly_score', db))[0].values;
+  const fieldTypes = Object.fromEntries(fieldKeys.map(([name, type]) => [String(name), String(type)]));
   assert.deepEqual(fieldTypes, { anomalous: 'boolean', completeness: 'float', p_value: 'float', score: 'float', share_current: 'float', share_vib_x: 'float', threshold: 'float' });
   const tagKeys = (await influxd.query('SHOW TAG KEYS FROM anomaly_score', db))[0].values.flat().sort();
   assert.deepEqual(tagKeys, ['model', 'stream']);

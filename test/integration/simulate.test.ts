@@ -28,14 +28,25 @@ interface Run {
   lines: Record<string, unknown>[];
 }
 
-function simulate(args: string[], onSpawn?: (kill: (signal: NodeJS.Signals) => void) => void): Promise<Run> {
+interface Child {
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves once the start line is on stderr (signal handlers are installed by then). */
+  readonly started: Promise<void>;
+}
+
+function simulate(args: string[], onSpawn?: (child: Child) => void): Promise<Run> {
   const script = `require(${JSON.stringify(SIMULATE)}).simulateCommand(process.argv.slice(1)).then((c) => { process.exitCode = c; }, (e) => { console.error(e.message); process.exitCode = e.name === 'UsageError' ? 2 : e.name === 'InputError' ? 1 : 3; })`;
   const child = spawn(process.execPath, ['-e', script, '--', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  onSpawn?.((signal) => child.kill(signal));
+  let markStarted = (): void => undefined;
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (stderr.includes('"event":"start"')) markStarted();
+  });
+  onSpawn?.({ kill: (signal) => child.kill(signal), started });
   return new Promise((resolve) => {
     child.on('close', (code) => {
       const lines = stderr
@@ -119,14 +130,16 @@ void test('ecg profile: f32le chunks with a time header at 250 Hz', async () => 
 });
 
 void test('SIGTERM stops the simulator cleanly with exit code 0 and a stop line', async () => {
-  let kill: ((s: NodeJS.Signals) => void) | undefined;
-  const started = Date.now();
-  const running = simulate(['--url', broker.url, '--assets', '1', '--rate-hz', '10'], (k) => (kill = k));
-  await new Promise((r) => setTimeout(r, 1500));
-  kill?.('SIGTERM');
+  let child: Child | undefined;
+  const running = simulate(['--url', broker.url, '--assets', '1', '--rate-hz', '10'], (c) => (child = c));
+  assert.ok(child);
+  await child.started;
+  await new Promise((r) => setTimeout(r, 1000));
+  const signalled = Date.now();
+  child.kill('SIGTERM');
   const run = await running;
   assert.equal(run.code, 0, run.stderr);
-  assert.ok(Date.now() - started < 5000);
+  assert.ok(Date.now() - signalled < 3000, 'stops promptly');
   const stop = run.lines.find((l) => l.event === 'stop');
   assert.ok(stop && Number(stop.messages) > 0, run.stderr);
 });

@@ -63,15 +63,16 @@ describe('shipped configuration files', () => {
     await assert.rejects(loadConfigFile(config('plant.example.yaml'), {}), /sinks\.webhooks\[0\]\.url: environment variable ALERT_WEBHOOK_URL is not set/);
   });
 
-  it('config/ecg.example.yaml validates: f32le chunks at 360 Hz, window 140 hop 70', async () => {
+  it('config/ecg.example.yaml validates: f32le chunks at 250 Hz, one-second windows with half overlap', async () => {
     const file = config('ecg.example.yaml');
     assert.match(fs.readFileSync(file, 'utf8'), /^# yaml-language-server: \$schema=\.\/schema\.json\n/);
     const loaded = await loadConfigFile(file, {});
     const sub = loaded.subscriptions[0];
     assert.equal(sub?.decoder, 'f32le');
-    assert.equal(sub?.sample_rate_hz, 360);
-    assert.equal(loaded.defaults.window.size, 140);
-    assert.equal(loaded.defaults.window.hop, 70);
+    assert.equal(sub?.sample_rate_hz, 250);
+    assert.equal(loaded.defaults.window.size, 250);
+    assert.equal(loaded.defaults.window.hop, 125);
+    assert.equal(loaded.defaults.window.sample_period_ms, 4);
   });
 
   it('config/default.yaml validates', async () => {

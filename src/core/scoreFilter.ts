@@ -1,0 +1,21 @@
+// Per-stream post-processing of window scores. The autoencoder's reconstruction error says how unlike the
+// clean training data a window is; on a stream that drifts (a new load level, a seasonal change) that error
+// stays high for hours and every window would page. A score filter turns the error into a judgement about
+// the stream's own recent history, as HTM's anomaly likelihood does (Ahmad et al., Neurocomputing 2017).
+//
+// Interface only here; the filters live in their own files.
+
+/** One scored window as the filter sees it (and returns it). */
+export interface ScoreObservation {
+  /** Window end (ms). */
+  readonly time: number;
+  readonly score: number;
+  readonly threshold: number;
+  readonly pValue: number;
+  readonly anomalous: boolean;
+}
+
+/** Stateful: one instance per stream, fed that stream's windows in time order. */
+export interface StreamScoreFilter {
+  filter(o: ScoreObservation): ScoreObservation;
+}

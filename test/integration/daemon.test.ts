@@ -1,0 +1,252 @@
+// The daemon end to end, as an operator runs it: `anomalyd run` as a child process against a real Mosquitto,
+// a real InfluxDB, a real Alertmanager and a real HTTP webhook receiver. A pump fault published over MQTT
+// must page (signature verified), reach Alertmanager, resolve, land in InfluxDB, and survive a restart
+// without a second page.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Sample, Window } from '../../src/core/types';
+import { windowsFromSeries } from '../../src/core/window';
+import { saveArtifact } from '../../src/model/artifact';
+import { selectBackend } from '../../src/model/backend';
+import { trainDetector } from '../../src/model/fitDetector';
+import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
+import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/sources/simulator';
+import { getAlerts, startAlertmanager, type AlertmanagerProcess } from '../helpers/alertmanager';
+import { Influxd } from '../helpers/influxd';
+import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';
+import { freePort } from '../helpers/ports';
+import { checkMetrics } from '../helpers/promtool';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const SECRET = 'test-signing-secret-123';
+const T0 = Date.now() - 6 * 3600_000;
+const WINDOW = { size: 30, hop: 10, maxGapMs: 10_000, minCompleteness: 0.9, samplePeriodMs: 1000 };
+
+interface Received {
+  body: { status: string; alerts: { status: string; labels: Record<string, string>; fingerprint: string; top_channels: { channel: string; share: number }[]; sequence: number }[] };
+  key: string;
+  signatureOk: boolean;
+}
+
+let dir: string;
+let mosquitto: Mosquitto;
+let influx: Influxd;
+let alertmanager: AlertmanagerProcess;
+let receiver: Server;
+let receiverUrl: string;
+const received: Received[] = [];
+let httpPort: number;
+let daemon: ChildProcess | undefined;
+let daemonLog = '';
+let publisher: MqttPublisher;
+
+function verify(header: string | undefined, body: string): boolean {
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header ?? '');
+  if (!m) return false;
+  return createHmac('sha256', SECRET).update(`${m[1]}.${body}`).digest('hex') === m[2];
+}
+
+async function startDaemon(configFile: string): Promise<void> {
+  daemon = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js'), 'run', '-c', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  daemon.stdout?.on('data', (d: Buffer) => (daemonLog += d.toString()));
+  daemon.stderr?.on('data', (d: Buffer) => (daemonLog += d.toString()));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const ok = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.status === 200, () => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`daemon not ready:\n${daemonLog}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function stopDaemon(): Promise<number | null> {
+  const child = daemon;
+  if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  return exited;
+}
+
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(name + ' ') || l.startsWith(name + '{'));
+  return line ? Number(line.split(' ').pop()) : NaN;
+}
+
+async function publish(asset: string, samples: readonly Sample[]): Promise<void> {
+  for (const s of samples) await publisher.publish(`plant/line1/${asset}/telemetry`, pumpPayload(s), 1);
+}
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-daemon-'));
+  [mosquitto, influx, alertmanager] = await Promise.all([startMosquitto(), Influxd.start(), startAlertmanager()]);
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      received.push({
+        body: JSON.parse(body) as Received['body'],
+        key: String(req.headers['idempotency-key']),
+        signatureOk: verify(req.headers['x-anomalyd-signature'] as string | undefined, body),
+      });
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const address = receiver.address();
+  receiverUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/hook`;
+  httpPort = await freePort();
+
+  // A small pump model trained on fault-free simulator output, as scripts/trainDemoModels.js does at full size.
+  await selectBackend();
+  const stream = { id: 'line1/pump1', channels: [...PUMP_CHANNELS] };
+  const windows: Window[] = [];
+  // The same pumps' history: the same time of day yesterday (the ambient temperature follows a daily cycle)
+  // and the two hours before the test period.
+  for (const [seed, from] of [21, 22].flatMap((seed) => [[seed, T0 - 24.5 * 3600_000], [seed, T0 - 2 * 3600_000]])) {
+    const samples = pumpSamples(seed, from, 2 * 3600);
+    const ts = Float64Array.from(samples, (s) => s.ts);
+    const values = new Float32Array(samples.length * PUMP_CHANNELS.length);
+    samples.forEach((s, i) => values.set(Array.from(s.values), i * PUMP_CHANNELS.length));
+    for (const e of windowsFromSeries(stream, ts, values, WINDOW)) if (e.kind === 'window') windows.push(e.window);
+  }
+  const { detector } = await trainDetector(windows, {
+    name: 'pump',
+    stream,
+    window: WINDOW,
+    encoderUnits: [64],
+    latentUnits: 8,
+    scaleMargin: 0.05,
+    metric: 'mse',
+    train: { loss: 'bce', epochs: 25, batchSize: 32, learningRate: 0.003, validationFraction: 0.1, patience: 5, seed: 1, noise: { gaussianSigma: 0.05, maskFraction: 0.1, saltPepperFraction: 0 } },
+    calibration: { kind: 'percentile', percentile: 99.5 },
+    backend: 'test',
+    anomalydVersion: 'test',
+  });
+  await saveArtifact(path.join(dir, 'models', 'pump'), detector.model, detector.manifest);
+  detector.dispose();
+
+  await writeFile(
+    path.join(dir, 'config.yaml'),
+    `
+log: { level: info }
+http: { host: 127.0.0.1, port: ${httpPort} }
+state_dir: ${dir}/var
+mqtt: { url: ${mosquitto.url}, client_id: anomalyd-e2e, embedded_broker: off }
+models: { pump: { path: ${dir}/models/pump } }
+defaults:
+  window: { size: 30, hop: 10, max_gap_ms: 10000, min_completeness: 0.9, sample_period_ms: 1000 }
+  alerting: { k: 3, n: 5, reset_windows: 3, keep_firing_for_ms: 60000 }
+subscriptions:
+  - topic: plant/+/+/telemetry
+    template: plant/{line}/{asset}/telemetry
+    stream: "{line}/{asset}"
+    decoder: json
+    model: pump
+    channels: [${PUMP_CHANNELS.join(', ')}]
+sinks:
+  console: { enabled: true }
+  influx: { url: ${influx.url}/anomalyd, flush_interval_ms: 200 }
+  webhooks:
+    - { name: oncall, url: ${receiverUrl}, secret: ${SECRET} }
+  alertmanager: { url: ${alertmanager.url}, repost_interval_ms: 5000 }
+`,
+  );
+  await startDaemon(path.join(dir, 'config.yaml'));
+  publisher = await connectMqttPublisher({ url: mosquitto.url, clientId: 'e2e-publisher' });
+});
+
+after(async () => {
+  await publisher?.close();
+  await stopDaemon();
+  await new Promise<void>((r) => receiver?.close(() => r()));
+  await Promise.allSettled([mosquitto?.close(), influx?.stop(), alertmanager?.stop()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('a pump fault over MQTT pages the webhook (signed), reaches Alertmanager and InfluxDB, then resolves', async () => {
+  const faultStart = T0 + 20 * 60_000;
+  const faultEnd = T0 + 35 * 60_000;
+  const faulty = pumpSamples(21, T0, 50 * 60, [{ kind: 'bearing_wear', startMs: faultStart, endMs: faultEnd }]);
+  await publish('pump2', pumpSamples(22, T0, 20 * 60));
+  await publish('pump1', faulty.slice(0, 30 * 60));
+
+  await waitFor(() => received.some((r) => r.body.status === 'firing'), 'a firing webhook', 30_000, () => daemonLog.slice(-3000));
+  const firing = received.find((r) => r.body.status === 'firing');
+  assert.ok(firing);
+  assert.ok(firing.signatureOk, 'HMAC signature verifies');
+  const alert = firing.body.alerts[0];
+  assert.equal(alert.labels.stream, 'line1/pump1');
+  assert.equal(alert.labels.asset, 'pump1');
+  assert.ok(alert.top_channels.length > 0 && alert.top_channels[0].share > 0);
+  assert.ok(firing.key.length > 0, 'idempotency key');
+  assert.ok(!received.some((r) => r.body.alerts.some((a) => a.labels.stream === 'line1/pump2')), 'the healthy pump does not page');
+
+  const deadline = Date.now() + 20_000;
+  let inAm = false;
+  while (!inAm && Date.now() < deadline) {
+    inAm = (await getAlerts(alertmanager.url)).some((a) => a.labels.stream === 'line1/pump1' && a.status.state === 'active');
+    if (!inAm) await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.ok(inAm, 'the alert is active in Alertmanager');
+
+  await publish('pump1', faulty.slice(30 * 60));
+  await waitFor(() => received.some((r) => r.body.status === 'resolved'), 'a resolved webhook', 30_000, () => daemonLog.slice(-3000));
+  const resolved = received.find((r) => r.body.status === 'resolved');
+  assert.equal(resolved?.body.alerts[0].fingerprint, alert.fingerprint);
+  assert.ok((resolved?.body.alerts[0].sequence ?? 0) > alert.sequence);
+
+  const expected = (20 * 60 - 30) / 10 + 1 + (50 * 60 - 30) / 10 + 1;
+  let scored = 0;
+  const scoring = Date.now() + 15_000;
+  while ((scored = await metric('anomalyd_windows_scored_total')) < expected && Date.now() < scoring) await new Promise((r) => setTimeout(r, 200));
+  assert.equal(scored, expected, 'every published window is scored');
+  let count = 0;
+  const until = Date.now() + 15_000;
+  while (count < scored && Date.now() < until) {
+    const rows = await influx.query('SELECT count(score) FROM anomaly_score', 'anomalyd');
+    count = Number(rows[0]?.values?.[0]?.[1] ?? 0);
+    if (count < scored) await new Promise((r) => setTimeout(r, 300));
+  }
+  assert.equal(count, scored, 'every scored window is in InfluxDB');
+  const alerts = await influx.query("SELECT count(score) FROM anomaly_alert WHERE stream = 'line1/pump1'", 'anomalyd');
+  assert.ok(Number(alerts[0]?.values?.[0]?.[1] ?? 0) >= 2, 'firing and resolved alerts are in InfluxDB');
+});
+
+test('/metrics passes promtool; bad payloads are counted by reason and the daemon keeps running', async () => {
+  await publisher.publish('plant/line1/pump3/telemetry', '{"ts": 1, "vib_x_rms": ', 1);
+  await publisher.publish('plant/line1/pump3/telemetry', 'not json at all', 1);
+  await publisher.publish('plant/line1/pump3/telemetry', '{"nothing": 1}', 1);
+  const rejected = async (): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith('anomalyd_messages_rejected_total{'))
+      .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  };
+  const deadline = Date.now() + 10_000;
+  while ((await rejected()) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  assert.equal(await rejected(), 3);
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const check = await checkMetrics(text);
+  assert.equal(check.code, 0, check.output);
+  assert.deepEqual(check.problems, []);
+  const page = await (await fetch(`http://127.0.0.1:${httpPort}/`)).text();
+  assert.match(page, /line1\/pump1/);
+});
+
+test('SIGTERM exits 0; after a restart the alert state is restored and nothing is paged twice', async () => {
+  const before = received.length;
+  assert.equal(await stopDaemon(), 0, daemonLog.slice(-2000));
+  await startDaemon(path.join(dir, 'config.yaml'));
+  await publish('pump1', pumpSamples(21, T0 + 50 * 60_000, 5 * 60));
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal(received.length, before, 'no page storm after the restart');
+  assert.match(daemonLog, /Restored alert state/);
+});
