@@ -30,12 +30,15 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'anomalyd-demo-'));
 const wanted = process.argv.slice(2);
 try {
   if (wanted.length === 0 || wanted.includes('pump')) {
-    // Six pumps (seeds as the simulator derives them), 6 hours each at 1 Hz: load cycles, thermal drift, noise.
+    // Six pumps (seeds as the simulator derives them for --seed 1): eight half-hour recordings each, spread over
+    // a day so the model sees the daily ambient-temperature cycle and all load regimes.
     const inputs = [];
     for (const asset of sim.simAssets('pump', 2, 3, 1)) {
-      const file = path.join(tmp, `${asset.id.replace('/', '_')}.csv`);
-      writeCsv(file, sim.PUMP_CHANNELS, sim.pumpSamples(asset.seed, T0, 6 * 3600, [], 1000));
-      inputs.push(file);
+      for (let h = 0; h < 24; h += 3) {
+        const file = path.join(tmp, `${asset.id.replace('/', '_')}_${h}.csv`);
+        writeCsv(file, sim.PUMP_CHANNELS, sim.pumpSamples(asset.seed, T0 + h * 3600_000, 1800, [], 1000));
+        inputs.push(file);
+      }
     }
     train(path.join(root, 'config', 'default.yaml'), 'line1/pump1', inputs, path.join(root, 'models', 'pump'));
   }

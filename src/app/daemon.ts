@@ -129,7 +129,6 @@ export class Daemon {
         page: { version: this.info.version, backend: this.backend.name },
       });
       this.httpUrl = (await this.http.start()).url;
-      this.log.info('Serving metrics, health and the status page.', { url: this.httpUrl });
     }
 
     const target = await embeddedBrokerTarget(c.mqtt.embedded_broker, c.mqtt.url);

@@ -75,6 +75,7 @@ export function detectorSpec(
     latentUnits: t.latent_units,
     scaleMargin: t.scale_margin,
     metric: t.score_metric,
+    aggregate: t.score_aggregate,
     train: {
       loss: t.loss,
       epochs: t.epochs,

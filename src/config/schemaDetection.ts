@@ -47,6 +47,11 @@ export const trainingSchema = section(
     }),
     latent_units: Type.Integer({ minimum: 1, maximum: 4096, default: 16, description: 'Units of the bottleneck layer; at most the last encoder layer.' }),
     loss: oneOf(['bce', 'mse'] as const, 'Reconstruction loss: binary cross-entropy on [0,1]-scaled data, or mean squared error.', 'bce'),
+    score_aggregate: oneOf(
+      ['mean', 'max_channel'] as const,
+      'Window score from the per-value errors: mean over all values, or max_channel = the largest per-channel mean, so a fault in one sensor of many is not diluted by the healthy channels (the same for one channel).',
+      'max_channel',
+    ),
     score_metric: oneOf(
       ['mse', 'mae', 'bce'] as const,
       'Per-value reconstruction error averaged into the window score: squared, absolute, or binary cross-entropy against the scaled input.',
@@ -75,6 +80,11 @@ export const trainingSchema = section(
       default: 0.05,
       description: 'Min-max scaling headroom: the training range is widened by this fraction on each side before mapping to [0,1].',
     }),
+    input_transform: oneOf(
+      ['none', 'demean', 'diff'] as const,
+      'Applied to each raw window before scaling: none; demean = each channel minus its window mean (the model learns shapes, so a drifting level does not read as an anomaly); diff = first differences (removes level and trend, a step becomes a spike).',
+      'none',
+    ),
     noise: noiseSchema,
   },
   'Denoising-autoencoder architecture and training.',
@@ -93,12 +103,28 @@ export const potSchema = section(
   'Peaks-over-threshold (extreme value theory) calibration.',
 );
 
+export const likelihoodSchema = section(
+  {
+    enabled: Type.Boolean({
+      default: false,
+      description: "Judge each window's score against the stream's own recent scores (HTM's anomaly likelihood): the score becomes a log-likelihood in [0, 1] and `threshold` below replaces the calibrated one.",
+    }),
+    average_windows: Type.Integer({ minimum: 1, maximum: 10_000, default: 3, description: 'Recent raw scores averaged into the present.' }),
+    history_windows: Type.Integer({ minimum: 2, maximum: 1_000_000, default: 500, description: 'Raw scores the Gaussian of the recent history is fitted to.' }),
+    learning_windows: Type.Integer({ minimum: 2, maximum: 1_000_000, default: 150, description: 'Windows a stream is observed before it is judged (score 0 until then); at most history_windows.' }),
+    threshold: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.5, description: 'Log-likelihood at or above which a window is anomalous; 0.5 = an upper-tail probability of 1e-5.' }),
+    suppress_windows: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Windows after an anomalous one that score 0 and are not anomalous (the change was reported once).' }),
+  },
+  'Anomaly likelihood over the recent score history of each stream.',
+);
+
 export const calibrationSchema = section(
   {
     method: oneOf(['pot', 'percentile', 'sigma'] as const, 'Threshold method: peaks-over-threshold tail fit, a percentile of the calibration scores, or mean + sigma_k * std.', 'pot'),
     percentile: Type.Number({ exclusiveMinimum: 50, exclusiveMaximum: 100, default: 99.5, description: 'Percentile of the calibration scores used as threshold (method percentile).' }),
     sigma_k: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 4, description: 'Number of standard deviations above the mean score (method sigma).' }),
     pot: potSchema,
+    likelihood: likelihoodSchema,
   },
   'How the anomaly threshold is derived from the scores of held-out normal windows.',
 );

@@ -36,7 +36,11 @@ export class Detector {
     readonly manifest: Manifest,
     readonly dir: string,
   ) {
-    this.scorer = new Scorer(model, { channels: manifest.channels.length, metric: manifest.scoring.metric });
+    this.scorer = new Scorer(model, {
+      channels: manifest.channels.length,
+      metric: manifest.scoring.metric,
+      aggregate: manifest.scoring.aggregate ?? 'mean',
+    });
   }
 
   static async load(dir: string, use?: ModelUse): Promise<Detector> {

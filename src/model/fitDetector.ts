@@ -11,7 +11,7 @@ import { sha256 } from './artifact';
 import { buildAutoencoder } from './autoencoder';
 import { Detector } from './detector';
 import { MANIFEST_FORMAT, type ChannelSummary, type Manifest } from './manifest';
-import type { ScoreMetric } from './scorer';
+import type { ScoreAggregate, ScoreMetric } from './scorer';
 import { trainAutoencoder, type EpochReport, type TrainOptions, type TrainingHistory, type WindowMatrix } from './train';
 
 export interface DetectorSpec {
@@ -24,6 +24,7 @@ export interface DetectorSpec {
   /** Applied to each raw window before scaling (default 'none'). */
   readonly transform?: WindowTransform;
   readonly metric: ScoreMetric;
+  readonly aggregate?: ScoreAggregate;
   readonly train: TrainOptions;
   /** Null leaves the model uncalibrated (calibrate later on other data). */
   readonly calibration: CalibrationMethod | null;
@@ -93,7 +94,7 @@ export async function trainDetector(
       clippedFraction: clipped / raw.length,
       durationMs: history.durationMs,
     },
-    scoring: { metric: spec.metric },
+    scoring: { metric: spec.metric, aggregate: spec.aggregate ?? 'mean' },
     calibration: null,
     backend: spec.backend,
     versions: { anomalyd: spec.anomalydVersion, tfjs: tf.version.tfjs, node: process.versions.node },

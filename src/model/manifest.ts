@@ -5,7 +5,7 @@ import type { ScalerParams } from '../core/scaling';
 import type { WindowTransform } from '../core/windowTransform';
 import { ModelError } from '../core/errors';
 import type { NoiseOptions } from './noise';
-import type { ScoreMetric } from './scorer';
+import type { ScoreAggregate, ScoreMetric } from './scorer';
 import type { LossName } from './train';
 
 export const MANIFEST_FORMAT = 1;
@@ -59,7 +59,8 @@ export interface Manifest {
     readonly clippedFraction: number;
     readonly durationMs: number;
   };
-  readonly scoring: { readonly metric: ScoreMetric };
+  /** `aggregate` absent (older artifacts) means 'mean'. */
+  readonly scoring: { readonly metric: ScoreMetric; readonly aggregate?: ScoreAggregate };
   /** Null until `anomalyd calibrate` (or train's built-in calibration) has run. */
   readonly calibration: Calibration | null;
   readonly backend: string;
@@ -92,6 +93,9 @@ export function checkManifest(value: unknown, where: string): Manifest {
   }
   if (m.transform !== undefined && !['none', 'demean', 'diff'].includes(m.transform)) problems.push('transform must be none, demean or diff');
   if (!m.scoring || !['mse', 'mae', 'bce'].includes(m.scoring.metric)) problems.push('scoring.metric must be mse, mae or bce');
+  if (m.scoring?.aggregate !== undefined && !['mean', 'max_channel'].includes(m.scoring.aggregate)) {
+    problems.push('scoring.aggregate must be mean or max_channel');
+  }
   if (m.calibration !== null && m.calibration !== undefined && !Number.isFinite(m.calibration.threshold)) {
     problems.push('calibration.threshold must be a finite number');
   }

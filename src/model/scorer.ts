@@ -10,9 +10,17 @@ import type { WindowMatrix } from './train';
 /** Per-element reconstruction error: squared, absolute, or binary cross-entropy against the input. */
 export type ScoreMetric = 'mse' | 'mae' | 'bce';
 
+/**
+ * How element errors become the window score: `mean` over all values, or `max_channel`, the largest of the
+ * per-channel means, so a fault confined to one sensor of many is not diluted by the healthy channels.
+ */
+export type ScoreAggregate = 'mean' | 'max_channel';
+
 export interface ScorerOptions {
   readonly channels: number;
   readonly metric: ScoreMetric;
+  /** Default 'mean'. */
+  readonly aggregate?: ScoreAggregate;
   /** Largest batch handed to the backend at once (bounds peak memory). */
   readonly maxBatch?: number;
 }
@@ -69,13 +77,19 @@ export class Scorer {
       const byChannel = err.sum(1); // [n, channels]
       return [byChannel.dataSync() as Float32Array, err.mean([1, 2]).dataSync() as Float32Array];
     });
+    const steps = d / channels;
+    const maxChannel = this.opts.aggregate === 'max_channel';
     const scores: WindowScore[] = new Array<WindowScore>(n);
     for (let i = 0; i < n; i++) {
       const shares = perChannel.slice(i * channels, (i + 1) * channels);
       let sum = 0;
-      for (const v of shares) sum += v;
+      let max = 0;
+      for (const v of shares) {
+        sum += v;
+        if (v > max) max = v;
+      }
       for (let c = 0; c < channels; c++) shares[c] = sum > 0 ? shares[c] / sum : 1 / channels;
-      scores[i] = { score: total[i], channelShares: shares };
+      scores[i] = { score: maxChannel ? max / steps : total[i], channelShares: shares };
     }
     return scores;
   }

@@ -62,3 +62,22 @@ test('refuses windows of the wrong size with a clear message', () => {
   assert.throws(() => scorer.score(matrix(2, 19, () => 0.5)), /expects windows of 20 values/);
   model.dispose();
 });
+
+test('max_channel aggregate: the score is the largest per-channel mean error, so one faulty channel is not diluted', () => {
+  const model = buildAutoencoder({ inputSize: 12, encoderUnits: [], latentUnits: 2, seed: 6 });
+  const m = matrix(2, 12, (i) => (i % 4 === 3 ? 1 : 0.5));
+  const mean = new Scorer(model, { channels: 4, metric: 'mse' }).score(m);
+  const max = new Scorer(model, { channels: 4, metric: 'mse', aggregate: 'max_channel' }).score(m);
+  const recon = new Scorer(model, { channels: 4, metric: 'mse' }).reconstruct(m);
+  for (let w = 0; w < 2; w++) {
+    const perChannel = [0, 1, 2, 3].map((c) => {
+      let s = 0;
+      for (let t = 0; t < 3; t++) s += (m.data[w * 12 + t * 4 + c] - recon[w * 12 + t * 4 + c]) ** 2;
+      return s / 3;
+    });
+    assert.ok(Math.abs(max[w].score - Math.max(...perChannel)) < 1e-6);
+    assert.ok(Math.abs(mean[w].score - perChannel.reduce((a, b) => a + b) / 4) < 1e-6);
+    assert.deepEqual(Array.from(max[w].channelShares), Array.from(mean[w].channelShares));
+  }
+  model.dispose();
+});

@@ -1,0 +1,127 @@
+// The anomaly likelihood of a stream's window scores, after HTM's (Ahmad et al., "Unsupervised real-time
+// anomaly detection for streaming data", Neurocomputing 2017): the mean of the last few raw scores is compared
+// with a Gaussian fitted to the stream's recent history of raw scores, and the upper tail probability of that
+// mean says how surprising the present is *for this stream now*. A frozen autoencoder's error that stays high
+// through a drift stops being surprising once the history has absorbed it, while a sudden change stands out.
+// The output score is HTM's log-likelihood, log(tail) / log(1e-10) in [0, 1] (0.5 = tail 1e-5), so one
+// threshold means the same rarity on every stream. After a detection the next `suppressWindows` windows score
+// 0: the change has been reported once, and repeating it is noise to whoever gets paged.
+import type { ScoreObservation, StreamScoreFilter } from './scoreFilter';
+
+export interface LikelihoodOptions {
+  /** Raw scores averaged into the present (HTM: 10). */
+  readonly averageWindows: number;
+  /** Raw scores the Gaussian is fitted to (the most recent ones). */
+  readonly historyWindows: number;
+  /** No judgement (score 0) until this many raw scores are in the history. */
+  readonly learningWindows: number;
+  /** Log-likelihood at or above which a window is anomalous, in (0, 1]. */
+  readonly threshold: number;
+  /** Windows after a detection that score 0 and are not anomalous. */
+  readonly suppressWindows: number;
+}
+
+const LOG_FLOOR = 1e-10;
+
+export class AnomalyLikelihood implements StreamScoreFilter {
+  private readonly history: Float64Array;
+  private readonly recent: Float64Array;
+  private historyCount = 0;
+  private historyNext = 0;
+  private sum = 0;
+  private sumSq = 0;
+  private recentCount = 0;
+  private recentNext = 0;
+  private recentSum = 0;
+  private sinceDetection = Infinity;
+  private pushes = 0;
+
+  constructor(private readonly options: LikelihoodOptions) {
+    const int = (name: keyof LikelihoodOptions, min: number): void => {
+      const v = options[name];
+      if (!Number.isInteger(v) || v < min) throw new RangeError(`anomaly likelihood: ${name} must be an integer >= ${min} (got ${v})`);
+    };
+    int('averageWindows', 1);
+    int('historyWindows', 2);
+    int('learningWindows', 2);
+    int('suppressWindows', 0);
+    if (options.learningWindows > options.historyWindows) {
+      throw new RangeError(`anomaly likelihood: learningWindows (${options.learningWindows}) must not exceed historyWindows (${options.historyWindows})`);
+    }
+    if (!(options.threshold > 0 && options.threshold <= 1)) throw new RangeError(`anomaly likelihood: threshold must be in (0, 1] (got ${options.threshold})`);
+    this.history = new Float64Array(options.historyWindows);
+    this.recent = new Float64Array(options.averageWindows);
+  }
+
+  filter(o: ScoreObservation): ScoreObservation {
+    const raw = o.score;
+    this.pushRecent(raw);
+    let tail = 1;
+    if (this.historyCount >= this.options.learningWindows) {
+      const n = this.historyCount;
+      const mean = this.sum / n;
+      // A floor relative to the mean: a stream whose scores never varied must not turn rounding into 10 sigma.
+      const sd = Math.max(Math.sqrt(Math.max(0, this.sumSq / n - mean * mean)), 1e-6 * Math.abs(mean) + 1e-12);
+      tail = upperTail((this.recentSum / this.recentCount - mean) / sd);
+    }
+    this.pushHistory(raw);
+    let score = Math.min(1, Math.max(0, Math.log(tail + LOG_FLOOR) / Math.log(LOG_FLOOR)));
+    let anomalous = false;
+    this.sinceDetection++;
+    if (this.sinceDetection <= this.options.suppressWindows) score = 0;
+    else if (score >= this.options.threshold) {
+      anomalous = true;
+      this.sinceDetection = 0;
+    }
+    return { time: o.time, score, threshold: this.options.threshold, pValue: tail, anomalous };
+  }
+
+  private pushRecent(v: number): void {
+    if (this.recentCount === this.recent.length) this.recentSum -= this.recent[this.recentNext];
+    else this.recentCount++;
+    this.recent[this.recentNext] = v;
+    this.recentSum += v;
+    this.recentNext = (this.recentNext + 1) % this.recent.length;
+  }
+
+  private pushHistory(v: number): void {
+    const h = this.history;
+    if (this.historyCount === h.length) {
+      const old = h[this.historyNext];
+      this.sum -= old;
+      this.sumSq -= old * old;
+    } else this.historyCount++;
+    h[this.historyNext] = v;
+    this.sum += v;
+    this.sumSq += v * v;
+    this.historyNext = (this.historyNext + 1) % h.length;
+    // Running sums drift by rounding when values come and go for days; recompute them now and then.
+    if (++this.pushes % (4 * h.length) === 0) {
+      this.sum = 0;
+      this.sumSq = 0;
+      for (let i = 0; i < this.historyCount; i++) {
+        this.sum += h[i];
+        this.sumSq += h[i] * h[i];
+      }
+    }
+  }
+}
+
+/** P(Z > z) for a standard normal Z, via erfc (Numerical Recipes' erfcc, relative error < 1.2e-7). */
+export function upperTail(z: number): number {
+  if (Number.isNaN(z)) return 1;
+  return 0.5 * erfc(z / Math.SQRT2);
+}
+
+function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? r : 2 - r;
+}
