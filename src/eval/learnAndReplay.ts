@@ -1,0 +1,61 @@
+// What every evaluate command does with one recording: learn a detector from its first rows (train and
+// calibrate, as the daemon's auto-learning does from a stream's first windows), then stream the whole
+// recording through the daemon's pipeline with a fake clock. Training rows are streamed too, so the windows,
+// the score filter's history and the alert state are warm when the tested rows arrive, as they would be live.
+import { windowOptions } from '../app/detection';
+import type { DetectionConfig } from '../config/schema';
+import type { StreamSpec, Window } from '../core/types';
+import { windowsFromSeries } from '../core/window';
+import { trainDetector } from '../model/fitDetector';
+import { alertSettings, benchmarkDetectorSpec, newScoreFilter } from './detectionSetup';
+import { replayThroughPipeline, type ReplayOutput } from './streamReplay';
+
+export interface LearnContext {
+  readonly detection: DetectionConfig;
+  readonly backend: string;
+  readonly version: string;
+  readonly onEpoch?: (epoch: number, epochs: number) => void;
+}
+
+export interface LearnedReplay extends ReplayOutput {
+  readonly trainWindows: number;
+  /** The detector's calibrated threshold on its own scores. */
+  readonly calibratedThreshold: number;
+  /** True when a score filter (anomaly likelihood) produced the scores. */
+  readonly filtered: boolean;
+}
+
+/**
+ * `times` must increase (see monotoneTimes); `values` is rows x channels, row-major. The first `trainRows`
+ * rows are the only data the detector learns from.
+ */
+export async function learnAndReplay(
+  stream: StreamSpec,
+  times: Float64Array,
+  values: Float32Array,
+  trainRows: number,
+  ctx: LearnContext,
+): Promise<LearnedReplay> {
+  const channels = stream.channels.length;
+  const window = windowOptions(ctx.detection.window);
+  const train: Window[] = [];
+  for (const e of windowsFromSeries(stream, times.subarray(0, trainRows), values.subarray(0, trainRows * channels), window)) {
+    if (e.kind === 'window') train.push(e.window);
+  }
+  const spec = benchmarkDetectorSpec(ctx.detection, stream.id, stream, ctx.backend, ctx.version);
+  const { detector } = await trainDetector(train, spec, (e) => ctx.onEpoch?.(e.epoch, e.epochs));
+  try {
+    const filter = newScoreFilter(ctx.detection.calibration);
+    const replay = replayThroughPipeline(detector, {
+      stream,
+      times,
+      values,
+      window,
+      alerting: alertSettings(ctx.detection.alerting),
+      ...(filter ? { scoreFilter: filter } : {}),
+    });
+    return { ...replay, trainWindows: train.length, calibratedThreshold: detector.threshold, filtered: filter !== undefined };
+  } finally {
+    detector.dispose();
+  }
+}
