@@ -1,0 +1,237 @@
+// `evaluate nab|skab|mitdb` end to end through the built binary, on small synthetic fixtures written by the
+// test (runs anywhere), and on a small slice of ../shared/data (skipped where it is absent). Full benchmark
+// runs belong to the commands themselves, not to `npm test`.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { createRng, gaussian } from '../../src/core/random';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const MAIN = path.join(ROOT, 'dist', 'main.js');
+const SHARED = path.resolve(ROOT, '..', 'shared', 'data');
+const SEED = 11;
+let dir: string;
+
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: dir });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Runs with --json and returns the one object on stdout, after checking its exact keys. */
+async function runJson(keys: readonly string[], ...args: string[]): Promise<Record<string, unknown>> {
+  const r = await cli(...args, '--json');
+  assert.equal(r.code, 0, `seed ${SEED}: ${r.stderr}`);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, `stdout holds exactly one JSON line: ${r.stdout}`);
+  const out = JSON.parse(lines[0]) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(out), keys);
+  return out;
+}
+
+/** A small, fast configuration (the benchmark configs train longer on more data). */
+async function config(name: string, body: string): Promise<string> {
+  const file = path.join(dir, `${name}.yaml`);
+  await writeFile(file, body);
+  return file;
+}
+
+const TRAINING = `  training:
+    encoder_units: [16]
+    latent_units: 4
+    epochs: 15
+    batch_size: 32
+    learning_rate: 0.01
+    validation_fraction: 0
+    patience: 0
+    seed: ${SEED}
+`;
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-evaluate-'));
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function nabTime(i: number): string {
+  return new Date(Date.UTC(2024, 0, 1) + i * 300_000).toISOString().replace('T', ' ').slice(0, 19);
+}
+
+void test('evaluate nab: contract JSON, a detected level shift scores above the null detector, --out writes result CSVs', async () => {
+  const rng = createRng(SEED);
+  const data = path.join(dir, 'nab', 'data', 'synthetic');
+  await mkdir(data, { recursive: true });
+  const rows = 1200;
+  for (const [name, shiftAt] of [['shift.csv', 900], ['calm.csv', -1]] as const) {
+    const lines = ['timestamp,value'];
+    for (let i = 0; i < rows; i++) {
+      const v = 50 + 10 * Math.sin((2 * Math.PI * i) / 48) + gaussian(rng) + (shiftAt >= 0 && i >= shiftAt ? 40 : 0);
+      lines.push(`${nabTime(i)},${v.toFixed(3)}`);
+    }
+    await writeFile(path.join(data, name), lines.join('\n') + '\n');
+  }
+  const labels = path.join(dir, 'nab', 'labels.json');
+  const window = [nabTime(860), nabTime(940)].map((t) => `${t}.000000`);
+  await writeFile(labels, JSON.stringify({ 'synthetic/shift.csv': [window], 'synthetic/calm.csv': [], 'synthetic/absent.csv': [] }, null, 4));
+  const cfg = await config(
+    'nab',
+    `defaults:
+  window: { size: 16, hop: 1, max_gap_ms: 86400000, min_completeness: 0.5 }
+${TRAINING}    input_transform: demean
+  calibration:
+    method: percentile
+    percentile: 99
+    likelihood: { enabled: true, average_windows: 3, history_windows: 300, learning_windows: 100, threshold: 0.5, suppress_windows: 100 }
+  alerting: { k: 1, n: 1, reset_windows: 1, reset_ratio: 1, keep_firing_for_ms: 0, flap_max_starts: 0 }
+`,
+  );
+  const out = path.join(dir, 'nab', 'out');
+  const r = await runJson(['dataset', 'files', 'scores', 'calibrated'], 'evaluate', 'nab', '--data', path.join(dir, 'nab', 'data'), '--labels', labels, '--out', out, '-c', cfg);
+  assert.equal(r.dataset, 'nab');
+  assert.equal(r.files, 2);
+  const scores = r.scores as Record<string, number>;
+  const calibrated = r.calibrated as Record<string, number>;
+  assert.deepEqual(Object.keys(scores), ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate']);
+  assert.deepEqual(Object.keys(calibrated), ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate']);
+  assert.ok(scores.standard > 50, `standard ${scores.standard}`);
+  assert.ok(calibrated.standard > 0, `calibrated standard ${calibrated.standard}`);
+  const csv = (await readFile(path.join(out, 'synthetic', 'anomalyd_shift.csv'), 'utf8')).trim().split('\n');
+  assert.equal(csv[0], 'timestamp,value,anomaly_score,label');
+  assert.equal(csv.length, rows + 1);
+  const scoreCol = csv.slice(1).map((l) => Number(l.split(',')[2]));
+  assert.ok(scoreCol.every((s) => s >= 0 && s <= 1));
+  assert.ok(scoreCol.slice(0, 15).every((s) => s === 0), 'rows before the first window score 0');
+  // The written results re-score to the same optimised numbers through --results.
+  const again = await runJson(['dataset', 'files', 'windows', 'scores', 'thresholds'], 'evaluate', 'nab', '--results', out, '--labels', labels);
+  assert.deepEqual(again.scores, scores);
+});
+
+void test('evaluate skab: contract JSON; the valve fault is found with few false alarms', async () => {
+  const rng = createRng(SEED + 1);
+  const data = path.join(dir, 'skab', 'valve');
+  await mkdir(data, { recursive: true });
+  const header = 'datetime;Accelerometer1RMS;Current;Pressure;anomaly;changepoint';
+  const lines = [header];
+  const t0 = Date.UTC(2020, 2, 9, 10, 0, 0);
+  for (let i = 0; i < 900; i++) {
+    const fault = i >= 600 && i < 750;
+    const iso = new Date(t0 + i * 1000).toISOString().replace('T', ' ').slice(0, 19);
+    const a = 0.2 + 0.01 * gaussian(rng) + (fault ? 0.05 : 0);
+    const c = 2 + 0.1 * Math.sin(i / 10) + 0.02 * gaussian(rng);
+    const p = 1 + 0.02 * gaussian(rng) - (fault ? 0.3 : 0);
+    lines.push(`${iso};${a.toFixed(5)};${c.toFixed(5)};${p.toFixed(5)};${fault ? '1.0' : '0.0'};${i === 600 || i === 750 ? '1.0' : '0.0'}`);
+  }
+  await writeFile(path.join(data, '1.csv'), lines.join('\r\n') + '\r\n');
+  await writeFile(path.join(dir, 'skab', 'anomaly-free.csv'), header.split(';').slice(0, 4).join(';') + '\r\n2020-03-09 09:00:00;0.2;2;1\r\n');
+  const cfg = await config(
+    'skab',
+    `defaults:
+  window: { size: 8, hop: 1, max_gap_ms: 60000, min_completeness: 0.5 }
+${TRAINING}  calibration: { method: percentile, percentile: 99.5 }
+  alerting: { k: 3, n: 5, reset_windows: 5, reset_ratio: 0.9, keep_firing_for_ms: 0, flap_max_starts: 0 }
+`,
+  );
+  const r = await runJson(['dataset', 'files', 'f1', 'far', 'mar'], 'evaluate', 'skab', '--data', path.join(dir, 'skab'), '-c', cfg);
+  assert.equal(r.dataset, 'skab');
+  assert.equal(r.files, 1);
+  assert.ok((r.f1 as number) > 0.8, `F1 ${String(r.f1)}`);
+  assert.ok((r.far as number) < 10, `FAR ${String(r.far)}`);
+});
+
+/** A crude two-lead ECG at 360 Hz: a QRS-like pulse every ~0.8 s; abnormal beats are wide and inverted. */
+function syntheticEcg(seconds: number, seed: number): { csv: string; beats: string } {
+  const rng = createRng(seed);
+  const n = seconds * 360;
+  const lead1 = new Float64Array(n);
+  const lead2 = new Float64Array(n);
+  const beats = ['sample,time_s,symbol,abnormal'];
+  let k = 0;
+  for (let at = 100; at < n - 100; at += 288 + Math.round(10 * gaussian(rng)), k++) {
+    const abnormal = at > 60 * 360 && k % 7 === 3;
+    const width = abnormal ? 18 : 6;
+    const amp = abnormal ? -1.2 : 1.5;
+    for (let d = -40; d <= 40; d++) {
+      const g = Math.exp(-(d * d) / (2 * width * width));
+      lead1[at + d] += amp * g;
+      lead2[at + d] += 0.5 * amp * g;
+    }
+    beats.push(`${at},${(at / 360).toFixed(4)},${abnormal ? 'V' : 'N'},${abnormal ? 1 : 0}`);
+  }
+  const rows = ['sample,time_s,MLII,V1'];
+  for (let i = 0; i < n; i++) {
+    rows.push(`${i},${(i / 360).toFixed(4)},${(lead1[i] + 0.02 * gaussian(rng)).toFixed(3)},${(lead2[i] + 0.02 * gaussian(rng)).toFixed(3)}`);
+  }
+  return { csv: rows.join('\n') + '\n', beats: beats.join('\n') + '\n' };
+}
+
+void test('evaluate mitdb: contract JSON; wide inverted beats are told from normal ones', async () => {
+  const data = path.join(dir, 'mitdb');
+  await mkdir(data, { recursive: true });
+  const { csv, beats } = syntheticEcg(120, SEED + 2);
+  await writeFile(path.join(data, '900.csv.gz'), gzipSync(csv));
+  await writeFile(path.join(data, '900_beats.csv'), beats);
+  const cfg = await config(
+    'mitdb',
+    `defaults:
+  window: { size: 144, hop: 18, max_gap_ms: 1000, min_completeness: 0.9, sample_period_ms: 2.7777777777777777 }
+${TRAINING}    input_transform: demean
+  calibration: { method: percentile, percentile: 99.5 }
+`,
+  );
+  const r = await runJson(['dataset', 'records', 'beats', 'roc_auc', 'sensitivity', 'specificity'], 'evaluate', 'mitdb', '--data', data, '--learn-s', '40', '-c', cfg);
+  assert.equal(r.records, 1);
+  assert.ok((r.beats as number) > 80);
+  assert.ok((r.roc_auc as number) > 0.9, `ROC AUC ${String(r.roc_auc)}`);
+});
+
+const haveShared = existsSync(path.join(SHARED, 'nab', 'labels')) && existsSync(path.join(SHARED, 'skab', 'valve1')) && existsSync(path.join(SHARED, 'mitdb'));
+const skip = haveShared ? false : '../shared/data not present';
+
+void test('shared data: evaluate nab on 2 files with the benchmark config', { skip }, async () => {
+  const data = path.join(dir, 'shared-nab');
+  await mkdir(path.join(data, 'artificialWithAnomaly'), { recursive: true });
+  for (const f of ['art_daily_jumpsup.csv', 'art_increase_spike_density.csv']) {
+    await symlink(path.join(SHARED, 'nab', 'data', 'artificialWithAnomaly', f), path.join(data, 'artificialWithAnomaly', f));
+  }
+  const r = await runJson(['dataset', 'files', 'scores', 'calibrated'], 'evaluate', 'nab', '--data', data, '--labels', path.join(SHARED, 'nab', 'labels', 'combined_windows.json'));
+  console.log(`NAB, 2 shared files: ${JSON.stringify(r)}`);
+  assert.equal(r.files, 2);
+  assert.ok((r.scores as Record<string, number>).standard > 0);
+});
+
+void test('shared data: evaluate skab on one valve1 file with the benchmark config', { skip }, async () => {
+  const data = path.join(dir, 'shared-skab');
+  await mkdir(data, { recursive: true });
+  await symlink(path.join(SHARED, 'skab', 'valve1', '0.csv'), path.join(data, '0.csv'));
+  const r = await runJson(['dataset', 'files', 'f1', 'far', 'mar'], 'evaluate', 'skab', '--data', data);
+  console.log(`SKAB valve1/0.csv: ${JSON.stringify(r)}`);
+  assert.ok((r.f1 as number) > 0.5);
+});
+
+void test('shared data: evaluate mitdb on the first 8 minutes of record 119', { skip }, async () => {
+  const data = path.join(dir, 'shared-mitdb');
+  await mkdir(data, { recursive: true });
+  const { gunzipSync } = await import('node:zlib');
+  const rows = 8 * 60 * 360;
+  const text = gunzipSync(await readFile(path.join(SHARED, 'mitdb', '119.csv.gz'))).toString('utf8');
+  const lines = text.split('\n', rows + 2);
+  await writeFile(path.join(data, '119.csv.gz'), gzipSync(lines.join('\n') + '\n'));
+  const beats = (await readFile(path.join(SHARED, 'mitdb', '119_beats.csv'), 'utf8')).trim().split('\n');
+  await writeFile(path.join(data, '119_beats.csv'), [beats[0], ...beats.slice(1).filter((l) => Number(l.split(',')[0]) < rows - 400)].join('\n') + '\n');
+  const r = await runJson(['dataset', 'records', 'beats', 'roc_auc', 'sensitivity', 'specificity'], 'evaluate', 'mitdb', '--data', data, '--learn-s', '120');
+  console.log(`MIT-BIH 119, first 8 minutes: ${JSON.stringify(r)}`);
+  assert.ok((r.roc_auc as number) > 0.8);
+});

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AnomalyLikelihood, upperTail, type LikelihoodOptions } from '../../../src/core/anomalyLikelihood';
+import { createRng, gaussian } from '../../../src/core/random';
+
+const OPTIONS: LikelihoodOptions = { averageWindows: 1, historyWindows: 200, learningWindows: 50, threshold: 0.5, suppressWindows: 0 };
+
+function feed(l: AnomalyLikelihood, scores: readonly number[]): { score: number; anomalous: boolean }[] {
+  return scores.map((score, i) => l.filter({ time: i, score, threshold: 1, pValue: 0.5, anomalous: false }));
+}
+
+function noisy(n: number, seed: number, level = 1, sd = 0.1): number[] {
+  const rng = createRng(seed);
+  return Array.from({ length: n }, () => level + sd * gaussian(rng));
+}
+
+void test('upperTail is the standard normal upper tail', () => {
+  assert.ok(Math.abs(upperTail(0) - 0.5) < 1e-7);
+  assert.ok(Math.abs(upperTail(1.959964) - 0.025) < 1e-6);
+  assert.ok(Math.abs(upperTail(-1.959964) - 0.975) < 1e-6);
+  assert.equal(upperTail(Number.NaN), 1);
+});
+
+void test('scores 0 while learning, then judges each score against the recent history', () => {
+  const l = new AnomalyLikelihood(OPTIONS);
+  const out = feed(l, noisy(300, 1));
+  assert.ok(out.slice(0, 50).every((o) => o.score === 0 && !o.anomalous));
+  assert.ok(out.slice(50).every((o) => o.score >= 0 && o.score <= 1));
+  // Gaussian noise of its own history: nothing is at tail 1e-5 or beyond.
+  assert.equal(out.filter((o) => o.anomalous).length, 0);
+  const [jump] = feed(l, [3]);
+  assert.ok(jump.anomalous, `score ${jump.score}`);
+  assert.ok(jump.score >= 0.5);
+});
+
+void test('a sustained new level stops being surprising once the history has absorbed it', () => {
+  const l = new AnomalyLikelihood(OPTIONS);
+  feed(l, noisy(300, 2));
+  const shifted = feed(l, noisy(400, 3, 2));
+  assert.ok(shifted[0].anomalous);
+  assert.ok(shifted.slice(-100).every((o) => !o.anomalous));
+});
+
+void test('suppression: the windows after a detection score 0 and are not anomalous', () => {
+  const l = new AnomalyLikelihood({ ...OPTIONS, suppressWindows: 5 });
+  feed(l, noisy(100, 4));
+  const out = feed(l, [5, 5, 5, 5, 5, 5, 50]);
+  assert.deepEqual(out.map((o) => o.anomalous), [true, false, false, false, false, false, true]);
+  assert.deepEqual(out.slice(1, 6).map((o) => o.score), [0, 0, 0, 0, 0]);
+});
+
+void test('a constant stream does not turn rounding into an anomaly', () => {
+  const l = new AnomalyLikelihood(OPTIONS);
+  const out = feed(l, [...Array<number>(300).fill(0.25), 0.25 + 1e-12]);
+  assert.ok(out.every((o) => !o.anomalous));
+});
+
+void test('options are validated', () => {
+  assert.throws(() => new AnomalyLikelihood({ ...OPTIONS, averageWindows: 0 }), /averageWindows/);
+  assert.throws(() => new AnomalyLikelihood({ ...OPTIONS, learningWindows: 500 }), /learningWindows/);
+  assert.throws(() => new AnomalyLikelihood({ ...OPTIONS, threshold: 0 }), /threshold/);
+});
