@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The benchmark's load generator, a process of its own: pump telemetry as the simulator publishes it
 // ({"ts": ms, "vib_x_rms": ..., 8 channels}, about 190 bytes) to plant/<line>/p<N>/telemetry through MQTT.
-// Signals are the simulator's fault-free pumps (pumpSamples), 16 distinct signal seeds shared round-robin by the
-// assets; payload timestamps are simulated time, 1 s apart per asset as the bundled pump model expects, starting
+// Signals are the simulator's fault-free pumps (pumpSamples) of the six pumps the bundled model was trained on
+// (scripts/trainDemoModels.js: lines 1-2, assets 1-3, seed 1), shared round-robin by the assets; payload timestamps are simulated time, 1 s apart per asset as the bundled pump model expects, starting
 // far enough in the past that they never run ahead of the wall clock.
 //
 //   flood: --messages N   publish N messages as fast as the broker takes them, asset after asset round-robin
@@ -20,7 +20,7 @@ const mqtt = require('mqtt');
 const root = path.resolve(__dirname, '..', '..');
 const sim = require(path.join(root, 'dist', 'sources', 'simulator.js'));
 
-const SEEDS = 16;
+const SEEDS = sim.simAssets('pump', 2, 3, 1).map((a) => a.seed);
 const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 
 async function main() {
@@ -44,7 +44,9 @@ async function main() {
   const assets = Number(v.assets);
   const offset = Number(v['asset-offset']);
   const inflightMax = Number(v.inflight);
-  const t0 = Number(v.t0 ?? Date.now() - 30 * 86_400_000);
+  // Default: the day after the bundled model's training recordings (scripts/trainDemoModels.js, from
+  // 2026-01-05T00:00Z), same times of day: in-distribution data the model has not seen.
+  const t0 = Number(v.t0 ?? Date.parse('2026-01-06T00:00:00Z'));
   const paced = v['rate-hz'] !== undefined;
   const total = paced ? Infinity : Number(v.messages);
   const startSample = Number(v['start-sample']);
@@ -54,12 +56,12 @@ async function main() {
   // Capped pool; beyond it indices wrap (values repeat, timestamps keep increasing).
   const poolSamples = Math.min(perAsset, 4000);
   const pool = [];
-  for (let s = 0; s < SEEDS; s++) {
-    const samples = sim.pumpSamples(sim.assetSeed(1, 1, s + 1), t0, poolSamples, [], 1000);
+  for (const seed of SEEDS) {
+    const samples = sim.pumpSamples(seed, t0, poolSamples, [], 1000);
     pool.push(samples.map((x) => x.values));
   }
   const payload = (asset, j) => {
-    const values = pool[asset % SEEDS][j % poolSamples];
+    const values = pool[asset % SEEDS.length][j % poolSamples];
     return Buffer.from(sim.pumpPayload({ ts: t0 + (startSample + j) * 1000, values }));
   };
   const topics = Array.from({ length: assets }, (_, a) => `plant/${v.line}/p${offset + a}/telemetry`);

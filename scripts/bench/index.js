@@ -1,0 +1,580 @@
+#!/usr/bin/env node
+// `npm run bench -- [--json] [--quick] [--only a,b] [--verbose]`: anomalyd's performance against the baselines a
+// user would pick, measured side by side in one run on this machine (issue 7). Everything runs on loopback,
+// every wait has a deadline, every process and temp dir it starts is removed at the end.
+//
+// Sections (--only picks some): scoring, training (tfjs through anomalyd's own code vs PyTorch), startup,
+// ingest (bare mqtt.js subscriber vs the daemon, QoS 1 and 0), latency (anomalous window -> webhook), memory
+// (RSS with 1k and 10k streams). --quick runs every section with small sizes (a smoke run, not a measurement).
+// stdout: with --json exactly one JSON object on one line; tables and progress go to stderr.
+// (`npm run bench` prints npm's own banner on stdout first; `npm run -s bench -- --json` does not.)
+'use strict';
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+const L = require('./lib');
+
+const SECTIONS = ['scoring', 'training', 'startup', 'ingest', 'latency', 'memory'];
+
+const { values: argv } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (argv.help) {
+  process.stdout.write('Usage: node scripts/bench/index.js [--json] [--quick] [--only ' + SECTIONS.join(',') + '] [--verbose] [--out FILE]\n');
+  process.exit(0);
+}
+const only = new Set((argv.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
+for (const s of only) if (!SECTIONS.includes(s)) {
+  process.stderr.write(`bench: unknown section '${s}' (sections: ${SECTIONS.join(', ')})\n`);
+  process.exit(2);
+}
+const quick = argv.quick;
+const verbose = argv.verbose;
+
+/** Sizes: the full run (minutes) and the smoke run (seconds). */
+const SIZE = quick
+  ? { ingestAssets: 50, ingestMessages: 3000, latAssets: 20, latHz: 10, latProbes: 6, latWarmS: 4, mem: [50, 200], memSamples: 35, startups: 1, sectionTimeoutS: 90 }
+  : { ingestAssets: 1000, ingestMessages: 150_000, latAssets: 1000, latHz: 10, latProbes: 200, latWarmS: 10, mem: [1000, 10_000], memSamples: 35, startups: 3, sectionTimeoutS: 600 };
+
+/** One core for the model benchmarks (both sides), the last one. */
+const CPU = String(os.cpus().length - 1);
+const hasTaskset = fs.existsSync('/usr/bin/taskset');
+const monotonic = () => Number(process.hrtime.bigint()) / 1e9;
+
+const result = {
+  scoring: { backend: null, wps_b1: null, wps_b256: null, torch_wps_b256: null, ratio_vs_torch: null },
+  training: { backend: null, wps: null, torch_wps: null, ratio_vs_torch: null },
+  ingest: { raw_mps_qos1: null, daemon_mps_qos1: null, ratio: null, raw_mps_qos0: null, daemon_mps_qos0: null },
+  latency_ms: { p50: null, p99: null },
+  memory: { rss_mb_1k_streams: null, rss_mb_10k_streams: null },
+  startup_ms: null,
+  meta: {},
+};
+const notes = [];
+
+// ---------------------------------------------------------------------------------------------------------------
+// scoring and training
+
+async function modelBench(skip) {
+  const args = [path.join(__dirname, 'modelBench.js'), ...(quick ? ['--quick'] : []), '--skip', skip];
+  const env = { TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1', OMP_NUM_THREADS: '1' };
+  const [cmd, cmdArgs] = hasTaskset ? ['taskset', ['-c', CPU, process.execPath, ...args]] : [process.execPath, args];
+  const r = await L.runCapture(cmd, cmdArgs, { timeoutMs: 600_000, verbose, env });
+  if (r.code !== 0) throw new Error(`modelBench failed (${r.code ?? r.signal}): ${r.err}`);
+  return JSON.parse(r.out.trim().split('\n').pop());
+}
+
+const TORCH_PY = '/usr/lib/python3/dist-packages/torch/__init__.py';
+const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3';
+
+async function torchBench() {
+  const haveTorch = L.ensureDebian(TORCH_PY, ['python3-torch', 'libopenblas0-openmp']);
+  const haveBlas = haveTorch && L.ensureDebian(OPENBLAS, ['libopenblas0-openmp']);
+  if (!haveTorch) return { ok: false, error: 'python3-torch is not installed (and could not be installed)' };
+  const args = [path.join(L.ROOT, 'scripts', 'torch_bench.py'), '--json', ...(quick ? ['--seconds', '0.3', '--rounds', '1', '--train-windows', '1024', '--epochs', '2'] : [])];
+  const [cmd, cmdArgs] = hasTaskset ? ['taskset', ['-c', CPU, '/usr/bin/python3', ...args]] : ['/usr/bin/python3', args];
+  const r = await L.runCapture(cmd, cmdArgs, { timeoutMs: 600_000, verbose });
+  let out;
+  try {
+    out = JSON.parse(r.out.trim().split('\n').pop());
+  } catch {
+    return { ok: false, error: `torch_bench.py failed (${r.code ?? r.signal}): ${r.err.slice(-500)}` };
+  }
+  if (out.ok && !haveBlas) out.warning = 'libopenblas0-openmp missing: torch uses the reference BLAS, not a meaningful baseline';
+  if (out.ok && out.blas && !/openblas/.test(out.blas)) out.warning = `torch's BLAS is ${out.blas}, not OpenBLAS`;
+  return out;
+}
+
+async function sectionModels() {
+  const wantScoring = only.has('scoring');
+  const wantTraining = only.has('training');
+  // Order: tfjs scoring, torch (scoring + training), tfjs training: each pair as close in time as it gets.
+  const tfScore = wantScoring ? await modelBench('training') : null;
+  L.log(`bench: tfjs scoring done (${tfScore ? tfScore.backend : 'skipped'})`);
+  const torch = await torchBench();
+  if (!torch.ok) notes.push(`torch baseline unavailable: ${torch.error}`);
+  if (torch.warning) notes.push(torch.warning);
+  L.log(`bench: torch done (${torch.ok ? torch.torch_version : 'unavailable'})`);
+  const tfTrain = wantTraining ? await modelBench('scoring') : null;
+  const torchInfo = torch.ok ? { version: torch.torch_version, blas: torch.blas, threads: torch.threads } : { error: torch.error };
+  if (tfScore) {
+    const s = tfScore.scoring;
+    const t = torch.ok ? torch.scoring : null;
+    Object.assign(result.scoring, {
+      backend: tfScore.backend,
+      wps_b1: L.round(s.wps_b1, 0),
+      wps_b256: L.round(s.wps_b256, 0),
+      torch_wps_b1: t ? L.round(t.wps_b1, 0) : null,
+      torch_wps_b256: t ? L.round(t.wps_b256, 0) : null,
+      ratio_vs_torch: t ? L.round(s.wps_b256 / t.wps_b256, 3) : null,
+      ratio_vs_torch_b1: t ? L.round(s.wps_b1 / t.wps_b1, 3) : null,
+      model: tfScore.layers,
+      pinned_cpu: hasTaskset ? Number(CPU) : null,
+      torch: torchInfo,
+    });
+    L.table('scoring (windows/s, D = 140, one core)', [
+      ['backend', tfScore.backend],
+      ['anomalyd batch 1', s.wps_b1],
+      ['anomalyd batch 256', s.wps_b256],
+      ['torch batch 1', t ? t.wps_b1 : null],
+      ['torch batch 256', t ? t.wps_b256 : null],
+      ['ratio b256 / torch', result.scoring.ratio_vs_torch],
+      ['ratio b1 / torch', result.scoring.ratio_vs_torch_b1],
+    ]);
+  }
+  if (tfTrain) {
+    const s = tfTrain.training;
+    const t = torch.ok ? torch.training : null;
+    Object.assign(result.training, {
+      backend: tfTrain.backend,
+      wps: L.round(s.wps, 0),
+      torch_wps: t ? L.round(t.wps, 0) : null,
+      ratio_vs_torch: t ? L.round(s.wps / t.wps, 3) : null,
+      windows: s.windows,
+      batch: s.batch,
+      epoch_s: s.epoch_s.map((x) => L.round(x, 3)),
+      torch_epoch_s: t ? t.epoch_s.map((x) => L.round(x, 3)) : null,
+    });
+    L.table(`training (windows/s, ${s.windows} windows, batch 256, Adam, BCE, gaussian noise)`, [
+      ['backend', tfTrain.backend],
+      ['anomalyd', s.wps],
+      ['torch', t ? t.wps : null],
+      ['ratio', result.training.ratio_vs_torch],
+    ]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// the daemon: shared setup
+
+let broker;
+let influx;
+let hooks;
+const alertWaiters = new Map();
+let alertsSeen = 0;
+
+async function services() {
+  broker ??= await L.startMosquitto();
+  influx ??= await L.startInfluxStub();
+  hooks ??= await L.startWebhookReceiver((alert, at) => {
+    alertsSeen++;
+    const stream = alert.labels && alert.labels.stream;
+    const w = alertWaiters.get(stream);
+    if (w && alert.status === 'firing') {
+      alertWaiters.delete(stream);
+      w(at);
+    }
+  });
+}
+
+let daemonSeq = 0;
+async function launchDaemon(opts = {}) {
+  await services();
+  const dir = L.tempDir('daemon');
+  const httpPort = await L.freePort();
+  const clientId = `anomalyd-bench-${process.pid}-${++daemonSeq}`;
+  const file = L.daemonConfig({ dir, mqttUrl: broker.url, clientId, httpPort, webhookUrl: hooks.url, influxUrl: influx.url, logLevel: 'info', ...opts });
+  return L.startDaemon(file, httpPort, { verbose, cwd: dir });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// startup
+
+async function sectionStartup() {
+  const times = [];
+  for (let i = 0; i < SIZE.startups; i++) {
+    const d = await launchDaemon();
+    times.push(d.readyMs);
+    await d.stop();
+  }
+  times.sort((a, b) => a - b);
+  result.startup_ms = L.round(L.percentile(times, 50), 0);
+  result.meta.startup_runs_ms = times.map((t) => L.round(t, 0));
+  L.table('startup (spawn -> /readyz 200, model loaded, broker connected)', [['median ms', result.startup_ms], ['runs', times.map((t) => Math.round(t)).join(', ')]]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// ingest
+
+function publisherArgs(extra) {
+  return [path.join(__dirname, 'publisher.js'), '--url', broker.url, ...extra];
+}
+
+/** One flood of `n` messages over `assets` assets at `qos`; the consumer is the counter or a running daemon. */
+async function flood({ qos, n, assets, line, consumer }) {
+  const pub = L.spawnNodeJson(publisherArgs([])[0], publisherArgs(['--qos', String(qos), '--assets', String(assets), '--messages', String(n), '--line', line]).slice(1), { verbose });
+  await pub.next('ready', 30_000);
+  const start = monotonic();
+  const pubDone = pub.next('done', SIZE.sectionTimeoutS * 1000);
+  const end = await consumer(start);
+  const p = await pubDone;
+  return { start, end, publisherMps: p.mps, publisherSeconds: p.seconds };
+}
+
+async function rawRun(qos, n, assets) {
+  const counter = L.spawnNodeJson(path.join(__dirname, 'counter.js'), ['--url', broker.url, '--qos', String(qos), '--expect', String(n), '--timeout', String(SIZE.sectionTimeoutS)], { verbose });
+  await counter.next('ready', 30_000);
+  const cpu0 = L.cpuSeconds(counter.child.pid);
+  let cpu1 = NaN;
+  const f = await flood({
+    qos,
+    n,
+    assets,
+    line: `raw${qos}`,
+    consumer: async () => {
+      // CPU is read just before the counter exits (it reports, then ends its connection).
+      const done = counter.next('done', SIZE.sectionTimeoutS * 1000);
+      const poll = setInterval(() => {
+        const c = L.cpuSeconds(counter.child.pid);
+        if (Number.isFinite(c)) cpu1 = c;
+      }, 100);
+      const d = await done;
+      clearInterval(poll);
+      return d;
+    },
+  });
+  const d = f.end;
+  if (d.count < n) throw new Error(`raw subscriber got ${d.count} of ${n} messages at QoS ${qos}`);
+  await counter.stop();
+  return {
+    mps: n / (d.t_last - f.start),
+    mps_10_90: (0.8 * n) / (d.t90 - d.t10),
+    publisher_mps: f.publisherMps,
+    cpu_us_per_msg: ((cpu1 - cpu0) / n) * 1e6,
+  };
+}
+
+async function daemonRun(qos, n, assets) {
+  const d = await launchDaemon({ qos });
+  try {
+    const perAsset = Math.ceil(n / assets);
+    const expectWindows = assets * (perAsset >= 30 ? Math.floor((perAsset - 30) / 5) + 1 : 0);
+    const m0 = await d.metrics();
+    const cpu0 = L.cpuSeconds(d.pid);
+    const polls = [];
+    const f = await flood({
+      qos,
+      n,
+      assets,
+      line: `d${qos}`,
+      consumer: async (start) => {
+        const deadline = Date.now() + SIZE.sectionTimeoutS * 1000;
+        for (;;) {
+          const sent = monotonic();
+          const m = await d.metrics();
+          const at = monotonic();
+          const samples = m.anomalyd_samples_total - m0.anomalyd_samples_total;
+          const windows = m.anomalyd_windows_scored_total - m0.anomalyd_windows_scored_total;
+          polls.push({ t: at - start, samples, windows, scrape_ms: at - sent > 0 ? (at - sent) * 1000 : 0, rss_mb: d.rss().rss_mb, queue: m.anomalyd_queue_depth ?? 0 });
+          if (samples >= n && windows >= expectWindows) return at;
+          if (Date.now() > deadline) throw new Error(`daemon processed ${samples}/${n} samples, ${windows}/${expectWindows} windows at QoS ${qos} within the deadline`);
+          // Scrapes cost the daemon CPU (all stream-labelled series): 1 s apart, then 100 ms near the end.
+          await L.sleep(samples >= 0.97 * n ? 100 : 1000);
+        }
+      },
+    });
+    const cpu = L.cpuSeconds(d.pid) - cpu0;
+    const m = await d.metrics();
+    const rejected = m.anomalyd_messages_rejected_total - m0.anomalyd_messages_rejected_total;
+    const seconds = f.end - f.start;
+    // Sustained rate over the middle of the run from the scrape series (linear interpolation).
+    const cross = (frac) => {
+      const target = frac * n;
+      for (let i = 1; i < polls.length; i++) {
+        if (polls[i].samples >= target) {
+          const a = polls[i - 1];
+          const b = polls[i];
+          return a.t + ((target - a.samples) / Math.max(1, b.samples - a.samples)) * (b.t - a.t);
+        }
+      }
+      return NaN;
+    };
+    const batches = m.anomalyd_inference_batch_size_count - (m0.anomalyd_inference_batch_size_count ?? 0);
+    const batchWindows = m.anomalyd_inference_batch_size_sum - (m0.anomalyd_inference_batch_size_sum ?? 0);
+    const inferS = m.anomalyd_inference_seconds_sum - (m0.anomalyd_inference_seconds_sum ?? 0);
+    return {
+      mps: n / seconds,
+      mps_10_90: (0.8 * n) / (cross(0.9) - cross(0.1)),
+      publisher_mps: f.publisherMps,
+      cpu_us_per_msg: (cpu / n) * 1e6,
+      windows_scored: m.anomalyd_windows_scored_total - m0.anomalyd_windows_scored_total,
+      expected_windows: expectWindows,
+      rejected,
+      mean_batch: batches > 0 ? batchWindows / batches : null,
+      inference_share_of_cpu: cpu > 0 ? inferS / cpu : null,
+      inference_us_per_window: batchWindows > 0 ? (inferS / batchWindows) * 1e6 : null,
+      alerts_fired: m['anomalyd_alerts_total{state="firing"}'] - (m0['anomalyd_alerts_total{state="firing"}'] ?? 0),
+      max_scrape_ms: Math.max(...polls.map((p) => p.scrape_ms)),
+      peak_rss_mb: Math.max(...polls.map((p) => p.rss_mb)),
+      lag_windows_when_samples_done: (() => {
+        const p = polls.find((x) => x.samples >= n);
+        return p ? expectWindows - p.windows : null;
+      })(),
+    };
+  } finally {
+    await d.stop();
+  }
+}
+
+async function sectionIngest() {
+  const n = SIZE.ingestMessages;
+  const assets = SIZE.ingestAssets;
+  const detail = {};
+  for (const qos of [1, 0]) {
+    L.log(`bench: ingest QoS ${qos}: raw subscriber, ${n} messages over ${assets} assets ...`);
+    const raw = await rawRun(qos, n, assets);
+    L.log(`bench: ingest QoS ${qos}: anomalyd daemon ...`);
+    const dm = await daemonRun(qos, n, assets);
+    detail[`qos${qos}`] = { raw: roundAll(raw), daemon: roundAll(dm) };
+    result.ingest[`raw_mps_qos${qos}`] = L.round(raw.mps, 0);
+    result.ingest[`daemon_mps_qos${qos}`] = L.round(dm.mps, 0);
+    result.ingest[`ratio_qos${qos}`] = L.round(dm.mps / raw.mps, 3);
+    result.ingest[`raw_cpu_us_per_msg_qos${qos}`] = L.round(raw.cpu_us_per_msg, 1);
+    result.ingest[`daemon_cpu_us_per_msg_qos${qos}`] = L.round(dm.cpu_us_per_msg, 1);
+    result.ingest[`publisher_mps_qos${qos}`] = L.round(raw.publisher_mps, 0);
+    if (raw.mps > 0.9 * raw.publisher_mps) notes.push(`ingest QoS ${qos}: the raw subscriber kept pace with the publisher (${Math.round(raw.publisher_mps)} msg/s), so raw_mps_qos${qos} is a lower bound of what a bare subscriber can take`);
+    L.table(`ingest QoS ${qos} (${n} pump JSON messages, ${assets} assets, real Mosquitto)`, [
+      ['raw subscriber msg/s', raw.mps],
+      ['anomalyd msg/s (first publish -> last window scored)', dm.mps],
+      ['ratio', dm.mps / raw.mps],
+      ['raw msg/s, 10%-90%', raw.mps_10_90],
+      ['anomalyd msg/s, 10%-90% of samples', dm.mps_10_90],
+      ['publisher msg/s (raw run / daemon run)', `${Math.round(raw.publisher_mps)} / ${Math.round(dm.publisher_mps)}`],
+      ['CPU us per message: raw / anomalyd', `${raw.cpu_us_per_msg.toFixed(1)} / ${dm.cpu_us_per_msg.toFixed(1)}`],
+      ['windows scored / expected', `${dm.windows_scored} / ${dm.expected_windows}`],
+      ['mean inference batch', dm.mean_batch],
+      ['inference share of daemon CPU', dm.inference_share_of_cpu],
+      ['longest /metrics scrape ms', dm.max_scrape_ms],
+      ['alerts fired', dm.alerts_fired],
+    ]);
+  }
+  result.ingest.ratio = result.ingest.ratio_qos1;
+  result.ingest.messages = n;
+  result.ingest.assets = assets;
+  result.ingest.detail = detail;
+}
+
+function roundAll(o) {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'number' ? L.round(v, v >= 100 ? 0 : 3) : v]));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// latency
+
+/** A clearly anomalous pump sample: bearing vibration ten times normal, everything else typical. */
+function anomalousPayload(ts) {
+  return JSON.stringify({ ts, vib_x_rms: 15, vib_y_rms: 12, vib_z_rms: 8, motor_current_a: 30, voltage_v: 400, pressure_bar: 5, flow_m3h: 100, temperature_c: 35 });
+}
+
+async function sectionLatency() {
+  const mqtt = require('mqtt');
+  const d = await launchDaemon({ k: 1, n: 1 });
+  const bgMps = SIZE.latAssets * SIZE.latHz;
+  const probes = SIZE.latProbes;
+  const duration = SIZE.latWarmS + probes * 0.5 + 30;
+  let bg;
+  let probe;
+  try {
+    bg = L.spawnNodeJson(...splitArgs(publisherArgs(['--qos', '1', '--assets', String(SIZE.latAssets), '--rate-hz', String(SIZE.latHz), '--duration', String(duration), '--line', 'bg'])), { verbose });
+    await bg.next('ready', 30_000);
+    let bgProgress = null;
+    bg.on('progress', (p) => (bgProgress = p));
+    L.log(`bench: latency: background ${SIZE.latAssets} assets x ${SIZE.latHz} Hz = ${bgMps} msg/s; warming up ${SIZE.latWarmS} s ...`);
+    await L.sleep(SIZE.latWarmS * 1000);
+    const m0 = await d.metrics();
+    const t0 = monotonic();
+    const cpu0 = L.cpuSeconds(d.pid);
+
+    probe = mqtt.connect(broker.url, { clientId: `bench-probe-${process.pid}`, clean: true, protocolVersion: 4, reconnectPeriod: 0 });
+    await new Promise((resolve, reject) => {
+      probe.once('connect', resolve);
+      probe.once('error', reject);
+    });
+    const latencies = [];
+    let missed = 0;
+    const base = Date.parse('2026-01-06T00:00:00Z');
+    const timeoutMs = 10_000;
+    for (let i = 0; i < probes; i++) {
+      const stream = `probe/q${i}`;
+      const topic = `plant/probe/q${i}/telemetry`;
+      // 29 samples fill the window; the 30th completes it (the first window of a stream ends at its 30th sample).
+      await Promise.all(Array.from({ length: 29 }, (_, j) => probe.publishAsync(topic, anomalousPayload(base + j * 1000), { qos: 1 })));
+      await L.sleep(50 + Math.random() * 150);
+      const fired = new Promise((resolve) => {
+        alertWaiters.set(stream, resolve);
+        setTimeout(() => resolve(null), timeoutMs).unref();
+      });
+      const sentAt = performance.now();
+      probe.publish(topic, anomalousPayload(base + 29 * 1000), { qos: 1 });
+      const at = await fired;
+      alertWaiters.delete(stream);
+      if (at === null) missed++;
+      else latencies.push(at - sentAt);
+      await L.sleep(50 + Math.random() * 200);
+    }
+    const seconds = monotonic() - t0;
+    const m = await d.metrics();
+    const cpu = L.cpuSeconds(d.pid) - cpu0;
+    const daemonMps = (m.anomalyd_messages_received_total - m0.anomalyd_messages_received_total) / seconds;
+    const sorted = latencies.slice().sort((a, b) => a - b);
+    // A missed alert counts as the timeout: p99 must not look better because the slowest never arrived.
+    const withMissed = sorted.concat(Array(missed).fill(timeoutMs)).sort((a, b) => a - b);
+    Object.assign(result.latency_ms, {
+      p50: L.round(L.percentile(withMissed, 50), 1),
+      p90: L.round(L.percentile(withMissed, 90), 1),
+      p99: L.round(L.percentile(withMissed, 99), 1),
+      max: L.round(withMissed[withMissed.length - 1], 1),
+      min: L.round(sorted[0], 1),
+      alerts: probes,
+      missed,
+      background: {
+        assets: SIZE.latAssets,
+        rate_hz: SIZE.latHz,
+        target_mps: bgMps,
+        published_mps: bgProgress ? L.round(bgProgress.mps, 0) : null,
+        daemon_mps: L.round(daemonMps, 0),
+        daemon_cpu_share: L.round(cpu / seconds, 3),
+        background_alerts_fired: L.round(m['anomalyd_alerts_total{state="firing"}'] - (m0['anomalyd_alerts_total{state="firing"}'] ?? 0) - latencies.length, 0),
+        queue_depth_end: m.anomalyd_queue_depth ?? null,
+      },
+    });
+    if (daemonMps < 0.95 * bgMps) notes.push(`latency: the daemon processed ${Math.round(daemonMps)} msg/s of the ${bgMps} msg/s background load, so it fell behind and probes waited in the backlog`);
+    L.table(`latency (last sample of an anomalous window published -> webhook received; k = 1)`, [
+      ['probes / missed', `${probes} / ${missed}`],
+      ['p50 ms', result.latency_ms.p50],
+      ['p90 ms', result.latency_ms.p90],
+      ['p99 ms', result.latency_ms.p99],
+      ['max ms', result.latency_ms.max],
+      ['background target msg/s', bgMps],
+      ['background published msg/s', result.latency_ms.background.published_mps],
+      ['daemon processed msg/s', daemonMps],
+      ['daemon CPU share (1 = one core)', cpu / seconds],
+    ]);
+  } finally {
+    if (probe) await probe.endAsync().catch(() => undefined);
+    if (bg) await bg.stop();
+    await d.stop();
+  }
+}
+
+function splitArgs(args) {
+  return [args[0], args.slice(1)];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// memory
+
+async function sectionMemory() {
+  const d = await launchDaemon({ maxStreams: Math.max(...SIZE.mem) * 2 });
+  try {
+    const m0 = await d.metrics();
+    const base = d.rss();
+    const out = { rss_mb_idle: L.round(base.rss_mb, 1), samples_per_stream: SIZE.memSamples };
+    let done = 0;
+    for (const target of SIZE.mem) {
+      const add = target - done;
+      const n = add * SIZE.memSamples;
+      L.log(`bench: memory: ${add} more streams (${n} messages) -> ${target} live streams ...`);
+      const pub = L.spawnNodeJson(...splitArgs(publisherArgs(['--qos', '1', '--assets', String(add), '--asset-offset', String(done), '--messages', String(n), '--line', 'mem'])), { verbose });
+      await pub.next('ready', 30_000);
+      const pubDone = pub.next('done', SIZE.sectionTimeoutS * 1000);
+      const expectSamples = target * SIZE.memSamples;
+      const expectWindows = target * (Math.floor((SIZE.memSamples - 30) / 5) + 1);
+      const deadline = Date.now() + SIZE.sectionTimeoutS * 1000;
+      let m;
+      for (;;) {
+        m = await d.metrics();
+        const samples = m.anomalyd_samples_total - m0.anomalyd_samples_total;
+        const windows = m.anomalyd_windows_scored_total - m0.anomalyd_windows_scored_total;
+        if (samples >= expectSamples && windows >= expectWindows) break;
+        if (Date.now() > deadline) throw new Error(`memory: daemon processed ${samples}/${expectSamples} samples, ${windows}/${expectWindows} windows`);
+        await L.sleep(1000);
+      }
+      await pubDone;
+      await L.sleep(2000); // let sink flushes and the last allocations settle (no forced GC: RSS as an operator sees it)
+      const rss = d.rss();
+      m = await d.metrics();
+      const key = target === SIZE.mem[0] ? 'rss_mb_1k_streams' : 'rss_mb_10k_streams';
+      result.memory[key] = L.round(rss.rss_mb, 1);
+      out[`${key}_peak`] = L.round(rss.hwm_mb, 1);
+      out[`streams_${key.includes('1k') ? 'first' : 'second'}`] = m.anomalyd_streams_active ?? target;
+      out[`heap_used_mb_${target}`] = m.anomalyd_nodejs_heap_size_used_bytes ? L.round(m.anomalyd_nodejs_heap_size_used_bytes / 1048576, 1) : null;
+      done = target;
+    }
+    out.streams = SIZE.mem;
+    Object.assign(result.memory, out);
+    L.table('memory (daemon VmRSS, MiB)', [
+      ['idle, model loaded', out.rss_mb_idle],
+      [`${SIZE.mem[0]} streams`, result.memory.rss_mb_1k_streams],
+      [`${SIZE.mem[1]} streams`, result.memory.rss_mb_10k_streams],
+      ['peak (VmHWM)', out.rss_mb_10k_streams_peak],
+    ]);
+  } finally {
+    await d.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main() {
+  const started = Date.now();
+  if (!fs.existsSync(path.join(L.ROOT, 'dist', 'main.js'))) throw new Error("dist/main.js is missing: run 'npm run build' first");
+  result.meta = {
+    quick,
+    sections: [...only],
+    node: process.version,
+    cpus: os.cpus().length,
+    cpu_model: os.cpus()[0]?.model,
+    loadavg_start: os.loadavg().map((x) => L.round(x, 2)),
+    started: new Date(started).toISOString(),
+  };
+  const run = async (name, fn) => {
+    L.log(`bench: ${name} ...`);
+    try {
+      await fn();
+    } catch (err) {
+      notes.push(`${name} failed: ${err.message.split('\n')[0]}`);
+      L.log(`bench: ${name} failed: ${err.stack}`);
+    }
+  };
+  if (only.has('scoring') || only.has('training')) await run('scoring/training', sectionModels);
+  if (only.has('startup')) await run('startup', sectionStartup);
+  if (only.has('ingest')) await run('ingest', sectionIngest);
+  if (only.has('latency')) await run('latency', sectionLatency);
+  if (only.has('memory')) await run('memory', sectionMemory);
+  result.meta.loadavg_end = os.loadavg().map((x) => L.round(x, 2));
+  result.meta.duration_s = L.round((Date.now() - started) / 1000, 1);
+  result.meta.notes = notes;
+  if (hooks) await hooks.close();
+  if (influx) await influx.close();
+  if (broker) await broker.stop();
+  await L.cleanup();
+  const json = JSON.stringify(result);
+  if (argv.out) fs.writeFileSync(argv.out, JSON.stringify(result, null, 2) + '\n');
+  if (argv.json) process.stdout.write(json + '\n');
+  else process.stderr.write(`\n${JSON.stringify(result, null, 2)}\n`);
+  if (notes.length) L.log(`\nnotes:\n  ${notes.join('\n  ')}`);
+}
+
+const watchdog = setTimeout(() => {
+  L.log('bench: overall time limit reached; stopping');
+  process.exit(1);
+}, (quick ? 5 : 40) * 60_000);
+watchdog.unref();
+
+main().then(
+  () => process.exit(0),
+  async (err) => {
+    L.log(`bench: ${err.stack}`);
+    await L.cleanup();
+    process.exit(1);
+  },
+);
