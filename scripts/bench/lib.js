@@ -94,6 +94,10 @@ function portOpen(port, timeoutMs = 200) {
 /** apt-get install when root and the file is missing; returns whether `file` exists afterwards. */
 function ensureDebian(file, packages) {
   if (fs.existsSync(file)) return true;
+  if (process.env.ANOMALYD_BENCH_NO_INSTALL === '1') {
+    log(`bench: ${file} is missing (not installing: --no-install)`);
+    return false;
+  }
   if (process.getuid?.() !== 0) {
     log(`bench: ${file} is missing and this is not root; install ${packages.join(' ')} with apt-get`);
     return false;

@@ -54,6 +54,7 @@ export function createBinder(
         spec: { id: batch.stream, channels: [...channels] },
         model,
         window: windowOptions(detection.window),
+        maxLatenessMs: detection.window.max_lateness_ms,
         labels: batch.labels,
         alerts: {
           observe: (w) => persistAfter(machine.observe(w)),

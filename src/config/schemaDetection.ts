@@ -18,6 +18,13 @@ export const windowSchema = section(
       default: 0.9,
       description: 'Fraction of the expected samples a window must hold to be scored; emptier windows are counted as insufficient.',
     }),
+    max_lateness_ms: Type.Integer({
+      minimum: 0,
+      maximum: 3_600_000,
+      default: 0,
+      description:
+        'Samples may arrive this late (milliseconds behind the newest one) and out of order: they are held and released in time order, duplicates dropped, so windows come out the same. Adds this much delay to every alert; 0 = no reordering (late samples are dropped and counted).',
+    }),
     sample_period_ms: Type.Optional(
       Type.Number({
         exclusiveMinimum: 0,

@@ -27,6 +27,7 @@ export type RejectReason =
   | 'unknown_stream'
   | 'stream_limit'
   | 'out_of_order'
+  | 'duplicate'
   | 'queue_full';
 
 export type WebhookResult = 'success' | 'retry' | 'failed' | 'rejected';

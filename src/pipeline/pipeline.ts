@@ -4,7 +4,8 @@
 import type { AlertNotice, ChannelShare } from '../core/alert';
 import type { ComponentContext } from '../core/context';
 import type { StreamScoreFilter } from '../core/scoreFilter';
-import type { StreamSpec, Window } from '../core/types';
+import { ReorderBuffer } from '../core/reorder';
+import type { Sample, StreamSpec, Window } from '../core/types';
 import { WindowBuffer, type WindowOptions } from '../core/window';
 import type { Detector, ScoredWindow } from '../model/detector';
 import type { ScorePoint, Sink } from '../sinks/sink';
@@ -23,6 +24,8 @@ export interface StreamBinding {
   readonly spec: StreamSpec;
   readonly model: string;
   readonly window: WindowOptions;
+  /** Reorder tolerance (ms); 0 = none. */
+  readonly maxLatenessMs?: number;
   readonly labels: Readonly<Record<string, string>>;
   readonly alerts: AlertTracker;
   /**
@@ -58,6 +61,7 @@ export interface PipelineDeps {
 
 interface StreamState {
   readonly binding: StreamBinding;
+  readonly reorder: ReorderBuffer;
   readonly buffer: WindowBuffer;
   lastSampleAt: number;
 }
@@ -105,32 +109,49 @@ export class Pipeline {
         ctx.events.messageRejected('unknown_stream', batch.stream, binding.refused);
         return;
       }
-      state = { binding, buffer: new WindowBuffer(binding.spec, binding.window), lastSampleAt: 0 };
+      state = { binding, reorder: new ReorderBuffer(binding.maxLatenessMs ?? 0), buffer: new WindowBuffer(binding.spec, binding.window), lastSampleAt: 0 };
       this.streams.set(batch.stream, state);
     }
     const pending: Promise<void>[] = [];
     for (const sample of batch.samples) {
-      const before = state.buffer.stats.outOfOrder;
-      for (const event of state.buffer.push(sample)) {
-        if (event.kind === 'insufficient') {
-          ctx.events.windowInsufficient(event.window.stream, event.window.completeness);
-          this.emit(state.binding, state.binding.alerts.observeInsufficient({ time: event.window.end, completeness: event.window.completeness }));
-        } else {
-          const queued = this.route(state.binding, event.window);
-          if (queued instanceof Promise) pending.push(queued);
-        }
+      const { ready, dropped } = state.reorder.push(sample);
+      if (dropped) {
+        const why = dropped === 'duplicate' ? 'a sample with this time was already taken' : 'older than the allowed lateness';
+        ctx.events.messageRejected(dropped === 'duplicate' ? 'duplicate' : 'out_of_order', batch.stream, `sample at ${sample.ts}: ${why}`);
       }
-      if (state.buffer.stats.outOfOrder > before) {
-        ctx.events.messageRejected('out_of_order', batch.stream, `sample at ${sample.ts} is not after the previous one`);
-      }
+      for (const s of ready) this.window(state, s, pending);
       state.lastSampleAt = ctx.clock.now();
     }
     ctx.events.samplesAccepted(batch.stream, batch.samples.length);
     if (pending.length > 0) return Promise.all(pending).then(() => undefined);
   };
 
-  /** Score every queued window now (shutdown, replay). */
+  private window(state: StreamState, sample: Sample, pending: Promise<void>[]): void {
+    const { ctx } = this.deps;
+    const before = state.buffer.stats.outOfOrder;
+    for (const event of state.buffer.push(sample)) {
+      if (event.kind === 'insufficient') {
+        ctx.events.windowInsufficient(event.window.stream, event.window.completeness);
+        this.emit(state.binding, state.binding.alerts.observeInsufficient({ time: event.window.end, completeness: event.window.completeness }));
+      } else {
+        const queued = this.route(state.binding, event.window);
+        if (queued instanceof Promise) pending.push(queued);
+      }
+    }
+    if (state.buffer.stats.outOfOrder > before) {
+      ctx.events.messageRejected('out_of_order', state.binding.spec.id, `sample at ${sample.ts} is not after the previous one`);
+    }
+  }
+
+  /**
+   * Release every sample held for reordering and score every queued window now (shutdown, end of a replay).
+   * With the block policy a full queue cannot wait here, so its overflow is scored in extra batches.
+   */
   drain(): void {
+    for (const state of this.streams.values()) {
+      const pending: Promise<void>[] = [];
+      for (const s of state.reorder.flush()) this.window(state, s, pending);
+    }
     for (const lane of this.lanes.values()) lane.drain();
   }
 

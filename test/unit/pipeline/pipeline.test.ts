@@ -62,7 +62,7 @@ function samples(stream: string, n: number, t0 = 0, fault = 0): StreamSamples {
   return { stream, subscription: 0, labels: {}, samples: out };
 }
 
-function setup(options: Partial<PipelineOptions> = {}, known = (id: string) => id.startsWith('line')) {
+function setup(options: Partial<PipelineOptions> = {}, known = (id: string) => id.startsWith('line'), maxLatenessMs = 0) {
   const t = testContext('pipeline', new ManualClock(0));
   const sink = new CaptureSink();
   const trackers = new Map<string, CountingTracker>();
@@ -85,7 +85,7 @@ function setup(options: Partial<PipelineOptions> = {}, known = (id: string) => i
       if (!known(batch.stream)) return { refused: `no subscription produces '${batch.stream}'` };
       const tracker = new CountingTracker(batch.stream);
       trackers.set(batch.stream, tracker);
-      const binding: StreamBinding = { spec: { id: batch.stream, channels: ['a', 'b'] }, model: 'pump', window: { size: SIZE, hop: HOP, maxGapMs: 5000, minCompleteness: 0.9 }, labels: {}, alerts: tracker };
+      const binding: StreamBinding = { spec: { id: batch.stream, channels: ['a', 'b'] }, model: 'pump', window: { size: SIZE, hop: HOP, maxGapMs: 5000, minCompleteness: 0.9 }, maxLatenessMs, labels: {}, alerts: tracker };
       return binding;
     },
     detectorFor: (m) => (m === 'pump' ? counting : undefined),
@@ -164,4 +164,18 @@ test('out-of-order samples are counted as rejected; insufficient windows go to t
   pipeline.drain();
   assert.ok((trackers.get('line1/r')?.insufficient ?? 0) > 0);
   assert.ok(sink.scores.every((p) => p.stream !== 'line1/r'));
+});
+
+test('within the configured lateness, shuffled and duplicated samples give the same scores as ordered ones', async () => {
+  const ordered = setup();
+  await ordered.pipeline.deliver(samples('line1/o', 60));
+  ordered.pipeline.drain();
+  const late = setup({}, undefined, 3000);
+  const all = samples('line1/o', 60);
+  const shuffled = [...all.samples];
+  for (let i = 0; i + 2 < shuffled.length; i += 3) [shuffled[i], shuffled[i + 2]] = [shuffled[i + 2], shuffled[i]];
+  await late.pipeline.deliver({ ...all, samples: [...shuffled, all.samples[58], all.samples[59]] });
+  late.pipeline.drain();
+  assert.deepEqual(late.sink.scores.map((p) => [p.time, p.score]), ordered.sink.scores.map((p) => [p.time, p.score]));
+  assert.equal(late.t.calls('messageRejected').filter(([r]) => r === 'duplicate').length, 2);
 });
