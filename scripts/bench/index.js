@@ -25,11 +25,12 @@ const { values: argv } = parseArgs({
     verbose: { type: 'boolean', default: false },
     out: { type: 'string' },
     'no-install': { type: 'boolean', default: false },
+    profile: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (argv.help) {
-  process.stdout.write('Usage: node scripts/bench/index.js [--json] [--quick] [--only ' + SECTIONS.join(',') + '] [--verbose] [--out FILE] [--no-install]\n');
+  process.stdout.write('Usage: node scripts/bench/index.js [--json] [--quick] [--only ' + SECTIONS.join(',') + '] [--verbose] [--out FILE] [--no-install] [--profile DIR]\n');
   process.exit(0);
 }
 const only = new Set((argv.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
@@ -179,13 +180,13 @@ async function services() {
 }
 
 let daemonSeq = 0;
-async function launchDaemon(opts = {}) {
+async function launchDaemon(opts = {}, env = {}) {
   await services();
   const dir = L.tempDir('daemon');
   const httpPort = await L.freePort();
   const clientId = `anomalyd-bench-${process.pid}-${++daemonSeq}`;
   const file = L.daemonConfig({ dir, mqttUrl: broker.url, clientId, httpPort, webhookUrl: hooks.url, influxUrl: influx.url, logLevel: 'info', ...opts });
-  return L.startDaemon(file, httpPort, { verbose, cwd: dir });
+  return L.startDaemon(file, httpPort, { verbose, cwd: dir, env });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -276,7 +277,12 @@ async function rawRun(qos, n, assets, drain) {
 }
 
 async function daemonRun(qos, n, assets, drain) {
-  const d = await launchDaemon({ qos });
+  // --profile DIR: the QoS 1 drain run's daemon writes a V8 CPU profile there (summarised below and on stderr).
+  const profileDir = argv.profile && qos === 1 && drain ? path.resolve(argv.profile) : null;
+  if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
+  const before = profileDir ? new Set(fs.readdirSync(profileDir)) : null;
+  const d = await launchDaemon({ qos }, profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {});
+  let profile = null;
   try {
     const perAsset = Math.ceil(n / assets);
     const expectWindows = assets * (perAsset >= 30 ? Math.floor((perAsset - 30) / 5) + 1 : 0);
@@ -325,7 +331,17 @@ async function daemonRun(qos, n, assets, drain) {
     const batches = m.anomalyd_inference_batch_size_count - (m0.anomalyd_inference_batch_size_count ?? 0);
     const batchWindows = m.anomalyd_inference_batch_size_sum - (m0.anomalyd_inference_batch_size_sum ?? 0);
     const inferS = m.anomalyd_inference_seconds_sum - (m0.anomalyd_inference_seconds_sum ?? 0);
+    await d.stop();
+    if (profileDir) {
+      const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
+      if (file) {
+        const summary = require('./profileSummary').summarise(path.join(profileDir, file));
+        L.log(`\ndaemon CPU profile (QoS 1 drain run, includes start-up and shutdown)\n${summary.text}`);
+        profile = { file: path.join(profileDir, file), areas_pct: summary.areas };
+      }
+    }
     return {
+      profile,
       mps: n / seconds,
       mps_10_90: (0.8 * n) / (cross(0.9) - cross(0.1)),
       publisher_mps: f.publisherMps,

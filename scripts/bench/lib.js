@@ -272,9 +272,9 @@ function daemonConfig({ dir, mqttUrl, clientId, httpPort, qos = 1, webhookUrl, i
 }
 
 /** `anomalyd run -c file` as a child; resolves once /readyz answers 200, with the time that took. */
-async function startDaemon(configFile, httpPort, { timeoutMs = 60_000, verbose = false, cwd } = {}) {
+async function startDaemon(configFile, httpPort, { timeoutMs = 60_000, verbose = false, cwd, env = {} } = {}) {
   const t0 = process.hrtime.bigint();
-  const child = track(spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js'), 'run', '-c', configFile], { cwd: cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = track(spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js'), 'run', '-c', configFile], { cwd: cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
   let out = '';
   const keep = (d) => {
     if (verbose) process.stderr.write(d);

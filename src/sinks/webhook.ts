@@ -3,7 +3,6 @@
 // backoff and jitter (Retry-After honoured up to the cap). Other 4xx: rejected, counted and dropped (sending a
 // request the receiver refuses again cannot help). After max_retries a notice is counted as failed but kept and
 // retried at the cap interval: a pager must not lose a page because its receiver was down for an hour.
-import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AlertNotice } from '../core/alert';
 import { backoffDelay, classifyStatus, describeFetchError, retryAfterMs, splitCredentials, type AttemptOutcome, type BackoffPolicy } from '../core/alertDelivery';
@@ -11,6 +10,7 @@ import type { ComponentContext } from '../core/context';
 import { webhookBody } from './alertPayload';
 import { Outbox, type OutboxEntry } from './outbox';
 import type { Sink, SinkStats } from './sink';
+import { signature } from './webhookSignature';
 
 export const WEBHOOK_DEFAULTS = { retryBaseMs: 500, retryMaxDelayMs: 60_000, maxOutboxNotices: 10_000, jitter: 0.2 } as const;
 
@@ -203,9 +203,5 @@ export class WebhookSink implements Sink {
   }
 }
 
-/** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`; a fresh t per attempt lets receivers reject replays. */
-export function signature(secret: string, body: string, nowMs: number): string {
-  const t = Math.floor(nowMs / 1000);
-  const v1 = createHmac('sha256', secret).update(`${t}.${body}`).digest('hex');
-  return `t=${t},v1=${v1}`;
-}
+
+export { signature };
