@@ -127,6 +127,7 @@ export class Daemon {
         readiness: [mqttConnectedCheck(status), modelsLoadedCheck(status, Object.keys(c.models))],
         log: this.log.child({ component: 'http' }),
         page: { version: this.info.version, backend: this.backend.name },
+        ...(c.http.token !== undefined ? { bearerToken: c.http.token } : {}),
       });
       this.httpUrl = (await this.http.start()).url;
     }

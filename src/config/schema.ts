@@ -43,6 +43,13 @@ export const httpSchema = section(
     enabled: Type.Boolean({ default: true, description: 'Serve /metrics, /healthz, /readyz and the status page.' }),
     host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Listen address; use 0.0.0.0 to be scraped from other hosts or containers.' }),
     port: Type.Integer({ minimum: 0, maximum: 65_535, default: 9464, description: 'Listen port; 0 picks a free port.' }),
+    token: Type.Optional(
+      Type.String({
+        minLength: 16,
+        description: 'Bearer token required for /metrics and the status page (Prometheus: authorization.credentials). /healthz and /readyz stay open. Prefer token_file; never logged.',
+      }),
+    ),
+    token_file: Type.Optional(Type.String({ minLength: 1, description: 'File whose content (trimmed) is the bearer token.' })),
   },
   'HTTP server for metrics, health and status.',
 );

@@ -1,6 +1,7 @@
 // The daemon's one HTTP server (node:http, no framework): /metrics for Prometheus, /healthz and /readyz for
 // probes, / for people. The constructor does nothing; start() listens (port 0 = a free port) and returns the
 // bound address; stop() is idempotent and safe before or after a failed start.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Log } from '../core/context';
@@ -21,6 +22,11 @@ export interface TelemetryServerOptions {
   readonly liveness?: readonly ReadinessCheck[];
   readonly log?: Log;
   readonly page?: PageInfo;
+  /**
+   * When set, /metrics and the status page require `Authorization: Bearer <token>` (compared in constant
+   * time). /healthz and /readyz stay open for orchestrator probes; they reveal no stream data.
+   */
+  readonly bearerToken?: string;
   /** A check slower than this counts as failed (default 2000 ms). */
   readonly checkTimeoutMs?: number;
 }
@@ -86,6 +92,8 @@ export function createTelemetryServer(opts: TelemetryServerOptions): TelemetrySe
     if (!ROUTES.has(path)) reply = { status: 404, type: TEXT_TYPE, body: `Not found: ${path}\n` };
     else if (req.method !== 'GET' && req.method !== 'HEAD') {
       reply = { status: 405, type: TEXT_TYPE, body: `Method ${req.method ?? ''} not allowed\n`, headers: { allow: 'GET, HEAD' } };
+    } else if (opts.bearerToken && PROTECTED.has(path) && !authorized(req.headers.authorization, opts.bearerToken)) {
+      reply = { status: 401, type: TEXT_TYPE, body: 'Unauthorized\n', headers: { 'www-authenticate': 'Bearer realm="anomalyd"' } };
     } else {
       try {
         reply = await route(path);
@@ -160,4 +168,15 @@ export function createTelemetryServer(opts: TelemetryServerOptions): TelemetrySe
 
     address: () => bound,
   };
+}
+
+/** Paths that show stream data and so need the bearer token when one is configured. */
+const PROTECTED: ReadonlySet<string> = new Set(['/metrics', '/']);
+
+function authorized(header: string | undefined, token: string): boolean {
+  const m = /^Bearer (.+)$/.exec(header ?? '');
+  if (!m) return false;
+  const given = createHash('sha256').update(m[1]).digest();
+  const expected = createHash('sha256').update(token).digest();
+  return timingSafeEqual(given, expected);
 }

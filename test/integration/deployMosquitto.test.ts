@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { connectAsync } from 'mqtt';
+import { connect, connectAsync } from 'mqtt';
 import { isPortListening } from '../../src/sources/broker';
 import { ensurePackage } from '../helpers/ensurePackage';
 import { freePort } from '../helpers/ports';
@@ -72,7 +72,9 @@ async function deliveredAfterOutage(configText: string): Promise<number> {
     broker = await runBroker(conf, port);
 
     const seen = new Set<number>();
-    const back = await connectAsync(url, { ...session, manualConnect: false });
+    // The handler must be in place before the session resumes: the broker sends the queue right after CONNACK,
+    // possibly in the same TCP read (connectAsync would resolve too late and miss the first message).
+    const back = connect(url, session);
     back.on('message', (_topic, payload) => seen.add((JSON.parse(payload.toString()) as { n: number }).n));
     // Delivery stops when the queue is drained; wait until nothing new arrives for a second.
     let last = -1;
