@@ -10,6 +10,12 @@ const mqtt = require('mqtt');
 
 const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 
+// Exit when the benchmark that started this process is gone (killed outright: no one else would stop us).
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(1);
+}, 1000).unref();
+
 const { values: v } = parseArgs({
   options: { url: { type: 'string' }, qos: { type: 'string', default: '1' }, expect: { type: 'string' }, timeout: { type: 'string', default: '120' } },
 });

@@ -183,13 +183,13 @@ async function services() {
 }
 
 let daemonSeq = 0;
-async function launchDaemon(opts = {}, env = {}) {
+async function launchDaemon(opts = {}, nodeArgs = []) {
   await services();
   const dir = L.tempDir('daemon');
   const httpPort = await L.freePort();
   const clientId = `anomalyd-bench-${process.pid}-${++daemonSeq}`;
   const file = L.daemonConfig({ dir, mqttUrl: broker.url, clientId, httpPort, webhookUrl: hooks.url, influxUrl: influx.url, logLevel: 'info', batching, ...opts });
-  return L.startDaemon(file, httpPort, { verbose, cwd: dir, env });
+  return L.startDaemon(file, httpPort, { verbose, cwd: dir, nodeArgs });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -240,7 +240,13 @@ async function flood({ qos, n, assets, line, pid, drain, consumer }) {
     const p = await pubDone;
     return { start: pubStart, end, publisherMps: p.mps };
   } finally {
-    if (drain) process.kill(pid, 'SIGCONT');
+    if (drain) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        /* already gone */
+      }
+    }
   }
 }
 
@@ -285,7 +291,7 @@ async function daemonRun(qos, n, assets, drain) {
   const profileDir = argv.profile && qos === 1 && drain ? path.resolve(argv.profile) : null;
   if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
   const before = profileDir ? new Set(fs.readdirSync(profileDir)) : null;
-  const d = await launchDaemon({ qos }, profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {});
+  const d = await launchDaemon({ qos }, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   let profile = null;
   try {
     const perAsset = Math.ceil(n / assets);

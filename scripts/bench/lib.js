@@ -15,18 +15,68 @@ const MOSQUITTO = '/usr/sbin/mosquitto';
 const log = (...parts) => process.stderr.write(parts.join(' ') + '\n');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Every child and temp dir made here; cleanup() ends them (also on exit and on signals). */
+/**
+ * Every child and temp dir of this run lives under one run dir (anomalyd-bench-run-*) holding the owner's pid
+ * and the children's pids. cleanup() ends them (also on exit and on SIGINT/SIGTERM); a run killed outright
+ * (SIGKILL) is cleaned up by the next one: its children whose command line names its run dir are ended by pid
+ * (node children also exit by themselves when their parent is gone).
+ */
 const children = new Set();
-const tempDirs = new Set();
+let runDir = null;
+
+function runRoot() {
+  if (!runDir) {
+    reapStale();
+    runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'anomalyd-bench-run-'));
+    fs.writeFileSync(path.join(runDir, 'owner.pid'), String(process.pid));
+  }
+  return runDir;
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function reapStale() {
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    if (!name.startsWith('anomalyd-bench-run-')) continue;
+    const dir = path.join(os.tmpdir(), name);
+    let owner = NaN;
+    try {
+      owner = Number(fs.readFileSync(path.join(dir, 'owner.pid'), 'utf8'));
+    } catch {
+      /* unreadable: treat as stale */
+    }
+    if (Number.isInteger(owner) && alive(owner)) continue;
+    let pids = [];
+    try {
+      pids = fs.readFileSync(path.join(dir, 'children.pid'), 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      /* none */
+    }
+    for (const pid of pids) {
+      try {
+        if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 function tempDir(prefix) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `anomalyd-bench-${prefix}-`));
-  tempDirs.add(dir);
-  return dir;
+  return fs.mkdtempSync(path.join(runRoot(), `${prefix}-`));
 }
 
 function track(child) {
   children.add(child);
+  if (child.pid) fs.appendFileSync(path.join(runRoot(), 'children.pid'), `${child.pid}\n`);
   child.once('exit', () => children.delete(child));
   return child;
 }
@@ -49,8 +99,8 @@ function cleanupSync() {
     }
   }
   children.clear();
-  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
-  tempDirs.clear();
+  if (runDir) fs.rmSync(runDir, { recursive: true, force: true });
+  runDir = null;
 }
 
 async function cleanup() {
@@ -272,9 +322,9 @@ function daemonConfig({ dir, mqttUrl, clientId, httpPort, qos = 1, webhookUrl, i
 }
 
 /** `anomalyd run -c file` as a child; resolves once /readyz answers 200, with the time that took. */
-async function startDaemon(configFile, httpPort, { timeoutMs = 60_000, verbose = false, cwd, env = {} } = {}) {
+async function startDaemon(configFile, httpPort, { timeoutMs = 60_000, verbose = false, cwd, nodeArgs = [] } = {}) {
   const t0 = process.hrtime.bigint();
-  const child = track(spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js'), 'run', '-c', configFile], { cwd: cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }));
+  const child = track(spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist', 'main.js'), 'run', '-c', configFile], { cwd: cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
   let out = '';
   const keep = (d) => {
     if (verbose) process.stderr.write(d);

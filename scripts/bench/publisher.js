@@ -23,6 +23,12 @@ const sim = require(path.join(root, 'dist', 'sources', 'simulator.js'));
 const SEEDS = sim.simAssets('pump', 2, 3, 1).map((a) => a.seed);
 const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 
+// Exit when the benchmark that started this process is gone (killed outright: no one else would stop us).
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(1);
+}, 1000).unref();
+
 async function main() {
   const { values: v } = parseArgs({
     options: {

@@ -5,6 +5,7 @@ import { effectiveDetection } from '../config/detection';
 import type { AlertingConfig, Config } from '../config/schema';
 import type { AlertNotice } from '../core/alert';
 import { AlertStateMachine } from '../core/alerting';
+import { StallDetector } from '../core/stall';
 import type { ComponentContext } from '../core/context';
 import type { StreamBinding } from '../pipeline/pipeline';
 import type { StreamSamples } from '../sources/source';
@@ -53,6 +54,10 @@ export function createBinder(
       return {
         spec: { id: batch.stream, channels: [...channels] },
         model,
+        stall: new StallDetector(
+          { stream: batch.stream, model, labels: batch.labels, silenceMs: detection.alerting.stall_after_ms, nextSequence: state.nextSequence },
+          ctx.clock.now(),
+        ),
         window: windowOptions(detection.window),
         maxLatenessMs: detection.window.max_lateness_ms,
         labels: batch.labels,

@@ -47,6 +47,7 @@ export class Daemon {
   private binder?: Binder;
   private models?: ModelRegistry;
   private healthTimer?: NodeJS.Timeout;
+  private stallTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
   backend?: BackendInfo;
   httpUrl?: string;
@@ -143,6 +144,8 @@ export class Daemon {
     if (c.simulator.enabled) this.simulator = await startSimulator(c, this.ctx('simulator'));
     this.healthTimer = setInterval(() => this.writeHealth(), 10_000);
     this.healthTimer.unref();
+    this.stallTimer = setInterval(() => pipeline.checkStalls(Date.now()), 1000);
+    this.stallTimer.unref();
     this.log.info('anomalyd is running.', { streams_configured: c.subscriptions.length, models: Object.keys(c.models).length, sinks: this.sinks.map((s) => s.name).join(',') });
   }
 
@@ -154,6 +157,7 @@ export class Daemon {
 
   private async doStop(): Promise<void> {
     if (this.healthTimer) clearInterval(this.healthTimer);
+    if (this.stallTimer) clearInterval(this.stallTimer);
     await this.simulator?.stop();
     await this.source?.stop();
     this.pipeline?.stop();

@@ -11,7 +11,13 @@ export async function checkModels(config: Config, _file: string): Promise<string
   const problems: string[] = [];
   const manifests = new Map<string, Manifest>();
   const names = Object.keys(config.models);
-  if (names.length > 0) await selectBackend(backendPreference(config.inference.backend));
+  if (names.length > 0) {
+    try {
+      await selectBackend(backendPreference(config.inference.backend));
+    } catch (err) {
+      return [`inference.backend: ${(err as Error).message} (got '${config.inference.backend}')`];
+    }
+  }
   for (const name of names) {
     const dir = config.models[name].path;
     try {

@@ -172,6 +172,12 @@ export const alertingSchema = section(
       default: 900_000,
       description: 'A flapping alert resolves once no anomaly has been active for this long (milliseconds).',
     }),
+    stall_after_ms: Type.Integer({
+      minimum: 0,
+      maximum: 604_800_000,
+      default: 300_000,
+      description: 'A stream that sends nothing for this long (milliseconds, wall clock) raises an IngestionStalled alert, distinct from anomalies; it resolves when samples arrive again. 0 disables it.',
+    }),
     top_channels: Type.Integer({ minimum: 1, maximum: 256, default: 3, description: 'Channels with the largest share of the reconstruction error named on every alert.' }),
   },
   'Turning anomalous windows into alerts: k-of-n start, hysteresis, minimum firing time, flapping and insufficient data.',

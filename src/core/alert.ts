@@ -2,8 +2,11 @@
 // API, InfluxDB point, console line).
 
 export type AlertSeverity = 'warning' | 'critical';
-/** anomaly: scores over the threshold; insufficient_data: windows too incomplete to score. */
-export type AlertKind = 'anomaly' | 'insufficient_data';
+/**
+ * anomaly: scores over the threshold; insufficient_data: windows too incomplete to score; ingestion_stalled:
+ * the stream stopped sending for longer than its configured silence (a dead sensor or gateway, not a fault).
+ */
+export type AlertKind = 'anomaly' | 'insufficient_data' | 'ingestion_stalled';
 
 export interface ChannelShare {
   readonly channel: string;

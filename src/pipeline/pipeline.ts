@@ -5,6 +5,7 @@ import type { AlertNotice, ChannelShare } from '../core/alert';
 import type { ComponentContext } from '../core/context';
 import type { StreamScoreFilter } from '../core/scoreFilter';
 import { ReorderBuffer } from '../core/reorder';
+import type { StallDetector } from '../core/stall';
 import type { Sample, StreamSpec, Window } from '../core/types';
 import { WindowBuffer, type WindowOptions } from '../core/window';
 import type { Detector, ScoredWindow } from '../model/detector';
@@ -34,6 +35,8 @@ export interface StreamBinding {
    * detector's own score and decision go to the sinks and the alert tracker unchanged.
    */
   readonly scoreFilter?: StreamScoreFilter;
+  /** Ingestion-stall alerts (wall clock); absent: none. */
+  readonly stall?: StallDetector;
 }
 
 /** Takes windows of streams whose model is not available yet (auto-learning). */
@@ -122,6 +125,7 @@ export class Pipeline {
       for (const s of ready) this.window(state, s, pending);
       state.lastSampleAt = ctx.clock.now();
     }
+    if (state.binding.stall) this.emit(state.binding, state.binding.stall.activity(ctx.clock.now()));
     ctx.events.samplesAccepted(batch.stream, batch.samples.length);
     if (pending.length > 0) return Promise.all(pending).then(() => undefined);
   };
@@ -161,6 +165,13 @@ export class Pipeline {
     this.drain();
     this.stopped = true;
     for (const lane of this.lanes.values()) lane.stop();
+  }
+
+  /** Fire ingestion-stall alerts for streams silent longer than their configured silence (called periodically). */
+  checkStalls(now: number): void {
+    for (const state of this.streams.values()) {
+      if (state.binding.stall) this.emit(state.binding, state.binding.stall.check(now));
+    }
   }
 
   /** A model became available or was reloaded: later windows of its streams are scored by it. */

@@ -43,8 +43,8 @@ export interface WebhookBody {
   readonly alerts: readonly WebhookAlert[];
 }
 
-export function alertName(kind: AlertKind): 'AnomalyDetected' | 'InsufficientData' {
-  return kind === 'anomaly' ? 'AnomalyDetected' : 'InsufficientData';
+export function alertName(kind: AlertKind): 'AnomalyDetected' | 'InsufficientData' | 'IngestionStalled' {
+  return kind === 'anomaly' ? 'AnomalyDetected' : kind === 'insufficient_data' ? 'InsufficientData' : 'IngestionStalled';
 }
 
 export function rfc3339(ms: number): string {
@@ -72,6 +72,14 @@ export function alertAnnotations(notice: AlertNotice): { summary: string; descri
         }
       : { summary: `Data for stream ${notice.stream} is back`, description: `Stream ${notice.stream} delivers complete windows again.` };
   }
+  if (notice.kind === 'ingestion_stalled') {
+    return notice.status === 'firing'
+      ? {
+          summary: `Stream ${notice.stream} stopped sending data`,
+          description: `No samples from stream ${notice.stream} since ${rfc3339(notice.startsAt)}: check the sensor, gateway or broker path. This is not an anomaly verdict.`,
+        }
+      : { summary: `Stream ${notice.stream} is sending again`, description: `Samples from stream ${notice.stream} arrive again.` };
+  }
   const top = formatShares(notice.topChannels);
   const numbers = `score ${fmt(notice.score)} vs threshold ${fmt(notice.threshold)} (p = ${formatPValue(notice.pValue)})`;
   if (notice.status === 'resolved') {
@@ -97,7 +105,7 @@ export function generatorUrl(externalUrl: string, stream: string): string {
 }
 
 export function webhookAlert(notice: AlertNotice, externalUrl: string): WebhookAlert {
-  const noScore = notice.kind === 'insufficient_data';
+  const noScore = notice.kind !== 'anomaly';
   return {
     status: notice.status,
     labels: alertLabels(notice),

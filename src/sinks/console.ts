@@ -58,6 +58,9 @@ export function formatNotice(notice: AlertNotice, escalatedAt?: number): string 
   const word = notice.status === 'resolved' ? 'RESOLVED' : escalatedAt !== undefined ? 'ESCALATED' : flapping ? 'FLAPPING' : 'FIRING';
   const time = rfc3339(notice.endsAt ?? escalatedAt ?? notice.startsAt);
   const head = `${time} ${word.padEnd(9)} ${notice.severity.padEnd(8)} ${notice.stream}`;
+  if (notice.kind === 'ingestion_stalled') {
+    return `${head}  ${notice.status === 'firing' ? 'ingestion stalled: no samples' : 'samples arrive again'}`;
+  }
   if (notice.kind === 'insufficient_data') {
     return `${head}  ${notice.status === 'firing' ? 'insufficient data: windows too incomplete to score' : 'data complete again'}`;
   }

@@ -31,7 +31,7 @@ describe('defaults', () => {
   it('keeps given values and fills the rest of the same section', () => {
     const config = loadConfigText('http:\n  port: 8080\ndefaults:\n  window:\n    size: 140\n    hop: 70\n', 'x.yaml', {});
     assert.deepEqual(config.http, { enabled: true, host: '127.0.0.1', port: 8080 });
-    assert.deepEqual(config.defaults.window, { size: 140, hop: 70, max_gap_ms: 10000, min_completeness: 0.9 });
+    assert.deepEqual(config.defaults.window, { size: 140, hop: 70, max_gap_ms: 10000, max_lateness_ms: 0, min_completeness: 0.9 });
   });
 
   it('fills defaults inside list entries but not inside overrides', () => {
@@ -64,7 +64,7 @@ describe('defaults', () => {
       send_resolved: true,
     });
     const effective = effectiveDetection(config.defaults, sub);
-    assert.deepEqual(effective.window, { size: 64, hop: 8, max_gap_ms: 10000, min_completeness: 0.9 });
+    assert.deepEqual(effective.window, { size: 64, hop: 8, max_gap_ms: 10000, max_lateness_ms: 0, min_completeness: 0.9 });
     assert.deepEqual(effective.training, config.defaults.training);
   });
 

@@ -85,7 +85,7 @@ describe('hardened YAML', () => {
     assert.deepEqual(config.subscriptions[1]?.channels, ['x', 'y']);
     assert.deepEqual(config.subscriptions[0]?.window, { size: 32, hop: 8 });
     // The aliased window was not filled with defaults through the shared object.
-    assert.deepEqual(config.defaults.window, { size: 32, hop: 8, max_gap_ms: 10000, min_completeness: 0.9 });
+    assert.deepEqual(config.defaults.window, { size: 32, hop: 8, max_gap_ms: 10000, max_lateness_ms: 0, min_completeness: 0.9 });
   });
 
   it('rejects custom and non-core tags', () => {
