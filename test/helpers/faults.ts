@@ -1,0 +1,235 @@
+// Shared harness of the fault and security suites (test/integration/faults*.test.ts, security*.test.ts):
+// `anomalyd run` as a child process with a config written to a temp dir, scraping of its /metrics, an HTTP
+// webhook receiver whose answers a test controls, and pump samples published over MQTT. The bundled pump model
+// (models/pump, 8 channels, window 30) is used as is, so no test spends time training.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import * as path from 'node:path';
+import type { Sample } from '../../src/core/types';
+import type { MqttPublisher } from '../../src/sources/mqttClient';
+import { PUMP_CHANNELS, pumpPayload } from '../../src/sources/simulator';
+
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+export const MAIN = path.join(ROOT, 'dist', 'main.js');
+export const PUMP_MODEL = path.join(ROOT, 'models', 'pump');
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface ConfigParts {
+  readonly httpPort: number;
+  readonly stateDir: string;
+  readonly mqttUrl: string;
+  readonly clientId: string;
+  readonly modelPath?: string;
+  /** YAML lines under `mqtt:` beyond url/client_id/embedded_broker (indented by the caller with two spaces). */
+  readonly mqttExtra?: string;
+  /** The `sinks:` block body (each line indented by two spaces). */
+  readonly sinks?: string;
+  /** Extra top-level YAML (log, http extras, queues...). */
+  readonly extra?: string;
+  /** `defaults.alerting` flow mapping body. */
+  readonly alerting?: string;
+  readonly hop?: number;
+  /** `json` (one sample a message) or `json_array` (a list of samples a message). */
+  readonly decoder?: 'json' | 'json_array';
+  readonly logLevel?: 'debug' | 'info';
+  readonly shutdownGraceMs?: number;
+}
+
+/** A daemon config for pump streams on plant/<line>/<asset>/telemetry scored by the bundled pump model. */
+export function pumpConfig(p: ConfigParts): string {
+  return `log: { level: ${p.logLevel ?? 'info'} }
+http: { host: 127.0.0.1, port: ${p.httpPort} }
+state_dir: ${p.stateDir}
+shutdown_grace_ms: ${p.shutdownGraceMs ?? 10000}
+mqtt:
+  url: ${p.mqttUrl}
+  client_id: ${p.clientId}
+  embedded_broker: off
+  reconnect: { min_delay_ms: 200, max_delay_ms: 2000, jitter: 0.2 }
+${p.mqttExtra ?? ''}
+models: { pump: { path: ${p.modelPath ?? PUMP_MODEL} } }
+defaults:
+  window: { size: 30, hop: ${p.hop ?? 10}, max_gap_ms: 10000, min_completeness: 0.9, sample_period_ms: 1000 }
+  alerting: { ${p.alerting ?? 'k: 3, n: 5, reset_windows: 3, keep_firing_for_ms: 0, stall_after_ms: 0'} }
+subscriptions:
+  - topic: plant/+/+/telemetry
+    template: plant/{line}/{asset}/telemetry
+    stream: "{line}/{asset}"
+    decoder: ${p.decoder ?? 'json'}${p.decoder === 'json_array' ? '\n    sample_rate_hz: 1' : ''}
+    model: pump
+    channels: [${PUMP_CHANNELS.join(', ')}]
+sinks:
+  console: { enabled: false }
+${p.sinks ?? ''}
+${p.extra ?? ''}
+`;
+}
+
+/** `anomalyd run -c FILE` as a child process; everything it prints is kept in `log`. */
+export class DaemonProcess {
+  log = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly child: ChildProcess;
+
+  constructor(
+    configFile: string,
+    readonly httpPort: number,
+    cwd: string,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.child = spawn(process.execPath, [MAIN, 'run', '-c', configFile], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout?.on('data', (d: Buffer) => (this.log += d.toString()));
+    this.child.stderr?.on('data', (d: Buffer) => (this.log += d.toString()));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get base(): string {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
+  /** Waits until /readyz answers 200 (or the process exits, or timeoutMs passes: then throws with the log). */
+  async ready(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!this.running) throw new Error(`daemon exited before it was ready:\n${this.log.slice(-4000)}`);
+      const ok = await fetch(`${this.base}/readyz`).then((r) => r.status === 200, () => false);
+      if (ok) return;
+      if (Date.now() > deadline) throw new Error(`daemon not ready after ${timeoutMs} ms:\n${this.log.slice(-4000)}`);
+      await sleep(100);
+    }
+  }
+
+  /** Waits until the HTTP server answers at all (any status). */
+  async listening(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!this.running) throw new Error(`daemon exited:\n${this.log.slice(-4000)}`);
+      if (await fetch(`${this.base}/healthz`).then(() => true, () => false)) return;
+      if (Date.now() > deadline) throw new Error(`daemon HTTP not up after ${timeoutMs} ms:\n${this.log.slice(-4000)}`);
+      await sleep(100);
+    }
+  }
+
+  async metricsText(headers: Record<string, string> = {}): Promise<string> {
+    return (await fetch(`${this.base}/metrics`, { headers })).text();
+  }
+
+  /** Sum of every series of `name` whose labels include `labels` (NaN when absent). */
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    return metricValue(await this.metricsText(), name, labels);
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    this.child.kill(sig);
+  }
+
+  /** SIGTERM (if still running) and the exit. */
+  async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.running) this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 30_000);
+    const r = await this.exited;
+    clearTimeout(timer);
+    return r;
+  }
+}
+
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  let found = false;
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!(line.startsWith(`${name} `) || line.startsWith(`${name}{`))) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    found = true;
+    sum += Number(line.split(' ').pop());
+  }
+  return found ? sum : NaN;
+}
+
+/** Polls `read` until `cond` holds on its value; returns the value, throws with `what` after timeoutMs. */
+export async function pollUntil<T>(what: string, read: () => Promise<T>, cond: (v: T) => boolean, timeoutMs = 20_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (cond(v)) return v;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(v)})`);
+    await sleep(everyMs);
+  }
+}
+
+export interface ReceivedHook {
+  readonly at: number;
+  readonly key: string;
+  readonly status: number;
+  readonly body: {
+    status: string;
+    alerts: { status: string; labels: Record<string, string>; fingerprint: string; sequence: number }[];
+  };
+  readonly raw: string;
+  readonly headers: Record<string, string | string[] | undefined>;
+}
+
+/** An HTTP webhook receiver answering `respond()` (200 unless changed); records every request. */
+export class HookReceiver {
+  readonly requests: ReceivedHook[] = [];
+  respond: () => number = () => 200;
+  private server: Server | null = null;
+  url = '';
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (d: Buffer) => (raw += d.toString()));
+      req.on('end', () => {
+        const status = this.respond();
+        let body: ReceivedHook['body'] = { status: '', alerts: [] };
+        try {
+          body = JSON.parse(raw) as ReceivedHook['body'];
+        } catch {
+          // recorded as is
+        }
+        this.requests.push({ at: Date.now(), key: String(req.headers['idempotency-key']), status, body, raw, headers: req.headers });
+        res.writeHead(status).end(status < 300 ? 'ok' : 'no');
+      });
+    });
+    this.server = server;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const a = server.address();
+    this.url = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/hook`;
+  }
+
+  /** Accepted (2xx) requests. */
+  delivered(): ReceivedHook[] {
+    return this.requests.filter((r) => r.status >= 200 && r.status < 300);
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+}
+
+export function topicOf(asset: string, line = 'line1'): string {
+  return `plant/${line}/${asset}/telemetry`;
+}
+
+/** A json_array payload carrying several pump samples. */
+export function pumpArrayPayload(samples: readonly Sample[]): string {
+  return `[${samples.map((s) => pumpPayload(s)).join(',')}]`;
+}
+
+/** Publishes messages with at most `parallel` unacknowledged at a time (QoS 1). */
+export async function publishAll(pub: MqttPublisher, messages: readonly { topic: string; payload: string }[], parallel = 200): Promise<void> {
+  for (let i = 0; i < messages.length; i += parallel) {
+    await Promise.all(messages.slice(i, i + parallel).map((m) => pub.publish(m.topic, m.payload, 1)));
+  }
+}

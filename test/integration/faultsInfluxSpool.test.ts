@@ -1,0 +1,145 @@
+// Fault 2 (issue 5): InfluxDB down for longer than the daemon's memory buffer holds. The disk spool takes the
+// rest up to spool_max_bytes; beyond it the documented policy applies (the oldest points are dropped and counted
+// in anomalyd_sink_points_dropped_total{reason="spool_full"}), and the count is exact: every point the daemon
+// produced is either in InfluxDB or counted as dropped, and the dropped ones are the oldest.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
+import { pumpSamples } from '../../src/sources/simulator';
+import { DaemonProcess, metricValue, pollUntil, publishAll, pumpArrayPayload, pumpConfig, sleep, topicOf } from '../helpers/faults';
+import { Influxd } from '../helpers/influxd';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
+import { freePort } from '../helpers/ports';
+
+const STREAMS = 20;
+const BUFFER_MAX = 200;
+const SPOOL_MAX = 128 * 1024;
+const T0 = Date.now() - 48 * 3600_000;
+
+let dir: string;
+let mosquitto: Mosquitto;
+let influx: Influxd;
+let daemon: DaemonProcess | undefined;
+let publisher: MqttPublisher | undefined;
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-faults-spool-'));
+  [mosquitto, influx] = await Promise.all([startMosquitto(), Influxd.start()]);
+});
+
+after(async () => {
+  await publisher?.close().catch(() => undefined);
+  await daemon?.stop();
+  await Promise.allSettled([mosquitto?.close(), influx?.stop()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('InfluxDB down longer than memory holds: spool up to its cap, the oldest beyond it dropped and counted exactly', async () => {
+  const httpPort = await freePort();
+  const config = path.join(dir, 'config.yaml');
+  await writeFile(
+    config,
+    pumpConfig({
+      httpPort,
+      stateDir: path.join(dir, 'var'),
+      mqttUrl: mosquitto.url,
+      clientId: 'anomalyd-faults-spool',
+      decoder: 'json_array',
+      // A threshold no window reaches: no alerts, so only score and health points go to InfluxDB.
+      sinks: `  influx: { url: ${influx.url}/anomalyd, batch_size: 100, flush_interval_ms: 100, buffer_max_points: ${BUFFER_MAX}, spool_max_bytes: ${SPOOL_MAX} }`,
+    }).replace(/models: \{ pump: \{ path: ([^ ]+) \} \}/, 'models: { pump: { path: $1, threshold: 1000000 } }'),
+  );
+  daemon = new DaemonProcess(config, httpPort, dir);
+  await daemon.ready();
+  const d = daemon;
+  publisher = await connectMqttPublisher({ url: mosquitto.url, clientId: 'faults-spool-publisher' });
+  const pub = publisher;
+  const TICKS = 200;
+  const samples = pumpSamples(41, T0, 30 + 10 * TICKS);
+  const topics = Array.from({ length: STREAMS }, (_, k) => topicOf(`pump${k}`));
+  let ticks = 0;
+  const tick = async (): Promise<void> => {
+    const from = ticks === 0 ? 0 : 30 + 10 * (ticks - 1);
+    const to = ticks === 0 ? 30 : from + 10;
+    await publishAll(pub, topics.map((topic) => ({ topic, payload: pumpArrayPayload(samples.slice(from, to)) })));
+    ticks++;
+  };
+  const influxPoints = async (): Promise<number> => {
+    const rows = await influx.query('SELECT count(score) FROM anomaly_score', 'anomalyd').catch(() => []);
+    return Number(rows[0]?.values?.[0]?.[1] ?? 0);
+  };
+
+  // Before: points flow and at least one health point is written (the daemon writes one every 10 s).
+  for (let i = 0; i < 5; i++) await tick();
+  await pollUntil('the first points in InfluxDB', influxPoints, (n) => n === 5 * STREAMS, 20_000);
+  await pollUntil('a health point', async () => (await influx.query('SELECT count(streams) FROM anomalyd_health', 'anomalyd')).length, (n) => n > 0, 15_000);
+
+  await influx.down();
+  let maxBuffered = 0;
+  let maxSpool = 0;
+  const gauges = async (): Promise<void> => {
+    const t = await d.metricsText();
+    maxBuffered = Math.max(maxBuffered, metricValue(t, 'anomalyd_sink_buffered_points', { sink: 'influx' }));
+    maxSpool = Math.max(maxSpool, metricValue(t, 'anomalyd_sink_spool_bytes', { sink: 'influx' }));
+  };
+  while (ticks < TICKS) {
+    await tick();
+    if (ticks % 5 === 0) await gauges();
+  }
+  const expected = ticks * STREAMS;
+  await pollUntil('every window scored', () => d.metric('anomalyd_windows_scored_total'), (v) => v >= expected, 30_000);
+  await sleep(1000);
+  await gauges();
+  const droppedWhileDown = await d.metric('anomalyd_sink_points_dropped_total', { sink: 'influx', reason: 'spool_full' });
+  await influx.up();
+  await pollUntil(
+    'the spool and memory to drain',
+    async () => {
+      const t = await d.metricsText();
+      return metricValue(t, 'anomalyd_sink_buffered_points', { sink: 'influx' }) + metricValue(t, 'anomalyd_sink_spool_bytes', { sink: 'influx' });
+    },
+    (v) => v === 0,
+    30_000,
+  );
+  // A health point written after recovery, so gaps in the health series count the dropped health points.
+  const healthAfter = Date.now();
+  await pollUntil('a health point after recovery', async () => {
+    const rows = await influx.query('SELECT streams FROM anomalyd_health', 'anomalyd');
+    return Number(rows[0]?.values.at(-1)?.[0] ?? 0);
+  }, (t) => t > healthAfter, 15_000);
+  await pollUntil('the sink to settle', async () => d.metric('anomalyd_sink_buffered_points', { sink: 'influx' }), (v) => v === 0, 10_000);
+
+  const scored = await d.metric('anomalyd_windows_scored_total');
+  const text = await d.metricsText();
+  const dropped = metricValue(text, 'anomalyd_sink_points_dropped_total', { sink: 'influx', reason: 'spool_full' });
+  const otherDrops = metricValue(text, 'anomalyd_sink_points_dropped_total', { sink: 'influx' }) - dropped;
+  const scoreRows = await influx.query('SELECT score FROM anomaly_score GROUP BY stream', 'anomalyd');
+  const foundScores = scoreRows.reduce((n, s) => n + s.values.length, 0);
+  const healthTimes = (await influx.query('SELECT streams FROM anomalyd_health', 'anomalyd'))[0].values.map((v) => Number(v[0]));
+  let missingHealth = 0;
+  for (let i = 1; i < healthTimes.length; i++) missingHealth += Math.round((healthTimes[i] - healthTimes[i - 1]) / 10_000) - 1;
+  const missingScores = scored - foundScores;
+  console.log(
+    `[fault 2] buffer ${BUFFER_MAX} points, spool cap ${SPOOL_MAX} bytes: ${scored} score points produced, ${foundScores} in InfluxDB, ` +
+      `${missingScores} score + ${missingHealth} health points missing, ${dropped} counted dropped (spool_full; ${droppedWhileDown} while down), ` +
+      `other drops ${otherDrops}; memory peak ${maxBuffered} points, spool peak ${maxSpool} bytes`,
+  );
+  assert.equal(scored, expected);
+  assert.ok(maxBuffered <= BUFFER_MAX, `memory peaked at ${maxBuffered}`);
+  assert.ok(maxSpool <= SPOOL_MAX, `spool peaked at ${maxSpool}`);
+  assert.ok(maxSpool > SPOOL_MAX / 2, `the spool took the overflow (${maxSpool} bytes)`);
+  assert.ok(missingScores > 0, 'the outage exceeded memory + spool');
+  assert.equal(dropped, missingScores + missingHealth, 'every missing point is counted, and nothing else');
+  assert.equal(otherDrops, 0);
+  // The oldest were dropped: each stream keeps its pre-outage windows and a contiguous run of the newest ones.
+  const windowEnd = (i: number): number => samples[29 + 10 * i].ts;
+  for (const s of scoreRows) {
+    const times = s.values.map((v) => Number(v[0]));
+    const kept = times.length - 5;
+    const want = [...Array.from({ length: 5 }, (_, i) => windowEnd(i)), ...Array.from({ length: kept }, (_, i) => windowEnd(TICKS - kept + i))];
+    assert.deepEqual(times, want, `stream ${s.tags?.stream}: the oldest outage points were the ones dropped`);
+  }
+});
