@@ -2,14 +2,15 @@
 // the merged detection settings and the model; its alert state machine is created here, restored from the
 // state file when the daemon ran before.
 import { effectiveDetection } from '../config/detection';
-import type { AlertingConfig, Config } from '../config/schema';
+import type { Config, DetectionConfig } from '../config/schema';
 import type { AlertNotice } from '../core/alert';
 import { AlertStateMachine } from '../core/alerting';
+import type { StreamScoreFilter } from '../core/scoreFilter';
 import { StallDetector } from '../core/stall';
 import type { ComponentContext } from '../core/context';
 import type { StreamBinding } from '../pipeline/pipeline';
 import type { StreamSamples } from '../sources/source';
-import { windowOptions } from './detection';
+import { alertSettings, newScoreFilter, windowOptions } from './detection';
 import { AUTO_PREFIX } from './models';
 import type { StateStore } from './stateStore';
 
@@ -40,7 +41,7 @@ export function createBinder(
       const configured = explicit?.model !== undefined && explicit.model !== 'auto' ? explicit.model : subscription.model;
       const model = configured === 'auto' ? `${AUTO_PREFIX}${batch.stream}` : configured;
       if (configured !== 'auto' && !config.models[configured]) return { refused: `model '${configured}' is not configured` };
-      const machine = new AlertStateMachine(alertOptions(detection.alerting, batch.stream, model, batch.labels, state.nextSequence));
+      const machine = new AlertStateMachine({ ...alertSettings(detection.alerting), stream: batch.stream, model, labels: batch.labels, nextSequence: state.nextSequence });
       const snapshot = state.alertSnapshot(batch.stream);
       if (snapshot !== undefined) {
         try {
@@ -59,6 +60,7 @@ export function createBinder(
           ctx.clock.now(),
         ),
         window: windowOptions(detection.window),
+        ...scoreFilter(detection),
         maxLatenessMs: detection.window.max_lateness_ms,
         labels: batch.labels,
         alerts: {
@@ -77,28 +79,8 @@ export function createBinder(
   };
 }
 
-function alertOptions(
-  a: AlertingConfig,
-  stream: string,
-  model: string,
-  labels: Readonly<Record<string, string>>,
-  nextSequence: () => number,
-): ConstructorParameters<typeof AlertStateMachine>[0] {
-  return {
-    stream,
-    model,
-    labels,
-    k: a.k,
-    n: a.n,
-    resetWindows: a.reset_windows,
-    resetRatio: a.reset_ratio,
-    keepFiringForMs: a.keep_firing_for_ms,
-    severityCriticalPValue: a.severity_critical_p_value,
-    insufficientWindows: a.insufficient_windows,
-    flapMaxStarts: a.flap_max_starts,
-    flapPeriodMs: a.flap_period_ms,
-    flapQuietMs: a.flap_quiet_ms,
-    topChannels: a.top_channels,
-    nextSequence,
-  };
+/** The stream's score filter (anomaly likelihood) when the config enables one; spread into the binding. */
+function scoreFilter(detection: DetectionConfig): { scoreFilter?: StreamScoreFilter } {
+  const filter = newScoreFilter(detection.calibration);
+  return filter ? { scoreFilter: filter } : {};
 }

@@ -6,7 +6,10 @@ import { ConfigError } from '../core/errors';
 import type { StreamSpec } from '../core/types';
 import type { WindowOptions } from '../core/window';
 import { effectiveDetection } from '../config/detection';
-import type { CalibrationConfig, Config, DetectionConfig, WindowConfig } from '../config/schema';
+import type { AlertingConfig, CalibrationConfig, Config, DetectionConfig, WindowConfig } from '../config/schema';
+import type { AlertStateOptions } from '../core/alerting';
+import { AnomalyLikelihood } from '../core/anomalyLikelihood';
+import type { StreamScoreFilter } from '../core/scoreFilter';
 import type { DetectorSpec } from '../model/fitDetector';
 
 export interface ResolvedStream {
@@ -91,7 +94,41 @@ export function detectorSpec(
       },
     },
     calibration: calibrationMethod(d.calibration),
+    transform: t.input_transform,
     backend,
     anomalydVersion,
   };
+}
+
+/** Alert state machine settings without the per-stream parts. */
+export type AlertSettings = Omit<AlertStateOptions, 'stream' | 'model' | 'labels' | 'nextSequence'>;
+
+/** Alert state machine settings (the per-stream parts, stream/model/labels/sequence, are added by the caller). */
+export function alertSettings(a: AlertingConfig): AlertSettings {
+  return {
+    k: a.k,
+    n: a.n,
+    resetWindows: a.reset_windows,
+    resetRatio: a.reset_ratio,
+    keepFiringForMs: a.keep_firing_for_ms,
+    severityCriticalPValue: a.severity_critical_p_value,
+    insufficientWindows: a.insufficient_windows,
+    flapMaxStarts: a.flap_max_starts,
+    flapPeriodMs: a.flap_period_ms,
+    flapQuietMs: a.flap_quiet_ms,
+    topChannels: a.top_channels,
+  };
+}
+
+/** A new filter for one stream, or undefined when the config enables none. */
+export function newScoreFilter(c: CalibrationConfig): StreamScoreFilter | undefined {
+  const l = c.likelihood;
+  if (!l.enabled) return undefined;
+  return new AnomalyLikelihood({
+    averageWindows: l.average_windows,
+    historyWindows: l.history_windows,
+    learningWindows: l.learning_windows,
+    threshold: l.threshold,
+    suppressWindows: l.suppress_windows,
+  });
 }

@@ -7,9 +7,9 @@
 import * as path from 'node:path';
 import { loadDetectionConfig } from '../app/configFiles';
 import { InputError } from '../core/errors';
-import { learnAndReplay } from '../eval/learnAndReplay';
+import { learnAndReplay } from '../app/learnAndReplay';
 import { beatMetrics, listMitdbRecords, MITDB_SAMPLE_RATE_HZ, readMitdbBeats, readMitdbRecord } from '../eval/mitdb';
-import { beatScores } from '../eval/mitdbRun';
+import { beatScores } from '../app/mitdbRun';
 import { selectBackend } from '../model/backend';
 import { formatDuration, packageRoot, packageVersion, parseCommand, parseNumberOption, printJson, Progress, requireOption, round, UsageError } from './common';
 

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import * as path from 'node:path';
 import type { Sample } from '../../src/core/types';
 import type { MqttPublisher } from '../../src/sources/mqttClient';
-import { PUMP_CHANNELS, pumpPayload } from '../../src/sources/simulator';
+import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/sources/simulator';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const MAIN = path.join(ROOT, 'dist', 'main.js');
@@ -232,4 +232,17 @@ export async function publishAll(pub: MqttPublisher, messages: readonly { topic:
   for (let i = 0; i < messages.length; i += parallel) {
     await Promise.all(messages.slice(i, i + parallel).map((m) => pub.publish(m.topic, m.payload, 1)));
   }
+}
+
+/** Seeds of the simulated pumps the bundled model was trained on (simAssets('pump', 2, 3, 1)). */
+export { simAssets } from '../../src/sources/simulator';
+
+/**
+ * Pump samples, one a second from `from`, with every value of the samples in the index ranges `faults` multiplied
+ * by 4: far outside anything the model saw, so those windows are anomalous whatever the threshold.
+ */
+export function pumpSeries(seed: number, from: number, count: number, faults: readonly (readonly [number, number])[] = []): Sample[] {
+  return pumpSamples(seed, from, count).map((s, i) =>
+    faults.some(([a, b]) => i >= a && i < b) ? { ts: s.ts, values: Float32Array.from(s.values, (v) => v * 4) } : s,
+  );
 }

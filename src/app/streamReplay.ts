@@ -3,7 +3,9 @@
 // evaluate commands measure what this returns, so their numbers are the numbers the daemon would produce on
 // the same samples. Only the row bookkeeping (which row a window or a notice belongs to) is added here.
 import type { AlertNotice } from '../core/alert';
-import { AlertStateMachine, type AlertStateOptions } from '../core/alerting';
+import { AlertStateMachine } from '../core/alerting';
+import type { AlertSettings } from './detection';
+export type { AlertSettings } from './detection';
 import { ManualClock } from '../core/clock';
 import type { ComponentContext, Events, Log } from '../core/context';
 import type { StreamScoreFilter } from '../core/scoreFilter';
@@ -14,7 +16,7 @@ import { Pipeline } from '../pipeline/pipeline';
 import { CaptureSink } from '../sinks/capture';
 
 /** The alert settings of AlertStateOptions that come from configuration (the rest is per stream). */
-export type AlertSettings = Omit<AlertStateOptions, 'stream' | 'model' | 'labels' | 'nextSequence'>;
+
 
 export interface ReplayInput {
   readonly stream: StreamSpec;

@@ -5,7 +5,7 @@ import { AnomalyLikelihood } from '../../../src/core/anomalyLikelihood';
 import { createRng, gaussian } from '../../../src/core/random';
 import type { Window } from '../../../src/core/types';
 import { windowsFromSeries } from '../../../src/core/window';
-import { monotoneTimes, replayThroughPipeline, type AlertSettings } from '../../../src/eval/streamReplay';
+import { monotoneTimes, replayThroughPipeline, type AlertSettings } from '../../../src/app/streamReplay';
 import { selectBackend } from '../../../src/model/backend';
 import type { Detector } from '../../../src/model/detector';
 import { trainDetector } from '../../../src/model/fitDetector';

@@ -2,12 +2,12 @@
 // calibrate, as the daemon's auto-learning does from a stream's first windows), then stream the whole
 // recording through the daemon's pipeline with a fake clock. Training rows are streamed too, so the windows,
 // the score filter's history and the alert state are warm when the tested rows arrive, as they would be live.
-import { windowOptions } from '../app/detection';
+import { alertSettings, detectorSpec, newScoreFilter, windowOptions } from './detection';
 import type { DetectionConfig } from '../config/schema';
 import type { StreamSpec, Window } from '../core/types';
 import { windowsFromSeries } from '../core/window';
 import { trainDetector } from '../model/fitDetector';
-import { alertSettings, benchmarkDetectorSpec, newScoreFilter } from './detectionSetup';
+
 import { replayThroughPipeline, type ReplayOutput } from './streamReplay';
 
 export interface LearnContext {
@@ -42,7 +42,7 @@ export async function learnAndReplay(
   for (const e of windowsFromSeries(stream, times.subarray(0, trainRows), values.subarray(0, trainRows * channels), window)) {
     if (e.kind === 'window') train.push(e.window);
   }
-  const spec = benchmarkDetectorSpec(ctx.detection, stream.id, stream, ctx.backend, ctx.version);
+  const spec = detectorSpec(ctx.detection, stream.id, stream, ctx.backend, ctx.version);
   const { detector } = await trainDetector(train, spec, (e) => ctx.onEpoch?.(e.epoch, e.epochs));
   try {
     const filter = newScoreFilter(ctx.detection.calibration);

@@ -1,8 +1,8 @@
 // Beat-level judgement of a replayed MIT-BIH record: each annotated beat after the learning part takes the
 // score of the first scored window that holds the beat and `lagSamples` after it, normalised by the threshold
 // that window was compared with, so that > 1 is the daemon's own "anomalous" on every record.
-import type { MitdbBeats } from './mitdb';
-import { beatWindows } from './mitdb';
+import type { MitdbBeats } from '../eval/mitdb';
+import { beatWindows } from '../eval/mitdb';
 import type { ReplayOutput } from './streamReplay';
 
 export function beatScores(

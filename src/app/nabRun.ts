@@ -3,8 +3,8 @@
 // score in [0, 1] per row, causal: the score of the window that ends at that row (0 before the first window).
 // The daemon's own decisions are its alert starts.
 import { learnAndReplay, type LearnContext } from './learnAndReplay';
-import type { NabSeries } from './nabData';
-import { probationaryRows } from './nabScorer';
+import type { NabSeries } from '../eval/nabData';
+import { probationaryRows } from '../eval/nabScorer';
 import { monotoneTimes } from './streamReplay';
 
 export interface NabFileRun {
