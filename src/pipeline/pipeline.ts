@@ -125,7 +125,7 @@ export class Pipeline {
       for (const s of ready) this.window(state, s, pending);
       state.lastSampleAt = ctx.clock.now();
     }
-    if (state.binding.stall) this.emit(state.binding, state.binding.stall.activity(ctx.clock.now()));
+    if (state.binding.stall) this.emit(state.binding.stall.activity(ctx.clock.now()));
     ctx.events.samplesAccepted(batch.stream, batch.samples.length);
     if (pending.length > 0) return Promise.all(pending).then(() => undefined);
   };
@@ -136,7 +136,7 @@ export class Pipeline {
     for (const event of state.buffer.push(sample)) {
       if (event.kind === 'insufficient') {
         ctx.events.windowInsufficient(event.window.stream, event.window.completeness);
-        this.emit(state.binding, state.binding.alerts.observeInsufficient({ time: event.window.end, completeness: event.window.completeness }));
+        this.emit(state.binding.alerts.observeInsufficient({ time: event.window.end, completeness: event.window.completeness }));
       } else {
         const queued = this.route(state.binding, event.window);
         if (queued instanceof Promise) pending.push(queued);
@@ -153,8 +153,8 @@ export class Pipeline {
    */
   drain(): void {
     for (const state of this.streams.values()) {
-      const pending: Promise<void>[] = [];
-      for (const s of state.reorder.flush()) this.window(state, s, pending);
+      // Windows that find a full queue wait as its blocked producers; lane.drain() below admits them.
+      for (const s of state.reorder.flush()) this.window(state, s, []);
     }
     for (const lane of this.lanes.values()) lane.drain();
   }
@@ -170,7 +170,7 @@ export class Pipeline {
   /** Fire ingestion-stall alerts for streams silent longer than their configured silence (called periodically). */
   checkStalls(now: number): void {
     for (const state of this.streams.values()) {
-      if (state.binding.stall) this.emit(state.binding, state.binding.stall.check(now));
+      if (state.binding.stall) this.emit(state.binding.stall.check(now));
     }
   }
 
@@ -236,15 +236,13 @@ export class Pipeline {
         completeness: s.completeness,
         channelShares: shares,
       });
-      this.emit(
-        state.binding,
-        state.binding.alerts.observe({ time: s.end, score: f.score, threshold: f.threshold, pValue: f.pValue, anomalous: f.anomalous, channelShares: ranked }),
+      this.emit(state.binding.alerts.observe({ time: s.end, score: f.score, threshold: f.threshold, pValue: f.pValue, anomalous: f.anomalous, channelShares: ranked }),
       );
     });
     for (const sink of this.deps.sinks) sink.writeScores?.(points);
   }
 
-  private emit(_binding: StreamBinding, notices: readonly AlertNotice[]): void {
+  private emit(notices: readonly AlertNotice[]): void {
     for (const notice of notices) {
       this.deps.ctx.events.alertNotice(notice);
       for (const sink of this.deps.sinks) sink.writeAlert?.(notice);
