@@ -98,6 +98,8 @@ export class InfluxSink implements Sink {
   private spillTask: Promise<boolean> | null = null;
   private spills = 0;
   private spoolBlockedUntil = 0;
+  /** The spool failed (disk full...) and has not taken points since: said once at error level, not per retry. */
+  private spoolFailing = false;
   private loop: Promise<void> | null = null;
   private idle = false;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -265,6 +267,10 @@ export class InfluxSink implements Sink {
       }
       this.spilling = null;
       if (failure) this.spoolFailed(failure.err, failure.kept);
+      else if (this.spoolFailing) {
+        this.spoolFailing = false;
+        this.ctx.log.info('The InfluxDB spool takes points again', { sink: this.name, dir: this.opts.spoolDir });
+      }
       return failure === null;
     })();
     this.spillTask = task;
@@ -280,11 +286,12 @@ export class InfluxSink implements Sink {
     this.memory = kept.concat(this.memory);
     this.spoolBlockedUntil = Date.now() + SPOOL_RETRY_MS;
     const what = err.code === 'ENOSPC' ? 'Disk full' : 'Spool write failed';
-    this.ctx.events.sinkError(
-      this.name,
-      true,
-      `${what}: spool '${this.opts.spoolDir}' cannot take points (${describe(err)}); ${this.memory.length} points stay in memory, beyond ${this.bufferMax} the oldest are dropped`,
-    );
+    const detail = `${what}: spool '${this.opts.spoolDir}' cannot take points (${describe(err)}); ${this.memory.length} points stay in memory, beyond ${this.bufferMax} the oldest are dropped`;
+    this.ctx.events.sinkError(this.name, true, detail);
+    // The event's log line is rate-limited per sink and kind, so an earlier "InfluxDB unreachable" would hide
+    // this one for a minute: data loss is imminent, say it now (once per failure episode).
+    if (!this.spoolFailing) this.ctx.log.error(detail, { sink: this.name });
+    this.spoolFailing = true;
     this.enforceCap();
   }
 

@@ -9,7 +9,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Sample } from '../../src/core/types';
 import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
 import { pumpPayload } from '../../src/sources/simulator';
 import { DaemonProcess, HookReceiver, pollUntil, publishAll, pumpConfig, pumpSeries, simAssets, sleep, topicOf } from '../helpers/faults';

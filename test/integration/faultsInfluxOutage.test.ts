@@ -115,7 +115,7 @@ test('InfluxDB stopped 60 s under 1,000 streams: every point arrives, memory bou
   upAt = Date.now();
   // Production goes on while the spool drains.
   while (!emptyAt && Date.now() - upAt < 60_000 && ticks < TICKS_MAX) await runTicks(1000);
-  await pollUntil('the spool to drain', async () => emptyAt, (v) => v > 0, 60_000);
+  await pollUntil('the spool to drain', () => Promise.resolve(emptyAt), (v) => v > 0, 60_000);
   const ticksSent = ticks;
   const expectedPoints = ticksSent * streams.length;
 

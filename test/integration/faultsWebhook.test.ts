@@ -1,0 +1,96 @@
+// Fault 6 (issue 5): the webhook receiver answers 500 for a while, then 200: the notice is delivered once it
+// recovers, every attempt carries the same Idempotency-Key, and the receiver gets one page per alert transition.
+// A 4xx answer is not retried and is counted.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
+import { pumpPayload } from '../../src/sources/simulator';
+import { DaemonProcess, HookReceiver, publishAll, pumpConfig, pumpSeries, simAssets, sleep, topicOf } from '../helpers/faults';
+import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';
+import { freePort } from '../helpers/ports';
+
+const T0 = Math.floor((Date.now() - 6 * 3600_000) / 1000) * 1000;
+
+let dir: string;
+let mosquitto: Mosquitto;
+const receiver = new HookReceiver();
+let daemon: DaemonProcess | undefined;
+let publisher: MqttPublisher | undefined;
+
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-faults-webhook-'));
+  [mosquitto] = await Promise.all([startMosquitto(), receiver.start()]);
+});
+
+after(async () => {
+  await publisher?.close().catch(() => undefined);
+  await daemon?.stop();
+  await receiver.close();
+  await mosquitto?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('receiver 500 then 200: delivered once with one key; one page per transition; 4xx not retried and counted', async () => {
+  const httpPort = await freePort();
+  const config = path.join(dir, 'config.yaml');
+  await writeFile(
+    config,
+    pumpConfig({
+      httpPort,
+      stateDir: path.join(dir, 'var'),
+      mqttUrl: mosquitto.url,
+      clientId: 'anomalyd-faults-webhook',
+      sinks: `  webhooks:\n    - { name: oncall, url: ${receiver.url}, retry_base_ms: 100, retry_max_delay_ms: 400 }`,
+    }),
+  );
+  daemon = new DaemonProcess(config, httpPort, dir);
+  const d = daemon;
+  await d.ready();
+  publisher = await connectMqttPublisher({ url: mosquitto.url, clientId: 'faults-webhook-publisher' });
+  const pub = publisher;
+  const seeds = simAssets('pump', 2, 3, 1).map((a) => a.seed);
+  const pump0 = pumpSeries(seeds[0], T0, 400, [[100, 200]]);
+  const pump1 = pumpSeries(seeds[1], T0, 400, [[300, 400]]);
+  const send = (asset: string, samples: typeof pump0): Promise<void> => publishAll(pub, samples.map((s) => ({ topic: topicOf(asset), payload: pumpPayload(s) })), 50);
+  const of = (asset: string): typeof receiver.requests => receiver.requests.filter((r) => r.body.alerts.some((a) => a.labels.asset === asset));
+
+  receiver.respond = () => 500;
+  const failingUntil = Date.now() + 3000;
+  receiver.respond = () => (Date.now() < failingUntil ? 500 : 200);
+  await send('pump0', pump0.slice(0, 150));
+  await waitFor(() => of('pump0').some((r) => r.status === 200), 'the firing page once the receiver recovers', 20_000, () => d.log.slice(-2000));
+  await send('pump0', pump0.slice(150));
+  await waitFor(() => of('pump0').some((r) => r.status === 200 && r.body.status === 'resolved'), 'the resolved page', 20_000, () => d.log.slice(-2000));
+  await sleep(1000);
+  const firing = of('pump0').filter((r) => r.body.status === 'firing');
+  const resolved = of('pump0').filter((r) => r.body.status === 'resolved');
+  const firingKeys = new Set(firing.map((r) => r.key));
+  const failed = firing.filter((r) => r.status === 500).length;
+
+  // 4xx: one attempt, no retry, counted.
+  receiver.respond = () => 400;
+  await send('pump1', pump1.slice(0, 350));
+  await waitFor(() => of('pump1').length >= 1, 'the pump1 page', 20_000, () => d.log.slice(-2000));
+  await sleep(1500);
+  const rejected = of('pump1');
+  const metrics = await d.metricsText();
+  const droppedRejected = Number(/anomalyd_sink_points_dropped_total\{sink="webhook.oncall",reason="rejected"\} (\d+)/.exec(metrics)?.[1] ?? NaN);
+  const deliveryRejected = Number(/anomalyd_webhook_deliveries_total\{result="rejected"\} (\d+)/.exec(metrics)?.[1] ?? NaN);
+  console.log(
+    `[fault 6] firing: ${firing.length} attempts (${failed} answered 500 over ${((firing.at(-1)?.at ?? 0) - (firing[0]?.at ?? 0)) / 1000} s), ` +
+      `keys ${[...firingKeys].join(',')}, ${firing.filter((r) => r.status === 200).length} delivered; resolved: ${resolved.length} request(s); ` +
+      `4xx: ${rejected.length} attempt(s), counted dropped ${droppedRejected}, deliveries{result=rejected} ${deliveryRejected}`,
+  );
+  assert.ok(failed >= 3, `retried while the receiver failed (${failed})`);
+  assert.equal(firingKeys.size, 1, 'the same idempotency key on every retry');
+  assert.equal(firing.filter((r) => r.status === 200).length, 1, 'delivered once');
+  assert.ok(firing.filter((r) => r.status === 200)[0].at >= failingUntil);
+  assert.equal(resolved.length, 1, 'one page for the resolve');
+  assert.notEqual(resolved[0].key, firing[0].key, 'each transition has its own key');
+  assert.equal(rejected.length, 1, '4xx is not retried');
+  assert.equal(droppedRejected, 1);
+  assert.equal(deliveryRejected, 1);
+});
