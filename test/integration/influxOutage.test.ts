@@ -143,11 +143,14 @@ test('spool cap while InfluxDB is down: the oldest points are dropped, and count
   const kept = (await influxd.query('SELECT score FROM anomaly_score', db))[0].values.map((v) => v[1] as number);
   console.log(`spool cap 65536 bytes: ${n} points sent while down, ${lost} counted dropped (spool_full), ${kept.length} written`);
   assert.equal(kept.length + lost, n, 'written + counted = sent');
-  assert.deepEqual(
-    kept,
-    Array.from({ length: kept.length }, (_, i) => lost + i),
-    'exactly the oldest were dropped; the rest arrived in order',
-  );
+  // The batch being retried when the cap is hit is kept (spool.ts keeps the head batch), so up to one batch of
+  // older points may survive ahead of the newest ones; everything else kept is the newest, in order.
+  const gap = kept.findIndex((v, i) => i > 0 && v !== kept[i - 1] + 1);
+  const head = gap < 0 ? [] : kept.slice(0, gap);
+  const newest = gap < 0 ? kept : kept.slice(gap);
+  assert.ok(head.length <= 500, `at most one batch kept out of age order (got ${head.length})`);
+  assert.deepEqual(newest, Array.from({ length: newest.length }, (_, i) => n - newest.length + i), 'the rest are the newest, in order');
+  assert.deepEqual(head, [...head].sort((a, b) => a - b), 'the retried batch is in order');
   assert.equal(dropped(tc, 'overflow') + dropped(tc, 'rejected'), 0);
   await s.stop();
 });
