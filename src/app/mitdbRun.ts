@@ -1,29 +1,35 @@
 // Beat-level judgement of a replayed MIT-BIH record: each annotated beat after the learning part takes the
 // score of the first scored window that holds the beat and `lagSamples` after it, normalised by the threshold
-// that window was compared with, so that > 1 is the daemon's own "anomalous" on every record.
+// that window was compared with, so that > 1 is the daemon's own "anomalous" on every record. For ranking
+// across records (the pooled ROC AUC) each beat also carries its window's tail probability as -log10(p): raw
+// reconstruction errors and thresholds differ from record to record, tail probabilities under each record's
+// own calibration do not.
 import type { MitdbBeats } from '../eval/mitdb';
 import { beatWindows } from '../eval/mitdb';
 import type { ReplayOutput } from './streamReplay';
 
 export function beatScores(
-  replay: Pick<ReplayOutput, 'score' | 'threshold'>,
+  replay: Pick<ReplayOutput, 'score' | 'threshold' | 'pValue'>,
   beats: MitdbBeats,
   learnSamples: number,
   lagSamples: number,
   windowSize: number,
-): { scores: number[]; abnormal: boolean[] } {
+): { scores: number[]; surprise: number[]; abnormal: boolean[] } {
   // Rows (samples) where a scored window ends, ascending.
   const ends: number[] = [];
   for (let r = 0; r < replay.score.length; r++) if (!Number.isNaN(replay.score[r])) ends.push(r);
   const which = beatWindows(beats.sample, ends, windowSize, Math.min(lagSamples, windowSize - 1));
   const scores: number[] = [];
+  const surprise: number[] = [];
   const abnormal: boolean[] = [];
   for (let b = 0; b < which.length; b++) {
     if (which[b] < 0 || beats.sample[b] < learnSamples) continue;
     const r = ends[which[b]];
     const t = replay.threshold[r];
     scores.push(t > 0 ? replay.score[r] / t : replay.score[r]);
+    const p = replay.pValue[r];
+    surprise.push(Number.isFinite(p) && p > 0 ? -Math.log10(p) : scores[scores.length - 1]);
     abnormal.push(beats.abnormal[b] === 1);
   }
-  return { scores, abnormal };
+  return { scores, surprise, abnormal };
 }
