@@ -1,15 +1,14 @@
 // Structured logging to stderr (stdout belongs to command output such as `--json`). Style: a capitalised
 // sentence, identifiers quoted, context as fields; nothing per message above debug.
 
+import type { Log, LogFields } from '../core/context';
+
+export type { LogFields } from '../core/context';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';
-export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
 
-export interface Logger {
-  error(msg: string, fields?: LogFields): void;
-  warn(msg: string, fields?: LogFields): void;
-  info(msg: string, fields?: LogFields): void;
-  debug(msg: string, fields?: LogFields): void;
+/** The components' Log (core/context.ts), whose children are Loggers too. */
+export interface Logger extends Log {
   child(fields: LogFields): Logger;
 }
 
