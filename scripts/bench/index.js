@@ -27,11 +27,12 @@ const { values: argv } = parseArgs({
     'no-install': { type: 'boolean', default: false },
     profile: { type: 'string' },
     batching: { type: 'string' },
+    'ingest-runs': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (argv.help) {
-  process.stdout.write('Usage: node scripts/bench/index.js [--json] [--quick] [--only ' + SECTIONS.join(',') + '] [--verbose] [--out FILE] [--no-install] [--profile DIR] [--batching MAX_BATCH:MAX_WAIT_MS]\n');
+  process.stdout.write('Usage: node scripts/bench/index.js [--json] [--quick] [--only ' + SECTIONS.join(',') + '] [--verbose] [--out FILE] [--no-install] [--profile DIR] [--batching MAX_BATCH:MAX_WAIT_MS] [--ingest-runs qos1_drain,qos1_live,qos0_drain,qos0_live]\n');
   process.exit(0);
 }
 const only = new Set((argv.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
@@ -44,6 +45,13 @@ if (argv['no-install']) process.env.ANOMALYD_BENCH_NO_INSTALL = '1';
 /** --batching 64:20 overrides the daemon's batching (an experiment; default: the product's defaults). */
 const batching = argv.batching ? (([b, w]) => ({ maxBatch: Number(b), maxWaitMs: Number(w) }))(argv.batching.split(':')) : undefined;
 const verbose = argv.verbose;
+/** --ingest-runs picks some of the four ingest runs (for iterating on one; the headline figures need the drains). */
+const INGEST_RUNS = ['qos1_drain', 'qos1_live', 'qos0_drain', 'qos0_live'];
+const ingestRuns = new Set((argv['ingest-runs'] ?? INGEST_RUNS.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
+for (const r of ingestRuns) if (!INGEST_RUNS.includes(r)) {
+  process.stderr.write(`bench: unknown ingest run '${r}' (runs: ${INGEST_RUNS.join(', ')})\n`);
+  process.exit(2);
+}
 
 /** Sizes: the full run (minutes) and the smoke run (seconds). */
 const SIZE = quick
@@ -384,6 +392,7 @@ async function sectionIngest() {
   for (const qos of [1, 0]) {
     for (const mode of ['drain', 'live']) {
       const drain = mode === 'drain';
+      if (!ingestRuns.has(`qos${qos}_${mode}`)) continue;
       L.log(`bench: ingest QoS ${qos}, ${mode}: raw subscriber, ${n} messages over ${assets} assets ...`);
       const raw = await rawRun(qos, n, assets, drain);
       L.log(`bench: ingest QoS ${qos}, ${mode}: anomalyd daemon ...`);
@@ -453,7 +462,9 @@ function anomalousPayload(ts) {
  */
 async function latencyRun({ assets, hz, probes, warmS, maxS }) {
   const mqtt = require('mqtt');
-  const d = await launchDaemon({ k: 1, n: 1 });
+  // Room for every background asset and every probe stream: at the default limit (1,000) the probes of the
+  // 1,000-asset run were refused as stream_limit and looked like a latency of 10 s.
+  const d = await launchDaemon({ k: 1, n: 1, maxStreams: assets + probes + 100 });
   const bgMps = assets * hz;
   const duration = warmS + maxS + 30;
   let bg;
@@ -528,11 +539,13 @@ async function latencyRun({ assets, hz, probes, warmS, maxS }) {
         daemon_mps: L.round(daemonMps, 0),
         daemon_cpu_share: L.round(cpu / seconds, 3),
         other_alerts_fired: L.round(m['anomalyd_alerts_total{state="firing"}'] - (m0['anomalyd_alerts_total{state="firing"}'] ?? 0) - latencies.length, 0),
+        rejected: (m.anomalyd_messages_rejected_total ?? 0) - (m0.anomalyd_messages_rejected_total ?? 0),
         mean_inference_batch: L.round((m.anomalyd_inference_batch_size_sum - m0.anomalyd_inference_batch_size_sum) / Math.max(1, m.anomalyd_inference_batch_size_count - m0.anomalyd_inference_batch_size_count), 1),
       },
     };
     if (daemonMps < 0.95 * bgMps) notes.push(`latency at ${assets} assets x ${hz} Hz: the daemon processed ${Math.round(daemonMps)} of the ${bgMps} msg/s offered, so it fell behind and probes waited in the broker's backlog`);
     if (publishedMps !== null && publishedMps < 0.95 * bgMps) notes.push(`latency at ${assets} assets x ${hz} Hz: the publisher only managed ${Math.round(publishedMps)} of ${bgMps} msg/s`);
+    if (out.background.rejected > 0) notes.push(`latency at ${assets} assets x ${hz} Hz: the daemon rejected ${out.background.rejected} messages (see anomalyd_messages_rejected_total by reason)`);
     if (missed > 0) notes.push(`latency at ${assets} assets x ${hz} Hz: ${missed} of ${sent} alerts did not arrive within ${timeoutMs} ms (counted as ${timeoutMs} ms)`);
     L.table(`latency, ${assets} assets x ${hz} Hz background (last sample of an anomalous window published -> webhook received; k = 1)`, [
       ['probes / missed', `${sent} / ${missed}`],

@@ -3,8 +3,9 @@
 // thread settings are fresh and the orchestrator's own work does not interfere). Prints one JSON object.
 //   node scripts/bench/modelBench.js [--quick] [--seconds S] [--rounds R] [--train-windows N] [--epochs E]
 //
-// - Backend: selectBackend('auto'), what the daemon picks (tfjs-node, else wasm, else cpu); ANOMALYD_BACKEND
-//   forces one, as for the daemon. The orchestrator pins this process to one core (taskset) and sets
+// - Backend: selectBackend('auto'), what the daemon picks (tfjs-node, else the native addon, else wasm, else
+//   cpu); ANOMALYD_BACKEND forces one, as for the daemon (ANOMALYD_NATIVE=0 skips the addon,
+//   ANOMALYD_NATIVE_KERNELS=avx2|generic picks its kernel set). The orchestrator pins this process to one core (taskset) and sets
 //   TF_NUM_INTRAOP_THREADS/TF_NUM_INTEROP_THREADS=1 for tfjs-node.
 // - Scoring: the design's model D = 140, 140-128-64-16-64-128-140 (buildAutoencoder with encoder [128, 64] and
 //   latent 16), through Scorer.score (the call the daemon's Detector makes: tensor from a Float32Array,
@@ -48,7 +49,7 @@ async function main() {
   const D = 140;
   const arch = { inputSize: D, encoderUnits: [128, 64], latentUnits: 16, seed: 42 };
   const data = syntheticWindows(Math.max(trainWindows, 256 * 8), D, 7);
-  const out = { backend: backend.name, tfjs: backend.tfjsVersion, skipped: backend.skipped, input: D, layers: '140-128-64-16-64-128-140' };
+  const out = { backend: backend.name, kernels: backend.kernels ?? null, tfjs: backend.tfjsVersion, skipped: backend.skipped, input: D, layers: '140-128-64-16-64-128-140' };
 
   if (!skip.has('scoring')) {
     const model = buildAutoencoder(arch);

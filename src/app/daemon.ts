@@ -1,7 +1,7 @@
 // The composition root of `anomalyd run`: builds every component from config, starts them in dependency order
 // (telemetry, state, models, sinks, pipeline, HTTP, broker, source, simulator) and stops them in reverse under
 // one grace deadline. Constructors do nothing; start() does the I/O; stop() is idempotent and safe after a
-// failed start.
+// failed start. reload() applies a re-read config file while running (what applies live: see reload.ts).
 import * as path from 'node:path';
 import type { Config } from '../config/schema';
 import { systemClock } from '../core/clock';
@@ -22,9 +22,11 @@ import { AutoLearner } from './autoLearner';
 import { backendPreference } from './backend';
 import { createBinder, type Binder } from './bindings';
 import { detectorSpec } from './detection';
+import { IngestGate } from './ingestGate';
 import { ModelRegistry } from './models';
-import { buildSinks, secretValues } from './sinks';
-import { buildMqttSource } from './source';
+import { planReload, planSinkSwap, type ActiveSink, type ReloadPlan, type SinkSwap } from './reload';
+import { planSinks, secretValues } from './sinks';
+import { buildMqttSource, mqttSubscriptions, shardedDeliver } from './source';
 import { startSimulator, type RunningSimulator } from './simulator';
 import { StateStore } from './stateStore';
 
@@ -41,22 +43,43 @@ export class Daemon {
   private broker?: EmbeddedBroker;
   private source?: MqttSource;
   private simulator?: RunningSimulator;
-  private sinks: Sink[] = [];
+  private activeSinks: readonly ActiveSink[] = [];
+  /** Unregisters each running sink's buffered/spool gauges. */
+  private readonly sinkGauges = new Map<Sink, () => void>();
   private pipeline?: Pipeline;
   private state?: StateStore;
+  private ingest?: IngestGate;
   private binder?: Binder;
   private models?: ModelRegistry;
   private healthTimer?: NodeJS.Timeout;
   private stallTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
+  /** Reloads run one after another (a second SIGHUP during a reload waits for it). */
+  private reloading: Promise<void> = Promise.resolve();
+  /** The config in force: the file's at start, then each reload's with restart-only settings kept as they run. */
+  private config: Config;
   backend?: BackendInfo;
   httpUrl?: string;
 
   constructor(
-    private readonly config: Config,
+    config: Config,
     private readonly info: DaemonInfo,
   ) {
+    this.config = config;
     this.log = createLogger({ level: config.log.level, format: config.log.format, redact: secretValues(config) });
+  }
+
+  /** The shutdown grace period in force (a reload may change it). */
+  get shutdownGraceMs(): number {
+    return this.config.shutdown_grace_ms;
+  }
+
+  private get sinks(): Sink[] {
+    return this.activeSinks.map((a) => a.sink);
+  }
+
+  private alertmanager(): AlertmanagerSink | undefined {
+    return this.sinks.find((s): s is AlertmanagerSink => s instanceof AlertmanagerSink);
   }
 
   private ctx(id: string): ComponentContext {
@@ -79,21 +102,19 @@ export class Daemon {
     const learnedDir = path.join(c.state_dir, 'models');
     await this.models.loadLearned(learnedDir);
 
-    const externalUrl = `http://${c.http.host}:${c.http.port}/`;
-    this.sinks = buildSinks(c, (id) => this.ctx(id), externalUrl);
-    for (const sink of this.sinks) {
-      await sink.start();
-      this.metrics.provideSink(sink.name, () => sink.stats());
-    }
+    this.activeSinks = planSinkSwap([], this.sinkPlans(c)).sinks;
+    for (const { sink } of this.activeSinks) await this.startSink(sink);
 
-    const alertmanager = this.sinks.find((s): s is AlertmanagerSink => s instanceof AlertmanagerSink);
-    this.binder = createBinder(this.ctx('alerts'), c, this.state, (active) => alertmanager?.reconcile(active));
+    this.binder = createBinder(this.ctx('alerts'), c, this.state, (active) => this.alertmanager()?.reconcile(active));
     const models = this.models;
     const learner = new AutoLearner(this.ctx('learner'), {
       windows: c.defaults.training.auto_learn_windows,
       modelsDir: learnedDir,
       backend: backendPreference(c.inference.backend),
-      specFor: (b) => detectorSpec({ ...c.defaults, window: { ...c.defaults.window, size: b.window.size, hop: b.window.hop } }, b.model, b.spec, this.backend?.name ?? '', this.info.version),
+      specFor: (b) => {
+        const d = this.config.defaults;
+        return detectorSpec({ ...d, window: { ...d.window, size: b.window.size, hop: b.window.hop } }, b.model, b.spec, this.backend?.name ?? '', this.info.version);
+      },
       onLearned: (model: string, detector: Detector) => {
         models.set(model, detector.dir, detector);
         this.pipeline?.modelReady(model, detector);
@@ -115,6 +136,22 @@ export class Daemon {
       sinks: this.sinks,
     });
     const pipeline = this.pipeline;
+    const state = this.state;
+    const ingest = new IngestGate({ ctx: this.ctx('ingest'), registry: this.metrics.registry, journal: state.journal, sinks: () => this.sinks });
+    this.ingest = ingest;
+    state.onWriteProblem = (problem) => ingest.set('state', problem);
+    // Samples acknowledged before a crash: the saved windows, then the journal after them, before new input.
+    const recovery = await state.enableCheckpoints(
+      () => {
+        binder.persist();
+        return pipeline.checkpoint();
+      },
+      async () => {
+        await Promise.all(this.sinks.map((s) => s.flush()));
+      },
+    );
+    pipeline.restoreStreams(recovery.streams);
+    await ingest.replay(recovery.batches, pipeline.deliver);
     this.metrics.provide('queue_depth', () => pipeline.queueDepths().map((q) => ({ labels: { queue: q.queue }, value: q.depth })));
     this.metrics.provide('streams_active', () => pipeline.streamCount);
 
@@ -125,7 +162,7 @@ export class Daemon {
         port: c.http.port,
         metrics: this.metrics,
         status,
-        readiness: [mqttConnectedCheck(status), modelsLoadedCheck(status, Object.keys(c.models))],
+        readiness: [mqttConnectedCheck(status), modelsLoadedCheck(status, () => Object.keys(this.config.models)), { name: 'storage', check: () => ingest.check() }],
         log: this.log.child({ component: 'http' }),
         page: { version: this.info.version, backend: this.backend.name },
         ...(c.http.token !== undefined ? { bearerToken: c.http.token } : {}),
@@ -139,7 +176,7 @@ export class Daemon {
       this.log.info('Started the embedded MQTT broker (sessions in memory only: use a real broker in a plant).', { host: target.host, port: this.broker.port });
     }
     this.source = buildMqttSource(c, this.ctx('source.mqtt'));
-    await this.source.start(pipeline.deliver);
+    await this.source.start(shardedDeliver(c, this.ctx('source.mqtt'), ingest.guard(pipeline.deliver)));
 
     if (c.simulator.enabled) this.simulator = await startSimulator(c, this.ctx('simulator'));
     this.healthTimer = setInterval(() => this.writeHealth(), 10_000);
@@ -159,6 +196,7 @@ export class Daemon {
     if (this.healthTimer) clearInterval(this.healthTimer);
     if (this.stallTimer) clearInterval(this.stallTimer);
     await this.simulator?.stop();
+    this.ingest?.close();
     await this.source?.stop();
     this.pipeline?.stop();
     this.binder?.persist();
@@ -171,23 +209,93 @@ export class Daemon {
   }
 
   /**
-   * SIGHUP: re-read the config file and reload every model without losing windows (the pipeline swaps a
-   * detector between two batches). Subscriptions, sinks and the broker connection keep their running settings
-   * until a restart, and the log says so.
+   * SIGHUP: re-read and validate the config file, then apply it without losing windows (see reload.ts for what
+   * applies live and what waits for a restart). An invalid file changes nothing: the daemon keeps running on the
+   * config in force, the log says why and anomalyd_config_reloads_total{result="error"} counts it.
    */
-  async reload(configFile: string, load: (file: string) => Promise<Config>): Promise<void> {
-    let next: Config;
+  reload(configFile: string, load: (file: string) => Promise<Config>): Promise<void> {
+    this.reloading = this.reloading.then(() => this.doReload(configFile, load));
+    return this.reloading;
+  }
+
+  private async doReload(file: string, load: (file: string) => Promise<Config>): Promise<void> {
+    const { events, models, pipeline, binder } = this;
+    if (!events || !models || !pipeline || !binder || this.stopping) return;
+    let plan: ReloadPlan;
+    let swap: SinkSwap;
     try {
-      next = await load(configFile);
+      plan = planReload(this.config, await load(file));
+      // What the schema cannot check: the subscriptions compile (the source's constructor validates, no I/O)
+      // and the sinks build. Nothing is applied before both pass.
+      buildMqttSource(plan.config, this.ctx('source.mqtt'));
+      swap = planSinkSwap(this.activeSinks, this.sinkPlans(plan.config));
     } catch (err) {
-      this.log.error('Reload refused: the configuration is invalid; still running with the previous one.', { file: configFile, error: (err as Error).message });
+      events.configReloaded({ ok: false, file, error: (err as Error).message });
       return;
     }
-    if (!this.models || !this.pipeline) return;
-    const loaded = await this.models.loadConfigured(next);
-    for (const [name, detector] of loaded) this.pipeline.modelReady(name, detector);
-    const changed = (['mqtt', 'subscriptions', 'streams', 'sinks', 'http'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(this.config[k]));
-    this.log.info('Reloaded models.', { models: [...loaded.keys()].join(',') || 'none', restart_needed_for: changed.join(',') || undefined });
+    const c = plan.config;
+    // First, so every later line is scrubbed of the new config's secrets.
+    this.log.redactAlso(secretValues(c));
+    this.log.setLevel(c.log.level);
+
+    const loaded = await models.loadConfigured(c);
+    for (const [name, detector] of loaded) pipeline.modelReady(name, detector);
+
+    // Synchronous from here to the source's route swap: a message is bound and routed under one config.
+    const streams = pipeline.rebind(binder.rebind(c));
+    const subscribed = this.source?.updateSubscriptions(mqttSubscriptions(c));
+    this.config = c;
+    const topics = await subscribed?.catch((err: unknown) => {
+      this.log.warn('Could not change the MQTT subscriptions on the live connection; the next connection uses the new ones.', { error: (err as Error).message });
+      return undefined;
+    });
+
+    await this.swapSinks(swap);
+    events.configReloaded({
+      ok: true,
+      file,
+      applied: plan.applied,
+      restartNeeded: plan.restartNeeded,
+      details: {
+        models: [...loaded.keys()].join(',') || 'none',
+        streams_kept: streams.kept,
+        streams_restarted: streams.restarted,
+        streams_removed: streams.removed,
+        topics_added: topics?.added.join(',') || undefined,
+        topics_removed: topics?.removed.join(',') || undefined,
+        sinks_started: swap.started.map((a) => a.sink.name).join(',') || undefined,
+        sinks_stopped: swap.stopped.map((a) => a.sink.name).join(',') || undefined,
+      },
+    });
+  }
+
+  /** New sinks take writes at once (held until started); old ones flush and persist before new ones start. */
+  private async swapSinks(swap: SinkSwap): Promise<void> {
+    this.activeSinks = swap.sinks;
+    this.pipeline?.replaceSinks(this.sinks);
+    for (const { sink } of swap.stopped) {
+      this.sinkGauges.get(sink)?.();
+      this.sinkGauges.delete(sink);
+      await sink.stop().catch((err: unknown) => this.log.error('A sink failed to stop cleanly.', { sink: sink.name, error: (err as Error).message }));
+    }
+    for (const { sink } of swap.started) {
+      try {
+        await this.startSink(sink);
+      } catch (err) {
+        this.log.error('A sink from the reloaded configuration did not start; what it was given stays in its buffer.', { sink: sink.name, error: (err as Error).message });
+      }
+      // A new Alertmanager sink does not know what is firing; re-assert it so Alertmanager does not expire it.
+      if (sink instanceof AlertmanagerSink && this.binder) sink.reconcile(this.binder.active());
+    }
+  }
+
+  private async startSink(sink: Sink): Promise<void> {
+    await sink.start();
+    if (this.metrics) this.sinkGauges.set(sink, this.metrics.provideSink(sink.name, () => sink.stats()));
+  }
+
+  private sinkPlans(c: Config): ReturnType<typeof planSinks> {
+    return planSinks(c, (id) => this.ctx(id), `http://${c.http.host}:${c.http.port}/`);
   }
 
   private writeHealth(): void {

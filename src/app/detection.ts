@@ -10,6 +10,7 @@ import type { AlertingConfig, CalibrationConfig, Config, DetectionConfig, Window
 import type { AlertStateOptions } from '../core/alerting';
 import { AnomalyLikelihood } from '../core/anomalyLikelihood';
 import type { StreamScoreFilter } from '../core/scoreFilter';
+import type { SensorCheckOptions } from '../core/sensorCheck';
 import type { DetectorSpec } from '../model/fitDetector';
 
 export interface ResolvedStream {
@@ -120,6 +121,11 @@ export function alertSettings(a: AlertingConfig): AlertSettings {
   };
 }
 
+/** Sensor check settings (flatline, spikes) without the per-stream parts. */
+export function sensorCheckOptions(a: AlertingConfig): Pick<SensorCheckOptions, 'flatlineSamples' | 'spikeFactor' | 'spikeCount' | 'spikeWindowSamples'> {
+  return { flatlineSamples: a.flatline_samples, spikeFactor: a.spike_factor, spikeCount: a.spike_count, spikeWindowSamples: a.spike_window_samples };
+}
+
 /** A new filter for one stream, or undefined when the config enables none. */
 export function newScoreFilter(c: CalibrationConfig): StreamScoreFilter | undefined {
   const l = c.likelihood;
@@ -130,5 +136,6 @@ export function newScoreFilter(c: CalibrationConfig): StreamScoreFilter | undefi
     learningWindows: l.learning_windows,
     threshold: l.threshold,
     suppressWindows: l.suppress_windows,
+    rangeTolerance: l.range_tolerance,
   });
 }

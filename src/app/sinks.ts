@@ -1,4 +1,6 @@
-// Sinks from config: console, InfluxDB, webhooks, Alertmanager. Each gets its own context and options.
+// Sinks from config: console, InfluxDB, webhooks, Alertmanager. Each gets its own context and options. The plan
+// form (one entry a sink, with the settings it was built from) lets a config reload replace only the sinks
+// whose settings changed.
 import * as path from 'node:path';
 import type { Config } from '../config/schema';
 import type { ComponentContext } from '../core/context';
@@ -8,13 +10,28 @@ import { InfluxSink } from '../sinks/influx';
 import type { Sink } from '../sinks/sink';
 import { WebhookSink } from '../sinks/webhook';
 
+/** One configured sink: `key` names it across reloads, `settings` tells whether a reload changed it. */
+export interface PlannedSink {
+  readonly key: string;
+  readonly settings: string;
+  build(): Sink;
+}
+
 export function buildSinks(config: Config, ctxFor: (id: string) => ComponentContext, externalUrl: string): Sink[] {
-  const sinks: Sink[] = [];
+  return planSinks(config, ctxFor, externalUrl).map((p) => p.build());
+}
+
+/** The sinks a config asks for, not built yet (constructors do no I/O, but a reload compares before building). */
+export function planSinks(config: Config, ctxFor: (id: string) => ComponentContext, externalUrl: string): PlannedSink[] {
+  const plans: PlannedSink[] = [];
   const s = config.sinks;
-  if (s.console.enabled) sinks.push(new ConsoleSink(ctxFor('sink.console')));
+  const plan = (key: string, slice: unknown, build: () => Sink): void => {
+    plans.push({ key, settings: JSON.stringify(slice), build });
+  };
+  if (s.console.enabled) plan('console', s.console, () => new ConsoleSink(ctxFor('sink.console')));
   if (s.influx) {
     const i = s.influx;
-    sinks.push(
+    plan('influx', i, () =>
       new InfluxSink(ctxFor('sink.influx'), {
         url: i.url,
         ...(i.database !== undefined ? { database: i.database } : {}),
@@ -30,7 +47,7 @@ export function buildSinks(config: Config, ctxFor: (id: string) => ComponentCont
     );
   }
   for (const w of s.webhooks) {
-    sinks.push(
+    plan(`webhook.${w.name}`, w, () =>
       new WebhookSink(ctxFor(`sink.webhook.${w.name}`), {
         receiver: w.name,
         url: w.url,
@@ -49,7 +66,7 @@ export function buildSinks(config: Config, ctxFor: (id: string) => ComponentCont
   }
   if (s.alertmanager) {
     const a = s.alertmanager;
-    sinks.push(
+    plan('alertmanager', a, () =>
       new AlertmanagerSink(ctxFor('sink.alertmanager'), {
         url: a.url,
         timeoutMs: a.timeout_ms,
@@ -60,7 +77,7 @@ export function buildSinks(config: Config, ctxFor: (id: string) => ComponentCont
       }),
     );
   }
-  return sinks;
+  return plans;
 }
 
 /** Secret values in the config, so the logger can scrub them from any line. */

@@ -1,7 +1,10 @@
 // The MQTT source from config (subscriptions in config order: their index identifies them downstream).
 import type { Config } from '../config/schema';
+import { resolveShard } from '../config/shard';
 import type { ComponentContext } from '../core/context';
-import { MqttSource } from '../sources/mqtt';
+import { shardOwnership } from '../core/shard';
+import type { Deliver } from '../sources/source';
+import { MqttSource, type MqttSubscriptionOptions } from '../sources/mqtt';
 
 export function buildMqttSource(config: Config, ctx: ComponentContext): MqttSource {
   const m = config.mqtt;
@@ -18,17 +21,44 @@ export function buildMqttSource(config: Config, ctx: ComponentContext): MqttSour
       rejectUnauthorized: m.tls.reject_unauthorized,
     },
     keepaliveS: m.keepalive_s,
+    protocolVersion: m.protocol_version,
     qos: m.qos,
     maxPayloadBytes: m.max_payload_bytes,
     reconnect: { minDelayMs: m.reconnect.min_delay_ms, maxDelayMs: m.reconnect.max_delay_ms, jitter: m.reconnect.jitter },
-    subscriptions: config.subscriptions.map((s) => ({
-      topic: s.topic,
-      ...(s.template !== undefined ? { template: s.template } : {}),
-      stream: s.stream,
-      decoder: s.decoder,
-      channels: s.channels,
-      timestamp: { source: s.timestamp.source, field: s.timestamp.field, unit: s.timestamp.unit },
-      ...(s.sample_rate_hz !== undefined ? { sampleRateHz: s.sample_rate_hz } : {}),
-    })),
+    subscriptions: mqttSubscriptions(config),
   });
+}
+
+/** The subscriptions of a config as the MQTT source takes them (at start, and on a config reload). */
+export function mqttSubscriptions(config: Config): MqttSubscriptionOptions[] {
+  return config.subscriptions.map((s) => ({
+    topic: s.topic,
+    ...(s.template !== undefined ? { template: s.template } : {}),
+    stream: s.stream,
+    decoder: s.decoder,
+    channels: s.channels,
+    timestamp: { source: s.timestamp.source, field: s.timestamp.field, unit: s.timestamp.unit },
+    ...(s.sample_rate_hz !== undefined ? { sampleRateHz: s.sample_rate_hz } : {}),
+  }));
+}
+
+/**
+ * Scale-out by `shard`: every replica receives every message (the broker cannot know the owner), and passes on
+ * only those of the streams it owns. The others resolve at once, so they are acknowledged like any handled
+ * message and never come back; they are counted (anomalyd_messages_other_shard_total). The owner depends on
+ * the stream id alone (core/shard.ts), so a restarted replica takes exactly its old streams back.
+ */
+export function shardedDeliver(config: Config, ctx: ComponentContext, deliver: Deliver): Deliver {
+  const resolved = resolveShard(config.shard);
+  // The config check refused an unresolvable shard already; this guards a config built without it.
+  if (!resolved.ok) throw new Error(`shard.index: ${resolved.problem}`);
+  const { index, count } = resolved.spec;
+  ctx.events.shardAssigned(index, count);
+  if (count === 1) return deliver;
+  const owns = shardOwnership(resolved.spec);
+  return (batch) => {
+    if (owns(batch.stream)) return deliver(batch);
+    ctx.events.messageOtherShard(batch.stream);
+    return undefined;
+  };
 }

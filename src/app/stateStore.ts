@@ -1,9 +1,20 @@
-// The daemon's small persistent state: the alert sequence counter and each stream's alert state machine, so a
-// restart neither pages again for alerts already sent nor loses a resolve. One JSON file under state_dir,
-// written atomically (temp file, fsync, rename) whenever it changed, at most every `intervalMs`, and at stop.
-import { open, readFile, rename, mkdir } from 'node:fs/promises';
+// The daemon's persistent state: the alert sequence counter and each stream's alert state machine, so a
+// restart neither pages again for alerts already sent nor loses a resolve; with checkpoints enabled (the
+// daemon), also each stream's window buffer and the sample journal (sampleJournal.ts), so samples acknowledged
+// before a kill -9 are scored after the restart on the same window grid.
+//
+// A checkpoint is one synchronous cut: the pipeline scores what is queued and hands over its window buffers,
+// the alert state is copied, and the journal starts a new generation, all in one tick. Then, asynchronously and
+// atomically (temp file, fsync, rename): streams-<generation>.bin, then state.json naming that generation; only
+// after that are older journals and stream files deleted. Written whenever something changed, at most every
+// `intervalMs`, and at stop.
+import { open, readFile, readdir, rename, mkdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ComponentContext } from '../core/context';
+import type { StreamSnapshot } from '../pipeline/pipeline';
+import type { StreamSamples } from '../sources/source';
+import { decodeStreams, encodeStreams } from './sampleCodec';
+import { SampleJournal } from './sampleJournal';
 
 export const STATE_FORMAT = 1;
 
@@ -12,7 +23,19 @@ export interface PersistedState {
   readonly sequence: number;
   readonly alerts: Readonly<Record<string, unknown>>;
   readonly savedAt: string;
+  /** The journal generation this checkpoint pairs with (streams-<journal>.bin); absent before checkpoints. */
+  readonly journal?: number;
 }
+
+/** What a start found to continue from: saved stream state and the journal written after it. */
+export interface StreamRecovery {
+  readonly streams: ReadonlyMap<string, StreamSnapshot>;
+  readonly batches: readonly StreamSamples[];
+  /** Damaged journal or stream records (skipped). */
+  readonly damaged: number;
+}
+
+const STREAMS_RE = /^streams-(\d+)\.bin$/;
 
 export class StateStore {
   private sequence = 0;
@@ -20,7 +43,15 @@ export class StateStore {
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private saving: Promise<void> = Promise.resolve();
+  private journalFrom = 0;
+  private capture: (() => ReadonlyMap<string, StreamSnapshot>) | null = null;
+  /** Resolves once the sinks hold safe (written, spooled, in the outbox) what was accepted before the call. */
+  private settled: () => Promise<void> = () => Promise.resolve();
+  private failing = false;
+  /** Set while the last write failed (null = fine): the daemon pauses ingestion on a full disk. */
+  onWriteProblem: (problem: string | null) => void = () => undefined;
   readonly file: string;
+  readonly journal: SampleJournal;
 
   constructor(
     private readonly ctx: ComponentContext,
@@ -28,18 +59,24 @@ export class StateStore {
     private readonly intervalMs = 2000,
   ) {
     this.file = path.join(stateDir, 'state.json');
+    this.journal = new SampleJournal(path.join(stateDir, 'journal'));
   }
 
   /** Load the previous state; a missing file is a first start, a corrupt one is set aside and reported. */
   async start(): Promise<void> {
     await mkdir(path.dirname(this.file), { recursive: true });
-    let text: string;
+    let text: string | null = null;
     try {
       text = await readFile(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.startTimer();
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
+    if (text !== null) await this.load(text);
+    this.timer = setInterval(() => void this.save(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  private async load(text: string): Promise<void> {
     try {
       const state = JSON.parse(text) as Partial<PersistedState>;
       if (state.format !== STATE_FORMAT || typeof state.sequence !== 'number' || typeof state.alerts !== 'object' || state.alerts === null) {
@@ -47,6 +84,7 @@ export class StateStore {
       }
       this.sequence = state.sequence;
       for (const [stream, snapshot] of Object.entries(state.alerts)) this.alerts.set(stream, snapshot);
+      if (typeof state.journal === 'number' && Number.isSafeInteger(state.journal) && state.journal >= 0) this.journalFrom = state.journal;
       this.ctx.log.info('Restored alert state.', { file: this.file, streams: this.alerts.size, sequence: this.sequence });
     } catch (err) {
       const aside = `${this.file}.corrupt-${Date.now()}`;
@@ -57,7 +95,36 @@ export class StateStore {
         error: (err as Error).message,
       });
     }
-    this.startTimer();
+  }
+
+  /**
+   * Turns on stream checkpoints: `capture` is called synchronously at each save and returns every stream's
+   * state with everything accepted so far included. Returns what the previous run left to continue from (the
+   * saved streams and the journal after them, to be delivered again before new input); opens the journal.
+   */
+  async enableCheckpoints(capture: () => ReadonlyMap<string, StreamSnapshot>, settled: () => Promise<void> = () => Promise.resolve()): Promise<StreamRecovery> {
+    this.capture = capture;
+    this.settled = settled;
+    const dir = path.dirname(this.file);
+    let streams = new Map<string, StreamSnapshot>();
+    let damaged = 0;
+    if (this.journalFrom > 0) {
+      const file = path.join(dir, `streams-${this.journalFrom}.bin`);
+      try {
+        const decoded = decodeStreams(await readFile(file));
+        streams = new Map(decoded.items);
+        damaged += decoded.damaged;
+      } catch (err) {
+        this.ctx.log.warn('Cannot read the saved window buffers; streams start new windows.', { file, error: (err as Error).message });
+      }
+    }
+    const replay = await this.journal.open(this.journalFrom);
+    damaged += replay.damaged;
+    if (replay.batches.length > 0 || streams.size > 0) {
+      this.ctx.log.info('Continuing from the last checkpoint.', { streams: streams.size, journal_batches: replay.batches.length, journal_files: replay.files, damaged_records: damaged });
+    }
+    if (damaged > 0) this.ctx.log.warn('Skipped damaged records of the sample journal or saved windows (a write cut short by a crash).', { records: damaged });
+    return { streams, batches: replay.batches, damaged };
   }
 
   /** Next alert sequence number: monotonic across restarts. */
@@ -80,32 +147,85 @@ export class StateStore {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.dirty = true;
-    await this.save();
+    await this.save(true);
+    this.journal.close();
   }
 
-  save(): Promise<void> {
-    if (!this.dirty) return this.saving;
+  /**
+   * Takes a checkpoint if anything changed. Older journals are deleted only once the sinks settled what they
+   * produced (points written or spooled, notices in the outbox), so a crash before that replays them; at stop
+   * (`final`) the sinks are stopped next and settle (or count their drops) themselves.
+   */
+  save(final = false): Promise<void> {
+    if (!this.dirty && !this.journal.dirty) return this.saving;
+    let streams: ReadonlyMap<string, StreamSnapshot> | null = null;
+    // Before checkpoints are enabled, keep naming the checkpoint found at start.
+    let journal: number | undefined = this.journalFrom > 0 ? this.journalFrom : undefined;
+    if (this.capture) {
+      // One tick from here to the state object: the capture, the alert copy and the journal switch are one cut.
+      streams = this.capture();
+      try {
+        journal = this.journal.rotate();
+      } catch (err) {
+        // Without a new journal this checkpoint would not pair with one: keep the previous checkpoint.
+        this.reportWrite(err as Error, 'the sample journal');
+        return this.saving;
+      }
+    }
     this.dirty = false;
     const state: PersistedState = {
       format: STATE_FORMAT,
       sequence: this.sequence,
       alerts: Object.fromEntries(this.alerts),
       savedAt: new Date().toISOString(),
+      ...(journal !== undefined ? { journal } : {}),
     };
-    this.saving = this.saving.then(() => writeAtomic(this.file, JSON.stringify(state))).catch((err: unknown) => {
-      this.dirty = true;
-      this.ctx.log.error('Cannot write the state file; alert state would be lost on a crash.', { file: this.file, error: (err as Error).message });
-    });
+    const dir = path.dirname(this.file);
+    // Asked now, so it covers exactly what was accepted before the capture.
+    const settled = streams && !final ? this.settled().catch(() => undefined) : Promise.resolve();
+    const write = async (): Promise<void> => {
+      if (streams && journal !== undefined) await writeAtomic(path.join(dir, `streams-${journal}.bin`), encodeStreams(streams));
+      await writeAtomic(this.file, JSON.stringify(state));
+      if (streams && journal !== undefined) {
+        if (!final) await settled;
+        await this.journal.removeBefore(journal);
+        await removeStreamFiles(dir, journal);
+      }
+    };
+    this.saving = this.saving
+      .then(write)
+      .then(() => this.reportWrite(null, ''))
+      .catch((err: unknown) => {
+        this.dirty = true;
+        this.reportWrite(err as Error, this.file);
+      });
     return this.saving;
   }
 
-  private startTimer(): void {
-    this.timer = setInterval(() => void this.save(), this.intervalMs);
-    this.timer.unref();
+  private reportWrite(err: Error | null, what: string): void {
+    if (!err) {
+      if (this.failing) this.ctx.log.info('The state file is written again.', { file: this.file });
+      this.failing = false;
+      this.onWriteProblem(null);
+      return;
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    const problem = `${code === 'ENOSPC' ? 'Disk full: cannot' : 'Cannot'} write ${what} (${err.message})`;
+    if (!this.failing) this.ctx.log.error(`${problem}; alert state and accepted samples would be lost on a crash.`, { file: this.file });
+    this.failing = true;
+    this.onWriteProblem(problem);
   }
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
+/** Deletes stream checkpoint files other than generation `keep`. */
+async function removeStreamFiles(dir: string, keep: number): Promise<void> {
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    const m = STREAMS_RE.exec(n);
+    if (m && Number(m[1]) !== keep) await rm(path.join(dir, n), { force: true });
+  }
+}
+
+async function writeAtomic(file: string, text: string | Buffer): Promise<void> {
   const tmp = `${file}.tmp`;
   const fh = await open(tmp, 'w');
   try {

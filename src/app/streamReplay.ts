@@ -9,6 +9,7 @@ export type { AlertSettings } from './detection';
 import { ManualClock } from '../core/clock';
 import type { ComponentContext, Events, Log } from '../core/context';
 import type { StreamScoreFilter } from '../core/scoreFilter';
+import type { SensorCheck } from '../core/sensorCheck';
 import type { StreamSpec } from '../core/types';
 import type { WindowOptions } from '../core/window';
 import type { Detector } from '../model/detector';
@@ -28,6 +29,8 @@ export interface ReplayInput {
   readonly alerting: AlertSettings;
   /** Per-stream score filter, as the daemon binds one for the stream (undefined: raw detector decisions). */
   readonly scoreFilter?: StreamScoreFilter;
+  /** Per-channel sensor checks, as the daemon binds them (undefined: none); their notices land in `notices`. */
+  readonly sensors?: SensorCheck;
   /** Rows handed to the pipeline before it is drained (bounds the window queue). */
   readonly chunkRows?: number;
 }
@@ -72,6 +75,7 @@ export function replayThroughPipeline(detector: Detector, input: ReplayInput): R
       labels: {},
       alerts: { observe: (w) => machine.observe(w), observeInsufficient: (w) => machine.observeInsufficient(w) },
       ...(input.scoreFilter ? { scoreFilter: input.scoreFilter } : {}),
+      ...(input.sensors ? { sensors: input.sensors } : {}),
     }),
     detectorFor: (m) => (m === MODEL ? detector : undefined),
     sinks: [sink],

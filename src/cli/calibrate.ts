@@ -2,7 +2,9 @@
 // operation that the model was not trained on. Rewrites manifest.json only; the weights stay.
 import { loadConfigText } from '../config/load';
 import { calibrationMethod } from '../app/detection';
-import { windowsFromCsvFiles } from '../app/recorded';
+import { loadConfig } from '../app/configFiles';
+import { resolveStream } from '../app/detection';
+import type { Config } from '../config/schema';
 import { validateMethod, type CalibrationMethod } from '../core/calibration';
 import { InputError } from '../core/errors';
 import { selectBackend } from '../model/backend';
@@ -10,11 +12,16 @@ import { Detector } from '../model/detector';
 import { withCalibration } from '../model/fitDetector';
 import { writeManifest } from '../model/artifact';
 import { UsageError, parseCommand, parseNumberOption, printJson, requireOption, round } from './common';
+import { recordedWindows, trainingSource } from './trainingData';
 
-const USAGE = `Usage: anomalyd calibrate --model DIR --input CSV [--input CSV ...] [options]
+const USAGE = `Usage: anomalyd calibrate --model DIR (--input CSV [--input CSV ...] | --influx-query Q) [options]
 
   --model DIR          model directory (manifest.json is updated in place)
   --input CSV          clean recorded data with the model's channels; repeatable
+  --influx-query Q     InfluxQL returning time and the model's channels as columns; windows overlapping the
+                       stream's alerts (anomaly_alert) are left out
+  --influx-url URL     InfluxDB to query, http://host:8086/<database> (default: sinks.influx of -c FILE)
+  -c, --config FILE    config for --influx-query: sinks.influx (server, credentials, alerts) and alerting.n
   --method METHOD      pot (default), percentile or sigma
   --target X           pot: exceedance probability q per window (default 1e-4);
                        percentile: the percentile (default 99.5); sigma: k in mean + k*std (default 4)
@@ -26,6 +33,9 @@ export async function calibrateCommand(args: string[]): Promise<number> {
     {
       model: { type: 'string' },
       input: { type: 'string', multiple: true },
+      'influx-query': { type: 'string' },
+      'influx-url': { type: 'string' },
+      config: { type: 'string', short: 'c' },
       method: { type: 'string' },
       target: { type: 'string' },
     },
@@ -33,16 +43,17 @@ export async function calibrateCommand(args: string[]): Promise<number> {
   );
   if (!values) return 0;
   const modelDir = requireOption(values.model, 'model', USAGE);
-  const inputs = requireOption(values.input, 'input', USAGE);
+  const source = trainingSource(values.input, values['influx-query'], values['influx-url'], USAGE);
+  const config = values.config !== undefined ? await loadConfig(values.config) : undefined;
   const method = methodFrom(values.method, parseNumberOption(values.target, 'target', USAGE));
 
   await selectBackend();
   const detector = await Detector.load(modelDir);
   const m = detector.manifest;
   const stream = { id: m.stream, channels: m.channels };
-  const recorded = await windowsFromCsvFiles(inputs, stream, m.window);
+  const recorded = await recordedWindows(source, config, stream, m.window, alertWindows(config, values.config, m.stream));
   if (recorded.windows.length < 2) {
-    throw new InputError(`${inputs.join(', ')}: only ${recorded.windows.length} complete window(s); calibration needs more clean data`);
+    throw new InputError(`${recorded.from}: only ${recorded.windows.length} complete window(s); calibration needs more clean data`);
   }
   const scores = detector.score(recorded.windows).map((s) => s.score);
   const calibrated = withCalibration(detector, scores, method);
@@ -51,8 +62,11 @@ export async function calibrateCommand(args: string[]): Promise<number> {
   const result = {
     model: modelDir,
     method: method.kind,
+    source: source.kind,
     windows: recorded.windows.length,
     insufficient_windows: recorded.insufficient,
+    excluded_windows: recorded.excluded,
+    alert_periods: recorded.alertPeriods,
     previous_threshold: m.calibration ? round(m.calibration.threshold, 6) : null,
     threshold: cal ? round(cal.threshold, 6) : null,
     exceed_fraction: cal ? round(scores.filter((s) => s > cal.threshold).length / scores.length, 6) : null,
@@ -85,4 +99,15 @@ function methodFrom(name: string | undefined, target: number | undefined): Calib
     throw new UsageError(`--target: ${(err as Error).message}`, USAGE);
   }
   return method;
+}
+
+/** alerting.n of the stream (how many windows lead up to an alert), from the config when one is given. */
+function alertWindows(config: Config | undefined, file: string | undefined, stream: string): number {
+  const c = config ?? loadConfigText('{}', '<defaults>');
+  if (config === undefined || file === undefined) return c.defaults.alerting.n;
+  try {
+    return resolveStream(config, file, stream).detection.alerting.n;
+  } catch {
+    return c.defaults.alerting.n;
+  }
 }

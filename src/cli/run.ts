@@ -1,5 +1,5 @@
 // `anomalyd run [-c FILE]`: the daemon. SIGTERM/SIGINT stop it within shutdown_grace_ms (a second signal forces
-// the exit); SIGHUP reloads the configuration's models.
+// the exit); SIGHUP re-reads the configuration and applies what can change while running.
 import { defaultConfigPath, loadConfig } from '../app/configFiles';
 import { Daemon } from '../app/daemon';
 import { packageVersion, parseCommand } from './common';
@@ -29,11 +29,12 @@ export async function runCommand(args: string[]): Promise<number> {
         daemon.log.warn('Second signal: exiting without waiting for a clean stop.', { signal });
         process.exit(130);
       }
-      daemon.log.info('Stopping.', { signal, grace_ms: config.shutdown_grace_ms });
+      const graceMs = daemon.shutdownGraceMs;
+      daemon.log.info('Stopping.', { signal, grace_ms: graceMs });
       const deadline = setTimeout(() => {
-        daemon.log.error('Shutdown grace period exceeded; exiting with data still in flight.', { grace_ms: config.shutdown_grace_ms });
+        daemon.log.error('Shutdown grace period exceeded; exiting with data still in flight.', { grace_ms: graceMs });
         process.exit(1);
-      }, config.shutdown_grace_ms);
+      }, graceMs);
       deadline.unref();
       daemon.stop().then(
         () => {

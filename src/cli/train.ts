@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadConfig } from '../app/configFiles';
 import { detectorSpec, resolveStream } from '../app/detection';
-import { windowsFromCsvFiles } from '../app/recorded';
+import { recordedWindows, trainingSource } from './trainingData';
 import { backendPreference } from '../app/backend';
 import { InputError } from '../core/errors';
 import { selectBackend } from '../model/backend';
@@ -15,11 +15,15 @@ import { buildReportData } from './reportData';
 import { renderTrainingReport } from '../eval/trainingReport';
 import { formatDuration, packageVersion, parseCommand, printJson, Progress, requireOption, round } from './common';
 
-const USAGE = `Usage: anomalyd train -c FILE --stream ID --input CSV [--input CSV ...] --out DIR [options]
+const USAGE = `Usage: anomalyd train -c FILE --stream ID (--input CSV [--input CSV ...] | --influx-query Q) --out DIR [options]
 
   -c, --config FILE   config naming the stream (its channels and detection settings)
   --stream ID         stream id, e.g. line1/pump3
   --input CSV         clean recorded data (header row; optional timestamp column); repeatable
+  --influx-query Q    InfluxQL returning time and the stream's channels as columns, e.g.
+                      "SELECT vib_x_rms, ... FROM pumps WHERE asset = 'pump3' AND time > now() - 14d";
+                      windows overlapping the stream's alerts (anomaly_alert) are left out
+  --influx-url URL    InfluxDB to query, http://host:8086/<database> (default: sinks.influx of the config)
   --out DIR           model directory to write
   --name NAME         model name recorded in the manifest (default: the directory name)
   --no-report         do not write report.html
@@ -32,6 +36,8 @@ export async function trainCommand(args: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       stream: { type: 'string' },
       input: { type: 'string', multiple: true },
+      'influx-query': { type: 'string' },
+      'influx-url': { type: 'string' },
       out: { type: 'string' },
       name: { type: 'string' },
       'no-report': { type: 'boolean', default: false },
@@ -41,17 +47,18 @@ export async function trainCommand(args: string[]): Promise<number> {
   if (!values) return 0;
   const configFile = requireOption(values.config, 'config', USAGE);
   const streamId = requireOption(values.stream, 'stream', USAGE);
-  const inputs = requireOption(values.input, 'input', USAGE);
+  const source = trainingSource(values.input, values['influx-query'], values['influx-url'], USAGE);
   const out = requireOption(values.out, 'out', USAGE);
 
   const config = await loadConfig(configFile);
   const { stream, detection } = resolveStream(config, configFile, streamId);
   const name = values.name ?? path.basename(path.resolve(out));
   const spec = detectorSpec(detection, name, stream, '', packageVersion());
-  const recorded = await windowsFromCsvFiles(inputs, stream, spec.window);
+  const recorded = await recordedWindows(source, config, stream, spec.window, detection.alerting.n);
   if (recorded.windows.length < 2) {
     throw new InputError(
-      `${inputs.join(', ')}: ${recorded.samples} samples give ${recorded.windows.length} complete window(s) of ${spec.window.size}; at least 2 are needed to train`,
+      `${recorded.from}: ${recorded.samples} samples give ${recorded.windows.length} complete window(s) of ${spec.window.size}` +
+        `${recorded.excluded ? ` after leaving out ${recorded.excluded} in alert periods` : ''}; at least 2 are needed to train`,
     );
   }
   const backend = await selectBackend(backendPreference(config.inference.backend));
@@ -78,9 +85,12 @@ export async function trainCommand(args: string[]): Promise<number> {
     model: path.resolve(out),
     stream: stream.id,
     channels: m.channels,
+    source: source.kind,
     samples: recorded.samples,
     windows: recorded.windows.length,
     insufficient_windows: recorded.insufficient,
+    excluded_windows: recorded.excluded,
+    alert_periods: recorded.alertPeriods,
     epochs_run: history.epochsRun,
     best_epoch: history.bestEpoch,
     loss: round(m.training.finalLoss, 6),

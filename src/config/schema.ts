@@ -29,6 +29,7 @@ import {
   timestampSchema,
   webhookSchema,
 } from './schemaIo';
+import { shardSchema } from './schemaShard';
 
 export const logSchema = section(
   {
@@ -77,8 +78,8 @@ export const batchingSchema = section(
 export const inferenceSchema = section(
   {
     backend: oneOf(
-      ['auto', 'node', 'wasm', 'cpu'] as const,
-      'TensorFlow.js backend: auto = the fastest available (node, then wasm, then cpu).',
+      ['auto', 'node', 'native', 'wasm', 'cpu'] as const,
+      "Inference and training engine: auto = the fastest available (node = tfjs-node, then native = anomalyd's own compiled kernels, then wasm, then cpu).",
       'auto',
     ),
   },
@@ -132,6 +133,7 @@ export const configSchema = Type.Object(
     inference: inferenceSchema,
     simulator: simulatorSchema,
     limits: limitsSchema,
+    shard: shardSchema,
   },
   { additionalProperties: false, title: 'anomalyd configuration', description: 'Configuration of the anomalyd daemon.' },
 );
@@ -168,6 +170,7 @@ export type BatchingConfig = Config['batching'];
 export type InferenceConfig = Config['inference'];
 export type SimulatorConfig = Config['simulator'];
 export type LimitsConfig = Config['limits'];
+export type ShardConfig = Config['shard'];
 
 /** Marker of the property names the loader fills from a `<name>_file` sibling. */
 export const SECRET_FILE_KEYS: Readonly<Record<string, string>> = { password_file: 'password', secret_file: 'secret', token_file: 'token' };

@@ -88,8 +88,8 @@ export const trainingSchema = section(
       description: 'Min-max scaling headroom: the training range is widened by this fraction on each side before mapping to [0,1].',
     }),
     input_transform: oneOf(
-      ['none', 'demean', 'diff'] as const,
-      'Applied to each raw window before scaling: none; demean = each channel minus its window mean (the model learns shapes, so a drifting level does not read as an anomaly); diff = first differences (removes level and trend, a step becomes a spike).',
+      ['none', 'demean', 'diff', 'auto'] as const,
+      'Applied to each raw window before scaling: none; demean = each channel minus its window mean (the model learns shapes, so a drifting level does not read as an anomaly); diff = first differences (removes level and trend, a step becomes a spike); auto = chosen per channel when the model learns: demean for a channel whose level already wanders in the learning data (its window means spread more than its noise within a window), none for a channel with a steady level, so a lasting level shift there is still an anomaly.',
       'none',
     ),
     noise: noiseSchema,
@@ -121,6 +121,13 @@ export const likelihoodSchema = section(
     learning_windows: Type.Integer({ minimum: 2, maximum: 1_000_000, default: 150, description: 'Windows a stream is observed before it is judged (score 0 until then); at most history_windows.' }),
     threshold: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.5, description: 'Log-likelihood at or above which a window is anomalous; 0.5 = an upper-tail probability of 1e-5.' }),
     suppress_windows: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Windows after an anomalous one that score 0 and are not anomalous (the change was reported once).' }),
+    range_tolerance: Type.Number({
+      minimum: 0,
+      maximum: 10,
+      default: 0,
+      description:
+        "Range novelty (HTM's spatial anomaly): a window holding a value more than this fraction of the stream's seen range outside that range scores 1, however its likelihood reads. 0 = off; HTM uses 0.05.",
+    }),
   },
   'Anomaly likelihood over the recent score history of each stream.',
 );
@@ -179,6 +186,27 @@ export const alertingSchema = section(
       description: 'A stream that sends nothing for this long (milliseconds, wall clock) raises an IngestionStalled alert, distinct from anomalies; it resolves when samples arrive again. 0 disables it.',
     }),
     top_channels: Type.Integer({ minimum: 1, maximum: 256, default: 3, description: 'Channels with the largest share of the reconstruction error named on every alert.' }),
+    flatline_samples: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      default: 0,
+      description:
+        'A channel that repeats exactly the same value for this many consecutive samples raises a SensorFlatline alert naming it (a stuck sensor or a gateway repeating its last reading: the model cannot see it, the value is a normal one); it resolves when the value changes. 0 disables it; leave it off for counters, set points and coarse sensors that repeat values legitimately.',
+    }),
+    spike_factor: Type.Number({
+      minimum: 0,
+      maximum: 1_000_000,
+      default: 0,
+      description:
+        "A sample that jumps away from both its neighbours, in the same direction, by more than this many times the channel's typical sample-to-sample change is a spike; spike_count spikes within spike_window_samples raise a SensorSpikes alert naming the channel (a glitching sensor: scaling clips the spike, so the model sees little of it). 0 disables it.",
+    }),
+    spike_count: Type.Integer({ minimum: 1, maximum: 100_000, default: 3, description: 'Spikes within spike_window_samples that raise the SensorSpikes alert.' }),
+    spike_window_samples: Type.Integer({
+      minimum: 2,
+      maximum: 1_000_000,
+      default: 60,
+      description: 'Samples over which spikes are counted; the alert resolves once a channel has fewer than spike_count spikes in that many samples.',
+    }),
   },
   'Turning anomalous windows into alerts: k-of-n start, hysteresis, minimum firing time, flapping and insufficient data.',
 );

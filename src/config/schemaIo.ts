@@ -34,6 +34,11 @@ export const mqttSchema = section(
       default: 'anomalyd-{hostname}',
       description: 'MQTT client identifier; `{hostname}` is replaced by the host name when the file is loaded. Must be unique per broker and stable, so the persistent session survives restarts.',
     }),
+    protocol_version: oneOf(
+      [4, 5] as const,
+      'MQTT protocol version: 4 = MQTT 3.1.1, 5 = MQTT 5. Shared subscriptions (`$share/<group>/...` topics) need 5; with 5 and clean_session false the broker keeps the session indefinitely, as with 3.1.1.',
+      4,
+    ),
     clean_session: Type.Boolean({
       default: false,
       description: 'false keeps the broker-side session, so QoS 1 messages published while the daemon was down are delivered on reconnect.',

@@ -1,8 +1,10 @@
 // Rules that span several fields and so cannot live in the JSON Schema: topic filters and their templates, model
 // references, unique names, min <= max pairs, and detection settings after overrides are applied.
+import { parseSharedFilter } from '../core/shard';
 import { effectiveDetection } from './detection';
 import type { ConfigPath, ProblemList, Segment } from './problems';
 import type { Config, DetectionConfig, DetectionOverrides, SubscriptionConfig } from './schema';
+import { resolveShard } from './shard';
 
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -23,6 +25,7 @@ export function checkSemantics(config: Config, problems: ProblemList): void {
   const streamPatterns = config.subscriptions.map((sub, i) => checkSubscription(config, sub, i, problems));
   checkStreams(config, streamPatterns, problems);
   checkSinks(config, problems);
+  checkScaleOut(config, problems);
 }
 
 function checkModelRef(config: Config, model: string, at: ConfigPath, problems: ProblemList): void {
@@ -35,7 +38,7 @@ function checkModelRef(config: Config, model: string, at: ConfigPath, problems: 
 /** Returns a matcher for the stream ids this subscription produces. */
 function checkSubscription(config: Config, sub: SubscriptionConfig, i: number, problems: ProblemList): RegExp | undefined {
   const at: Segment[] = ['subscriptions', i];
-  const topicOk = checkTopicFilter(sub.topic, [...at, 'topic'], problems);
+  const topicOk = checkTopicFilter(parseSharedFilter(sub.topic).filter, [...at, 'topic'], problems, sub.topic);
   const names = sub.template === undefined ? new Set<string>() : checkTemplate(sub, topicOk, at, problems);
   const used = [...sub.stream.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '');
   for (const name of used) {
@@ -44,7 +47,7 @@ function checkSubscription(config: Config, sub: SubscriptionConfig, i: number, p
       problems.add([...at, 'stream'], `uses {${name}}, which is not defined; ${hint} (or use {topic})`, sub.stream);
     }
   }
-  if (used.length === 0 && /[+#]/.test(sub.topic)) {
+  if (used.length === 0 && /[+#]/.test(parseSharedFilter(sub.topic).filter)) {
     problems.add([...at, 'stream'], 'has no placeholder although the topic has wildcards, so every matching topic would feed the same windows', sub.stream);
   }
   if ((sub.decoder === 'f32le' || sub.decoder === 'json_array') && sub.sample_rate_hz === undefined) {
@@ -68,21 +71,22 @@ function checkSubscription(config: Config, sub: SubscriptionConfig, i: number, p
   return streamMatcher(sub);
 }
 
-function checkTopicFilter(topic: string, at: ConfigPath, problems: ProblemList): boolean {
+/** `topic` is the filter without a `$share/<group>/` prefix; `written` is what the config says (for messages). */
+function checkTopicFilter(topic: string, at: ConfigPath, problems: ProblemList, written = topic): boolean {
   const levels = topic.split('/');
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i] ?? '';
     if ((level.includes('+') && level !== '+') || (level.includes('#') && level !== '#')) {
-      problems.add(at, 'is not a valid topic filter: "+" and "#" must fill a whole level', topic);
+      problems.add(at, 'is not a valid topic filter: "+" and "#" must fill a whole level', written);
       return false;
     }
     if (level === '#' && i !== levels.length - 1) {
-      problems.add(at, 'is not a valid topic filter: "#" must be the last level', topic);
+      problems.add(at, 'is not a valid topic filter: "#" must be the last level', written);
       return false;
     }
   }
   if (topic.includes('\u0000')) {
-    problems.add(at, 'must not contain NUL characters', topic);
+    problems.add(at, 'must not contain NUL characters', written);
     return false;
   }
   return true;
@@ -102,10 +106,11 @@ function checkTemplate(sub: SubscriptionConfig, topicOk: boolean, at: Segment[],
     names.add(name);
   }
   if (!topicOk) return names;
-  const topicLevels = sub.topic.split('/');
+  const plain = parseSharedFilter(sub.topic).filter;
+  const topicLevels = plain.split('/');
   const templateLevels = template.split('/');
   if (topicLevels.length !== templateLevels.length) {
-    problems.add(where, `has ${templateLevels.length} levels but the topic ${sub.topic} has ${topicLevels.length}`, template);
+    problems.add(where, `has ${templateLevels.length} levels but the topic ${plain} has ${topicLevels.length}`, template);
     return names;
   }
   topicLevels.forEach((level, k) => {
@@ -125,7 +130,7 @@ function streamMatcher(sub: SubscriptionConfig): RegExp {
   let source = '';
   let last = 0;
   for (const match of stream.matchAll(PLACEHOLDER)) {
-    source += escapeRegExp(stream.slice(last, match.index)) + (match[1] === 'topic' ? topicSource(sub.topic) : '[^/]+');
+    source += escapeRegExp(stream.slice(last, match.index)) + (match[1] === 'topic' ? topicSource(parseSharedFilter(sub.topic).filter) : '[^/]+');
     last = (match.index ?? 0) + match[0].length;
   }
   return new RegExp(`^${source}${escapeRegExp(stream.slice(last))}$`);
@@ -239,5 +244,34 @@ function checkSinks(config: Config, problems: ProblemList): void {
     } else if (fromUrl !== '' && influx.database !== undefined && influx.database !== fromUrl) {
       problems.add(['sinks', 'influx', 'database'], `differs from the database in the URL ("${fromUrl}"); give it once`, influx.database);
     }
+  }
+}
+
+/**
+ * Shared subscriptions are an MQTT 5 feature, and they split streams between replicas by themselves: combined
+ * with `shard` (which also splits them), a stream would reach a replica that does not own it and be scored by
+ * none. The shard index must resolve (a number below count, or a host name with an ordinal).
+ */
+function checkScaleOut(config: Config, problems: ProblemList): void {
+  const shared: number[] = [];
+  config.subscriptions.forEach((sub, i) => {
+    const { group } = parseSharedFilter(sub.topic);
+    if (group === undefined) return;
+    shared.push(i);
+    const at: Segment[] = ['subscriptions', i, 'topic'];
+    if (group === '' || /[+#]/.test(group)) {
+      problems.add(at, 'is not a valid shared subscription: write $share/<group>/<filter>, the group without "/", "+" or "#"', sub.topic);
+    } else if (config.mqtt.protocol_version !== 5) {
+      problems.add(at, 'is a shared subscription ($share/...), which needs MQTT 5: set mqtt.protocol_version to 5', sub.topic);
+    }
+  });
+  const resolved = resolveShard(config.shard);
+  if (!resolved.ok) problems.add(['shard', 'index'], resolved.problem, config.shard.index);
+  if (shared.length > 0 && config.shard.count > 1) {
+    problems.add(
+      ['shard', 'count'],
+      `must be 1 when subscriptions use $share (subscriptions[${shared.join('], subscriptions[')}]): the broker already splits the streams between the replicas; use one or the other`,
+      config.shard.count,
+    );
   }
 }

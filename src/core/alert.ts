@@ -4,9 +4,10 @@
 export type AlertSeverity = 'warning' | 'critical';
 /**
  * anomaly: scores over the threshold; insufficient_data: windows too incomplete to score; ingestion_stalled:
- * the stream stopped sending for longer than its configured silence (a dead sensor or gateway, not a fault).
+ * the stream stopped sending for longer than its configured silence (a dead sensor or gateway, not a fault);
+ * sensor_flatline / sensor_spikes: a channel repeats one value or glitches (sensorCheck.ts), a measurement fault.
  */
-export type AlertKind = 'anomaly' | 'insufficient_data' | 'ingestion_stalled';
+export type AlertKind = 'anomaly' | 'insufficient_data' | 'ingestion_stalled' | 'sensor_flatline' | 'sensor_spikes';
 
 export interface ChannelShare {
   readonly channel: string;

@@ -6,6 +6,11 @@
 // The output score is HTM's log-likelihood, log(tail) / log(1e-10) in [0, 1] (0.5 = tail 1e-5), so one
 // threshold means the same rarity on every stream. After a detection the next `suppressWindows` windows score
 // 0: the change has been reported once, and repeating it is noise to whoever gets paged.
+// With a range tolerance, a window holding a value beyond the stream's seen range (see rangeNovelty) scores 1
+// whatever its likelihood, as HTM's NAB detector does: the model's error saturates out of range, the range
+// does not. Such a window is reported even during suppression (it is a new extreme, not a repeat), and
+// restarts it.
+import { RangeNovelty } from './rangeNovelty';
 import type { ScoreObservation, StreamScoreFilter } from './scoreFilter';
 
 export interface LikelihoodOptions {
@@ -19,6 +24,11 @@ export interface LikelihoodOptions {
   readonly threshold: number;
   /** Windows after a detection that score 0 and are not anomalous. */
   readonly suppressWindows: number;
+  /**
+   * A window with a value more than this fraction of the seen range outside it scores 1 (HTM: 0.05).
+   * Undefined or 0: no range check (the windows' values are not looked at).
+   */
+  readonly rangeTolerance?: number;
 }
 
 const LOG_FLOOR = 1e-10;
@@ -35,9 +45,10 @@ export class AnomalyLikelihood implements StreamScoreFilter {
   private recentSum = 0;
   private sinceDetection = Infinity;
   private pushes = 0;
+  private range: RangeNovelty | undefined;
 
   constructor(private readonly options: LikelihoodOptions) {
-    const int = (name: keyof LikelihoodOptions, min: number): void => {
+    const int = (name: 'averageWindows' | 'historyWindows' | 'learningWindows' | 'suppressWindows', min: number): void => {
       const v = options[name];
       if (!Number.isInteger(v) || v < min) throw new RangeError(`anomaly likelihood: ${name} must be an integer >= ${min} (got ${v})`);
     };
@@ -49,6 +60,8 @@ export class AnomalyLikelihood implements StreamScoreFilter {
       throw new RangeError(`anomaly likelihood: learningWindows (${options.learningWindows}) must not exceed historyWindows (${options.historyWindows})`);
     }
     if (!(options.threshold > 0 && options.threshold <= 1)) throw new RangeError(`anomaly likelihood: threshold must be in (0, 1] (got ${options.threshold})`);
+    const tolerance = options.rangeTolerance ?? 0;
+    if (!(tolerance >= 0 && Number.isFinite(tolerance))) throw new RangeError(`anomaly likelihood: rangeTolerance must be a finite number >= 0 (got ${tolerance})`);
     this.history = new Float64Array(options.historyWindows);
     this.recent = new Float64Array(options.averageWindows);
   }
@@ -66,14 +79,28 @@ export class AnomalyLikelihood implements StreamScoreFilter {
     }
     this.pushHistory(raw);
     let score = Math.min(1, Math.max(0, Math.log(tail + LOG_FLOOR) / Math.log(LOG_FLOOR)));
+    const novel = this.outOfRange(o);
+    if (novel) {
+      score = 1;
+      tail = Math.min(tail, LOG_FLOOR);
+    }
     let anomalous = false;
     this.sinceDetection++;
-    if (this.sinceDetection <= this.options.suppressWindows) score = 0;
+    // A value beyond anything seen is news even right after a detection; a merely unlikely score is not.
+    if (this.sinceDetection <= this.options.suppressWindows && !novel) score = 0;
     else if (score >= this.options.threshold) {
       anomalous = true;
       this.sinceDetection = 0;
     }
     return { time: o.time, score, threshold: this.options.threshold, pValue: tail, anomalous };
+  }
+
+  /** Range novelty of the observation's window (false without a tolerance or without window values). */
+  private outOfRange(o: ScoreObservation): boolean {
+    const tolerance = this.options.rangeTolerance ?? 0;
+    if (tolerance <= 0 || o.window === undefined) return false;
+    this.range ??= new RangeNovelty(tolerance, o.window.channels);
+    return this.range.observe(o.window.values);
   }
 
   private pushRecent(v: number): void {

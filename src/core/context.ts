@@ -40,6 +40,10 @@ export type SinkDropReason = 'rejected' | 'overflow' | 'spool_full' | 'spool_cor
 export interface Events {
   messageReceived(topic: string, bytes: number): void;
   messageRejected(reason: RejectReason, topic: string, detail: string): void;
+  /** A message of a stream that another replica owns (`shard`): acknowledged, counted, not scored. */
+  messageOtherShard(stream: string): void;
+  /** At start: this replica scores the streams of shard `index` of `count`. */
+  shardAssigned(index: number, count: number): void;
   samplesAccepted(stream: string, count: number): void;
   windowScored(stream: string, model: string, score: number, threshold: number, anomalous: boolean): void;
   windowInsufficient(stream: string, completeness: number): void;

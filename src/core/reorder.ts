@@ -39,16 +39,14 @@ export class ReorderBuffer {
    */
   push(sample: Sample): { ready: Sample[]; dropped?: ReorderDrop } {
     const ts = sample.ts;
-    if (!Number.isFinite(ts)) return { ready: [sample] };
+    if (this.maxLatenessMs === 0 || !Number.isFinite(ts)) {
+      const dropped = this.admit(ts);
+      return dropped === undefined ? { ready: [sample] } : { ready: [], dropped };
+    }
     if (ts <= this.lastReleased) {
       if (ts === this.lastReleased) this.duplicates++;
       else this.late++;
       return { ready: [], dropped: ts === this.lastReleased ? 'duplicate' : 'late' };
-    }
-    if (this.maxLatenessMs === 0) {
-      this.lastReleased = ts;
-      this.maxTs = ts;
-      return { ready: [sample] };
     }
     const at = this.insertionPoint(ts);
     if (at < this.held.length && this.held[at].ts === ts) {
@@ -58,6 +56,35 @@ export class ReorderBuffer {
     this.held.splice(at, 0, sample);
     if (ts > this.maxTs) this.maxTs = ts;
     return { ready: this.release(this.maxTs - this.maxLatenessMs) };
+  }
+
+  /** The samples held now, in time order (a state checkpoint keeps them); the buffer is unchanged. */
+  get pending(): readonly Sample[] {
+    return this.held;
+  }
+
+  /** True without a lateness tolerance: samples pass straight through, and `admit` may replace `push`. */
+  get immediate(): boolean {
+    return this.maxLatenessMs === 0;
+  }
+
+  /**
+   * push() for a buffer without lateness tolerance (`immediate`), without allocating a result: undefined when
+   * the sample passes (now), else why it was dropped.
+   */
+  admit(ts: number): ReorderDrop | undefined {
+    if (!Number.isFinite(ts)) return undefined;
+    if (ts <= this.lastReleased) {
+      if (ts === this.lastReleased) {
+        this.duplicates++;
+        return 'duplicate';
+      }
+      this.late++;
+      return 'late';
+    }
+    this.lastReleased = ts;
+    this.maxTs = ts;
+    return undefined;
   }
 
   /** Everything held, in order (shutdown, end of a replay). */

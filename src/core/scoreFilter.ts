@@ -13,6 +13,17 @@ export interface ScoreObservation {
   readonly threshold: number;
   readonly pValue: number;
   readonly anomalous: boolean;
+  /**
+   * The window's raw values, for filters that judge the input as well as the score (range novelty). The
+   * pipeline passes them in; filters return observations without.
+   */
+  readonly window?: WindowValues;
+}
+
+/** Raw window values, time-major with `channels` values per step (NaN = missing). */
+export interface WindowValues {
+  readonly values: ArrayLike<number>;
+  readonly channels: number;
 }
 
 /** Stateful: one instance per stream, fed that stream's windows in time order. */

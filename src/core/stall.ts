@@ -24,6 +24,13 @@ export class StallDetector {
     this.lastActivity = now;
   }
 
+  /** The same stream under new options (config reload): the last activity and a firing alert carry over. */
+  reconfigured(o: StallOptions): StallDetector {
+    const next = new StallDetector(o, this.lastActivity);
+    next.firing = this.firing;
+    return next;
+  }
+
   get stalled(): boolean {
     return this.firing !== null;
   }

@@ -37,6 +37,21 @@ export interface WindowBufferStats {
   readonly insufficient: number;
 }
 
+/** A WindowBuffer's content and grid position (see WindowBuffer.snapshot). */
+export interface WindowBufferSnapshot {
+  readonly size: number;
+  readonly hop: number;
+  readonly channels: number;
+  /** Steps until the next window is due. */
+  readonly untilEmit: number;
+  readonly lastTs: number;
+  /** Buffered steps, oldest first. */
+  readonly ts: Float64Array;
+  /** Their values, time-major; NaN = missing. */
+  readonly values: Float32Array;
+  readonly beforeWindow: Float32Array;
+}
+
 /**
  * Returned when a push emits nothing, so the common case allocates no array. Frozen: a caller that tried to
  * push into it would fail loudly instead of corrupting every later return value.
@@ -151,6 +166,40 @@ export class WindowBuffer {
     return events ?? NO_EVENTS;
   }
 
+  /**
+   * The buffered steps and grid position, so a restarted daemon continues the same window grid (the state
+   * checkpoint, app/stateStore.ts). Copies: the snapshot does not change with later pushes.
+   */
+  snapshot(): WindowBufferSnapshot {
+    const { size, channels, filled } = this;
+    const ts = new Float64Array(filled);
+    const values = new Float32Array(filled * channels);
+    const oldest = filled === size ? this.head : 0;
+    for (let t = 0; t < filled; t++) {
+      const slot = (oldest + t) % size;
+      ts[t] = this.ringTs[slot];
+      values.set(this.ring.subarray(slot * channels, (slot + 1) * channels), t * channels);
+    }
+    return { size, hop: this.hop, channels, untilEmit: this.untilEmit, lastTs: this.lastTs, ts, values, beforeWindow: Float32Array.from(this.beforeWindow) };
+  }
+
+  /** Continues from a snapshot of a buffer with the same geometry; throws a RangeError (buffer unchanged) otherwise. */
+  restore(s: WindowBufferSnapshot): void {
+    const { size, channels } = this;
+    const filled = s.ts.length;
+    if (s.size !== size || s.hop !== this.hop || s.channels !== channels || filled > size || s.values.length !== filled * channels || s.beforeWindow.length !== channels) {
+      throw new RangeError(`window snapshot of stream '${this.streamId}' does not match its geometry (size ${s.size}, hop ${s.hop}, ${s.channels} channels)`);
+    }
+    if (!(s.untilEmit >= 1 && s.untilEmit <= Math.max(size, this.hop))) throw new RangeError(`window snapshot of stream '${this.streamId}' has an invalid position`);
+    this.ring.set(s.values);
+    this.ringTs.set(s.ts);
+    this.filled = filled;
+    this.head = filled % size;
+    this.untilEmit = s.untilEmit;
+    this.lastTs = s.lastTs;
+    this.beforeWindow.set(s.beforeWindow);
+  }
+
   /** Forgets all buffered data and the last timestamp (e.g. after a model reload). Counters are kept. */
   reset(): void {
     this.clear();
@@ -159,6 +208,11 @@ export class WindowBuffer {
 
   get stats(): WindowBufferStats {
     return { ...this.counts };
+  }
+
+  /** stats.outOfOrder without copying every counter (read around each push on the ingest path). */
+  get outOfOrder(): number {
+    return this.counts.outOfOrder;
   }
 
   /** Time steps currently buffered (at most `size`). */

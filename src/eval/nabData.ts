@@ -1,9 +1,10 @@
 // NAB corpus files: the data folder (<category>/<file>.csv with timestamp,value), the label file
 // (labels/combined_windows.json: "<category>/<file>.csv" -> [[start, end], ...]) and detectors' result CSVs
 // (timestamp,value,anomaly_score,label,...). Files are keyed by their corpus path "<category>/<file>.csv".
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { InputError } from '../core/errors';
+import { csvFiles } from './csvFiles';
 import type { NabFileInput, NabWindow } from './nabScorer';
 
 /** A label window as written (timestamps) and parsed (epoch ms, no time zone: read as UTC). */
@@ -219,23 +220,6 @@ async function readText(file: string): Promise<string> {
   } catch (err) {
     throw new InputError(`${file}: cannot read file: ${(err as Error).message}`);
   }
-}
-
-/** CSV files under dir, at most `depth` levels down. */
-async function csvFiles(dir: string, depth: number): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    throw new InputError(`${dir}: cannot read folder: ${(err as Error).message}`);
-  }
-  const out: string[] = [];
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory() && depth > 1) out.push(...(await csvFiles(p, depth - 1)));
-    else if (e.isFile() && e.name.endsWith('.csv')) out.push(p);
-  }
-  return out.sort();
 }
 
 // Linear scans: timestamps may repeat or step back an hour (DST), so binary search is not safe.

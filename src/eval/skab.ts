@@ -2,9 +2,9 @@
 // second, 8 sensor channels, `anomaly` and `changepoint` labels (absent in anomaly-free.csv). Per file the
 // first 400 rows train and calibrate, the rest are tested; F1, FAR and MAR are counted point by point over
 // the test rows of all files pooled (the leaderboard notebooks concatenate the files' predictions).
-import { readdir, readFile } from 'node:fs/promises';
-import * as path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { InputError } from '../core/errors';
+import { csvFiles } from './csvFiles';
 import { classificationMetrics, type Confusion } from './metrics';
 
 export const SKAB_TRAIN_ROWS = 400;
@@ -152,19 +152,3 @@ function parseLabel(cell: string, file: string, line: number, column: string): n
   return v;
 }
 
-async function csvFiles(dir: string): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    throw new InputError(`${dir}: cannot read folder: ${(err as Error).message}`);
-  }
-  const out: string[] = [];
-  const sorted = entries.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
-  for (const e of sorted) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await csvFiles(p)));
-    else if (e.isFile() && e.name.endsWith('.csv')) out.push(p);
-  }
-  return out;
-}

@@ -1,15 +1,23 @@
-// Backend selection. tfjs-node (native libtensorflow) is fastest but cannot always be installed (its install
-// script downloads libtensorflow), so it is an optional dependency and we probe for it at run time. Next comes
-// the WebAssembly backend (SIMD; about 35x the pure-JS cpu backend for the design's model at batch 256), and the
-// cpu backend as the last resort. The choice is logged by the caller and exported as model_info{backend}.
+// Backend selection. tfjs-node (native libtensorflow) is the first choice but cannot always be installed (its
+// install script downloads libtensorflow), so it is an optional dependency and we probe for it at run time.
+// Next comes anomalyd's own native addon (packages/anomalyd-native, compiled by node-gyp at `npm install` where
+// a C++ compiler exists; see nativeAddon.ts), which scores and trains the dense autoencoder itself while tfjs
+// (wasm, else cpu) still builds, loads and saves the model. Then the WebAssembly backend (SIMD; about 35x the
+// pure-JS cpu backend for the design's model at batch 256), and the cpu backend as the last resort. The choice
+// is logged by the caller and exported as model_info{backend}.
 import * as tf from '@tensorflow/tfjs';
+import { loadNativeAddon } from './nativeAddon';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'native' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendName;
 
 export interface BackendInfo {
   readonly name: BackendName;
   readonly tfjsVersion: string;
+  /** The tfjs backend underneath (for 'native': the one that builds, loads and saves models). */
+  readonly tfjsBackend: string;
+  /** The native addon's kernel set (avx512, avx2, generic) when name is 'native'. */
+  readonly kernels?: string;
   /** Why faster backends were skipped, for the start-up log line. */
   readonly skipped: readonly string[];
 }
@@ -25,6 +33,13 @@ async function tryNative(): Promise<string | undefined> {
   } catch (err) {
     return `tfjs-node not available (${firstLine(err)})`;
   }
+}
+
+async function tryAddon(): Promise<string | undefined> {
+  const { problem } = loadNativeAddon();
+  if (problem !== undefined) return problem;
+  // tfjs still builds, loads and saves models: the fastest pure tfjs backend under the addon.
+  return (await tryWasm()) === undefined ? undefined : cpu();
 }
 
 async function tryWasm(): Promise<string | undefined> {
@@ -48,14 +63,15 @@ function firstLine(err: unknown): string {
  */
 export async function selectBackend(preference: BackendPreference = 'auto'): Promise<BackendInfo> {
   if (selected) return selected;
-  const forced = (process.env.ANOMALYD_BACKEND as BackendPreference | undefined) ?? preference;
-  const order: BackendName[] = forced === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [forced];
+  const forced = (process.env.ANOMALYD_BACKEND || preference) as BackendPreference;
+  const order: BackendName[] = forced === 'auto' ? ['tensorflow', 'native', 'wasm', 'cpu'] : [forced];
   const skipped: string[] = [];
   for (const name of order) {
-    const problem = name === 'tensorflow' ? await tryNative() : name === 'wasm' ? await tryWasm() : await cpu();
+    const problem = Object.hasOwn(TRY, name) ? await TRY[name]() : `unknown backend '${String(name)}'`;
     if (problem === undefined) {
       await tf.ready();
-      selected = { name, tfjsVersion: tf.version.tfjs, skipped };
+      const kernels = name === 'native' ? loadNativeAddon().kernels : undefined;
+      selected = { name, tfjsVersion: tf.version.tfjs, tfjsBackend: tf.getBackend(), ...(kernels ? { kernels } : {}), skipped };
       return selected;
     }
     skipped.push(problem);
@@ -66,6 +82,8 @@ export async function selectBackend(preference: BackendPreference = 'auto'): Pro
 async function cpu(): Promise<string | undefined> {
   return (await tf.setBackend('cpu')) ? undefined : 'cpu backend did not initialise';
 }
+
+const TRY: Record<BackendName, () => Promise<string | undefined>> = { tensorflow: tryNative, native: tryAddon, wasm: tryWasm, cpu };
 
 export function currentBackend(): BackendInfo | undefined {
   return selected;

@@ -5,7 +5,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { pValue } from '../core/calibration';
 import { scaleInto, unscaleInto } from '../core/scaling';
 import type { Window } from '../core/types';
-import { transformWindow } from '../core/windowTransform';
+import { isIdentity, transformWindow } from '../core/windowTransform';
 import { loadArtifact, type LoadedArtifact } from './artifact';
 import { assertCompatible, type Manifest, type ModelUse } from './manifest';
 import { Scorer } from './scorer';
@@ -64,7 +64,7 @@ export class Detector {
       }
       const row = data.subarray(i * d, (i + 1) * d);
       const transform = this.manifest.transform ?? 'none';
-      if (transform === 'none') {
+      if (isIdentity(transform)) {
         this.clippedValues += scaleInto(this.manifest.scaler, w.values, channels, row);
       } else {
         transformWindow(transform, w.values, channels, row);

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { calibrate, type CalibrationMethod } from '../core/calibration';
 import { fitScaler, scaleInto } from '../core/scaling';
 import type { StreamSpec, Window } from '../core/types';
-import { transformWindows, type WindowTransform } from '../core/windowTransform';
+import { chooseChannelTransforms, isIdentity, transformWindows, type ChannelTransforms, type WindowTransform } from '../core/windowTransform';
 import type { WindowOptions } from '../core/window';
 import { sha256 } from './artifact';
 import { buildAutoencoder } from './autoencoder';
@@ -21,8 +21,8 @@ export interface DetectorSpec {
   readonly encoderUnits: readonly number[];
   readonly latentUnits: number;
   readonly scaleMargin: number;
-  /** Applied to each raw window before scaling (default 'none'). */
-  readonly transform?: WindowTransform;
+  /** Applied to each raw window before scaling (default 'none'); 'auto' chooses per channel from these windows. */
+  readonly transform?: WindowTransform | 'auto' | readonly WindowTransform[];
   readonly metric: ScoreMetric;
   readonly aggregate?: ScoreAggregate;
   readonly train: TrainOptions;
@@ -49,7 +49,7 @@ export async function trainDetector(
   const inputSize = spec.window.size * channels;
   const raw = new Float32Array(windows.length * inputSize);
   windows.forEach((w, i) => raw.set(w.values, i * inputSize));
-  const transform = spec.transform ?? 'none';
+  const transform: ChannelTransforms = spec.transform === 'auto' ? chooseChannelTransforms(raw, channels, spec.window.size) : (spec.transform ?? 'none');
   const input = transformWindows(transform, raw, channels, spec.window.size);
 
   const scaler = fitScaler(input, channels, spec.scaleMargin);
@@ -66,7 +66,7 @@ export async function trainDetector(
     stream: spec.stream.id,
     channels: [...spec.stream.channels],
     window: { ...spec.window },
-    ...(transform !== 'none' ? { transform } : {}),
+    ...(!isIdentity(transform) ? { transform } : {}),
     scaler: { ...scaler, margin: spec.scaleMargin },
     architecture: {
       inputSize,

@@ -2,7 +2,7 @@
 // when it does not fit the data or stream it is given. Field list: ARCHITECTURE.md, "Model artifact".
 import type { Calibration } from '../core/calibration';
 import type { ScalerParams } from '../core/scaling';
-import type { WindowTransform } from '../core/windowTransform';
+import { WINDOW_TRANSFORMS, type ChannelTransforms, type WindowTransform } from '../core/windowTransform';
 import { ModelError } from '../core/errors';
 import type { NoiseOptions } from './noise';
 import type { ScoreAggregate, ScoreMetric } from './scorer';
@@ -30,8 +30,11 @@ export interface Manifest {
     readonly minCompleteness: number;
     readonly samplePeriodMs?: number;
   };
-  /** Applied to each raw window before scaling; absent in older manifests, meaning 'none'. */
-  readonly transform?: WindowTransform;
+  /**
+   * Applied to each raw window before scaling: one for all channels, or one per channel (what `auto` chose);
+   * absent in older manifests, meaning 'none'.
+   */
+  readonly transform?: ChannelTransforms;
   readonly scaler: ScalerParams & { readonly margin: number };
   readonly architecture: {
     readonly inputSize: number;
@@ -91,7 +94,7 @@ export function checkManifest(value: unknown, where: string): Manifest {
   } else if (w && isPositiveInt(w.size) && a.inputSize !== w.size * nCh) {
     problems.push(`architecture.inputSize ${a.inputSize} != window.size ${w.size} x ${nCh} channels`);
   }
-  if (m.transform !== undefined && !['none', 'demean', 'diff'].includes(m.transform)) problems.push('transform must be none, demean or diff');
+  if (m.transform !== undefined && !validTransform(m.transform, nCh)) problems.push(`transform must be none, demean or diff, or a list of those with one entry per channel (${nCh})`);
   if (!m.scoring || !['mse', 'mae', 'bce'].includes(m.scoring.metric)) problems.push('scoring.metric must be mse, mae or bce');
   if (m.scoring?.aggregate !== undefined && !['mean', 'max_channel'].includes(m.scoring.aggregate)) {
     problems.push('scoring.aggregate must be mean or max_channel');
@@ -122,6 +125,11 @@ export function assertCompatible(m: Manifest, use: ModelUse, modelDir: string): 
   if (differences.length > 0) {
     throw new ModelError(`Model '${modelDir}' does not match: ${differences.join('; ')}`);
   }
+}
+
+function validTransform(t: unknown, channels: number): boolean {
+  const known = (k: unknown): boolean => WINDOW_TRANSFORMS.includes(k as WindowTransform);
+  return Array.isArray(t) ? t.length === channels && t.every(known) : known(t);
 }
 
 function isPositiveInt(v: unknown): v is number {

@@ -1,14 +1,13 @@
-// Batched scoring: the reconstruction error of each (scaled) window and each channel's share of it. Runs in
-// tf.tidy and returns plain typed arrays so no tensor outlives a call (a test holds numTensors constant over
-// 1,000 calls). Also exposes the two other uses of a denoising autoencoder: the reconstruction (a denoised
-// signal) and the latent code (a compact representation).
-import * as tf from '@tensorflow/tfjs';
+// Batched scoring: the reconstruction error of each (scaled) window and each channel's share of it, computed
+// by the scoring engine (native addon or tfjs, see engine.ts) and returned as plain typed arrays. Also exposes
+// the two other uses of a denoising autoencoder: the reconstruction (a denoised signal) and the latent code (a
+// compact representation).
+import type * as tf from '@tensorflow/tfjs';
 import type { WindowScore } from '../core/types';
-import { encoderOf } from './autoencoder';
+import { scoringEngine, type ScoreMetric, type ScoringEngine } from './engine';
 import type { WindowMatrix } from './train';
 
-/** Per-element reconstruction error: squared, absolute, or binary cross-entropy against the input. */
-export type ScoreMetric = 'mse' | 'mae' | 'bce';
+export type { ScoreMetric } from './engine';
 
 /**
  * How element errors become the window score: `mean` over all values, or `max_channel`, the largest of the
@@ -25,17 +24,16 @@ export interface ScorerOptions {
   readonly maxBatch?: number;
 }
 
-const EPS = 1e-7;
-
 export class Scorer {
-  private encoder: tf.LayersModel | undefined;
   private readonly maxBatch: number;
+  readonly engine: ScoringEngine;
 
   constructor(
     private readonly model: tf.LayersModel,
     private readonly opts: ScorerOptions,
   ) {
     this.maxBatch = opts.maxBatch ?? 1024;
+    this.engine = scoringEngine(model, { channels: opts.channels, metric: opts.metric });
   }
 
   get inputSize(): number {
@@ -56,32 +54,25 @@ export class Scorer {
   /** The reconstruction of each window, scaled units, same layout as the input. */
   reconstruct(m: WindowMatrix): Float32Array {
     this.checkShape(m);
-    return this.mapChunks(m, m.inputSize, (x) => this.model.predict(x) as tf.Tensor);
+    return this.mapChunks(m, m.inputSize, (x, n) => this.engine.reconstruct(x, n));
   }
 
   /** The bottleneck code of each window: n rows of `latentSize` values. */
   latent(m: WindowMatrix): { data: Float32Array; latentSize: number } {
     this.checkShape(m);
-    this.encoder ??= encoderOf(this.model);
-    const latentSize = this.encoder.outputs[0].shape[1] as number;
-    const encoder = this.encoder;
-    return { data: this.mapChunks(m, latentSize, (x) => encoder.predict(x) as tf.Tensor), latentSize };
+    const latentSize = this.engine.latentSize;
+    return { data: this.mapChunks(m, latentSize, (x, n) => this.engine.latent(x, n)), latentSize };
   }
 
   private scoreChunk(chunk: Float32Array, n: number, d: number): WindowScore[] {
     const channels = this.opts.channels;
-    const [perChannel, total] = tf.tidy(() => {
-      const x = tf.tensor2d(chunk, [n, d]);
-      const r = this.model.predict(x) as tf.Tensor2D;
-      const err = elementError(x, r, this.opts.metric).reshape([n, d / channels, channels]);
-      const byChannel = err.sum(1); // [n, channels]
-      return [byChannel.dataSync() as Float32Array, err.mean([1, 2]).dataSync() as Float32Array];
-    });
+    const { perChannel, total } = this.engine.errors(chunk, n);
     const steps = d / channels;
     const maxChannel = this.opts.aggregate === 'max_channel';
     const scores: WindowScore[] = new Array<WindowScore>(n);
     for (let i = 0; i < n; i++) {
-      const shares = perChannel.slice(i * channels, (i + 1) * channels);
+      // A view, normalised in place: the engine hands over fresh arrays on every call.
+      const shares = perChannel.subarray(i * channels, (i + 1) * channels);
       let sum = 0;
       let max = 0;
       for (const v of shares) {
@@ -94,13 +85,12 @@ export class Scorer {
     return scores;
   }
 
-  private mapChunks(m: WindowMatrix, outWidth: number, fn: (x: tf.Tensor2D) => tf.Tensor): Float32Array {
+  private mapChunks(m: WindowMatrix, outWidth: number, fn: (x: Float32Array, n: number) => Float32Array): Float32Array {
     const out = new Float32Array(m.n * outWidth);
     for (let start = 0; start < m.n; start += this.maxBatch) {
       const n = Math.min(this.maxBatch, m.n - start);
       const chunk = m.data.subarray(start * m.inputSize, (start + n) * m.inputSize);
-      const values = tf.tidy(() => fn(tf.tensor2d(chunk, [n, m.inputSize])).dataSync() as Float32Array);
-      out.set(values, start * outWidth);
+      out.set(fn(chunk, n), start * outWidth);
     }
     return out;
   }
@@ -117,15 +107,3 @@ export class Scorer {
   }
 }
 
-function elementError(x: tf.Tensor, r: tf.Tensor, metric: ScoreMetric): tf.Tensor {
-  switch (metric) {
-    case 'mse':
-      return x.sub(r).square();
-    case 'mae':
-      return x.sub(r).abs();
-    case 'bce': {
-      const p = r.clipByValue(EPS, 1 - EPS);
-      return x.mul(p.log()).add(tf.scalar(1).sub(x).mul(tf.scalar(1).sub(p).log())).neg();
-    }
-  }
-}

@@ -1,11 +1,14 @@
 // Denoising training: each epoch the training windows are corrupted afresh (new noise, seeded) while the
 // target stays the clean window. Validation uses clean inputs, because clean reconstruction is what scoring
-// measures. Early stopping keeps the weights of the best validation epoch and restores them at the end.
-import * as tf from '@tensorflow/tfjs';
+// measures. Early stopping keeps the weights of the best validation epoch and restores them at the end. The
+// minibatch passes run on the training engine (native addon or tfjs, see engine.ts); shuffling and noise stay
+// here, in JS with the seeded RNG, so both engines see the same rows.
+import type * as tf from '@tensorflow/tfjs';
 import { createRng, shuffledIndices } from '../core/random';
+import { trainingEngine, type LossName } from './engine';
 import { corrupt, type NoiseOptions } from './noise';
 
-export type LossName = 'bce' | 'mse';
+export type { LossName } from './engine';
 
 export interface TrainOptions {
   readonly loss: LossName;
@@ -47,8 +50,6 @@ export interface WindowMatrix {
   readonly inputSize: number;
 }
 
-const LOSS_FN: Record<LossName, string> = { bce: 'binaryCrossentropy', mse: 'meanSquaredError' };
-
 export async function trainAutoencoder(
   model: tf.LayersModel,
   windows: WindowMatrix,
@@ -58,37 +59,34 @@ export async function trainAutoencoder(
   const started = Date.now();
   const rng = createRng(opts.seed);
   const { train, validation } = splitRows(windows, opts.validationFraction, rng);
-  model.compile({ optimizer: tf.train.adam(opts.learningRate), loss: LOSS_FN[opts.loss] });
+  const engine = trainingEngine(model, { loss: opts.loss, learningRate: opts.learningRate });
 
   const history = { loss: [] as number[], valLoss: [] as number[] };
   const clean = new Float32Array(train.data.length);
   const noisy = new Float32Array(train.data.length);
-  const valX = validation.n > 0 ? tf.tensor2d(validation.data, [validation.n, validation.inputSize]) : undefined;
-  let best = { value: Infinity, epoch: 0, weights: [] as tf.Tensor[] };
+  let best = { value: Infinity, epoch: 0, weights: [] as Float32Array[] };
   let stoppedEarly = false;
   try {
     for (let epoch = 1; epoch <= opts.epochs; epoch++) {
       permuteRows(train, shuffledIndices(train.n, rng), clean);
       corrupt(clean, opts.noise, rng, noisy);
-      const loss = await fitOneEpoch(model, noisy, clean, train.n, train.inputSize, opts.batchSize);
-      const valLoss = valX ? evaluate(model, valX) : undefined;
+      const loss = await engine.fitEpoch(noisy, clean, train.n, opts.batchSize);
+      const valLoss = validation.n > 0 ? engine.validationLoss(validation.data, validation.n) : undefined;
       history.loss.push(loss);
       if (valLoss !== undefined) history.valLoss.push(valLoss);
       onEpoch?.({ epoch, epochs: opts.epochs, loss, valLoss, elapsedMs: Date.now() - started });
 
       const monitored = valLoss ?? loss;
       if (monitored < best.value) {
-        best.weights.forEach((w) => w.dispose());
-        best = { value: monitored, epoch, weights: model.getWeights().map((w) => w.clone()) };
+        best = { value: monitored, epoch, weights: engine.snapshot() };
       } else if (opts.patience > 0 && epoch - best.epoch >= opts.patience) {
         stoppedEarly = true;
         break;
       }
     }
-    if (best.weights.length > 0) model.setWeights(best.weights);
+    if (best.weights.length > 0) engine.restore(best.weights);
   } finally {
-    best.weights.forEach((w) => w.dispose());
-    valX?.dispose();
+    engine.dispose();
   }
   return {
     ...history,
@@ -99,33 +97,6 @@ export async function trainAutoencoder(
     trainWindows: train.n,
     validationWindows: validation.n,
   };
-}
-
-async function fitOneEpoch(
-  model: tf.LayersModel,
-  noisy: Float32Array,
-  clean: Float32Array,
-  n: number,
-  d: number,
-  batchSize: number,
-): Promise<number> {
-  const x = tf.tensor2d(noisy, [n, d]);
-  const y = tf.tensor2d(clean, [n, d]);
-  try {
-    // Rows are already in a seeded random order; tfjs's own shuffle would use the unseeded Math.random.
-    const h = await model.fit(x, y, { epochs: 1, batchSize, shuffle: false, verbose: 0 });
-    return Number(h.history.loss[0]);
-  } finally {
-    x.dispose();
-    y.dispose();
-  }
-}
-
-function evaluate(model: tf.LayersModel, x: tf.Tensor2D): number {
-  return tf.tidy(() => {
-    const result = model.evaluate(x, x, { batchSize: 1024 });
-    return (Array.isArray(result) ? result[0] : result).dataSync()[0];
-  });
 }
 
 function splitRows(
@@ -145,6 +116,12 @@ function splitRows(
 }
 
 function permuteRows(m: WindowMatrix, order: readonly number[], out: Float32Array): void {
+  // A plain copy loop: a subarray per row costs more than copying its values at this row length.
   const d = m.inputSize;
-  order.forEach((r, i) => out.set(m.data.subarray(r * d, (r + 1) * d), i * d));
+  const src = m.data;
+  for (let i = 0; i < order.length; i++) {
+    const from = order[i] * d;
+    const to = i * d;
+    for (let k = 0; k < d; k++) out[to + k] = src[from + k];
+  }
 }

@@ -4,10 +4,11 @@
 import type { AlertNotice, ChannelShare } from '../core/alert';
 import type { ComponentContext } from '../core/context';
 import type { StreamScoreFilter } from '../core/scoreFilter';
-import { ReorderBuffer } from '../core/reorder';
+import { ReorderBuffer, type ReorderDrop } from '../core/reorder';
 import type { StallDetector } from '../core/stall';
+import type { SensorCheck } from '../core/sensorCheck';
 import type { Sample, StreamSpec, Window } from '../core/types';
-import { WindowBuffer, type WindowOptions } from '../core/window';
+import { WindowBuffer, type WindowBufferSnapshot, type WindowOptions } from '../core/window';
 import type { Detector, ScoredWindow } from '../model/detector';
 import type { ScorePoint, Sink } from '../sinks/sink';
 import type { StreamSamples } from '../sources/source';
@@ -37,6 +38,14 @@ export interface StreamBinding {
   readonly scoreFilter?: StreamScoreFilter;
   /** Ingestion-stall alerts (wall clock); absent: none. */
   readonly stall?: StallDetector;
+  /** Per-channel sensor checks (flatline, spikes) on every sample in time order; absent: none. */
+  readonly sensors?: SensorCheck;
+}
+
+/** What a checkpoint keeps of a stream: its window buffer and the samples held for reordering. */
+export interface StreamSnapshot {
+  readonly window: WindowBufferSnapshot;
+  readonly held: readonly Sample[];
 }
 
 /** Takes windows of streams whose model is not available yet (auto-learning). */
@@ -73,8 +82,14 @@ export class Pipeline {
   private readonly streams = new Map<string, StreamState>();
   private readonly lanes = new Map<string, ModelLane>();
   private stopped = false;
+  /** Saved stream state waiting for its stream's first message (restoreStreams). */
+  private restoring = new Map<string, StreamSnapshot>();
+  /** The deps' sinks until a config reload replaces them (replaceSinks). */
+  private sinks: readonly Sink[];
 
-  constructor(private readonly deps: PipelineDeps) {}
+  constructor(private readonly deps: PipelineDeps) {
+    this.sinks = deps.sinks;
+  }
 
   get streamCount(): number {
     return this.streams.size;
@@ -114,37 +129,55 @@ export class Pipeline {
       }
       state = { binding, reorder: new ReorderBuffer(binding.maxLatenessMs ?? 0), buffer: new WindowBuffer(binding.spec, binding.window), lastSampleAt: 0 };
       this.streams.set(batch.stream, state);
+      if (this.restoring.size > 0) this.restore(state, batch.stream);
     }
-    const pending: Promise<void>[] = [];
+    // This runs for every message: no allocation unless a window is due or the queue pushes back.
+    let pending: Promise<void>[] | undefined;
+    const { reorder } = state;
     for (const sample of batch.samples) {
-      const { ready, dropped } = state.reorder.push(sample);
-      if (dropped) {
-        const why = dropped === 'duplicate' ? 'a sample with this time was already taken' : 'older than the allowed lateness';
-        ctx.events.messageRejected(dropped === 'duplicate' ? 'duplicate' : 'out_of_order', batch.stream, `sample at ${sample.ts}: ${why}`);
+      if (reorder.immediate) {
+        const dropped = reorder.admit(sample.ts);
+        if (dropped === undefined) pending = this.window(state, sample, pending);
+        else this.rejectSample(batch.stream, sample, dropped);
+        continue;
       }
-      for (const s of ready) this.window(state, s, pending);
-      state.lastSampleAt = ctx.clock.now();
+      const { ready, dropped } = reorder.push(sample);
+      if (dropped) this.rejectSample(batch.stream, sample, dropped);
+      for (const s of ready) pending = this.window(state, s, pending);
     }
-    if (state.binding.stall) this.emit(state.binding.stall.activity(ctx.clock.now()));
+    const now = ctx.clock.now();
+    state.lastSampleAt = now;
+    if (state.binding.stall) this.emit(state.binding.stall.activity(now));
     ctx.events.samplesAccepted(batch.stream, batch.samples.length);
-    if (pending.length > 0) return Promise.all(pending).then(() => undefined);
+    if (pending === undefined) return;
+    return pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);
   };
 
-  private window(state: StreamState, sample: Sample, pending: Promise<void>[]): void {
+  private rejectSample(stream: string, sample: Sample, dropped: ReorderDrop): void {
+    const why = dropped === 'duplicate' ? 'a sample with this time was already taken' : 'older than the allowed lateness';
+    this.deps.ctx.events.messageRejected(dropped === 'duplicate' ? 'duplicate' : 'out_of_order', stream, `sample at ${sample.ts}: ${why}`);
+  }
+
+  /** Feeds one sample to the stream's window buffer; returns `pending` with the promises of windows that wait for queue space. */
+  private window(state: StreamState, sample: Sample, pending: Promise<void>[] | undefined): Promise<void>[] | undefined {
     const { ctx } = this.deps;
-    const before = state.buffer.stats.outOfOrder;
-    for (const event of state.buffer.push(sample)) {
+    const before = state.buffer.outOfOrder;
+    const events = state.buffer.push(sample);
+    // Only samples the window took: a redelivered duplicate must not look like a repeated (stuck) value.
+    if (state.binding.sensors && state.buffer.outOfOrder === before) this.emit(state.binding.sensors.observe(sample.ts, sample.values));
+    for (const event of events) {
       if (event.kind === 'insufficient') {
         ctx.events.windowInsufficient(event.window.stream, event.window.completeness);
         this.emit(state.binding.alerts.observeInsufficient({ time: event.window.end, completeness: event.window.completeness }));
       } else {
         const queued = this.route(state.binding, event.window);
-        if (queued instanceof Promise) pending.push(queued);
+        if (queued instanceof Promise) (pending ??= []).push(queued);
       }
     }
-    if (state.buffer.stats.outOfOrder > before) {
+    if (state.buffer.outOfOrder > before) {
       ctx.events.messageRejected('out_of_order', state.binding.spec.id, `sample at ${sample.ts} is not after the previous one`);
     }
+    return pending;
   }
 
   /**
@@ -157,6 +190,25 @@ export class Pipeline {
       for (const s of state.reorder.flush()) this.window(state, s, []);
     }
     for (const lane of this.lanes.values()) lane.drain();
+  }
+
+  /**
+   * A consistent cut for the state checkpoint: scores every queued window now (so no accepted sample is
+   * between a window buffer and the alert state), then returns each stream's window buffer and held samples.
+   */
+  checkpoint(): Map<string, StreamSnapshot> {
+    for (const lane of this.lanes.values()) lane.drain();
+    const out = new Map<string, StreamSnapshot>();
+    for (const [id, state] of this.streams) out.set(id, { window: state.buffer.snapshot(), held: [...state.reorder.pending] });
+    return out;
+  }
+
+  /**
+   * Snapshots from the previous run's checkpoint: each stream continues from its own when it is bound again (on
+   * its first message), if its window geometry is unchanged.
+   */
+  restoreStreams(snapshots: ReadonlyMap<string, StreamSnapshot>): void {
+    this.restoring = new Map(snapshots);
   }
 
   /** Stop taking input and score what is queued; sinks are stopped by their owner. */
@@ -178,6 +230,48 @@ export class Pipeline {
   modelReady(model: string, detector: Detector): void {
     const lane = this.lanes.get(model);
     if (lane) lane.replaceDetector(detector);
+  }
+
+  /**
+   * Config reload: each stream gets the binding `next` returns for it, or is forgotten when it returns null
+   * (no longer configured). A stream whose channels, window geometry and lateness are unchanged keeps its window
+   * buffer and held samples, so its windows go on without a gap; any other starts a new buffer.
+   */
+  rebind(next: (old: StreamBinding) => StreamBinding | null): { kept: number; restarted: number; removed: number } {
+    const counts = { kept: 0, restarted: 0, removed: 0 };
+    for (const [id, state] of this.streams) {
+      const binding = next(state.binding);
+      if (binding === null) {
+        this.streams.delete(id);
+        counts.removed++;
+      } else if (sameGeometry(state.binding, binding)) {
+        this.streams.set(id, { ...state, binding });
+        counts.kept++;
+      } else {
+        this.streams.set(id, { binding, reorder: new ReorderBuffer(binding.maxLatenessMs ?? 0), buffer: new WindowBuffer(binding.spec, binding.window), lastSampleAt: state.lastSampleAt });
+        counts.restarted++;
+      }
+    }
+    return counts;
+  }
+
+  /** Config reload: later scores, alerts and health points go to these sinks. */
+  replaceSinks(sinks: readonly Sink[]): void {
+    this.sinks = sinks;
+  }
+
+  private restore(state: StreamState, stream: string): void {
+    const snapshot = this.restoring.get(stream);
+    if (!snapshot) return;
+    this.restoring.delete(stream);
+    try {
+      state.buffer.restore(snapshot.window);
+    } catch (err) {
+      this.deps.ctx.log.warn('Starting a new window for the stream: its saved window does not fit its settings.', { stream, error: (err as Error).message });
+      return;
+    }
+    // Normally held again; released at once only if the lateness was lowered since.
+    for (const s of snapshot.held) for (const r of state.reorder.push(s).ready) this.window(state, r, []);
   }
 
   private route(binding: StreamBinding, window: Window): boolean | Promise<void> {
@@ -212,11 +306,12 @@ export class Pipeline {
     const { events } = this.deps.ctx;
     events.inferenceBatch(model, windows.length, seconds);
     const points: ScorePoint[] = [];
-    scored.forEach((s) => {
+    scored.forEach((s, i) => {
       const state = this.streams.get(s.stream);
       if (!state) return;
       const channels = state.binding.spec.channels;
-      const f = state.binding.scoreFilter?.filter({ time: s.end, score: s.score, threshold: s.threshold, pValue: s.pValue, anomalous: s.anomalous }) ?? s;
+      const window = { values: windows[i].values, channels: channels.length };
+      const f = state.binding.scoreFilter?.filter({ time: s.end, score: s.score, threshold: s.threshold, pValue: s.pValue, anomalous: s.anomalous, window }) ?? s;
       events.windowScored(s.stream, model, f.score, f.threshold, f.anomalous);
       const shares: Record<string, number> = {};
       const ranked: ChannelShare[] = [];
@@ -239,13 +334,24 @@ export class Pipeline {
       this.emit(state.binding.alerts.observe({ time: s.end, score: f.score, threshold: f.threshold, pValue: f.pValue, anomalous: f.anomalous, channelShares: ranked }),
       );
     });
-    for (const sink of this.deps.sinks) sink.writeScores?.(points);
+    for (const sink of this.sinks) sink.writeScores?.(points);
   }
 
   private emit(notices: readonly AlertNotice[]): void {
     for (const notice of notices) {
       this.deps.ctx.events.alertNotice(notice);
-      for (const sink of this.deps.sinks) sink.writeAlert?.(notice);
+      for (const sink of this.sinks) sink.writeAlert?.(notice);
     }
   }
+}
+
+/** Whether a stream's window buffer can carry over from one binding to the next. */
+function sameGeometry(a: StreamBinding, b: StreamBinding): boolean {
+  const w = (o: WindowOptions): string => JSON.stringify([o.size, o.hop, o.maxGapMs, o.minCompleteness, o.samplePeriodMs ?? null]);
+  return (
+    a.spec.channels.length === b.spec.channels.length &&
+    a.spec.channels.every((c, i) => c === b.spec.channels[i]) &&
+    w(a.window) === w(b.window) &&
+    (a.maxLatenessMs ?? 0) === (b.maxLatenessMs ?? 0)
+  );
 }

@@ -43,8 +43,16 @@ export interface WebhookBody {
   readonly alerts: readonly WebhookAlert[];
 }
 
-export function alertName(kind: AlertKind): 'AnomalyDetected' | 'InsufficientData' | 'IngestionStalled' {
-  return kind === 'anomaly' ? 'AnomalyDetected' : kind === 'insufficient_data' ? 'InsufficientData' : 'IngestionStalled';
+const ALERT_NAMES = {
+  anomaly: 'AnomalyDetected',
+  insufficient_data: 'InsufficientData',
+  ingestion_stalled: 'IngestionStalled',
+  sensor_flatline: 'SensorFlatline',
+  sensor_spikes: 'SensorSpikes',
+} as const satisfies Record<AlertKind, string>;
+
+export function alertName<K extends AlertKind>(kind: K): (typeof ALERT_NAMES)[K] {
+  return ALERT_NAMES[kind];
 }
 
 export function rfc3339(ms: number): string {
@@ -79,6 +87,16 @@ export function alertAnnotations(notice: AlertNotice): { summary: string; descri
           description: `No samples from stream ${notice.stream} since ${rfc3339(notice.startsAt)}: check the sensor, gateway or broker path. This is not an anomaly verdict.`,
         }
       : { summary: `Stream ${notice.stream} is sending again`, description: `Samples from stream ${notice.stream} arrive again.` };
+  }
+  if (notice.kind === 'sensor_flatline' || notice.kind === 'sensor_spikes') {
+    const channels = notice.topChannels.map((c) => c.channel).join(', ');
+    const what = notice.kind === 'sensor_flatline' ? 'repeats exactly the same value (stuck sensor?)' : 'spikes away from its neighbours (glitching sensor?)';
+    return notice.status === 'firing'
+      ? {
+          summary: `Sensor fault on stream ${notice.stream}: ${channels}`,
+          description: `Channel(s) ${channels} of stream ${notice.stream} ${what}. This is a data-quality alert, not an anomaly verdict on the machine.`,
+        }
+      : { summary: `Sensors of stream ${notice.stream} look normal again`, description: `The ${alertName(notice.kind)} condition on stream ${notice.stream} has cleared.` };
   }
   const top = formatShares(notice.topChannels);
   const numbers = `score ${fmt(notice.score)} vs threshold ${fmt(notice.threshold)} (p = ${formatPValue(notice.pValue)})`;

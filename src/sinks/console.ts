@@ -61,6 +61,10 @@ export function formatNotice(notice: AlertNotice, escalatedAt?: number): string 
   if (notice.kind === 'ingestion_stalled') {
     return `${head}  ${notice.status === 'firing' ? 'ingestion stalled: no samples' : 'samples arrive again'}`;
   }
+  if (notice.kind === 'sensor_flatline' || notice.kind === 'sensor_spikes') {
+    const what = notice.kind === 'sensor_flatline' ? 'sensor flatline (stuck value)' : 'sensor spikes';
+    return `${head}  ${notice.status === 'firing' ? what : `${what} cleared`}: ${notice.topChannels.map((c) => c.channel).join(', ')}`;
+  }
   if (notice.kind === 'insufficient_data') {
     return `${head}  ${notice.status === 'firing' ? 'insufficient data: windows too incomplete to score' : 'data complete again'}`;
   }

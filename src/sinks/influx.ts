@@ -3,9 +3,16 @@
 // Queue model, oldest first: the batch being written (`head`) < the disk spool < points being spilled < the
 // memory buffer. New points go to memory; one loop writes batches (batch_size points, or whatever waited
 // flush_interval_ms), the spool before memory so replay keeps the order. While InfluxDB is unreachable the
-// loop retries with capped, jittered back-off; memory holds at most buffer_max_points (its oldest points are
-// spilled to the spool from three quarters full); the spool drops its oldest segments beyond spool_max_bytes (counted). Without
-// a usable spool (disabled, disk full) the oldest points beyond buffer_max_points are dropped and counted.
+// loop retries with capped, jittered back-off; the spool drops its oldest segments beyond spool_max_bytes
+// (counted).
+//
+// Memory bound (buffer_max_points counts memory, the batch being written from memory and points being spilled):
+// from half full the oldest points are spilled to the spool; from three quarters full admission() asks the
+// daemon to stop taking input (MQTT messages then wait at the broker) until a spill or a write made room, so a
+// slow spool or a full disk holds data back upstream instead of dropping it. The last quarter takes what is
+// already inside the pipeline when input stops. Should that not suffice, or without a spool (disabled: the
+// operator chose memory only, and alerting must go on while InfluxDB is down), the oldest points beyond
+// buffer_max_points are dropped and counted: memory never exceeds it.
 //
 // A point is "settled" once written, rejected by InfluxDB (counted) or fdatasynced to the spool. flush() waits
 // for everything accepted before it to settle and spills to the spool when InfluxDB is down, so flush() and
@@ -16,7 +23,7 @@ import type { ComponentContext } from '../core/context';
 import { alertRecord, decodeRecord, encodeRecord, healthRecord, scoreRecord, type InfluxRecord } from './influxPoints';
 import { backoffDelay, Waker } from './influxRetry';
 import { InfluxWriter, resolveTarget, type WriteOutcome } from './influxWriter';
-import type { HealthPoint, ScorePoint, Sink, SinkStats } from './sink';
+import type { HealthPoint, ScorePoint, Sink, SinkAdmission, SinkStats } from './sink';
 import { Spool, type SpoolBatch } from './spool';
 
 export interface InfluxSinkOptions {
@@ -112,6 +119,10 @@ export class InfluxSink implements Sink {
   private stopped = false;
   private stopTask: Promise<void> | null = null;
   private stopDeadline = Infinity;
+  /** Waiting admission() callers, released once memory is below the admission mark again. */
+  private roomWaiters: (() => void)[] = [];
+  private roomReady: Promise<void> | null = null;
+  private lastSpoolError = '';
 
   constructor(
     private readonly ctx: ComponentContext,
@@ -168,6 +179,17 @@ export class InfluxSink implements Sink {
     return this.stopTask;
   }
 
+  admission(): SinkAdmission | null {
+    if (!this.spool || this.stopping || this.bufferedPoints() < this.admissionMark()) return null;
+    this.roomReady ??= new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    const ready = this.roomReady;
+    const held = `${this.bufferedPoints()} of ${this.bufferMax} points`;
+    if (this.spoolFailing) {
+      return { reason: `InfluxDB sink '${this.name}' holds ${held} in memory and its spool cannot write (${this.lastSpoolError})`, failure: true, ready };
+    }
+    return { reason: `InfluxDB sink '${this.name}' holds ${held} in memory while its spool catches up`, failure: false, ready };
+  }
+
   stats(): SinkStats {
     return { buffered: this.bufferedPoints(), spooledBytes: this.spool?.bytes ?? 0 };
   }
@@ -221,17 +243,20 @@ export class InfluxSink implements Sink {
     return this.spool !== null && Date.now() >= this.spoolBlockedUntil;
   }
 
+  /** From here admission() holds input back (a quarter of the buffer stays for what the pipeline holds). */
+  private admissionMark(): number {
+    return Math.max(1, Math.floor((this.bufferMax * 3) / 4));
+  }
+
   /**
-   * Keeps memory within buffer_max_points. With a spool, the oldest points are spilled from three quarters
-   * full down to half: spills are asynchronous, and the last quarter takes what arrives during one. Without a
-   * usable spool the oldest points beyond the cap are dropped and counted.
+   * Keeps memory within buffer_max_points. With a spool, the oldest points are spilled from half full (one
+   * spill at a time: the spool appends in order). Beyond the cap, whether a spill is running or no spool can
+   * take points, the oldest points in memory are dropped and counted.
    */
   private enforceCap(): void {
     const buffered = this.bufferedPoints();
-    if (this.spilling) return;
-    if (this.spoolUsable()) {
-      if (buffered <= Math.max(1, Math.floor((this.bufferMax * 3) / 4))) return;
-      const n = Math.min(this.memory.length, buffered - Math.floor(this.bufferMax / 2));
+    if (!this.spilling && this.spoolUsable() && buffered > Math.floor(this.bufferMax / 2)) {
+      const n = Math.min(this.memory.length, buffered - Math.floor(this.bufferMax / 4));
       if (n > 0) void this.spill(this.memory.splice(0, n));
       return;
     }
@@ -239,7 +264,7 @@ export class InfluxSink implements Sink {
     const n = Math.min(this.memory.length, buffered - this.bufferMax);
     if (n <= 0) return;
     this.memory.splice(0, n);
-    const why = this.spool ? 'the spool cannot take points' : 'no disk spool is configured';
+    const why = this.spilling ? 'a spill to disk is still running' : this.spool ? 'the spool cannot take points' : 'no disk spool is configured';
     this.ctx.events.sinkDropped(this.name, 'overflow', n, `Memory buffer of ${this.bufferMax} points is full and ${why}; the oldest points were dropped`);
     this.settle();
   }
@@ -285,8 +310,9 @@ export class InfluxSink implements Sink {
   private spoolFailed(err: NodeJS.ErrnoException, kept: Entry[]): void {
     this.memory = kept.concat(this.memory);
     this.spoolBlockedUntil = Date.now() + SPOOL_RETRY_MS;
+    this.lastSpoolError = describe(err);
     const what = err.code === 'ENOSPC' ? 'Disk full' : 'Spool write failed';
-    const detail = `${what}: spool '${this.opts.spoolDir}' cannot take points (${describe(err)}); ${this.memory.length} points stay in memory, beyond ${this.bufferMax} the oldest are dropped`;
+    const detail = `${what}: spool '${this.opts.spoolDir}' cannot take points (${describe(err)}); ${this.memory.length} points stay in memory and input is held back (MQTT messages stay unacknowledged) until the spool or InfluxDB takes points again`;
     this.ctx.events.sinkError(this.name, true, detail);
     // The event's log line is rate-limited per sink and kind, so an earlier "InfluxDB unreachable" would hide
     // this one for a minute: data loss is imminent, say it now (once per failure episode).
@@ -471,6 +497,9 @@ export class InfluxSink implements Sink {
     if (this.spool) await this.spool.close().catch((err) => this.ctx.log.warn('Cannot close the spool', { error: describe(err) }));
     for (const w of this.flushWaiters) w.resolve();
     this.flushWaiters = [];
+    for (const w of this.roomWaiters) w();
+    this.roomWaiters = [];
+    this.roomReady = null;
   }
 
   private oldestUnsettled(): number {
@@ -482,6 +511,12 @@ export class InfluxSink implements Sink {
   }
 
   private settle(): void {
+    if (this.roomWaiters.length > 0 && this.bufferedPoints() < this.admissionMark()) {
+      const waiters = this.roomWaiters;
+      this.roomWaiters = [];
+      this.roomReady = null;
+      for (const w of waiters) w();
+    }
     if (this.flushWaiters.length === 0) return;
     const oldest = this.oldestUnsettled();
     this.flushWaiters = this.flushWaiters.filter((w) => {

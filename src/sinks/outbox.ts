@@ -161,6 +161,9 @@ export class Outbox {
       await this.handle.datasync();
       this.fileBytes += Buffer.byteLength(chunk);
     } catch (error) {
+      // A full disk may have taken part of the chunk: cut it off, or the retry would append after a torn line
+      // and its first line would read as damaged after a restart.
+      await this.handle.truncate(this.fileBytes).catch(() => undefined);
       this.unwritten = [...lines, ...this.unwritten];
       this.options.onWriteError?.(error as Error);
       return;

@@ -32,12 +32,25 @@ export interface SinkStats {
   readonly spooledBytes: number;
 }
 
+export interface SinkAdmission {
+  readonly reason: string;
+  /** True when an operator must act (a disk is full), false for ordinary backpressure (a slow disk). */
+  readonly failure: boolean;
+  readonly ready: Promise<void>;
+}
+
 export interface Sink {
   readonly name: string;
   start(): Promise<void>;
   writeScores?(points: readonly ScorePoint[]): void;
   writeAlert?(notice: AlertNotice): void;
   writeHealth?(point: HealthPoint): void;
+  /**
+   * Backpressure: null while the sink can take more; otherwise why not and a promise that resolves once it can
+   * (e.g. its memory buffer is nearly full and its disk spool is behind or cannot write). The daemon then stops
+   * taking input, so MQTT messages stay unacknowledged at the broker instead of being dropped.
+   */
+  admission?(): SinkAdmission | null;
   /** Resolves when everything accepted so far is delivered or persisted. */
   flush(): Promise<void>;
   stop(): Promise<void>;

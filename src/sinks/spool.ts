@@ -343,7 +343,14 @@ export class Spool {
     const fd = seg.fd;
     if (!fd) throw new Error(`Spool segment '${seg.file}' is not open`);
     try {
-      await fd.write(Buffer.concat(frames, bytes), 0, bytes, seg.bytes);
+      // A nearly full disk takes part of a write without an error (a short write); only the next one fails.
+      const buf = Buffer.concat(frames, bytes);
+      let done = 0;
+      while (done < bytes) {
+        const { bytesWritten } = await fd.write(buf, done, bytes - done, seg.bytes + done);
+        if (bytesWritten === 0) throw Object.assign(new Error('no space left on device, write'), { code: 'ENOSPC' });
+        done += bytesWritten;
+      }
       await fd.datasync();
     } catch (err) {
       // Roll back a partial write so the file holds whole frames only; if even that fails, seal the segment:

@@ -2,8 +2,11 @@
 //
 // Delivery guarantees (QoS 1, persistent session):
 // - Messages are handled one at a time, in arrival order, across reconnects. A message is acknowledged only
-//   after `deliver` resolved, and the next one is not taken before that: a slow or full pipeline leaves messages
-//   unacknowledged at the broker (which stops sending once its in-flight window is full) instead of in memory.
+//   once `deliver` accepted it (returned, or its promise resolved), and the next one is not taken before that: a
+//   slow or full pipeline leaves messages unacknowledged at the broker (which stops sending once its in-flight
+//   window is full) instead of in memory. The usual case, a pipeline with room, is synchronous (OrderedAcks).
+// - The PUBACKs given during one turn of the event loop go out in one socket write at its end (pubackBatcher.ts;
+//   mqtt.js would write each on its own).
 // - A message that cannot be decoded is counted by reason and acknowledged: a poison message must not come back
 //   forever. A message whose `deliver` rejects (the pipeline is stopping) is not acknowledged; the broker sends it
 //   again when the session resumes, so delivery is at least once and duplicates are possible.
@@ -15,6 +18,8 @@ import type { ComponentContext } from '../core/context';
 import { backoffDelayMs, type BackoffOptions } from './backoff';
 import { createDecoder, type DecoderKind, type PayloadDecoder, type TimestampOptions } from './decoders';
 import { clientOptions, createClient, redactUrl, type MqttConnectionOptions } from './mqttClient';
+import { OrderedAcks } from './orderedAcks';
+import { batchPubacks } from './pubackBatcher';
 import type { Deliver, Source } from './source';
 import { compileRoute, type TopicRoute } from './topics';
 
@@ -57,7 +62,8 @@ interface Route {
 
 export class MqttSource implements Source {
   readonly name = 'mqtt';
-  private readonly routes: Route[];
+  /** Replaced whole by updateSubscriptions (config reload), never mutated. */
+  private routes: Route[];
   private client: MqttClient | null = null;
   private deliver: Deliver | null = null;
   private isConnected = false;
@@ -69,7 +75,16 @@ export class MqttSource implements Source {
   private reportedDown = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   /** Serialises message handling across connections (each connection's pump is serial on its own). */
-  private chain: Promise<void> = Promise.resolve();
+  private readonly acks = new OrderedAcks<IPublishPacket>(
+    (packet) => this.accept(packet),
+    (packet, err) => {
+      if (this.stopping) return;
+      this.ctx.log.warn('Pipeline did not accept a message; it stays unacknowledged and the broker sends it again on reconnect.', {
+        topic: packet.topic,
+        error: err.message,
+      });
+    },
+  );
   private firstAttempt: (() => void) | null = null;
 
   /** Validates subscriptions (throws an Error listing the problems); no I/O. */
@@ -77,16 +92,7 @@ export class MqttSource implements Source {
     private readonly ctx: ComponentContext,
     private readonly options: MqttSourceOptions,
   ) {
-    const maxPayloadBytes = options.maxPayloadBytes ?? 1_048_576;
-    this.routes = options.subscriptions.map((s, index) => {
-      try {
-        const route = compileRoute(s);
-        const decode = createDecoder({ kind: s.decoder, channels: s.channels, timestamp: s.timestamp, sampleRateHz: s.sampleRateHz, maxPayloadBytes });
-        return { index, route, decode };
-      } catch (err) {
-        throw new Error(`subscription ${index} ('${s.topic}'): ${(err as Error).message.replace(/\n/g, '; ')}`);
-      }
-    });
+    this.routes = compileRoutes(options.subscriptions, options.maxPayloadBytes ?? 1_048_576);
   }
 
   get connected(): boolean {
@@ -99,9 +105,8 @@ export class MqttSource implements Source {
     this.deliver = deliver;
     const client = createClient(this.options.url, await clientOptions(this.options));
     this.client = client;
-    client.handleMessage = (packet, callback) => {
-      this.chain = this.chain.then(() => this.handle(packet, callback));
-    };
+    batchPubacks(client);
+    client.handleMessage = (packet, callback) => this.acks.push(packet, callback);
     client.on('connect', (connack) => this.onConnect(client, connack.sessionPresent));
     client.on('close', () => this.onClose());
     client.on('error', (err) => {
@@ -125,7 +130,7 @@ export class MqttSource implements Source {
     this.settleFirstAttempt();
     const client = this.client;
     if (!client) return;
-    await withTimeout(this.chain, this.options.drainTimeoutMs ?? 10_000);
+    await withTimeout(this.acks.idle(), this.options.drainTimeoutMs ?? 10_000);
     const ended = await withTimeout(
       client.endAsync(!client.connected).then(() => true, () => false),
       5_000,
@@ -135,6 +140,32 @@ export class MqttSource implements Source {
       this.isConnected = false;
       this.ctx.events.mqttConnection(false, 'source stopped');
     }
+  }
+
+  /**
+   * Config reload: messages are routed by the new subscriptions from now on (indexes as in the new list), and
+   * the live connection subscribes to added topic filters and unsubscribes from dropped ones, so no reconnect is
+   * needed. Throws, changing nothing, when a subscription is invalid. Resolves once the broker acknowledged.
+   */
+  async updateSubscriptions(subscriptions: readonly MqttSubscriptionOptions[]): Promise<{ added: string[]; removed: string[] }> {
+    const routes = compileRoutes(subscriptions, this.options.maxPayloadBytes ?? 1_048_576);
+    const before = new Set(this.routes.map((r) => r.route.filter));
+    const after = new Set(routes.map((r) => r.route.filter));
+    this.routes = routes;
+    const added = [...after].filter((f) => !before.has(f));
+    const removed = [...before].filter((f) => !after.has(f));
+    const client = this.client;
+    // Not connected: the next connection subscribes to the new list (onConnect).
+    if (!client?.connected || this.stopping) return { added, removed };
+    const qos = this.options.qos ?? 1;
+    if (added.length > 0) {
+      const granted = await client.subscribeAsync(Object.fromEntries(added.map((f) => [f, { qos }])));
+      for (const g of granted) {
+        if (g.qos === 128) this.ctx.log.error('MQTT broker refused a subscription; its messages will not arrive.', { topic: g.topic });
+      }
+    }
+    if (removed.length > 0) await client.unsubscribeAsync(removed);
+    return { added, removed };
   }
 
   private onConnect(client: MqttClient, sessionPresent: boolean): void {
@@ -192,47 +223,48 @@ export class MqttSource implements Source {
     this.firstAttempt = null;
   }
 
-  /** One message: never rejects; calls `callback` exactly once (with an error = do not acknowledge). */
-  private async handle(packet: IPublishPacket, callback: (err?: Error) => void): Promise<void> {
-    if (this.stopping || !this.deliver) {
-      callback(new Error('MQTT source is stopping'));
-      return;
-    }
+  /**
+   * One message: routes, decodes and delivers it. Returns nothing when it is done with (delivered, or rejected
+   * as bad input: acknowledged so a poison message does not come back forever), or the pipeline's promise when
+   * it pushes back. Throws (or the promise rejects) when the message must stay unacknowledged.
+   */
+  private accept(packet: IPublishPacket): void | Promise<void> {
+    const deliver = this.deliver;
+    if (this.stopping || !deliver) throw new Error('MQTT source is stopping');
     const { topic } = packet;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const { events } = this.ctx;
     events.messageReceived(topic, payload.length);
-    const arrival = this.ctx.clock.now();
-    let matched = false;
     for (const r of this.routes) {
       const resolved = r.route.resolve(topic);
       if (resolved === null) continue;
-      matched = true;
       if (!resolved.ok) {
         events.messageRejected('unknown_stream', topic, resolved.detail);
-        break;
-      }
-      const decoded = r.decode(payload, arrival);
-      if (!decoded.ok) {
-        events.messageRejected(decoded.reason, topic, decoded.detail);
-        break;
-      }
-      try {
-        await this.deliver({ stream: resolved.stream, subscription: r.index, labels: resolved.labels, samples: decoded.samples });
-      } catch (err) {
-        this.ctx.log.warn('Pipeline did not accept a message; it stays unacknowledged and the broker sends it again on reconnect.', {
-          topic,
-          error: (err as Error).message,
-        });
-        callback(err as Error);
         return;
       }
-      break;
+      const decoded = r.decode(payload, this.ctx.clock.now());
+      if (!decoded.ok) {
+        events.messageRejected(decoded.reason, topic, decoded.detail);
+        return;
+      }
+      return deliver({ stream: resolved.stream, subscription: r.index, labels: resolved.labels, samples: decoded.samples });
     }
     // A persistent session keeps subscriptions of an earlier configuration: their messages land here.
-    if (!matched) events.messageRejected('unknown_stream', topic, 'no configured subscription matches the topic');
-    callback();
+    events.messageRejected('unknown_stream', topic, 'no configured subscription matches the topic');
   }
+}
+
+/** The routes of a subscription list (index = position); throws naming the first invalid subscription. */
+function compileRoutes(subscriptions: readonly MqttSubscriptionOptions[], maxPayloadBytes: number): Route[] {
+  return subscriptions.map((s, index) => {
+    try {
+      const route = compileRoute(s);
+      const decode = createDecoder({ kind: s.decoder, channels: s.channels, timestamp: s.timestamp, sampleRateHz: s.sampleRateHz, maxPayloadBytes });
+      return { index, route, decode };
+    } catch (err) {
+      throw new Error(`subscription ${index} ('${s.topic}'): ${(err as Error).message.replace(/\n/g, '; ')}`);
+    }
+  });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {

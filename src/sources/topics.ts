@@ -12,6 +12,8 @@
 // separator characters. Ordinary Unicode letters and spaces are allowed; stricter rules belong to the streams a
 // config names explicitly.
 
+import { parseSharedFilter } from '../core/shard';
+
 export const MAX_STREAM_ID_LENGTH = 128;
 
 // Names start with a letter, so '__proto__' and friends can never be label keys.
@@ -21,7 +23,7 @@ const PLACEHOLDER = /\{([^{}]*)\}/g;
 const UNSAFE_CHARS = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 
 export interface RouteSpec {
-  /** MQTT topic filter, e.g. `plant/+/+/telemetry`. */
+  /** MQTT topic filter, e.g. `plant/+/+/telemetry`, or a shared one, `$share/<group>/plant/+/+/telemetry`. */
   readonly topic: string;
   /** The filter with names for its wildcard levels, e.g. `plant/{line}/{asset}/telemetry`. */
   readonly template?: string;
@@ -68,7 +70,10 @@ export function routeProblems(spec: RouteSpec): string[] {
 /** Compiles a route; throws an Error listing every problem (one per line) when the spec is invalid. */
 export function compileRoute(spec: RouteSpec): TopicRoute {
   const problems: string[] = [];
-  const levels = parseLevels(spec.topic, spec.template, problems);
+  // A shared subscription ($share/<group>/<filter>) is subscribed as written, but messages arrive on topics of
+  // the plain filter: match, template and {topic} all work on that.
+  const plain = parseSharedFilter(spec.topic).filter;
+  const levels = parseLevels(plain, spec.template, problems);
   const labelNames = new Set(levels.flatMap((l) => (l.kind !== 'literal' && l.label ? [l.label] : [])));
   const parts = parsePattern(spec.stream, labelNames, problems);
   if (problems.length > 0) throw new Error(problems.join('\n'));
@@ -81,7 +86,7 @@ export function compileRoute(spec: RouteSpec): TopicRoute {
     resolve: (topic) => {
       const hit = cache.get(topic);
       if (hit !== undefined) return hit;
-      const result = topicMatches(spec.topic, topic) ? freeze(buildStream(levels, parts, topic)) : null;
+      const result = topicMatches(plain, topic) ? freeze(buildStream(levels, parts, topic)) : null;
       if (cache.size >= ROUTE_CACHE_MAX) cache.clear();
       cache.set(topic, result);
       return result;

@@ -4,7 +4,7 @@
 // messages, drops, retries) become one WARN/ERROR summary per key per interval with the count.
 import type { AlertNotice } from '../core/alert';
 import { systemClock, type Clock } from '../core/clock';
-import type { Events, Log, RejectReason, SinkDropReason, WebhookResult } from '../core/context';
+import type { Events, Log, LogFields, RejectReason, SinkDropReason, WebhookResult } from '../core/context';
 import { LogLimiter } from './logLimiter';
 import { OTHER_STREAM, type Metrics } from './metrics';
 import { StatusModel, type StatusOptions } from './status';
@@ -21,7 +21,17 @@ export interface EventsOptions {
 export interface TelemetryEvents extends Events {
   /** What the status page renders. */
   readonly status: StatusModel;
+  /**
+   * A config reload (SIGHUP) was applied (`applied`: the changed settings now in force, `restartNeeded`: the
+   * changed settings that keep their running values until a restart, `details`: what was swapped) or refused
+   * (`error`: the previous config stays in force).
+   */
+  configReloaded(outcome: ConfigReloadOutcome): void;
 }
+
+export type ConfigReloadOutcome =
+  | { readonly ok: true; readonly file: string; readonly applied: readonly string[]; readonly restartNeeded: readonly string[]; readonly details: LogFields }
+  | { readonly ok: false; readonly file: string; readonly error: string };
 
 export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {}): TelemetryEvents {
   const clock = opts.clock ?? systemClock;
@@ -60,6 +70,16 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
       const count = limiter.hit(`rejected:${reason}`);
       if (count > 0) log.warn('Rejected messages', { reason, count, topic, detail, interval_ms: opts.summaryIntervalMs ?? 60_000 });
       else log.debug('Rejected message', { reason, topic, detail });
+    },
+
+    messageOtherShard(stream: string): void {
+      metrics.messagesOtherShard.inc();
+      log.debug('Skipped a message of another shard', { stream });
+    },
+
+    shardAssigned(index: number, count: number): void {
+      metrics.shardInfo.set({ index: String(index), count: String(count) }, 1);
+      if (count > 1) log.info('Scoring only the streams of this shard; the other shards belong to other replicas.', { shard_index: index, shard_count: count });
     },
 
     samplesAccepted(stream: string, count: number): void {
@@ -164,6 +184,18 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
       metrics.modelInfo.set(labels, 1);
       status.recordModel(model, version, backend, dir);
       log.info('Loaded model', { model, version, backend, dir });
+    },
+
+    configReloaded(outcome: ConfigReloadOutcome): void {
+      metrics.configReloads.inc({ result: outcome.ok ? 'ok' : 'error' });
+      if (!outcome.ok) {
+        log.error('Reload refused: the configuration is invalid; still running with the previous one.', { file: outcome.file, error: outcome.error });
+        return;
+      }
+      log.info('Reloaded the configuration.', { file: outcome.file, applied: outcome.applied.join(',') || 'nothing changed', ...outcome.details });
+      if (outcome.restartNeeded.length > 0) {
+        log.warn('Changed settings need a restart; they keep their running values until then.', { needs_restart: outcome.restartNeeded.join(',') });
+      }
     },
 
     modelFailed(model: string, dir: string, detail: string): void {

@@ -10,6 +10,10 @@ export type LogFormat = 'text' | 'json';
 /** The components' Log (core/context.ts), whose children are Loggers too. */
 export interface Logger extends Log {
   child(fields: LogFields): Logger;
+  /** Sets the level of this logger and of every logger derived from the same root (config reload). */
+  setLevel(level: LogLevel): void;
+  /** Adds secret values to scrub, for this logger and its relatives (a reloaded config may bring new ones). */
+  redactAlso(secrets: readonly string[]): void;
 }
 
 const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
@@ -38,33 +42,46 @@ export function redactor(secrets: readonly string[]): (s: string) => string {
 }
 
 export function createLogger(opts: LoggerOptions, base: LogFields = {}): Logger {
+  // Shared by the root and all its children, so a reload's level and secrets reach every component's logger.
+  let secrets = [...(opts.redact ?? [])];
+  const shared = { level: opts.level, clean: redactor(secrets) };
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
-  const clean = redactor(opts.redact ?? []);
   const hidden = new Set((opts.redactFields ?? []).map((k) => k.toLowerCase()));
-  const emit = (level: LogLevel, rawMsg: string, fields: LogFields = {}): void => {
-    if (RANK[level] > RANK[opts.level]) return;
-    const msg = clean(rawMsg);
-    const all: Record<string, string | number | boolean | null | undefined> = {};
-    for (const [k, v] of Object.entries({ ...base, ...fields })) {
-      all[k] = hidden.has(k.toLowerCase()) && v !== undefined && v !== null ? REDACTED : typeof v === 'string' ? clean(v) : v;
-    }
-    if (opts.format === 'json') {
-      write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...all }));
-      return;
-    }
-    const ctx = Object.entries(all)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}=${typeof v === 'string' && /\s/.test(v) ? JSON.stringify(v) : String(v)}`)
-      .join(' ');
-    write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}${ctx ? ' ' + ctx : ''}`);
+  const make = (fieldsOfLogger: LogFields): Logger => {
+    const emit = (level: LogLevel, rawMsg: string, fields: LogFields = {}): void => {
+      if (RANK[level] > RANK[shared.level]) return;
+      const { clean } = shared;
+      const msg = clean(rawMsg);
+      const all: Record<string, string | number | boolean | null | undefined> = {};
+      for (const [k, v] of Object.entries({ ...fieldsOfLogger, ...fields })) {
+        all[k] = hidden.has(k.toLowerCase()) && v !== undefined && v !== null ? REDACTED : typeof v === 'string' ? clean(v) : v;
+      }
+      if (opts.format === 'json') {
+        write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...all }));
+        return;
+      }
+      const ctx = Object.entries(all)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `${k}=${typeof v === 'string' && /\s/.test(v) ? JSON.stringify(v) : String(v)}`)
+        .join(' ');
+      write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}${ctx ? ' ' + ctx : ''}`);
+    };
+    return {
+      error: (m, f) => emit('error', m, f),
+      warn: (m, f) => emit('warn', m, f),
+      info: (m, f) => emit('info', m, f),
+      debug: (m, f) => emit('debug', m, f),
+      child: (fields) => make({ ...fieldsOfLogger, ...fields }),
+      setLevel: (level) => {
+        shared.level = level;
+      },
+      redactAlso: (more) => {
+        secrets = [...new Set([...secrets, ...more])];
+        shared.clean = redactor(secrets);
+      },
+    };
   };
-  return {
-    error: (m, f) => emit('error', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    info: (m, f) => emit('info', m, f),
-    debug: (m, f) => emit('debug', m, f),
-    child: (fields) => createLogger(opts, { ...base, ...fields }),
-  };
+  return make(base);
 }
 
 /** Level from ANOMALYD_LOG_LEVEL for commands that run before (or without) a config file. */

@@ -60,6 +60,9 @@ export interface Metrics {
   readonly modelInfo: Gauge<'model' | 'version' | 'backend'>;
   readonly modelLoadFailures: Counter<'model'>;
   readonly providerErrors: Counter<'gauge'>;
+  readonly configReloads: Counter<'result'>;
+  readonly messagesOtherShard: Counter;
+  readonly shardInfo: Gauge<'index' | 'count'>;
   /**
    * The `stream` label value for a stream: itself for the first maxStreamLabels distinct streams, else
    * OTHER_STREAM (and anomalyd_stream_labels_overflow_total counts the update).
@@ -138,11 +141,16 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     webhookDeliveries: counter('anomalyd_webhook_deliveries_total', 'Webhook delivery attempts, by result.', ['result']),
     modelInfo: gauge('anomalyd_model_info', 'Loaded models (value 1), with version and inference backend.', ['model', 'version', 'backend']),
     modelLoadFailures: counter('anomalyd_model_load_failures_total', 'Models that failed to load.', ['model']),
+    configReloads: counter('anomalyd_config_reloads_total', 'Configuration reloads (SIGHUP), by result: ok (applied) or error (refused, the previous config stays).', ['result']),
+    messagesOtherShard: counter('anomalyd_messages_other_shard_total',
+      'Messages of streams another replica owns (shard): acknowledged and dropped, not scored.'),
+    shardInfo: gauge('anomalyd_shard_info', 'This replica\'s shard (value 1): index and count of shard.', ['index', 'count']),
     providerErrors,
   };
   for (const reason of Object.keys(REJECT_REASONS)) m.messagesRejected.inc({ reason }, 0);
   for (const result of Object.keys(WEBHOOK_RESULTS)) m.webhookDeliveries.inc({ result }, 0);
   for (const state of ['firing', 'resolved']) m.alerts.inc({ state }, 0);
+  for (const result of ['ok', 'error']) m.configReloads.inc({ result }, 0);
 
   gauge('anomalyd_build_info', 'Build information (value 1).', ['version', 'node'])
     .set({ version: opts.version ?? 'unknown', node: process.versions.node }, 1);

@@ -49,11 +49,12 @@ export function mqttConnectedCheck(status: StatusModel): ReadinessCheck {
   };
 }
 
-/** Ready once every named model has loaded (from the modelLoaded / modelFailed events). */
-export function modelsLoadedCheck(status: StatusModel, models: readonly string[]): ReadinessCheck {
+/** Ready once every named model has loaded (from the modelLoaded / modelFailed events); a function is asked at each probe (the names change on a config reload). */
+export function modelsLoadedCheck(status: StatusModel, names: readonly string[] | (() => readonly string[])): ReadinessCheck {
   return {
     name: 'models',
     check: () => {
+      const models = typeof names === 'function' ? names() : names;
       const views = new Map(status.modelViews().map((m) => [m.model, m]));
       const problems = models.flatMap((name) => {
         const v = views.get(name);

@@ -1,5 +1,6 @@
 // The operator's status page at `/`: one server-rendered HTML document that refreshes itself every 5 s, with no
-// script (works behind strict proxies and in a kiosk browser). Every inserted text goes through esc().
+// script (works behind strict proxies and in a kiosk browser). Every inserted text goes through esc(). The alert
+// and stream tables carry ids (#alerts, #streams) for browser tests and anyone scraping the page.
 import type { AlertView, StatusSnapshot, StreamView } from './status';
 import { duration, esc, isoTime, num, sparkline } from './html';
 
@@ -63,7 +64,7 @@ function alertsTable(s: StatusSnapshot): string {
     + `<td class="n">${esc(num(a.score))} / ${esc(num(a.threshold))}</td><td class="n">${esc(num(a.pValue))}</td>`
     + `<td>${a.topChannels.map((c) => `${esc(c.channel)} ${esc((c.share * 100).toFixed(0))}%`).join(', ')}</td></tr>`);
   const more = s.alertsNotShown > 0 ? `<p class="warn">${s.alertsNotShown} more not shown.</p>` : '';
-  return `${head}<table><tr><th>Stream</th><th>Kind</th><th>Severity</th><th>Since</th><th>Score / threshold</th><th>p-value</th><th>Top channels</th></tr>${rows.join('')}</table>${more}`;
+  return `${head}<table id="alerts"><tr><th>Stream</th><th>Kind</th><th>Severity</th><th>Since</th><th>Score / threshold</th><th>p-value</th><th>Top channels</th></tr>${rows.join('')}</table>${more}`;
 }
 
 const STATE_ORDER = { firing: 0, anomalous: 1, insufficient_data: 2, normal: 3 } as const;
@@ -84,7 +85,7 @@ function streamsTable(s: StatusSnapshot, firing: ReadonlyMap<string, AlertView>)
       + `<td class="n"><span class="${over ? 'bad' : ''}">${esc(num(v.score))}</span> / ${esc(num(v.threshold))}</td>`
       + `<td>${sparkline(v.history, v.threshold)}</td><td class="${cls}">${esc(label)}</td></tr>`;
   });
-  return `${head}<table><tr><th>Stream</th><th>Model</th><th>Score / threshold</th><th>Recent scores</th><th>State</th></tr>${rows.join('')}</table>`;
+  return `${head}<table id="streams"><tr><th>Stream</th><th>Model</th><th>Score / threshold</th><th>Recent scores</th><th>State</th></tr>${rows.join('')}</table>`;
 }
 
 function rejectionsTable(s: StatusSnapshot): string {

@@ -3,11 +3,17 @@
 // webhook receiver whose answers a test controls, and pump samples published over MQTT. The bundled pump model
 // (models/pump, 8 channels, window 30) is used as is, so no test spends time training.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { after, before } from 'node:test';
 import type { Sample } from '../../src/core/types';
-import type { MqttPublisher } from '../../src/sources/mqttClient';
+import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
 import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/sources/simulator';
+import { Influxd } from './influxd';
+import { startMosquitto, type Mosquitto } from './mosquitto';
+import { freePort } from './ports';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const MAIN = path.join(ROOT, 'dist', 'main.js');
@@ -245,4 +251,97 @@ export function pumpSeries(seed: number, from: number, count: number, faults: re
   return pumpSamples(seed, from, count).map((s, i) =>
     faults.some(([a, b]) => i >= a && i < b) ? { ts: s.ts, values: Float32Array.from(s.values, (v) => v * 4) } : s,
   );
+}
+
+/** What a fault suite gets from faultSuite(): the services it asked for, and daemons/publishers it starts. */
+export interface FaultSuite {
+  /** The suite's temp dir (removed after the suite). */
+  readonly dir: string;
+  readonly mosquitto: Mosquitto;
+  /** Throws unless the suite asked for InfluxDB. */
+  readonly influx: Influxd;
+  /** A webhook receiver (started only when asked for). */
+  readonly receiver: HookReceiver;
+  /**
+   * Writes `<dir>/<name>.yaml` from pumpConfig (state in `<dir>/<name>`, the suite's broker, a free HTTP port,
+   * client id anomalyd-<name>) and starts `anomalyd run` on it; stopped after the suite. `edit` rewrites the
+   * YAML text before it is written.
+   */
+  daemon(name: string, parts?: Partial<ConfigParts>, edit?: (yaml: string) => string): Promise<DaemonProcess>;
+  /** Starts another daemon on an existing config (a restart); stopped after the suite. */
+  restart(previous: DaemonProcess): DaemonProcess;
+  /** A QoS 1 publisher on the suite's broker; closed after the suite. */
+  publisher(clientId: string): Promise<MqttPublisher>;
+}
+
+/**
+ * Registers the before/after hooks every fault suite needs: a temp dir, a real Mosquitto, optionally a real
+ * InfluxDB and a webhook receiver; after the suite, publishers are closed, daemons stopped (SIGTERM, then
+ * SIGKILL after 30 s), services stopped and the temp dir removed. Fields are usable from inside tests.
+ */
+export function faultSuite(name: string, needs: { influx?: boolean; receiver?: boolean } = {}): FaultSuite {
+  let dir = '';
+  let mosquitto: Mosquitto | undefined;
+  let influx: Influxd | undefined;
+  const receiver = new HookReceiver();
+  const daemons: DaemonProcess[] = [];
+  const publishers: MqttPublisher[] = [];
+  const configs = new Map<DaemonProcess, string>();
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), `anomalyd-faults-${name}-`));
+    [mosquitto, influx] = await Promise.all([
+      startMosquitto(),
+      needs.influx ? Influxd.start() : Promise.resolve(undefined),
+      needs.receiver ? receiver.start() : Promise.resolve(),
+    ]);
+  });
+
+  after(async () => {
+    for (const p of publishers) await p.close().catch(() => undefined);
+    for (const d of daemons) await d.stop();
+    await receiver.close();
+    await Promise.allSettled([mosquitto?.close(), influx?.stop()]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const need = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`faultSuite('${name}'): ${what} is not started (ask for it, and use it inside a test)`);
+    return v;
+  };
+  return {
+    get dir() {
+      return need(dir || undefined, 'the temp dir');
+    },
+    get mosquitto() {
+      return need(mosquitto, 'Mosquitto');
+    },
+    get influx() {
+      return need(influx, 'InfluxDB');
+    },
+    receiver,
+    async daemon(id, parts = {}, edit = (y) => y) {
+      const httpPort = await freePort();
+      const file = path.join(dir, `${id}.yaml`);
+      const yaml = pumpConfig({ httpPort, stateDir: path.join(dir, id), mqttUrl: need(mosquitto, 'Mosquitto').url, clientId: `anomalyd-${id}`, ...parts });
+      await writeFile(file, edit(yaml));
+      const d = new DaemonProcess(file, parts.httpPort ?? httpPort, dir);
+      daemons.push(d);
+      configs.set(d, file);
+      return d;
+    },
+    restart(previous) {
+      const file = configs.get(previous);
+      if (!file) throw new Error('restart(): not a daemon of this suite');
+      const d = new DaemonProcess(file, previous.httpPort, dir);
+      daemons.push(d);
+      configs.set(d, file);
+      return d;
+    },
+    async publisher(clientId) {
+      const p = await connectMqttPublisher({ url: need(mosquitto, 'Mosquitto').url, clientId });
+      publishers.push(p);
+      return p;
+    },
+  };
 }

@@ -85,7 +85,7 @@ test('a stream without a model learns one from its first windows in a worker, th
 
 test('SIGHUP reloads models and keeps running', async () => {
   daemon.kill('SIGHUP');
-  await waitFor(() => /Reloaded models/.test(log), 'reload', 10_000, () => log.slice(-2000));
+  await waitFor(() => /Reloaded the configuration/.test(log), 'reload', 10_000, () => log.slice(-2000));
   const ready = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
   assert.equal(ready.status, 200);
   assert.equal(daemon.exitCode, null);

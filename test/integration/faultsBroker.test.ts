@@ -3,58 +3,27 @@
 // a stream silent longer than alerting.stall_after_ms raises IngestionStalled (not an anomaly), which resolves
 // when samples come back.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { after, before, test } from 'node:test';
-import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
+import { test } from 'node:test';
 import { pumpPayload } from '../../src/sources/simulator';
-import { DaemonProcess, HookReceiver, pollUntil, pumpConfig, pumpSeries, simAssets, sleep, topicOf } from '../helpers/faults';
-import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';
-import { freePort } from '../helpers/ports';
+import { faultSuite, pollUntil, pumpSeries, simAssets, sleep, topicOf } from '../helpers/faults';
+import { waitFor } from '../helpers/mosquitto';
 
 const T0 = Math.floor((Date.now() - 3600_000) / 1000) * 1000;
 const STALL_MS = 3000;
 
-let dir: string;
-let mosquitto: Mosquitto;
-const receiver = new HookReceiver();
-let daemon: DaemonProcess | undefined;
-let publisher: MqttPublisher | undefined;
-
-before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-faults-broker-'));
-  [mosquitto] = await Promise.all([startMosquitto(), receiver.start()]);
-});
-
-after(async () => {
-  await publisher?.close().catch(() => undefined);
-  await daemon?.stop();
-  await receiver.close();
-  await mosquitto?.close();
-  await rm(dir, { recursive: true, force: true });
+const suite = faultSuite('broker', { receiver: true });
 });
 
 test('broker killed and restarted: jittered backoff, resubscribed, ingestion resumes; silent streams raise IngestionStalled', async () => {
-  const httpPort = await freePort();
-  const config = path.join(dir, 'config.yaml');
-  await writeFile(
-    config,
-    pumpConfig({
-      httpPort,
-      stateDir: path.join(dir, 'var'),
-      mqttUrl: mosquitto.url,
-      clientId: 'anomalyd-faults-broker',
-      logLevel: 'debug',
-      alerting: `k: 3, n: 5, reset_windows: 3, keep_firing_for_ms: 0, stall_after_ms: ${STALL_MS}`,
-      sinks: `  webhooks:\n    - { name: oncall, url: ${receiver.url}, retry_base_ms: 100, retry_max_delay_ms: 400 }`,
-    }),
-  );
-  daemon = new DaemonProcess(config, httpPort, dir);
+  const { mosquitto, receiver } = suite;
+  let daemon = await suite.daemon('faults-broker', {
+  logLevel: 'debug',
+  alerting: `k: 3, n: 5, reset_windows: 3, keep_firing_for_ms: 0, stall_after_ms: ${STALL_MS}`,
+  sinks: `  webhooks:\n    - { name: oncall, url: ${receiver.url}, retry_base_ms: 100, retry_max_delay_ms: 400 }`,
+  });
   const d = daemon;
   await d.ready();
-  publisher = await connectMqttPublisher({ url: mosquitto.url, clientId: 'faults-broker-publisher' });
-  const pub = publisher;
+  const pub = await suite.publisher('faults-broker-publisher');
   const seeds = simAssets('pump', 2, 3, 1).map((a) => a.seed);
   const series = [pumpSeries(seeds[0], T0, 600), pumpSeries(seeds[1], T0, 600)];
   let next = 0;

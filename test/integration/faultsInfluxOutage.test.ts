@@ -3,17 +3,10 @@
 // memory buffer never exceeded buffer_max_points, the spool drained at least twice as fast as it filled, and the
 // buffer gauges are back to 0.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Sample } from '../../src/core/types';
-import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
 import { pumpSamples } from '../../src/sources/simulator';
-import { DaemonProcess, metricValue, pollUntil, publishAll, pumpArrayPayload, pumpConfig, sleep, topicOf } from '../helpers/faults';
-import { Influxd } from '../helpers/influxd';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
-import { freePort } from '../helpers/ports';
+import { faultSuite, metricValue, pollUntil, publishAll, pumpArrayPayload, sleep, topicOf } from '../helpers/faults';
 
 const LINES = 10;
 const ASSETS = 100; // 10 x 100 = 1,000 streams
@@ -21,44 +14,19 @@ const OUTAGE_MS = 60_000;
 const BUFFER_MAX = 20_000;
 const T0 = Date.now() - 48 * 3600_000;
 
-let dir: string;
-let mosquitto: Mosquitto;
-let influx: Influxd;
-let daemon: DaemonProcess | undefined;
-let publisher: MqttPublisher | undefined;
-
-before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-faults-influx-'));
-  [mosquitto, influx] = await Promise.all([startMosquitto(), Influxd.start()]);
-});
-
-after(async () => {
-  await publisher?.close().catch(() => undefined);
-  await daemon?.stop();
-  await Promise.allSettled([mosquitto?.close(), influx?.stop()]);
-  await rm(dir, { recursive: true, force: true });
+const suite = faultSuite('influx', { influx: true });
 });
 
 test('InfluxDB stopped 60 s under 1,000 streams: every point arrives, memory bounded, spool drains >= 2x its fill rate', async () => {
-  const httpPort = await freePort();
-  const config = path.join(dir, 'config.yaml');
-  await writeFile(
-    config,
-    pumpConfig({
-      httpPort,
-      stateDir: path.join(dir, 'var'),
-      mqttUrl: mosquitto.url,
-      clientId: 'anomalyd-faults-influx',
-      decoder: 'json_array',
-      sinks: `  influx: { url: ${influx.url}/anomalyd, batch_size: 5000, flush_interval_ms: 200, buffer_max_points: ${BUFFER_MAX} }`,
-      extra: 'limits: { max_streams: 2000 }\nqueues: { capacity: 20000 }\nbatching: { max_batch: 256, max_wait_ms: 20 }',
-    }),
-  );
-  daemon = new DaemonProcess(config, httpPort, dir);
+  const { mosquitto, influx } = suite;
+  let daemon = await suite.daemon('faults-influx', {
+  decoder: 'json_array',
+  sinks: `  influx: { url: ${influx.url}/anomalyd, batch_size: 5000, flush_interval_ms: 200, buffer_max_points: ${BUFFER_MAX} }`,
+  extra: 'limits: { max_streams: 2000 }\nqueues: { capacity: 20000 }\nbatching: { max_batch: 256, max_wait_ms: 20 }',
+  });
   await daemon.ready();
   const d = daemon;
-  publisher = await connectMqttPublisher({ url: mosquitto.url, clientId: 'faults-influx-publisher' });
-  const pub = publisher;
+  const pub = await suite.publisher('faults-influx-publisher');
 
   // Eight simulated pumps' signals, shared round-robin by the 1,000 streams (the model does not care which).
   const TICKS_MAX = 140;

@@ -2,57 +2,25 @@
 // everything it accepted is written or spooled. After a restart (InfluxDB back) every window is in InfluxDB except
 // the two per stream that a restart costs (a new window needs `size` samples: the windows being filled).
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { after, before, test } from 'node:test';
-import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
+import { test } from 'node:test';
 import { pumpSamples } from '../../src/sources/simulator';
-import { DaemonProcess, pollUntil, publishAll, pumpArrayPayload, pumpConfig, sleep, topicOf } from '../helpers/faults';
-import { Influxd } from '../helpers/influxd';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
-import { freePort } from '../helpers/ports';
+import { faultSuite, pollUntil, publishAll, pumpArrayPayload, sleep, topicOf } from '../helpers/faults';
 
 const STREAMS = 200;
 const T0 = Math.floor((Date.now() - 48 * 3600_000) / 1000) * 1000;
 
-let dir: string;
-let mosquitto: Mosquitto;
-let influx: Influxd;
-let daemon: DaemonProcess | undefined;
-let publisher: MqttPublisher | undefined;
-
-before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-faults-sigterm-'));
-  [mosquitto, influx] = await Promise.all([startMosquitto(), Influxd.start()]);
-});
-
-after(async () => {
-  await publisher?.close().catch(() => undefined);
-  await daemon?.stop();
-  await Promise.allSettled([mosquitto?.close(), influx?.stop()]);
-  await rm(dir, { recursive: true, force: true });
+const suite = faultSuite('sigterm', { influx: true });
 });
 
 test('SIGTERM under load with InfluxDB down: exit 0 within 25 s, everything accepted written or spooled', async () => {
-  const httpPort = await freePort();
-  const config = path.join(dir, 'config.yaml');
-  await writeFile(
-    config,
-    pumpConfig({
-      httpPort,
-      stateDir: path.join(dir, 'var'),
-      mqttUrl: mosquitto.url,
-      clientId: 'anomalyd-faults-sigterm',
-      decoder: 'json_array',
-      sinks: `  influx: { url: ${influx.url}/anomalyd, flush_interval_ms: 1000 }`,
-    }),
-  );
-  daemon = new DaemonProcess(config, httpPort, dir);
+  const { mosquitto, influx } = suite;
+  let daemon = await suite.daemon('faults-sigterm', {
+  decoder: 'json_array',
+  sinks: `  influx: { url: ${influx.url}/anomalyd, flush_interval_ms: 1000 }`,
+  });
   let d = daemon;
   await d.ready();
-  publisher = await connectMqttPublisher({ url: mosquitto.url, clientId: 'faults-sigterm-publisher' });
-  const pub = publisher;
+  const pub = await suite.publisher('faults-sigterm-publisher');
   const TICKS = 60;
   const samples = pumpSamples(51, T0, 30 + 10 * TICKS);
   const topics = Array.from({ length: STREAMS }, (_, k) => topicOf(`pump${k}`));
@@ -77,7 +45,7 @@ test('SIGTERM under load with InfluxDB down: exit 0 within 25 s, everything acce
   const stopLog = d.log;
   await load;
   await influx.up();
-  daemon = new DaemonProcess(config, httpPort, dir);
+  daemon = suite.restart(daemon);
   d = daemon;
   await d.ready();
   const lastEnd = samples[30 + 10 * (TICKS - 1) - 1].ts;

@@ -3,45 +3,22 @@
 // the rest; with a bad model it serves /readyz 503 saying why, and scores nothing (so nothing can page).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readFile, readdir, truncate, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
-import { connectMqttPublisher } from '../../src/sources/mqttClient';
+import { test } from 'node:test';
 import { pumpPayload, pumpSamples } from '../../src/sources/simulator';
-import { DaemonProcess, HookReceiver, pollUntil, publishAll, pumpArrayPayload, pumpConfig, PUMP_MODEL, sleep, topicOf } from '../helpers/faults';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
+import { faultSuite, metricValue, pollUntil, publishAll, pumpArrayPayload, PUMP_MODEL, sleep, topicOf, type ConfigParts, type DaemonProcess } from '../helpers/faults';
 import { freePort } from '../helpers/ports';
 
 const T0 = Math.floor((Date.now() - 6 * 3600_000) / 1000) * 1000;
-let dir: string;
-let mosquitto: Mosquitto;
-const receiver = new HookReceiver();
-const running: DaemonProcess[] = [];
+const suite = faultSuite('storage', { influx: true, receiver: true });
 
-before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-faults-storage-'));
-  [mosquitto] = await Promise.all([startMosquitto(), receiver.start()]);
-});
-
-after(async () => {
-  for (const d of running) await d.stop();
-  await receiver.close();
-  await mosquitto?.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function daemonWith(name: string, parts: Partial<Parameters<typeof pumpConfig>[0]>): Promise<DaemonProcess> {
-  const httpPort = await freePort();
-  const file = path.join(dir, `${name}.yaml`);
-  await writeFile(file, pumpConfig({ httpPort, stateDir: path.join(dir, name), mqttUrl: mosquitto.url, clientId: `anomalyd-faults-${name}`, ...parts }));
-  const d = new DaemonProcess(file, httpPort, dir);
-  running.push(d);
-  return d;
+function daemonWith(name: string, parts: Partial<ConfigParts>): Promise<DaemonProcess> {
+  return suite.daemon(name, parts);
 }
 
 test('damaged state file, spool segment and outbox: intact records used, broken ones counted, the daemon starts', async () => {
-  const state = path.join(dir, 'damaged');
+  const state = path.join(suite.dir, 'damaged');
   await mkdir(path.join(state, 'spool', 'influx'), { recursive: true });
   await writeFile(path.join(state, 'state.json'), '{"format":1,"sequence":41,"alerts":{"line1/pum'); // truncated
   await writeFile(path.join(state, 'spool', 'influx', '0000000000000000.seg'), Buffer.from('garbage that is no frame at all, torn'));
@@ -49,7 +26,7 @@ test('damaged state file, spool segment and outbox: intact records used, broken 
   // and counted, the file must not stop the daemon.
   await writeFile(path.join(state, 'webhook-oncall.outbox'), 'not a checksummed line\n{"half": \n');
   const d = await daemonWith('damaged', {
-    sinks: `  influx: { url: http://127.0.0.1:${await freePort()}/anomalyd }\n  webhooks:\n    - { name: oncall, url: ${receiver.url} }`,
+    sinks: `  influx: { url: http://127.0.0.1:${await freePort()}/anomalyd }\n  webhooks:\n    - { name: oncall, url: ${suite.receiver.url} }`,
   });
   await d.ready();
   const text = await d.metricsText();
@@ -64,46 +41,78 @@ test('damaged state file, spool segment and outbox: intact records used, broken 
   assert.equal((await d.stop()).code, 0);
 });
 
-test('disk full under the spool: a clear "Disk full" error, and every point that cannot be kept counted', { skip: process.getuid?.() !== 0 ? 'needs root to mount a small tmpfs' : false }, async () => {
-  const state = path.join(dir, 'full');
+test('disk full under the state directory: a clear error, input paused (messages stay at the broker), nothing lost once space returns', { skip: process.getuid?.() !== 0 ? 'needs root to mount a small tmpfs' : false }, async () => {
+  const { influx } = suite;
+  const state = path.join(suite.dir, 'full');
   await mkdir(state, { recursive: true });
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=192k', 'tmpfs', state]);
+  // 256 KiB for the state file, the sample journal and the InfluxDB spool, with InfluxDB down: full within seconds.
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', state]);
   try {
     const d = await daemonWith('full', {
       decoder: 'json_array',
-      sinks: `  influx: { url: http://127.0.0.1:${await freePort()}/anomalyd, buffer_max_points: 100, flush_interval_ms: 100 }`,
+      sinks: `  influx: { url: ${influx.url}/anomalyd, buffer_max_points: 100, flush_interval_ms: 100 }`,
+      extra: 'queues: { capacity: 20 }\nbatching: { max_batch: 8, max_wait_ms: 20 }',
     });
     await d.ready();
-    const pub = await connectMqttPublisher({ url: mosquitto.url, clientId: 'faults-full-publisher' });
-    const samples = pumpSamples(61, T0, 30 + 10 * 60);
-    const topics = Array.from({ length: 20 }, (_, k) => topicOf(`pump${k}`));
-    for (let t = 0; t < 60; t++) {
+    await influx.down();
+    const pub = await suite.publisher('faults-full-publisher');
+    const TICKS = 100;
+    const STREAMS = 20;
+    const samples = pumpSamples(61, T0, 30 + 10 * TICKS);
+    const topics = Array.from({ length: STREAMS }, (_, k) => topicOf(`pump${k}`));
+    for (let t = 0; t < TICKS; t++) {
       const from = t === 0 ? 0 : 30 + 10 * (t - 1);
       await publishAll(pub, topics.map((topic) => ({ topic, payload: pumpArrayPayload(samples.slice(from, t === 0 ? 30 : from + 10)) })));
     }
-    await pub.close();
-    const scored = await pollUntil('every window scored', () => d.metric('anomalyd_windows_scored_total'), (v) => v === 1200, 20_000);
-    await sleep(1500);
+    const published = TICKS * STREAMS;
+    // The broker took every message (the publisher's QoS 1 acknowledgements); the daemon stops taking them.
+    const paused = await pollUntil('input paused', () => d.metric('anomalyd_ingestion_paused'), (v) => v === 1, 30_000);
+    await sleep(3000);
+    const before = await d.metricsText();
+    await sleep(3000);
+    const after = await d.metricsText();
+    const receivedPaused = metricValue(after, 'anomalyd_messages_received_total');
+    const readyz = await fetch(`${d.base}/readyz`);
+    const readyBody = await readyz.text();
+    const line = /.*Input paused: Disk full.*/.exec(d.log)?.[0] ?? d.log.slice(-1500);
+    const dfFull = execFileSync('df', ['-k', '--output=used,size', state]).toString().trim().split('\n')[1];
+    assert.equal(paused, 1);
+    assert.match(line, /ERROR Input paused: Disk full: cannot write/);
+    assert.match(line, /MQTT messages stay unacknowledged at the broker/);
+    assert.ok(receivedPaused < published, `the daemon took ${receivedPaused} of ${published} messages before pausing`);
+    assert.equal(metricValue(before, 'anomalyd_messages_received_total'), receivedPaused, 'no message is taken while paused');
+    assert.equal(readyz.status, 503);
+    assert.match(readyBody, /storage/);
+
+    // Space comes back (the tmpfs grows), then InfluxDB: everything published is scored and in InfluxDB.
+    execFileSync('mount', ['-o', 'remount,size=16m', state]);
+    await influx.up();
+    const scored = await pollUntil('every message scored', () => d.metric('anomalyd_windows_scored_total'), (v) => v >= published, 60_000);
+    const countPoints = async (): Promise<number> => Number((await influx.query('SELECT count(score) FROM anomaly_score', 'anomalyd').catch(() => []))[0]?.values[0]?.[1] ?? 0);
+    const points = await pollUntil('every score point in InfluxDB', countPoints, (n) => n >= published, 60_000);
+    await pollUntil('input resumed', () => d.metric('anomalyd_ingestion_paused'), (v) => v === 0, 10_000);
     const text = await d.metricsText();
-    const overflow = Number(/anomalyd_sink_points_dropped_total\{sink="influx",reason="overflow"\} (\d+)/.exec(text)?.[1] ?? 0);
-    const spooled = Number(/anomalyd_sink_spool_bytes\{sink="influx"\} (\d+)/.exec(text)?.[1] ?? 0);
-    const buffered = Number(/anomalyd_sink_buffered_points\{sink="influx"\} (\d+)/.exec(text)?.[1] ?? 0);
-    const received = await d.metric('anomalyd_messages_received_total');
-    const line = /.*Disk full.*/.exec(d.log)?.[0] ?? d.log.slice(-1500);
+    const dropped = metricValue(text, 'anomalyd_sink_points_dropped_total', { sink: 'influx' }) || 0; // NaN: no series, nothing dropped
+    const readyAfter = (await fetch(`${d.base}/readyz`)).status;
     console.log(
-      `[fault 8] disk full (192 KiB tmpfs): ${scored} windows scored, ${spooled} bytes spooled, ${buffered} points in memory, ${overflow} counted dropped (overflow); ` +
-        `${received} messages received and acknowledged (the daemon does not stop acknowledging); message: ${line.slice(0, 300)}`,
+      `[fault 8] disk full (256 KiB tmpfs for state, journal and spool; used/size KiB ${dfFull}), InfluxDB down: input paused after ${receivedPaused} of ${published} messages ` +
+        `(the rest stayed unacknowledged at the broker; none taken in 3 s while paused); readyz ${readyz.status} while paused; after the disk grew and InfluxDB returned: ` +
+        `${scored} windows scored, ${points} score points in InfluxDB for ${published} published, ${dropped} points dropped, readyz ${readyAfter}; message: ${line.slice(0, 320)}`,
     );
-    assert.match(line, /ERROR Disk full: spool '.*' cannot take points \(ENOSPC/);
-    assert.ok(overflow > 0, 'points that fit neither memory nor disk are counted');
-    assert.ok(buffered <= 100);
-    await d.stop();
+    assert.equal(scored, published);
+    assert.equal(points, published, 'every published sample window is in InfluxDB');
+    assert.equal(dropped, 0, 'nothing dropped');
+    assert.equal(readyAfter, 200);
+    assert.match(d.log, /Input resumed/);
+    assert.equal((await d.stop()).code, 0);
   } finally {
     execFileSync('umount', ['-l', state]);
   }
 });
 
 test('model missing, corrupt or of the wrong shape: /readyz 503 saying why, nothing scored, no page', async () => {
+  const dir = suite.dir;
+  const receiver = suite.receiver;
   const corrupt = path.join(dir, 'model-corrupt');
   await cp(PUMP_MODEL, corrupt, { recursive: true });
   await writeFile(path.join(corrupt, 'model.json'), '{"modelTopology": {"class_name": "Seq');
@@ -127,7 +136,7 @@ test('model missing, corrupt or of the wrong shape: /readyz 503 saying why, noth
     await d.listening();
     const res = await fetch(`${d.base}/readyz`);
     const body = await res.text();
-    const pub = await connectMqttPublisher({ url: mosquitto.url, clientId: `faults-model-${c.name}` });
+    const pub = await suite.publisher(`faults-model-${c.name}`);
     const faulty = pumpSamples(71, T0, 120).map((s) => ({ ts: s.ts, values: Float32Array.from(s.values, (v) => v * 4) }));
     await publishAll(pub, faulty.map((s) => ({ topic: topicOf('pump9'), payload: pumpPayload(s) })), 50);
     await pub.close();

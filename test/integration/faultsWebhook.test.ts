@@ -2,55 +2,24 @@
 // recovers, every attempt carries the same Idempotency-Key, and the receiver gets one page per alert transition.
 // A 4xx answer is not retried and is counted.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { after, before, test } from 'node:test';
-import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
+import { test } from 'node:test';
 import { pumpPayload } from '../../src/sources/simulator';
-import { DaemonProcess, HookReceiver, publishAll, pumpConfig, pumpSeries, simAssets, sleep, topicOf } from '../helpers/faults';
-import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';
-import { freePort } from '../helpers/ports';
+import { faultSuite, publishAll, pumpSeries, simAssets, sleep, topicOf } from '../helpers/faults';
+import { waitFor } from '../helpers/mosquitto';
 
 const T0 = Math.floor((Date.now() - 6 * 3600_000) / 1000) * 1000;
 
-let dir: string;
-let mosquitto: Mosquitto;
-const receiver = new HookReceiver();
-let daemon: DaemonProcess | undefined;
-let publisher: MqttPublisher | undefined;
-
-before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-faults-webhook-'));
-  [mosquitto] = await Promise.all([startMosquitto(), receiver.start()]);
-});
-
-after(async () => {
-  await publisher?.close().catch(() => undefined);
-  await daemon?.stop();
-  await receiver.close();
-  await mosquitto?.close();
-  await rm(dir, { recursive: true, force: true });
+const suite = faultSuite('webhook', { receiver: true });
 });
 
 test('receiver 500 then 200: delivered once with one key; one page per transition; 4xx not retried and counted', async () => {
-  const httpPort = await freePort();
-  const config = path.join(dir, 'config.yaml');
-  await writeFile(
-    config,
-    pumpConfig({
-      httpPort,
-      stateDir: path.join(dir, 'var'),
-      mqttUrl: mosquitto.url,
-      clientId: 'anomalyd-faults-webhook',
-      sinks: `  webhooks:\n    - { name: oncall, url: ${receiver.url}, retry_base_ms: 100, retry_max_delay_ms: 400 }`,
-    }),
-  );
-  daemon = new DaemonProcess(config, httpPort, dir);
+  const { mosquitto, receiver } = suite;
+  let daemon = await suite.daemon('faults-webhook', {
+  sinks: `  webhooks:\n    - { name: oncall, url: ${receiver.url}, retry_base_ms: 100, retry_max_delay_ms: 400 }`,
+  });
   const d = daemon;
   await d.ready();
-  publisher = await connectMqttPublisher({ url: mosquitto.url, clientId: 'faults-webhook-publisher' });
-  const pub = publisher;
+  const pub = await suite.publisher('faults-webhook-publisher');
   const seeds = simAssets('pump', 2, 3, 1).map((a) => a.seed);
   const pump0 = pumpSeries(seeds[0], T0, 400, [[100, 200]]);
   const pump1 = pumpSeries(seeds[1], T0, 400, [[300, 400]]);

@@ -185,6 +185,40 @@ void test('acks wait for deliver: a message whose deliver never finished is rede
   }
 });
 
+void test('acks leave in batches yet every accepted message is acknowledged: nothing comes back to the resumed session', async () => {
+  const clientId = `anomalyd-test-${process.pid}-batched`;
+  const t = testContext('source.mqtt');
+  const got: number[] = [];
+  const s = source(t, [sub('batch')], { clientId });
+  // Mostly synchronous deliveries (the fast path), every 37th pushes back for a moment (the async path).
+  await s.start((b) => {
+    const v = b.samples[0].values[0];
+    got.push(v);
+    return v % 37 === 0 ? new Promise<void>((r) => setTimeout(r, 5)) : undefined;
+  });
+  const n = 1000;
+  try {
+    await Promise.all(Array.from({ length: n }, (_, i) => pub.publishAsync('batch/l/a', JSON.stringify({ a: i }), { qos: 1 })));
+    await waitFor(() => got.length === n, `${n} deliveries`, 20_000, () => got.length);
+    assert.deepEqual(got, Array.from({ length: n }, (_, i) => i), 'in order, once');
+  } finally {
+    await s.stop();
+  }
+  const t2 = testContext('source.mqtt');
+  const again: number[] = [];
+  const resumed = source(t2, [sub('batch')], { clientId });
+  await resumed.start((b) => void again.push(b.samples[0].values[0]));
+  try {
+    assert.match(String(t2.calls('mqttConnection')[0]?.[1]), /session resumed/);
+    await pub.publishAsync('batch/l/a', JSON.stringify({ a: n }), { qos: 1 });
+    await waitFor(() => again.length > 0, 'the message published after resuming', 10_000, () => again);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(again, [n], 'no acknowledged message was redelivered');
+  } finally {
+    await resumed.stop();
+  }
+});
+
 void test('persistent session: QoS 1 messages published while the daemon was offline arrive after it reconnects', async () => {
   const clientId = `anomalyd-test-${process.pid}-session`;
   const t = testContext('source.mqtt');

@@ -344,6 +344,10 @@ test('StatefulSet: shard index, probes, hardening, volumes, grace period', () =>
   const shard = env.find((e) => e['name'] === 'ANOMALYD_SHARD_INDEX');
   assert.ok(shard, 'ANOMALYD_SHARD_INDEX is set');
   assert.match(JSON.stringify(shard['valueFrom']), /pod-index|metadata\.name/);
+  // Every stream is scored by exactly one pod only when the shard count is the number of pods.
+  const shardCount = env.find((e) => e['name'] === 'ANOMALYD_SHARD_COUNT');
+  assert.equal(Number(shardCount?.['value']), spec['replicas'], 'ANOMALYD_SHARD_COUNT equals spec.replicas');
+  assert.deepEqual({ ...k8sConfig.shard }, { index: 'hostname', count: 1 }, 'config.yaml takes the shard from the StatefulSet (here: no pod-index label, no count set)');
   for (const m of read('k8s/config.yaml').matchAll(/\$\{(\w+)/g)) {
     if (m[1] !== 'ANOMALYD_SHARD_INDEX') assert.ok(env.some((e) => e['name'] === m[1]), `config.yaml uses \${${m[1]}}, which the StatefulSet sets`);
   }

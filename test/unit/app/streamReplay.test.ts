@@ -85,6 +85,16 @@ void test('a score filter replaces score, threshold and decision per stream', ()
   assert.ok(flagged.some((i) => i >= FAULT[0] && i < FAULT[1]), `anomalous rows ${flagged.join(', ')}`);
 });
 
+void test("the pipeline hands each window's values to the filter: range novelty flags the fault's first row", () => {
+  // The likelihood alone never judges here (it would need 2000 windows of history); only the range can fire.
+  const filter = new AnomalyLikelihood({ averageWindows: 1, historyWindows: 2000, learningWindows: 2000, threshold: 0.5, suppressWindows: 50, rangeTolerance: 0.05 });
+  const r = replayThroughPipeline(detector, { stream: STREAM, times, values, window: WINDOW, alerting: ALERTS, scoreFilter: filter });
+  const flagged = [...r.anomalous.keys()].filter((i) => r.anomalous[i] === 1);
+  assert.equal(flagged[0], FAULT[0], `anomalous rows ${flagged.join(', ')}`);
+  assert.equal(r.score[FAULT[0]], 1);
+  assert.ok(flagged.every((i) => i >= FAULT[0] && i < FAULT[1]), `anomalous rows ${flagged.join(', ')}`);
+});
+
 void test('monotoneTimes moves repeated or backward times 1 ms after their predecessor', () => {
   assert.deepEqual([...monotoneTimes([0, 1000, 1000, 500, 2000])], [0, 1000, 1001, 1002, 2000]);
 });

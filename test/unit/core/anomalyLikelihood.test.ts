@@ -60,3 +60,25 @@ void test('options are validated', () => {
   assert.throws(() => new AnomalyLikelihood({ ...OPTIONS, learningWindows: 500 }), /learningWindows/);
   assert.throws(() => new AnomalyLikelihood({ ...OPTIONS, threshold: 0 }), /threshold/);
 });
+
+void test('range tolerance: a window beyond the seen values scores 1, even while suppressed; without it nothing changes', () => {
+  const options = { ...OPTIONS, suppressWindows: 5, rangeTolerance: 0.05 };
+  const withRange = new AnomalyLikelihood(options);
+  const without = new AnomalyLikelihood({ ...options, rangeTolerance: 0 });
+  const calm = noisy(100, 5);
+  const observe = (l: AnomalyLikelihood, score: number, values: number[]): { score: number; anomalous: boolean } =>
+    l.filter({ time: 0, score, threshold: 1, pValue: 0.5, anomalous: false, window: { values, channels: 1 } });
+  // Window values within [0, 10]; raw scores calm, so the likelihood alone says nothing.
+  calm.forEach((s, i) => observe(withRange, s, [i % 11, (i + 5) % 11]));
+  calm.forEach((s, i) => observe(without, s, [i % 11, (i + 5) % 11]));
+  const first = observe(withRange, 1, [5, 12]);
+  assert.deepEqual([first.score, first.anomalous], [1, true]);
+  assert.equal(observe(without, 1, [5, 12]).anomalous, false, 'tolerance 0 leaves the likelihood alone');
+  // Inside the suppression that detection started: a calm window scores 0, a further new extreme still reports.
+  assert.equal(observe(withRange, 1, [5, 11]).score, 0);
+  const next = observe(withRange, 1, [5, 20]);
+  assert.deepEqual([next.score, next.anomalous], [1, true]);
+  // Observations without window values (a caller that has none) are judged on the score alone.
+  assert.equal(observe(withRange, 1, [5, 5]).anomalous, false);
+  assert.throws(() => new AnomalyLikelihood({ ...OPTIONS, rangeTolerance: -1 }), /rangeTolerance/);
+});

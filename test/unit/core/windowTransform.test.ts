@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { transformWindow, transformWindows } from '../../../src/core/windowTransform';
+import { createRng } from '../../../src/core/random';
+import { chooseChannelTransforms, isIdentity, levelWander, transformWindow, transformWindows } from '../../../src/core/windowTransform';
 
 // Two channels, three steps, time-major: (1, 10), (2, 20), (6, 30).
 const W = [1, 10, 2, 20, 6, 30];
@@ -29,4 +30,50 @@ void test('transformWindows handles windows laid end to end; shape mismatches th
   assert.deepEqual([...out], [-2, -10, -1, 0, 3, 10, -2, -10, -1, 0, 3, 10]);
   assert.equal(transformWindows('none', two, 2, 3), two);
   assert.throws(() => transformWindow('demean', W, 4, new Float32Array(6)), RangeError);
+});
+
+void test('a per-channel list transforms each channel its own way', () => {
+  const out = new Float32Array(6);
+  transformWindow(['none', 'demean'], W, 2, out);
+  assert.deepEqual([...out], [1, -10, 2, 0, 6, 10]);
+  transformWindow(['diff', 'none'], W, 2, out);
+  assert.deepEqual([...out], [1, 10, 1, 20, 4, 30]);
+  assert.throws(() => transformWindow(['none'], W, 2, out), /1 per-channel transforms for 2 channels/);
+  assert.equal(isIdentity(['none', 'none']), true);
+  assert.equal(isIdentity(['none', 'demean']), false);
+  // All 'none': no copy, as for the single 'none'.
+  const one = Float32Array.from(W);
+  assert.equal(transformWindows(['none', 'none'], one, 2, 3), one);
+});
+
+/** `windows` windows of `size` steps, 2 channels: channel 0 from f0(t), channel 1 from f1(t), t the global step. */
+function series(windows: number, size: number, hop: number, f0: (t: number) => number, f1: (t: number) => number): Float32Array {
+  const out = new Float32Array(windows * size * 2);
+  for (let w = 0; w < windows; w++) {
+    for (let s = 0; s < size; s++) {
+      const t = w * hop + s;
+      out[(w * size + s) * 2] = f0(t);
+      out[(w * size + s) * 2 + 1] = f1(t);
+    }
+  }
+  return out;
+}
+
+void test('auto demeans a channel whose level wanders and keeps a steady one', () => {
+  const rng = createRng(7);
+  const noise = (): number => rng() - 0.5;
+  // Channel 0: a slow drift (10 units over the learning data) under unit noise; channel 1: noise around 5.
+  const values = series(200, 16, 4, (t) => t / 80 + noise(), () => 5 + noise());
+  assert.ok(levelWander(values, 0, 2, 16, 200) > 2);
+  assert.ok(levelWander(values, 1, 2, 16, 200) < 0.5);
+  assert.deepEqual(chooseChannelTransforms(values, 2, 16), ['demean', 'none']);
+  // The limit is the rule's only knob: above every channel's wander nothing is demeaned.
+  assert.deepEqual(chooseChannelTransforms(values, 2, 16, 100), ['none', 'none']);
+});
+
+void test('auto keeps the level of a constant channel and rejects partial windows', () => {
+  const values = series(10, 4, 4, () => 3, (t) => t % 2);
+  assert.equal(levelWander(values, 0, 2, 4, 10), 0);
+  assert.deepEqual(chooseChannelTransforms(values, 2, 4), ['none', 'none']);
+  assert.throws(() => chooseChannelTransforms(values.subarray(0, 7), 2, 4), RangeError);
 });

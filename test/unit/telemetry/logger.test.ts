@@ -43,3 +43,18 @@ test('a longer secret containing a shorter one is removed whole', () => {
   assert.equal(redactor(['abc', 'abcdef'])('x abcdef y abc'), 'x [REDACTED] y [REDACTED]');
   assert.equal(redactor([])('abc'), 'abc');
 });
+
+test('setLevel and redactAlso on the root reach the children created before (config reload)', () => {
+  const lines: string[] = [];
+  const root = createLogger({ level: 'info', format: 'text', write: (l) => lines.push(l) });
+  const child = root.child({ component: 'sink.webhook.a' });
+  child.debug('hidden');
+  root.setLevel('debug');
+  child.debug('shown');
+  root.redactAlso(['new-secret-42']);
+  child.info('error talking to https://user:new-secret-42@host/');
+  assert.equal(lines.length, 2);
+  assert.match(lines[0], /shown/);
+  assert.doesNotMatch(lines[1], /new-secret-42/);
+  assert.match(lines[1], /\[REDACTED\]/);
+});

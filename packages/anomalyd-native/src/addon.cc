@@ -1,0 +1,313 @@
+// Node-API binding: a Net behind an external handle, and functions that take typed arrays the caller owns, so
+// a scoring call allocates nothing on either side. Plain node_api.h (ABI-stable, no npm build dependency).
+#include <node_api.h>
+
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+#include "net.h"
+
+namespace {
+
+using anomalyd::Net;
+
+struct Error {
+  std::string message;
+};
+
+void check(napi_env env, napi_status status) {
+  if (status == napi_ok) return;
+  const napi_extended_error_info* info = nullptr;
+  napi_get_last_error_info(env, &info);
+  throw Error{info && info->error_message ? info->error_message : "Node-API call failed"};
+}
+
+std::vector<napi_value> args(napi_env env, napi_callback_info cb, std::size_t want) {
+  std::vector<napi_value> v(want);
+  std::size_t n = want;
+  check(env, napi_get_cb_info(env, cb, &n, v.data(), nullptr, nullptr));
+  if (n < want) throw Error{"expected " + std::to_string(want) + " arguments"};
+  return v;
+}
+
+int toInt(napi_env env, napi_value v, const char* what) {
+  napi_valuetype t;
+  check(env, napi_typeof(env, v, &t));
+  if (t != napi_number) throw Error{std::string(what) + " must be a number"};
+  int32_t out;
+  check(env, napi_get_value_int32(env, v, &out));
+  return out;
+}
+
+double toDouble(napi_env env, napi_value v) {
+  double out;
+  check(env, napi_get_value_double(env, v, &out));
+  return out;
+}
+
+// A Float32Array's data, checked to hold at least `need` values.
+float* floats(napi_env env, napi_value v, std::size_t need, const char* what) {
+  bool is = false;
+  check(env, napi_is_typedarray(env, v, &is));
+  if (!is) throw Error{std::string(what) + " must be a Float32Array"};
+  napi_typedarray_type type;
+  std::size_t length;
+  void* data;
+  check(env, napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr));
+  if (type != napi_float32_array) throw Error{std::string(what) + " must be a Float32Array"};
+  if (length < need) throw Error{std::string(what) + " has " + std::to_string(length) + " values, needs " + std::to_string(need)};
+  return static_cast<float*>(data);
+}
+
+std::vector<int> intArray(napi_env env, napi_value v, const char* what) {
+  bool is = false;
+  check(env, napi_is_array(env, v, &is));
+  if (!is) throw Error{std::string(what) + " must be an array"};
+  uint32_t n;
+  check(env, napi_get_array_length(env, v, &n));
+  std::vector<int> out(n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    check(env, napi_get_element(env, v, i, &e));
+    out[i] = toInt(env, e, what);
+  }
+  return out;
+}
+
+Net* netOf(napi_env env, napi_value v) {
+  napi_valuetype t;
+  check(env, napi_typeof(env, v, &t));
+  if (t != napi_external) throw Error{"not a network handle"};
+  void* p;
+  check(env, napi_get_value_external(env, v, &p));
+  return static_cast<Net*>(p);
+}
+
+napi_value number(napi_env env, double x) {
+  napi_value v;
+  check(env, napi_create_double(env, x, &v));
+  return v;
+}
+
+napi_value string(napi_env env, const char* s) {
+  napi_value v;
+  check(env, napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v));
+  return v;
+}
+
+std::string optionalString(napi_env env, napi_value v) {
+  napi_valuetype t;
+  check(env, napi_typeof(env, v, &t));
+  if (t != napi_string) return "";
+  char buf[32];
+  std::size_t len;
+  check(env, napi_get_value_string_utf8(env, v, buf, sizeof buf, &len));
+  return std::string(buf, len);
+}
+
+// Wraps a body so C++ exceptions become JS errors (RangeError for bad arguments).
+template <typename F>
+napi_value guarded(napi_env env, F body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    napi_throw_range_error(env, nullptr, e.message.c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, e.what());
+  }
+  return nullptr;
+}
+
+// kernels(name?) -> the name of the kernel set a new network would use ("avx512", "avx2", "generic"), or
+// null when the named set does not run on this CPU.
+napi_value Kernels(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&]() -> napi_value {
+    std::size_t n = 1;
+    napi_value a[1];
+    check(env, napi_get_cb_info(env, cb, &n, a, nullptr, nullptr));
+    const std::string name = n >= 1 ? optionalString(env, a[0]) : "";
+    const anomalyd::Kernels* k = anomalyd::pickKernels(name.c_str());
+    napi_value out;
+    if (k == nullptr) check(env, napi_get_null(env, &out));
+    else out = string(env, k->name);
+    return out;
+  });
+}
+
+// create(sizes, activations, kernels?) -> handle. Weights start at zero (setParams loads them).
+napi_value Create(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&]() -> napi_value {
+    std::size_t n = 3;
+    napi_value a[3];
+    check(env, napi_get_cb_info(env, cb, &n, a, nullptr, nullptr));
+    if (n < 2) throw Error{"create(sizes, activations, kernels?)"};
+    const std::string name = n >= 3 ? optionalString(env, a[2]) : "";
+    const anomalyd::Kernels* k = anomalyd::pickKernels(name.c_str());
+    if (k == nullptr) throw Error{"kernel set '" + name + "' does not run on this CPU"};
+    Net* net = new Net(intArray(env, a[0], "sizes"), intArray(env, a[1], "activations"), k);
+    napi_value handle;
+    napi_status s = napi_create_external(env, net, [](napi_env, void* p, void*) { delete static_cast<Net*>(p); }, nullptr, &handle);
+    if (s != napi_ok) {
+      delete net;
+      check(env, s);
+    }
+    return handle;
+  });
+}
+
+int layerArg(napi_env env, Net* net, napi_value v) {
+  const int layer = toInt(env, v, "layer");
+  if (layer < 0 || layer >= net->layerCount()) throw Error{"layer out of range"};
+  return layer;
+}
+
+std::size_t rowsArg(napi_env env, napi_value v) {
+  const int n = toInt(env, v, "n");
+  if (n < 0) throw Error{"n must not be negative"};
+  return static_cast<std::size_t>(n);
+}
+
+// setParams(net, layer, kernel, bias) / getParams(net, layer, kernelOut, biasOut)
+napi_value SetParams(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, cb, 4);
+    Net* net = netOf(env, a[0]);
+    const int layer = layerArg(env, net, a[1]);
+    const std::size_t in = net->inputsOf(layer), out = net->units(layer);
+    net->setParams(layer, floats(env, a[2], in * out, "kernel"), floats(env, a[3], out, "bias"));
+    return nullptr;
+  });
+}
+
+napi_value GetParams(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, cb, 4);
+    Net* net = netOf(env, a[0]);
+    const int layer = layerArg(env, net, a[1]);
+    const std::size_t in = net->inputsOf(layer), out = net->units(layer);
+    net->getParams(layer, floats(env, a[2], in * out, "kernel"), floats(env, a[3], out, "bias"));
+    return nullptr;
+  });
+}
+
+// forward(net, x, n, upToLayers, out)
+napi_value Forward(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, cb, 5);
+    Net* net = netOf(env, a[0]);
+    const std::size_t n = rowsArg(env, a[2]);
+    const int upTo = toInt(env, a[3], "upTo");
+    if (upTo < 1 || upTo > net->layerCount()) throw Error{"upTo out of range"};
+    const float* x = floats(env, a[1], n * net->inputSize(), "x");
+    float* out = floats(env, a[4], n * net->units(upTo - 1), "out");
+    net->forward(x, static_cast<int>(n), upTo, out);
+    return nullptr;
+  });
+}
+
+// score(net, x, n, channels, metric, perChannelOut, totalOut)
+napi_value Score(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, cb, 7);
+    Net* net = netOf(env, a[0]);
+    const std::size_t n = rowsArg(env, a[2]);
+    const int channels = toInt(env, a[3], "channels");
+    const int metric = toInt(env, a[4], "metric");
+    if (channels < 1 || net->inputSize() % channels != 0) throw Error{"window is not a whole number of channels"};
+    if (metric < anomalyd::ERR_MSE || metric > anomalyd::ERR_BCE) throw Error{"unknown metric"};
+    const float* x = floats(env, a[1], n * net->inputSize(), "x");
+    net->score(x, static_cast<int>(n), channels, metric, floats(env, a[5], n * channels, "perChannel"), floats(env, a[6], n, "total"));
+    return nullptr;
+  });
+}
+
+int lossArg(napi_env env, napi_value v) {
+  const int loss = toInt(env, v, "loss");
+  if (loss != anomalyd::LOSS_BCE && loss != anomalyd::LOSS_MSE) throw Error{"unknown loss"};
+  return loss;
+}
+
+// startTraining(net, learningRate)
+napi_value StartTraining(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, cb, 2);
+    const double lr = toDouble(env, a[1]);
+    if (!(lr > 0)) throw Error{"learning rate must be positive"};
+    netOf(env, a[0])->startTraining(static_cast<float>(lr));
+    return nullptr;
+  });
+}
+
+// trainEpoch(net, noisy, clean, n, batch, loss) -> mean loss
+napi_value TrainEpoch(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, cb, 6);
+    Net* net = netOf(env, a[0]);
+    const std::size_t n = rowsArg(env, a[3]);
+    const int batch = toInt(env, a[4], "batch");
+    if (batch < 1) throw Error{"batch must be positive"};
+    const std::size_t values = n * net->inputSize();
+    return number(env, net->trainEpoch(floats(env, a[1], values, "noisy"), floats(env, a[2], values, "clean"), static_cast<int>(n), batch, lossArg(env, a[5])));
+  });
+}
+
+// evaluate(net, x, n, loss) -> mean loss
+napi_value Evaluate(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, cb, 4);
+    Net* net = netOf(env, a[0]);
+    const std::size_t n = rowsArg(env, a[2]);
+    return number(env, net->evaluate(floats(env, a[1], n * net->inputSize(), "x"), static_cast<int>(n), lossArg(env, a[3])));
+  });
+}
+
+// gradient(net, x, t, n, loss, outs) -> mean loss; outs: kernel and bias gradient arrays of every layer
+napi_value Gradient(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, cb, 6);
+    Net* net = netOf(env, a[0]);
+    const std::size_t n = rowsArg(env, a[3]);
+    if (n == 0) throw Error{"n must be positive"};
+    const std::size_t values = n * net->inputSize();
+    const double loss = net->gradient(floats(env, a[1], values, "x"), floats(env, a[2], values, "t"), static_cast<int>(n), lossArg(env, a[4]));
+    for (int layer = 0; layer < net->layerCount(); layer++) {
+      napi_value kernel, bias;
+      check(env, napi_get_element(env, a[5], 2 * layer, &kernel));
+      check(env, napi_get_element(env, a[5], 2 * layer + 1, &bias));
+      const std::size_t in = net->inputsOf(layer), out = net->units(layer);
+      net->getGradient(layer, floats(env, kernel, in * out, "kernel gradient"), floats(env, bias, out, "bias gradient"));
+    }
+    return number(env, loss);
+  });
+}
+
+// kernelsOf(net) -> the kernel set a network uses
+napi_value KernelsOf(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, cb, 1);
+    return string(env, netOf(env, a[0])->kernelName());
+  });
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  const napi_property_descriptor props[] = {
+      {"kernels", nullptr, Kernels, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"create", nullptr, Create, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"kernelsOf", nullptr, KernelsOf, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setParams", nullptr, SetParams, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"getParams", nullptr, GetParams, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"forward", nullptr, Forward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"score", nullptr, Score, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"startTraining", nullptr, StartTraining, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"trainEpoch", nullptr, TrainEpoch, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"evaluate", nullptr, Evaluate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gradient", nullptr, Gradient, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}

@@ -1,0 +1,65 @@
+// A chain of dense layers (relu hidden layers, sigmoid output) with its own float32 weights, forward pass,
+// reconstruction-error scoring, and minibatch training (backpropagation + Adam, as tfjs-layers computes it).
+#pragma once
+#include <cstddef>
+#include <vector>
+
+#include "kernels.h"
+
+namespace anomalyd {
+
+class Net {
+ public:
+  // sizes: input width then each layer's units; acts: each layer's activation (Act).
+  Net(const std::vector<int>& sizes, const std::vector<int>& acts, const Kernels* kernels);
+
+  int layerCount() const { return static_cast<int>(layers_.size()); }
+  int inputSize() const { return layers_.front().in; }
+  int units(int layer) const { return layers_[layer].out; }
+  int inputsOf(int layer) const { return layers_[layer].in; }
+  const char* kernelName() const { return k_->name; }
+
+  // kernel: in x out row-major (tfjs's layout), bias: out.
+  void setParams(int layer, const float* kernel, const float* bias);
+  void getParams(int layer, float* kernel, float* bias) const;
+
+  // Runs the first `upTo` layers on n rows of x; writes n rows of units(upTo - 1) values to out.
+  void forward(const float* x, int n, int upTo, float* out);
+  // Per-channel error sums (n x channels) and mean error (n) of each row's reconstruction.
+  void score(const float* x, int n, int channels, int metric, float* perChannel, float* total);
+
+  // Fresh Adam state (tfjs: beta1 0.9, beta2 0.999, epsilon 1e-7).
+  void startTraining(float learningRate);
+  // One pass over n rows in minibatches of `batch`, inputs `noisy`, targets `clean`; returns the mean loss
+  // per window (the figure tfjs's fit reports).
+  double trainEpoch(const float* noisy, const float* clean, int n, int batch, int loss);
+  // Mean loss per window of the clean reconstruction of x (tfjs's evaluate).
+  double evaluate(const float* x, int n, int loss);
+  // The gradient of the mean loss of one batch w.r.t. every layer's kernel and bias, without updating them
+  // (tests compare it with tfjs's). Returns the mean loss per window.
+  double gradient(const float* x, const float* t, int rows, int loss);
+  void getGradient(int layer, float* kernel, float* bias) const;
+
+ private:
+  struct Layer {
+    int in, out, inP, outP, act;
+    std::vector<float> w, b, wt;        // w: in x outP, b: outP, wt (transpose): out x inP
+    std::vector<float> gw, gb, mw, vw, mb, vb;
+  };
+  void ensureRows(int rows);
+  void forwardRows(const float* x, int rows, int upTo);
+  void trainStep(const float* x, const float* t, int rows, int loss, double* lossSum);
+  void backward(const float* x, const float* t, int rows, int loss, double* lossSum);
+  void allocateTraining();
+  void refreshTranspose(Layer& l);
+
+  const Kernels* k_;
+  std::vector<Layer> layers_;
+  std::vector<std::vector<float>> out_;  // each layer's output for the rows in flight (rows x outP)
+  std::vector<float> gradA_, gradB_;      // gradient w.r.t. pre-activations, ping-pong
+  int rowsAllocated_ = 0;
+  float lr_ = 0.001f, beta1_ = 0.9f, beta2_ = 0.999f, eps_ = 1e-7f, accBeta1_ = 0.9f, accBeta2_ = 0.999f;
+  bool training_ = false;
+};
+
+}  // namespace anomalyd

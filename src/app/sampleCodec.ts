@@ -1,0 +1,257 @@
+// Binary encoding of what the state checkpoint and the sample journal keep: delivered message batches
+// (stream, subscription, labels, samples) and each stream's window buffer snapshot. Frames carry a length and a
+// CRC-32, so a torn tail (kill -9 in the middle of a write) or a damaged record is recognised and skipped.
+import { crc32 } from 'node:zlib';
+import type { Sample } from '../core/types';
+import type { WindowBufferSnapshot } from '../core/window';
+import type { StreamSnapshot } from '../pipeline/pipeline';
+import type { StreamSamples } from '../sources/source';
+
+const FRAME_HEADER = 8;
+/** A length beyond this is damage, not data. */
+const MAX_FRAME = 256 * 1024 * 1024;
+
+/** Appends to a growing byte buffer; one allocation per doubling. */
+class Writer {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(initial = 256) {
+    this.buf = Buffer.allocUnsafe(initial);
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  u16(v: number): void {
+    this.room(2);
+    this.pos = this.buf.writeUInt16LE(v, this.pos);
+  }
+
+  u32(v: number): void {
+    this.room(4);
+    this.pos = this.buf.writeUInt32LE(v, this.pos);
+  }
+
+  f64(v: number): void {
+    this.room(8);
+    this.pos = this.buf.writeDoubleLE(v, this.pos);
+  }
+
+  bytes(b: Buffer): void {
+    this.room(b.length);
+    b.copy(this.buf, this.pos);
+    this.pos += b.length;
+  }
+
+  f32s(values: ArrayLike<number>): void {
+    this.room(values.length * 4);
+    for (let i = 0; i < values.length; i++) this.pos = this.buf.writeFloatLE(values[i], this.pos);
+  }
+
+  f64s(values: ArrayLike<number>): void {
+    this.room(values.length * 8);
+    for (let i = 0; i < values.length; i++) this.pos = this.buf.writeDoubleLE(values[i], this.pos);
+  }
+
+  done(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+/** Reads what Writer wrote; throws a RangeError past the end (the caller treats the record as damaged). */
+class Reader {
+  pos = 0;
+
+  constructor(private readonly buf: Buffer) {}
+
+  private need(n: number): void {
+    if (this.pos + n > this.buf.length) throw new RangeError('record ends early');
+  }
+
+  u16(): number {
+    this.need(2);
+    const v = this.buf.readUInt16LE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  f64(): number {
+    this.need(8);
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  bytes(n: number): Buffer {
+    this.need(n);
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+
+  f32s(n: number): Float32Array {
+    this.need(n * 4);
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.buf.readFloatLE(this.pos + i * 4);
+    this.pos += n * 4;
+    return out;
+  }
+
+  f64s(n: number): Float64Array {
+    this.need(n * 8);
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.buf.readDoubleLE(this.pos + i * 8);
+    this.pos += n * 8;
+    return out;
+  }
+
+  get end(): boolean {
+    return this.pos === this.buf.length;
+  }
+}
+
+function writeSamples(w: Writer, samples: readonly Sample[]): void {
+  w.u32(samples.length);
+  for (const s of samples) {
+    w.f64(s.ts);
+    w.u16(s.values.length);
+    w.f32s(s.values);
+  }
+}
+
+function readSamples(r: Reader): Sample[] {
+  const n = r.u32();
+  const out: Sample[] = [];
+  for (let i = 0; i < n; i++) {
+    const ts = r.f64();
+    out.push({ ts, values: r.f32s(r.u16()) });
+  }
+  return out;
+}
+
+function writeString(w: Writer, s: string): void {
+  const b = Buffer.from(s, 'utf8');
+  w.u32(b.length);
+  w.bytes(b);
+}
+
+function readString(r: Reader): string {
+  return r.bytes(r.u32()).toString('utf8');
+}
+
+/** One delivered message batch as a frame (length, CRC-32, payload). */
+export function encodeBatch(batch: StreamSamples): Buffer {
+  const w = new Writer(64 + batch.samples.length * 48);
+  w.u32(0);
+  w.u32(0);
+  writeString(w, JSON.stringify([batch.stream, batch.subscription, batch.labels]));
+  writeSamples(w, batch.samples);
+  return sealFrame(w.done());
+}
+
+function sealFrame(frame: Buffer): Buffer {
+  const payload = frame.subarray(FRAME_HEADER);
+  frame.writeUInt32LE(payload.length, 0);
+  frame.writeUInt32LE(crc32(payload), 4);
+  return frame;
+}
+
+function decodeBatch(payload: Buffer): StreamSamples {
+  const r = new Reader(payload);
+  const head: unknown = JSON.parse(readString(r));
+  if (!Array.isArray(head) || typeof head[0] !== 'string' || typeof head[1] !== 'number' || typeof head[2] !== 'object' || head[2] === null) {
+    throw new RangeError('bad batch header');
+  }
+  const samples = readSamples(r);
+  if (!r.end) throw new RangeError('trailing bytes');
+  return { stream: head[0], subscription: head[1], labels: head[2] as Record<string, string>, samples };
+}
+
+export interface DecodedFrames<T> {
+  readonly items: T[];
+  /** Frames found damaged (bad checksum or content), plus a torn tail as one. */
+  readonly damaged: number;
+}
+
+/** Every intact frame of a file, in order; a damaged frame ends the scan (its length cannot be trusted). */
+function decodeFrames<T>(buf: Buffer, decode: (payload: Buffer) => T): DecodedFrames<T> {
+  const items: T[] = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    if (buf.length - pos < FRAME_HEADER) return { items, damaged: 1 };
+    const len = buf.readUInt32LE(pos);
+    if (len > MAX_FRAME || pos + FRAME_HEADER + len > buf.length) return { items, damaged: 1 };
+    const payload = buf.subarray(pos + FRAME_HEADER, pos + FRAME_HEADER + len);
+    if (crc32(payload) !== buf.readUInt32LE(pos + 4)) return { items, damaged: 1 };
+    try {
+      items.push(decode(payload));
+    } catch {
+      return { items, damaged: 1 };
+    }
+    pos += FRAME_HEADER + len;
+  }
+  return { items, damaged: 0 };
+}
+
+export function decodeBatches(buf: Buffer): DecodedFrames<StreamSamples> {
+  return decodeFrames(buf, decodeBatch);
+}
+
+/** Every stream's snapshot as one frame per stream. */
+export function encodeStreams(streams: ReadonlyMap<string, StreamSnapshot>): Buffer {
+  const parts: Buffer[] = [];
+  for (const [id, s] of streams) {
+    const win = s.window;
+    const w = new Writer(64 + win.values.length * 4 + win.ts.length * 8);
+    w.u32(0);
+    w.u32(0);
+    writeString(w, id);
+    w.u32(win.size);
+    w.u32(win.hop);
+    w.u32(win.channels);
+    w.u32(win.untilEmit);
+    w.f64(win.lastTs);
+    w.u32(win.ts.length);
+    w.f64s(win.ts);
+    w.f32s(win.values);
+    w.f32s(win.beforeWindow);
+    writeSamples(w, s.held);
+    parts.push(sealFrame(w.done()));
+  }
+  return Buffer.concat(parts);
+}
+
+function decodeStream(payload: Buffer): [string, StreamSnapshot] {
+  const r = new Reader(payload);
+  const id = readString(r);
+  const size = r.u32();
+  const hop = r.u32();
+  const channels = r.u32();
+  const untilEmit = r.u32();
+  const lastTs = r.f64();
+  const filled = r.u32();
+  if (filled > size) throw new RangeError('more steps than the window holds');
+  const ts = r.f64s(filled);
+  const values = r.f32s(filled * channels);
+  const beforeWindow = r.f32s(channels);
+  const window: WindowBufferSnapshot = { size, hop, channels, untilEmit, lastTs, ts, values, beforeWindow };
+  const held = readSamples(r);
+  if (!r.end) throw new RangeError('trailing bytes');
+  return [id, { window, held }];
+}
+
+export function decodeStreams(buf: Buffer): DecodedFrames<[string, StreamSnapshot]> {
+  return decodeFrames(buf, decodeStream);
+}

@@ -1,0 +1,56 @@
+// Where train and calibrate get their clean data: CSV recordings (`--input`) or the plant's history in InfluxDB
+// (`--influx-query`, alert periods left out). Both end as the same windows, cut by the daemon's WindowBuffer.
+import type { Config } from '../config/schema';
+import type { StreamSpec, Window } from '../core/types';
+import type { WindowOptions } from '../core/window';
+import { historyTarget, windowsFromInflux } from '../app/influxHistory';
+import { windowsFromCsvFiles } from '../app/recorded';
+import { UsageError } from './common';
+
+export type TrainingSource =
+  | { readonly kind: 'csv'; readonly files: readonly string[] }
+  | { readonly kind: 'influx'; readonly query: string; readonly url: string | undefined };
+
+export function trainingSource(input: string[] | undefined, query: string | undefined, url: string | undefined, usage: string): TrainingSource {
+  const hasInput = input !== undefined && input.length > 0;
+  if (hasInput && query !== undefined) throw new UsageError('Give either --input or --influx-query, not both', usage);
+  if (query !== undefined) {
+    if (query.trim() === '') throw new UsageError('--influx-query is empty', usage);
+    return { kind: 'influx', query, url };
+  }
+  if (url !== undefined) throw new UsageError('--influx-url only goes with --influx-query', usage);
+  if (!hasInput) throw new UsageError('Missing the data: give --input CSV (repeatable) or --influx-query Q', usage);
+  return { kind: 'csv', files: input };
+}
+
+export interface Recorded {
+  readonly windows: Window[];
+  readonly insufficient: number;
+  /** Windows left out because they overlap an alert of the stream (InfluxDB history only). */
+  readonly excluded: number;
+  readonly alertPeriods: number;
+  readonly samples: number;
+  /** What the data was, for messages. */
+  readonly from: string;
+}
+
+export async function recordedWindows(
+  source: TrainingSource,
+  config: Config | undefined,
+  stream: StreamSpec,
+  window: WindowOptions,
+  alertWindows: number,
+): Promise<Recorded> {
+  if (source.kind === 'csv') {
+    const r = await windowsFromCsvFiles(source.files, stream, window);
+    return { windows: r.windows, insufficient: r.insufficient, excluded: 0, alertPeriods: 0, samples: r.samples, from: source.files.join(', ') };
+  }
+  const { target, alertsDatabase } = historyTarget(config?.sinks.influx, source.url);
+  const r = await windowsFromInflux({ target, query: source.query, alertsDatabase, stream, window, alertWindows });
+  if (r.alertsNote) process.stderr.write(`Note: ${r.alertsNote}\n`);
+  process.stderr.write(
+    `Read ${r.samples} samples in ${r.series} series from ${target.display}; left out ${r.excluded} window(s) overlapping ` +
+      `${r.alertPeriods.length} alert period(s) of '${stream.id}' (alerts from database '${alertsDatabase}')\n`,
+  );
+  return { windows: r.windows, insufficient: r.insufficient, excluded: r.excluded, alertPeriods: r.alertPeriods.length, samples: r.samples, from: `--influx-query (${target.display})` };
+}

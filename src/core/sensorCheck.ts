@@ -1,0 +1,151 @@
+// Sensor data-quality checks per channel, ahead of the model: a stuck sensor (flatline) and a glitching one
+// (spikes). Both are faults of the measurement, not of the machine, and they are what a reconstruction-error
+// score is worst at: a stuck value sits inside the training range, so the autoencoder reconstructs it well; a
+// spike far outside the range is clipped to the range edge by scaling, so its error is capped. Each raises an
+// alert of its own kind (SensorFlatline, SensorSpikes) naming the channels, distinct from anomaly alerts, as
+// the ingestion-stall alert is. Pure and clock-free: sample time in, notices out.
+//
+// flatline: a channel that repeats exactly the same value for `flatlineSamples` consecutive samples. Real
+//   analogue sensors carry noise in their last digits, so an exact repeat that long means a frozen value (a
+//   stuck transmitter, a gateway repeating its last reading). Off by default: counters, set points and coarse
+//   sensors repeat values legitimately.
+// spikes: a sample that jumps away from both neighbours, in the same direction, by more than `spikeFactor`
+//   times the channel's typical sample-to-sample change (a running mean of |change| that outliers cannot
+//   inflate), `spikeCount` times within `spikeWindowSamples` samples. A step or a ramp moves away from one
+//   neighbour only, so it is left to the model. Judged one sample late (the next sample is the second neighbour).
+import type { AlertKind, AlertNotice } from './alert';
+import { alertFingerprint } from './alertFingerprint';
+
+export interface SensorCheckOptions {
+  readonly stream: string;
+  readonly model: string;
+  readonly channels: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  /** Identical consecutive values that make a flatline; 0 disables the check. */
+  readonly flatlineSamples: number;
+  /** Spike size in typical sample-to-sample changes; 0 disables the check. */
+  readonly spikeFactor: number;
+  /** Spikes within spikeWindowSamples that raise the alert. */
+  readonly spikeCount: number;
+  readonly spikeWindowSamples: number;
+  readonly nextSequence: () => number;
+}
+
+/** Samples a channel is observed before spikes are judged (its typical change must be known first). */
+const SPIKE_WARMUP = 50;
+/** Weight of the newest |change| in the running mean (about the last 100 samples). */
+const SCALE_ALPHA = 0.01;
+
+interface ChannelState {
+  last: number;
+  run: number;
+  /** The two latest values: [x(t-1), x(t)], x(t) waiting to be judged. */
+  before: number;
+  pending: number;
+  seen: number;
+  scale: number;
+  /** Sample numbers of recent spikes. */
+  spikes: number[];
+}
+
+export class SensorCheck {
+  private readonly state: ChannelState[];
+  private sampleNo = 0;
+  private flatline: AlertNotice | null = null;
+  private spiking: AlertNotice | null = null;
+
+  constructor(private readonly o: SensorCheckOptions) {
+    this.state = o.channels.map(() => ({ last: NaN, run: 0, before: NaN, pending: NaN, seen: 0, scale: 0, spikes: [] }));
+  }
+
+  get enabled(): boolean {
+    return this.o.flatlineSamples > 0 || this.o.spikeFactor > 0;
+  }
+
+  /** The same stream under new options (config reload): per-channel history and firing alerts carry over. */
+  reconfigured(o: SensorCheckOptions): SensorCheck {
+    const next = new SensorCheck(o);
+    if (o.channels.join('\u0000') !== this.o.channels.join('\u0000')) return next;
+    next.state.splice(0, next.state.length, ...this.state);
+    next.sampleNo = this.sampleNo;
+    next.flatline = this.flatline;
+    next.spiking = this.spiking;
+    return next;
+  }
+
+  /** One sample (values in channel order, NaN = missing), in time order. Returns the notices to emit. */
+  observe(ts: number, values: ArrayLike<number>): AlertNotice[] {
+    const n = ++this.sampleNo;
+    const { flatlineSamples, spikeFactor, spikeWindowSamples } = this.o;
+    for (let c = 0; c < this.state.length; c++) {
+      const s = this.state[c];
+      const x = values[c];
+      if (Number.isNaN(x)) {
+        // A gap breaks both a repeat run and the neighbourhood a spike is judged in.
+        s.run = 0;
+        s.last = NaN;
+        s.before = s.pending = NaN;
+        continue;
+      }
+      if (flatlineSamples > 0) {
+        s.run = x === s.last ? s.run + 1 : 1;
+        s.last = x;
+      }
+      if (spikeFactor > 0) this.judgeSpike(s, x, n);
+      while (s.spikes.length > 0 && s.spikes[0] <= n - spikeWindowSamples) s.spikes.shift();
+    }
+    const out: AlertNotice[] = [];
+    if (flatlineSamples > 0) this.flatline = this.update('sensor_flatline', this.flatline, (s) => s.run >= flatlineSamples, ts, out);
+    if (spikeFactor > 0) this.spiking = this.update('sensor_spikes', this.spiking, (s) => s.spikes.length >= this.o.spikeCount, ts, out);
+    return out;
+  }
+
+  private judgeSpike(s: ChannelState, x: number, n: number): void {
+    const { before, pending } = s;
+    s.before = pending;
+    s.pending = x;
+    if (Number.isNaN(before) || Number.isNaN(pending)) return;
+    const d1 = pending - before;
+    const d2 = pending - x;
+    const limit = this.o.spikeFactor * s.scale;
+    const spike = s.seen >= SPIKE_WARMUP && limit > 0 && Math.sign(d1) === Math.sign(d2) && Math.min(Math.abs(d1), Math.abs(d2)) > limit;
+    if (spike) s.spikes.push(n - 1);
+    // The running scale learns from ordinary changes only (capped), so a burst of spikes cannot hide the next.
+    const change = Math.abs(x - pending);
+    s.scale = s.seen === 0 ? change : s.scale + SCALE_ALPHA * (Math.min(change, limit > 0 ? limit : change) - s.scale);
+    s.seen++;
+  }
+
+  private update(kind: AlertKind, firing: AlertNotice | null, bad: (s: ChannelState) => boolean, ts: number, out: AlertNotice[]): AlertNotice | null {
+    const channels = this.o.channels.filter((_, c) => bad(this.state[c]));
+    if (channels.length > 0 && !firing) {
+      const notice = this.notice(kind, 'firing', ts, channels);
+      out.push(notice);
+      return notice;
+    }
+    if (channels.length === 0 && firing) {
+      out.push({ ...firing, status: 'resolved', endsAt: ts, sequence: this.o.nextSequence() });
+      return null;
+    }
+    return firing;
+  }
+
+  private notice(kind: AlertKind, status: 'firing', ts: number, channels: readonly string[]): AlertNotice {
+    return {
+      fingerprint: alertFingerprint(this.o.stream, kind),
+      stream: this.o.stream,
+      model: this.o.model,
+      kind,
+      status,
+      severity: 'warning',
+      startsAt: ts,
+      endsAt: null,
+      score: NaN,
+      threshold: NaN,
+      pValue: NaN,
+      topChannels: channels.map((channel) => ({ channel, share: 1 / channels.length })),
+      sequence: this.o.nextSequence(),
+      labels: this.o.labels,
+    };
+  }
+}

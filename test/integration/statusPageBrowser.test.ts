@@ -1,0 +1,89 @@
+// The status page as an operator's browser shows it (issue 6): a real daemon scores three pumps from a real
+// Mosquitto, one of them with a fault; headless Chromium (Debian's, driven by playwright-core) opens `/` and
+// the DOM must list every stream and the active alert of the faulty pump. The screenshot is kept in
+// test-artifacts/status-page.png (gitignored) for a human to look at.
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
+import { pumpPayload } from '../../src/sources/simulator';
+import { ensurePackage } from '../helpers/ensurePackage';
+import { DaemonProcess, ROOT, pollUntil, publishAll, pumpConfig, pumpSeries, simAssets, topicOf } from '../helpers/faults';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
+import { freePort } from '../helpers/ports';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOT = path.join(ROOT, 'test-artifacts', 'status-page.png');
+const T0 = Math.floor((Date.now() - 2 * 3600_000) / 1000) * 1000;
+
+let dir: string;
+let mosquitto: Mosquitto;
+let daemon: DaemonProcess | undefined;
+let publisher: MqttPublisher | undefined;
+let browser: Browser | undefined;
+
+/** The cell texts of each data row (rows with td cells) of the table `selector`. */
+async function tableRows(page: Page, selector: string): Promise<string[][]> {
+  const rows = page.locator(`${selector} tr:has(td)`);
+  const out: string[][] = [];
+  for (let i = 0; i < (await rows.count()); i++) out.push((await rows.nth(i).locator('td').allInnerTexts()).map((t) => t.trim()));
+  return out;
+}
+
+before(async () => {
+  ensurePackage(CHROMIUM, 'chromium');
+  dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-status-browser-'));
+  mosquitto = await startMosquitto();
+});
+
+after(async () => {
+  await browser?.close().catch(() => undefined);
+  await publisher?.close().catch(() => undefined);
+  await daemon?.stop();
+  await mosquitto?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('headless Chromium shows every stream and the active alert after an injected fault', async () => {
+  const httpPort = await freePort();
+  const configFile = path.join(dir, 'config.yaml');
+  await writeFile(configFile, pumpConfig({ httpPort, stateDir: path.join(dir, 'var'), mqttUrl: mosquitto.url, clientId: 'anomalyd-status-browser' }));
+  daemon = new DaemonProcess(configFile, httpPort, dir);
+  const d = daemon;
+  await d.ready();
+  publisher = await connectMqttPublisher({ url: mosquitto.url, clientId: 'status-browser-publisher' });
+  const seeds = simAssets('pump', 2, 3, 1).map((a) => a.seed);
+  const messages = ['pump1', 'pump2', 'pump3'].flatMap((asset, i) =>
+    // pump2 gets a fault (every value x4) over its last 100 samples; the others stay normal.
+    pumpSeries(seeds[i], T0, 300, asset === 'pump2' ? [[200, 300]] : []).map((s) => ({ topic: topicOf(asset), payload: pumpPayload(s) })),
+  );
+  await publishAll(publisher, messages, 100);
+  await pollUntil('the alert of pump2', () => d.metric('anomalyd_alerts_firing'), (v) => v >= 1);
+
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const response = await page.goto(`${d.base}/`);
+  assert.equal(response?.status(), 200);
+  assert.equal(await page.title(), 'anomalyd status');
+
+  const streams = await tableRows(page, '#streams');
+  assert.deepEqual(streams.map((r) => r[0]).sort(), ['line1/pump1', 'line1/pump2', 'line1/pump3']);
+  const pump2 = streams.find((r) => r[0] === 'line1/pump2');
+  assert.match(pump2?.[4] ?? '', /^firing/, `pump2 is shown firing: ${JSON.stringify(pump2)}`);
+  for (const r of streams.filter((s) => s[0] !== 'line1/pump2')) assert.equal(r[4], 'normal', `${r[0]} is shown normal`);
+  assert.ok(await page.locator('#streams svg').count() >= 3, 'each stream has its sparkline');
+
+  const alerts = await tableRows(page, '#alerts');
+  assert.equal(alerts.length, 1, JSON.stringify(alerts));
+  assert.equal(alerts[0][0], 'line1/pump2');
+  assert.equal(alerts[0][1], 'anomaly');
+  assert.ok(await page.locator('#alerts').isVisible());
+  assert.match(await page.locator('h2', { hasText: 'Active alerts' }).innerText(), /Active alerts \(1\)/);
+
+  await mkdir(path.dirname(SCREENSHOT), { recursive: true });
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  console.log(`status page screenshot: ${SCREENSHOT}`);
+});
