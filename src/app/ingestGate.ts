@@ -37,13 +37,13 @@ export class IngestGate {
   private readonly closed = new AbortController();
 
   constructor(private readonly deps: IngestGateDeps) {
-    const gate = this;
+    const paused = (): number => (this.paused ? 1 : 0);
     new Gauge({
       name: 'anomalyd_ingestion_paused',
       help: '1 while input is held back (MQTT messages unacknowledged at the broker) because a sink or the state directory cannot keep more data.',
       registers: [deps.registry],
       collect() {
-        this.set(gate.paused ? 1 : 0);
+        this.set(paused());
       },
     });
   }

@@ -271,7 +271,7 @@ export class Pipeline {
       return;
     }
     // Normally held again; released at once only if the lateness was lowered since.
-    for (const s of snapshot.held) for (const r of state.reorder.push(s).ready) this.window(state, r, []);
+    for (const s of snapshot.held) for (const r of state.reorder.push(s).ready) void this.window(state, r, []);
   }
 
   private route(binding: StreamBinding, window: Window): boolean | Promise<void> {

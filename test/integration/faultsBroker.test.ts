@@ -12,14 +12,13 @@ const T0 = Math.floor((Date.now() - 3600_000) / 1000) * 1000;
 const STALL_MS = 3000;
 
 const suite = faultSuite('broker', { receiver: true });
-});
 
 test('broker killed and restarted: jittered backoff, resubscribed, ingestion resumes; silent streams raise IngestionStalled', async () => {
   const { mosquitto, receiver } = suite;
-  let daemon = await suite.daemon('faults-broker', {
-  logLevel: 'debug',
-  alerting: `k: 3, n: 5, reset_windows: 3, keep_firing_for_ms: 0, stall_after_ms: ${STALL_MS}`,
-  sinks: `  webhooks:\n    - { name: oncall, url: ${receiver.url}, retry_base_ms: 100, retry_max_delay_ms: 400 }`,
+  const daemon = await suite.daemon('broker', {
+    logLevel: 'debug',
+    alerting: `k: 3, n: 5, reset_windows: 3, keep_firing_for_ms: 0, stall_after_ms: ${STALL_MS}`,
+    sinks: `  webhooks:\n    - { name: oncall, url: ${receiver.url}, retry_base_ms: 100, retry_max_delay_ms: 400 }`,
   });
   const d = daemon;
   await d.ready();

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pumpPayload } from '../../src/sources/simulator';
-import { faultSuite, metricValue, pollUntil, publishAll, pumpSeries, simAssets, sleep, topicOf, type DaemonProcess } from '../helpers/faults';
+import { faultSuite, metricValue, pollUntil, publishAll, pumpSeries, simAssets, sleep, topicOf } from '../helpers/faults';
 import { waitFor } from '../helpers/mosquitto';
 
 const T0 = Math.floor((Date.now() - 48 * 3600_000) / 1000) * 1000;

@@ -15,14 +15,13 @@ const BUFFER_MAX = 20_000;
 const T0 = Date.now() - 48 * 3600_000;
 
 const suite = faultSuite('influx', { influx: true });
-});
 
 test('InfluxDB stopped 60 s under 1,000 streams: every point arrives, memory bounded, spool drains >= 2x its fill rate', async () => {
-  const { mosquitto, influx } = suite;
-  let daemon = await suite.daemon('faults-influx', {
-  decoder: 'json_array',
-  sinks: `  influx: { url: ${influx.url}/anomalyd, batch_size: 5000, flush_interval_ms: 200, buffer_max_points: ${BUFFER_MAX} }`,
-  extra: 'limits: { max_streams: 2000 }\nqueues: { capacity: 20000 }\nbatching: { max_batch: 256, max_wait_ms: 20 }',
+  const { influx } = suite;
+  const daemon = await suite.daemon('influx', {
+    decoder: 'json_array',
+    sinks: `  influx: { url: ${influx.url}/anomalyd, batch_size: 5000, flush_interval_ms: 200, buffer_max_points: ${BUFFER_MAX} }`,
+    extra: 'limits: { max_streams: 2000 }\nqueues: { capacity: 20000 }\nbatching: { max_batch: 256, max_wait_ms: 20 }',
   });
   await daemon.ready();
   const d = daemon;

@@ -10,13 +10,12 @@ const STREAMS = 200;
 const T0 = Math.floor((Date.now() - 48 * 3600_000) / 1000) * 1000;
 
 const suite = faultSuite('sigterm', { influx: true });
-});
 
 test('SIGTERM under load with InfluxDB down: exit 0 within 25 s, everything accepted written or spooled', async () => {
-  const { mosquitto, influx } = suite;
-  let daemon = await suite.daemon('faults-sigterm', {
-  decoder: 'json_array',
-  sinks: `  influx: { url: ${influx.url}/anomalyd, flush_interval_ms: 1000 }`,
+  const { influx } = suite;
+  let daemon = await suite.daemon('sigterm', {
+    decoder: 'json_array',
+    sinks: `  influx: { url: ${influx.url}/anomalyd, flush_interval_ms: 1000 }`,
   });
   let d = daemon;
   await d.ready();

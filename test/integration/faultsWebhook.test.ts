@@ -10,12 +10,11 @@ import { waitFor } from '../helpers/mosquitto';
 const T0 = Math.floor((Date.now() - 6 * 3600_000) / 1000) * 1000;
 
 const suite = faultSuite('webhook', { receiver: true });
-});
 
 test('receiver 500 then 200: delivered once with one key; one page per transition; 4xx not retried and counted', async () => {
-  const { mosquitto, receiver } = suite;
-  let daemon = await suite.daemon('faults-webhook', {
-  sinks: `  webhooks:\n    - { name: oncall, url: ${receiver.url}, retry_base_ms: 100, retry_max_delay_ms: 400 }`,
+  const { receiver } = suite;
+  const daemon = await suite.daemon('webhook', {
+    sinks: `  webhooks:\n    - { name: oncall, url: ${receiver.url}, retry_base_ms: 100, retry_max_delay_ms: 400 }`,
   });
   const d = daemon;
   await d.ready();
