@@ -540,6 +540,10 @@ async function latencyRun({ assets, hz, probes, warmS, maxS }) {
         daemon_cpu_share: L.round(cpu / seconds, 3),
         other_alerts_fired: L.round(m['anomalyd_alerts_total{state="firing"}'] - (m0['anomalyd_alerts_total{state="firing"}'] ?? 0) - latencies.length, 0),
         rejected: (m.anomalyd_messages_rejected_total ?? 0) - (m0.anomalyd_messages_rejected_total ?? 0),
+        // The daemon's own event-loop delay while the probes ran (prom-client resets it at each scrape): large
+        // values mean the daemon itself blocked; small ones with a long latency tail point at the machine.
+        eventloop_lag_p99_ms: m.anomalyd_nodejs_eventloop_lag_p99_seconds != null ? L.round(m.anomalyd_nodejs_eventloop_lag_p99_seconds * 1000, 1) : null,
+        eventloop_lag_max_ms: m.anomalyd_nodejs_eventloop_lag_max_seconds != null ? L.round(m.anomalyd_nodejs_eventloop_lag_max_seconds * 1000, 1) : null,
         mean_inference_batch: L.round((m.anomalyd_inference_batch_size_sum - m0.anomalyd_inference_batch_size_sum) / Math.max(1, m.anomalyd_inference_batch_size_count - m0.anomalyd_inference_batch_size_count), 1),
       },
     };
@@ -557,6 +561,7 @@ async function latencyRun({ assets, hz, probes, warmS, maxS }) {
       ['background published msg/s', publishedMps],
       ['daemon processed msg/s', daemonMps],
       ['daemon CPU share (1 = one core)', cpu / seconds],
+      ['daemon event-loop delay p99 / max ms', `${out.background.eventloop_lag_p99_ms} / ${out.background.eventloop_lag_max_ms}`],
     ]);
     return out;
   } finally {

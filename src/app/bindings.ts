@@ -1,11 +1,19 @@
 // How a new stream is bound on its first message: its subscription (and `streams` entry) give the channels,
-// the merged detection settings and the model; its alert state machine is created here, restored from the
-// state file when the daemon ran before. On a config reload every bound stream is bound again under the new
-// config, carrying its alert state, stall state and (when its settings did not change) its score filter over.
+// the merged detection settings and the model; its alert state machine, stall detector and sensor checks are
+// created here, restored from the state file when the daemon ran before (a firing alert goes on firing without
+// a second page and resolves when its condition clears). On a config reload every bound stream is bound again
+// under the new config, carrying its alert state, stall state, sensor history and (when its settings did not
+// change) its score filter over; a stream the new config no longer produces has its firing alerts resolved,
+// with the reason, and is forgotten.
 import { effectiveDetection } from '../config/detection';
 import type { Config, SubscriptionConfig } from '../config/schema';
+import { resolveShard } from '../config/shard';
 import type { AlertNotice } from '../core/alert';
 import { AlertStateMachine } from '../core/alerting';
+import { reviveFiringNotice } from '../core/alertNoticeCheck';
+import { retiredNotice } from '../core/alertRetire';
+import { snapshotProblem, type AlertSnapshot } from '../core/alertSnapshot';
+import { shardOwnership } from '../core/shard';
 import { StallDetector } from '../core/stall';
 import { SensorCheck } from '../core/sensorCheck';
 import type { ComponentContext } from '../core/context';
@@ -22,32 +30,68 @@ export interface Binder {
    * bound stream its binding under `next`, or null when no subscription of `next` produces it any more.
    */
   rebind(next: Config): (old: StreamBinding) => StreamBinding | null;
-  /** Alert snapshots of every bound stream, for the state file. */
+  /** Alert, stall and sensor-check snapshots of every bound stream, for the state file. */
   persist(): void;
   /** The firing alerts of every bound stream (a new Alertmanager sink re-asserts them). */
   active(): AlertNotice[];
+  /**
+   * At start, once the sinks and the pipeline run: the alerts the state file holds as firing are re-asserted
+   * (onRestored) for streams the config still produces, before they send again (a stalled stream may not for a
+   * long time, and Alertmanager would let its alert expire meanwhile); those of streams it no longer produces
+   * (subscription removed, or the stream moved to another shard, while the daemon was stopped) are resolved
+   * with the reason (notify) and forgotten.
+   */
+  reconcileSaved(): void;
+}
+
+export interface BinderHooks {
+  /**
+   * The alerts still firing when a stream's state is restored after a restart (the Alertmanager sink re-asserts
+   * them; webhooks already got them before the restart and are not paged again): see reconcileSaved(), then
+   * again as each stream is bound.
+   */
+  readonly onRestored?: (active: readonly AlertNotice[]) => void;
+  /** Notices raised outside the sample flow (a reload resolving a removed stream's alerts): sent to the sinks. */
+  readonly notify?: (notices: readonly AlertNotice[]) => void;
 }
 
 /** What the binder remembers of a bound stream beyond its binding. */
 interface Bound {
   readonly subscription: number;
   readonly machine: AlertStateMachine;
+  readonly stall: StallDetector;
+  readonly sensors: SensorCheck;
   /** The calibration settings its score filter was built from (a reload keeps the filter when they are equal). */
   readonly filterKey: string;
 }
 
-/**
- * `onRestored` receives the alerts still firing when a stream's state is restored after a restart (the
- * Alertmanager sink re-asserts them; webhooks already got them before the restart and are not paged again).
- */
-export function createBinder(
-  ctx: ComponentContext,
-  initial: Config,
-  state: StateStore,
-  onRestored: (active: readonly AlertNotice[]) => void = () => undefined,
-): Binder {
+/** What the state file keeps per stream besides the alert state machine (StateStore.checkSnapshot). */
+interface CheckSnapshots {
+  readonly stall?: unknown;
+  readonly sensors?: unknown;
+  /** The subscription the stream was bound from, as matchingSubscription compares them. */
+  readonly subscription?: SubscriptionIdentity;
+}
+
+type SubscriptionIdentity = Pick<SubscriptionConfig, 'topic' | 'template' | 'stream'>;
+
+const SENSOR_CHECKS_OFF = 'The sensor checks of the stream were turned off in the configuration while this alert was firing.';
+
+/** The reason on the resolves of a stream that a reload removed. */
+export function removedReason(stream: string): string {
+  return `Stream '${stream}' was removed from the configuration by a reload and is no longer monitored; its open alerts are closed.`;
+}
+
+/** The reason on the resolves, at start, of a saved stream the config no longer produces. */
+export function goneReason(stream: string): string {
+  return `Stream '${stream}' is no longer monitored by this daemon (its subscription was removed, or it moved to another shard, while the daemon was stopped); its open alerts are closed.`;
+}
+
+export function createBinder(ctx: ComponentContext, initial: Config, state: StateStore, hooks: BinderHooks = {}): Binder {
   let config = initial;
   const bound = new Map<string, Bound>();
+  const onRestored = hooks.onRestored ?? (() => undefined);
+  const notify = hooks.notify ?? (() => undefined);
 
   /** The binding of `stream` from subscription `index` of `config`; `carry` continues an earlier binding. */
   function bindingFor(
@@ -65,18 +109,28 @@ export function createBinder(
     const model = configured === 'auto' ? `${AUTO_PREFIX}${stream}` : configured;
     if (configured !== 'auto' && !config.models[configured]) return { refused: `model '${configured}' is not configured` };
     const machine = new AlertStateMachine({ ...alertSettings(detection.alerting), stream, model, labels, nextSequence: state.nextSequence });
-    if (carry) machine.restore(carry.was.machine.snapshot());
-    else restoreFromStateFile(machine, stream);
     const filterKey = JSON.stringify(detection.calibration.likelihood);
     const filter = carry && carry.was.filterKey === filterKey ? carry.old.scoreFilter : newScoreFilter(detection.calibration);
     const stallOptions = { stream, model, labels, silenceMs: detection.alerting.stall_after_ms, nextSequence: state.nextSequence };
     const sensorOptions = { ...sensorCheckOptions(detection.alerting), stream, model, channels, labels, nextSequence: state.nextSequence };
-    const sensors = carry?.old.sensors ? carry.old.sensors.reconfigured(sensorOptions) : new SensorCheck(sensorOptions);
-    bound.set(stream, { subscription: index, machine, filterKey });
+    let stall: StallDetector;
+    let sensors: SensorCheck;
+    if (carry) {
+      machine.restore(carry.was.machine.snapshot());
+      stall = carry.was.stall.reconfigured(stallOptions);
+      sensors = carry.was.sensors.reconfigured(sensorOptions);
+    } else {
+      stall = new StallDetector(stallOptions, ctx.clock.now());
+      sensors = new SensorCheck(sensorOptions);
+      restoreFromStateFile(stream, machine, stall, sensors);
+    }
+    // With every check off the pipeline never asks the sensor checks again: a firing one would stay open.
+    if (!sensors.enabled && sensors.active().length > 0) notify(sensors.retire(ctx.clock.now(), SENSOR_CHECKS_OFF));
+    bound.set(stream, { subscription: index, machine, stall, sensors, filterKey });
     return {
       spec: { id: stream, channels: [...channels] },
       model,
-      stall: carry?.old.stall ? carry.old.stall.reconfigured(stallOptions) : new StallDetector(stallOptions, ctx.clock.now()),
+      stall,
       window: windowOptions(detection.window),
       ...(filter ? { scoreFilter: filter } : {}),
       ...(sensors.enabled ? { sensors } : {}),
@@ -93,15 +147,57 @@ export function createBinder(
     }
   }
 
-  function restoreFromStateFile(machine: AlertStateMachine, stream: string): void {
-    const snapshot = state.alertSnapshot(stream);
-    if (snapshot === undefined) return;
-    try {
-      machine.restore(snapshot);
-      onRestored(machine.active());
-    } catch (err) {
-      ctx.log.warn('Ignoring an unreadable alert state for the stream.', { stream, error: (err as Error).message });
+  /** Each part whose saved state is readable continues from it; an unreadable part starts afresh, logged. */
+  function restoreFromStateFile(stream: string, machine: AlertStateMachine, stall: StallDetector, sensors: SensorCheck): void {
+    const restored: AlertNotice[] = [];
+    const restore = (snapshot: unknown, part: { restore(s: unknown): void; active(): AlertNotice[] }): void => {
+      if (snapshot === undefined) return;
+      try {
+        part.restore(snapshot);
+        restored.push(...part.active());
+      } catch (err) {
+        ctx.log.warn('Ignoring an unreadable alert state for the stream.', { stream, error: (err as Error).message });
+      }
+    };
+    restore(state.alertSnapshot(stream), machine);
+    const checks = state.checkSnapshot(stream);
+    if (typeof checks === 'object' && checks !== null) {
+      restore((checks as CheckSnapshots).stall, stall);
+      restore((checks as CheckSnapshots).sensors, sensors);
     }
+    if (restored.length > 0) onRestored(restored);
+  }
+
+  /** A stream no longer configured: resolve what it has firing (no later sample will), forget its state. */
+  function retire(stream: string, was: Bound): void {
+    const now = ctx.clock.now();
+    const reason = removedReason(stream);
+    const notices = [
+      ...was.machine.active().map((n) => retiredNotice(n, now, reason, state.nextSequence())),
+      ...was.stall.retire(now, reason),
+      ...was.sensors.retire(now, reason),
+    ];
+    state.forgetStream(stream);
+    if (notices.length === 0) return;
+    ctx.log.info('Resolved the open alerts of a stream the reloaded configuration no longer has.', { stream, alerts: notices.map((n) => n.kind).join(',') });
+    notify(notices);
+  }
+
+  function checkSnapshots(b: Bound): CheckSnapshots {
+    // A stream without sensor checks has no history worth the bytes (1,000 streams x 8 channels at every checkpoint).
+    const sensors = b.sensors.enabled || b.sensors.active().length > 0 ? b.sensors.snapshot() : undefined;
+    const sub = config.subscriptions[b.subscription];
+    const subscription = sub ? { topic: sub.topic, stream: sub.stream, ...(sub.template !== undefined ? { template: sub.template } : {}) } : undefined;
+    return { stall: b.stall.snapshot(), ...(sensors ? { sensors } : {}), ...(subscription ? { subscription } : {}) };
+  }
+
+  /** Whether the running config still produces a saved stream (unknown without a saved subscription: assumed). */
+  function stillProduced(stream: string, owns: (stream: string) => boolean): boolean {
+    if (!owns(stream)) return false;
+    const checks = state.checkSnapshot(stream) as CheckSnapshots | undefined;
+    const sub = typeof checks === 'object' && checks !== null ? checks.subscription : undefined;
+    if (typeof sub !== 'object' || sub === null || typeof sub.topic !== 'string' || typeof sub.stream !== 'string') return true;
+    return matchingSubscription(sub as SubscriptionConfig, config.subscriptions, -1) >= 0;
   }
 
   return {
@@ -118,7 +214,7 @@ export function createBinder(
         const index = matchingSubscription(previous.subscriptions[was.subscription], next.subscriptions, was.subscription);
         if (index < 0) {
           bound.delete(stream);
-          state.setAlertSnapshot(stream, was.machine.snapshot());
+          retire(stream, was);
           return null;
         }
         const binding = bindingFor(index, stream, old.labels, { old, was });
@@ -132,10 +228,34 @@ export function createBinder(
       };
     },
     persist() {
-      for (const [stream, b] of bound) state.setAlertSnapshot(stream, b.machine.snapshot());
+      for (const [stream, b] of bound) {
+        state.setAlertSnapshot(stream, b.machine.snapshot());
+        state.setCheckSnapshot(stream, checkSnapshots(b));
+      }
     },
     active() {
-      return [...bound.values()].flatMap((b) => b.machine.active());
+      return [...bound.values()].flatMap((b) => [...b.machine.active(), ...b.stall.active(), ...b.sensors.active()]);
+    },
+    reconcileSaved() {
+      const shard = resolveShard(config.shard);
+      const owns = shard.ok ? shardOwnership(shard.spec) : () => true;
+      const reassert: AlertNotice[] = [];
+      for (const stream of state.savedStreams()) {
+        if (bound.has(stream)) continue;
+        const firing = savedFiring(state, stream);
+        if (stillProduced(stream, owns)) {
+          reassert.push(...firing);
+          continue;
+        }
+        const now = ctx.clock.now();
+        const reason = goneReason(stream);
+        const notices = firing.map((n) => retiredNotice(n, now, reason, state.nextSequence()));
+        state.forgetStream(stream);
+        if (notices.length === 0) continue;
+        ctx.log.info('Resolved the open alerts of a saved stream the configuration no longer produces.', { stream, alerts: notices.map((n) => n.kind).join(',') });
+        notify(notices);
+      }
+      if (reassert.length > 0) onRestored(reassert);
     },
   };
 }
@@ -151,3 +271,23 @@ export function matchingSubscription(was: SubscriptionConfig | undefined, next: 
   return next.findIndex(same);
 }
 
+/** The firing notices the state file holds for a stream; unreadable entries are left to restore() to report. */
+function savedFiring(state: StateStore, stream: string): AlertNotice[] {
+  const out: AlertNotice[] = [];
+  const add = (value: unknown, kind: AlertNotice['kind']): void => {
+    if (value === null || value === undefined) return;
+    const n = reviveFiringNotice(value, kind, stream);
+    if (typeof n !== 'string') out.push(n);
+  };
+  const alerts = state.alertSnapshot(stream);
+  if (alerts !== undefined && snapshotProblem(alerts, stream) === null) {
+    const s = alerts as AlertSnapshot;
+    if (s.held !== 'none') add(s.anomaly, 'anomaly');
+    add(s.insufficient, 'insufficient_data');
+  }
+  const checks = state.checkSnapshot(stream) as { stall?: { firing?: unknown }; sensors?: { flatline?: unknown; spiking?: unknown } } | undefined;
+  add(checks?.stall?.firing, 'ingestion_stalled');
+  add(checks?.sensors?.flatline, 'sensor_flatline');
+  add(checks?.sensors?.spiking, 'sensor_spikes');
+  return out;
+}

@@ -92,7 +92,14 @@ export class Daemon {
     this.metrics = createMetrics({ maxStreamLabels: Math.min(c.limits.max_streams, 1000), version: this.info.version });
     this.events = createEvents(this.log, this.metrics);
     this.backend = await selectBackend(backendPreference(c.inference.backend));
-    this.log.info('Selected the inference backend.', { backend: this.backend.name, tfjs: this.backend.tfjsVersion, skipped: this.backend.skipped.join('; ') || undefined });
+    // The kernel set (avx512, avx2, generic) decides the native backend's speed, so a slow host shows why here.
+    // Log only: model_info's label set {model,version,backend} is pinned by ARCHITECTURE.md's metric contract.
+    this.log.info('Selected the inference backend.', {
+      backend: this.backend.name,
+      kernels: this.backend.kernels,
+      tfjs: this.backend.tfjsVersion,
+      skipped: this.backend.skipped.join('; ') || undefined,
+    });
 
     this.state = new StateStore(this.ctx('state'), c.state_dir);
     await this.state.start();
@@ -105,7 +112,10 @@ export class Daemon {
     this.activeSinks = planSinkSwap([], this.sinkPlans(c)).sinks;
     for (const { sink } of this.activeSinks) await this.startSink(sink);
 
-    this.binder = createBinder(this.ctx('alerts'), c, this.state, (active) => this.alertmanager()?.reconcile(active));
+    this.binder = createBinder(this.ctx('alerts'), c, this.state, {
+      onRestored: (active) => this.alertmanager()?.reconcile(active),
+      notify: (notices) => this.pipeline?.notify(notices),
+    });
     const models = this.models;
     const learner = new AutoLearner(this.ctx('learner'), {
       windows: c.defaults.training.auto_learn_windows,
@@ -137,14 +147,18 @@ export class Daemon {
     });
     const pipeline = this.pipeline;
     const state = this.state;
+    // Saved alerts: re-asserted to Alertmanager, or resolved for streams no longer configured (bindings.ts).
+    binder.reconcileSaved();
     const ingest = new IngestGate({ ctx: this.ctx('ingest'), registry: this.metrics.registry, journal: state.journal, sinks: () => this.sinks });
     this.ingest = ingest;
     state.onWriteProblem = (problem) => ingest.set('state', problem);
     // Samples acknowledged before a crash: the saved windows, then the journal after them, before new input.
     const recovery = await state.enableCheckpoints(
       () => {
+        // Windows still queued are scored first, so the alert state saved includes what they decided.
+        const streams = pipeline.checkpoint();
         binder.persist();
-        return pipeline.checkpoint();
+        return streams;
       },
       async () => {
         await Promise.all(this.sinks.map((s) => s.flush()));

@@ -60,6 +60,8 @@ export function calibrationMethod(c: CalibrationConfig): CalibrationMethod {
       return { kind: 'percentile', percentile: c.percentile };
     case 'sigma':
       return { kind: 'sigma', k: c.sigma_k };
+    case 'robust':
+      return { kind: 'robust', quantile: c.robust.quantile, factor: c.robust.factor };
   }
 }
 

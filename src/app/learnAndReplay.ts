@@ -6,7 +6,9 @@ import { alertSettings, detectorSpec, newScoreFilter, windowOptions } from './de
 import type { DetectionConfig } from '../config/schema';
 import type { StreamSpec, Window } from '../core/types';
 import { windowsFromSeries } from '../core/window';
-import { trainDetector } from '../model/fitDetector';
+import { trainEnsemble } from '../model/ensemble';
+import type { Detector } from '../model/detector';
+import { CoarseScaleFilter, trainCoarseDetector } from './coarseScale';
 
 import { replayThroughPipeline, type ReplayOutput } from './streamReplay';
 
@@ -23,6 +25,8 @@ export interface LearnedReplay extends ReplayOutput {
   readonly calibratedThreshold: number;
   /** True when a score filter (anomaly likelihood) produced the scores. */
   readonly filtered: boolean;
+  /** True when a coarse-scale model joined the score filter (calibration.likelihood.coarse_pool). */
+  readonly coarse: boolean;
 }
 
 /**
@@ -43,9 +47,17 @@ export async function learnAndReplay(
     if (e.kind === 'window') train.push(e.window);
   }
   const spec = detectorSpec(ctx.detection, stream.id, stream, ctx.backend, ctx.version);
-  const { detector } = await trainDetector(train, spec, (e) => ctx.onEpoch?.(e.epoch, e.epochs));
+  const ensemble = ctx.detection.training.ensemble;
+  const { detector } = await trainEnsemble(train, spec, ensemble, (e) => ctx.onEpoch?.(e.epoch, e.epochs));
+  let coarse: Detector | undefined;
   try {
-    const filter = newScoreFilter(ctx.detection.calibration);
+    const pool = ctx.detection.calibration.likelihood.coarse_pool;
+    let filter = newScoreFilter(ctx.detection.calibration);
+    if (filter && pool >= 2) {
+      coarse = (await trainCoarseDetector(spec, pool, times.subarray(0, trainRows), values.subarray(0, trainRows * channels), ensemble))?.detector;
+      const found = coarse;
+      if (found) filter = new CoarseScaleFilter(filter, () => found, { stream: stream.id, pool, size: window.size, hop: window.hop, channels });
+    }
     const replay = replayThroughPipeline(detector, {
       stream,
       times,
@@ -54,8 +66,9 @@ export async function learnAndReplay(
       alerting: alertSettings(ctx.detection.alerting),
       ...(filter ? { scoreFilter: filter } : {}),
     });
-    return { ...replay, trainWindows: train.length, calibratedThreshold: detector.threshold, filtered: filter !== undefined };
+    return { ...replay, trainWindows: train.length, calibratedThreshold: detector.threshold, filtered: filter !== undefined, coarse: coarse !== undefined };
   } finally {
     detector.dispose();
+    coarse?.dispose();
   }
 }

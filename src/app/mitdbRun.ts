@@ -1,9 +1,9 @@
 // Beat-level judgement of a replayed MIT-BIH record: each annotated beat after the learning part takes the
 // score of the first scored window that holds the beat and `lagSamples` after it, normalised by the threshold
-// that window was compared with, so that > 1 is the daemon's own "anomalous" on every record. For ranking
-// across records (the pooled ROC AUC) each beat also carries its window's tail probability as -log10(p): raw
-// reconstruction errors and thresholds differ from record to record, tail probabilities under each record's
-// own calibration do not.
+// that window was compared with, so that > 1 is the daemon's own "anomalous" on every record. Each beat also
+// carries its window's tail probability as -log10(p), the alternative scale for ranking beats across records
+// (`evaluate mitdb --pool p-value`); with learning data full of ectopic beats it ranks worse than the ratio to
+// a robust threshold (README, Detection quality).
 import type { MitdbBeats } from '../eval/mitdb';
 import { beatWindows } from '../eval/mitdb';
 import type { ReplayOutput } from './streamReplay';

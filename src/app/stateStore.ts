@@ -1,5 +1,5 @@
-// The daemon's persistent state: the alert sequence counter and each stream's alert state machine, so a
-// restart neither pages again for alerts already sent nor loses a resolve; with checkpoints enabled (the
+// The daemon's persistent state: the alert sequence counter, each stream's alert state machine and its
+// stall and sensor checks (`checks`), so a restart neither pages again for alerts already sent nor loses a resolve; with checkpoints enabled (the
 // daemon), also each stream's window buffer and the sample journal (sampleJournal.ts), so samples acknowledged
 // before a kill -9 are scored after the restart on the same window grid.
 //
@@ -25,6 +25,8 @@ export interface PersistedState {
   readonly savedAt: string;
   /** The journal generation this checkpoint pairs with (streams-<journal>.bin); absent before checkpoints. */
   readonly journal?: number;
+  /** Per stream: the stall detector's and sensor checks' state (absent in files written before they were kept). */
+  readonly checks?: Readonly<Record<string, unknown>>;
 }
 
 /** What a start found to continue from: saved stream state and the journal written after it. */
@@ -40,6 +42,7 @@ const STREAMS_RE = /^streams-(\d+)\.bin$/;
 export class StateStore {
   private sequence = 0;
   private readonly alerts = new Map<string, unknown>();
+  private readonly checks = new Map<string, unknown>();
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private saving: Promise<void> = Promise.resolve();
@@ -84,6 +87,7 @@ export class StateStore {
       }
       this.sequence = state.sequence;
       for (const [stream, snapshot] of Object.entries(state.alerts)) this.alerts.set(stream, snapshot);
+      if (typeof state.checks === 'object' && state.checks !== null) for (const [stream, snapshot] of Object.entries(state.checks)) this.checks.set(stream, snapshot);
       if (typeof state.journal === 'number' && Number.isSafeInteger(state.journal) && state.journal >= 0) this.journalFrom = state.journal;
       this.ctx.log.info('Restored alert state.', { file: this.file, streams: this.alerts.size, sequence: this.sequence });
     } catch (err) {
@@ -143,6 +147,28 @@ export class StateStore {
     this.dirty = true;
   }
 
+  /** Every stream with saved alert or check state. */
+  savedStreams(): string[] {
+    return [...new Set([...this.alerts.keys(), ...this.checks.keys()])];
+  }
+
+  /** The stall and sensor-check state of a stream (see bindings.ts), as last saved. */
+  checkSnapshot(stream: string): unknown {
+    return this.checks.get(stream);
+  }
+
+  setCheckSnapshot(stream: string, snapshot: unknown): void {
+    this.checks.set(stream, snapshot);
+    this.dirty = true;
+  }
+
+  /** A stream no longer configured, its alerts resolved: nothing of it is carried to the next start. */
+  forgetStream(stream: string): void {
+    this.alerts.delete(stream);
+    this.checks.delete(stream);
+    this.dirty = true;
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
@@ -177,6 +203,7 @@ export class StateStore {
       format: STATE_FORMAT,
       sequence: this.sequence,
       alerts: Object.fromEntries(this.alerts),
+      ...(this.checks.size > 0 ? { checks: Object.fromEntries(this.checks) } : {}),
       savedAt: new Date().toISOString(),
       ...(journal !== undefined ? { journal } : {}),
     };

@@ -22,9 +22,10 @@ const USAGE = `Usage: anomalyd calibrate --model DIR (--input CSV [--input CSV .
                        stream's alerts (anomaly_alert) are left out
   --influx-url URL     InfluxDB to query, http://host:8086/<database> (default: sinks.influx of -c FILE)
   -c, --config FILE    config for --influx-query: sinks.influx (server, credentials, alerts) and alerting.n
-  --method METHOD      pot (default), percentile or sigma
+  --method METHOD      pot (default), percentile, sigma or robust
   --target X           pot: exceedance probability q per window (default 1e-4);
-                       percentile: the percentile (default 99.5); sigma: k in mean + k*std (default 4)
+                       percentile: the percentile (default 99.5); sigma: k in mean + k*std (default 4);
+                       robust: the factor on the clean error floor (default 3)
   --json               print one JSON object on stdout`;
 
 export async function calibrateCommand(args: string[]): Promise<number> {
@@ -81,8 +82,8 @@ export async function calibrateCommand(args: string[]): Promise<number> {
 function methodFrom(name: string | undefined, target: number | undefined): CalibrationMethod {
   const defaults = loadConfigText('{}', '<defaults>').defaults.calibration;
   const kind = name ?? defaults.method;
-  if (kind !== 'pot' && kind !== 'percentile' && kind !== 'sigma') {
-    throw new UsageError(`--method must be pot, percentile or sigma (got '${kind}')`, USAGE);
+  if (kind !== 'pot' && kind !== 'percentile' && kind !== 'sigma' && kind !== 'robust') {
+    throw new UsageError(`--method must be pot, percentile, sigma or robust (got '${kind}')`, USAGE);
   }
   const base = calibrationMethod({ ...defaults, method: kind });
   const method: CalibrationMethod =
@@ -92,7 +93,9 @@ function methodFrom(name: string | undefined, target: number | undefined): Calib
         ? { ...base, q: target }
         : base.kind === 'percentile'
           ? { ...base, percentile: target }
-          : { ...base, k: target };
+          : base.kind === 'sigma'
+            ? { ...base, k: target }
+            : { ...base, factor: target };
   try {
     validateMethod(method);
   } catch (err) {

@@ -81,6 +81,13 @@ export const trainingSchema = section(
       description: 'Streams whose model is "auto" and that have none yet learn one from their first this many complete windows (trained in a worker thread), then are scored.',
     }),
     seed: Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 42, description: 'Seed for weight initialisation, shuffling and noise, so training is reproducible.' }),
+    ensemble: Type.Integer({
+      minimum: 1,
+      maximum: 16,
+      default: 1,
+      description:
+        'Autoencoders trained per model from seeds seed, seed+1, ...; a window scores the mean of their errors and the threshold is calibrated on that mean. With a few hundred learning windows one network depends on its seed; the mean of a few is steadier. Costs that many times the training and scoring time. Used where a model is learned and replayed (`evaluate`); `train` and auto-learning still train one network.',
+    }),
     scale_margin: Type.Number({
       minimum: 0,
       maximum: 1,
@@ -110,6 +117,19 @@ export const potSchema = section(
   'Peaks-over-threshold (extreme value theory) calibration.',
 );
 
+export const robustSchema = section(
+  {
+    quantile: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 0.5,
+      default: 0.1,
+      description: "Quantile of the calibration scores taken as the clean error floor; anomalies in up to 1 - quantile of the learning data do not move it.",
+    }),
+    factor: Type.Number({ minimum: 1, maximum: 1_000_000, default: 3, description: 'Threshold = factor x that quantile; score / threshold then reads "times the clean error floor" on every stream.' }),
+  },
+  'Robust calibration (method robust): a multiple of the error floor, for streams that learn from data that may already hold anomalies.',
+);
+
 export const likelihoodSchema = section(
   {
     enabled: Type.Boolean({
@@ -128,16 +148,28 @@ export const likelihoodSchema = section(
       description:
         "Range novelty (HTM's spatial anomaly): a window holding a value more than this fraction of the stream's seen range outside that range scores 1, however its likelihood reads. 0 = off; HTM uses 0.05.",
     }),
+    coarse_pool: Type.Integer({
+      minimum: 0,
+      maximum: 1_000,
+      default: 0,
+      description:
+        "Coarse time scale: with N >= 2, a second autoencoder of the same shape learns the stream mean-pooled by N samples (its window spans N times as long), and each window's coarse score is judged against its own history beside the main one; the more surprising of the two counts. Needs size x N + 64 learning samples, else the stream keeps one scale. Used where a model is learned and replayed (`evaluate`); the daemon's live scoring does not train the coarse model yet. 0 = off.",
+    }),
   },
   'Anomaly likelihood over the recent score history of each stream.',
 );
 
 export const calibrationSchema = section(
   {
-    method: oneOf(['pot', 'percentile', 'sigma'] as const, 'Threshold method: peaks-over-threshold tail fit, a percentile of the calibration scores, or mean + sigma_k * std.', 'pot'),
+    method: oneOf(
+      ['pot', 'percentile', 'sigma', 'robust'] as const,
+      'Threshold method: peaks-over-threshold tail fit, a percentile of the calibration scores, mean + sigma_k * std, or robust = robust.factor times a low quantile of the calibration scores (for learning data that may already hold anomalies).',
+      'pot',
+    ),
     percentile: Type.Number({ exclusiveMinimum: 50, exclusiveMaximum: 100, default: 99.5, description: 'Percentile of the calibration scores used as threshold (method percentile).' }),
     sigma_k: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 4, description: 'Number of standard deviations above the mean score (method sigma).' }),
     pot: potSchema,
+    robust: robustSchema,
     likelihood: likelihoodSchema,
   },
   'How the anomaly threshold is derived from the scores of held-out normal windows.',

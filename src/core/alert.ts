@@ -36,4 +36,9 @@ export interface AlertNotice {
   readonly sequence: number;
   /** Extra labels (e.g. line, asset from the topic template). */
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * Why a resolve was sent although the condition was not seen to clear (a config reload stopped monitoring the
+   * stream); absent on ordinary notices.
+   */
+  readonly reason?: string;
 }

@@ -10,6 +10,8 @@
 // whatever its likelihood, as HTM's NAB detector does: the model's error saturates out of range, the range
 // does not. Such a window is reported even during suppression (it is a new extreme, not a repeat), and
 // restarts it.
+// A window may carry raw scores of other time scales (a model of the stream's coarse, pooled view; see
+// app/coarseScale.ts): each scale is judged against its own history and the smallest tail probability counts.
 import { RangeNovelty } from './rangeNovelty';
 import type { ScoreObservation, StreamScoreFilter } from './scoreFilter';
 
@@ -34,17 +36,8 @@ export interface LikelihoodOptions {
 const LOG_FLOOR = 1e-10;
 
 export class AnomalyLikelihood implements StreamScoreFilter {
-  private readonly history: Float64Array;
-  private readonly recent: Float64Array;
-  private historyCount = 0;
-  private historyNext = 0;
-  private sum = 0;
-  private sumSq = 0;
-  private recentCount = 0;
-  private recentNext = 0;
-  private recentSum = 0;
+  private readonly scales: ScoreGaussian[] = [];
   private sinceDetection = Infinity;
-  private pushes = 0;
   private range: RangeNovelty | undefined;
 
   constructor(private readonly options: LikelihoodOptions) {
@@ -62,22 +55,15 @@ export class AnomalyLikelihood implements StreamScoreFilter {
     if (!(options.threshold > 0 && options.threshold <= 1)) throw new RangeError(`anomaly likelihood: threshold must be in (0, 1] (got ${options.threshold})`);
     const tolerance = options.rangeTolerance ?? 0;
     if (!(tolerance >= 0 && Number.isFinite(tolerance))) throw new RangeError(`anomaly likelihood: rangeTolerance must be a finite number >= 0 (got ${tolerance})`);
-    this.history = new Float64Array(options.historyWindows);
-    this.recent = new Float64Array(options.averageWindows);
   }
 
   filter(o: ScoreObservation): ScoreObservation {
-    const raw = o.score;
-    this.pushRecent(raw);
-    let tail = 1;
-    if (this.historyCount >= this.options.learningWindows) {
-      const n = this.historyCount;
-      const mean = this.sum / n;
-      // A floor relative to the mean: a stream whose scores never varied must not turn rounding into 10 sigma.
-      const sd = Math.max(Math.sqrt(Math.max(0, this.sumSq / n - mean * mean)), 1e-6 * Math.abs(mean) + 1e-12);
-      tail = upperTail((this.recentSum / this.recentCount - mean) / sd);
-    }
-    this.pushHistory(raw);
+    // Each time scale's raw scores have their own history (their errors are on different scales); the most
+    // surprising scale speaks for the window. A scale judges nothing until it has its own learning windows.
+    let tail = this.scale(0).judge(o.score);
+    o.otherScales?.forEach((raw, i) => {
+      if (Number.isFinite(raw)) tail = Math.min(tail, this.scale(i + 1).judge(raw));
+    });
     let score = Math.min(1, Math.max(0, Math.log(tail + LOG_FLOOR) / Math.log(LOG_FLOOR)));
     const novel = this.outOfRange(o);
     if (novel) {
@@ -95,12 +81,51 @@ export class AnomalyLikelihood implements StreamScoreFilter {
     return { time: o.time, score, threshold: this.options.threshold, pValue: tail, anomalous };
   }
 
+  private scale(i: number): ScoreGaussian {
+    while (this.scales.length <= i) this.scales.push(new ScoreGaussian(this.options));
+    return this.scales[i];
+  }
+
   /** Range novelty of the observation's window (false without a tolerance or without window values). */
   private outOfRange(o: ScoreObservation): boolean {
     const tolerance = this.options.rangeTolerance ?? 0;
     if (tolerance <= 0 || o.window === undefined) return false;
     this.range ??= new RangeNovelty(tolerance, o.window.channels);
     return this.range.observe(o.window.values);
+  }
+}
+
+/** The recent mean of one scale's raw scores against a Gaussian of that scale's history. */
+class ScoreGaussian {
+  private readonly history: Float64Array;
+  private readonly recent: Float64Array;
+  private historyCount = 0;
+  private historyNext = 0;
+  private sum = 0;
+  private sumSq = 0;
+  private recentCount = 0;
+  private recentNext = 0;
+  private recentSum = 0;
+  private pushes = 0;
+
+  constructor(private readonly options: LikelihoodOptions) {
+    this.history = new Float64Array(options.historyWindows);
+    this.recent = new Float64Array(options.averageWindows);
+  }
+
+  /** Upper tail probability of the recent mean including `raw` (1 while learning); `raw` then joins the history. */
+  judge(raw: number): number {
+    this.pushRecent(raw);
+    let tail = 1;
+    if (this.historyCount >= this.options.learningWindows) {
+      const n = this.historyCount;
+      const mean = this.sum / n;
+      // A floor relative to the mean: a stream whose scores never varied must not turn rounding into 10 sigma.
+      const sd = Math.max(Math.sqrt(Math.max(0, this.sumSq / n - mean * mean)), 1e-6 * Math.abs(mean) + 1e-12);
+      tail = upperTail((this.recentSum / this.recentCount - mean) / sd);
+    }
+    this.pushHistory(raw);
+    return tail;
   }
 
   private pushRecent(v: number): void {

@@ -18,7 +18,16 @@ export type CalibrationMethod =
    * Peaks over threshold (Siffer et al. 2017): the score with tail probability q, extrapolated by a GPD fitted
    * to the excesses over the initialQuantile quantile. Reaches rates (q = 1e-4) that the data cannot show.
    */
-  | { kind: 'pot'; q: number; initialQuantile: number };
+  | { kind: 'pot'; q: number; initialQuantile: number }
+  /**
+   * factor x the `quantile` quantile of the clean scores: a multiple of the error floor of the windows the
+   * model reconstructs best. The other methods read the top of the distribution, which anomalies in the
+   * learning data (a stream that is already faulty when it auto-learns, an ECG with frequent ectopic beats)
+   * push up, so the threshold lands above the anomalies themselves; a low quantile does not move until more
+   * than 1 - quantile of the data is anomalous. It is also a scale that compares across streams: score /
+   * threshold is "how many times the clean error floor", whatever the stream's noise level.
+   */
+  | { kind: 'robust'; quantile: number; factor: number };
 
 export interface Calibration {
   method: CalibrationMethod;
@@ -52,8 +61,12 @@ export function validateMethod(method: CalibrationMethod): void {
         bad(`q must be below 1 - initialQuantile = ${1 - method.initialQuantile}`, method.q);
       }
       return;
+    case 'robust':
+      if (!(method.quantile > 0 && method.quantile <= 0.5)) bad('quantile must be in (0, 0.5]', method.quantile);
+      if (!(method.factor >= 1 && Number.isFinite(method.factor))) bad('factor must be a finite number >= 1', method.factor);
+      return;
     default:
-      bad("kind must be 'percentile', 'sigma' or 'pot'", (method as { kind: unknown }).kind);
+      bad("kind must be 'percentile', 'sigma', 'pot' or 'robust'", (method as { kind: unknown }).kind);
   }
 }
 
@@ -79,6 +92,9 @@ export function calibrate(scores: ArrayLike<number>, method: CalibrationMethod):
     case 'pot':
       // Degenerate tails (too few or all-equal excesses) fall back to the empirical quantile: never NaN.
       threshold = potThreshold(tail.gpd, method.q) ?? quantileSorted(sorted, 1 - method.q);
+      break;
+    case 'robust':
+      threshold = method.factor * quantileSorted(sorted, method.quantile);
       break;
   }
   return { method: { ...method }, threshold, tail, nScores: n };

@@ -18,6 +18,11 @@ export interface ScoreObservation {
    * pipeline passes them in; filters return observations without.
    */
   readonly window?: WindowValues;
+  /**
+   * Raw scores of the same window from models of other time scales (NaN: none for this window). Filters that
+   * know scales judge each against its own history; others ignore them. Filters return observations without.
+   */
+  readonly otherScales?: readonly number[];
 }
 
 /** Raw window values, time-major with `channels` values per step (NaN = missing). */

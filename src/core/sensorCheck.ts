@@ -13,8 +13,13 @@
 //   times the channel's typical sample-to-sample change (a running mean of |change| that outliers cannot
 //   inflate), `spikeCount` times within `spikeWindowSamples` samples. A step or a ramp moves away from one
 //   neighbour only, so it is left to the model. Judged one sample late (the next sample is the second neighbour).
+//
+// The per-channel history and the firing alerts are persisted (snapshot/restore): after a restart a sensor that
+// is still stuck keeps its alert without a second page, and one that recovered resolves it.
 import type { AlertKind, AlertNotice } from './alert';
 import { alertFingerprint } from './alertFingerprint';
+import { isNumber, reviveFiringNotice } from './alertNoticeCheck';
+import { retiredNotice } from './alertRetire';
 
 export interface SensorCheckOptions {
   readonly stream: string;
@@ -35,6 +40,33 @@ export interface SensorCheckOptions {
 const SPIKE_WARMUP = 50;
 /** Weight of the newest |change| in the running mean (about the last 100 samples). */
 const SCALE_ALPHA = 0.01;
+
+export const SENSOR_SNAPSHOT_VERSION = 1;
+
+/** A channel's history as JSON keeps it (NaN, "no value", as null). */
+export interface ChannelSnapshot {
+  readonly last: number | null;
+  readonly run: number;
+  readonly before: number | null;
+  readonly pending: number | null;
+  readonly seen: number;
+  readonly scale: number;
+  readonly spikes: readonly number[];
+}
+
+/** What the state file keeps of a stream's sensor checks. */
+export interface SensorSnapshot {
+  readonly version: typeof SENSOR_SNAPSHOT_VERSION;
+  /** The channel order the history belongs to; a different order after a restart restarts the history. */
+  readonly channels: readonly string[];
+  readonly sampleNo: number;
+  readonly state: readonly ChannelSnapshot[];
+  readonly flatline: AlertNotice | null;
+  readonly spiking: AlertNotice | null;
+}
+
+/** Reason of the resolve sent when a check is turned off while its alert fires. */
+const CHECK_OFF = 'The check was turned off in the configuration while its alert was firing.';
 
 interface ChannelState {
   last: number;
@@ -73,6 +105,63 @@ export class SensorCheck {
     return next;
   }
 
+  /** The firing alerts (re-asserted to Alertmanager after a restart). */
+  active(): AlertNotice[] {
+    return [this.flatline, this.spiking].filter((n): n is AlertNotice => n !== null);
+  }
+
+  snapshot(): SensorSnapshot {
+    const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
+    return {
+      version: SENSOR_SNAPSHOT_VERSION,
+      channels: [...this.o.channels],
+      sampleNo: this.sampleNo,
+      state: this.state.map((c) => ({ last: orNull(c.last), run: c.run, before: orNull(c.before), pending: orNull(c.pending), seen: c.seen, scale: c.scale, spikes: [...c.spikes] })),
+      flatline: this.flatline,
+      spiking: this.spiking,
+    };
+  }
+
+  /**
+   * Continues from a persisted snapshot (parsed JSON) after a restart. The firing alerts always carry over (so
+   * each ends with a resolve); the channel history only when the channels are the same, in the same order.
+   * Throws, changing nothing, when the snapshot is unusable.
+   */
+  restore(snapshot: unknown): void {
+    const problem = (why: string): TypeError => new TypeError(`Sensor-check state of stream '${this.o.stream}' not restored: ${why}`);
+    const s = snapshot as Partial<SensorSnapshot> | null;
+    if (typeof s !== 'object' || s === null || s.version !== SENSOR_SNAPSHOT_VERSION) throw problem('unsupported content');
+    const firing = (value: unknown, kind: AlertKind): AlertNotice | null => {
+      if (value === null || value === undefined) return null;
+      const n = reviveFiringNotice(value, kind, this.o.stream);
+      if (typeof n === 'string') throw problem(n);
+      return n;
+    };
+    const flatline = firing(s.flatline, 'sensor_flatline');
+    const spiking = firing(s.spiking, 'sensor_spikes');
+    const same = Array.isArray(s.channels) && s.channels.join('\u0000') === this.o.channels.join('\u0000');
+    const state: ChannelState[] = [];
+    if (same) {
+      if (!isNumber(s.sampleNo) || !Array.isArray(s.state) || s.state.length !== this.o.channels.length) throw problem('bad channel history');
+      for (const c of s.state as unknown[]) {
+        const restored = channelState(c);
+        if (!restored) throw problem('bad channel history');
+        state.push(restored);
+      }
+      this.state.splice(0, this.state.length, ...state);
+      this.sampleNo = s.sampleNo;
+    }
+    this.flatline = flatline;
+    this.spiking = spiking;
+  }
+
+  /** The stream is no longer monitored (removed by a config reload): resolves the firing alerts with `reason`. */
+  retire(now: number, reason: string): AlertNotice[] {
+    const out = this.active().map((n) => retiredNotice(n, now, reason, this.o.nextSequence()));
+    this.flatline = this.spiking = null;
+    return out;
+  }
+
   /** One sample (values in channel order, NaN = missing), in time order. Returns the notices to emit. */
   observe(ts: number, values: ArrayLike<number>): AlertNotice[] {
     const n = ++this.sampleNo;
@@ -96,7 +185,9 @@ export class SensorCheck {
     }
     const out: AlertNotice[] = [];
     if (flatlineSamples > 0) this.flatline = this.update('sensor_flatline', this.flatline, (s) => s.run >= flatlineSamples, ts, out);
+    else if (this.flatline) this.flatline = this.turnedOff(this.flatline, ts, out);
     if (spikeFactor > 0) this.spiking = this.update('sensor_spikes', this.spiking, (s) => s.spikes.length >= this.o.spikeCount, ts, out);
+    else if (this.spiking) this.spiking = this.turnedOff(this.spiking, ts, out);
     return out;
   }
 
@@ -114,6 +205,12 @@ export class SensorCheck {
     const change = Math.abs(x - pending);
     s.scale = s.seen === 0 ? change : s.scale + SCALE_ALPHA * (Math.min(change, limit > 0 ? limit : change) - s.scale);
     s.seen++;
+  }
+
+  /** A firing alert whose check a reload or restart turned off would never resolve: resolve it, saying why. */
+  private turnedOff(firing: AlertNotice, ts: number, out: AlertNotice[]): null {
+    out.push(retiredNotice(firing, ts, CHECK_OFF, this.o.nextSequence()));
+    return null;
   }
 
   private update(kind: AlertKind, firing: AlertNotice | null, bad: (s: ChannelState) => boolean, ts: number, out: AlertNotice[]): AlertNotice | null {
@@ -148,4 +245,18 @@ export class SensorCheck {
       labels: this.o.labels,
     };
   }
+}
+
+/** A channel's history from its snapshot, or null when the snapshot is damaged. */
+function channelState(value: unknown): ChannelState | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const c = value as Record<string, unknown>;
+  const maybe = (x: unknown): number | null => (x === null ? NaN : isNumber(x) ? x : null);
+  const last = maybe(c['last']);
+  const before = maybe(c['before']);
+  const pending = maybe(c['pending']);
+  const spikes = c['spikes'];
+  if (last === null || before === null || pending === null || !isNumber(c['run']) || !isNumber(c['seen']) || !isNumber(c['scale'])) return null;
+  if (!Array.isArray(spikes) || !spikes.every(isNumber)) return null;
+  return { last, run: c['run'], before, pending, seen: c['seen'], scale: c['scale'], spikes: [...spikes] };
 }

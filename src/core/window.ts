@@ -77,6 +77,17 @@ function validateOptions(stream: StreamSpec, opts: WindowOptions): void {
   }
 }
 
+/**
+ * Scratch for fill(), shared by every buffer: fill() runs to completion before another can start, and two
+ * typed arrays per stream cost more than they save at 10,000 streams. Grows to the widest stream seen.
+ */
+let fillScratch = { carry: new Float32Array(16), firstSeen: new Int32Array(16) };
+
+function scratch(channels: number): { carry: Float32Array; firstSeen: Int32Array } {
+  if (fillScratch.carry.length < channels) fillScratch = { carry: new Float32Array(channels), firstSeen: new Int32Array(channels) };
+  return fillScratch;
+}
+
 export class WindowBuffer {
   private readonly streamId: string;
   private readonly channels: number;
@@ -101,9 +112,6 @@ export class WindowBuffer {
    * means a channel that reports less often than once a window still gets its real last value, not a guess.
    */
   private readonly beforeWindow: Float32Array;
-  /** Scratch for filling, allocated once. */
-  private readonly carry: Float32Array;
-  private readonly firstSeen: Int32Array;
 
   private counts = {
     samples: 0,
@@ -128,8 +136,6 @@ export class WindowBuffer {
     this.ringTs = new Float64Array(this.size);
     this.untilEmit = this.size;
     this.beforeWindow = new Float32Array(this.channels).fill(Number.NaN);
-    this.carry = new Float32Array(this.channels);
-    this.firstSeen = new Int32Array(this.channels);
   }
 
   /**
@@ -298,7 +304,8 @@ export class WindowBuffer {
    * leading gap, and 0 only for a channel never observed since the last restart.
    */
   private fill(): Float32Array {
-    const { size, channels, ring, head, carry, firstSeen } = this;
+    const { size, channels, ring, head } = this;
+    const { carry, firstSeen } = scratch(channels);
     const out = new Float32Array(size * channels);
     carry.set(this.beforeWindow);
     firstSeen.fill(-1);

@@ -187,7 +187,7 @@ export class Pipeline {
   drain(): void {
     for (const state of this.streams.values()) {
       // Windows that find a full queue wait as its blocked producers; lane.drain() below admits them.
-      for (const s of state.reorder.flush()) this.window(state, s, []);
+      for (const s of state.reorder.flush()) void this.window(state, s, undefined);
     }
     for (const lane of this.lanes.values()) lane.drain();
   }
@@ -255,6 +255,11 @@ export class Pipeline {
     return counts;
   }
 
+  /** Notices raised outside the sample flow (a config reload resolving the alerts of a removed stream). */
+  notify(notices: readonly AlertNotice[]): void {
+    this.emit(notices);
+  }
+
   /** Config reload: later scores, alerts and health points go to these sinks. */
   replaceSinks(sinks: readonly Sink[]): void {
     this.sinks = sinks;
@@ -271,7 +276,7 @@ export class Pipeline {
       return;
     }
     // Normally held again; released at once only if the lateness was lowered since.
-    for (const s of snapshot.held) for (const r of state.reorder.push(s).ready) void this.window(state, r, []);
+    for (const s of snapshot.held) for (const r of state.reorder.push(s).ready) void this.window(state, r, undefined);
   }
 
   private route(binding: StreamBinding, window: Window): boolean | Promise<void> {

@@ -70,7 +70,22 @@ export function alertLabels(notice: AlertNotice): Record<string, string> {
   return labels;
 }
 
-export function alertAnnotations(notice: AlertNotice): { summary: string; description: string } {
+/**
+ * summary and description; a resolve with a reason (the stream or check is no longer watched) says so instead of
+ * claiming recovery, and carries the reason on its own as `resolve_reason` for receivers that route on it.
+ */
+export function alertAnnotations(notice: AlertNotice): Record<string, string> & { summary: string; description: string } {
+  if (notice.status === 'resolved' && notice.reason !== undefined) {
+    return {
+      summary: `${alertName(notice.kind)} on stream ${notice.stream} closed: no longer checked`,
+      description: notice.reason,
+      resolve_reason: notice.reason,
+    };
+  }
+  return conditionAnnotations(notice);
+}
+
+function conditionAnnotations(notice: AlertNotice): { summary: string; description: string } {
   const flapping = notice.labels[FLAPPING_LABEL] === 'true';
   if (notice.kind === 'insufficient_data') {
     return notice.status === 'firing'

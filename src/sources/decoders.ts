@@ -21,8 +21,9 @@
 // plain data that never reach a prototype; nothing from a payload is merged into another object.
 import type { RejectReason } from '../core/context';
 import type { Sample } from '../core/types';
-import { Rejection, checkTime, clip, decimalValue, describe, jsonRate, jsonTimestamp, jsonValue, reject, textTimestamp, type TimestampOptions } from './decodeValues';
+import { MAX_ABS_VALUE, Rejection, checkTime, clip, decimalValue, describe, jsonRate, jsonTimestamp, jsonValue, reject, textTimestamp, type TimestampOptions } from './decodeValues';
 import { decodeF32le } from './f32le';
+import { flatKeys, readFlatObject, type FlatValue } from './jsonFlat';
 
 export type DecoderKind = 'json' | 'json_array' | 'csv' | 'number' | 'f32le';
 export type { TimestampOptions } from './decodeValues';
@@ -63,7 +64,7 @@ export function createDecoder(options: DecoderOptions): PayloadDecoder {
   const problems = decoderProblems(options);
   if (problems.length > 0) throw new Error(problems.join('\n'));
   const o: DecoderOptions = { ...options, channels: [...options.channels], timestamp: { ...options.timestamp } };
-  const decode = FORMATS[o.kind];
+  const decode = o.kind === 'json' ? flatJsonFirst(o) : FORMATS[o.kind];
   return (payload, arrivalMs) => {
     if (payload.length > o.maxPayloadBytes) return { ok: false, reason: 'oversize', detail: `payload of ${payload.length} bytes exceeds ${o.maxPayloadBytes}` };
     try {
@@ -132,6 +133,43 @@ const FORMATS: Record<DecoderKind, Format> = {
   },
   f32le: (payload, o, arrival) => decodeF32le(payload, o.channels.length, o.sampleRateHz ?? NaN, o.timestamp, arrival),
 };
+
+/**
+ * The json format with a fast path for flat objects of numbers (jsonFlat.ts): same values, same rejections and
+ * messages (the same checks run on what it read), no string or object per message; anything else goes the
+ * full way.
+ */
+function flatJsonFirst(o: DecoderOptions): Format {
+  const c = o.channels.length;
+  const withTime = o.timestamp.source !== 'arrival';
+  const keys = flatKeys(withTime ? [...o.channels, o.timestamp.field] : o.channels);
+  const slots: FlatValue[] = new Array<FlatValue>(keys.length).fill(undefined);
+  const where = o.channels.map((ch) => `channel '${ch}'`);
+  const timeWhere = `field '${o.timestamp.field}'`;
+  return (payload, opts, arrival) => {
+    if (!readFlatObject(payload, keys, slots)) return FORMATS.json(payload, opts, arrival);
+    const values = new Float64Array(c);
+    let observed = 0;
+    for (let i = 0; i < c; i++) {
+      const raw = slots[i];
+      if (typeof raw === 'number') {
+        observed++;
+        // The common case inline; anything jsonValue would reject goes through it for the same message.
+        values[i] = Number.isFinite(raw) && Math.abs(raw) <= MAX_ABS_VALUE ? raw : jsonValue(raw, where[i]);
+      } else {
+        values[i] = NaN;
+      }
+    }
+    if (observed === 0) reject('missing_channel', `no value for any channel (${channelList(o.channels)})`);
+    let ts = arrival;
+    if (withTime) {
+      const raw = slots[c];
+      if (raw !== undefined) ts = jsonTimestamp(raw, o.timestamp.unit, arrival, timeWhere);
+      else if (o.timestamp.source === 'payload') reject('bad_timestamp', `missing timestamp field '${o.timestamp.field}'`);
+    }
+    return [{ ts, values }];
+  };
+}
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 

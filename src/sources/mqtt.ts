@@ -172,16 +172,24 @@ export class MqttSource implements Source {
     this.connectedAt = this.ctx.clock.now();
     const qos = this.options.qos ?? 1;
     const filters = Object.fromEntries([...new Set(this.routes.map((r) => r.route.filter))].map((f) => [f, { qos }]));
-    client.subscribe(filters, (err, granted) => {
+    client.subscribe(filters, (err, _granted, suback) => {
       if (this.stopping) return;
-      if (err) {
+      // One SUBACK code per filter, in request order. A code >= 0x80 is a refusal: 0x80 under MQTT 3.1.1, any of
+      // 0x80..0xA2 under MQTT 5 (0x87 not authorised, 0x8F bad filter, 0x9E no shared subscriptions...). mqtt.js
+      // reports a refusal as an error too, with the SUBACK attached: the connection is up, the other filters hold.
+      const codes = (suback?.granted ?? []).map((g) => (typeof g === 'number' ? g : NaN));
+      const refused = codes.some((code) => code >= 0x80);
+      if (err && !refused) {
         // The connection dropped while subscribing; the next connection subscribes again.
         this.ctx.log.debug('MQTT subscribe failed.', { error: err.message });
         return;
       }
-      for (const g of granted ?? []) {
-        if (g.qos === 128) this.ctx.log.error('MQTT broker refused a subscription; its messages will not arrive.', { topic: g.topic });
-      }
+      Object.keys(filters).forEach((topic, i) => {
+        const code = codes[i];
+        if (code !== undefined && code >= 0x80) {
+          this.ctx.log.error('MQTT broker refused a subscription; its messages will not arrive.', { topic, reason_code: `0x${code.toString(16)}` });
+        }
+      });
       this.isConnected = true;
       this.reportedDown = false;
       const session = this.options.cleanSession ? 'clean session' : sessionPresent ? 'session resumed' : 'new session';

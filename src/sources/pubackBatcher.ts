@@ -74,7 +74,7 @@ export function batchPubacks(client: MqttClient): boolean {
     // Reconnected since the last ack: those of the old connection are settled first.
     if (stream !== null && internals.stream !== stream) flush();
     stream = internals.stream;
-    ids.push(packet.messageId as number);
+    ids.push(packet.messageId);
     if (!scheduled) {
       scheduled = true;
       setImmediate(flush);

@@ -105,7 +105,7 @@ function hotCounter(name: string, help: string, registers: Registry[]): Counter 
     else if (typeof labelsOrValue === 'number' && value === undefined && labelsOrValue >= 0 && Number.isFinite(labelsOrValue)) pending += labelsOrValue;
     else promInc(labelsOrValue, value);
   };
-  counter.inc = inc as Counter['inc'];
+  counter.inc = inc;
   const promReset = counter.reset.bind(counter);
   counter.reset = () => {
     pending = 0;

@@ -34,8 +34,11 @@ export interface MosquittoTls {
   readonly requireCertificate?: boolean;
 }
 
-/** Starts Mosquitto; with `tls` its only listener speaks TLS and the URL is mqtts://. */
-export async function startMosquitto(opts: { tls?: MosquittoTls } = {}): Promise<Mosquitto> {
+/**
+ * Starts Mosquitto; with `tls` its only listener speaks TLS and the URL is mqtts://. `extraConfig` lines are
+ * appended to its config (e.g. a plugin that refuses some subscriptions).
+ */
+export async function startMosquitto(opts: { tls?: MosquittoTls; extraConfig?: readonly string[] } = {}): Promise<Mosquitto> {
   ensurePackage(BINARY, 'mosquitto');
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'anomalyd-mosquitto-'));
@@ -60,6 +63,7 @@ export async function startMosquitto(opts: { tls?: MosquittoTls } = {}): Promise
       'log_type information',
       // As root, mosquitto would switch to the 'mosquitto' user, which cannot write the temp dir.
       ...(process.getuid?.() === 0 ? ['user root'] : []),
+      ...(opts.extraConfig ?? []),
       '',
     ].join('\n'),
   );

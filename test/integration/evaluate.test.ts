@@ -151,8 +151,11 @@ ${TRAINING}  calibration: { method: percentile, percentile: 99.5 }
   assert.ok((r.far as number) < 10, `FAR ${String(r.far)}`);
 });
 
-/** A crude two-lead ECG at 360 Hz: a QRS-like pulse every ~0.8 s; abnormal beats are wide and inverted. */
-function syntheticEcg(seconds: number, seed: number): { csv: string; beats: string } {
+/**
+ * A crude two-lead ECG at 360 Hz: a QRS-like pulse every ~0.8 s; abnormal beats are wide and inverted, every
+ * 7th beat after `abnormalFromS`. `gain` scales the whole record (signal and noise), as leads and patients do.
+ */
+function syntheticEcg(seconds: number, seed: number, abnormalFromS = 60, gain = 1): { csv: string; beats: string } {
   const rng = createRng(seed);
   const n = seconds * 360;
   const lead1 = new Float64Array(n);
@@ -160,7 +163,7 @@ function syntheticEcg(seconds: number, seed: number): { csv: string; beats: stri
   const beats = ['sample,time_s,symbol,abnormal'];
   let k = 0;
   for (let at = 100; at < n - 100; at += 288 + Math.round(10 * gaussian(rng)), k++) {
-    const abnormal = at > 60 * 360 && k % 7 === 3;
+    const abnormal = at > abnormalFromS * 360 && k % 7 === 3;
     const width = abnormal ? 18 : 6;
     const amp = abnormal ? -2.5 : 1.5;
     for (let d = -40; d <= 40; d++) {
@@ -172,7 +175,9 @@ function syntheticEcg(seconds: number, seed: number): { csv: string; beats: stri
   }
   const rows = ['sample,time_s,MLII,V1'];
   for (let i = 0; i < n; i++) {
-    rows.push(`${i},${(i / 360).toFixed(4)},${(lead1[i] + 0.02 * gaussian(rng)).toFixed(3)},${(lead2[i] + 0.02 * gaussian(rng)).toFixed(3)}`);
+    const v1 = gain * (lead1[i] + 0.02 * gaussian(rng));
+    const v2 = gain * (lead2[i] + 0.02 * gaussian(rng));
+    rows.push(`${i},${(i / 360).toFixed(4)},${v1.toFixed(3)},${v2.toFixed(3)}`);
   }
   return { csv: rows.join('\n') + '\n', beats: beats.join('\n') + '\n' };
 }
@@ -195,6 +200,41 @@ void test('evaluate mitdb: contract JSON; wide inverted beats are told from norm
   assert.equal(r.records, 1);
   assert.ok((r.beats as number) > 80);
   assert.ok((r.roc_auc as number) > 0.9, `ROC AUC ${String(r.roc_auc)}`);
+});
+
+void test('evaluate mitdb: abnormal beats already in the learning minutes, records on different scales: robust calibration pools them', async () => {
+  const data = path.join(dir, 'mitdb-robust');
+  await mkdir(data, { recursive: true });
+  for (const [rec, gain] of [
+    ['901', 1],
+    ['902', 4],
+  ] as const) {
+    const { csv, beats } = syntheticEcg(120, SEED + Number(rec), 0, gain);
+    await writeFile(path.join(data, `${rec}.csv.gz`), gzipSync(csv));
+    await writeFile(path.join(data, `${rec}_beats.csv`), beats);
+  }
+  // Windows of 1 s hold at least one beat each, as on the benchmark: the error floor is a beat's, not silence's.
+  const body = (calibration: string): string => `defaults:
+  window: { size: 360, hop: 36, max_gap_ms: 1000, min_completeness: 0.9, sample_period_ms: 2.7777777777777777 }
+  training: { encoder_units: [64], latent_units: 2, epochs: 40, batch_size: 32, learning_rate: 0.005, validation_fraction: 0, patience: 0, seed: ${SEED}, input_transform: demean, score_aggregate: mean }
+  calibration: ${calibration}
+`;
+  const keys = ['dataset', 'records', 'beats', 'roc_auc', 'sensitivity', 'specificity'];
+  const args = ['evaluate', 'mitdb', '--data', data, '--learn-s', '40', '-c'];
+  const robust = await runJson(keys, ...args, await config('mitdb-robust', body('{ method: robust, robust: { quantile: 0.1, factor: 3 } }')));
+  assert.equal(robust.records, 2);
+  assert.ok((robust.roc_auc as number) > 0.9, `robust: pooled ROC AUC ${String(robust.roc_auc)}`);
+  assert.ok((robust.sensitivity as number) > 0.8, `robust: sensitivity ${String(robust.sensitivity)}`);
+  assert.ok((robust.specificity as number) > 0.8, `robust: specificity ${String(robust.specificity)}`);
+  // The 99.5th percentile of learning minutes that hold abnormal beats sits above them: they pass unflagged.
+  const percentile = await runJson(keys, ...args, await config('mitdb-percentile', body('{ method: percentile, percentile: 99.5 }')));
+  assert.ok((percentile.sensitivity as number) < 0.5, `percentile: sensitivity ${String(percentile.sensitivity)}`);
+  console.log(`synthetic contaminated records: robust ${JSON.stringify(robust)}, percentile ${JSON.stringify(percentile)}`);
+  const byP = await runJson(keys, ...args, await config('mitdb-robust-p', body('{ method: robust }')), '--pool', 'p-value');
+  assert.equal(byP.records, 2);
+  const bad = await cli(...args, await config('mitdb-robust-bad', body('{ method: robust }')), '--pool', 'nope');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--pool must be ratio or p-value \(got 'nope'\)/);
 });
 
 const haveShared = existsSync(path.join(SHARED, 'nab', 'labels')) && existsSync(path.join(SHARED, 'skab', 'valve1')) && existsSync(path.join(SHARED, 'mitdb'));

@@ -82,3 +82,34 @@ void test('range tolerance: a window beyond the seen values scores 1, even while
   assert.equal(observe(withRange, 1, [5, 5]).anomalous, false);
   assert.throws(() => new AnomalyLikelihood({ ...OPTIONS, rangeTolerance: -1 }), /rangeTolerance/);
 });
+
+void test('another time scale is judged against its own history, and the more surprising scale counts', () => {
+  const main = noisy(400, 11, 1, 0.1);
+  // The coarse scale's errors live on another scale entirely (100x); its own history makes that irrelevant.
+  const coarse = noisy(400, 12, 100, 10);
+  const both = new AnomalyLikelihood(OPTIONS);
+  const alone = new AnomalyLikelihood(OPTIONS);
+  const joint = main.map((score, i) => both.filter({ time: i, score, threshold: 1, pValue: 0.5, anomalous: false, otherScales: [coarse[i]] }));
+  const single = feed(alone, main);
+  assert.equal(joint.filter((o) => o.anomalous).length, 0, 'neither scale is surprising');
+  // The main scale is ordinary, the coarse one jumps: only the filter that sees it reports.
+  const [j] = [both.filter({ time: 400, score: 1, threshold: 1, pValue: 0.5, anomalous: false, otherScales: [200] })];
+  const [s] = feed(alone, [1]);
+  assert.ok(j.anomalous && j.score >= 0.5, `joint ${j.score}`);
+  assert.ok(!s.anomalous, `alone ${s.score}`);
+  // Where the coarse scale has nothing to say (NaN), the main scale alone decides, as without scales.
+  const nan = new AnomalyLikelihood(OPTIONS);
+  const withNaN = main.map((score, i) => nan.filter({ time: i, score, threshold: 1, pValue: 0.5, anomalous: false, otherScales: [Number.NaN] }));
+  assert.deepEqual(
+    withNaN.map((o) => o.score),
+    single.map((o) => o.score),
+  );
+});
+
+void test('a scale that joins late learns before it judges', () => {
+  const l = new AnomalyLikelihood(OPTIONS);
+  feed(l, noisy(300, 13));
+  // First coarse score ever, far out: the coarse scale has no history yet, so it cannot be surprising.
+  const first = l.filter({ time: 300, score: 1, threshold: 1, pValue: 0.5, anomalous: false, otherScales: [1e6] });
+  assert.ok(!first.anomalous, `score ${first.score}`);
+});

@@ -151,3 +151,30 @@ test('bad input throws RangeError with a clear message', () => {
   assert.throws(() => calibrate([1], { kind: 'sigma', k: 3 }), /at least 2/);
   assert.throws(() => validateMethod({ kind: 'median' } as unknown as CalibrationMethod), /kind must be/);
 });
+
+test('robust: factor x a low quantile, unmoved by anomalies in the learning scores that move every other method', () => {
+  const small = calibrate(Array.from({ length: 11 }, (_, i) => i), { kind: 'robust', quantile: 0.1, factor: 3 });
+  assert.equal(small.threshold, 3);
+  // Clean errors: Exp(1) + 1. Then the same learning data with 30% anomalies scoring 20 to 40.
+  const clean = sample(10_000, SEED, (u) => 1 - Math.log(1 - u));
+  const contaminated = Float64Array.from(clean, (v, i) => (i % 10 < 3 ? 20 + (i % 7) * 3 : v));
+  const robust: CalibrationMethod = { kind: 'robust', quantile: 0.1, factor: 3 };
+  const before = calibrate(clean, robust).threshold;
+  const after = calibrate(contaminated, robust).threshold;
+  within(after, before, 0.1, 'robust threshold with 30% anomalies');
+  assert.ok(after < 20, `anomalies of 20 and more stay above the robust threshold ${after}`);
+  for (const other of [pot(1e-3), { kind: 'percentile', percentile: 99 } as const, { kind: 'sigma', k: 4 } as const]) {
+    const t = calibrate(contaminated, other).threshold;
+    assert.ok(t > 20, `${other.kind} lands above the anomalies (${t}): the reason for robust`);
+  }
+  // The tail model is fitted as for every method, so p-values still exist.
+  assert.ok(pValue(calibrate(clean, robust).tail, before) < 0.2);
+});
+
+test('robust: quantile in (0, 0.5] and factor >= 1, or a RangeError naming the field', () => {
+  assert.throws(() => validateMethod({ kind: 'robust', quantile: 0, factor: 3 }), /quantile must be in \(0, 0\.5\]/);
+  assert.throws(() => validateMethod({ kind: 'robust', quantile: 0.6, factor: 3 }), /quantile must be in/);
+  assert.throws(() => validateMethod({ kind: 'robust', quantile: 0.1, factor: 0.5 }), /factor must be a finite number >= 1/);
+  assert.throws(() => validateMethod({ kind: 'robust', quantile: 0.1, factor: Infinity }), /factor/);
+  validateMethod({ kind: 'robust', quantile: 0.5, factor: 1 });
+});

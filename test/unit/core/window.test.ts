@@ -290,3 +290,31 @@ test('long filled gaps emit every window they cross', () => {
     ],
   );
 });
+
+test('snapshot/restore: a restored buffer emits exactly what the original would, at every cut point', () => {
+  const o = opts({ size: 5, hop: 3, samplePeriodMs: 1000, minCompleteness: 0.5 });
+  // Regular samples, a filled gap, a missing value and a gap restart, so the cut lands in every state.
+  const rows: number[][] = [];
+  for (let i = 0; i < 40; i++) {
+    if (i === 12 || i === 13) continue;
+    const ts = i < 25 ? i * 1000 : 60_000 + i * 1000;
+    rows.push([ts, i, i === 17 ? N : -i]);
+  }
+  const whole = run(new WindowBuffer(two, o), rows);
+  for (let cut = 0; cut <= rows.length; cut++) {
+    const a = new WindowBuffer(two, o);
+    const before = run(a, rows.slice(0, cut));
+    const b = new WindowBuffer(two, o);
+    b.restore(a.snapshot());
+    const after = run(b, rows.slice(cut));
+    assert.deepEqual([...before, ...after], whole, `cut after ${cut} rows`);
+  }
+});
+
+test('restore refuses a snapshot of another geometry and leaves the buffer unchanged', () => {
+  const a = new WindowBuffer(two, opts({ size: 4, hop: 2 }));
+  run(a, [[0, 1, 2], [1000, 3, 4]]);
+  const b = new WindowBuffer(two, opts({ size: 5, hop: 2 }));
+  assert.throws(() => b.restore(a.snapshot()), /does not match its geometry/);
+  assert.equal(b.buffered, 0);
+});

@@ -39,7 +39,7 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 void test('windows of one burst are scored together as soon as the input pauses, not after max_wait_ms', async () => {
   const { lane: l, batches, scored } = lane();
   const t0 = Date.now();
-  for (let i = 0; i < 5; i++) l.push(win(i));
+  for (let i = 0; i < 5; i++) void l.push(win(i));
   assert.deepEqual(batches, [], 'nothing is scored while the burst is being read');
   for (let k = 0; k < 3 && batches.length === 0; k++) await turn();
   assert.deepEqual(batches, [5], 'one batch with the whole burst');
@@ -51,7 +51,7 @@ void test('windows of one burst are scored together as soon as the input pauses,
 void test('while every turn brings windows they wait for a full batch; a full batch is scored at once', async () => {
   const { lane: l, batches } = lane({ maxBatch: 8 });
   for (let i = 0; i < 20; i++) {
-    l.push(win(i));
+    void l.push(win(i));
     await turn();
   }
   // 20 windows, one per turn: full batches of 8, then the rest once the input pauses.
@@ -62,7 +62,7 @@ void test('while every turn brings windows they wait for a full batch; a full ba
 
 void test('stop() cancels the pause check: nothing is scored afterwards', async () => {
   const { lane: l, batches } = lane();
-  l.push(win(1));
+  void l.push(win(1));
   l.stop();
   for (let k = 0; k < 3; k++) await turn();
   assert.deepEqual(batches, []);

@@ -57,10 +57,23 @@ test('flush() and stop() during an outage put everything in the spool; a new ins
   const spoolDir = path.join(dir, 'spool');
   const s = sink({ bufferMaxPoints: 100, spoolDir });
   await s.start();
+  // As the daemon does (app/ingestGate.ts): wait while admission() asks for it, so memory stays within the cap.
+  let held = 0;
+  let peak = 0;
   for (let i = 0; i < 1000; i++) {
+    const a = s.admission();
+    if (a) {
+      held++;
+      assert.match(a.reason, /spool catches up/);
+      assert.equal(a.failure, false);
+      await a.ready;
+    }
     s.writeScores([point(i)]);
+    peak = Math.max(peak, s.stats().buffered);
     if (i % 50 === 0) await tick();
   }
+  assert.ok(peak <= 100, `memory peaked at ${peak} points`);
+  assert.ok(held > 0, 'a spill to disk took longer than the writes: input was held back');
   await s.flush();
   assert.equal(s.stats().buffered, 0, 'flush left nothing in memory');
   assert.ok(s.stats().spooledBytes > 0);
@@ -91,6 +104,10 @@ test('disk full: the error says so, memory keeps buffer_max_points, the oldest b
   assert.equal(s.stats().buffered, 100);
   assert.equal(dropped('overflow'), 150);
   assert.equal(s.stats().spooledBytes, 0);
+  const a = s.admission();
+  assert.ok(a, 'a full buffer over a failing spool asks to hold input back');
+  assert.equal(a.failure, true);
+  assert.match(a.reason, /spool cannot write \(ENOSPC/);
   tc.abort.abort();
   await s.stop();
 });

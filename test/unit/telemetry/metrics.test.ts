@@ -86,6 +86,29 @@ test('reasons, results and alert states exist at 0 before anything happens', asy
   assert.equal(sampleValue(families, 'anomalyd_mqtt_connected'), 0, 'no provider: 0');
 });
 
+test('per-message counters (received, samples) add up increments between scrapes and keep prom-client checks', async () => {
+  const m = createMetrics({ maxStreamLabels: 1, defaultMetrics: false });
+  m.messagesReceived.inc();
+  m.messagesReceived.inc();
+  m.samples.inc(5);
+  m.samples.inc(0);
+  let families = parseExposition(await m.text());
+  assert.equal(sampleValue(families, 'anomalyd_messages_received_total'), 2);
+  assert.equal(sampleValue(families, 'anomalyd_samples_total'), 5);
+  m.messagesReceived.inc(3);
+  m.samples.inc();
+  families = parseExposition(await m.text());
+  assert.equal(sampleValue(families, 'anomalyd_messages_received_total'), 5, 'counted once, not again at the next scrape');
+  assert.equal(sampleValue(families, 'anomalyd_samples_total'), 6);
+  assert.equal((await m.samples.get()).values[0]?.value, 6, 'get() sees increments made since the last scrape');
+  assert.throws(() => m.samples.inc(-1), /decrease/);
+  assert.throws(() => m.samples.inc(Number.POSITIVE_INFINITY), /not a valid number/);
+  m.samples.inc(4);
+  m.samples.reset();
+  families = parseExposition(await m.text());
+  assert.equal(sampleValue(families, 'anomalyd_samples_total'), 0, 'reset drops pending increments too');
+});
+
 test('only the first maxStreamLabels streams get their own label; the rest share _other and are counted', async () => {
   const m = createMetrics({ maxStreamLabels: 2, defaultMetrics: false });
   assert.deepEqual(['a', 'b', 'c', 'd', 'a', 'c'].map((s) => m.streamLabel(s)), ['a', 'b', OTHER_STREAM, OTHER_STREAM, 'a', OTHER_STREAM]);

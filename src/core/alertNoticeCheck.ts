@@ -1,0 +1,33 @@
+// A firing notice read back from the state file (parsed JSON): checked field by field, so a damaged or foreign
+// entry is refused with a reason instead of half-applied, and revived (JSON turned NaN into null; the sinks
+// expect NaN for "no score").
+import type { AlertKind, AlertNotice } from './alert';
+
+/** The notice, or a string saying why `value` is not a firing notice of `kind` for `stream`. */
+export function reviveFiringNotice(value: unknown, kind: AlertKind, stream: string): AlertNotice | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not an object';
+  const v = value as Record<string, unknown>;
+  if (v['kind'] !== kind) return `kind ${JSON.stringify(v['kind'])} where ${kind} was expected`;
+  if (v['stream'] !== stream) return `belongs to stream ${JSON.stringify(v['stream'])}`;
+  if (v['status'] !== 'firing') return 'not firing';
+  if (typeof v['fingerprint'] !== 'string' || typeof v['model'] !== 'string') return 'bad identity';
+  if (v['severity'] !== 'warning' && v['severity'] !== 'critical') return 'bad severity';
+  if (!isNumber(v['startsAt']) || !isNumber(v['sequence'])) return 'bad times';
+  const top = v['topChannels'];
+  if (!Array.isArray(top) || !top.every((c) => typeof c === 'object' && c !== null && typeof (c as Record<string, unknown>)['channel'] === 'string')) return 'bad channels';
+  const labels = v['labels'];
+  if (typeof labels !== 'object' || labels === null || !Object.values(labels).every((l) => typeof l === 'string')) return 'bad labels';
+  const num = (x: unknown): number => (isNumber(x) ? x : NaN);
+  return {
+    ...(value as AlertNotice),
+    endsAt: null,
+    score: num(v['score']),
+    threshold: num(v['threshold']),
+    pValue: num(v['pValue']),
+    topChannels: top.map((c: { channel: string; share?: unknown }) => ({ channel: c.channel, share: num(c.share) })),
+  };
+}
+
+export function isNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}

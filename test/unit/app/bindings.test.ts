@@ -1,0 +1,223 @@
+// The binder with a real StateStore in a temp dir: stall and sensor-check alerts are saved and restored across
+// a restart like the anomaly alert (no second page, resolved when the condition clears, re-asserted through
+// onRestored), and a reload that removes a stream resolves every alert it had firing, with the reason, and
+// forgets its saved state.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { createBinder } from '../../../src/app/bindings';
+import { StateStore } from '../../../src/app/stateStore';
+import { loadConfigText } from '../../../src/config/load';
+import type { AlertNotice } from '../../../src/core/alert';
+import type { Clock } from '../../../src/core/clock';
+import { shardOf } from '../../../src/core/shard';
+import type { StreamBinding } from '../../../src/pipeline/pipeline';
+import { testContext } from '../../helpers/context';
+
+const CONFIG = `
+http: { port: 9464 }
+state_dir: /tmp/unused
+mqtt: { url: mqtt://127.0.0.1:1883, client_id: a }
+models: { pump: { path: models/pump } }
+defaults:
+  alerting: { k: 1, n: 1, reset_windows: 1, keep_firing_for_ms: 0, stall_after_ms: 60000, flatline_samples: 10 }
+subscriptions:
+  - { topic: plant/+/+/telemetry, template: "plant/{line}/{asset}/telemetry", stream: "{line}/{asset}", decoder: json, model: pump, channels: [a, b] }
+`;
+const STREAM = 'l1/p1';
+const config = (text = CONFIG): ReturnType<typeof loadConfigText> => loadConfigText(text, 'test.yaml', {});
+
+function clockAt(t: { now: number }): Clock {
+  return { now: () => t.now };
+}
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-binder-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function bind(binder: ReturnType<typeof createBinder>): StreamBinding {
+  const b = binder.bind({ subscription: 0, stream: STREAM, labels: { line: 'l1', asset: 'p1' }, samples: [] });
+  assert.ok(!('refused' in b), 'bound');
+  return b;
+}
+
+/** Samples at 1 s from `from`: channel a moves, channel b is stuck at 5.5 while `stuck`. */
+function samples(b: StreamBinding, from: number, count: number, stuck: boolean): AlertNotice[] {
+  const out: AlertNotice[] = [];
+  for (let i = from; i < from + count; i++) out.push(...(b.sensors?.observe(i * 1000, [Math.sin(i), stuck ? 5.5 : 5 + Math.cos(i)]) ?? []));
+  return out;
+}
+
+test('a firing SensorFlatline and IngestionStalled survive a restart: re-asserted, not re-paged, resolved when they clear', async () => {
+  await withDir(async (dir) => {
+    const t = { now: 1_000_000 };
+    const first = testContext('alerts', clockAt(t));
+    const state = new StateStore(first.ctx, dir, 60_000);
+    await state.start();
+    const binder = createBinder(first.ctx, config(), state);
+    const b = bind(binder);
+    const fired = samples(b, 0, 20, true);
+    assert.deepEqual(fired.map((n) => n.kind), ['sensor_flatline']);
+    const [stalled] = b.stall?.check(t.now + 61_000) ?? [];
+    assert.equal(stalled?.kind, 'ingestion_stalled');
+    binder.persist();
+    await state.stop();
+    const saved = JSON.parse(await readFile(state.file, 'utf8')) as { checks: Record<string, { stall: unknown; sensors: unknown }> };
+    assert.ok(saved.checks[STREAM]?.stall && saved.checks[STREAM]?.sensors, 'both kept in state.json under checks');
+
+    // The restart.
+    t.now = 2_000_000;
+    const second = testContext('alerts', clockAt(t));
+    const state2 = new StateStore(second.ctx, dir, 60_000);
+    await state2.start();
+    const restored: AlertNotice[] = [];
+    const binder2 = createBinder(second.ctx, config(), state2, { onRestored: (a) => restored.push(...a) });
+    binder2.reconcileSaved();
+    const both = [fired[0].fingerprint, stalled.fingerprint].sort();
+    // At start, before the (stalled) stream sends anything: Alertmanager must not let them expire meanwhile.
+    assert.deepEqual(restored.map((n) => n.fingerprint).sort(), both, 're-asserted at start');
+    assert.ok(restored.every((n) => n.status === 'firing' && n.endsAt === null));
+    restored.length = 0;
+    const b2 = bind(binder2);
+    assert.deepEqual(restored.map((n) => n.fingerprint).sort(), both, 're-asserted as the stream is bound');
+    assert.deepEqual(binder2.active().length, 2);
+    assert.deepEqual(samples(b2, 20, 30, true), [], 'still stuck: no second SensorFlatline page');
+    assert.deepEqual(b2.stall?.check(t.now + 30_000), [], 'still stalled: no second IngestionStalled page');
+    const [stallResolved] = b2.stall?.activity(t.now + 40_000) ?? [];
+    assert.equal(stallResolved?.status, 'resolved');
+    assert.equal(stallResolved?.fingerprint, stalled.fingerprint);
+    assert.equal(stallResolved?.startsAt, stalled.startsAt);
+    const cleared = samples(b2, 50, 5, false);
+    assert.deepEqual(cleared.map((n) => [n.kind, n.status]), [['sensor_flatline', 'resolved']]);
+    assert.equal(cleared[0].fingerprint, fired[0].fingerprint);
+    assert.ok(cleared[0].sequence > fired[0].sequence && stallResolved.sequence > stalled.sequence, 'sequence numbers go on across the restart');
+    await state2.stop();
+  });
+});
+
+test('an unreadable check snapshot is skipped with a warning, the rest is restored', async () => {
+  await withDir(async (dir) => {
+    const t = { now: 1_000_000 };
+    const c = testContext('alerts', clockAt(t));
+    const state = new StateStore(c.ctx, dir, 60_000);
+    await state.start();
+    const binder = createBinder(c.ctx, config(), state);
+    const b = bind(binder);
+    samples(b, 0, 20, true);
+    binder.persist();
+    state.setCheckSnapshot(STREAM, { stall: { version: 7 }, sensors: (state.checkSnapshot(STREAM) as { sensors: unknown }).sensors });
+    const restored: AlertNotice[] = [];
+    const binder2 = createBinder(c.ctx, config(), state, { onRestored: (a) => restored.push(...a) });
+    binder2.reconcileSaved();
+    assert.deepEqual(restored.map((n) => n.kind), ['sensor_flatline'], 'at start: the readable part');
+    restored.length = 0;
+    bind(binder2);
+    assert.deepEqual(restored.map((n) => n.kind), ['sensor_flatline']);
+    assert.ok(c.logs.some((l) => l.level === 'warn' && /Stall state of stream 'l1\/p1' not restored/.test(String(l.fields?.['error']))));
+    await state.stop();
+  });
+});
+
+test('a reload removing a stream resolves its anomaly, stall and sensor alerts with the reason and forgets it', async () => {
+  await withDir(async (dir) => {
+    const t = { now: 5_000_000 };
+    const c = testContext('alerts', clockAt(t));
+    const state = new StateStore(c.ctx, dir, 60_000);
+    await state.start();
+    const sent: AlertNotice[] = [];
+    const binder = createBinder(c.ctx, config(), state, { notify: (n) => sent.push(...n) });
+    const b = bind(binder);
+    const firing = [
+      ...b.alerts.observe({ time: 4_000_000, score: 9, threshold: 1, pValue: 1e-6, anomalous: true, channelShares: [{ channel: 'a', share: 1 }] }),
+      ...samples(b, 0, 20, true),
+      ...(b.stall?.check(t.now + 61_000) ?? []),
+    ];
+    assert.deepEqual(firing.map((n) => n.kind).sort(), ['anomaly', 'ingestion_stalled', 'sensor_flatline']);
+    binder.persist();
+
+    t.now = 6_000_000;
+    const next = config(CONFIG.replace('topic: plant/+/+/telemetry, template: "plant/{line}/{asset}/telemetry"', 'topic: site2/+/+/telemetry, template: "site2/{line}/{asset}/telemetry"'));
+    assert.equal(binder.rebind(next)(b), null, 'the stream is not produced by the new config');
+    assert.equal(sent.length, 3);
+    for (const n of sent) {
+      const was = firing.find((f) => f.fingerprint === n.fingerprint);
+      assert.ok(was, `resolve of a firing alert (${n.kind})`);
+      assert.equal(n.status, 'resolved');
+      assert.equal(n.endsAt, 6_000_000);
+      assert.equal(n.startsAt, was.startsAt);
+      assert.match(n.reason ?? '', /Stream 'l1\/p1' was removed from the configuration by a reload/);
+      assert.ok(n.sequence > Math.max(...firing.map((f) => f.sequence)));
+    }
+    assert.equal(state.alertSnapshot(STREAM), undefined, 'nothing of it is restored at the next start');
+    assert.equal(state.checkSnapshot(STREAM), undefined);
+    assert.deepEqual(binder.active(), []);
+    assert.ok(c.logs.some((l) => l.msg.startsWith('Resolved the open alerts of a stream the reloaded configuration no longer has.')));
+
+    // Back to the first config: a kept stream keeps its alerts and sends nothing.
+    binder.rebind(config());
+    const again = bind(binder);
+    samples(again, 0, 20, true);
+    sent.length = 0;
+    assert.notEqual(binder.rebind(config())(again), null);
+    assert.deepEqual(sent, []);
+    assert.equal(binder.active().length, 1);
+    await state.stop();
+  });
+});
+
+test('sensor checks turned off while an alert fires: the resolve goes out at once instead of never', async () => {
+  await withDir(async (dir) => {
+    const t = { now: 1_000_000 };
+    const c = testContext('alerts', clockAt(t));
+    const state = new StateStore(c.ctx, dir, 60_000);
+    await state.start();
+    const sent: AlertNotice[] = [];
+    const binder = createBinder(c.ctx, config(), state, { notify: (n) => sent.push(...n) });
+    const b = bind(binder);
+    samples(b, 0, 20, true);
+    const rebound = binder.rebind(config(CONFIG.replace('flatline_samples: 10', 'flatline_samples: 0')))(b);
+    assert.ok(rebound && !rebound.sensors, 'no sensor checks in the new binding');
+    assert.deepEqual(sent.map((n) => [n.kind, n.status]), [['sensor_flatline', 'resolved']]);
+    assert.match(sent[0].reason ?? '', /turned off/);
+    await state.stop();
+  });
+});
+
+test('at start, saved alerts of a stream the config no longer produces (removed subscription, other shard) are resolved and forgotten', async () => {
+  for (const [what, edit] of [
+    ['subscription removed while stopped', (t: string) => t.replace('topic: plant/+/+/telemetry, template: "plant/{line}/{asset}/telemetry"', 'topic: site2/+/+/telemetry, template: "site2/{line}/{asset}/telemetry"')],
+    // Two shards now, and this replica is the one that does not own the stream.
+    ['moved to another shard while stopped', (t: string) => `${t}shard: { index: ${1 - shardOf(STREAM, 2)}, count: 2 }\n`],
+  ] as const) {
+    await withDir(async (dir) => {
+      const t = { now: 1_000_000 };
+      const c = testContext('alerts', clockAt(t));
+      const state = new StateStore(c.ctx, dir, 60_000);
+      await state.start();
+      const binder = createBinder(c.ctx, config(), state);
+      const b = bind(binder);
+      const [fired] = samples(b, 0, 20, true);
+      binder.persist();
+      await state.stop();
+
+      t.now = 9_000_000;
+      const state2 = new StateStore(c.ctx, dir, 60_000);
+      await state2.start();
+      const sent: AlertNotice[] = [];
+      const restored: AlertNotice[] = [];
+      createBinder(c.ctx, config(edit(CONFIG)), state2, { notify: (n) => sent.push(...n), onRestored: (n) => restored.push(...n) }).reconcileSaved();
+      assert.deepEqual(restored, [], `${what}: not re-asserted`);
+      assert.deepEqual(sent.map((n) => [n.kind, n.status, n.fingerprint, n.endsAt]), [['sensor_flatline', 'resolved', fired.fingerprint, 9_000_000]], what);
+      assert.match(sent[0].reason ?? '', /no longer monitored by this daemon/);
+      assert.deepEqual(state2.savedStreams(), [], `${what}: forgotten`);
+      await state2.stop();
+    });
+  }
+});
