@@ -6,8 +6,9 @@ import { Worker } from 'node:worker_threads';
 import type { ComponentContext } from '../core/context';
 import type { Window } from '../core/types';
 import type { BackendPreference } from '../model/backend';
-import { Detector } from '../model/detector';
+import type { Detector } from '../model/detector';
 import type { DetectorSpec } from '../model/fitDetector';
+import { loadLearnedModel } from '../model/learnedModel';
 import type { LearnJob, LearnResult } from '../model/learnWorker';
 import type { StreamBinding, WindowLearner } from '../pipeline/pipeline';
 
@@ -17,7 +18,9 @@ export interface AutoLearnerOptions {
   readonly modelsDir: string;
   readonly backend: BackendPreference;
   readonly specFor: (binding: StreamBinding) => DetectorSpec;
-  readonly onLearned: (model: string, detector: Detector) => void;
+  /** Networks per scale and the coarse scale's pooling for the binding (default: one network, one scale). */
+  readonly scalesFor?: (binding: StreamBinding) => { readonly ensemble: number; readonly coarsePool: number };
+  readonly onLearned: (model: string, detector: Detector, coarse?: Detector) => void;
 }
 
 interface Collecting {
@@ -68,7 +71,15 @@ export class AutoLearner implements WindowLearner {
 
   private async train(binding: StreamBinding, c: Collecting): Promise<void> {
     const dir = path.join(this.opts.modelsDir, binding.model.replace(/[^A-Za-z0-9_.-]+/g, '_'));
-    const job: LearnJob = { spec: this.opts.specFor(binding), windows: c.windows, outDir: dir, backend: this.opts.backend };
+    const scales = this.opts.scalesFor?.(binding);
+    const job: LearnJob = {
+      spec: this.opts.specFor(binding),
+      windows: c.windows,
+      outDir: dir,
+      backend: this.opts.backend,
+      hop: binding.window.hop,
+      ...(scales ? { ensemble: scales.ensemble, coarsePool: scales.coarsePool } : {}),
+    };
     this.ctx.log.info('Training a model for the stream in a worker thread.', { stream: binding.spec.id, windows: c.windows.length });
     const result = await runWorker(job, this.ctx.signal);
     if (!result.ok) {
@@ -77,10 +88,16 @@ export class AutoLearner implements WindowLearner {
       c.training = false;
       return;
     }
-    const detector = await Detector.load(dir, { channels: binding.spec.channels });
-    this.ctx.log.info('Learned a model; scoring starts.', { stream: binding.spec.id, threshold: result.threshold, epochs: result.epochs, seconds: result.seconds });
+    const { detector, coarse } = await loadLearnedModel(dir, { channels: binding.spec.channels });
+    this.ctx.log.info('Learned a model; scoring starts.', {
+      stream: binding.spec.id,
+      threshold: result.threshold,
+      epochs: result.epochs,
+      seconds: result.seconds,
+      coarse: result.coarse,
+    });
     this.collecting.delete(binding.model);
-    this.opts.onLearned(binding.model, detector);
+    this.opts.onLearned(binding.model, detector, coarse);
   }
 }
 

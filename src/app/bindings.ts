@@ -6,7 +6,7 @@
 // change) its score filter over; a stream the new config no longer produces has its firing alerts resolved,
 // with the reason, and is forgotten.
 import { effectiveDetection } from '../config/detection';
-import type { Config, SubscriptionConfig } from '../config/schema';
+import type { Config, DetectionConfig, SubscriptionConfig } from '../config/schema';
 import { resolveShard } from '../config/shard';
 import type { AlertNotice } from '../core/alert';
 import { AlertStateMachine } from '../core/alerting';
@@ -17,8 +17,11 @@ import { shardOwnership } from '../core/shard';
 import { StallDetector } from '../core/stall';
 import { SensorCheck } from '../core/sensorCheck';
 import type { ComponentContext } from '../core/context';
+import type { StreamScoreFilter } from '../core/scoreFilter';
 import type { StreamBinding } from '../pipeline/pipeline';
 import type { StreamSamples } from '../sources/source';
+import type { Detector } from '../model/detector';
+import { CoarseScaleFilter } from './coarseScale';
 import { alertSettings, newScoreFilter, sensorCheckOptions, windowOptions } from './detection';
 import { AUTO_PREFIX } from './models';
 import type { StateStore } from './stateStore';
@@ -39,9 +42,10 @@ export interface Binder {
    * (onRestored) for streams the config still produces, before they send again (a stalled stream may not for a
    * long time, and Alertmanager would let its alert expire meanwhile); those of streams it no longer produces
    * (subscription removed, or the stream moved to another shard, while the daemon was stopped) are resolved
-   * with the reason (notify) and forgotten.
+   * with the reason (notify) and forgotten. Returns, as empty batches, the saved streams still produced whose
+   * subscription and labels are known, for the pipeline to bind before their first message (Pipeline.adopt).
    */
-  reconcileSaved(): void;
+  reconcileSaved(): StreamSamples[];
 }
 
 export interface BinderHooks {
@@ -53,11 +57,14 @@ export interface BinderHooks {
   readonly onRestored?: (active: readonly AlertNotice[]) => void;
   /** Notices raised outside the sample flow (a reload resolving a removed stream's alerts): sent to the sinks. */
   readonly notify?: (notices: readonly AlertNotice[]) => void;
+  /** The coarse time-scale detector learned with a model (calibration.likelihood.coarse_pool), looked up per window. */
+  readonly coarseFor?: (model: string) => Detector | undefined;
 }
 
 /** What the binder remembers of a bound stream beyond its binding. */
 interface Bound {
   readonly subscription: number;
+  readonly labels: Readonly<Record<string, string>>;
   readonly machine: AlertStateMachine;
   readonly stall: StallDetector;
   readonly sensors: SensorCheck;
@@ -71,6 +78,8 @@ interface CheckSnapshots {
   readonly sensors?: unknown;
   /** The subscription the stream was bound from, as matchingSubscription compares them. */
   readonly subscription?: SubscriptionIdentity;
+  /** Its labels from the topic template. */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 type SubscriptionIdentity = Pick<SubscriptionConfig, 'topic' | 'template' | 'stream'>;
@@ -93,6 +102,19 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
   const onRestored = hooks.onRestored ?? (() => undefined);
   const notify = hooks.notify ?? (() => undefined);
 
+  /**
+   * The stream's likelihood filter, fed the coarse time scale's scores once its model has learned one
+   * (calibration.likelihood.coarse_pool; see coarseScale.ts). The detector is looked up per window, so a
+   * model learned (or learned again) later joins without rebinding.
+   */
+  function withCoarseScale(filter: StreamScoreFilter | undefined, detection: DetectionConfig, stream: string, model: string, channels: number): StreamScoreFilter | undefined {
+    const pool = detection.calibration.likelihood.coarse_pool;
+    const coarseFor = hooks.coarseFor;
+    if (!filter || pool < 2 || !coarseFor) return filter;
+    const { size, hop } = detection.window;
+    return new CoarseScaleFilter(filter, () => coarseFor(model), { stream, pool, size, hop, channels });
+  }
+
   /** The binding of `stream` from subscription `index` of `config`; `carry` continues an earlier binding. */
   function bindingFor(
     index: number,
@@ -110,7 +132,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     if (configured !== 'auto' && !config.models[configured]) return { refused: `model '${configured}' is not configured` };
     const machine = new AlertStateMachine({ ...alertSettings(detection.alerting), stream, model, labels, nextSequence: state.nextSequence });
     const filterKey = JSON.stringify(detection.calibration.likelihood);
-    const filter = carry && carry.was.filterKey === filterKey ? carry.old.scoreFilter : newScoreFilter(detection.calibration);
+    const filter = carry && carry.was.filterKey === filterKey ? carry.old.scoreFilter : withCoarseScale(newScoreFilter(detection.calibration), detection, stream, model, channels.length);
     const stallOptions = { stream, model, labels, silenceMs: detection.alerting.stall_after_ms, nextSequence: state.nextSequence };
     const sensorOptions = { ...sensorCheckOptions(detection.alerting), stream, model, channels, labels, nextSequence: state.nextSequence };
     let stall: StallDetector;
@@ -126,7 +148,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     }
     // With every check off the pipeline never asks the sensor checks again: a firing one would stay open.
     if (!sensors.enabled && sensors.active().length > 0) notify(sensors.retire(ctx.clock.now(), SENSOR_CHECKS_OFF));
-    bound.set(stream, { subscription: index, machine, stall, sensors, filterKey });
+    bound.set(stream, { subscription: index, labels, machine, stall, sensors, filterKey });
     return {
       spec: { id: stream, channels: [...channels] },
       model,
@@ -188,16 +210,26 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     const sensors = b.sensors.enabled || b.sensors.active().length > 0 ? b.sensors.snapshot() : undefined;
     const sub = config.subscriptions[b.subscription];
     const subscription = sub ? { topic: sub.topic, stream: sub.stream, ...(sub.template !== undefined ? { template: sub.template } : {}) } : undefined;
-    return { stall: b.stall.snapshot(), ...(sensors ? { sensors } : {}), ...(subscription ? { subscription } : {}) };
+    return { stall: b.stall.snapshot(), ...(sensors ? { sensors } : {}), ...(subscription ? { subscription, labels: b.labels } : {}) };
   }
 
-  /** Whether the running config still produces a saved stream (unknown without a saved subscription: assumed). */
-  function stillProduced(stream: string, owns: (stream: string) => boolean): boolean {
-    if (!owns(stream)) return false;
+  /**
+   * Where the running config produces a saved stream: the index of its subscription, -1 when it no longer does,
+   * undefined when unknown (a state file without the subscription: assumed produced).
+   */
+  function producedBy(stream: string, owns: (stream: string) => boolean): number | undefined {
+    if (!owns(stream)) return -1;
     const checks = state.checkSnapshot(stream) as CheckSnapshots | undefined;
     const sub = typeof checks === 'object' && checks !== null ? checks.subscription : undefined;
-    if (typeof sub !== 'object' || sub === null || typeof sub.topic !== 'string' || typeof sub.stream !== 'string') return true;
-    return matchingSubscription(sub as SubscriptionConfig, config.subscriptions, -1) >= 0;
+    if (typeof sub !== 'object' || sub === null || typeof sub.topic !== 'string' || typeof sub.stream !== 'string') return undefined;
+    return matchingSubscription(sub as SubscriptionConfig, config.subscriptions, -1);
+  }
+
+  /** The saved labels of a stream, if they are a string map. */
+  function savedLabels(stream: string): Record<string, string> | undefined {
+    const labels = (state.checkSnapshot(stream) as CheckSnapshots | undefined)?.labels;
+    if (typeof labels !== 'object' || labels === null || !Object.values(labels).every((v) => typeof v === 'string')) return undefined;
+    return { ...labels };
   }
 
   return {
@@ -240,11 +272,15 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
       const shard = resolveShard(config.shard);
       const owns = shard.ok ? shardOwnership(shard.spec) : () => true;
       const reassert: AlertNotice[] = [];
+      const adopt: StreamSamples[] = [];
       for (const stream of state.savedStreams()) {
         if (bound.has(stream)) continue;
         const firing = savedFiring(state, stream);
-        if (stillProduced(stream, owns)) {
+        const index = producedBy(stream, owns);
+        if (index === undefined || index >= 0) {
           reassert.push(...firing);
+          const labels = savedLabels(stream);
+          if (index !== undefined && labels) adopt.push({ stream, subscription: index, labels, samples: [] });
           continue;
         }
         const now = ctx.clock.now();
@@ -256,6 +292,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
         notify(notices);
       }
       if (reassert.length > 0) onRestored(reassert);
+      return adopt;
     },
   };
 }

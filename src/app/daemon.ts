@@ -115,6 +115,7 @@ export class Daemon {
     this.binder = createBinder(this.ctx('alerts'), c, this.state, {
       onRestored: (active) => this.alertmanager()?.reconcile(active),
       notify: (notices) => this.pipeline?.notify(notices),
+      coarseFor: (model) => this.models?.coarseOf(model),
     });
     const models = this.models;
     const learner = new AutoLearner(this.ctx('learner'), {
@@ -125,8 +126,13 @@ export class Daemon {
         const d = this.config.defaults;
         return detectorSpec({ ...d, window: { ...d.window, size: b.window.size, hop: b.window.hop } }, b.model, b.spec, this.backend?.name ?? '', this.info.version);
       },
-      onLearned: (model: string, detector: Detector) => {
+      scalesFor: () => {
+        const d = this.config.defaults;
+        return { ensemble: d.training.ensemble, coarsePool: d.calibration.likelihood.enabled ? d.calibration.likelihood.coarse_pool : 0 };
+      },
+      onLearned: (model: string, detector: Detector, coarse?: Detector) => {
         models.set(model, detector.dir, detector);
+        models.setCoarse(model, coarse);
         this.pipeline?.modelReady(model, detector);
       },
     });
@@ -147,8 +153,6 @@ export class Daemon {
     });
     const pipeline = this.pipeline;
     const state = this.state;
-    // Saved alerts: re-asserted to Alertmanager, or resolved for streams no longer configured (bindings.ts).
-    binder.reconcileSaved();
     const ingest = new IngestGate({ ctx: this.ctx('ingest'), registry: this.metrics.registry, journal: state.journal, sinks: () => this.sinks });
     this.ingest = ingest;
     state.onWriteProblem = (problem) => ingest.set('state', problem);
@@ -165,6 +169,9 @@ export class Daemon {
       },
     );
     pipeline.restoreStreams(recovery.streams);
+    // Saved alerts: re-asserted to Alertmanager, or resolved for streams no longer configured (bindings.ts); the
+    // streams still configured are bound now, so one that never sends again still raises its stall alert.
+    for (const saved of binder.reconcileSaved()) pipeline.adopt(saved);
     await ingest.replay(recovery.batches, pipeline.deliver);
     this.metrics.provide('queue_depth', () => pipeline.queueDepths().map((q) => ({ labels: { queue: q.queue }, value: q.depth })));
     this.metrics.provide('streams_active', () => pipeline.streamCount);

@@ -8,7 +8,8 @@ import type { StreamSpec, Window } from '../core/types';
 import { windowsFromSeries } from '../core/window';
 import { trainEnsemble } from '../model/ensemble';
 import type { Detector } from '../model/detector';
-import { CoarseScaleFilter, trainCoarseDetector } from './coarseScale';
+import { trainCoarseDetector } from '../model/coarseModel';
+import { CoarseScaleFilter } from './coarseScale';
 
 import { replayThroughPipeline, type ReplayOutput } from './streamReplay';
 

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema';
 import type { ComponentContext } from '../core/context';
 import { ModelError } from '../core/errors';
 import { Detector } from '../model/detector';
+import { loadLearnedModel } from '../model/learnedModel';
 import type { Manifest } from '../model/manifest';
 
 export const AUTO_PREFIX = 'auto:';
@@ -22,6 +23,8 @@ export interface ModelStatus {
 export class ModelRegistry {
   private readonly detectors = new Map<string, Detector>();
   private readonly status = new Map<string, ModelStatus>();
+  /** Coarse time-scale detectors of learned models (calibration.likelihood.coarse_pool), by model name. */
+  private readonly coarse = new Map<string, Detector>();
 
   constructor(
     private readonly ctx: ComponentContext,
@@ -30,6 +33,17 @@ export class ModelRegistry {
 
   get(name: string): Detector | undefined {
     return this.detectors.get(name);
+  }
+
+  /** The coarse time-scale detector learned with model `name`, if any. */
+  coarseOf(name: string): Detector | undefined {
+    return this.coarse.get(name);
+  }
+
+  /** Sets (or, with undefined, drops) the coarse time-scale detector of model `name`. */
+  setCoarse(name: string, detector: Detector | undefined): void {
+    if (detector) this.coarse.set(name, detector);
+    else this.coarse.delete(name);
   }
 
   statuses(): ModelStatus[] {
@@ -71,8 +85,10 @@ export class ModelRegistry {
     for (const entry of entries) {
       const dir = path.join(modelsDir, entry);
       try {
-        const detector = await Detector.load(dir);
-        this.set(`${AUTO_PREFIX}${detector.manifest.stream}`, dir, detector);
+        const { detector, coarse } = await loadLearnedModel(dir);
+        const name = `${AUTO_PREFIX}${detector.manifest.stream}`;
+        this.set(name, dir, detector);
+        this.setCoarse(name, coarse);
       } catch (err) {
         if (!(err instanceof ModelError)) throw err;
         this.ctx.log.warn('Ignoring a learned model that does not load; the stream will learn again.', { dir, error: err.message });

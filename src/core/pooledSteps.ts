@@ -86,3 +86,28 @@ export function pooledWindows(
   }
   return out;
 }
+
+/**
+ * The raw steps of consecutive windows of a stream with the given hop (hop <= size): the first window whole,
+ * then the last `hop` steps of each later one. What auto-learning collects is windows; the coarse model
+ * learns from the steps under them.
+ */
+export function stepsOfWindows(windows: readonly Window[], hop: number): { times: Float64Array; steps: Float32Array } {
+  if (windows.length === 0) return { times: new Float64Array(0), steps: new Float32Array(0) };
+  const { size, channels } = windows[0];
+  const fresh = Math.min(hop, size);
+  const n = size + (windows.length - 1) * fresh;
+  const times = new Float64Array(n);
+  const steps = new Float32Array(n * channels);
+  let t = 0;
+  windows.forEach((w, i) => {
+    const from = i === 0 ? 0 : size - fresh;
+    // Step times are spread evenly over the window: windows carry only their start and end.
+    const dt = size > 1 ? (w.end - w.start) / (size - 1) : 0;
+    for (let k = from; k < size; k++, t++) {
+      times[t] = w.start + k * dt;
+      steps.set(w.values.subarray(k * channels, (k + 1) * channels), t * channels);
+    }
+  });
+  return { times, steps };
+}

@@ -2,7 +2,8 @@
 // initialisation, shuffling, noise) on the same windows, scoring a window by the mean of their reconstruction
 // errors. With a few hundred learning windows one network's error depends on its seed enough to move a
 // benchmark by ten points (NAB: 52.8 to 63.3 standard over seeds 1-5); the mean of a few is steadier, and
-// the threshold is calibrated on that mean. To the pipeline it is one Detector.
+// the threshold is calibrated on that mean. To the pipeline it is one Detector (denoise and latent are the
+// first member's).
 import { calibrate, pValue } from '../core/calibration';
 import type { Window } from '../core/types';
 import { Detector, type ScoredWindow } from './detector';
@@ -25,6 +26,9 @@ export class EnsembleDetector extends Detector {
   override score(windows: readonly Window[]): ScoredWindow[] {
     if (windows.length === 0) return [];
     const each = this.members.map((m) => m.score(windows));
+    // The members scale the same windows with scalers fitted on the same data: the first one's clipping counts.
+    this.clippedValues = this.members[0].clippedValues;
+    this.scaledValues = this.members[0].scaledValues;
     const cal = this.manifest.calibration;
     const k = this.members.length;
     return windows.map((w, i) => {

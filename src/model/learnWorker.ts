@@ -2,28 +2,52 @@
 // artifact, off the main thread so ingestion and scoring go on meanwhile. One job per worker.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Window } from '../core/types';
-import { saveArtifact } from './artifact';
+import { stepsOfWindows } from '../core/pooledSteps';
 import { selectBackend, type BackendPreference } from './backend';
-import { trainDetector, type DetectorSpec } from './fitDetector';
+import { trainCoarseDetector } from './coarseModel';
+import type { Detector } from './detector';
+import { trainEnsemble } from './ensemble';
+import type { DetectorSpec } from './fitDetector';
+import { saveLearnedModel } from './learnedModel';
 
 export interface LearnJob {
   readonly spec: DetectorSpec;
   readonly windows: readonly Window[];
   readonly outDir: string;
   readonly backend: BackendPreference;
+  /** Networks per scale (training.ensemble; default 1). */
+  readonly ensemble?: number;
+  /** Coarse time scale's pooling (calibration.likelihood.coarse_pool; 0 or absent: none). */
+  readonly coarsePool?: number;
+  /** The windows' hop, to recover the steps under them for the coarse scale. */
+  readonly hop?: number;
 }
 
 export type LearnResult =
-  | { readonly ok: true; readonly dir: string; readonly threshold: number; readonly epochs: number; readonly seconds: number }
+  | { readonly ok: true; readonly dir: string; readonly threshold: number; readonly epochs: number; readonly seconds: number; readonly coarse: boolean }
   | { readonly ok: false; readonly error: string };
 
 async function run(job: LearnJob): Promise<LearnResult> {
   const backend = await selectBackend(job.backend);
-  const { detector, history } = await trainDetector(job.windows, { ...job.spec, backend: backend.name });
-  await saveArtifact(job.outDir, detector.model, detector.manifest);
-  const result = { ok: true as const, dir: job.outDir, threshold: detector.threshold, epochs: history.epochsRun, seconds: history.durationMs / 1000 };
-  detector.dispose();
-  return result;
+  const spec = { ...job.spec, backend: backend.name };
+  const ensemble = job.ensemble ?? 1;
+  const { detector, history } = await trainEnsemble(job.windows, spec, ensemble);
+  try {
+    const pool = job.coarsePool ?? 0;
+    let coarse: Detector | undefined;
+    if (pool >= 2) {
+      const { times, steps } = stepsOfWindows(job.windows, job.hop ?? spec.window.hop);
+      coarse = (await trainCoarseDetector(spec, pool, times, steps, ensemble))?.detector;
+    }
+    try {
+      await saveLearnedModel(job.outDir, { detector, ...(coarse ? { coarse } : {}) });
+    } finally {
+      coarse?.dispose();
+    }
+    return { ok: true, dir: job.outDir, threshold: detector.threshold, epochs: history.epochsRun, seconds: history.durationMs / 1000, coarse: coarse !== undefined };
+  } finally {
+    detector.dispose();
+  }
 }
 
 if (parentPort) {

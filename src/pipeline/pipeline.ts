@@ -255,6 +255,20 @@ export class Pipeline {
     return counts;
   }
 
+  /**
+   * Binds a stream known from the state file before its first message after a restart, so its stall alert is
+   * checked even if it never sends again (a gateway that died while the daemon was down). No activity is
+   * recorded: a stall alert restored as firing stays firing until samples come.
+   */
+  adopt(batch: StreamSamples): void {
+    if (this.stopped || this.streams.has(batch.stream) || this.streams.size >= this.deps.options.maxStreams) return;
+    const binding = this.deps.bind(batch);
+    if ('refused' in binding) return;
+    const state = { binding, reorder: new ReorderBuffer(binding.maxLatenessMs ?? 0), buffer: new WindowBuffer(binding.spec, binding.window), lastSampleAt: 0 };
+    this.streams.set(batch.stream, state);
+    if (this.restoring.size > 0) this.restore(state, batch.stream);
+  }
+
   /** Notices raised outside the sample flow (a config reload resolving the alerts of a removed stream). */
   notify(notices: readonly AlertNotice[]): void {
     this.emit(notices);

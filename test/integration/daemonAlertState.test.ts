@@ -98,7 +98,11 @@ test('restart: a firing SensorFlatline and IngestionStalled are not paged again,
   const stalled = await waitForHook('IngestionStalled firing', 'IngestionStalled', stream, 'firing', first);
   const active = (): Promise<string[]> => getAlerts(alertmanager.url).then((all) => all.filter((a) => a.labels['stream'] === stream).map((a) => a.labels['alertname'] ?? '').sort());
   await pollUntil('both alerts active in Alertmanager', active, (a) => a.includes('IngestionStalled') && a.includes('SensorFlatline'));
+  // A second pump, healthy and sending until the stop; it never sends again (its gateway died meanwhile).
+  await publish(pub, 'plant/line1/pump2/telemetry', series(20, 1000));
+  await pollUntil('the second pump taken', () => first.metric('anomalyd_samples_total'), (v) => v >= 60);
   assert.equal((await first.stop()).code, 0);
+  assert.equal(of('IngestionStalled', 'line1/pump2').length, 0, 'the second pump was not stalled before the stop');
 
   const second = suite.restart(first);
   await second.ready();
@@ -107,6 +111,9 @@ test('restart: a firing SensorFlatline and IngestionStalled are not paged again,
   await new Promise((r) => setTimeout(r, 6000));
   const stillActive = await active();
   assert.ok(stillActive.includes('IngestionStalled') && stillActive.includes('SensorFlatline'), `re-asserted after the restart (active: ${stillActive.join(',')})`);
+  // Bound from the state file at start, the silent pump raises its stall alert without ever sending again.
+  const silent = await waitForHook('IngestionStalled firing for the silent pump', 'IngestionStalled', 'line1/pump2', 'firing', second);
+  assert.ok(Date.parse(silent.startsAt) >= Date.now() - 30_000, 'silence counted from the restart');
   // Still stuck: the samples are taken (counted) and the flatline goes on without a second page.
   await publish(pub, topic, samples.slice(40, 70));
   await pollUntil('the samples after the restart', () => second.metric('anomalyd_samples_total'), (v) => v >= 30);
@@ -213,6 +220,9 @@ test('start: the saved firing alert of a stream whose subscription was removed w
   assert.equal(resolved.startsAt, fired.startsAt);
   assert.match(resolved.annotations['resolve_reason'] ?? '', /Stream 'line1\/pump7' is no longer monitored by this daemon/);
   assert.match(second.log, /Resolved the open alerts of a saved stream the configuration no longer produces\..*stream=line1\/pump7/);
-  const saved = JSON.parse(await readFile(path.join(suite.dir, 'gone', 'state.json'), 'utf8').catch(() => '{}')) as { alerts?: Record<string, unknown> };
-  assert.equal(saved.alerts?.[stream], undefined, 'forgotten (nothing restored at the next start)');
+  // Stopped, so state.json is the last word: the stream is forgotten, nothing of it is restored at the next start.
+  assert.equal((await second.stop()).code, 0);
+  const saved = JSON.parse(await readFile(path.join(suite.dir, 'gone', 'state.json'), 'utf8')) as { alerts: Record<string, unknown>; checks?: Record<string, unknown> };
+  assert.equal(saved.alerts[stream], undefined);
+  assert.equal(saved.checks?.[stream], undefined);
 });

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { createBinder } from '../../../src/app/bindings';
+import { CoarseScaleFilter } from '../../../src/app/coarseScale';
+import { AnomalyLikelihood } from '../../../src/core/anomalyLikelihood';
 import { StateStore } from '../../../src/app/stateStore';
 import { loadConfigText } from '../../../src/config/load';
 import type { AlertNotice } from '../../../src/core/alert';
@@ -79,7 +81,8 @@ test('a firing SensorFlatline and IngestionStalled survive a restart: re-asserte
     await state2.start();
     const restored: AlertNotice[] = [];
     const binder2 = createBinder(second.ctx, config(), state2, { onRestored: (a) => restored.push(...a) });
-    binder2.reconcileSaved();
+    // Handed to the pipeline to bind before the first message, so a stream that never sends again still stalls.
+    assert.deepEqual(binder2.reconcileSaved(), [{ stream: STREAM, subscription: 0, labels: { line: 'l1', asset: 'p1' }, samples: [] }]);
     const both = [fired[0].fingerprint, stalled.fingerprint].sort();
     // At start, before the (stalled) stream sends anything: Alertmanager must not let them expire meanwhile.
     assert.deepEqual(restored.map((n) => n.fingerprint).sort(), both, 're-asserted at start');
@@ -220,4 +223,26 @@ test('at start, saved alerts of a stream the config no longer produces (removed 
       await state2.stop();
     });
   }
+});
+
+test('with coarse_pool the stream filter asks for the coarse scale of its model per window; without, it does not', async () => {
+  await withDir(async (dir) => {
+    const { ctx } = testContext('alerts', clockAt({ now: 0 }));
+    const state = new StateStore(ctx, dir, 60_000);
+    await state.start();
+    try {
+      const asked: string[] = [];
+      const likelihood = (pool: number): string =>
+        CONFIG.replace('defaults:\n', `defaults:\n  window: { size: 4, hop: 1 }\n  calibration: { likelihood: { enabled: true, coarse_pool: ${pool} } }\n`);
+      const withPool = bind(createBinder(ctx, config(likelihood(3)), state, { coarseFor: (m) => (asked.push(m), undefined) }));
+      assert.ok(withPool.scoreFilter instanceof CoarseScaleFilter);
+      const window = { values: [1, 2, 3, 4, 5, 6, 7, 8], channels: 2 };
+      withPool.scoreFilter.filter({ time: 1, score: 0.1, threshold: 1, pValue: 0.5, anomalous: false, window });
+      assert.deepEqual(asked, ['pump']);
+      const without = bind(createBinder(ctx, config(likelihood(0)), state, { coarseFor: (m) => (asked.push(m), undefined) }));
+      assert.ok(without.scoreFilter instanceof AnomalyLikelihood);
+    } finally {
+      await state.stop();
+    }
+  });
 });

@@ -2,8 +2,9 @@
 // score handed to the likelihood as a second scale, and the steps auto-learning recovers from windows.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { CoarseScaleFilter, MIN_COARSE_WINDOWS, stepsOfWindows, trainCoarseDetector } from '../../../src/app/coarseScale';
-import { pooledWindows } from '../../../src/core/pooledSteps';
+import { CoarseScaleFilter } from '../../../src/app/coarseScale';
+import { pooledWindows, stepsOfWindows } from '../../../src/core/pooledSteps';
+import { MIN_COARSE_WINDOWS, trainCoarseDetector } from '../../../src/model/coarseModel';
 import { createRng, gaussian } from '../../../src/core/random';
 import type { ScoreObservation, StreamScoreFilter } from '../../../src/core/scoreFilter';
 import type { Window } from '../../../src/core/types';

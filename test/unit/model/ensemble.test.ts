@@ -45,6 +45,9 @@ void test('an ensemble scores the mean of its members and is calibrated on that 
       [5, 6, 7],
     );
     const scored = ensemble.score(windows);
+    // Its scaling counters are its members' (they scale the same windows alike).
+    assert.equal(ensemble.scaledValues, ensemble.members[0].scaledValues);
+    assert.ok(ensemble.scaledValues >= windows.length * 16);
     const each = ensemble.members.map((m) => m.score(windows));
     scored.forEach((s, i) => {
       const mean = each.reduce((a, m) => a + m[i].score, 0) / 3;
