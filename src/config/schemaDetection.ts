@@ -86,7 +86,7 @@ export const trainingSchema = section(
       maximum: 16,
       default: 1,
       description:
-        'Autoencoders trained per model from seeds seed, seed+1, ...; a window scores the mean of their errors and the threshold is calibrated on that mean. With a few hundred learning windows one network depends on its seed; the mean of a few is steadier. Costs that many times the training and scoring time. Used where a model is learned and replayed (`evaluate`); `train` and auto-learning still train one network.',
+        'Autoencoders trained per model from seeds seed, seed+1, ...; a window scores the mean of their errors and the threshold is calibrated on that mean. With a few hundred learning windows one network depends on its seed; the mean of a few is steadier. Costs that many times the training and scoring time. Used by `evaluate` and by auto-learning (the other members are saved in members/ of the learned model); `anomalyd train` trains one network.',
     }),
     scale_margin: Type.Number({
       minimum: 0,
@@ -153,7 +153,7 @@ export const likelihoodSchema = section(
       maximum: 1_000,
       default: 0,
       description:
-        "Coarse time scale: with N >= 2, a second autoencoder of the same shape learns the stream mean-pooled by N samples (its window spans N times as long), and each window's coarse score is judged against its own history beside the main one; the more surprising of the two counts. Needs size x N + 64 learning samples, else the stream keeps one scale. Used where a model is learned and replayed (`evaluate`); the daemon's live scoring does not train the coarse model yet. 0 = off.",
+        "Coarse time scale: with N >= 2, a second autoencoder of the same shape learns the stream mean-pooled by N samples (its window spans N times as long), and each window's coarse score is judged against its own history beside the main one; the more surprising of the two counts. Needs size x N + 64 learning samples, else the stream keeps one scale. Used by `evaluate` and by auto-learning (the coarse model is saved under the learned model's coarse/); models from `anomalyd train` have one scale. 0 = off.",
     }),
   },
   'Anomaly likelihood over the recent score history of each stream.',
