@@ -197,7 +197,7 @@ export class Daemon {
       this.log.info('Started the embedded MQTT broker (sessions in memory only: use a real broker in a plant).', { host: target.host, port: this.broker.port });
     }
     this.source = buildMqttSource(c, this.ctx('source.mqtt'));
-    await this.source.start(shardedDeliver(c, this.ctx('source.mqtt'), ingest.guard(pipeline.deliver)));
+    await this.source.start(shardedDeliver(c, this.ctx('source.mqtt'), ingest.guard(pipeline.deliver)), ingest.commit);
 
     if (c.simulator.enabled) this.simulator = await startSimulator(c, this.ctx('simulator'));
     this.healthTimer = setInterval(() => this.writeHealth(), 10_000);

@@ -90,6 +90,7 @@ export function detectorSpec(
       validationFraction: t.validation_fraction,
       patience: t.patience,
       seed: t.seed,
+      trimFraction: t.trim_fraction,
       noise: {
         gaussianSigma: t.noise.gaussian_sigma,
         maskFraction: t.noise.mask_fraction,

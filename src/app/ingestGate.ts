@@ -5,7 +5,10 @@
 // source does not acknowledge and MQTT messages stay at the broker (QoS 1, persistent session) until the
 // daemon can keep them: no data is dropped for lack of disk, and the log and anomalyd_ingestion_paused say so.
 //
-// The common case stays synchronous: one journal write, then the pipeline's own deliver.
+// The common case stays synchronous: the batch is appended to the journal's group (memory), then the pipeline's
+// own deliver. `commit` writes the group once per event-loop turn; the MQTT source calls it before that turn's
+// PUBACKs leave, so an ack is never sent for a message whose journal frame is not written. A failed commit
+// holds those acks back (the source retries) and pauses input until a commit succeeds.
 import { Gauge, type Registry } from 'prom-client';
 import type { ComponentContext } from '../core/context';
 import type { Sink, SinkAdmission } from '../sinks/sink';
@@ -35,6 +38,7 @@ export class IngestGate {
   private pausedForFailure = false;
   private lastSlowLog = 0;
   private readonly closed = new AbortController();
+  private commitScheduled = false;
 
   constructor(private readonly deps: IngestGateDeps) {
     const paused = (): number => (this.paused ? 1 : 0);
@@ -82,21 +86,39 @@ export class IngestGate {
     for (const b of batches) await deliver(b);
   }
 
-  /** `deliver` behind the journal and the pause. */
+  /**
+   * Writes the journal group collected so far; true once everything delivered is in the journal. The MQTT
+   * source calls it before it sends acknowledgements and holds them while it returns false. Never throws.
+   */
+  readonly commit = (): boolean => {
+    this.commitScheduled = false;
+    try {
+      this.deps.journal.commit();
+    } catch (err) {
+      this.set('journal', journalProblem(err));
+      return false;
+    }
+    if (this.problems.size > 0) this.set('journal', null);
+    return true;
+  };
+
+  /** `deliver` behind the journal and the pause. The source must call `commit` before it acknowledges. */
   guard(deliver: Deliver): Deliver {
     return (batch) => {
-      if (this.waiting > 0 || this.blocker() !== null) return this.deliverLater(batch, deliver);
-      try {
-        this.deps.journal.append(batch);
-      } catch (err) {
-        this.set('journal', journalProblem(err));
-        return this.deliverLater(batch, deliver);
+      if (this.waiting > 0 || this.problems.has('journal') || this.blocker() !== null) return this.deliverLater(batch, deliver);
+      this.deps.journal.append(batch);
+      if (!this.commitScheduled) {
+        // Also without acknowledgements to wait for (QoS 0): the group is written at the end of this turn.
+        this.commitScheduled = true;
+        setImmediate(this.commit);
       }
       return deliver(batch);
     };
   }
 
+  /** Waits until input may be taken and the journal holds `batch` (appended once, however often retried). */
   private async deliverLater(batch: StreamSamples, deliver: Deliver): Promise<void> {
+    let appended = false;
     const signal = AbortSignal.any([this.deps.ctx.signal, this.closed.signal]);
     this.waiting++;
     try {
@@ -104,13 +126,9 @@ export class IngestGate {
         if (signal.aborted) throw new Error('the daemon is stopping');
         const blocker = this.blocker();
         if (blocker === null) {
-          try {
-            this.deps.journal.append(batch);
-            this.set('journal', null);
-            break;
-          } catch (err) {
-            this.set('journal', journalProblem(err));
-          }
+          if (!appended) this.deps.journal.append(batch);
+          appended = true;
+          if (this.commit()) break;
         }
         this.notePause(blocker);
         await Promise.race([blocker?.ready ?? new Promise<void>(() => undefined), delay(RECHECK_MS, signal)]);

@@ -46,6 +46,8 @@ export class StateStore {
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private saving: Promise<void> = Promise.resolve();
+  /** A checkpoint is being written (from its capture until its older journals are deleted). */
+  private writing = false;
   private journalFrom = 0;
   private capture: (() => ReadonlyMap<string, StreamSnapshot>) | null = null;
   /** Resolves once the sinks hold safe (written, spooled, in the outbox) what was accepted before the call. */
@@ -184,12 +186,16 @@ export class StateStore {
    */
   save(final = false): Promise<void> {
     if (!this.dirty && !this.journal.dirty) return this.saving;
-    let streams: ReadonlyMap<string, StreamSnapshot> | null = null;
+    // One checkpoint in flight at a time: a tick that finds the previous one still being written skips (the next
+    // tick or stop takes it). Queuing them kept a full copy of every window buffer per queued write.
+    if (this.writing && !final) return this.saving;
+    let streams: Buffer | null = null;
     // Before checkpoints are enabled, keep naming the checkpoint found at start.
     let journal: number | undefined = this.journalFrom > 0 ? this.journalFrom : undefined;
     if (this.capture) {
       // One tick from here to the state object: the capture, the alert copy and the journal switch are one cut.
-      streams = this.capture();
+      // Encoded at once into one buffer, so the snapshots are garbage before the write starts.
+      streams = encodeStreams(this.capture());
       try {
         journal = this.journal.rotate();
       } catch (err) {
@@ -211,7 +217,7 @@ export class StateStore {
     // Asked now, so it covers exactly what was accepted before the capture.
     const settled = streams && !final ? this.settled().catch(() => undefined) : Promise.resolve();
     const write = async (): Promise<void> => {
-      if (streams && journal !== undefined) await writeAtomic(path.join(dir, `streams-${journal}.bin`), encodeStreams(streams));
+      if (streams && journal !== undefined) await writeAtomic(path.join(dir, `streams-${journal}.bin`), streams);
       await writeAtomic(this.file, JSON.stringify(state));
       if (streams && journal !== undefined) {
         if (!final) await settled;
@@ -219,12 +225,16 @@ export class StateStore {
         await removeStreamFiles(dir, journal);
       }
     };
+    this.writing = true;
     this.saving = this.saving
       .then(write)
       .then(() => this.reportWrite(null, ''))
       .catch((err: unknown) => {
         this.dirty = true;
         this.reportWrite(err as Error, this.file);
+      })
+      .finally(() => {
+        this.writing = false;
       });
     return this.saving;
   }

@@ -11,7 +11,7 @@ import { loadDetectionConfig } from '../app/configFiles';
 import { InputError } from '../core/errors';
 import { learnAndReplay } from '../app/learnAndReplay';
 import { rocAuc } from '../eval/metrics';
-import { beatMetrics, listMitdbRecords, MITDB_SAMPLE_RATE_HZ, readMitdbBeats, readMitdbRecord } from '../eval/mitdb';
+import { beatMetrics, leaveOneRecordOut, listMitdbRecords, MITDB_SAMPLE_RATE_HZ, readMitdbBeats, readMitdbRecord, type RecordBeats } from '../eval/mitdb';
 import { beatScores } from '../app/mitdbRun';
 import { selectBackend } from '../model/backend';
 import { formatDuration, packageRoot, packageVersion, parseCommand, parseNumberOption, printJson, Progress, requireOption, round, UsageError } from './common';
@@ -50,6 +50,7 @@ export async function evaluateMitdbCommand(args: string[]): Promise<number> {
   const pooledScores: number[] = [];
   const pooledSurprise: number[] = [];
   const pooledAbnormal: boolean[] = [];
+  const perRecord: RecordBeats[] = [];
   const learnSamples = Math.round(learnS * MITDB_SAMPLE_RATE_HZ);
   const periodMs = 1000 / MITDB_SAMPLE_RATE_HZ;
   for (const [i, files] of records.entries()) {
@@ -75,6 +76,7 @@ export async function evaluateMitdbCommand(args: string[]): Promise<number> {
     pooledScores.push(...judged.scores);
     pooledSurprise.push(...judged.surprise);
     pooledAbnormal.push(...judged.abnormal);
+    perRecord.push({ record: files.record, scores: pool === 'ratio' ? judged.scores : judged.surprise, abnormal: judged.abnormal });
     const m = beatMetrics(judged.scores, judged.abnormal, 1);
     progress.done(
       `${what}: ${m.beats} beats (${m.abnormalBeats} abnormal), ROC AUC ${Number.isNaN(m.rocAuc) ? 'n/a' : m.rocAuc.toFixed(3)}, ` +
@@ -85,6 +87,13 @@ export async function evaluateMitdbCommand(args: string[]): Promise<number> {
   const m = beatMetrics(pooledScores, pooledAbnormal, 1);
   const auc = pool === 'ratio' ? m.rocAuc : rocAuc(pooledSurprise, pooledAbnormal);
   const result = { dataset: 'mitdb', records: records.length, beats: m.beats, roc_auc: round(auc), sensitivity: round(m.sensitivity), specificity: round(m.specificity) };
+  // How much a single record moves the pooled figure: the same command runs on records not in this folder.
+  const loo = records.length > 2 ? leaveOneRecordOut(perRecord).filter((r) => !Number.isNaN(r.rocAuc)) : [];
+  if (loo.length > 0) {
+    const lo = loo.reduce((a, b) => (b.rocAuc < a.rocAuc ? b : a));
+    const hi = loo.reduce((a, b) => (b.rocAuc > a.rocAuc ? b : a));
+    process.stderr.write(`Pooled ROC AUC with one record left out: ${lo.rocAuc.toFixed(4)} (without ${lo.record}) to ${hi.rocAuc.toFixed(4)} (without ${hi.record})\n`);
+  }
   process.stderr.write(`Ran ${records.length} MIT-BIH records in ${formatDuration(Date.now() - started)} (backend ${backend.name})\n`);
   if (values.json) printJson(result);
   else {

@@ -81,6 +81,13 @@ export const trainingSchema = section(
       description: 'Streams whose model is "auto" and that have none yet learn one from their first this many complete windows (trained in a worker thread), then are scored.',
     }),
     seed: Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 42, description: 'Seed for weight initialisation, shuffling and noise, so training is reproducible.' }),
+    trim_fraction: Type.Number({
+      minimum: 0,
+      maximum: 0.5,
+      default: 0,
+      description:
+        'Trimmed training: after a first fit, this fraction of the learning windows, those the model reconstructs worst, is dropped and the model is fitted again from its initial weights on the rest. For learning data that already holds some anomalies (ectopic beats in the first minutes of an ECG, a fault during the learning period), so the model does not learn them as normal. 0 = off; doubles the training time. Calibration still uses every learning window.',
+    }),
     ensemble: Type.Integer({
       minimum: 1,
       maximum: 16,

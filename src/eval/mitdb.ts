@@ -243,6 +243,31 @@ export function beatMetrics(scores: ArrayLike<number>, abnormal: ArrayLike<boole
   };
 }
 
+export interface RecordBeats {
+  readonly record: string;
+  readonly scores: readonly number[];
+  readonly abnormal: readonly boolean[];
+}
+
+/**
+ * The pooled ROC AUC with each record left out in turn: how much one record moves the pooled figure, a
+ * view of how it may move on records not in the set. Records in input order; NaN where what is left has one class.
+ */
+export function leaveOneRecordOut(records: readonly RecordBeats[]): { record: string; rocAuc: number }[] {
+  return records.map((left) => {
+    const scores: number[] = [];
+    const abnormal: boolean[] = [];
+    for (const r of records) {
+      if (r === left) continue;
+      for (let i = 0; i < r.scores.length; i++) {
+        scores.push(r.scores[i]);
+        abnormal.push(r.abnormal[i]);
+      }
+    }
+    return { record: left.record, rocAuc: rocAuc(scores, abnormal) };
+  });
+}
+
 function grow(a: Float32Array): Float32Array<ArrayBuffer> {
   const b = new Float32Array(a.length * 2);
   b.set(a);

@@ -86,6 +86,7 @@ export async function trainDetector(
       validationFraction: spec.train.validationFraction,
       patience: spec.train.patience,
       seed: spec.train.seed,
+      ...(history.trimmedWindows > 0 ? { trim: { fraction: spec.train.trimFraction ?? 0, windows: history.trimmedWindows } } : {}),
       finalLoss: history.loss[history.bestEpoch - 1] ?? NaN,
       finalValLoss: history.valLoss[history.bestEpoch - 1] ?? null,
       windows: windows.length,

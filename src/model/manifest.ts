@@ -54,6 +54,8 @@ export interface Manifest {
     readonly validationFraction: number;
     readonly patience: number;
     readonly seed: number;
+    /** Trimmed training: the fraction of worst-reconstructed windows dropped before the refit, and how many (absent when off). */
+    readonly trim?: { readonly fraction: number; readonly windows: number };
     readonly finalLoss: number;
     readonly finalValLoss: number | null;
     readonly windows: number;

@@ -3,10 +3,15 @@
 // measures. Early stopping keeps the weights of the best validation epoch and restores them at the end. The
 // minibatch passes run on the training engine (native addon or tfjs, see engine.ts); shuffling and noise stay
 // here, in JS with the seeded RNG, so both engines see the same rows.
+// Trimmed training (trimFraction > 0): learning data that already holds anomalies (ectopic beats in the first
+// minutes of an ECG, a fault during the learning hour) teaches the model those too. After a first fit the
+// windows it reconstructs worst are dropped and the model is fitted again from its initial weights on the
+// rest, so its capacity goes to the dominant pattern and the rare one stays expensive to reconstruct.
 import type * as tf from '@tensorflow/tfjs';
 import { createRng, shuffledIndices } from '../core/random';
-import { trainingEngine, type LossName } from './engine';
+import { scoringEngine, trainingEngine, type LossName } from './engine';
 import { corrupt, type NoiseOptions } from './noise';
+import { restoreInto } from './tfjsEngine';
 
 export type { LossName } from './engine';
 
@@ -21,6 +26,12 @@ export interface TrainOptions {
   readonly patience: number;
   readonly seed: number;
   readonly noise: NoiseOptions;
+  /**
+   * Fraction of windows (0 <= f < 1, default 0) dropped after a first fit, those with the largest clean
+   * reconstruction loss, before the model is refitted from its initial weights on the rest. Doubles the
+   * training time.
+   */
+  readonly trimFraction?: number;
 }
 
 export interface EpochReport {
@@ -41,6 +52,8 @@ export interface TrainingHistory {
   readonly durationMs: number;
   readonly trainWindows: number;
   readonly validationWindows: number;
+  /** Windows dropped by trimming before the refit (training and validation together); 0 without trimming. */
+  readonly trimmedWindows: number;
 }
 
 /** Windows as one flat row-major array: `n` rows of `inputSize` scaled values. */
@@ -57,10 +70,38 @@ export async function trainAutoencoder(
   onEpoch?: (r: EpochReport) => void,
 ): Promise<TrainingHistory> {
   const started = Date.now();
+  const trim = opts.trimFraction ?? 0;
+  if (!(trim >= 0 && trim < 1)) throw new RangeError(`trimFraction must be in [0, 1) (got ${trim})`);
   const rng = createRng(opts.seed);
   const { train, validation } = splitRows(windows, opts.validationFraction, rng);
-  const engine = trainingEngine(model, { loss: opts.loss, learningRate: opts.learningRate });
+  const passes = trim > 0 ? 2 : 1;
+  const report = (offset: number) => (onEpoch ? (r: EpochReport) => onEpoch({ ...r, epoch: r.epoch + offset, epochs: opts.epochs * passes, elapsedMs: Date.now() - started }) : undefined);
+  if (trim === 0) return { ...(await fitPass(model, train, validation, opts, rng, report(0))), durationMs: Date.now() - started, trimmedWindows: 0 };
 
+  const initial = model.getWeights().map((w) => w.dataSync().slice() as Float32Array);
+  await fitPass(model, train, validation, opts, rng, report(0));
+  // One cut for training and validation rows, from the training rows' losses, so both keep the same kind of window.
+  const scorer = scoringEngine(model, { channels: 1, metric: opts.loss });
+  const trainLoss = scorer.errors(train.data, train.n).total;
+  const cut = upperQuantile(trainLoss, 1 - trim);
+  const keptTrain = keepRows(train, trainLoss, cut);
+  const keptValidation = validation.n > 0 ? keepRows(validation, scorer.errors(validation.data, validation.n).total, cut) : validation;
+  restoreInto(model, initial);
+  const second = await fitPass(model, keptTrain, keptValidation, opts, rng, report(opts.epochs));
+  return { ...second, durationMs: Date.now() - started, trimmedWindows: train.n + validation.n - keptTrain.n - keptValidation.n };
+}
+
+/** One training run from the model's current weights: a fresh optimizer, the best epoch's weights kept. */
+async function fitPass(
+  model: tf.LayersModel,
+  train: WindowMatrix,
+  validation: WindowMatrix,
+  opts: TrainOptions,
+  rng: () => number,
+  onEpoch?: (r: EpochReport) => void,
+): Promise<Omit<TrainingHistory, 'durationMs' | 'trimmedWindows'>> {
+  const started = Date.now();
+  const engine = trainingEngine(model, { loss: opts.loss, learningRate: opts.learningRate });
   const history = { loss: [] as number[], valLoss: [] as number[] };
   const clean = new Float32Array(train.data.length);
   const noisy = new Float32Array(train.data.length);
@@ -93,10 +134,22 @@ export async function trainAutoencoder(
     bestEpoch: best.epoch,
     epochsRun: history.loss.length,
     stoppedEarly,
-    durationMs: Date.now() - started,
     trainWindows: train.n,
     validationWindows: validation.n,
   };
+}
+
+/** The value below which a fraction q of the values lie (nearest rank), so rows above it are the worst 1 - q. */
+function upperQuantile(values: Float32Array, q: number): number {
+  const sorted = Float32Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/** Rows whose loss is at most `cut`, in their original order. */
+function keepRows(m: WindowMatrix, loss: Float32Array, cut: number): WindowMatrix {
+  const rows: number[] = [];
+  for (let r = 0; r < m.n; r++) if (loss[r] <= cut) rows.push(r);
+  return takeRows(m, rows);
 }
 
 function splitRows(
@@ -107,12 +160,13 @@ function splitRows(
   // With very few windows a validation set is noise; keep at least 8 for training and 2 for validation.
   const nVal = fraction > 0 && m.n >= 10 ? Math.max(2, Math.round(m.n * fraction)) : 0;
   const order = shuffledIndices(m.n, rng);
-  const take = (rows: number[]): WindowMatrix => {
-    const data = new Float32Array(rows.length * m.inputSize);
-    rows.forEach((r, i) => data.set(m.data.subarray(r * m.inputSize, (r + 1) * m.inputSize), i * m.inputSize));
-    return { data, n: rows.length, inputSize: m.inputSize };
-  };
-  return { validation: take(order.slice(0, nVal)), train: take(order.slice(nVal)) };
+  return { validation: takeRows(m, order.slice(0, nVal)), train: takeRows(m, order.slice(nVal)) };
+}
+
+function takeRows(m: WindowMatrix, rows: readonly number[]): WindowMatrix {
+  const data = new Float32Array(rows.length * m.inputSize);
+  rows.forEach((r, i) => data.set(m.data.subarray(r * m.inputSize, (r + 1) * m.inputSize), i * m.inputSize));
+  return { data, n: rows.length, inputSize: m.inputSize };
 }
 
 function permuteRows(m: WindowMatrix, order: readonly number[], out: Float32Array): void {

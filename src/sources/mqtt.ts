@@ -6,7 +6,8 @@
 //   slow or full pipeline leaves messages unacknowledged at the broker (which stops sending once its in-flight
 //   window is full) instead of in memory. The usual case, a pipeline with room, is synchronous (OrderedAcks).
 // - The PUBACKs given during one turn of the event loop go out in one socket write at its end (pubackBatcher.ts;
-//   mqtt.js would write each on its own).
+//   mqtt.js would write each on its own), after `beforeAcks` (the daemon's journal commit) said the messages'
+//   samples are safe; while it cannot, the acks are held.
 // - A message that cannot be decoded is counted by reason and acknowledged: a poison message must not come back
 //   forever. A message whose `deliver` rejects (the pipeline is stopping) is not acknowledged; the broker sends it
 //   again when the session resumes, so delivery is at least once and duplicates are possible.
@@ -99,14 +100,22 @@ export class MqttSource implements Source {
     return this.isConnected;
   }
 
-  /** Connects and resolves after the first attempt: subscribed, or failed (then retrying in the background). */
-  async start(deliver: Deliver): Promise<void> {
+  /**
+   * Connects and resolves after the first attempt: subscribed, or failed (then retrying in the background).
+   * `beforeAcks` is called before acknowledgements are sent (once per batch of them); false holds them back.
+   */
+  async start(deliver: Deliver, beforeAcks?: () => boolean): Promise<void> {
     if (this.client) throw new Error('MQTT source already started');
     this.deliver = deliver;
     const client = createClient(this.options.url, await clientOptions(this.options));
     this.client = client;
-    batchPubacks(client);
-    client.handleMessage = (packet, callback) => this.acks.push(packet, callback);
+    if (batchPubacks(client, beforeAcks) || !beforeAcks) {
+      client.handleMessage = (packet, callback) => this.acks.push(packet, callback);
+    } else {
+      // An mqtt.js that cannot be batched acknowledges each message itself: ask before each one.
+      const unsafe = new Error('the received samples cannot be stored yet');
+      client.handleMessage = (packet, callback) => this.acks.push(packet, (err) => callback(err ?? (beforeAcks() ? undefined : unsafe)));
+    }
     client.on('connect', (connack) => this.onConnect(client, connack.sessionPresent));
     client.on('close', () => this.onClose());
     client.on('error', (err) => {

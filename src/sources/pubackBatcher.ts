@@ -8,6 +8,11 @@
 // broker sees packets in the order mqtt.js produced them. An ack for a connection that closed before the flush
 // goes back to mqtt.js, which treats it as it always does. With a different mqtt.js (no `_sendPacket`) nothing
 // is wrapped and mqtt.js acknowledges by itself.
+//
+// `beforeFlush` (the daemon's journal commit) runs before each batch is written; while it returns false (the
+// journal cannot be written) the acks are held and the flush retried, so no message is acknowledged whose
+// samples are not safe. Held acks of a connection that closed meanwhile are dropped: the broker sends those
+// messages again on the next connection.
 import type { MqttClient } from 'mqtt';
 
 interface OutgoingPacket {
@@ -39,8 +44,11 @@ export function encodePubacks(ids: readonly number[]): Buffer {
   return out;
 }
 
+/** A flush held back by `beforeFlush` is tried again after this long. */
+const HELD_RETRY_MS = 200;
+
 /** Makes `client` write its PUBACKs in batches (see above). Returns false when this mqtt.js cannot be wrapped. */
-export function batchPubacks(client: MqttClient): boolean {
+export function batchPubacks(client: MqttClient, beforeFlush: () => boolean = () => true): boolean {
   const internals = client as unknown as ClientInternals;
   const original = internals._sendPacket;
   if (typeof original !== 'function') return false;
@@ -52,6 +60,11 @@ export function batchPubacks(client: MqttClient): boolean {
   const flush = (): void => {
     scheduled = false;
     if (ids.length === 0) return;
+    if (!beforeFlush()) {
+      scheduled = true;
+      setTimeout(flush, HELD_RETRY_MS).unref();
+      return;
+    }
     const batch = ids;
     const on = stream;
     ids = [];
@@ -68,11 +81,19 @@ export function batchPubacks(client: MqttClient): boolean {
     const plain = packet.cmd === 'puback' && typeof packet.messageId === 'number' && !packet.reasonCode && packet.properties === undefined;
     if (!plain || !internals.connected) {
       flush();
+      if (plain && !beforeFlush()) {
+        // Not safe yet and no connection to hold it for: its message comes again on the next connection.
+        cb?.();
+        return;
+      }
       send(packet, cb, ...rest);
       return;
     }
-    // Reconnected since the last ack: those of the old connection are settled first.
-    if (stream !== null && internals.stream !== stream) flush();
+    // Reconnected since the last ack: those of the old connection are settled first (or dropped, when held).
+    if (stream !== null && internals.stream !== stream) {
+      flush();
+      ids = [];
+    }
     stream = internals.stream;
     ids.push(packet.messageId);
     if (!scheduled) {

@@ -61,7 +61,7 @@ test('bench --quick: one JSON object with the documented keys, positive figures,
   for (const key of ['rss_mb_1k_streams', 'rss_mb_10k_streams']) assert.ok(key in b.memory, `memory.${key}`);
   assert.equal(b.meta.quick, true);
 
-  assert.ok(['tensorflow', 'wasm', 'cpu'].includes(b.scoring.backend ?? ''), `backend ${b.scoring.backend}`);
+  assert.ok(['tensorflow', 'native', 'wasm', 'cpu'].includes(b.scoring.backend ?? ''), `backend ${b.scoring.backend}`);
   positive(b.scoring.wps_b1, 'scoring.wps_b1');
   positive(b.scoring.wps_b256, 'scoring.wps_b256');
   if (b.scoring.torch_wps_b256 === null) assert.equal(b.scoring.ratio_vs_torch, null, 'no torch, no ratio');

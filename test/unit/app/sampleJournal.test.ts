@@ -1,11 +1,11 @@
 // The sample journal and the stream checkpoint codec: what a kill -9 leaves behind is read back exactly, a torn
 // tail is skipped and counted, generations covered by a checkpoint are not replayed.
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { decodeStreams, encodeStreams } from '../../../src/app/sampleCodec';
+import { decodeStreams, encodeBatch, encodeStreams, JOURNAL_MAGIC } from '../../../src/app/sampleCodec';
 import { SampleJournal } from '../../../src/app/sampleJournal';
 import type { StreamSamples } from '../../../src/sources/source';
 
@@ -35,6 +35,7 @@ test('appended batches come back in order after the process is gone; rotate() st
   for (let i = 0; i < 5; i++) j.append(batch(i));
   const gen = j.rotate();
   for (let i = 5; i < 8; i++) j.append(batch(i));
+  j.commit();
   j.close(); // as after kill -9: nothing flushed beyond write(2)
 
   const all = await new SampleJournal(jdir).open(0);
@@ -54,7 +55,9 @@ test('a torn tail is skipped and counted; later generations are still read', asy
   const j = new SampleJournal(jdir);
   await j.open(0);
   j.append(batch(1));
+  j.commit();
   j.append(batch(2));
+  j.commit();
   j.close();
   const [file] = (await readdir(jdir)).sort();
   await appendFile(path.join(jdir, file), Buffer.from([40, 0, 0, 0, 1, 2, 3])); // a frame cut short
@@ -105,4 +108,47 @@ test('stream snapshots round-trip through the checkpoint codec; damage is detect
   assert.equal(snap.held[0].ts, 3500);
   buf[buf.length - 3] ^= 0xff;
   assert.equal(decodeStreams(buf).damaged, 1);
+});
+
+test('group commit: appends are written only by commit(), one frame per group; a torn group loses only itself', async () => {
+  const jdir = path.join(dir, 'd');
+  const j = new SampleJournal(jdir);
+  await j.open(0);
+  for (let i = 0; i < 4; i++) j.append(batch(i));
+  assert.equal(j.uncommitted, 4);
+  // A kill now (before the turn's commit, so before its acks) leaves nothing of these behind.
+  assert.equal((await new SampleJournal(path.join(dir, 'd')).open(0)).batches.length, 0);
+  j.commit();
+  const [file] = (await readdir(jdir)).sort();
+  const afterFirst = (await readFile(path.join(jdir, file))).length;
+  assert.deepEqual((await readFile(path.join(jdir, file))).subarray(0, JOURNAL_MAGIC.length), JOURNAL_MAGIC, 'format 2 starts with its magic');
+  for (let i = 4; i < 7; i++) j.append(batch(i));
+  j.commit();
+  j.close();
+  const whole = await new SampleJournal(jdir).open(0);
+  assert.deepEqual(whole.batches.map((b) => b.samples[0].ts), [0, 1, 2, 3, 4, 5, 6].map((i) => batch(i).samples[0].ts));
+  assert.equal(whole.damaged, 0);
+  // The second group's write cut short by the kill: the first group is intact, the torn one counted once.
+  const full = (await readFile(path.join(jdir, file))).length;
+  await truncate(path.join(jdir, file), full - 5);
+  const torn = await new SampleJournal(jdir).open(0);
+  assert.equal(torn.batches.length, 4);
+  assert.equal(torn.damaged, 1);
+  assert.ok(afterFirst < full);
+});
+
+test('journal files of format 1 (one frame per batch, no magic) are still replayed', async () => {
+  const jdir = path.join(dir, 'e');
+  await new SampleJournal(jdir).open(0).then((r) => assert.equal(r.batches.length, 0));
+  await writeFile(path.join(jdir, '000000000001.journal'), Buffer.concat([encodeBatch(batch(1)), encodeBatch(batch(2))]));
+  const r = await new SampleJournal(jdir).open(0);
+  assert.deepEqual(r.batches.map((b) => b.stream), [batch(1).stream, batch(2).stream]);
+  assert.equal(r.damaged, 0);
+});
+
+test('a journal of a newer format is refused with a clear message', async () => {
+  const jdir = path.join(dir, 'f');
+  await new SampleJournal(jdir).open(0);
+  await writeFile(path.join(jdir, '000000000001.journal'), Buffer.from([0x41, 0x44, 0x4a, 0x09, 0, 0, 0, 0]));
+  await assert.rejects(new SampleJournal(jdir).open(0), /journal format 9 is newer/);
 });

@@ -37,11 +37,13 @@ class FakeClient {
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-function wrapped(): FakeClient {
+function wrapped(beforeFlush?: () => boolean): FakeClient {
   const c = new FakeClient();
-  assert.equal(batchPubacks(c as unknown as MqttClient), true);
+  assert.equal(batchPubacks(c as unknown as MqttClient, beforeFlush), true);
   return c;
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 void test('encodePubacks writes exactly what mqtt-packet generates for a PUBACK (MQTT 3.1.1 and 5)', () => {
   const ids = [1, 255, 256, 4660, 65535];
@@ -111,4 +113,43 @@ void test('while disconnected, acks go straight to mqtt.js (it keeps them for th
 
 void test('an mqtt.js without _sendPacket is left alone', () => {
   assert.equal(batchPubacks({} as MqttClient), false);
+});
+
+void test('beforeFlush runs before every batch; while it says no, acks are held, then leave in order', async () => {
+  let safe = false;
+  let asked = 0;
+  const c = wrapped(() => {
+    asked++;
+    return safe;
+  });
+  c.ack(1);
+  c.ack(2);
+  await turn();
+  assert.equal(asked, 1, 'asked once for the batch');
+  assert.equal(c.writes.length, 0, 'no ack while the samples are not safe');
+  c.ack(3);
+  await turn();
+  assert.equal(c.writes.length, 0);
+  safe = true;
+  await sleep(400);
+  assert.deepEqual(c.writes.map((w) => w.bytes), [encodePubacks([1, 2, 3])]);
+  assert.deepEqual(c.viaMqttJs, []);
+});
+
+void test('held acks of a connection that closed are dropped, never written to the next one', async () => {
+  let safe = false;
+  const c = wrapped(() => safe);
+  c.ack(1);
+  await turn();
+  c.stream = c.makeStream(2); // reconnected while 1 was held
+  c.ack(2);
+  await turn();
+  safe = true;
+  await sleep(300);
+  assert.deepEqual(c.writes, [{ stream: 2, bytes: encodePubacks([2]) }]);
+  assert.deepEqual(c.viaMqttJs, []);
+  safe = false;
+  c.connected = false;
+  assert.equal(c.ack(3), true, 'mqtt.js goes on');
+  assert.deepEqual(c.viaMqttJs, [], 'an unsafe ack is not queued for the next connection');
 });
