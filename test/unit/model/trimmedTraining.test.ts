@@ -12,14 +12,14 @@ import { Scorer } from '../../../src/model/scorer';
 import { trainAutoencoder, type TrainOptions, type WindowMatrix } from '../../../src/model/train';
 
 const SIZE = 32;
-const N_NORMAL = 270;
-const N_ODD = 30;
+const N_NORMAL = 255;
+const N_ODD = 45;
 
 before(async () => {
   await selectBackend();
 });
 
-/** 270 sine windows (period 16, random phase) and, at random rows, 30 of another kind: a fast square wave (period 5), also at random phase. */
+/** 255 sine windows (period 16, random phase) and, at random rows, 45 (15%) of another kind: a fast square wave (period 5), also at random phase. */
 function contaminated(seed: number): { data: WindowMatrix; odd: boolean[] } {
   const rng = createRng(seed);
   const n = N_NORMAL + N_ODD;
@@ -52,7 +52,7 @@ const OPTS: TrainOptions = {
 /** Mean error of the odd windows over the mean error of the sines, after training with `trim`. */
 async function contrast(trim: number): Promise<{ ratio: number; trimmed: number; trainWindows: number; epochs: number[] }> {
   const { data, odd } = contaminated(3);
-  const model = buildAutoencoder({ inputSize: SIZE, encoderUnits: [16], latentUnits: 2, seed: 9 });
+  const model = buildAutoencoder({ inputSize: SIZE, encoderUnits: [32], latentUnits: 2, seed: 9 });
   const epochs: number[] = [];
   const h = await trainAutoencoder(model, data, { ...OPTS, trimFraction: trim }, (e) => {
     epochs.push(e.epoch);
@@ -88,7 +88,7 @@ void test('trimming is reproducible with a fixed seed and rejects a fraction out
   const b = await contrast(0.15);
   assert.equal(a.ratio, b.ratio);
   const { data } = contaminated(3);
-  const model = buildAutoencoder({ inputSize: SIZE, encoderUnits: [16], latentUnits: 2, seed: 9 });
+  const model = buildAutoencoder({ inputSize: SIZE, encoderUnits: [32], latentUnits: 2, seed: 9 });
   await assert.rejects(trainAutoencoder(model, data, { ...OPTS, trimFraction: 1 }), /trimFraction must be in \[0, 1\)/);
   await assert.rejects(trainAutoencoder(model, data, { ...OPTS, trimFraction: -0.1 }), /trimFraction/);
   model.dispose();
