@@ -460,11 +460,13 @@ function anomalousPayload(ts) {
  * Stops after `probes` probes, `maxS` seconds or 5 misses in a row (an alert not received within 10 s is a
  * miss and counts as 10 s in the percentiles, so a backlog cannot make p99 look better).
  */
-async function latencyRun({ assets, hz, probes, warmS, maxS }) {
+async function latencyRun({ assets, hz, probes, warmS, maxS, profileDir = null }) {
   const mqtt = require('mqtt');
   // Room for every background asset and every probe stream: at the default limit (1,000) the probes of the
   // 1,000-asset run were refused as stream_limit and looked like a latency of 10 s.
-  const d = await launchDaemon({ k: 1, n: 1, maxStreams: assets + probes + 100 });
+  if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
+  const before = profileDir ? new Set(fs.readdirSync(profileDir)) : null;
+  const d = await launchDaemon({ k: 1, n: 1, maxStreams: assets + probes + 100 }, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   const bgMps = assets * hz;
   const duration = warmS + maxS + 30;
   let bg;
@@ -568,12 +570,16 @@ async function latencyRun({ assets, hz, probes, warmS, maxS }) {
     if (probe) await probe.endAsync().catch(() => undefined);
     if (bg) await bg.stop();
     await d.stop();
+    const file = profileDir ? fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f)) : undefined;
+    if (file) L.log(`\ndaemon CPU profile (latency run, ${assets} assets; includes start-up and shutdown)\n${require('./profileSummary').summarise(path.join(profileDir, file)).text}`);
   }
 }
 
 async function sectionLatency() {
   await services();
-  const nominal = await latencyRun({ assets: SIZE.latAssets, hz: SIZE.latHz, probes: SIZE.latProbes, warmS: SIZE.latWarmS, maxS: SIZE.latMaxS });
+  // --profile DIR: also a CPU profile of the nominal run's daemon (in DIR/latency).
+  const profileDir = argv.profile ? path.join(path.resolve(argv.profile), 'latency') : null;
+  const nominal = await latencyRun({ assets: SIZE.latAssets, hz: SIZE.latHz, probes: SIZE.latProbes, warmS: SIZE.latWarmS, maxS: SIZE.latMaxS, profileDir });
   Object.assign(result.latency_ms, nominal);
   if (SIZE.latLightAssets) {
     result.latency_ms.light = await latencyRun({ assets: SIZE.latLightAssets, hz: SIZE.latHz, probes: SIZE.latProbes, warmS: SIZE.latWarmS, maxS: SIZE.latMaxS });

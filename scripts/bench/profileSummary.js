@@ -8,20 +8,29 @@ const path = require('node:path');
 
 function area(url) {
   if (!url) return null;
-  const m = /\/dist\/([^/]+)\//.exec(url);
-  if (m) return `anomalyd ${m[1]}/`;
+  // Packages first: their own dist/ directories (ajv's dist/compile/) are not anomalyd's.
   const p = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (p) return p[1];
+  const m = /\/dist\/([^/]+)\//.exec(url);
+  if (m) return `anomalyd ${m[1]}/`;
   if (url.startsWith('node:')) return url.split('/')[0];
   return path.basename(url);
 }
+
+const STOPPED_US = 200_000;
 
 function summarise(file, top = 25) {
   const prof = JSON.parse(fs.readFileSync(file, 'utf8'));
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map();
   const dt = prof.timeDeltas;
-  for (let i = 0; i < prof.samples.length; i++) self.set(prof.samples[i], (self.get(prof.samples[i]) ?? 0) + (dt[i] ?? 0));
+  // A sample far longer than the sampling interval is time the process was stopped (the drain run's SIGSTOP),
+  // charged to whatever ran last: left out, else it shows as tens of per cent in one function.
+  for (let i = 0; i < prof.samples.length; i++) {
+    const us = dt[i] ?? 0;
+    if (us > STOPPED_US) continue;
+    self.set(prof.samples[i], (self.get(prof.samples[i]) ?? 0) + us);
+  }
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const fns = new Map();
   const areas = new Map();

@@ -1,6 +1,7 @@
 // Auto-learning for streams without a model: collect the first N complete windows of the stream, train and
 // calibrate a detector in a worker thread (ingestion and scoring of other streams go on), save it under
-// state_dir/models/, then hand it to the pipeline, which scores the stream's later windows with it.
+// state_dir/models/, then hand it to the pipeline, which scores the stream's later windows with it (its score
+// filter's range check seeded with the learning range, see learnedRange).
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ComponentContext } from '../core/context';
@@ -98,7 +99,23 @@ export class AutoLearner implements WindowLearner {
     });
     this.collecting.delete(binding.model);
     this.opts.onLearned(binding.model, detector, coarse);
+    // The range check of the stream's score filter starts from the range the model learnt from.
+    const range = learnedRange(detector, binding.spec.channels);
+    binding.scoreFilter?.seedRange?.(range.lo, range.hi);
   }
+}
+
+/**
+ * The raw range per channel (in `channels`' order, NaN where unknown) of a model's learning windows, from its
+ * manifest. An auto-learning stream's score filter starts its range check from it, after learning and after a
+ * restart, instead of judging the first windows against the range of one window. Only the range: the
+ * likelihood's history learns from windows scored after learning, because the model's errors on its own
+ * learning windows are lower than on any later window and a Gaussian of them would flag normal running.
+ */
+export function learnedRange(detector: Detector, channels: readonly string[]): { lo: number[]; hi: number[] } {
+  const summary = detector.manifest.training.channelSummary;
+  const of = (ch: string): { min: number; max: number } | undefined => summary.find((s) => s.name === ch);
+  return { lo: channels.map((ch) => of(ch)?.min ?? Number.NaN), hi: channels.map((ch) => of(ch)?.max ?? Number.NaN) };
 }
 
 function runWorker(job: LearnJob, signal: AbortSignal): Promise<LearnResult> {

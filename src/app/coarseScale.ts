@@ -29,6 +29,10 @@ export class CoarseScaleFilter implements StreamScoreFilter {
     this.pooled = new PooledSteps(options.pool, options.size, options.channels);
   }
 
+  seedRange(lo: readonly number[], hi: readonly number[]): void {
+    this.inner.seedRange?.(lo, hi);
+  }
+
   filter(o: ScoreObservation): ScoreObservation {
     const w = o.window;
     const { size, hop, channels } = this.options;

@@ -3,12 +3,13 @@
 // one grace deadline. Constructors do nothing; start() does the I/O; stop() is idempotent and safe after a
 // failed start. reload() applies a re-read config file while running (what applies live: see reload.ts).
 import * as path from 'node:path';
-import type { Config } from '../config/schema';
+import { autoLearnDetection } from '../config/detection';
+import type { Config, DetectionConfig } from '../config/schema';
 import { systemClock } from '../core/clock';
 import type { ComponentContext } from '../core/context';
 import { selectBackend, type BackendInfo } from '../model/backend';
 import type { Detector } from '../model/detector';
-import { Pipeline } from '../pipeline/pipeline';
+import { Pipeline, type StreamBinding } from '../pipeline/pipeline';
 import { AlertmanagerSink } from '../sinks/alertmanager';
 import type { Sink } from '../sinks/sink';
 import { embeddedBrokerTarget, startEmbeddedBroker, type EmbeddedBroker } from '../sources/broker';
@@ -18,7 +19,7 @@ import { createTelemetryServer, type TelemetryServer } from '../telemetry/http';
 import { createLogger, type Logger } from '../telemetry/logger';
 import { createMetrics, type Metrics } from '../telemetry/metrics';
 import { modelsLoadedCheck, mqttConnectedCheck } from '../telemetry/readiness';
-import { AutoLearner } from './autoLearner';
+import { AutoLearner, learnedRange } from './autoLearner';
 import { backendPreference } from './backend';
 import { createBinder, type Binder } from './bindings';
 import { detectorSpec } from './detection';
@@ -82,6 +83,11 @@ export class Daemon {
     return this.sinks.find((s): s is AlertmanagerSink => s instanceof AlertmanagerSink);
   }
 
+  /** What an auto-learning stream trains with: its settings as bound (the binder always bound it first). */
+  private autoLearnDetection(b: StreamBinding): DetectionConfig {
+    return this.binder?.detectionOf(b.spec.id) ?? autoLearnDetection(this.config.defaults, this.config.auto_learn);
+  }
+
   private ctx(id: string): ComponentContext {
     if (!this.events) throw new Error('telemetry not started');
     return { id, log: this.log.child({ component: id }), events: this.events, clock: systemClock, signal: this.abort.signal };
@@ -116,18 +122,23 @@ export class Daemon {
       onRestored: (active) => this.alertmanager()?.reconcile(active),
       notify: (notices) => this.pipeline?.notify(notices),
       coarseFor: (model) => this.models?.coarseOf(model),
+      learnedRange: (model, channels) => {
+        const detector = this.models?.get(model);
+        return detector ? learnedRange(detector, channels) : undefined;
+      },
     });
     const models = this.models;
     const learner = new AutoLearner(this.ctx('learner'), {
       windows: c.defaults.training.auto_learn_windows,
       modelsDir: learnedDir,
       backend: backendPreference(c.inference.backend),
+      // The stream's own settings as bound (defaults, the auto_learn profile, its subscription and stream entry).
       specFor: (b) => {
-        const d = this.config.defaults;
+        const d = this.autoLearnDetection(b);
         return detectorSpec({ ...d, window: { ...d.window, size: b.window.size, hop: b.window.hop } }, b.model, b.spec, this.backend?.name ?? '', this.info.version);
       },
-      scalesFor: () => {
-        const d = this.config.defaults;
+      scalesFor: (b) => {
+        const d = this.autoLearnDetection(b);
         return { ensemble: d.training.ensemble, coarsePool: d.calibration.likelihood.enabled ? d.calibration.likelihood.coarse_pool : 0 };
       },
       onLearned: (model: string, detector: Detector, coarse?: Detector) => {

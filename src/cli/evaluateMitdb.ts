@@ -88,7 +88,7 @@ export async function evaluateMitdbCommand(args: string[]): Promise<number> {
   const auc = pool === 'ratio' ? m.rocAuc : rocAuc(pooledSurprise, pooledAbnormal);
   const result = { dataset: 'mitdb', records: records.length, beats: m.beats, roc_auc: round(auc), sensitivity: round(m.sensitivity), specificity: round(m.specificity) };
   // How much a single record moves the pooled figure: the same command runs on records not in this folder.
-  const loo = records.length > 2 ? leaveOneRecordOut(perRecord).filter((r) => !Number.isNaN(r.rocAuc)) : [];
+  const loo = records.length >= 2 ? leaveOneRecordOut(perRecord).filter((r) => !Number.isNaN(r.rocAuc)) : [];
   if (loo.length > 0) {
     const lo = loo.reduce((a, b) => (b.rocAuc < a.rocAuc ? b : a));
     const hi = loo.reduce((a, b) => (b.rocAuc > a.rocAuc ? b : a));

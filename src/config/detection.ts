@@ -23,3 +23,61 @@ function mergeDeep(base: unknown, over: unknown): unknown {
 function isMapping(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
+
+/**
+ * HTM's likelihood counts in samples: NAB's rows, where every row is scored (hop 1). 10 scores averaged, 30 days
+ * of 5-minute rows in the history, one day of learning, 200 rows of suppression after a detection.
+ */
+export const HTM_LIKELIHOOD_SAMPLES = { average_windows: 10, history_windows: 8640, learning_windows: 288, suppress_windows: 200 } as const;
+const MIN_WINDOWS = { average_windows: 1, history_windows: 20, learning_windows: 10, suppress_windows: 0 } as const;
+type CountKey = keyof typeof HTM_LIKELIHOOD_SAMPLES;
+
+/**
+ * Effective detection settings of a stream that auto-learns: `defaults`, then the auto_learn profile, then the
+ * subscription's and stream entry's overrides. Likelihood counts that none of the layers above `defaults` writes
+ * are HTM's counts in samples converted to the stream's windows (divided by its hop, rounded up), so the
+ * likelihood remembers, learns and suppresses over the same time as on NAB whatever the hop.
+ */
+export function autoLearnDetection(defaults: DetectionConfig, profile: DetectionOverrides, ...layers: (DetectionOverrides | undefined)[]): DetectionConfig {
+  const merged = effectiveDetection(defaults, profile, ...layers);
+  const written = (key: CountKey): boolean => [profile, ...layers].some((l) => l?.calibration?.likelihood?.[key] !== undefined);
+  const hop = merged.window.hop;
+  const likelihood: Record<CountKey, number> = { ...pickCounts(merged.calibration.likelihood) };
+  for (const key of Object.keys(HTM_LIKELIHOOD_SAMPLES) as CountKey[]) {
+    if (!written(key)) likelihood[key] = Math.max(MIN_WINDOWS[key], Math.ceil(HTM_LIKELIHOOD_SAMPLES[key] / hop));
+  }
+  // A count the user wrote wins over a converted one: the other side of learning <= history gives way.
+  if (likelihood.learning_windows > likelihood.history_windows) {
+    if (!written('history_windows')) likelihood.history_windows = likelihood.learning_windows;
+    else if (!written('learning_windows')) likelihood.learning_windows = likelihood.history_windows;
+  }
+  return { ...merged, calibration: { ...merged.calibration, likelihood: { ...merged.calibration.likelihood, ...likelihood } } };
+}
+
+function pickCounts(l: DetectionConfig['calibration']['likelihood']): Record<CountKey, number> {
+  return { average_windows: l.average_windows, history_windows: l.history_windows, learning_windows: l.learning_windows, suppress_windows: l.suppress_windows };
+}
+
+/** The layers of one stream: its subscription and (optional) stream entry, as the config holds them. */
+interface StreamLayers {
+  readonly model: string;
+}
+
+/** The model a stream uses: its stream entry's, unless that is absent or "auto", else its subscription's. */
+export function configuredModel(subscription: StreamLayers, explicit: Partial<StreamLayers> | undefined): string {
+  return explicit?.model !== undefined && explicit.model !== 'auto' ? explicit.model : subscription.model;
+}
+
+/**
+ * Effective detection settings of a stream: with model "auto" (it learns its own) the auto_learn profile joins
+ * the layers; a configured model gets `defaults` and the overrides only.
+ */
+export function streamDetection(
+  config: { readonly defaults: DetectionConfig; readonly auto_learn: DetectionOverrides },
+  subscription: DetectionOverrides & StreamLayers,
+  explicit: (DetectionOverrides & Partial<StreamLayers>) | undefined,
+): DetectionConfig {
+  return configuredModel(subscription, explicit) === 'auto'
+    ? autoLearnDetection(config.defaults, config.auto_learn, subscription, explicit)
+    : effectiveDetection(config.defaults, subscription, explicit);
+}

@@ -6,6 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import {
   alertingSchema,
+  autoLearnSchema,
   calibrationSchema,
   detectionDefaultsSchema,
   noiseSchema,
@@ -125,6 +126,7 @@ export const configSchema = Type.Object(
     mqtt: mqttSchema,
     models: modelsSchema,
     defaults: detectionDefaultsSchema,
+    auto_learn: autoLearnSchema,
     subscriptions: Type.Array(subscriptionSchema, { default: [], maxItems: 256, description: 'MQTT subscriptions, each mapping topics to streams.' }),
     streams: Type.Array(streamSchema, { default: [], maxItems: 100_000, description: 'Optional per-stream settings for streams produced by the subscriptions.' }),
     sinks: sinksSchema,
@@ -156,6 +158,7 @@ export type CalibrationConfig = Deep<Static<typeof calibrationSchema>>;
 export type AlertingConfig = Deep<Static<typeof alertingSchema>>;
 export type DetectionConfig = Deep<Static<typeof detectionDefaultsSchema>>;
 export type DetectionOverrides = Deep<{ [K in keyof Static<typeof detectionDefaultsSchema>]?: DeepPartial<Static<typeof detectionDefaultsSchema>[K]> }>;
+export type AutoLearnConfig = Deep<Static<typeof autoLearnSchema>>;
 export type TimestampConfig = Deep<Static<typeof timestampSchema>>;
 export type SubscriptionConfig = Deep<Static<typeof subscriptionSchema>>;
 export type Decoder = SubscriptionConfig['decoder'];

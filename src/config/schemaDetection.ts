@@ -1,7 +1,7 @@
 // Detection settings: how windows are cut, how the autoencoder is trained, how its threshold is calibrated and
 // when anomalous windows become alerts. `defaults` holds one full set; subscriptions and streams override parts.
 import { Type } from '@sinclair/typebox';
-import { oneOf, section } from './schemaHelpers';
+import { oneOf, profileOf, section } from './schemaHelpers';
 
 export const windowSchema = section(
   {
@@ -258,4 +258,32 @@ export const detectionDefaultsSchema = section(
     alerting: alertingSchema,
   },
   'Detection settings applied to every stream unless its subscription or stream entry overrides them.',
+);
+
+/**
+ * The detector profile of streams that auto-learn (model "auto"): laid over `defaults`, under the subscription's
+ * and stream's own overrides. Its defaults are what measured best on the public benchmarks (README, Detection
+ * quality): HTM's anomaly likelihood with its range check, a coarse time scale and an ensemble of three per
+ * scale (the NAB winner; input_transform stays defaults', none, which measured better on NAB and the same on
+ * SKAB under the likelihood). Streams with a configured model keep `defaults` as they are.
+ */
+export const autoLearnSchema = section(
+  {
+    training: profileOf(
+      trainingSchema,
+      { ensemble: 3 },
+      'Training of auto-learned models, over defaults.training (the window count to collect stays defaults.training.auto_learn_windows).',
+    ),
+    calibration: profileOf(
+      calibrationSchema,
+      { likelihood: { enabled: true, threshold: 0.5, range_tolerance: 0.05, coarse_pool: 8 } },
+      "Calibration of auto-learned models, over defaults.calibration. The likelihood's average/history/learning/suppress_windows, unless written here or in the subscription or stream entry, are HTM's counts in samples (10, 8640, 288, 200: NAB rows, scored one window per row) divided by the stream's hop and rounded up, so they span the same time whatever the hop (at least 10 learning and 20 history windows).",
+    ),
+    alerting: profileOf(
+      alertingSchema,
+      { k: 1 },
+      'Alerting of auto-learned streams, over defaults.alerting: the likelihood already averages and reports a change once (the windows after a detection are suppressed), so an alert starts on the first anomalous window.',
+    ),
+  },
+  'Detector profile of streams whose model is "auto" and that learn one: over `defaults`, under their subscription\'s and stream entry\'s overrides. Streams with a configured model do not use it.',
 );

@@ -73,6 +73,34 @@ export function overrideOf<T extends TSchema>(schema: T, description: string): T
   return Type.Unsafe<DeepPartial<Static<T>>>(obj);
 }
 
+/**
+ * An override section (every property optional) whose defaults are `values` only: a profile laid over another
+ * section. A user who writes some of its keys keeps the profile's values for the others; keys the profile does
+ * not name stay unset and fall through to the section below.
+ */
+export function profileOf<T extends TSchema>(schema: T, values: DeepPartial<Static<T>>, description: string): TUnsafe<DeepPartial<Static<T>>> {
+  const obj = stripDefaults(JSON.parse(JSON.stringify(schema)) as unknown) as Record<string, unknown>;
+  obj['description'] = description;
+  obj['default'] = {};
+  setDefaults(obj, values);
+  return Type.Unsafe<DeepPartial<Static<T>>>(obj);
+}
+
+function setDefaults(node: Record<string, unknown>, values: unknown): void {
+  const properties = node['properties'] as Record<string, Record<string, unknown>> | undefined;
+  if (!properties || values === null || typeof values !== 'object') return;
+  for (const [key, value] of Object.entries(values)) {
+    const property = properties[key];
+    if (!property) throw new Error(`profile names ${key}, which the section does not have`);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      property['default'] = {};
+      setDefaults(property, value);
+    } else {
+      property['default'] = value;
+    }
+  }
+}
+
 function stripDefaults(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(stripDefaults);
   if (node === null || typeof node !== 'object') return node;

@@ -1,7 +1,7 @@
 // Rules that span several fields and so cannot live in the JSON Schema: topic filters and their templates, model
 // references, unique names, min <= max pairs, and detection settings after overrides are applied.
 import { parseSharedFilter } from '../core/shard';
-import { effectiveDetection } from './detection';
+import { autoLearnDetection, configuredModel, streamDetection } from './detection';
 import type { ConfigPath, ProblemList, Segment } from './problems';
 import type { Config, DetectionConfig, DetectionOverrides, SubscriptionConfig } from './schema';
 import { resolveShard } from './shard';
@@ -22,6 +22,14 @@ export function checkSemantics(config: Config, problems: ProblemList): void {
     problems.add(['batching', 'max_batch'], `must not exceed queues.capacity (${config.queues.capacity})`, config.batching.max_batch);
   }
   checkDetection([{ at: ['defaults'], values: config.defaults }], config.defaults, problems);
+  checkDetection(
+    [
+      { at: ['defaults'], values: config.defaults },
+      { at: ['auto_learn'], values: config.auto_learn },
+    ],
+    autoLearnDetection(config.defaults, config.auto_learn),
+    problems,
+  );
   const streamPatterns = config.subscriptions.map((sub, i) => checkSubscription(config, sub, i, problems));
   checkStreams(config, streamPatterns, problems);
   checkSinks(config, problems);
@@ -60,14 +68,7 @@ function checkSubscription(config: Config, sub: SubscriptionConfig, i: number, p
     if (j < i && other.topic === sub.topic) problems.add([...at, 'topic'], `repeats the topic of subscriptions[${j}]`, sub.topic);
   });
   checkModelRef(config, sub.model, [...at, 'model'], problems);
-  checkDetection(
-    [
-      { at: ['defaults'], values: config.defaults },
-      { at, values: sub },
-    ],
-    effectiveDetection(config.defaults, sub),
-    problems,
-  );
+  checkDetection([...baseLayers(config, sub, undefined), { at, values: sub }], streamDetection(config, sub, undefined), problems);
   return streamMatcher(sub);
 }
 
@@ -167,16 +168,15 @@ function checkStreams(config: Config, patterns: (RegExp | undefined)[], problems
         problems.add([...at, 'channels', c], `is not a channel of subscriptions[${i}] (${sub.channels.join(', ')})`, channel);
       }
     });
-    checkDetection(
-      [
-        { at: ['defaults'], values: config.defaults },
-        { at: ['subscriptions', i], values: sub },
-        { at, values: stream },
-      ],
-      effectiveDetection(config.defaults, sub, stream),
-      problems,
-    );
+    checkDetection([...baseLayers(config, sub, stream), { at: ['subscriptions', i], values: sub }, { at, values: stream }], streamDetection(config, sub, stream), problems);
   });
+}
+
+/** The layers under a subscription: `defaults`, and the auto_learn profile when the stream learns its own model. */
+function baseLayers(config: Config, sub: SubscriptionConfig, stream: { readonly model?: string } | undefined): Layer[] {
+  const layers: Layer[] = [{ at: ['defaults'], values: config.defaults }];
+  if (configuredModel(sub, stream) === 'auto') layers.push({ at: ['auto_learn'], values: config.auto_learn });
+  return layers;
 }
 
 interface Layer {
@@ -209,6 +209,12 @@ function checkDetection(layers: Layer[], eff: DetectionConfig, problems: Problem
     [['calibration', 'pot', 'q'], ['calibration', 'pot', 'initial_quantile']],
     calibration.pot.q < 1 - calibration.pot.initial_quantile,
     `pot q (${calibration.pot.q}) must be below 1 - initial_quantile (${(1 - calibration.pot.initial_quantile).toPrecision(3)})`,
+    undefined,
+  );
+  rule(
+    [['calibration', 'likelihood', 'learning_windows'], ['calibration', 'likelihood', 'history_windows']],
+    calibration.likelihood.learning_windows <= calibration.likelihood.history_windows,
+    `likelihood learning_windows (${calibration.likelihood.learning_windows}) must not exceed history_windows (${calibration.likelihood.history_windows})`,
     undefined,
   );
   rule([['alerting', 'k'], ['alerting', 'n']], alerting.k <= alerting.n, `k (${alerting.k}) must not exceed n (${alerting.n})`, undefined);

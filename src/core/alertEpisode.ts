@@ -73,6 +73,14 @@ export class EpisodeTracker {
     return !this.activeFlag && this.kofn.count > 0;
   }
 
+  /**
+   * Inactive with a full history of calm windows: another calm window leaves the snapshot as it is (the
+   * checkpoint skips streams whose alert state did not change, app/bindings.ts).
+   */
+  get quiet(): boolean {
+    return !this.activeFlag && this.kofn.count === 0 && this.recent.length >= this.options.n;
+  }
+
   /** When the current episode started (ms); 0 when inactive. */
   get startedAt(): number {
     return this.since;

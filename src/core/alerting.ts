@@ -64,6 +64,7 @@ export class AlertStateMachine {
   private insufficientCount = 0;
   private insufficient: AlertNotice | null = null;
   private lastThreshold = 0;
+  private changes = 0;
 
   constructor(private readonly options: AlertStateOptions) {
     if (!Number.isInteger(options.insufficientWindows) || options.insufficientWindows < 1) {
@@ -77,6 +78,9 @@ export class AlertStateMachine {
 
   /** One scored window. Returns the notices to emit, usually none. */
   observe(w: WindowObservation): AlertNotice[] {
+    // A calm window on a calm stream changes nothing its snapshot holds; any other one counts as a change.
+    const calmBefore = this.episode.quiet && this.held === 'none' && this.insufficient === null && this.insufficientCount === 0 && this.lastThreshold === w.threshold;
+    if (!(calmBefore && !w.anomalous)) this.changes++;
     const out: AlertNotice[] = [];
     this.lastThreshold = w.threshold;
     this.insufficientCount = 0;
@@ -102,6 +106,7 @@ export class AlertStateMachine {
 
   /** One window too incomplete to score: neither normal nor anomalous, so the anomaly state stays as it is. */
   observeInsufficient(w: InsufficientObservation): AlertNotice[] {
+    this.changes++;
     this.insufficientCount += 1;
     if (this.insufficient || this.insufficientCount < this.options.insufficientWindows) return [];
     const noScore = { score: 0, threshold: this.lastThreshold, pValue: 1, channelShares: [] };
@@ -123,6 +128,11 @@ export class AlertStateMachine {
   /** The firing alerts as last notified: what a restarted daemon re-asserts to Alertmanager (not to pagers). */
   active(): AlertNotice[] {
     return [this.anomaly, this.insufficient].filter((n): n is AlertNotice => n !== null);
+  }
+
+  /** Changes with everything snapshot() holds (not necessarily only then): the checkpoint copies changed machines only. */
+  get revision(): number {
+    return this.changes;
   }
 
   snapshot(): AlertSnapshot {
@@ -150,6 +160,7 @@ export class AlertStateMachine {
     const problem = snapshotProblem(snapshot, this.options.stream);
     if (problem !== null) throw new TypeError(`Alert state of stream '${this.options.stream}' not restored: ${problem}`);
     const s = snapshot as AlertSnapshot;
+    this.changes++;
     this.episode.restore(s.episode);
     this.held = s.held;
     this.severity = s.severity;

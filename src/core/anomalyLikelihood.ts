@@ -81,6 +81,14 @@ export class AnomalyLikelihood implements StreamScoreFilter {
     return { time: o.time, score, threshold: this.options.threshold, pValue: tail, anomalous };
   }
 
+  /** A known range (the learned model's training range) joins the range check's seen range; no-op without a tolerance. */
+  seedRange(lo: readonly number[], hi: readonly number[]): void {
+    const tolerance = this.options.rangeTolerance ?? 0;
+    if (tolerance <= 0 || lo.length === 0 || lo.length !== hi.length) return;
+    this.range ??= new RangeNovelty(tolerance, lo.length);
+    this.range.include(lo, hi);
+  }
+
   private scale(i: number): ScoreGaussian {
     while (this.scales.length <= i) this.scales.push(new ScoreGaussian(this.options));
     return this.scales[i];

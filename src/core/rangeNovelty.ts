@@ -23,6 +23,16 @@ export class RangeNovelty {
     this.hi = new Float64Array(channels).fill(-Infinity);
   }
 
+  /** Values known to have been seen (per channel; non-finite entries ignored) join the range, judging nothing. */
+  include(lo: readonly number[], hi: readonly number[]): void {
+    for (let ch = 0; ch < this.channels; ch++) {
+      const l = lo[ch];
+      const h = hi[ch];
+      if (l !== undefined && Number.isFinite(l) && l < this.lo[ch]) this.lo[ch] = l;
+      if (h !== undefined && Number.isFinite(h) && h > this.hi[ch]) this.hi[ch] = h;
+    }
+  }
+
   /**
    * True when a value of the window (time-major, `channels` per step; NaN = missing) lies outside the range
    * seen before this window, widened by the tolerance. A channel with no spread yet (fewer than two distinct

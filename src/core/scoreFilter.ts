@@ -34,4 +34,9 @@ export interface WindowValues {
 /** Stateful: one instance per stream, fed that stream's windows in time order. */
 export interface StreamScoreFilter {
   filter(o: ScoreObservation): ScoreObservation;
+  /**
+   * Values the stream is known to have shown (per channel, e.g. a learned model's training range) join the seen
+   * range of a range check, so it does not start from nothing (after a restart). Filters without one ignore it.
+   */
+  seedRange?(lo: readonly number[], hi: readonly number[]): void;
 }

@@ -85,6 +85,8 @@ export class SensorCheck {
   private sampleNo = 0;
   private flatline: AlertNotice | null = null;
   private spiking: AlertNotice | null = null;
+  /** Counts changes of what snapshot() holds: the checkpoint copies changed streams only. */
+  private changes = 0;
 
   constructor(private readonly o: SensorCheckOptions) {
     this.state = o.channels.map(() => ({ last: NaN, run: 0, before: NaN, pending: NaN, seen: 0, scale: 0, spikes: [] }));
@@ -108,6 +110,10 @@ export class SensorCheck {
   /** The firing alerts (re-asserted to Alertmanager after a restart). */
   active(): AlertNotice[] {
     return [this.flatline, this.spiking].filter((n): n is AlertNotice => n !== null);
+  }
+
+  get revision(): number {
+    return this.changes;
   }
 
   snapshot(): SensorSnapshot {
@@ -153,18 +159,21 @@ export class SensorCheck {
     }
     this.flatline = flatline;
     this.spiking = spiking;
+    this.changes++;
   }
 
   /** The stream is no longer monitored (removed by a config reload): resolves the firing alerts with `reason`. */
   retire(now: number, reason: string): AlertNotice[] {
     const out = this.active().map((n) => retiredNotice(n, now, reason, this.o.nextSequence()));
     this.flatline = this.spiking = null;
+    this.changes++;
     return out;
   }
 
   /** One sample (values in channel order, NaN = missing), in time order. Returns the notices to emit. */
   observe(ts: number, values: ArrayLike<number>): AlertNotice[] {
     const n = ++this.sampleNo;
+    this.changes++;
     const { flatlineSamples, spikeFactor, spikeWindowSamples } = this.o;
     for (let c = 0; c < this.state.length; c++) {
       const s = this.state[c];

@@ -27,6 +27,8 @@ export interface StallOptions {
 export class StallDetector {
   private lastActivity: number;
   private firing: AlertNotice | null = null;
+  /** Counts changes of what snapshot() holds (the firing alert): the checkpoint copies changed streams only. */
+  private changes = 0;
 
   constructor(
     private readonly o: StallOptions,
@@ -51,6 +53,10 @@ export class StallDetector {
     return this.firing ? [this.firing] : [];
   }
 
+  get revision(): number {
+    return this.changes;
+  }
+
   snapshot(): StallSnapshot {
     return { version: STALL_SNAPSHOT_VERSION, firing: this.firing };
   }
@@ -63,6 +69,7 @@ export class StallDetector {
   restore(snapshot: unknown): void {
     const s = snapshot as Partial<StallSnapshot> | null;
     if (typeof s !== 'object' || s === null || s.version !== STALL_SNAPSHOT_VERSION) throw new TypeError(`Stall state of stream '${this.o.stream}' not restored: unsupported content`);
+    this.changes++;
     if (s.firing === null || s.firing === undefined) {
       this.firing = null;
       return;
@@ -77,6 +84,7 @@ export class StallDetector {
     if (!this.firing) return [];
     const resolved = retiredNotice(this.firing, now, reason, this.o.nextSequence());
     this.firing = null;
+    this.changes++;
     return [resolved];
   }
 
@@ -86,11 +94,13 @@ export class StallDetector {
     if (!this.firing) return [];
     const resolved: AlertNotice = { ...this.firing, status: 'resolved', endsAt: now, sequence: this.o.nextSequence() };
     this.firing = null;
+    this.changes++;
     return [resolved];
   }
 
   check(now: number): AlertNotice[] {
     if (this.o.silenceMs <= 0 || this.firing || now - this.lastActivity <= this.o.silenceMs) return [];
+    this.changes++;
     this.firing = {
       fingerprint: alertFingerprint(this.o.stream, 'ingestion_stalled'),
       stream: this.o.stream,

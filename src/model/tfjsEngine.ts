@@ -65,12 +65,14 @@ function elementError(x: tf.Tensor, r: tf.Tensor, metric: ScoreMetric): tf.Tenso
 
 export class TfjsTraining implements TrainingEngine {
   readonly kind = 'tfjs';
+  private readonly optimizer: tf.Optimizer;
 
   constructor(
     private readonly model: tf.LayersModel,
     setup: TrainingSetup,
   ) {
-    model.compile({ optimizer: tf.train.adam(setup.learningRate), loss: LOSS_FN[setup.loss] });
+    this.optimizer = tf.train.adam(setup.learningRate);
+    model.compile({ optimizer: this.optimizer, loss: LOSS_FN[setup.loss] });
   }
 
   async fitEpoch(noisy: Float32Array, clean: Float32Array, n: number, batchSize: number): Promise<number> {
@@ -105,7 +107,9 @@ export class TfjsTraining implements TrainingEngine {
   }
 
   dispose(): void {
-    // The optimizer belongs to the compiled model; nothing else is held.
+    // Adam's moment tensors; a later training run (trimmed training's refit) compiles a new optimizer, and
+    // without this each run would leave two tensors per weight behind.
+    this.optimizer.dispose();
   }
 }
 

@@ -266,6 +266,10 @@ void test('evaluate mitdb: abnormal beats already in the learning minutes, recor
   console.log(`synthetic contaminated records: robust ${JSON.stringify(robust)}, percentile ${JSON.stringify(percentile)}`);
   const byP = await runJson(keys, ...args, await config('mitdb-robust-p', body('{ method: robust }')), '--pool', 'p-value');
   assert.equal(byP.records, 2);
+  // stderr shows how far one record moves the pooled figure (with two records: the other one's own AUC).
+  const loo = await cli(...args, await config('mitdb-robust-loo', body('{ method: robust, robust: { quantile: 0.1, factor: 3 } }')));
+  assert.equal(loo.code, 0, loo.stderr);
+  assert.match(loo.stderr, /Pooled ROC AUC with one record left out: [01]\.\d{4} \(without 90[12]\) to [01]\.\d{4} \(without 90[12]\)/);
   const bad = await cli(...args, await config('mitdb-robust-bad', body('{ method: robust }')), '--pool', 'nope');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--pool must be ratio or p-value \(got 'nope'\)/);

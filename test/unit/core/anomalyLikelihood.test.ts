@@ -113,3 +113,18 @@ void test('a scale that joins late learns before it judges', () => {
   const first = l.filter({ time: 300, score: 1, threshold: 1, pValue: 0.5, anomalous: false, otherScales: [1e6] });
   assert.ok(!first.anomalous, `score ${first.score}`);
 });
+
+void test('seedRange gives the range check a known range; without a tolerance it does nothing', () => {
+  const w = (values: number[]): { values: number[]; channels: number } => ({ values, channels: 1 });
+  const obs = (time: number, values: number[]) => ({ time, score: 0.1, threshold: 1, pValue: 1, anomalous: false, window: w(values) });
+  const unseeded = new AnomalyLikelihood({ ...OPTIONS, rangeTolerance: 0.05 });
+  assert.equal(unseeded.filter(obs(1, [5, 6])).score, 0, 'the first window has nothing to compare with');
+  const seeded = new AnomalyLikelihood({ ...OPTIONS, rangeTolerance: 0.05 });
+  seeded.seedRange([0], [1]);
+  assert.equal(seeded.filter(obs(1, [0.2, 0.8])).score, 0, 'inside the seeded range');
+  assert.equal(seeded.filter(obs(2, [5, 6])).score, 1, 'beyond the seeded range');
+  const off = new AnomalyLikelihood({ ...OPTIONS, rangeTolerance: 0 });
+  off.seedRange([0], [1]);
+  assert.equal(off.filter(obs(1, [5, 6])).score, 0);
+  assert.equal(off.filter(obs(2, [50])).score, 0, 'no range check at all');
+});

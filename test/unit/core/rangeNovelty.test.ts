@@ -33,3 +33,13 @@ void test('bad options and ragged windows are rejected', () => {
   assert.throws(() => new RangeNovelty(0.05, 0), /channels/);
   assert.throws(() => new RangeNovelty(0.05, 2).observe([1, 2, 3]), /2-channel/);
 });
+
+void test('a known range seeds the seen range: the first windows are judged against it, not against themselves', () => {
+  const r = new RangeNovelty(0.05, 2);
+  r.include([0, 10], [1, 20]);
+  assert.equal(r.observe([0.5, 15, 0.6, 15.5]), false, 'inside the seeded range');
+  assert.equal(r.observe([1.2, 15]), true, 'channel 0 beyond the seeded [0, 1] by more than 5%');
+  const other = new RangeNovelty(0.05, 1);
+  other.include([Number.NaN], [Number.NaN]);
+  assert.equal(other.observe([0, 1]), false, 'non-finite seeds are ignored: nothing to compare with yet');
+});

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { InputError } from '../../../src/core/errors';
-import { beatMetrics, beatWindows, coveredBeats, listMitdbRecords, parseMitdbBeats, readMitdbBeats, readMitdbRecord } from '../../../src/eval/mitdb';
+import { beatMetrics, beatWindows, coveredBeats, leaveOneRecordOut, listMitdbRecords, parseMitdbBeats, readMitdbBeats, readMitdbRecord } from '../../../src/eval/mitdb';
 
 const repoRoot = path.resolve(__dirname, '../../../..');
 const mitdb = path.resolve(repoRoot, '..', 'shared', 'data', 'mitdb');
@@ -73,6 +73,22 @@ void test('beat metrics: ROC AUC, and sensitivity/specificity with flagged = sco
   assert.equal(m.rocAuc, 0.75);
   assert.equal(m.sensitivity, 0.5);
   assert.equal(m.specificity, 0.5);
+});
+
+void test('leave one record out: the pooled AUC of the other records, NaN when what is left has one class', () => {
+  // a and b rank perfectly on their own; c puts its abnormal beat below its normal ones and on b's scale.
+  const a = { record: 'a', scores: [1, 2, 9], abnormal: [false, false, true] };
+  const b = { record: 'b', scores: [3, 4, 8], abnormal: [false, false, true] };
+  const c = { record: 'c', scores: [5, 6, 0.5], abnormal: [false, false, true] };
+  const loo = leaveOneRecordOut([a, b, c]);
+  assert.deepEqual(loo.map((r) => r.record), ['a', 'b', 'c']);
+  assert.equal(loo[2].rocAuc, 1, 'without c: a and b pooled rank perfectly');
+  // without a: 4 normals (3 4 5 6), abnormals 8 (above all) and 0.5 (below all): AUC (4 + 0) / 8
+  assert.equal(loo[0].rocAuc, 0.5);
+  assert.equal(loo[1].rocAuc, 0.5);
+  const normalOnly = leaveOneRecordOut([a, { record: 'n', scores: [1, 2], abnormal: [false, false] }]);
+  assert.ok(Number.isNaN(normalOnly[0].rocAuc), 'only normal beats left');
+  assert.equal(normalOnly[1].rocAuc, 1);
 });
 
 void test('record 100 of ../shared/data: 649,999 samples after the artefact frame, 2273 beats of which 34 abnormal', { skip: existsSync(mitdb) ? false : '../shared/data not present' }, async () => {

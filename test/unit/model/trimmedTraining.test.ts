@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
 import { createRng } from '../../../src/core/random';
 import { buildAutoencoder } from '../../../src/model/autoencoder';
 import { currentBackend, selectBackend } from '../../../src/model/backend';
@@ -54,10 +55,12 @@ async function contrast(trim: number): Promise<{ ratio: number; trimmed: number;
   const { data, odd } = contaminated(3);
   const model = buildAutoencoder({ inputSize: SIZE, encoderUnits: [32], latentUnits: 2, seed: 9 });
   const epochs: number[] = [];
+  const tensors = tf.memory().numTensors;
   const h = await trainAutoencoder(model, data, { ...OPTS, trimFraction: trim }, (e) => {
     epochs.push(e.epoch);
     assert.equal(e.epochs, trim > 0 ? 2 * OPTS.epochs : OPTS.epochs);
   });
+  assert.equal(tf.memory().numTensors, tensors, 'no tensors left behind by either fit (optimizer state included)');
   const scores = new Scorer(model, { channels: 1, metric: 'mse' }).score(data).map((s) => s.score);
   model.dispose();
   const mean = (want: boolean): number => {
