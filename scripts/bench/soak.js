@@ -298,7 +298,10 @@ async function main() {
   const published = pub.published();
   const acked = pub.acked.reduce((a, b) => a + b, 0);
   const metrics = await daemon.metrics();
-  const warm = rss.filter(([h]) => h * 60 >= Math.min(1, MINUTES / 2)); // after the first minute (or half a short run)
+  // The slope is fitted after warm-up: V8 grows its heap for minutes before it settles, and a fit over that
+  // reads as a leak. Warm-up = the first quarter of the run, at least one minute (half of a run under 2 min).
+  const warmUpMin = MINUTES < 2 ? MINUTES / 2 : Math.max(1, MINUTES / 4);
+  const warm = rss.filter(([h]) => h * 60 >= warmUpMin);
   const growth = linearSlope(warm);
   const sortedLags = [...lags].sort((a, b) => a - b);
   const resent = [...receiver.attempts.values()].filter((n) => n > 1).length;

@@ -81,6 +81,7 @@ interface ChannelState {
 }
 
 export class SensorCheck {
+  /** Per channel; empty while both checks are off (the default): 2 objects a channel, most of a stream's. */
   private readonly state: ChannelState[];
   private sampleNo = 0;
   private flatline: AlertNotice | null = null;
@@ -89,7 +90,7 @@ export class SensorCheck {
   private changes = 0;
 
   constructor(private readonly o: SensorCheckOptions) {
-    this.state = o.channels.map(() => ({ last: NaN, run: 0, before: NaN, pending: NaN, seen: 0, scale: 0, spikes: [] }));
+    this.state = this.enabled ? o.channels.map(() => ({ last: NaN, run: 0, before: NaN, pending: NaN, seen: 0, scale: 0, spikes: [] })) : [];
   }
 
   get enabled(): boolean {
@@ -100,7 +101,8 @@ export class SensorCheck {
   reconfigured(o: SensorCheckOptions): SensorCheck {
     const next = new SensorCheck(o);
     if (o.channels.join('\u0000') !== this.o.channels.join('\u0000')) return next;
-    next.state.splice(0, next.state.length, ...this.state);
+    // A check turned on now starts its history afresh (while off, none was kept).
+    if (this.state.length > 0) next.state.splice(0, next.state.length, ...this.state);
     next.sampleNo = this.sampleNo;
     next.flatline = this.flatline;
     next.spiking = this.spiking;
@@ -120,7 +122,8 @@ export class SensorCheck {
     const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
     return {
       version: SENSOR_SNAPSHOT_VERSION,
-      channels: [...this.o.channels],
+      // Without a history (checks off) no channel order: a restore then takes only the firing alerts.
+      channels: this.state.length > 0 ? [...this.o.channels] : [],
       sampleNo: this.sampleNo,
       state: this.state.map((c) => ({ last: orNull(c.last), run: c.run, before: orNull(c.before), pending: orNull(c.pending), seen: c.seen, scale: c.scale, spikes: [...c.spikes] })),
       flatline: this.flatline,

@@ -246,3 +246,42 @@ test('with coarse_pool the stream filter asks for the coarse scale of its model 
     }
   });
 });
+
+test('a checkpoint hands the state store only the streams whose alert or check state changed since the last one', async () => {
+  await withDir(async (dir) => {
+    const t = { now: 1_000_000 };
+    const { ctx } = testContext('alerts', clockAt(t));
+    const state = new StateStore(ctx, dir, 60_000);
+    await state.start();
+    // Counts what each checkpoint copies.
+    const copied = { alert: 0, checks: 0 };
+    const setAlert = state.setAlertSnapshot.bind(state);
+    const setChecks = state.setCheckSnapshot.bind(state);
+    state.setAlertSnapshot = (stream, snapshot) => (copied.alert++, setAlert(stream, snapshot));
+    state.setCheckSnapshot = (stream, snapshot) => (copied.checks++, setChecks(stream, snapshot));
+    const persist = (): typeof copied => {
+      copied.alert = copied.checks = 0;
+      binder.persist();
+      return { ...copied };
+    };
+    const binder = createBinder(ctx, config(), state);
+    const b = bind(binder);
+    const calm = { score: 0.1, threshold: 1, pValue: 0.9, anomalous: false, channelShares: [{ channel: 'a', share: 1 }] };
+    b.alerts.observe({ time: 1000, ...calm });
+    samples(b, 0, 3, false);
+    assert.deepEqual(persist(), { alert: 1, checks: 1 }, 'the first checkpoint has the stream');
+    b.alerts.observe({ time: 2000, ...calm });
+    samples(b, 3, 1, false);
+    assert.deepEqual(persist(), { alert: 0, checks: 1 }, 'a calm window: not copied; sensor checks on (flatline_samples 10) and a sample seen: copied');
+    assert.deepEqual(persist(), { alert: 0, checks: 0 }, 'nothing seen since: nothing copied');
+    b.alerts.observe({ time: 3000, ...calm, score: 9, pValue: 1e-6, anomalous: true });
+    assert.deepEqual(persist(), { alert: 1, checks: 0 }, 'an anomalous window: copied');
+    assert.equal((state.alertSnapshot(STREAM) as { held: string }).held, 'firing');
+    b.stall?.check(t.now + 61_000);
+    assert.deepEqual(persist(), { alert: 0, checks: 1 }, 'the stall alert fired: copied');
+    await state.stop();
+    const saved = JSON.parse(await readFile(state.file, 'utf8')) as { alerts: Record<string, { held: string }>; checks: Record<string, { stall: { firing: unknown } }> };
+    assert.equal(saved.alerts[STREAM]?.held, 'firing', 'state.json holds the last copies');
+    assert.ok(saved.checks[STREAM]?.stall.firing);
+  });
+});

@@ -375,3 +375,29 @@ describe('AlertStateMachine: options', () => {
     assert.deepEqual(m.observe(win(0, 2))[0]?.topChannels, [{ channel: 'b', share: 0.6 }]);
   });
 });
+
+describe('AlertStateMachine: revision (the checkpoint copies changed machines only)', () => {
+  it('stays put for calm windows on a calm stream and moves with anything the snapshot holds', () => {
+    const { m } = machine();
+    feed(m, [0.5, 0.5, 0.5, 0.5, 0.5]);
+    const calm = m.revision;
+    const before = JSON.stringify(m.snapshot());
+    feed(m, [0.5, 0.5, 0.5], 5000);
+    assert.equal(m.revision, calm, 'calm windows after a full calm history');
+    assert.equal(JSON.stringify(m.snapshot()), before, 'and the snapshot is indeed the same');
+    feed(m, [2], 8000);
+    assert.notEqual(m.revision, calm, 'an anomalous window');
+    const pending = m.revision;
+    feed(m, [0.5], 9000);
+    assert.notEqual(m.revision, pending, 'a calm window while an anomalous one is still in the last n');
+    const r = m.revision;
+    m.observe({ ...win(10_000, 0.5), threshold: 2 });
+    assert.notEqual(m.revision, r, 'a new threshold');
+    const s = m.revision;
+    m.observeInsufficient({ time: 11_000, completeness: 0.1 });
+    assert.notEqual(m.revision, s, 'an insufficient window');
+    const t = m.revision;
+    m.restore(m.snapshot());
+    assert.notEqual(m.revision, t, 'a restore');
+  });
+});

@@ -86,3 +86,25 @@ test('reconfigured keeps a firing alert, so it still resolves', () => {
   assert.equal(later[0].status, 'resolved');
   assert.equal(later[0].fingerprint, first[0].fingerprint);
 });
+
+test('checks off keep no per-channel history; turned on (reload or restart) they start one and still work', () => {
+  const off = check({ flatlineSamples: 0, spikeFactor: 0 });
+  const snapshot = JSON.parse(JSON.stringify(off.snapshot())) as { channels: unknown[]; state: unknown[] };
+  assert.deepEqual([snapshot.channels, snapshot.state], [[], []], 'nothing kept per channel while off');
+  for (const on of [off.reconfigured({ stream: 's', model: 'm', channels: ['a', 'b'], labels: {}, flatlineSamples: 10, spikeFactor: 8, spikeCount: 3, spikeWindowSamples: 60, nextSequence: () => 1 }), check()]) {
+    on.restore(snapshot);
+    const fired = feed(on, 30, (i, v) => {
+      if (i >= 10) v[1] = 7;
+    });
+    assert.deepEqual(fired.map((n) => [n.kind, n.status]), [['sensor_flatline', 'firing']]);
+  }
+  // A firing alert of a check since turned off still travels through a snapshot (so it is resolved after a restart).
+  const firing = check();
+  feed(firing, 30, (i, v) => {
+    if (i >= 10) v[1] = 7;
+  });
+  const turnedOff = firing.reconfigured({ stream: 's', model: 'm', channels: ['a', 'b'], labels: {}, flatlineSamples: 0, spikeFactor: 0, spikeCount: 3, spikeWindowSamples: 60, nextSequence: () => 1 });
+  const restored = check({ flatlineSamples: 0, spikeFactor: 0 });
+  restored.restore(JSON.parse(JSON.stringify(turnedOff.snapshot())));
+  assert.deepEqual(restored.active().map((n) => n.kind), ['sensor_flatline']);
+});
