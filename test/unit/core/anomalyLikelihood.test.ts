@@ -128,3 +128,21 @@ void test('seedRange gives the range check a known range; without a tolerance it
   assert.equal(off.filter(obs(1, [5, 6])).score, 0);
   assert.equal(off.filter(obs(2, [50])).score, 0, 'no range check at all');
 });
+
+void test('the history, grown as scores arrive, judges exactly like a Gaussian of the last historyWindows scores', () => {
+  // 37: the history grows 16 -> 32 -> 37 and then wraps; every judgement is checked against a plain recomputation.
+  const o: LikelihoodOptions = { averageWindows: 1, historyWindows: 37, learningWindows: 20, threshold: 1, suppressWindows: 0 };
+  const l = new AnomalyLikelihood(o);
+  const scores = noisy(200, 7);
+  scores.forEach((x, i) => {
+    const past = scores.slice(Math.max(0, i - o.historyWindows), i);
+    let expected = 1;
+    if (past.length >= o.learningWindows) {
+      const mean = past.reduce((a, b) => a + b, 0) / past.length;
+      const sd = Math.max(Math.sqrt(Math.max(0, past.reduce((a, b) => a + b * b, 0) / past.length - mean * mean)), 1e-6 * Math.abs(mean) + 1e-12);
+      expected = upperTail((x - mean) / sd);
+    }
+    const got = l.filter({ time: i, score: x, threshold: 1, pValue: 0.5, anomalous: false }).pValue;
+    assert.ok(Math.abs(got - expected) < 1e-9, `window ${i}: ${got} vs ${expected}`);
+  });
+});
