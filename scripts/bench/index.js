@@ -628,6 +628,13 @@ async function sectionMemory() {
       out[`${key}_peak`] = L.round(rss.hwm_mb, 1);
       out[`streams_${key.includes('1k') ? 'first' : 'second'}`] = m.anomalyd_streams_active ?? target;
       out[`heap_used_mb_${target}`] = m.anomalyd_nodejs_heap_size_used_bytes ? L.round(m.anomalyd_nodejs_heap_size_used_bytes / 1048576, 1) : null;
+      // Where the RSS is: V8's heap as reserved (young generation included), memory outside it that V8 knows of
+      // (ArrayBuffers, Buffers, wasm memories), and the young generation alone. The rest is code, native
+      // libraries and malloc arenas.
+      const mb = (v) => (typeof v === 'number' ? L.round(v / 1048576, 1) : null);
+      out[`heap_total_mb_${target}`] = mb(m.anomalyd_nodejs_heap_size_total_bytes);
+      out[`external_mb_${target}`] = mb(m.anomalyd_nodejs_external_memory_bytes);
+      out[`new_space_mb_${target}`] = mb(m['anomalyd_nodejs_heap_space_size_total_bytes{space="new"}']);
       done = target;
     }
     out.streams = SIZE.mem;
@@ -637,6 +644,9 @@ async function sectionMemory() {
       [`${SIZE.mem[0]} streams`, result.memory.rss_mb_1k_streams],
       [`${SIZE.mem[1]} streams`, result.memory.rss_mb_10k_streams],
       ['peak (VmHWM)', out.rss_mb_10k_streams_peak],
+      [`${SIZE.mem[1]} streams: V8 heap total / used`, `${out[`heap_total_mb_${SIZE.mem[1]}`]} / ${out[`heap_used_mb_${SIZE.mem[1]}`]}`],
+      [`${SIZE.mem[1]} streams: young generation`, out[`new_space_mb_${SIZE.mem[1]}`]],
+      [`${SIZE.mem[1]} streams: external (ArrayBuffers, wasm)`, out[`external_mb_${SIZE.mem[1]}`]],
     ]);
   } finally {
     await d.stop();

@@ -88,6 +88,56 @@ function scratch(channels: number): { carry: Float32Array; firstSeen: Int32Array
   return fillScratch;
 }
 
+/**
+ * Ring storage for every buffer, carved from shared slabs. A typed array of its own per ring costs an
+ * ArrayBuffer each (a malloc'd backing store plus V8's bookkeeping for it, several hundred bytes beyond the
+ * data) and scatters 10,000 streams' rings over the allocator; views on a few 256 KiB slabs cost neither.
+ * A buffer that is garbage-collected (its stream evicted) returns its slot, so evicting and creating streams
+ * reuses slots instead of growing the slabs.
+ */
+const SLAB_BYTES = 256 * 1024;
+
+interface RingSlot {
+  readonly buffer: ArrayBuffer;
+  readonly offset: number;
+}
+
+class RingSlabs {
+  /** Free slots by slot size in bytes. */
+  private readonly free = new Map<number, RingSlot[]>();
+  /** The slab being carved, per slot size, and the next offset in it. */
+  private readonly open = new Map<number, { buffer: ArrayBuffer; next: number }>();
+  private readonly reclaim = new FinalizationRegistry<{ bytes: number; slot: RingSlot }>(({ bytes, slot }) => {
+    this.freeList(bytes).push(slot);
+  });
+
+  /** A zeroed slot of `bytes` (a multiple of 8), returned to the pool when `owner` is collected. */
+  take(owner: object, bytes: number): RingSlot {
+    let slot = this.freeList(bytes).pop();
+    if (slot) {
+      new Uint8Array(slot.buffer, slot.offset, bytes).fill(0);
+    } else {
+      let cur = this.open.get(bytes);
+      if (!cur || cur.next + bytes > cur.buffer.byteLength) {
+        cur = { buffer: new ArrayBuffer(Math.max(SLAB_BYTES, bytes)), next: 0 };
+        this.open.set(bytes, cur);
+      }
+      slot = { buffer: cur.buffer, offset: cur.next };
+      cur.next += bytes;
+    }
+    this.reclaim.register(owner, { bytes, slot });
+    return slot;
+  }
+
+  private freeList(bytes: number): RingSlot[] {
+    let list = this.free.get(bytes);
+    if (!list) this.free.set(bytes, (list = []));
+    return list;
+  }
+}
+
+const ringSlabs = new RingSlabs();
+
 export class WindowBuffer {
   private readonly streamId: string;
   private readonly channels: number;
@@ -132,8 +182,12 @@ export class WindowBuffer {
     this.maxGapMs = opts.maxGapMs;
     this.minCompleteness = opts.minCompleteness;
     this.periodMs = opts.samplePeriodMs;
-    this.ring = new Float32Array(this.size * this.channels);
-    this.ringTs = new Float64Array(this.size);
+    // One slot holds both: the timestamps first (8-byte aligned), then the values, padded to 8 bytes.
+    const tsBytes = this.size * Float64Array.BYTES_PER_ELEMENT;
+    const valueBytes = this.size * this.channels * Float32Array.BYTES_PER_ELEMENT;
+    const slot = ringSlabs.take(this, tsBytes + Math.ceil(valueBytes / 8) * 8);
+    this.ringTs = new Float64Array(slot.buffer, slot.offset, this.size);
+    this.ring = new Float32Array(slot.buffer, slot.offset + tsBytes, this.size * this.channels);
     this.untilEmit = this.size;
     this.beforeWindow = new Float32Array(this.channels).fill(Number.NaN);
   }
@@ -178,8 +232,11 @@ export class WindowBuffer {
    */
   snapshot(): WindowBufferSnapshot {
     const { size, channels, filled } = this;
-    const ts = new Float64Array(filled);
-    const values = new Float32Array(filled * channels);
+    // One ArrayBuffer for both copies: a checkpoint snapshots every stream at once, and each ArrayBuffer is a
+    // malloc'd backing store of its own that lingers until a major GC.
+    const copy = new ArrayBuffer(filled * 8 + filled * channels * 4);
+    const ts = new Float64Array(copy, 0, filled);
+    const values = new Float32Array(copy, filled * 8, filled * channels);
     const oldest = filled === size ? this.head : 0;
     // The ring in at most two contiguous blocks (oldest..end, then start..oldest): a copy per step made a
     // subarray object per step, most of the checkpoint's cost at 1,000 streams.

@@ -2,9 +2,9 @@
 // install script downloads libtensorflow), so it is an optional dependency and we probe for it at run time.
 // Next comes anomalyd's own native addon (packages/anomalyd-native, compiled by node-gyp at `npm install` where
 // a C++ compiler exists; see nativeAddon.ts), which scores and trains the dense autoencoder itself while tfjs
-// (wasm, else cpu) still builds, loads and saves the model. Then the WebAssembly backend (SIMD; about 35x the
-// pure-JS cpu backend for the design's model at batch 256), and the cpu backend as the last resort. The choice
-// is logged by the caller and exported as model_info{backend}.
+// (on its cpu backend, see tryAddon) still builds, loads and saves the model. Then the WebAssembly backend
+// (SIMD; about 35x the pure-JS cpu backend for the design's model at batch 256), and the cpu backend as the
+// last resort. The choice is logged by the caller and exported as model_info{backend}.
 import * as tf from '@tensorflow/tfjs';
 import { loadNativeAddon } from './nativeAddon';
 
@@ -38,8 +38,10 @@ async function tryNative(): Promise<string | undefined> {
 async function tryAddon(): Promise<string | undefined> {
   const { problem } = loadNativeAddon();
   if (problem !== undefined) return problem;
-  // tfjs still builds, loads and saves models: the fastest pure tfjs backend under the addon.
-  return (await tryWasm()) === undefined ? undefined : cpu();
+  // tfjs still builds, loads and saves models, which needs no speed: the pure-JS cpu backend does it. Not the
+  // wasm backend: initialising it reserves a WebAssembly memory (~16 MB of RSS for the daemon's whole life)
+  // that nothing would use once the addon scores and trains.
+  return cpu();
 }
 
 async function tryWasm(): Promise<string | undefined> {

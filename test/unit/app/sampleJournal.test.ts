@@ -152,3 +152,26 @@ test('a journal of a newer format is refused with a clear message', async () => 
   await writeFile(path.join(jdir, '000000000001.journal'), Buffer.from([0x41, 0x44, 0x4a, 0x09, 0, 0, 0, 0]));
   await assert.rejects(new SampleJournal(jdir).open(0), /journal format 9 is newer/);
 });
+
+test('encodeStreams into a reused buffer: a smaller checkpoint reads back as itself, a larger one gets a new buffer', () => {
+  const snap = (id: number, steps: number) => {
+    const ts = Float64Array.from({ length: steps }, (_, i) => 1000 * (i + 1));
+    const values = Float32Array.from({ length: steps * 2 }, (_, i) => id * 100 + i);
+    return { window: { size: 8, hop: 2, channels: 2, untilEmit: 1, lastTs: 1000 * steps, ts, values, beforeWindow: Float32Array.from([id, -id]) }, held: [] };
+  };
+  const big = encodeStreams(new Map([1, 2, 3].map((i) => [`s${i}`, snap(i, 8)])));
+  assert.equal(big.byteOffset, 0);
+  assert.ok(big.buffer.byteLength > 4096 || big.length < 4096, 'not a slice of the shared pool');
+  const reuse = Buffer.from(big.buffer);
+  const small = encodeStreams(new Map([['s9', snap(9, 3)]]), reuse);
+  assert.equal(small.buffer, reuse.buffer, 'written into the buffer it was given');
+  const back = decodeStreams(small);
+  assert.equal(back.damaged, 0);
+  assert.deepEqual(back.items.map(([id]) => id), ['s9'], 'nothing of the earlier, larger checkpoint');
+  assert.deepEqual([...back.items[0][1].window.values], [...snap(9, 3).window.values]);
+
+  const larger = encodeStreams(new Map([1, 2, 3, 4, 5, 6].map((i) => [`s${i}`, snap(i, 8)])), reuse);
+  assert.notEqual(larger.buffer, reuse.buffer, 'too small: a new buffer');
+  assert.ok(larger.buffer.byteLength >= larger.length * 1.2, 'with room for the next, slightly larger checkpoint');
+  assert.deepEqual(decodeStreams(larger).items.map(([id]) => id), ['s1', 's2', 's3', 's4', 's5', 's6']);
+});

@@ -318,3 +318,20 @@ test('restore refuses a snapshot of another geometry and leaves the buffer uncha
   assert.throws(() => b.restore(a.snapshot()), /does not match its geometry/);
   assert.equal(b.buffered, 0);
 });
+
+test('rings carved from shared slabs stay independent: many interleaved buffers each see only their own samples', () => {
+  // Enough buffers of two geometries to span several slabs, fed interleaved so an overlapping slot would mix them.
+  const bufs = Array.from({ length: 3000 }, (_, i) => new WindowBuffer(i % 2 ? two : one, opts({ size: 25, hop: 25 })));
+  const got: Window[][] = bufs.map(() => []);
+  for (let t = 1; t <= 25; t++) {
+    bufs.forEach((b, i) => {
+      const v = i * 1000 + t;
+      got[i].push(...windows(b.push({ ts: t * 1000, values: i % 2 ? [v, -v] : [v] })));
+    });
+  }
+  bufs.forEach((_, i) => {
+    assert.equal(got[i].length, 1, `buffer ${i}`);
+    const expect = Array.from({ length: 25 }, (_, k) => (i % 2 ? [i * 1000 + k + 1, -(i * 1000 + k + 1)] : [i * 1000 + k + 1])).flat();
+    assert.deepEqual(Array.from(got[i][0].values), expect, `buffer ${i}`);
+  });
+});

@@ -1,0 +1,44 @@
+// StateStore's state.json: assembled into a buffer kept between checkpoints, so a later, smaller state must
+// read back as itself (no tail of the earlier one), and a restart restores exactly what was saved last.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { StateStore } from '../../../src/app/stateStore';
+import { testContext } from '../../helpers/context';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-state-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('state.json written through a reused buffer: larger, then smaller, then larger state each read back exactly', async () => {
+  const store = new StateStore(testContext('state').ctx, dir, 3_600_000);
+  await store.start();
+  const alert = (i: number) => ({ state: 'firing', since: 1_700_000_000_000 + i, note: `pump ${i} ü` });
+  for (let i = 0; i < 200; i++) store.setAlertSnapshot(`line1/pump${i}`, alert(i));
+  for (let i = 0; i < 200; i++) store.setCheckSnapshot(`line1/pump${i}`, { stall: i });
+  await store.save();
+  const first = JSON.parse(await readFile(store.file, 'utf8')) as { alerts: Record<string, unknown>; checks: Record<string, unknown> };
+  assert.equal(Object.keys(first.alerts).length, 200);
+  assert.deepEqual(first.alerts['line1/pump7'], alert(7));
+
+  for (let i = 1; i < 200; i++) store.forgetStream(`line1/pump${i}`);
+  await store.save();
+  const second = JSON.parse(await readFile(store.file, 'utf8')) as { alerts: Record<string, unknown>; checks: Record<string, unknown> };
+  assert.deepEqual(Object.keys(second.alerts), ['line1/pump0'], 'nothing of the earlier, larger state');
+  assert.deepEqual(second.checks, { 'line1/pump0': { stall: 0 } });
+
+  for (let i = 0; i < 400; i++) store.setAlertSnapshot(`line2/fan${i}`, alert(i));
+  await store.stop();
+  const restarted = new StateStore(testContext('state2').ctx, dir, 3_600_000);
+  await restarted.start();
+  assert.equal(restarted.savedStreams().length, 401);
+  assert.deepEqual(restarted.alertSnapshot('line2/fan399'), alert(399));
+  assert.deepEqual(restarted.checkSnapshot('line1/pump0'), { stall: 0 });
+  await restarted.stop();
+});
