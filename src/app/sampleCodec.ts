@@ -9,7 +9,7 @@ import { endianness } from 'node:os';
 import { crc32 } from 'node:zlib';
 import type { Sample } from '../core/types';
 import type { WindowBufferSnapshot } from '../core/window';
-import type { StreamSnapshot } from '../pipeline/pipeline';
+import type { StreamCheckpoint, StreamSnapshot } from '../pipeline/pipeline';
 import type { StreamSamples } from '../sources/source';
 
 const FRAME_HEADER = 8;
@@ -335,12 +335,12 @@ export function decodeBatches(buf: Buffer): DecodedFrames<StreamSamples> {
  * `into`, written into it when it is large enough (the result is then a view on it), else into a new buffer
  * with a quarter to spare, so that a caller can keep reusing the returned buffer's memory.
  */
-export function encodeStreams(streams: ReadonlyMap<string, StreamSnapshot>, into?: Buffer): Buffer {
+export function encodeStreams(streams: ReadonlyMap<string, StreamSnapshot | StreamCheckpoint>, into?: Buffer): Buffer {
   // Sized up front: one allocation (growing by doubling to ~13 MB at 10,000 streams left the allocator ~2x that).
   let size = 0;
   for (const [id, s] of streams) {
     const win = s.window;
-    size += FRAME_HEADER + 4 + id.length * 3 + 4 * 4 + 8 + 4 + win.ts.length * 8 + (win.values.length + win.beforeWindow.length) * 4 + 4;
+    size += FRAME_HEADER + 4 + id.length * 3 + 4 * 4 + 8 + 4 + blocksLength(win.ts) * 8 + (blocksLength(win.values) + win.beforeWindow.length) * 4 + 4;
     for (const h of s.held) size += 8 + 2 + h.values.length * 4;
   }
   // allocUnsafeSlow: never a slice of Node's shared pool, whose other slices belong to other buffers.
@@ -357,9 +357,9 @@ export function encodeStreams(streams: ReadonlyMap<string, StreamSnapshot>, into
     w.u32(win.channels);
     w.u32(win.untilEmit);
     w.f64(win.lastTs);
-    w.u32(win.ts.length);
-    w.f64s(win.ts);
-    w.f32s(win.values);
+    w.u32(blocksLength(win.ts));
+    for (const block of blocks(win.ts)) w.f64s(block);
+    for (const block of blocks(win.values)) w.f32s(block);
     w.f32s(win.beforeWindow);
     writeSamples(w, s.held);
   }
@@ -367,6 +367,17 @@ export function encodeStreams(streams: ReadonlyMap<string, StreamSnapshot>, into
   starts.push(all.length);
   for (let i = 0; i + 1 < starts.length; i++) sealFrame(all.subarray(starts[i], starts[i + 1]));
   return all;
+}
+
+/** A snapshot's steps are one array; a checkpoint view's are the ring's blocks, written back to back. */
+function blocks<T extends Float32Array | Float64Array>(a: T | readonly T[]): readonly T[] {
+  return Array.isArray(a) ? (a as readonly T[]) : [a as T];
+}
+
+function blocksLength(a: Float32Array | Float64Array | readonly (Float32Array | Float64Array)[]): number {
+  let n = 0;
+  for (const block of blocks(a)) n += block.length;
+  return n;
 }
 
 function decodeStream(payload: Buffer): [string, StreamSnapshot] {

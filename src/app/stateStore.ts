@@ -11,7 +11,7 @@
 import { open, readFile, readdir, rename, mkdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ComponentContext } from '../core/context';
-import type { StreamSnapshot } from '../pipeline/pipeline';
+import type { StreamCheckpoint, StreamSnapshot } from '../pipeline/pipeline';
 import type { StreamSamples } from '../sources/source';
 import { decodeStreams, encodeStreams } from './sampleCodec';
 import { SampleJournal } from './sampleJournal';
@@ -62,7 +62,7 @@ export class StateStore {
   private stateBuffer: Buffer | undefined;
   private journalFrom = 0;
 
-  private capture: (() => ReadonlyMap<string, StreamSnapshot>) | null = null;
+  private capture: (() => ReadonlyMap<string, StreamCheckpoint>) | null = null;
   /** Resolves once the sinks hold safe (written, spooled, in the outbox) what was accepted before the call. */
   private settled: () => Promise<void> = () => Promise.resolve();
   private failing = false;
@@ -121,7 +121,7 @@ export class StateStore {
    * state with everything accepted so far included. Returns what the previous run left to continue from (the
    * saved streams and the journal after them, to be delivered again before new input); opens the journal.
    */
-  async enableCheckpoints(capture: () => ReadonlyMap<string, StreamSnapshot>, settled: () => Promise<void> = () => Promise.resolve()): Promise<StreamRecovery> {
+  async enableCheckpoints(capture: () => ReadonlyMap<string, StreamCheckpoint>, settled: () => Promise<void> = () => Promise.resolve()): Promise<StreamRecovery> {
     this.capture = capture;
     this.settled = settled;
     const dir = path.dirname(this.file);

@@ -53,6 +53,24 @@ export interface WindowBufferSnapshot {
 }
 
 /**
+ * A WindowBuffer's content and grid position without a copy (see WindowBuffer.view): the steps are views on the
+ * live ring, valid only until the buffer takes its next sample. A checkpoint encodes it at once, so 10,000
+ * streams do not each leave a copy of their ring for the garbage collector.
+ */
+export interface WindowBufferView {
+  readonly size: number;
+  readonly hop: number;
+  readonly channels: number;
+  readonly untilEmit: number;
+  readonly lastTs: number;
+  /** Buffered steps, oldest first, in one block or two (where the ring wraps). */
+  readonly ts: readonly Float64Array[];
+  /** Their values, time-major, in the same blocks. */
+  readonly values: readonly Float32Array[];
+  readonly beforeWindow: Float32Array;
+}
+
+/**
  * Returned when a push emits nothing, so the common case allocates no array. Frozen: a caller that tried to
  * push into it would fail loudly instead of corrupting every later return value.
  */
@@ -248,6 +266,20 @@ export class WindowBuffer {
       values.set(this.ring.subarray(0, (filled - first) * channels), first * channels);
     }
     return { size, hop: this.hop, channels, untilEmit: this.untilEmit, lastTs: this.lastTs, ts, values, beforeWindow: Float32Array.from(this.beforeWindow) };
+  }
+
+  /** The same content as snapshot(), as views on the ring (no copy): read it before the next push. */
+  view(): WindowBufferView {
+    const { size, channels, filled } = this;
+    const oldest = filled === size ? this.head : 0;
+    const first = Math.min(filled, size - oldest);
+    const ts = [this.ringTs.subarray(oldest, oldest + first)];
+    const values = [this.ring.subarray(oldest * channels, (oldest + first) * channels)];
+    if (first < filled) {
+      ts.push(this.ringTs.subarray(0, filled - first));
+      values.push(this.ring.subarray(0, (filled - first) * channels));
+    }
+    return { size, hop: this.hop, channels, untilEmit: this.untilEmit, lastTs: this.lastTs, ts, values, beforeWindow: this.beforeWindow };
   }
 
   /** Continues from a snapshot of a buffer with the same geometry; throws a RangeError (buffer unchanged) otherwise. */

@@ -8,7 +8,7 @@ import { ReorderBuffer, type ReorderDrop } from '../core/reorder';
 import type { StallDetector } from '../core/stall';
 import type { SensorCheck } from '../core/sensorCheck';
 import type { Sample, StreamSpec, Window } from '../core/types';
-import { WindowBuffer, type WindowBufferSnapshot, type WindowOptions } from '../core/window';
+import { WindowBuffer, type WindowBufferSnapshot, type WindowBufferView, type WindowOptions } from '../core/window';
 import type { Detector, ScoredWindow } from '../model/detector';
 import type { ScorePoint, Sink } from '../sinks/sink';
 import type { StreamSamples } from '../sources/source';
@@ -45,6 +45,12 @@ export interface StreamBinding {
 /** What a checkpoint keeps of a stream: its window buffer and the samples held for reordering. */
 export interface StreamSnapshot {
   readonly window: WindowBufferSnapshot;
+  readonly held: readonly Sample[];
+}
+
+/** A stream as checkpoint() hands it over: the window buffer as views on its ring, to be encoded at once. */
+export interface StreamCheckpoint {
+  readonly window: WindowBufferView;
   readonly held: readonly Sample[];
 }
 
@@ -195,11 +201,13 @@ export class Pipeline {
   /**
    * A consistent cut for the state checkpoint: scores every queued window now (so no accepted sample is
    * between a window buffer and the alert state), then returns each stream's window buffer and held samples.
+   * The window buffers are views, not copies (a copy of every ring was most of a checkpoint's memory at 10,000
+   * streams): encode them before the next sample is delivered.
    */
-  checkpoint(): Map<string, StreamSnapshot> {
+  checkpoint(): Map<string, StreamCheckpoint> {
     for (const lane of this.lanes.values()) lane.drain();
-    const out = new Map<string, StreamSnapshot>();
-    for (const [id, state] of this.streams) out.set(id, { window: state.buffer.snapshot(), held: [...state.reorder.pending] });
+    const out = new Map<string, StreamCheckpoint>();
+    for (const [id, state] of this.streams) out.set(id, { window: state.buffer.view(), held: [...state.reorder.pending] });
     return out;
   }
 

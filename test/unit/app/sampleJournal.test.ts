@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { decodeStreams, encodeBatch, encodeStreams, JOURNAL_MAGIC } from '../../../src/app/sampleCodec';
 import { SampleJournal } from '../../../src/app/sampleJournal';
+import { WindowBuffer } from '../../../src/core/window';
 import type { StreamSamples } from '../../../src/sources/source';
 
 let dir: string;
@@ -174,4 +175,18 @@ test('encodeStreams into a reused buffer: a smaller checkpoint reads back as its
   assert.notEqual(larger.buffer, reuse.buffer, 'too small: a new buffer');
   assert.ok(larger.buffer.byteLength >= larger.length * 1.2, 'with room for the next, slightly larger checkpoint');
   assert.deepEqual(decodeStreams(larger).items.map(([id]) => id), ['s1', 's2', 's3', 's4', 's5', 's6']);
+});
+
+test('a checkpoint encoded from window views decodes to the same snapshot as one encoded from copies', () => {
+  const spec = { id: 'pump', channels: ['a', 'b'] };
+  const buf = new WindowBuffer(spec, { size: 4, hop: 2, samplePeriodMs: 100, maxGapMs: 1_000, minCompleteness: 0.5 });
+  for (let i = 0; i < 11; i++) buf.push({ ts: i * 100, values: [i, -i] });
+  const held = [{ ts: 1_150, values: [1, 2] }];
+  assert.equal(buf.view().ts.length, 2, 'the ring wraps here');
+  const fromView = encodeStreams(new Map([['pump', { window: buf.view(), held }]]));
+  const fromCopy = encodeStreams(new Map([['pump', { window: buf.snapshot(), held }]]));
+  assert.deepEqual(fromView, fromCopy);
+  const back = decodeStreams(fromView);
+  assert.equal(back.damaged, 0);
+  assert.deepEqual([...back.items[0][1].window.ts], [...buf.snapshot().ts]);
 });

@@ -335,3 +335,27 @@ test('rings carved from shared slabs stay independent: many interleaved buffers 
     assert.deepEqual(Array.from(got[i][0].values), expect, `buffer ${i}`);
   });
 });
+
+test('view(): the same steps as snapshot(), without a copy, at every cut point (wrapped ring included)', () => {
+  const o = opts({ size: 5, hop: 3, samplePeriodMs: 1000, minCompleteness: 0.5 });
+  const concat = <T extends Float32Array | Float64Array>(blocks: readonly T[]): number[] => blocks.flatMap((b) => [...b]);
+  const buf = new WindowBuffer(two, o);
+  let wrapped = false;
+  for (let i = 0; i < 23; i++) {
+    run(buf, [[i * 1000, i, i === 7 ? N : -i]]);
+    const snap = buf.snapshot();
+    const view = buf.view();
+    if (view.ts.length === 2) wrapped = true;
+    assert.deepEqual(concat(view.ts), [...snap.ts], `ts after ${i + 1} samples`);
+    assert.deepEqual(concat(view.values), [...snap.values], `values after ${i + 1} samples`);
+    assert.deepEqual([view.size, view.hop, view.channels, view.untilEmit, view.lastTs], [snap.size, snap.hop, snap.channels, snap.untilEmit, snap.lastTs]);
+    assert.deepEqual([...view.beforeWindow], [...snap.beforeWindow]);
+  }
+  assert.ok(wrapped, 'the ring wrapped at least once');
+  // Shared, not copied: the next sample changes what the view shows, and not the snapshot.
+  const snap = buf.snapshot();
+  const view = buf.view();
+  run(buf, [[23_000, 99, 99]]);
+  assert.ok(concat(view.ts).includes(23_000), 'the view shows the ring as it is now');
+  assert.ok(![...snap.ts].includes(23_000), 'the snapshot is a copy');
+});
