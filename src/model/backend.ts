@@ -40,7 +40,9 @@ async function tryAddon(): Promise<string | undefined> {
   if (problem !== undefined) return problem;
   // tfjs still builds, loads and saves models, which needs no speed: the pure-JS cpu backend does it. Not the
   // wasm backend: initialising it reserves a WebAssembly memory (~16 MB of RSS for the daemon's whole life)
-  // that nothing would use once the addon scores and trains.
+  // that nothing would use once the addon scores and trains. Its first use prints a banner urging tfjs-node, which
+  // is wrong advice here and noise in an operator's console: tfjs's production mode silences its warnings.
+  tf.env().set('PROD', true);
   return cpu();
 }
 
