@@ -78,21 +78,23 @@ export class Detector {
   score(windows: readonly Window[]): ScoredWindow[] {
     if (windows.length === 0) return [];
     const scores = this.scorer.score(this.toMatrix(windows));
+    return windows.map((w, i) => this.judged(w, scores[i].score, scores[i].channelShares));
+  }
+
+  /** A window's score judged against this detector's calibration (threshold, tail probability, decision). */
+  protected judged(w: Window, score: number, channelShares: Float32Array): ScoredWindow {
     const cal = this.manifest.calibration;
-    return windows.map((w, i) => {
-      const { score, channelShares } = scores[i];
-      return {
-        stream: w.stream,
-        start: w.start,
-        end: w.end,
-        score,
-        threshold: cal ? cal.threshold : NaN,
-        pValue: cal ? pValue(cal.tail, score) : NaN,
-        anomalous: cal ? score > cal.threshold : false,
-        completeness: w.completeness,
-        channelShares,
-      };
-    });
+    return {
+      stream: w.stream,
+      start: w.start,
+      end: w.end,
+      score,
+      threshold: cal ? cal.threshold : NaN,
+      pValue: cal ? pValue(cal.tail, score) : NaN,
+      anomalous: cal ? score > cal.threshold : false,
+      completeness: w.completeness,
+      channelShares,
+    };
   }
 
   /** Reconstructed (denoised) windows in the original units (after the manifest's transform), time-major interleaved like the input. */

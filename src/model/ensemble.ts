@@ -4,7 +4,7 @@
 // benchmark by ten points (NAB: 52.8 to 63.3 standard over seeds 1-5); the mean of a few is steadier, and
 // the threshold is calibrated on that mean. To the pipeline it is one Detector (denoise and latent are the
 // first member's).
-import { calibrate, pValue } from '../core/calibration';
+import { calibrate } from '../core/calibration';
 import type { Window } from '../core/types';
 import { Detector, type ScoredWindow } from './detector';
 import { trainDetector, type DetectorSpec, type TrainedDetector } from './fitDetector';
@@ -29,7 +29,6 @@ export class EnsembleDetector extends Detector {
     // The members scale the same windows with scalers fitted on the same data: the first one's clipping counts.
     this.clippedValues = this.members[0].clippedValues;
     this.scaledValues = this.members[0].scaledValues;
-    const cal = this.manifest.calibration;
     const k = this.members.length;
     return windows.map((w, i) => {
       let score = 0;
@@ -38,17 +37,7 @@ export class EnsembleDetector extends Detector {
         score += scored[i].score / k;
         scored[i].channelShares.forEach((s, c) => (channelShares[c] += s / k));
       }
-      return {
-        stream: w.stream,
-        start: w.start,
-        end: w.end,
-        score,
-        threshold: cal ? cal.threshold : NaN,
-        pValue: cal ? pValue(cal.tail, score) : NaN,
-        anomalous: cal ? score > cal.threshold : false,
-        completeness: w.completeness,
-        channelShares,
-      };
+      return this.judged(w, score, channelShares);
     });
   }
 
