@@ -44,6 +44,20 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
+/** A started StateStore in a fresh directory, on a clock that reads `t.now`; stopped afterwards, failed or not. */
+async function withStore(t: { now: number }, fn: (c: ReturnType<typeof testContext>, state: StateStore) => void | Promise<void>): Promise<void> {
+  await withDir(async (dir) => {
+    const c = testContext('alerts', clockAt(t));
+    const state = new StateStore(c.ctx, dir, 60_000);
+    await state.start();
+    try {
+      await fn(c, state);
+    } finally {
+      await state.stop();
+    }
+  });
+}
+
 function bind(binder: ReturnType<typeof createBinder>): StreamBinding {
   const b = binder.bind({ subscription: 0, stream: STREAM, labels: { line: 'l1', asset: 'p1' }, samples: [] });
   assert.ok(!('refused' in b), 'bound');
@@ -106,11 +120,8 @@ test('a firing SensorFlatline and IngestionStalled survive a restart: re-asserte
 });
 
 test('an unreadable check snapshot is skipped with a warning, the rest is restored', async () => {
-  await withDir(async (dir) => {
-    const t = { now: 1_000_000 };
-    const c = testContext('alerts', clockAt(t));
-    const state = new StateStore(c.ctx, dir, 60_000);
-    await state.start();
+  const t = { now: 1_000_000 };
+  await withStore(t, (c, state) => {
     const binder = createBinder(c.ctx, config(), state);
     const b = bind(binder);
     samples(b, 0, 20, true);
@@ -124,16 +135,12 @@ test('an unreadable check snapshot is skipped with a warning, the rest is restor
     bind(binder2);
     assert.deepEqual(restored.map((n) => n.kind), ['sensor_flatline']);
     assert.ok(c.logs.some((l) => l.level === 'warn' && /Stall state of stream 'l1\/p1' not restored/.test(String(l.fields?.['error']))));
-    await state.stop();
   });
 });
 
 test('a reload removing a stream resolves its anomaly, stall and sensor alerts with the reason and forgets it', async () => {
-  await withDir(async (dir) => {
-    const t = { now: 5_000_000 };
-    const c = testContext('alerts', clockAt(t));
-    const state = new StateStore(c.ctx, dir, 60_000);
-    await state.start();
+  const t = { now: 5_000_000 };
+  await withStore(t, (c, state) => {
     const sent: AlertNotice[] = [];
     const binder = createBinder(c.ctx, config(), state, { notify: (n) => sent.push(...n) });
     const b = bind(binder);
@@ -171,16 +178,12 @@ test('a reload removing a stream resolves its anomaly, stall and sensor alerts w
     assert.notEqual(binder.rebind(config())(again), null);
     assert.deepEqual(sent, []);
     assert.equal(binder.active().length, 1);
-    await state.stop();
   });
 });
 
 test('sensor checks turned off while an alert fires: the resolve goes out at once instead of never', async () => {
-  await withDir(async (dir) => {
-    const t = { now: 1_000_000 };
-    const c = testContext('alerts', clockAt(t));
-    const state = new StateStore(c.ctx, dir, 60_000);
-    await state.start();
+  const t = { now: 1_000_000 };
+  await withStore(t, (c, state) => {
     const sent: AlertNotice[] = [];
     const binder = createBinder(c.ctx, config(), state, { notify: (n) => sent.push(...n) });
     const b = bind(binder);
@@ -189,7 +192,6 @@ test('sensor checks turned off while an alert fires: the resolve goes out at onc
     assert.ok(rebound && !rebound.sensors, 'no sensor checks in the new binding');
     assert.deepEqual(sent.map((n) => [n.kind, n.status]), [['sensor_flatline', 'resolved']]);
     assert.match(sent[0].reason ?? '', /turned off/);
-    await state.stop();
   });
 });
 
