@@ -39,6 +39,8 @@ export interface ConfigParts {
   readonly decoder?: 'json' | 'json_array';
   readonly logLevel?: 'debug' | 'info';
   readonly shutdownGraceMs?: number;
+  /** A second subscription, `<root>/+/+/telemetry` -> stream `<root>/{line}/{asset}` (json, pump model). */
+  readonly secondSite?: string;
 }
 
 /** A daemon config for pump streams on plant/<line>/<asset>/telemetry scored by the bundled pump model. */
@@ -64,10 +66,20 @@ subscriptions:
     decoder: ${p.decoder ?? 'json'}${p.decoder === 'json_array' ? '\n    sample_rate_hz: 1' : ''}
     model: pump
     channels: [${PUMP_CHANNELS.join(', ')}]
-sinks:
+${p.secondSite ? secondSiteSubscription(p.secondSite) : ''}sinks:
   console: { enabled: false }
 ${p.sinks ?? ''}
 ${p.extra ?? ''}
+`;
+}
+
+function secondSiteSubscription(root: string): string {
+  return `  - topic: ${root}/+/+/telemetry
+    template: ${root}/{line}/{asset}/telemetry
+    stream: "${root}/{line}/{asset}"
+    decoder: json
+    model: pump
+    channels: [${PUMP_CHANNELS.join(', ')}]
 `;
 }
 

@@ -146,22 +146,8 @@ test('reload: removing a stream resolves its firing anomaly, stall and sensor al
   alertmanager: { url: ${alertmanager.url}, repost_interval_ms: 60000, retry_base_ms: 100, retry_max_delay_ms: 400 }`;
   const text = (withSite2: boolean): string => {
     // A threshold far below any score: every window of the stream is anomalous.
-    let yaml = pumpConfig({ httpPort, stateDir: dir, mqttUrl: suite.mosquitto.url, clientId: 'anomalyd-alertstate-reload', alerting: ALERTING, sinks });
+    let yaml = pumpConfig({ httpPort, stateDir: dir, mqttUrl: suite.mosquitto.url, clientId: 'anomalyd-alertstate-reload', alerting: ALERTING, sinks, secondSite: withSite2 ? 'site2' : undefined });
     yaml = yaml.replace(/models: \{ pump: \{ path: ([^ ]+) \} \}/, 'models: { pump: { path: $1, threshold: 1e-9 } }');
-    if (withSite2) {
-      yaml = yaml.replace(
-        '\nsinks:\n',
-        `
-  - topic: site2/+/+/telemetry
-    template: site2/{line}/{asset}/telemetry
-    stream: "site2/{line}/{asset}"
-    decoder: json
-    model: pump
-    channels: [vib_x_rms, vib_y_rms, vib_z_rms, motor_current_a, voltage_v, pressure_bar, flow_m3h, temperature_c]
-sinks:
-`,
-      );
-    }
     return yaml;
   };
   await writeFile(configFile, text(true));

@@ -39,23 +39,10 @@ function config(o: { hooks: HookReceiver[]; threshold?: number; port?: number; e
     stateDir: path.join(dir, 'var'),
     mqttUrl: mosquitto.url,
     clientId: 'anomalyd-reload',
+    secondSite: o.extraSubscription ? 'site2' : undefined,
     sinks: `  influx: { url: ${influx.url}/reload, flush_interval_ms: 200 }\n  webhooks:\n${hooks.join('\n')}`,
   });
   if (o.threshold !== undefined) text = text.replace(`models: { pump: { path: ${PUMP_MODEL} } }`, `models: { pump: { path: ${PUMP_MODEL}, threshold: ${o.threshold} } }`);
-  if (o.extraSubscription) {
-    text = text.replace(
-      '\nsinks:\n',
-      `
-  - topic: site2/+/+/telemetry
-    template: site2/{line}/{asset}/telemetry
-    stream: "site2/{line}/{asset}"
-    decoder: json
-    model: pump
-    channels: [vib_x_rms, vib_y_rms, vib_z_rms, motor_current_a, voltage_v, pressure_bar, flow_m3h, temperature_c]
-sinks:
-`,
-    );
-  }
   return text;
 }
 
