@@ -28,11 +28,13 @@ const { values: argv } = parseArgs({
     profile: { type: 'string' },
     batching: { type: 'string' },
     'ingest-runs': { type: 'string' },
+    'ingest-messages': { type: 'string' },
+    'heap-snapshot': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (argv.help) {
-  process.stdout.write('Usage: node scripts/bench/index.js [--json] [--quick] [--only ' + SECTIONS.join(',') + '] [--verbose] [--out FILE] [--no-install] [--profile DIR] [--batching MAX_BATCH:MAX_WAIT_MS] [--ingest-runs qos1_drain,qos1_live,qos0_drain,qos0_live]\n');
+  process.stdout.write('Usage: node scripts/bench/index.js [--json] [--quick] [--only ' + SECTIONS.join(',') + '] [--verbose] [--out FILE] [--no-install] [--profile DIR] [--batching MAX_BATCH:MAX_WAIT_MS] [--ingest-runs qos1_drain,qos1_live,qos0_drain,qos0_live] [--ingest-messages N] [--heap-snapshot DIR]\n');
   process.exit(0);
 }
 const only = new Set((argv.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
@@ -56,7 +58,7 @@ for (const r of ingestRuns) if (!INGEST_RUNS.includes(r)) {
 /** Sizes: the full run (minutes) and the smoke run (seconds). */
 const SIZE = quick
   ? { ingestAssets: 50, ingestMessages: 3000, latAssets: 20, latHz: 10, latProbes: 6, latWarmS: 4, latMaxS: 20, latLightAssets: 0, mem: [50, 200], memSamples: 35, memReadings: 3, startups: 1, sectionTimeoutS: 90 }
-  : { ingestAssets: 1000, ingestMessages: 100_000, latAssets: 1000, latHz: 10, latProbes: 150, latWarmS: 10, latMaxS: 75, latLightAssets: 100, mem: [1000, 10_000], memSamples: 35, memReadings: 21, startups: 3, sectionTimeoutS: 600 };
+  : { ingestAssets: 1000, ingestMessages: Number(argv['ingest-messages'] ?? 100_000), latAssets: 1000, latHz: 10, latProbes: 150, latWarmS: 10, latMaxS: 75, latLightAssets: 100, mem: [1000, 10_000], memSamples: 35, memReadings: 21, startups: 3, sectionTimeoutS: 600 };
 
 /** One core for the model benchmarks (both sides), the last one. */
 const CPU = String(os.cpus().length - 1);
@@ -594,7 +596,10 @@ function splitArgs(args) {
 // memory
 
 async function sectionMemory() {
-  const d = await launchDaemon({ maxStreams: Math.max(...SIZE.mem) * 2 });
+  // --heap-snapshot DIR: a V8 heap snapshot of the daemon after the readings of each step (what holds the heap).
+  const snapDir = argv['heap-snapshot'] ? path.resolve(argv['heap-snapshot']) : null;
+  if (snapDir) fs.mkdirSync(snapDir, { recursive: true });
+  const d = await launchDaemon({ maxStreams: Math.max(...SIZE.mem) * 2 }, snapDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapDir}`] : []);
   try {
     const m0 = await d.metrics();
     const base = d.rss();
@@ -648,6 +653,7 @@ async function sectionMemory() {
       out[`heap_total_mb_${target}`] = mb(m.anomalyd_nodejs_heap_size_total_bytes);
       out[`external_mb_${target}`] = mb(m.anomalyd_nodejs_external_memory_bytes);
       out[`new_space_mb_${target}`] = mb(m['anomalyd_nodejs_heap_space_size_total_bytes{space="new"}']);
+      if (snapDir) out[`heap_snapshot_${target}`] = await heapSnapshot(d, snapDir);
       done = target;
     }
     out.streams = SIZE.mem;
@@ -663,6 +669,24 @@ async function sectionMemory() {
     ]);
   } finally {
     await d.stop();
+  }
+}
+
+/** Signals the daemon to write a heap snapshot into dir and waits until the file is complete. */
+async function heapSnapshot(d, dir) {
+  const before = new Set(fs.readdirSync(dir));
+  process.kill(d.pid, 'SIGUSR2');
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    await L.sleep(500);
+    const file = fs.readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    // V8 writes the file in one go and closes it; a size that stopped growing means it is done.
+    if (file) {
+      const size = fs.statSync(path.join(dir, file)).size;
+      await L.sleep(1000);
+      if (fs.statSync(path.join(dir, file)).size === size && size > 0) return path.join(dir, file);
+    }
+    if (Date.now() > deadline) throw new Error('memory: no heap snapshot within 120 s');
   }
 }
 
