@@ -1,9 +1,10 @@
 // `validate`'s model check: every model the config names must load (manifest, topology, weights of the right
-// shape) and fit the channels of each subscription or stream that uses it.
+// shape) and fit the channels of each subscription or stream that uses it. Models load as the daemon loads them
+// (Detector.load on the configured backend), so what validate accepts the daemon scores.
 import type { Config } from '../config/schema';
 import { ModelError } from '../core/errors';
-import { loadArtifact } from '../model/artifact';
 import { selectBackend } from '../model/backend';
+import { Detector } from '../model/detector';
 import { assertCompatible, type Manifest } from '../model/manifest';
 import { backendPreference } from './backend';
 
@@ -21,9 +22,9 @@ export async function checkModels(config: Config, _file: string): Promise<string
   for (const name of names) {
     const dir = config.models[name].path;
     try {
-      const artifact = await loadArtifact(dir);
-      artifact.model.dispose();
-      manifests.set(name, artifact.manifest);
+      const detector = await Detector.load(dir);
+      detector.dispose();
+      manifests.set(name, detector.manifest);
     } catch (err) {
       if (!(err instanceof ModelError)) throw err;
       problems.push(`models.${name}.path: ${err.message} (got '${dir}')`);

@@ -2,7 +2,8 @@
 // decoder, relu hidden layers and a sigmoid output, because inputs are scaled to [0, 1] and the default loss is
 // binary cross-entropy. A shallow autoencoder is the same builder with no encoder layers (one hidden layer: the
 // bottleneck). Built with the functional API so the encoder alone (input -> latent) can be cut out of it.
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { tfjs } from './tfjs';
 
 export interface ArchitectureOptions {
   /** Values per window: window size x channels. */
@@ -17,6 +18,7 @@ export const LATENT_LAYER = 'latent';
 
 export function buildAutoencoder(opts: ArchitectureOptions): tf.LayersModel {
   validateArchitecture(opts);
+  const tf = tfjs();
   let layerSeed = opts.seed;
   const dense = (units: number, activation: 'relu' | 'sigmoid', name: string): tf.layers.Layer =>
     tf.layers.dense({
@@ -41,7 +43,7 @@ export function buildAutoencoder(opts: ArchitectureOptions): tf.LayersModel {
 
 /** The encoder half (input -> latent code), sharing weights with the autoencoder. */
 export function encoderOf(model: tf.LayersModel): tf.LayersModel {
-  return tf.model({ inputs: model.inputs, outputs: model.getLayer(LATENT_LAYER).output });
+  return tfjs().model({ inputs: model.inputs, outputs: model.getLayer(LATENT_LAYER).output });
 }
 
 function validateArchitecture(opts: ArchitectureOptions): void {

@@ -1,12 +1,13 @@
 // Backend selection. tfjs-node (native libtensorflow) is the first choice but cannot always be installed (its
 // install script downloads libtensorflow), so it is an optional dependency and we probe for it at run time.
 // Next comes anomalyd's own native addon (packages/anomalyd-native, compiled by node-gyp at `npm install` where
-// a C++ compiler exists; see nativeAddon.ts), which scores and trains the dense autoencoder itself while tfjs
-// (on its cpu backend, see tryAddon) still builds, loads and saves the model. Then the WebAssembly backend
-// (SIMD; about 35x the pure-JS cpu backend for the design's model at batch 256), and the cpu backend as the
-// last resort. The choice is logged by the caller and exported as model_info{backend}.
-import * as tf from '@tensorflow/tfjs';
+// a C++ compiler exists; see nativeAddon.ts), which scores and trains the dense autoencoder itself. Choosing it
+// loads no tfjs: artifacts of a dense chain are then read without it (denseArtifact.ts), and tfjs is loaded on
+// its cpu backend only where a model is built or trained, or is of another architecture (tfjs.ts). Then the
+// WebAssembly backend (SIMD; about 35x the pure-JS cpu backend for the design's model at batch 256), and the
+// cpu backend as the last resort. The choice is logged by the caller and exported as model_info{backend}.
 import { loadNativeAddon } from './nativeAddon';
+import { preferTfjsCpuBackend, tfjs, tfjsVersion } from './tfjs';
 
 export type BackendName = 'tensorflow' | 'native' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendName;
@@ -14,7 +15,7 @@ export type BackendPreference = 'auto' | BackendName;
 export interface BackendInfo {
   readonly name: BackendName;
   readonly tfjsVersion: string;
-  /** The tfjs backend underneath (for 'native': the one that builds, loads and saves models). */
+  /** The tfjs backend underneath (for 'native': the one that builds and trains models, once tfjs is needed). */
   readonly tfjsBackend: string;
   /** The native addon's kernel set (avx512, avx2, generic) when name is 'native'. */
   readonly kernels?: string;
@@ -29,7 +30,7 @@ async function tryNative(): Promise<string | undefined> {
     // A plain require: the package is optional and may be absent; it registers the 'tensorflow' backend.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('@tensorflow/tfjs-node');
-    return (await tf.setBackend('tensorflow')) ? undefined : 'tfjs-node loaded but did not initialise';
+    return (await tfjs().setBackend('tensorflow')) ? undefined : 'tfjs-node loaded but did not initialise';
   } catch (err) {
     return `tfjs-node not available (${firstLine(err)})`;
   }
@@ -38,19 +39,14 @@ async function tryNative(): Promise<string | undefined> {
 async function tryAddon(): Promise<string | undefined> {
   const { problem } = loadNativeAddon();
   if (problem !== undefined) return problem;
-  // tfjs still builds, loads and saves models, which needs no speed: the pure-JS cpu backend does it. Not the
-  // wasm backend: initialising it reserves a WebAssembly memory (~16 MB of RSS for the daemon's whole life)
-  // that nothing would use once the addon scores and trains. Its first use prints a banner urging tfjs-node, which
-  // is wrong advice here and noise in an operator's console: tfjs's production mode silences its warnings.
-  tf.env().set('PROD', true);
-  return cpu();
+  return (await preferTfjsCpuBackend()) ? undefined : 'cpu backend did not initialise';
 }
 
 async function tryWasm(): Promise<string | undefined> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('@tensorflow/tfjs-backend-wasm');
-    return (await tf.setBackend('wasm')) ? undefined : 'wasm backend did not initialise';
+    return (await tfjs().setBackend('wasm')) ? undefined : 'wasm backend did not initialise';
   } catch (err) {
     return `wasm backend not available (${firstLine(err)})`;
   }
@@ -73,9 +69,7 @@ export async function selectBackend(preference: BackendPreference = 'auto'): Pro
   for (const name of order) {
     const problem = Object.hasOwn(TRY, name) ? await TRY[name]() : `unknown backend '${String(name)}'`;
     if (problem === undefined) {
-      await tf.ready();
-      const kernels = name === 'native' ? loadNativeAddon().kernels : undefined;
-      selected = { name, tfjsVersion: tf.version.tfjs, tfjsBackend: tf.getBackend(), ...(kernels ? { kernels } : {}), skipped };
+      selected = name === 'native' ? nativeInfo(skipped) : await tfjsInfo(name, skipped);
       return selected;
     }
     skipped.push(problem);
@@ -83,8 +77,20 @@ export async function selectBackend(preference: BackendPreference = 'auto'): Pro
   throw new Error(`No TensorFlow.js backend could start: ${skipped.join('; ')}`);
 }
 
+/** The addon computes; tfjs is not loaded for this, and will run on its cpu backend once something needs it. */
+function nativeInfo(skipped: string[]): BackendInfo {
+  const kernels = loadNativeAddon().kernels;
+  return { name: 'native', tfjsVersion: tfjsVersion(), tfjsBackend: 'cpu', ...(kernels ? { kernels } : {}), skipped };
+}
+
+async function tfjsInfo(name: BackendName, skipped: string[]): Promise<BackendInfo> {
+  const tf = tfjs();
+  await tf.ready();
+  return { name, tfjsVersion: tf.version.tfjs, tfjsBackend: tf.getBackend(), skipped };
+}
+
 async function cpu(): Promise<string | undefined> {
-  return (await tf.setBackend('cpu')) ? undefined : 'cpu backend did not initialise';
+  return (await tfjs().setBackend('cpu')) ? undefined : 'cpu backend did not initialise';
 }
 
 const TRY: Record<BackendName, () => Promise<string | undefined>> = { tensorflow: tryNative, native: tryAddon, wasm: tryWasm, cpu };

@@ -1,12 +1,12 @@
 // A loaded model ready to score raw windows: scaling with the manifest's parameters, batched reconstruction
 // error, and the calibrated threshold with its tail probability. Every command (run, replay, evaluate) scores
 // through this class, so offline numbers are the daemon's numbers.
-import type * as tf from '@tensorflow/tfjs';
 import { pValue } from '../core/calibration';
 import { scaleInto, unscaleInto } from '../core/scaling';
 import type { Window } from '../core/types';
 import { isIdentity, transformWindow } from '../core/windowTransform';
 import { loadArtifact, type LoadedArtifact } from './artifact';
+import { disposeModel, type AutoencoderModel } from './denseNetwork';
 import { assertCompatible, type Manifest, type ModelUse } from './manifest';
 import { Scorer } from './scorer';
 import type { WindowMatrix } from './train';
@@ -32,7 +32,7 @@ export class Detector {
   scaledValues = 0;
 
   constructor(
-    readonly model: tf.LayersModel,
+    readonly model: AutoencoderModel,
     readonly manifest: Manifest,
     readonly dir: string,
   ) {
@@ -110,6 +110,6 @@ export class Detector {
   }
 
   dispose(): void {
-    this.model.dispose();
+    disposeModel(this.model);
   }
 }

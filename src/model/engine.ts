@@ -1,10 +1,13 @@
 // The one interface the model code computes through: a scoring engine (forward pass, reconstruction errors,
 // latent codes) and a training engine (one epoch of minibatch Adam, validation loss, weight snapshots). Two
 // implementations: tfjs (whatever tfjs backend is active: tfjs-node, wasm or cpu) and the native addon, used
-// when selectBackend chose 'native'. The tfjs LayersModel stays the source of truth for the weights either way
-// (it is what artifacts save and load), so a model trained on one path scores on the other.
+// when selectBackend chose 'native'. Training runs on a tfjs LayersModel either way (the source of truth for the
+// weights, what artifacts are saved from), so a model trained on one path scores on the other. A model read
+// without tfjs (a DenseAutoencoder, see denseNetwork.ts) scores on the native engine only.
 import type * as tf from '@tensorflow/tfjs';
 import { currentBackend } from './backend';
+import { DenseAutoencoder, type AutoencoderModel } from './denseNetwork';
+import { loadNativeAddon } from './nativeAddon';
 import { NativeScoring, NativeTraining, nativeUnsupported } from './nativeEngine';
 import { TfjsScoring, TfjsTraining } from './tfjsEngine';
 
@@ -51,8 +54,12 @@ export interface TrainingSetup {
   readonly learningRate: number;
 }
 
-/** The native engine when the native backend is selected and the model is a plain dense chain, else tfjs. */
-export function scoringEngine(model: tf.LayersModel, setup: ScoringSetup): ScoringEngine {
+/**
+ * The native engine when the native backend is selected and the model is a plain dense chain, else tfjs. A
+ * DenseAutoencoder always goes native: it is only read where the native backend was selected.
+ */
+export function scoringEngine(model: AutoencoderModel, setup: ScoringSetup): ScoringEngine {
+  if (model instanceof DenseAutoencoder) return new NativeScoring(model, setup);
   return useNative(model) ? new NativeScoring(model, setup) : new TfjsScoring(model, setup);
 }
 
@@ -60,6 +67,11 @@ export function trainingEngine(model: tf.LayersModel, setup: TrainingSetup): Tra
   return useNative(model) ? new NativeTraining(model, setup) : new TfjsTraining(model, setup);
 }
 
+/** Whether models score on the native addon in this process (so artifacts may be read without tfjs). */
+export function nativeScoringSelected(): boolean {
+  return currentBackend()?.name === 'native' && loadNativeAddon().addon !== undefined;
+}
+
 function useNative(model: tf.LayersModel): boolean {
-  return currentBackend()?.name === 'native' && nativeUnsupported(model) === undefined;
+  return nativeScoringSelected() && nativeUnsupported(model) === undefined;
 }

@@ -1,7 +1,6 @@
 // Train and calibrate a detector from raw windows: fit the scaler, train the denoising autoencoder, then set
 // the threshold from the clean reconstruction errors. Shared by `train`, `calibrate`, `evaluate` and the
 // daemon's auto-learning, so every path builds models the same way.
-import * as tf from '@tensorflow/tfjs';
 import { calibrate, type CalibrationMethod } from '../core/calibration';
 import { fitScaler, scaleInto } from '../core/scaling';
 import type { StreamSpec, Window } from '../core/types';
@@ -12,6 +11,7 @@ import { buildAutoencoder } from './autoencoder';
 import { Detector } from './detector';
 import { MANIFEST_FORMAT, type ChannelSummary, type Manifest } from './manifest';
 import type { ScoreAggregate, ScoreMetric } from './scorer';
+import { tfjsVersion } from './tfjs';
 import { trainAutoencoder, type EpochReport, type TrainOptions, type TrainingHistory, type WindowMatrix } from './train';
 
 export interface DetectorSpec {
@@ -98,7 +98,7 @@ export async function trainDetector(
     scoring: { metric: spec.metric, aggregate: spec.aggregate ?? 'mean' },
     calibration: null,
     backend: spec.backend,
-    versions: { anomalyd: spec.anomalydVersion, tfjs: tf.version.tfjs, node: process.versions.node },
+    versions: { anomalyd: spec.anomalydVersion, tfjs: tfjsVersion(), node: process.versions.node },
     createdAt: new Date().toISOString(),
     calibratedAt: null,
   };

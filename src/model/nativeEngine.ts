@@ -1,32 +1,31 @@
-// The native-addon implementation of the engine interface. The network holds a copy of the tfjs model's
-// weights: scoring re-copies them whenever the model's variables were assigned since (tfjs gives a variable a
-// new dataId on every assign, so a check is 12 pointer compares), and training writes its best epoch back into
-// the model, so the tfjs model stays the one artifacts are saved from. Only the architecture buildAutoencoder makes is supported: a
-// chain of biased dense layers, relu hidden and sigmoid output; anything else stays on tfjs.
+// The native-addon implementation of the engine interface. The network holds a copy of the model's weights. For
+// a tfjs model, scoring re-copies them whenever the model's variables were assigned since (tfjs gives a variable
+// a new dataId on every assign, so a check is 12 pointer compares), and training writes its best epoch back into
+// the model, so the tfjs model stays the one artifacts are saved from. A DenseAutoencoder (read from an artifact
+// without tfjs) is copied once: its weights never change. Only the architecture buildAutoencoder makes is
+// supported: a chain of biased dense layers, relu hidden and sigmoid output; anything else stays on tfjs.
 import type * as tf from '@tensorflow/tfjs';
 import { LATENT_LAYER } from './autoencoder';
+import { DenseAutoencoder, type AutoencoderModel, type DenseActivation, type DenseChain } from './denseNetwork';
 import type { ScoringEngine, ScoringSetup, TrainingEngine, TrainingSetup, WindowErrors } from './engine';
 import { loadNativeAddon, NATIVE_ACT, NATIVE_LOSS, NATIVE_METRIC, type NativeAddon, type NativeNetHandle } from './nativeAddon';
 import { restoreInto } from './tfjsEngine';
 
-interface DenseChain {
-  readonly sizes: number[];
-  readonly activations: number[];
-  /** Dense layers up to and including the latent layer. */
-  readonly latentDepth: number;
+/** Why a model cannot run natively, or undefined when it can (and the addon is loaded). */
+export function nativeUnsupported(model: AutoencoderModel): string | undefined {
+  if (!loadNativeAddon().addon) return loadNativeAddon().problem;
+  const chain = chainOf(model);
+  return typeof chain === 'string' ? chain : undefined;
 }
 
-/** Why a model cannot run natively, or undefined when it can (and the addon is loaded). */
-export function nativeUnsupported(model: tf.LayersModel): string | undefined {
-  if (!loadNativeAddon().addon) return loadNativeAddon().problem;
-  const chain = denseChain(model);
-  return typeof chain === 'string' ? chain : undefined;
+function chainOf(model: AutoencoderModel): DenseChain | string {
+  return model instanceof DenseAutoencoder ? model.chain : denseChain(model);
 }
 
 function denseChain(model: tf.LayersModel): DenseChain | string {
   const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
   const sizes = [model.inputs[0].shape[1] as number];
-  const activations: number[] = [];
+  const activations: DenseActivation[] = [];
   let latentDepth = 0;
   for (const [i, layer] of layers.entries()) {
     const config = layer.getConfig() as { units?: number; activation?: string; useBias?: boolean };
@@ -38,44 +37,58 @@ function denseChain(model: tf.LayersModel): DenseChain | string {
       return `layer '${layer.name}' is not part of a single chain`;
     }
     sizes.push(config.units);
-    activations.push(config.activation === 'sigmoid' ? NATIVE_ACT.sigmoid : NATIVE_ACT.relu);
+    activations.push(want);
     if (layer.name === LATENT_LAYER) latentDepth = i + 1;
   }
   if (layers.length === 0) return 'model has no layers';
-  return { sizes, activations, latentDepth: latentDepth || Math.ceil(layers.length / 2) };
+  return { sizes, activations, latentDepth: latentDepth || Math.ceil(layers.length / 2), layerNames: layers.map((l) => l.name) };
 }
 
-/** A native network holding a copy of a tfjs model's weights. */
+/** The variables of a tfjs model, and the dataId of each when its values were last copied to the network. */
+class TrackedVariables {
+  private readonly variables: readonly { read(): tf.Tensor }[];
+  private readonly copied: object[] = [];
+
+  constructor(model: tf.LayersModel) {
+    // Fixed with the model's architecture.
+    this.variables = model.weights;
+  }
+
+  /** The current values when they changed since the last call, else undefined. */
+  changed(): Float32Array[] | undefined {
+    let changed = this.copied.length !== this.variables.length;
+    for (let i = 0; i < this.variables.length && !changed; i++) changed = this.variables[i].read().dataId !== this.copied[i];
+    if (!changed) return undefined;
+    const values = this.variables.map((v) => v.read());
+    values.forEach((t, i) => (this.copied[i] = t.dataId));
+    return values.map((t) => t.dataSync() as Float32Array);
+  }
+}
+
+/** A native network holding a copy of a model's weights. */
 class NativeNetwork {
   readonly addon: NativeAddon;
   readonly handle: NativeNetHandle;
   readonly chain: DenseChain;
-  /** The model's variables (fixed with its architecture), and the dataId of each when its values were copied. */
-  private readonly variables: readonly { read(): tf.Tensor }[];
-  private readonly copied: object[] = [];
+  /** A tfjs model's variables, followed on every call; absent for a DenseAutoencoder, copied once. */
+  private readonly tracked?: TrackedVariables;
 
-  constructor(
-    readonly model: tf.LayersModel,
-    kernelSet?: string,
-  ) {
+  constructor(model: AutoencoderModel, kernelSet?: string) {
     const { addon, kernels } = loadNativeAddon();
-    const chain = denseChain(model);
+    const chain = chainOf(model);
     if (!addon || typeof chain === 'string') throw new Error(`Native engine unavailable: ${typeof chain === 'string' ? chain : 'addon not loaded'}`);
     this.addon = addon;
     this.chain = chain;
-    this.handle = addon.create(chain.sizes, chain.activations, kernelSet ?? kernels);
-    this.variables = model.weights;
+    this.handle = addon.create(chain.sizes, chain.activations.map((a) => NATIVE_ACT[a]), kernelSet ?? kernels);
+    if (model instanceof DenseAutoencoder) this.load(model.weights);
+    else this.tracked = new TrackedVariables(model);
     this.sync();
   }
 
-  /** Copies the model's weights in if they changed since the last copy. */
+  /** Copies a tfjs model's weights in if they changed since the last copy. */
   sync(): void {
-    let changed = this.copied.length !== this.variables.length;
-    for (let i = 0; i < this.variables.length && !changed; i++) changed = this.variables[i].read().dataId !== this.copied[i];
-    if (!changed) return;
-    const values = this.variables.map((v) => v.read());
-    this.load(values.map((t) => t.dataSync() as Float32Array));
-    values.forEach((t, i) => (this.copied[i] = t.dataId));
+    const values = this.tracked?.changed();
+    if (values) this.load(values);
   }
 
   get inputSize(): number {
@@ -107,7 +120,7 @@ export class NativeScoring implements ScoringEngine {
 
   /** `kernels` overrides the kernel set (tests compare them). */
   constructor(
-    model: tf.LayersModel,
+    model: AutoencoderModel,
     private readonly setup: ScoringSetup,
     kernels?: string,
   ) {
@@ -148,7 +161,11 @@ export class NativeTraining implements TrainingEngine {
   private readonly net: NativeNetwork;
   private readonly loss: number;
 
-  constructor(model: tf.LayersModel, setup: TrainingSetup, kernels?: string) {
+  constructor(
+    private readonly model: tf.LayersModel,
+    setup: TrainingSetup,
+    kernels?: string,
+  ) {
     this.net = new NativeNetwork(model, kernels);
     this.loss = NATIVE_LOSS[setup.loss];
     this.net.addon.startTraining(this.net.handle, setup.learningRate);
@@ -175,7 +192,7 @@ export class NativeTraining implements TrainingEngine {
 
   restore(weights: readonly Float32Array[]): void {
     this.net.load(weights);
-    restoreInto(this.net.model, weights);
+    restoreInto(this.model, weights);
   }
 
   dispose(): void {

@@ -2,8 +2,8 @@
 // by the scoring engine (native addon or tfjs, see engine.ts) and returned as plain typed arrays. Also exposes
 // the two other uses of a denoising autoencoder: the reconstruction (a denoised signal) and the latent code (a
 // compact representation).
-import type * as tf from '@tensorflow/tfjs';
 import type { WindowScore } from '../core/types';
+import { modelInputSize, type AutoencoderModel } from './denseNetwork';
 import { scoringEngine, type ScoreMetric, type ScoringEngine } from './engine';
 import type { WindowMatrix } from './train';
 
@@ -27,17 +27,16 @@ export interface ScorerOptions {
 export class Scorer {
   private readonly maxBatch: number;
   readonly engine: ScoringEngine;
+  /** Values per window the network takes. */
+  readonly inputSize: number;
 
   constructor(
-    private readonly model: tf.LayersModel,
+    model: AutoencoderModel,
     private readonly opts: ScorerOptions,
   ) {
     this.maxBatch = opts.maxBatch ?? 1024;
     this.engine = scoringEngine(model, { channels: opts.channels, metric: opts.metric });
-  }
-
-  get inputSize(): number {
-    return this.model.inputs[0].shape[1] as number;
+    this.inputSize = modelInputSize(model);
   }
 
   score(m: WindowMatrix): WindowScore[] {

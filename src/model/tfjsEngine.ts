@@ -1,8 +1,10 @@
 // The tfjs implementation of the engine interface: runs on whichever tfjs backend is active. Scoring runs in
-// tf.tidy and returns plain typed arrays, so no tensor outlives a call.
-import * as tf from '@tensorflow/tfjs';
+// tf.tidy and returns plain typed arrays, so no tensor outlives a call. Every engine here works on a tfjs model,
+// so tfjs is loaded already when one is made; tfjs() only fetches it (importing this file loads nothing).
+import type * as tf from '@tensorflow/tfjs';
 import { encoderOf } from './autoencoder';
 import type { LossName, ScoreMetric, ScoringEngine, ScoringSetup, TrainingEngine, TrainingSetup, WindowErrors } from './engine';
+import { tfjs } from './tfjs';
 
 const EPS = 1e-7;
 const LOSS_FN: Record<LossName, string> = { bce: 'binaryCrossentropy', mse: 'meanSquaredError' };
@@ -26,6 +28,7 @@ export class TfjsScoring implements ScoringEngine {
   errors(x: Float32Array, n: number): WindowErrors {
     const { channels, metric } = this.setup;
     const d = this.d;
+    const tf = tfjs();
     const [perChannel, total] = tf.tidy(() => {
       const input = tf.tensor2d(x, [n, d]);
       const r = this.model.predict(input) as tf.Tensor2D;
@@ -36,11 +39,13 @@ export class TfjsScoring implements ScoringEngine {
   }
 
   reconstruct(x: Float32Array, n: number): Float32Array {
+    const tf = tfjs();
     return tf.tidy(() => (this.model.predict(tf.tensor2d(x, [n, this.d])) as tf.Tensor).dataSync() as Float32Array);
   }
 
   latent(x: Float32Array, n: number): Float32Array {
     const encoder = this.encoderModel();
+    const tf = tfjs();
     return tf.tidy(() => (encoder.predict(tf.tensor2d(x, [n, this.d])) as tf.Tensor).dataSync() as Float32Array);
   }
 
@@ -57,6 +62,7 @@ function elementError(x: tf.Tensor, r: tf.Tensor, metric: ScoreMetric): tf.Tenso
     case 'mae':
       return x.sub(r).abs();
     case 'bce': {
+      const tf = tfjs();
       const p = r.clipByValue(EPS, 1 - EPS);
       return x.mul(p.log()).add(tf.scalar(1).sub(x).mul(tf.scalar(1).sub(p).log())).neg();
     }
@@ -71,12 +77,13 @@ export class TfjsTraining implements TrainingEngine {
     private readonly model: tf.LayersModel,
     setup: TrainingSetup,
   ) {
-    this.optimizer = tf.train.adam(setup.learningRate);
+    this.optimizer = tfjs().train.adam(setup.learningRate);
     model.compile({ optimizer: this.optimizer, loss: LOSS_FN[setup.loss] });
   }
 
   async fitEpoch(noisy: Float32Array, clean: Float32Array, n: number, batchSize: number): Promise<number> {
     const d = this.model.inputs[0].shape[1] as number;
+    const tf = tfjs();
     const x = tf.tensor2d(noisy, [n, d]);
     const y = tf.tensor2d(clean, [n, d]);
     try {
@@ -91,6 +98,7 @@ export class TfjsTraining implements TrainingEngine {
 
   validationLoss(x: Float32Array, n: number): number {
     const d = this.model.inputs[0].shape[1] as number;
+    const tf = tfjs();
     return tf.tidy(() => {
       const t = tf.tensor2d(x, [n, d]);
       const result = this.model.evaluate(t, t, { batchSize: 1024 });
@@ -117,6 +125,7 @@ export class TfjsTraining implements TrainingEngine {
 export function restoreInto(model: tf.LayersModel, weights: readonly Float32Array[]): void {
   const shapes = model.getWeights().map((w) => w.shape);
   if (shapes.length !== weights.length) throw new RangeError(`Model has ${shapes.length} weight arrays, got ${weights.length}`);
+  const tf = tfjs();
   const tensors = weights.map((w, i) => tf.tensor(w, shapes[i]));
   try {
     model.setWeights(tensors);
