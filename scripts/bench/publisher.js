@@ -60,14 +60,16 @@ async function main() {
 
   // Payloads by (signal seed, sample index): every asset with that seed sends the same bytes at that index.
   // Capped pool; beyond it indices wrap (values repeat, timestamps keep increasing).
-  const poolSamples = Math.min(perAsset, 4000);
+  // Indexed by the sample's own number (start-sample + j), so a run that continues an earlier one (the memory
+  // section's live phase) continues its signals too instead of jumping back to their start (an anomaly).
+  const poolSamples = Math.min(startSample + perAsset, 4000);
   const pool = [];
   for (const seed of SEEDS) {
     const samples = sim.pumpSamples(seed, t0, poolSamples, [], 1000);
     pool.push(samples.map((x) => x.values));
   }
   const payload = (asset, j) => {
-    const values = pool[asset % SEEDS.length][j % poolSamples];
+    const values = pool[asset % SEEDS.length][(startSample + j) % poolSamples];
     return Buffer.from(sim.pumpPayload({ ts: t0 + (startSample + j) * 1000, values }));
   };
   const topics = Array.from({ length: assets }, (_, a) => `plant/${v.line}/p${offset + a}/telemetry`);
@@ -99,7 +101,7 @@ async function main() {
     const j = Math.floor(i / assets);
     inflight++;
     published++;
-    client.publish(topics[a], payload(a, j), { qos }, onAck);
+    client.publish(topics[a], payload(offset + a, j), { qos }, onAck);
   };
   let stopping = false;
   process.once('SIGTERM', () => (stopping = true));

@@ -22,7 +22,7 @@ import type { StreamBinding } from '../pipeline/pipeline';
 import type { StreamSamples } from '../sources/source';
 import type { Detector } from '../model/detector';
 import { CoarseScaleFilter } from './coarseScale';
-import { alertSettings, newScoreFilter, sensorCheckOptions, windowOptions } from './detection';
+import { alertOptions, newScoreFilter, sensorCheckOptions, windowOptions } from './detection';
 import { AUTO_PREFIX } from './models';
 import type { StateStore } from './stateStore';
 
@@ -146,7 +146,8 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     const configured = configuredModel(subscription, explicit);
     const model = configured === 'auto' ? `${AUTO_PREFIX}${stream}` : configured;
     if (configured !== 'auto' && !config.models[configured]) return { refused: `model '${configured}' is not configured` };
-    const machine = new AlertStateMachine({ ...alertSettings(detection.alerting), stream, model, labels, nextSequence: state.nextSequence });
+    const identity = { stream, model, labels, nextSequence: state.nextSequence };
+    const machine = new AlertStateMachine(alertOptions(detection.alerting, identity));
     const filterKey = JSON.stringify(detection.calibration.likelihood);
     const filter = carry && carry.was.filterKey === filterKey ? carry.old.scoreFilter : withCoarseScale(newScoreFilter(detection.calibration), detection, stream, model, channels.length);
     if (filter && filter !== carry?.old.scoreFilter && configured === 'auto') {
@@ -154,7 +155,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
       if (range) filter.seedRange?.(range.lo, range.hi);
     }
     const stallOptions = { stream, model, labels, silenceMs: detection.alerting.stall_after_ms, nextSequence: state.nextSequence };
-    const sensorOptions = { ...sensorCheckOptions(detection.alerting), stream, model, channels, labels, nextSequence: state.nextSequence };
+    const sensorOptions = sensorCheckOptions(detection.alerting, identity, channels);
     let stall: StallDetector;
     let sensors: SensorCheck;
     if (carry) {

@@ -169,11 +169,10 @@ export class Daemon {
     state.onWriteProblem = (problem) => ingest.set('state', problem);
     // Samples acknowledged before a crash: the saved windows, then the journal after them, before new input.
     const recovery = await state.enableCheckpoints(
-      () => {
+      (add) => {
         // Windows still queued are scored first, so the alert state saved includes what they decided.
-        const streams = pipeline.checkpoint();
+        pipeline.checkpoint(add);
         binder.persist();
-        return streams;
       },
       async () => {
         await Promise.all(this.sinks.map((s) => s.flush()));

@@ -39,6 +39,11 @@ export class IngestGate {
   private lastSlowLog = 0;
   private readonly closed = new AbortController();
   private commitScheduled = false;
+  /**
+   * The sinks in force, asked for once per turn of the event loop rather than per message (the daemon builds
+   * the list on each call); a turn's first message asks again, so a reload's sinks are asked from then on.
+   */
+  private sinksThisTurn: readonly Sink[] | null = null;
 
   constructor(private readonly deps: IngestGateDeps) {
     const paused = (): number => (this.paused ? 1 : 0);
@@ -105,7 +110,10 @@ export class IngestGate {
   /** `deliver` behind the journal and the pause. The source must call `commit` before it acknowledges. */
   guard(deliver: Deliver): Deliver {
     return (batch) => {
-      if (this.waiting > 0 || this.problems.has('journal') || this.blocker() !== null) return this.deliverLater(batch, deliver);
+      // The first message since the last commit (a new turn of the event loop) asks the sinks in force afresh.
+      if (!this.commitScheduled) this.sinksThisTurn = null;
+      // Any storage problem (the journal's too) goes the slow way; so does a sink's backpressure.
+      if (this.waiting > 0 || this.problems.size > 0 || this.blocker() !== null) return this.deliverLater(batch, deliver);
       this.deps.journal.append(batch);
       if (!this.commitScheduled) {
         // Also without acknowledgements to wait for (QoS 0): the group is written at the end of this turn.
@@ -124,6 +132,7 @@ export class IngestGate {
     try {
       for (;;) {
         if (signal.aborted) throw new Error('the daemon is stopping');
+        this.sinksThisTurn = null;
         const blocker = this.blocker();
         if (blocker === null) {
           if (!appended) this.deps.journal.append(batch);
@@ -142,13 +151,16 @@ export class IngestGate {
 
   /** Why input must wait now (a storage problem first, then a sink's backpressure), or null. */
   private blocker(): SinkAdmission | null {
-    const stored = this.problems.size === 0 ? [] : [...this.problems].filter(([name]) => name !== 'journal');
-    if (stored.length > 0) {
-      this.problemClearedP ??= new Promise<void>((resolve) => (this.problemCleared = resolve));
-      return { reason: stored.map(([, p]) => p).join('; '), failure: true, ready: this.problemClearedP };
+    if (this.problems.size > 0) {
+      const stored = [...this.problems].filter(([name]) => name !== 'journal');
+      if (stored.length > 0) {
+        this.problemClearedP ??= new Promise<void>((resolve) => (this.problemCleared = resolve));
+        return { reason: stored.map(([, p]) => p).join('; '), failure: true, ready: this.problemClearedP };
+      }
     }
-    for (const sink of this.deps.sinks()) {
-      const a = sink.admission?.();
+    const sinks = (this.sinksThisTurn ??= this.deps.sinks());
+    for (let i = 0; i < sinks.length; i++) {
+      const a = sinks[i].admission?.();
       if (a) return a;
     }
     return null;

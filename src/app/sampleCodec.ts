@@ -18,6 +18,12 @@ const LITTLE_ENDIAN = endianness() === 'LE';
 /** A length beyond this is damage, not data. */
 const MAX_FRAME = 256 * 1024 * 1024;
 
+/** Scratch for Writer.f32s and .sample: float conversion of short arrays (a message's channel values). */
+const F32_SCRATCH = new Float32Array(64);
+const F32_SCRATCH_BYTES = new Uint8Array(F32_SCRATCH.buffer);
+const F64_SCRATCH = new Float64Array(1);
+const F64_SCRATCH_BYTES = new Uint8Array(F64_SCRATCH.buffer);
+
 /** Appends to a growing byte buffer; one allocation per doubling. */
 class Writer {
   private buf: Buffer;
@@ -54,19 +60,60 @@ class Writer {
 
   bytes(b: Buffer): void {
     this.room(b.length);
-    b.copy(this.buf, this.pos);
+    // TypedArray#set, not Buffer#copy: a builtin copy instead of a call into C++ (a journal header per message).
+    this.buf.set(b, this.pos);
     this.pos += b.length;
   }
 
   f32s(values: ArrayLike<number>): void {
-    this.room(values.length * 4);
-    if (values instanceof Float32Array && LITTLE_ENDIAN) {
+    const n = values.length;
+    this.room(n * 4);
+    if (!LITTLE_ENDIAN) {
+      for (let i = 0; i < n; i++) this.pos = this.buf.writeFloatLE(values[i], this.pos);
+      return;
+    }
+    if (values instanceof Float32Array) {
       // The bytes as they are: one copy instead of a call per value.
       this.buf.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), this.pos);
       this.pos += values.byteLength;
       return;
     }
-    for (let i = 0; i < values.length; i++) this.pos = this.buf.writeFloatLE(values[i], this.pos);
+    if (n <= F32_SCRATCH.length) {
+      // A message's few values (float64 from the decoder): rounded to float32 by one typed-array store each, as
+      // writeFloatLE rounds, then copied as bytes; a writeFloatLE call per value showed in the ingest profile.
+      for (let i = 0; i < n; i++) F32_SCRATCH[i] = values[i];
+      const buf = this.buf;
+      const at = this.pos;
+      for (let b = 0; b < n * 4; b++) buf[at + b] = F32_SCRATCH_BYTES[b];
+      this.pos = at + n * 4;
+      return;
+    }
+    for (let i = 0; i < n; i++) this.pos = this.buf.writeFloatLE(values[i], this.pos);
+  }
+
+  /**
+   * One sample: time (f64), value count (u16), values (f32), as f64 + u16 + f32s write them. The journal writes
+   * one per message, so the common case is one bounds check and byte stores instead of three calls into
+   * Buffer's writers.
+   */
+  sample(ts: number, values: ArrayLike<number>): void {
+    const n = values.length;
+    if (!LITTLE_ENDIAN || n > F32_SCRATCH.length) {
+      this.f64(ts);
+      this.u16(n);
+      this.f32s(values);
+      return;
+    }
+    this.room(10 + n * 4);
+    const buf = this.buf;
+    let at = this.pos;
+    F64_SCRATCH[0] = ts;
+    for (let b = 0; b < 8; b++) buf[at++] = F64_SCRATCH_BYTES[b];
+    buf[at++] = n & 0xff;
+    buf[at++] = n >>> 8;
+    for (let i = 0; i < n; i++) F32_SCRATCH[i] = values[i];
+    for (let b = 0; b < n * 4; b++) buf[at++] = F32_SCRATCH_BYTES[b];
+    this.pos = at;
   }
 
   f64s(values: ArrayLike<number>): void {
@@ -99,6 +146,11 @@ class Writer {
 
   done(): Buffer {
     return this.buf.subarray(0, this.pos);
+  }
+
+  /** Seals what was written since `start` (which began with a frame header's 8 bytes) as one frame. */
+  seal(start: number): void {
+    sealFrame(this.buf.subarray(start, this.pos));
   }
 }
 
@@ -163,11 +215,7 @@ class Reader {
 
 function writeSamples(w: Writer, samples: readonly Sample[]): void {
   w.u32(samples.length);
-  for (const s of samples) {
-    w.f64(s.ts);
-    w.u16(s.values.length);
-    w.f32s(s.values);
-  }
+  for (let i = 0; i < samples.length; i++) w.sample(samples[i].ts, samples[i].values);
 }
 
 function readSamples(r: Reader): Sample[] {
@@ -228,11 +276,18 @@ export const JOURNAL_MAGIC = Buffer.from([0x41, 0x44, 0x4a, 0x02, 0, 0, 0, 0]);
  * Collects the batches of one group (one write) in a reused, growing buffer. `add` only encodes; `group()`
  * seals the frame (length, one CRC-32) and returns a view that stays valid until the next `clear()`.
  */
+/** Streams whose journal header a group keeps encoded (about the stream limit of a large plant). */
+const HEADER_CACHE_MAX = 20_000;
+
 export class JournalGroup {
   private readonly w = new Writer(64 * 1024);
   private count = 0;
-  /** Encoded headers by labels object (garbage-collected with it). */
-  private readonly headers = new WeakMap<object, { readonly stream: string; readonly subscription: number; readonly bytes: Buffer }>();
+  /**
+   * Encoded headers by stream id. Keyed by the stream's string, not the labels object: the pipeline looks the
+   * same string up next, so its hash is at hand, where a labels key was one more object to fetch per message.
+   * Bounded: cleared when it reaches HEADER_CACHE_MAX streams (they are encoded again when they next send).
+   */
+  private readonly headers = new Map<string, { readonly labels: object; readonly subscription: number; readonly bytes: Buffer }>();
 
   constructor() {
     this.w.u32(0);
@@ -257,16 +312,19 @@ export class JournalGroup {
    */
   private header(batch: StreamSamples): Buffer {
     const { labels } = batch;
+    // Only frozen labels are ever cached, and a frozen object cannot change: an entry found is still right, so
+    // isFrozen (which showed in the ingest profile) is asked on a miss only.
+    const hit = this.headers.get(batch.stream);
+    if (hit !== undefined && hit.labels === labels && hit.subscription === batch.subscription) return hit.bytes;
     const frozen = Object.isFrozen(labels);
-    if (frozen) {
-      const hit = this.headers.get(labels);
-      if (hit && hit.stream === batch.stream && hit.subscription === batch.subscription) return hit.bytes;
-    }
     const json = Buffer.from(JSON.stringify([batch.stream, batch.subscription, labels]), 'utf8');
     const bytes = Buffer.allocUnsafe(4 + json.length);
     bytes.writeUInt32LE(json.length, 0);
     json.copy(bytes, 4);
-    if (frozen) this.headers.set(labels, { stream: batch.stream, subscription: batch.subscription, bytes });
+    if (frozen) {
+      if (this.headers.size >= HEADER_CACHE_MAX) this.headers.clear();
+      this.headers.set(batch.stream, { labels, subscription: batch.subscription, bytes });
+    }
     return bytes;
   }
 
@@ -331,24 +389,26 @@ export function decodeBatches(buf: Buffer): DecodedFrames<StreamSamples> {
 }
 
 /**
- * Every stream's snapshot as one frame per stream, in one buffer (no per-stream copies to concatenate). With
- * `into`, written into it when it is large enough (the result is then a view on it), else into a new buffer
- * with a quarter to spare, so that a caller can keep reusing the returned buffer's memory.
+ * Encodes streams one by one, one frame each, into one buffer: the state checkpoint hands each stream over as a
+ * view on its live ring (see Pipeline.checkpoint) and the view is garbage as soon as it is written. Collecting
+ * 10,000 views first kept them all alive across young-generation collections, which promoted them: about 5 MB of
+ * old-generation garbage per checkpoint with the streams sending.
+ *
+ * With `into`, writes into it (the result is then a view on it) and grows by doubling beyond it; the buffer
+ * returned is never a slice of Node's shared pool, so a caller can keep reusing all of its memory.
  */
-export function encodeStreams(streams: ReadonlyMap<string, StreamSnapshot | StreamCheckpoint>, into?: Buffer): Buffer {
-  // Sized up front: one allocation (growing by doubling to ~13 MB at 10,000 streams left the allocator ~2x that).
-  let size = 0;
-  for (const [id, s] of streams) {
-    const win = s.window;
-    size += FRAME_HEADER + 4 + id.length * 3 + 4 * 4 + 8 + 4 + blocksLength(win.ts) * 8 + (blocksLength(win.values) + win.beforeWindow.length) * 4 + 4;
-    for (const h of s.held) size += 8 + 2 + h.values.length * 4;
+export class StreamsEncoder {
+  private readonly w: Writer;
+
+  constructor(into?: Buffer, expectedBytes = 64 * 1024) {
+    // allocUnsafeSlow: never a slice of Node's shared pool, whose other slices belong to other buffers.
+    this.w = new Writer(0, into && into.length >= 64 ? into : Buffer.allocUnsafeSlow(Math.max(expectedBytes, 64)));
   }
-  // allocUnsafeSlow: never a slice of Node's shared pool, whose other slices belong to other buffers.
-  const w = new Writer(0, into && into.length >= size ? into : Buffer.allocUnsafeSlow(Math.max(into ? Math.ceil(size * 1.25) : size, 64)));
-  const starts: number[] = [];
-  for (const [id, s] of streams) {
+
+  add(id: string, s: StreamSnapshot | StreamCheckpoint): void {
+    const w = this.w;
     const win = s.window;
-    starts.push(w.length);
+    const start = w.length;
     w.u32(0);
     w.u32(0);
     writeString(w, id);
@@ -362,11 +422,20 @@ export function encodeStreams(streams: ReadonlyMap<string, StreamSnapshot | Stre
     for (const block of blocks(win.values)) w.f32s(block);
     w.f32s(win.beforeWindow);
     writeSamples(w, s.held);
+    w.seal(start);
   }
-  const all = w.done();
-  starts.push(all.length);
-  for (let i = 0; i + 1 < starts.length; i++) sealFrame(all.subarray(starts[i], starts[i + 1]));
-  return all;
+
+  /** The encoded frames (a view on the writer's buffer). */
+  done(): Buffer {
+    return this.w.done();
+  }
+}
+
+/** Every stream's snapshot as one frame per stream, in one buffer (see StreamsEncoder for `into`). */
+export function encodeStreams(streams: ReadonlyMap<string, StreamSnapshot | StreamCheckpoint>, into?: Buffer): Buffer {
+  const encoder = new StreamsEncoder(into);
+  for (const [id, s] of streams) encoder.add(id, s);
+  return encoder.done();
 }
 
 /** A snapshot's steps are one array; a checkpoint view's are the ring's blocks, written back to back. */

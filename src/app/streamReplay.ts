@@ -4,7 +4,7 @@
 // the same samples. Only the row bookkeeping (which row a window or a notice belongs to) is added here.
 import type { AlertNotice } from '../core/alert';
 import { AlertStateMachine } from '../core/alerting';
-import type { AlertSettings } from './detection';
+import { streamAlertOptions, type AlertSettings } from './detection';
 export type { AlertSettings } from './detection';
 import { ManualClock } from '../core/clock';
 import type { ComponentContext, Events, Log } from '../core/context';
@@ -63,7 +63,7 @@ export function replayThroughPipeline(detector: Detector, input: ReplayInput): R
   const clock = new ManualClock(rows > 0 ? times[0] : 0);
   const sink = new CaptureSink('evaluate');
   let sequence = 0;
-  const machine = new AlertStateMachine({ ...input.alerting, stream: stream.id, model: MODEL, labels: {}, nextSequence: () => ++sequence });
+  const machine = new AlertStateMachine(streamAlertOptions(input.alerting, { stream: stream.id, model: MODEL, labels: {}, nextSequence: () => ++sequence }));
   const pipeline = new Pipeline({
     ctx: replayContext(clock),
     // Block never triggers: the queue holds a whole chunk and is drained after each one.

@@ -20,7 +20,8 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { AlertNotice } from '../core/alert';
 import type { ComponentContext } from '../core/context';
-import { alertRecord, decodeRecord, encodeRecord, healthRecord, scoreRecord, type InfluxRecord } from './influxPoints';
+import { recordOf, type PendingPoint } from './influxLine';
+import { alertRecord, decodeRecord, encodeRecord, healthRecord } from './influxPoints';
 import { backoffDelay, Waker } from './influxRetry';
 import { InfluxWriter, resolveTarget, type WriteOutcome } from './influxWriter';
 import type { HealthPoint, ScorePoint, Sink, SinkAdmission, SinkStats } from './sink';
@@ -66,7 +67,8 @@ export const influxSinkDefaults = {
 /** A point and its acceptance number (for flush watermarks); -1 for points read back from the spool. */
 interface Entry {
   readonly id: number;
-  readonly rec: InfluxRecord;
+  /** Score points stay as the pipeline made them: a record is built only to spool one (influxLine.ts). */
+  readonly rec: PendingPoint;
 }
 
 /** The batch being written: from memory (batch null) or from the spool. */
@@ -153,7 +155,7 @@ export class InfluxSink implements Sink {
   }
 
   writeScores(points: readonly ScorePoint[]): void {
-    this.accept(points, scoreRecord);
+    this.accept(points, (p) => p);
   }
 
   writeAlert(notice: AlertNotice): void {
@@ -209,7 +211,7 @@ export class InfluxSink implements Sink {
     if (report.records > 0) this.ctx.log.info('Replaying spooled points', { dir, points: report.records, bytes: report.bytes });
   }
 
-  private accept<T>(items: readonly T[], build: (item: T) => InfluxRecord | null): void {
+  private accept<T>(items: readonly T[], build: (item: T) => PendingPoint | null): void {
     if (this.stopped) {
       this.ctx.events.sinkDropped(this.name, 'overflow', items.length, 'Points arrived after the InfluxDB sink stopped');
       return;
@@ -280,7 +282,7 @@ export class InfluxSink implements Sink {
         const payloads: Buffer[] = [];
         for (let i = 0; i < entries.length; i += ENCODE_CHUNK) {
           if (i > 0) await yieldToLoop();
-          for (const e of entries.slice(i, i + ENCODE_CHUNK)) payloads.push(encodeRecord(e.rec));
+          for (const e of entries.slice(i, i + ENCODE_CHUNK)) payloads.push(encodeRecord(recordOf(e.rec)));
         }
         const res = await spool.append(payloads);
         if (res.dropped > 0) {

@@ -42,7 +42,12 @@ export function scoreRecord(p: ScorePoint): InfluxRecord {
     completeness: p.completeness,
   };
   for (const [channel, share] of Object.entries(p.channelShares)) fields[`share_${channel}`] = share;
-  return { measurement: SCORE_MEASUREMENT, tags: tags({ stream: p.stream, model: p.model }), fields: finite(fields), time: Math.round(p.time) };
+  return { measurement: SCORE_MEASUREMENT, tags: scoreTags(p.stream, p.model), fields: finite(fields), time: Math.round(p.time) };
+}
+
+/** The tags of a score point (also the line prefix of influxLine.ts). */
+export function scoreTags(stream: string, model: string): Record<string, string> {
+  return tags({ stream, model });
 }
 
 /** "vib_x:0.61,current:0.22": readable in a Grafana table without a join. */

@@ -5,8 +5,9 @@ import { InfluxDB } from 'influx';
 // The package's index does not re-export its error classes and back-off interface; these paths have been stable
 // across 5.x.
 import type { IBackoffStrategy } from 'influx/lib/src/backoff/backoff';
-import { RequestError, ServiceNotAvailableError } from 'influx/lib/src/pool';
-import { toPoint, type InfluxRecord } from './influxPoints';
+import { RequestError, ServiceNotAvailableError, type IPoolRequestOptions } from 'influx/lib/src/pool';
+import { linesOf, recordOf, type PendingPoint } from './influxLine';
+import { toPoint } from './influxPoints';
 
 export interface InfluxTarget {
   readonly protocol: 'http' | 'https';
@@ -76,8 +77,18 @@ function describe(err: unknown): string {
   return String(err);
 }
 
+/**
+ * What writePoints hands to the client's request pool; both are the client's own, as in 5.x (checked when the
+ * writer is built: without them writePoints formats the points itself).
+ */
+interface ClientInternals {
+  readonly _pool?: { discard(options: IPoolRequestOptions): Promise<void> };
+  readonly _options?: { readonly database?: string | null; readonly username?: unknown; readonly password?: unknown };
+}
+
 export class InfluxWriter {
   private readonly client: InfluxDB;
+  private readonly internals: Required<ClientInternals> | null;
 
   constructor(
     readonly target: InfluxTarget,
@@ -93,6 +104,8 @@ export class InfluxWriter {
       password: target.password,
       pool: { maxRetries: 0, requestTimeout: timeoutMs, backoff: noBackoff },
     });
+    const { _pool, _options } = this.client as unknown as ClientInternals;
+    this.internals = typeof _pool?.discard === 'function' && typeof _options === 'object' ? { _pool, _options } : null;
   }
 
   /** CREATE DATABASE is idempotent in 1.x; rejects when InfluxDB is unreachable or the user may not create it. */
@@ -101,10 +114,10 @@ export class InfluxWriter {
   }
 
   /** Writes a batch; never throws. A 400 for the batch is narrowed down by halving it to the bad points. */
-  async write(records: readonly InfluxRecord[], createdDatabase = false): Promise<WriteOutcome> {
+  async write(records: readonly PendingPoint[], createdDatabase = false): Promise<WriteOutcome> {
     if (records.length === 0) return { ok: true, written: 0, rejected: 0, detail: '' };
     try {
-      await this.client.writePoints(records.map(toPoint), { precision: 'ms' });
+      await this.send(records);
       return { ok: true, written: records.length, rejected: 0, detail: '' };
     } catch (err) {
       const status = err instanceof RequestError ? (err.res.statusCode ?? null) : null;
@@ -127,7 +140,24 @@ export class InfluxWriter {
     }
   }
 
-  private async narrow(records: readonly InfluxRecord[], status: number | null, detail: string): Promise<WriteOutcome> {
+  /**
+   * The request writePoints(points, { precision: 'ms' }) makes, the same bytes (influxLine.ts), through the same
+   * pool; throws as writePoints throws for a point it cannot format.
+   */
+  private send(points: readonly PendingPoint[]): Promise<void> {
+    const internals = this.internals;
+    if (internals === null) return this.client.writePoints(points.map((p) => toPoint(recordOf(p))), { precision: 'ms' });
+    const { database, username, password } = internals._options;
+    return internals._pool.discard({
+      body: linesOf(points),
+      method: 'POST',
+      path: '/write',
+      query: { db: database ?? this.target.database, precision: 'ms', rp: undefined },
+      auth: typeof username === 'string' ? `${username}:${typeof password === 'string' ? password : ''}` : undefined,
+    });
+  }
+
+  private async narrow(records: readonly PendingPoint[], status: number | null, detail: string): Promise<WriteOutcome> {
     const rejected = status === 400 ? rejectedCount(detail) : null;
     if (rejected !== null) {
       const n = Math.min(rejected, records.length);

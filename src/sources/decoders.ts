@@ -23,7 +23,7 @@ import type { RejectReason } from '../core/context';
 import type { Sample } from '../core/types';
 import { MAX_ABS_VALUE, Rejection, checkTime, clip, decimalValue, describe, jsonRate, jsonTimestamp, jsonValue, reject, textTimestamp, type TimestampOptions } from './decodeValues';
 import { decodeF32le } from './f32le';
-import { flatKeys, readFlatObject, type FlatValue } from './jsonFlat';
+import { FlatSlots, flatKeys, readFlatObject } from './jsonFlat';
 
 export type DecoderKind = 'json' | 'json_array' | 'csv' | 'number' | 'f32le';
 export type { TimestampOptions } from './decodeValues';
@@ -143,17 +143,21 @@ function flatJsonFirst(o: DecoderOptions): Format {
   const c = o.channels.length;
   const withTime = o.timestamp.source !== 'arrival';
   const keys = flatKeys(withTime ? [...o.channels, o.timestamp.field] : o.channels);
-  const slots: FlatValue[] = new Array<FlatValue>(keys.length).fill(undefined);
+  const slots = new FlatSlots(keys.length);
+  const { numbers } = slots;
   const where = o.channels.map((ch) => `channel '${ch}'`);
   const timeWhere = `field '${o.timestamp.field}'`;
+  // A message's values as a plain array of doubles, copied from this one: about half the memory of a
+  // Float64Array (which is three heap objects), and this allocation happens for every message.
+  const valuesTemplate = new Array<number>(c).fill(0.5);
   return (payload, opts, arrival) => {
     if (!readFlatObject(payload, keys, slots)) return FORMATS.json(payload, opts, arrival);
-    const values = new Float64Array(c);
+    const values = valuesTemplate.slice();
     let observed = 0;
     for (let i = 0; i < c; i++) {
-      const raw = slots[i];
-      if (typeof raw === 'number') {
+      if (slots.isNumber(i)) {
         observed++;
+        const raw = numbers[i];
         // The common case inline; anything jsonValue would reject goes through it for the same message.
         values[i] = Number.isFinite(raw) && Math.abs(raw) <= MAX_ABS_VALUE ? raw : jsonValue(raw, where[i]);
       } else {
@@ -163,7 +167,7 @@ function flatJsonFirst(o: DecoderOptions): Format {
     if (observed === 0) reject('missing_channel', `no value for any channel (${channelList(o.channels)})`);
     let ts = arrival;
     if (withTime) {
-      const raw = slots[c];
+      const raw = slots.value(c);
       if (raw !== undefined) ts = jsonTimestamp(raw, o.timestamp.unit, arrival, timeWhere);
       else if (o.timestamp.source === 'payload') reject('bad_timestamp', `missing timestamp field '${o.timestamp.field}'`);
     }

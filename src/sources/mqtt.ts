@@ -17,12 +17,13 @@
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { ComponentContext } from '../core/context';
 import { backoffDelayMs, type BackoffOptions } from './backoff';
-import { createDecoder, type DecoderKind, type PayloadDecoder, type TimestampOptions } from './decoders';
+import { createDecoder, type DecoderKind, type TimestampOptions } from './decoders';
 import { clientOptions, createClient, redactUrl, type MqttConnectionOptions } from './mqttClient';
 import { OrderedAcks } from './orderedAcks';
 import { batchPubacks } from './pubackBatcher';
 import type { Deliver, Source } from './source';
-import { compileRoute, type TopicRoute } from './topics';
+import { TopicRouter, type SubscriptionRoute } from './topicRouter';
+import { compileRoute } from './topics';
 
 export type { MqttTlsOptions, MqttConnectionOptions } from './mqttClient';
 
@@ -55,16 +56,10 @@ export interface MqttSourceOptions extends MqttConnectionOptions {
 const STABLE_CONNECTION_MS = 30_000;
 const DEFAULT_BACKOFF: BackoffOptions = { minDelayMs: 1_000, maxDelayMs: 30_000, jitter: 0.2 };
 
-interface Route {
-  readonly index: number;
-  readonly route: TopicRoute;
-  readonly decode: PayloadDecoder;
-}
-
 export class MqttSource implements Source {
   readonly name = 'mqtt';
-  /** Replaced whole by updateSubscriptions (config reload), never mutated. */
-  private routes: Route[];
+  /** Replaced whole by updateSubscriptions (config reload), with its cache of resolved topics. */
+  private router: TopicRouter;
   private client: MqttClient | null = null;
   private deliver: Deliver | null = null;
   private isConnected = false;
@@ -93,7 +88,7 @@ export class MqttSource implements Source {
     private readonly ctx: ComponentContext,
     private readonly options: MqttSourceOptions,
   ) {
-    this.routes = compileRoutes(options.subscriptions, options.maxPayloadBytes ?? 1_048_576);
+    this.router = new TopicRouter(compileRoutes(options.subscriptions, options.maxPayloadBytes ?? 1_048_576));
   }
 
   get connected(): boolean {
@@ -158,9 +153,9 @@ export class MqttSource implements Source {
    */
   async updateSubscriptions(subscriptions: readonly MqttSubscriptionOptions[]): Promise<{ added: string[]; removed: string[] }> {
     const routes = compileRoutes(subscriptions, this.options.maxPayloadBytes ?? 1_048_576);
-    const before = new Set(this.routes.map((r) => r.route.filter));
+    const before = new Set(this.router.subscriptions.map((r) => r.route.filter));
     const after = new Set(routes.map((r) => r.route.filter));
-    this.routes = routes;
+    this.router = new TopicRouter(routes);
     const added = [...after].filter((f) => !before.has(f));
     const removed = [...before].filter((f) => !after.has(f));
     const client = this.client;
@@ -180,7 +175,7 @@ export class MqttSource implements Source {
   private onConnect(client: MqttClient, sessionPresent: boolean): void {
     this.connectedAt = this.ctx.clock.now();
     const qos = this.options.qos ?? 1;
-    const filters = Object.fromEntries([...new Set(this.routes.map((r) => r.route.filter))].map((f) => [f, { qos }]));
+    const filters = Object.fromEntries([...new Set(this.router.subscriptions.map((r) => r.route.filter))].map((f) => [f, { qos }]));
     client.subscribe(filters, (err, _granted, suback) => {
       if (this.stopping) return;
       // One SUBACK code per filter, in request order. A code >= 0x80 is a refusal: 0x80 under MQTT 3.1.1, any of
@@ -252,27 +247,24 @@ export class MqttSource implements Source {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const { events } = this.ctx;
     events.messageReceived(topic, payload.length);
-    for (const r of this.routes) {
-      const resolved = r.route.resolve(topic);
-      if (resolved === null) continue;
-      if (!resolved.ok) {
-        events.messageRejected('unknown_stream', topic, resolved.detail);
-        return;
-      }
-      const decoded = r.decode(payload, this.ctx.clock.now());
-      if (!decoded.ok) {
-        events.messageRejected(decoded.reason, topic, decoded.detail);
-        return;
-      }
-      return deliver({ stream: resolved.stream, subscription: r.index, labels: resolved.labels, samples: decoded.samples });
+    const target = this.router.resolve(topic);
+    if (!target.ok) {
+      events.messageRejected('unknown_stream', topic, target.detail);
+      return;
     }
-    // A persistent session keeps subscriptions of an earlier configuration: their messages land here.
-    events.messageRejected('unknown_stream', topic, 'no configured subscription matches the topic');
+    // One clock read per message: the decoder's arrival time is also the pipeline's activity time.
+    const receivedAt = this.ctx.clock.now();
+    const decoded = target.decode(payload, receivedAt);
+    if (!decoded.ok) {
+      events.messageRejected(decoded.reason, topic, decoded.detail);
+      return;
+    }
+    return deliver({ stream: target.stream, subscription: target.subscription, labels: target.labels, samples: decoded.samples, receivedAt });
   }
 }
 
 /** The routes of a subscription list (index = position); throws naming the first invalid subscription. */
-function compileRoutes(subscriptions: readonly MqttSubscriptionOptions[], maxPayloadBytes: number): Route[] {
+function compileRoutes(subscriptions: readonly MqttSubscriptionOptions[], maxPayloadBytes: number): SubscriptionRoute[] {
   return subscriptions.map((s, index) => {
     try {
       const route = compileRoute(s);

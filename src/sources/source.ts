@@ -12,6 +12,11 @@ export interface StreamSamples {
   readonly labels: Readonly<Record<string, string>>;
   /** Samples in channel order of the subscription, time-ordered. */
   readonly samples: readonly Sample[];
+  /**
+   * When the source received them (ms, the daemon's clock), so the pipeline need not read the clock again per
+   * message; absent (replayed batches, files): the pipeline reads its clock.
+   */
+  readonly receivedAt?: number;
 }
 
 export type Deliver = (batch: StreamSamples) => void | Promise<void>;

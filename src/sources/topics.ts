@@ -77,29 +77,11 @@ export function compileRoute(spec: RouteSpec): TopicRoute {
   const labelNames = new Set(levels.flatMap((l) => (l.kind !== 'literal' && l.label ? [l.label] : [])));
   const parts = parsePattern(spec.stream, labelNames, problems);
   if (problems.length > 0) throw new Error(problems.join('\n'));
-  // A plant publishes on a fixed set of topics, so routing results are memoised: matching and building the
-  // stream id per message showed up in the ingest profile. Bounded: cleared when it grows past the cap, so a
-  // flood of distinct topics costs recomputation, never memory.
-  const cache = new Map<string, RouteResult | null>();
+  // Not memoised here: the MQTT source resolves each topic once and caches the result (topicRouter.ts).
   return {
     filter: spec.topic,
-    resolve: (topic) => {
-      const hit = cache.get(topic);
-      if (hit !== undefined) return hit;
-      const result = topicMatches(plain, topic) ? freeze(buildStream(levels, parts, topic)) : null;
-      if (cache.size >= ROUTE_CACHE_MAX) cache.clear();
-      cache.set(topic, result);
-      return result;
-    },
+    resolve: (topic) => (topicMatches(plain, topic) ? buildStream(levels, parts, topic) : null),
   };
-}
-
-const ROUTE_CACHE_MAX = 20_000;
-
-/** Cached results are shared by every message of a topic: freeze them so no consumer can change another's. */
-function freeze(r: RouteResult): RouteResult {
-  if (r.ok) Object.freeze(r.labels);
-  return Object.freeze(r);
 }
 
 function parseLevels(filter: string, template: string | undefined, problems: string[]): Level[] {

@@ -90,9 +90,7 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
     windowScored(stream: string, model: string, score: number, threshold: number, anomalous: boolean): void {
       metrics.windowsScored.inc();
       if (anomalous) metrics.anomalousWindows.inc();
-      const label = streamLabel(stream);
-      metrics.streamScore.set({ stream: label }, score);
-      metrics.streamThreshold.set({ stream: label }, threshold);
+      metrics.streamScored(streamLabel(stream), score, threshold);
       status.recordScore(stream, model, score, threshold, anomalous);
       log.debug('Scored window', { stream, model, score, threshold, anomalous });
     },

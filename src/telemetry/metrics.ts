@@ -64,6 +64,12 @@ export interface Metrics {
   readonly messagesOtherShard: Counter;
   readonly shardInfo: Gauge<'index' | 'count'>;
   /**
+   * A window of the stream (by its label, see streamLabel) was scored: anomalyd_stream_score and
+   * anomalyd_stream_threshold take these values. Kept in a map and set on the gauges when they are read (a
+   * scrape): a labelled set() per window hashed its label set every time, which showed in the ingest profile.
+   */
+  streamScored(label: string, score: number, threshold: number): void;
+  /**
    * The `stream` label value for a stream: itself for the first maxStreamLabels distinct streams, else
    * OTHER_STREAM (and anomalyd_stream_labels_overflow_total counts the update).
    */
@@ -114,6 +120,31 @@ function hotCounter(name: string, help: string, registers: Registry[]): Counter 
   return counter;
 }
 
+/**
+ * A gauge by stream whose latest values wait in `latest` until it is read (collect), then are set on the gauge
+ * in one go. A direct set() on the gauge still works (tests); the waiting values win at the next read.
+ */
+function streamGauge(name: string, help: string, registers: Registry[], latest: Map<string, number>): Gauge<'stream'> {
+  const gauge: Gauge<'stream'> = new Gauge<'stream'>({
+    name,
+    help,
+    labelNames: ['stream'],
+    registers,
+    collect: () => {
+      if (latest.size === 0) return;
+      for (const [stream, value] of latest) promSet({ stream }, value);
+      latest.clear();
+    },
+  });
+  const promSet = gauge.set.bind(gauge) as (labels: { stream: string }, value: number) => void;
+  const promReset = gauge.reset.bind(gauge);
+  gauge.reset = () => {
+    latest.clear();
+    promReset();
+  };
+  return gauge;
+}
+
 export function createMetrics(opts: MetricsOptions): Metrics {
   const registry = new Registry();
   const registers = [registry];
@@ -146,15 +177,17 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   provided('streams_active', 'anomalyd_streams_active', 'Streams currently tracked (with a window buffer).', []);
   registry.registerMetric(providerErrors);
 
+  const latestScore = new Map<string, number>();
+  const latestThreshold = new Map<string, number>();
   const m = {
     registry,
     contentType: registry.contentType as string,
     messagesReceived: hotCounter('anomalyd_messages_received_total', 'MQTT (or replayed) messages received.', registers),
     messagesRejected: counter('anomalyd_messages_rejected_total', 'Messages or samples not accepted, by reason.', ['reason']),
     samples: hotCounter('anomalyd_samples_total', 'Samples accepted into stream windows.', registers),
-    windowsScored: counter('anomalyd_windows_scored_total', 'Windows scored by a model.'),
-    windowsInsufficient: counter('anomalyd_windows_insufficient_total', 'Windows too incomplete to score (insufficient data).'),
-    anomalousWindows: counter('anomalyd_anomalous_windows_total', 'Scored windows over their threshold.'),
+    windowsScored: hotCounter('anomalyd_windows_scored_total', 'Windows scored by a model.', registers),
+    windowsInsufficient: hotCounter('anomalyd_windows_insufficient_total', 'Windows too incomplete to score (insufficient data).', registers),
+    anomalousWindows: hotCounter('anomalyd_anomalous_windows_total', 'Scored windows over their threshold.', registers),
     alerts: counter('anomalyd_alerts_total', 'Alert notices, by state (firing, resolved).', ['state']),
     inferenceSeconds: new Histogram({
       name: 'anomalyd_inference_seconds', help: 'Duration of one batched inference call.',
@@ -164,8 +197,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       name: 'anomalyd_inference_batch_size', help: 'Windows scored in one inference call.',
       buckets: [...BATCH_BUCKETS], registers,
     }),
-    streamScore: gauge('anomalyd_stream_score', 'Score (reconstruction error) of the stream\'s latest window.', ['stream']),
-    streamThreshold: gauge('anomalyd_stream_threshold', 'Threshold the stream\'s latest window was compared with.', ['stream']),
+    streamScore: streamGauge('anomalyd_stream_score', 'Score (reconstruction error) of the stream\'s latest window.', registers, latestScore),
+    streamThreshold: streamGauge('anomalyd_stream_threshold', 'Threshold the stream\'s latest window was compared with.', registers, latestThreshold),
     streamLabelsOverflow: counter('anomalyd_stream_labels_overflow_total',
       'Per-stream metric updates folded into stream="_other" because the stream label cap was reached.'),
     queueDropped: counter('anomalyd_queue_dropped_total', 'Items dropped because an internal queue was full.', ['queue']),
@@ -210,6 +243,10 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   return {
     ...m,
     streamLabel,
+    streamScored: (label, score, threshold) => {
+      latestScore.set(label, score);
+      latestThreshold.set(label, threshold);
+    },
     provide: (name, fn) => providers.add(name, fn),
     provideSink: (sink, stats) => {
       const offBuffered = providers.add('sink_buffered_points', () => [{ labels: { sink }, value: stats().buffered }]);

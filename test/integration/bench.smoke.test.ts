@@ -15,9 +15,16 @@ const SCRIPT = path.join(ROOT, 'scripts', 'bench', 'index.js');
 interface BenchResult {
   scoring: { backend: string | null; wps_b1: number | null; wps_b256: number | null; torch_wps_b256: number | null; ratio_vs_torch: number | null };
   training: { backend: string | null; wps: number | null; torch_wps: number | null; ratio_vs_torch: number | null };
-  ingest: { raw_mps_qos1: number | null; daemon_mps_qos1: number | null; ratio: number | null; raw_mps_qos0: number | null; daemon_mps_qos0: number | null };
+  ingest: {
+    raw_mps_qos1: number | null;
+    daemon_mps_qos1: number | null;
+    ratio: number | null;
+    raw_mps_qos0: number | null;
+    daemon_mps_qos0: number | null;
+    drain?: { ratio_qos1: number; ratio_qos0: number; daemon_cpu_us_per_msg_qos1: number };
+  };
   latency_ms: { p50: number | null; p99: number | null; missed?: number };
-  memory: { rss_mb_1k_streams: number | null; rss_mb_10k_streams: number | null };
+  memory: { rss_mb_1k_streams: number | null; rss_mb_10k_streams: number | null; rss_mb_10k_streams_quiet?: number; rss_mb_10k_streams_live_msgs_per_s?: number };
   startup_ms: number | null;
   meta: { quick: boolean; notes: string[] };
 }
@@ -72,6 +79,9 @@ test('bench --quick: one JSON object with the documented keys, positive figures,
   assert.equal(b.latency_ms.missed, 0, 'every probe alert arrived at the webhook receiver');
   positive(b.memory.rss_mb_1k_streams, 'memory.rss_mb_1k_streams');
   positive(b.memory.rss_mb_10k_streams, 'memory.rss_mb_10k_streams');
+  positive(b.memory.rss_mb_10k_streams_quiet ?? null, 'memory.rss_mb_10k_streams_quiet');
+  // The headline is measured while every stream sends (quick: 200 streams at 1 Hz).
+  positive(b.memory.rss_mb_10k_streams_live_msgs_per_s ?? null, 'memory: the streams were sending');
   // Sections not asked for stay null rather than being invented.
   assert.equal(b.ingest.raw_mps_qos1, null);
   assert.equal(b.training.wps, null);
@@ -86,4 +96,6 @@ test('bench --quick ingest: raw subscriber and daemon both counted, ratio betwee
   const b = JSON.parse(r.stdout.trim()) as BenchResult;
   for (const key of ['raw_mps_qos1', 'daemon_mps_qos1', 'raw_mps_qos0', 'daemon_mps_qos0', 'ratio'] as const) positive(b.ingest[key], `ingest.${key}`);
   assert.ok(Math.abs((b.ingest.ratio ?? 0) - (b.ingest.daemon_mps_qos1 ?? 0) / (b.ingest.raw_mps_qos1 ?? 1)) < 0.01, 'ratio = daemon / raw at QoS 1');
+  // The stricter drain figures beside the live headline.
+  for (const key of ['ratio_qos1', 'ratio_qos0', 'daemon_cpu_us_per_msg_qos1'] as const) positive(b.ingest.drain?.[key] ?? null, `ingest.drain.${key}`);
 });

@@ -12,6 +12,7 @@ import { Registry } from 'prom-client';
 import { IngestGate } from '../../../src/app/ingestGate';
 import { JOURNAL_MAGIC } from '../../../src/app/sampleCodec';
 import { SampleJournal } from '../../../src/app/sampleJournal';
+import type { Sink } from '../../../src/sinks/sink';
 import type { StreamSamples } from '../../../src/sources/source';
 import { testContext } from '../../helpers/context';
 
@@ -86,5 +87,33 @@ void test('a commit that cannot write holds the acks (false) and pauses input; e
   await assert.rejects(later, /stopping/);
   assert.deepEqual(delivered, ['line1/pump1']);
   assert.equal(journal.uncommitted, 2, 'both kept for a later commit, each once');
+  journal.close();
+});
+
+void test('the sinks in force are asked for once per turn, and a swapped list is asked from the next turn on', async () => {
+  const jdir = path.join(dir, 'sinks');
+  const journal = new SampleJournal(jdir);
+  await journal.open(0);
+  let lists = 0;
+  const sink = (name: string, admission: Sink['admission']): Sink => {
+    const done = (): Promise<void> => Promise.resolve();
+    return { name, start: done, stop: done, flush: done, stats: () => ({ buffered: 0, spooledBytes: 0 }), admission };
+  };
+  let current: Sink[] = [sink('open', () => null)];
+  const g = new IngestGate({ ctx: testContext('ingest').ctx, registry: new Registry(), journal, sinks: () => (lists++, current) });
+  const deliver = g.guard(() => undefined);
+  for (let i = 0; i < 5; i++) assert.equal(deliver(batch(i)), undefined);
+  assert.equal(lists, 1, 'one list for the whole turn');
+  let release: () => void = () => undefined;
+  const ready = new Promise<void>((r) => (release = r));
+  let full = true;
+  // A reload swaps in a sink that asks to hold input back.
+  current = [sink('full', () => (full ? { reason: 'full', failure: false, ready } : null))];
+  await turn();
+  const held = deliver(batch(9));
+  assert.ok(held instanceof Promise, 'the next turn asks the new sinks, which hold input back');
+  full = false;
+  release();
+  await held;
   journal.close();
 });

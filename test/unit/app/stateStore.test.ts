@@ -42,3 +42,20 @@ test('state.json written through a reused buffer: larger, then smaller, then lar
   assert.deepEqual(restarted.checkSnapshot('line1/pump0'), { stall: 0 });
   await restarted.stop();
 });
+
+test('stream ids that JSON must escape (quotes, backslashes, control characters, a lone surrogate) read back as themselves', async () => {
+  const sub = await mkdtemp(path.join(dir, 'escape-'));
+  const store = new StateStore(testContext('state3').ctx, sub, 3_600_000);
+  await store.start();
+  const ids = ['plain/ü-pump', 'quote"d', 'back\\slash', 'tab\there', 'nul\u0000x', 'lone\ud800surrogate', 'emoji/😀'];
+  ids.forEach((id, i) => store.setAlertSnapshot(id, { n: i }));
+  await store.stop();
+  const text = await readFile(store.file, 'utf8');
+  const parsed = JSON.parse(text) as { alerts: Record<string, unknown> };
+  // The lone surrogate cannot be UTF-8: JSON.stringify writes it as an escape, which parses back to itself.
+  assert.deepEqual(Object.keys(parsed.alerts).sort(), [...ids].sort());
+  const restarted = new StateStore(testContext('state4').ctx, sub, 3_600_000);
+  await restarted.start();
+  ids.forEach((id, i) => assert.deepEqual(restarted.alertSnapshot(id), { n: i }, id));
+  await restarted.stop();
+});

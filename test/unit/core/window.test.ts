@@ -359,3 +359,63 @@ test('view(): the same steps as snapshot(), without a copy, at every cut point (
   assert.ok(concat(view.ts).includes(23_000), 'the view shows the ring as it is now');
   assert.ok(![...snap.ts].includes(23_000), 'the snapshot is a copy');
 });
+
+test('windows match a plain model of the rules, complete or not, across ring wraps, filled gaps and restarts', async () => {
+  const fc = (await import('fast-check')).default;
+  const o = opts({ size: 5, hop: 2, samplePeriodMs: 1000, maxGapMs: 4500, minCompleteness: 0 });
+  const value = fc.oneof({ weight: 5, arbitrary: fc.integer({ min: -50, max: 50 }) }, { weight: 1, arbitrary: fc.constant(N) });
+  const row = fc.tuple(fc.constantFrom(1000, 1000, 1000, 2000, 3000, 6000), value, value);
+  fc.assert(
+    fc.property(fc.array(row, { maxLength: 60 }), (rows) => {
+      let ts = 0;
+      const input = rows.map(([dt, a, b]) => [(ts += dt), a, b]);
+      const got = run(new WindowBuffer(two, o), input).map((e) => (e.kind === 'window' ? [e.window.end, e.window.completeness, ...e.window.values] : [e.window.end, e.window.completeness]));
+      assert.deepEqual(got, model(input));
+    }),
+    { seed: 20261127, numRuns: 500 },
+  );
+
+  /** The same rules as plainly as they can be written: every step kept, each window filled from scratch. */
+  function model(input: number[][]): number[][] {
+    const out: number[][] = [];
+    let steps: { ts: number; v: number[] }[] = [];
+    let untilEmit = o.size;
+    const add = (t: number, v: number[]): void => {
+      steps.push({ ts: t, v: v.map((x) => (Number.isFinite(x) ? Math.fround(x) : N)) });
+      if (--untilEmit > 0) return;
+      untilEmit = o.hop;
+      const win = steps.slice(-o.size);
+      const before = steps.slice(0, -o.size);
+      const flat = win.flatMap((s) => s.v);
+      const completeness = flat.filter((x) => !Number.isNaN(x)).length / flat.length;
+      const values: number[] = [];
+      for (let c = 0; c < 2; c++) {
+        const seen = [...before].reverse().find((s) => !Number.isNaN(s.v[c]));
+        let carry = seen ? seen.v[c] : N;
+        const first = win.find((s) => !Number.isNaN(s.v[c]));
+        const col = win.map((s) => (Number.isNaN(s.v[c]) ? carry : (carry = s.v[c])));
+        const back = first ? first.v[c] : 0;
+        values.push(...col.map((x) => (Number.isNaN(x) ? back : x)));
+      }
+      // Time-major, as a window is laid out.
+      const tm: number[] = [];
+      for (let t = 0; t < o.size; t++) tm.push(values[t], values[o.size + t]);
+      out.push([win[o.size - 1].ts, completeness, ...tm]);
+    };
+    let last = -Infinity;
+    for (const [t, a, b] of input) {
+      if (last !== -Infinity) {
+        const gap = t - last;
+        if (gap > o.maxGapMs) {
+          steps = [];
+          untilEmit = o.size;
+        } else if (gap > 1.5 * 1000) {
+          for (let k = 1; k <= Math.round(gap / 1000) - 1; k++) add(last + k * 1000, [N, N]);
+        }
+      }
+      add(t, [a, b]);
+      last = t;
+    }
+    return out;
+  }
+});

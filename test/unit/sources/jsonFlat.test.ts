@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { flatKeys, readFlatObject, type FlatValue } from '../../../src/sources/jsonFlat';
+import { FlatSlots, flatKeys, readFlatObject, type FlatValue } from '../../../src/sources/jsonFlat';
 import { createDecoder } from '../../../src/sources/decoders';
 
 const SEED = 20261127;
@@ -24,9 +24,16 @@ function reference(bytes: Buffer): FlatValue[] | 'invalid' {
   return WANTED.map((k) => (Object.hasOwn(rec, k) ? (rec[k] as FlatValue) : undefined));
 }
 
+/**
+ * One for every check, as a decoder keeps one: the key order it learns from one payload is what it tries first
+ * on the next, so the fuzzing also covers a guess that is wrong, or right, or right up to a prefix.
+ */
+const SLOTS = new FlatSlots(KEYS.length);
+
 function check(bytes: Buffer): boolean {
-  const out: FlatValue[] = [];
-  const accepted = readFlatObject(bytes, KEYS, out);
+  const slots = SLOTS;
+  const accepted = readFlatObject(bytes, KEYS, slots);
+  const out = WANTED.map((_, i) => slots.value(i));
   if (!accepted) return false;
   const ref = reference(bytes);
   assert.notEqual(ref, 'invalid', `accepted what JSON.parse refuses: ${bytes.toString('latin1')}`);
@@ -100,10 +107,10 @@ void test('mutated payloads (bytes changed, cut, appended) are declined or read 
 });
 
 void test('the payloads plants send take the fast path, and the decoder gives the same samples as before', () => {
-  const out: FlatValue[] = [];
+  const slots = new FlatSlots(KEYS.length);
   const payload = Buffer.from('{"ts":1767657600000,"vib_x_rms":1.0277,"a":397.5724,"b":-0.5}');
-  assert.equal(readFlatObject(payload, KEYS, out), true);
-  assert.deepEqual(out, [1767657600000, 397.5724, -0.5, 1.0277, undefined, undefined]);
+  assert.equal(readFlatObject(payload, KEYS, slots), true);
+  assert.deepEqual(WANTED.map((_, i) => slots.value(i)), [1767657600000, 397.5724, -0.5, 1.0277, undefined, undefined]);
   const decode = createDecoder({ kind: 'json', channels: ['vib_x_rms', 'a', 'b'], timestamp: { source: 'payload', field: 'ts', unit: 'ms' }, maxPayloadBytes: 1024 });
   const r = decode(payload, 1767657600000 + 5_000);
   assert.ok(r.ok);
@@ -114,4 +121,19 @@ void test('the payloads plants send take the fast path, and the decoder gives th
   assert.deepEqual(huge, { ok: false, reason: 'invalid_number', detail: "channel 'vib_x_rms' exceeds 1000000000000000 in magnitude (10000000000000000)" });
   const noTime = decode(Buffer.from('{"vib_x_rms":1}'), 1767657600000);
   assert.deepEqual(noTime, { ok: false, reason: 'bad_timestamp', detail: "missing timestamp field 'ts'" });
+});
+
+void test('the key order learnt from one object is only a guess for the next', () => {
+  const slots = new FlatSlots(KEYS.length);
+  const read = (text: string): FlatValue[] => {
+    assert.equal(readFlatObject(Buffer.from(text), KEYS, slots), true, text);
+    return WANTED.map((_, i) => slots.value(i));
+  };
+  assert.deepEqual(read('{"ts":1,"a":2,"b":3}'), [1, 2, 3, undefined, undefined, undefined]);
+  assert.deepEqual(read('{"ts":1,"a":2,"b":3}'), [1, 2, 3, undefined, undefined, undefined], 'same order: every guess right');
+  assert.deepEqual(read('{"b":3,"ts":1,"a":2}'), [1, 2, 3, undefined, undefined, undefined], 'other order');
+  assert.deepEqual(read('{"ts":1,"ab":9,"a":2}'), [1, 2, undefined, undefined, undefined, undefined], 'a longer key starting like the guess');
+  assert.deepEqual(read('{"ts":1,"a":2}'), [1, 2, undefined, undefined, undefined, undefined], 'a key less');
+  assert.equal(readFlatObject(Buffer.from('{"ts":1,"a'), KEYS, slots), false, 'cut inside the guessed key');
+  assert.equal(readFlatObject(Buffer.from('{"ts":1,"a\\u0062":2}'), KEYS, slots), false, 'an escape after the guessed key');
 });
