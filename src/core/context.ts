@@ -38,7 +38,8 @@ export type SinkDropReason = 'rejected' | 'overflow' | 'spool_full' | 'spool_cor
  * nothing per message above debug) and update the matching Prometheus metrics.
  */
 export interface Events {
-  messageReceived(topic: string, bytes: number): void;
+  /** `at`: the arrival time when the caller has read the clock already (else the events read it). */
+  messageReceived(topic: string, bytes: number, at?: number): void;
   messageRejected(reason: RejectReason, topic: string, detail: string): void;
   /** A message of a stream that another replica owns (`shard`): acknowledged, counted, not scored. */
   messageOtherShard(stream: string): void;

@@ -9,6 +9,9 @@ import { retiredNotice } from './alertRetire';
 
 export const STALL_SNAPSHOT_VERSION = 1;
 
+/** No notices; frozen, so a caller that tried to add to it fails loudly. */
+const NONE: readonly AlertNotice[] = Object.freeze([]);
+
 /** What the state file keeps of a stream's stall detector: the alert receivers were told is firing. */
 export interface StallSnapshot {
   readonly version: typeof STALL_SNAPSHOT_VERSION;
@@ -89,9 +92,10 @@ export class StallDetector {
   }
 
   /** Samples arrived at `now`; resolves a firing stall alert. */
-  activity(now: number): AlertNotice[] {
+  activity(now: number): readonly AlertNotice[] {
     this.lastActivity = now;
-    if (!this.firing) return [];
+    // Called for every message: the usual answer allocates nothing.
+    if (!this.firing) return NONE;
     const resolved: AlertNotice = { ...this.firing, status: 'resolved', endsAt: now, sequence: this.o.nextSequence() };
     this.firing = null;
     this.changes++;

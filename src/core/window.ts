@@ -202,14 +202,17 @@ export class WindowBuffer {
     this.maxGapMs = opts.maxGapMs;
     this.minCompleteness = opts.minCompleteness;
     this.periodMs = opts.samplePeriodMs;
-    // One slot holds both: the timestamps first (8-byte aligned), then the values, padded to 8 bytes.
+    // One slot holds all three: the timestamps first (8-byte aligned), then the values, then the last value of
+    // each channel before the window, padded to 8 bytes (an ArrayBuffer of its own for those few bytes cost a
+    // malloc'd backing store and V8's bookkeeping per stream).
     const tsBytes = this.size * Float64Array.BYTES_PER_ELEMENT;
     const valueBytes = this.size * this.channels * Float32Array.BYTES_PER_ELEMENT;
-    const slot = ringSlabs.take(this, tsBytes + Math.ceil(valueBytes / 8) * 8);
+    const beforeBytes = this.channels * Float32Array.BYTES_PER_ELEMENT;
+    const slot = ringSlabs.take(this, tsBytes + Math.ceil((valueBytes + beforeBytes) / 8) * 8);
     this.ringTs = new Float64Array(slot.buffer, slot.offset, this.size);
     this.ring = new Float32Array(slot.buffer, slot.offset + tsBytes, this.size * this.channels);
     this.untilEmit = this.size;
-    this.beforeWindow = new Float32Array(this.channels).fill(Number.NaN);
+    this.beforeWindow = new Float32Array(slot.buffer, slot.offset + tsBytes + valueBytes, this.channels).fill(Number.NaN);
   }
 
   /**

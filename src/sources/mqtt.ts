@@ -246,14 +246,14 @@ export class MqttSource implements Source {
     const { topic } = packet;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     const { events } = this.ctx;
-    events.messageReceived(topic, payload.length);
+    // One clock read per message: the arrival time for the status page's rate, the decoder and the pipeline.
+    const receivedAt = this.ctx.clock.now();
+    events.messageReceived(topic, payload.length, receivedAt);
     const target = this.router.resolve(topic);
     if (!target.ok) {
       events.messageRejected('unknown_stream', topic, target.detail);
       return;
     }
-    // One clock read per message: the decoder's arrival time is also the pipeline's activity time.
-    const receivedAt = this.ctx.clock.now();
     const decoded = target.decode(payload, receivedAt);
     if (!decoded.ok) {
       events.messageRejected(decoded.reason, topic, decoded.detail);

@@ -58,9 +58,9 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
   return {
     status,
 
-    messageReceived(topic: string, bytes: number): void {
+    messageReceived(topic: string, bytes: number, at?: number): void {
       metrics.messagesReceived.inc();
-      status.recordMessage();
+      status.recordMessage(at);
       log.debug('Received message', { topic, bytes });
     },
 

@@ -119,9 +119,9 @@ export class StatusModel {
     return this.clock.now() - this.startedAt;
   }
 
-  recordMessage(): void {
+  recordMessage(at = this.clock.now()): void {
     this.messagesTotal++;
-    this.rate.add(this.clock.now(), 1);
+    this.rate.add(at, 1);
   }
 
   recordScore(stream: string, model: string, score: number, threshold: number, anomalous: boolean): void {
