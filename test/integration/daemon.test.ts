@@ -258,7 +258,6 @@ test('SIGTERM exits 0; after a restart the alert state is restored and nothing i
   const fault = { kind: 'bearing_wear' as const, startMs: T0 + 20 * 60_000, endMs: T0 + 35 * 60_000 };
   await publish('pump1', pumpSamples(21, T0, 55 * 60, [fault]).slice(50 * 60));
   await new Promise((r) => setTimeout(r, 2000));
-  require('node:fs').writeFileSync(`/tmp/dlog-${'main'}-${process.pid}.txt`, daemonLog);
   const after = received.slice(before).map((r) => `${r.body.status} ${r.body.alerts.map((a) => `${a.labels.alertname}#${a.sequence}`).join(',')} key ${r.key}`);
   assert.deepEqual(after, [], `no page storm after the restart\n${daemonLog.slice(-6000)}`);
   const keys = received.map((r) => r.key);
