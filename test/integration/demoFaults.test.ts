@@ -97,11 +97,14 @@ test('each simulator fault kind is detected by the demo configuration', async ()
   const missed: string[] = [];
   for (const f of faults) {
     const asset = assets[f.asset].id;
-    const hit = pages.find((p) => p.asset === asset && p.startsAt >= f.startMs && p.startsAt < f.endMs + SLACK_MS);
-    report.push(`${f.kind.padEnd(13)} ${asset} ${hit ? `${hit.alertname} after ${(hit.startsAt - f.startMs) / 1000} s` : 'MISSED'}`);
+    // By their start in the signal, not by arrival: a sensor notice leaves with its sample, an anomaly notice when
+    // its window's batch is scored, so which of two arrives first depends on the event loop, not on detection.
+    const hits = pages.filter((p) => p.asset === asset && p.startsAt >= f.startMs && p.startsAt < f.endMs + SLACK_MS).sort((a, b) => a.startsAt - b.startsAt);
+    const hit = hits[0];
+    report.push(`${f.kind.padEnd(13)} ${asset} ${hits.length > 0 ? hits.map((h) => `${h.alertname} after ${(h.startsAt - f.startMs) / 1000} s`).join(', ') : 'MISSED'}`);
     if (!hit) missed.push(`${f.kind} on ${asset} at +${(f.startMs - T0) / 1000} s`);
-    if (hit && f.kind === 'stuck_sensor') assert.equal(hit.alertname, 'SensorFlatline', `a stuck sensor raises a sensor alert: ${report.at(-1)}`);
-    if (hit && f.kind === 'spikes') assert.equal(hit.alertname, 'SensorSpikes', `spikes raise a sensor alert: ${report.at(-1)}`);
+    if (hit && f.kind === 'stuck_sensor') assert.ok(hits.some((h) => h.alertname === 'SensorFlatline'), `a stuck sensor raises a sensor alert: ${report.at(-1)}`);
+    if (hit && f.kind === 'spikes') assert.ok(hits.some((h) => h.alertname === 'SensorSpikes'), `spikes raise a sensor alert: ${report.at(-1)}`);
   }
   const falseAlarms = pages.filter((p) => !faults.some((f) => assets[f.asset].id === p.asset && p.startsAt >= f.startMs && p.startsAt < f.endMs + SLACK_MS));
   console.log(`demo faults: ${faults.length} faults, ${pages.length} pages, ${falseAlarms.length} false alarms\n${report.join('\n')}`);
