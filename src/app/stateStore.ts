@@ -124,8 +124,9 @@ export class StateStore {
 
   /**
    * Turns on stream checkpoints: `capture` is called synchronously at each save and hands every stream's
-   * state, with everything accepted so far included, to the function it is given. Returns what the previous run left to continue from (the
-   * saved streams and the journal after them, to be delivered again before new input); opens the journal.
+   * state, with everything accepted so far included, to the function it is given. Returns what the previous run
+   * left to continue from (the saved streams and the journal after them, to be delivered again before new
+   * input); opens the journal.
    */
   async enableCheckpoints(capture: StreamCapture, settled: () => Promise<void> = () => Promise.resolve()): Promise<StreamRecovery> {
     this.capture = capture;
@@ -214,13 +215,13 @@ export class StateStore {
     let journal: number | undefined = this.journalFrom > 0 ? this.journalFrom : undefined;
     if (this.capture) {
       // One tick from here to the state object: the capture, the alert copy and the journal switch are one cut.
-      // Encoded at once into one buffer, so the snapshots are garbage before the write starts.
+      // Each stream is encoded as the capture hands it over, into one buffer, so nothing per stream outlives it.
       // A final save can come while the previous write still reads the buffer: that one gets a new buffer.
       const encoder = new StreamsEncoder(this.writing ? undefined : this.encodeBuffer, this.lastEncodedBytes * 1.1);
       this.capture((stream, checkpoint) => encoder.add(stream, checkpoint));
       streams = encoder.done();
       this.lastEncodedBytes = streams.length;
-      // The whole allocation (encodeStreams never returns a slice of Node's shared pool).
+      // The whole allocation (StreamsEncoder never returns a slice of Node's shared pool).
       if (!this.writing) this.encodeBuffer = keepable(streams);
       try {
         journal = this.journal.rotate();
