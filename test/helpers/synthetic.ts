@@ -23,3 +23,17 @@ export function withFault(w: Window, channel: number, amount: number): Window {
   for (let t = Math.floor(w.size / 2); t < w.size; t++) values[t * w.channels + channel] += amount;
   return { ...w, values };
 }
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The latest instant at least `agoMs` before now whose UTC time of day is `hourUtc`:00. The pump simulator's
+ * temperature follows a daily cycle of absolute time, so a test epoch of "now minus six hours" gives a different
+ * signal (and a differently trained model) at each hour the suite runs; this one gives the same signal every
+ * run, still recent enough for the services the test talks to.
+ */
+export function recentAtHourUtc(agoMs: number, hourUtc: number): number {
+  const latest = Date.now() - agoMs;
+  const candidate = Math.floor(latest / DAY_MS) * DAY_MS + hourUtc * 3600_000;
+  return candidate <= latest ? candidate : candidate - DAY_MS;
+}

@@ -22,10 +22,12 @@ import { Influxd } from '../helpers/influxd';
 import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';
 import { freePort } from '../helpers/ports';
 import { checkMetrics } from '../helpers/promtool';
+import { recentAtHourUtc } from '../helpers/synthetic';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const SECRET = 'test-signing-secret-123';
-const T0 = Date.now() - 6 * 3600_000;
+// 06:00 UTC at least six hours ago: the same pump signal every run (see recentAtHourUtc).
+const T0 = recentAtHourUtc(6 * 3600_000, 6);
 const WINDOW = { size: 30, hop: 10, maxGapMs: 10_000, minCompleteness: 0.9, samplePeriodMs: 1000 };
 
 interface Received {
@@ -125,7 +127,8 @@ before(async () => {
     scaleMargin: 0.05,
     metric: 'mse',
     train: { loss: 'bce', epochs: 25, batchSize: 32, learningRate: 0.003, validationFraction: 0.1, patience: 5, seed: 1, noise: { gaussianSigma: 0.05, maskFraction: 0.1, saltPepperFraction: 0 } },
-    calibration: { kind: 'percentile', percentile: 99.5 },
+    // The product's default calibration (a percentile of the training errors is too tight for unseen data).
+    calibration: { kind: 'pot', q: 0.0001, initialQuantile: 0.98 },
     backend: 'test',
     anomalydVersion: 'test',
   });
