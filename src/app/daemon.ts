@@ -29,6 +29,7 @@ import { planReload, planSinkSwap, type ActiveSink, type ReloadPlan, type SinkSw
 import { planSinks, secretValues } from './sinks';
 import { buildMqttSource, mqttSubscriptions, shardedDeliver } from './source';
 import { startSimulator, type RunningSimulator } from './simulator';
+import { healthPoint } from './health';
 import { StateStore } from './stateStore';
 
 export interface DaemonInfo {
@@ -331,9 +332,13 @@ export class Daemon {
 
   private writeHealth(): void {
     const p = this.pipeline;
-    if (!p) return;
+    if (!p || !this.events) return;
     const depth = p.queueDepths().reduce((n, q) => n + q.depth, 0);
-    const point = { time: Date.now(), fields: { streams: p.streamCount, queue_depth: depth, rss_bytes: process.memoryUsage().rss } };
+    const point = healthPoint(Date.now(), this.config.shard, this.events.status.ingestion(), {
+      streams: p.streamCount,
+      queueDepth: depth,
+      rssBytes: process.memoryUsage().rss,
+    });
     for (const sink of this.sinks) sink.writeHealth?.(point);
   }
 }

@@ -73,7 +73,7 @@ export function alertRecord(n: AlertNotice): InfluxRecord {
 export function healthRecord(h: HealthPoint): InfluxRecord | null {
   const fields = finite({ ...h.fields });
   if (Object.keys(fields).length === 0) return null;
-  return { measurement: HEALTH_MEASUREMENT, tags: {}, fields, time: Math.round(h.time) };
+  return { measurement: HEALTH_MEASUREMENT, tags: tags({ ...h.tags }), fields, time: Math.round(h.time) };
 }
 
 /** For writePoints with precision 'ms'. */

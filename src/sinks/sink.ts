@@ -22,6 +22,8 @@ export interface ScorePoint {
 /** Periodic health figures (`anomalyd_health`). */
 export interface HealthPoint {
   readonly time: number;
+  /** Which replica wrote it (`shard` under scale-out), so replicas' points form separate series. */
+  readonly tags?: Readonly<Record<string, string>>;
   readonly fields: Readonly<Record<string, number>>;
 }
 

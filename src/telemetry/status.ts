@@ -77,6 +77,13 @@ export interface StatusSnapshot {
   readonly models: readonly ModelView[];
 }
 
+export interface IngestionSummary {
+  readonly messagesTotal: number;
+  readonly messagesPerSecond: number;
+  readonly rejectedTotal: number;
+  readonly mqttConnected: boolean;
+}
+
 interface StreamEntry {
   model: string;
   score: number | null;
@@ -196,6 +203,18 @@ export class StatusModel {
 
   modelViews(): readonly ModelView[] {
     return [...this.models.values()];
+  }
+
+  /** Ingestion since start and over the last minute, without the per-stream views (the periodic health point). */
+  ingestion(): IngestionSummary {
+    let rejectedTotal = 0;
+    for (const r of this.rejections.values()) rejectedTotal += r.count;
+    return {
+      messagesTotal: this.messagesTotal,
+      messagesPerSecond: this.rate.perSecond(this.clock.now(), this.startedAt),
+      rejectedTotal,
+      mqttConnected: this.mqtt.connected,
+    };
   }
 
   snapshot(): StatusSnapshot {

@@ -220,6 +220,17 @@ test('a pump fault over MQTT pages the webhook (signed), reaches Alertmanager an
   assert.equal(count, scored, 'every scored window is in InfluxDB');
   const alerts = await influx.query("SELECT count(score) FROM anomaly_alert WHERE stream = 'line1/pump1'", 'anomalyd');
   assert.ok(Number(alerts[0]?.values?.[0]?.[1] ?? 0) >= 2, 'firing and resolved alerts are in InfluxDB');
+  // The health point (every 10 s) counts what was received and says the broker is connected.
+  let health: (number | null)[] = [];
+  const healthDeadline = Date.now() + 15_000;
+  while (!(Number(health[1]) > 0) && Date.now() < healthDeadline) {
+    const rows = await influx.query('SELECT last(messages_total), last(mqtt_connected), last(streams) FROM anomalyd_health', 'anomalyd');
+    health = (rows[0]?.values?.[0] as (number | null)[] | undefined) ?? [];
+    if (!(Number(health[1]) > 0)) await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.ok(Number(health[1]) >= 20 * 60, `messages_total in anomalyd_health: ${String(health[1])}`);
+  assert.equal(health[2], 1, 'mqtt_connected');
+  assert.equal(health[3], 2, 'streams');
 });
 
 test('/metrics passes promtool; bad payloads are counted by reason and the daemon keeps running', async () => {

@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import type { AlertNotice } from '../../src/core/alert';
+import { healthPoint } from '../../src/app/health';
 import { alertRecord, healthRecord, scoreRecord, type InfluxRecord } from '../../src/sinks/influxPoints';
 import { createMetrics, type Metrics } from '../../src/telemetry/metrics';
 import { Influxd } from '../helpers/influxd';
@@ -160,9 +161,13 @@ function samplePoints(now: number): string {
   records.push(alertRecord(notice('line1/pump1', { status: 'resolved', startsAt: now - 40 * 60_000, endsAt: now - 30 * 60_000, sequence: 2 })));
   records.push(alertRecord(notice('line1/pump2', { startsAt: now - 8 * 60_000, sequence: 3 })));
   records.push(alertRecord(notice('line1/pump2', { startsAt: now - 8 * 60_000, severity: 'critical', pValue: 1e-7, sequence: 4 })));
+  // Two replicas (shards 0 and 1 of 2), each writing its health every 10 s at its own instants.
+    const ingestion = { messagesTotal: 1000, messagesPerSecond: 12.5, rejectedTotal: 1, mqttConnected: true };
   for (let t = start; t <= now; t += 10_000) {
-    const h = healthRecord({ time: t, fields: { streams: 3, queue_depth: 2, rss_bytes: 2e8 } });
-    if (h) records.push(h);
+    for (const index of [0, 1]) {
+      const h = healthRecord(healthPoint(t + index * 3_000, { count: 2, index: String(index) }, ingestion, { streams: 3 + index, queueDepth: 2, rssBytes: 2e8 }));
+      if (h) records.push(h);
+    }
   }
   return records.map(lineProtocol).join('\n');
 }
@@ -352,6 +357,15 @@ test('the query results say what the panels claim', async () => {
   // The line variable's regex-free definition yields the lines.
   const lines = new Set((await prom.series('stream:anomalyd_score_over_threshold:ratio')).map((s) => s['line']));
   assert.deepEqual([...lines].sort(), ['line1', 'line2']);
+
+  // Health points: one series per replica, not the two interleaved.
+  const daemon = dashboards.find((d) => d.file === 'daemon-health.json');
+  const healthQuery = daemon?.queries.find((q) => q.where.includes("'Health points in InfluxDB'"));
+  assert.ok(daemon && healthQuery);
+  const health = await influxSeries(interpolate(healthQuery, daemon.variables, {}, range));
+  assert.deepEqual(health.map((s) => s.tags?.['shard']), ['0', '1']);
+  const streamsColumn = health[0].columns.indexOf('streams');
+  assert.deepEqual(health.map((s) => new Set(s.values.map((v) => v[streamsColumn]).filter((v) => v !== null)).size), [1, 1], 'each series holds one replica\'s figures');
 
   const asset = dashboards.find((d) => d.file === 'asset.json');
   assert.ok(asset);
