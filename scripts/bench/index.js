@@ -299,8 +299,8 @@ async function rawRun(qos, n, assets, drain) {
 }
 
 async function daemonRun(qos, n, assets, drain) {
-  // --profile DIR: the QoS 1 drain run's daemon writes a V8 CPU profile there (summarised below and on stderr).
-  const profileDir = argv.profile && qos === 1 && drain ? path.resolve(argv.profile) : null;
+  // --profile DIR: the daemon of each QoS 1 run (drain, live) writes a V8 CPU profile there (summarised below and on stderr).
+  const profileDir = argv.profile && qos === 1 ? path.resolve(argv.profile) : null;
   if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
   const before = profileDir ? new Set(fs.readdirSync(profileDir)) : null;
   const d = await launchDaemon({ qos }, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
@@ -358,7 +358,7 @@ async function daemonRun(qos, n, assets, drain) {
       const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
       if (file) {
         const summary = require('./profileSummary').summarise(path.join(profileDir, file));
-        L.log(`\ndaemon CPU profile (QoS 1 drain run, includes start-up and shutdown)\n${summary.text}`);
+        L.log(`\ndaemon CPU profile (QoS 1 ${drain ? 'drain' : 'live'} run, includes start-up and shutdown)\n${summary.text}`);
         profile = { file: path.join(profileDir, file), areas_pct: summary.areas };
       }
     }

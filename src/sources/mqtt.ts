@@ -21,6 +21,7 @@ import { createDecoder, type DecoderKind, type TimestampOptions } from './decode
 import { clientOptions, createClient, redactUrl, type MqttConnectionOptions } from './mqttClient';
 import { OrderedAcks } from './orderedAcks';
 import { batchPubacks } from './pubackBatcher';
+import { tapPublishes } from './publishTap';
 import type { Deliver, Source } from './source';
 import { TopicRouter, type SubscriptionRoute } from './topicRouter';
 import { compileRoute } from './topics';
@@ -104,6 +105,7 @@ export class MqttSource implements Source {
     this.deliver = deliver;
     const client = createClient(this.options.url, await clientOptions(this.options));
     this.client = client;
+    tapPublishes(client);
     if (batchPubacks(client, beforeAcks) || !beforeAcks) {
       client.handleMessage = (packet, callback) => this.acks.push(packet, callback);
     } else {

@@ -257,6 +257,39 @@ void test('clean session: nothing is kept while offline (the contrast to the per
   assert.equal(t2.calls('messageReceived').length, 0);
 });
 
+void test('large and odd messages arrive intact and in order: multi-megabyte chunks, UTF-8 topics, a retained message, QoS 0 and 1 mixed', async () => {
+  // Received through publishTap.ts (MQTT 3.1.1): packets spanning many socket reads, 1- to 4-byte remaining
+  // lengths, and the retained message the broker sends with the session's first packets.
+  const t = testContext('source.mqtt');
+  const got: StreamSamples[] = [];
+  const T = Date.UTC(2026, 0, 1);
+  const sizes = [1, 31, 4_095, 16_400, 150_000, 700_000];
+  const retained = encodeF32le([42], T - 1000);
+  await pub.publishAsync('big/línea-1/bomba', retained, { qos: 1, retain: true });
+  const s = source(t, [sub('big', { decoder: 'f32le', channels: ['x'], sampleRateHz: 1000 })], { maxPayloadBytes: 4 * 1024 * 1024 });
+  await s.start((b) => void got.push(b));
+  try {
+    let start = T;
+    for (const [i, n] of sizes.entries()) {
+      await pub.publishAsync('big/línea-1/bomba', encodeF32le(Float32Array.from({ length: n }, (_, k) => (k % 1000) + i / 8), start), { qos: i % 2 === 0 ? 1 : 0 });
+      start += n + 1;
+    }
+    await waitFor(() => got.length === sizes.length + 1, 'every message', 20_000, () => got.length);
+    assert.deepEqual(got.map((b) => b.stream), Array(sizes.length + 1).fill('línea-1/bomba'));
+    assert.deepEqual(values(got[0]), [[42]], 'the retained message first');
+    for (const [i, n] of sizes.entries()) {
+      const b = got[i + 1];
+      assert.equal(b.samples.length, n, `message ${i}: every sample`);
+      const wrong = b.samples.findIndex((x, k) => x.values[0] !== Math.fround((k % 1000) + i / 8));
+      assert.equal(wrong, -1, `message ${i}: values intact`);
+    }
+    assert.deepEqual(t.events.filter((e) => e.name === 'messageRejected'), []);
+  } finally {
+    await s.stop();
+    await pub.publishAsync('big/línea-1/bomba', '', { qos: 1, retain: true });
+  }
+});
+
 void test('invalid subscriptions are refused at construction, listing the problem', () => {
   assert.throws(() => source(testContext(), [sub('x', { stream: '{nope}' })]), /subscription 0 \('x\/\+\/\+'\): .*'\{nope\}' is not a template name/);
   assert.throws(() => source(testContext(), [sub('x', { decoder: 'f32le' })]), /needs sample_rate_hz/);

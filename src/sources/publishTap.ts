@@ -1,0 +1,211 @@
+// Incoming PUBLISH packets taken straight from the connection's bytes, around mqtt.js's parser.
+//
+// Why: receiving was the larger part of the daemon's cost per message. mqtt.js hands every packet through
+// mqtt-packet's parser (a BufferList append and a copy of the payload), a nextTick, an event and some fifteen
+// debug-logger calls before its handler sees it; the ingest profile put that at about a third of the daemon's
+// CPU, more than decoding, windows, journal and scoring together. A PUBLISH of MQTT 3.1.1 at QoS 0 or 1 is a
+// few header bytes, a topic and a payload: read here, its payload a view of the received chunk, and handed to
+// `client.handleMessage` with the acknowledgement mqtt.js would send (a PUBACK through `_sendPacket`, so
+// pubackBatcher.ts still batches it), exactly as mqtt.js's own publish handler does. Everything else (CONNACK,
+// SUBACK, PINGRESP, QoS 2, anything malformed, every PUBLISH before the session is up) passes to mqtt.js as
+// bytes, untouched, so connecting, subscribing, keepalive, reconnects and errors stay mqtt.js's.
+//
+// Order and backpressure are mqtt.js's too: packets are taken one at a time in arrival order, and the next is
+// not taken before the handler called back; while it has not, the socket is paused, so a pipeline that pushes
+// back leaves messages at the broker. Until mqtt.js has processed the CONNACK (its 'connect' event) later bytes
+// wait here, so no message is handled before the client counts as connected.
+//
+// Installed by wrapping mqtt.js's stream builder (a private field, like `_sendPacket`): with an mqtt.js that
+// has neither, nothing is wrapped and mqtt.js receives by itself. MQTT 5 is left to mqtt.js (topic aliases and
+// properties live in its session state).
+import { Duplex } from 'node:stream';
+import type { IPublishPacket, MqttClient } from 'mqtt';
+
+type StreamBuilder = (client: MqttClient) => Duplex;
+
+interface ClientInternals {
+  streamBuilder?: StreamBuilder;
+  _sendPacket?: (packet: { cmd: 'puback'; messageId: number; reasonCode: number }, cb?: () => void) => void;
+  readonly options: { protocolVersion?: number };
+}
+
+const PUBLISH = 3;
+const CONNACK = 2;
+const noop = (): void => undefined;
+
+/** Makes `client` receive QoS 0/1 PUBLISH packets through a PublishTap. False when this client cannot be tapped. */
+export function tapPublishes(client: MqttClient): boolean {
+  const internals = client as unknown as ClientInternals;
+  const build = internals.streamBuilder;
+  if (typeof build !== 'function' || typeof internals._sendPacket !== 'function' || internals.options.protocolVersion === 5) return false;
+  // Looked up per ack, not captured: pubackBatcher.ts may wrap `_sendPacket` after this.
+  const puback = (messageId: number): void => internals._sendPacket?.call(client, { cmd: 'puback', messageId, reasonCode: 0 }, noop);
+  internals.streamBuilder = (c) => new PublishTap(build.call(c, c), c, puback);
+  return true;
+}
+
+/** The connection's stream as mqtt.js sees it: writes go to the socket, reads are the socket minus the PUBLISHes taken. */
+export class PublishTap extends Duplex {
+  /** Received bytes not yet taken: `buf` from `offset` on. */
+  private buf: Buffer = Buffer.alloc(0);
+  private offset = 0;
+  /** A handler has not called back yet: nothing further is taken. */
+  private waiting = false;
+  /** PUBLISHes are taken here only once mqtt.js has processed the CONNACK. */
+  private live = false;
+  /** Passed a CONNACK to mqtt.js: the bytes after it wait for its 'connect'. */
+  private holding = false;
+  /** Something unparseable arrived: the rest of the connection goes to mqtt.js as it is. */
+  private passthrough = false;
+  /** mqtt.js's side is full: the socket waits for _read. */
+  private consumerFull = false;
+
+  constructor(
+    private readonly inner: Duplex,
+    private readonly client: MqttClient,
+    private readonly puback: (messageId: number) => void,
+  ) {
+    super({ allowHalfOpen: true });
+    inner.on('data', (chunk: Buffer) => this.received(chunk));
+    inner.on('end', () => this.push(null));
+    inner.on('error', (err: Error) => this.destroy(err));
+    inner.on('close', () => this.destroy());
+  }
+
+  override _read(): void {
+    this.consumerFull = false;
+    this.resumeInner();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    this.inner.write(chunk, callback);
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    this.inner.end(callback);
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.inner.destroy(err ?? undefined);
+    callback(err);
+  }
+
+  private received(chunk: Buffer): void {
+    if (this.passthrough) {
+      this.forward(chunk);
+      return;
+    }
+    if (this.offset >= this.buf.length) this.buf = chunk;
+    else this.buf = Buffer.concat([this.buf.subarray(this.offset), chunk]);
+    this.offset = 0;
+    this.takePackets();
+  }
+
+  /** Takes whole packets in order until one is incomplete, a handler has not called back, or a CONNACK is pending. */
+  private takePackets(): void {
+    const buf = this.buf;
+    while (!this.waiting && !this.holding && !this.destroyed) {
+      const start = this.offset;
+      if (start >= buf.length) break;
+      // Remaining length: 1 to 4 bytes, 7 bits each, least significant first.
+      let length = 0;
+      let factor = 1;
+      let at = start + 1;
+      let complete = false;
+      for (let i = 0; i < 4 && at < buf.length; i++) {
+        const byte = buf[at++];
+        length += (byte & 0x7f) * factor;
+        factor *= 128;
+        if ((byte & 0x80) === 0) {
+          complete = true;
+          break;
+        }
+      }
+      if (!complete) {
+        if (at - start > 4) this.giveUp();
+        break;
+      }
+      const end = at + length;
+      if (end > buf.length) break;
+      this.offset = end;
+      const first = buf[start];
+      const type = first >> 4;
+      const qos = (first >> 1) & 3;
+      if (this.live && type === PUBLISH && qos <= 1 && this.publish(buf, first, qos, at, end)) continue;
+      if (type === CONNACK && !this.live) this.awaitConnect();
+      this.forward(buf.subarray(start, end));
+    }
+    if (this.offset >= buf.length) {
+      this.buf = Buffer.alloc(0);
+      this.offset = 0;
+    }
+  }
+
+  /** Hands one PUBLISH to mqtt.js's message handler; false when the packet is malformed (mqtt.js then gets it). */
+  private publish(buf: Buffer, first: number, qos: number, at: number, end: number): boolean {
+    if (end - at < 2) return false;
+    const topicLength = buf.readUInt16BE(at);
+    const topicEnd = at + 2 + topicLength;
+    const payloadStart = topicEnd + (qos > 0 ? 2 : 0);
+    if (payloadStart > end) return false;
+    const messageId = qos > 0 ? buf.readUInt16BE(topicEnd) : undefined;
+    const packet: IPublishPacket = {
+      cmd: 'publish',
+      topic: buf.toString('utf8', at + 2, topicEnd),
+      payload: buf.subarray(payloadStart, end),
+      qos: qos as 0 | 1,
+      dup: (first & 0x08) !== 0,
+      retain: (first & 0x01) !== 0,
+      messageId,
+      length: end - at,
+    };
+    let sync = true;
+    this.waiting = true;
+    this.client.handleMessage(packet, (err) => {
+      // As mqtt.js: a refused message is not acknowledged (the broker sends it again on the next session).
+      if (!err && messageId !== undefined) this.puback(messageId);
+      this.waiting = false;
+      if (!sync) {
+        this.resumeInner();
+        this.takePackets();
+      }
+    });
+    sync = false;
+    if (this.waiting) this.inner.pause();
+    return true;
+  }
+
+  private awaitConnect(): void {
+    this.holding = true;
+    const release = (): void => {
+      this.client.removeListener('connect', release);
+      this.client.removeListener('close', release);
+      if (this.destroyed) return;
+      this.live = this.client.connected;
+      this.holding = false;
+      // Not from inside mqtt.js's packet handling: the held bytes are taken on the next turn.
+      setImmediate(() => this.takePackets());
+    };
+    this.client.on('connect', release);
+    this.client.on('close', release);
+  }
+
+  private giveUp(): void {
+    this.passthrough = true;
+    const rest = this.buf.subarray(this.offset);
+    this.buf = Buffer.alloc(0);
+    this.offset = 0;
+    this.forward(rest);
+  }
+
+  private forward(bytes: Buffer): void {
+    if (!this.push(bytes)) {
+      this.consumerFull = true;
+      this.inner.pause();
+    }
+  }
+
+  private resumeInner(): void {
+    if (!this.waiting && !this.consumerFull) this.inner.resume();
+  }
+}
