@@ -46,9 +46,13 @@ export function tapPublishes(client: MqttClient): boolean {
 
 /** The connection's stream as mqtt.js sees it: writes go to the socket, reads are the socket minus the PUBLISHes taken. */
 export class PublishTap extends Duplex {
-  /** Received bytes not yet taken: `buf` from `offset` on. */
+  /** Received bytes not yet taken: `buf` from `offset` on, then `parts`. */
   private buf: Buffer = Buffer.alloc(0);
   private offset = 0;
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  /** Bytes the incomplete packet at `offset` needs in all (0: not known yet). */
+  private awaiting = 0;
   /** A handler has not called back yet: nothing further is taken. */
   private waiting = false;
   /** PUBLISHes are taken here only once mqtt.js has processed the CONNACK. */
@@ -95,14 +99,29 @@ export class PublishTap extends Duplex {
       this.forward(chunk);
       return;
     }
-    if (this.offset >= this.buf.length) this.buf = chunk;
-    else this.buf = Buffer.concat([this.buf.subarray(this.offset), chunk]);
-    this.offset = 0;
+    if (this.offset >= this.buf.length) {
+      this.buf = chunk;
+      this.offset = 0;
+    } else {
+      // A packet larger than a read arrives in many chunks: they are joined once it is complete, not at each read.
+      this.parts.push(chunk);
+      this.partsBytes += chunk.length;
+      if (this.buf.length - this.offset + this.partsBytes < this.awaiting) return;
+    }
     this.takePackets();
+  }
+
+  private joinParts(): void {
+    if (this.parts.length === 0) return;
+    this.buf = Buffer.concat([this.buf.subarray(this.offset), ...this.parts]);
+    this.offset = 0;
+    this.parts = [];
+    this.partsBytes = 0;
   }
 
   /** Takes whole packets in order until one is incomplete, a handler has not called back, or a CONNACK is pending. */
   private takePackets(): void {
+    this.joinParts();
     const buf = this.buf;
     while (!this.waiting && !this.holding && !this.destroyed) {
       const start = this.offset;
@@ -122,11 +141,16 @@ export class PublishTap extends Duplex {
         }
       }
       if (!complete) {
+        this.awaiting = 0;
         if (at - start > 4) this.giveUp();
         break;
       }
       const end = at + length;
-      if (end > buf.length) break;
+      if (end > buf.length) {
+        this.awaiting = end - start;
+        break;
+      }
+      this.awaiting = 0;
       this.offset = end;
       const first = buf[start];
       const type = first >> 4;
