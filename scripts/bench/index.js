@@ -239,18 +239,34 @@ async function flood({ qos, n, assets, line, pid, drain, consumer }) {
   try {
     const pub = L.spawnNodeJson(...splitArgs(publisherArgs(['--qos', String(qos), '--assets', String(assets), '--messages', String(n), '--line', line])), { verbose });
     await pub.next('ready', 30_000);
+    // What the broker and the publisher spend meanwhile: on two cores the three processes compete, so a
+    // consumer's cost shows partly as a slower broker or publisher (live runs).
+    const others = () => ({ broker: L.cpuSeconds(broker.pid), publisher: L.cpuSeconds(pub.child.pid) });
     const pubStart = monotonic();
+    const cpuStart = others();
+    let cpuEnd = cpuStart;
     const pubDone = pub.next('done', SIZE.sectionTimeoutS * 1000);
     if (drain) {
+      const poll = setInterval(() => (cpuEnd = { ...cpuEnd, publisher: L.cpuSeconds(pub.child.pid) || cpuEnd.publisher }), 100);
       const p = await pubDone;
+      clearInterval(poll);
       const start = monotonic();
+      const brokerAtStart = L.cpuSeconds(broker.pid);
       process.kill(pid, 'SIGCONT');
       const end = await consumer(start);
-      return { start, end, publisherMps: p.mps };
+      const cpu = { brokerUsPerMsg: ((L.cpuSeconds(broker.pid) - brokerAtStart) / n) * 1e6, publisherUsPerMsg: ((cpuEnd.publisher - cpuStart.publisher) / n) * 1e6 };
+      return { start, end, publisherMps: p.mps, ...cpu };
     }
+    const poll = setInterval(() => {
+      const c = others();
+      if (Number.isFinite(c.publisher)) cpuEnd = c;
+    }, 100);
     const end = await consumer(pubStart);
+    const brokerAtEnd = L.cpuSeconds(broker.pid);
     const p = await pubDone;
-    return { start: pubStart, end, publisherMps: p.mps };
+    clearInterval(poll);
+    const cpu = { brokerUsPerMsg: ((brokerAtEnd - cpuStart.broker) / n) * 1e6, publisherUsPerMsg: ((cpuEnd.publisher - cpuStart.publisher) / n) * 1e6 };
+    return { start: pubStart, end, publisherMps: p.mps, ...cpu };
   } finally {
     if (drain) {
       try {
@@ -293,14 +309,16 @@ async function rawRun(qos, n, assets, drain) {
     mps: n / (d.t_last - f.start),
     mps_10_90: (0.8 * n) / (d.t90 - d.t10),
     publisher_mps: f.publisherMps,
+    broker_cpu_us_per_msg: f.brokerUsPerMsg,
+    publisher_cpu_us_per_msg: f.publisherUsPerMsg,
     cpu_us_per_msg: ((cpu1 - cpu0) / n) * 1e6,
     cpu_share: (cpu1 - cpu0) / (d.t_last - f.start),
   };
 }
 
 async function daemonRun(qos, n, assets, drain) {
-  // --profile DIR: the daemon of each QoS 1 run (drain, live) writes a V8 CPU profile there (summarised below and on stderr).
-  const profileDir = argv.profile && qos === 1 ? path.resolve(argv.profile) : null;
+  // --profile DIR: the daemon of each ingest run writes a V8 CPU profile there (summarised below and on stderr).
+  const profileDir = argv.profile ? path.resolve(argv.profile) : null;
   if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
   const before = profileDir ? new Set(fs.readdirSync(profileDir)) : null;
   const d = await launchDaemon({ qos }, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
@@ -358,7 +376,7 @@ async function daemonRun(qos, n, assets, drain) {
       const file = fs.readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
       if (file) {
         const summary = require('./profileSummary').summarise(path.join(profileDir, file));
-        L.log(`\ndaemon CPU profile (QoS 1 ${drain ? 'drain' : 'live'} run, includes start-up and shutdown)\n${summary.text}`);
+        L.log(`\ndaemon CPU profile (QoS ${qos} ${drain ? 'drain' : 'live'} run, includes start-up and shutdown)\n${summary.text}`);
         profile = { file: path.join(profileDir, file), areas_pct: summary.areas };
       }
     }
@@ -367,6 +385,8 @@ async function daemonRun(qos, n, assets, drain) {
       mps: n / seconds,
       mps_10_90: (0.8 * n) / (cross(0.9) - cross(0.1)),
       publisher_mps: f.publisherMps,
+    broker_cpu_us_per_msg: f.brokerUsPerMsg,
+    publisher_cpu_us_per_msg: f.publisherUsPerMsg,
       cpu_us_per_msg: (cpu / n) * 1e6,
       cpu_share: cpu / seconds,
       windows_scored: m.anomalyd_windows_scored_total - m0.anomalyd_windows_scored_total,
@@ -428,6 +448,8 @@ async function sectionIngest() {
         ['publisher msg/s (raw run / daemon run)', `${Math.round(raw.publisher_mps)} / ${Math.round(dm.publisher_mps)}`],
         ['CPU us per message: raw / anomalyd', `${raw.cpu_us_per_msg.toFixed(1)} / ${dm.cpu_us_per_msg.toFixed(1)}`],
         ['CPU share while timed (1 = a core): raw / anomalyd', `${raw.cpu_share.toFixed(2)} / ${dm.cpu_share.toFixed(2)}`],
+        ['Mosquitto CPU us per message: raw run / daemon run', `${raw.broker_cpu_us_per_msg.toFixed(1)} / ${dm.broker_cpu_us_per_msg.toFixed(1)}`],
+        ['publisher CPU us per message: raw run / daemon run', `${raw.publisher_cpu_us_per_msg.toFixed(1)} / ${dm.publisher_cpu_us_per_msg.toFixed(1)}`],
         ['windows scored / expected', `${dm.windows_scored} / ${dm.expected_windows}`],
         ['mean inference batch', dm.mean_batch],
         ['inference share of daemon CPU', dm.inference_share_of_cpu],
