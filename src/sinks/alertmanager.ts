@@ -9,6 +9,7 @@ import type { AlertNotice } from '../core/alert';
 import { backoffDelay, classifyStatus, describeFetchError, retryAfterMs, splitCredentials, type BackoffPolicy } from '../core/alertDelivery';
 import type { ComponentContext } from '../core/context';
 import { alertAnnotations, alertLabels, generatorUrl, rfc3339 } from './alertPayload';
+import { warmUpFetch } from './fetchWarmUp';
 import type { Sink, SinkStats } from './sink';
 
 export const ALERTMANAGER_DEFAULTS = { retryBaseMs: 500, retryMaxDelayMs: 30_000, jitter: 0.2, expiryIntervals: 4 } as const;
@@ -71,7 +72,7 @@ export class AlertmanagerSink implements Sink {
     this.timer = setInterval(() => this.repost(), this.options.repostIntervalMs);
     this.timer.unref();
     this.loop = this.run();
-    return Promise.resolve();
+    return warmUpFetch();
   }
 
   writeAlert(notice: AlertNotice): void {

@@ -8,6 +8,7 @@ import type { AlertNotice } from '../core/alert';
 import { backoffDelay, classifyStatus, describeFetchError, retryAfterMs, splitCredentials, type AttemptOutcome, type BackoffPolicy } from '../core/alertDelivery';
 import type { ComponentContext } from '../core/context';
 import { webhookBody } from './alertPayload';
+import { warmUpFetch } from './fetchWarmUp';
 import { Outbox, type OutboxEntry } from './outbox';
 import type { Sink, SinkStats } from './sink';
 import { signature } from './webhookSignature';
@@ -79,7 +80,7 @@ export class WebhookSink implements Sink {
 
   async start(): Promise<void> {
     if (this.started || this.stopped) return;
-    const loaded = await this.outbox.open();
+    const [loaded] = await Promise.all([this.outbox.open(), warmUpFetch()]);
     this.started = true;
     if (loaded.corrupt > 0) {
       this.ctx.events.sinkDropped(this.name, 'spool_corrupt', loaded.corrupt, `${loaded.corrupt} damaged outbox line(s) skipped in ${this.outbox.file}`);
