@@ -81,8 +81,25 @@ export class PublishTap extends Duplex {
     this.resumeInner();
   }
 
+  // Writes go to the socket as mqtt.js would make them unwrapped: at once (the socket buffers; only its
+  // backpressure holds the next), corked groups as one. A failed write also fails the socket, whose own first
+  // error ends this stream (above), as mqtt.js would see it: waiting for each write to flush, or passing the
+  // write's error on, turned a broker's TLS alert ("certificate required") into a later write's ECONNRESET.
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-    this.inner.write(chunk, callback);
+    this.afterWrite(this.inner.write(chunk), callback);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], callback: (err?: Error | null) => void): void {
+    this.inner.cork();
+    let ok = true;
+    for (const { chunk } of chunks) ok = this.inner.write(chunk);
+    this.inner.uncork();
+    this.afterWrite(ok, callback);
+  }
+
+  private afterWrite(ok: boolean, callback: (err?: Error | null) => void): void {
+    if (ok) callback();
+    else this.inner.once('drain', () => callback());
   }
 
   override _final(callback: (err?: Error | null) => void): void {

@@ -175,6 +175,31 @@ void test('QoS 2, a malformed PUBLISH and an unparseable length go to mqtt.js un
   assert.deepEqual(h.written, [Buffer.from([0xc0, 0x00])]);
 });
 
+void test('a corked group of writes (mqtt-packet corks each packet) reaches the socket as one write', async () => {
+  const groups: Buffer[][] = [];
+  const inner = new Duplex({
+    read() {},
+    write(chunk: Buffer, _enc, cb) {
+      groups.push([chunk]);
+      cb();
+    },
+    writev(chunks, cb) {
+      groups.push(chunks.map((c) => c.chunk as Buffer));
+      cb();
+    },
+  });
+  const tap = new PublishTap(inner, new FakeClient() as unknown as MqttClient, () => undefined);
+  tap.write(Buffer.from([1]));
+  tap.write(Buffer.from([2]));
+  await turn();
+  tap.cork();
+  tap.write(Buffer.from([3]));
+  tap.write(Buffer.from([4]));
+  process.nextTick(() => tap.uncork());
+  await turn();
+  assert.deepEqual(groups.map((g) => g.map((b) => b[0])), [[1], [2], [3, 4]]);
+});
+
 void test('the inner stream closing or failing ends the tap as mqtt.js expects of a socket', async () => {
   const h = harness();
   const closed = new Promise<Error | undefined>((resolve) => {
