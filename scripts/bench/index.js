@@ -240,33 +240,29 @@ async function flood({ qos, n, assets, line, pid, drain, consumer }) {
     const pub = L.spawnNodeJson(...splitArgs(publisherArgs(['--qos', String(qos), '--assets', String(assets), '--messages', String(n), '--line', line])), { verbose });
     await pub.next('ready', 30_000);
     // What the broker and the publisher spend meanwhile: on two cores the three processes compete, so a
-    // consumer's cost shows partly as a slower broker or publisher (live runs).
-    const others = () => ({ broker: L.cpuSeconds(broker.pid), publisher: L.cpuSeconds(pub.child.pid) });
-    const pubStart = monotonic();
-    const cpuStart = others();
-    let cpuEnd = cpuStart;
-    const pubDone = pub.next('done', SIZE.sectionTimeoutS * 1000);
-    if (drain) {
-      const poll = setInterval(() => (cpuEnd = { ...cpuEnd, publisher: L.cpuSeconds(pub.child.pid) || cpuEnd.publisher }), 100);
-      const p = await pubDone;
-      clearInterval(poll);
-      const start = monotonic();
-      const brokerAtStart = L.cpuSeconds(broker.pid);
-      process.kill(pid, 'SIGCONT');
-      const end = await consumer(start);
-      const cpu = { brokerUsPerMsg: ((L.cpuSeconds(broker.pid) - brokerAtStart) / n) * 1e6, publisherUsPerMsg: ((cpuEnd.publisher - cpuStart.publisher) / n) * 1e6 };
-      return { start, end, publisherMps: p.mps, ...cpu };
-    }
+    // consumer's cost shows partly as a slower broker or publisher (live runs). The publisher exits when done,
+    // so its CPU is polled while it runs; the broker's is read around the consumer's timed span.
+    const publisherCpu0 = L.cpuSeconds(pub.child.pid);
+    let publisherCpu = publisherCpu0;
     const poll = setInterval(() => {
-      const c = others();
-      if (Number.isFinite(c.publisher)) cpuEnd = c;
+      const c = L.cpuSeconds(pub.child.pid);
+      if (Number.isFinite(c)) publisherCpu = c;
     }, 100);
-    const end = await consumer(pubStart);
-    const brokerAtEnd = L.cpuSeconds(broker.pid);
-    const p = await pubDone;
-    clearInterval(poll);
-    const cpu = { brokerUsPerMsg: ((brokerAtEnd - cpuStart.broker) / n) * 1e6, publisherUsPerMsg: ((cpuEnd.publisher - cpuStart.publisher) / n) * 1e6 };
-    return { start: pubStart, end, publisherMps: p.mps, ...cpu };
+    const usPerMsg = (seconds) => (seconds / n) * 1e6;
+    const pubStart = monotonic();
+    const pubDone = pub.next('done', SIZE.sectionTimeoutS * 1000);
+    try {
+      const p = drain ? await pubDone : null;
+      const start = drain ? monotonic() : pubStart;
+      const brokerCpu0 = L.cpuSeconds(broker.pid);
+      if (drain) process.kill(pid, 'SIGCONT');
+      const end = await consumer(start);
+      const brokerUsPerMsg = usPerMsg(L.cpuSeconds(broker.pid) - brokerCpu0);
+      const publisherMps = (p ?? (await pubDone)).mps;
+      return { start, end, publisherMps, brokerUsPerMsg, publisherUsPerMsg: usPerMsg(publisherCpu - publisherCpu0) };
+    } finally {
+      clearInterval(poll);
+    }
   } finally {
     if (drain) {
       try {
@@ -385,8 +381,8 @@ async function daemonRun(qos, n, assets, drain) {
       mps: n / seconds,
       mps_10_90: (0.8 * n) / (cross(0.9) - cross(0.1)),
       publisher_mps: f.publisherMps,
-    broker_cpu_us_per_msg: f.brokerUsPerMsg,
-    publisher_cpu_us_per_msg: f.publisherUsPerMsg,
+      broker_cpu_us_per_msg: f.brokerUsPerMsg,
+      publisher_cpu_us_per_msg: f.publisherUsPerMsg,
       cpu_us_per_msg: (cpu / n) * 1e6,
       cpu_share: cpu / seconds,
       windows_scored: m.anomalyd_windows_scored_total - m0.anomalyd_windows_scored_total,

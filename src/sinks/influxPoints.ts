@@ -20,7 +20,7 @@ export interface InfluxRecord {
 }
 
 /** Tags with a value; line protocol has no empty tag value. */
-function tags(entries: Record<string, string>): Record<string, string> {
+function tags(entries: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(entries)) if (v !== '') out[k] = v;
   return out;
@@ -73,7 +73,7 @@ export function alertRecord(n: AlertNotice): InfluxRecord {
 export function healthRecord(h: HealthPoint): InfluxRecord | null {
   const fields = finite({ ...h.fields });
   if (Object.keys(fields).length === 0) return null;
-  return { measurement: HEALTH_MEASUREMENT, tags: tags({ ...h.tags }), fields, time: Math.round(h.time) };
+  return { measurement: HEALTH_MEASUREMENT, tags: tags(h.tags ?? {}), fields, time: Math.round(h.time) };
 }
 
 /** For writePoints with precision 'ms'. */
