@@ -104,7 +104,7 @@ export class ModelRegistry {
 }
 
 /** An operator's fixed threshold (models.<name>.threshold) replaces the calibrated one; the tail stays for p-values. */
-function withFixedThreshold(d: Detector, threshold: number): Detector {
+export function withFixedThreshold(d: Detector, threshold: number): Detector {
   const cal = d.manifest.calibration;
   if (!cal) throw new ModelError(`Model '${d.dir}' is not calibrated; run 'anomalyd calibrate' before overriding its threshold`);
   const manifest: Manifest = { ...d.manifest, calibration: { ...cal, threshold } };

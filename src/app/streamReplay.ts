@@ -15,9 +15,7 @@ import type { WindowOptions } from '../core/window';
 import type { Detector } from '../model/detector';
 import { Pipeline } from '../pipeline/pipeline';
 import { CaptureSink } from '../sinks/capture';
-
-/** The alert settings of AlertStateOptions that come from configuration (the rest is per stream). */
-
+import type { ScorePoint } from '../sinks/sink';
 
 export interface ReplayInput {
   readonly stream: StreamSpec;
@@ -31,6 +29,10 @@ export interface ReplayInput {
   readonly scoreFilter?: StreamScoreFilter;
   /** Per-channel sensor checks, as the daemon binds them (undefined: none); their notices land in `notices`. */
   readonly sensors?: SensorCheck;
+  /** Reorder tolerance (ms), the stream's window.max_lateness_ms (undefined: none). */
+  readonly maxLatenessMs?: number;
+  /** Model name on the notices (default 'replay'). */
+  readonly model?: string;
   /** Rows handed to the pipeline before it is drained (bounds the window queue). */
   readonly chunkRows?: number;
 }
@@ -55,44 +57,11 @@ export interface ReplayOutput {
 const MODEL = 'replay';
 
 export function replayThroughPipeline(detector: Detector, input: ReplayInput): ReplayOutput {
-  const { stream, times, values } = input;
+  const { times } = input;
   const rows = times.length;
-  const channels = stream.channels.length;
-  if (values.length !== rows * channels) throw new RangeError(`replay: ${rows} rows x ${channels} channels needs ${rows * channels} values (got ${values.length})`);
-  const chunk = input.chunkRows ?? 4096;
-  const clock = new ManualClock(rows > 0 ? times[0] : 0);
-  const sink = new CaptureSink('evaluate');
-  let sequence = 0;
-  const machine = new AlertStateMachine(streamAlertOptions(input.alerting, { stream: stream.id, model: MODEL, labels: {}, nextSequence: () => ++sequence }));
-  const pipeline = new Pipeline({
-    ctx: replayContext(clock),
-    // Block never triggers: the queue holds a whole chunk and is drained after each one.
-    options: { queueCapacity: chunk + 1, whenFull: 'block', maxBatch: 1024, maxWaitMs: 0, maxStreams: 1 },
-    bind: () => ({
-      spec: stream,
-      model: MODEL,
-      window: input.window,
-      labels: {},
-      alerts: { observe: (w) => machine.observe(w), observeInsufficient: (w) => machine.observeInsufficient(w) },
-      ...(input.scoreFilter ? { scoreFilter: input.scoreFilter } : {}),
-      ...(input.sensors ? { sensors: input.sensors } : {}),
-    }),
-    detectorFor: (m) => (m === MODEL ? detector : undefined),
-    sinks: [sink],
-  });
-
+  const { scores, notices } = streamThroughPipeline(detector, input);
   const rowOf = new Map<number, number>();
-  for (let start = 0; start < rows; start += chunk) {
-    const end = Math.min(rows, start + chunk);
-    for (let r = start; r < end; r++) {
-      clock.set(times[r]);
-      rowOf.set(times[r], r);
-      const sample = { ts: times[r], values: Array.from({ length: channels }, (_, c) => values[r * channels + c]) };
-      void pipeline.deliver({ stream: stream.id, subscription: 0, labels: {}, samples: [sample] });
-    }
-    pipeline.drain();
-  }
-  pipeline.stop();
+  for (let r = 0; r < rows; r++) rowOf.set(times[r], r);
 
   const out = {
     score: new Float64Array(rows).fill(NaN),
@@ -102,7 +71,7 @@ export function replayThroughPipeline(detector: Detector, input: ReplayInput): R
     firing: new Uint8Array(rows),
     alertStarts: new Uint8Array(rows),
   };
-  for (const p of sink.scores) {
+  for (const p of scores) {
     const r = rowOf.get(p.time);
     if (r === undefined) continue;
     out.score[r] = p.score;
@@ -110,8 +79,70 @@ export function replayThroughPipeline(detector: Detector, input: ReplayInput): R
     out.pValue[r] = p.pValue;
     out.anomalous[r] = p.anomalous ? 1 : 0;
   }
-  markAlerts(sink.alerts, rowOf, rows, out.firing, out.alertStarts);
-  return { ...out, notices: sink.alerts, windows: sink.scores.length };
+  markAlerts(notices, rowOf, rows, out.firing, out.alertStarts);
+  return { ...out, notices, windows: scores.length };
+}
+
+/** What the daemon's sinks would have received for a recording: every score point and every alert notice, in order. */
+export interface PipelineRecord {
+  readonly scores: readonly ScorePoint[];
+  readonly notices: readonly AlertNotice[];
+  /** Windows below min_completeness (not scored). */
+  readonly insufficient: number;
+}
+
+/**
+ * Streams the rows through the daemon's Pipeline, one sample a delivery as the MQTT source delivers them, with
+ * the clock at each sample's time; the pipeline is stopped at the end, as the daemon stops it at shutdown (held
+ * samples released, queued windows scored). Rows the window buffer refuses (a repeated or earlier time) are
+ * dropped as the daemon drops them.
+ */
+export function streamThroughPipeline(detector: Detector, input: ReplayInput): PipelineRecord {
+  const { stream, times, values } = input;
+  const rows = times.length;
+  const channels = stream.channels.length;
+  if (values.length !== rows * channels) throw new RangeError(`replay: ${rows} rows x ${channels} channels needs ${rows * channels} values (got ${values.length})`);
+  const chunk = input.chunkRows ?? 4096;
+  const clock = new ManualClock(rows > 0 ? times[0] : 0);
+  const sink = new CaptureSink('evaluate');
+  let sequence = 0;
+  let insufficient = 0;
+  const machine = new AlertStateMachine(streamAlertOptions(input.alerting, { stream: stream.id, model: input.model ?? MODEL, labels: {}, nextSequence: () => ++sequence }));
+  const pipeline = new Pipeline({
+    ctx: replayContext(clock),
+    // Block never triggers: the queue holds a whole chunk and is drained after each one.
+    options: { queueCapacity: chunk + 1, whenFull: 'block', maxBatch: 1024, maxWaitMs: 0, maxStreams: 1 },
+    bind: () => ({
+      spec: stream,
+      model: MODEL,
+      window: input.window,
+      ...(input.maxLatenessMs ? { maxLatenessMs: input.maxLatenessMs } : {}),
+      labels: {},
+      alerts: {
+        observe: (w) => machine.observe(w),
+        observeInsufficient: (w) => {
+          insufficient++;
+          return machine.observeInsufficient(w);
+        },
+      },
+      ...(input.scoreFilter ? { scoreFilter: input.scoreFilter } : {}),
+      ...(input.sensors ? { sensors: input.sensors } : {}),
+    }),
+    detectorFor: (m) => (m === MODEL ? detector : undefined),
+    sinks: [sink],
+  });
+
+  for (let start = 0; start < rows; start += chunk) {
+    const end = Math.min(rows, start + chunk);
+    for (let r = start; r < end; r++) {
+      clock.set(times[r]);
+      const sample = { ts: times[r], values: Array.from({ length: channels }, (_, c) => values[r * channels + c]) };
+      void pipeline.deliver({ stream: stream.id, subscription: 0, labels: {}, samples: [sample] });
+    }
+    pipeline.drain();
+  }
+  pipeline.stop();
+  return { scores: sink.scores, notices: sink.alerts, insufficient };
 }
 
 /**

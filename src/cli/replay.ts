@@ -1,37 +1,59 @@
-// `anomalyd replay`: run recorded data through the daemon's windowing, scaling, scoring and k-of-n decisions
-// and write what it would have done: per-window scores, decisions and alert episodes. Optionally writes the
-// two other products of a denoising autoencoder: the denoised signal and the latent codes.
+// `anomalyd replay`: run recorded data through the daemon's own Pipeline and alert state machine, with the
+// stream's settings from a config (-c) as the daemon binds them, and write what the daemon would have done:
+// per-window scores, alert flags and alert episodes. Optionally writes the two other products of a denoising
+// autoencoder: the denoised signal and the latent codes.
 import { writeFile } from 'node:fs/promises';
 import { loadConfig } from '../app/configFiles';
 import { windowsFromCsvFiles } from '../app/recorded';
-import { loadConfigText } from '../config/load';
-import type { AlertingConfig } from '../config/schema';
-import { KOfN } from '../core/debounce';
+import { loadReplayModel, replayRecording, type AlertEpisode, type ReplayConfig } from '../app/replayRecording';
+import { configuredModelPath } from '../app/replaySetup';
+import { alertFlags } from '../app/replayEpisodes';
+import { alertName } from '../sinks/alertPayload';
 import type { Window } from '../core/types';
+import type { ScorePoint } from '../sinks/sink';
 import { formatCsv } from '../sources/csv';
+import { backendPreference } from '../app/backend';
 import { selectBackend } from '../model/backend';
-import { Detector, type ScoredWindow } from '../model/detector';
 import { overlapAdd } from './overlapAdd';
-import { parseCommand, printJson, requireOption, round } from './common';
+import { parseCommand, printJson, requireOption, round, UsageError } from './common';
 
-const USAGE = `Usage: anomalyd replay --model DIR --input CSV [options]
+const USAGE = `Usage: anomalyd replay (--model DIR | -c FILE --stream ID) --input CSV [options]
 
-  --model DIR           model directory
+  Streams the recording through the daemon's pipeline (windows, scoring, score filter, sensor checks, alert
+  state machine) as if its rows had arrived live with these timestamps: the alerts are the ones the daemon
+  would raise.
+
+  --model DIR           model directory (default with -c: the model the config binds the stream to)
   --input CSV           recorded data with the model's channels (header row; optional timestamp column)
+  -c, --config FILE     the daemon's config: the stream's window, alerting, calibration (score filter) and
+                        sensor-check settings, as the daemon binds them (defaults, then subscription and
+                        stream overrides); without it, the default settings and the model's window
+  --stream ID           the stream whose settings apply (default: the model's stream)
   --out CSV             per-window scores, decisions and channel shares
   --denoised-out CSV    the reconstructed (denoised) signal, one row per input sample
   --latent-out CSV      the bottleneck code of each window
-  -c, --config FILE     alerting settings (k of n, reset) from this config's defaults
   --json                print one JSON summary object on stdout`;
 
 const CHUNK = 4096;
 
-export interface AlertEpisode {
+/** An anomaly alert as --json and the text output show it. */
+export interface AlertEpisodeJson {
   start: string;
   end: string | null;
   windows: number;
   peak_score: number;
+  severity: string;
+  flapping: boolean;
   top_channels: { channel: string; share: number }[];
+}
+
+/** An insufficient-data or sensor-check alert. */
+export interface OtherAlertJson {
+  alertname: string;
+  start: string;
+  end: string | null;
+  severity: string;
+  channels: string[];
 }
 
 export async function replayCommand(args: string[]): Promise<number> {
@@ -44,27 +66,30 @@ export async function replayCommand(args: string[]): Promise<number> {
       'denoised-out': { type: 'string' },
       'latent-out': { type: 'string' },
       config: { type: 'string', short: 'c' },
+      stream: { type: 'string' },
     },
     USAGE,
   );
   if (!values) return 0;
-  const modelDir = requireOption(values.model, 'model', USAGE);
   const input = requireOption(values.input, 'input', USAGE);
-  const alerting = values.config ? (await loadConfig(values.config)).defaults.alerting : loadConfigText('{}', '<defaults>').defaults.alerting;
+  const cfg: ReplayConfig | undefined = values.config ? { config: await loadConfig(values.config), file: values.config } : undefined;
+  const modelDir = values.model ?? configuredModelDir(cfg, values.stream);
 
-  await selectBackend();
-  const detector = await Detector.load(modelDir);
+  await selectBackend(cfg ? backendPreference(cfg.config.inference.backend) : undefined);
+  const model = await loadReplayModel(modelDir, cfg, values.stream);
+  const { detector, setup } = model;
+  for (const w of setup.warnings) process.stderr.write(`Warning: ${w}\n`);
   const m = detector.manifest;
-  const recorded = await windowsFromCsvFiles([input], { id: m.stream, channels: m.channels }, m.window);
-  const scored: ScoredWindow[] = [];
-  for (let i = 0; i < recorded.windows.length; i += CHUNK) scored.push(...detector.score(recorded.windows.slice(i, i + CHUNK)));
-  const decisions = decide(scored, alerting);
-  const episodes = alertEpisodes(scored, decisions, m.channels);
+  const replay = await replayRecording(model, input);
+  const clippedFraction = detector.scaledValues ? detector.clippedValues / detector.scaledValues : 0;
+  const flags = alertFlags(replay.scores, replay.alerts);
 
-  if (values.out) await writeFile(values.out, scoresCsv(scored, decisions, m.channels));
+  if (values.out) await writeFile(values.out, scoresCsv(replay.scores, flags, m.channels));
+  const needWindows = values['denoised-out'] !== undefined || values['latent-out'] !== undefined;
+  const windows = needWindows ? (await windowsFromCsvFiles([input], setup.stream, setup.window)).windows : [];
   if (values['denoised-out']) {
-    const series = recorded.series[0];
-    const denoised = overlapAdd(series, recorded.windows, chunked(recorded.windows, (w) => detector.denoise(w)), m.architecture.inputSize);
+    const series = replay.series;
+    const denoised = overlapAdd(series, windows, chunked(windows, (w) => detector.denoise(w)), m.architecture.inputSize);
     const rows = Array.from({ length: series.rows }, (_, r) => [
       new Date(series.ts[r]).toISOString(),
       ...Array.from(denoised.subarray(r * m.channels.length, (r + 1) * m.channels.length)),
@@ -72,96 +97,91 @@ export async function replayCommand(args: string[]): Promise<number> {
     await writeFile(values['denoised-out'], formatCsv(['timestamp', ...m.channels], rows));
   }
   if (values['latent-out']) {
-    const latent = detector.latent(recorded.windows);
-    const rows = recorded.windows.map((w, i) => [
+    const latent = detector.latent(windows);
+    const rows = windows.map((w, i) => [
       new Date(w.end).toISOString(),
       ...Array.from(latent.data.subarray(i * latent.latentSize, (i + 1) * latent.latentSize)),
     ]);
     await writeFile(values['latent-out'], formatCsv(['window_end', ...Array.from({ length: latent.latentSize }, (_, k) => `z${k + 1}`)], rows));
   }
+  const alerts = replay.alerts.map(anomalyJson);
   const summary = {
     model: modelDir,
     input,
-    samples: recorded.samples,
-    windows: scored.length,
-    insufficient_windows: recorded.insufficient,
+    stream: setup.stream.id,
+    settings: setup.settingsFrom,
+    samples: replay.series.rows,
+    windows: replay.scores.length,
+    insufficient_windows: replay.insufficient,
     threshold: round(detector.threshold, 6),
-    anomalous_windows: scored.filter((s) => s.anomalous).length,
-    alert_windows: decisions.filter(Boolean).length,
-    clipped_fraction: round(detector.scaledValues ? detector.clippedValues / detector.scaledValues : 0, 6),
-    alerts: episodes,
+    fixed_threshold: model.fixedThreshold,
+    score_filter: replay.filtered ? 'likelihood' : 'none',
+    anomalous_windows: replay.scores.filter((s) => s.anomalous).length,
+    alert_windows: flags.reduce((a, b) => a + b, 0),
+    clipped_fraction: round(clippedFraction, 6),
+    alerts,
+    other_alerts: replay.otherAlerts.map(otherJson),
+    warnings: setup.warnings,
   };
-  detector.dispose();
+  model.dispose();
   if (values.json) printJson(summary);
   else {
     process.stdout.write(
-      `${summary.windows} windows scored (${summary.insufficient_windows} insufficient), ${summary.anomalous_windows} above threshold ${summary.threshold}, ${episodes.length} alert(s)\n`,
+      `${summary.windows} windows scored (${summary.insufficient_windows} insufficient), ${summary.anomalous_windows} above threshold ` +
+        `${replay.filtered ? `(anomaly likelihood; model threshold ${summary.threshold})` : summary.threshold}, ${alerts.length} alert(s)\n`,
     );
-    for (const e of episodes) {
+    for (const e of alerts) {
       const top = e.top_channels.map((c) => `${c.channel} ${Math.round(c.share * 100)}%`).join(', ');
-      process.stdout.write(`  alert ${e.start} -> ${e.end ?? 'still firing'}  peak ${round(e.peak_score, 6)}  top: ${top}\n`);
+      const flapping = e.flapping ? ' flapping' : '';
+      process.stdout.write(`  alert ${e.start} -> ${e.end ?? 'still firing'}  ${e.severity}${flapping}  peak ${round(e.peak_score, 6)}  top: ${top}\n`);
+    }
+    for (const e of summary.other_alerts) {
+      process.stdout.write(`  ${e.alertname} ${e.start} -> ${e.end ?? 'still firing'}${e.channels.length > 0 ? `  channels: ${e.channels.join(', ')}` : ''}\n`);
     }
   }
   return 0;
 }
 
-/** k-of-n debounced alert state per window, with hysteresis: resolve after reset_windows windows below reset_ratio x threshold. */
-function decide(scored: readonly ScoredWindow[], a: AlertingConfig): boolean[] {
-  const kofn = new KOfN(a.k, a.n);
-  let firing = false;
-  let calm = 0;
-  return scored.map((s) => {
-    const fire = kofn.push(s.anomalous);
-    if (!firing) {
-      firing = fire;
-      calm = 0;
-    } else {
-      calm = s.score < a.reset_ratio * s.threshold ? calm + 1 : 0;
-      if (calm >= a.reset_windows) firing = false;
-    }
-    return firing;
-  });
+/** Without --model, the directory of the model the config binds the stream to. */
+function configuredModelDir(cfg: ReplayConfig | undefined, stream: string | undefined): string {
+  if (!cfg || stream === undefined) throw new UsageError('Missing required option --model (or -c FILE with --stream ID)', USAGE);
+  const found = configuredModelPath(cfg, stream);
+  if (typeof found !== 'string') throw new UsageError(`${found.problem}; pass --model DIR`, USAGE);
+  return found;
 }
 
-function alertEpisodes(scored: readonly ScoredWindow[], decisions: readonly boolean[], channels: readonly string[]): AlertEpisode[] {
-  const episodes: AlertEpisode[] = [];
-  let current: { startIdx: number; peak: number; peakIdx: number } | undefined;
-  const close = (endIdx: number | undefined): void => {
-    if (!current) return;
-    const shares = scored[current.peakIdx].channelShares;
-    const top = Array.from(shares, (share, c) => ({ channel: channels[c], share: round(share, 4) }))
-      .sort((x, y) => y.share - x.share)
-      .slice(0, 3);
-    episodes.push({
-      start: new Date(scored[current.startIdx].end).toISOString(),
-      end: endIdx === undefined ? null : new Date(scored[endIdx].end).toISOString(),
-      windows: (endIdx ?? scored.length) - current.startIdx,
-      peak_score: current.peak,
-      top_channels: top,
-    });
-    current = undefined;
+function anomalyJson(e: AlertEpisode): AlertEpisodeJson {
+  return {
+    start: iso(e.start),
+    end: e.end === null ? null : iso(e.end),
+    windows: e.windows,
+    peak_score: e.peakScore,
+    severity: e.severity,
+    flapping: e.flapping,
+    top_channels: e.topChannels.map((c) => ({ channel: c.channel, share: round(c.share, 4) })),
   };
-  decisions.forEach((on, i) => {
-    if (on && !current) current = { startIdx: i, peak: scored[i].score, peakIdx: i };
-    else if (on && current && scored[i].score > current.peak) current = { ...current, peak: scored[i].score, peakIdx: i };
-    else if (!on && current) close(i);
-  });
-  close(undefined);
-  return episodes;
 }
 
-function scoresCsv(scored: readonly ScoredWindow[], decisions: readonly boolean[], channels: readonly string[]): string {
+function otherJson(e: AlertEpisode): OtherAlertJson {
+  return { alertname: alertName(e.kind), start: iso(e.start), end: e.end === null ? null : iso(e.end), severity: e.severity, channels: e.topChannels.map((c) => c.channel) };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function scoresCsv(scores: readonly ScorePoint[], alert: Uint8Array, channels: readonly string[]): string {
   const header = ['window_start', 'window_end', 'score', 'threshold', 'p_value', 'anomalous', 'alert', 'completeness', ...channels.map((c) => `share_${c}`)];
-  const rows = scored.map((s, i) => [
-    new Date(s.start).toISOString(),
-    new Date(s.end).toISOString(),
+  const rows = scores.map((s, i) => [
+    new Date(s.windowStart ?? s.time).toISOString(),
+    new Date(s.time).toISOString(),
     s.score,
     s.threshold,
     s.pValue,
     s.anomalous ? 1 : 0,
-    decisions[i] ? 1 : 0,
+    alert[i],
     s.completeness,
-    ...Array.from(s.channelShares),
+    ...channels.map((c) => s.channelShares[c] ?? 0),
   ]);
   return formatCsv(header, rows);
 }

@@ -180,7 +180,9 @@ export class SensorCheck {
     const { flatlineSamples, spikeFactor, spikeWindowSamples } = this.o;
     for (let c = 0; c < this.state.length; c++) {
       const s = this.state[c];
-      const x = values[c];
+      // Judged at the window's precision (float32), as the model sees the value: a CSV replay (read as float32)
+      // and the live daemon (doubles from JSON) then see the same repeats and the same jumps.
+      const x = Math.fround(values[c]);
       if (Number.isNaN(x)) {
         // A gap breaks both a repeat run and the neighbourhood a spike is judged in.
         s.run = 0;
@@ -189,7 +191,8 @@ export class SensorCheck {
         continue;
       }
       if (flatlineSamples > 0) {
-        s.run = x === s.last ? s.run + 1 : 1;
+        // fround: a state saved before values were rounded holds a double.
+        s.run = x === Math.fround(s.last) ? s.run + 1 : 1;
         s.last = x;
       }
       if (spikeFactor > 0) this.judgeSpike(s, x, n);

@@ -356,6 +356,7 @@ export class Pipeline {
         stream: s.stream,
         model,
         time: s.end,
+        windowStart: s.start,
         score: f.score,
         threshold: f.threshold,
         pValue: f.pValue,

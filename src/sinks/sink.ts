@@ -10,6 +10,8 @@ export interface ScorePoint {
   readonly model: string;
   /** Window end (ms): the point's time, so a rewrite overwrites instead of duplicating. */
   readonly time: number;
+  /** Time of the window's first sample (ms); not written by the InfluxDB sink (replay's scores CSV shows it). */
+  readonly windowStart?: number;
   readonly score: number;
   readonly threshold: number;
   readonly pValue: number;
