@@ -78,15 +78,41 @@ export interface PipelineDeps {
   readonly sinks: readonly Sink[];
 }
 
+/** An insufficient window waiting for the stream's windows queued before it to be scored. */
+interface HeldInsufficient {
+  /** Released once this many of the stream's queued windows are done (scored, or failed to score). */
+  readonly upTo: number;
+  readonly time: number;
+  readonly completeness: number;
+}
+
 interface StreamState {
   readonly binding: StreamBinding;
   readonly reorder: ReorderBuffer;
   readonly buffer: WindowBuffer;
   lastSampleAt: number;
+  /**
+   * Windows of the stream handed to a model lane, and how many of them are done: the alert state machine must
+   * see a stream's windows in time order, but complete windows wait in the lane for their batch while an
+   * insufficient one is known at once. An insufficient window is held until the windows before it are done (live,
+   * whether they were was a matter of batch timing; replay, which scores per chunk, saw it every time).
+   */
+  queued: number;
+  done: number;
+  held: HeldInsufficient[] | null;
 }
 
-function newStreamState(binding: StreamBinding, lastSampleAt: number): StreamState {
-  return { binding, reorder: new ReorderBuffer(binding.maxLatenessMs ?? 0), buffer: new WindowBuffer(binding.spec, binding.window), lastSampleAt };
+function newStreamState(binding: StreamBinding, lastSampleAt: number, previous?: StreamState): StreamState {
+  return {
+    binding,
+    reorder: new ReorderBuffer(binding.maxLatenessMs ?? 0),
+    buffer: new WindowBuffer(binding.spec, binding.window),
+    lastSampleAt,
+    // Windows queued under the previous binding are still scored for this stream.
+    queued: previous?.queued ?? 0,
+    done: previous?.done ?? 0,
+    held: previous?.held ?? null,
+  };
 }
 
 export class Pipeline {
@@ -183,9 +209,9 @@ export class Pipeline {
       const event = events[i];
       if (event.kind === 'insufficient') {
         ctx.events.windowInsufficient(event.window.stream, event.window.completeness);
-        this.emit(state.binding.alerts.observeInsufficient({ time: event.window.end, completeness: event.window.completeness }));
+        this.observeInsufficient(state, event.window.end, event.window.completeness);
       } else {
-        const queued = this.route(state.binding, event.window);
+        const queued = this.route(state, event.window);
         if (queued instanceof Promise) (pending ??= []).push(queued);
       }
     }
@@ -264,7 +290,7 @@ export class Pipeline {
         this.streams.set(id, { ...state, binding });
         counts.kept++;
       } else {
-        this.streams.set(id, newStreamState(binding, state.lastSampleAt));
+        this.streams.set(id, newStreamState(binding, state.lastSampleAt, state));
         counts.restarted++;
       }
     }
@@ -309,7 +335,8 @@ export class Pipeline {
     for (const s of snapshot.held) for (const r of state.reorder.push(s).ready) void this.window(state, r, undefined);
   }
 
-  private route(binding: StreamBinding, window: Window): boolean | Promise<void> {
+  private route(state: StreamState, window: Window): boolean | Promise<void> {
+    const { binding } = state;
     const lane = this.laneFor(binding.model);
     if (!lane) {
       this.deps.learner?.offer(binding, window);
@@ -317,7 +344,29 @@ export class Pipeline {
     }
     const r = lane.push(window);
     if (r === false) this.deps.ctx.events.queueDropped(`windows:${binding.model}`, 1);
+    else state.queued++;
     return r;
+  }
+
+  /** An insufficient window goes to the alert state machine after the stream's windows queued before it. */
+  private observeInsufficient(state: StreamState, time: number, completeness: number): void {
+    if (state.done >= state.queued) {
+      this.emit(state.binding.alerts.observeInsufficient({ time, completeness }));
+      return;
+    }
+    (state.held ??= []).push({ upTo: state.queued, time, completeness });
+  }
+
+  /** One of the stream's queued windows was scored (and observed) or failed to score: release what waited for it. */
+  private windowDone(state: StreamState): void {
+    state.done++;
+    const held = state.held;
+    if (held === null) return;
+    while (held.length > 0 && held[0].upTo <= state.done) {
+      const h = held.shift() as HeldInsufficient;
+      this.emit(state.binding.alerts.observeInsufficient({ time: h.time, completeness: h.completeness }));
+    }
+    if (held.length === 0) state.held = null;
   }
 
   private laneFor(model: string): ModelLane | undefined {
@@ -331,7 +380,13 @@ export class Pipeline {
       detector,
       { capacity: o.queueCapacity, whenFull: o.whenFull, maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs },
       (m, windows, scored, seconds) => this.onScored(m, windows, scored, seconds),
-      (m, windows, err) => this.deps.ctx.events.modelFailed(m, '', `scoring ${windows.length} window(s) failed: ${(err as Error).message}`),
+      (m, windows, err) => {
+        this.deps.ctx.events.modelFailed(m, '', `scoring ${windows.length} window(s) failed: ${(err as Error).message}`);
+        for (const w of windows) {
+          const state = this.streams.get(w.stream);
+          if (state) this.windowDone(state);
+        }
+      },
     );
     this.lanes.set(model, lane);
     return lane;
@@ -365,6 +420,7 @@ export class Pipeline {
         channelShares: shareRecord(channels, s.channelShares),
       });
       this.emit(binding.alerts.observe(new ScoredObservation(s.end, f.score, f.threshold, f.pValue, f.anomalous, channels, s.channelShares)));
+      this.windowDone(state);
     }
     for (const sink of this.sinks) sink.writeScores?.(points);
   }

@@ -38,13 +38,17 @@ before(async () => {
 class CountingTracker implements AlertTracker {
   observed = 0;
   insufficient = 0;
+  /** Window end times in the order the tracker saw them. */
+  readonly times: number[] = [];
   constructor(private readonly stream: string) {}
   observe(w: { time: number; anomalous: boolean; score: number; threshold: number; pValue: number }): readonly AlertNotice[] {
     this.observed++;
+    this.times.push(w.time);
     return w.anomalous ? [notice(this.stream, w.time, w.score, w.threshold)] : [];
   }
-  observeInsufficient(): readonly AlertNotice[] {
+  observeInsufficient(w: { time: number }): readonly AlertNotice[] {
     this.insufficient++;
+    this.times.push(w.time);
     return [];
   }
 }
@@ -164,6 +168,44 @@ test('out-of-order samples are counted as rejected; insufficient windows go to t
   pipeline.drain();
   assert.ok((trackers.get('line1/r')?.insufficient ?? 0) > 0);
   assert.ok(sink.scores.every((p) => p.stream !== 'line1/r'));
+});
+
+test('the tracker sees the windows of a stream in time order: an insufficient window waits for the complete ones queued before it', async () => {
+  // Complete windows wait in the lane for their batch (max wait 10 s) while an insufficient one is known at once.
+  const { pipeline, trackers } = setup({ maxWaitMs: 10_000, maxBatch: 1000 });
+  const batch = samples('line1/o', 80);
+  const gap = { ...batch, samples: batch.samples.map((s, i) => (i >= 40 && i < 44 ? { ts: s.ts, values: [NaN, NaN] } : s)) };
+  await pipeline.deliver(gap);
+  pipeline.drain();
+  const tracker = trackers.get('line1/o');
+  assert.ok(tracker && tracker.insufficient > 0 && tracker.observed > 0, 'both kinds seen');
+  assert.deepEqual(tracker.times, [...tracker.times].sort((a, b) => a - b), `in time order: ${tracker.times.join(' ')}`);
+  assert.equal(tracker.times.length, (80 - SIZE) / HOP + 1, 'every window once');
+});
+
+test('a batch that fails to score releases the insufficient windows that waited for it', async () => {
+  const t = testContext('pipeline', new ManualClock(0));
+  const tracker = new CountingTracker('line1/f');
+  const failing = new Proxy(detector, {
+    get(target, prop, receiver) {
+      if (prop === 'score') return () => { throw new Error('engine gone'); };
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+  const pipeline = new Pipeline({
+    ctx: t.ctx,
+    options: { queueCapacity: 1000, whenFull: 'block', maxBatch: 1000, maxWaitMs: 10_000, maxStreams: 10 },
+    bind: (b) => ({ spec: { id: b.stream, channels: ['a', 'b'] }, model: 'pump', window: { size: SIZE, hop: HOP, maxGapMs: 5000, minCompleteness: 0.9 }, labels: {}, alerts: tracker }),
+    detectorFor: () => failing,
+    sinks: [],
+  });
+  const batch = samples('line1/f', 40);
+  await pipeline.deliver({ ...batch, samples: batch.samples.map((s, i) => (i >= 24 && i < 28 ? { ts: s.ts, values: [NaN, NaN] } : s)) });
+  assert.equal(tracker.insufficient, 0, 'held while the windows before it are queued');
+  pipeline.drain();
+  assert.ok(tracker.insufficient > 0, 'released when their batch failed');
+  assert.equal(tracker.observed, 0);
+  assert.ok(t.calls('modelFailed').length > 0);
 });
 
 test('within the configured lateness, shuffled and duplicated samples give the same scores as ordered ones', async () => {
