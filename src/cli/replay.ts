@@ -17,7 +17,7 @@ import { selectBackend } from '../model/backend';
 import { overlapAdd } from './overlapAdd';
 import { parseCommand, printJson, requireOption, round, UsageError } from './common';
 
-const USAGE = `Usage: anomalyd replay (--model DIR | -c FILE --stream ID) --input CSV [options]
+const USAGE = `Usage: anomalyd replay --input CSV (--model DIR | -c FILE --stream ID) [options]
 
   Streams the recording through the daemon's pipeline (windows, scoring, score filter, sensor checks, alert
   state machine) as if its rows had arrived live with these timestamps: the alerts are the ones the daemon
