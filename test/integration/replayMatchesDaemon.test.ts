@@ -5,7 +5,8 @@
 //
 // The recording exercises what the old replay ignored: keep_firing_for_ms (an episode held past its calm
 // windows), a third start within flap_period_ms (held as flapping, resolved after flap_quiet_ms), top_channels
-// 2, a stuck sensor (flatline check) and a short gap (insufficient windows). Every alert time is sample time
+// 2, a stuck sensor (flatline check) and a short gap (insufficient windows). A second stream gets the same
+// samples with a `streams` entry of its own: the anomaly likelihood as score filter, other alerting settings. Every alert time is sample time
 // (window end, or the sample for sensor checks): the alert state machine never reads a clock. The one
 // wall-clock alert, IngestionStalled, is left at its default (5 min of silence), which the test never reaches;
 // it has no replay counterpart (replay has no wall clock).
@@ -23,6 +24,12 @@ const COUNT = 900;
 /** pressure_bar: the channel held stuck. */
 const STUCK = 5;
 const STREAM = 'line1/pump1';
+/** Same samples, its own settings (a `streams` entry): the likelihood filter, k of 1, three top channels. */
+const FILTERED = 'line1/pump2';
+const FILTERED_ENTRY = `streams:
+  - id: ${FILTERED}
+    calibration: { likelihood: { enabled: true, learning_windows: 20, history_windows: 100, average_windows: 2, suppress_windows: 5 } }
+    alerting: { k: 1, n: 1, top_channels: 3 }`;
 const ALERTING = [
   'k: 2, n: 4, reset_windows: 2, keep_firing_for_ms: 60000, top_channels: 2',
   'flap_max_starts: 2, flap_period_ms: 600000, flap_quiet_ms: 45000',
@@ -65,6 +72,7 @@ interface Episode {
 }
 
 interface ReplayJson {
+  score_filter: string;
   windows: number;
   anomalous_windows: number;
   alerts: { start: string; end: string | null; severity: string; flapping: boolean; top_channels: { channel: string; share: number }[] }[];
@@ -155,28 +163,37 @@ test('replay -c and the live daemon raise identical alert episodes from the same
 
   const hooks = `  webhooks:\n    - { name: oncall, url: ${suite.receiver.url}, retry_base_ms: 100, retry_max_delay_ms: 400 }`;
   // The model's window (30/5), alerting as above, the default stall check (wall clock, 5 min).
-  const d = await suite.daemon('live', { hop: 5, alerting: `${ALERTING}, stall_after_ms: 300000`, sinks: hooks });
+  const d = await suite.daemon('live', { hop: 5, alerting: `${ALERTING}, stall_after_ms: 300000`, sinks: hooks, extra: FILTERED_ENTRY });
   await d.ready();
 
-  const r = await replay(['-c', 'live.yaml', '--stream', STREAM, '--input', csv, '--json'], suite.dir);
-  assert.equal(r.code, 0, r.stderr);
-  const offline = JSON.parse(r.stdout) as ReplayJson;
-  assert.deepEqual(offline.warnings, [], 'the config fits the model');
+  const offline = new Map<string, ReplayJson>();
+  for (const stream of [STREAM, FILTERED]) {
+    const r = await replay(['-c', 'live.yaml', '--stream', stream, '--input', csv, '--json'], suite.dir);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as ReplayJson;
+    assert.deepEqual(out.warnings, [], 'the config fits the model');
+    offline.set(stream, out);
+  }
+  const windows = [...offline.values()].reduce((n, o) => n + o.windows, 0);
+  const anomalous = [...offline.values()].reduce((n, o) => n + o.anomalous_windows, 0);
 
   const pub = await suite.publisher('replaymatch');
-  await publishAll(pub, payloads.map((payload) => ({ topic: `plant/${STREAM}/telemetry`, payload })), 20);
+  for (const stream of [STREAM, FILTERED]) await publishAll(pub, payloads.map((payload) => ({ topic: `plant/${stream}/telemetry`, payload })), 20);
   // Every window scored, then a graceful stop: the webhook outbox is delivered before the exit.
-  await pollUntil('every window scored', () => d.metric('anomalyd_windows_scored_total'), (v) => v >= offline.windows, 30_000).catch((err: unknown) => {
+  await pollUntil('every window scored', () => d.metric('anomalyd_windows_scored_total'), (v) => v >= windows, 30_000).catch((err: unknown) => {
     throw new Error(`${(err as Error).message}\n${d.log.slice(-3000)}`);
   });
-  assert.equal(await d.metric('anomalyd_windows_scored_total'), offline.windows, 'the same windows scored');
-  assert.equal(await d.metric('anomalyd_anomalous_windows_total'), offline.anomalous_windows, 'the same windows anomalous');
+  assert.equal(await d.metric('anomalyd_windows_scored_total'), windows, 'the same windows scored');
+  assert.equal(await d.metric('anomalyd_anomalous_windows_total'), anomalous, 'the same windows anomalous');
   await stopped(d);
 
   const alerts = suite.receiver.delivered().flatMap((h) => (JSON.parse(h.raw) as { alerts: HookAlert[] }).alerts);
-  const live = daemonEpisodes(alerts.filter((a) => a.labels['stream'] === STREAM));
-  const expected = replayEpisodes(offline);
-  console.log(`replay vs live: ${expected.length} episodes\n${expected.map((e) => `  ${e.alertname} ${e.start} -> ${e.end ?? 'open'} ${e.severity}${e.flapping ? ' flapping' : ''} [${e.channels.join(' ')}]`).join('\n')}`);
+  const episodes = (stream: string): { live: Episode[]; expected: Episode[] } => {
+    const expected = replayEpisodes(offline.get(stream) as ReplayJson);
+    console.log(`${stream}: ${expected.length} episodes\n${expected.map((e) => `  ${e.alertname} ${e.start} -> ${e.end ?? 'open'} ${e.severity}${e.flapping ? ' flapping' : ''} [${e.channels.join(' ')}]`).join('\n')}`);
+    return { live: daemonEpisodes(alerts.filter((a) => a.labels['stream'] === stream)), expected };
+  };
+  const { live, expected } = episodes(STREAM);
 
   // The recording raises every kind of episode it was built for, so the comparison covers them.
   const anomalies = expected.filter((e) => e.alertname === 'AnomalyDetected');
@@ -189,4 +206,10 @@ test('replay -c and the live daemon raise identical alert episodes from the same
   assert.ok(expected.some((e) => e.alertname === 'InsufficientData'), 'the gap');
 
   assert.deepEqual(live, expected);
+
+  const filtered = episodes(FILTERED);
+  assert.equal(offline.get(FILTERED)?.score_filter, 'likelihood');
+  const filteredAnomalies = filtered.expected.filter((e) => e.alertname === 'AnomalyDetected');
+  assert.ok(filteredAnomalies.length >= 1 && filteredAnomalies.every((e) => e.channels.length === 3), 'its own settings: the likelihood alerts, three top channels');
+  assert.deepEqual(filtered.live, filtered.expected);
 });
