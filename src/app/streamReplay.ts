@@ -1,7 +1,8 @@
 // Replay of a recorded series through the daemon's own Pipeline with a fake clock: per-stream WindowBuffer,
 // micro-batched Detector scoring, the per-stream score filter, the AlertStateMachine and a CaptureSink. The
-// evaluate commands measure what this returns, so their numbers are the numbers the daemon would produce on
-// the same samples. Only the row bookkeeping (which row a window or a notice belongs to) is added here.
+// evaluate commands measure what this returns and `replay` reports it, so their numbers and alerts are the ones
+// the daemon would produce on the same samples. Only the row bookkeeping (which row a window or a notice
+// belongs to, replayThroughPipeline) is added here.
 import type { AlertNotice } from '../core/alert';
 import { AlertStateMachine } from '../core/alerting';
 import { streamAlertOptions, type AlertSettings } from './detection';
@@ -19,7 +20,10 @@ import type { ScorePoint } from '../sinks/sink';
 
 export interface ReplayInput {
   readonly stream: StreamSpec;
-  /** Sample time of each row (ms); must not decrease (see monotoneTimes for recordings that repeat a time). */
+  /**
+   * Sample time of each row (ms). A row at or before the time of the one before is dropped, as the daemon drops
+   * it; replayThroughPipeline's row bookkeeping needs increasing times (see monotoneTimes).
+   */
   readonly times: Float64Array;
   /** rows x channels values, row-major; NaN = missing. */
   readonly values: ArrayLike<number>;
