@@ -14,7 +14,7 @@ import {
   trainingSchema,
   windowSchema,
 } from './schemaDetection';
-import { oneOf, section, type DeepPartial } from './schemaHelpers';
+import { oneOf, section, url, type DeepPartial } from './schemaHelpers';
 import {
   alertmanagerSchema,
   consoleSinkSchema,
@@ -52,6 +52,12 @@ export const httpSchema = section(
       }),
     ),
     token_file: Type.Optional(Type.String({ minLength: 1, description: 'File whose content (trimmed) is the bearer token.' })),
+    external_url: Type.Optional(
+      url(
+        ['http', 'https'],
+        'The URL operators reach this daemon at (e.g. https://plant.example/anomalyd/ behind a reverse proxy): the alert payloads\' generatorURL and externalURL and the status page\'s links start there. Default: http://<host>:<port>/.',
+      ),
+    ),
   },
   'HTTP server for metrics, health and status.',
 );
