@@ -27,7 +27,7 @@ import { detectorSpec } from './detection';
 import { IngestGate } from './ingestGate';
 import { ModelRegistry } from './models';
 import { planReload, planSinkSwap, type ActiveSink, type ReloadPlan, type SinkSwap } from './reload';
-import { planSinks, secretValues } from './sinks';
+import { externalUrl, planSinks, secretValues } from './sinks';
 import { buildMqttSource, mqttSubscriptions, shardedDeliver } from './source';
 import { startSimulator, type RunningSimulator } from './simulator';
 import { healthPoint } from './health';
@@ -348,11 +348,4 @@ export class Daemon {
     });
     for (const sink of this.sinks) sink.writeHealth?.(point);
   }
-}
-
-/** Where operators reach the daemon: http.external_url, else the listen address (right only on the host itself). */
-export function externalUrl(c: Config): string {
-  if (c.http.external_url !== undefined) return c.http.external_url;
-  const host = c.http.host.includes(':') ? `[${c.http.host}]` : c.http.host;
-  return `http://${host}:${c.http.port}/`;
 }
