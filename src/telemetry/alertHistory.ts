@@ -173,8 +173,14 @@ export function parseHistory(value: unknown): { episodes: AlertEpisode[]; skippe
 function episodeOf(v: unknown): AlertEpisode | null {
   if (typeof v !== 'object' || v === null) return null;
   const o = v as Record<string, unknown>;
-  const str = (k: string): string | null => (typeof o[k] === 'string' ? (o[k] as string).slice(0, MAX_TEXT) : null);
-  const time = (k: string): number | null => (typeof o[k] === 'number' && Number.isFinite(o[k]) ? (o[k] as number) : null);
+  const str = (k: string): string | null => {
+    const x = o[k];
+    return typeof x === 'string' ? x.slice(0, MAX_TEXT) : null;
+  };
+  const time = (k: string): number | null => {
+    const x = o[k];
+    return typeof x === 'number' && Number.isFinite(x) ? x : null;
+  };
   const [fingerprint, stream, model, kind, alertname, severity] = ['fingerprint', 'stream', 'model', 'kind', 'alertname', 'severity'].map(str);
   const startsAt = time('startsAt');
   if (fingerprint === null || stream === null || model === null || kind === null || !KINDS.has(kind) || alertname === null || startsAt === null) return null;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -10,7 +10,7 @@ import { notice } from '../telemetry/fixtures';
 
 let root: string;
 let n = 0;
-const fresh = async (): Promise<string> => path.join(root, `d${n++}`);
+const fresh = (): string => path.join(root, `d${n++}`);
 
 before(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'anomalyd-history-'));
@@ -20,7 +20,7 @@ after(async () => {
 });
 
 test('what one run recorded is there after a restart, bounded to the history size', async () => {
-  const dir = await fresh();
+  const dir = fresh();
   const first = new AlertHistory(100);
   const file = new AlertHistoryFile(testContext().ctx, dir, first);
   await file.start();
@@ -42,7 +42,7 @@ test('what one run recorded is there after a restart, bounded to the history siz
 });
 
 test('saves only when the history changed', async () => {
-  const dir = await fresh();
+  const dir = fresh();
   const h = new AlertHistory();
   const file = new AlertHistoryFile(testContext().ctx, dir, h, 60_000);
   await file.start();
@@ -57,7 +57,7 @@ test('saves only when the history changed', async () => {
 });
 
 test('a missing file is an empty history; a damaged one is set aside with a warning and the daemon goes on', async () => {
-  const dir = await fresh();
+  const dir = fresh();
   const t = testContext();
   const h = new AlertHistory();
   await new AlertHistoryFile(t.ctx, dir, h).start();
@@ -80,7 +80,7 @@ test('a missing file is an empty history; a damaged one is set aside with a warn
 });
 
 test('damaged entries are skipped, the intact ones kept', async () => {
-  const dir = await fresh();
+  const dir = fresh();
   const h = new AlertHistory();
   h.record(notice());
   const good = (JSON.parse(JSON.stringify(h)) as { episodes: unknown[] }).episodes[0];
@@ -94,13 +94,12 @@ test('damaged entries are skipped, the intact ones kept', async () => {
 });
 
 test('a write that fails warns once and is retried by the next save', async () => {
-  const dir = await fresh();
+  const dir = fresh();
   const t = testContext();
   const h = new AlertHistory();
   const file = new AlertHistoryFile(t.ctx, dir, h, 60_000);
   await file.start();
   // A directory where the temp file goes makes the write fail.
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(path.join(dir, `${ALERT_HISTORY_FILE}.tmp`));
   h.record(notice());
   await file.save();
