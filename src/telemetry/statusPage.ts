@@ -25,7 +25,7 @@ table{border-collapse:collapse}th,td{padding:3px 10px;border-bottom:1px solid #d
 th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px}dt{font-weight:600}dd{margin:0}
 .ok{color:#2ca02c}.bad{color:#d62728;font-weight:600}.warn{color:#b36b00}.muted{color:#777}
-tr.focus td{background:#fff6d5}progress{width:70px;vertical-align:middle;margin-right:6px}`;
+tr.focus td{background:#fff6d5}progress{width:70px;vertical-align:middle;margin-right:6px}td.t{white-space:nowrap}`;
 
 /** The page's own links, under the external URL when one is set (a reverse proxy's path prefix included). */
 function links(externalUrl: string | undefined): string {
@@ -138,8 +138,8 @@ function fillCell(f: WindowFillView, now: number, first: boolean): string {
 function episodesTable(s: StatusSnapshot, focus: string | undefined): string {
   const head = `<h2>Alert history (last ${s.episodes.length})</h2>`;
   if (s.episodes.length === 0) return `${head}<p class="muted">No alert yet.</p>`;
-  const rows = s.episodes.map((e) => `<tr${rowAttrs(e.stream, focus)}><td>${esc(isoTime(e.startsAt))}</td>`
-    + `<td>${e.endsAt === null ? '<span class="bad">firing</span>' : esc(isoTime(e.endsAt))}</td>`
+  const rows = s.episodes.map((e) => `<tr${rowAttrs(e.stream, focus)}><td class="t">${esc(isoTime(e.startsAt))}</td>`
+    + `<td class="t">${e.endsAt === null ? '<span class="bad">firing</span>' : esc(isoTime(e.endsAt))}</td>`
     + `<td class="n">${esc(duration((e.endsAt ?? s.now) - e.startsAt))}</td>`
     + `<td>${esc(e.stream)}</td><td>${esc(e.alertname)}</td>`
     + `<td class="${e.severity === 'critical' ? 'bad' : 'warn'}">${esc(e.severity)}</td>`
