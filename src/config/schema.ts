@@ -48,7 +48,7 @@ export const httpSchema = section(
     token: Type.Optional(
       Type.String({
         minLength: 16,
-        description: 'Bearer token required for /metrics and the status page (Prometheus: authorization.credentials). /healthz and /readyz stay open. Prefer token_file; never logged.',
+        description: 'Bearer token required for /metrics, the status page and its JSON (/api/v1/alerts, /api/v1/streams) (Prometheus: authorization.credentials). /healthz and /readyz stay open. Prefer token_file; never logged.',
       }),
     ),
     token_file: Type.Optional(Type.String({ minLength: 1, description: 'File whose content (trimmed) is the bearer token.' })),
