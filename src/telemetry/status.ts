@@ -176,6 +176,8 @@ export class StatusModel {
   }
 
   recordScore(stream: string, model: string, score: number, threshold: number, anomalous: boolean): void {
+    // First: an episode's peak counts for streams beyond the page's cap too.
+    this.history.observeScore(stream, score, threshold);
     const e = this.entry(stream, model);
     if (!e) return;
     e.score = score;
@@ -184,7 +186,6 @@ export class StatusModel {
     e.completeness = null;
     e.history[e.written % this.points] = score;
     e.written++;
-    this.history.observeScore(stream, score, threshold);
   }
 
   recordInsufficient(stream: string, completeness: number): void {
