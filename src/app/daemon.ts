@@ -19,6 +19,7 @@ import { createTelemetryServer, type TelemetryServer } from '../telemetry/http';
 import { createLogger, type Logger } from '../telemetry/logger';
 import { createMetrics, type Metrics } from '../telemetry/metrics';
 import { modelsLoadedCheck, mqttConnectedCheck } from '../telemetry/readiness';
+import { AlertHistoryFile } from './alertHistoryFile';
 import { AutoLearner, learnedRange } from './autoLearner';
 import { backendPreference } from './backend';
 import { createBinder, type Binder } from './bindings';
@@ -26,7 +27,7 @@ import { detectorSpec } from './detection';
 import { IngestGate } from './ingestGate';
 import { ModelRegistry } from './models';
 import { planReload, planSinkSwap, type ActiveSink, type ReloadPlan, type SinkSwap } from './reload';
-import { planSinks, secretValues } from './sinks';
+import { externalUrl, planSinks, secretValues } from './sinks';
 import { buildMqttSource, mqttSubscriptions, shardedDeliver } from './source';
 import { startSimulator, type RunningSimulator } from './simulator';
 import { healthPoint } from './health';
@@ -50,6 +51,7 @@ export class Daemon {
   private readonly sinkGauges = new Map<Sink, () => void>();
   private pipeline?: Pipeline;
   private state?: StateStore;
+  private history?: AlertHistoryFile;
   private ingest?: IngestGate;
   private binder?: Binder;
   private models?: ModelRegistry;
@@ -110,6 +112,9 @@ export class Daemon {
 
     this.state = new StateStore(this.ctx('state'), c.state_dir);
     await this.state.start();
+    // Before the alert state is restored: a resolve sent while restoring closes its episode in the history.
+    this.history = new AlertHistoryFile(this.ctx('history'), c.state_dir, this.events.status.history);
+    await this.history.start();
 
     this.models = new ModelRegistry(this.ctx('models'), this.backend.name);
     await this.models.loadConfigured(c);
@@ -164,6 +169,7 @@ export class Daemon {
       sinks: this.sinks,
     });
     const pipeline = this.pipeline;
+    this.events.status.provideStreamFill(() => pipeline.streamFill());
     const state = this.state;
     const ingest = new IngestGate({ ctx: this.ctx('ingest'), registry: this.metrics.registry, journal: state.journal, sinks: () => this.sinks });
     this.ingest = ingest;
@@ -196,7 +202,7 @@ export class Daemon {
         status,
         readiness: [mqttConnectedCheck(status), modelsLoadedCheck(status, () => Object.keys(this.config.models)), { name: 'storage', check: () => ingest.check() }],
         log: this.log.child({ component: 'http' }),
-        page: { version: this.info.version, backend: this.backend.name },
+        page: { version: this.info.version, backend: this.backend.name, ...(c.http.external_url !== undefined ? { externalUrl: c.http.external_url } : {}) },
         ...(c.http.token !== undefined ? { bearerToken: c.http.token } : {}),
       });
       this.httpUrl = (await this.http.start()).url;
@@ -233,6 +239,7 @@ export class Daemon {
     this.pipeline?.stop();
     this.binder?.persist();
     await this.state?.stop();
+    await this.history?.stop();
     for (const sink of this.sinks) await sink.stop().catch((err: unknown) => this.log.error('A sink failed to stop cleanly.', { sink: sink.name, error: (err as Error).message }));
     this.abort.abort();
     await this.http?.stop();
@@ -327,7 +334,7 @@ export class Daemon {
   }
 
   private sinkPlans(c: Config): ReturnType<typeof planSinks> {
-    return planSinks(c, (id) => this.ctx(id), `http://${c.http.host}:${c.http.port}/`);
+    return planSinks(c, (id) => this.ctx(id), externalUrl(c));
   }
 
   private writeHealth(): void {

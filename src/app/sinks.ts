@@ -85,3 +85,10 @@ export function secretValues(config: Config): string[] {
   const values = [config.mqtt.password, config.sinks.influx?.password, config.http.token, ...config.sinks.webhooks.map((w) => w.secret)];
   return values.filter((v): v is string => typeof v === 'string' && v.length > 0);
 }
+
+/** Where operators reach the daemon: http.external_url, else the listen address (right only on the host itself). */
+export function externalUrl(c: Config): string {
+  if (c.http.external_url !== undefined) return c.http.external_url;
+  const host = c.http.host.includes(':') ? `[${c.http.host}]` : c.http.host;
+  return `http://${host}:${c.http.port}/`;
+}

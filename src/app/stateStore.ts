@@ -373,7 +373,8 @@ async function removeStreamFiles(dir: string, keep: number): Promise<void> {
   }
 }
 
-async function writeAtomic(file: string, text: string | Buffer): Promise<void> {
+/** Writes `file` so that a crash leaves the old content or the new, never a torn file: temp file, fsync, rename. */
+export async function writeAtomic(file: string, text: string | Buffer): Promise<void> {
   const tmp = `${file}.tmp`;
   const fh = await open(tmp, 'w');
   try {

@@ -14,7 +14,7 @@ import {
   trainingSchema,
   windowSchema,
 } from './schemaDetection';
-import { oneOf, section, type DeepPartial } from './schemaHelpers';
+import { oneOf, section, url, type DeepPartial } from './schemaHelpers';
 import {
   alertmanagerSchema,
   consoleSinkSchema,
@@ -48,10 +48,16 @@ export const httpSchema = section(
     token: Type.Optional(
       Type.String({
         minLength: 16,
-        description: 'Bearer token required for /metrics and the status page (Prometheus: authorization.credentials). /healthz and /readyz stay open. Prefer token_file; never logged.',
+        description: 'Bearer token required for /metrics, the status page and its JSON (/api/v1/alerts, /api/v1/streams) (Prometheus: authorization.credentials). /healthz and /readyz stay open. Prefer token_file; never logged.',
       }),
     ),
     token_file: Type.Optional(Type.String({ minLength: 1, description: 'File whose content (trimmed) is the bearer token.' })),
+    external_url: Type.Optional(
+      url(
+        ['http', 'https'],
+        'The URL operators reach this daemon at (e.g. https://plant.example/anomalyd/ behind a reverse proxy): the alert payloads\' generatorURL and externalURL and the status page\'s links start there. Default: http://<host>:<port>/.',
+      ),
+    ),
   },
   'HTTP server for metrics, health and status.',
 );

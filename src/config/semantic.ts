@@ -34,6 +34,27 @@ export function checkSemantics(config: Config, problems: ProblemList): void {
   checkStreams(config, streamPatterns, problems);
   checkSinks(config, problems);
   checkScaleOut(config, problems);
+  checkExternalUrl(config.http.external_url, problems);
+}
+
+/**
+ * What the schema's pattern cannot see: the URL parses with a host, and carries no query, fragment or
+ * credentials (links are built by appending "/?stream=..." and "/metrics", and receivers see it in every payload).
+ */
+function checkExternalUrl(value: string | undefined, problems: ProblemList): void {
+  if (value === undefined) return;
+  const at: ConfigPath = ['http', 'external_url'];
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    problems.add(at, 'is not an absolute http(s) URL', value);
+    return;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') problems.add(at, 'must start with http:// or https://', value);
+  else if (u.hostname === '') problems.add(at, 'needs a host name', value);
+  else if (u.search !== '' || u.hash !== '') problems.add(at, 'must not have a query or fragment (links are built by appending paths to it)', value);
+  else if (u.username !== '' || u.password !== '') problems.add(at, 'must not carry credentials (it is sent in every alert payload)', value);
 }
 
 function checkModelRef(config: Config, model: string, at: ConfigPath, problems: ProblemList): void {

@@ -335,6 +335,21 @@ export class WindowBuffer {
     return this.filled;
   }
 
+  /** Time steps until the next window is emitted (`size` after a restart, then at most `hop`). */
+  get stepsUntilWindow(): number {
+    return this.untilEmit;
+  }
+
+  /**
+   * Time from the oldest buffered step to the newest (ms; 0 with fewer than two steps): the status page
+   * estimates the sample period from it when none is configured. Read on request, never on the ingest path.
+   */
+  get bufferedSpanMs(): number {
+    if (this.filled < 2) return 0;
+    const oldest = this.filled === this.size ? this.head : 0;
+    return this.lastTs - this.ringTs[oldest];
+  }
+
   /**
    * A restart forgets carried values too: after a gap longer than maxGapMs the old values describe another
    * period of operation, and filling a new window with them would fake continuity.

@@ -43,6 +43,22 @@ export interface StreamBinding {
   readonly sensors?: SensorCheck;
 }
 
+/** How far a stream's window buffer is from its next window (Pipeline.streamFill). */
+export interface StreamFill {
+  readonly stream: string;
+  readonly model: string;
+  /** Wall-clock time of the stream's last message (ms); 0 when none came since start (a stream restored from state). */
+  readonly lastSampleAt: number;
+  /** Time steps in the window buffer; below `size` until the first window (and again after a gap restart). */
+  readonly buffered: number;
+  readonly size: number;
+  readonly stepsUntilWindow: number;
+  /** The configured sample period, else the one observed in the buffer; null when neither is known yet. */
+  readonly samplePeriodMs: number | null;
+  /** False while the stream's model is not loaded or still being learned: its windows are not scored. */
+  readonly modelReady: boolean;
+}
+
 /** What a checkpoint keeps of a stream: its window buffer and the samples held for reordering. */
 export interface StreamSnapshot {
   readonly window: WindowBufferSnapshot;
@@ -140,13 +156,28 @@ export class Pipeline {
     return [...this.lanes.values()].map((l) => ({ queue: `windows:${l.model}`, dropped: l.queue.dropped }));
   }
 
-  streamStates(): { stream: string; model: string; lastSampleAt: number; buffered: number }[] {
-    return [...this.streams.values()].map((s) => ({
-      stream: s.binding.spec.id,
-      model: s.binding.model,
-      lastSampleAt: s.lastSampleAt,
-      buffered: s.buffer.buffered,
-    }));
+  /**
+   * Each stream's window fill, for the status page: computed on request from what the window buffers keep
+   * anyway, so the ingest path pays nothing for it.
+   */
+  streamFill(): StreamFill[] {
+    const out: StreamFill[] = [];
+    for (const s of this.streams.values()) {
+      const { buffer, binding } = s;
+      const buffered = buffer.buffered;
+      const estimated = buffered >= 2 ? buffer.bufferedSpanMs / (buffered - 1) : undefined;
+      out.push({
+        stream: binding.spec.id,
+        model: binding.model,
+        lastSampleAt: s.lastSampleAt,
+        buffered,
+        size: binding.window.size,
+        stepsUntilWindow: buffer.stepsUntilWindow,
+        samplePeriodMs: binding.window.samplePeriodMs ?? (estimated !== undefined && estimated > 0 ? estimated : null),
+        modelReady: this.lanes.has(binding.model) || this.deps.detectorFor(binding.model) !== undefined,
+      });
+    }
+    return out;
   }
 
   /** The source's deliver function: resolves once every window of the batch is queued (backpressure). */

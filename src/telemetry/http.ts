@@ -1,5 +1,5 @@
 // The daemon's one HTTP server (node:http, no framework): /metrics for Prometheus, /healthz and /readyz for
-// probes, / for people. The constructor does nothing; start() listens (port 0 = a free port) and returns the
+// probes, / for people, /api/v1/alerts and /api/v1/streams for scripts (statusApi.ts). The constructor does nothing; start() listens (port 0 = a free port) and returns the
 // bound address; stop() is idempotent and safe before or after a failed start.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -8,6 +8,7 @@ import type { Log } from '../core/context';
 import type { Metrics } from './metrics';
 import { runChecks, type CheckOutcome, type ReadinessCheck } from './readiness';
 import type { StatusModel } from './status';
+import { alertsJson, streamsJson } from './statusApi';
 import { renderStatusPage, type PageInfo } from './statusPage';
 
 export interface TelemetryServerOptions {
@@ -50,7 +51,7 @@ type Reply = { status: number; type: string; body: string; headers?: Record<stri
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
-const ROUTES = new Set(['/', '/metrics', '/healthz', '/readyz']);
+const ROUTES = new Set(['/', '/metrics', '/healthz', '/readyz', '/api/v1/alerts', '/api/v1/streams']);
 
 export function createTelemetryServer(opts: TelemetryServerOptions): TelemetryServer {
   const readiness: ReadinessCheck[] = [...(opts.readiness ?? [])];
@@ -69,7 +70,7 @@ export function createTelemetryServer(opts: TelemetryServerOptions): TelemetrySe
     return { status: failing.length === 0 ? 200 : 503, type: JSON_TYPE, body: JSON.stringify(body) + '\n' };
   };
 
-  const route = async (path: string): Promise<Reply> => {
+  const route = async (path: string, query: URLSearchParams): Promise<Reply> => {
     switch (path) {
       case '/metrics':
         return { status: 200, type: opts.metrics.contentType, body: await opts.metrics.text() };
@@ -77,18 +78,25 @@ export function createTelemetryServer(opts: TelemetryServerOptions): TelemetrySe
         return checksReply(opts.liveness ?? [], 'ok', 'unhealthy');
       case '/readyz':
         return checksReply(readiness, 'ready', 'not ready');
-      default:
+      case '/api/v1/alerts':
+        return { status: 200, type: JSON_TYPE, body: JSON.stringify(alertsJson(opts.status.snapshot())) + '\n' };
+      case '/api/v1/streams':
+        return { status: 200, type: JSON_TYPE, body: JSON.stringify(streamsJson(opts.status.snapshot())) + '\n' };
+      default: {
+        const focus = query.get('stream');
         return {
-          status: 200, type: 'text/html; charset=utf-8', body: renderStatusPage(opts.status.snapshot(), opts.page),
+          status: 200, type: 'text/html; charset=utf-8', body: renderStatusPage(opts.status.snapshot(), opts.page, focus === null ? {} : { focus }),
           // No script, no external asset: the page needs nothing else, so nothing else may load.
           headers: { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'" },
         };
+      }
     }
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     let reply: Reply;
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
     if (!ROUTES.has(path)) reply = { status: 404, type: TEXT_TYPE, body: `Not found: ${path}\n` };
     else if (req.method !== 'GET' && req.method !== 'HEAD') {
       reply = { status: 405, type: TEXT_TYPE, body: `Method ${req.method ?? ''} not allowed\n`, headers: { allow: 'GET, HEAD' } };
@@ -96,7 +104,7 @@ export function createTelemetryServer(opts: TelemetryServerOptions): TelemetrySe
       reply = { status: 401, type: TEXT_TYPE, body: 'Unauthorized\n', headers: { 'www-authenticate': 'Bearer realm="anomalyd"' } };
     } else {
       try {
-        reply = await route(path);
+        reply = await route(path, url.searchParams);
       } catch (err) {
         opts.log?.error('Cannot serve telemetry request', { path, detail: err instanceof Error ? err.message : String(err) });
         reply = { status: 500, type: TEXT_TYPE, body: 'Internal error\n' };
@@ -171,7 +179,7 @@ export function createTelemetryServer(opts: TelemetryServerOptions): TelemetrySe
 }
 
 /** Paths that show stream data and so need the bearer token when one is configured. */
-const PROTECTED: ReadonlySet<string> = new Set(['/metrics', '/']);
+const PROTECTED: ReadonlySet<string> = new Set(['/metrics', '/', '/api/v1/alerts', '/api/v1/streams']);
 
 function authorized(header: string | undefined, token: string): boolean {
   const m = /^Bearer (.+)$/.exec(header ?? '');

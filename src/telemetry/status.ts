@@ -1,9 +1,11 @@
-// The little state the status page shows (what Prometheus cannot: recent score history per stream, the alerts
-// firing right now with their top channels, why messages were rejected). Fed by the internal events; every
-// collection is capped so a plant with ten thousand streams cannot grow it without bound.
+// The little state the status page shows (what Prometheus cannot: recent score history per stream, how full a
+// new stream's first window is, the alerts firing right now with their top channels, the last alert episodes,
+// why messages were rejected). Fed by the internal events, plus the pipeline's window fill read on request;
+// every collection is capped so a plant with ten thousand streams cannot grow it without bound.
 import type { AlertNotice, AlertSeverity, ChannelShare } from '../core/alert';
 import type { Clock } from '../core/clock';
 import type { RejectReason } from '../core/context';
+import { AlertHistory, DEFAULT_MAX_EPISODES, type AlertEpisode } from './alertHistory';
 import { RateWindow } from './rateWindow';
 
 export interface StatusOptions {
@@ -13,9 +15,38 @@ export interface StatusOptions {
   readonly pointsPerStream?: number;
   /** Active alerts kept (default 5000; one per stream and kind, so bounded by the stream limit anyway). */
   readonly maxAlerts?: number;
+  /** Alert episodes kept in the history (default 100). */
+  readonly maxEpisodes?: number;
 }
 
-export type StreamState = 'normal' | 'anomalous' | 'insufficient_data';
+/** filling: samples arrive but no window has been scored yet (the first window is not complete, or no model yet). */
+export type StreamState = 'normal' | 'anomalous' | 'insufficient_data' | 'filling';
+
+/** A stream's window buffer as the pipeline reports it on request (Pipeline.streamFill). */
+export interface StreamFillSource {
+  readonly stream: string;
+  readonly model: string;
+  /** Wall-clock time of the last message (ms); 0 = none since start. */
+  readonly lastSampleAt: number;
+  readonly buffered: number;
+  readonly size: number;
+  readonly stepsUntilWindow: number;
+  readonly samplePeriodMs: number | null;
+  readonly modelReady: boolean;
+}
+
+/** How far a stream is from being scored; on the page while its window is not full or its model not ready. */
+export interface WindowFillView {
+  /** Time steps in the window so far (samples, plus steps filled in for short gaps). */
+  readonly buffered: number;
+  readonly size: number;
+  /** Estimated wall-clock time of the next window (ms): last sample + steps to go x sample period; null when unknown. */
+  readonly nextWindowAt: number | null;
+  /** Wall-clock time of the last message (ms); null when none came since start. */
+  readonly lastSampleAt: number | null;
+  /** False while the stream's model is not loaded or still being learned. */
+  readonly modelReady: boolean;
+}
 
 export interface StreamView {
   readonly stream: string;
@@ -29,6 +60,8 @@ export interface StreamView {
   readonly updatedAt: number;
   /** Oldest first. */
   readonly history: readonly number[];
+  /** Set while the window is filling or the model is not ready (see WindowFillView); null once it is scored as usual. */
+  readonly fill: WindowFillView | null;
 }
 
 export interface AlertView {
@@ -75,6 +108,8 @@ export interface StatusSnapshot {
   readonly alertsNotShown: number;
   readonly rejections: readonly RejectionView[];
   readonly models: readonly ModelView[];
+  /** The last alert episodes, newest first (resolved ones included). */
+  readonly episodes: readonly AlertEpisode[];
 }
 
 export interface IngestionSummary {
@@ -113,6 +148,9 @@ export class StatusModel {
   private readonly models = new Map<string, ModelView>();
   private readonly rate = new RateWindow(60);
   private messagesTotal = 0;
+  private fillSource: () => readonly StreamFillSource[] = () => [];
+  /** The alert episodes; the daemon loads and saves it (app/alertHistoryFile.ts). */
+  readonly history: AlertHistory;
   private mqtt: { connected: boolean; detail: string; since: number | null } = { connected: false, detail: 'not connected yet', since: null };
 
   constructor(private readonly clock: Clock, opts: StatusOptions = {}) {
@@ -120,6 +158,12 @@ export class StatusModel {
     this.maxStreams = opts.maxStreams ?? 500;
     this.points = Math.max(2, opts.pointsPerStream ?? 60);
     this.maxAlerts = opts.maxAlerts ?? 5000;
+    this.history = new AlertHistory(opts.maxEpisodes ?? DEFAULT_MAX_EPISODES);
+  }
+
+  /** Where snapshot() reads each stream's window fill (the pipeline's streams, from their first message). */
+  provideStreamFill(source: () => readonly StreamFillSource[]): void {
+    this.fillSource = source;
   }
 
   uptimeMs(): number {
@@ -132,6 +176,8 @@ export class StatusModel {
   }
 
   recordScore(stream: string, model: string, score: number, threshold: number, anomalous: boolean): void {
+    // First: an episode's peak counts for streams beyond the page's cap too.
+    this.history.observeScore(stream, score, threshold);
     const e = this.entry(stream, model);
     if (!e) return;
     e.score = score;
@@ -150,6 +196,7 @@ export class StatusModel {
   }
 
   recordAlert(n: AlertNotice): void {
+    this.history.record(n);
     if (n.status === 'resolved') {
       if (!this.alerts.delete(n.fingerprint) && this.alertsNotShown > 0) this.alertsNotShown--;
       return;
@@ -225,16 +272,44 @@ export class StatusModel {
       mqtt: { ...this.mqtt },
       messagesTotal: this.messagesTotal,
       messagesPerSecond: this.rate.perSecond(now, this.startedAt),
-      streams: [...this.streams].map(([stream, e]) => ({
-        stream, model: e.model, score: e.score, threshold: e.threshold, state: e.state,
-        completeness: e.completeness, updatedAt: e.updatedAt, history: this.history(e),
-      })),
-      streamsCapped: this.streamsCapped,
+      ...this.streamViews(),
       alerts: [...this.alerts.values()].sort((a, b) => a.since - b.since),
       alertsNotShown: this.alertsNotShown,
       rejections: [...this.rejections.values()].sort((a, b) => b.count - a.count),
       models: this.modelViews(),
+      episodes: this.history.list(),
     };
+  }
+
+  /**
+   * The streams scored so far, each with its fill when it is not scored as usual, then the streams that have
+   * sent samples but no window yet, up to the cap.
+   */
+  private streamViews(): { streams: StreamView[]; streamsCapped: boolean } {
+    const fills = new Map<string, StreamFillSource>();
+    for (const f of this.fillSource()) fills.set(f.stream, f);
+    const streams: StreamView[] = [];
+    for (const [stream, e] of this.streams) {
+      const f = fills.get(stream);
+      streams.push({
+        stream, model: e.model, score: e.score, threshold: e.threshold, state: e.state,
+        completeness: e.completeness, updatedAt: e.updatedAt, history: this.scoreHistory(e),
+        fill: f && (f.buffered < f.size || !f.modelReady) ? fillView(f) : null,
+      });
+    }
+    let capped = this.streamsCapped;
+    for (const [stream, f] of fills) {
+      if (this.streams.has(stream)) continue;
+      if (streams.length >= this.maxStreams) {
+        capped = true;
+        break;
+      }
+      streams.push({
+        stream, model: f.model, score: null, threshold: null, state: 'filling', completeness: null,
+        updatedAt: f.lastSampleAt, history: [], fill: fillView(f),
+      });
+    }
+    return { streams, streamsCapped: capped };
   }
 
   private entry(stream: string, model: string | null): StreamEntry | undefined {
@@ -255,10 +330,21 @@ export class StatusModel {
     return e;
   }
 
-  private history(e: StreamEntry): number[] {
+  private scoreHistory(e: StreamEntry): number[] {
     const n = Math.min(e.written, this.points);
     const out: number[] = [];
     for (let i = e.written - n; i < e.written; i++) out.push(e.history[i % this.points]);
     return out;
   }
+}
+
+function fillView(f: StreamFillSource): WindowFillView {
+  const seen = f.lastSampleAt > 0;
+  return {
+    buffered: f.buffered,
+    size: f.size,
+    nextWindowAt: seen && f.samplePeriodMs !== null ? f.lastSampleAt + f.stepsUntilWindow * f.samplePeriodMs : null,
+    lastSampleAt: seen ? f.lastSampleAt : null,
+    modelReady: f.modelReady,
+  };
 }

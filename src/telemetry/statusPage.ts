@@ -1,7 +1,8 @@
 // The operator's status page at `/`: one server-rendered HTML document that refreshes itself every 5 s, with no
-// script (works behind strict proxies and in a kiosk browser). Every inserted text goes through esc(). The alert
-// and stream tables carry ids (#alerts, #streams) for browser tests and anyone scraping the page.
-import type { AlertView, StatusSnapshot, StreamView } from './status';
+// script (works behind strict proxies and in a kiosk browser). Every inserted text goes through esc(). The alert,
+// stream and history tables carry ids (#alerts, #streams, #episodes) for browser tests and anyone scraping the page.
+import type { AlertEpisode } from './alertHistory';
+import type { AlertView, StatusSnapshot, StreamView, WindowFillView } from './status';
 import { duration, esc, isoTime, num, sparkline } from './html';
 
 export interface PageInfo {
@@ -9,6 +10,13 @@ export interface PageInfo {
   readonly version?: string;
   /** Inference backend when known from elsewhere; otherwise the loaded models' backends are shown. */
   readonly backend?: string;
+  /** The URL operators reach the daemon at (http.external_url); the page's links start there. */
+  readonly externalUrl?: string;
+}
+
+export interface PageRequest {
+  /** A stream to highlight (`?stream=`, where alert payloads' generatorURL points). */
+  readonly focus?: string;
 }
 
 const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
@@ -16,9 +24,17 @@ h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}
 table{border-collapse:collapse}th,td{padding:3px 10px;border-bottom:1px solid #ddd;text-align:left;vertical-align:middle}
 th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px}dt{font-weight:600}dd{margin:0}
-.ok{color:#2ca02c}.bad{color:#d62728;font-weight:600}.warn{color:#b36b00}.muted{color:#777}`;
+.ok{color:#2ca02c}.bad{color:#d62728;font-weight:600}.warn{color:#b36b00}.muted{color:#777}
+tr.focus td{background:#fff6d5}progress{width:70px;vertical-align:middle;margin-right:6px}td.t{white-space:nowrap}`;
 
-export function renderStatusPage(s: StatusSnapshot, info: PageInfo = {}): string {
+/** The page's own links, under the external URL when one is set (a reverse proxy's path prefix included). */
+function links(externalUrl: string | undefined): string {
+  const base = externalUrl === undefined ? '/' : `${externalUrl.replace(/\/+$/, '')}/`;
+  const a = (p: string): string => `<a href="${esc(base + p)}">${esc('/' + p)}</a>`;
+  return `Metrics: ${a('metrics')}, ${a('readyz')}; JSON: ${a('api/v1/alerts')}, ${a('api/v1/streams')}.`;
+}
+
+export function renderStatusPage(s: StatusSnapshot, info: PageInfo = {}, req: PageRequest = {}): string {
   const firingByStream = new Map<string, AlertView>();
   for (const a of s.alerts) if (!firingByStream.has(a.stream) || a.severity === 'critical') firingByStream.set(a.stream, a);
   return [
@@ -29,10 +45,11 @@ export function renderStatusPage(s: StatusSnapshot, info: PageInfo = {}): string
     `<h1>anomalyd${info.version ? ` <span class="muted">${esc(info.version)}</span>` : ''}</h1>`,
     summary(s, info),
     alertsTable(s),
-    streamsTable(s, firingByStream),
+    streamsTable(s, firingByStream, req.focus),
+    episodesTable(s, req.focus),
     rejectionsTable(s),
     modelsTable(s),
-    `<p class="muted">Rendered ${esc(isoTime(s.now))}; refreshes every 5 s. Metrics: <a href="/metrics">/metrics</a>, <a href="/readyz">/readyz</a>.</p>`,
+    `<p class="muted">Rendered ${esc(isoTime(s.now))}; refreshes every 5 s. ${links(info.externalUrl)}</p>`,
     '</body></html>',
   ].join('\n');
 }
@@ -67,9 +84,9 @@ function alertsTable(s: StatusSnapshot): string {
   return `${head}<table id="alerts"><tr><th>Stream</th><th>Kind</th><th>Severity</th><th>Since</th><th>Score / threshold</th><th>p-value</th><th>Top channels</th></tr>${rows.join('')}</table>${more}`;
 }
 
-const STATE_ORDER = { firing: 0, anomalous: 1, insufficient_data: 2, normal: 3 } as const;
+const STATE_ORDER = { firing: 0, anomalous: 1, insufficient_data: 2, filling: 3, normal: 4 } as const;
 
-function streamsTable(s: StatusSnapshot, firing: ReadonlyMap<string, AlertView>): string {
+function streamsTable(s: StatusSnapshot, firing: ReadonlyMap<string, AlertView>, focus: string | undefined): string {
   const head = `<h2>Streams (${s.streams.length}${s.streamsCapped ? '+' : ''})</h2>`;
   if (s.streams.length === 0) return `${head}<p class="muted">No stream has sent data yet.</p>`;
   const state = (v: StreamView): keyof typeof STATE_ORDER => (firing.has(v.stream) ? 'firing' : v.state);
@@ -81,11 +98,59 @@ function streamsTable(s: StatusSnapshot, firing: ReadonlyMap<string, AlertView>)
       : st === 'insufficient_data' ? `insufficient data (${num(v.completeness)})` : st.replace('_', ' ');
     const cls = st === 'firing' ? 'bad' : st === 'normal' ? 'ok' : 'warn';
     const over = v.score !== null && v.threshold !== null && v.score > v.threshold;
-    return `<tr><td>${esc(v.stream)}</td><td>${esc(v.model)}</td>`
+    const fill = v.fill === null ? '' : ` ${fillCell(v.fill, s.now, v.score === null)}`;
+    return `<tr${rowAttrs(v.stream, focus)}><td>${esc(v.stream)}</td><td>${esc(v.model)}</td>`
       + `<td class="n"><span class="${over ? 'bad' : ''}">${esc(num(v.score))}</span> / ${esc(num(v.threshold))}</td>`
-      + `<td>${sparkline(v.history, v.threshold)}</td><td class="${cls}">${esc(label)}</td></tr>`;
+      + `<td>${sparkline(v.history, v.threshold)}</td><td class="${cls}">${esc(label)}${fill}</td></tr>`;
   });
   return `${head}<table id="streams"><tr><th>Stream</th><th>Model</th><th>Score / threshold</th><th>Recent scores</th><th>State</th></tr>${rows.join('')}</table>`;
+}
+
+function rowAttrs(stream: string, focus: string | undefined): string {
+  return stream === focus ? ' class="focus"' : '';
+}
+
+/**
+ * How full the window is and when it will be scored: "12/30 samples, first score in ~18s". The estimate is the
+ * steps still missing times the sample period (configured, else observed), from the last sample on.
+ */
+export function fillText(f: WindowFillView, now: number, first: boolean): string {
+  if (f.lastSampleAt === null) return 'no data since start';
+  const parts: string[] = [];
+  if (f.buffered < f.size) {
+    parts.push(`${f.buffered}/${f.size} samples`);
+    const what = first ? 'first score' : 'next score';
+    if (!f.modelReady) parts.push('model not ready');
+    else if (f.nextWindowAt === null) parts.push(`${what} after ${f.size - f.buffered} more`);
+    else if (f.nextWindowAt > now) parts.push(`${what} in ~${duration(f.nextWindowAt - now + 999)}`);
+    else parts.push(`${what} due (waiting for samples)`);
+  } else if (!f.modelReady) {
+    parts.push('window full; model not ready (loading or learning)');
+  }
+  return parts.join(', ');
+}
+
+function fillCell(f: WindowFillView, now: number, first: boolean): string {
+  const bar = f.buffered < f.size ? `<progress class="fill" value="${f.buffered}" max="${f.size}"></progress>` : '';
+  return `<span class="fill muted">${bar}${esc(fillText(f, now, first))}</span>`;
+}
+
+function episodesTable(s: StatusSnapshot, focus: string | undefined): string {
+  const head = `<h2>Alert history (last ${s.episodes.length})</h2>`;
+  if (s.episodes.length === 0) return `${head}<p class="muted">No alert yet.</p>`;
+  const rows = s.episodes.map((e) => `<tr${rowAttrs(e.stream, focus)}><td class="t">${esc(isoTime(e.startsAt))}</td>`
+    + `<td class="t">${e.endsAt === null ? '<span class="bad">firing</span>' : esc(isoTime(e.endsAt))}</td>`
+    + `<td class="n">${esc(duration((e.endsAt ?? s.now) - e.startsAt))}</td>`
+    + `<td>${esc(e.stream)}</td><td>${esc(e.alertname)}</td>`
+    + `<td class="${e.severity === 'critical' ? 'bad' : 'warn'}">${esc(e.severity)}</td>`
+    + `<td class="n">${esc(num(e.peakScore))} / ${esc(num(e.threshold))}</td>`
+    + `<td>${esc(episodeChannels(e))}</td></tr>`);
+  return `${head}<table id="episodes"><tr><th>Started</th><th>Ended</th><th>Duration</th><th>Stream</th><th>Alert</th><th>Severity</th><th>Peak score / threshold</th><th>Top channels</th></tr>${rows.join('')}</table>`;
+}
+
+function episodeChannels(e: AlertEpisode): string {
+  const channels = e.topChannels.map((c) => (e.kind === 'anomaly' ? `${c.channel} ${(c.share * 100).toFixed(0)}%` : c.channel)).join(', ');
+  return e.resolveReason === undefined ? channels : `${channels}${channels ? '; ' : ''}closed: ${e.resolveReason}`;
 }
 
 function rejectionsTable(s: StatusSnapshot): string {

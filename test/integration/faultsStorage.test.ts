@@ -1,4 +1,4 @@
-// Faults 8 and 9 (issue 5): damaged state (state file, InfluxDB spool segment, webhook outbox) and a full disk;
+// Faults 8 and 9 (issue 5): damaged state (state file, alert history, InfluxDB spool segment, webhook outbox) and a full disk;
 // a missing, corrupt or wrongly shaped model. The daemon starts on damaged state using what is intact and counts
 // the rest; with a bad model it serves /readyz 503 saying why, and scores nothing (so nothing can page).
 import assert from 'node:assert/strict';
@@ -25,6 +25,7 @@ test('damaged state file, spool segment and outbox: intact records used, broken 
   // An outbox with one intact notice line taken from a real run is not needed: a damaged line must be skipped
   // and counted, the file must not stop the daemon.
   await writeFile(path.join(state, 'webhook-oncall.outbox'), 'not a checksummed line\n{"half": \n');
+  await writeFile(path.join(state, 'alert-history.json'), '{"format":1,"episodes":[{"fingerprint":"x","str'); // truncated
   const d = await daemonWith('damaged', {
     sinks: `  influx: { url: http://127.0.0.1:${await freePort()}/anomalyd }\n  webhooks:\n    - { name: oncall, url: ${suite.receiver.url} }`,
   });
@@ -36,6 +37,8 @@ test('damaged state file, spool segment and outbox: intact records used, broken 
   console.log(`[fault 8] damaged state: state file set aside as ${aside.join(',')}; outbox lines counted corrupt ${outboxCorrupt}; spool records counted corrupt ${spoolCorrupt ?? 0}; daemon ready`);
   assert.match(d.log, /State file is corrupt; starting with empty alert state/);
   assert.equal(aside.length, 1);
+  assert.equal((await readdir(state)).filter((f) => f.startsWith('alert-history.json.corrupt-')).length, 1, 'the damaged alert history is set aside');
+  assert.match(d.log, /The alert history file is damaged; starting with an empty history/);
   assert.equal(outboxCorrupt, '2');
   assert.ok(d.running);
   assert.equal((await d.stop()).code, 0);

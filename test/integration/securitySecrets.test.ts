@@ -105,6 +105,8 @@ test('canary secrets never appear in logs (debug), /metrics, the status page, he
   const outputs: Record<string, string> = {
     metrics: await d.metricsText(auth),
     status: await (await fetch(`${d.base}/`, { headers: auth })).text(),
+    apiAlerts: await (await fetch(`${d.base}/api/v1/alerts`, { headers: auth })).text(),
+    apiStreams: await (await fetch(`${d.base}/api/v1/streams`, { headers: auth })).text(),
     unauthorized: await (await fetch(`${d.base}/metrics`, { headers: { authorization: 'Bearer wrong' } })).text(),
     readyz: await (await fetch(`${d.base}/readyz`)).text(),
     healthz: await (await fetch(`${d.base}/healthz`)).text(),

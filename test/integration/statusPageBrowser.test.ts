@@ -1,7 +1,8 @@
-// The status page as an operator's browser shows it (issue 6): a real daemon scores three pumps from a real
-// Mosquitto, one of them with a fault; headless Chromium (Debian's, driven by playwright-core) opens `/` and
-// the DOM must list every stream and the active alert of the faulty pump. The screenshot is kept in
-// test-artifacts/status-page.png (gitignored) for a human to look at.
+// The status page as an operator's browser shows it (issues 6 and 12): a real daemon scores three pumps from a
+// real Mosquitto, one of them with a fault, and a fourth pump has sent fewer samples than a window; headless
+// Chromium (Debian's, driven by playwright-core) opens `/` and the DOM must list every stream (the fourth with
+// its window fill), the active alert of the faulty pump and its episode in the alert history. The screenshot is
+// kept in test-artifacts/status-page.png (gitignored) for a human to look at.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,7 +48,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('headless Chromium shows every stream and the active alert after an injected fault', async () => {
+test('headless Chromium shows every stream, a new stream\'s window fill, the active alert and the alert history', async () => {
   const httpPort = await freePort();
   const configFile = path.join(dir, 'config.yaml');
   await writeFile(configFile, pumpConfig({ httpPort, stateDir: path.join(dir, 'var'), mqttUrl: mosquitto.url, clientId: 'anomalyd-status-browser' }));
@@ -60,6 +61,8 @@ test('headless Chromium shows every stream and the active alert after an injecte
     // pump2 gets a fault (every value x4) over its last 100 samples; the others stay normal.
     pumpSeries(seeds[i], T0, 300, asset === 'pump2' ? [[200, 300]] : []).map((s) => ({ topic: topicOf(asset), payload: pumpPayload(s) })),
   );
+  // pump4 has just started sending: 12 samples of a 30-sample window.
+  messages.push(...pumpSeries(seeds[0], T0, 12).map((s) => ({ topic: topicOf('pump4'), payload: pumpPayload(s) })));
   await publishAll(publisher, messages, 100);
   await pollUntil('the alert of pump2', () => d.metric('anomalyd_alerts_firing'), (v) => v >= 1);
 
@@ -70,11 +73,16 @@ test('headless Chromium shows every stream and the active alert after an injecte
   assert.equal(await page.title(), 'anomalyd status');
 
   const streams = await tableRows(page, '#streams');
-  assert.deepEqual(streams.map((r) => r[0]).sort(), ['line1/pump1', 'line1/pump2', 'line1/pump3']);
+  assert.deepEqual(streams.map((r) => r[0]).sort(), ['line1/pump1', 'line1/pump2', 'line1/pump3', 'line1/pump4']);
   const pump2 = streams.find((r) => r[0] === 'line1/pump2');
   assert.match(pump2?.[4] ?? '', /^firing/, `pump2 is shown firing: ${JSON.stringify(pump2)}`);
-  for (const r of streams.filter((s) => s[0] !== 'line1/pump2')) assert.equal(r[4], 'normal', `${r[0]} is shown normal`);
-  assert.ok(await page.locator('#streams svg').count() >= 3, 'each stream has its sparkline');
+  for (const r of streams.filter((s) => s[0] === 'line1/pump1' || s[0] === 'line1/pump3')) assert.equal(r[4], 'normal', `${r[0]} is shown normal`);
+  assert.ok(await page.locator('#streams svg').count() >= 4, 'each stream has its sparkline');
+  const pump4 = streams.find((r) => r[0] === 'line1/pump4');
+  assert.match(pump4?.[4] ?? '', /^filling 12\/30 samples, first score in ~\d+s$/, `pump4 is shown filling: ${JSON.stringify(pump4)}`);
+  const bar = page.locator('#streams tr', { hasText: 'line1/pump4' }).locator('progress.fill');
+  assert.ok(await bar.isVisible(), 'the fill bar is drawn');
+  assert.deepEqual([await bar.getAttribute('value'), await bar.getAttribute('max')], ['12', '30']);
 
   const alerts = await tableRows(page, '#alerts');
   assert.equal(alerts.length, 1, JSON.stringify(alerts));
@@ -82,6 +90,20 @@ test('headless Chromium shows every stream and the active alert after an injecte
   assert.equal(alerts[0][1], 'anomaly');
   assert.ok(await page.locator('#alerts').isVisible());
   assert.match(await page.locator('h2', { hasText: 'Active alerts' }).innerText(), /Active alerts \(1\)/);
+
+  // The alert history: Started, Ended, Duration, Stream, Alert, Severity, Peak score / threshold, Top channels.
+  const episodes = await tableRows(page, '#episodes');
+  assert.equal(episodes.length, 1, JSON.stringify(episodes));
+  const [started, ended, , stream, alertname, severity, peak, channels] = episodes[0];
+  assert.equal(stream, 'line1/pump2');
+  assert.equal(alertname, 'AnomalyDetected');
+  assert.equal(ended, 'firing');
+  assert.match(severity, /^(warning|critical)$/);
+  assert.ok(Date.parse(started) >= T0 + 200_000, `started within the fault: ${started}`);
+  const [peakScore, threshold] = peak.split(' / ').map(Number);
+  assert.ok(peakScore > threshold, `peak ${peak} over the threshold`);
+  assert.match(channels, /^\w+ \d+%/);
+  assert.ok(await page.locator('#episodes').isVisible());
 
   await mkdir(path.dirname(SCREENSHOT), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });

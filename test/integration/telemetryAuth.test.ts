@@ -1,4 +1,4 @@
-// Bearer-token protection of /metrics and the status page; probes stay open.
+// Bearer-token protection of /metrics, the status page and its JSON (/api/v1/alerts, /api/v1/streams); probes stay open.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createEvents } from '../../src/telemetry/events';
@@ -21,8 +21,8 @@ after(async () => {
   await server.stop();
 });
 
-test('without the token /metrics and / answer 401; with it 200; the token never appears in a response', async () => {
-  for (const path of ['/metrics', '/']) {
+test('without the token /metrics, / and the JSON API answer 401; with it 200; the token never appears in a response', async () => {
+  for (const path of ['/metrics', '/', '/api/v1/alerts', '/api/v1/streams']) {
     const denied = await fetch(url + path);
     assert.equal(denied.status, 401);
     assert.match(denied.headers.get('www-authenticate') ?? '', /^Bearer/);

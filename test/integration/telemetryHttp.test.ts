@@ -119,6 +119,28 @@ test('/ renders the status page: refresh, escaped stream names, SVG sparklines, 
   assert.match(html, /<dt>Backend<\/dt><dd>wasm<\/dd>/);
 });
 
+test('/api/v1/alerts lists the firing alerts and the episode history; /api/v1/streams the streams with their fill', async () => {
+  events.status.provideStreamFill(() => [
+    { stream: 'line1/new', model: 'pump', lastSampleAt: Date.UTC(2024, 0, 1), buffered: 7, size: 30, stepsUntilWindow: 23, samplePeriodMs: 1000, modelReady: true },
+  ]);
+  const res = await fetch(`${addr.url}/api/v1/alerts`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8');
+  const alerts = (await res.json()) as { firing: { stream: string; startsAt: string }[]; episodes: { stream: string; alertname: string; endsAt: string | null; peak_score: number; top_channels: unknown[] }[] };
+  assert.deepEqual(alerts.firing.map((a) => a.stream), ['line1/pump1']);
+  assert.equal(alerts.firing[0].startsAt, '2023-11-14T22:13:20.000Z');
+  assert.equal(alerts.episodes.length, 1);
+  assert.equal(alerts.episodes[0].alertname, 'AnomalyDetected');
+  assert.equal(alerts.episodes[0].endsAt, null);
+  assert.deepEqual(alerts.episodes[0].top_channels, [{ channel: 'vib_x', share: 0.6 }, { channel: 'current', share: 0.3 }]);
+
+  const streams = (await (await fetch(`${addr.url}/api/v1/streams`)).json()) as { streams: { stream: string; state: string; window?: { samples: number; size: number; next_window_at: string } }[] };
+  const fresh = streams.streams.find((v) => v.stream === 'line1/new');
+  assert.equal(fresh?.state, 'filling');
+  assert.deepEqual(fresh?.window, { samples: 7, size: 30, next_window_at: '2024-01-01T00:00:23.000Z', last_sample_at: '2024-01-01T00:00:00.000Z', model_ready: true });
+  assert.ok(streams.streams.some((v) => v.stream === 'line1/pump1' && v.window === undefined));
+});
+
 test('HEAD has headers without a body; unknown paths 404; other methods 405 with Allow', async () => {
   const head = await rawRequest('HEAD', '/metrics');
   assert.equal(head.status, 200);

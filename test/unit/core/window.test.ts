@@ -419,3 +419,18 @@ test('windows match a plain model of the rules, complete or not, across ring wra
     return out;
   }
 });
+
+test('fill state: steps until the next window and the time the buffered steps span, for the status page', () => {
+  const buf = new WindowBuffer(one, opts({ size: 4, hop: 2 }));
+  assert.deepEqual([buf.buffered, buf.stepsUntilWindow, buf.bufferedSpanMs], [0, 4, 0]);
+  run(buf, [[1000, 1]]);
+  assert.deepEqual([buf.buffered, buf.stepsUntilWindow, buf.bufferedSpanMs], [1, 3, 0]);
+  run(buf, [[1100, 1], [1250, 1]]);
+  assert.deepEqual([buf.buffered, buf.stepsUntilWindow, buf.bufferedSpanMs], [3, 1, 250]);
+  run(buf, [[1300, 1]]); // the first window
+  assert.deepEqual([buf.buffered, buf.stepsUntilWindow, buf.bufferedSpanMs], [4, 2, 300]);
+  run(buf, [[1400, 1], [1500, 1]]); // the ring wrapped: span from the oldest step kept
+  assert.deepEqual([buf.buffered, buf.stepsUntilWindow, buf.bufferedSpanMs], [4, 2, 250]);
+  run(buf, [[99_000, 1]]); // a gap beyond maxGapMs: the first window of a new run
+  assert.deepEqual([buf.buffered, buf.stepsUntilWindow, buf.bufferedSpanMs], [1, 3, 0]);
+});

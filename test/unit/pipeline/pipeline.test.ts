@@ -221,3 +221,18 @@ test('within the configured lateness, shuffled and duplicated samples give the s
   assert.deepEqual(late.sink.scores.map((p) => [p.time, p.score]), ordered.sink.scores.map((p) => [p.time, p.score]));
   assert.equal(late.t.calls('messageRejected').filter(([r]) => r === 'duplicate').length, 2);
 });
+
+test('streamFill: a stream is there from its first sample, with its fill, steps to go and observed sample period', async () => {
+  const { pipeline } = setup();
+  assert.deepEqual(pipeline.streamFill(), []);
+  await pipeline.deliver({ ...samples('line1/pump1', 5, 100), receivedAt: 42 });
+  await pipeline.deliver(samples('other', 1)); // refused by bind: never on the list
+  const [f, ...rest] = pipeline.streamFill();
+  assert.equal(rest.length, 0);
+  assert.deepEqual(f, { stream: 'line1/pump1', model: 'pump', lastSampleAt: 42, buffered: 5, size: SIZE, stepsUntilWindow: SIZE - 5, samplePeriodMs: 1000, modelReady: true });
+  await pipeline.deliver(samples('line1/pump1', SIZE, 105));
+  pipeline.drain();
+  const full = pipeline.streamFill()[0];
+  assert.equal(full.buffered, SIZE);
+  assert.ok(full.stepsUntilWindow >= 1 && full.stepsUntilWindow <= HOP);
+});

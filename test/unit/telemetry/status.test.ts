@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ManualClock } from '../../../src/core/clock';
 import { modelsLoadedCheck, mqttConnectedCheck, runChecks } from '../../../src/telemetry/readiness';
-import { StatusModel } from '../../../src/telemetry/status';
+import { StatusModel, type StreamFillSource } from '../../../src/telemetry/status';
 import { notice } from './fixtures';
 
 test('score history keeps the latest points in order, capped per stream', () => {
@@ -93,4 +93,49 @@ test('a check that throws or hangs fails with a reason instead of hanging the pr
     ['hangs', false, 'check timed out after 50 ms'],
     ['fine', true, 'ok'],
   ]);
+});
+
+function fill(stream: string, over: Partial<StreamFillSource> = {}): StreamFillSource {
+  return { stream, model: 'pump', lastSampleAt: 10_000, buffered: 10, size: 30, stepsUntilWindow: 20, samplePeriodMs: 500, modelReady: true, ...over };
+}
+
+test('streams appear from their first sample with their window fill; scored streams carry none', () => {
+  const s = new StatusModel(new ManualClock(10_000));
+  s.recordScore('scored', 'pump', 1, 2, false);
+  s.provideStreamFill(() => [fill('scored', { buffered: 30, stepsUntilWindow: 5 }), fill('new'), fill('adopted', { lastSampleAt: 0, buffered: 0, stepsUntilWindow: 30 })]);
+  const views = new Map(s.snapshot().streams.map((v) => [v.stream, v]));
+  assert.equal(views.get('scored')?.fill, null);
+  assert.equal(views.get('scored')?.state, 'normal');
+  assert.equal(views.get('new')?.state, 'filling');
+  assert.deepEqual(views.get('new')?.fill, { buffered: 10, size: 30, nextWindowAt: 10_000 + 20 * 500, lastSampleAt: 10_000, modelReady: true });
+  assert.deepEqual(views.get('adopted')?.fill, { buffered: 0, size: 30, nextWindowAt: null, lastSampleAt: null, modelReady: true });
+});
+
+test('a scored stream whose window restarted (a long gap) or whose model is not ready shows its fill again', () => {
+  const s = new StatusModel(new ManualClock(0));
+  s.recordScore('gap', 'pump', 1, 2, false);
+  s.recordScore('learning', 'pump', 1, 2, false);
+  s.provideStreamFill(() => [fill('gap', { buffered: 3 }), fill('learning', { buffered: 30, modelReady: false })]);
+  const views = new Map(s.snapshot().streams.map((v) => [v.stream, v]));
+  assert.equal(views.get('gap')?.fill?.buffered, 3);
+  assert.equal(views.get('learning')?.fill?.modelReady, false);
+});
+
+test('filling streams count against the stream cap of the page', () => {
+  const s = new StatusModel(new ManualClock(0), { maxStreams: 2 });
+  s.recordScore('a', 'pump', 1, 2, false);
+  s.provideStreamFill(() => [fill('b'), fill('c')]);
+  const snap = s.snapshot();
+  assert.deepEqual(snap.streams.map((v) => v.stream), ['a', 'b']);
+  assert.equal(snap.streamsCapped, true);
+});
+
+test('alert notices and scored windows feed the episode history in the snapshot', () => {
+  const s = new StatusModel(new ManualClock(0));
+  s.recordAlert(notice({ startsAt: 5, score: 0.9 }));
+  s.recordScore('line1/pump1', 'pump', 1.7, 0.5, true);
+  s.recordAlert(notice({ status: 'resolved', startsAt: 5, endsAt: 50 }));
+  const [e] = s.snapshot().episodes;
+  assert.deepEqual([e.startsAt, e.endsAt, e.peakScore], [5, 50, 1.7]);
+  assert.equal(s.snapshot().alerts.length, 0, 'no longer active, still in the history');
 });

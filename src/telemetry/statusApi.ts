@@ -1,0 +1,112 @@
+// The status page's content as JSON for scripts and other tools: GET /api/v1/alerts (alerts firing now and the
+// last alert episodes) and GET /api/v1/streams (each stream's state and, while it fills, its window fill).
+// Times are RFC 3339 strings like the alert payloads'; names follow the webhook body's (startsAt, top_channels).
+import type { ChannelShare } from '../core/alert';
+import type { AlertEpisode } from './alertHistory';
+import type { AlertView, StatusSnapshot, StreamView } from './status';
+
+export interface AlertsJson {
+  readonly firing: readonly FiringJson[];
+  /** Firing alerts beyond the page's cap (counted, not listed). */
+  readonly firing_not_listed: number;
+  /** Newest first, at most the history's size (100). */
+  readonly episodes: readonly EpisodeJson[];
+}
+
+export interface FiringJson {
+  readonly fingerprint: string;
+  readonly stream: string;
+  readonly model: string;
+  readonly kind: string;
+  readonly severity: string;
+  readonly startsAt: string;
+  readonly score: number | null;
+  readonly threshold: number;
+  readonly p_value: number | null;
+  readonly top_channels: readonly ChannelShare[];
+}
+
+export interface EpisodeJson {
+  readonly fingerprint: string;
+  readonly stream: string;
+  readonly model: string;
+  readonly alertname: string;
+  readonly kind: string;
+  readonly severity: string;
+  readonly startsAt: string;
+  /** null while firing. */
+  readonly endsAt: string | null;
+  readonly peak_score: number | null;
+  readonly threshold: number | null;
+  readonly top_channels: readonly ChannelShare[];
+  readonly resolve_reason?: string;
+}
+
+export interface StreamsJson {
+  readonly streams: readonly StreamJson[];
+  /** More streams than the page keeps (limits in the status model): the rest are only in /metrics. */
+  readonly capped: boolean;
+}
+
+export interface StreamJson {
+  readonly stream: string;
+  readonly model: string;
+  readonly state: string;
+  readonly score: number | null;
+  readonly threshold: number | null;
+  /** Present while the window is filling or the model is not ready. */
+  readonly window?: {
+    readonly samples: number;
+    readonly size: number;
+    /** Estimated time of the next scored window; null when unknown. */
+    readonly next_window_at: string | null;
+    readonly last_sample_at: string | null;
+    readonly model_ready: boolean;
+  };
+}
+
+/** An out-of-range time (a sender's clock gone wrong) is written as "" rather than failing the request. */
+function time(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
+}
+/** JSON has no NaN or Infinity: such a value is written as null rather than breaking the document. */
+const finite = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
+
+export function alertsJson(s: StatusSnapshot): AlertsJson {
+  return { firing: s.alerts.map(firingJson), firing_not_listed: s.alertsNotShown, episodes: s.episodes.map(episodeJson) };
+}
+
+export function streamsJson(s: StatusSnapshot): StreamsJson {
+  return { streams: s.streams.map(streamJson), capped: s.streamsCapped };
+}
+
+function firingJson(a: AlertView): FiringJson {
+  const scored = a.kind === 'anomaly';
+  return {
+    fingerprint: a.fingerprint, stream: a.stream, model: a.model, kind: a.kind, severity: a.severity, startsAt: time(a.since),
+    score: scored ? finite(a.score) : null, threshold: a.threshold, p_value: scored ? finite(a.pValue) : null, top_channels: a.topChannels,
+  };
+}
+
+function episodeJson(e: AlertEpisode): EpisodeJson {
+  return {
+    fingerprint: e.fingerprint, stream: e.stream, model: e.model, alertname: e.alertname, kind: e.kind, severity: e.severity,
+    startsAt: time(e.startsAt), endsAt: e.endsAt === null ? null : time(e.endsAt), peak_score: finite(e.peakScore),
+    threshold: finite(e.threshold), top_channels: e.topChannels,
+    ...(e.resolveReason !== undefined ? { resolve_reason: e.resolveReason } : {}),
+  };
+}
+
+function streamJson(v: StreamView): StreamJson {
+  const base = { stream: v.stream, model: v.model, state: v.state, score: finite(v.score), threshold: finite(v.threshold) };
+  if (v.fill === null) return base;
+  const f = v.fill;
+  return {
+    ...base,
+    window: {
+      samples: f.buffered, size: f.size, next_window_at: f.nextWindowAt === null ? null : time(f.nextWindowAt),
+      last_sample_at: f.lastSampleAt === null ? null : time(f.lastSampleAt), model_ready: f.modelReady,
+    },
+  };
+}
