@@ -31,6 +31,7 @@ import { buildMqttSource, mqttSubscriptions, shardedDeliver } from './source';
 import { startSimulator, type RunningSimulator } from './simulator';
 import { healthPoint } from './health';
 import { StateStore } from './stateStore';
+import { namingConfigKey, probeWritable } from './startupErrors';
 
 export interface DaemonInfo {
   readonly version: string;
@@ -109,7 +110,11 @@ export class Daemon {
     });
 
     this.state = new StateStore(this.ctx('state'), c.state_dir);
-    await this.state.start();
+    const state0 = this.state;
+    await namingConfigKey({ key: 'state_dir', value: c.state_dir }, async () => {
+      await state0.start();
+      await probeWritable(c.state_dir);
+    });
 
     this.models = new ModelRegistry(this.ctx('models'), this.backend.name);
     await this.models.loadConfigured(c);
@@ -199,12 +204,14 @@ export class Daemon {
         page: { version: this.info.version, backend: this.backend.name },
         ...(c.http.token !== undefined ? { bearerToken: c.http.token } : {}),
       });
-      this.httpUrl = (await this.http.start()).url;
+      const http = this.http;
+      this.httpUrl = (await namingConfigKey({ key: 'http.port', value: c.http.port, hostKey: 'http.host', host: c.http.host }, () => http.start())).url;
     }
 
     const target = await embeddedBrokerTarget(c.mqtt.embedded_broker, c.mqtt.url);
     if (target) {
-      this.broker = await startEmbeddedBroker(target);
+      const hint = `mqtt.embedded_broker is ${c.mqtt.embedded_broker}: 'auto' uses a broker that already listens there, 'off' never starts one`;
+      this.broker = await namingConfigKey({ key: 'mqtt.url port', value: target.port, hostKey: 'mqtt.url host', host: target.host, hint }, () => startEmbeddedBroker(target));
       this.log.info('Started the embedded MQTT broker (sessions in memory only: use a real broker in a plant).', { host: target.host, port: this.broker.port });
     }
     this.source = buildMqttSource(c, this.ctx('source.mqtt'));

@@ -13,6 +13,7 @@ import { selectBackend } from '../model/backend';
 import { Detector, type ScoredWindow } from '../model/detector';
 import { overlapAdd } from './overlapAdd';
 import { parseCommand, printJson, requireOption, round } from './common';
+import { printWarnings, timeUnitUsage, timeUnitOption } from './trainingData';
 
 const USAGE = `Usage: anomalyd replay --model DIR --input CSV [options]
 
@@ -21,7 +22,8 @@ const USAGE = `Usage: anomalyd replay --model DIR --input CSV [options]
   --out CSV             per-window scores, decisions and channel shares
   --denoised-out CSV    the reconstructed (denoised) signal, one row per input sample
   --latent-out CSV      the bottleneck code of each window
-  -c, --config FILE     alerting settings (k of n, reset) from this config's defaults
+  -c, --config FILE     alerting settings (k of n, reset) from this config's defaults, and its csv.time_unit
+${timeUnitUsage(24)}
   --json                print one JSON summary object on stdout`;
 
 const CHUNK = 4096;
@@ -44,18 +46,22 @@ export async function replayCommand(args: string[]): Promise<number> {
       'denoised-out': { type: 'string' },
       'latent-out': { type: 'string' },
       config: { type: 'string', short: 'c' },
+      'time-unit': { type: 'string' },
     },
     USAGE,
   );
   if (!values) return 0;
   const modelDir = requireOption(values.model, 'model', USAGE);
   const input = requireOption(values.input, 'input', USAGE);
-  const alerting = values.config ? (await loadConfig(values.config)).defaults.alerting : loadConfigText('{}', '<defaults>').defaults.alerting;
+  const timeUnitFlag = timeUnitOption(values['time-unit'], USAGE);
+  const config = values.config ? await loadConfig(values.config) : undefined;
+  const alerting = config ? config.defaults.alerting : loadConfigText('{}', '<defaults>').defaults.alerting;
 
   await selectBackend();
   const detector = await Detector.load(modelDir);
   const m = detector.manifest;
-  const recorded = await windowsFromCsvFiles([input], { id: m.stream, channels: m.channels }, m.window);
+  const recorded = await windowsFromCsvFiles([input], { id: m.stream, channels: m.channels }, m.window, { timeUnit: timeUnitFlag ?? config?.csv.time_unit });
+  printWarnings(recorded.warnings);
   const scored: ScoredWindow[] = [];
   for (let i = 0; i < recorded.windows.length; i += CHUNK) scored.push(...detector.score(recorded.windows.slice(i, i + CHUNK)));
   const decisions = decide(scored, alerting);
@@ -90,6 +96,7 @@ export async function replayCommand(args: string[]): Promise<number> {
     alert_windows: decisions.filter(Boolean).length,
     clipped_fraction: round(detector.scaledValues ? detector.clippedValues / detector.scaledValues : 0, 6),
     alerts: episodes,
+    warnings: recorded.warnings,
   };
   detector.dispose();
   if (values.json) printJson(summary);
