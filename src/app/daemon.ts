@@ -99,7 +99,9 @@ export class Daemon {
     const c = this.config;
     this.metrics = createMetrics({ maxStreamLabels: Math.min(c.limits.max_streams, 1000), version: this.info.version });
     this.events = createEvents(this.log, this.metrics);
-    this.backend = await selectBackend(backendPreference(c.inference.backend));
+    this.backend = await selectBackend(backendPreference(c.inference.backend)).catch((err: unknown) => {
+      throw new Error(`inference.backend ${c.inference.backend}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    });
     // The kernel set (avx512, avx2, generic) decides the native backend's speed, so a slow host shows why here.
     // Log only: model_info's label set {model,version,backend} is pinned by ARCHITECTURE.md's metric contract.
     this.log.info('Selected the inference backend.', {

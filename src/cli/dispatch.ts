@@ -79,4 +79,9 @@ export function endQuietlyWhenStdoutCloses(): void {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
+  // A closed stderr (`2>&1 | head`, where stdout usually ends the command first) only loses progress and log
+  // lines; the command's result on stdout still matters, so it goes on.
+  process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
 }

@@ -9,7 +9,7 @@ import { readManifest } from '../model/artifact';
 import { likelyTimeUnit, msPerTimeUnit, parseCsv, type CsvSeries, type TimeUnit } from '../sources/csv';
 import { packageRoot, parseCommand, printJson, requireOption, UsageError } from './common';
 import { defaultModelName, renderStarterConfig, type StarterConfig } from './initConfig';
-import { checkChannelNames, planFromSeries } from './initPlan';
+import { checkChannelNames, planFromSeries, planWarnings, type InitPlan } from './initPlan';
 import { printWarnings, timeUnitOption, timeUnitUsage } from './trainingData';
 
 const USAGE = `Usage: anomalyd init --csv FILE [--stream ID] [--model DIR] [-o FILE [--force]] [options]
@@ -48,9 +48,10 @@ export async function initCommand(args: string[]): Promise<number> {
     throw new InputError(`${out} exists; give --force to overwrite it, or another -o FILE`);
   }
 
-  const series = await readRecording(csvArg, timeUnitOption(values['time-unit'], USAGE));
+  const { series, timeUnitFrom } = await readRecording(csvArg, timeUnitOption(values['time-unit'], USAGE));
   checkChannelNames(series.channels, csvArg);
-  const plan = planFromSeries(series);
+  const plan = planFromSeries(series, timeUnitFrom);
+  const warnings = [...series.warnings, ...(values.model === undefined ? planWarnings(plan, csvArg) : [])];
   const model = values.model !== undefined ? await boundModel(values.model, plan.channels, out) : undefined;
   const stream = values.stream ?? model?.manifest.stream ?? `line1/${defaultModelName(path.parse(csvArg).name)}`;
   if (!STREAM_RE.test(stream)) {
@@ -58,7 +59,7 @@ export async function initCommand(args: string[]): Promise<number> {
   }
   const config: StarterConfig = { plan, csvArg, outArg: out, stream, model, schemaFile: path.join(packageRoot(), 'config', 'schema.json') };
   const text = renderStarterConfig(config);
-  printWarnings(series.warnings);
+  printWarnings(warnings);
   if (out === undefined) {
     process.stdout.write(text);
     return 0;
@@ -75,7 +76,7 @@ export async function initCommand(args: string[]): Promise<number> {
     window: model ? { size: model.manifest.window.size, hop: model.manifest.window.hop } : { size: plan.window.size, hop: plan.window.hop },
     training_windows: plan.trainingWindows,
     model: model ? { name: model.name, path: model.path } : 'auto',
-    warnings: series.warnings,
+    warnings,
   };
   if (values.json) printJson(summary);
   else {
@@ -94,19 +95,20 @@ export async function initCommand(args: string[]): Promise<number> {
  * The recording, its numeric times read in `unit` when given; otherwise in the unit that dates them between
  * 2000 and 2100 (epoch seconds are the common surprise), falling back to the reader's default.
  */
-async function readRecording(file: string, unit: TimeUnit | undefined): Promise<CsvSeries> {
+async function readRecording(file: string, unit: TimeUnit | undefined): Promise<{ series: CsvSeries; timeUnitFrom: InitPlan['timeUnitFrom'] }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     throw new InputError(`${file}: cannot read file: ${(err as Error).message}`);
   }
-  const series = parseCsv(text, file, unit ? { timeUnit: unit } : {});
+  if (unit !== undefined) return { series: parseCsv(text, file, { timeUnit: unit }), timeUnitFrom: 'given' };
+  const series = parseCsv(text, file);
   const read = series.time?.unit;
-  if (unit !== undefined || read === undefined || read === 'iso' || series.warnings.length === 0) return series;
+  if (read === undefined || read === 'iso' || series.warnings.length === 0) return { series, timeUnitFrom: 'magnitude' };
   const perUnit = msPerTimeUnit(read);
   const likely = likelyTimeUnit(series.ts[0] / perUnit, series.ts[series.rows - 1] / perUnit);
-  return likely ? parseCsv(text, file, { timeUnit: likely }) : series;
+  return likely ? { series: parseCsv(text, file, { timeUnit: likely }), timeUnitFrom: 'magnitude' } : { series, timeUnitFrom: 'default' };
 }
 
 /** The trained model at `dir`, checked against the recording's channels, with its path as the config will hold it. */

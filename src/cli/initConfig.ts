@@ -140,10 +140,17 @@ function csvSection(c: StarterConfig): string[] {
   const t = c.plan.time;
   if (!t) return [`# ${c.csvArg} has no time column (timestamp, ts, time, datetime or time_s).`];
   if (t.unit === 'iso') return [`# The time column "${t.column}" of ${c.csvArg} holds ISO 8601 times; no unit to set.`];
+  const why =
+    c.plan.timeUnitFrom === 'default'
+      ? [
+          `  # EDIT: the times in "${t.column}" of ${c.csvArg} fall before 2000 or after 2100 in every unit, so they probably count`,
+          `  # from the start of the recording; they are read as ${UNIT_WORDS[t.unit].replace('epoch ', '')}. Set the unit they are in.`,
+        ]
+      : [`  # The time column "${t.column}" of ${c.csvArg} holds ${UNIT_WORDS[t.unit]} (${c.plan.timeUnitFrom === 'given' ? 'as given by --time-unit' : 'judged from their magnitude'}).`];
   return [
     'csv:',
-    `  # The time column "${t.column}" of ${c.csvArg} holds ${UNIT_WORDS[t.unit]} (judged from their magnitude): train,`,
-    '  # calibrate and replay read numeric CSV times in this unit when given this config (--time-unit overrides it).',
+    ...why,
+    '  # train, calibrate and replay read numeric CSV times in this unit when given this config (--time-unit overrides it).',
     `  time_unit: ${t.unit}`,
   ];
 }

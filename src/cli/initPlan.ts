@@ -22,6 +22,8 @@ export interface InitPlan {
   readonly samplePeriodMs: number | undefined;
   /** The time column and the unit of its numeric times ('iso' for ISO 8601 text), or null without one. */
   readonly time: { readonly column: string; readonly unit: TimeUnit | 'iso' } | null;
+  /** How the unit was decided: given (--time-unit), judged from the magnitude, or the reader's default. */
+  readonly timeUnitFrom: 'given' | 'magnitude' | 'default';
   readonly window: { readonly size: number; readonly hop: number; readonly maxGapMs: number };
   /** Windows the recording gives with this window: what training will see. */
   readonly trainingWindows: number;
@@ -44,7 +46,7 @@ export function checkChannelNames(channels: readonly string[], file: string): vo
   );
 }
 
-export function planFromSeries(series: CsvSeries): InitPlan {
+export function planFromSeries(series: CsvSeries, timeUnitFrom: InitPlan['timeUnitFrom'] = 'magnitude'): InitPlan {
   const samplePeriodMs = series.time ? medianSpacingMs(series.ts) : undefined;
   const period = samplePeriodMs ?? 1000;
   const window = suggestWindow(period, series.rows);
@@ -52,6 +54,7 @@ export function planFromSeries(series: CsvSeries): InitPlan {
     channels: series.channels,
     samplePeriodMs,
     time: series.time,
+    timeUnitFrom,
     window,
     trainingWindows: windowCount(series.rows, window.size, window.hop),
     rows: series.rows,
@@ -96,4 +99,14 @@ export function formatSpan(ms: number): string {
   if (ms >= 120_000) return `${Number((ms / 60_000).toPrecision(3))} min`;
   if (ms >= 1000) return `${Number((ms / 1000).toPrecision(3))} s`;
   return `${Number(ms.toPrecision(3))} ms`;
+}
+
+/** Doubts about the recording as training data, for stderr and --json `warnings`. */
+export function planWarnings(plan: InitPlan, file: string): string[] {
+  const w = plan.window;
+  if (plan.trainingWindows >= MIN_TRAINING_WINDOWS) return [];
+  return [
+    `${file}: ${plan.rows} rows give ${plan.trainingWindows} window(s) of ${w.size} samples (hop ${w.hop}); training wants at least ` +
+      `${MIN_TRAINING_WINDOWS}, so record a longer stretch of normal operation before training (the config is written anyway)`,
+  ];
 }
