@@ -112,9 +112,9 @@ export class Daemon {
     });
 
     this.state = new StateStore(this.ctx('state'), c.state_dir);
-    const state0 = this.state;
+    const store = this.state;
     await namingConfigKey({ key: 'state_dir', value: c.state_dir }, async () => {
-      await state0.start();
+      await store.start();
       await probeWritable(c.state_dir);
     });
 
