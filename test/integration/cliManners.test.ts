@@ -160,6 +160,11 @@ subscriptions:
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /Warning: .*--time-unit s/, 'an explicit wrong unit still gets the warning');
 
+  // `anomalyd replay ... | head -0`: the reader is gone before the summary is written.
+  r = await cli(['replay', '--model', 'm2', '--input', 'seconds.csv', '--time-unit', 's'], { closeStdout: true });
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /);
+
   r = await cli(['replay', '--model', 'm2', '--input', 'seconds.csv', '--time-unit', 'sec']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--time-unit must be one of s, ms, us, ns \(got 'sec'\)/);
