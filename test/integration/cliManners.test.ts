@@ -91,7 +91,7 @@ test('a closed stdout ends the command quietly with status 0', async () => {
   }
 });
 
-test('start-up failures name the config key: http.port in use, the embedded broker port in use, state_dir not a directory', async () => {
+test('start-up failures name the config key: http.port in use, the embedded broker port in use, state_dir not a directory, a TLS file', async () => {
   const busy: Server = createServer();
   await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
   const busyPort = (busy.address() as { port: number }).port;
@@ -112,7 +112,16 @@ test('start-up failures name the config key: http.port in use, the embedded brok
     await writeFile(path.join(dir, 'state-file.yaml'), config({ http: await freePort(), mqtt: await freePort(), broker: 'off', state: './a-file/var' }));
     r = await cli(['run', '-c', 'state-file.yaml']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /state_dir \.\/a-file\/var is not a directory/);
+    // The path as the config holds it (relative, or resolved against the config file's directory).
+    assert.match(r.stderr, /state_dir \S*a-file\/var is not a directory/);
+
+    await writeFile(
+      path.join(dir, 'tls.yaml'),
+      `http: { port: ${await freePort()} }\nstate_dir: ./var-tls\nmqtt: { url: "mqtts://127.0.0.1:${await freePort()}", embedded_broker: off, tls: { ca_file: ./no-ca.pem } }\n`,
+    );
+    r = await cli(['run', '-c', 'tls.yaml']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /mqtt\.tls\.ca_file: cannot read the MQTT TLS file '[^']*no-ca\.pem'/);
   } finally {
     busy.close();
   }
