@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Process entry: dispatch argv to a command and turn its outcome into an exit code. No logic lives here.
-import { runCli } from './cli/dispatch';
+import { endQuietlyWhenStdoutCloses, runCli } from './cli/dispatch';
+
+endQuietlyWhenStdoutCloses();
 
 runCli(process.argv.slice(2)).then(
   (code) => {

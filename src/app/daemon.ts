@@ -32,6 +32,7 @@ import { buildMqttSource, mqttSubscriptions, shardedDeliver } from './source';
 import { startSimulator, type RunningSimulator } from './simulator';
 import { healthPoint } from './health';
 import { StateStore } from './stateStore';
+import { namingConfigKey, probeWritable } from './startupErrors';
 
 export interface DaemonInfo {
   readonly version: string;
@@ -100,7 +101,9 @@ export class Daemon {
     const c = this.config;
     this.metrics = createMetrics({ maxStreamLabels: Math.min(c.limits.max_streams, 1000), version: this.info.version });
     this.events = createEvents(this.log, this.metrics);
-    this.backend = await selectBackend(backendPreference(c.inference.backend));
+    this.backend = await selectBackend(backendPreference(c.inference.backend)).catch((err: unknown) => {
+      throw new Error(`inference.backend ${c.inference.backend}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    });
     // The kernel set (avx512, avx2, generic) decides the native backend's speed, so a slow host shows why here.
     // Log only: model_info's label set {model,version,backend} is pinned by ARCHITECTURE.md's metric contract.
     this.log.info('Selected the inference backend.', {
@@ -111,7 +114,11 @@ export class Daemon {
     });
 
     this.state = new StateStore(this.ctx('state'), c.state_dir);
-    await this.state.start();
+    const store = this.state;
+    await namingConfigKey({ key: 'state_dir', value: c.state_dir }, async () => {
+      await store.start();
+      await probeWritable(c.state_dir);
+    });
     // Before the alert state is restored: a resolve sent while restoring closes its episode in the history.
     this.history = new AlertHistoryFile(this.ctx('history'), c.state_dir, this.events.status.history);
     await this.history.start();
@@ -205,12 +212,14 @@ export class Daemon {
         page: { version: this.info.version, backend: this.backend.name, ...(c.http.external_url !== undefined ? { externalUrl: c.http.external_url } : {}) },
         ...(c.http.token !== undefined ? { bearerToken: c.http.token } : {}),
       });
-      this.httpUrl = (await this.http.start()).url;
+      const http = this.http;
+      this.httpUrl = (await namingConfigKey({ key: 'http.port', value: c.http.port, hostKey: 'http.host', host: c.http.host }, () => http.start())).url;
     }
 
     const target = await embeddedBrokerTarget(c.mqtt.embedded_broker, c.mqtt.url);
     if (target) {
-      this.broker = await startEmbeddedBroker(target);
+      const hint = `mqtt.embedded_broker is ${c.mqtt.embedded_broker}: 'auto' uses a broker that already listens there, 'off' never starts one`;
+      this.broker = await namingConfigKey({ key: 'mqtt.url port', value: target.port, hostKey: 'mqtt.url host', host: target.host, hint }, () => startEmbeddedBroker(target));
       this.log.info('Started the embedded MQTT broker (sessions in memory only: use a real broker in a plant).', { host: target.host, port: this.broker.port });
     }
     this.source = buildMqttSource(c, this.ctx('source.mqtt'));

@@ -9,7 +9,8 @@ import type { Sink } from '../sinks/sink';
 import type { PlannedSink } from './sinks';
 
 /** Top-level sections that apply live; every other section (including ones added later) needs a restart. */
-const LIVE_SECTIONS: ReadonlySet<string> = new Set(['log', 'models', 'defaults', 'auto_learn', 'subscriptions', 'streams', 'sinks', 'shutdown_grace_ms']);
+// `csv` only concerns the offline commands, so a change to it has nothing to wait for.
+const LIVE_SECTIONS: ReadonlySet<string> = new Set(['log', 'models', 'defaults', 'auto_learn', 'subscriptions', 'streams', 'sinks', 'shutdown_grace_ms', 'csv']);
 
 export interface ReloadPlan {
   /** The new config with every restart-only setting kept at its running value: what the daemon applies. */

@@ -7,7 +7,7 @@ import { SensorCheck } from '../core/sensorCheck';
 import { loadLearnedModel } from '../model/learnedModel';
 import { readManifest } from '../model/artifact';
 import { Detector } from '../model/detector';
-import { readCsv, type CsvSeries } from '../sources/csv';
+import { readCsv, type CsvSeries, type TimeUnit } from '../sources/csv';
 import { learnedRange } from './autoLearner';
 import { CoarseScaleFilter } from './coarseScale';
 import { alertSettings, newScoreFilter, sensorCheckOptions } from './detection';
@@ -59,10 +59,14 @@ export interface RecordingReplay extends PipelineRecord {
 }
 
 /** Streams the CSV file through the daemon's pipeline as the daemon would have processed it live. */
-export async function replayRecording(model: ReplayModel, input: string): Promise<RecordingReplay> {
+export async function replayRecording(model: ReplayModel, input: string, timeUnit?: TimeUnit): Promise<RecordingReplay> {
   const { setup, detector } = model;
   const { stream, detection } = setup;
-  const series = await readCsv(input, { channels: stream.channels, ...(setup.window.samplePeriodMs ? { samplePeriodMs: setup.window.samplePeriodMs } : {}) });
+  const series = await readCsv(input, {
+    channels: stream.channels,
+    ...(setup.window.samplePeriodMs ? { samplePeriodMs: setup.window.samplePeriodMs } : {}),
+    ...(timeUnit ? { timeUnit } : {}),
+  });
   const modelName = setup.configuredModel?.name ?? detector.manifest.name;
   let filter = newScoreFilter(detection.calibration);
   const pool = detection.calibration.likelihood.coarse_pool;

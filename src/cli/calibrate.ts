@@ -12,7 +12,7 @@ import { Detector } from '../model/detector';
 import { withCalibration } from '../model/fitDetector';
 import { writeManifest } from '../model/artifact';
 import { UsageError, parseCommand, parseNumberOption, printJson, requireOption, round } from './common';
-import { recordedWindows, trainingSource } from './trainingData';
+import { recordedWindows, timeUnitUsage, timeUnitOption, trainingSource } from './trainingData';
 
 const USAGE = `Usage: anomalyd calibrate --model DIR (--input CSV [--input CSV ...] | --influx-query Q) [options]
 
@@ -26,6 +26,7 @@ const USAGE = `Usage: anomalyd calibrate --model DIR (--input CSV [--input CSV .
   --target X           pot: exceedance probability q per window (default 1e-4);
                        percentile: the percentile (default 99.5); sigma: k in mean + k*std (default 4);
                        robust: the factor on the clean error floor (default 3)
+${timeUnitUsage(23)}
   --json               print one JSON object on stdout`;
 
 export async function calibrateCommand(args: string[]): Promise<number> {
@@ -39,12 +40,13 @@ export async function calibrateCommand(args: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       method: { type: 'string' },
       target: { type: 'string' },
+      'time-unit': { type: 'string' },
     },
     USAGE,
   );
   if (!values) return 0;
   const modelDir = requireOption(values.model, 'model', USAGE);
-  const source = trainingSource(values.input, values['influx-query'], values['influx-url'], USAGE);
+  const source = trainingSource(values.input, values['influx-query'], values['influx-url'], USAGE, timeUnitOption(values['time-unit'], USAGE));
   const config = values.config !== undefined ? await loadConfig(values.config) : undefined;
   const method = methodFrom(values.method, parseNumberOption(values.target, 'target', USAGE));
 
@@ -71,6 +73,7 @@ export async function calibrateCommand(args: string[]): Promise<number> {
     previous_threshold: m.calibration ? round(m.calibration.threshold, 6) : null,
     threshold: cal ? round(cal.threshold, 6) : null,
     exceed_fraction: cal ? round(scores.filter((s) => s > cal.threshold).length / scores.length, 6) : null,
+    warnings: recorded.warnings,
   };
   detector.dispose();
   if (values.json) printJson(result);

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { closest } from '../core/didYouMean';
 
 /** Wrong arguments: main prints the message and the command's usage, exit code 2. */
 export class UsageError extends Error {
@@ -15,7 +16,7 @@ export class UsageError extends Error {
   }
 }
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+export type Options = NonNullable<ParseArgsConfig['options']>;
 
 export function parseCommandArgs<O extends Options>(
   args: string[],
@@ -25,8 +26,28 @@ export function parseCommandArgs<O extends Options>(
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError((err as Error).message, usage);
+    throw new UsageError(argsErrorMessage(err, options), usage);
   }
+}
+
+/**
+ * parseArgs' error in the CLI's words: an unknown option gets the nearest known one ("did you mean --input?")
+ * instead of Node's advice about positionals starting with '-'.
+ */
+export function argsErrorMessage(err: unknown, options: Options): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown }).code;
+  const unknown = /^Unknown option '([^']+)'/.exec(message);
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) {
+    const given = unknown[1];
+    // Compared without dashes, so `-input` or `--inptu` still finds `--input`; a one-letter `-x` is too short
+    // to guess from.
+    const hint = /^-[^-]$/.test(given) ? undefined : closest(given.replace(/^-+/, ''), Object.keys(options));
+    return `Unknown option '${given}'${hint ? `; did you mean --${hint}?` : ''}`;
+  }
+  const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
+  if (missing) return `Option ${missing[1]} needs a value`;
+  return message;
 }
 
 const COMMON_OPTIONS = {

@@ -1,10 +1,12 @@
 // Command table and error policy: user errors (bad input, config, model) print their message alone and exit 1;
 // usage errors print the usage and exit 2; anything else is a bug and prints its stack.
 import { checkModels } from '../app/modelCheck';
+import { closest } from '../core/didYouMean';
 import { isUserError } from '../core/errors';
 import { calibrateCommand } from './calibrate';
 import { UsageError } from './common';
 import { evaluateCommand } from './evaluate';
+import { initCommand } from './init';
 import { replayCommand } from './replay';
 import { runCommand } from './run';
 import { simulateCommand } from './simulate';
@@ -17,6 +19,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   run: { run: runCommand, summary: 'the daemon: MQTT in; scores, alerts and metrics out' },
   simulate: { run: simulateCommand, summary: 'publish realistic pump or ECG signals with faults to a broker' },
   validate: { run: (args) => validateCommand(args, { checks: [checkModels] }), summary: 'check a config file (and the models it names)' },
+  init: { run: initCommand, summary: 'write a starter config from a CSV recording (channels, sample period, window)' },
   train: { run: trainCommand, summary: 'train a denoising autoencoder on clean recorded data' },
   calibrate: { run: calibrateCommand, summary: 'set a model threshold from clean recorded data' },
   replay: { run: replayCommand, summary: 'score recorded data: scores, decisions and alerts' },
@@ -34,7 +37,7 @@ export const USAGE = [
 
 export async function runCli(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined || name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
     process.stdout.write(USAGE + '\n');
     return name === undefined ? 2 : 0;
   }
@@ -43,9 +46,12 @@ export async function runCli(argv: string[]): Promise<number> {
     process.stdout.write(packageVersion() + '\n');
     return 0;
   }
+  // `help CMD [SUB]` is `CMD [SUB] --help`, so the two can never print different texts.
+  if (name === 'help') return runCli([...rest, '--help']);
   const command = COMMANDS[name];
   if (!command) {
-    process.stderr.write(`anomalyd: unknown command '${name}'\n\n${USAGE}\n`);
+    const hint = closest(name, Object.keys(COMMANDS));
+    process.stderr.write(`anomalyd: unknown command '${name}'${hint ? `; did you mean '${hint}'?` : ''}\n\n${USAGE}\n`);
     return 2;
   }
   try {
@@ -61,4 +67,21 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+/**
+ * A reader that stops early (`anomalyd replay ... | head -2`) closes stdout; the next write fails with EPIPE.
+ * Nothing more can be delivered then, and the reader has what it asked for, so the command ends at once with
+ * status 0 instead of an unhandled 'error' event and its stack trace. Other stdout errors stay errors.
+ */
+export function endQuietlyWhenStdoutCloses(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+  // A closed stderr (`2>&1 | head`, where stdout usually ends the command first) only loses progress and log
+  // lines; the command's result on stdout still matters, so it goes on.
+  process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
 }

@@ -16,6 +16,7 @@ import { backendPreference } from '../app/backend';
 import { selectBackend } from '../model/backend';
 import { overlapAdd } from './overlapAdd';
 import { parseCommand, printJson, requireOption, round, UsageError } from './common';
+import { printWarnings, timeUnitUsage, timeUnitOption } from './trainingData';
 
 const USAGE = `Usage: anomalyd replay --input CSV (--model DIR | -c FILE --stream ID) [options]
 
@@ -32,6 +33,7 @@ const USAGE = `Usage: anomalyd replay --input CSV (--model DIR | -c FILE --strea
   --out CSV             per-window scores, decisions and channel shares
   --denoised-out CSV    the reconstructed (denoised) signal, one row per input sample
   --latent-out CSV      the bottleneck code of each window
+${timeUnitUsage(24)}
   --json                print one JSON summary object on stdout`;
 
 const CHUNK = 4096;
@@ -67,11 +69,13 @@ export async function replayCommand(args: string[]): Promise<number> {
       'latent-out': { type: 'string' },
       config: { type: 'string', short: 'c' },
       stream: { type: 'string' },
+      'time-unit': { type: 'string' },
     },
     USAGE,
   );
   if (!values) return 0;
   const input = requireOption(values.input, 'input', USAGE);
+  const timeUnitFlag = timeUnitOption(values['time-unit'], USAGE);
   const cfg: ReplayConfig | undefined = values.config ? { config: await loadConfig(values.config), file: values.config } : undefined;
   const modelDir = values.model ?? configuredModelDir(cfg, values.stream);
 
@@ -80,13 +84,15 @@ export async function replayCommand(args: string[]): Promise<number> {
   const { detector, setup } = model;
   for (const w of setup.warnings) process.stderr.write(`Warning: ${w}\n`);
   const m = detector.manifest;
-  const replay = await replayRecording(model, input);
+  const timeUnit = timeUnitFlag ?? cfg?.config.csv.time_unit;
+  const replay = await replayRecording(model, input, timeUnit);
+  printWarnings(replay.series.warnings);
   const clippedFraction = detector.scaledValues ? detector.clippedValues / detector.scaledValues : 0;
   const flags = alertFlags(replay.scores, replay.alerts);
 
   if (values.out) await writeFile(values.out, scoresCsv(replay.scores, flags, m.channels));
   const needWindows = values['denoised-out'] !== undefined || values['latent-out'] !== undefined;
-  const windows = needWindows ? (await windowsFromCsvFiles([input], setup.stream, setup.window)).windows : [];
+  const windows = needWindows ? (await windowsFromCsvFiles([input], setup.stream, setup.window, timeUnit ? { timeUnit } : {})).windows : [];
   if (values['denoised-out']) {
     const series = replay.series;
     const denoised = overlapAdd(series, windows, chunked(windows, (w) => detector.denoise(w)), m.architecture.inputSize);
@@ -121,7 +127,7 @@ export async function replayCommand(args: string[]): Promise<number> {
     clipped_fraction: round(clippedFraction, 6),
     alerts,
     other_alerts: replay.otherAlerts.map(otherJson),
-    warnings: setup.warnings,
+    warnings: [...setup.warnings, ...replay.series.warnings],
   };
   model.dispose();
   if (values.json) printJson(summary);

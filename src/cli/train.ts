@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadConfig } from '../app/configFiles';
 import { detectorSpec, resolveStream } from '../app/detection';
-import { recordedWindows, trainingSource } from './trainingData';
+import { recordedWindows, timeUnitUsage, timeUnitOption, trainingSource } from './trainingData';
 import { backendPreference } from '../app/backend';
 import { InputError } from '../core/errors';
 import { selectBackend } from '../model/backend';
@@ -27,6 +27,7 @@ const USAGE = `Usage: anomalyd train -c FILE --stream ID (--input CSV [--input C
   --out DIR           model directory to write
   --name NAME         model name recorded in the manifest (default: the directory name)
   --no-report         do not write report.html
+${timeUnitUsage(22)}
   --json              print one JSON object on stdout`;
 
 export async function trainCommand(args: string[]): Promise<number> {
@@ -41,13 +42,14 @@ export async function trainCommand(args: string[]): Promise<number> {
       out: { type: 'string' },
       name: { type: 'string' },
       'no-report': { type: 'boolean', default: false },
+      'time-unit': { type: 'string' },
     },
     USAGE,
   );
   if (!values) return 0;
   const configFile = requireOption(values.config, 'config', USAGE);
   const streamId = requireOption(values.stream, 'stream', USAGE);
-  const source = trainingSource(values.input, values['influx-query'], values['influx-url'], USAGE);
+  const source = trainingSource(values.input, values['influx-query'], values['influx-url'], USAGE, timeUnitOption(values['time-unit'], USAGE));
   const out = requireOption(values.out, 'out', USAGE);
 
   const config = await loadConfig(configFile);
@@ -101,6 +103,7 @@ export async function trainCommand(args: string[]): Promise<number> {
     backend: backend.name,
     duration_s: round(history.durationMs / 1000, 2),
     report: values['no-report'] ? null : path.resolve(reportFile),
+    warnings: recorded.warnings,
   };
   detector.dispose();
   if (values.json) printJson(result);

@@ -5,13 +5,36 @@ import type { StreamSpec, Window } from '../core/types';
 import type { WindowOptions } from '../core/window';
 import { historyTarget, windowsFromInflux } from '../app/influxHistory';
 import { windowsFromCsvFiles } from '../app/recorded';
+import { TIME_UNITS, type TimeUnit } from '../sources/csv';
 import { UsageError } from './common';
 
 export type TrainingSource =
-  | { readonly kind: 'csv'; readonly files: readonly string[] }
+  | { readonly kind: 'csv'; readonly files: readonly string[]; readonly timeUnit?: TimeUnit | undefined }
   | { readonly kind: 'influx'; readonly query: string; readonly url: string | undefined };
 
-export function trainingSource(input: string[] | undefined, query: string | undefined, url: string | undefined, usage: string): TrainingSource {
+/** The usage lines of --time-unit, the description starting at `column` like the command's other options. */
+export function timeUnitUsage(column: number): string {
+  return (
+    `  ${'--time-unit UNIT'.padEnd(column - 2)}unit of numeric CSV timestamps: s, ms, us or ns (default: the config's\n` +
+    `${' '.repeat(column)}csv.time_unit, else ms, or s for a column named time_s); ISO 8601 times are unaffected`
+  );
+}
+
+/** `--time-unit` checked, or undefined when not given. */
+export function timeUnitOption(value: string | undefined, usage: string): TimeUnit | undefined {
+  if (value === undefined) return undefined;
+  const unit = TIME_UNITS.find((u) => u === value);
+  if (!unit) throw new UsageError(`--time-unit must be one of ${TIME_UNITS.join(', ')} (got '${value}')`, usage);
+  return unit;
+}
+
+export function trainingSource(
+  input: string[] | undefined,
+  query: string | undefined,
+  url: string | undefined,
+  usage: string,
+  timeUnit?: TimeUnit,
+): TrainingSource {
   const hasInput = input !== undefined && input.length > 0;
   if (hasInput && query !== undefined) throw new UsageError('Give either --input or --influx-query, not both', usage);
   if (query !== undefined) {
@@ -20,7 +43,7 @@ export function trainingSource(input: string[] | undefined, query: string | unde
   }
   if (url !== undefined) throw new UsageError('--influx-url only goes with --influx-query', usage);
   if (!hasInput) throw new UsageError('Missing the data: give --input CSV (repeatable) or --influx-query Q', usage);
-  return { kind: 'csv', files: input };
+  return { kind: 'csv', files: input, timeUnit };
 }
 
 export interface Recorded {
@@ -32,6 +55,8 @@ export interface Recorded {
   readonly samples: number;
   /** What the data was, for messages. */
   readonly from: string;
+  /** Doubts about the data (already printed on stderr), for --json `warnings`. */
+  readonly warnings: string[];
 }
 
 export async function recordedWindows(
@@ -42,8 +67,9 @@ export async function recordedWindows(
   alertWindows: number,
 ): Promise<Recorded> {
   if (source.kind === 'csv') {
-    const r = await windowsFromCsvFiles(source.files, stream, window);
-    return { windows: r.windows, insufficient: r.insufficient, excluded: 0, alertPeriods: 0, samples: r.samples, from: source.files.join(', ') };
+    const r = await windowsFromCsvFiles(source.files, stream, window, { timeUnit: source.timeUnit ?? config?.csv.time_unit });
+    printWarnings(r.warnings);
+    return { windows: r.windows, insufficient: r.insufficient, excluded: 0, alertPeriods: 0, samples: r.samples, from: source.files.join(', '), warnings: r.warnings };
   }
   const { target, alertsDatabase } = historyTarget(config?.sinks.influx, source.url);
   const r = await windowsFromInflux({ target, query: source.query, alertsDatabase, stream, window, alertWindows });
@@ -52,5 +78,17 @@ export async function recordedWindows(
     `Read ${r.samples} samples in ${r.series} series from ${target.display}; left out ${r.excluded} window(s) overlapping ` +
       `${r.alertPeriods.length} alert period(s) of '${stream.id}' (alerts from database '${alertsDatabase}')\n`,
   );
-  return { windows: r.windows, insufficient: r.insufficient, excluded: r.excluded, alertPeriods: r.alertPeriods.length, samples: r.samples, from: `--influx-query (${target.display})` };
+  return {
+    windows: r.windows,
+    insufficient: r.insufficient,
+    excluded: r.excluded,
+    alertPeriods: r.alertPeriods.length,
+    samples: r.samples,
+    from: `--influx-query (${target.display})`,
+    warnings: [],
+  };
+}
+
+export function printWarnings(warnings: readonly string[]): void {
+  for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
 }

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/load';
 import type { Config } from '../config/schema';
 import { ConfigError } from '../core/errors';
+import { argsErrorMessage } from './common';
 
 export const DEFAULT_CONFIG_FILE = path.resolve(__dirname, '../../config/default.yaml');
 
@@ -20,23 +21,31 @@ export interface ValidateOptions {
   readonly stderr?: NodeJS.WritableStream;
 }
 
-const USAGE = 'usage: anomalyd validate [-c FILE] [--json]';
+const USAGE = `Usage: anomalyd validate [-c FILE] [--json]
+
+  -c, --config FILE   configuration to check (default: config/default.yaml of the package)
+  --json              print one JSON object on stdout: {"file", "ok", "problems"}`;
+
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
 
 /** Exit code 0 when valid, 1 when the configuration has problems, 2 for a usage error. */
 export async function validateCommand(args: string[], options: ValidateOptions = {}): Promise<number> {
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
-  let values: { config?: string; json?: boolean };
+  let values: { config?: string; json?: boolean; help?: boolean };
   try {
-    ({ values } = parseArgs({
-      args,
-      options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean', default: false } },
-      allowPositionals: false,
-      strict: true,
-    }));
+    ({ values } = parseArgs({ args, options: OPTIONS, allowPositionals: false, strict: true }));
   } catch (err) {
-    stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+    stderr.write(`anomalyd validate: ${argsErrorMessage(err, OPTIONS)}\n\n${USAGE}\n`);
     return 2;
+  }
+  if (values.help) {
+    stdout.write(USAGE + '\n');
+    return 0;
   }
   const file = values.config ?? DEFAULT_CONFIG_FILE;
 

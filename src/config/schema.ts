@@ -119,6 +119,18 @@ export const simulatorSchema = section(
   'The built-in simulator (off unless enabled).',
 );
 
+export const csvSchema = section(
+  {
+    time_unit: Type.Optional(
+      oneOf(
+        ['s', 'ms', 'us', 'ns'] as const,
+        'Unit of numeric timestamps in CSV recordings read by train, calibrate and replay with this config (their --time-unit overrides it). Unset: milliseconds, or seconds for a column named time_s. ISO 8601 times are unaffected.',
+      ),
+    ),
+  },
+  'CSV recordings (input of train, calibrate, replay); the daemon does not read CSV.',
+);
+
 export const configSchema = Type.Object(
   {
     log: logSchema,
@@ -142,6 +154,7 @@ export const configSchema = Type.Object(
     simulator: simulatorSchema,
     limits: limitsSchema,
     shard: shardSchema,
+    csv: csvSchema,
   },
   { additionalProperties: false, title: 'anomalyd configuration', description: 'Configuration of the anomalyd daemon.' },
 );

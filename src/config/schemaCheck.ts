@@ -1,6 +1,7 @@
 // Ajv validation against the JSON Schema. Ajv fills in defaults and coerces numeric strings (a port written as
 // `${HTTP_PORT:-9464}` arrives as a string); its errors are rewritten as `path: message (got value)` lines.
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { closest } from '../core/didYouMean';
 import { patternMessages } from './schemaHelpers';
 import { toJsonSchema } from './schema';
 import type { ProblemList, Segment } from './problems';
@@ -114,29 +115,4 @@ function valueAt(root: unknown, path: readonly Segment[]): unknown {
     node = (node as Record<string | number, unknown>)[seg];
   }
   return node;
-}
-
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
-  for (const candidate of candidates) {
-    const d = distance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
 }

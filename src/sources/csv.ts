@@ -3,9 +3,13 @@
 // Choices (also in the README's design notes):
 // - A header row is required. The delimiter is detected from it (`,`, `;` as in SKAB, or tab), or given.
 // - The time column is the first header cell named (case-insensitively) `timestamp`, `ts`, `time` or
-//   `datetime` (epoch milliseconds or ISO 8601), or `time_s` (seconds). ISO times without a zone are read as
-//   UTC, so the result never depends on the machine's time zone. Without a time column, ts = row index *
-//   samplePeriodMs (default 1000).
+//   `datetime` (epoch milliseconds or ISO 8601), or `time_s` (seconds). `timeUnit` (the commands'
+//   --time-unit, config `csv.time_unit`) says the unit of numeric times instead: s, ms, us or ns. ISO times
+//   without a zone are read as UTC, so the result never depends on the machine's time zone. Without a time
+//   column, ts = row index * samplePeriodMs (default 1000).
+// - Numeric times that land before 2000 or after 2100 in the unit in force are read as given, with a warning
+//   naming the unit that would put them in that range: epoch seconds read as milliseconds date a recording
+//   in January 1970, and nothing else would show it.
 // - An empty cell is a missing value and becomes NaN (windows fill and count missing values). The literal
 //   text `NaN`, `inf`, `Infinity`... is an error: it usually means a broken export, and silently treating it
 //   as missing would hide that.
@@ -22,7 +26,21 @@ export interface CsvSeries {
   /** rows * channels values, time-major interleaved (index row * channels + c); NaN = missing. */
   values: Float32Array;
   rows: number;
+  /** Doubts about the data that do not stop reading it (e.g. timestamps that look like another unit). */
+  warnings: string[];
+  /** The time column read, and the unit its numeric times were read in (`iso` when none was numeric). */
+  time: { column: string; unit: TimeUnit | 'iso' } | null;
 }
+
+export const TIME_UNITS = ['s', 'ms', 'us', 'ns'] as const;
+export type TimeUnit = (typeof TIME_UNITS)[number];
+
+/** Milliseconds per unit. */
+const MS_PER: Readonly<Record<TimeUnit, number>> = { s: 1000, ms: 1, us: 1e-3, ns: 1e-6 };
+const UNIT_NAMES: Readonly<Record<TimeUnit, string>> = { s: 'seconds', ms: 'milliseconds', us: 'microseconds', ns: 'nanoseconds' };
+/** Plausible recording times: 2000-01-01 to 2100-01-01 (UTC). */
+const PLAUSIBLE_FROM_MS = Date.UTC(2000, 0, 1);
+const PLAUSIBLE_TO_MS = Date.UTC(2100, 0, 1);
 
 export interface CsvReadOptions {
   /** Columns to read, in this order. Default: every column except the time column. */
@@ -38,6 +56,8 @@ export interface CsvReadOptions {
    * and steps back (some public benchmarks, e.g. NAB, contain both).
    */
   timeOrder?: 'increasing' | 'any';
+  /** Unit of numeric times. Default: ms, or s for a column named `time_s`. */
+  timeUnit?: TimeUnit;
 }
 
 const TIME_COLUMNS_MS = ['timestamp', 'ts', 'time', 'datetime'];
@@ -76,7 +96,7 @@ export function parseCsv(text: string, file: string, opts: CsvReadOptions = {}):
   const width = header.length;
 
   const timeIdx = findTimeColumn(header, file, opts.timeColumn);
-  const timeInSeconds = timeIdx >= 0 && TIME_COLUMNS_S.includes(header[timeIdx].toLowerCase());
+  const timeUnit: TimeUnit = opts.timeUnit ?? (timeIdx >= 0 && TIME_COLUMNS_S.includes(header[timeIdx].toLowerCase()) ? 's' : 'ms');
   const available = header.filter((_, i) => i !== timeIdx);
   const channels = opts.channels ? [...opts.channels] : available;
   const colIdx = channels.map((name) => {
@@ -93,6 +113,9 @@ export function parseCsv(text: string, file: string, opts: CsvReadOptions = {}):
   const values: number[] = [];
   const times: number[] = [];
   let prevRaw = '';
+  /** The first and last numeric time as written (ISO times need no unit check). */
+  let firstNumeric: number | undefined;
+  let lastNumeric: number | undefined;
   const nCh = channels.length;
   const strictOrder = (opts.timeOrder ?? 'increasing') === 'increasing';
   for (const rec of records) {
@@ -102,12 +125,17 @@ export function parseCsv(text: string, file: string, opts: CsvReadOptions = {}):
     }
     if (timeIdx >= 0) {
       const raw = fields[timeIdx].trim();
-      const t = parseTime(raw, timeInSeconds);
+      const numeric = NUMBER_RE.test(raw);
+      const t = numeric ? Number(raw) * MS_PER[timeUnit] : parseIsoTime(raw);
       if (t === undefined) {
         throw new InputError(
           `${file}:${line}: column ${JSON.stringify(header[timeIdx])}: cannot read ${JSON.stringify(raw)} as a time ` +
-            `(expected epoch milliseconds or ISO 8601${timeInSeconds ? '; this column is in seconds' : ''})`,
+            `(expected epoch ${UNIT_NAMES[timeUnit]} or ISO 8601)`,
         );
+      }
+      if (numeric) {
+        firstNumeric ??= Number(raw);
+        lastNumeric = Number(raw);
       }
       const prev = times.length > 0 ? times[times.length - 1] : -Infinity;
       if (strictOrder && !(t > prev)) {
@@ -128,7 +156,33 @@ export function parseCsv(text: string, file: string, opts: CsvReadOptions = {}):
   }
   const rows = times.length;
   if (rows === 0) throw new InputError(`${file}: no data rows after the header`);
-  return { file, channels, ts: Float64Array.from(times), values: Float32Array.from(values), rows };
+  const warnings: string[] = [];
+  if (firstNumeric !== undefined && lastNumeric !== undefined) {
+    const warning = timeUnitWarning(file, header[timeIdx], firstNumeric, lastNumeric, timeUnit);
+    if (warning) warnings.push(warning);
+  }
+  const time = timeIdx < 0 ? null : { column: header[timeIdx], unit: firstNumeric === undefined ? ('iso' as const) : timeUnit };
+  return { file, channels, ts: Float64Array.from(times), values: Float32Array.from(values), rows, warnings, time };
+}
+
+/**
+ * A warning when numeric times `first`..`last` (as written) fall outside 2000-2100 read in `unit`, naming the
+ * unit that would put them there; undefined when they are plausible.
+ */
+export function timeUnitWarning(file: string, column: string, first: number, last: number, unit: TimeUnit): string | undefined {
+  if (plausibleIn(unit, first, last)) return undefined;
+  const date = (v: number): string => {
+    const d = new Date(v * MS_PER[unit]);
+    return Number.isNaN(d.getTime()) ? 'out of range' : d.toISOString();
+  };
+  const likely = likelyTimeUnit(first, last);
+  const advice = likely
+    ? `they look like epoch ${UNIT_NAMES[likely]}: give --time-unit ${likely} (or csv.time_unit: ${likely} in the config)`
+    : 'no unit (s, ms, us, ns) puts them between 2000 and 2100; if they count from the start of the recording, only their spacing matters and this is fine, otherwise give the right --time-unit';
+  return (
+    `${file}: column ${JSON.stringify(column)}: numeric times read as epoch ${UNIT_NAMES[unit]} span ${date(first)} .. ${date(last)}, ` +
+    `outside 2000-2100; ${advice}`
+  );
 }
 
 function parseCell(raw: string, file: string, line: number, column: string): number {
@@ -182,11 +236,18 @@ function checkChannelNames(channels: string[], file: string, requested: boolean)
   }
 }
 
-/** Epoch ms from a number (ms, or s when `seconds`) or an ISO 8601 date/time; undefined if unreadable. */
-function parseTime(raw: string, seconds: boolean): number | undefined {
-  if (NUMBER_RE.test(raw)) return Number(raw) * (seconds ? 1000 : 1);
-  if (seconds) return undefined;
-  return parseIsoTime(raw);
+/** The unit in which numeric times `first`..`last` (as written) fall within 2000-2100, if one does. */
+export function likelyTimeUnit(first: number, last: number): TimeUnit | undefined {
+  return TIME_UNITS.find((u) => plausibleIn(u, first, last));
+}
+
+function plausibleIn(unit: TimeUnit, first: number, last: number): boolean {
+  return [first, last].every((v) => v * MS_PER[unit] >= PLAUSIBLE_FROM_MS && v * MS_PER[unit] < PLAUSIBLE_TO_MS);
+}
+
+/** Milliseconds in one `unit`. */
+export function msPerTimeUnit(unit: TimeUnit): number {
+  return MS_PER[unit];
 }
 
 /** ISO 8601 date or date-time (`T` or space), optional fraction and zone; no zone = UTC. */

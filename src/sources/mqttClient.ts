@@ -50,7 +50,8 @@ async function readPem(file: string | undefined, what: string): Promise<Buffer |
   try {
     return await readFile(file);
   } catch (err) {
-    throw new InputError(`Cannot read the MQTT TLS ${what} '${file}': ${(err as Error).message}`);
+    // `what` is the config key too (mqtt.tls.ca_file...), so a start-up failure names what to fix.
+    throw new InputError(`${what}: cannot read the MQTT TLS file '${file}': ${(err as Error).message}`);
   }
 }
 
@@ -58,7 +59,7 @@ const noop = (): void => undefined;
 
 /** mqtt.js options; reconnects are left to the caller (reconnectPeriod 0) so it can back off with jitter. */
 export async function clientOptions(o: MqttConnectionOptions): Promise<IClientOptions> {
-  const [ca, cert, key] = await Promise.all([readPem(o.tls?.caFile, 'CA file'), readPem(o.tls?.certFile, 'certificate file'), readPem(o.tls?.keyFile, 'key file')]);
+  const [ca, cert, key] = await Promise.all([readPem(o.tls?.caFile, 'mqtt.tls.ca_file'), readPem(o.tls?.certFile, 'mqtt.tls.cert_file'), readPem(o.tls?.keyFile, 'mqtt.tls.key_file')]);
   return {
     clientId: o.clientId,
     clean: o.cleanSession ?? false,

@@ -90,6 +90,6 @@ void test('a broker certificate from another CA is refused, and so is a missing 
 
 void test('a missing TLS file fails start with a message naming it', async () => {
   const s = new MqttSource(testContext().ctx, options({ tls: { caFile: f('nope.crt') } }));
-  await assert.rejects(s.start(() => undefined), (err: Error) => err instanceof InputError && /TLS CA file '.*nope\.crt'/.test(err.message));
+  await assert.rejects(s.start(() => undefined), (err: Error) => err instanceof InputError && /^mqtt\.tls\.ca_file: cannot read the MQTT TLS file '.*nope\.crt'/.test(err.message));
   await s.stop();
 });

@@ -68,7 +68,7 @@ describe('anomalyd validate', () => {
   it('returns 2 on a usage error', async () => {
     const result = await run(['--bogus']);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /usage: anomalyd validate/);
+    assert.match(result.stderr, /Usage: anomalyd validate/);
   });
 
   it('defaults to config/default.yaml of the package', () => {
