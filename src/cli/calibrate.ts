@@ -5,13 +5,13 @@ import { calibrationMethod } from '../app/detection';
 import { loadConfig } from '../app/configFiles';
 import { resolveStream } from '../app/detection';
 import type { Config } from '../config/schema';
-import { validateMethod, type CalibrationMethod } from '../core/calibration';
+import { calibrationWarnings, exceedFraction, validateMethod, type CalibrationMethod } from '../core/calibration';
 import { InputError } from '../core/errors';
 import { selectBackend } from '../model/backend';
 import { Detector } from '../model/detector';
 import { withCalibration } from '../model/fitDetector';
 import { writeManifest } from '../model/artifact';
-import { UsageError, parseCommand, parseNumberOption, printJson, requireOption, round } from './common';
+import { UsageError, formatPercent, parseCommand, parseNumberOption, printJson, printWarnings, requireOption, round } from './common';
 import { recordedWindows, trainingSource } from './trainingData';
 
 const USAGE = `Usage: anomalyd calibrate --model DIR (--input CSV [--input CSV ...] | --influx-query Q) [options]
@@ -26,6 +26,8 @@ const USAGE = `Usage: anomalyd calibrate --model DIR (--input CSV [--input CSV .
   --target X           pot: exceedance probability q per window (default 1e-4);
                        percentile: the percentile (default 99.5); sigma: k in mean + k*std (default 4);
                        robust: the factor on the clean error floor (default 3)
+  --force              accept a percentile target in (0, 1] (refused by default: usually a fraction typed
+                       for a percentile, e.g. 0.995 for 99.5)
   --json               print one JSON object on stdout`;
 
 export async function calibrateCommand(args: string[]): Promise<number> {
@@ -39,6 +41,7 @@ export async function calibrateCommand(args: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       method: { type: 'string' },
       target: { type: 'string' },
+      force: { type: 'boolean', default: false },
     },
     USAGE,
   );
@@ -46,7 +49,7 @@ export async function calibrateCommand(args: string[]): Promise<number> {
   const modelDir = requireOption(values.model, 'model', USAGE);
   const source = trainingSource(values.input, values['influx-query'], values['influx-url'], USAGE);
   const config = values.config !== undefined ? await loadConfig(values.config) : undefined;
-  const method = methodFrom(values.method, parseNumberOption(values.target, 'target', USAGE));
+  const method = methodFrom(values.method, parseNumberOption(values.target, 'target', USAGE), values.force);
 
   await selectBackend();
   const detector = await Detector.load(modelDir);
@@ -60,6 +63,7 @@ export async function calibrateCommand(args: string[]): Promise<number> {
   const calibrated = withCalibration(detector, scores, method);
   await writeManifest(modelDir, calibrated.manifest);
   const cal = calibrated.manifest.calibration;
+  const warnings = cal ? calibrationWarnings(scores, cal) : [];
   const result = {
     model: modelDir,
     method: method.kind,
@@ -70,22 +74,35 @@ export async function calibrateCommand(args: string[]): Promise<number> {
     alert_periods: recorded.alertPeriods,
     previous_threshold: m.calibration ? round(m.calibration.threshold, 6) : null,
     threshold: cal ? round(cal.threshold, 6) : null,
-    exceed_fraction: cal ? round(scores.filter((s) => s > cal.threshold).length / scores.length, 6) : null,
+    exceed_fraction: cal ? round(exceedFraction(scores, cal.threshold), 6) : null,
+    warnings,
   };
   detector.dispose();
+  printWarnings(warnings);
   if (values.json) printJson(result);
-  else process.stdout.write(`Calibrated '${modelDir}' by ${method.kind} on ${result.windows} windows: threshold ${result.threshold}\n`);
+  else {
+    const flags = result.exceed_fraction === null ? '' : ` (flags ${formatPercent(result.exceed_fraction)} of these windows)`;
+    process.stdout.write(`Calibrated '${modelDir}' by ${method.kind} on ${result.windows} windows: threshold ${result.threshold}${flags}\n`);
+  }
   return 0;
 }
 
 /** Method and target from the flags; missing values come from the config schema's defaults. */
-function methodFrom(name: string | undefined, target: number | undefined): CalibrationMethod {
+function methodFrom(name: string | undefined, target: number | undefined, force: boolean): CalibrationMethod {
   const defaults = loadConfigText('{}', '<defaults>').defaults.calibration;
   const kind = name ?? defaults.method;
   if (kind !== 'pot' && kind !== 'percentile' && kind !== 'sigma' && kind !== 'robust') {
     throw new UsageError(`--method must be pot, percentile, sigma or robust (got '${kind}')`, USAGE);
   }
   const base = calibrationMethod({ ...defaults, method: kind });
+  // 0.999 for 99.9 gives a threshold that 99.9 % of normal windows exceed: an alert storm, never what is meant.
+  if (base.kind === 'percentile' && target !== undefined && target > 0 && target <= 1 && !force) {
+    throw new UsageError(
+      `--target ${target}: a percentile is in (0, 100) and ${target} looks like a fraction; did you mean ${Number((target * 100).toPrecision(12))} (a percentile)? ` +
+        `Add --force to use the ${target}th percentile as given.`,
+      USAGE,
+    );
+  }
   const method: CalibrationMethod =
     target === undefined
       ? base
