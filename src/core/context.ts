@@ -56,6 +56,11 @@ export interface Events {
   sinkError(sink: string, retryable: boolean, detail: string): void;
   webhookDelivery(receiver: string, result: WebhookResult, status: number | null, detail: string): void;
   mqttConnection(connected: boolean, detail: string): void;
+  /**
+   * The broker's own `$SYS` count of dropped messages rose by `increase` to `brokerCount`; `beforeWatch`: the
+   * first count read, drops from before anomalyd watched (logged, not added to the counter).
+   */
+  brokerMessagesDropped(increase: number, brokerCount: number, beforeWatch: boolean): void;
   modelLoaded(model: string, version: string, backend: string, dir: string): void;
   modelFailed(model: string, dir: string, detail: string): void;
 }
