@@ -7,10 +7,13 @@
 // 0, one INFO line says so for a refusal.
 import type { MqttClient } from 'mqtt';
 import type { ComponentContext } from '../core/context';
-import { BrokerDropTracker, parseSysCount } from './brokerDrops';
+import { BrokerDropTracker, parseSysCount, type DropChange } from './brokerDrops';
 import { clientOptions, createClient, redactUrl, type MqttConnectionOptions } from './mqttClient';
 
 export const DROPPED_TOPIC = '$SYS/broker/publish/messages/dropped';
+export const UPTIME_TOPIC = '$SYS/broker/uptime';
+/** How long to wait for the first uptime before taking a held count as the retained one (brokers without it). */
+const SETTLE_MS = 5_000;
 
 export interface BrokerStatsOptions extends MqttConnectionOptions {
   /** Delay between reconnect attempts (default 10 s): a statistic, not data, so no backoff is needed. */
@@ -22,6 +25,7 @@ export class BrokerStats {
   private readonly tracker = new BrokerDropTracker();
   private refusedReported = false;
   private stopped: Promise<void> | null = null;
+  private settleTimer: NodeJS.Timeout | null = null;
 
   /** No I/O. */
   constructor(
@@ -42,6 +46,7 @@ export class BrokerStats {
 
   stop(): Promise<void> {
     this.stopped ??= (async () => {
+      this.clearSettle();
       const client = this.client;
       if (client) await client.endAsync(true).catch(() => undefined);
     })();
@@ -49,7 +54,9 @@ export class BrokerStats {
   }
 
   private subscribe(client: MqttClient): void {
-    client.subscribe(DROPPED_TOPIC, { qos: 0 }, (err, _granted, suback) => {
+    this.tracker.connected();
+    // One SUBSCRIBE, the count first: its retained value (if any) arrives before the uptime (brokerDrops.ts).
+    client.subscribe({ [DROPPED_TOPIC]: { qos: 0 }, [UPTIME_TOPIC]: { qos: 0 } }, (err, _granted, suback) => {
       const code = suback?.granted?.[0];
       if (typeof code === 'number' && code >= 0x80) {
         if (!this.refusedReported) {
@@ -64,19 +71,33 @@ export class BrokerStats {
         void this.stop();
         return;
       }
-      if (err) this.ctx.log.debug('Broker statistics subscription failed; retried on the next connection.', { error: err.message });
-      else this.ctx.log.debug('Watching the broker\'s dropped-message count.', { topic: DROPPED_TOPIC });
+      if (err) {
+        this.ctx.log.debug('Broker statistics subscription failed; retried on the next connection.', { error: err.message });
+        return;
+      }
+      this.ctx.log.debug('Watching the broker\'s dropped-message count.', { topic: DROPPED_TOPIC });
+      this.clearSettle();
+      this.settleTimer = setTimeout(() => this.report(this.tracker.settle()), SETTLE_MS);
+      this.settleTimer.unref();
     });
   }
 
   private onMessage(topic: string, payload: Buffer): void {
-    if (topic !== DROPPED_TOPIC) return;
-    const count = parseSysCount(payload);
-    if (count === null) {
+    if (topic !== DROPPED_TOPIC && topic !== UPTIME_TOPIC) return;
+    const value = parseSysCount(payload);
+    if (value === null) {
       this.ctx.log.debug('Ignored a broker statistic that is not a count.', { topic, payload: payload.toString('utf8', 0, 64) });
       return;
     }
-    const change = this.tracker.observe(count);
-    if (change) this.ctx.events.brokerMessagesDropped(change.increase, change.brokerCount, change.beforeWatch);
+    this.report(topic === UPTIME_TOPIC ? this.tracker.uptime(value) : this.tracker.dropped(value));
+  }
+
+  private report(change: DropChange | null): void {
+    if (change) this.ctx.events.brokerMessagesDropped(change.increase, change.brokerCount, change.kind);
+  }
+
+  private clearSettle(): void {
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = null;
   }
 }
