@@ -97,8 +97,10 @@ function methodFrom(name: string | undefined, target: number | undefined, force:
   const base = calibrationMethod({ ...defaults, method: kind });
   // 0.999 for 99.9 gives a threshold that 99.9 % of normal windows exceed: an alert storm, never what is meant.
   if (base.kind === 'percentile' && target !== undefined && target > 0 && target <= 1 && !force) {
+    // 1 as a fraction is 100 %, not a percentile either: point at the usual range instead.
+    const meant = target < 1 ? String(Number((target * 100).toPrecision(12))) : '99.9';
     throw new UsageError(
-      `--target ${target}: a percentile is in (0, 100) and ${target} looks like a fraction; did you mean ${Number((target * 100).toPrecision(12))} (a percentile)? ` +
+      `--target ${target}: a percentile is in (0, 100) and ${target} looks like a fraction; did you mean ${meant} (a percentile)? ` +
         `Add --force to use the ${target}th percentile as given.`,
       USAGE,
     );

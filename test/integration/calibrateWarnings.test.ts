@@ -95,6 +95,12 @@ test('calibrate refuses a percentile target in (0, 1] unless --force, and then w
   assert.match(r.stderr, /--target 0\.999: .*did you mean 99\.9 \(a percentile\)\?/);
   assert.match(r.stderr, /--force/);
   assert.match(r.stderr, /Usage: anomalyd calibrate/);
+  r = await cli('calibrate', '--model', 'model', '--input', 'clean.csv', '--method', 'percentile', '--target', '0.95');
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /did you mean 95 \(a percentile\)\?/);
+  r = await cli('calibrate', '--model', 'model', '--input', 'clean.csv', '--method', 'percentile', '--target', '1');
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--target 1: .*did you mean 99\.9 \(a percentile\)\?/);
 
   r = await cli('calibrate', '--model', 'model', '--input', 'clean.csv', '--method', 'percentile', '--target', '0.999', '--force', '--json');
   assert.equal(r.code, 0, r.stderr);
