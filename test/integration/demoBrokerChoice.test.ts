@@ -36,6 +36,11 @@ async function startDemo(mqttUrl: string, stateDir: string): Promise<DaemonProce
   return daemon;
 }
 
+/** The daemon's own log lines (a Node warning on stderr is not one of them). */
+function logLines(log: string): string[] {
+  return log.split('\n').filter((l) => /^\d{4}-\d\d-\d\dT/.test(l));
+}
+
 /** Whether the broker holds a session for clientId (connecting with clean=false creates one, so use once). */
 async function hasSession(url: string, clientId: string): Promise<boolean> {
   const c = await connectAsync(url, { clientId, clean: false });
@@ -57,7 +62,7 @@ test('a broker already on the URL: said first, no simulated data, no session lef
 
   const d = await startDemo(broker.url, 'var-external');
   const readyAt = Date.now();
-  const lines = d.log.split('\n').filter((l) => l.trim() !== '');
+  const lines = logLines(d.log);
   assert.match(lines[0], new RegExp(`INFO +Using the MQTT broker at mqtt\\.url, which anomalyd did not start\\. .*already listens on 127\\.0\\.0\\.1:${broker.port}`));
   assert.match(lines[1], /WARN +The built-in simulator does not publish to a broker anomalyd did not start.*publish_to_external_broker: true/);
   assert.match(d.log, /Connected to MQTT broker .*\(clean session\)/);
@@ -83,7 +88,7 @@ test('a broker already on the URL: said first, no simulated data, no session lef
 test('nothing on the URL: the daemon starts its own broker, says so first, and the simulator feeds it', async () => {
   const port = await freePort();
   const d = await startDemo(`mqtt://127.0.0.1:${port}`, 'var-embedded');
-  const first = d.log.split('\n')[0];
+  const [first] = logLines(d.log);
   assert.match(first, new RegExp(`INFO +Using the MQTT broker anomalyd started in-process .*port=${port} .*nothing listened on 127\\.0\\.0\\.1:${port}`));
   await pollUntil('simulated messages through the embedded broker', () => d.metric('anomalyd_messages_received_total'), (v) => v >= 3);
   assert.doesNotMatch(d.log, /does not publish to a broker/);
