@@ -1,7 +1,7 @@
 // The composition root of `anomalyd run`: builds every component from config, starts them in dependency order
-// (telemetry, state, models, sinks, pipeline, HTTP, broker, source, simulator) and stops them in reverse under
-// one grace deadline. Constructors do nothing; start() does the I/O; stop() is idempotent and safe after a
-// failed start. reload() applies a re-read config file while running (what applies live: see reload.ts).
+// (telemetry, broker, state, models, sinks, pipeline, HTTP, source, broker stats, simulator) and stops them in
+// reverse under one grace deadline. Constructors do nothing; start() does the I/O; stop() is idempotent and
+// safe after a failed start. reload() applies a re-read config file while running (what applies live: see reload.ts).
 import * as path from 'node:path';
 import { autoLearnDetection } from '../config/detection';
 import type { Config, DetectionConfig } from '../config/schema';
@@ -12,7 +12,8 @@ import type { Detector } from '../model/detector';
 import { Pipeline, type StreamBinding } from '../pipeline/pipeline';
 import { AlertmanagerSink } from '../sinks/alertmanager';
 import type { Sink } from '../sinks/sink';
-import { embeddedBrokerTarget, startEmbeddedBroker, type EmbeddedBroker } from '../sources/broker';
+import type { EmbeddedBroker } from '../sources/broker';
+import type { BrokerStats } from '../sources/brokerStats';
 import type { MqttSource } from '../sources/mqtt';
 import { createEvents, type TelemetryEvents } from '../telemetry/events';
 import { createTelemetryServer, type TelemetryServer } from '../telemetry/http';
@@ -28,7 +29,8 @@ import { IngestGate } from './ingestGate';
 import { ModelRegistry } from './models';
 import { planReload, planSinkSwap, type ActiveSink, type ReloadPlan, type SinkSwap } from './reload';
 import { externalUrl, planSinks, secretValues } from './sinks';
-import { buildMqttSource, mqttSubscriptions, shardedDeliver } from './source';
+import { chooseBroker } from './brokerChoice';
+import { buildBrokerStats, buildMqttSource, mqttSubscriptions, shardedDeliver } from './source';
 import { startSimulator, type RunningSimulator } from './simulator';
 import { healthPoint } from './health';
 import { StateStore } from './stateStore';
@@ -46,6 +48,7 @@ export class Daemon {
   private http?: TelemetryServer;
   private broker?: EmbeddedBroker;
   private source?: MqttSource;
+  private brokerStats?: BrokerStats;
   private simulator?: RunningSimulator;
   private activeSinks: readonly ActiveSink[] = [];
   /** Unregisters each running sink's buffered/spool gauges. */
@@ -101,6 +104,9 @@ export class Daemon {
     const c = this.config;
     this.metrics = createMetrics({ maxStreamLabels: Math.min(c.limits.max_streams, 1000), version: this.info.version });
     this.events = createEvents(this.log, this.metrics);
+    // First, so the first lines say which broker this run uses and why (brokerChoice.ts).
+    const brokerChoice = await chooseBroker(c, this.log);
+    this.broker = brokerChoice.embedded ?? undefined;
     this.backend = await selectBackend(backendPreference(c.inference.backend)).catch((err: unknown) => {
       throw new Error(`inference.backend ${c.inference.backend}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     });
@@ -216,16 +222,12 @@ export class Daemon {
       this.httpUrl = (await namingConfigKey({ key: 'http.port', value: c.http.port, hostKey: 'http.host', host: c.http.host }, () => http.start())).url;
     }
 
-    const target = await embeddedBrokerTarget(c.mqtt.embedded_broker, c.mqtt.url);
-    if (target) {
-      const hint = `mqtt.embedded_broker is ${c.mqtt.embedded_broker}: 'auto' uses a broker that already listens there, 'off' never starts one`;
-      this.broker = await namingConfigKey({ key: 'mqtt.url port', value: target.port, hostKey: 'mqtt.url host', host: target.host, hint }, () => startEmbeddedBroker(target));
-      this.log.info('Started the embedded MQTT broker (sessions in memory only: use a real broker in a plant).', { host: target.host, port: this.broker.port });
-    }
-    this.source = buildMqttSource(c, this.ctx('source.mqtt'));
+    this.source = buildMqttSource(c, this.ctx('source.mqtt'), { cleanSession: brokerChoice.cleanSession });
     await this.source.start(shardedDeliver(c, this.ctx('source.mqtt'), ingest.guard(pipeline.deliver)), ingest.commit);
+    this.brokerStats = buildBrokerStats(c, this.ctx('source.broker_stats'), this.broker !== undefined) ?? undefined;
+    await this.brokerStats?.start();
 
-    if (c.simulator.enabled) this.simulator = await startSimulator(c, this.ctx('simulator'));
+    if (brokerChoice.simulate) this.simulator = await startSimulator(c, this.ctx('simulator'));
     this.healthTimer = setInterval(() => this.writeHealth(), 10_000);
     this.healthTimer.unref();
     this.stallTimer = setInterval(() => pipeline.checkStalls(Date.now()), 1000);
@@ -245,6 +247,7 @@ export class Daemon {
     await this.simulator?.stop();
     this.ingest?.close();
     await this.source?.stop();
+    await this.brokerStats?.stop();
     this.pipeline?.stop();
     this.binder?.persist();
     await this.state?.stop();

@@ -4,14 +4,35 @@ import { resolveShard } from '../config/shard';
 import type { ComponentContext } from '../core/context';
 import { shardOwnership } from '../core/shard';
 import type { Deliver } from '../sources/source';
-import { MqttSource, type MqttSubscriptionOptions } from '../sources/mqtt';
+import { BrokerStats } from '../sources/brokerStats';
+import { MqttSource, type MqttConnectionOptions, type MqttSubscriptionOptions } from '../sources/mqtt';
 
-export function buildMqttSource(config: Config, ctx: ComponentContext): MqttSource {
+/** `cleanSession` overrides mqtt.clean_session (the demo on a broker anomalyd did not start, see brokerChoice.ts). */
+export function buildMqttSource(config: Config, ctx: ComponentContext, session: { cleanSession?: boolean } = {}): MqttSource {
   const m = config.mqtt;
   return new MqttSource(ctx, {
+    ...connectionOptions(config),
+    cleanSession: session.cleanSession ?? m.clean_session,
+    qos: m.qos,
+    maxPayloadBytes: m.max_payload_bytes,
+    reconnect: { minDelayMs: m.reconnect.min_delay_ms, maxDelayMs: m.reconnect.max_delay_ms, jitter: m.reconnect.jitter },
+    subscriptions: mqttSubscriptions(config),
+  });
+}
+
+/** The broker's $SYS drop count (mqtt.broker_stats), on its own connection; null when off or not wanted. */
+export function buildBrokerStats(config: Config, ctx: ComponentContext, ownBroker: boolean): BrokerStats | null {
+  // The embedded broker (aedes) publishes no drop count; auto leaves it alone.
+  if (config.mqtt.broker_stats === 'off' || ownBroker) return null;
+  return new BrokerStats(ctx, { ...connectionOptions(config), clientId: `${config.mqtt.client_id}-stats` });
+}
+
+/** Where and as whom to connect: shared by the data connection and the statistics connection. */
+function connectionOptions(config: Config): MqttConnectionOptions {
+  const m = config.mqtt;
+  return {
     url: m.url,
     clientId: m.client_id,
-    cleanSession: m.clean_session,
     ...(m.username !== undefined ? { username: m.username } : {}),
     ...(m.password !== undefined ? { password: m.password } : {}),
     tls: {
@@ -22,11 +43,7 @@ export function buildMqttSource(config: Config, ctx: ComponentContext): MqttSour
     },
     keepaliveS: m.keepalive_s,
     protocolVersion: m.protocol_version,
-    qos: m.qos,
-    maxPayloadBytes: m.max_payload_bytes,
-    reconnect: { minDelayMs: m.reconnect.min_delay_ms, maxDelayMs: m.reconnect.max_delay_ms, jitter: m.reconnect.jitter },
-    subscriptions: mqttSubscriptions(config),
-  });
+  };
 }
 
 /** The subscriptions of a config as the MQTT source takes them (at start, and on a config reload). */

@@ -5,13 +5,13 @@ import { calibrationMethod } from '../app/detection';
 import { loadConfig } from '../app/configFiles';
 import { resolveStream } from '../app/detection';
 import type { Config } from '../config/schema';
-import { validateMethod, type CalibrationMethod } from '../core/calibration';
+import { calibrationWarnings, exceedFraction, validateMethod, type CalibrationMethod } from '../core/calibration';
 import { InputError } from '../core/errors';
 import { selectBackend } from '../model/backend';
 import { Detector } from '../model/detector';
 import { withCalibration } from '../model/fitDetector';
 import { writeManifest } from '../model/artifact';
-import { UsageError, parseCommand, parseNumberOption, printJson, requireOption, round } from './common';
+import { UsageError, formatPercent, parseCommand, parseNumberOption, printJson, printWarnings, requireOption, round } from './common';
 import { recordedWindows, timeUnitUsage, timeUnitOption, trainingSource } from './trainingData';
 
 const USAGE = `Usage: anomalyd calibrate --model DIR (--input CSV [--input CSV ...] | --influx-query Q) [options]
@@ -27,6 +27,8 @@ const USAGE = `Usage: anomalyd calibrate --model DIR (--input CSV [--input CSV .
                        percentile: the percentile (default 99.5); sigma: k in mean + k*std (default 4);
                        robust: the factor on the clean error floor (default 3)
 ${timeUnitUsage(23)}
+  --force              accept a percentile target in (0, 1] (refused by default: usually a fraction typed
+                       for a percentile, e.g. 0.995 for 99.5)
   --json               print one JSON object on stdout`;
 
 export async function calibrateCommand(args: string[]): Promise<number> {
@@ -41,6 +43,7 @@ export async function calibrateCommand(args: string[]): Promise<number> {
       method: { type: 'string' },
       target: { type: 'string' },
       'time-unit': { type: 'string' },
+      force: { type: 'boolean', default: false },
     },
     USAGE,
   );
@@ -48,7 +51,7 @@ export async function calibrateCommand(args: string[]): Promise<number> {
   const modelDir = requireOption(values.model, 'model', USAGE);
   const source = trainingSource(values.input, values['influx-query'], values['influx-url'], USAGE, timeUnitOption(values['time-unit'], USAGE));
   const config = values.config !== undefined ? await loadConfig(values.config) : undefined;
-  const method = methodFrom(values.method, parseNumberOption(values.target, 'target', USAGE));
+  const method = methodFrom(values.method, parseNumberOption(values.target, 'target', USAGE), values.force);
 
   await selectBackend();
   const detector = await Detector.load(modelDir);
@@ -62,6 +65,7 @@ export async function calibrateCommand(args: string[]): Promise<number> {
   const calibrated = withCalibration(detector, scores, method);
   await writeManifest(modelDir, calibrated.manifest);
   const cal = calibrated.manifest.calibration;
+  const warnings = cal ? calibrationWarnings(scores, cal) : [];
   const result = {
     model: modelDir,
     method: method.kind,
@@ -72,23 +76,37 @@ export async function calibrateCommand(args: string[]): Promise<number> {
     alert_periods: recorded.alertPeriods,
     previous_threshold: m.calibration ? round(m.calibration.threshold, 6) : null,
     threshold: cal ? round(cal.threshold, 6) : null,
-    exceed_fraction: cal ? round(scores.filter((s) => s > cal.threshold).length / scores.length, 6) : null,
-    warnings: recorded.warnings,
+    exceed_fraction: cal ? round(exceedFraction(scores, cal.threshold), 6) : null,
+    warnings: [...recorded.warnings, ...warnings],
   };
   detector.dispose();
+  printWarnings(warnings);
   if (values.json) printJson(result);
-  else process.stdout.write(`Calibrated '${modelDir}' by ${method.kind} on ${result.windows} windows: threshold ${result.threshold}\n`);
+  else {
+    const flags = result.exceed_fraction === null ? '' : ` (flags ${formatPercent(result.exceed_fraction)} of these windows)`;
+    process.stdout.write(`Calibrated '${modelDir}' by ${method.kind} on ${result.windows} windows: threshold ${result.threshold}${flags}\n`);
+  }
   return 0;
 }
 
 /** Method and target from the flags; missing values come from the config schema's defaults. */
-function methodFrom(name: string | undefined, target: number | undefined): CalibrationMethod {
+function methodFrom(name: string | undefined, target: number | undefined, force: boolean): CalibrationMethod {
   const defaults = loadConfigText('{}', '<defaults>').defaults.calibration;
   const kind = name ?? defaults.method;
   if (kind !== 'pot' && kind !== 'percentile' && kind !== 'sigma' && kind !== 'robust') {
     throw new UsageError(`--method must be pot, percentile, sigma or robust (got '${kind}')`, USAGE);
   }
   const base = calibrationMethod({ ...defaults, method: kind });
+  // 0.999 for 99.9 gives a threshold that 99.9 % of normal windows exceed: an alert storm, never what is meant.
+  if (base.kind === 'percentile' && target !== undefined && target > 0 && target <= 1 && !force) {
+    // 1 as a fraction is 100 %, not a percentile either: point at the usual range instead.
+    const meant = target < 1 ? String(Number((target * 100).toPrecision(12))) : '99.9';
+    throw new UsageError(
+      `--target ${target}: a percentile is in (0, 100) and ${target} looks like a fraction; did you mean ${meant} (a percentile)? ` +
+        `Add --force to use the ${target}th percentile as given.`,
+      USAGE,
+    );
+  }
   const method: CalibrationMethod =
     target === undefined
       ? base

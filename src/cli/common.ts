@@ -102,6 +102,16 @@ export function packageVersion(): string {
   return version;
 }
 
+/** Warnings of a command: each on stderr as `Warning: ...` (with --json they are also in the object's `warnings`). */
+export function printWarnings(warnings: readonly string[]): void {
+  for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
+}
+
+/** 0.0123 -> "1.23 %" (three significant digits). */
+export function formatPercent(fraction: number): string {
+  return `${Number((fraction * 100).toPrecision(3))} %`;
+}
+
 export function round(value: number, digits = 4): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;

@@ -7,10 +7,10 @@ import * as path from 'node:path';
 import { InputError } from '../core/errors';
 import { readManifest } from '../model/artifact';
 import { likelyTimeUnit, msPerTimeUnit, parseCsv, type CsvSeries, type TimeUnit } from '../sources/csv';
-import { packageRoot, parseCommand, printJson, requireOption, UsageError } from './common';
+import { packageRoot, parseCommand, printJson, printWarnings, requireOption, UsageError } from './common';
 import { defaultModelName, renderStarterConfig, type StarterConfig } from './initConfig';
 import { checkChannelNames, planFromSeries, planWarnings, type InitPlan } from './initPlan';
-import { printWarnings, timeUnitOption, timeUnitUsage } from './trainingData';
+import { timeUnitOption, timeUnitUsage } from './trainingData';
 
 const USAGE = `Usage: anomalyd init --csv FILE [--stream ID] [--model DIR] [-o FILE [--force]] [options]
 

@@ -15,8 +15,8 @@ import { formatCsv } from '../sources/csv';
 import { backendPreference } from '../app/backend';
 import { selectBackend } from '../model/backend';
 import { overlapAdd } from './overlapAdd';
-import { parseCommand, printJson, requireOption, round, UsageError } from './common';
-import { printWarnings, timeUnitUsage, timeUnitOption } from './trainingData';
+import { parseCommand, printJson, printWarnings, requireOption, round, UsageError } from './common';
+import { timeUnitUsage, timeUnitOption } from './trainingData';
 
 const USAGE = `Usage: anomalyd replay --input CSV (--model DIR | -c FILE --stream ID) [options]
 

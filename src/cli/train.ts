@@ -7,13 +7,14 @@ import { loadConfig } from '../app/configFiles';
 import { detectorSpec, resolveStream } from '../app/detection';
 import { recordedWindows, timeUnitUsage, timeUnitOption, trainingSource } from './trainingData';
 import { backendPreference } from '../app/backend';
+import { calibrationWarnings, exceedFraction } from '../core/calibration';
 import { InputError } from '../core/errors';
 import { selectBackend } from '../model/backend';
 import { saveArtifact } from '../model/artifact';
 import { trainDetector } from '../model/fitDetector';
 import { buildReportData } from './reportData';
 import { renderTrainingReport } from '../eval/trainingReport';
-import { formatDuration, packageVersion, parseCommand, printJson, Progress, requireOption, round } from './common';
+import { formatDuration, formatPercent, packageVersion, parseCommand, printJson, printWarnings, Progress, requireOption, round } from './common';
 
 const USAGE = `Usage: anomalyd train -c FILE --stream ID (--input CSV [--input CSV ...] | --influx-query Q) --out DIR [options]
 
@@ -83,6 +84,9 @@ export async function trainCommand(args: string[]): Promise<number> {
     await writeFile(reportFile, renderTrainingReport(buildReportData(detector, trained, recorded.windows)));
   }
   const m = detector.manifest;
+  // The threshold was fitted on the training windows' own scores: flagging many of them is a wrong setting.
+  const exceed = m.calibration ? exceedFraction(trained.cleanScores, m.calibration.threshold) : null;
+  const warnings = m.calibration ? calibrationWarnings(trained.cleanScores, m.calibration) : [];
   const result = {
     model: path.resolve(out),
     stream: stream.id,
@@ -99,14 +103,19 @@ export async function trainCommand(args: string[]): Promise<number> {
     val_loss: m.training.finalValLoss === null ? null : round(m.training.finalValLoss, 6),
     threshold: round(detector.threshold, 6),
     calibration: m.calibration?.method.kind ?? null,
+    exceed_fraction: exceed === null ? null : round(exceed, 6),
     clipped_fraction: round(m.training.clippedFraction, 6),
     backend: backend.name,
     duration_s: round(history.durationMs / 1000, 2),
     report: values['no-report'] ? null : path.resolve(reportFile),
-    warnings: recorded.warnings,
+    warnings: [...recorded.warnings, ...warnings],
   };
   detector.dispose();
+  printWarnings(warnings);
   if (values.json) printJson(result);
-  else process.stdout.write(`Model written to ${result.model} (threshold ${result.threshold}${result.report ? `, report ${result.report}` : ''})\n`);
+  else {
+    const flags = exceed === null ? '' : `, flags ${formatPercent(exceed)} of the training windows`;
+    process.stdout.write(`Model written to ${result.model} (threshold ${result.threshold}${flags}${result.report ? `, report ${result.report}` : ''})\n`);
+  }
   return 0;
 }

@@ -6,7 +6,7 @@ import type { WindowOptions } from '../core/window';
 import { historyTarget, windowsFromInflux } from '../app/influxHistory';
 import { windowsFromCsvFiles } from '../app/recorded';
 import { TIME_UNITS, type TimeUnit } from '../sources/csv';
-import { UsageError } from './common';
+import { printWarnings, UsageError } from './common';
 
 export type TrainingSource =
   | { readonly kind: 'csv'; readonly files: readonly string[]; readonly timeUnit?: TimeUnit | undefined }
@@ -89,6 +89,3 @@ export async function recordedWindows(
   };
 }
 
-export function printWarnings(warnings: readonly string[]): void {
-  for (const w of warnings) process.stderr.write(`Warning: ${w}\n`);
-}

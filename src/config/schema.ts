@@ -115,6 +115,11 @@ export const simulatorSchema = section(
     anomaly_every_s: Type.Number({ minimum: 0, maximum: 86_400, default: 90, description: 'Seconds between injected faults (on a random asset); 0 = none.' }),
     fault_duration_s: Type.Number({ exclusiveMinimum: 0, maximum: 86_400, default: 60, description: 'How long each injected fault lasts (seconds).' }),
     seed: Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 1, description: 'Seed of the simulated signals and faults.' }),
+    publish_to_external_broker: Type.Boolean({
+      default: false,
+      description:
+        "Let the simulator publish to a broker anomalyd did not start itself (embedded_broker found one already listening, or is off). false: it does not start there, and the daemon's own session on that broker is a clean one (nothing stays queued after the demo); true: it publishes, and the session follows mqtt.clean_session.",
+    }),
   },
   'The built-in simulator (off unless enabled).',
 );

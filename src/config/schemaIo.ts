@@ -56,6 +56,11 @@ export const mqttSchema = section(
       'Start a broker inside the daemon: on = always, auto = only when the URL is a loopback address and nothing listens there, off = never.',
       'auto',
     ),
+    broker_stats: oneOf(
+      ['auto', 'off'] as const,
+      "Read the broker's own count of dropped messages ($SYS/broker/publish/messages/dropped, published by Mosquitto) on a second connection (client id `<client_id>-stats`): anomalyd_broker_dropped_messages_total follows it and a WARN names the likely cause when it grows. auto = on, except with the embedded broker; harmless where the broker publishes no such topic or refuses the subscription; off = never.",
+      'auto',
+    ),
   },
   'Connection to the MQTT broker.',
 );

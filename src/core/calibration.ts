@@ -99,3 +99,46 @@ export function calibrate(scores: ArrayLike<number>, method: CalibrationMethod):
   }
   return { method: { ...method }, threshold, tail, nScores: n };
 }
+
+/** Above this share of the clean windows a threshold was derived from, `train` and `calibrate` warn. */
+export const MAX_CLEAN_EXCEED_FRACTION = 0.01;
+
+/** The share of `scores` strictly above `threshold` (0 for no scores). */
+export function exceedFraction(scores: ArrayLike<number>, threshold: number): number {
+  let over = 0;
+  for (let i = 0; i < scores.length; i++) if (scores[i] > threshold) over++;
+  return scores.length === 0 ? 0 : over / scores.length;
+}
+
+/**
+ * What a person should hear about a threshold fitted on clean scores: it flags more than
+ * MAX_CLEAN_EXCEED_FRACTION of the windows it came from, so the stream would alert on normal operation. The
+ * usual cause is the target (a fraction typed for a percentile, a small sigma k or robust factor), else data
+ * that was not clean. A single window above the threshold never warns: with fewer than 100 windows one is
+ * already more than 1 %, and an empirical percentile leaves one above it by construction.
+ */
+export function calibrationWarnings(scores: ArrayLike<number>, c: Calibration): string[] {
+  const fraction = exceedFraction(scores, c.threshold);
+  if (!(fraction > MAX_CLEAN_EXCEED_FRACTION && Math.round(fraction * scores.length) > 1)) return [];
+  const pct = (x: number): string => `${Number((x * 100).toPrecision(3))} %`;
+  return [
+    `the threshold ${Number(c.threshold.toPrecision(6))} flags ${pct(fraction)} of the ${scores.length} clean windows it was derived from ` +
+      `(more than ${pct(MAX_CLEAN_EXCEED_FRACTION)}): the stream would alert on normal operation. ${methodHint(c.method)}`,
+  ];
+}
+
+function methodHint(m: CalibrationMethod): string {
+  switch (m.kind) {
+    case 'percentile':
+      return m.percentile < 99
+        ? `The percentile ${m.percentile} leaves ${Number((100 - m.percentile).toPrecision(3))} % of the windows above it by definition; ` +
+            'use 99 or more (a percentile, not a fraction), or pot.'
+        : 'Check that the data is clean, or use more of it.';
+    case 'sigma':
+      return `mean + ${m.k} * std is low for these scores; raise k (e.g. 4) or use pot.`;
+    case 'pot':
+      return `An exceedance probability of ${m.q} per window is high; use 1e-4 or less, or check that the data is clean.`;
+    case 'robust':
+      return `${m.factor} x the ${m.quantile} quantile is low for these scores; raise the factor or check that the data is clean.`;
+  }
+}

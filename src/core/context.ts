@@ -56,6 +56,12 @@ export interface Events {
   sinkError(sink: string, retryable: boolean, detail: string): void;
   webhookDelivery(receiver: string, result: WebhookResult, status: number | null, detail: string): void;
   mqttConnection(connected: boolean, detail: string): void;
+  /**
+   * The broker's own `$SYS` count of dropped messages rose by `increase` to `brokerCount`. `kind` 'new' is
+   * counted; 'before_watch' (the first count read: drops from before anomalyd watched) and 'unknown_start' (a
+   * change whose starting value was unknown) are logged, not counted (see sources/brokerDrops.ts).
+   */
+  brokerMessagesDropped(increase: number, brokerCount: number, kind: 'new' | 'before_watch' | 'unknown_start'): void;
   modelLoaded(model: string, version: string, backend: string, dir: string): void;
   modelFailed(model: string, dir: string, detail: string): void;
 }

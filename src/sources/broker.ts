@@ -72,11 +72,27 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
  * only when the URL is a plain mqtt:// loopback address and nothing listens there yet; `off` = never.
  */
 export async function embeddedBrokerTarget(mode: 'auto' | 'on' | 'off', url: string): Promise<EmbeddedBrokerOptions | null> {
-  if (mode === 'off') return null;
+  return (await embeddedBrokerDecision(mode, url)).target;
+}
+
+export interface EmbeddedBrokerDecision {
+  readonly target: EmbeddedBrokerOptions | null;
+  /** Why, in words for the start-up log, e.g. "mqtt.embedded_broker is auto and a broker already listens on 127.0.0.1:1883". */
+  readonly reason: string;
+}
+
+/** embeddedBrokerTarget with the reason for its answer. */
+export async function embeddedBrokerDecision(mode: 'auto' | 'on' | 'off', url: string): Promise<EmbeddedBrokerDecision> {
+  if (mode === 'off') return { target: null, reason: 'mqtt.embedded_broker is off' };
   const u = new URL(url);
   const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');
   const port = u.port ? Number(u.port) : 1883;
-  if (mode === 'on') return { host, port };
-  if (!['mqtt:', 'tcp:'].includes(u.protocol) || !LOOPBACK.has(u.hostname)) return null;
-  return (await isPortListening(host, port)) ? null : { host, port };
+  const at = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (mode === 'on') return { target: { host, port }, reason: `mqtt.embedded_broker is on` };
+  if (!['mqtt:', 'tcp:'].includes(u.protocol) || !LOOPBACK.has(u.hostname)) {
+    return { target: null, reason: 'mqtt.embedded_broker is auto and mqtt.url is not a plain mqtt:// loopback address' };
+  }
+  return (await isPortListening(host, port))
+    ? { target: null, reason: `mqtt.embedded_broker is auto and a broker already listens on ${at}` }
+    : { target: { host, port }, reason: `mqtt.embedded_broker is auto and nothing listened on ${at}` };
 }

@@ -173,6 +173,26 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
       }
     },
 
+    brokerMessagesDropped(increase: number, brokerCount: number, kind: 'new' | 'before_watch' | 'unknown_start'): void {
+      const fields = {
+        broker_count: brokerCount,
+        likely_cause: 'a client session had the broker\'s max_queued_messages (or max_queued_bytes) waiting: a slow or disconnected consumer, e.g. anomalyd while it was down or falling behind',
+        fix: 'raise max_queued_messages / max_queued_bytes in the broker config (mosquitto.conf), or find the consumer that does not keep up; watch anomalyd_broker_dropped_messages_total',
+      };
+      if (kind === 'before_watch') {
+        log.warn('The MQTT broker has dropped messages since it started (before anomalyd read its count).', { dropped: increase, ...fields });
+        return;
+      }
+      if (kind === 'unknown_start') {
+        // Mosquitto's retained count expires a minute after its last change: how many of these are new is unknown.
+        log.warn('The MQTT broker dropped messages (how many of its count are new is unknown: it had not changed for a minute when anomalyd started reading it).', fields);
+        return;
+      }
+      metrics.brokerDropped.inc(increase);
+      const count = limiter.hit('broker_dropped', increase);
+      if (count > 0) log.warn('The MQTT broker dropped messages.', { dropped: count, ...fields, interval_ms: opts.summaryIntervalMs ?? 60_000 });
+    },
+
     modelLoaded(model: string, version: string, backend: string, dir: string): void {
       // A reload with a new version or backend replaces the model's series instead of adding a second one.
       const prev = modelLabels.get(model);

@@ -63,6 +63,7 @@ export interface Metrics {
   readonly configReloads: Counter<'result'>;
   readonly messagesOtherShard: Counter;
   readonly shardInfo: Gauge<'index' | 'count'>;
+  readonly brokerDropped: Counter;
   /**
    * A window of the stream (by its label, see streamLabel) was scored: anomalyd_stream_score and
    * anomalyd_stream_threshold take these values. Kept in a map and set on the gauges when they are read (a
@@ -212,6 +213,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     messagesOtherShard: counter('anomalyd_messages_other_shard_total',
       'Messages of streams another replica owns (shard): acknowledged and dropped, not scored.'),
     shardInfo: gauge('anomalyd_shard_info', 'This replica\'s shard (value 1): index and count of shard.', ['index', 'count']),
+    brokerDropped: counter('anomalyd_broker_dropped_messages_total',
+      'Messages the MQTT broker reported dropping (its $SYS count, e.g. Mosquitto past max_queued_messages) while anomalyd watched; all clients, not only anomalyd.'),
     providerErrors,
   };
   for (const reason of Object.keys(REJECT_REASONS)) m.messagesRejected.inc({ reason }, 0);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectAsync } from 'mqtt';
-import { embeddedBrokerTarget, isPortListening, startEmbeddedBroker } from '../../src/sources/broker';
+import { embeddedBrokerDecision, embeddedBrokerTarget, isPortListening, startEmbeddedBroker } from '../../src/sources/broker';
 import { MqttSource } from '../../src/sources/mqtt';
 import type { StreamSamples } from '../../src/sources/source';
 import { testContext } from '../helpers/context';
@@ -56,4 +56,12 @@ void test('isPortListening and embedded_broker auto/on/off', async () => {
     await broker.close();
     await broker.close();
   }
+});
+
+void test('embeddedBrokerDecision says why, for the start-up log', async () => {
+  const port = await freePort();
+  assert.deepEqual(await embeddedBrokerDecision('off', `mqtt://127.0.0.1:${port}`), { target: null, reason: 'mqtt.embedded_broker is off' });
+  assert.match((await embeddedBrokerDecision('auto', 'mqtts://broker.example.com:8883')).reason, /mqtt\.url is not a plain mqtt:\/\/ loopback address/);
+  assert.match((await embeddedBrokerDecision('auto', `mqtt://localhost:${port}`)).reason, new RegExp(`nothing listened on 127\\.0\\.0\\.1:${port}$`));
+  assert.equal((await embeddedBrokerDecision('on', `mqtt://127.0.0.1:${port}`)).reason, 'mqtt.embedded_broker is on');
 });
