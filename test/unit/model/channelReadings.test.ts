@@ -1,15 +1,20 @@
 // An alert's readings from a real network with a known output: zero weights make every output the sigmoid of its
 // bias, so the reconstruction is chosen by the test and the expected values follow from the scaler alone.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { fitScaler } from '../../../src/core/scaling';
 import type { Window } from '../../../src/core/types';
+import { sineWindows, withFault } from '../../helpers/synthetic';
 import { buildAutoencoder } from '../../../src/model/autoencoder';
 import { selectBackend } from '../../../src/model/backend';
 import { scalerRange, trainingRange, WindowReadings } from '../../../src/model/channelReadings';
 import { Detector } from '../../../src/model/detector';
-import { EnsembleDetector } from '../../../src/model/ensemble';
+import { EnsembleDetector, trainEnsemble } from '../../../src/model/ensemble';
+import { loadLearnedModel, saveLearnedModel } from '../../../src/model/learnedModel';
 import type { Manifest } from '../../../src/model/manifest';
 
 const CHANNELS = ['bearing_temp_c', 'rpm'];
@@ -130,5 +135,52 @@ describe('training range', () => {
     const demeaned = trainingRange(manifest({ transform: ['none', 'demean'] }), 1);
     assert.ok(Number.isNaN(demeaned.min) && Number.isNaN(demeaned.max));
     assert.deepEqual(trainingRange(manifest({ transform: 'demean', training: { channelSummary: summary } as unknown as Manifest['training'] }), 0), { min: 1, max: 9 });
+  });
+});
+
+describe('an auto-learned model', () => {
+  it('saved and loaded as the daemon does (ensemble, per-channel transforms) gives readings with the training range', async () => {
+    // Channel 0's level wanders between windows, so `auto` demeans it; channel 1 keeps its level.
+    const learning = sineWindows(120, 16, 2, 5).map((w, i) => {
+      const values = Float32Array.from(w.values);
+      for (let t = 0; t < 16; t++) values[t * 2] += 20 * Math.sin(i / 7);
+      return { ...w, values };
+    });
+    const { detector } = await trainEnsemble(learning, {
+      name: 'auto',
+      stream: { id: 's', channels: ['level', 'steady'] },
+      window: { size: 16, hop: 16, maxGapMs: 5000, minCompleteness: 0.9 },
+      encoderUnits: [16],
+      latentUnits: 4,
+      scaleMargin: 0.05,
+      transform: 'auto',
+      metric: 'mse',
+      train: { loss: 'bce', epochs: 3, batchSize: 32, learningRate: 0.01, validationFraction: 0, patience: 0, seed: 1, noise: { gaussianSigma: 0.05, maskFraction: 0, saltPepperFraction: 0 } },
+      calibration: { kind: 'percentile', percentile: 99 },
+      backend: 'test',
+      anomalydVersion: 'test',
+    }, 2);
+    const dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-readings-'));
+    try {
+      await saveLearnedModel(dir, { detector });
+      const loaded = (await loadLearnedModel(dir, { channels: ['level', 'steady'] })).detector;
+      assert.ok(loaded instanceof EnsembleDetector);
+      assert.deepEqual(loaded.manifest.transform, ['demean', 'none']);
+      const faulty = withFault(learning[0], 1, 30);
+      const readings = new WindowReadings(loaded, faulty);
+      for (const c of [0, 1]) {
+        const r = readings.of(c);
+        const summary: { min: number; max: number } = loaded.manifest.training.channelSummary[c];
+        assert.ok(r, `channel ${c}`);
+        assert.ok(Number.isFinite(r.observed) && Number.isFinite(r.expected));
+        assert.deepEqual([r.trainingMin, r.trainingMax], [Number(summary.min.toPrecision(6)), Number(summary.max.toPrecision(6))]);
+      }
+      const steady = readings.of(1);
+      assert.ok(steady && steady.observed > steady.trainingMax, `the step of +30 reads ${steady?.observed}, above the training range`);
+      loaded.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      detector.dispose();
+    }
   });
 });
