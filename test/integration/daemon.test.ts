@@ -242,7 +242,7 @@ test('a pump fault over MQTT pages the webhook (signed), reaches Alertmanager an
   assert.ok(Number(alerts[0]?.values?.[0]?.[1] ?? 0) >= 2, 'firing and resolved alerts are in InfluxDB');
   const readings = await influx.query(`SELECT "readings", "observed_${top.channel}" FROM anomaly_alert WHERE stream = 'line1/pump1' AND state = 'firing'`, 'anomalyd');
   // The first firing notice's point (an escalation, if any, is a point of its own: severity is a tag).
-  const rows = (readings[0]?.values ?? []) as unknown[][];
+  const rows = readings[0]?.values ?? [];
   assert.ok(
     rows.some((r) => String(r[1]).startsWith(`${top.channel} read `) && r[2] === top.observed),
     `the alert point carries the readings: ${JSON.stringify(rows)}`,
