@@ -4,7 +4,7 @@
 // matters more than batching.
 import type { AlertKind, AlertNotice, ChannelShare } from '../core/alert';
 import { FLAPPING_LABEL } from '../core/alerting';
-import { formatReadings, payloadChannels, type PayloadChannel } from './channelDetails';
+import { briefReading, formatReadings, payloadChannels, type PayloadChannel } from './channelDetails';
 
 /** What Alertmanager writes as endsAt of an alert that has not ended. */
 export const ALERTMANAGER_ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -124,7 +124,11 @@ function conditionAnnotations(notice: AlertNotice): Record<string, string> & { s
   if (notice.status === 'resolved') {
     return { summary: `Stream ${notice.stream} is back to normal`, description: `Stream ${notice.stream} is calm again: ${numbers}.`, ...withReadings };
   }
-  const summary = flapping ? `Anomaly alert on stream ${notice.stream} is flapping` : `Anomaly on stream ${notice.stream}`;
+  // The title a pager shows: the top channel's reading says at a glance what is off.
+  const headline = notice.topChannels.length > 0 ? briefReading(notice.topChannels[0]) : undefined;
+  const summary = flapping
+    ? `Anomaly alert on stream ${notice.stream} is flapping`
+    : `Anomaly on stream ${notice.stream}${headline === undefined ? '' : `: ${headline}`}`;
   const lead = flapping ? 'Anomalies keep starting and stopping' : 'Reconstruction error above threshold';
   const read = readings === '' ? '' : ` ${readings}.`;
   return { summary, description: `${lead} on ${notice.stream}: ${numbers}; top channels: ${top || 'none'}.${read}`, ...withReadings };

@@ -36,6 +36,13 @@ export function formatReading(s: ChannelShare): string | undefined {
   return `read ${formatValue(observed)}, expected ${formatValue(expected)}${range}`;
 }
 
+/** "bearing_temp_c read 92.1, expected 61.4" (a title's length), or undefined without a reading. */
+export function briefReading(s: ChannelShare): string | undefined {
+  const observed = known(s.reading?.observed);
+  const expected = known(s.reading?.expected);
+  return observed === null || expected === null ? undefined : `${s.channel} read ${formatValue(observed)}, expected ${formatValue(expected)}`;
+}
+
 /** "bearing_temp_c read 92.1, expected 61.4 (training 55 to 70); vib_x ..." ('' when no channel has a reading). */
 export function formatReadings(top: readonly ChannelShare[]): string {
   const parts: string[] = [];

@@ -76,6 +76,7 @@ describe('webhookBody', () => {
     ]);
     const readings = 'bearing_temp_c read 92.1, expected 61.43 (training 55 to 70.25); rpm read 1524, expected 1500 (training 1480 to 1520); vib_x read 4.00e-4, expected 3.10e-4';
     assert.equal(alert?.annotations['readings'], readings);
+    assert.equal(alert?.annotations['summary'], 'Anomaly on stream line1/pump1: bearing_temp_c read 92.1, expected 61.43');
     assert.equal(
       alert?.annotations['description'],
       `Reconstruction error above threshold on line1/pump1: score 0.01230 vs threshold 0.004000 (p = 3.2e-6); top channels: bearing_temp_c 70%, rpm 20%, vib_x 10%. ${readings}.`,
