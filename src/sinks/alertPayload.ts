@@ -4,7 +4,8 @@
 // matters more than batching.
 import type { AlertKind, AlertNotice, ChannelShare } from '../core/alert';
 import { FLAPPING_LABEL } from '../core/alerting';
-import { briefReading, formatReadings, payloadChannels, type PayloadChannel } from './channelDetails';
+import { briefReading, formatReadings } from '../core/channelReading';
+import { payloadChannels, type PayloadChannel } from './channelDetails';
 
 /** What Alertmanager writes as endsAt of an alert that has not ended. */
 export const ALERTMANAGER_ZERO_TIME = '0001-01-01T00:00:00Z';

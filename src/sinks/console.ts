@@ -4,7 +4,7 @@ import type { AlertNotice } from '../core/alert';
 import { FLAPPING_LABEL } from '../core/alerting';
 import type { ComponentContext } from '../core/context';
 import { formatPValue, formatShares, rfc3339 } from './alertPayload';
-import { formatReadings } from './channelDetails';
+import { formatReadings } from '../core/channelReading';
 import type { Sink, SinkStats } from './sink';
 
 export interface ConsoleSinkOptions {

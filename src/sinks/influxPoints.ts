@@ -3,7 +3,7 @@
 // time, so a retried or replayed write overwrites the same point instead of adding one.
 import type { IPoint } from 'influx';
 import type { AlertNotice } from '../core/alert';
-import { formatReadings } from './channelDetails';
+import { formatReadings } from '../core/channelReading';
 import type { HealthPoint, ScorePoint } from './sink';
 
 export const SCORE_MEASUREMENT = 'anomaly_score';
