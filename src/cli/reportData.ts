@@ -2,6 +2,7 @@
 // threshold, and a few windows (from typical to worst) drawn over their reconstructions.
 import type { Window } from '../core/types';
 import type { ExampleWindow, TrainingReportData } from '../eval/trainingReport';
+import { transformOf } from '../model/channelReadings';
 import type { Detector } from '../model/detector';
 import type { TrainedDetector } from '../model/fitDetector';
 
@@ -36,6 +37,7 @@ export function buildReportData(detector: Detector, trained: TrainedDetector, wi
     nWindows: windows.length,
     calibrationErrors: cleanScores,
     examples: examples(detector, cleanScores, windows),
+    transforms: m.channels.map((_, c) => transformOf(m, c)),
     createdAt: m.createdAt,
   };
 }
@@ -48,11 +50,15 @@ function examples(detector: Detector, scores: readonly number[], windows: readon
     if (!picked.has(i)) picked.set(i, label);
   }
   const indices = [...picked.keys()];
-  const denoised = detector.denoise(indices.map((i) => windows[i]));
-  const d = detector.manifest.architecture.inputSize;
+  // Input and reconstruction as the model sees them (transformed, scaled to [0, 1], clipped): every channel
+  // fills the same axis, where raw units would leave all but the largest-valued channel a flat line. Not counted
+  // as scaled input: these windows were counted when they were scored.
+  const scaled = detector.toMatrix(indices.map((i) => windows[i]), false);
+  const reconstructed = detector.scorer.reconstruct(scaled);
+  const d = scaled.inputSize;
   return indices.map((wi, k) => ({
-    input: Array.from(windows[wi].values),
-    reconstruction: Array.from(denoised.subarray(k * d, (k + 1) * d)),
+    input: Array.from(scaled.data.subarray(k * d, (k + 1) * d)),
+    reconstruction: Array.from(reconstructed.subarray(k * d, (k + 1) * d)),
     channels: windows[wi].channels,
     score: scores[wi],
     label: `${picked.get(wi) ?? ''}, window ending ${new Date(windows[wi].end).toISOString()}`,

@@ -13,6 +13,23 @@ export interface ChannelShare {
   readonly channel: string;
   /** Fraction of the window's reconstruction error, 0..1. */
   readonly share: number;
+  /**
+   * What the channel read against what the model expected, on anomaly notices; absent where no model judged the
+   * window (sensor checks, stalls) and on notices saved by versions that did not record it.
+   */
+  readonly reading?: ChannelReading;
+}
+
+/**
+ * One channel of a scored window in the channel's own units: the observed value and the model's expected value
+ * (its reconstruction mapped back through the scaler and the window transform) at the sample of the window where
+ * they differ most (see channelReading.ts), and the range of the channel in the model's training data.
+ */
+export interface ChannelReading {
+  readonly observed: number;
+  readonly expected: number;
+  readonly trainingMin: number;
+  readonly trainingMax: number;
 }
 
 export interface AlertNotice {

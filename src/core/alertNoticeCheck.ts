@@ -1,7 +1,7 @@
 // A firing notice read back from the state file (parsed JSON): checked field by field, so a damaged or foreign
 // entry is refused with a reason instead of half-applied, and revived (JSON turned NaN into null; the sinks
 // expect NaN for "no score").
-import type { AlertKind, AlertNotice } from './alert';
+import type { AlertKind, AlertNotice, ChannelReading, ChannelShare } from './alert';
 
 /** The notice, or a string saying why `value` is not a firing notice of `kind` for `stream`. */
 export function reviveFiringNotice(value: unknown, kind: AlertKind, stream: string): AlertNotice | string {
@@ -24,8 +24,18 @@ export function reviveFiringNotice(value: unknown, kind: AlertKind, stream: stri
     score: num(v['score']),
     threshold: num(v['threshold']),
     pValue: num(v['pValue']),
-    topChannels: top.map((c: { channel: string; share?: unknown }) => ({ channel: c.channel, share: num(c.share) })),
+    topChannels: top.map((c: { channel: string; share?: unknown; reading?: unknown }) => revivedShare(c.channel, num(c.share), c.reading)),
   };
+}
+
+/** A top channel with its reading where one was saved whole (JSON wrote an unknown training bound as null). */
+function revivedShare(channel: string, share: number, reading: unknown): ChannelShare {
+  if (typeof reading !== 'object' || reading === null) return { channel, share };
+  const r = reading as Record<string, unknown>;
+  if (!isNumber(r['observed']) || !isNumber(r['expected'])) return { channel, share };
+  const bound = (x: unknown): number => (isNumber(x) ? x : NaN);
+  const revived: ChannelReading = { observed: r['observed'], expected: r['expected'], trainingMin: bound(r['trainingMin']), trainingMax: bound(r['trainingMax']) };
+  return { channel, share, reading: revived };
 }
 
 export function isNumber(value: unknown): value is number {

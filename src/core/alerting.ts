@@ -2,7 +2,7 @@
 // severity from the tail probability, and a separate insufficient-data alert. Pure and clock-free: time is the
 // window time it is given, so replay, tests and the daemon get the same decisions. It returns the notices to
 // emit; sinks decide how to deliver them.
-import type { AlertKind, AlertNotice, AlertSeverity, ChannelShare } from './alert';
+import type { AlertKind, AlertNotice, AlertSeverity, ChannelReading, ChannelShare } from './alert';
 import { EpisodeTracker } from './alertEpisode';
 import { alertFingerprint } from './alertFingerprint';
 import { ALERT_SNAPSHOT_VERSION, snapshotProblem, type AlertSnapshot, type HeldState } from './alertSnapshot';
@@ -45,6 +45,11 @@ export interface WindowObservation {
   readonly pValue: number;
   readonly anomalous: boolean;
   readonly channelShares: readonly ChannelShare[];
+  /**
+   * The reading of channel `index` (of channelShares) in this window, asked for the top channels of a notice only,
+   * so the model's second look at the window is paid for notices alone. Absent: notices carry shares only.
+   */
+  readingOf?(index: number): ChannelReading | undefined;
 }
 
 export interface InsufficientObservation {
@@ -109,7 +114,7 @@ export class AlertStateMachine {
     this.changes++;
     this.insufficientCount += 1;
     if (this.insufficient || this.insufficientCount < this.options.insufficientWindows) return [];
-    const noScore = { score: 0, threshold: this.lastThreshold, pValue: 1, channelShares: [] };
+    const noScore: ScoreOf = { score: 0, threshold: this.lastThreshold, pValue: 1, channelShares: [] };
     this.insufficient = this.build('insufficient_data', w.time, noScore, false);
     return [this.insufficient];
   }
@@ -214,7 +219,7 @@ export class AlertStateMachine {
   }
 
   /** The resolve of a firing notice keeps its identity (fingerprint, startsAt, severity, labels, model). */
-  private resolveOf(firing: AlertNotice, time: number, w: Omit<WindowObservation, 'time' | 'anomalous'>): AlertNotice {
+  private resolveOf(firing: AlertNotice, time: number, w: ScoreOf): AlertNotice {
     return {
       ...firing,
       status: 'resolved',
@@ -222,13 +227,13 @@ export class AlertStateMachine {
       score: w.score,
       threshold: w.threshold,
       pValue: w.pValue,
-      topChannels: firing.kind === 'anomaly' ? topShares(w.channelShares, this.options.topChannels) : [],
+      topChannels: firing.kind === 'anomaly' ? topShares(w.channelShares, this.options.topChannels, w) : [],
       sequence: this.options.nextSequence(),
     };
   }
 
   /** A firing notice; resolves are derived from it by resolveOf. */
-  private build(kind: AlertKind, startsAt: number, w: Omit<WindowObservation, 'time' | 'anomalous'>, flapping: boolean): AlertNotice {
+  private build(kind: AlertKind, startsAt: number, w: ScoreOf, flapping: boolean): AlertNotice {
     const { stream, model } = this.options;
     return {
       fingerprint: alertFingerprint(stream, kind),
@@ -242,18 +247,24 @@ export class AlertStateMachine {
       score: w.score,
       threshold: w.threshold,
       pValue: w.pValue,
-      topChannels: topShares(w.channelShares, this.options.topChannels),
+      topChannels: topShares(w.channelShares, this.options.topChannels, w),
       sequence: this.options.nextSequence(),
       labels: flapping ? { ...this.options.labels, [FLAPPING_LABEL]: 'true' } : { ...this.options.labels },
     };
   }
 }
 
-/** The `count` largest shares, largest first (ties keep channel order). */
-export function topShares(shares: readonly ChannelShare[], count: number): ChannelShare[] {
+/** What a notice takes from the window that caused it. */
+type ScoreOf = Omit<WindowObservation, 'time' | 'anomalous'>;
+
+/** The `count` largest shares, largest first (ties keep channel order), each with its reading where `source` gives one. */
+export function topShares(shares: readonly ChannelShare[], count: number, source?: Pick<WindowObservation, 'readingOf'>): ChannelShare[] {
   return shares
     .map((s, i) => ({ s, i }))
     .sort((a, b) => b.s.share - a.s.share || a.i - b.i)
     .slice(0, Math.max(0, count))
-    .map(({ s }) => ({ channel: s.channel, share: s.share }));
+    .map(({ s, i }) => {
+      const reading = source?.readingOf?.(i) ?? s.reading;
+      return reading === undefined ? { channel: s.channel, share: s.share } : { channel: s.channel, share: s.share, reading };
+    });
 }

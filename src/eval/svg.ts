@@ -38,6 +38,11 @@ export interface LinePlotOptions extends FrameOptions {
   legend?: boolean;
   /** Only label integer x ticks (epochs, sample indices). */
   integerX?: boolean;
+  /**
+   * A fixed y axis (not with logY), e.g. [0, 1] for scaled values, so small multiples share one scale; values
+   * beyond it are drawn at its edge rather than outside the plot.
+   */
+  yRange?: readonly [number, number];
 }
 
 export interface HistogramOptions extends FrameOptions {
@@ -84,6 +89,8 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
 
 export function linePlot(o: LinePlotOptions): string {
   const logY = o.logY ?? false;
+  const fixed = !logY && o.yRange !== undefined && o.yRange[1] > o.yRange[0] ? o.yRange : undefined;
+  const clampY = (y: number): number => (fixed ? Math.min(fixed[1], Math.max(fixed[0], y)) : y);
   const xs: number[] = [];
   const ys: number[] = [];
   for (const s of o.series) {
@@ -100,7 +107,10 @@ export function linePlot(o: LinePlotOptions): string {
   const [x0, x1] = padDomain(minOf(xs), maxOf(xs));
   let [y0, y1] = padDomain(minOf(ys), maxOf(ys));
   let yTicks: number[];
-  if (logY) {
+  if (fixed) {
+    [y0, y1] = fixed;
+    yTicks = niceTicks(y0, y1, 5);
+  } else if (logY) {
     y0 = Math.floor(y0);
     y1 = Math.ceil(y1);
     if (y1 === y0) y1 = y0 + 1;
@@ -127,7 +137,7 @@ export function linePlot(o: LinePlotOptions): string {
         continue;
       }
       const cx = px(f.sx(x));
-      const cy = px(f.sy(logY ? Math.log10(y) : y));
+      const cy = px(f.sy(logY ? Math.log10(y) : clampY(y)));
       d += `${pen ? 'L' : 'M'}${cx} ${cy}`;
       pen = true;
       // A lone point draws no line: show it as a dot.

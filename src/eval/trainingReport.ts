@@ -2,7 +2,11 @@
 // no external assets) so it can be attached to a ticket or opened from a file share.
 import { escapeXml as esc, histogram, linePlot, PALETTE, type Series } from './svg';
 
-/** One window drawn over its reconstruction. Values are time-major interleaved: index t * channels + c. */
+/**
+ * One window drawn over its reconstruction, both as the model sees them: each channel scaled to [0, 1] by the
+ * model's scaler (after its window transform, if any), so a channel in rpm and one in bar share one axis.
+ * Values are time-major interleaved: index t * channels + c.
+ */
 export interface ExampleWindow {
   input: number[];
   reconstruction: number[];
@@ -40,6 +44,8 @@ export interface TrainingReportData {
   calibrationErrors: number[];
   /** Up to 6 are drawn. */
   examples: ExampleWindow[];
+  /** The window transform of each channel ('none', 'demean', 'diff'), named in its panel; absent: none. */
+  transforms?: string[];
   /** ISO time the model was created; shown in the header when given. */
   createdAt?: string;
   /** Log-scaled loss axis; default: when the losses span more than a factor of 20. */
@@ -63,8 +69,9 @@ h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 28px; }
 table.summary { border-collapse: collapse; font-size: 13px; }
 table.summary th, table.summary td { border: 1px solid #ddd; padding: 4px 10px; text-align: left; }
 table.summary th { background: #f5f5f5; font-weight: normal; color: #555; }
-.examples { display: flex; flex-wrap: wrap; gap: 12px; }
-figure { margin: 0; } figcaption { font-size: 12px; color: #444; }
+.examples { display: flex; flex-direction: column; gap: 18px; }
+.panels { display: flex; flex-wrap: wrap; gap: 4px; }
+figure { margin: 0; } figcaption { font-size: 12px; color: #444; margin-bottom: 4px; }
 .key { font-size: 11px; color: #444; } .swatch { display: inline-block; width: 16px; height: 0; vertical-align: middle; margin: 0 3px 0 8px; }
 .note { color: #777; font-size: 13px; }
 </style>
@@ -153,32 +160,41 @@ function examples(r: TrainingReportData): string {
   if (shown.length === 0) return '<p class="note">No example windows were recorded.</p>';
   const figs = shown.map((ex, i) => exampleFigure(r, ex, i));
   const more = r.examples.length > MAX_EXAMPLES ? `<p class="note">${r.examples.length - MAX_EXAMPLES} more not shown.</p>` : '';
-  return `<p class="note">Solid: input (scaled); dashed: reconstruction.</p>\n<div class="examples">\n${figs.join('\n')}\n</div>${more}`;
+  const key = `${swatch(PALETTE[0], false)}input${swatch(RECONSTRUCTION_COLOR, true)}reconstruction`;
+  return (
+    '<p class="note">One panel per channel, each on the scale the model works in: 0 and 1 are the ends of the channel\'s ' +
+    `training range, widened by the scale margin (values beyond it are clipped to the edge, as the model sees them).</p>\n<div class="key">${key}</div>\n` +
+    `<div class="examples">\n${figs.join('\n')}\n</div>${more}`
+  );
 }
 
+/** Dark grey, so a channel's reconstruction reads as "the model" in every panel whatever the channel's colour. */
+const RECONSTRUCTION_COLOR = '#555';
+
+function swatch(color: string, dashed: boolean): string {
+  return `<span class="swatch" style="border-top:2px ${dashed ? 'dashed' : 'solid'} ${color}"></span>`;
+}
+
+/** Small multiples: a panel per channel, all on [0, 1], so a channel in rpm does not flatten one in bar. */
 function exampleFigure(r: TrainingReportData, ex: ExampleWindow, i: number): string {
   const ch = ex.channels;
   const verdict = ex.score > r.threshold ? 'above threshold' : 'below threshold';
-  const caption = `${ex.label ? `${ex.label}: ` : ''}score ${fmt(ex.score)} (${verdict})`;
+  const caption = `Example ${i + 1}, ${ex.label ? `${ex.label}: ` : ''}score ${fmt(ex.score)} (${verdict})`;
   if (!(Number.isInteger(ch) && ch > 0) || ex.input.length % ch !== 0 || ex.input.length !== ex.reconstruction.length) {
     return `<figure><p class="note">Example ${i + 1} is malformed (${ex.input.length} input and ${ex.reconstruction.length} reconstruction values for ${ch} channel(s)).</p><figcaption>${esc(caption)}</figcaption></figure>`;
   }
   const names = r.channels.length === ch ? r.channels : Array.from({ length: ch }, (_, c) => `channel ${c + 1}`);
-  const series: Series[] = [];
+  const panels: string[] = [];
   for (let c = 0; c < ch; c++) {
-    const color = ch === 1 ? PALETTE[0] : PALETTE[c % PALETTE.length];
-    series.push({ name: names[c], y: deinterleave(ex.input, ch, c), color });
-    series.push({ name: `${names[c]} reconstruction`, y: deinterleave(ex.reconstruction, ch, c), color: ch === 1 ? PALETTE[1] : color, dashed: true });
+    const transform = r.transforms?.[c];
+    const title = transform && transform !== 'none' ? `${names[c]} (${transform})` : names[c];
+    const series: Series[] = [
+      { name: `${names[c]} input`, y: deinterleave(ex.input, ch, c), color: PALETTE[c % PALETTE.length] },
+      { name: `${names[c]} reconstruction`, y: deinterleave(ex.reconstruction, ch, c), color: RECONSTRUCTION_COLOR, dashed: true },
+    ];
+    panels.push(linePlot({ series, width: 250, height: 160, title, xLabel: 'time step', integerX: true, legend: false, yRange: [0, 1] }));
   }
-  // The key sits under the plot (an in-plot legend would hide part of a small multiple).
-  const svg = linePlot({ series, width: 360, height: 200, title: `Example ${i + 1}`, xLabel: 'time step', integerX: true, legend: false });
-  const swatch = (color: string, dashed: boolean): string =>
-    `<span class="swatch" style="border-top:2px ${dashed ? 'dashed' : 'solid'} ${color}"></span>`;
-  const key =
-    ch === 1
-      ? `${swatch(PALETTE[0], false)}${esc(names[0])} input${swatch(PALETTE[1], true)}reconstruction`
-      : names.map((n, c) => `${swatch(PALETTE[c % PALETTE.length], false)}${esc(n)}`).join('');
-  return `<figure>\n${svg}\n<div class="key">${key}</div><figcaption>${esc(caption)}</figcaption></figure>`;
+  return `<figure>\n<figcaption>${esc(caption)}</figcaption>\n<div class="panels">\n${panels.join('\n')}\n</div></figure>`;
 }
 
 function deinterleave(values: number[], channels: number, c: number): number[] {

@@ -53,8 +53,8 @@ export class Detector {
     return this.manifest.calibration?.threshold ?? NaN;
   }
 
-  /** Scale raw windows into one matrix, counting clipped values. */
-  toMatrix(windows: readonly Window[]): WindowMatrix {
+  /** Scale raw windows into one matrix, counting clipped values (unless `count` is false: an alert's second look). */
+  toMatrix(windows: readonly Window[], count = true): WindowMatrix {
     const d = this.manifest.architecture.inputSize;
     const channels = this.manifest.channels.length;
     const data = new Float32Array(windows.length * d);
@@ -64,14 +64,16 @@ export class Detector {
       }
       const row = data.subarray(i * d, (i + 1) * d);
       const transform = this.manifest.transform ?? 'none';
+      let clipped: number;
       if (isIdentity(transform)) {
-        this.clippedValues += scaleInto(this.manifest.scaler, w.values, channels, row);
+        clipped = scaleInto(this.manifest.scaler, w.values, channels, row);
       } else {
         transformWindow(transform, w.values, channels, row);
-        this.clippedValues += scaleInto(this.manifest.scaler, row, channels, row);
+        clipped = scaleInto(this.manifest.scaler, row, channels, row);
       }
+      if (count) this.clippedValues += clipped;
     });
-    this.scaledValues += data.length;
+    if (count) this.scaledValues += data.length;
     return { data, n: windows.length, inputSize: d };
   }
 
@@ -102,6 +104,17 @@ export class Detector {
     const scaled = this.scorer.reconstruct(this.toMatrix(windows));
     const out = new Float32Array(scaled.length);
     unscaleInto(this.manifest.scaler, scaled, this.manifest.channels.length, out);
+    return out;
+  }
+
+  /**
+   * One window's reconstruction mapped back through the scaler (the transformed window's units), for the readings
+   * of an alert (channelReadings.ts): a forward pass of its own, so only for windows that make a notice. Not
+   * counted as scaled input: the window was counted when it was scored.
+   */
+  reconstructionOf(window: Window): Float32Array {
+    const out = this.scorer.reconstruct(this.toMatrix([window], false));
+    unscaleInto(this.manifest.scaler, out, this.manifest.channels.length, out);
     return out;
   }
 

@@ -41,6 +41,17 @@ export class EnsembleDetector extends Detector {
     });
   }
 
+  /** The members' mean reconstruction: the ensemble scores the mean of their errors, so it expects their mean. */
+  override reconstructionOf(window: Window): Float32Array {
+    const out = this.members[0].reconstructionOf(window);
+    for (let m = 1; m < this.members.length; m++) {
+      const r = this.members[m].reconstructionOf(window);
+      for (let i = 0; i < out.length; i++) out[i] += r[i];
+    }
+    for (let i = 0; i < out.length; i++) out[i] /= this.members.length;
+    return out;
+  }
+
   override dispose(): void {
     for (const m of this.members) m.dispose();
   }

@@ -2,7 +2,10 @@
 // sinks (ScorePoint.channelShares) and a list for the alert state machine. This runs once per window (tens of
 // thousands a second at full load), and building both the obvious way (a keyed store per channel into an empty
 // object, a sorted list of objects) was most of the pipeline's per-window time in the ingest profile.
-import type { ChannelShare } from '../core/alert';
+import type { ChannelReading, ChannelShare } from '../core/alert';
+import type { Window } from '../core/types';
+import type { Detector } from '../model/detector';
+import { WindowReadings } from '../model/channelReadings';
 
 /**
  * Per channel list, an object with every channel as a property, to be copied: a copy of an object keeps its
@@ -28,9 +31,13 @@ export function shareRecord(channels: readonly string[], shares: ArrayLike<numbe
 /**
  * What the alert state machine observes of a scored window. The channel list is built only when read: the
  * machine reads it for a notice only (a few per stream and day), and ranks it itself (topShares: largest share
- * first, channel order between equals), so it is handed over in channel order.
+ * first, channel order between equals), so it is handed over in channel order. The same holds for the readings
+ * of the top channels (observed against expected values): they take a second forward pass of the window, paid for
+ * by the windows that make a notice alone; a window that makes none only carries two more references.
  */
 export class ScoredObservation {
+  private readings: WindowReadings | undefined;
+
   constructor(
     readonly time: number,
     readonly score: number,
@@ -39,7 +46,14 @@ export class ScoredObservation {
     readonly anomalous: boolean,
     private readonly channels: readonly string[],
     private readonly shares: ArrayLike<number>,
+    private readonly detector: Detector,
+    private readonly window: Window,
   ) {}
+
+  readingOf(index: number): ChannelReading | undefined {
+    this.readings ??= new WindowReadings(this.detector, this.window);
+    return this.readings.of(index);
+  }
 
   get channelShares(): ChannelShare[] {
     const out: ChannelShare[] = [];

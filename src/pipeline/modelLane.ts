@@ -16,7 +16,8 @@ export interface LaneOptions {
   readonly maxWaitMs: number;
 }
 
-export type LaneResults = (model: string, windows: readonly Window[], scored: readonly ScoredWindow[], seconds: number) => void;
+/** `detector` is the one that scored the batch (a reload may replace the lane's before the next). */
+export type LaneResults = (model: string, windows: readonly Window[], scored: readonly ScoredWindow[], seconds: number, detector: Detector) => void;
 export type LaneError = (model: string, windows: readonly Window[], err: unknown) => void;
 
 export class ModelLane {
@@ -104,13 +105,14 @@ export class ModelLane {
     if (batch.length === 0) return;
     const t0 = process.hrtime.bigint();
     let scored: ScoredWindow[];
+    const detector = this.detector;
     try {
-      scored = this.detector.score(batch);
+      scored = detector.score(batch);
     } catch (err) {
       this.onError(this.model, batch, err);
       return;
     }
-    this.onResults(this.model, batch, scored, Number(process.hrtime.bigint() - t0) / 1e9);
+    this.onResults(this.model, batch, scored, Number(process.hrtime.bigint() - t0) / 1e9, detector);
   }
 
   private clearTimers(): void {

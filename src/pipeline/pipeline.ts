@@ -1,7 +1,7 @@
 // The pipeline: samples from any source -> per-stream sliding windows -> per-model micro-batched scoring ->
 // per-stream alert state -> sinks. One instance serves the daemon (fed by MQTT) and offline replay (fed from
 // files with a fake clock), so both produce the same windows, scores and alerts.
-import type { AlertNotice, ChannelShare } from '../core/alert';
+import type { AlertNotice, ChannelReading, ChannelShare } from '../core/alert';
 import type { ComponentContext } from '../core/context';
 import type { StreamScoreFilter } from '../core/scoreFilter';
 import { ReorderBuffer, type ReorderDrop } from '../core/reorder';
@@ -18,7 +18,10 @@ import { ModelLane } from './modelLane';
 
 /** The alert state machine of one stream, as the pipeline drives it. */
 export interface AlertTracker {
-  observe(w: { time: number; score: number; threshold: number; pValue: number; anomalous: boolean; channelShares: readonly ChannelShare[] }): readonly AlertNotice[];
+  observe(w: {
+    time: number; score: number; threshold: number; pValue: number; anomalous: boolean; channelShares: readonly ChannelShare[];
+    readingOf?(index: number): ChannelReading | undefined;
+  }): readonly AlertNotice[];
   observeInsufficient(w: { time: number; completeness: number }): readonly AlertNotice[];
 }
 
@@ -410,7 +413,7 @@ export class Pipeline {
       model,
       detector,
       { capacity: o.queueCapacity, whenFull: o.whenFull, maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs },
-      (m, windows, scored, seconds) => this.onScored(m, windows, scored, seconds),
+      (m, windows, scored, seconds, detector) => this.onScored(m, windows, scored, seconds, detector),
       (m, windows, err) => {
         this.deps.ctx.events.modelFailed(m, '', `scoring ${windows.length} window(s) failed: ${(err as Error).message}`);
         for (const w of windows) {
@@ -423,7 +426,7 @@ export class Pipeline {
     return lane;
   }
 
-  private onScored(model: string, windows: readonly Window[], scored: readonly ScoredWindow[], seconds: number): void {
+  private onScored(model: string, windows: readonly Window[], scored: readonly ScoredWindow[], seconds: number, detector: Detector): void {
     const { events } = this.deps.ctx;
     events.inferenceBatch(model, windows.length, seconds);
     const points: ScorePoint[] = [];
@@ -450,7 +453,7 @@ export class Pipeline {
         completeness: s.completeness,
         channelShares: shareRecord(channels, s.channelShares),
       });
-      this.emit(binding.alerts.observe(new ScoredObservation(s.end, f.score, f.threshold, f.pValue, f.anomalous, channels, s.channelShares)));
+      this.emit(binding.alerts.observe(new ScoredObservation(s.end, f.score, f.threshold, f.pValue, f.anomalous, channels, s.channelShares, detector, windows[i])));
       this.windowDone(state);
     }
     for (const sink of this.sinks) sink.writeScores?.(points);

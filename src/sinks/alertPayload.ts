@@ -4,6 +4,8 @@
 // matters more than batching.
 import type { AlertKind, AlertNotice, ChannelShare } from '../core/alert';
 import { FLAPPING_LABEL } from '../core/alerting';
+import { briefReading, formatReadings } from '../core/channelReading';
+import { payloadChannels, type PayloadChannel } from './channelDetails';
 
 /** What Alertmanager writes as endsAt of an alert that has not ended. */
 export const ALERTMANAGER_ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -26,7 +28,8 @@ export interface WebhookAlert {
   readonly score: number | null;
   readonly threshold: number;
   readonly p_value: number | null;
-  readonly top_channels: readonly ChannelShare[];
+  /** Each with what it read, what the model expected and its training range (null where unknown). */
+  readonly top_channels: readonly PayloadChannel[];
   readonly sequence: number;
 }
 
@@ -85,7 +88,7 @@ export function alertAnnotations(notice: AlertNotice): Record<string, string> & 
   return conditionAnnotations(notice);
 }
 
-function conditionAnnotations(notice: AlertNotice): { summary: string; description: string } {
+function conditionAnnotations(notice: AlertNotice): Record<string, string> & { summary: string; description: string } {
   const flapping = notice.labels[FLAPPING_LABEL] === 'true';
   if (notice.kind === 'insufficient_data') {
     return notice.status === 'firing'
@@ -115,12 +118,21 @@ function conditionAnnotations(notice: AlertNotice): { summary: string; descripti
   }
   const top = formatShares(notice.topChannels);
   const numbers = `score ${fmt(notice.score)} vs threshold ${fmt(notice.threshold)} (p = ${formatPValue(notice.pValue)})`;
+  // What the top channels read against what the model expected: its own annotation for templates and routing,
+  // and in the description of a firing alert, which is what most receivers show.
+  const readings = formatReadings(notice.topChannels);
+  const withReadings: Record<string, string> = readings === '' ? {} : { readings };
   if (notice.status === 'resolved') {
-    return { summary: `Stream ${notice.stream} is back to normal`, description: `Stream ${notice.stream} is calm again: ${numbers}.` };
+    return { summary: `Stream ${notice.stream} is back to normal`, description: `Stream ${notice.stream} is calm again: ${numbers}.`, ...withReadings };
   }
-  const summary = flapping ? `Anomaly alert on stream ${notice.stream} is flapping` : `Anomaly on stream ${notice.stream}`;
+  // The title a pager shows: the top channel's reading says at a glance what is off.
+  const headline = notice.topChannels.length > 0 ? briefReading(notice.topChannels[0]) : undefined;
+  const summary = flapping
+    ? `Anomaly alert on stream ${notice.stream} is flapping`
+    : `Anomaly on stream ${notice.stream}${headline === undefined ? '' : `: ${headline}`}`;
   const lead = flapping ? 'Anomalies keep starting and stopping' : 'Reconstruction error above threshold';
-  return { summary, description: `${lead} on ${notice.stream}: ${numbers}; top channels: ${top || 'none'}.` };
+  const read = readings === '' ? '' : ` ${readings}.`;
+  return { summary, description: `${lead} on ${notice.stream}: ${numbers}; top channels: ${top || 'none'}.${read}`, ...withReadings };
 }
 
 /** Small tail probabilities in exponent form ("3.2e-6"), the others with two digits ("0.041"). */
@@ -150,7 +162,7 @@ export function webhookAlert(notice: AlertNotice, externalUrl: string): WebhookA
     score: noScore ? null : notice.score,
     threshold: notice.threshold,
     p_value: noScore ? null : notice.pValue,
-    top_channels: notice.topChannels.map((s) => ({ channel: s.channel, share: s.share })),
+    top_channels: payloadChannels(notice.topChannels),
     sequence: notice.sequence,
   };
 }

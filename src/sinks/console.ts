@@ -4,6 +4,7 @@ import type { AlertNotice } from '../core/alert';
 import { FLAPPING_LABEL } from '../core/alerting';
 import type { ComponentContext } from '../core/context';
 import { formatPValue, formatShares, rfc3339 } from './alertPayload';
+import { formatReadings } from '../core/channelReading';
 import type { Sink, SinkStats } from './sink';
 
 export interface ConsoleSinkOptions {
@@ -50,7 +51,7 @@ export class ConsoleSink implements Sink {
 }
 
 /**
- * `2024-05-01T12:00:00.000Z FIRING   critical line1/pump1  score 0.0123 > threshold 0.0040  p=3.2e-6  top: vib_x 61%, vib_y 20%`
+ * `2024-05-01T12:00:00.000Z FIRING   critical line1/pump1  score 0.0123 > threshold 0.0040  p=3.2e-6  top: vib_x 61%, vib_y 20%  vib_x read 2.91, expected 1.32 (training 0.739 to 2.18); vib_y ...`
  * `escalatedAt` marks a re-notification of a firing alert (severity raised) and is the time shown.
  */
 export function formatNotice(notice: AlertNotice, escalatedAt?: number): string {
@@ -70,7 +71,8 @@ export function formatNotice(notice: AlertNotice, escalatedAt?: number): string 
   }
   const relation = notice.score > notice.threshold ? '>' : notice.score < notice.threshold ? '<' : '=';
   const numbers = `score ${notice.score.toPrecision(4)} ${relation} threshold ${notice.threshold.toPrecision(4)}  p=${formatPValue(notice.pValue)}`;
-  const top = notice.topChannels.length > 0 ? `  top: ${formatShares(notice.topChannels)}` : '';
+  const readings = formatReadings(notice.topChannels);
+  const top = (notice.topChannels.length > 0 ? `  top: ${formatShares(notice.topChannels)}` : '') + (readings === '' ? '' : `  ${readings}`);
   const lasted = notice.endsAt !== null ? `  (firing for ${duration(notice.endsAt - notice.startsAt)})` : '';
   return `${head}  ${numbers}${top}${lasted}`;
 }

@@ -3,6 +3,7 @@
 // time, so a retried or replayed write overwrites the same point instead of adding one.
 import type { IPoint } from 'influx';
 import type { AlertNotice } from '../core/alert';
+import { formatReadings } from '../core/channelReading';
 import type { HealthPoint, ScorePoint } from './sink';
 
 export const SCORE_MEASUREMENT = 'anomaly_score';
@@ -55,16 +56,28 @@ export function formatTopChannels(notice: AlertNotice): string {
   return notice.topChannels.map((c) => `${c.channel}:${c.share.toFixed(2)}`).join(',');
 }
 
-/** Firing notices are stamped with the start of the alert, resolved ones with its end, so neither hides the other. */
+/**
+ * Firing notices are stamped with the start of the alert, resolved ones with its end, so neither hides the other.
+ * The top channels' readings come as one readable text (`readings`, for a table) and as numbers per channel
+ * (`observed_<channel>`, `expected_<channel>`, for a plot), like the score point's `share_<channel>`.
+ */
 export function alertRecord(n: AlertNotice): InfluxRecord {
-  const fields = finite({
+  const readings = formatReadings(n.topChannels);
+  const values: Record<string, FieldValue> = {
     state: n.status,
     score: n.score,
     top_channels: formatTopChannels(n),
     fingerprint: n.fingerprint,
     sequence: n.sequence,
     kind: n.kind,
-  });
+    ...(readings === '' ? {} : { readings }),
+  };
+  for (const c of n.topChannels) {
+    // A number of another type (null from an old state file) is left out like NaN.
+    if (typeof c.reading?.observed === 'number') values[`observed_${c.channel}`] = c.reading.observed;
+    if (typeof c.reading?.expected === 'number') values[`expected_${c.channel}`] = c.reading.expected;
+  }
+  const fields = finite(values);
   const time = n.status === 'resolved' && n.endsAt !== null ? n.endsAt : n.startsAt;
   return { measurement: ALERT_MEASUREMENT, tags: tags({ stream: n.stream, model: n.model, severity: n.severity }), fields, time: Math.round(time) };
 }

@@ -3,6 +3,7 @@
 // per message or per window is DEBUG; ERROR only when data is lost or an operator must act; floods (rejected
 // messages, drops, retries) become one WARN/ERROR summary per key per interval with the count.
 import type { AlertNotice } from '../core/alert';
+import { formatReadings } from '../core/channelReading';
 import { systemClock, type Clock } from '../core/clock';
 import type { Events, Log, LogFields, RejectReason, SinkDropReason, WebhookResult } from '../core/context';
 import { LogLimiter } from './logLimiter';
@@ -114,6 +115,8 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
         stream: n.stream, model: n.model, kind: n.kind, severity: n.severity, score: n.score, threshold: n.threshold,
         p_value: n.pValue, top_channels: n.topChannels.map((c) => `${c.channel}:${c.share.toFixed(2)}`).join(','),
         fingerprint: n.fingerprint, sequence: n.sequence,
+        // What the top channels read against what the model expected, for whoever reads the journal, not a pager.
+        ...(n.topChannels.some((c) => c.reading) ? { readings: formatReadings(n.topChannels) } : {}),
       };
       // INFO, not WARN: the daemon is doing its job; the page reaches people through the alert sinks.
       log.info(n.status === 'firing' ? 'Alert firing' : 'Alert resolved', fields);

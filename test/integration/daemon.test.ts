@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -31,7 +31,13 @@ const T0 = recentAtHourUtc(6 * 3600_000, 6);
 const WINDOW = { size: 30, hop: 10, maxGapMs: 10_000, minCompleteness: 0.9, samplePeriodMs: 1000 };
 
 interface Received {
-  body: { status: string; alerts: { status: string; labels: Record<string, string>; fingerprint: string; top_channels: { channel: string; share: number }[]; sequence: number }[] };
+  body: {
+    status: string;
+    alerts: {
+      status: string; labels: Record<string, string>; annotations: Record<string, string>; fingerprint: string; sequence: number;
+      top_channels: { channel: string; share: number; observed: number | null; expected: number | null; training_min: number | null; training_max: number | null }[];
+    }[];
+  };
   key: string;
   signatureOk: boolean;
 }
@@ -188,16 +194,30 @@ test('a pump fault over MQTT pages the webhook (signed), reaches Alertmanager an
   assert.equal(alert.labels.stream, 'line1/pump1');
   assert.equal(alert.labels.asset, 'pump1');
   assert.ok(alert.top_channels.length > 0 && alert.top_channels[0].share > 0);
+  // Each top channel says what it read, what the model expected and the range it saw in training.
+  const manifest = JSON.parse(await readFile(path.join(dir, 'models', 'pump', 'manifest.json'), 'utf8')) as { training: { channelSummary: { name: string; min: number; max: number }[] } };
+  for (const c of alert.top_channels) {
+    assert.ok(typeof c.observed === 'number' && typeof c.expected === 'number', `${c.channel}: observed ${c.observed}, expected ${c.expected}`);
+    const trained = manifest.training.channelSummary.find((s) => s.name === c.channel);
+    assert.ok(trained);
+    assert.equal(c.training_min, Number(trained.min.toPrecision(6)), `${c.channel}: training_min`);
+    assert.equal(c.training_max, Number(trained.max.toPrecision(6)), `${c.channel}: training_max`);
+  }
+  const top = alert.top_channels[0];
+  assert.ok(Math.abs(Number(top.observed) - Number(top.expected)) > 0, 'the top channel read something other than what was expected');
+  assert.match(alert.annotations['readings'] ?? '', new RegExp(`^${top.channel} read \\S+, expected \\S+ \\(training \\S+ to \\S+\\)`));
+  assert.ok(alert.annotations['description']?.includes(alert.annotations['readings'] ?? '?'), 'the description says it too');
   assert.ok(firing.key.length > 0, 'idempotency key');
   assert.ok(!received.some((r) => r.body.alerts.some((a) => a.labels.stream === 'line1/pump2')), 'the healthy pump does not page');
 
   const deadline = Date.now() + 20_000;
-  let inAm = false;
+  let inAm: Awaited<ReturnType<typeof getAlerts>>[number] | undefined;
   while (!inAm && Date.now() < deadline) {
-    inAm = (await getAlerts(alertmanager.url)).some((a) => a.labels.stream === 'line1/pump1' && a.status.state === 'active');
+    inAm = (await getAlerts(alertmanager.url)).find((a) => a.labels.stream === 'line1/pump1' && a.status.state === 'active');
     if (!inAm) await new Promise((r) => setTimeout(r, 250));
   }
   assert.ok(inAm, 'the alert is active in Alertmanager');
+  assert.match(inAm.annotations['readings'] ?? '', new RegExp(`^${top.channel} read `), 'Alertmanager has the readings annotation');
 
   await publish('pump1', faulty.slice(30 * 60));
   await waitFor(() => received.some((r) => r.body.status === 'resolved'), 'a resolved webhook', 30_000, () => daemonLog.slice(-3000));
@@ -220,6 +240,13 @@ test('a pump fault over MQTT pages the webhook (signed), reaches Alertmanager an
   assert.equal(count, scored, 'every scored window is in InfluxDB');
   const alerts = await influx.query("SELECT count(score) FROM anomaly_alert WHERE stream = 'line1/pump1'", 'anomalyd');
   assert.ok(Number(alerts[0]?.values?.[0]?.[1] ?? 0) >= 2, 'firing and resolved alerts are in InfluxDB');
+  const readings = await influx.query(`SELECT "readings", "observed_${top.channel}" FROM anomaly_alert WHERE stream = 'line1/pump1' AND state = 'firing'`, 'anomalyd');
+  // The first firing notice's point (an escalation, if any, is a point of its own: severity is a tag).
+  const rows = readings[0]?.values ?? [];
+  assert.ok(
+    rows.some((r) => String(r[1]).startsWith(`${top.channel} read `) && r[2] === top.observed),
+    `the alert point carries the readings: ${JSON.stringify(rows)}`,
+  );
   // The health point (every 10 s) counts what was received and says the broker is connected.
   let health: (number | null)[] = [];
   const healthDeadline = Date.now() + 15_000;

@@ -135,7 +135,10 @@ function notice(stream: string, over: Partial<AlertNotice>): AlertNotice {
   return {
     fingerprint: `fp-${stream}`, stream, model: 'pump', kind: 'anomaly', status: 'firing', severity: 'warning',
     startsAt: 0, endsAt: null, score: 0.05, threshold: 0.01, pValue: 1e-4,
-    topChannels: [{ channel: 'vib_x_rms', share: 0.61 }, { channel: 'temperature_c', share: 0.22 }],
+    topChannels: [
+      { channel: 'vib_x_rms', share: 0.61, reading: { observed: 3.1, expected: 1.2, trainingMin: 0.74, trainingMax: 2.18 } },
+      { channel: 'temperature_c', share: 0.22, reading: { observed: 41, expected: 38.5, trainingMin: 25.7, trainingMax: 42 } },
+    ],
     sequence: 1, labels: { line, asset }, ...over,
   };
 }
@@ -341,6 +344,8 @@ test('the query results say what the panels claim', async () => {
   const active = await influxSeries(interpolate(byTitle('Active alerts', 'influxdb'), fleet.variables, { line: ['$__all'] }, range));
   assert.deepEqual(active.map((s) => s.tags?.['stream']), ['line1/pump2']);
   assert.ok(active[0].columns.includes('top_channels'));
+  const readings = active[0].values?.[0]?.[active[0].columns.indexOf('readings')];
+  assert.match(String(readings), /^vib_x_rms read 3\.1, expected 1\.2 \(training 0\.74 to 2\.18\)/, 'the active alert says what its channels read');
   // Filtering by line keeps only that line's streams (line2 has no anomalous window at all).
   const perLine = byTitle('Anomalous windows per line', 'influxdb');
   const line1 = await influxSeries(interpolate(perLine, fleet.variables, { line: ['line1'] }, range));

@@ -401,3 +401,40 @@ describe('AlertStateMachine: revision (the checkpoint copies changed machines on
     assert.notEqual(m.revision, t, 'a restore');
   });
 });
+
+describe('AlertStateMachine: readings of the top channels', () => {
+  it('asks for readings only on notices and only for the top channels, and puts them on the notice', () => {
+    const { m } = machine({ topChannels: 2 });
+    const asked: number[] = [];
+    const observation = (time: number, score: number): Parameters<AlertStateMachine['observe']>[0] => ({
+      ...win(time, score),
+      readingOf(index: number) {
+        asked.push(index);
+        return { observed: 100 + index, expected: 50 + index, trainingMin: 40, trainingMax: 60 };
+      },
+    });
+    const notices: AlertNotice[] = [];
+    [0.5, 2, 2].forEach((score, i) => notices.push(...m.observe(observation(i * 1000, score))));
+    assert.deepEqual(asked, [], 'no notice, no reading');
+    notices.push(...m.observe(observation(3000, 2)));
+    assert.equal(notices.length, 1);
+    // Channel b (index 1) has the largest share, then c (index 2).
+    assert.deepEqual(asked, [1, 2]);
+    assert.deepEqual(notices[0]?.topChannels, [
+      { channel: 'b', share: 0.6, reading: { observed: 101, expected: 51, trainingMin: 40, trainingMax: 60 } },
+      { channel: 'c', share: 0.2, reading: { observed: 102, expected: 52, trainingMin: 40, trainingMax: 60 } },
+    ]);
+    // The notice survives the state file: a restored machine resolves with the readings of its own window.
+    const restored = machine({ topChannels: 2 }).m;
+    restored.restore(JSON.parse(JSON.stringify(m.snapshot())));
+    const [resolve] = [0.1, 0.1, 0.1].flatMap((score, i) => restored.observe(observation(4000 + i * 1000, score)));
+    assert.equal(resolve?.status, 'resolved');
+    assert.equal(resolve?.topChannels[0]?.reading?.observed, 101);
+  });
+
+  it('an observation without readings gives notices with shares only', () => {
+    const { m } = machine();
+    const [n] = [2, 2, 2].flatMap((score, i) => m.observe(win(i * 1000, score)));
+    assert.ok(n && n.topChannels.every((c) => !('reading' in c)));
+  });
+});

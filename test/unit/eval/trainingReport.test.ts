@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderTrainingReport, type TrainingReportData } from '../../../src/eval/trainingReport';
+import { inside, panelsOf } from '../../helpers/svgPanels';
 
 function data(over: Partial<TrainingReportData> = {}): TrainingReportData {
   return {
@@ -21,8 +22,8 @@ function data(over: Partial<TrainingReportData> = {}): TrainingReportData {
     nWindows: 1000,
     calibrationErrors: [0.1, 0.12, 0.15, 0.2, 0.11, 0.3],
     examples: [
-      { input: [0, 1, 1, 2, 2, 3, 3, 4], reconstruction: [0.1, 1, 1, 2, 2, 3, 3, 3.9], channels: 2, score: 0.01 },
-      { input: [0, 1, 1, 2, 2, 3, 3, 4], reconstruction: [1, 1, 1, 2, 2, 3, 3, 2], channels: 2, score: 0.9, label: 'fault' },
+      { input: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], reconstruction: [0.1, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.65], channels: 2, score: 0.01 },
+      { input: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1], reconstruction: [0.1, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.5], channels: 2, score: 0.9, label: 'fault' },
     ],
     ...over,
   };
@@ -40,7 +41,7 @@ void test('renders a self-contained HTML document with three kinds of plots', ()
   const html = renderTrainingReport(data());
   assert.ok(html.startsWith('<!DOCTYPE html>\n<html lang="en">'));
   assert.ok(html.trimEnd().endsWith('</html>'));
-  assert.equal(count(html, /<svg /g), 4, 'loss plot + histogram + 2 examples');
+  assert.equal(count(html, /<svg /g), 6, 'loss plot + histogram + 2 examples of 2 channel panels');
   assert.equal(count(html, /<svg /g), count(html, /<\/svg>/g));
   assert.equal(count(html, /<script/gi), 0);
   assert.equal(count(html, /(?:src|href)=/g), 0, 'no external assets');
@@ -51,7 +52,40 @@ void test('renders a self-contained HTML document with three kinds of plots', ()
   assert.match(html, /6 clean windows, 1 above the threshold/);
   assert.match(html, /fault: score 0\.9 \(above threshold\)/);
   assert.match(html, /score 0\.01 \(below threshold\)/);
-  assert.match(html, /<span class="swatch" style="border-top:2px solid #1f77b4"><\/span>flow<span class="swatch" style="border-top:2px solid #d62728"><\/span>pressure/);
+  assert.match(html, /<span class="swatch" style="border-top:2px solid #1f77b4"><\/span>input<span class="swatch" style="border-top:2px dashed #555"><\/span>reconstruction/);
+});
+
+void test('every channel of an example is drawn in its own panel on the [0, 1] axis, input and reconstruction', () => {
+  const html = renderTrainingReport(
+    data({
+      channels: ['rpm', 'pressure_bar', 'flow'],
+      transforms: ['none', 'none', 'demean'],
+      examples: [
+        {
+          // Scaled values as the model sees them, one out of range (drawn at the edge, never outside the plot).
+          input: [0.9, 0.1, 0.5, 0.95, 0.12, 0.4, 1.2, 0.2, 0.6, 0.8, 0.05, 0.5],
+          reconstruction: [0.9, 0.1, 0.5, 0.9, 0.1, 0.45, 0.92, 0.12, 0.55, 0.85, 0.1, 0.5],
+          channels: 3,
+          score: 0.2,
+        },
+      ],
+    }),
+  );
+  const panels = panelsOf(html).filter((p) => /^(rpm|pressure_bar|flow)/.test(p.title));
+  assert.deepEqual(panels.map((p) => p.title), ['rpm', 'pressure_bar', 'flow (demean)']);
+  for (const [c, panel] of panels.entries()) {
+    const name = ['rpm', 'pressure_bar', 'flow'][c];
+    assert.deepEqual(panel.series.map((s) => s.name), [`${name} input`, `${name} reconstruction`]);
+    assert.equal(panel.yTicks[0], '0');
+    assert.equal(panel.yTicks[panel.yTicks.length - 1], '1', `${name}: the axis is [0, 1]`);
+    for (const s of panel.series) {
+      assert.equal(s.points.length, 4, `${s.name}: every step drawn`);
+      assert.ok(inside(panel, s), `${s.name} lies in the plot area: ${JSON.stringify(s.points)}`);
+    }
+  }
+  // 1.2 is clipped to the top edge; 0 would be the bottom edge.
+  const rpm = panels[0].series[0];
+  assert.equal(Math.min(...rpm.points.map((p) => p.y)), panels[0].area.y);
 });
 
 void test('summary table holds the training facts', () => {
@@ -88,7 +122,7 @@ void test('escapes every inserted text', () => {
       channels: [evil, 'p'],
       calibrationMethod: evil,
       noise: evil,
-      examples: [{ input: [1, 2], reconstruction: [1, 2], channels: 2, score: 0, label: evil }],
+      examples: [{ input: [0.1, 0.2], reconstruction: [0.1, 0.2], channels: 2, score: 0, label: evil }],
     }),
   );
   assert.equal(count(html, /<script/gi), 0);
@@ -114,12 +148,12 @@ void test('handles no epochs and no calibration errors without NaN coordinates',
   assert.doesNotMatch(html, /NaN|Infinity/);
 });
 
-void test('draws at most 6 examples; single-channel examples get an input/reconstruction key', () => {
-  const ex = { input: [1, 2, 3], reconstruction: [1, 2, 2.5], channels: 1, score: 0.1 };
+void test('draws at most 6 examples', () => {
+  const ex = { input: [0.1, 0.2, 0.3], reconstruction: [0.1, 0.2, 0.25], channels: 1, score: 0.1 };
   const html = renderTrainingReport(data({ channels: ['ecg'], examples: Array.from({ length: 8 }, () => ex) }));
   assert.equal(count(html, /<svg /g), 8, 'loss + histogram + 6 examples');
   assert.match(html, /2 more not shown/);
-  assert.equal(count(html, /<\/span>ecg input<span class="swatch" style="border-top:2px dashed #d62728"><\/span>reconstruction/g), 6);
+  assert.equal(panelsOf(html).filter((p) => p.title === 'ecg').length, 6);
 });
 
 void test('a malformed example is reported, not thrown', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import type { AlertNotice } from '../../../src/core/alert';
+import { AlertStateMachine } from '../../../src/core/alerting';
 import { ManualClock } from '../../../src/core/clock';
 import type { Sample } from '../../../src/core/types';
 import { selectBackend } from '../../../src/model/backend';
@@ -235,4 +236,60 @@ test('streamFill: a stream is there from its first sample, with its fill, steps 
   const full = pipeline.streamFill()[0];
   assert.equal(full.buffered, SIZE);
   assert.ok(full.stepsUntilWindow >= 1 && full.stepsUntilWindow <= HOP);
+});
+
+test('alert notices carry each top channel\'s reading; the model looks at a window twice only when it makes a notice', async () => {
+  const t = testContext('pipeline', new ManualClock(0));
+  const sink = new CaptureSink();
+  let secondLooks = 0;
+  const counting = new Proxy(detector, {
+    get(target, prop, receiver) {
+      if (prop === 'reconstructionOf') {
+        return (w: Parameters<Detector['reconstructionOf']>[0]) => {
+          secondLooks++;
+          return target.reconstructionOf(w);
+        };
+      }
+      return Reflect.get(target, prop, receiver) as unknown;
+    },
+  });
+  let sequence = 0;
+  const machine = new AlertStateMachine({
+    stream: 'line1/pump1', model: 'pump', k: 2, n: 3, resetWindows: 2, resetRatio: 0.8, keepFiringForMs: 0, severityCriticalPValue: 1e-6,
+    insufficientWindows: 3, flapMaxStarts: 0, flapPeriodMs: 1, flapQuietMs: 1, topChannels: 2, nextSequence: () => ++sequence,
+  });
+  const pipeline = new Pipeline({
+    ctx: t.ctx,
+    options: { queueCapacity: 1000, whenFull: 'block', maxBatch: 64, maxWaitMs: 5, maxStreams: 100 },
+    bind: (batch) => ({ spec: { id: batch.stream, channels: ['a', 'b'] }, model: 'pump', window: { size: SIZE, hop: HOP, maxGapMs: 5000, minCompleteness: 0.9 }, labels: {}, alerts: machine }),
+    detectorFor: () => counting,
+    sinks: [sink],
+  });
+  const calm = samples('line1/pump1', 40);
+  await pipeline.deliver(calm);
+  pipeline.drain();
+  assert.equal(sink.alerts.length, 0);
+  assert.equal(secondLooks, 0, 'calm windows cost no second look');
+  // Channel a steps up by 8 (its training data span about 7 to 13), then the stream calms down again.
+  const faulty = samples('line1/pump1', 40, 40, 8);
+  await pipeline.deliver(faulty);
+  await pipeline.deliver(samples('line1/pump1', 40, 80));
+  pipeline.drain();
+  const firing = sink.alerts.find((a) => a.status === 'firing');
+  assert.ok(firing, 'the fault fires');
+  assert.equal(secondLooks, sink.alerts.length, 'one second look per notice, for all its top channels');
+  const [top] = firing.topChannels;
+  assert.equal(top?.channel, 'a');
+  const reading = top?.reading;
+  assert.ok(reading, 'the top channel has a reading');
+  const summary = detector.manifest.training.channelSummary[0];
+  assert.equal(reading.trainingMin, Number(summary.min.toPrecision(6)));
+  assert.equal(reading.trainingMax, Number(summary.max.toPrecision(6)));
+  const delivered = faulty.samples.map((s) => Number(Math.fround(s.values[0]).toPrecision(6)));
+  assert.ok(delivered.includes(reading.observed), `observed ${reading.observed} is a sample the stream sent during the fault`);
+  assert.ok(reading.observed > reading.trainingMax, `observed ${reading.observed} is above the training range (to ${reading.trainingMax})`);
+  assert.ok(reading.expected >= reading.trainingMin - 1 && reading.expected <= reading.trainingMax + 1, `expected ${reading.expected} is a normal value`);
+  assert.ok(firing.topChannels.every((c) => c.reading !== undefined));
+  const resolved = sink.alerts.find((a) => a.status === 'resolved');
+  assert.ok(resolved?.topChannels[0]?.reading, 'the resolve carries readings of the calm window');
 });

@@ -51,10 +51,42 @@ describe('webhookBody', () => {
       score: 0.0123,
       threshold: 0.004,
       p_value: 3.2e-6,
-      top_channels: firing.topChannels,
+      // A notice without readings (sensor checks, state saved by an older version): the fields are there, null.
+      top_channels: firing.topChannels.map((c) => ({ ...c, observed: null, expected: null, training_min: null, training_max: null })),
       sequence: 17,
     });
     assert.deepEqual(body.commonAnnotations, alert?.annotations);
+  });
+
+  it('each top channel carries what it read, what the model expected and its training range', () => {
+    const notice: AlertNotice = {
+      ...firing,
+      topChannels: [
+        { channel: 'bearing_temp_c', share: 0.7, reading: { observed: 92.1, expected: 61.43, trainingMin: 55, trainingMax: 70.25 } },
+        { channel: 'rpm', share: 0.2, reading: { observed: 1523.7, expected: 1500.2, trainingMin: 1480, trainingMax: 1520 } },
+        // Unknown training bounds (a transformed channel of an old manifest): the reading without the range.
+        { channel: 'vib_x', share: 0.1, reading: { observed: 0.0004, expected: 0.00031, trainingMin: NaN, trainingMax: NaN } },
+      ],
+    };
+    const [alert] = webhookBody(notice, { receiver: 'ops', externalUrl: 'http://x' }).alerts;
+    assert.deepEqual(alert?.top_channels, [
+      { channel: 'bearing_temp_c', share: 0.7, observed: 92.1, expected: 61.43, training_min: 55, training_max: 70.25 },
+      { channel: 'rpm', share: 0.2, observed: 1523.7, expected: 1500.2, training_min: 1480, training_max: 1520 },
+      { channel: 'vib_x', share: 0.1, observed: 0.0004, expected: 0.00031, training_min: null, training_max: null },
+    ]);
+    const readings = 'bearing_temp_c read 92.1, expected 61.43 (training 55 to 70.25); rpm read 1524, expected 1500 (training 1480 to 1520); vib_x read 4.00e-4, expected 3.10e-4';
+    assert.equal(alert?.annotations['readings'], readings);
+    assert.equal(alert?.annotations['summary'], 'Anomaly on stream line1/pump1: bearing_temp_c read 92.1, expected 61.43');
+    assert.equal(
+      alert?.annotations['description'],
+      `Reconstruction error above threshold on line1/pump1: score 0.01230 vs threshold 0.004000 (p = 3.2e-6); top channels: bearing_temp_c 70%, rpm 20%, vib_x 10%. ${readings}.`,
+    );
+    // JSON has no NaN: what a receiver parses is null, never a string or a missing key.
+    const parsed = JSON.parse(JSON.stringify(alert)) as { top_channels: Record<string, unknown>[] };
+    assert.equal(parsed.top_channels[2]?.['training_min'], null);
+    const resolved = webhookBody({ ...notice, status: 'resolved', endsAt: notice.startsAt + 60_000 }, { receiver: 'ops', externalUrl: 'http://x' }).alerts[0];
+    assert.equal(resolved?.annotations['readings'], readings, 'a resolve says what the channels read when it cleared');
+    assert.equal(resolved?.annotations['description'], 'Stream line1/pump1 is calm again: score 0.01230 vs threshold 0.004000 (p = 3.2e-6).');
   });
 
   it('a resolved notice carries its endsAt; the same notice always gives the same bytes', () => {

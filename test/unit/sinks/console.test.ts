@@ -44,6 +44,20 @@ describe('ConsoleSink', () => {
     assert.equal(t.calls('sinkWritten').length, 3);
   });
 
+  it('says what each top channel read, what the model expected and the training range', () => {
+    const line = formatNotice({
+      ...firing,
+      topChannels: [
+        { channel: 'bearing_temp_c', share: 0.7, reading: { observed: 92.1, expected: 61.4, trainingMin: 55, trainingMax: 70 } },
+        { channel: 'vib_x', share: 0.2 },
+      ],
+    });
+    assert.equal(
+      line,
+      '2024-05-01T12:00:00.000Z FIRING    warning  line1/pump1  score 0.01230 > threshold 0.004000  p=3.2e-4  top: bearing_temp_c 70%, vib_x 20%  bearing_temp_c read 92.1, expected 61.4 (training 55 to 70)',
+    );
+  });
+
   it('formats insufficient data and flapping', () => {
     assert.equal(
       formatNotice({ ...firing, kind: 'insufficient_data', topChannels: [] }),

@@ -66,6 +66,31 @@ test('alert point: tags stream, model, severity; top_channels as text; firing at
   assert.equal(resolved.fields.state, 'resolved');
 });
 
+test('alert point: the top channels\' readings as text and as observed_/expected_<channel> numbers', () => {
+  const r = alertRecord({
+    ...notice,
+    topChannels: [
+      { channel: 'vib_x', share: 0.614, reading: { observed: 2.91, expected: 1.32, trainingMin: 0.739, trainingMax: 2.18 } },
+      // A reading restored from a state file where JSON turned an unknown bound into null, and no reading at all.
+      { channel: 'current', share: 0.2249, reading: { observed: 31.5, expected: 30, trainingMin: null as unknown as number, trainingMax: NaN } },
+      { channel: 'flow', share: 0.1 },
+    ],
+  });
+  assert.deepEqual(r.fields, {
+    state: 'firing',
+    score: 0.8,
+    top_channels: 'vib_x:0.61,current:0.22,flow:0.10',
+    fingerprint: 'fp-1',
+    sequence: 42,
+    kind: 'anomaly',
+    readings: 'vib_x read 2.91, expected 1.32 (training 0.739 to 2.18); current read 31.5, expected 30',
+    observed_vib_x: 2.91,
+    expected_vib_x: 1.32,
+    observed_current: 31.5,
+    expected_current: 30,
+  });
+});
+
 test('spool encoding round-trips and refuses what is not a point', () => {
   const r = alertRecord(notice);
   assert.deepEqual(decodeRecord(encodeRecord(r)), r);

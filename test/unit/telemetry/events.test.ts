@@ -85,6 +85,12 @@ test('rejections: debug each, one WARN per reason per minute carrying the count'
   assert.deepEqual(rej.map((x) => [x.reason, x.count, x.lastDetail]), [['invalid_json', 7, 'bad 6'], ['oversize', 1, '2 MB']]);
 });
 
+test('the log line of an alert says what its top channels read against what the model expected', () => {
+  const r = rig();
+  r.events.alertNotice(notice({ topChannels: [{ channel: 'vib_x', share: 0.6, reading: { observed: 2.91, expected: 1.32, trainingMin: 0.739, trainingMax: 2.18 } }] }));
+  assert.equal(r.tc.logs[0].fields?.readings, 'vib_x read 2.91, expected 1.32 (training 0.739 to 2.18)');
+});
+
 test('alert notices count by state, drive alerts_firing and log at info', async () => {
   const r = rig();
   r.events.alertNotice(notice());
@@ -96,6 +102,7 @@ test('alert notices count by state, drive alerts_firing and log at info', async 
   assert.equal(await r.value('anomalyd_alerts_total', { state: 'resolved' }), 1);
   assert.deepEqual(r.tc.logs.map((l) => [l.level, l.msg]), [['info', 'Alert firing'], ['info', 'Alert firing'], ['info', 'Alert resolved']]);
   assert.equal(r.tc.logs[0].fields?.top_channels, 'vib_x:0.60,current:0.30');
+  assert.equal(r.tc.logs[0].fields?.readings, undefined, 'no readings, no field');
   assert.deepEqual(r.events.status.snapshot().alerts.map((a) => a.stream), ['line1/pump2']);
 
   // The alert engine registers its own count later and wins over the notice-derived one.
