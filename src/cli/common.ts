@@ -144,3 +144,25 @@ export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
+
+let stdoutClosedHandler: (() => void) | undefined;
+
+/**
+ * The daemon must not vanish mid-write when its log reader goes away (`anomalyd run | head`): it registers a
+ * handler that stops it as SIGTERM would, so queued data is saved first. Called once per closed stdout.
+ */
+export function onStdoutClosed(handler: () => void): void {
+  let called = false;
+  stdoutClosedHandler = () => {
+    if (called) return;
+    called = true;
+    handler();
+  };
+}
+
+/** Runs the registered handler; false when none is registered. */
+export function runStdoutClosedHandler(): boolean {
+  if (!stdoutClosedHandler) return false;
+  stdoutClosedHandler();
+  return true;
+}

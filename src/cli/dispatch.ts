@@ -4,7 +4,7 @@ import { checkModels } from '../app/modelCheck';
 import { closest } from '../core/didYouMean';
 import { isUserError } from '../core/errors';
 import { calibrateCommand } from './calibrate';
-import { UsageError } from './common';
+import { runStdoutClosedHandler, UsageError } from './common';
 import { evaluateCommand } from './evaluate';
 import { initCommand } from './init';
 import { replayCommand } from './replay';
@@ -76,8 +76,8 @@ export async function runCli(argv: string[]): Promise<number> {
  */
 export function endQuietlyWhenStdoutCloses(): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
+    if (err.code !== 'EPIPE') throw err;
+    if (!runStdoutClosedHandler()) process.exit(0);
   });
   // A closed stderr (`2>&1 | head`, where stdout usually ends the command first) only loses progress and log
   // lines; the command's result on stdout still matters, so it goes on.

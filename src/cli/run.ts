@@ -2,7 +2,7 @@
 // the exit); SIGHUP re-reads the configuration and applies what can change while running.
 import { defaultConfigPath, loadConfig } from '../app/configFiles';
 import { Daemon } from '../app/daemon';
-import { packageVersion, parseCommand } from './common';
+import { onStdoutClosed, packageVersion, parseCommand } from './common';
 
 const USAGE = `Usage: anomalyd run [-c FILE]
 
@@ -47,6 +47,7 @@ export async function runCommand(args: string[]): Promise<number> {
         },
       );
     };
+    onStdoutClosed(() => onStop('SIGPIPE'));
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
     process.on('SIGHUP', () => void daemon.reload(file, loadConfig));
