@@ -29,7 +29,13 @@ let skipReason: string | undefined;
 let mosquitto: Mosquitto | undefined;
 const children: ChildProcess[] = [];
 
-function sh(script: string, cwd: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = INSTALL_TIMEOUT_MS): SpawnSyncReturns<string> {
+/** This process's environment without what `npm test` exports to its scripts (npm_config_*, npm_command...). */
+function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'INIT_CWD'));
+  return { ...env, ...extra };
+}
+
+function sh(script: string, cwd: string, env: NodeJS.ProcessEnv = userEnv(), timeoutMs = INSTALL_TIMEOUT_MS): SpawnSyncReturns<string> {
   const r = spawnSync('sh', ['-ec', script], { cwd, env, encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 });
   assert.equal(r.status, 0, `'${script}' in ${cwd} failed (status ${r.status}, signal ${r.signal}):\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-6000)}`);
   return r;
@@ -103,7 +109,7 @@ function shellBlock(markdown: string, heading: string): string[] {
 }
 
 before(async () => {
-  const ping = spawnSync('npm', ['ping'], { encoding: 'utf8', timeout: 30_000 });
+  const ping = spawnSync('npm', ['ping'], { env: userEnv(), encoding: 'utf8', timeout: 30_000 });
   if (ping.status !== 0) {
     skipReason = `the npm registry is not reachable (npm ping: ${(ping.stderr || String(ping.error)).trim().split('\n')[0]})`;
     return;
@@ -186,7 +192,7 @@ test('npm install -g of the tarball: validate and run the bundled demo from an u
   if (skipReason) return t.skip(skipReason);
   assert.ok(tarball, 'the systemd test packed the tarball');
   const prefix = path.join(tmp, 'global');
-  sh(`npm install -g --no-audit --no-fund ${JSON.stringify(tarball)}`, tmp, { ...process.env, npm_config_prefix: prefix });
+  sh(`npm install -g --no-audit --no-fund ${JSON.stringify(tarball)}`, tmp, userEnv({ npm_config_prefix: prefix }));
   const bin = path.join(prefix, 'bin', 'anomalyd');
   const pkg = path.join(prefix, 'lib', 'node_modules', 'anomalyd');
   assert.ok(existsSync(path.join(pkg, 'node_modules', 'anomalyd-native', 'build', 'Release', 'anomalyd_native.node')) || existsSync(path.join(pkg, 'packages', 'anomalyd-native', 'build', 'Release', 'anomalyd_native.node')), 'the native addon was built');
