@@ -232,7 +232,7 @@ export class Daemon {
     this.healthTimer.unref();
     this.stallTimer = setInterval(() => pipeline.checkStalls(Date.now()), 1000);
     this.stallTimer.unref();
-    this.log.info('anomalyd is running.', { streams_configured: c.subscriptions.length, models: Object.keys(c.models).length, sinks: this.sinks.map((s) => s.name).join(',') });
+    this.log.info('anomalyd is running.', { streams_configured: c.subscriptions.length, models: Object.keys(c.models).length, sinks: this.sinks.map((s) => s.name).join(','), state_dir: c.state_dir });
   }
 
   /** Stop in reverse order: no new input, score what is queued, persist state, flush sinks. */

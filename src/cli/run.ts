@@ -1,6 +1,6 @@
 // `anomalyd run [-c FILE]`: the daemon. SIGTERM/SIGINT stop it within shutdown_grace_ms (a second signal forces
 // the exit); SIGHUP re-reads the configuration and applies what can change while running.
-import { defaultConfigPath, loadConfig } from '../app/configFiles';
+import { configFileOf, loadConfig } from '../app/configFiles';
 import { Daemon } from '../app/daemon';
 import { onStdoutClosed, packageVersion, parseCommand } from './common';
 
@@ -11,8 +11,8 @@ const USAGE = `Usage: anomalyd run [-c FILE]
 export async function runCommand(args: string[]): Promise<number> {
   const values = parseCommand(args, { config: { type: 'string', short: 'c' } }, USAGE);
   if (!values) return 0;
-  const file = values.config ?? defaultConfigPath();
-  const config = await loadConfig(file);
+  const file = configFileOf(values.config);
+  const config = await loadConfig(values.config);
   const daemon = new Daemon(config, { version: packageVersion() });
   try {
     await daemon.start();
@@ -50,6 +50,6 @@ export async function runCommand(args: string[]): Promise<number> {
     onStdoutClosed(() => onStop('SIGPIPE'));
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
-    process.on('SIGHUP', () => void daemon.reload(file, loadConfig));
+    process.on('SIGHUP', () => void daemon.reload(file, () => loadConfig(values.config)));
   });
 }

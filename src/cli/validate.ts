@@ -1,12 +1,11 @@
 // `anomalyd validate [-c FILE] [--json]`: load the configuration the way `run` does and list every problem.
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfigFile } from '../config/load';
+import { configFileOf, defaultConfigPath, loadConfig } from '../app/configFiles';
 import type { Config } from '../config/schema';
 import { ConfigError } from '../core/errors';
 import { argsErrorMessage } from './common';
 
-export const DEFAULT_CONFIG_FILE = path.resolve(__dirname, '../../config/default.yaml');
+export const DEFAULT_CONFIG_FILE = defaultConfigPath();
 
 /**
  * A check run after the configuration itself is valid, e.g. that every model directory it names holds an
@@ -47,11 +46,12 @@ export async function validateCommand(args: string[], options: ValidateOptions =
     stdout.write(USAGE + '\n');
     return 0;
   }
-  const file = values.config ?? DEFAULT_CONFIG_FILE;
+  const file = configFileOf(values.config);
 
   let problems: readonly string[] = [];
   try {
-    const config = await loadConfigFile(file);
+    // As `run` loads it: without -c, the bundled default with its per-user state directory.
+    const config = await loadConfig(values.config);
     for (const check of options.checks ?? []) problems = [...problems, ...(await check(config, file))];
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -1,9 +1,10 @@
 // Loading order: size limit -> hardened YAML -> ${VAR} substitution -> *_file secrets -> JSON Schema (defaults,
-// coercion) -> cross-field rules -> `{hostname}` in the MQTT client id -> deep freeze. All problems found are
-// reported together in one ConfigError.
+// coercion) -> relative paths made absolute against the file's directory -> cross-field rules -> `{hostname}` in
+// the MQTT client id -> deep freeze. All problems found are reported together in one ConfigError.
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import { ConfigError } from '../core/errors';
+import { configBaseDir, resolveConfigPaths } from './configPaths';
 import { substituteEnv } from './envSubst';
 import { ProblemList, Redactions, formatValue } from './problems';
 import type { Config } from './schema';
@@ -63,12 +64,15 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   }
   const data = substituteEnv(raw, env, problems);
   redactions.collectInline(data);
-  resolveSecretFiles(data, problems, redactions);
+  const baseDir = configBaseDir(file);
+  resolveSecretFiles(data, problems, redactions, baseDir);
   const early = problems.count;
 
   // Keep validating so every problem is listed, but do not repeat one for a path already reported.
   problems.startPhase();
   const valid = checkSchema(data, problems);
+  // After the schema filled its defaults, so an omitted state_dir lands beside the file too.
+  if (valid) resolveConfigPaths(data, baseDir);
   if (valid && early === 0) checkSemantics(data as Config, problems);
   if (problems.count > 0) throw new ConfigError(file, problems.toArray());
 

@@ -143,7 +143,7 @@ export const configSchema = Type.Object(
     state_dir: Type.String({
       minLength: 1,
       default: './var',
-      description: 'Directory for the alert outbox, the InfluxDB spool and other state. Relative paths are resolved against the working directory.',
+      description: 'Directory for the alert outbox, the InfluxDB spool and other state. A relative path is resolved against the directory of the config file that sets it (as are all paths in a config file).',
     }),
     shutdown_grace_ms: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000, description: 'Time (milliseconds) given to flush and stop on shutdown before the process exits anyway.' }),
     mqtt: mqttSchema,

@@ -67,7 +67,7 @@ export const mqttSchema = section(
 
 export const modelSchema = entry(
   {
-    path: Type.String({ minLength: 1, description: 'Model artifact directory (model.json, weights, manifest.json). Relative paths are resolved against the working directory.' }),
+    path: Type.String({ minLength: 1, description: 'Model artifact directory (model.json, weights, manifest.json). A relative path is resolved against the directory of the config file.' }),
     threshold: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Fixed anomaly threshold that replaces the calibrated one from the manifest (an operator override).' })),
   },
   'One trained model artifact.',

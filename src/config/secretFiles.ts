@@ -1,6 +1,7 @@
 // `password_file: /run/secrets/influx` -> `password: <trimmed file content>`. The `_file` key is removed once read,
-// so consumers see one field. Secret files are small regular files; relative paths resolve against the working
-// directory like every other path in the configuration.
+// so consumers see one field. Secret files are small regular files; relative paths resolve against the config
+// file's directory like every other path in the configuration (configPaths.ts), and problems show the absolute
+// path that was tried.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ConfigPath, ProblemList, Redactions } from './problems';
@@ -8,9 +9,9 @@ import { SECRET_FILE_KEYS } from './schema';
 
 export const MAX_SECRET_BYTES = 64 * 1024;
 
-export function resolveSecretFiles(value: unknown, problems: ProblemList, redactions: Redactions, at: ConfigPath = []): void {
+export function resolveSecretFiles(value: unknown, problems: ProblemList, redactions: Redactions, baseDir: string, at: ConfigPath = []): void {
   if (Array.isArray(value)) {
-    value.forEach((item, i) => resolveSecretFiles(item, problems, redactions, [...at, i]));
+    value.forEach((item, i) => resolveSecretFiles(item, problems, redactions, baseDir, [...at, i]));
     return;
   }
   if (value === null || typeof value !== 'object') return;
@@ -18,7 +19,7 @@ export function resolveSecretFiles(value: unknown, problems: ProblemList, redact
   for (const key of Object.keys(obj)) {
     const target = Object.prototype.hasOwnProperty.call(SECRET_FILE_KEYS, key) ? SECRET_FILE_KEYS[key] : undefined;
     if (target === undefined) {
-      resolveSecretFiles(obj[key], problems, redactions, [...at, key]);
+      resolveSecretFiles(obj[key], problems, redactions, baseDir, [...at, key]);
       continue;
     }
     const file = obj[key];
@@ -27,7 +28,7 @@ export function resolveSecretFiles(value: unknown, problems: ProblemList, redact
       problems.add([...at, key], `set either ${target} or ${key}, not both`, undefined, true);
       continue;
     }
-    const secret = readSecret(file, [...at, key], problems);
+    const secret = readSecret(path.resolve(baseDir, file), [...at, key], problems);
     if (secret === undefined) continue;
     redactions.addSecret([...at, target], secret);
     obj[target] = secret;
@@ -35,29 +36,28 @@ export function resolveSecretFiles(value: unknown, problems: ProblemList, redact
   }
 }
 
-function readSecret(file: string, at: ConfigPath, problems: ProblemList): string | undefined {
-  const resolved = path.resolve(file);
+function readSecret(resolved: string, at: ConfigPath, problems: ProblemList): string | undefined {
   let fd: number | undefined;
   try {
     fd = fs.openSync(resolved, 'r');
     const stat = fs.fstatSync(fd);
     if (!stat.isFile()) {
-      problems.add(at, 'must name a regular file', file);
+      problems.add(at, 'must name a regular file', resolved);
       return undefined;
     }
     if (stat.size > MAX_SECRET_BYTES) {
-      problems.add(at, `names a file larger than ${MAX_SECRET_BYTES} bytes; is it really a secret?`, file);
+      problems.add(at, `names a file larger than ${MAX_SECRET_BYTES} bytes; is it really a secret?`, resolved);
       return undefined;
     }
     const content = fs.readFileSync(fd, 'utf8').trim();
     if (content === '') {
-      problems.add(at, 'names an empty file', file);
+      problems.add(at, 'names an empty file', resolved);
       return undefined;
     }
     return content;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    problems.add(at, `cannot be read (${code})`, file);
+    problems.add(at, `cannot be read (${code})`, resolved);
     return undefined;
   } finally {
     if (fd !== undefined) fs.closeSync(fd);

@@ -49,7 +49,19 @@ function durationMs(text: string): number {
 function daemonConfig(rel: string): ReturnType<typeof loadConfigText> {
   // Secret files are read at load time; the unit test only needs the schema, so point them at this file.
   const text = read(rel).replace(/(password_file|secret_file): \S+/g, `$1: ${__filename}`);
-  return loadConfigText(text, rel, { MQTT_URL: 'mqtt://mosquitto:1883', INFLUX_URL: 'http://influxdb:8086/anomalyd', ALERTMANAGER_URL: 'http://alertmanager:9093', ALERT_WEBHOOK_URL: 'https://hooks.example/a' });
+  // Loaded as the image runs it: mounted at /etc/anomalyd/config.yaml, with the image's MODELS_DIR.
+  return loadConfigText(text, '/etc/anomalyd/config.yaml', { MQTT_URL: 'mqtt://mosquitto:1883', INFLUX_URL: 'http://influxdb:8086/anomalyd', ALERTMANAGER_URL: 'http://alertmanager:9093', ALERT_WEBHOOK_URL: 'https://hooks.example/a', MODELS_DIR: dockerEnv()['MODELS_DIR'] });
+}
+
+const k8sConfigOf = (): ReturnType<typeof loadConfigText> => daemonConfig('k8s/config.yaml');
+
+/** The ENV of the Dockerfile's final stage (`ENV A=1 \\ B=2` lines). */
+function dockerEnv(): Record<string, string> {
+  const text = read('Dockerfile');
+  const final = text.slice(text.lastIndexOf('\nFROM ')).replace(/\\\n/g, ' ');
+  const env: Record<string, string> = {};
+  for (const m of final.matchAll(/^ENV (.+)$/gm)) for (const kv of m[1].trim().split(/\s+/)) env[kv.split('=')[0]] = kv.slice(kv.indexOf('=') + 1);
+  return env;
 }
 
 // ------------------------------------------------------------------------------------------------ compose
@@ -124,7 +136,8 @@ test('compose.yaml: anomalyd is read-only, non-root-friendly, and stops within i
   assert.equal(composeConfig.mqtt.url, 'mqtt://mosquitto:1883');
   assert.equal(composeConfig.mqtt.clean_session, false);
   assert.equal(composeConfig.mqtt.embedded_broker, 'off');
-  assert.equal(composeConfig.inference.backend, 'node', 'the image ships tfjs-node: fail instead of running slowly');
+  // The image builds anomalyd's native addon and ships no tfjs-node: automatic selection (native, then wasm).
+  assert.equal(composeConfig.inference.backend, 'auto');
   assert.equal(composeConfig.sinks.influx?.url, 'http://influxdb:8086/anomalyd');
   assert.equal(composeConfig.sinks.alertmanager?.url, 'http://alertmanager:9093');
 });
@@ -150,13 +163,33 @@ test('Prometheus and Grafana point at the compose services', () => {
   assert.ok(grafanaMounts.some((v) => v.startsWith(`./grafana/dashboards:${dashPath}`)), `the dashboards are mounted where the provider reads them (${dashPath})`);
 });
 
-test('Dockerfile: multi-stage, production deps with tfjs-node, non-root, read-only friendly, healthcheck', () => {
+test('Dockerfile: multi-stage, builds the native addon, downloads nothing at run time, non-root, read-only friendly, healthcheck', () => {
   const text = read('Dockerfile');
   const stages = text.split('\n').filter((l) => /^FROM /.test(l));
   assert.ok(stages.length >= 2, 'multi-stage');
   const final = text.slice(text.lastIndexOf('\nFROM '));
-  assert.match(text, /npm ci --omit=dev/);
-  assert.match(text, /require\('@tensorflow\/tfjs-node'\)/, 'the build fails when the optional native backend did not install');
+  const build = text.slice(0, text.lastIndexOf('\nFROM '));
+  // Compilers (python3, make, g++) are in the full image only; the runtime is slim.
+  assert.match(stages[0], /^FROM node:\$\{NODE_VERSION\}-bookworm AS /);
+  assert.match(stages.at(-1) ?? '', /-slim AS runtime$/);
+  // The release tarball (dist/ by prepack), production dependencies from the lock with install scripts off
+  // (tfjs-node's would download libtensorflow), then the addon's build alone.
+  assert.match(build, /RUN npm pack\b/);
+  assert.match(build, /npm ci --omit=dev --ignore-scripts/);
+  assert.match(build, /npm rebuild anomalyd-native/);
+  assert.match(build, /rm -rf node_modules\/@tensorflow\/tfjs-node/);
+  assert.match(build, /ANOMALYD_BACKEND=native node dist\/main\.js validate -c config\/default\.yaml/, 'the build fails when the addon did not build');
+  // The runtime stage only copies and prepares its volumes: no npm, no download.
+  for (const m of final.matchAll(/^RUN (.+)$/gm)) assert.match(m[1], /^(mkdir|chown)\b/, `runtime RUN ${m[1]}`);
+  assert.doesNotMatch(final.replace(/^#.*$/gm, ''), /\b(npm|curl|wget)\b/);
+  // The deploy configs name the bundled model through the image's MODELS_DIR, under the copied /app.
+  const env = dockerEnv();
+  assert.equal(env['MODELS_DIR'], '/app/models');
+  assert.match(final, /^WORKDIR \/app$/m);
+  assert.match(final, /^COPY --from=build \/app \.\/$/m);
+  assert.equal(composeConfig.models['pump']?.path, '/app/models/pump');
+  assert.equal(k8sConfigOf().models['pump']?.path, '/app/models/pump');
+  assert.ok(existsSync(path.join(ROOT, 'models', 'pump', 'manifest.json')), 'models/ is in the tarball (package.json files) and so in /app');
   const user = /^USER (\S+)/m.exec(final)?.[1];
   assert.ok(user && /^[1-9]\d*(:\d+)?$/.test(user), `final stage runs as a numeric non-root user (Kubernetes runAsNonRoot needs a number), got ${user}`);
   assert.match(final, /^HEALTHCHECK .*\n?.*\/healthz/m);
@@ -315,7 +348,7 @@ for (const f of readdirSync(path.join(DEPLOY, 'k8s')).filter((x) => /\.ya?ml$/.t
 }
 const manifests = arr(kustomization['resources'], 'resources').flatMap((r) => k8sDocs.get(str(r, 'resource')) ?? []);
 const byKind = (kind: string): Obj[] => manifests.filter((m) => m['kind'] === kind);
-const k8sConfig = daemonConfig('k8s/config.yaml');
+const k8sConfig = k8sConfigOf();
 
 test('kustomization.yaml: every resource and generated file exists', () => {
   for (const r of arr(kustomization['resources'], 'resources')) {
@@ -349,7 +382,8 @@ test('StatefulSet: shard index, probes, hardening, volumes, grace period', () =>
   assert.equal(Number(shardCount?.['value']), spec['replicas'], 'ANOMALYD_SHARD_COUNT equals spec.replicas');
   assert.deepEqual({ ...k8sConfig.shard }, { index: 'hostname', count: 1 }, 'config.yaml takes the shard from the StatefulSet (here: no pod-index label, no count set)');
   for (const m of read('k8s/config.yaml').matchAll(/\$\{(\w+)/g)) {
-    if (m[1] !== 'ANOMALYD_SHARD_INDEX') assert.ok(env.some((e) => e['name'] === m[1]), `config.yaml uses \${${m[1]}}, which the StatefulSet sets`);
+    const set = env.some((e) => e['name'] === m[1]) || Object.hasOwn(dockerEnv(), m[1]);
+    if (m[1] !== 'ANOMALYD_SHARD_INDEX') assert.ok(set, `config.yaml uses \${${m[1]}}, which the StatefulSet or the image sets`);
   }
 
   const probePath = (p: string): string => str(obj(obj(c[p], p)['httpGet'], `${p}.httpGet`)['path'], `${p} path`);
@@ -440,4 +474,17 @@ test('systemd unit: hardened, restarts on failure, stops after the daemon grace 
   const defaults = loadConfigText('{}', 'defaults.yaml', {});
   const stop = durationMs(one('TimeoutStopSec') ?? '');
   assert.ok(stop >= defaults.shutdown_grace_ms * 2, `TimeoutStopSec ${stop} ms vs default shutdown_grace_ms ${defaults.shutdown_grace_ms}`);
+
+  // deploy/systemd/config.yaml as the unit runs it: copied to /etc/anomalyd, the unit's environment, the package
+  // where deploy/README's `npm install --prefix /opt/anomalyd` puts it.
+  const env = Object.fromEntries((svc.get('Environment') ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const pkg = '/opt/anomalyd/node_modules/anomalyd';
+  assert.equal(one('ExecStart'), `/usr/bin/node ${pkg}/dist/main.js run -c /etc/anomalyd/config.yaml`);
+  assert.equal(one('ExecStartPre'), `/usr/bin/node ${pkg}/dist/main.js validate -c /etc/anomalyd/config.yaml`);
+  assert.equal(env['MODELS_DIR'], `${pkg}/models`);
+  assert.equal(env['STATE_DIR'], `/var/lib/${one('StateDirectory') ?? ''}`);
+  const hostConfig = loadConfigText(read('systemd/config.yaml'), '/etc/anomalyd/config.yaml', env);
+  assert.equal(hostConfig.models['pump']?.path, `${pkg}/models/pump`);
+  assert.equal(hostConfig.state_dir, env['STATE_DIR']);
+  assert.ok(stop > hostConfig.shutdown_grace_ms + 5000, 'TimeoutStopSec above the config grace period with margin');
 });

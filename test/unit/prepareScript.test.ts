@@ -19,8 +19,12 @@ function prepareIn(withDist: boolean, env: NodeJS.ProcessEnv = {}): { status: nu
       mkdirSync(path.join(root, 'dist'));
       writeFileSync(path.join(root, 'dist', 'main.js'), '');
     }
-    const clean = { ...process.env, npm_command: 'ci', ...env };
-    const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'prepare.js')], { cwd: root, env: clean, encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'prepare.js')], {
+      cwd: root,
+      env: { ...process.env, npm_command: 'ci', ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     return { status: r.status, stderr: r.stderr };
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { loadConfigText } from '../../../src/config/load';
 import { effectiveDetection } from '../../../src/config/detection';
 
@@ -8,7 +9,7 @@ describe('defaults', () => {
     const config = loadConfigText('', 'empty.yaml', {});
     assert.deepEqual(config.log, { level: 'info', format: 'text' });
     assert.deepEqual(config.http, { enabled: true, host: '127.0.0.1', port: 9464 });
-    assert.equal(config.state_dir, './var');
+    assert.equal(config.state_dir, path.resolve('var'), "./var beside the file ('empty.yaml': the working directory)");
     assert.equal(config.mqtt.url, 'mqtt://127.0.0.1:1883');
     assert.equal(config.mqtt.clean_session, false);
     assert.equal(config.mqtt.qos, 1);

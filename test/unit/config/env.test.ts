@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { loadConfigText } from '../../../src/config/load';
 import { problemsOf } from './helpers';
 
@@ -16,10 +17,11 @@ describe('environment substitution', () => {
     const text = 'http:\n  port: ${HTTP_PORT:-9464}\nstate_dir: ${STATE_DIR:-./var}\nmqtt:\n  url: ${MQTT_URL:-mqtt://127.0.0.1:1883}\n';
     const unset = loadConfigText(text, 'x.yaml', {});
     assert.equal(unset.http.port, 9464);
-    assert.equal(unset.state_dir, './var');
+    // A relative value resolves against the file's directory (here: the working directory, 'x.yaml' has none).
+    assert.equal(unset.state_dir, path.resolve('var'));
     const empty = loadConfigText(text, 'x.yaml', { HTTP_PORT: '', STATE_DIR: '' });
     assert.equal(empty.http.port, 9464);
-    assert.equal(empty.state_dir, './var');
+    assert.equal(empty.state_dir, path.resolve('var'));
     const set = loadConfigText(text, 'x.yaml', { HTTP_PORT: '8081', MQTT_URL: 'ws://10.0.0.5:9001' });
     assert.equal(set.http.port, 8081);
     assert.equal(set.mqtt.url, 'ws://10.0.0.5:9001');
@@ -32,7 +34,7 @@ describe('environment substitution', () => {
 
   it('does not substitute in keys and does not let values inject YAML', () => {
     const config = loadConfigText('state_dir: ${DIR}\n', 'x.yaml', { DIR: 'x\nhttp:\n  port: 1' });
-    assert.equal(config.state_dir, 'x\nhttp:\n  port: 1');
+    assert.equal(config.state_dir, path.resolve('x\nhttp:\n  port: 1'));
     assert.equal(config.http.port, 9464);
   });
 

@@ -39,10 +39,10 @@ describe('shipped configuration files', () => {
     const loaded = await loadConfigFile(file, { ALERT_WEBHOOK_URL: 'https://hooks.example.com/anomalyd', HTTP_PORT: '9500' });
     assert.equal(loaded.http.port, 9500);
     assert.equal(loaded.mqtt.url, 'mqtt://127.0.0.1:1883');
-    assert.equal(loaded.state_dir, './var');
+    assert.equal(loaded.state_dir, path.join(ROOT, 'var'), 'relative to config/, the checkout var/');
     assert.equal(loaded.sinks.influx?.url, 'http://127.0.0.1:8086/anomalyd');
     assert.equal(loaded.sinks.webhooks[0]?.url, 'https://hooks.example.com/anomalyd');
-    assert.deepEqual(loaded.models, { pump: { path: 'models/pump' } });
+    assert.deepEqual(loaded.models, { pump: { path: path.join(ROOT, 'models', 'pump') } });
     const sub = loaded.subscriptions[0];
     assert.equal(sub?.topic, 'plant/+/+/telemetry');
     assert.equal(sub?.template, 'plant/{line}/{asset}/telemetry');

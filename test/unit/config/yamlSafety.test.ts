@@ -98,7 +98,7 @@ describe('hardened YAML', () => {
       '(file): YAML directives (%YAML, %TAG) are not supported; files are read as YAML 1.2',
     ]);
     // Explicit core tags are plain data and stay allowed.
-    assert.equal(loadConfigText('state_dir: !!str 123\n', 'x.yaml', {}).state_dir, '123');
+    assert.equal(loadConfigText('state_dir: !!str 123\n', '/etc/x.yaml', {}).state_dir, '/etc/123');
   });
 
   it('rejects merge keys', () => {
