@@ -1,0 +1,339 @@
+// One owner per state directory. Two daemons on one state_dir would write the same files (state.json, the
+// journal, the outbox, the spool) and corrupt each other's, so `run` takes <state_dir>/anomalyd.lock before it
+// touches anything there and refuses to start while another daemon holds it.
+//
+// The lock file is written whole under a unique temporary name and then hard-linked to anomalyd.lock: link()
+// fails if the name exists, atomically (also on NFS), so the lock never exists half-written and two starters
+// never both win. It holds who owns it: pid, host, start time, and what tells a live holder from a dead one with
+// the same pid (the kernel's boot id, the pid namespace and the process's start time on Linux).
+//
+// A lock outlives a kill -9 or a power cut. The next start takes it over when its holder is certainly gone:
+// - a holder this host can see (same host, same boot, same pid namespace) is gone when its pid is dead, or is
+//   now another process (its start time differs), or is this very process (pid 1 in a restarted container);
+// - a holder elsewhere (another host sharing the directory over NFS, another container) cannot be checked: the
+//   holder touches the file every HEARTBEAT_MS, and a lock untouched for STALE_AFTER_MS is taken over. Until
+//   then a second daemon is refused. This needs the hosts' clocks to agree to well within that time.
+// A takeover moves the old file aside by rename and checks it moved the file it judged (same inode), so two
+// starters racing for one stale lock cannot both end up holding it. A holder whose file was taken over anyway
+// (its event loop stalled past STALE_AFTER_MS) notices at its next heartbeat and reports it (onLost).
+import { link, open, readFile, readdir, rename, rm, stat, unlink, utimes, mkdir, readlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import * as path from 'node:path';
+import type { Log } from '../core/context';
+import { tmpNameFor } from '../core/tmpName';
+
+export const LOCK_FILE = 'anomalyd.lock';
+export const HEARTBEAT_MS = 10_000;
+export const STALE_AFTER_MS = 60_000;
+/** A lock file with no readable owner (written by hand, or by a filesystem without link()) is stale after this. */
+const UNREADABLE_STALE_MS = 10_000;
+
+/** What the lock file says about its holder. */
+export interface LockHolder {
+  readonly pid: number;
+  readonly host: string;
+  /** ISO time the holder took the lock. */
+  readonly started: string;
+  /** Random, unique per acquisition: tells two holders with the same pid apart. */
+  readonly token: string;
+  readonly bootId?: string;
+  readonly pidNamespace?: string;
+  /** The holder process's start time in clock ticks after boot (/proc/<pid>/stat field 22). */
+  readonly processStart?: string;
+}
+
+/** A state_dir held by another live daemon: the message names the holder and the config key to change. */
+export class StateDirLockedError extends Error {
+  constructor(
+    readonly stateDir: string,
+    readonly holder: LockHolder | null,
+    detail: string,
+  ) {
+    super(`state_dir: in use by another anomalyd (${detail}); stop that daemon or give this one its own state_dir (got ${stateDir})`);
+    this.name = 'StateDirLockedError';
+  }
+}
+
+export interface StateLockOptions {
+  readonly log: Log;
+  /** Called once if the lock file no longer names this holder (taken over while this process was stalled). */
+  readonly onLost?: (holder: LockHolder | null) => void;
+  /** For tests: the time, the heartbeat and the stale age. */
+  readonly now?: () => number;
+  readonly heartbeatMs?: number;
+  readonly staleAfterMs?: number;
+}
+
+/** Tokens of the locks this process holds now: a second daemon in the same process is refused as well. */
+const heldHere = new Set<string>();
+
+export class StateLock {
+  readonly file: string;
+  private holder: LockHolder | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private lost = false;
+  /** The heartbeat in progress: release() waits for it, so a beat never writes the lock back after release. */
+  private beating: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly stateDir: string,
+    private readonly opts: StateLockOptions,
+  ) {
+    this.file = path.join(stateDir, LOCK_FILE);
+  }
+
+  get held(): boolean {
+    return this.holder !== null;
+  }
+
+  /** Takes the lock or throws StateDirLockedError; creates the directory if needed. */
+  async acquire(): Promise<void> {
+    if (this.holder) return;
+    await mkdir(this.stateDir, { recursive: true });
+    const me = await describeSelf();
+    const text = `${JSON.stringify(me)}\n`;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      if (await this.tryCreate(text)) {
+        this.holder = me;
+        heldHere.add(me.token);
+        await this.removeLeftovers();
+        this.startHeartbeat();
+        return;
+      }
+      const found = await readHolder(this.file);
+      if (found === null) continue; // released between our attempt and the read: try again
+      const verdict = await this.judge(found, me);
+      if (verdict.alive) throw new StateDirLockedError(this.stateDir, found.holder, verdict.detail);
+      this.opts.log.warn('Taking over the state directory lock of a daemon that is gone.', {
+        file: this.file,
+        pid: found.holder?.pid,
+        host: found.holder?.host,
+        reason: verdict.detail,
+      });
+      await this.moveAside(found.ino);
+    }
+    throw new StateDirLockedError(this.stateDir, null, `its lock ${this.file} changed hands repeatedly while this daemon tried to take it`);
+  }
+
+  /** Gives the lock up; only a lock file that still names this holder is removed. Idempotent. */
+  async release(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.beating;
+    const me = this.holder;
+    if (!me) return;
+    this.holder = null;
+    heldHere.delete(me.token);
+    const found = await readHolder(this.file).catch(() => null);
+    if (found?.holder?.token === me.token) await rm(this.file, { force: true });
+  }
+
+  /** Link a fully written temporary file to the lock's name: true if this process now holds it. */
+  private async tryCreate(text: string): Promise<boolean> {
+    const tmp = tmpNameFor(this.file);
+    await writeSynced(tmp, text);
+    try {
+      await link(tmp, this.file);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      // A filesystem without hard links: an exclusive create, then the content (a crash in between leaves an
+      // unreadable lock, taken over after UNREADABLE_STALE_MS).
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EOPNOTSUPP') return createExclusive(this.file, text);
+      throw err;
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  private async judge(found: FoundLock, me: LockHolder): Promise<{ alive: boolean; detail: string }> {
+    const h = found.holder;
+    const ageMs = (this.opts.now ?? Date.now)() - found.mtimeMs;
+    const ageText = `${Math.round(ageMs / 1000)} s ago`;
+    if (!h) {
+      const stale = ageMs > UNREADABLE_STALE_MS;
+      return { alive: !stale, detail: `its lock ${this.file} names no owner; last written ${ageText}` };
+    }
+    const who = `pid ${h.pid} on host ${h.host}, since ${h.started}, lock ${this.file}`;
+    if (heldHere.has(h.token)) return { alive: true, detail: `${who}: this very process` };
+    const visible = h.host === me.host && same(h.bootId, me.bootId) && same(h.pidNamespace, me.pidNamespace);
+    if (visible) {
+      if (h.pid === process.pid) return { alive: false, detail: `${who}: that pid is this process now` };
+      if (!pidAlive(h.pid)) return { alive: false, detail: `${who}: no such process` };
+      const start = await processStart(h.pid);
+      if (h.processStart !== undefined && start !== undefined && start !== h.processStart) return { alive: false, detail: `${who}: that pid is another process now` };
+      return { alive: true, detail: who };
+    }
+    const staleAfter = this.opts.staleAfterMs ?? STALE_AFTER_MS;
+    if (ageMs > staleAfter) return { alive: false, detail: `${who}: not touched for ${ageText} (stale after ${staleAfter / 1000} s)` };
+    return { alive: true, detail: `${who}; it cannot be checked from here and was alive ${ageText}; taken over once untouched for ${staleAfter / 1000} s` };
+  }
+
+  /**
+   * Moves a stale lock out of the way by rename; if what moved is not the file judged stale (another starter
+   * replaced it meanwhile), it is put back for the next attempt to judge.
+   */
+  private async moveAside(judgedIno: number): Promise<void> {
+    const aside = tmpNameFor(`${this.file}.stale`);
+    try {
+      await rename(this.file, aside);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    const moved = await stat(aside);
+    if (moved.ino !== judgedIno) await link(aside, this.file).catch(() => undefined);
+    await unlink(aside).catch(() => undefined);
+  }
+
+  /** Temporary files and stale locks of earlier owners (a crash mid-write): nobody else writes here now. */
+  private async removeLeftovers(): Promise<void> {
+    for (const entry of await readdir(this.stateDir).catch(() => [] as string[])) {
+      if (LEFTOVER.test(entry)) await rm(path.join(this.stateDir, entry), { force: true }).catch(() => undefined);
+    }
+  }
+
+  private startHeartbeat(): void {
+    const every = this.opts.heartbeatMs ?? HEARTBEAT_MS;
+    this.timer = setInterval(() => {
+      this.beating = this.beating.then(() => this.beat());
+    }, every);
+    this.timer.unref();
+  }
+
+  private async beat(): Promise<void> {
+    const me = this.holder;
+    if (!me || this.lost) return;
+    const found = await readHolder(this.file).catch(() => undefined);
+    if (found === undefined) return; // unreadable for now (e.g. NFS hiccup): the next beat checks again
+    // Deleted by hand while this daemon runs: put it back, so a second daemon is still refused.
+    if (found === null && (await this.tryCreate(`${JSON.stringify(me)}\n`).catch(() => false))) {
+      this.opts.log.warn('The state directory lock had been deleted while this daemon held it; wrote it again.', { file: this.file });
+      return;
+    }
+    if (found?.holder?.token !== me.token) {
+      this.lost = true;
+      this.opts.log.error('Lost the state directory lock: another daemon took it over while this one was stalled; two daemons must not share a state_dir.', {
+        file: this.file,
+        holder_pid: found?.holder?.pid,
+        holder_host: found?.holder?.host,
+      });
+      this.opts.onLost?.(found?.holder ?? null);
+      return;
+    }
+    const t = new Date((this.opts.now ?? Date.now)());
+    await utimes(this.file, t, t).catch((err: unknown) => this.opts.log.warn('Cannot touch the state directory lock.', { file: this.file, error: (err as Error).message }));
+  }
+}
+
+/** `<name>.tmp-<pid>-...` (tmpNameFor) at the top of state_dir, and locks moved aside. */
+const LEFTOVER = /\.tmp-\d+-[0-9a-z]+-[0-9a-z]+$/;
+
+interface FoundLock {
+  readonly holder: LockHolder | null;
+  readonly ino: number;
+  readonly mtimeMs: number;
+}
+
+/** The lock file's holder (null when unreadable), inode and time; null when there is no lock file. */
+async function readHolder(file: string): Promise<FoundLock | null> {
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    const st = await fh.stat();
+    const text = await fh.readFile('utf8');
+    return { holder: parseHolder(text), ino: st.ino, mtimeMs: st.mtimeMs };
+  } finally {
+    await fh.close();
+  }
+}
+
+function parseHolder(text: string): LockHolder | null {
+  try {
+    const v = JSON.parse(text) as Partial<LockHolder>;
+    if (typeof v.pid !== 'number' || !Number.isSafeInteger(v.pid) || v.pid <= 0 || typeof v.host !== 'string' || typeof v.token !== 'string') return null;
+    const optional = (s: unknown): string | undefined => (typeof s === 'string' ? s : undefined);
+    return {
+      pid: v.pid,
+      host: v.host,
+      started: optional(v.started) ?? 'unknown',
+      token: v.token,
+      ...(optional(v.bootId) !== undefined ? { bootId: optional(v.bootId) } : {}),
+      ...(optional(v.pidNamespace) !== undefined ? { pidNamespace: optional(v.pidNamespace) } : {}),
+      ...(optional(v.processStart) !== undefined ? { processStart: optional(v.processStart) } : {}),
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Both known and equal, or either unknown (a platform without /proc: the host name decides). */
+function same(a: string | undefined, b: string | undefined): boolean {
+  return a === undefined || b === undefined || a === b;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function describeSelf(): Promise<LockHolder> {
+  const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim();
+  const pidNamespace = await readlink('/proc/self/ns/pid').catch(() => '');
+  const start = await processStart(process.pid);
+  return {
+    pid: process.pid,
+    host: hostname(),
+    started: new Date().toISOString(),
+    token: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`,
+    ...(bootId ? { bootId } : {}),
+    ...(pidNamespace ? { pidNamespace } : {}),
+    ...(start !== undefined ? { processStart: start } : {}),
+  };
+}
+
+/** Field 22 of /proc/<pid>/stat (after the parenthesised command, which may hold spaces); undefined off Linux. */
+async function processStart(pid: number): Promise<string | undefined> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  // After the command: state is field 3, so start time (22) is index 19.
+  return fields.length > 19 && /^\d+$/.test(fields[19]) ? fields[19] : undefined;
+}
+
+async function writeSynced(file: string, text: string): Promise<void> {
+  const fh = await open(file, 'w');
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function createExclusive(file: string, text: string): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(file, 'wx');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return true;
+}
