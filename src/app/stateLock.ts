@@ -182,7 +182,8 @@ export class StateLock {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    const moved = await stat(aside);
+    const moved = await stat(aside).catch(() => null);
+    if (moved === null) return;
     if (moved.ino !== judgedIno) await link(aside, this.file).catch(() => undefined);
     await unlink(aside).catch(() => undefined);
   }
@@ -190,7 +191,8 @@ export class StateLock {
   /** Temporary files and stale locks of earlier owners (a crash mid-write): nobody else writes here now. */
   private async removeLeftovers(): Promise<void> {
     for (const entry of await readdir(this.stateDir).catch(() => [] as string[])) {
-      if (LEFTOVER.test(entry)) await rm(path.join(this.stateDir, entry), { force: true }).catch(() => undefined);
+      // Not the lock's own temporary files: other starters may be using theirs right now.
+      if (LEFTOVER.test(entry) && !entry.startsWith(LOCK_FILE)) await rm(path.join(this.stateDir, entry), { force: true }).catch(() => undefined);
     }
   }
 
@@ -227,7 +229,7 @@ export class StateLock {
   }
 }
 
-/** `<name>.tmp-<pid>-...` (tmpNameFor) at the top of state_dir, and locks moved aside. */
+/** `<name>.tmp-<pid>-...` (tmpNameFor) at the top of state_dir. */
 const LEFTOVER = /\.tmp-\d+-[0-9a-z]+-[0-9a-z]+$/;
 
 interface FoundLock {
