@@ -10,21 +10,30 @@
 // A lock outlives a kill -9 or a power cut. The next start takes it over when its holder is certainly gone:
 // - a holder this host can see (same host, same boot, same pid namespace) is gone when its pid is dead, or is
 //   now another process (its start time differs), or is this very process (pid 1 in a restarted container);
-// - a holder elsewhere (another host sharing the directory over NFS, another container) cannot be checked: the
-//   holder touches the file every HEARTBEAT_MS, and a lock untouched for STALE_AFTER_MS is taken over. Until
-//   then a second daemon is refused. This needs the hosts' clocks to agree to well within that time.
-// A takeover moves the old file aside by rename and checks it moved the file it judged (same inode), so two
-// starters racing for one stale lock cannot both end up holding it. A holder whose file was taken over anyway
+// - a holder elsewhere (another host sharing the directory over NFS, another container: a restarted container
+//   has a new pid namespace) cannot be checked: the holder touches the file every HEARTBEAT_MS, so the starter
+//   watches the file: touched again, the holder is alive and the starter is refused (within a heartbeat);
+//   untouched for STALE_AFTER_MS, the lock is taken over (a crashed container's restart waits at most that).
+//   This needs the hosts' clocks to agree to well within that time.
+// A takeover removes the stale file only while holding anomalyd.lock.takeover (created the same way) and only
+// if the lock is still the file it judged (same inode and owner), so starters racing for one stale lock never
+// remove a lock another of them has just taken: exactly one ends up holding it. A holder whose file was taken over anyway
 // (its event loop stalled past STALE_AFTER_MS) notices at its next heartbeat and reports it (onLost).
-import { link, open, readFile, readdir, rename, rm, stat, unlink, utimes, mkdir, readlink } from 'node:fs/promises';
+import { link, open, readFile, readdir, rm, stat, unlink, utimes, mkdir, readlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { Log } from '../core/context';
 import { tmpNameFor } from '../core/tmpName';
 
 export const LOCK_FILE = 'anomalyd.lock';
-export const HEARTBEAT_MS = 10_000;
-export const STALE_AFTER_MS = 60_000;
+export const HEARTBEAT_MS = 5_000;
+export const STALE_AFTER_MS = 30_000;
+/** A takeover mutex older than this was left by a starter that crashed mid-takeover. */
+const TAKEOVER_STALE_MS = 10_000;
+/** A start that cannot settle who holds the lock within this long gives up (starters racing without end). */
+const ACQUIRE_GIVE_UP_MS = 60_000;
+/** How often a starter looks at a lock it cannot check. */
+const WATCH_MS = 500;
 /** A lock file with no readable owner (written by hand, or by a filesystem without link()) is stale after this. */
 const UNREADABLE_STALE_MS = 10_000;
 
@@ -62,6 +71,7 @@ export interface StateLockOptions {
   readonly now?: () => number;
   readonly heartbeatMs?: number;
   readonly staleAfterMs?: number;
+  readonly watchMs?: number;
 }
 
 /** Tokens of the locks this process holds now: a second daemon in the same process is refused as well. */
@@ -92,8 +102,9 @@ export class StateLock {
     await mkdir(this.stateDir, { recursive: true });
     const me = await describeSelf();
     const text = `${JSON.stringify(me)}\n`;
-    for (let attempt = 0; attempt < 8; attempt++) {
-      if (await this.tryCreate(text)) {
+    const giveUpAt = this.now() + ACQUIRE_GIVE_UP_MS;
+    while (this.now() < giveUpAt) {
+      if (await this.tryCreate(this.file, text)) {
         this.holder = me;
         heldHere.add(me.token);
         await this.removeLeftovers();
@@ -102,17 +113,20 @@ export class StateLock {
       }
       const found = await readHolder(this.file);
       if (found === null) continue; // released between our attempt and the read: try again
-      const verdict = await this.judge(found, me);
-      if (verdict.alive) throw new StateDirLockedError(this.stateDir, found.holder, verdict.detail);
-      this.opts.log.warn('Taking over the state directory lock of a daemon that is gone.', {
-        file: this.file,
-        pid: found.holder?.pid,
-        host: found.holder?.host,
-        reason: verdict.detail,
-      });
-      await this.moveAside(found.ino);
+      let verdict = await this.judge(found, me);
+      if (verdict.state === 'unchecked') verdict = await this.watch(found, verdict);
+      if (verdict.state === 'changed') continue;
+      if (verdict.state === 'alive') throw new StateDirLockedError(this.stateDir, found.holder, verdict.detail);
+      if (await this.removeStale(found, text)) {
+        this.opts.log.warn('Taking over the state directory lock of a daemon that is gone.', {
+          file: this.file,
+          pid: found.holder?.pid,
+          host: found.holder?.host,
+          reason: verdict.detail,
+        });
+      }
     }
-    throw new StateDirLockedError(this.stateDir, null, `its lock ${this.file} changed hands repeatedly while this daemon tried to take it`);
+    throw new StateDirLockedError(this.stateDir, null, `its lock ${this.file} kept changing hands for ${ACQUIRE_GIVE_UP_MS / 1000} s while this daemon tried to take it`);
   }
 
   /** Gives the lock up; only a lock file that still names this holder is removed. Idempotent. */
@@ -128,67 +142,94 @@ export class StateLock {
     if (found?.holder?.token === me.token) await rm(this.file, { force: true });
   }
 
-  /** Link a fully written temporary file to the lock's name: true if this process now holds it. */
-  private async tryCreate(text: string): Promise<boolean> {
-    const tmp = tmpNameFor(this.file);
+  /** Link a fully written temporary file to `file`: true if this process created it. */
+  private async tryCreate(file: string, text: string): Promise<boolean> {
+    const tmp = tmpNameFor(file);
     await writeSynced(tmp, text);
     try {
-      await link(tmp, this.file);
+      await link(tmp, file);
       return true;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') return false;
       // A filesystem without hard links: an exclusive create, then the content (a crash in between leaves an
       // unreadable lock, taken over after UNREADABLE_STALE_MS).
-      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EOPNOTSUPP') return createExclusive(this.file, text);
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS' || code === 'EOPNOTSUPP') return createExclusive(file, text);
       throw err;
     } finally {
       await unlink(tmp).catch(() => undefined);
     }
   }
 
-  private async judge(found: FoundLock, me: LockHolder): Promise<{ alive: boolean; detail: string }> {
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  private async judge(found: FoundLock, me: LockHolder): Promise<Verdict> {
     const h = found.holder;
-    const ageMs = (this.opts.now ?? Date.now)() - found.mtimeMs;
-    const ageText = `${Math.round(ageMs / 1000)} s ago`;
-    if (!h) {
-      const stale = ageMs > UNREADABLE_STALE_MS;
-      return { alive: !stale, detail: `its lock ${this.file} names no owner; last written ${ageText}` };
-    }
+    const ageText = `${Math.round((this.now() - found.mtimeMs) / 1000)} s ago`;
+    if (!h) return { state: 'unchecked', detail: `its lock ${this.file} names no owner; last written ${ageText}`, staleAfterMs: UNREADABLE_STALE_MS };
     const who = `pid ${h.pid} on host ${h.host}, since ${h.started}, lock ${this.file}`;
-    if (heldHere.has(h.token)) return { alive: true, detail: `${who}: this very process` };
+    if (heldHere.has(h.token)) return { state: 'alive', detail: `${who}: this very process` };
     const visible = h.host === me.host && same(h.bootId, me.bootId) && same(h.pidNamespace, me.pidNamespace);
     if (visible) {
-      if (h.pid === process.pid) return { alive: false, detail: `${who}: that pid is this process now` };
-      if (!pidAlive(h.pid)) return { alive: false, detail: `${who}: no such process` };
+      if (h.pid === process.pid) return { state: 'gone', detail: `${who}: that pid is this process now` };
+      if (!pidAlive(h.pid)) return { state: 'gone', detail: `${who}: no such process` };
       const start = await processStart(h.pid);
-      if (h.processStart !== undefined && start !== undefined && start !== h.processStart) return { alive: false, detail: `${who}: that pid is another process now` };
-      return { alive: true, detail: who };
+      if (h.processStart !== undefined && start !== undefined && start !== h.processStart) return { state: 'gone', detail: `${who}: that pid is another process now` };
+      return { state: 'alive', detail: who };
     }
-    const staleAfter = this.opts.staleAfterMs ?? STALE_AFTER_MS;
-    if (ageMs > staleAfter) return { alive: false, detail: `${who}: not touched for ${ageText} (stale after ${staleAfter / 1000} s)` };
-    return { alive: true, detail: `${who}; it cannot be checked from here and was alive ${ageText}; taken over once untouched for ${staleAfter / 1000} s` };
+    return { state: 'unchecked', detail: who, staleAfterMs: this.opts.staleAfterMs ?? STALE_AFTER_MS };
   }
 
   /**
-   * Moves a stale lock out of the way by rename; if what moved is not the file judged stale (another starter
-   * replaced it meanwhile), it is put back for the next attempt to judge.
+   * A holder this host cannot check: alive if it touches its lock again, gone once the lock is untouched for
+   * the stale age, 'changed' if the lock is replaced or removed meanwhile (judged again).
    */
-  private async moveAside(judgedIno: number): Promise<void> {
-    const aside = tmpNameFor(`${this.file}.stale`);
-    try {
-      await rename(this.file, aside);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
+  private async watch(first: FoundLock, verdict: Verdict & { state: 'unchecked' }): Promise<Verdict> {
+    const staleAfter = verdict.staleAfterMs;
+    const waitMs = staleAfter - (this.now() - first.mtimeMs);
+    if (waitMs > 0) {
+      this.opts.log.warn('The state directory lock belongs to a daemon this host cannot check; waiting to see whether it is alive.', {
+        file: this.file,
+        pid: first.holder?.pid,
+        host: first.holder?.host,
+        taken_over_in_s: Math.ceil(waitMs / 1000),
+      });
     }
-    const moved = await stat(aside).catch(() => null);
-    if (moved === null) return;
-    if (moved.ino !== judgedIno) await link(aside, this.file).catch(() => undefined);
-    await unlink(aside).catch(() => undefined);
+    for (;;) {
+      const age = this.now() - first.mtimeMs;
+      if (age > staleAfter) return { state: 'gone', detail: `${verdict.detail}: not touched for ${Math.round(age / 1000)} s (stale after ${staleAfter / 1000} s)` };
+      await new Promise((r) => setTimeout(r, Math.min(this.opts.watchMs ?? WATCH_MS, staleAfter - age + 1)));
+      const now = await readHolder(this.file);
+      if (now === null || now.ino !== first.ino || now.holder?.token !== first.holder?.token) return { state: 'changed', detail: verdict.detail };
+      if (now.mtimeMs !== first.mtimeMs) return { state: 'alive', detail: `${verdict.detail}: it cannot be checked from here and touched its lock just now` };
+    }
   }
 
-  /** Temporary files and stale locks of earlier owners (a crash mid-write): nobody else writes here now. */
+  /**
+   * Removes a lock judged stale, under the takeover mutex and only if it is still that file (true if it did);
+   * the caller then tries to create its own. A mutex left by a starter that crashed mid-takeover is removed once old.
+   */
+  private async removeStale(judged: FoundLock, text: string): Promise<boolean> {
+    const mutex = `${this.file}.takeover`;
+    if (!(await this.tryCreate(mutex, text))) {
+      const st = await stat(mutex).catch(() => null);
+      if (st && this.now() - st.mtimeMs > TAKEOVER_STALE_MS) await unlink(mutex).catch(() => undefined);
+      else await new Promise((r) => setTimeout(r, 10 + Math.random() * 40));
+      return false;
+    }
+    try {
+      const now = await readHolder(this.file);
+      if (!now || now.ino !== judged.ino || now.holder?.token !== judged.holder?.token) return false;
+      await unlink(this.file);
+      return true;
+    } finally {
+      await unlink(mutex).catch(() => undefined);
+    }
+  }
+
+  /** Temporary files of earlier owners (a crash mid-write): nobody else writes here now. */
   private async removeLeftovers(): Promise<void> {
     for (const entry of await readdir(this.stateDir).catch(() => [] as string[])) {
       // Not the lock's own temporary files: other starters may be using theirs right now.
@@ -210,7 +251,7 @@ export class StateLock {
     const found = await readHolder(this.file).catch(() => undefined);
     if (found === undefined) return; // unreadable for now (e.g. NFS hiccup): the next beat checks again
     // Deleted by hand while this daemon runs: put it back, so a second daemon is still refused.
-    if (found === null && (await this.tryCreate(`${JSON.stringify(me)}\n`).catch(() => false))) {
+    if (found === null && (await this.tryCreate(this.file, `${JSON.stringify(me)}\n`).catch(() => false))) {
       this.opts.log.warn('The state directory lock had been deleted while this daemon held it; wrote it again.', { file: this.file });
       return;
     }
@@ -231,6 +272,10 @@ export class StateLock {
 
 /** `<name>.tmp-<pid>-...` (tmpNameFor) at the top of state_dir. */
 const LEFTOVER = /\.tmp-\d+-[0-9a-z]+-[0-9a-z]+$/;
+
+type Verdict =
+  | { readonly state: 'alive' | 'gone' | 'changed'; readonly detail: string }
+  | { readonly state: 'unchecked'; readonly detail: string; readonly staleAfterMs: number };
 
 interface FoundLock {
   readonly holder: LockHolder | null;

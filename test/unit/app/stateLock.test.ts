@@ -134,22 +134,55 @@ test("this process's own pid in a lock it does not hold (pid 1 in a restarted co
   await lock.release();
 });
 
-test('a holder that cannot be checked (another host) is refused until its lock is untouched for the stale age', async () => {
+test('a holder that cannot be checked (another host, another container) is refused once it touches its lock, taken over once it does not', async () => {
   const me = await ownHolder();
-  const dir = newDir();
   const elsewhere = { ...me, host: 'other-host.example', pid: 4242, token: 'other' };
-  await writeLock(dir, elsewhere, 5_000);
-  await assert.rejects(lockOf(dir).lock.acquire(), (err: unknown) => err instanceof StateDirLockedError && /pid 4242 on host other-host\.example.*cannot be checked/.test(err.message));
-  await writeLock(dir, elsewhere, 61_000);
-  const { lock } = lockOf(dir);
+
+  // Alive: it touches its lock (its heartbeat) while the starter watches.
+  const dir = newDir();
+  const file = await writeLock(dir, elsewhere);
+  const heartbeat = setInterval(() => void utimes(file, new Date(), new Date()).catch(() => undefined), 30);
+  try {
+    await assert.rejects(lockOf(dir, { staleAfterMs: 10_000, watchMs: 10 }).lock.acquire(), (err: unknown) => {
+      assert.ok(err instanceof StateDirLockedError);
+      assert.match(err.message, /pid 4242 on host other-host\.example.*touched its lock just now/);
+      return true;
+    });
+  } finally {
+    clearInterval(heartbeat);
+  }
+
+  // Gone: untouched for the stale age while watched.
+  await writeLock(dir, elsewhere);
+  const waiting = lockOf(dir, { staleAfterMs: 2_000, watchMs: 10 });
+  await waiting.lock.acquire();
+  assert.ok(waiting.logs.some((l) => l.msg.startsWith('The state directory lock belongs to a daemon this host cannot check')), JSON.stringify(waiting.logs));
+  assert.ok(waiting.logs.some((l) => String(l.fields?.reason).includes('not touched for')));
+  await waiting.lock.release();
+
+  // Untouched for longer than the default stale age already: taken over without waiting.
+  await writeLock(dir, elsewhere, 31_000);
+  const { lock, logs } = lockOf(dir);
   await lock.acquire();
+  assert.ok(!logs.some((l) => l.msg.startsWith('The state directory lock belongs')));
   await lock.release();
 });
 
-test('a lock file naming no owner is refused while fresh, taken over once old', async () => {
+test('a lock file naming no owner is judged again once it names one, and taken over once old', async () => {
+  const me = await ownHolder();
+  const live = await liveProcess();
   const dir = newDir();
-  await writeLock(dir, '');
-  await assert.rejects(lockOf(dir).lock.acquire(), (err: unknown) => err instanceof StateDirLockedError && /names no owner/.test(err.message));
+  try {
+    const file = await writeLock(dir, '');
+    const { lock, logs } = lockOf(dir, { watchMs: 10 });
+    const acquiring = lock.acquire();
+    while (!logs.some((l) => l.msg.startsWith('The state directory lock belongs'))) await new Promise((r) => setTimeout(r, 10));
+    // Its writer finishes: a live process on this host.
+    await writeFile(file, JSON.stringify({ ...me, pid: live.pid, token: 'live', ...(live.start ? { processStart: live.start } : {}) }));
+    await assert.rejects(acquiring, (err: unknown) => err instanceof StateDirLockedError && err.message.includes(`pid ${live.pid} on host`));
+  } finally {
+    await live.kill();
+  }
   await writeLock(dir, 'not json', 11_000);
   const { lock } = lockOf(dir);
   await lock.acquire();
