@@ -17,13 +17,15 @@
 //   This needs the hosts' clocks to agree to well within that time.
 // A takeover removes the stale file only while holding anomalyd.lock.takeover (created the same way) and only
 // if the lock is still the file it judged (same inode and owner), so starters racing for one stale lock never
-// remove a lock another of them has just taken: exactly one ends up holding it. A holder whose file was taken over anyway
-// (its event loop stalled past STALE_AFTER_MS) notices at its next heartbeat and reports it (onLost).
-import { link, open, readFile, readdir, rm, stat, unlink, utimes, mkdir, readlink } from 'node:fs/promises';
-import { hostname } from 'node:os';
+// remove a lock another of them has just taken: exactly one ends up holding it. A holder whose file was taken
+// over anyway (its event loop stalled past STALE_AFTER_MS) notices at its next heartbeat and reports it (onLost).
+import { link, readdir, rm, stat, unlink, utimes, mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Log } from '../core/context';
 import { tmpNameFor } from '../core/tmpName';
+import { createExclusive, describeSelf, pidAlive, processStart, readHolder, same, writeSynced, type FoundLock, type LockHolder } from './lockHolder';
+
+export type { LockHolder } from './lockHolder';
 
 export const LOCK_FILE = 'anomalyd.lock';
 export const HEARTBEAT_MS = 5_000;
@@ -36,20 +38,6 @@ const ACQUIRE_GIVE_UP_MS = 60_000;
 const WATCH_MS = 500;
 /** A lock file with no readable owner (written by hand, or by a filesystem without link()) is stale after this. */
 const UNREADABLE_STALE_MS = 10_000;
-
-/** What the lock file says about its holder. */
-export interface LockHolder {
-  readonly pid: number;
-  readonly host: string;
-  /** ISO time the holder took the lock. */
-  readonly started: string;
-  /** Random, unique per acquisition: tells two holders with the same pid apart. */
-  readonly token: string;
-  readonly bootId?: string;
-  readonly pidNamespace?: string;
-  /** The holder process's start time in clock ticks after boot (/proc/<pid>/stat field 22). */
-  readonly processStart?: string;
-}
 
 /** A state_dir held by another live daemon: the message names the holder and the config key to change. */
 export class StateDirLockedError extends Error {
@@ -276,111 +264,3 @@ const LEFTOVER = /\.tmp-\d+-[0-9a-z]+-[0-9a-z]+$/;
 type Verdict =
   | { readonly state: 'alive' | 'gone' | 'changed'; readonly detail: string }
   | { readonly state: 'unchecked'; readonly detail: string; readonly staleAfterMs: number };
-
-interface FoundLock {
-  readonly holder: LockHolder | null;
-  readonly ino: number;
-  readonly mtimeMs: number;
-}
-
-/** The lock file's holder (null when unreadable), inode and time; null when there is no lock file. */
-async function readHolder(file: string): Promise<FoundLock | null> {
-  let fh;
-  try {
-    fh = await open(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  try {
-    const st = await fh.stat();
-    const text = await fh.readFile('utf8');
-    return { holder: parseHolder(text), ino: st.ino, mtimeMs: st.mtimeMs };
-  } finally {
-    await fh.close();
-  }
-}
-
-function parseHolder(text: string): LockHolder | null {
-  try {
-    const v = JSON.parse(text) as Partial<LockHolder>;
-    if (typeof v.pid !== 'number' || !Number.isSafeInteger(v.pid) || v.pid <= 0 || typeof v.host !== 'string' || typeof v.token !== 'string') return null;
-    const optional = (s: unknown): string | undefined => (typeof s === 'string' ? s : undefined);
-    return {
-      pid: v.pid,
-      host: v.host,
-      started: optional(v.started) ?? 'unknown',
-      token: v.token,
-      ...(optional(v.bootId) !== undefined ? { bootId: optional(v.bootId) } : {}),
-      ...(optional(v.pidNamespace) !== undefined ? { pidNamespace: optional(v.pidNamespace) } : {}),
-      ...(optional(v.processStart) !== undefined ? { processStart: optional(v.processStart) } : {}),
-    };
-  } catch {
-    return null;
-  }
-}
-
-/** Both known and equal, or either unknown (a platform without /proc: the host name decides). */
-function same(a: string | undefined, b: string | undefined): boolean {
-  return a === undefined || b === undefined || a === b;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function describeSelf(): Promise<LockHolder> {
-  const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim();
-  const pidNamespace = await readlink('/proc/self/ns/pid').catch(() => '');
-  const start = await processStart(process.pid);
-  return {
-    pid: process.pid,
-    host: hostname(),
-    started: new Date().toISOString(),
-    token: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`,
-    ...(bootId ? { bootId } : {}),
-    ...(pidNamespace ? { pidNamespace } : {}),
-    ...(start !== undefined ? { processStart: start } : {}),
-  };
-}
-
-/** Field 22 of /proc/<pid>/stat (after the parenthesised command, which may hold spaces); undefined off Linux. */
-async function processStart(pid: number): Promise<string | undefined> {
-  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // After the command: state is field 3, so start time (22) is index 19.
-  return fields.length > 19 && /^\d+$/.test(fields[19]) ? fields[19] : undefined;
-}
-
-async function writeSynced(file: string, text: string): Promise<void> {
-  const fh = await open(file, 'w');
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function createExclusive(file: string, text: string): Promise<boolean> {
-  let fh;
-  try {
-    fh = await open(file, 'wx');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  return true;
-}
