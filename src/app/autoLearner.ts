@@ -12,6 +12,7 @@ import type { DetectorSpec } from '../model/fitDetector';
 import { loadLearnedModel } from '../model/learnedModel';
 import type { LearnJob, LearnResult } from '../model/learnWorker';
 import type { StreamBinding, WindowLearner } from '../pipeline/pipeline';
+import { learnedModelDir } from './learnedDirs';
 
 export interface AutoLearnerOptions {
   /** Complete windows collected before training. */
@@ -71,7 +72,7 @@ export class AutoLearner implements WindowLearner {
   }
 
   private async train(binding: StreamBinding, c: Collecting): Promise<void> {
-    const dir = path.join(this.opts.modelsDir, binding.model.replace(/[^A-Za-z0-9_.-]+/g, '_'));
+    const dir = learnedModelDir(this.opts.modelsDir, binding.spec.id);
     const scales = this.opts.scalesFor?.(binding);
     const job: LearnJob = {
       spec: this.opts.specFor(binding),

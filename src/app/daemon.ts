@@ -33,11 +33,17 @@ import { chooseBroker } from './brokerChoice';
 import { buildBrokerStats, buildMqttSource, mqttSubscriptions, shardedDeliver } from './source';
 import { startSimulator, type RunningSimulator } from './simulator';
 import { healthPoint } from './health';
+import { StateLock } from './stateLock';
 import { StateStore } from './stateStore';
 import { namingConfigKey, probeWritable } from './startupErrors';
 
 export interface DaemonInfo {
   readonly version: string;
+  /**
+   * Another daemon took this one's state_dir lock over (this process stalled past the stale age): what to do.
+   * `run` exits at once, without the final save, so the new owner's files are not overwritten.
+   */
+  readonly onLockLost?: () => void;
 }
 
 export class Daemon {
@@ -56,6 +62,7 @@ export class Daemon {
   private pipeline?: Pipeline;
   private state?: StateStore;
   private history?: AlertHistoryFile;
+  private lock?: StateLock;
   private ingest?: IngestGate;
   private binder?: Binder;
   private models?: ModelRegistry;
@@ -102,6 +109,13 @@ export class Daemon {
 
   async start(): Promise<void> {
     const c = this.config;
+    // First: nothing under state_dir is read or written before this daemon is its only user. Resolved as the
+    // files under it are opened (against the working directory), so the message names the directory used.
+    this.lock = new StateLock(path.resolve(c.state_dir), {
+      log: this.log.child({ component: 'state' }),
+      ...(this.info.onLockLost ? { onLost: this.info.onLockLost } : {}),
+    });
+    await this.lock.acquire();
     this.metrics = createMetrics({ maxStreamLabels: Math.min(c.limits.max_streams, 1000), version: this.info.version });
     this.events = createEvents(this.log, this.metrics);
     // First, so the first lines say which broker this run uses and why (brokerChoice.ts).
@@ -256,6 +270,8 @@ export class Daemon {
     this.abort.abort();
     await this.http?.stop();
     await this.broker?.close();
+    // Last: the state, the outbox and the spool under state_dir are written and closed.
+    await this.lock?.release();
     this.log.info('anomalyd stopped.');
   }
 

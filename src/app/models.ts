@@ -2,13 +2,13 @@
 // for auto streams under state_dir/models. A model that fails to load is reported (readiness fails, no alerts
 // from it) and the daemon keeps running for the others.
 import * as path from 'node:path';
-import { readdir } from 'node:fs/promises';
 import type { Config } from '../config/schema';
 import type { ComponentContext } from '../core/context';
 import { ModelError } from '../core/errors';
 import { Detector } from '../model/detector';
 import { loadLearnedModel } from '../model/learnedModel';
 import type { Manifest } from '../model/manifest';
+import { migrateLearnedDirs } from './learnedDirs';
 
 export const AUTO_PREFIX = 'auto:';
 
@@ -74,16 +74,12 @@ export class ModelRegistry {
     return replaced;
   }
 
-  /** Models learned earlier for auto streams (state_dir/models/auto_<stream>). */
+  /**
+   * Models learned earlier for auto streams (state_dir/models/<readable>-<hash>, learnedDirs.ts; folders of the
+   * old naming are renamed first). The model's name comes from the stream its manifest names, not the folder's.
+   */
   async loadLearned(modelsDir: string): Promise<void> {
-    let entries: string[];
-    try {
-      entries = await readdir(modelsDir);
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const dir = path.join(modelsDir, entry);
+    for (const dir of await migrateLearnedDirs(modelsDir, this.ctx.log)) {
       try {
         const { detector, coarse } = await loadLearnedModel(dir);
         const name = `${AUTO_PREFIX}${detector.manifest.stream}`;

@@ -11,6 +11,7 @@
 import { open, readFile, readdir, rename, mkdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ComponentContext } from '../core/context';
+import { tmpNameFor } from '../core/tmpName';
 import type { StreamCheckpoint, StreamSnapshot } from '../pipeline/pipeline';
 import type { StreamSamples } from '../sources/source';
 import { decodeStreams, StreamsEncoder } from './sampleCodec';
@@ -375,13 +376,19 @@ async function removeStreamFiles(dir: string, keep: number): Promise<void> {
 
 /** Writes `file` so that a crash leaves the old content or the new, never a torn file: temp file, fsync, rename. */
 export async function writeAtomic(file: string, text: string | Buffer): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const fh = await open(tmp, 'w');
+  // A name of its own for every write; removed when the write fails (a full disk would otherwise leave one per try).
+  const tmp = tmpNameFor(file);
   try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
   }
-  await rename(tmp, file);
 }

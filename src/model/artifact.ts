@@ -4,10 +4,11 @@
 // addon scoring, a plain dense chain is read without tfjs (denseArtifact.ts); every other model, and every
 // model on the tfjs backends, is built by tfjs, loaded then.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../core/errors';
+import { tmpNameFor } from '../core/tmpName';
 import { readDenseAutoencoder } from './denseArtifact';
 import { DenseAutoencoder, disposeModel, modelInputSize, modelOutputSize, type AutoencoderModel, type ModelJsonHead, type WeightSpec } from './denseNetwork';
 import { nativeScoringSelected } from './engine';
@@ -166,7 +167,12 @@ function parseJson(text: string, name: string, dir: string): unknown {
 
 /** Write to a temporary file and rename, so a crash never leaves half an artifact. */
 async function writeAtomic(file: string, data: string | Buffer): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
+  const tmp = tmpNameFor(file);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
 }

@@ -6,12 +6,14 @@
 // measurement-and-tags prefix of each stream and the escaped name of each share field are made once, and no
 // record or field object exists per point unless the point must be spooled.
 //
-// What writePoints does, and so this: measurement as given; tags in key order of the object, key and value
-// escaped (escape.tag); fields sorted by name (default sort), name escaped, strings quoted (escape.quoted),
-// other values String(v); then the timestamp through castTimestamp. test/unit/sinks/influxLine.test.ts holds
-// it to writePoints' own output.
-import { escape } from 'influx';
+// What writePoints does, and so this: measurement; tags in key order of the object, key and value escaped;
+// fields sorted by name (default sort), name escaped, strings quoted, other values String(v); then the
+// timestamp through castTimestamp. The escaping is influxEscape.ts's, which differs from writePoints' only
+// where writePoints' is wrong for InfluxDB 1.x (backslashes: see there). test/unit/sinks/influxLine.test.ts
+// holds it to writePoints' own output for everything else, and test/integration/influxIds.test.ts reads
+// random stream ids back from a real InfluxDB.
 import { castTimestamp } from 'influx/lib/src/grammar/times';
+import { escapeFieldKey, escapeMeasurement, escapeTag, quoteString } from './influxEscape';
 import { SCORE_MEASUREMENT, scoreRecord, scoreTags, type FieldValue, type InfluxRecord } from './influxPoints';
 import type { ScorePoint } from './sink';
 
@@ -50,17 +52,17 @@ function remember<K, V>(cache: Map<K, V>, key: K, value: V): V {
 /** `,key=value` per tag, escaped: the tag section after the measurement. */
 function tagSection(tags: Readonly<Record<string, string>>): string {
   let out = '';
-  for (const name of Object.keys(tags)) out += ',' + escape.tag(name) + '=' + escape.tag(tags[name]);
+  for (const name of Object.keys(tags)) out += ',' + escapeTag(name) + '=' + escapeTag(tags[name]);
   return out;
 }
 
 /** Any record, the way writePoints formats it (alerts, health, score records read back from the spool). */
 export function recordLine(r: InfluxRecord): string {
-  let out = r.measurement + tagSection(r.tags);
+  let out = escapeMeasurement(r.measurement) + tagSection(r.tags);
   const names = Object.keys(r.fields).sort();
   for (let i = 0; i < names.length; i++) {
     const v: FieldValue = r.fields[names[i]];
-    out += (i === 0 ? ' ' : ',') + escape.tag(names[i]) + '=' + (typeof v === 'string' ? escape.quoted(v) : String(v));
+    out += (i === 0 ? ' ' : ',') + escapeFieldKey(names[i]) + '=' + (typeof v === 'string' ? quoteString(v) : String(v));
   }
   return out + ' ' + castTimestamp(String(r.time), 'ms');
 }
@@ -71,14 +73,14 @@ const prefixes = new Map<string, Map<string, string>>();
 function scorePrefix(stream: string, model: string): string {
   let byStream = prefixes.get(model);
   if (byStream === undefined) byStream = remember(prefixes, model, new Map<string, string>());
-  return byStream.get(stream) ?? remember(byStream, stream, SCORE_MEASUREMENT + tagSection(scoreTags(stream, model)));
+  return byStream.get(stream) ?? remember(byStream, stream, escapeMeasurement(SCORE_MEASUREMENT) + tagSection(scoreTags(stream, model)));
 }
 
 /** `,share_<channel>=` by channel, escaped. */
 const shareNames = new Map<string, string>();
 
 function shareName(channel: string): string {
-  return shareNames.get(channel) ?? remember(shareNames, channel, ',' + escape.tag(`share_${channel}`) + '=');
+  return shareNames.get(channel) ?? remember(shareNames, channel, ',' + escapeFieldKey(`share_${channel}`) + '=');
 }
 
 /**

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { AlertNotice } from '../core/alert';
+import { tmpNameFor } from '../core/tmpName';
 
 export type DoneResult = 'delivered' | 'rejected' | 'evicted';
 
@@ -180,7 +181,7 @@ export class Outbox {
     const finished = this.finishedInFile;
     this.unwritten = [];
     this.finishedInFile = 0;
-    const tmp = `${this.file}.tmp`;
+    const tmp = tmpNameFor(this.file);
     try {
       const out = await fs.open(tmp, 'w');
       try {
@@ -198,6 +199,7 @@ export class Outbox {
       this.unwritten = [...folded, ...this.unwritten];
       this.finishedInFile += finished;
       this.options.onWriteError?.(error as Error);
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
       this.handle ??= await fs.open(this.file, 'a');
     }
   }

@@ -9,7 +9,7 @@
 // Stream ids become metric labels, InfluxDB tags, log fields and status-page text, and the topic they come from
 // is chosen by whoever can publish to the broker. So a resolved id is checked here: not empty, at most
 // MAX_STREAM_ID_LENGTH characters, no empty label, no control, format (bidi overrides, zero-width) or line
-// separator characters. Ordinary Unicode letters and spaces are allowed; stricter rules belong to the streams a
+// separator characters, no backslash at the end or before ",", " " or "=" (InfluxDB could not store it). Ordinary Unicode letters and spaces are allowed; stricter rules belong to the streams a
 // config names explicitly.
 
 import { parseSharedFilter } from '../core/shard';
@@ -21,6 +21,7 @@ const LABEL_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 // Cc: C0/C1 controls and DEL; Cf: bidi overrides, zero-width joiners, BOM...; Zl/Zp: line/paragraph separators.
 const UNSAFE_CHARS = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+const BACKSLASH_INFLUX_CANNOT_CARRY = /\\(?=[,= ]|$)/;
 
 export interface RouteSpec {
   /** MQTT topic filter, e.g. `plant/+/+/telemetry`, or a shared one, `$share/<group>/plant/+/+/telemetry`. */
@@ -157,5 +158,10 @@ export function streamIdProblem(id: string): string | null {
   if (id.length === 0) return 'stream id is empty';
   if (id.length > MAX_STREAM_ID_LENGTH) return `stream id is longer than ${MAX_STREAM_ID_LENGTH} characters (${id.length})`;
   if (UNSAFE_CHARS.test(id)) return 'stream id contains a control, format or line separator character';
+  // InfluxDB 1.x line protocol has no escape for a backslash: one at the end of a tag value escapes the separator
+  // after it, and one before an escaped ",", " " or "=" makes the line splitter misread the line (with a '"' in
+  // the id, the next line is joined to it and both are refused). Anywhere else a backslash is fine
+  // (sinks/influxEscape.ts).
+  if (BACKSLASH_INFLUX_CANNOT_CARRY.test(id)) return 'stream id has a backslash at its end or before ",", " " or "=" (InfluxDB cannot store it as a tag)';
   return null;
 }

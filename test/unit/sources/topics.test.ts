@@ -52,6 +52,10 @@ void test('unsafe stream ids are refused: empty label, control and bidi characte
   assert.match(detail(`p/${'x'.repeat(MAX_STREAM_ID_LENGTH)}/y`), /longer than 128/);
   assert.deepEqual(r.resolve('p/Zürich Süd/pump 1'), { ok: true, stream: 'Zürich Süd/pump 1', labels: { a: 'Zürich Süd', b: 'pump 1' } });
   assert.equal(streamIdProblem('x'.repeat(MAX_STREAM_ID_LENGTH)), null);
+  // InfluxDB cannot store a tag value with a backslash at its end or before ",", " " or "="; elsewhere it is fine.
+  for (const id of ['b\\', 'a\\,b', 'a\\ b', 'a\\=b', 'a\\\\ b']) assert.match(streamIdProblem(id) ?? '', /backslash at its end or before/, id);
+  assert.match(detail('p/a/b\\'), /backslash at its end/);
+  assert.equal(streamIdProblem('a\\b\\"c\\\\d\\\'e, f=g'), null);
 });
 
 void test('labels never touch prototypes: a level named __proto__ is just a value', () => {
