@@ -99,14 +99,14 @@ test('a write that fails warns once and is retried by the next save', async () =
   const h = new AlertHistory();
   const file = new AlertHistoryFile(t.ctx, dir, h, 60_000);
   await file.start();
-  // A directory where the temp file goes makes the write fail.
-  await mkdir(path.join(dir, `${ALERT_HISTORY_FILE}.tmp`));
+  // A non-empty directory where the file goes makes its rename, and so the write, fail.
+  await mkdir(path.join(dir, ALERT_HISTORY_FILE, 'blocker'), { recursive: true });
   h.record(notice());
   await file.save();
   h.record(notice({ score: 5 }));
   await file.save();
   assert.equal(t.logs.filter((l) => l.level === 'warn').length, 1);
-  await rm(path.join(dir, `${ALERT_HISTORY_FILE}.tmp`), { recursive: true });
+  await rm(path.join(dir, ALERT_HISTORY_FILE), { recursive: true });
   await file.save();
   assert.ok(t.logs.some((l) => l.level === 'info' && /written again/.test(l.msg)));
   await file.stop();

@@ -95,6 +95,6 @@ test('a stream no subscription produces: the file defaults, with a warning; chan
 });
 
 test('configuredModelPath: the directory of the model a stream is bound to, or why there is none', () => {
-  assert.equal(configuredModelPath(cfg, 'line3/pump9'), './models/pump');
+  assert.equal(configuredModelPath(cfg, 'line3/pump9'), path.resolve('models/pump'));
   assert.deepEqual(configuredModelPath(cfg, 'nowhere'), { problem: "plant.yaml: no subscription produces stream 'nowhere'" });
 });
