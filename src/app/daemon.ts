@@ -111,11 +111,12 @@ export class Daemon {
     const c = this.config;
     // First: nothing under state_dir is read or written before this daemon is its only user. Resolved as the
     // files under it are opened (against the working directory), so the message names the directory used.
-    this.lock = new StateLock(path.resolve(c.state_dir), {
+    const lock = new StateLock(path.resolve(c.state_dir), {
       log: this.log.child({ component: 'state' }),
       ...(this.info.onLockLost ? { onLost: this.info.onLockLost } : {}),
     });
-    await this.lock.acquire();
+    this.lock = lock;
+    await namingConfigKey({ key: 'state_dir', value: c.state_dir }, () => lock.acquire());
     this.metrics = createMetrics({ maxStreamLabels: Math.min(c.limits.max_streams, 1000), version: this.info.version });
     this.events = createEvents(this.log, this.metrics);
     // First, so the first lines say which broker this run uses and why (brokerChoice.ts).
