@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { autoLearnDetection } from '../config/detection';
 import type { Config, DetectionConfig } from '../config/schema';
 import { systemClock } from '../core/clock';
+import { ConfigError } from '../core/errors';
 import type { ComponentContext } from '../core/context';
 import { selectBackend, type BackendInfo } from '../model/backend';
 import type { Detector } from '../model/detector';
@@ -25,6 +26,7 @@ import { createBinder, type Binder } from './bindings';
 import { detectorSpec } from './detection';
 import { IngestGate } from './ingestGate';
 import { ModelRegistry } from './models';
+import { applyModelShapes, readModelShapes } from './modelShape';
 import { planReload, planSinkSwap, type ActiveSink, type ReloadPlan, type SinkSwap } from './reload';
 import { planSinks, secretValues } from './sinks';
 import { buildMqttSource, mqttSubscriptions, shardedDeliver } from './source';
@@ -34,6 +36,8 @@ import { StateStore } from './stateStore';
 
 export interface DaemonInfo {
   readonly version: string;
+  /** The configuration file, named in a refusal of the configuration against its models. */
+  readonly configFile?: string;
 }
 
 export class Daemon {
@@ -95,7 +99,7 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    const c = this.config;
+    let c = this.config;
     this.metrics = createMetrics({ maxStreamLabels: Math.min(c.limits.max_streams, 1000), version: this.info.version });
     this.events = createEvents(this.log, this.metrics);
     this.backend = await selectBackend(backendPreference(c.inference.backend));
@@ -113,6 +117,11 @@ export class Daemon {
 
     this.models = new ModelRegistry(this.ctx('models'), this.backend.name);
     await this.models.loadConfigured(c);
+    // The streams of each loaded model take its window; a stated value that contradicts it refuses the start.
+    const shaped = applyModelShapes(c, this.models.shapes(Object.keys(c.models)));
+    if (shaped.problems.length > 0) throw new ConfigError(this.info.configFile ?? 'configuration', shaped.problems);
+    c = shaped.config;
+    this.config = c;
     const learnedDir = path.join(c.state_dir, 'models');
     await this.models.loadLearned(learnedDir);
 
@@ -256,7 +265,11 @@ export class Daemon {
     let plan: ReloadPlan;
     let swap: SinkSwap;
     try {
-      plan = planReload(this.config, await load(file));
+      const next = await load(file);
+      // The same refusal as at start, before anything is applied (the models load again below).
+      const shaped = applyModelShapes(next, await readModelShapes(next));
+      if (shaped.problems.length > 0) throw new ConfigError(file, shaped.problems);
+      plan = planReload(this.config, shaped.config);
       // What the schema cannot check: the subscriptions compile (the source's constructor validates, no I/O)
       // and the sinks build. Nothing is applied before both pass.
       buildMqttSource(plan.config, this.ctx('source.mqtt'));

@@ -13,7 +13,7 @@ export async function runCommand(args: string[]): Promise<number> {
   if (!values) return 0;
   const file = values.config ?? defaultConfigPath();
   const config = await loadConfig(file);
-  const daemon = new Daemon(config, { version: packageVersion() });
+  const daemon = new Daemon(config, { version: packageVersion(), configFile: file });
   try {
     await daemon.start();
   } catch (err) {

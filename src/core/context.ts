@@ -58,7 +58,12 @@ export interface Events {
   mqttConnection(connected: boolean, detail: string): void;
   modelLoaded(model: string, version: string, backend: string, dir: string): void;
   modelFailed(model: string, dir: string, detail: string): void;
+  /** Windows of a loaded model that could not be scored (dropped): what failed and why. */
+  scoringFailed(model: string, windows: number, kind: ScoringFailure, detail: string): void;
 }
+
+/** shape = the windows do not fit the model's input; nan = non-finite input or score; engine = the inference call failed. */
+export type ScoringFailure = 'shape' | 'nan' | 'engine';
 
 export interface ComponentContext {
   /** Component id for logs and metrics, e.g. 'sink.influx', 'source.mqtt'. */

@@ -331,7 +331,7 @@ export class Pipeline {
       detector,
       { capacity: o.queueCapacity, whenFull: o.whenFull, maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs },
       (m, windows, scored, seconds) => this.onScored(m, windows, scored, seconds),
-      (m, windows, err) => this.deps.ctx.events.modelFailed(m, '', `scoring ${windows.length} window(s) failed: ${(err as Error).message}`),
+      (m, windows, kind, detail) => this.deps.ctx.events.scoringFailed(m, windows.length, kind, detail),
     );
     this.lanes.set(model, lane);
     return lane;
