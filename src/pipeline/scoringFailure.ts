@@ -1,6 +1,6 @@
 // What went wrong when a batch of windows could not be scored, in the operator's terms: the windows do not have
-// the model's shape (a stream cut differently from the model's window, or with other channels), they hold or
-// produced non-finite values, or the inference engine itself failed. The model itself loaded; saying "cannot
+// the model's shape (a stream cut differently from the model's window, or with other channels), they scored
+// NaN or Infinity, or the inference engine itself failed. The model itself loaded; saying "cannot
 // load model" here would send the operator to the wrong place.
 import type { ScoringFailure } from '../core/context';
 import type { Window } from '../core/types';
@@ -20,19 +20,20 @@ export function scoringFailure(err: unknown, windows: readonly Window[], detecto
         `(window.size ${m.window.size} x ${m.channels.length} channels, ${detector.dir}/manifest.json)`,
     };
   }
-  const bad = windows.find((w) => !allFinite(w.values));
-  if (bad) return { kind: 'nan', detail: `the window of stream '${bad.stream}' ending at ${new Date(bad.end).toISOString()} holds non-finite values: ${message}` };
   return { kind: 'engine', detail: `the inference engine failed: ${message}` };
 }
 
-/** The detail of windows whose score came out non-finite although the call succeeded. */
+/**
+ * The detail of windows whose score came out non-finite although the call succeeded. NaN in a window is a
+ * missing step (a bridged gap) that scaling handles; an infinite value is not.
+ */
 export function nonFiniteScores(windows: readonly Window[]): string {
   const streams = [...new Set(windows.map((w) => w.stream))];
-  const input = windows.some((w) => !allFinite(w.values)) ? 'their input holds non-finite values' : 'their input is finite, so the engine produced them';
+  const input = windows.some((w) => hasInfinity(w.values)) ? 'their input holds an infinite value' : 'their input is finite or missing steps, so the engine produced them';
   return `${windows.length} window(s) of stream(s) ${streams.map((s) => `'${s}'`).join(', ')} scored NaN or Infinity (${input})`;
 }
 
-function allFinite(values: ArrayLike<number>): boolean {
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
-  return true;
+function hasInfinity(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (values[i] === Infinity || values[i] === -Infinity) return true;
+  return false;
 }
