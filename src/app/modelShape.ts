@@ -121,7 +121,7 @@ export function applyModelShapes(config: Config, models: ReadonlyMap<string, Mod
     for (const key of ['max_gap_ms', 'min_completeness'] as const) {
       if (statedIn(layers, key) === undefined) window[key] = modelValue(shapeOf.manifest, key);
     }
-    return window as Partial<WindowConfig>;
+    return window;
   };
 
   const checkChannels = (at: string, user: string, model: string, channels: readonly string[]): void => {

@@ -19,8 +19,8 @@ function win(stream: string, size: number, channels: number, fill = 1): Window {
   return { stream, start: 0, end: 1000, size, channels, values: new Float32Array(size * channels).fill(fill), completeness: 1 };
 }
 
-/** Pushes `windows` through a lane on `detector`; resolves with what was scored and what failed. */
-async function through(detector: Detector, windows: Window[]): Promise<{ scored: string[]; failed: { kind: ScoringFailure; detail: string; windows: number }[] }> {
+/** Pushes `windows` through a lane on `detector` and drains it; returns what was scored and what failed. */
+function through(detector: Detector, windows: Window[]): { scored: string[]; failed: { kind: ScoringFailure; detail: string; windows: number }[] } {
   const scored: string[] = [];
   const failed: { kind: ScoringFailure; detail: string; windows: number }[] = [];
   const lane = new ModelLane(
@@ -38,7 +38,7 @@ async function through(detector: Detector, windows: Window[]): Promise<{ scored:
 
 test('a window of another size than the model takes is a shape failure naming the stream, both sizes and the manifest', async () => {
   const detector = await Detector.load(PUMP);
-  const { scored, failed } = await through(detector, [win('line1/pump1', 60, 8)]);
+  const { scored, failed } = through(detector, [win('line1/pump1', 60, 8)]);
   assert.deepEqual(scored, []);
   assert.equal(failed.length, 1);
   assert.equal(failed[0]?.kind, 'shape');
@@ -54,7 +54,7 @@ test('a window whose score comes out NaN is a nan failure; the good windows of t
   });
   const gap = win('a', 30, 8, 5);
   gap.values[8] = Number.NaN;
-  const { scored, failed } = await through(nanForB, [gap, win('b', 30, 8, 5), win('c', 30, 8, 5)]);
+  const { scored, failed } = through(nanForB, [gap, win('b', 30, 8, 5), win('c', 30, 8, 5)]);
   assert.deepEqual(scored, ['a', 'c']);
   assert.deepEqual(failed.map((f) => [f.kind, f.windows]), [['nan', 1]]);
   assert.match(failed[0]?.detail ?? '', /stream\(s\) 'b' scored NaN or Infinity \(their input is finite or missing steps, so the engine produced them\)/);
@@ -68,7 +68,7 @@ test('an inference call that throws on windows of the right shape is an engine f
       throw new Error('out of memory');
     },
   });
-  const { failed } = await through(broken, [win('a', 30, 8)]);
+  const { failed } = through(broken, [win('a', 30, 8)]);
   assert.deepEqual(failed.map((f) => f.kind), ['engine']);
   assert.match(failed[0]?.detail ?? '', /inference engine failed: out of memory/);
   real.dispose();
