@@ -1,13 +1,14 @@
 // One source of truth for a trained model's shape. A stream bound to a configured model is cut into the windows
 // the model was trained on: size, hop and sample period from its manifest.json, and max_gap_ms and
 // min_completeness too unless the configuration writes them (those are tolerances of the live data, not part of
-// the model's input). The configuration may leave all of these out. Where it writes a size, hop, sample period,
+// the model's input); a subscription that lists no channels reads the model's. The configuration may leave all
+// of these out. Where it writes a size, hop, sample period,
 // sample rate or channel list that differs from the model's, the stream could never be scored: `validate`,
 // `run` and a reload refuse the configuration with one line per difference, naming the config path and value and
 // the model directory and value.
 //
-// The result is the configuration with the model's geometry written into the window override of every
-// subscription and stream entry bound to a loaded model, so everything downstream (bindings, windows, the
+// The result is the configuration with the model's geometry written into the window override (and its channels
+// into the unset channel list) of every subscription and stream entry bound to a loaded model, so everything downstream (bindings, windows, the
 // auto-learner's view of a stream) reads one complete configuration and never meets a schema default that
 // contradicts the model.
 import * as path from 'node:path';
@@ -153,17 +154,22 @@ export function applyModelShapes(config: Config, models: ReadonlyMap<string, Mod
       { at: user, window: sub.window },
       { at: 'defaults', window: defaults },
     ];
-    checkChannels(`${user}.channels`, user, sub.model, sub.channels);
+    const known = models.get(sub.model);
+    if (sub.channels) checkChannels(`${user}.channels`, user, sub.model, sub.channels);
+    else if (!known) report(`${user}.channels: unset, and model '${sub.model}' did not load, so the channels of its messages are unknown; list them or fix the model (got nothing)`);
     checkRate(sub, i, sub.model);
     checkGeometry(user, sub.model, layers);
     const window = filled(sub.model, sub.window, layers);
-    return window === sub.window ? sub : { ...sub, window };
+    const channels = sub.channels ?? known?.manifest.channels;
+    if (window === sub.window && channels === sub.channels) return sub;
+    return { ...sub, window, ...(channels ? { channels } : {}) };
   });
 
   const patterns = config.subscriptions.map((sub) => streamTemplateRegex(sub.stream));
   const streams = config.streams.map((entry, j): StreamConfig => {
     const i = patterns.findIndex((p) => p.test(entry.id));
-    const sub = config.subscriptions[i];
+    // The subscription as shaped above: its channels are the model's where it left them out.
+    const sub = subscriptions[i];
     if (!sub) return entry;
     const model = configuredModel(sub, entry);
     if (model === 'auto') return entry;
@@ -173,12 +179,12 @@ export function applyModelShapes(config: Config, models: ReadonlyMap<string, Mod
     const ownModel = model !== sub.model;
     const layers = [
       { at: `streams[${j}]`, window: entry.window },
-      { at: `subscriptions[${i}]`, window: sub.window },
+      { at: `subscriptions[${i}]`, window: config.subscriptions[i]?.window },
       { at: 'defaults', window: defaults },
     ];
     checkGeometry(user, model, ownModel ? layers : layers.slice(0, 1));
     if (entry.channels) checkChannels(`streams[${j}].channels`, user, model, entry.channels);
-    else if (ownModel) checkChannels(`subscriptions[${i}].channels`, user, model, sub.channels);
+    else if (ownModel && sub.channels) checkChannels(`subscriptions[${i}].channels`, user, model, sub.channels);
     if (!ownModel) return entry;
     checkRate(sub, i, model);
     const window = filled(model, entry.window, layers);

@@ -22,15 +22,18 @@ const PUMP = path.join(ROOT, 'models', 'pump');
 const ECG = path.join(ROOT, 'models', 'ecg');
 const PUMP_CHANNELS = 'vib_x_rms, vib_y_rms, vib_z_rms, motor_current_a, voltage_v, pressure_bar, flow_m3h, temperature_c';
 
-/** A pump plant config; `defaults`, `sub` (extra subscription keys) and `rest` (more sections) vary per test. */
-function pumpConfig(o: { defaults?: string; sub?: string; channels?: string; rest?: string } = {}): string {
+/**
+ * A pump plant config; `defaults`, `sub` (extra subscription keys), `channels` (null: none listed) and `rest`
+ * (more sections) vary per test.
+ */
+function pumpConfig(o: { defaults?: string; sub?: string; channels?: string | null; rest?: string; modelPath?: string } = {}): string {
   return [
     'http: { enabled: false }',
     'mqtt: { url: "mqtt://127.0.0.1:1" }',
-    `models: { pump: { path: ${JSON.stringify(PUMP)} } }`,
+    `models: { pump: { path: ${JSON.stringify(o.modelPath ?? PUMP)} } }`,
     o.defaults ? `defaults:\n${o.defaults}` : '',
     'subscriptions:',
-    `  - { topic: plant/+/+/telemetry, template: "plant/{line}/{asset}/telemetry", stream: "{line}/{asset}", decoder: json, model: pump, channels: [${o.channels ?? PUMP_CHANNELS}]${o.sub ?? ''} }`,
+    `  - { topic: plant/+/+/telemetry, template: "plant/{line}/{asset}/telemetry", stream: "{line}/{asset}", decoder: json, model: pump${o.channels === null ? '' : `, channels: [${o.channels ?? PUMP_CHANNELS}]`}${o.sub ?? ''} }`,
     o.rest ?? '',
   ].join('\n');
 }
@@ -80,6 +83,22 @@ test('channels in another order than the model reads them are refused', async ()
   const { problems } = await shaped(pumpConfig({ channels: PUMP_CHANNELS.split(', ').reverse().join(', ') }));
   assert.equal(problems.length, 1);
   assert.match(problems[0] ?? '', /^subscriptions\[0\]\.channels: differ from model 'pump' \(channels \[vib_x_rms, .*\] in .*manifest\.json\), .* \(got \[temperature_c, .*\]\)$/);
+});
+
+test("a subscription that lists no channels reads the model's; one whose model did not load cannot, and is refused", async () => {
+  const { config, problems } = await shaped(pumpConfig({ channels: null }));
+  assert.deepEqual(problems, []);
+  assert.deepEqual(config.subscriptions[0]?.channels, PUMP_CHANNELS.split(', '));
+  const missing = await shaped(pumpConfig({ channels: null, modelPath: path.join(ROOT, 'models', 'nonexistent') }));
+  assert.equal(missing.problems.length, 1);
+  assert.match(missing.problems[0] ?? '', /^subscriptions\[0\]\.channels: unset, and model 'pump' did not load, so the channels of its messages are unknown/);
+});
+
+test('a subscription that learns its own model must list its channels', () => {
+  assert.throws(
+    () => loadConfigText('subscriptions:\n  - { topic: a/+, template: "a/{x}", stream: "{x}", decoder: json, model: auto }', 'auto.yaml', {}),
+    (err: unknown) => err instanceof ConfigError && err.problems.some((p) => /^subscriptions\[0\]\.channels: is required when the model is "auto"/.test(p)),
+  );
 });
 
 test('a sample rate that is not the rate the model was trained at is refused', async () => {
