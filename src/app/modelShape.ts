@@ -1,15 +1,17 @@
 // One source of truth for a trained model's shape. A stream bound to a configured model is cut into the windows
-// the model was trained on: size, hop and sample period from its manifest.json, and max_gap_ms and
-// min_completeness too unless the configuration writes them (those are tolerances of the live data, not part of
-// the model's input); a subscription that lists no channels reads the model's. The configuration may leave all
-// of these out. Where it writes a size, hop, sample period,
-// sample rate or channel list that differs from the model's, the stream could never be scored: `validate`,
-// `run` and a reload refuse the configuration with one line per difference, naming the config path and value and
-// the model directory and value.
+// the model was trained on: size and sample period from its manifest.json (what the model reads), and its hop,
+// max_gap_ms and min_completeness too unless the configuration writes them; a subscription that lists no
+// channels reads the model's. The configuration may leave all of these out. Where it writes a window size,
+// sample period, sample rate or channel list that differs from the model's, the model could not read the
+// stream's windows: `validate`, `run` and a reload refuse the configuration with one line per difference, naming
+// the config path and value and the model directory and value. A written hop, max_gap_ms or min_completeness is
+// honoured: the hop says how often a window is scored (scoring every 10 samples with a model trained on windows
+// every 5 is a choice, e.g. to save CPU), the other two are tolerances of the live data.
 //
 // The result is the configuration with the model's geometry written into the window override (and its channels
-// into the unset channel list) of every subscription and stream entry bound to a loaded model, so everything downstream (bindings, windows, the
-// auto-learner's view of a stream) reads one complete configuration and never meets a schema default that
+// into the unset channel list) of every subscription and stream entry bound to a loaded model, so everything
+// downstream (bindings, windows, the auto-learner's view of a stream) reads one complete configuration and never
+// meets a schema default that
 // contradicts the model.
 import * as path from 'node:path';
 import type { Config, StreamConfig, SubscriptionConfig, WindowConfig } from '../config/schema';
@@ -33,8 +35,11 @@ export interface ShapedConfig {
   readonly problems: readonly string[];
 }
 
-type Geometry = 'size' | 'hop' | 'sample_period_ms';
-const GEOMETRY: readonly Geometry[] = ['size', 'hop', 'sample_period_ms'];
+/** What the model reads: a different value could not be scored by it. */
+type Geometry = 'size' | 'sample_period_ms';
+const GEOMETRY: readonly Geometry[] = ['size', 'sample_period_ms'];
+/** Taken from the model unless written: how often windows are cut, and the live data's tolerances. */
+const TAKEN_UNLESS_WRITTEN = ['hop', 'max_gap_ms', 'min_completeness'] as const;
 
 /** Where a window value was written, and the value. */
 interface Stated {
@@ -43,7 +48,7 @@ interface Stated {
 }
 
 /** The model's value of a window setting, in the config's terms (undefined: the manifest does not say). */
-function modelValue(m: Manifest, key: Geometry | 'max_gap_ms' | 'min_completeness'): number | undefined {
+function modelValue(m: Manifest, key: Geometry | (typeof TAKEN_UNLESS_WRITTEN)[number]): number | undefined {
   switch (key) {
     case 'size':
       return m.window.size;
@@ -58,7 +63,7 @@ function modelValue(m: Manifest, key: Geometry | 'max_gap_ms' | 'min_completenes
   }
 }
 
-const MANIFEST_KEY: Readonly<Record<Geometry, string>> = { size: 'window.size', hop: 'window.hop', sample_period_ms: 'window.samplePeriodMs' };
+const MANIFEST_KEY: Readonly<Record<Geometry, string>> = { size: 'window.size', sample_period_ms: 'window.samplePeriodMs' };
 
 /** Sample periods are compared with a relative tolerance: 1000 / 250 Hz and 4 ms are the same period. */
 function samePeriod(a: number, b: number): boolean {
@@ -105,11 +110,17 @@ export function applyModelShapes(config: Config, models: ReadonlyMap<string, Mod
           `leave it out to take the model's value, or train a model with this window (got ${stated.value})`,
       );
     }
+    const hop = statedIn(layers, 'hop');
+    const size = shapeOf.manifest.window.size;
+    if (hop && hop.value > size) {
+      report(`${hop.at}: exceeds the window size of model '${model}' (window.size ${size} in ${shapeOf.dir}/manifest.json), which ${user} uses, so samples would be skipped (got ${hop.value})`);
+    }
   };
 
   /**
-   * The window override of a layer bound to `model`: the model's geometry where the layer does not write it,
-   * and its max_gap_ms and min_completeness where none of `layers` (this one and those below it) writes them.
+   * The window override of a layer bound to `model`: the model's size and sample period where the layer does not
+   * write them, and its hop, max_gap_ms and min_completeness where none of `layers` (this one and those below it)
+   * writes them.
    */
   const filled = (model: string, own: Partial<WindowConfig> | undefined, layers: Layers): Partial<WindowConfig> | undefined => {
     const shapeOf = models.get(model);
@@ -119,7 +130,7 @@ export function applyModelShapes(config: Config, models: ReadonlyMap<string, Mod
       const value = modelValue(shapeOf.manifest, key);
       if (value !== undefined && window[key] === undefined) window[key] = value;
     }
-    for (const key of ['max_gap_ms', 'min_completeness'] as const) {
+    for (const key of TAKEN_UNLESS_WRITTEN) {
       if (statedIn(layers, key) === undefined) window[key] = modelValue(shapeOf.manifest, key);
     }
     return window;

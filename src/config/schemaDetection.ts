@@ -6,7 +6,7 @@ import { oneOf, profileOf, section } from './schemaHelpers';
 export const windowSchema = section(
   {
     size: Type.Integer({ minimum: 2, maximum: 100_000, default: 64, description: "Samples per window (the autoencoder input length per channel). A stream of a trained model uses the model's (its manifest.json); a different value written here, in `defaults` or an override that applies to it, is refused." }),
-    hop: Type.Integer({ minimum: 1, maximum: 100_000, default: 16, description: "Samples between the starts of consecutive windows; must not exceed `size`. A stream of a trained model uses the model's; a different value that applies to it is refused." }),
+    hop: Type.Integer({ minimum: 1, maximum: 100_000, default: 16, description: "Samples between the starts of consecutive windows; must not exceed `size`. Unwritten, a stream of a trained model uses the model's; a written one sets how often its windows are scored." }),
     max_gap_ms: Type.Integer({
       minimum: 0,
       default: 10_000,

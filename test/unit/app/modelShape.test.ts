@@ -1,5 +1,5 @@
 // One source of truth for a trained model's shape: a stream bound to a configured model takes the model's
-// window (manifest.json), and a window size, hop, sample period, sample rate or channel list the configuration
+// window (manifest.json), and a window size, sample period, sample rate or channel list the configuration
 // writes that contradicts the model is refused with one line naming the config path and value and the model
 // directory and value, by `validate` (checkModels) and by `run` (Daemon.start) alike.
 import assert from 'node:assert/strict';
@@ -55,11 +55,23 @@ test('a stream of a trained model takes its window from the manifest when the co
 });
 
 test('defaults.window that contradicts the model is refused, naming the config path and value and the model directory and value', async () => {
-  const { problems } = await shaped(pumpConfig({ defaults: '  window: { size: 60, hop: 10, sample_period_ms: 1000 }' }));
+  const { problems } = await shaped(pumpConfig({ defaults: '  window: { size: 60, hop: 10, sample_period_ms: 500 }' }));
   assert.deepEqual(problems, [
     `defaults.window.size: differs from model 'pump' (window.size 30 in ${PUMP}/manifest.json), which subscriptions[0] uses; leave it out to take the model's value, or train a model with this window (got 60)`,
-    `defaults.window.hop: differs from model 'pump' (window.hop 5 in ${PUMP}/manifest.json), which subscriptions[0] uses; leave it out to take the model's value, or train a model with this window (got 10)`,
+    `defaults.window.sample_period_ms: differs from model 'pump' (window.samplePeriodMs 1000 in ${PUMP}/manifest.json), which subscriptions[0] uses; leave it out to take the model's value, or train a model with this window (got 500)`,
   ]);
+});
+
+test("a written hop is honoured (how often windows are scored), an unwritten one is the model's", async () => {
+  const written = await shaped(pumpConfig({ defaults: '  window: { hop: 10 }' }));
+  assert.deepEqual(written.problems, []);
+  const sub = written.config.subscriptions[0];
+  assert.ok(sub);
+  assert.equal(streamDetection(written.config, sub, undefined).window.hop, 10);
+  assert.equal(streamDetection(written.config, sub, undefined).window.size, 30);
+  const tooLong = await shaped(pumpConfig({ defaults: '  window: { hop: 40 }' }));
+  assert.equal(tooLong.problems.length, 1);
+  assert.match(tooLong.problems[0] ?? '', /^defaults\.window\.hop: exceeds the window size of model 'pump' \(window\.size 30 in .*\), .* \(got 40\)$/);
 });
 
 test("values equal to the model's are accepted, and the live-data tolerances a config writes are kept", async () => {
@@ -73,10 +85,10 @@ test("values equal to the model's are accepted, and the live-data tolerances a c
 });
 
 test('a subscription or stream entry window that contradicts the model is refused at its own path', async () => {
-  const { problems } = await shaped(pumpConfig({ sub: ', window: { size: 40 }', rest: 'streams:\n  - { id: line1/pump7, window: { hop: 3 } }' }));
+  const { problems } = await shaped(pumpConfig({ sub: ', window: { size: 40 }', rest: 'streams:\n  - { id: line1/pump7, window: { sample_period_ms: 2000 } }' }));
   assert.equal(problems.length, 2, problems.join('\n'));
   assert.match(problems[0] ?? '', /^subscriptions\[0\]\.window\.size: differs from model 'pump' \(window\.size 30 in .*manifest\.json\), which subscriptions\[0\] uses; .* \(got 40\)$/);
-  assert.match(problems[1] ?? '', /^streams\[0\]\.window\.hop: differs from model 'pump' \(window\.hop 5 in .*\), which streams\[0\] \(stream 'line1\/pump7'\) uses; .* \(got 3\)$/);
+  assert.match(problems[1] ?? '', /^streams\[0\]\.window\.sample_period_ms: differs from model 'pump' \(window\.samplePeriodMs 1000 in .*\), which streams\[0\] \(stream 'line1\/pump7'\) uses; .* \(got 2000\)$/);
 });
 
 test('channels in another order than the model reads them are refused', async () => {
@@ -155,7 +167,7 @@ test('run refuses the same configuration at start with the same message', async 
     await assert.rejects(daemon.start(), (err: unknown) => {
       assert.ok(err instanceof ConfigError, String(err));
       assert.equal(err.file, 'plant.yaml');
-      assert.equal(err.problems.length, 2);
+      assert.equal(err.problems.length, 1);
       assert.match(err.problems[0] ?? '', /^defaults\.window\.size: differs from model 'pump' \(window\.size 30 in .*manifest\.json\), which subscriptions\[0\] uses; .* \(got 60\)$/);
       return true;
     });
