@@ -143,6 +143,8 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     // A stream that learns its own model (model "auto") gets the auto_learn profile over `defaults`.
     const detection = streamDetection(config, subscription, explicit);
     const channels = explicit?.channels ?? subscription.channels;
+    // Unset only where the model did not load (applyModelShapes fills them in from the manifest).
+    if (!channels) return { refused: `subscription #${index} names no channels and its model did not load` };
     const configured = configuredModel(subscription, explicit);
     const model = configured === 'auto' ? `${AUTO_PREFIX}${stream}` : configured;
     if (configured !== 'auto' && !config.models[configured]) return { refused: `model '${configured}' is not configured` };

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { autoLearnDetection } from '../config/detection';
 import type { Config, DetectionConfig } from '../config/schema';
 import { systemClock } from '../core/clock';
+import { ConfigError } from '../core/errors';
 import type { ComponentContext } from '../core/context';
 import { selectBackend, type BackendInfo } from '../model/backend';
 import type { Detector } from '../model/detector';
@@ -27,6 +28,7 @@ import { createBinder, type Binder } from './bindings';
 import { detectorSpec } from './detection';
 import { IngestGate } from './ingestGate';
 import { ModelRegistry } from './models';
+import { applyModelShapes, readModelShapes } from './modelShape';
 import { planReload, planSinkSwap, type ActiveSink, type ReloadPlan, type SinkSwap } from './reload';
 import { externalUrl, planSinks, secretValues } from './sinks';
 import { chooseBroker } from './brokerChoice';
@@ -44,6 +46,8 @@ export interface DaemonInfo {
    * `run` exits at once, without the final save, so the new owner's files are not overwritten.
    */
   readonly onLockLost?: () => void;
+  /** The configuration file, named in a refusal of the configuration against its models. */
+  readonly configFile?: string;
 }
 
 export class Daemon {
@@ -108,7 +112,7 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    const c = this.config;
+    let c = this.config;
     // First: nothing under state_dir is read or written before this daemon is its only user. Resolved as the
     // files under it are opened (against the working directory), so the message names the directory used.
     const lock = new StateLock(path.resolve(c.state_dir), {
@@ -146,6 +150,11 @@ export class Daemon {
 
     this.models = new ModelRegistry(this.ctx('models'), this.backend.name);
     await this.models.loadConfigured(c);
+    // The streams of each loaded model take its window; a stated value that contradicts it refuses the start.
+    const shaped = applyModelShapes(c, this.models.shapes(Object.keys(c.models)));
+    if (shaped.problems.length > 0) throw new ConfigError(this.info.configFile ?? 'configuration', shaped.problems);
+    c = shaped.config;
+    this.config = c;
     const learnedDir = path.join(c.state_dir, 'models');
     await this.models.loadLearned(learnedDir);
 
@@ -292,7 +301,11 @@ export class Daemon {
     let plan: ReloadPlan;
     let swap: SinkSwap;
     try {
-      plan = planReload(this.config, await load(file));
+      const next = await load(file);
+      // The same refusal as at start, before anything is applied (the models load again below).
+      const shaped = applyModelShapes(next, await readModelShapes(next));
+      if (shaped.problems.length > 0) throw new ConfigError(file, shaped.problems);
+      plan = planReload(this.config, shaped.config);
       // What the schema cannot check: the subscriptions compile (the source's constructor validates, no I/O)
       // and the sinks build. Nothing is applied before both pass.
       buildMqttSource(plan.config, this.ctx('source.mqtt'));

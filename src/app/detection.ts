@@ -28,6 +28,12 @@ export function resolveStream(config: Config, file: string, streamId: string): R
     throw new ConfigError(file, [`streams: no subscription produces stream '${streamId}' (stream templates: ${known})`]);
   }
   const channels = explicit?.channels ?? subscription.channels;
+  if (!channels) {
+    const i = config.subscriptions.indexOf(subscription);
+    throw new ConfigError(file, [
+      `subscriptions[${i}].channels: unset, so stream '${streamId}' takes the channels of its model when the daemon runs; to train or calibrate from this file, list them (in the model's input order)`,
+    ]);
+  }
   const detection = effectiveDetection(config.defaults, subscription, explicit);
   const model = explicit?.model !== undefined && explicit.model !== 'auto' ? explicit.model : subscription.model;
   return { stream: { id: streamId, channels: [...channels] }, detection, model };

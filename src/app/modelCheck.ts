@@ -1,16 +1,17 @@
 // `validate`'s model check: every model the config names must load (manifest, topology, weights of the right
-// shape) and fit the channels of each subscription or stream that uses it. Models load as the daemon loads them
+// shape), and what the config states about the streams that use it (channels, window size, hop, sample period)
+// must agree with its manifest (modelShape.ts, the same check `run` makes). Models load as the daemon loads them
 // (Detector.load on the configured backend), so what validate accepts the daemon scores.
 import type { Config } from '../config/schema';
 import { ModelError } from '../core/errors';
 import { selectBackend } from '../model/backend';
 import { Detector } from '../model/detector';
-import { assertCompatible, type Manifest } from '../model/manifest';
 import { backendPreference } from './backend';
+import { applyModelShapes, type ModelShape } from './modelShape';
 
 export async function checkModels(config: Config, _file: string): Promise<string[]> {
   const problems: string[] = [];
-  const manifests = new Map<string, Manifest>();
+  const shapes = new Map<string, ModelShape>();
   const names = Object.keys(config.models);
   if (names.length > 0) {
     try {
@@ -24,25 +25,12 @@ export async function checkModels(config: Config, _file: string): Promise<string
     try {
       const detector = await Detector.load(dir);
       detector.dispose();
-      manifests.set(name, detector.manifest);
+      shapes.set(name, { dir, manifest: detector.manifest });
     } catch (err) {
       if (!(err instanceof ModelError)) throw err;
       problems.push(`models.${name}.path: ${err.message} (got '${dir}')`);
     }
   }
-  const users = [
-    ...config.subscriptions.map((s, i) => ({ at: `subscriptions[${i}]`, model: s.model, channels: s.channels })),
-    ...config.streams.map((s, i) => ({ at: `streams[${i}]`, model: s.model, channels: s.channels })),
-  ];
-  for (const u of users) {
-    const manifest = manifests.get(u.model);
-    if (!manifest || !u.channels) continue;
-    try {
-      assertCompatible(manifest, { channels: u.channels }, config.models[u.model].path);
-    } catch (err) {
-      if (!(err instanceof ModelError)) throw err;
-      problems.push(`${u.at}.channels: ${err.message}`);
-    }
-  }
+  problems.push(...applyModelShapes(config, shapes).problems);
   return problems;
 }

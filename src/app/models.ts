@@ -9,6 +9,7 @@ import { Detector } from '../model/detector';
 import { loadLearnedModel } from '../model/learnedModel';
 import type { Manifest } from '../model/manifest';
 import { migrateLearnedDirs } from './learnedDirs';
+import type { ModelShape } from './modelShape';
 
 export const AUTO_PREFIX = 'auto:';
 
@@ -44,6 +45,16 @@ export class ModelRegistry {
   setCoarse(name: string, detector: Detector | undefined): void {
     if (detector) this.coarse.set(name, detector);
     else this.coarse.delete(name);
+  }
+
+  /** The configured models among `names` that are loaded, with the directory each was read from. */
+  shapes(names: readonly string[]): Map<string, ModelShape> {
+    const out = new Map<string, ModelShape>();
+    for (const name of names) {
+      const d = this.detectors.get(name);
+      if (d) out.set(name, { dir: this.status.get(name)?.dir ?? d.dir, manifest: d.manifest });
+    }
+    return out;
   }
 
   statuses(): ModelStatus[] {

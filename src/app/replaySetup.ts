@@ -67,7 +67,7 @@ export function replaySetup(manifest: Manifest, cfg: ReplayConfig | undefined, s
   const explicit = config.streams.find((s) => s.id === streamId);
   const detection = streamDetection(config, subscription, explicit);
   const at = explicit ? `streams[${config.streams.indexOf(explicit)}]` : `subscriptions[${index}]`;
-  const channels = explicit?.channels ?? subscription.channels;
+  const channels = explicit?.channels ?? subscription.channels ?? manifest.channels;
   if (channels.length !== manifest.channels.length || channels.some((c, i) => c !== manifest.channels[i])) {
     warnings.push(
       `${file}: ${at}.channels are [${channels.join(', ')}], the model's are [${manifest.channels.join(', ')}]: the daemon refuses this model for the stream; replaying with the model's channels`,

@@ -46,14 +46,22 @@ function connectionOptions(config: Config): MqttConnectionOptions {
   };
 }
 
+/**
+ * A subscription without channels takes its model's (modelShape.ts fills them in once the models load); the daemon
+ * refuses to start or reload where that could not happen, so this is not reached with a config it runs.
+ */
+function unknownChannels(index: number): never {
+  throw new Error(`subscriptions[${index}].channels: unset and not known from a loaded model`);
+}
+
 /** The subscriptions of a config as the MQTT source takes them (at start, and on a config reload). */
 export function mqttSubscriptions(config: Config): MqttSubscriptionOptions[] {
-  return config.subscriptions.map((s) => ({
+  return config.subscriptions.map((s, i) => ({
     topic: s.topic,
     ...(s.template !== undefined ? { template: s.template } : {}),
     stream: s.stream,
     decoder: s.decoder,
-    channels: s.channels,
+    channels: s.channels ?? unknownChannels(i),
     timestamp: { source: s.timestamp.source, field: s.timestamp.field, unit: s.timestamp.unit },
     ...(s.sample_rate_hz !== undefined ? { sampleRateHz: s.sample_rate_hz } : {}),
   }));

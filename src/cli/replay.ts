@@ -4,6 +4,8 @@
 // autoencoder: the denoised signal and the latent codes.
 import { writeFile } from 'node:fs/promises';
 import { loadConfig } from '../app/configFiles';
+import { applyModelShapes, readModelShapes } from '../app/modelShape';
+import { ConfigError } from '../core/errors';
 import { windowsFromCsvFiles } from '../app/recorded';
 import { loadReplayModel, replayRecording, type AlertEpisode, type ReplayConfig } from '../app/replayRecording';
 import { configuredModelPath } from '../app/replaySetup';
@@ -76,7 +78,7 @@ export async function replayCommand(args: string[]): Promise<number> {
   if (!values) return 0;
   const input = requireOption(values.input, 'input', USAGE);
   const timeUnitFlag = timeUnitOption(values['time-unit'], USAGE);
-  const cfg: ReplayConfig | undefined = values.config ? { config: await loadConfig(values.config), file: values.config } : undefined;
+  const cfg: ReplayConfig | undefined = values.config ? await replayConfig(values.config) : undefined;
   const modelDir = values.model ?? configuredModelDir(cfg, values.stream);
 
   await selectBackend(cfg ? backendPreference(cfg.config.inference.backend) : undefined);
@@ -196,4 +198,15 @@ function chunked(windows: readonly Window[], fn: (w: readonly Window[]) => Float
   const out: Float32Array[] = [];
   for (let i = 0; i < windows.length; i += CHUNK) out.push(fn(windows.slice(i, i + CHUNK)));
   return out;
+}
+
+/**
+ * The config as the daemon runs it: each stream bound to a trained model takes the model's window and channels,
+ * and a stated value that contradicts the model is refused here as `validate` and `run` refuse it.
+ */
+async function replayConfig(file: string): Promise<ReplayConfig> {
+  const loaded = await loadConfig(file);
+  const shaped = applyModelShapes(loaded, await readModelShapes(loaded));
+  if (shaped.problems.length > 0) throw new ConfigError(file, [...shaped.problems]);
+  return { config: shaped.config, file };
 }

@@ -13,7 +13,7 @@ export async function runCommand(args: string[]): Promise<number> {
   if (!values) return 0;
   const file = configFileOf(values.config);
   const config = await loadConfig(values.config);
-  const daemon = new Daemon(config, { version: packageVersion(), onLockLost: () => process.exit(1) });
+  const daemon = new Daemon(config, { version: packageVersion(), configFile: file, onLockLost: () => process.exit(1) });
   try {
     await daemon.start();
   } catch (err) {

@@ -11,6 +11,7 @@ import type { Config } from './schema';
 import { checkSchema } from './schemaCheck';
 import { resolveSecretFiles } from './secretFiles';
 import { checkSemantics } from './semantic';
+import { recordWrittenWindow, writtenWindowKeys } from './stated';
 import { parseYaml } from './yamlParse';
 
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -67,6 +68,8 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   const baseDir = configBaseDir(file);
   resolveSecretFiles(data, problems, redactions, baseDir);
   const early = problems.count;
+  // Before the schema fills defaults in: what the file itself says about the window (see stated.ts).
+  const windowKeys = writtenWindowKeys((data as { defaults?: { window?: unknown } }).defaults?.window);
 
   // Keep validating so every problem is listed, but do not repeat one for a path already reported.
   problems.startPhase();
@@ -76,7 +79,8 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   if (valid && early === 0) checkSemantics(data as Config, problems);
   if (problems.count > 0) throw new ConfigError(file, problems.toArray());
 
-  const config = data as { mqtt: { client_id: string } };
+  const config = data as { mqtt: { client_id: string }; defaults: { window: object } };
+  recordWrittenWindow(config.defaults.window, windowKeys);
   config.mqtt.client_id = config.mqtt.client_id.replace(/\{hostname\}/g, os.hostname());
   return deepFreeze(data) as Config;
 }

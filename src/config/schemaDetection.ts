@@ -5,18 +5,18 @@ import { oneOf, profileOf, section } from './schemaHelpers';
 
 export const windowSchema = section(
   {
-    size: Type.Integer({ minimum: 2, maximum: 100_000, default: 64, description: 'Samples per window (the autoencoder input length per channel).' }),
-    hop: Type.Integer({ minimum: 1, maximum: 100_000, default: 16, description: 'Samples between the starts of consecutive windows; must not exceed `size`.' }),
+    size: Type.Integer({ minimum: 2, maximum: 100_000, default: 64, description: "Samples per window (the autoencoder input length per channel). A stream of a trained model uses the model's (its manifest.json); a different value written here, in `defaults` or an override that applies to it, is refused." }),
+    hop: Type.Integer({ minimum: 1, maximum: 100_000, default: 16, description: "Samples between the starts of consecutive windows; must not exceed `size`. Unwritten, a stream of a trained model uses the model's; a written one sets how often its windows are scored." }),
     max_gap_ms: Type.Integer({
       minimum: 0,
       default: 10_000,
-      description: 'A pause between samples longer than this (milliseconds) restarts the window instead of bridging the gap.',
+      description: "A pause between samples longer than this (milliseconds) restarts the window instead of bridging the gap. Unwritten, a stream of a trained model uses the model's value.",
     }),
     min_completeness: Type.Number({
       exclusiveMinimum: 0,
       maximum: 1,
       default: 0.9,
-      description: 'Fraction of the expected samples a window must hold to be scored; emptier windows are counted as insufficient.',
+      description: "Fraction of the expected samples a window must hold to be scored; emptier windows are counted as insufficient. Unwritten, a stream of a trained model uses the model's value.",
     }),
     max_lateness_ms: Type.Integer({
       minimum: 0,
@@ -28,7 +28,7 @@ export const windowSchema = section(
     sample_period_ms: Type.Optional(
       Type.Number({
         exclusiveMinimum: 0,
-        description: 'Expected time between samples (milliseconds). Unset: derived from `sample_rate_hz` or from the timestamps of the data.',
+        description: "Expected time between samples (milliseconds). Unset: the trained model's, else derived from `sample_rate_hz` or from the timestamps of the data. A stream of a trained model that records one is refused a different value.",
       }),
     ),
   },

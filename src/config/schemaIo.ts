@@ -79,7 +79,8 @@ const channelsSchema = Type.Array(channelSchema, {
   minItems: 1,
   maxItems: 256,
   uniqueItems: true,
-  description: 'Ordered channel names; the order is the model input order and must match the model manifest.',
+  description:
+    "Ordered channel names; the order is the model input order and must match the model manifest. Unset: the configured model's channels (its manifest.json); required when the model is \"auto\".",
 });
 const modelRef = Type.String({ minLength: 1, default: 'auto', description: 'Name of an entry in `models`, or "auto" to use the model whose manifest names this stream.' });
 
@@ -134,7 +135,7 @@ export const subscriptionSchema = entry(
     sample_rate_hz: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, description: 'Sampling rate of chunked payloads (required for f32le and json_array).' })),
     timestamp: timestampSchema,
     model: modelRef,
-    channels: channelsSchema,
+    channels: Type.Optional(channelsSchema),
     ...overrides,
   },
   'One MQTT subscription and how its messages become streams.',

@@ -82,7 +82,10 @@ function checkSubscription(config: Config, sub: SubscriptionConfig, i: number, p
   if ((sub.decoder === 'f32le' || sub.decoder === 'json_array') && sub.sample_rate_hz === undefined) {
     problems.add([...at, 'sample_rate_hz'], `is required for decoder ${sub.decoder}`, undefined);
   }
-  if (sub.decoder === 'number' && sub.channels.length !== 1) {
+  if (sub.channels === undefined && sub.model === 'auto') {
+    problems.add([...at, 'channels'], 'is required when the model is "auto" (a configured model gives its own channels)', undefined);
+  }
+  if (sub.decoder === 'number' && sub.channels !== undefined && sub.channels.length !== 1) {
     problems.add([...at, 'channels'], 'must name exactly one channel for decoder number', sub.channels);
   }
   config.subscriptions.forEach((other, j) => {
@@ -184,9 +187,11 @@ function checkStreams(config: Config, patterns: (RegExp | undefined)[], problems
       problems.add([...at, 'id'], 'matches the stream of no subscription, so it would never receive data', stream.id);
       return;
     }
+    // Unset subscription channels are the model's: checked against them once the models load (modelShape.ts).
+    const subChannels = sub.channels;
     stream.channels?.forEach((channel, c) => {
-      if (!sub.channels.includes(channel)) {
-        problems.add([...at, 'channels', c], `is not a channel of subscriptions[${i}] (${sub.channels.join(', ')})`, channel);
+      if (subChannels && !subChannels.includes(channel)) {
+        problems.add([...at, 'channels', c], `is not a channel of subscriptions[${i}] (${subChannels.join(', ')})`, channel);
       }
     });
     checkDetection([...baseLayers(config, sub, stream), { at: ['subscriptions', i], values: sub }, { at, values: stream }], streamDetection(config, sub, stream), problems);

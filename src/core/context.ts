@@ -64,7 +64,12 @@ export interface Events {
   brokerMessagesDropped(increase: number, brokerCount: number, kind: 'new' | 'before_watch' | 'unknown_start'): void;
   modelLoaded(model: string, version: string, backend: string, dir: string): void;
   modelFailed(model: string, dir: string, detail: string): void;
+  /** Windows of a loaded model that could not be scored (dropped): what failed and why. */
+  scoringFailed(model: string, windows: number, kind: ScoringFailure, detail: string): void;
 }
+
+/** shape = the windows do not fit the model's input; nan = non-finite input or score; engine = the inference call failed. */
+export type ScoringFailure = 'shape' | 'nan' | 'engine';
 
 export interface ComponentContext {
   /** Component id for logs and metrics, e.g. 'sink.influx', 'source.mqtt'. */

@@ -5,9 +5,11 @@
 // there was, and waiting longer would add latency without adding windows. Under load the input never pauses
 // and batches fill; at a trickle each window is scored within a turn or two of its last sample arriving (the
 // fixed wait alone was most of the alert latency at nominal load).
+import type { ScoringFailure } from '../core/context';
 import type { Window } from '../core/types';
 import type { Detector, ScoredWindow } from '../model/detector';
 import { BoundedQueue, type WhenFull } from './boundedQueue';
+import { nonFiniteScores, scoringFailure } from './scoringFailure';
 
 export interface LaneOptions {
   readonly capacity: number;
@@ -18,7 +20,7 @@ export interface LaneOptions {
 
 /** `detector` is the one that scored the batch (a reload may replace the lane's before the next). */
 export type LaneResults = (model: string, windows: readonly Window[], scored: readonly ScoredWindow[], seconds: number, detector: Detector) => void;
-export type LaneError = (model: string, windows: readonly Window[], err: unknown) => void;
+export type LaneError = (model: string, windows: readonly Window[], kind: ScoringFailure, detail: string) => void;
 
 export class ModelLane {
   readonly queue: BoundedQueue<Window>;
@@ -109,10 +111,20 @@ export class ModelLane {
     try {
       scored = detector.score(batch);
     } catch (err) {
-      this.onError(this.model, batch, err);
+      const failure = scoringFailure(err, batch, this.detector);
+      this.onError(this.model, batch, failure.kind, failure.detail);
       return;
     }
-    this.onResults(this.model, batch, scored, Number(process.hrtime.bigint() - t0) / 1e9, detector);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    // A NaN score would never cross the threshold and so hide a stream from alerting: reported and dropped.
+    if (scored.every((s) => Number.isFinite(s.score))) {
+      this.onResults(this.model, batch, scored, seconds, detector);
+      return;
+    }
+    const good = scored.map((s) => Number.isFinite(s.score));
+    const failed = batch.filter((_, i) => !good[i]);
+    this.onError(this.model, failed, 'nan', nonFiniteScores(failed));
+    this.onResults(this.model, batch.filter((_, i) => good[i]), scored.filter((_, i) => good[i]), seconds, detector);
   }
 
   private clearTimers(): void {

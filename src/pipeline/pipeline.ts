@@ -414,8 +414,8 @@ export class Pipeline {
       detector,
       { capacity: o.queueCapacity, whenFull: o.whenFull, maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs },
       (m, windows, scored, seconds, detector) => this.onScored(m, windows, scored, seconds, detector),
-      (m, windows, err) => {
-        this.deps.ctx.events.modelFailed(m, '', `scoring ${windows.length} window(s) failed: ${(err as Error).message}`);
+      (m, windows, kind, detail) => {
+        this.deps.ctx.events.scoringFailed(m, windows.length, kind, detail);
         for (const w of windows) {
           const state = this.streams.get(w.stream);
           if (state) this.windowDone(state);

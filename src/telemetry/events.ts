@@ -5,7 +5,7 @@
 import type { AlertNotice } from '../core/alert';
 import { formatReadings } from '../core/channelReading';
 import { systemClock, type Clock } from '../core/clock';
-import type { Events, Log, LogFields, RejectReason, SinkDropReason, WebhookResult } from '../core/context';
+import type { Events, Log, LogFields, RejectReason, ScoringFailure, SinkDropReason, WebhookResult } from '../core/context';
 import { LogLimiter } from './logLimiter';
 import { OTHER_STREAM, type Metrics } from './metrics';
 import { StatusModel, type StatusOptions } from './status';
@@ -223,6 +223,15 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
       metrics.modelLoadFailures.inc({ model });
       status.recordModelFailure(model, dir, detail);
       log.error('Cannot load model', { model, dir, detail });
+    },
+
+    scoringFailed(model: string, windows: number, kind: ScoringFailure, detail: string): void {
+      metrics.scoringFailures.inc({ model, reason: kind }, windows);
+      status.recordScoringFailure(model, `${kind}: ${detail}`);
+      // Windows are lost: ERROR, but one line per model and kind per interval with the count (every batch fails alike).
+      const count = limiter.hit(`scoring:${model}:${kind}`, windows);
+      if (count > 0) log.error('Windows could not be scored and were dropped.', { model, failure: kind, windows: count, detail });
+      else log.debug('Windows could not be scored and were dropped.', { model, failure: kind, windows, detail });
     },
   };
 }

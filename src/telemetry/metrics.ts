@@ -59,6 +59,7 @@ export interface Metrics {
   readonly webhookDeliveries: Counter<'result'>;
   readonly modelInfo: Gauge<'model' | 'version' | 'backend'>;
   readonly modelLoadFailures: Counter<'model'>;
+  readonly scoringFailures: Counter<'model' | 'reason'>;
   readonly providerErrors: Counter<'gauge'>;
   readonly configReloads: Counter<'result'>;
   readonly messagesOtherShard: Counter;
@@ -209,6 +210,11 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     webhookDeliveries: counter('anomalyd_webhook_deliveries_total', 'Webhook delivery attempts, by result.', ['result']),
     modelInfo: gauge('anomalyd_model_info', 'Loaded models (value 1), with version and inference backend.', ['model', 'version', 'backend']),
     modelLoadFailures: counter('anomalyd_model_load_failures_total', 'Models that failed to load.', ['model']),
+    scoringFailures: counter(
+      'anomalyd_scoring_failures_total',
+      'Windows of a loaded model that could not be scored and were dropped, by reason: shape (not the model input size), nan (non-finite input or score), engine (the inference call failed).',
+      ['model', 'reason'],
+    ),
     configReloads: counter('anomalyd_config_reloads_total', 'Configuration reloads (SIGHUP), by result: ok (applied) or error (refused, the previous config stays).', ['result']),
     messagesOtherShard: counter('anomalyd_messages_other_shard_total',
       'Messages of streams another replica owns (shard): acknowledged and dropped, not scored.'),

@@ -248,6 +248,12 @@ export class StatusModel {
     this.models.set(model, { model, state: 'failed', version: '', backend: '', dir, detail: clip(detail), at: this.clock.now() });
   }
 
+  /** A loaded model whose windows could not be scored: it stays loaded, the failure is its detail. */
+  recordScoringFailure(model: string, detail: string): void {
+    const prev = this.models.get(model);
+    if (prev) this.models.set(model, { ...prev, detail: clip(`scoring failed: ${detail}`), at: this.clock.now() });
+  }
+
   modelViews(): readonly ModelView[] {
     return [...this.models.values()];
   }

@@ -107,10 +107,14 @@ test('SIGHUP: a new webhook gets the next alert, a changed threshold takes effec
   console.log(`reload: 600 samples published, ${windows} windows scored, ${points} InfluxDB points`);
 });
 
-test('SIGHUP with a broken config: refused, counted, and the previous config keeps running', async () => {
+test('SIGHUP with a broken config (or a window its model cannot read): refused, counted, and the previous config keeps running', async () => {
   const anomalousBefore = await daemon.metric('anomalyd_anomalous_windows_total');
   await reload(config({ hooks: [hookA, hookB], threshold: 1e-9 }).replace('size: 30', 'size: -3'), 'error');
   assert.match(daemon.log, /Reload refused: the configuration is invalid; still running with the previous one\..*defaults\.window\.size/);
+  assert.ok(daemon.running);
+  // A window the bundled model cannot read (it was trained on 30 samples) is refused the same way, naming both.
+  await reload(config({ hooks: [hookA, hookB], threshold: 1e-9 }).replace('size: 30', 'size: 60'), 'error');
+  assert.match(daemon.log, /Reload refused: .*defaults\.window\.size: differs from model 'pump' \(window\.size 30 in .*manifest\.json\).*\(got 60\)/);
   assert.ok(daemon.running);
   await publish('plant/line1/pump1/telemetry', series.slice(600, 700));
   const windows = await pollUntil('windows after the refused reload', scored, (v) => v >= windowsOf(700));
