@@ -15,6 +15,7 @@ import type { StreamSamples } from '../sources/source';
 import type { WhenFull } from './boundedQueue';
 import { ScoredObservation, shareRecord } from './channelShares';
 import { ModelLane } from './modelLane';
+import type { StreamFill } from '../core/streamFill';
 
 /** The alert state machine of one stream, as the pipeline drives it. */
 export interface AlertTracker {
@@ -46,21 +47,7 @@ export interface StreamBinding {
   readonly sensors?: SensorCheck;
 }
 
-/** How far a stream's window buffer is from its next window (Pipeline.streamFill). */
-export interface StreamFill {
-  readonly stream: string;
-  readonly model: string;
-  /** Wall-clock time of the stream's last message (ms); 0 when none came since start (a stream restored from state). */
-  readonly lastSampleAt: number;
-  /** Time steps in the window buffer; below `size` until the first window (and again after a gap restart). */
-  readonly buffered: number;
-  readonly size: number;
-  readonly stepsUntilWindow: number;
-  /** The configured sample period, else the one observed in the buffer; null when neither is known yet. */
-  readonly samplePeriodMs: number | null;
-  /** False while the stream's model is not loaded or still being learned: its windows are not scored. */
-  readonly modelReady: boolean;
-}
+export type { StreamFill } from '../core/streamFill';
 
 /** What a checkpoint keeps of a stream: its window buffer and the samples held for reordering. */
 export interface StreamSnapshot {

@@ -7,6 +7,7 @@ import type { Clock } from '../core/clock';
 import type { RejectReason } from '../core/context';
 import { AlertHistory, DEFAULT_MAX_EPISODES, type AlertEpisode } from './alertHistory';
 import { RateWindow } from './rateWindow';
+import type { StreamFill } from '../core/streamFill';
 
 export interface StatusOptions {
   /** Streams shown with history; later streams are only counted (default 500). */
@@ -23,17 +24,7 @@ export interface StatusOptions {
 export type StreamState = 'normal' | 'anomalous' | 'insufficient_data' | 'filling';
 
 /** A stream's window buffer as the pipeline reports it on request (Pipeline.streamFill). */
-export interface StreamFillSource {
-  readonly stream: string;
-  readonly model: string;
-  /** Wall-clock time of the last message (ms); 0 = none since start. */
-  readonly lastSampleAt: number;
-  readonly buffered: number;
-  readonly size: number;
-  readonly stepsUntilWindow: number;
-  readonly samplePeriodMs: number | null;
-  readonly modelReady: boolean;
-}
+export type StreamFillSource = StreamFill;
 
 /** How far a stream is from being scored; on the page while its window is not full or its model not ready. */
 export interface WindowFillView {

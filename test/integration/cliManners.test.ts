@@ -2,36 +2,18 @@
 // printing exactly `CMD --help`, a closed stdout ending the command quietly with status 0, start-up failures
 // naming their config key, and CSV time units (--time-unit, csv.time_unit, the implausible-date warning).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort } from '../helpers/ports';
+import { runCli, type CliRun, type CliOptions } from '../helpers/cli';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const MAIN = path.join(ROOT, 'dist', 'main.js');
 let dir: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], opts: { closeStdout?: boolean; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: dir, env: { ...process.env, ANOMALYD_LOG_LEVEL: 'warn', ...opts.env } });
-    let stdout = '';
-    let stderr = '';
-    // A reader gone before the command writes (`... | head -0`): every write to stdout fails with EPIPE.
-    if (opts.closeStdout) child.stdout.destroy();
-    else child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
+  return runCli(dir, args, opts);
 }
 
 /** Five channels at 1 Hz with epoch-seconds timestamps, the export a plant historian often gives. */
