@@ -153,6 +153,9 @@ async function prepare(rel: string): Promise<Prepared> {
     // The demo's pace (1 Hz, a fault every two minutes) would take 30 s to the first window.
     doc.setIn(['simulator', 'rate_hz'], 20);
     doc.setIn(['simulator', 'anomaly_every_s'], 0);
+    // As a user runs the demo: anomalyd's own in-process broker (on a free port), which its simulator feeds;
+    // it never publishes simulated data to a broker it did not start.
+    if (doc.getIn(['mqtt', 'embedded_broker']) !== 'off') doc.setIn(['mqtt', 'url'], `mqtt://127.0.0.1:${await freePort()}`);
   }
   const decoder = doc.getIn(['subscriptions', 0, 'decoder']);
   await writeFile(file, doc.toString());

@@ -206,7 +206,7 @@ test('a batch that fails to score releases the insufficient windows that waited 
   pipeline.drain();
   assert.ok(tracker.insufficient > 0, 'released when their batch failed');
   assert.equal(tracker.observed, 0);
-  assert.ok(t.calls('modelFailed').length > 0);
+  assert.ok(t.calls('scoringFailed').length > 0);
 });
 
 test('within the configured lateness, shuffled and duplicated samples give the same scores as ordered ones', async () => {
