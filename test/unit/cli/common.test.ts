@@ -28,3 +28,12 @@ void test('a missing option value says which option needs one', () => {
   assert.equal(messageOf(['--input']), 'Option --input needs a value');
   assert.equal(messageOf(['-c']), 'Option --config needs a value');
 });
+
+test('a closed stdout runs the handler a command registered (the daemon stops as on SIGTERM), once', async () => {
+  const { onStdoutClosed, runStdoutClosedHandler } = await import('../../../src/cli/common');
+  let stops = 0;
+  onStdoutClosed(() => stops++);
+  assert.equal(runStdoutClosedHandler(), true);
+  assert.equal(runStdoutClosedHandler(), true);
+  assert.equal(stops, 1);
+});
