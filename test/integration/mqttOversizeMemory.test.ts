@@ -1,0 +1,67 @@
+// The MQTT reader's memory is bounded by mqtt.max_payload_bytes: a 20 MB PUBLISH through a real Mosquitto is
+// skipped as it arrives (counted as `oversize`), the reader's peak RSS does not grow by anything near its size
+// (unbounded, it grew by about twice the payload: mqtt.js buffers the packet, then copies it whole), and the
+// messages after it arrive. The reader runs in a child process so that its peak RSS is its own.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';
+
+let broker: Mosquitto;
+let pub: MqttClient;
+
+before(async () => {
+  broker = await startMosquitto();
+  pub = await connectAsync(broker.url, { clientId: `oversize-publisher-${process.pid}` });
+});
+
+after(async () => {
+  await pub?.endAsync();
+  await broker?.close();
+});
+
+interface Line {
+  readonly maxRssKb: number;
+  readonly delivered?: string;
+  readonly rejected?: string;
+  readonly topic?: string;
+  readonly connected?: boolean;
+}
+
+void test('a 20 MB PUBLISH is skipped without buffering it: peak RSS grows by far less than the payload, and later messages arrive', async () => {
+  const payloadBytes = 20 * 1024 * 1024;
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [
+    path.join(__dirname, '..', 'helpers', 'oversizeSubscriber.js'),
+    broker.url,
+    `oversize-reader-${process.pid}`,
+    String(1_048_576),
+  ]);
+  const lines: Line[] = [];
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  createInterface({ input: child.stdout }).on('line', (l) => lines.push(JSON.parse(l) as Line));
+  try {
+    await waitFor(() => lines.some((l) => l.connected === true), 'the reader connected', 20_000, () => ({ lines, stderr }));
+    // Warm up: a few messages through the same path, so the baseline includes what normal reading costs.
+    for (let i = 0; i < 20; i++) await pub.publishAsync('mem/warm', String(i), { qos: 1 });
+    await waitFor(() => lines.filter((l) => l.delivered === 'mem/warm').length === 20, 'the warm-up messages', 20_000, () => lines);
+    const baseline = lines[lines.length - 1].maxRssKb;
+    const big = Buffer.alloc(payloadBytes, 0x31);
+    await pub.publishAsync('mem/big', big, { qos: 1 });
+    await pub.publishAsync('mem/big0', big, { qos: 0 });
+    await pub.publishAsync('mem/after', '42', { qos: 1 });
+    await waitFor(() => lines.some((l) => l.delivered === 'mem/after'), 'the message after the big ones', 60_000, () => ({ lines: lines.slice(-5), stderr }));
+    assert.deepEqual(
+      lines.filter((l) => l.rejected !== undefined).map((l) => [l.rejected, l.topic]),
+      [['oversize', 'mem/big'], ['oversize', 'mem/big0']],
+    );
+    const grownKb = lines[lines.length - 1].maxRssKb - baseline;
+    assert.ok(Number.isFinite(grownKb) && grownKb < payloadBytes / 1024 / 4, `peak RSS grew by ${grownKb} kB reading two ${payloadBytes}-byte payloads`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+  }
+});
