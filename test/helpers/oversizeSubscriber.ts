@@ -11,7 +11,7 @@ const log: Log = { error: () => undefined, warn: () => undefined, info: () => un
 const events = new Proxy({} as Events, {
   get: (_t, name: string) =>
     name === 'messageRejected'
-      ? (reason: string, topic: string) => say({ rejected: reason, topic })
+      ? (reason: string, topic: string, detail: string) => say({ rejected: reason, topic, detail })
       : () => undefined,
 });
 const abort = new AbortController();
