@@ -83,6 +83,7 @@ export class PublishTap extends Duplex {
   /** Bytes of an oversize PUBLISH still to arrive and be discarded. */
   private skipping = 0;
   private readonly maxPayloadBytes: number;
+  private readonly partialTimeoutMs: number;
   /** Chunks received, for the partial-packet timer to see progress without a clock read per chunk. */
   private chunks = 0;
   private partialTimer: NodeJS.Timeout | null = null;
@@ -95,6 +96,7 @@ export class PublishTap extends Duplex {
   ) {
     super({ allowHalfOpen: true });
     this.maxPayloadBytes = options.maxPayloadBytes ?? Infinity;
+    this.partialTimeoutMs = options.partialTimeoutMs ?? 0;
     inner.on('data', (chunk: Buffer) => this.received(chunk));
     inner.on('end', () => this.push(null));
     inner.on('error', (err: Error) => this.destroy(err));
@@ -298,7 +300,7 @@ export class PublishTap extends Duplex {
    * incomplete (so after one to two periods of silence). One timer per period, not one per chunk.
    */
   private armPartialTimer(): void {
-    const ms = this.options.partialTimeoutMs ?? 0;
+    const ms = this.partialTimeoutMs;
     if (!(ms > 0) || this.partialTimer || this.destroyed) return;
     const seen = this.chunks;
     this.partialTimer = setTimeout(() => {

@@ -9,6 +9,7 @@ import { Duplex } from 'node:stream';
 import { test } from 'node:test';
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { generate, type Packet } from 'mqtt-packet';
+import { partialPacketTimeoutMs } from '../../../src/sources/mqtt';
 import { PublishTap, tapPublishes, type PublishTapOptions } from '../../../src/sources/publishTap';
 
 type Done = (err?: Error) => void;
@@ -320,4 +321,10 @@ void test('an oversize packet whose rest stops arriving is dropped on the partia
   t.mock.timers.tick(5_000);
   t.mock.timers.tick(5_000);
   assert.equal(h.tap.destroyed, true);
+});
+
+void test('the partial-packet timeout is a third of the keepalive (at least 1 s), 30 s without keepalive', () => {
+  assert.equal(partialPacketTimeoutMs(30), 10_000);
+  assert.equal(partialPacketTimeoutMs(1), 1_000);
+  assert.equal(partialPacketTimeoutMs(0), 30_000);
 });
