@@ -311,7 +311,8 @@ export class PublishTap extends Duplex {
         this.armPartialTimer();
         return;
       }
-      this.destroy(new Error(`MQTT packet incomplete: no byte of it arrived for ${ms} ms`));
+      // With a code, as a socket's own errors: mqtt.js passes only those on to its 'error' event (the log's reason).
+      this.destroy(Object.assign(new Error(`MQTT packet incomplete: no byte of it arrived for ${ms} ms`), { code: 'ETIMEDOUT' }));
     }, ms);
     this.partialTimer.unref();
   }
