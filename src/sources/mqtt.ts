@@ -105,7 +105,12 @@ export class MqttSource implements Source {
     this.deliver = deliver;
     const client = createClient(this.options.url, await clientOptions(this.options));
     this.client = client;
-    tapPublishes(client);
+    const maxPayloadBytes = this.options.maxPayloadBytes ?? 1_048_576;
+    tapPublishes(client, {
+      maxPayloadBytes,
+      oversize: (topic, bytes) => this.rejectOversize(topic, bytes, maxPayloadBytes),
+      partialTimeoutMs: partialPacketTimeoutMs(this.options.keepaliveS ?? 30),
+    });
     if (batchPubacks(client, beforeAcks) || !beforeAcks) {
       client.handleMessage = (packet, callback) => this.acks.push(packet, callback);
     } else {
@@ -237,6 +242,12 @@ export class MqttSource implements Source {
     this.firstAttempt = null;
   }
 
+  /** A PUBLISH the tap skipped unread for its size: counted as received and rejected, as a decoder would. */
+  private rejectOversize(topic: string, bytes: number, maxPayloadBytes: number): void {
+    this.ctx.events.messageReceived(topic, bytes, this.ctx.clock.now());
+    this.ctx.events.messageRejected('oversize', topic, `payload of ${bytes} bytes exceeds ${maxPayloadBytes} (skipped unread)`);
+  }
+
   /**
    * One message: routes, decodes and delivers it. Returns nothing when it is done with (delivered, or rejected
    * as bad input: acknowledged so a poison message does not come back forever), or the pipeline's promise when
@@ -263,6 +274,14 @@ export class MqttSource implements Source {
     }
     return deliver({ stream: target.stream, subscription: target.subscription, labels: target.labels, samples: decoded.samples, receivedAt });
   }
+}
+
+/**
+ * How long an incomplete packet may receive nothing before the connection is closed: a third of the keepalive
+ * (the tap notices after one to two such periods, so within two thirds of it), at least 1 s; 30 s without one.
+ */
+export function partialPacketTimeoutMs(keepaliveS: number): number {
+  return keepaliveS > 0 ? Math.max(1_000, Math.round((keepaliveS * 1_000) / 3)) : 30_000;
 }
 
 /** The routes of a subscription list (index = position); throws naming the first invalid subscription. */

@@ -18,6 +18,14 @@
 // Installed by wrapping mqtt.js's stream builder (a private field, like `_sendPacket`): with an mqtt.js that
 // has neither, nothing is wrapped and mqtt.js receives by itself. MQTT 5 is left to mqtt.js (topic aliases and
 // properties live in its session state).
+//
+// Memory is bounded by `maxPayloadBytes`: a PUBLISH whose payload is larger is known from its length header,
+// topic and packet id, so only those are read; its payload is discarded as it arrives, never held, and the
+// message is reported through `oversize` and, at QoS 1, acknowledged (as a payload the decoder rejects would be:
+// a poison message must not come back forever). The most the tap holds is then one packet of at most
+// `maxPayloadBytes` plus its header and topic. A packet that stops arriving half-way would still hold up to that
+// much until the keepalive noticed (by then 1.5 keepalives); `partialTimeoutMs` closes the connection sooner
+// when no byte of an incomplete packet arrived for that long (mqtt.js then reconnects as after any drop).
 import { Duplex } from 'node:stream';
 import type { IPublishPacket, MqttClient } from 'mqtt';
 
@@ -33,14 +41,23 @@ const PUBLISH = 3;
 const CONNACK = 2;
 const noop = (): void => undefined;
 
+export interface PublishTapOptions {
+  /** PUBLISHes with a larger payload are skipped unread and reported through `oversize`; default unlimited. */
+  readonly maxPayloadBytes?: number;
+  /** A PUBLISH skipped for its size: its topic and payload size (called before its PUBACK at QoS 1). */
+  readonly oversize?: (topic: string, payloadBytes: number) => void;
+  /** An incomplete packet that received no byte for this long closes the connection; 0 (default) never. */
+  readonly partialTimeoutMs?: number;
+}
+
 /** Makes `client` receive QoS 0/1 PUBLISH packets through a PublishTap. False when this client cannot be tapped. */
-export function tapPublishes(client: MqttClient): boolean {
+export function tapPublishes(client: MqttClient, options: PublishTapOptions = {}): boolean {
   const internals = client as unknown as ClientInternals;
   const build = internals.streamBuilder;
   if (typeof build !== 'function' || typeof internals._sendPacket !== 'function' || internals.options.protocolVersion === 5) return false;
   // Looked up per ack, not captured: pubackBatcher.ts may wrap `_sendPacket` after this.
   const puback = (messageId: number): void => internals._sendPacket?.call(client, { cmd: 'puback', messageId, reasonCode: 0 }, noop);
-  internals.streamBuilder = (c) => new PublishTap(build.call(c, c), c, puback);
+  internals.streamBuilder = (c) => new PublishTap(build.call(c, c), c, puback, options);
   return true;
 }
 
@@ -63,13 +80,23 @@ export class PublishTap extends Duplex {
   private passthrough = false;
   /** mqtt.js's side is full: the socket waits for _read. */
   private consumerFull = false;
+  /** Bytes of an oversize PUBLISH still to arrive and be discarded. */
+  private skipping = 0;
+  private readonly maxPayloadBytes: number;
+  private readonly partialTimeoutMs: number;
+  /** Chunks received, for the partial-packet timer to see progress without a clock read per chunk. */
+  private chunks = 0;
+  private partialTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly inner: Duplex,
     private readonly client: MqttClient,
     private readonly puback: (messageId: number) => void,
+    private readonly options: PublishTapOptions = {},
   ) {
     super({ allowHalfOpen: true });
+    this.maxPayloadBytes = options.maxPayloadBytes ?? Infinity;
+    this.partialTimeoutMs = options.partialTimeoutMs ?? 0;
     inner.on('data', (chunk: Buffer) => this.received(chunk));
     inner.on('end', () => this.push(null));
     inner.on('error', (err: Error) => this.destroy(err));
@@ -106,7 +133,13 @@ export class PublishTap extends Duplex {
     this.inner.end(callback);
   }
 
+  /** Received bytes held, not yet taken (what the memory bound is about). */
+  get heldBytes(): number {
+    return this.buf.length - this.offset + this.partsBytes;
+  }
+
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.clearPartialTimer();
     this.inner.destroy(err ?? undefined);
     callback(err);
   }
@@ -116,6 +149,16 @@ export class PublishTap extends Duplex {
       this.forward(chunk);
       return;
     }
+    this.chunks++;
+    if (this.skipping > 0) {
+      if (chunk.length <= this.skipping) {
+        this.skipping -= chunk.length;
+        this.armPartialTimer();
+        return;
+      }
+      chunk = chunk.subarray(this.skipping);
+      this.skipping = 0;
+    }
     if (this.offset >= this.buf.length) {
       this.buf = chunk;
       this.offset = 0;
@@ -123,9 +166,13 @@ export class PublishTap extends Duplex {
       // A packet larger than a read arrives in many chunks: they are joined once it is complete, not at each read.
       this.parts.push(chunk);
       this.partsBytes += chunk.length;
-      if (this.buf.length - this.offset + this.partsBytes < this.awaiting) return;
+      if (this.buf.length - this.offset + this.partsBytes < this.awaiting) {
+        this.armPartialTimer();
+        return;
+      }
     }
     this.takePackets();
+    if (this.offset < this.buf.length || this.skipping > 0) this.armPartialTimer();
   }
 
   private joinParts(): void {
@@ -163,15 +210,24 @@ export class PublishTap extends Duplex {
         break;
       }
       const end = at + length;
+      const first = buf[start];
+      const type = first >> 4;
+      const qos = (first >> 1) & 3;
+      // Larger than any payload allowed even with an empty topic: maybe oversize, read no further than its header.
+      if (length > this.maxPayloadBytes + 2 && this.live && type === PUBLISH && qos <= 1) {
+        const need = this.skipOversize(buf, start, at, end, qos);
+        if (need > 0) {
+          this.awaiting = need;
+          break;
+        }
+        if (need < 0) continue;
+      }
       if (end > buf.length) {
         this.awaiting = end - start;
         break;
       }
       this.awaiting = 0;
       this.offset = end;
-      const first = buf[start];
-      const type = first >> 4;
-      const qos = (first >> 1) & 3;
       if (this.live && type === PUBLISH && qos <= 1 && this.publish(buf, first, qos, at, end)) continue;
       if (type === CONNACK && !this.live) this.awaitConnect();
       this.forward(buf.subarray(start, end));
@@ -180,6 +236,29 @@ export class PublishTap extends Duplex {
       this.buf = Buffer.alloc(0);
       this.offset = 0;
     }
+  }
+
+  /**
+   * A PUBLISH at `start` whose remaining length `at`..`end` may exceed the payload limit. Returns the bytes of the
+   * packet needed before its topic and packet id can be read (> 0), -1 when it was oversize and is skipped (the
+   * rest of it, past the received bytes, discarded as it arrives), 0 when it is within the limit after all.
+   */
+  private skipOversize(buf: Buffer, start: number, at: number, end: number, qos: number): number {
+    if (at + 2 > buf.length) return at + 2 - start;
+    const topicEnd = at + 2 + buf.readUInt16BE(at);
+    const payloadStart = topicEnd + (qos > 0 ? 2 : 0);
+    if (payloadStart > end || end - payloadStart <= this.maxPayloadBytes) return 0;
+    if (payloadStart > buf.length) return payloadStart - start;
+    this.awaiting = 0;
+    if (end <= buf.length) {
+      this.offset = end;
+    } else {
+      this.offset = buf.length;
+      this.skipping = end - buf.length;
+    }
+    this.options.oversize?.(buf.toString('utf8', at + 2, topicEnd), end - payloadStart);
+    if (qos > 0) this.puback(buf.readUInt16BE(topicEnd));
+    return -1;
   }
 
   /** Hands one PUBLISH to mqtt.js's message handler; false when the packet is malformed (mqtt.js then gets it). */
@@ -214,6 +293,33 @@ export class PublishTap extends Duplex {
     sync = false;
     if (this.waiting) this.inner.pause();
     return true;
+  }
+
+  /**
+   * Watches an incomplete packet: closes the connection when no byte arrived in a whole period while it was
+   * incomplete (so after one to two periods of silence). One timer per period, not one per chunk.
+   */
+  private armPartialTimer(): void {
+    const ms = this.partialTimeoutMs;
+    if (!(ms > 0) || this.partialTimer || this.destroyed) return;
+    const seen = this.chunks;
+    this.partialTimer = setTimeout(() => {
+      this.partialTimer = null;
+      if (this.destroyed || (this.heldBytes === 0 && this.skipping === 0)) return;
+      // Waiting on the handler or on mqtt.js paused the socket ourselves: that is not the broker stalling.
+      if (this.chunks !== seen || this.waiting || this.consumerFull || this.holding) {
+        this.armPartialTimer();
+        return;
+      }
+      // With a code, as a socket's own errors: mqtt.js passes only those on to its 'error' event (the log's reason).
+      this.destroy(Object.assign(new Error(`MQTT packet incomplete: no byte of it arrived for ${ms} ms`), { code: 'ETIMEDOUT' }));
+    }, ms);
+    this.partialTimer.unref();
+  }
+
+  private clearPartialTimer(): void {
+    if (this.partialTimer) clearTimeout(this.partialTimer);
+    this.partialTimer = null;
   }
 
   private awaitConnect(): void {

@@ -41,6 +41,28 @@ export function redactor(secrets: readonly string[]): (s: string) => string {
   return (s) => list.reduce((acc, secret) => (acc.includes(secret) ? acc.split(secret).join(REDACTED) : acc), s);
 }
 
+// Characters that must not reach a log line as they are: C0/C1 controls (a newline forges a line, ESC drives the
+// terminal), line/paragraph separators, and the bidi controls that make a line read other than it is
+// ("Trojan Source"). Topics and payload excerpts come from anyone who can publish to the broker.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const UNSAFE_ALL = new RegExp(UNSAFE.source, 'g');
+const escapeChar = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** `s` with every unsafe character written as a \uXXXX escape (the message text of a line). */
+export function escapeUnsafe(s: string): string {
+  return UNSAFE.test(s) ? s.replace(UNSAFE_ALL, escapeChar) : s;
+}
+
+/** A JSON text with the unsafe characters JSON.stringify leaves raw (C1 controls, bidi, U+2028/9) escaped too. */
+function safeJson(value: unknown): string {
+  return escapeUnsafe(JSON.stringify(value));
+}
+
+/** A text-format field value: bare when plain, else quoted with JSON's escapes (and escapeUnsafe's). */
+function textValue(v: string): string {
+  return /\s/.test(v) || UNSAFE.test(v) ? safeJson(v) : v;
+}
+
 export function createLogger(opts: LoggerOptions, base: LogFields = {}): Logger {
   // Shared by the root and all its children, so a reload's level and secrets reach every component's logger.
   let secrets = [...(opts.redact ?? [])];
@@ -57,14 +79,14 @@ export function createLogger(opts: LoggerOptions, base: LogFields = {}): Logger 
         all[k] = hidden.has(k.toLowerCase()) && v !== undefined && v !== null ? REDACTED : typeof v === 'string' ? clean(v) : v;
       }
       if (opts.format === 'json') {
-        write(JSON.stringify({ time: new Date().toISOString(), level, msg, ...all }));
+        write(safeJson({ time: new Date().toISOString(), level, msg, ...all }));
         return;
       }
       const ctx = Object.entries(all)
         .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => `${k}=${typeof v === 'string' && /\s/.test(v) ? JSON.stringify(v) : String(v)}`)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? textValue(v) : String(v)}`)
         .join(' ');
-      write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}${ctx ? ' ' + ctx : ''}`);
+      write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${escapeUnsafe(msg)}${ctx ? ' ' + ctx : ''}`);
     };
     return {
       error: (m, f) => emit('error', m, f),

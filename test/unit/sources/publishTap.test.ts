@@ -9,7 +9,8 @@ import { Duplex } from 'node:stream';
 import { test } from 'node:test';
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { generate, type Packet } from 'mqtt-packet';
-import { PublishTap, tapPublishes } from '../../../src/sources/publishTap';
+import { partialPacketTimeoutMs } from '../../../src/sources/mqtt';
+import { PublishTap, tapPublishes, type PublishTapOptions } from '../../../src/sources/publishTap';
 
 type Done = (err?: Error) => void;
 
@@ -38,7 +39,7 @@ interface Harness {
   readonly written: Buffer[];
 }
 
-function harness(): Harness {
+function harness(options: PublishTapOptions = {}): Harness {
   const client = new FakeClient();
   const written: Buffer[] = [];
   const inner = new Duplex({
@@ -48,7 +49,7 @@ function harness(): Harness {
       cb();
     },
   });
-  const tap = new PublishTap(inner, client as unknown as MqttClient, (id) => client.pubacks.push(id));
+  const tap = new PublishTap(inner, client as unknown as MqttClient, (id) => client.pubacks.push(id), options);
   const forwarded: Buffer[] = [];
   tap.on('data', (b: Buffer) => forwarded.push(Buffer.from(b)));
   // mqtt.js processing the CONNACK it was given: connected, then 'connect'.
@@ -219,4 +220,111 @@ void test('only an mqtt.js client with a stream builder and _sendPacket, speakin
   const v4 = { options: { protocolVersion: 4 }, streamBuilder: () => new Duplex({ read() {} }), _sendPacket: () => undefined };
   assert.equal(tapPublishes(v4 as unknown as MqttClient), true);
   assert.ok(v4.streamBuilder.call(v4) instanceof PublishTap);
+});
+
+/** A tap limited to `max` payload bytes, recording what it skipped. */
+function limitedHarness(max: number, partialTimeoutMs = 0): Harness & { skipped: [string, number][] } {
+  const skipped: [string, number][] = [];
+  return { ...harness({ maxPayloadBytes: max, oversize: (topic, n) => skipped.push([topic, n]), partialTimeoutMs }), skipped };
+}
+
+void test('an oversize PUBLISH is skipped as its header is read, never held, acknowledged at QoS 1 and reported; the next messages arrive', async () => {
+  const max = 1_000;
+  const big = Buffer.alloc(300_000, 0x5a);
+  const longTopic = `plant/${'t'.repeat(500)}`;
+  const stream = Buffer.concat([
+    publish('a/ok', Buffer.from('first'), 1, 1),
+    publish('a/big', big, 1, 2),
+    publish('a/edge', Buffer.alloc(max, 1), 1, 3),
+    publish('a/over', Buffer.alloc(max + 1, 2), 0),
+    publish(longTopic, Buffer.alloc(max + 1, 3), 1, 4),
+    PINGRESP,
+    publish('a/big0', big, 0),
+    publish('a/last', Buffer.from('last'), 1, 5),
+  ]);
+  let seed = 11;
+  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed);
+  for (const [name, chunks] of [
+    ['one chunk', () => Number.MAX_SAFE_INTEGER],
+    ['64 KiB chunks', () => 65_536],
+    ['random chunks', () => 1 + (random() % 9000)],
+    ['small random chunks', () => 1 + (random() % 40)],
+    ['one byte at a time', () => 1],
+  ] as const) {
+    const h = limitedHarness(max);
+    h.inner.push(CONNACK);
+    await turn();
+    await turn();
+    // The bound: one packet within the limit (payload, topic, packet id, fixed header) plus the chunk being read.
+    const bound = (chunk: number): number => max + 2 + longTopic.length + 2 + 5 + chunk;
+    let most = 0;
+    for (let at = 0; at < stream.length; ) {
+      const n = Math.min(Math.max(1, chunks()), stream.length - at);
+      h.inner.push(stream.subarray(at, at + n));
+      at += n;
+      await turn();
+      most = Math.max(most, h.tap.heldBytes);
+      assert.ok(h.tap.heldBytes <= bound(n), `${name}: holds ${h.tap.heldBytes} bytes after a chunk of ${n}`);
+    }
+    assert.ok(most < big.length, name);
+    assert.deepEqual(h.client.handled.map((p) => [p.topic, p.payload.length]), [['a/ok', 5], ['a/edge', max], ['a/last', 4]], `${name}: the messages within the limit`);
+    assert.deepEqual(h.skipped, [['a/big', big.length], ['a/over', max + 1], [longTopic, max + 1], ['a/big0', big.length]], `${name}: the skipped ones`);
+    assert.deepEqual(h.client.pubacks, [1, 2, 3, 4, 5], `${name}: every QoS 1 message acknowledged, in order`);
+    assert.deepEqual(Buffer.concat(h.forwarded), Buffer.concat([CONNACK, PINGRESP]), `${name}: mqtt.js gets the rest`);
+    assert.equal(h.tap.heldBytes, 0, name);
+  }
+});
+
+void test('a partial packet that stops arriving closes the connection after the partial timeout; a complete stream does not', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const h = limitedHarness(1_000, 5_000);
+  const closed = new Promise<Error | undefined>((resolve) => {
+    let error: Error | undefined;
+    h.tap.on('error', (e: Error) => (error = e));
+    h.tap.on('close', () => resolve(error));
+  });
+  h.inner.push(CONNACK);
+  await turn();
+  await turn();
+  const whole = publish('a/b', Buffer.alloc(500, 1), 1, 7);
+  h.inner.push(whole);
+  await turn();
+  t.mock.timers.tick(20_000);
+  assert.equal(h.tap.destroyed, false, 'nothing incomplete: no timeout');
+  // Half a packet, then a trickle that keeps it alive, then silence.
+  const next = publish('a/b', Buffer.alloc(500, 2), 1, 8);
+  h.inner.push(next.subarray(0, 100));
+  await turn();
+  for (let i = 0; i < 5; i++) {
+    t.mock.timers.tick(4_000);
+    h.inner.push(next.subarray(100 + i, 101 + i));
+    await turn();
+  }
+  assert.equal(h.tap.destroyed, false, 'bytes keep arriving: kept');
+  t.mock.timers.tick(5_000);
+  t.mock.timers.tick(5_000);
+  assert.match((await closed)?.message ?? '', /incomplete/);
+  assert.deepEqual(h.client.pubacks, [7]);
+});
+
+void test('an oversize packet whose rest stops arriving is dropped on the partial timeout too', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const h = limitedHarness(1_000, 5_000);
+  h.tap.on('error', () => undefined);
+  h.inner.push(CONNACK);
+  await turn();
+  await turn();
+  h.inner.push(publish('a/big', Buffer.alloc(50_000, 1), 1, 9).subarray(0, 20_000));
+  await turn();
+  assert.deepEqual(h.skipped, [['a/big', 50_000]]);
+  assert.equal(h.tap.heldBytes, 0);
+  t.mock.timers.tick(5_000);
+  t.mock.timers.tick(5_000);
+  assert.equal(h.tap.destroyed, true);
+});
+
+void test('the partial-packet timeout is a third of the keepalive (at least 1 s), 30 s without keepalive', () => {
+  assert.equal(partialPacketTimeoutMs(30), 10_000);
+  assert.equal(partialPacketTimeoutMs(1), 1_000);
+  assert.equal(partialPacketTimeoutMs(0), 30_000);
 });

@@ -58,3 +58,22 @@ test('setLevel and redactAlso on the root reach the children created before (con
   assert.doesNotMatch(lines[1], /new-secret-42/);
   assert.match(lines[1], /\[REDACTED\]/);
 });
+
+test('control and bidi characters in fields and messages are escaped, in text and JSON: one line, read as it is', () => {
+  // A topic as an attacker could publish it: a forged second line, a terminal escape, a bidi override, C1 NEL.
+  const topic = 'plant/a\nINFO  forged\x1b[31m/\u202eevil\u2066/\u0085x';
+  const lines: string[] = [];
+  for (const format of ['text', 'json'] as const) {
+    const log = createLogger({ level: 'debug', format, write: (l) => lines.push(l) });
+    log.warn(`Rejected ${topic}`, { topic, detail: 'tab\there\u200f', plain: 'a/b' });
+  }
+  for (const line of lines) {
+    assert.doesNotMatch(line, /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/, JSON.stringify(line));
+  }
+  assert.match(lines[0], / topic="plant\/a\\nINFO  forged\\u001b\[31m\/\\u202eevil\\u2066\/\\u0085x" /);
+  assert.match(lines[0], / plain=a\/b$/);
+  const parsed = JSON.parse(lines[1]) as Record<string, unknown>;
+  assert.equal(parsed.topic, topic, 'JSON readers get the exact topic back');
+  assert.equal(parsed.msg, `Rejected ${topic}`);
+  assert.equal(parsed.detail, 'tab\there\u200f');
+});
