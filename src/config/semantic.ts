@@ -1,7 +1,8 @@
 // Rules that span several fields and so cannot live in the JSON Schema: topic filters and their templates, model
 // references, unique names, min <= max pairs, and detection settings after overrides are applied.
 import { parseSharedFilter } from '../core/shard';
-import { autoLearnDetection, configuredModel, streamDetection } from './detection';
+import { windowOptionProblems, type WindowOptions } from '../core/window';
+import { autoLearnDetection, configuredModel, streamDetection, windowOptions } from './detection';
 import type { ConfigPath, ProblemList, Segment } from './problems';
 import type { Config, DetectionConfig, DetectionOverrides, SubscriptionConfig } from './schema';
 import { resolveShard } from './shard';
@@ -205,6 +206,16 @@ function baseLayers(config: Config, sub: SubscriptionConfig, stream: { readonly 
   return layers;
 }
 
+/** The config key of each WindowOptions field (see windowOptions). */
+const WINDOW_KEY: Readonly<Record<keyof WindowOptions, string>> = {
+  size: 'size',
+  hop: 'hop',
+  maxGapMs: 'max_gap_ms',
+  minCompleteness: 'min_completeness',
+  samplePeriodMs: 'sample_period_ms',
+  maxGapSteps: 'max_gap_steps',
+};
+
 interface Layer {
   at: ConfigPath;
   values: DetectionOverrides;
@@ -224,6 +235,8 @@ function checkDetection(layers: Layer[], eff: DetectionConfig, problems: Problem
   };
   const { window, training, calibration, alerting } = eff;
   rule([['window', 'hop'], ['window', 'size']], window.hop <= window.size, `window hop (${window.hop}) must not exceed window size (${window.size})`, undefined);
+  // The window's own checks, on the options a stream's WindowBuffer will be built with: one source of truth.
+  for (const p of windowOptionProblems(windowOptions(window))) rule([['window', WINDOW_KEY[p.option]]], false, p.message, p.got);
   const lastEncoder = training.encoder_units[training.encoder_units.length - 1] ?? Infinity;
   rule(
     [['training', 'latent_units'], ['training', 'encoder_units']],
