@@ -93,7 +93,9 @@ function checkSubscription(config: Config, sub: SubscriptionConfig, i: number, p
     if (j < i && other.topic === sub.topic) problems.add([...at, 'topic'], `repeats the topic of subscriptions[${j}]`, sub.topic);
   });
   checkModelRef(config, sub.model, [...at, 'model'], problems);
-  checkDetection([...baseLayers(config, sub, undefined), { at, values: sub }], streamDetection(config, sub, undefined), problems);
+  const eff = streamDetection(config, sub, undefined);
+  checkDetection([...baseLayers(config, sub, undefined), { at, values: sub }], eff, problems);
+  if (sub.model === 'auto' && sub.channels !== undefined) checkBottleneck(eff, sub.channels.length, { at, values: sub }, problems);
   return streamMatcher(sub);
 }
 
@@ -195,8 +197,30 @@ function checkStreams(config: Config, patterns: (RegExp | undefined)[], problems
         problems.add([...at, 'channels', c], `is not a channel of subscriptions[${i}] (${subChannels.join(', ')})`, channel);
       }
     });
-    checkDetection([...baseLayers(config, sub, stream), { at: ['subscriptions', i], values: sub }, { at, values: stream }], streamDetection(config, sub, stream), problems);
+    const eff = streamDetection(config, sub, stream);
+    checkDetection([...baseLayers(config, sub, stream), { at: ['subscriptions', i], values: sub }, { at, values: stream }], eff, problems);
+    // A stream entry that narrows the channels or overrides the window or training gets its own check.
+    const own = stream.channels !== undefined || stream.window?.size !== undefined || stream.training?.latent_units !== undefined;
+    const channels = stream.channels ?? subChannels;
+    if (own && configuredModel(sub, stream) === 'auto' && channels !== undefined) checkBottleneck(eff, channels.length, { at, values: stream }, problems);
   });
+}
+
+/**
+ * An auto-learned model's bottleneck must be narrower than its input (window size x channels), or training
+ * refuses it (model/autoencoder.ts) when the stream has already collected its learning windows. Reported at
+ * the entry's own latent_units or window size when it writes one, else at its channels.
+ */
+function checkBottleneck(eff: DetectionConfig, channels: number, entry: Layer, problems: ProblemList): void {
+  const input = eff.window.size * channels;
+  if (eff.training.latent_units < input) return;
+  const written = [['training', 'latent_units'], ['window', 'size']].find((f) => get(entry.values, f) !== undefined);
+  const at = [...entry.at, ...(written ?? ['channels'])];
+  problems.add(
+    at,
+    `the autoencoder's bottleneck (training.latent_units ${eff.training.latent_units}) must be smaller than its input, window size x channels (${eff.window.size} x ${channels} = ${input})`,
+    written ? get(entry.values, written) : get(entry.values, ['channels']),
+  );
 }
 
 /** The layers under a subscription: `defaults`, and the auto_learn profile when the stream learns its own model. */
