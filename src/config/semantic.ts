@@ -214,6 +214,9 @@ function checkStreams(config: Config, patterns: (RegExp | undefined)[], problems
 function checkBottleneck(eff: DetectionConfig, channels: number, entry: Layer, problems: ProblemList): void {
   const input = eff.window.size * channels;
   if (eff.training.latent_units < input) return;
+  // Wider than the last encoder layer is reported already (checkDetection), at the same key.
+  const lastEncoder = eff.training.encoder_units[eff.training.encoder_units.length - 1] ?? Infinity;
+  if (eff.training.latent_units > lastEncoder) return;
   const written = [['training', 'latent_units'], ['window', 'size']].find((f) => get(entry.values, f) !== undefined);
   const at = [...entry.at, ...(written ?? ['channels'])];
   problems.add(
