@@ -53,6 +53,12 @@ export async function runCommand(args: string[]): Promise<number> {
     onStdoutClosed(() => onStop('SIGPIPE'));
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
-    process.on('SIGHUP', () => void daemon.reload(file, () => loadConfig(values.config)));
+    process.on('SIGHUP', () =>
+      void daemon.reload(file, async () => {
+        const next = await loadConfig(values.config);
+        for (const warning of configWarnings(next)) daemon.log.warn('Configuration warning.', { warning });
+        return next;
+      }),
+    );
   });
 }
