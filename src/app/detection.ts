@@ -4,14 +4,16 @@
 import type { CalibrationMethod } from '../core/calibration';
 import { ConfigError } from '../core/errors';
 import type { StreamSpec } from '../core/types';
-import type { WindowOptions } from '../core/window';
-import { effectiveDetection } from '../config/detection';
-import type { AlertingConfig, CalibrationConfig, Config, DetectionConfig, WindowConfig } from '../config/schema';
+import { effectiveDetection, windowOptions } from '../config/detection';
+import type { AlertingConfig, CalibrationConfig, Config, DetectionConfig } from '../config/schema';
 import type { AlertStateOptions } from '../core/alerting';
 import { AnomalyLikelihood } from '../core/anomalyLikelihood';
 import type { StreamScoreFilter } from '../core/scoreFilter';
 import type { SensorCheckOptions } from '../core/sensorCheck';
 import type { DetectorSpec } from '../model/fitDetector';
+
+// Kept importable from here, where the other config -> options mappings live.
+export { windowOptions };
 
 export interface ResolvedStream {
   readonly stream: StreamSpec;
@@ -46,16 +48,6 @@ export function streamTemplateRegex(template: string): RegExp {
     .map((p) => (p === '{topic}' ? '(.+)' : /^\{.+\}$/.test(p) ? '([^/]+)' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('');
   return new RegExp(`^${body}$`);
-}
-
-export function windowOptions(w: WindowConfig): WindowOptions {
-  return {
-    size: w.size,
-    hop: w.hop,
-    maxGapMs: w.max_gap_ms,
-    minCompleteness: w.min_completeness,
-    ...(w.sample_period_ms !== undefined ? { samplePeriodMs: w.sample_period_ms } : {}),
-  };
 }
 
 export function calibrationMethod(c: CalibrationConfig): CalibrationMethod {

@@ -2,6 +2,7 @@
 // the exit); SIGHUP re-reads the configuration and applies what can change while running.
 import { configFileOf, loadConfig } from '../app/configFiles';
 import { Daemon } from '../app/daemon';
+import { configWarnings } from '../config/warnings';
 import { onStdoutClosed, packageVersion, parseCommand } from './common';
 
 const USAGE = `Usage: anomalyd run [-c FILE]
@@ -14,6 +15,8 @@ export async function runCommand(args: string[]): Promise<number> {
   const file = configFileOf(values.config);
   const config = await loadConfig(values.config);
   const daemon = new Daemon(config, { version: packageVersion(), configFile: file, onLockLost: () => process.exit(1) });
+  // The same warnings `validate` prints: valid settings that can lose data under load.
+  for (const warning of configWarnings(config)) daemon.log.warn('Configuration warning.', { warning });
   try {
     await daemon.start();
   } catch (err) {
@@ -50,6 +53,12 @@ export async function runCommand(args: string[]): Promise<number> {
     onStdoutClosed(() => onStop('SIGPIPE'));
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
-    process.on('SIGHUP', () => void daemon.reload(file, () => loadConfig(values.config)));
+    process.on('SIGHUP', () =>
+      void daemon.reload(file, async () => {
+        const next = await loadConfig(values.config);
+        for (const warning of configWarnings(next)) daemon.log.warn('Configuration warning.', { warning });
+        return next;
+      }),
+    );
   });
 }

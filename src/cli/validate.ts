@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { configFileOf, defaultConfigPath, loadConfig } from '../app/configFiles';
 import type { Config } from '../config/schema';
+import { configWarnings } from '../config/warnings';
 import { ConfigError } from '../core/errors';
 import { argsErrorMessage } from './common';
 
@@ -23,7 +24,9 @@ export interface ValidateOptions {
 const USAGE = `Usage: anomalyd validate [-c FILE] [--json]
 
   -c, --config FILE   configuration to check (default: config/default.yaml of the package)
-  --json              print one JSON object on stdout: {"file", "ok", "problems"}`;
+  --json              print one JSON object on stdout: {"file", "ok", "problems", "warnings"}
+
+Warnings (settings that run but can lose data under load) are printed too; they do not change the exit code.`;
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -49,9 +52,11 @@ export async function validateCommand(args: string[], options: ValidateOptions =
   const file = configFileOf(values.config);
 
   let problems: readonly string[] = [];
+  let warnings: readonly string[] = [];
   try {
     // As `run` loads it: without -c, the bundled default with its per-user state directory.
     const config = await loadConfig(values.config);
+    warnings = configWarnings(config);
     for (const check of options.checks ?? []) problems = [...problems, ...(await check(config, file))];
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -59,10 +64,11 @@ export async function validateCommand(args: string[], options: ValidateOptions =
   }
 
   if (values.json) {
-    stdout.write(`${JSON.stringify({ file, ok: problems.length === 0, problems })}\n`);
+    stdout.write(`${JSON.stringify({ file, ok: problems.length === 0, problems, warnings })}\n`);
   } else if (problems.length === 0) {
     stdout.write(`OK: ${file}\n`);
   }
   for (const problem of problems) stderr.write(`${file}: ${problem}\n`);
+  for (const warning of warnings) stderr.write(`${file}: warning: ${warning}\n`);
   return problems.length === 0 ? 0 : 1;
 }

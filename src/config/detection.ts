@@ -1,6 +1,7 @@
 // Effective detection settings of a stream: `defaults`, then its subscription's overrides, then its stream
 // entry's. Mappings merge key by key; lists (encoder_units) are replaced whole.
-import type { DetectionConfig, DetectionOverrides } from './schema';
+import type { WindowOptions } from '../core/window';
+import type { DetectionConfig, DetectionOverrides, WindowConfig } from './schema';
 
 export function effectiveDetection(defaults: DetectionConfig, ...layers: (DetectionOverrides | undefined)[]): DetectionConfig {
   let merged: unknown = defaults;
@@ -80,4 +81,16 @@ export function streamDetection(
   return configuredModel(subscription, explicit) === 'auto'
     ? autoLearnDetection(config.defaults, config.auto_learn, subscription, explicit)
     : effectiveDetection(config.defaults, subscription, explicit);
+}
+
+/** A stream's window settings as WindowBuffer takes them; config/semantic.ts checks them with its own checks. */
+export function windowOptions(w: WindowConfig): WindowOptions {
+  return {
+    size: w.size,
+    hop: w.hop,
+    maxGapMs: w.max_gap_ms,
+    minCompleteness: w.min_completeness,
+    ...(w.sample_period_ms !== undefined ? { samplePeriodMs: w.sample_period_ms } : {}),
+    ...(w.max_gap_steps !== undefined ? { maxGapSteps: w.max_gap_steps } : {}),
+  };
 }

@@ -8,7 +8,7 @@ export const windowSchema = section(
     size: Type.Integer({ minimum: 2, maximum: 100_000, default: 64, description: "Samples per window (the autoencoder input length per channel). A stream of a trained model uses the model's (its manifest.json); a different value written here, in `defaults` or an override that applies to it, is refused." }),
     hop: Type.Integer({ minimum: 1, maximum: 100_000, default: 16, description: "Samples between the starts of consecutive windows; must not exceed `size`. Unwritten, a stream of a trained model uses the model's; a written one sets how often its windows are scored." }),
     max_gap_ms: Type.Integer({
-      minimum: 0,
+      minimum: 1,
       default: 10_000,
       description: "A pause between samples longer than this (milliseconds) restarts the window instead of bridging the gap. Unwritten, a stream of a trained model uses the model's value.",
     }),
@@ -25,6 +25,14 @@ export const windowSchema = section(
       description:
         'Samples may arrive this late (milliseconds behind the newest one) and out of order: they are held and released in time order, duplicates dropped, so windows come out the same. Adds this much delay to every alert; 0 = no reordering (late samples are dropped and counted).',
     }),
+    max_gap_steps: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000,
+        description:
+          'Most missing samples one pause is filled with (pause / sample_period_ms - 1 steps without values, which count against min_completeness); a pause needing more restarts the window like one longer than max_gap_ms. Unset: 10000. Bounds the work one sample after a long pause can cause when the sample period is short.',
+      }),
+    ),
     sample_period_ms: Type.Optional(
       Type.Number({
         exclusiveMinimum: 0,

@@ -1,7 +1,8 @@
 // Rules that span several fields and so cannot live in the JSON Schema: topic filters and their templates, model
 // references, unique names, min <= max pairs, and detection settings after overrides are applied.
 import { parseSharedFilter } from '../core/shard';
-import { autoLearnDetection, configuredModel, streamDetection } from './detection';
+import { windowOptionProblems, type WindowOptions } from '../core/window';
+import { autoLearnDetection, configuredModel, streamDetection, windowOptions } from './detection';
 import type { ConfigPath, ProblemList, Segment } from './problems';
 import type { Config, DetectionConfig, DetectionOverrides, SubscriptionConfig } from './schema';
 import { resolveShard } from './shard';
@@ -92,7 +93,9 @@ function checkSubscription(config: Config, sub: SubscriptionConfig, i: number, p
     if (j < i && other.topic === sub.topic) problems.add([...at, 'topic'], `repeats the topic of subscriptions[${j}]`, sub.topic);
   });
   checkModelRef(config, sub.model, [...at, 'model'], problems);
-  checkDetection([...baseLayers(config, sub, undefined), { at, values: sub }], streamDetection(config, sub, undefined), problems);
+  const eff = streamDetection(config, sub, undefined);
+  checkDetection([...baseLayers(config, sub, undefined), { at, values: sub }], eff, problems);
+  if (sub.model === 'auto' && sub.channels !== undefined) checkBottleneck(eff, sub.channels.length, { at, values: sub }, problems);
   return streamMatcher(sub);
 }
 
@@ -194,8 +197,33 @@ function checkStreams(config: Config, patterns: (RegExp | undefined)[], problems
         problems.add([...at, 'channels', c], `is not a channel of subscriptions[${i}] (${subChannels.join(', ')})`, channel);
       }
     });
-    checkDetection([...baseLayers(config, sub, stream), { at: ['subscriptions', i], values: sub }, { at, values: stream }], streamDetection(config, sub, stream), problems);
+    const eff = streamDetection(config, sub, stream);
+    checkDetection([...baseLayers(config, sub, stream), { at: ['subscriptions', i], values: sub }, { at, values: stream }], eff, problems);
+    // A stream entry that narrows the channels or overrides the window or training gets its own check.
+    const own = stream.channels !== undefined || stream.window?.size !== undefined || stream.training?.latent_units !== undefined;
+    const channels = stream.channels ?? subChannels;
+    if (own && configuredModel(sub, stream) === 'auto' && channels !== undefined) checkBottleneck(eff, channels.length, { at, values: stream }, problems);
   });
+}
+
+/**
+ * An auto-learned model's bottleneck must be narrower than its input (window size x channels), or training
+ * refuses it (model/autoencoder.ts) when the stream has already collected its learning windows. Reported at
+ * the entry's own latent_units or window size when it writes one, else at its channels.
+ */
+function checkBottleneck(eff: DetectionConfig, channels: number, entry: Layer, problems: ProblemList): void {
+  const input = eff.window.size * channels;
+  if (eff.training.latent_units < input) return;
+  // Wider than the last encoder layer is reported already (checkDetection), at the same key.
+  const lastEncoder = eff.training.encoder_units[eff.training.encoder_units.length - 1] ?? Infinity;
+  if (eff.training.latent_units > lastEncoder) return;
+  const written = [['training', 'latent_units'], ['window', 'size']].find((f) => get(entry.values, f) !== undefined);
+  const at = [...entry.at, ...(written ?? ['channels'])];
+  problems.add(
+    at,
+    `the autoencoder's bottleneck (training.latent_units ${eff.training.latent_units}) must be smaller than its input, window size x channels (${eff.window.size} x ${channels} = ${input})`,
+    written ? get(entry.values, written) : get(entry.values, ['channels']),
+  );
 }
 
 /** The layers under a subscription: `defaults`, and the auto_learn profile when the stream learns its own model. */
@@ -204,6 +232,16 @@ function baseLayers(config: Config, sub: SubscriptionConfig, stream: { readonly 
   if (configuredModel(sub, stream) === 'auto') layers.push({ at: ['auto_learn'], values: config.auto_learn });
   return layers;
 }
+
+/** The config key of each WindowOptions field (see windowOptions). */
+const WINDOW_KEY: Readonly<Record<keyof WindowOptions, string>> = {
+  size: 'size',
+  hop: 'hop',
+  maxGapMs: 'max_gap_ms',
+  minCompleteness: 'min_completeness',
+  samplePeriodMs: 'sample_period_ms',
+  maxGapSteps: 'max_gap_steps',
+};
 
 interface Layer {
   at: ConfigPath;
@@ -224,6 +262,8 @@ function checkDetection(layers: Layer[], eff: DetectionConfig, problems: Problem
   };
   const { window, training, calibration, alerting } = eff;
   rule([['window', 'hop'], ['window', 'size']], window.hop <= window.size, `window hop (${window.hop}) must not exceed window size (${window.size})`, undefined);
+  // The window's own checks, on the options a stream's WindowBuffer will be built with: one source of truth.
+  for (const p of windowOptionProblems(windowOptions(window))) rule([['window', WINDOW_KEY[p.option]]], false, p.message, p.got);
   const lastEncoder = training.encoder_units[training.encoder_units.length - 1] ?? Infinity;
   rule(
     [['training', 'latent_units'], ['training', 'encoder_units']],

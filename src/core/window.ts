@@ -17,6 +17,12 @@ export interface WindowOptions {
    * all-missing time steps so that a window always spans size * period of real time.
    */
   samplePeriodMs?: number;
+  /**
+   * Most all-missing steps one gap is filled with (default DEFAULT_MAX_GAP_STEPS); a gap that would need more
+   * restarts the window like one beyond maxGapMs. Bounds the work one sample after a pause can cause: without
+   * it, maxGapMs / samplePeriodMs steps (millions for a tiny period) would be inserted and windowed at once.
+   */
+  maxGapSteps?: number;
 }
 
 /** Cumulative counters (they survive reset() so they can feed monotonic Prometheus counters). */
@@ -27,7 +33,7 @@ export interface WindowBufferStats {
   readonly outOfOrder: number;
   /** Samples with a non-finite ts or a value count that does not match the stream's channels (dropped). */
   readonly malformed: number;
-  /** Times a gap longer than maxGapMs cleared the buffer. */
+  /** Times a gap longer than maxGapMs, or needing more than maxGapSteps filled steps, cleared the buffer. */
   readonly gapRestarts: number;
   /** All-missing time steps inserted for gaps shorter than maxGapMs (only with samplePeriodMs). */
   readonly filledSteps: number;
@@ -76,23 +82,43 @@ export interface WindowBufferView {
  */
 const NO_EVENTS: WindowEvent[] = Object.freeze([]) as unknown as WindowEvent[];
 
+/** Most all-missing steps one gap is filled with when WindowOptions.maxGapSteps is not given. */
+export const DEFAULT_MAX_GAP_STEPS = 10_000;
+
+/** One violated window option: which one, why, and the value it had. */
+export interface WindowOptionProblem {
+  readonly option: keyof WindowOptions;
+  readonly message: string;
+  readonly got: unknown;
+}
+
+/**
+ * Every violated window option. The constructor throws the first; configuration loading reports them all
+ * (config/semantic.ts), so `validate` refuses exactly what a stream's window would refuse at run time.
+ */
+export function windowOptionProblems(opts: WindowOptions): WindowOptionProblem[] {
+  const out: WindowOptionProblem[] = [];
+  const bad = (option: keyof WindowOptions, message: string, got: unknown): void => {
+    out.push({ option, message, got });
+  };
+  if (!Number.isInteger(opts.size) || opts.size < 1) bad('size', 'must be an integer >= 1', opts.size);
+  if (!Number.isInteger(opts.hop) || opts.hop < 1) bad('hop', 'must be an integer >= 1', opts.hop);
+  if (!(opts.maxGapMs > 0)) bad('maxGapMs', 'must be > 0', opts.maxGapMs);
+  if (!(opts.minCompleteness >= 0 && opts.minCompleteness <= 1)) bad('minCompleteness', 'must be in [0, 1]', opts.minCompleteness);
+  const p = opts.samplePeriodMs;
+  if (p !== undefined && !(p > 0 && Number.isFinite(p))) bad('samplePeriodMs', 'must be a finite number > 0', p);
+  const steps = opts.maxGapSteps;
+  if (steps !== undefined && !(Number.isInteger(steps) && steps >= 1)) bad('maxGapSteps', 'must be an integer >= 1', steps);
+  return out;
+}
+
 function validateOptions(stream: StreamSpec, opts: WindowOptions): void {
-  const bad = (what: string, got: unknown): never => {
+  const fail = (what: string, got: unknown): never => {
     throw new RangeError(`window options for stream '${stream.id}': ${what} (got ${String(got)})`);
   };
-  if (stream.channels.length < 1) bad('the stream needs at least one channel', stream.channels.length);
-  if (!Number.isInteger(opts.size) || opts.size < 1) bad('size must be an integer >= 1', opts.size);
-  if (!Number.isInteger(opts.hop) || opts.hop < 1) bad('hop must be an integer >= 1', opts.hop);
-  if (!(opts.maxGapMs > 0)) bad('maxGapMs must be > 0', opts.maxGapMs);
-  if (!(opts.minCompleteness >= 0 && opts.minCompleteness <= 1)) {
-    bad('minCompleteness must be in [0, 1]', opts.minCompleteness);
-  }
-  if (opts.samplePeriodMs !== undefined) {
-    const p = opts.samplePeriodMs;
-    if (!(p > 0 && Number.isFinite(p))) bad('samplePeriodMs must be a finite number > 0', p);
-    // Filling a gap inserts up to maxGapMs / period steps; an unbounded count would stall the event loop.
-    if (opts.maxGapMs / p > 1e6) bad('maxGapMs / samplePeriodMs must be <= 1e6', opts.maxGapMs / p);
-  }
+  if (stream.channels.length < 1) fail('the stream needs at least one channel', stream.channels.length);
+  const first = windowOptionProblems(opts)[0];
+  if (first) fail(`${first.option} ${first.message}`, first.got);
 }
 
 /**
@@ -162,6 +188,7 @@ export class WindowBuffer {
   private readonly size: number;
   private readonly hop: number;
   private readonly maxGapMs: number;
+  private readonly maxGapSteps: number;
   private readonly minCompleteness: number;
   private readonly periodMs: number | undefined;
 
@@ -202,6 +229,7 @@ export class WindowBuffer {
     this.maxGapMs = opts.maxGapMs;
     this.minCompleteness = opts.minCompleteness;
     this.periodMs = opts.samplePeriodMs;
+    this.maxGapSteps = opts.maxGapSteps ?? DEFAULT_MAX_GAP_STEPS;
     // One slot holds all three: the timestamps first (8-byte aligned), then the values, then the last value of
     // each channel before the window, padded to 8 bytes (an ArrayBuffer of its own for those few bytes cost a
     // malloc'd backing store and V8's bookkeeping per stream).
@@ -233,12 +261,12 @@ export class WindowBuffer {
     let events: WindowEvent[] | undefined;
     if (this.lastTs !== Number.NEGATIVE_INFINITY) {
       const gap = ts - this.lastTs;
-      if (gap > this.maxGapMs) {
+      // round(): jitter of up to half a period on the sample after the gap must not add or lose a step.
+      const missing = this.periodMs !== undefined && gap > 1.5 * this.periodMs ? Math.round(gap / this.periodMs) - 1 : 0;
+      if (gap > this.maxGapMs || missing > this.maxGapSteps) {
         this.clear();
         this.gapRestarts++;
-      } else if (this.periodMs !== undefined && gap > 1.5 * this.periodMs) {
-        // round(): jitter of up to half a period on the sample after the gap must not add or lose a step.
-        const missing = Math.round(gap / this.periodMs) - 1;
+      } else if (missing > 0 && this.periodMs !== undefined) {
         for (let k = 1; k <= missing; k++) events = this.addStep(this.lastTs + k * this.periodMs, null, events);
         this.filledSteps += missing;
       }

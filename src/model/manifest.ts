@@ -4,6 +4,7 @@ import type { Calibration } from '../core/calibration';
 import type { ScalerParams } from '../core/scaling';
 import { WINDOW_TRANSFORMS, type ChannelTransforms, type WindowTransform } from '../core/windowTransform';
 import { ModelError } from '../core/errors';
+import { windowOptionProblems } from '../core/window';
 import type { NoiseOptions } from './noise';
 import type { ScoreAggregate, ScoreMetric } from './scorer';
 import type { LossName } from './train';
@@ -85,6 +86,10 @@ export function checkManifest(value: unknown, where: string): Manifest {
   }
   const w = m.window;
   if (!w || !isPositiveInt(w.size) || !isPositiveInt(w.hop)) problems.push('window.size and window.hop must be positive integers');
+  else {
+    // The rest of what a stream's WindowBuffer would refuse, so a bad manifest fails when the model loads, not per message.
+    for (const p of windowOptionProblems(w)) problems.push(`window.${p.option} ${p.message} (got ${String(p.got)})`);
+  }
   const s = m.scaler;
   const nCh = Array.isArray(m.channels) ? m.channels.length : 0;
   if (!s || !Array.isArray(s.min) || !Array.isArray(s.max) || s.min.length !== nCh || s.max.length !== nCh) {

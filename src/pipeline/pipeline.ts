@@ -457,7 +457,7 @@ export class Pipeline {
 
 /** Whether a stream's window buffer can carry over from one binding to the next. */
 function sameGeometry(a: StreamBinding, b: StreamBinding): boolean {
-  const w = (o: WindowOptions): string => JSON.stringify([o.size, o.hop, o.maxGapMs, o.minCompleteness, o.samplePeriodMs ?? null]);
+  const w = (o: WindowOptions): string => JSON.stringify([o.size, o.hop, o.maxGapMs, o.minCompleteness, o.samplePeriodMs ?? null, o.maxGapSteps ?? null]);
   return (
     a.spec.channels.length === b.spec.channels.length &&
     a.spec.channels.every((c, i) => c === b.spec.channels[i]) &&

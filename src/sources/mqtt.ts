@@ -53,6 +53,9 @@ export interface MqttSourceOptions extends MqttConnectionOptions {
   readonly drainTimeoutMs?: number;
 }
 
+/** At most one "Pipeline did not accept a message" line per this interval. */
+export const REFUSED_WARN_INTERVAL_MS = 60_000;
+
 /** A connection that stayed up this long resets the backoff; shorter ones (flapping) keep escalating it. */
 const STABLE_CONNECTION_MS = 30_000;
 const DEFAULT_BACKOFF: BackoffOptions = { minDelayMs: 1_000, maxDelayMs: 30_000, jitter: 0.2 };
@@ -76,12 +79,23 @@ export class MqttSource implements Source {
     (packet) => this.accept(packet),
     (packet, err) => {
       if (this.stopping) return;
+      // Rate-limited: a failure that repeats for every message (a setting the pipeline cannot work with) would
+      // otherwise write one line per message. The line carries how many failures it stands for.
+      const now = this.ctx.clock.now();
+      this.refusedSinceWarn++;
+      if (now - this.refusedWarnAt < REFUSED_WARN_INTERVAL_MS) return;
       this.ctx.log.warn('Pipeline did not accept a message; it stays unacknowledged and the broker sends it again on reconnect.', {
         topic: packet.topic,
         error: err.message,
+        occurrences: this.refusedSinceWarn,
       });
+      this.refusedWarnAt = now;
+      this.refusedSinceWarn = 0;
     },
   );
+  /** When the last "did not accept" line was written, and the failures since (see the handler above). */
+  private refusedWarnAt = Number.NEGATIVE_INFINITY;
+  private refusedSinceWarn = 0;
   private firstAttempt: (() => void) | null = null;
 
   /** Validates subscriptions (throws an Error listing the problems); no I/O. */

@@ -4,7 +4,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { StreamSamples } from '../../src/sources/source';
-import { MqttSource, type MqttSourceOptions, type MqttSubscriptionOptions } from '../../src/sources/mqtt';
+import { ManualClock } from '../../src/core/clock';
+import { MqttSource, REFUSED_WARN_INTERVAL_MS, type MqttSourceOptions, type MqttSubscriptionOptions } from '../../src/sources/mqtt';
 import { encodeF32le } from '../../src/sources/f32le';
 import { testContext, type TestContext } from '../helpers/context';
 import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';
@@ -305,4 +306,31 @@ void test('the password never appears in events or logs, the URL credentials are
   const everything = JSON.stringify({ events: t.events, logs: t.logs });
   assert.ok(!everything.includes(canary), everything);
   assert.match(everything, /\*\*\*/);
+});
+
+void test('a deliver that refuses every message (a setting the pipeline cannot use) logs one line per minute, with a count', async () => {
+  const clock = new ManualClock(1_000_000);
+  const t = testContext('source.mqtt', clock);
+  let refused = 0;
+  const s = source(t, [sub('refuse')], { drainTimeoutMs: 300 });
+  await s.start(() => {
+    refused++;
+    return Promise.reject(new RangeError("window options for stream 'l/a': maxGapMs must be > 0 (got 0)"));
+  });
+  const lines = (): { msg: string; fields?: Record<string, unknown> }[] => t.logs.filter((l) => l.level === 'warn' && l.msg.startsWith('Pipeline did not accept'));
+  try {
+    // Fewer than the broker's in-flight window (20 in Mosquitto): refused messages stay unacknowledged and fill it.
+    for (let i = 0; i < 10; i++) await pub.publishAsync('refuse/l/a', JSON.stringify({ a: i }), { qos: 1 });
+    await waitFor(() => refused === 10, '10 refused deliveries', 10_000, () => refused);
+    assert.equal(lines().length, 1, 'one line for 10 refusals within the interval');
+    assert.equal(lines()[0]?.fields?.occurrences, 1);
+    assert.match(String(lines()[0]?.fields?.error), /maxGapMs must be > 0/);
+    clock.advance(REFUSED_WARN_INTERVAL_MS);
+    await pub.publishAsync('refuse/l/a', JSON.stringify({ a: 10 }), { qos: 1 });
+    await waitFor(() => refused === 11, 'the 11th refused delivery', 10_000, () => refused);
+    assert.equal(lines().length, 2, 'the next line once the interval passed');
+    assert.equal(lines()[1]?.fields?.occurrences, 10, 'it stands for the 9 held back and itself');
+  } finally {
+    await s.stop();
+  }
 });

@@ -208,7 +208,7 @@ test('npm install -g of the tarball: validate and run the bundled demo from an u
 
   const validated = spawnSync(bin, ['validate', '--json'], { cwd, env, encoding: 'utf8', timeout: 120_000 });
   assert.equal(validated.status, 0, `${validated.stdout}${validated.stderr}`);
-  assert.deepEqual(JSON.parse(validated.stdout), { file: path.join(pkg, 'config', 'default.yaml'), ok: true, problems: [] });
+  assert.deepEqual(JSON.parse(validated.stdout), { file: path.join(pkg, 'config', 'default.yaml'), ok: true, problems: [], warnings: [] });
 
   const httpPort = await freePort();
   const mqttPort = await freePort();

@@ -45,11 +45,23 @@ describe('anomalyd validate', () => {
     const bad = write('log:\n  format: xml\n');
     const result = await run(['-c', bad, '--json']);
     assert.equal(result.code, 1);
-    assert.deepEqual(JSON.parse(result.stdout), { file: bad, ok: false, problems: ['log.format: must be one of text, json (got "xml")'] });
+    assert.deepEqual(JSON.parse(result.stdout), { file: bad, ok: false, problems: ['log.format: must be one of text, json (got "xml")'], warnings: [] });
     const good = write('{}\n');
     const ok = await run(['--json', '-c', good]);
     assert.equal(ok.code, 0);
-    assert.deepEqual(JSON.parse(ok.stdout), { file: good, ok: true, problems: [] });
+    assert.deepEqual(JSON.parse(ok.stdout), { file: good, ok: true, problems: [], warnings: [] });
+  });
+
+  it('prints warnings on stderr and still returns 0: an InfluxDB buffer smaller than 4 queues', async () => {
+    const file = write('queues:\n  capacity: 1000\nsinks:\n  influx:\n    url: http://127.0.0.1:8086/anomalyd\n    buffer_max_points: 3999\n');
+    const warning = 'sinks.influx.buffer_max_points: is below 4 x queues.capacity (4000): a burst from the queues feeding the sink can drop points as overflow before the spool takes them (got 3999)';
+    assert.deepEqual(await run(['-c', file]), { code: 0, stdout: `OK: ${file}\n`, stderr: `${file}: warning: ${warning}\n` });
+    const json = await run(['-c', file, '--json']);
+    assert.equal(json.code, 0);
+    assert.deepEqual(JSON.parse(json.stdout), { file, ok: true, problems: [], warnings: [warning] });
+    // At 4 x capacity there is nothing to say.
+    const enough = write('queues:\n  capacity: 1000\nsinks:\n  influx:\n    url: http://127.0.0.1:8086/anomalyd\n    buffer_max_points: 4000\n');
+    assert.deepEqual(await run(['-c', enough]), { code: 0, stdout: `OK: ${enough}\n`, stderr: '' });
   });
 
   it('runs the extra checks only on a valid configuration and reports their problems', async () => {

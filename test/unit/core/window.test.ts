@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WindowBuffer, windowsFromSeries } from '../../../src/core/window';
+import { DEFAULT_MAX_GAP_STEPS, WindowBuffer, windowOptionProblems, windowsFromSeries } from '../../../src/core/window';
 import type { WindowOptions } from '../../../src/core/window';
 import type { StreamSpec, Window, WindowEvent } from '../../../src/core/types';
 
@@ -433,4 +433,47 @@ test('fill state: steps until the next window and the time the buffered steps sp
   assert.deepEqual([buf.buffered, buf.stepsUntilWindow, buf.bufferedSpanMs], [4, 2, 250]);
   run(buf, [[99_000, 1]]); // a gap beyond maxGapMs: the first window of a new run
   assert.deepEqual([buf.buffered, buf.stepsUntilWindow, buf.bufferedSpanMs], [1, 3, 0]);
+});
+
+test('a gap needing more than maxGapSteps filled steps restarts the window instead', () => {
+  const o = opts({ size: 2, hop: 2, maxGapMs: 10_000, samplePeriodMs: 100, minCompleteness: 0.5, maxGapSteps: 8 });
+  // 8 missing steps (gap 900 ms): filled, as without the bound.
+  const filled = new WindowBuffer(one, o);
+  assert.equal(run(filled, [[0, 1], [100, 2], [1000, 3]]).length, 5);
+  assert.deepEqual([filled.stats.filledSteps, filled.stats.gapRestarts], [8, 0]);
+  // 9 missing steps (gap 1000 ms, within maxGapMs): a restart, nothing filled, no window from the gap.
+  const restarted = new WindowBuffer(one, o);
+  assert.deepEqual(
+    run(restarted, [[0, 1], [100, 2], [1100, 3], [1200, 4]]).map((e) => [e.kind, e.window.start, e.window.end]),
+    [
+      ['window', 0, 100],
+      ['window', 1100, 1200],
+    ],
+  );
+  assert.deepEqual([restarted.stats.filledSteps, restarted.stats.gapRestarts], [0, 1]);
+});
+
+test('gap filling stays bounded by default however short the period (issue: 80 samples made 15.6 M windows)', () => {
+  const o = opts({ size: 64, hop: 1, maxGapMs: 1000, samplePeriodMs: 0.001, minCompleteness: 0.9 });
+  const buf = new WindowBuffer(one, o);
+  let events = 0;
+  for (let i = 0; i < 80; i++) events += buf.push({ ts: i * 12.5, values: [i] }).length;
+  assert.equal(buf.stats.filledSteps, 0, 'each 12.5 ms pause needs 12,499 steps, more than the default 10,000');
+  assert.equal(buf.stats.gapRestarts, 79);
+  assert.equal(events, 0);
+  // Pauses within the default bound are still filled.
+  const near = new WindowBuffer(one, o);
+  near.push({ ts: 0, values: [1] });
+  near.push({ ts: (DEFAULT_MAX_GAP_STEPS + 1) * 0.001, values: [2] });
+  assert.deepEqual([near.stats.filledSteps, near.stats.gapRestarts], [DEFAULT_MAX_GAP_STEPS, 0]);
+});
+
+test('window options: the constructor and windowOptionProblems refuse the same values', () => {
+  const bad: Partial<WindowOptions>[] = [{ maxGapMs: 0 }, { size: 0 }, { hop: 1.5 }, { minCompleteness: -0.1 }, { samplePeriodMs: Number.NaN }, { maxGapSteps: 0 }];
+  for (const b of bad) {
+    const o = opts(b);
+    assert.equal(windowOptionProblems(o).length, 1, JSON.stringify(b));
+    assert.throws(() => new WindowBuffer(one, o), RangeError);
+  }
+  assert.deepEqual(windowOptionProblems(opts({ samplePeriodMs: 0.001, maxGapMs: 1_000_000 })), [], 'any ratio: the fill is bounded by steps');
 });
