@@ -81,7 +81,7 @@ test('a stream whose clock is an hour ahead pages TimestampsRejected once (not I
   await sleep(1500); // a resolve would be sent within this (the webhook sink posts at once)
   assert.equal(pages().filter((r) => r.body.status === 'resolved').length, 0, 'not resolved by fewer than 10 right samples');
   await pub.publish(topic, pumpPayload(right[9]), 1);
-  await pollUntil('the resolve', async () => pages(), (p) => p.some((r) => r.body.status === 'resolved'));
+  await pollUntil('the resolve', () => Promise.resolve(pages()), (p) => p.some((r) => r.body.status === 'resolved'));
 
   const names = pages().map((r) => `${r.body.status}:${r.body.alerts[0].labels.alertname}`);
   assert.deepEqual(names, ['firing:TimestampsRejected', 'resolved:TimestampsRejected'], 'one page, one resolve, no IngestionStalled');
