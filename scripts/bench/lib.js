@@ -306,7 +306,8 @@ function daemonConfig({ dir, mqttUrl, clientId, httpPort, qos = 1, webhookUrl, i
     '    template: plant/{line}/{asset}/telemetry',
     '    stream: "{line}/{asset}"',
     '    decoder: json',
-    '    timestamp: { source: payload, field: ts, unit: ms }',
+    // The publisher replays simulated days after the model's training recordings (a fixed date): no age limit.
+    '    timestamp: { source: payload, field: ts, unit: ms, max_age_ms: 0 }',
     '    model: pump',
     `    channels: [${PUMP_CHANNELS.join(', ')}]`,
     'sinks:',

@@ -358,7 +358,8 @@ function savedFiring(state: StateStore, stream: string): AlertNotice[] {
     add(s.insufficient, 'insufficient_data');
   }
   const checks = state.checkSnapshot(stream) as { stall?: { firing?: unknown }; sensors?: { flatline?: unknown; spiking?: unknown } } | undefined;
-  add(checks?.stall?.firing, 'ingestion_stalled');
+  const stallKind = (checks?.stall?.firing as { kind?: unknown } | null | undefined)?.kind === 'timestamps_rejected' ? 'timestamps_rejected' : 'ingestion_stalled';
+  add(checks?.stall?.firing, stallKind);
   add(checks?.sensors?.flatline, 'sensor_flatline');
   add(checks?.sensors?.spiking, 'sensor_spikes');
   return out;

@@ -110,6 +110,8 @@ export class IngestGate {
   /** `deliver` behind the journal and the pause. The source must call `commit` before it acknowledges. */
   guard(deliver: Deliver): Deliver {
     return (batch) => {
+      // A message rejected for its sample times carries no samples: nothing to keep, nothing to hold back.
+      if (batch.samples.length === 0) return deliver(batch);
       // The first message since the last commit (a new turn of the event loop) asks the sinks in force afresh.
       if (!this.commitScheduled) this.sinksThisTurn = null;
       // Any storage problem (the journal's too) goes the slow way; so does a sink's backpressure.

@@ -62,7 +62,13 @@ export function mqttSubscriptions(config: Config): MqttSubscriptionOptions[] {
     stream: s.stream,
     decoder: s.decoder,
     channels: s.channels ?? unknownChannels(i),
-    timestamp: { source: s.timestamp.source, field: s.timestamp.field, unit: s.timestamp.unit },
+    timestamp: {
+      source: s.timestamp.source,
+      field: s.timestamp.field,
+      unit: s.timestamp.unit,
+      maxFutureSkewMs: s.timestamp.max_future_skew_ms,
+      maxAgeMs: s.timestamp.max_age_ms,
+    },
     ...(s.sample_rate_hz !== undefined ? { sampleRateHz: s.sample_rate_hz } : {}),
   }));
 }

@@ -110,6 +110,19 @@ export const timestampSchema = section(
     ),
     field: Type.String({ minLength: 1, default: 'ts', description: 'Payload field (json decoders) or first CSV column name holding the timestamp.' }),
     unit: oneOf(['ms', 's', 'iso8601'] as const, 'Timestamp encoding: epoch milliseconds, epoch seconds or an ISO 8601 string.', 'ms'),
+    max_future_skew_ms: Type.Integer({
+      minimum: 0,
+      maximum: 86_400_000,
+      default: 10_000,
+      description:
+        "A payload time more than this after the message's arrival is rejected (reason future_timestamp): one sample from a clock far ahead would otherwise hold the stream's clock there and drop every real sample until then as out of order.",
+    }),
+    max_age_ms: Type.Integer({
+      minimum: 0,
+      default: 604_800_000,
+      description:
+        "A payload time more than this before the message's arrival is rejected (reason too_old), e.g. a device clock reset to 1970. The default (7 days) keeps a broker's queued backlog after an outage; 0 = no limit (backfilling history through MQTT).",
+    }),
   },
   'Sample timestamps.',
 );

@@ -5,9 +5,11 @@ export type AlertSeverity = 'warning' | 'critical';
 /**
  * anomaly: scores over the threshold; insufficient_data: windows too incomplete to score; ingestion_stalled:
  * the stream stopped sending for longer than its configured silence (a dead sensor or gateway, not a fault);
- * sensor_flatline / sensor_spikes: a channel repeats one value or glitches (sensorCheck.ts), a measurement fault.
+ * sensor_flatline / sensor_spikes: a channel repeats one value or glitches (sensorCheck.ts), a measurement fault;
+ * timestamps_rejected: the stream sends, but every message was rejected for its sample times (a sender's clock
+ * far ahead or reset), for as long as a stall takes (stall.ts).
  */
-export type AlertKind = 'anomaly' | 'insufficient_data' | 'ingestion_stalled' | 'sensor_flatline' | 'sensor_spikes';
+export type AlertKind = 'anomaly' | 'insufficient_data' | 'ingestion_stalled' | 'sensor_flatline' | 'sensor_spikes' | 'timestamps_rejected';
 
 export interface ChannelShare {
   readonly channel: string;
@@ -58,4 +60,6 @@ export interface AlertNotice {
    * stream); absent on ordinary notices.
    */
   readonly reason?: string;
+  /** What was seen, in words, where the kind has more to say than its name (timestamps_rejected: the reason and offset). */
+  readonly detail?: string;
 }

@@ -24,6 +24,8 @@ export type RejectReason =
   | 'invalid_binary'
   | 'missing_channel'
   | 'bad_timestamp'
+  | 'future_timestamp'
+  | 'too_old'
   | 'unknown_stream'
   | 'stream_limit'
   | 'out_of_order'

@@ -2,12 +2,21 @@
 // dead sensor, gateway or network path), distinct from an anomaly, and must page differently. Clock-driven: the
 // pipeline calls check() with the current time and activity() whenever samples arrive. The firing alert is
 // persisted (snapshot/restore), so a restart neither pages it again nor loses its resolve.
+//
+// A stream whose messages keep arriving but are all rejected for their sample times (timestamp.max_future_skew_ms,
+// timestamp.max_age_ms: a sender's clock far ahead or reset to 1970) is silent for the pipeline too, and would
+// page as a stall that sends the operator to the wrong place. The pipeline tells the detector of each such
+// rejection (timeRejected); a silence with rejections in it fires as timestamps_rejected instead, naming the
+// reason and the offset. It resolves after a run of RECOVERY_SAMPLES correctly timed samples, not the first one,
+// so a clock that is right only now and then does not page and resolve over and over.
 import type { AlertNotice } from './alert';
 import { alertFingerprint } from './alertFingerprint';
 import { reviveFiringNotice } from './alertNoticeCheck';
 import { retiredNotice } from './alertRetire';
 
 export const STALL_SNAPSHOT_VERSION = 1;
+/** Correctly timed samples, with no rejection among them, that resolve a timestamps_rejected alert. */
+export const RECOVERY_SAMPLES = 10;
 
 /** No notices; frozen, so a caller that tried to add to it fails loudly. */
 const NONE: readonly AlertNotice[] = Object.freeze([]);
@@ -27,9 +36,20 @@ export interface StallOptions {
   readonly nextSequence: () => number;
 }
 
+/** The latest message of a stream rejected for its sample time. */
+export interface TimeRejection {
+  readonly reason: 'future_timestamp' | 'too_old';
+  /** The decoder's detail: which time, how far off, the limit. */
+  readonly detail: string;
+}
+
 export class StallDetector {
   private lastActivity: number;
   private firing: AlertNotice | null = null;
+  /** The latest time rejection since the last accepted samples (null: none). */
+  private rejection: TimeRejection | null = null;
+  /** Correctly timed samples since the last rejection, while timestamps_rejected fires. */
+  private goodRun = 0;
   /** Counts changes of what snapshot() holds (the firing alert): the checkpoint copies changed streams only. */
   private changes = 0;
 
@@ -44,6 +64,8 @@ export class StallDetector {
   reconfigured(o: StallOptions): StallDetector {
     const next = new StallDetector(o, this.lastActivity);
     next.firing = this.firing;
+    next.rejection = this.rejection;
+    next.goodRun = this.goodRun;
     return next;
   }
 
@@ -77,7 +99,8 @@ export class StallDetector {
       this.firing = null;
       return;
     }
-    const firing = reviveFiringNotice(s.firing, 'ingestion_stalled', this.o.stream);
+    const kind = (s.firing as { kind?: unknown }).kind === 'timestamps_rejected' ? 'timestamps_rejected' : 'ingestion_stalled';
+    const firing = reviveFiringNotice(s.firing, kind, this.o.stream);
     if (typeof firing === 'string') throw new TypeError(`Stall state of stream '${this.o.stream}' not restored: ${firing}`);
     this.firing = firing;
   }
@@ -91,11 +114,26 @@ export class StallDetector {
     return [resolved];
   }
 
-  /** Samples arrived at `now`; resolves a firing stall alert. */
-  activity(now: number): readonly AlertNotice[] {
+  /** A message of the stream was rejected for its sample time (no samples taken, so no activity). */
+  timeRejected(rejection: TimeRejection): void {
+    this.rejection = rejection;
+    this.goodRun = 0;
+  }
+
+  /** `samples` samples were accepted at `now`; resolves a firing stall alert (timestamps_rejected: after a run). */
+  activity(now: number, samples = 1): readonly AlertNotice[] {
     this.lastActivity = now;
     // Called for every message: the usual answer allocates nothing.
-    if (!this.firing) return NONE;
+    if (!this.firing) {
+      this.rejection = null;
+      return NONE;
+    }
+    if (this.firing.kind === 'timestamps_rejected') {
+      this.goodRun += samples;
+      if (this.goodRun < RECOVERY_SAMPLES) return NONE;
+    }
+    this.rejection = null;
+    this.goodRun = 0;
     const resolved: AlertNotice = { ...this.firing, status: 'resolved', endsAt: now, sequence: this.o.nextSequence() };
     this.firing = null;
     this.changes++;
@@ -105,11 +143,12 @@ export class StallDetector {
   check(now: number): AlertNotice[] {
     if (this.o.silenceMs <= 0 || this.firing || now - this.lastActivity <= this.o.silenceMs) return [];
     this.changes++;
+    const kind = this.rejection ? 'timestamps_rejected' : 'ingestion_stalled';
     this.firing = {
-      fingerprint: alertFingerprint(this.o.stream, 'ingestion_stalled'),
+      fingerprint: alertFingerprint(this.o.stream, kind),
       stream: this.o.stream,
       model: this.o.model,
-      kind: 'ingestion_stalled',
+      kind,
       status: 'firing',
       severity: 'warning',
       startsAt: this.lastActivity,
@@ -120,6 +159,7 @@ export class StallDetector {
       topChannels: [],
       sequence: this.o.nextSequence(),
       labels: this.o.labels,
+      ...(this.rejection ? { detail: `${this.rejection.reason}: ${this.rejection.detail}` } : {}),
     };
     return [this.firing];
   }

@@ -189,6 +189,10 @@ export class Pipeline {
       this.streams.set(batch.stream, state);
       if (this.restoring.size > 0) this.restore(state, batch.stream);
     }
+    if (batch.timeRejected) {
+      state.binding.stall?.timeRejected(batch.timeRejected);
+      return;
+    }
     // This runs for every message: no allocation unless a window is due or the queue pushes back.
     let pending: Promise<void>[] | undefined;
     const { reorder } = state;
@@ -208,7 +212,7 @@ export class Pipeline {
     }
     const now = batch.receivedAt ?? ctx.clock.now();
     state.lastSampleAt = now;
-    if (state.binding.stall) this.emit(state.binding.stall.activity(now));
+    if (state.binding.stall) this.emit(state.binding.stall.activity(now, samples.length));
     ctx.events.samplesAccepted(batch.stream, batch.samples.length);
     if (pending === undefined) return;
     return pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);

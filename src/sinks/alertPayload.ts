@@ -52,6 +52,7 @@ const ALERT_NAMES = {
   ingestion_stalled: 'IngestionStalled',
   sensor_flatline: 'SensorFlatline',
   sensor_spikes: 'SensorSpikes',
+  timestamps_rejected: 'TimestampsRejected',
 } as const satisfies Record<AlertKind, string>;
 
 export function alertName<K extends AlertKind>(kind: K): (typeof ALERT_NAMES)[K] {
@@ -105,6 +106,18 @@ function conditionAnnotations(notice: AlertNotice): Record<string, string> & { s
           description: `No samples from stream ${notice.stream} since ${rfc3339(notice.startsAt)}: check the sensor, gateway or broker path. This is not an anomaly verdict.`,
         }
       : { summary: `Stream ${notice.stream} is sending again`, description: `Samples from stream ${notice.stream} arrive again.` };
+  }
+  if (notice.kind === 'timestamps_rejected') {
+    return notice.status === 'firing'
+      ? {
+          summary: `Sample times of stream ${notice.stream} are rejected`,
+          description:
+            `Every message of stream ${notice.stream} since ${rfc3339(notice.startsAt)} was rejected for its timestamps` +
+            `${notice.detail ? `: ${notice.detail}` : ''}. Check the sender's clock (NTP), or the subscription's ` +
+            'timestamp.max_future_skew_ms / timestamp.max_age_ms. The stream is not scored meanwhile; this is not an anomaly verdict.',
+          ...(notice.detail ? { timestamp_problem: notice.detail } : {}),
+        }
+      : { summary: `Sample times of stream ${notice.stream} are right again`, description: `Stream ${notice.stream} sends correctly timed samples again and is scored.` };
   }
   if (notice.kind === 'sensor_flatline' || notice.kind === 'sensor_spikes') {
     const channels = notice.topChannels.map((c) => c.channel).join(', ');

@@ -62,6 +62,9 @@ export function formatNotice(notice: AlertNotice, escalatedAt?: number): string 
   if (notice.kind === 'ingestion_stalled') {
     return `${head}  ${notice.status === 'firing' ? 'ingestion stalled: no samples' : 'samples arrive again'}`;
   }
+  if (notice.kind === 'timestamps_rejected') {
+    return `${head}  ${notice.status === 'firing' ? `sample times rejected: ${notice.detail ?? 'every message'}` : 'sample times right again'}`;
+  }
   if (notice.kind === 'sensor_flatline' || notice.kind === 'sensor_spikes') {
     const what = notice.kind === 'sensor_flatline' ? 'sensor flatline (stuck value)' : 'sensor spikes';
     return `${head}  ${notice.status === 'firing' ? what : `${what} cleared`}: ${notice.topChannels.map((c) => c.channel).join(', ')}`;

@@ -15,13 +15,15 @@
 //   number      "1.5": one channel, stamped with the arrival time.
 //   f32le       float32 LE, channels interleaved, optional time header: see f32le.ts.
 // Timestamps: `ms` or `s` since the epoch as JSON numbers (or decimal text in CSV), or ISO 8601 strings (no zone
-// = UTC); negative or more than a day after arrival is rejected (bad_timestamp). Values: finite numbers of
+// = UTC); negative is rejected (bad_timestamp), more than timestamp.max_future_skew_ms after arrival
+// (future_timestamp) or more than timestamp.max_age_ms before it (too_old): only payload times are checked, a time
+// taken from arrival is right by definition. Values: finite numbers of
 // magnitude at most MAX_ABS_VALUE. Text must be valid UTF-8. The size cap is checked before anything else.
 // JSON is read with JSON.parse and own-property lookups only, so keys like `__proto__` or `constructor` are
 // plain data that never reach a prototype; nothing from a payload is merged into another object.
 import type { RejectReason } from '../core/context';
 import type { Sample } from '../core/types';
-import { MAX_ABS_VALUE, Rejection, checkTime, clip, decimalValue, describe, jsonRate, jsonTimestamp, jsonValue, reject, textTimestamp, type TimestampOptions } from './decodeValues';
+import { MAX_ABS_VALUE, Rejection, checkTime, clip, decimalValue, describe, jsonRate, jsonTimestamp, jsonValue, reject, textTimestamp, timeLimitProblems, timeLimits, type TimeLimits, type TimestampOptions } from './decodeValues';
 import { decodeF32le } from './f32le';
 import { FlatSlots, flatKeys, readFlatObject } from './jsonFlat';
 
@@ -51,6 +53,7 @@ export function decoderProblems(o: DecoderOptions): string[] {
   if (!(o.maxPayloadBytes >= 1)) p.push('max payload bytes must be at least 1');
   if (o.sampleRateHz !== undefined && !(o.sampleRateHz > 0 && Number.isFinite(o.sampleRateHz))) p.push('sample rate must be a positive number');
   if (o.kind === 'f32le' && o.sampleRateHz === undefined) p.push('decoder f32le needs sample_rate_hz');
+  p.push(...timeLimitProblems(o.timestamp));
   if (o.kind === 'number' && o.channels.length !== 1) p.push(`decoder number carries one channel (got ${o.channels.length})`);
   if (o.kind === 'number' && o.timestamp.source === 'payload') p.push('decoder number has no timestamp in the payload: use timestamp source arrival or auto');
   if ((o.kind === 'json' || o.kind === 'json_array') && o.timestamp.source !== 'arrival' && o.channels.includes(o.timestamp.field)) {
@@ -63,7 +66,7 @@ export function decoderProblems(o: DecoderOptions): string[] {
 export function createDecoder(options: DecoderOptions): PayloadDecoder {
   const problems = decoderProblems(options);
   if (problems.length > 0) throw new Error(problems.join('\n'));
-  const o: DecoderOptions = { ...options, channels: [...options.channels], timestamp: { ...options.timestamp } };
+  const o: Resolved = { ...options, channels: [...options.channels], timestamp: { ...options.timestamp }, limits: timeLimits(options.timestamp) };
   const decode = o.kind === 'json' ? flatJsonFirst(o) : FORMATS[o.kind];
   return (payload, arrivalMs) => {
     if (payload.length > o.maxPayloadBytes) return { ok: false, reason: 'oversize', detail: `payload of ${payload.length} bytes exceeds ${o.maxPayloadBytes}` };
@@ -86,7 +89,12 @@ export function decodePayload(payload: Uint8Array, options: DecoderOptions, arri
   }
 }
 
-type Format = (payload: Uint8Array, o: DecoderOptions, arrivalMs: number) => Sample[];
+/** The options with the time limits resolved once, so a message costs one comparison per limit. */
+interface Resolved extends DecoderOptions {
+  readonly limits: TimeLimits;
+}
+
+type Format = (payload: Uint8Array, o: Resolved, arrivalMs: number) => Sample[];
 
 const FORMATS: Record<DecoderKind, Format> = {
   json: (payload, o, arrival) => {
@@ -114,7 +122,7 @@ const FORMATS: Record<DecoderKind, Format> = {
     if (fields.length > c + 1) reject('invalid_csv', `${fields.length} fields, expected ${c} or ${c + 1} with a leading timestamp`);
     const hasTs = fields.length === c + 1;
     let ts = arrival;
-    if (hasTs && o.timestamp.source !== 'arrival') ts = textTimestamp(fields[0], o.timestamp.unit, arrival, 'timestamp field');
+    if (hasTs && o.timestamp.source !== 'arrival') ts = textTimestamp(fields[0], o.timestamp.unit, arrival, o.limits, 'timestamp field');
     if (!hasTs && o.timestamp.source === 'payload') reject('bad_timestamp', `no leading timestamp field (${fields.length} fields)`);
     const cells = hasTs ? fields.slice(1) : fields;
     const values = new Float64Array(c);
@@ -131,7 +139,7 @@ const FORMATS: Record<DecoderKind, Format> = {
     if (text === '') reject('invalid_number', 'empty payload');
     return [{ ts: arrival, values: Float64Array.of(decimalValue(text, `channel '${o.channels[0]}'`)) }];
   },
-  f32le: (payload, o, arrival) => decodeF32le(payload, o.channels.length, o.sampleRateHz ?? NaN, o.timestamp, arrival),
+  f32le: (payload, o, arrival) => decodeF32le(payload, o.channels.length, o.sampleRateHz ?? NaN, o.timestamp, arrival, o.limits),
 };
 
 /**
@@ -139,7 +147,7 @@ const FORMATS: Record<DecoderKind, Format> = {
  * messages (the same checks run on what it read), no string or object per message; anything else goes the
  * full way.
  */
-function flatJsonFirst(o: DecoderOptions): Format {
+function flatJsonFirst(o: Resolved): Format {
   const c = o.channels.length;
   const withTime = o.timestamp.source !== 'arrival';
   const keys = flatKeys(withTime ? [...o.channels, o.timestamp.field] : o.channels);
@@ -168,7 +176,7 @@ function flatJsonFirst(o: DecoderOptions): Format {
     let ts = arrival;
     if (withTime) {
       const raw = slots.value(c);
-      if (raw !== undefined) ts = jsonTimestamp(raw, o.timestamp.unit, arrival, timeWhere);
+      if (raw !== undefined) ts = jsonTimestamp(raw, o.timestamp.unit, arrival, o.limits, timeWhere);
       else if (o.timestamp.source === 'payload') reject('bad_timestamp', `missing timestamp field '${o.timestamp.field}'`);
     }
     return [{ ts, values }];
@@ -216,15 +224,15 @@ function objectValues(doc: JsonRecord, channels: readonly string[], values: Floa
 }
 
 /** The object's own timestamp, or undefined when the arrival time applies. */
-function objectTime(doc: JsonRecord, o: DecoderOptions, arrival: number, where: string): number | undefined {
+function objectTime(doc: JsonRecord, o: Resolved, arrival: number, where: string): number | undefined {
   if (o.timestamp.source === 'arrival') return undefined;
   const raw = own(doc, o.timestamp.field);
-  if (raw !== undefined) return jsonTimestamp(raw, o.timestamp.unit, arrival, `${where}field '${o.timestamp.field}'`);
+  if (raw !== undefined) return jsonTimestamp(raw, o.timestamp.unit, arrival, o.limits, `${where}field '${o.timestamp.field}'`);
   if (o.timestamp.source === 'payload') reject('bad_timestamp', `${where}missing timestamp field '${o.timestamp.field}'`);
   return undefined;
 }
 
-function objectArray(doc: unknown[], o: DecoderOptions, arrival: number): Sample[] {
+function objectArray(doc: unknown[], o: Resolved, arrival: number): Sample[] {
   if (doc.length === 0) reject('missing_channel', 'empty array');
   const c = o.channels.length;
   const values = new Float64Array(doc.length * c);
@@ -242,7 +250,7 @@ function objectArray(doc: unknown[], o: DecoderOptions, arrival: number): Sample
   return toSamples(ts, values, c);
 }
 
-function chunk(doc: JsonRecord, o: DecoderOptions, arrival: number): Sample[] {
+function chunk(doc: JsonRecord, o: Resolved, arrival: number): Sample[] {
   const rows = own(doc, 'samples');
   if (!Array.isArray(rows)) reject('invalid_json', `"samples" is ${describe(rows)}, expected an array`);
   if (rows.length === 0) reject('missing_channel', '"samples" is empty');
@@ -265,7 +273,7 @@ function chunk(doc: JsonRecord, o: DecoderOptions, arrival: number): Sample[] {
   if (start === undefined) return toSamples(spacedBack(rows.length, rate, arrival, 'the chunk has no start time'), values, c);
   if (rows.length > 1 && rate === undefined) reject('bad_timestamp', 'a chunk of several samples needs "rate_hz" or a configured sample rate');
   const period = rate === undefined ? 0 : 1000 / rate;
-  checkTime(start + (rows.length - 1) * period, arrival, 'last sample time');
+  checkTime(start + (rows.length - 1) * period, arrival, o.limits, 'last sample time');
   return toSamples(Array.from({ length: rows.length }, (_, i) => start + i * period), values, c);
 }
 

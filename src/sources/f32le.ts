@@ -13,7 +13,7 @@
 // - A NaN value is a missing value (the usual way binary gateways say "no reading"); +-Infinity and magnitudes
 //   beyond MAX_ABS_VALUE are rejected.
 import type { Sample } from '../core/types';
-import { checkTime, checkedNumber, reject, type TimestampOptions } from './decodeValues';
+import { checkTime, checkedNumber, reject, timeLimits, type TimeLimits, type TimestampOptions } from './decodeValues';
 
 export const F32LE_MAGIC = Buffer.from([0x61, 0x64, 0xc0, 0x7f]);
 export const F32LE_HEADER_BYTES = 12;
@@ -22,7 +22,14 @@ export function hasF32leHeader(payload: Uint8Array): boolean {
   return payload.length >= F32LE_HEADER_BYTES && F32LE_MAGIC.every((b, i) => payload[i] === b);
 }
 
-export function decodeF32le(payload: Uint8Array, channels: number, rateHz: number, ts: TimestampOptions, arrivalMs: number): Sample[] {
+export function decodeF32le(
+  payload: Uint8Array,
+  channels: number,
+  rateHz: number,
+  ts: TimestampOptions,
+  arrivalMs: number,
+  limits: TimeLimits = timeLimits(ts),
+): Sample[] {
   const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   const header = hasF32leHeader(buf);
   const offset = header ? F32LE_HEADER_BYTES : 0;
@@ -38,13 +45,13 @@ export function decodeF32le(payload: Uint8Array, channels: number, rateHz: numbe
   if (ts.source !== 'arrival' && header) {
     const raw = buf.readBigInt64LE(4);
     if (raw > BigInt(Number.MAX_SAFE_INTEGER) || raw < -BigInt(Number.MAX_SAFE_INTEGER)) reject('bad_timestamp', `header time ${raw} ms is out of range`);
-    start = checkTime(Number(raw), arrivalMs, 'header time');
+    start = checkTime(Number(raw), arrivalMs, limits, 'header time');
   } else if (ts.source === 'payload') {
     reject('bad_timestamp', 'no header with the start time (timestamp source is payload)');
   } else {
     start = arrivalMs - (n - 1) * periodMs;
   }
-  checkTime(start + (n - 1) * periodMs, arrivalMs, 'last sample time');
+  checkTime(start + (n - 1) * periodMs, arrivalMs, limits, 'last sample time');
   const values = new Float32Array(n * channels);
   let observed = 0;
   for (let i = 0; i < values.length; i++) {

@@ -284,6 +284,11 @@ export class MqttSource implements Source {
     const decoded = target.decode(payload, receivedAt);
     if (!decoded.ok) {
       events.messageRejected(decoded.reason, topic, decoded.detail);
+      // Rejected for its time: the stream's stall detector hears why it is silent (see StreamSamples.timeRejected).
+      if (decoded.reason === 'future_timestamp' || decoded.reason === 'too_old') {
+        const timeRejected = { reason: decoded.reason, detail: decoded.detail };
+        return deliver({ stream: target.stream, subscription: target.subscription, labels: target.labels, samples: [], receivedAt, timeRejected });
+      }
       return;
     }
     return deliver({ stream: target.stream, subscription: target.subscription, labels: target.labels, samples: decoded.samples, receivedAt });

@@ -17,6 +17,12 @@ export interface StreamSamples {
    * message; absent (replayed batches, files): the pipeline reads its clock.
    */
   readonly receivedAt?: number;
+  /**
+   * Set on a message rejected for its sample times (then `samples` is empty): the pipeline tells the stream's
+   * stall detector, so a stream that sends only wrongly timed samples raises TimestampsRejected, not a stall.
+   * Never journaled (nothing to keep).
+   */
+  readonly timeRejected?: { readonly reason: 'future_timestamp' | 'too_old'; readonly detail: string };
 }
 
 export type Deliver = (batch: StreamSamples) => void | Promise<void>;

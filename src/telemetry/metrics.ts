@@ -16,7 +16,7 @@ export const OTHER_STREAM = '_other';
 // the first scrape, so rate() and absent() behave before anything has gone wrong.
 const REJECT_REASONS: Record<RejectReason, true> = {
   oversize: true, invalid_utf8: true, invalid_json: true, invalid_csv: true, invalid_number: true,
-  invalid_binary: true, missing_channel: true, bad_timestamp: true, unknown_stream: true, stream_limit: true,
+  invalid_binary: true, missing_channel: true, bad_timestamp: true, future_timestamp: true, too_old: true, unknown_stream: true, stream_limit: true,
   out_of_order: true, duplicate: true, queue_full: true,
 };
 const WEBHOOK_RESULTS: Record<WebhookResult, true> = { success: true, retry: true, failed: true, rejected: true };

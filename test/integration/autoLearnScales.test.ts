@@ -80,6 +80,8 @@ subscriptions:
     template: plant/{line}/{asset}/telemetry
     stream: "{line}/{asset}"
     decoder: json
+    # The samples are history of a fixed date: no age limit for them.
+    timestamp: { max_age_ms: 0 }
     model: auto
     channels: [${PUMP_CHANNELS.join(', ')}]
     # Over the profile's 3: the subscription's own setting reaches the worker.

@@ -45,6 +45,8 @@ async function demoConfig(): Promise<string> {
   const edits: [string, string][] = [
     ['url: ${MQTT_URL:-mqtt://127.0.0.1:1883}', `url: ${mosquitto.url}\n  client_id: anomalyd-demo-faults`],
     ['embedded_broker: auto', 'embedded_broker: off'],
+    // The demo's hours are published as history of a fixed date: no age limit for them.
+    ['    decoder: json\n', '    decoder: json\n    timestamp: { max_age_ms: 0 }\n'],
     // The copy lives in a temp dir: relative paths would resolve there.
     ['path: ../models/pump', `path: ${path.join(ROOT, 'models', 'pump')}`],
     ['  enabled: true\n  profile: pump', '  enabled: false\n  profile: pump'],

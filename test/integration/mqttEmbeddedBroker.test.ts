@@ -18,7 +18,7 @@ void test('aedes accepts a QoS 1 publish/subscribe round trip through MqttSource
   const s = new MqttSource(t.ctx, {
     url,
     clientId: 'anomalyd-embedded-test',
-    subscriptions: [{ topic: 'plant/+/+/telemetry', template: 'plant/{line}/{asset}/telemetry', stream: '{line}/{asset}', decoder: 'json', channels: ['a'], timestamp: { source: 'auto', field: 'ts', unit: 'ms' } }],
+    subscriptions: [{ topic: 'plant/+/+/telemetry', template: 'plant/{line}/{asset}/telemetry', stream: '{line}/{asset}', decoder: 'json', channels: ['a'], timestamp: { source: 'auto', field: 'ts', unit: 'ms', maxAgeMs: 0 } }],
   });
   try {
     await s.start((b) => void got.push(b));

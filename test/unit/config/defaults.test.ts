@@ -54,7 +54,7 @@ describe('defaults', () => {
     const sub = config.subscriptions[0];
     assert.ok(sub);
     assert.equal(sub.model, 'auto');
-    assert.deepEqual(sub.timestamp, { source: 'auto', field: 'ts', unit: 'ms' });
+    assert.deepEqual(sub.timestamp, { source: 'auto', field: 'ts', unit: 'ms', max_future_skew_ms: 10_000, max_age_ms: 604_800_000 });
     assert.deepEqual(sub.window, { hop: 8 });
     assert.deepEqual(config.sinks.webhooks[0], {
       name: 'ops',

@@ -119,4 +119,15 @@ describe('webhookBody', () => {
     assert.equal(body.alerts[0]?.annotations['summary'], 'Anomaly alert on stream line1/pump1 is flapping');
     assert.equal(body.alerts[0]?.labels['flapping'], 'true');
   });
+
+  it('TimestampsRejected names the reason and the offset in its description and its own annotation', () => {
+    const detail = "future_timestamp: field 'ts' is 82800000 ms (23.0 h) ahead of arrival";
+    const notice: AlertNotice = { ...firing, kind: 'timestamps_rejected', severity: 'warning', topChannels: [], score: NaN, threshold: NaN, pValue: NaN, detail };
+    const [alert] = webhookBody(notice, { receiver: 'ops', externalUrl: 'http://x' }).alerts;
+    assert.equal(alert?.labels['alertname'], 'TimestampsRejected');
+    assert.equal(alert?.annotations['timestamp_problem'], detail);
+    assert.ok(alert?.annotations['description']?.includes(detail));
+    const [resolved] = webhookBody({ ...notice, status: 'resolved', endsAt: notice.startsAt + 1 }, { receiver: 'ops', externalUrl: 'http://x' }).alerts;
+    assert.equal(resolved?.annotations['summary'], 'Sample times of stream line1/pump1 are right again');
+  });
 });

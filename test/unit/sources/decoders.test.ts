@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RejectReason } from '../../../src/core/context';
 import { createDecoder, decodePayload, decoderProblems, type DecodeResult, type DecoderOptions } from '../../../src/sources/decoders';
-import { MAX_FUTURE_MS } from '../../../src/sources/decodeValues';
+import { DEFAULT_MAX_AGE_MS, DEFAULT_MAX_FUTURE_SKEW_MS, MAX_FUTURE_MS, offset } from '../../../src/sources/decodeValues';
 
 const NOW = Date.UTC(2024, 5, 1, 12, 0, 0);
 const T = Date.UTC(2024, 5, 1, 11, 59, 0);
@@ -69,16 +69,16 @@ void test('json: non-numeric values, NaN/Infinity spellings and huge numbers are
 
 void test('json: bad timestamps: negative, far future, wrong type, NaN-like, invalid ISO', () => {
   rejected(decode('{"a":1,"ts":-1}'), 'bad_timestamp', /before 1970/);
-  rejected(decode(`{"a":1,"ts":${NOW + MAX_FUTURE_MS + 1}}`), 'bad_timestamp', /future/);
-  assert.equal(ok(decode(`{"a":1,"ts":${NOW + MAX_FUTURE_MS}}`))[0].ts, NOW + MAX_FUTURE_MS);
-  rejected(decode('{"a":1,"ts":1e308}'), 'bad_timestamp', /future/);
+  rejected(decode(`{"a":1,"ts":${NOW + DEFAULT_MAX_FUTURE_SKEW_MS + 1}}`), 'future_timestamp', /ahead of arrival/);
+  assert.equal(ok(decode(`{"a":1,"ts":${NOW + DEFAULT_MAX_FUTURE_SKEW_MS}}`))[0].ts, NOW + DEFAULT_MAX_FUTURE_SKEW_MS);
+  rejected(decode('{"a":1,"ts":1e308}'), 'future_timestamp', /ahead of arrival/);
   rejected(decode('{"a":1,"ts":"1717243140000"}'), 'bad_timestamp', /string/);
   rejected(decode('{"a":1,"ts":null}'), 'bad_timestamp', /null/);
   const iso = { timestamp: { source: 'auto', field: 'ts', unit: 'iso8601' } } as const;
   rejected(decode('{"a":1,"ts":"2024-02-30T00:00:00Z"}', iso), 'bad_timestamp', /ISO 8601/);
   rejected(decode('{"a":1,"ts":"yesterday"}', iso), 'bad_timestamp', /ISO 8601/);
   rejected(decode(`{"a":1,"ts":${T}}`, iso), 'bad_timestamp', /expected an ISO 8601 string/);
-  rejected(decode('{"a":1,"ts":"9999-01-01T00:00:00Z"}', iso), 'bad_timestamp', /future/);
+  rejected(decode('{"a":1,"ts":"9999-01-01T00:00:00Z"}', iso), 'future_timestamp', /ahead of arrival/);
 });
 
 void test('json: not an object, truncated, empty, invalid UTF-8', () => {
@@ -169,7 +169,7 @@ void test('json_array: bad shapes and values are rejected with their position', 
   rejected(decode(`{"ts":${T},"samples":[[null,null]]}`, arr()), 'missing_channel');
   rejected(decode(`[{"ts":${T + 100},"a":1},{"ts":${T},"a":2}]`, arr()), 'bad_timestamp', /time order/);
   // A chunk whose end lies beyond the future limit.
-  rejected(decode(`{"ts":${NOW + MAX_FUTURE_MS - 500},"rate_hz":1,"samples":[[1,2],[3,4]]}`, arr()), 'bad_timestamp', /last sample time/);
+  rejected(decode(`{"ts":${NOW + DEFAULT_MAX_FUTURE_SKEW_MS - 500},"rate_hz":1,"samples":[[1,2],[3,4]]}`, arr()), 'future_timestamp', /last sample time/);
 });
 
 // ---- csv
@@ -249,4 +249,59 @@ void test('a decoder never throws: random bytes always give a result', () => {
       if (r.ok) for (const s of r.samples) assert.ok(Number.isFinite(s.ts), `${kind}: ${buf.toString('hex')}`);
     }
   }
+});
+
+// ---- time limits (timestamp.max_future_skew_ms, timestamp.max_age_ms)
+
+const H = 3_600_000;
+const limits = (maxFutureSkewMs?: number, maxAgeMs?: number): Partial<DecoderOptions> => ({
+  timestamp: { source: 'auto', field: 'ts', unit: 'ms', ...(maxFutureSkewMs !== undefined ? { maxFutureSkewMs } : {}), ...(maxAgeMs !== undefined ? { maxAgeMs } : {}) },
+});
+
+void test('a sample 23 h ahead of arrival is future_timestamp, and the detail names the offset and the limit', () => {
+  rejected(decode(`{"a":1,"ts":${NOW + 23 * H}}`), 'future_timestamp', /82800000 ms \(23\.0 h\) ahead of arrival \(2024-06-02T11:00:00\.000Z; max_future_skew_ms 10000\)/);
+});
+
+void test('a sample dated 1970 is too_old; the boundary of max_age_ms is inclusive', () => {
+  rejected(decode('{"a":1,"ts":1000}'), 'too_old', /before arrival \(1970-01-01T00:00:01\.000Z; max_age_ms 604800000\)/);
+  assert.equal(ok(decode(`{"a":1,"ts":${NOW - DEFAULT_MAX_AGE_MS}}`))[0].ts, NOW - DEFAULT_MAX_AGE_MS);
+  rejected(decode(`{"a":1,"ts":${NOW - DEFAULT_MAX_AGE_MS - 1}}`), 'too_old');
+});
+
+void test('a broker backlog of hours (persistent session after an outage) is accepted by default', () => {
+  assert.equal(ok(decode(`{"a":1,"ts":${NOW - 30 * H}}`))[0].ts, NOW - 30 * H);
+});
+
+void test('the limits are per subscription: wider, narrower, and max_age_ms 0 = no age limit', () => {
+  assert.equal(ok(decode(`{"a":1,"ts":${NOW + H}}`, limits(2 * H)))[0].ts, NOW + H);
+  rejected(decode(`{"a":1,"ts":${NOW + 2}}`, limits(1)), 'future_timestamp');
+  assert.equal(ok(decode(`{"a":1,"ts":${NOW}}`, limits(0)))[0].ts, NOW);
+  rejected(decode(`{"a":1,"ts":${NOW - 2 * H}}`, limits(undefined, H)), 'too_old', /max_age_ms 3600000/);
+  assert.equal(ok(decode('{"a":1,"ts":1000}', limits(undefined, 0)))[0].ts, 1000);
+});
+
+void test('every decoder with payload times applies the limits; arrival times are never checked', () => {
+  const future = NOW + 23 * H;
+  rejected(decode(`${future},1,2`, { kind: 'csv' }), 'future_timestamp');
+  rejected(decode(`1000,1,2`, { kind: 'csv' }), 'too_old');
+  rejected(decode(`[{"ts":${T},"a":1},{"ts":${future},"a":2}]`, { kind: 'json_array', sampleRateHz: 1 }), 'future_timestamp', /element 1/);
+  rejected(decode(`{"ts":1000,"rate_hz":1,"samples":[[1,2]]}`, { kind: 'json_array' }), 'too_old');
+  rejected(decode(`{"a":1,"ts":"1970-01-01T00:00:01Z"}`, { timestamp: { source: 'auto', field: 'ts', unit: 'iso8601' } }), 'too_old');
+  rejected(decode(`{"a":1,"ts":${future / 1000}}`, { timestamp: { source: 'auto', field: 'ts', unit: 's' } }), 'future_timestamp');
+  // Timestamp source arrival ignores the payload's time, so a wrong clock there cannot reject the message.
+  assert.equal(ok(decode(`{"a":1,"ts":${future}}`, { timestamp: { source: 'arrival', field: 'ts', unit: 'ms' } }))[0].ts, NOW);
+  assert.equal(ok(decode('1.5', { kind: 'number', channels: ['a'], timestamp: { source: 'arrival', field: 'ts', unit: 'ms' } }))[0].ts, NOW);
+});
+
+void test('limits outside their range are option problems', () => {
+  assert.match(decoderProblems(opts(limits(MAX_FUTURE_MS + 1))).join('\n'), /max future skew/);
+  assert.match(decoderProblems(opts(limits(-1))).join('\n'), /max future skew/);
+  assert.match(decoderProblems(opts(limits(undefined, 1.5))).join('\n'), /max age/);
+  assert.deepEqual(decoderProblems(opts(limits(0, 0))), []);
+});
+
+void test('offset says the size in a readable unit beside the milliseconds', () => {
+  assert.equal(offset(1500), '1500 ms (1.5 s)');
+  assert.equal(offset(90_000), '90000 ms (1.5 min)');
+  assert.equal(offset(2 * 86_400_000), '172800000 ms (2.0 d)');
 });

@@ -25,6 +25,8 @@ const REASONS: ReadonlySet<RejectReason> = new Set<RejectReason>([
   'invalid_binary',
   'missing_channel',
   'bad_timestamp',
+  'future_timestamp',
+  'too_old',
 ]);
 
 function decoder(kind: DecoderKind): (payload: Uint8Array) => DecodeResult {
