@@ -48,18 +48,16 @@ describe('hardened YAML', () => {
     });
   });
 
-  it('rejects a billion-laughs alias bomb quickly', () => {
+  // The bound is on alias expansions, not on time: reaching the message proves the expansion stopped at 50.
+  it('rejects a billion-laughs alias bomb at the expansion limit', () => {
     const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
     const names = 'abcdefghi';
     for (let i = 1; i < names.length; i++) {
       const prev = names[i - 1] ?? '';
       lines.push(`${names[i] ?? ''}: &${names[i] ?? ''} [${Array<string>(9).fill(`*${prev}`).join(', ')}]`);
     }
-    const started = process.hrtime.bigint();
     const problems = problemsOf(`${lines.join('\n')}\n`);
-    const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
     assert.deepEqual(problems, ['(file): too many alias expansions (limit 50); anchors and aliases are for small repeated blocks']);
-    assert.ok(elapsedMs < 500, `took ${elapsedMs} ms`);
   });
 
   it('still allows a small anchor reused a few times', () => {
