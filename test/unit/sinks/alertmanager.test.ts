@@ -106,8 +106,10 @@ describe('AlertmanagerSink', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     await s.stop();
     assert.equal(am.posts.length, count, 'no re-posts after the resolve');
+    // Timers never fire early, so a gap shorter than the interval would be a re-post loop; how late one may come
+    // depends on the machine's load and is not asserted (the two re-posts above show they keep coming).
     const gaps = am.posts.slice(1, 3).map((p, i) => p.at - (am.posts[i]?.at ?? 0));
-    assert.ok(gaps.every((g) => g >= 60 && g < 400), `re-post gaps ${gaps.join(', ')}`);
+    assert.ok(gaps.every((g) => g >= 60), `re-post gaps ${gaps.join(', ')}`);
   });
 
   it('an escalation resolves the warning label set and posts the critical one', async () => {
