@@ -38,9 +38,24 @@ export interface MosquittoTls {
  * Starts Mosquitto; with `tls` its only listener speaks TLS and the URL is mqtts://. `extraConfig` lines are
  * appended to its config (e.g. a plugin that refuses some subscriptions).
  */
-export async function startMosquitto(opts: { tls?: MosquittoTls; extraConfig?: readonly string[] } = {}): Promise<Mosquitto> {
+type MosquittoOptions = { tls?: MosquittoTls; extraConfig?: readonly string[] };
+
+/**
+ * A port from freePort() is free when asked, not when mosquitto binds it: another test may take it in between.
+ * A start that fails because the address is in use is tried again on a new port (at most three times).
+ */
+export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startMosquittoOnce(opts, await freePort());
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/i.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startMosquittoOnce(opts: MosquittoOptions, port: number): Promise<Mosquitto> {
   ensurePackage(BINARY, 'mosquitto');
-  const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'anomalyd-mosquitto-'));
   const conf = path.join(dir, 'mosquitto.conf');
   const logFile = path.join(dir, 'mosquitto.log');
@@ -75,10 +90,14 @@ export async function startMosquitto(opts: { tls?: MosquittoTls; extraConfig?: r
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child = proc;
     const deadline = Date.now() + 10_000;
-    while (!(await isPortListening('127.0.0.1', port, 200))) {
+    // Listening alone could be another process on the port; mosquitto logs 'running' once it has bound it.
+    const runningBefore = runningLines(readLog());
+    while (!(runningLines(readLog()) > runningBefore && (await isPortListening('127.0.0.1', port, 200)))) {
       if (proc.exitCode !== null || Date.now() > deadline) {
         proc.kill('SIGKILL');
-        throw new Error(`mosquitto did not start on port ${port}: ${stderr}\n${readLog()}`);
+        const error = new Error(`mosquitto did not start on port ${port}: ${stderr}\n${readLog()}`);
+        rmSync(dir, { recursive: true, force: true });
+        throw error;
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -116,6 +135,11 @@ export async function startMosquitto(opts: { tls?: MosquittoTls; extraConfig?: r
     },
     log: readLog,
   };
+}
+
+/** How many times mosquitto's log says it runs (one per start; the log is kept across restarts). */
+function runningLines(log: string): number {
+  return log.match(/ mosquitto version \S+ running/g)?.length ?? 0;
 }
 
 /** Polls `condition` until it holds; fails with `what` (and the last value of `show`) after timeoutMs. */
