@@ -2,7 +2,7 @@
 // free loopback port. stop() (SIGTERM: the broker saves its sessions), kill() (SIGKILL) and restart() on the
 // same port let tests cut the connection under a client and bring the broker back.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { isPortListening } from '../../src/sources/broker';
@@ -134,6 +134,41 @@ async function startMosquittoOnce(opts: MosquittoOptions, port: number): Promise
       rmSync(dir, { recursive: true, force: true });
     },
     log: readLog,
+  };
+}
+
+/** Mosquitto's dynamic-security plugin (Debian's mosquitto package), which gives ACLs without a password file. */
+export const DYNAMIC_SECURITY_PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
+/** A test's skip reason where the plugin is missing, else false. */
+export const dynamicSecurityMissing: string | false = existsSync(DYNAMIC_SECURITY_PLUGIN) ? false : `${DYNAMIC_SECURITY_PLUGIN} not installed`;
+
+/** A Mosquitto where anonymous clients may do everything but subscribe to `topicPattern` (an ACL refusal). */
+export async function startMosquittoRefusingSubscribe(topicPattern: string, extraConfig: readonly string[] = []): Promise<Mosquitto> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'anomalyd-dynsec-'));
+  const acl = path.join(dir, 'dynamic-security.json');
+  writeFileSync(
+    acl,
+    JSON.stringify({
+      defaultACLAccess: { publishClientSend: true, publishClientReceive: true, subscribe: true, unsubscribe: true },
+      clients: [],
+      groups: [{ groupname: 'anonymous', roles: [{ rolename: 'refused' }] }],
+      roles: [{ rolename: 'refused', acls: [{ acltype: 'subscribePattern', topic: topicPattern, priority: 0, allow: false }] }],
+      anonymousGroup: 'anonymous',
+    }),
+  );
+  let broker: Mosquitto;
+  try {
+    broker = await startMosquitto({ extraConfig: [...extraConfig, `plugin ${DYNAMIC_SECURITY_PLUGIN}`, `plugin_opt_config_file ${acl}`] });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    ...broker,
+    close: async () => {
+      await broker.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -5,16 +5,13 @@
 // 0, seen by its uptime going down) new drops still count. A broker that refuses the $SYS subscription costs
 // one INFO line and nothing else.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { connectAsync } from 'mqtt';
 import { BrokerStats, DROPPED_TOPIC } from '../../src/sources/brokerStats';
 import { createEvents } from '../../src/telemetry/events';
 import { createMetrics, type Metrics } from '../../src/telemetry/metrics';
 import { testContext, type TestContext } from '../helpers/context';
-import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';
+import { dynamicSecurityMissing, startMosquitto, startMosquittoRefusingSubscribe, waitFor, type Mosquitto } from '../helpers/mosquitto';
 import { parseExposition, sampleValue } from '../unit/telemetry/expo';
 
 const QUEUE = 10;
@@ -129,23 +126,8 @@ test('drops of a slow persistent QoS 1 session: counted while watched, warned wi
   }
 });
 
-const PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
-const skip = existsSync(PLUGIN) ? false : `${PLUGIN} not installed`;
-
-test('a broker that refuses the $SYS subscription: one INFO line, no retries, nothing counted', { skip }, async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'anomalyd-sys-acl-'));
-  const acl = path.join(dir, 'dynamic-security.json');
-  writeFileSync(
-    acl,
-    JSON.stringify({
-      defaultACLAccess: { publishClientSend: true, publishClientReceive: true, subscribe: true, unsubscribe: true },
-      clients: [],
-      groups: [{ groupname: 'anonymous', roles: [{ rolename: 'no-sys' }] }],
-      roles: [{ rolename: 'no-sys', acls: [{ acltype: 'subscribePattern', topic: '$SYS/#', priority: 0, allow: false }] }],
-      anonymousGroup: 'anonymous',
-    }),
-  );
-  const locked = await startMosquitto({ extraConfig: ['sys_interval 1', `plugin ${PLUGIN}`, `plugin_opt_config_file ${acl}`] });
+test('a broker that refuses the $SYS subscription: one INFO line, no retries, nothing counted', { skip: dynamicSecurityMissing }, async () => {
+  const locked = await startMosquittoRefusingSubscribe('$SYS/#', ['sys_interval 1']);
   const r = rig(locked.url);
   try {
     await r.stats.start();
@@ -158,6 +140,5 @@ test('a broker that refuses the $SYS subscription: one INFO line, no retries, no
   } finally {
     await r.stats.stop();
     await locked.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -3,46 +3,28 @@
 // 0x87, not authorised). Either way the source logs an ERROR naming the refused filter and its code, counts the
 // connection as up (the other filters hold) and delivers their messages; a refusal is not a dropped connection.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { MqttSource, type MqttSubscriptionOptions } from '../../src/sources/mqtt';
 import type { StreamSamples } from '../../src/sources/source';
 import { testContext } from '../helpers/context';
-import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';
+import { dynamicSecurityMissing, startMosquittoRefusingSubscribe, waitFor, type Mosquitto } from '../helpers/mosquitto';
 
-const PLUGIN = '/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so';
-const skip = existsSync(PLUGIN) ? false : `${PLUGIN} not installed`;
+const skip = dynamicSecurityMissing;
 
 let broker: Mosquitto;
 let pub: MqttClient;
-let dir: string;
 
 before(async () => {
   if (skip) return;
-  dir = mkdtempSync(path.join(tmpdir(), 'anomalyd-dynsec-'));
-  const acl = path.join(dir, 'dynamic-security.json');
   // Anonymous clients may do everything except subscribe under secret/.
-  writeFileSync(
-    acl,
-    JSON.stringify({
-      defaultACLAccess: { publishClientSend: true, publishClientReceive: true, subscribe: true, unsubscribe: true },
-      clients: [],
-      groups: [{ groupname: 'anonymous', roles: [{ rolename: 'no-secrets' }] }],
-      roles: [{ rolename: 'no-secrets', acls: [{ acltype: 'subscribePattern', topic: 'secret/#', priority: 0, allow: false }] }],
-      anonymousGroup: 'anonymous',
-    }),
-  );
-  broker = await startMosquitto({ extraConfig: [`plugin ${PLUGIN}`, `plugin_opt_config_file ${acl}`] });
+  broker = await startMosquittoRefusingSubscribe('secret/#');
   pub = await connectAsync(broker.url, { clientId: 'refused-publisher' });
 });
 
 after(async () => {
   await pub?.endAsync();
   await broker?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const sub = (prefix: string): MqttSubscriptionOptions => ({
