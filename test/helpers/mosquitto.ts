@@ -85,17 +85,19 @@ async function startMosquittoOnce(opts: MosquittoOptions, port: number): Promise
   let child: ChildProcess | null = null;
 
   const launch = async (): Promise<void> => {
+    // Listening alone could be another process on the port; mosquitto logs 'running' once it has bound it. The
+    // count is taken before the spawn: on a loaded machine the child can log 'running' before this process runs again.
+    const runningBefore = runningLines(readLog());
     const proc = spawn(BINARY, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child = proc;
     const deadline = Date.now() + 10_000;
-    // Listening alone could be another process on the port; mosquitto logs 'running' once it has bound it.
-    const runningBefore = runningLines(readLog());
     while (!(runningLines(readLog()) > runningBefore && (await isPortListening('127.0.0.1', port, 200)))) {
-      if (proc.exitCode !== null || Date.now() > deadline) {
+      if (proc.exitCode !== null || proc.signalCode !== null || Date.now() > deadline) {
         proc.kill('SIGKILL');
-        const error = new Error(`mosquitto did not start on port ${port}: ${stderr}\n${readLog()}`);
+        const ended = proc.exitCode !== null ? ` (exited ${proc.exitCode})` : proc.signalCode !== null ? ` (killed by ${proc.signalCode})` : '';
+        const error = new Error(`mosquitto did not start on port ${port}${ended}: ${stderr}\n${readLog()}`);
         rmSync(dir, { recursive: true, force: true });
         throw error;
       }
