@@ -12,6 +12,12 @@ import type { RejectReason } from './context';
 export const REFUSAL_ALERT_STREAM = '_admission';
 const NONE: readonly AlertNotice[] = Object.freeze([]);
 const EXAMPLES = 5;
+/**
+ * The daemon's settings: 100 refused messages (a plant starting more streams at once than its
+ * new_streams_per_minute lets in is refused for a few messages, not a hundred) and 5 minutes of quiet.
+ */
+export const REFUSALS_TO_PAGE = 100;
+export const REFUSALS_QUIET_MS = 300_000;
 
 export interface RefusalAlertOptions {
   /** Refused messages, without a quiet gap, before it fires (1 = the first). */
