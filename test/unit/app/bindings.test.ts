@@ -292,7 +292,7 @@ test('a checkpoint hands the state store only the streams whose alert or check s
 
 test('a stream that never completed a window is not saved (a made-up topic does not come back after a restart); evict forgets a saved one', async () => {
   const t = { now: 1_000_000 };
-  await withStore(t, async ({ ctx }, state) => {
+  await withStore(t, ({ ctx }, state) => {
     const binder = createBinder(ctx, config(), state);
     const b = bind(binder, false);
     samples(b, 0, 3, false);
