@@ -45,6 +45,12 @@ export class AutoLearner implements WindowLearner {
     return [...this.collecting.entries()].map(([model, c]) => ({ model, windows: c.windows.length, target: this.opts.windows, training: c.training }));
   }
 
+  /** The stream of `model` was evicted: the windows it collected go (a model being trained is still written). */
+  forget(model: string): void {
+    const c = this.collecting.get(model);
+    if (c && !c.training) this.collecting.delete(model);
+  }
+
   offer(binding: StreamBinding, window: Window): void {
     let c = this.collecting.get(binding.model);
     if (!c) {

@@ -18,7 +18,8 @@ import { StallDetector } from '../core/stall';
 import { SensorCheck } from '../core/sensorCheck';
 import type { ComponentContext } from '../core/context';
 import type { StreamScoreFilter } from '../core/scoreFilter';
-import type { StreamBinding } from '../pipeline/pipeline';
+import type { Admission, StreamBinding } from '../pipeline/pipeline';
+import { admit, StreamAllowList, StreamRateBucket, type AdmissionRule } from '../core/streamAdmission';
 import type { StreamSamples } from '../sources/source';
 import type { Detector } from '../model/detector';
 import { CoarseScaleFilter } from './coarseScale';
@@ -48,6 +49,13 @@ export interface Binder {
    * subscription and labels are known, for the pipeline to bind before their first message (Pipeline.adopt).
    */
   reconcileSaved(): StreamSamples[];
+  /** Each subscription's allow_streams and new_streams_per_minute, for the pipeline (rules follow config reloads). */
+  readonly admission: Admission;
+  /**
+   * An idle stream is to be evicted (Pipeline.evictIdle): false while an alert of it is firing (kept until it
+   * resolves); else its alert state and saved state are forgotten, and true.
+   */
+  evict(stream: string): boolean;
 }
 
 export interface BinderHooks {
@@ -115,6 +123,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
   let config = initial;
   const bound = new Map<string, Bound>();
   const onRestored = hooks.onRestored ?? (() => undefined);
+  let rules = admissionRules(initial);
   const notify = hooks.notify ?? (() => undefined);
 
   /**
@@ -259,9 +268,27 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     bind(batch) {
       return bindingFor(batch.subscription, batch.stream, batch.labels);
     },
+    admission: {
+      allowed: (batch) => {
+        const rule = rules[batch.subscription];
+        return rule?.allow ? admit({ allow: rule.allow }, batch.stream, 0) : null;
+      },
+      rate: (batch, now) => {
+        const rule = rules[batch.subscription];
+        return rule?.bucket ? admit({ bucket: rule.bucket }, batch.stream, now) : null;
+      },
+    },
+    evict(stream) {
+      const b = bound.get(stream);
+      if (b && b.machine.active().length + b.stall.active().length + b.sensors.active().length > 0) return false;
+      bound.delete(stream);
+      state.forgetStream(stream);
+      return true;
+    },
     rebind(next) {
       const previous = config;
       config = next;
+      rules = admissionRules(next);
       return (old) => {
         const stream = old.spec.id;
         const was = bound.get(stream);
@@ -287,6 +314,9 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     },
     persist() {
       for (const [stream, b] of bound) {
+        // A stream that never completed a window, with nothing firing, is not saved: a made-up topic must not be
+        // bound again at every start (its first window, or an alert, saves it).
+        if (!b.stall.healthy && b.saved.alert === -1 && b.machine.active().length + b.stall.active().length + b.sensors.active().length === 0) continue;
         const alert = b.machine.revision;
         if (alert !== b.saved.alert) {
           state.setAlertSnapshot(stream, b.machine.snapshot());
@@ -330,6 +360,14 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
       return adopt;
     },
   };
+}
+
+/** Per subscription (by index): its allow list and new-stream bucket, where configured. */
+function admissionRules(config: Config): AdmissionRule[] {
+  return config.subscriptions.map((sub) => ({
+    ...(sub.allow_streams ? { allow: new StreamAllowList(sub.allow_streams) } : {}),
+    ...(sub.new_streams_per_minute > 0 ? { bucket: new StreamRateBucket(sub.new_streams_per_minute) } : {}),
+  }));
 }
 
 /**

@@ -7,6 +7,7 @@ import { autoLearnDetection } from '../config/detection';
 import type { Config, DetectionConfig } from '../config/schema';
 import { systemClock } from '../core/clock';
 import { ConfigError } from '../core/errors';
+import { RefusalAlert, REFUSALS_QUIET_MS, REFUSALS_TO_PAGE } from '../core/refusalAlert';
 import type { ComponentContext } from '../core/context';
 import { selectBackend, type BackendInfo } from '../model/backend';
 import type { Detector } from '../model/detector';
@@ -27,7 +28,7 @@ import { backendPreference } from './backend';
 import { createBinder, type Binder } from './bindings';
 import { detectorSpec } from './detection';
 import { IngestGate } from './ingestGate';
-import { ModelRegistry } from './models';
+import { AUTO_PREFIX, ModelRegistry } from './models';
 import { applyModelShapes, readModelShapes } from './modelShape';
 import { planReload, planSinkSwap, type ActiveSink, type ReloadPlan, type SinkSwap } from './reload';
 import { externalUrl, planSinks, secretValues } from './sinks';
@@ -199,11 +200,23 @@ export class Daemon {
         maxBatch: c.batching.max_batch,
         maxWaitMs: c.batching.max_wait_ms,
         maxStreams: c.limits.max_streams,
+        idleEvictMs: c.limits.stream_idle_evict_ms,
+        newIdleEvictMs: c.limits.new_stream_idle_evict_ms,
       },
       bind: (batch) => binder.bind(batch),
       detectorFor: (m) => models.get(m),
       learner,
       sinks: this.sinks,
+      admission: binder.admission,
+      refusals: new RefusalAlert({ fireAfter: REFUSALS_TO_PAGE, quietMs: REFUSALS_QUIET_MS, nextSequence: store.nextSequence }),
+      // The stream's learned model (state_dir/models) is kept: it took auto_learn_windows windows to learn, and a
+      // stream back after a long planned stop goes on with it instead of learning again. A stream that never
+      // completed a window has none (learning needs windows), so there is nothing of it to delete there.
+      evict: (stream) => {
+        if (!binder.evict(stream)) return false;
+        learner.forget(`${AUTO_PREFIX}${stream}`);
+        return true;
+      },
     });
     const pipeline = this.pipeline;
     this.events.status.provideStreamFill(() => pipeline.streamFill());
@@ -254,7 +267,11 @@ export class Daemon {
     if (brokerChoice.simulate) this.simulator = await startSimulator(c, this.ctx('simulator'));
     this.healthTimer = setInterval(() => this.writeHealth(), 10_000);
     this.healthTimer.unref();
-    this.stallTimer = setInterval(() => pipeline.checkStalls(Date.now()), 1000);
+    this.stallTimer = setInterval(() => {
+      const now = Date.now();
+      pipeline.checkStalls(now);
+      pipeline.evictIdle(now);
+    }, 1000);
     this.stallTimer.unref();
     this.log.info('anomalyd is running.', { streams_configured: c.subscriptions.length, models: Object.keys(c.models).length, sinks: this.sinks.map((s) => s.name).join(','), state_dir: c.state_dir });
   }

@@ -101,6 +101,20 @@ export const limitsSchema = section(
       default: 1_000,
       description: 'Most streams tracked at once; messages for further streams are rejected and counted, which bounds memory and metric labels.',
     }),
+    stream_idle_evict_ms: Type.Integer({
+      minimum: 0,
+      maximum: 31_536_000_000,
+      default: 86_400_000,
+      description:
+        'A stream that produces no window for this long (milliseconds) is forgotten: its window buffer, alert state and saved state go, freeing its place under max_streams (a learned model is kept). A stream with an alert firing is kept until the alert resolves. 0 = never.',
+    }),
+    new_stream_idle_evict_ms: Type.Integer({
+      minimum: 0,
+      maximum: 31_536_000_000,
+      default: 600_000,
+      description:
+        'The same for a stream that never completed a window (a made-up topic, a sender that stopped at once): forgotten after this long without a window or a sample (milliseconds). Such a stream is never saved to the state file. 0 = never.',
+    }),
   },
   'Resource limits.',
 );

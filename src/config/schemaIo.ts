@@ -149,6 +149,29 @@ export const subscriptionSchema = entry(
     timestamp: timestampSchema,
     model: modelRef,
     channels: Type.Optional(channelsSchema),
+    allow_streams: Type.Optional(
+      Type.Array(
+        named(
+          '^[A-Za-z0-9*][A-Za-z0-9_.:/*-]{0,127}$',
+          'must be a stream id or a pattern of letters, digits, "_.:/-" and "*" (at most 128 characters)',
+          'A stream id, or a pattern: `*` matches any characters within one level (not "/"), `**` any characters.',
+        ),
+        {
+          minItems: 1,
+          maxItems: 10_000,
+          uniqueItems: true,
+          description:
+            'Stream ids this subscription admits, e.g. ["line1/*", "line2/press1"]: `*` matches within one "/" level, `**` across levels. Messages of any other stream the topic filter matches are refused (counted as stream_not_allowed). Unset: every stream the topic produces.',
+        },
+      ),
+    ),
+    new_streams_per_minute: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      default: 0,
+      description:
+        'New streams this subscription admits per minute (a token bucket holding this many, so as many streams can start at once); messages of further new streams are refused (counted as stream_rate) until a token is free. Streams already tracked, or saved from the previous run, are not affected. 0 = no limit.',
+    }),
     ...overrides,
   },
   'One MQTT subscription and how its messages become streams.',

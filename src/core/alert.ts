@@ -7,9 +7,11 @@ export type AlertSeverity = 'warning' | 'critical';
  * the stream stopped sending for longer than its configured silence (a dead sensor or gateway, not a fault);
  * sensor_flatline / sensor_spikes: a channel repeats one value or glitches (sensorCheck.ts), a measurement fault;
  * timestamps_rejected: the stream sends, but every message was rejected for its sample times (a sender's clock
- * far ahead or reset), for as long as a stall takes (stall.ts).
+ * far ahead or reset), for as long as a stall takes (stall.ts); streams_refused: messages of new streams keep
+ * being refused (allow_streams, new_streams_per_minute, limits.max_streams), one alert for all of them
+ * (refusalAlert.ts).
  */
-export type AlertKind = 'anomaly' | 'insufficient_data' | 'ingestion_stalled' | 'sensor_flatline' | 'sensor_spikes' | 'timestamps_rejected';
+export type AlertKind = 'anomaly' | 'insufficient_data' | 'ingestion_stalled' | 'sensor_flatline' | 'sensor_spikes' | 'timestamps_rejected' | 'streams_refused';
 
 export interface ChannelShare {
   readonly channel: string;

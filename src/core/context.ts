@@ -28,9 +28,14 @@ export type RejectReason =
   | 'too_old'
   | 'unknown_stream'
   | 'stream_limit'
+  | 'stream_not_allowed'
+  | 'stream_rate'
   | 'out_of_order'
   | 'duplicate'
   | 'queue_full';
+
+/** idle: it had completed windows; never_windowed: it never completed one (a made-up topic, a dead sender). */
+export type EvictReason = 'idle' | 'never_windowed';
 
 export type WebhookResult = 'success' | 'retry' | 'failed' | 'rejected';
 export type SinkDropReason = 'rejected' | 'overflow' | 'spool_full' | 'spool_corrupt';
@@ -48,6 +53,12 @@ export interface Events {
   /** At start: this replica scores the streams of shard `index` of `count`. */
   shardAssigned(index: number, count: number): void;
   samplesAccepted(stream: string, count: number): void;
+  /**
+   * A stream was forgotten after producing no window for its idle time (limits.stream_idle_evict_ms, or
+   * limits.new_stream_idle_evict_ms for a stream that never completed one): its window buffer, alert state and
+   * saved state are gone; a later message of it binds it again as a new stream.
+   */
+  streamEvicted(stream: string, reason: EvictReason, idleMs: number): void;
   windowScored(stream: string, model: string, score: number, threshold: number, anomalous: boolean): void;
   windowInsufficient(stream: string, completeness: number): void;
   inferenceBatch(model: string, windows: number, seconds: number): void;

@@ -9,6 +9,12 @@
 // rejection (timeRejected); a silence with rejections in it fires as timestamps_rejected instead, naming the
 // reason and the offset. It resolves after a run of RECOVERY_SAMPLES correctly timed samples, not the first one,
 // so a clock that is right only now and then does not page and resolve over and over.
+//
+// Only a stream that had been healthy pages: one that completed at least one window. A topic that sent a
+// message or two and nothing a model could score (a made-up topic, a sender switched off at once) is not a
+// stream that stopped; 1,500 such topics paged 997 IngestionStalled alerts. Healthy is kept in the snapshot,
+// so a stream restored after a restart pages when it stays silent. TimestampsRejected still pages before a
+// first window: that sender is real (its messages decode into the stream's channels), only its clock is wrong.
 import type { AlertNotice } from './alert';
 import { alertFingerprint } from './alertFingerprint';
 import { reviveFiringNotice } from './alertNoticeCheck';
@@ -25,6 +31,8 @@ const NONE: readonly AlertNotice[] = Object.freeze([]);
 export interface StallSnapshot {
   readonly version: typeof STALL_SNAPSHOT_VERSION;
   readonly firing: AlertNotice | null;
+  /** It completed a window (absent in files written before this was kept: taken as healthy). */
+  readonly healthy?: boolean;
 }
 
 export interface StallOptions {
@@ -52,6 +60,8 @@ export class StallDetector {
   private goodRun = 0;
   /** Counts changes of what snapshot() holds (the firing alert): the checkpoint copies changed streams only. */
   private changes = 0;
+  /** It completed at least one window: only then does a silence page. */
+  private wasHealthy = false;
 
   constructor(
     private readonly o: StallOptions,
@@ -66,7 +76,20 @@ export class StallDetector {
     next.firing = this.firing;
     next.rejection = this.rejection;
     next.goodRun = this.goodRun;
+    next.wasHealthy = this.wasHealthy;
     return next;
+  }
+
+  /** It completed at least one window (now, or before a restart). */
+  get healthy(): boolean {
+    return this.wasHealthy;
+  }
+
+  /** The stream completed a window: from now on a silence pages. */
+  windowCompleted(): void {
+    if (this.wasHealthy) return;
+    this.wasHealthy = true;
+    this.changes++;
   }
 
   get stalled(): boolean {
@@ -83,7 +106,7 @@ export class StallDetector {
   }
 
   snapshot(): StallSnapshot {
-    return { version: STALL_SNAPSHOT_VERSION, firing: this.firing };
+    return { version: STALL_SNAPSHOT_VERSION, firing: this.firing, healthy: this.wasHealthy };
   }
 
   /**
@@ -95,6 +118,7 @@ export class StallDetector {
     const s = snapshot as Partial<StallSnapshot> | null;
     if (typeof s !== 'object' || s === null || s.version !== STALL_SNAPSHOT_VERSION) throw new TypeError(`Stall state of stream '${this.o.stream}' not restored: unsupported content`);
     this.changes++;
+    this.wasHealthy = s.healthy !== false;
     if (s.firing === null || s.firing === undefined) {
       this.firing = null;
       return;
@@ -142,6 +166,9 @@ export class StallDetector {
 
   check(now: number): AlertNotice[] {
     if (this.o.silenceMs <= 0 || this.firing || now - this.lastActivity <= this.o.silenceMs) return [];
+    // A sender whose every message was refused for its clock is a real sender (its messages parse, with the
+    // stream's channels) that was never let in: that pages even before a first window.
+    if (!this.wasHealthy && !this.rejection) return [];
     this.changes++;
     const kind = this.rejection ? 'timestamps_rejected' : 'ingestion_stalled';
     this.firing = {

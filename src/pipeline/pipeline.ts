@@ -16,6 +16,8 @@ import type { WhenFull } from './boundedQueue';
 import { ScoredObservation, shareRecord } from './channelShares';
 import { ModelLane } from './modelLane';
 import type { StreamFill } from '../core/streamFill';
+import type { EvictReason, RejectReason } from '../core/context';
+import type { RefusalAlert } from '../core/refusalAlert';
 
 /** The alert state machine of one stream, as the pipeline drives it. */
 export interface AlertTracker {
@@ -72,6 +74,26 @@ export interface PipelineOptions {
   readonly maxBatch: number;
   readonly maxWaitMs: number;
   readonly maxStreams: number;
+  /** A stream that completed windows is evicted after this long without a window (ms); 0 = never. */
+  readonly idleEvictMs?: number;
+  /** A stream that never completed a window: evicted after this long without a window or a sample (ms); 0 = never. */
+  readonly newIdleEvictMs?: number;
+}
+
+/** Why a new stream is not admitted (its subscription's allow_streams or new_streams_per_minute). */
+export interface Refusal {
+  readonly reason: RejectReason;
+  readonly detail: string;
+}
+
+/**
+ * The admission of new streams, asked on a stream's first message: `allowed` before the stream limit (a stream
+ * that would never be admitted is counted as such, not as stream_limit), `rate` after it (only a stream that
+ * would be tracked takes a token).
+ */
+export interface Admission {
+  allowed(batch: StreamSamples): Refusal | null;
+  rate(batch: StreamSamples, now: number): Refusal | null;
 }
 
 export interface PipelineDeps {
@@ -82,6 +104,15 @@ export interface PipelineDeps {
   readonly detectorFor: (model: string) => Detector | undefined;
   readonly learner?: WindowLearner;
   readonly sinks: readonly Sink[];
+  /** Absent: every stream the subscriptions produce is admitted (up to maxStreams). */
+  readonly admission?: Admission;
+  /** The one alert that summarises refused new streams; absent: refusals are only counted. */
+  readonly refusals?: RefusalAlert;
+  /**
+   * An idle stream is about to be evicted: forget its state (alert state, saved state) and return true, or
+   * return false to keep it (an alert of it is firing). Absent: evicted.
+   */
+  readonly evict?: (stream: string, reason: EvictReason) => boolean;
 }
 
 /** An insufficient window waiting for the stream's windows queued before it to be scored. */
@@ -97,6 +128,15 @@ interface StreamState {
   readonly reorder: ReorderBuffer;
   readonly buffer: WindowBuffer;
   lastSampleAt: number;
+  /** When its latest window (complete or insufficient) ended up, by the arrival clock; its bind time before any. */
+  lastWindowAt: number;
+  /** Window events so far (complete or insufficient): deliver() notes the time when this grows. */
+  windows: number;
+  /**
+   * It completed a window (now or before a restart): only such a stream is checkpointed, and its stall alert
+   * pages. A made-up topic that sent a message or two never is.
+   */
+  windowed: boolean;
   /**
    * Windows of the stream handed to a model lane, and how many of them are done: the alert state machine must
    * see a stream's windows in time order, but complete windows wait in the lane for their batch while an
@@ -114,6 +154,9 @@ function newStreamState(binding: StreamBinding, lastSampleAt: number, previous?:
     reorder: new ReorderBuffer(binding.maxLatenessMs ?? 0),
     buffer: new WindowBuffer(binding.spec, binding.window),
     lastSampleAt,
+    lastWindowAt: previous?.lastWindowAt ?? lastSampleAt,
+    windows: previous?.windows ?? 0,
+    windowed: previous?.windowed ?? binding.stall?.healthy ?? false,
     // Windows queued under the previous binding are still scored for this stream.
     queued: previous?.queued ?? 0,
     done: previous?.done ?? 0,
@@ -176,8 +219,14 @@ export class Pipeline {
     const { ctx } = this.deps;
     let state = this.streams.get(batch.stream);
     if (!state) {
-      if (this.streams.size >= this.deps.options.maxStreams) {
-        ctx.events.messageRejected('stream_limit', batch.stream, `stream limit of ${this.deps.options.maxStreams} reached`);
+      const admission = this.deps.admission;
+      const refusal =
+        admission?.allowed(batch) ??
+        (this.streams.size >= this.deps.options.maxStreams ? { reason: 'stream_limit' as const, detail: `stream limit of ${this.deps.options.maxStreams} reached` } : null) ??
+        admission?.rate(batch, batch.receivedAt ?? ctx.clock.now()) ??
+        null;
+      if (refusal) {
+        this.refuse(batch, refusal);
         return;
       }
       const binding = this.deps.bind(batch);
@@ -186,6 +235,7 @@ export class Pipeline {
         return;
       }
       state = newStreamState(binding, 0);
+      state.lastWindowAt = batch.receivedAt ?? ctx.clock.now();
       this.streams.set(batch.stream, state);
       if (this.restoring.size > 0) this.restore(state, batch.stream);
     }
@@ -195,6 +245,7 @@ export class Pipeline {
     }
     // This runs for every message: no allocation unless a window is due or the queue pushes back.
     let pending: Promise<void>[] | undefined;
+    const windowsBefore = state.windows;
     const { reorder } = state;
     // Indexed loops here and below: a for-of iterator per message and per sample showed in the allocation profile.
     const { samples } = batch;
@@ -212,11 +263,19 @@ export class Pipeline {
     }
     const now = batch.receivedAt ?? ctx.clock.now();
     state.lastSampleAt = now;
+    if (state.windows !== windowsBefore) state.lastWindowAt = now;
     if (state.binding.stall) this.emit(state.binding.stall.activity(now, samples.length));
     ctx.events.samplesAccepted(batch.stream, batch.samples.length);
     if (pending === undefined) return;
     return pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);
   };
+
+  /** A new stream's message refused for admission: acknowledged by the caller, counted, and summarised in one alert. */
+  private refuse(batch: StreamSamples, refusal: Refusal): void {
+    const { ctx } = this.deps;
+    ctx.events.messageRejected(refusal.reason, batch.stream, refusal.detail);
+    if (this.deps.refusals) this.emit(this.deps.refusals.refused(batch.receivedAt ?? ctx.clock.now(), batch.stream, refusal.reason));
+  }
 
   private rejectSample(stream: string, sample: Sample, dropped: ReorderDrop): void {
     const why = dropped === 'duplicate' ? 'a sample with this time was already taken' : 'older than the allowed lateness';
@@ -232,10 +291,15 @@ export class Pipeline {
     if (state.binding.sensors && state.buffer.outOfOrder === before) this.emit(state.binding.sensors.observe(sample.ts, sample.values));
     for (let i = 0; i < events.length; i++) {
       const event = events[i];
+      state.windows++;
       if (event.kind === 'insufficient') {
         ctx.events.windowInsufficient(event.window.stream, event.window.completeness);
         this.observeInsufficient(state, event.window.end, event.window.completeness);
       } else {
+        if (!state.windowed) {
+          state.windowed = true;
+          state.binding.stall?.windowCompleted();
+        }
         const queued = this.route(state, event.window);
         if (queued instanceof Promise) (pending ??= []).push(queued);
       }
@@ -267,7 +331,9 @@ export class Pipeline {
    */
   checkpoint(visit: (stream: string, checkpoint: StreamCheckpoint) => void): void {
     for (const lane of this.lanes.values()) lane.drain();
-    for (const [id, state] of this.streams) visit(id, { window: state.buffer.view(), held: state.reorder.pending });
+    // A stream that never completed a window is not saved: a made-up topic must not come back after a restart.
+    // What a real new stream loses is less than one window of samples, the samples before its first window.
+    for (const [id, state] of this.streams) if (state.windowed) visit(id, { window: state.buffer.view(), held: state.reorder.pending });
   }
 
   /**
@@ -283,6 +349,8 @@ export class Pipeline {
     if (this.stopped) return;
     this.drain();
     this.stopped = true;
+    // The summary of refused streams is not saved: resolved here, raised again by refusals after the restart.
+    if (this.deps.refusals) this.emit(this.deps.refusals.retire(this.deps.ctx.clock.now(), 'anomalyd stopped; refusals after its restart raise this alert again.'));
     for (const lane of this.lanes.values()) lane.stop();
   }
 
@@ -291,6 +359,31 @@ export class Pipeline {
     for (const state of this.streams.values()) {
       if (state.binding.stall) this.emit(state.binding.stall.check(now));
     }
+    if (this.deps.refusals) this.emit(this.deps.refusals.check(now));
+  }
+
+  /**
+   * Forgets the streams idle past their limit (options idleEvictMs, newIdleEvictMs), freeing their place under
+   * maxStreams: a stream that completed windows after idleEvictMs without one, a stream that never did after
+   * newIdleEvictMs without a window or a sample. A stream with windows still being scored waits for them, and
+   * one the evict hook keeps (an alert firing) stays. Returns how many were evicted.
+   */
+  evictIdle(now: number): number {
+    const { idleEvictMs = 0, newIdleEvictMs = 0 } = this.deps.options;
+    let evicted = 0;
+    for (const [id, state] of this.streams) {
+      const limit = state.windowed ? idleEvictMs : newIdleEvictMs;
+      if (limit <= 0 || state.queued > state.done) continue;
+      const since = state.windowed ? state.lastWindowAt : Math.max(state.lastWindowAt, state.lastSampleAt);
+      if (now - since <= limit) continue;
+      const reason: EvictReason = state.windowed ? 'idle' : 'never_windowed';
+      if (this.deps.evict && !this.deps.evict(id, reason)) continue;
+      this.streams.delete(id);
+      this.restoring.delete(id);
+      evicted++;
+      this.deps.ctx.events.streamEvicted(id, reason, now - since);
+    }
+    return evicted;
   }
 
   /** A model became available or was reloaded: later windows of its streams are scored by it. */
@@ -332,6 +425,8 @@ export class Pipeline {
     const binding = this.deps.bind(batch);
     if ('refused' in binding) return;
     const state = newStreamState(binding, 0);
+    // Idle from now, not from 1970: an adopted stream that never sends again is evicted after its idle time.
+    state.lastWindowAt = this.deps.ctx.clock.now();
     this.streams.set(batch.stream, state);
     if (this.restoring.size > 0) this.restore(state, batch.stream);
   }
@@ -356,6 +451,8 @@ export class Pipeline {
       this.deps.ctx.log.warn('Starting a new window for the stream: its saved window does not fit its settings.', { stream, error: (err as Error).message });
       return;
     }
+    // Only a stream that completed a window was checkpointed.
+    state.windowed = true;
     // Normally held again; released at once only if the lateness was lowered since.
     for (const s of snapshot.held) for (const r of state.reorder.push(s).ready) void this.window(state, r, undefined);
   }

@@ -53,6 +53,7 @@ const ALERT_NAMES = {
   sensor_flatline: 'SensorFlatline',
   sensor_spikes: 'SensorSpikes',
   timestamps_rejected: 'TimestampsRejected',
+  streams_refused: 'StreamsRefused',
 } as const satisfies Record<AlertKind, string>;
 
 export function alertName<K extends AlertKind>(kind: K): (typeof ALERT_NAMES)[K] {
@@ -118,6 +119,18 @@ function conditionAnnotations(notice: AlertNotice): Record<string, string> & { s
           ...(notice.detail ? { timestamp_problem: notice.detail } : {}),
         }
       : { summary: `Sample times of stream ${notice.stream} are right again`, description: `Stream ${notice.stream} sends correctly timed samples again and is scored.` };
+  }
+  if (notice.kind === 'streams_refused') {
+    return notice.status === 'firing'
+      ? {
+          summary: 'Messages of new streams are refused',
+          description:
+            `Since ${rfc3339(notice.startsAt)}, messages of streams the daemon does not track yet are refused${notice.detail ? `: ${notice.detail}` : ''}. ` +
+            "Made-up topics on the broker, or a real stream the subscription's allow_streams, new_streams_per_minute or limits.max_streams keeps out; " +
+            'anomalyd_messages_rejected_total{reason} counts them by reason. This is one alert for all of them, not an anomaly verdict.',
+          ...(notice.detail ? { refused: notice.detail } : {}),
+        }
+      : { summary: 'New streams are no longer refused', description: `No message of a new stream was refused for a while${notice.detail ? `; in all, ${notice.detail}` : ''}.` };
   }
   if (notice.kind === 'sensor_flatline' || notice.kind === 'sensor_spikes') {
     const channels = notice.topChannels.map((c) => c.channel).join(', ');

@@ -62,6 +62,9 @@ export function formatNotice(notice: AlertNotice, escalatedAt?: number): string 
   if (notice.kind === 'ingestion_stalled') {
     return `${head}  ${notice.status === 'firing' ? 'ingestion stalled: no samples' : 'samples arrive again'}`;
   }
+  if (notice.kind === 'streams_refused') {
+    return `${head}  ${notice.status === 'firing' ? 'new streams refused' : 'new streams no longer refused'}: ${notice.detail ?? ''}`;
+  }
   if (notice.kind === 'timestamps_rejected') {
     return `${head}  ${notice.status === 'firing' ? `sample times rejected: ${notice.detail ?? 'every message'}` : 'sample times right again'}`;
   }

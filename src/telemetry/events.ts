@@ -5,7 +5,7 @@
 import type { AlertNotice } from '../core/alert';
 import { formatReadings } from '../core/channelReading';
 import { systemClock, type Clock } from '../core/clock';
-import type { Events, Log, LogFields, RejectReason, ScoringFailure, SinkDropReason, WebhookResult } from '../core/context';
+import type { EvictReason, Events, Log, LogFields, RejectReason, ScoringFailure, SinkDropReason, WebhookResult } from '../core/context';
 import { LogLimiter } from './logLimiter';
 import { OTHER_STREAM, type Metrics } from './metrics';
 import { StatusModel, type StatusOptions } from './status';
@@ -86,6 +86,13 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
     samplesAccepted(stream: string, count: number): void {
       metrics.samples.inc(count);
       log.debug('Accepted samples', { stream, count });
+    },
+
+    streamEvicted(stream: string, reason: EvictReason, idleMs: number): void {
+      metrics.streamsEvicted.inc({ reason });
+      const count = limiter.hit(`evicted:${reason}`);
+      if (count > 0) log.info('Evicted idle streams', { reason, count, stream, idle_ms: idleMs, interval_ms: opts.summaryIntervalMs ?? 60_000 });
+      else log.debug('Evicted an idle stream', { stream, reason, idle_ms: idleMs });
     },
 
     windowScored(stream: string, model: string, score: number, threshold: number, anomalous: boolean): void {

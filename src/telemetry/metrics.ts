@@ -17,6 +17,7 @@ export const OTHER_STREAM = '_other';
 const REJECT_REASONS: Record<RejectReason, true> = {
   oversize: true, invalid_utf8: true, invalid_json: true, invalid_csv: true, invalid_number: true,
   invalid_binary: true, missing_channel: true, bad_timestamp: true, future_timestamp: true, too_old: true, unknown_stream: true, stream_limit: true,
+  stream_not_allowed: true, stream_rate: true,
   out_of_order: true, duplicate: true, queue_full: true,
 };
 const WEBHOOK_RESULTS: Record<WebhookResult, true> = { success: true, retry: true, failed: true, rejected: true };
@@ -63,6 +64,7 @@ export interface Metrics {
   readonly providerErrors: Counter<'gauge'>;
   readonly configReloads: Counter<'result'>;
   readonly messagesOtherShard: Counter;
+  readonly streamsEvicted: Counter<'reason'>;
   readonly shardInfo: Gauge<'index' | 'count'>;
   readonly brokerDropped: Counter;
   /**
@@ -216,6 +218,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       ['model', 'reason'],
     ),
     configReloads: counter('anomalyd_config_reloads_total', 'Configuration reloads (SIGHUP), by result: ok (applied) or error (refused, the previous config stays).', ['result']),
+    streamsEvicted: counter('anomalyd_streams_evicted_total',
+      'Streams forgotten after producing no window for their idle time, by reason: idle (it had completed windows), never_windowed (it never completed one).', ['reason']),
     messagesOtherShard: counter('anomalyd_messages_other_shard_total',
       'Messages of streams another replica owns (shard): acknowledged and dropped, not scored.'),
     shardInfo: gauge('anomalyd_shard_info', 'This replica\'s shard (value 1): index and count of shard.', ['index', 'count']),
@@ -226,6 +230,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   for (const reason of Object.keys(REJECT_REASONS)) m.messagesRejected.inc({ reason }, 0);
   for (const result of Object.keys(WEBHOOK_RESULTS)) m.webhookDeliveries.inc({ result }, 0);
   for (const state of ['firing', 'resolved']) m.alerts.inc({ state }, 0);
+  for (const reason of ['idle', 'never_windowed']) m.streamsEvicted.inc({ reason }, 0);
   for (const result of ['ok', 'error']) m.configReloads.inc({ result }, 0);
 
   gauge('anomalyd_build_info', 'Build information (value 1).', ['version', 'node'])

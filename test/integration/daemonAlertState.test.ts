@@ -98,9 +98,10 @@ test('restart: a firing SensorFlatline and IngestionStalled are not paged again,
   const stalled = await waitForHook('IngestionStalled firing', 'IngestionStalled', stream, 'firing', first);
   const active = (): Promise<string[]> => getAlerts(alertmanager.url).then((all) => all.filter((a) => a.labels['stream'] === stream).map((a) => a.labels['alertname'] ?? '').sort());
   await pollUntil('both alerts active in Alertmanager', active, (a) => a.includes('IngestionStalled') && a.includes('SensorFlatline'));
-  // A second pump, healthy and sending until the stop; it never sends again (its gateway died meanwhile).
-  await publish(pub, 'plant/line1/pump2/telemetry', series(20, 1000));
-  await pollUntil('the second pump taken', () => first.metric('anomalyd_samples_total'), (v) => v >= 60);
+  // A second pump, healthy (a full window: only a stream that completed one pages a stall) and sending until
+  // the stop; it never sends again (its gateway died meanwhile).
+  await publish(pub, 'plant/line1/pump2/telemetry', series(35, 1000));
+  await pollUntil('the second pump taken', () => first.metric('anomalyd_samples_total'), (v) => v >= 75);
   assert.equal((await first.stop()).code, 0);
   assert.equal(of('IngestionStalled', 'line1/pump2').length, 0, 'the second pump was not stalled before the stop');
 

@@ -58,9 +58,11 @@ async function withStore(t: { now: number }, fn: (c: ReturnType<typeof testConte
   });
 }
 
-function bind(binder: ReturnType<typeof createBinder>): StreamBinding {
+/** Binds the stream and, as the pipeline does at its first window, marks it as having completed one (`windowed`). */
+function bind(binder: ReturnType<typeof createBinder>, windowed = true): StreamBinding {
   const b = binder.bind({ subscription: 0, stream: STREAM, labels: { line: 'l1', asset: 'p1' }, samples: [] });
   assert.ok(!('refused' in b), 'bound');
+  if (windowed) b.stall?.windowCompleted();
   return b;
 }
 
@@ -285,5 +287,21 @@ test('a checkpoint hands the state store only the streams whose alert or check s
     const saved = JSON.parse(await readFile(state.file, 'utf8')) as { alerts: Record<string, { held: string }>; checks: Record<string, { stall: { firing: unknown } }> };
     assert.equal(saved.alerts[STREAM]?.held, 'firing', 'state.json holds the last copies');
     assert.ok(saved.checks[STREAM]?.stall.firing);
+  });
+});
+
+test('a stream that never completed a window is not saved (a made-up topic does not come back after a restart); evict forgets a saved one', async () => {
+  const t = { now: 1_000_000 };
+  await withStore(t, ({ ctx }, state) => {
+    const binder = createBinder(ctx, config(), state);
+    const b = bind(binder, false);
+    samples(b, 0, 3, false);
+    binder.persist();
+    assert.deepEqual(state.savedStreams(), [], 'not saved before its first window');
+    b.stall?.windowCompleted();
+    binder.persist();
+    assert.deepEqual(state.savedStreams(), [STREAM], 'saved once it completed one');
+    assert.equal(binder.evict(STREAM), true);
+    assert.deepEqual(state.savedStreams(), [], 'evicted: its saved state goes with it');
   });
 });

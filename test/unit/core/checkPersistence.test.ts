@@ -100,8 +100,11 @@ test('retire() resolves firing sensor alerts with the reason; turning a check of
   assert.match(closed.reason ?? '', /turned off/);
 });
 
+/** A stall detector of a stream that completed a window (only such a stream pages when it goes silent). */
 function stall(o: Partial<StallOptions> = {}, now = 0): StallDetector {
-  return new StallDetector({ stream: 'l1/p1', model: 'pump', labels: { line: 'l1' }, silenceMs: 60_000, nextSequence: sequence(), ...o }, now);
+  const d = new StallDetector({ stream: 'l1/p1', model: 'pump', labels: { line: 'l1' }, silenceMs: 60_000, nextSequence: sequence(), ...o }, now);
+  d.windowCompleted();
+  return d;
 }
 
 test('a firing stall alert survives a restart without a second page and resolves when samples return', () => {
