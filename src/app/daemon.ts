@@ -8,6 +8,7 @@ import type { Config, DetectionConfig } from '../config/schema';
 import { systemClock } from '../core/clock';
 import { ConfigError } from '../core/errors';
 import { RefusalAlert, REFUSALS_QUIET_MS, REFUSALS_TO_PAGE } from '../core/refusalAlert';
+import { StallSummary } from '../core/stallSummary';
 import type { ComponentContext } from '../core/context';
 import { selectBackend, type BackendInfo } from '../model/backend';
 import type { Detector } from '../model/detector';
@@ -73,6 +74,8 @@ export class Daemon {
   private models?: ModelRegistry;
   private healthTimer?: NodeJS.Timeout;
   private stallTimer?: NodeJS.Timeout;
+  /** Many streams stalling at once page once (kept here: a reload's Alertmanager sink re-asserts it). */
+  private stallSummary?: StallSummary;
   private stopping?: Promise<void>;
   /** Reloads run one after another (a second SIGHUP during a reload waits for it). */
   private reloading: Promise<void> = Promise.resolve();
@@ -209,6 +212,10 @@ export class Daemon {
       sinks: this.sinks,
       admission: binder.admission,
       refusals: new RefusalAlert({ fireAfter: REFUSALS_TO_PAGE, quietMs: REFUSALS_QUIET_MS, nextSequence: store.nextSequence }),
+      ...(c.limits.stall_summary_streams > 0
+        ? { stallSummary: (this.stallSummary = new StallSummary({ fireAfter: c.limits.stall_summary_streams, groupWaitMs: c.limits.stall_summary_wait_ms, nextSequence: store.nextSequence })) }
+        : {}),
+      reassert: (notices) => this.alertmanager()?.reconcile(notices),
       // The stream's learned model (state_dir/models) is kept: it took auto_learn_windows windows to learn, and a
       // stream back after a long planned stop goes on with it instead of learning again. A stream that never
       // completed a window has none (learning needs windows), so there is nothing of it to delete there.
@@ -383,7 +390,7 @@ export class Daemon {
         this.log.error('A sink from the reloaded configuration did not start; what it was given stays in its buffer.', { sink: sink.name, error: (err as Error).message });
       }
       // A new Alertmanager sink does not know what is firing; re-assert it so Alertmanager does not expire it.
-      if (sink instanceof AlertmanagerSink && this.binder) sink.reconcile(this.binder.active());
+      if (sink instanceof AlertmanagerSink && this.binder) sink.reconcile([...this.binder.active(), ...(this.stallSummary?.activeNotices() ?? [])]);
     }
   }
 

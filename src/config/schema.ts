@@ -115,6 +115,20 @@ export const limitsSchema = section(
       description:
         'The same for a stream that never completed a window (a made-up topic, a sender that stopped at once): forgotten after this long without a window or a sample (milliseconds). Such a stream is never saved to the state file. 0 = never.',
     }),
+    stall_summary_streams: Type.Integer({
+      minimum: 0,
+      maximum: 100_000,
+      default: 5,
+      description:
+        'This many streams stalling within stall_summary_wait_ms of each other (a gateway, network path or PLC gone) page one StreamsStalled alert with the count instead of an IngestionStalled page each; their own alerts are still recorded (InfluxDB, status page). 0 = every stall pages alone, at once.',
+    }),
+    stall_summary_wait_ms: Type.Integer({
+      minimum: 0,
+      maximum: 600_000,
+      default: 10_000,
+      description:
+        'How long a new IngestionStalled alert waits (milliseconds) for others to group with before it pages alone. Streams of one gateway fall silent within a sample period or two of each other.',
+    }),
   },
   'Resource limits.',
 );

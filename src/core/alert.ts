@@ -9,9 +9,18 @@ export type AlertSeverity = 'warning' | 'critical';
  * timestamps_rejected: the stream sends, but every message was rejected for its sample times (a sender's clock
  * far ahead or reset), for as long as a stall takes (stall.ts); streams_refused: messages of new streams keep
  * being refused (allow_streams, new_streams_per_minute, limits.max_streams), one alert for all of them
- * (refusalAlert.ts).
+ * (refusalAlert.ts); streams_stalled: many streams stopped sending at once, one alert for all of them
+ * (stallSummary.ts).
  */
-export type AlertKind = 'anomaly' | 'insufficient_data' | 'ingestion_stalled' | 'sensor_flatline' | 'sensor_spikes' | 'timestamps_rejected' | 'streams_refused';
+export type AlertKind =
+  | 'anomaly'
+  | 'insufficient_data'
+  | 'ingestion_stalled'
+  | 'sensor_flatline'
+  | 'sensor_spikes'
+  | 'timestamps_rejected'
+  | 'streams_refused'
+  | 'streams_stalled';
 
 export interface ChannelShare {
   readonly channel: string;
@@ -64,4 +73,9 @@ export interface AlertNotice {
   readonly reason?: string;
   /** What was seen, in words, where the kind has more to say than its name (timestamps_rejected: the reason and offset). */
   readonly detail?: string;
+  /**
+   * The fingerprint of the summary that pages for this alert (a stall among many at once, stallSummary.ts): it is
+   * recorded (InfluxDB, status history, log) but sent to no pager (webhooks, Alertmanager, console).
+   */
+  readonly summarisedBy?: string;
 }

@@ -17,6 +17,7 @@ export function reviveFiringNotice(value: unknown, kind: AlertKind, stream: stri
   if (!Array.isArray(top) || !top.every((c) => typeof c === 'object' && c !== null && typeof (c as Record<string, unknown>)['channel'] === 'string')) return 'bad channels';
   const labels = v['labels'];
   if (typeof labels !== 'object' || labels === null || !Object.values(labels).every((l) => typeof l === 'string')) return 'bad labels';
+  if (v['summarisedBy'] !== undefined && typeof v['summarisedBy'] !== 'string') return 'bad summary mark';
   const num = (x: unknown): number => (isNumber(x) ? x : NaN);
   return {
     ...(value as AlertNotice),

@@ -92,6 +92,11 @@ export class StallDetector {
     this.changes++;
   }
 
+  /** When the firing stall alert started, if it is summarised (stallSummary.ts); else null. */
+  get summarisedSince(): number | null {
+    return this.firing?.summarisedBy !== undefined ? this.firing.startsAt : null;
+  }
+
   get stalled(): boolean {
     return this.firing !== null;
   }
@@ -127,6 +132,17 @@ export class StallDetector {
     const firing = reviveFiringNotice(s.firing, kind, this.o.stream);
     if (typeof firing === 'string') throw new TypeError(`Stall state of stream '${this.o.stream}' not restored: ${firing}`);
     this.firing = firing;
+  }
+
+  /**
+   * The firing alert pages through a summary of many stalls (stallSummary.ts): it is marked so, here and in the
+   * state file, and its resolve carries the mark too. Returns the marked notice.
+   */
+  summarise(by: string): AlertNotice {
+    if (!this.firing) throw new Error(`Stream '${this.o.stream}' has no stall alert firing to summarise`);
+    this.firing = { ...this.firing, summarisedBy: by };
+    this.changes++;
+    return this.firing;
   }
 
   /** The stream is no longer monitored (removed by a config reload): resolves a firing alert with `reason`. */

@@ -18,6 +18,7 @@ import { ModelLane } from './modelLane';
 import type { StreamFill } from '../core/streamFill';
 import type { EvictReason, RejectReason } from '../core/context';
 import type { RefusalAlert } from '../core/refusalAlert';
+import type { FreshStall, StallSummary } from '../core/stallSummary';
 
 /** The alert state machine of one stream, as the pipeline drives it. */
 export interface AlertTracker {
@@ -108,6 +109,10 @@ export interface PipelineDeps {
   readonly admission?: Admission;
   /** The one alert that summarises refused new streams; absent: refusals are only counted. */
   readonly refusals?: RefusalAlert;
+  /** Many streams stalling at once page as one summary; absent: each stall pages. */
+  readonly stallSummary?: StallSummary;
+  /** Alerts taken up again without a transition (the stall summary after a restart): re-asserted to Alertmanager. */
+  readonly reassert?: (notices: readonly AlertNotice[]) => void;
   /**
    * An idle stream is about to be evicted: forget its state (alert state, saved state) and return true, or
    * return false to keep it (an alert of it is firing). Absent: evicted.
@@ -350,14 +355,40 @@ export class Pipeline {
     this.drain();
     this.stopped = true;
     // The summary of refused streams is not saved: resolved here, raised again by refusals after the restart.
+    // Held stalls page now: their streams' alerts are saved as firing and would otherwise never be sent.
+    if (this.deps.stallSummary) this.emit(this.deps.stallSummary.flush());
     if (this.deps.refusals) this.emit(this.deps.refusals.retire(this.deps.ctx.clock.now(), 'anomalyd stopped; refusals after its restart raise this alert again.'));
     for (const lane of this.lanes.values()) lane.stop();
   }
 
   /** Fire ingestion-stall alerts for streams silent longer than their configured silence (called periodically). */
   checkStalls(now: number): void {
+    const summary = this.deps.stallSummary;
+    const fresh: FreshStall[] = [];
+    let summarised = 0;
+    let earliest: number | null = null;
     for (const state of this.streams.values()) {
-      if (state.binding.stall) this.emit(state.binding.stall.check(now));
+      const stall = state.binding.stall;
+      if (!stall) continue;
+      if (!summary) {
+        this.emit(stall.check(now));
+        continue;
+      }
+      const since = stall.summarisedSince;
+      if (since !== null) {
+        summarised++;
+        earliest = earliest === null ? since : Math.min(earliest, since);
+      }
+      for (const notice of stall.check(now)) {
+        // A stream whose clock is wrong is its own problem, not part of a site going dark.
+        if (notice.kind === 'ingestion_stalled') fresh.push({ notice, summarise: (by) => stall.summarise(by) });
+        else this.emit([notice]);
+      }
+    }
+    if (summary) {
+      const { notices, adopted } = summary.tick(now, fresh, summarised, earliest);
+      if (adopted) this.deps.reassert?.([adopted]);
+      this.emit(notices);
     }
     if (this.deps.refusals) this.emit(this.deps.refusals.check(now));
   }
@@ -550,6 +581,8 @@ export class Pipeline {
   private emit(notices: readonly AlertNotice[]): void {
     for (let i = 0; i < notices.length; i++) {
       const notice = notices[i];
+      // A stall resolved (or retired) while its page is still held for grouping: the page goes first.
+      if (notice.kind === 'ingestion_stalled' && notice.status === 'resolved' && this.deps.stallSummary) this.emit(this.deps.stallSummary.before(notice));
       this.deps.ctx.events.alertNotice(notice);
       for (const sink of this.sinks) sink.writeAlert?.(notice);
     }

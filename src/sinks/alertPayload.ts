@@ -54,6 +54,7 @@ const ALERT_NAMES = {
   sensor_spikes: 'SensorSpikes',
   timestamps_rejected: 'TimestampsRejected',
   streams_refused: 'StreamsRefused',
+  streams_stalled: 'StreamsStalled',
 } as const satisfies Record<AlertKind, string>;
 
 export function alertName<K extends AlertKind>(kind: K): (typeof ALERT_NAMES)[K] {
@@ -131,6 +132,18 @@ function conditionAnnotations(notice: AlertNotice): Record<string, string> & { s
           ...(notice.detail ? { refused: notice.detail } : {}),
         }
       : { summary: 'New streams are no longer refused', description: `No message of a new stream was refused for a while${notice.detail ? `; in all, ${notice.detail}` : ''}.` };
+  }
+  if (notice.kind === 'streams_stalled') {
+    return notice.status === 'firing'
+      ? {
+          summary: 'Many streams stopped sending at once',
+          description:
+            `Since ${rfc3339(notice.startsAt)}: ${notice.detail ?? 'many streams stopped sending together'} ` +
+            'A gateway, network path or PLC in front of them is the likely cause, not the machines. Each stream still has its own ' +
+            'IngestionStalled alert (InfluxDB, the status page) without a page of its own; this is not an anomaly verdict.',
+          ...(notice.detail ? { stalled: notice.detail } : {}),
+        }
+      : { summary: 'The streams that stopped together send again', description: 'Every stream summarised by this alert sends samples again.' };
   }
   if (notice.kind === 'sensor_flatline' || notice.kind === 'sensor_spikes') {
     const channels = notice.topChannels.map((c) => c.channel).join(', ');

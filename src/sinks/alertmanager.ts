@@ -76,7 +76,8 @@ export class AlertmanagerSink implements Sink {
   }
 
   writeAlert(notice: AlertNotice): void {
-    if (this.stopped) return;
+    // Summarised (one stall among many at once): the summary pages for it.
+    if (this.stopped || notice.summarisedBy !== undefined) return;
     const previous = this.firing.get(notice.fingerprint);
     if (previous && identity(previous) !== identity(notice)) {
       // New label set (severity escalated): Alertmanager would otherwise keep the old one firing until it expires.
@@ -93,7 +94,7 @@ export class AlertmanagerSink implements Sink {
    */
   reconcile(active: readonly AlertNotice[]): void {
     for (const notice of active) {
-      if (notice.status !== 'firing' || this.firing.has(notice.fingerprint)) continue;
+      if (notice.status !== 'firing' || notice.summarisedBy !== undefined || this.firing.has(notice.fingerprint)) continue;
       this.firing.set(notice.fingerprint, notice);
       this.enqueue(notice);
     }

@@ -30,6 +30,8 @@ export class ConsoleSink implements Sink {
   }
 
   writeAlert(notice: AlertNotice): void {
+    // Summarised (one stall among many at once): the summary's line speaks for it.
+    if (notice.summarisedBy !== undefined) return;
     const escalated = notice.status === 'firing' && this.firing.has(notice.fingerprint);
     if (notice.status === 'firing') this.firing.add(notice.fingerprint);
     else this.firing.delete(notice.fingerprint);
@@ -61,6 +63,9 @@ export function formatNotice(notice: AlertNotice, escalatedAt?: number): string 
   const head = `${time} ${word.padEnd(9)} ${notice.severity.padEnd(8)} ${notice.stream}`;
   if (notice.kind === 'ingestion_stalled') {
     return `${head}  ${notice.status === 'firing' ? 'ingestion stalled: no samples' : 'samples arrive again'}`;
+  }
+  if (notice.kind === 'streams_stalled') {
+    return `${head}  ${notice.status === 'firing' ? `streams stalled together: ${notice.detail ?? ''}` : 'the streams that stalled together send again'}`;
   }
   if (notice.kind === 'streams_refused') {
     return `${head}  ${notice.status === 'firing' ? 'new streams refused' : 'new streams no longer refused'}: ${notice.detail ?? ''}`;

@@ -93,7 +93,8 @@ export class WebhookSink implements Sink {
 
   /** Never blocks: the notice goes to the outbox (disk write in the background) and the delivery loop wakes. */
   writeAlert(notice: AlertNotice): void {
-    if (this.stopped) return;
+    // Summarised (one stall among many at once): the summary pages for it.
+    if (this.stopped || notice.summarisedBy !== undefined) return;
     if (notice.status === 'resolved' && !this.options.sendResolved) return;
     if (!this.started) this.beforeStart.push(notice);
     else this.accept(notice);

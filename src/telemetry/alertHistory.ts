@@ -32,7 +32,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Kinds whose notices carry a window score worth calling a peak. */
 const SCORED: ReadonlySet<AlertKind> = new Set<AlertKind>(['anomaly']);
-const KINDS: ReadonlySet<string> = new Set<AlertKind>(['anomaly', 'insufficient_data', 'ingestion_stalled', 'sensor_flatline', 'sensor_spikes', 'timestamps_rejected', 'streams_refused']);
+const KINDS: ReadonlySet<string> = new Set<AlertKind>(['anomaly', 'insufficient_data', 'ingestion_stalled', 'sensor_flatline', 'sensor_spikes', 'timestamps_rejected', 'streams_refused', 'streams_stalled']);
 const MAX_TOP_CHANNELS = 5;
 const MAX_TEXT = 200;
 

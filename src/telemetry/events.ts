@@ -117,11 +117,13 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
 
     alertNotice(n: AlertNotice): void {
       metrics.alerts.inc({ state: n.status });
+      if (n.summarisedBy !== undefined && n.status === 'firing') metrics.alertsSuppressed.inc({ reason: 'summarised' });
       status.recordAlert(n);
       const fields = {
         stream: n.stream, model: n.model, kind: n.kind, severity: n.severity, score: n.score, threshold: n.threshold,
         p_value: n.pValue, top_channels: n.topChannels.map((c) => `${c.channel}:${c.share.toFixed(2)}`).join(','),
         fingerprint: n.fingerprint, sequence: n.sequence,
+        ...(n.summarisedBy !== undefined ? { summarised_by: n.summarisedBy } : {}),
         // What the top channels read against what the model expected, for whoever reads the journal, not a pager.
         ...(n.topChannels.some((c) => c.reading) ? { readings: formatReadings(n.topChannels) } : {}),
       };

@@ -65,6 +65,7 @@ export interface Metrics {
   readonly configReloads: Counter<'result'>;
   readonly messagesOtherShard: Counter;
   readonly streamsEvicted: Counter<'reason'>;
+  readonly alertsSuppressed: Counter<'reason'>;
   readonly shardInfo: Gauge<'index' | 'count'>;
   readonly brokerDropped: Counter;
   /**
@@ -220,6 +221,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     configReloads: counter('anomalyd_config_reloads_total', 'Configuration reloads (SIGHUP), by result: ok (applied) or error (refused, the previous config stays).', ['result']),
     streamsEvicted: counter('anomalyd_streams_evicted_total',
       'Streams forgotten after producing no window for their idle time, by reason: idle (it had completed windows), never_windowed (it never completed one).', ['reason']),
+    alertsSuppressed: counter('anomalyd_alerts_suppressed_total',
+      'Alerts that fired but paged nobody, by reason: summarised (a stream among many that stalled at once; one StreamsStalled alert paged for them).', ['reason']),
     messagesOtherShard: counter('anomalyd_messages_other_shard_total',
       'Messages of streams another replica owns (shard): acknowledged and dropped, not scored.'),
     shardInfo: gauge('anomalyd_shard_info', 'This replica\'s shard (value 1): index and count of shard.', ['index', 'count']),
@@ -231,6 +234,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   for (const result of Object.keys(WEBHOOK_RESULTS)) m.webhookDeliveries.inc({ result }, 0);
   for (const state of ['firing', 'resolved']) m.alerts.inc({ state }, 0);
   for (const reason of ['idle', 'never_windowed']) m.streamsEvicted.inc({ reason }, 0);
+  m.alertsSuppressed.inc({ reason: 'summarised' }, 0);
   for (const result of ['ok', 'error']) m.configReloads.inc({ result }, 0);
 
   gauge('anomalyd_build_info', 'Build information (value 1).', ['version', 'node'])
