@@ -37,6 +37,7 @@ import { startSimulator, type RunningSimulator } from './simulator';
 import { healthPoint } from './health';
 import { StateLock } from './stateLock';
 import { StateStore } from './stateStore';
+import { captureFilterStates, FILTERS_FILE_PREFIX, SavedFilterStates } from './filterCheckpoint';
 import { namingConfigKey, probeWritable } from './startupErrors';
 
 export interface DaemonInfo {
@@ -191,6 +192,8 @@ export class Daemon {
       },
     });
     const binder = this.binder;
+    // Before any stream is bound: each one's score filter continues from the last checkpoint's (filterCheckpoint.ts).
+    const savedFilters = await SavedFilterStates.load(this.state, this.ctx('state').log);
     this.pipeline = new Pipeline({
       ctx: this.ctx('pipeline'),
       options: {
@@ -200,7 +203,11 @@ export class Daemon {
         maxWaitMs: c.batching.max_wait_ms,
         maxStreams: c.limits.max_streams,
       },
-      bind: (batch) => binder.bind(batch),
+      bind: (batch) => {
+        const binding = binder.bind(batch);
+        if (!('refused' in binding)) savedFilters.restore(batch.stream, binding.scoreFilter);
+        return binding;
+      },
       detectorFor: (m) => models.get(m),
       learner,
       sinks: this.sinks,
@@ -211,6 +218,7 @@ export class Daemon {
     const ingest = new IngestGate({ ctx: this.ctx('ingest'), registry: this.metrics.registry, journal: state.journal, sinks: () => this.sinks });
     this.ingest = ingest;
     state.onWriteProblem = (problem) => ingest.set('state', problem);
+    state.addPairedFile(FILTERS_FILE_PREFIX, () => captureFilterStates((visit) => pipeline.scoreFilters(visit)));
     // Samples acknowledged before a crash: the saved windows, then the journal after them, before new input.
     const recovery = await state.enableCheckpoints(
       (add) => {
