@@ -20,8 +20,8 @@ interface EncodedState {
   readonly s: number | null;
   /** Seen range: [lo, hi], base64 float64 per channel. */
   readonly r?: readonly [string, string];
-  /** Per time scale: [history, recent], base64 float64, oldest first. */
-  readonly h: readonly (readonly [string, string])[];
+  /** Per time scale: [history, recent, running sums], base64 float64, oldest first. */
+  readonly h: readonly (readonly [string, string, string?])[];
 }
 
 /** Encodes every stream's filter state handed to `add`'s caller into one file's bytes. */
@@ -31,7 +31,7 @@ export function encodeFilterStates(each: (add: (stream: string, state: ScoreFilt
     const e: EncodedState = {
       s: state.sinceDetection,
       ...(state.range ? { r: [b64(state.range.lo), b64(state.range.hi)] as const } : {}),
-      h: state.scales.map((sc) => [b64(sc.history), b64(sc.recent)] as const),
+      h: state.scales.map((sc) => (sc.sums ? ([b64(sc.history), b64(sc.recent), b64(sc.sums)] as const) : ([b64(sc.history), b64(sc.recent)] as const))),
     };
     parts.push(`${JSON.stringify(stream)}:${JSON.stringify(e)}`);
   });
@@ -60,12 +60,14 @@ function decodeState(value: unknown): ScoreFilterState | null {
   const since = e.s;
   if (!(since === null || (typeof since === 'number' && Number.isInteger(since) && since >= 0))) return null;
   if (!Array.isArray(e.h)) return null;
-  const scales: { history: Float64Array; recent: Float64Array }[] = [];
-  for (const pair of e.h as unknown[]) {
-    const history = Array.isArray(pair) ? f64(pair[0]) : null;
-    const recent = Array.isArray(pair) ? f64(pair[1]) : null;
-    if (!history || !recent) return null;
-    scales.push({ history, recent });
+  const scales: { history: Float64Array; recent: Float64Array; sums?: Float64Array }[] = [];
+  for (const entry of e.h as unknown[]) {
+    if (!Array.isArray(entry)) return null;
+    const history = f64(entry[0]);
+    const recent = f64(entry[1]);
+    const sums = entry[2] === undefined ? undefined : f64(entry[2]);
+    if (!history || !recent || sums === null) return null;
+    scales.push({ history, recent, ...(sums ? { sums } : {}) });
   }
   let range: { lo: Float64Array; hi: Float64Array } | undefined;
   if (e.r !== undefined) {

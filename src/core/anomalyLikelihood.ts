@@ -112,7 +112,7 @@ export class AnomalyLikelihood implements StreamScoreFilter {
       this.range.include(Array.from(range.lo), Array.from(range.hi));
     }
     this.scales.length = 0;
-    state.scales.forEach((s, i) => this.scale(i).restore(s.history, s.recent));
+    state.scales.forEach((s, i) => this.scale(i).restore(s.history, s.recent, s.sums));
   }
 
   private scale(i: number): ScoreGaussian {
@@ -152,14 +152,28 @@ class ScoreGaussian {
   }
 
   /** History and recent scores, oldest first. */
-  snapshot(): { history: Float64Array; recent: Float64Array } {
-    return { history: ringInOrder(this.history, this.historyCount, this.historyNext), recent: ringInOrder(this.recent, this.recentCount, this.recentNext) };
+  snapshot(): { history: Float64Array; recent: Float64Array; sums: Float64Array } {
+    return {
+      history: ringInOrder(this.history, this.historyCount, this.historyNext),
+      recent: ringInOrder(this.recent, this.recentCount, this.recentNext),
+      sums: Float64Array.of(this.sum, this.sumSq, this.recentSum, this.pushes),
+    };
   }
 
-  /** Continues from saved scores (oldest first; non-finite ones skipped, the newest that fit kept). Call on a new instance. */
-  restore(history: ArrayLike<number>, recent: ArrayLike<number>): void {
+  /**
+   * Continues from saved scores (oldest first; non-finite ones skipped, the newest that fit kept). The saved
+   * running sums are taken when every saved score was, so the p-values go on bit for bit. Call on a new instance.
+   */
+  restore(history: ArrayLike<number>, recent: ArrayLike<number>, sums?: ArrayLike<number>): void {
     for (let i = Math.max(0, history.length - this.options.historyWindows); i < history.length; i++) if (Number.isFinite(history[i])) this.pushHistory(history[i]);
     for (let i = Math.max(0, recent.length - this.options.averageWindows); i < recent.length; i++) if (Number.isFinite(recent[i])) this.pushRecent(recent[i]);
+    const whole = this.historyCount === history.length && this.recentCount === recent.length;
+    if (whole && sums && sums.length === 4 && Array.from(sums).every(Number.isFinite)) {
+      this.sum = sums[0];
+      this.sumSq = sums[1];
+      this.recentSum = sums[2];
+      this.pushes = sums[3];
+    }
   }
 
   /** Upper tail probability of the recent mean including `raw` (1 while learning); `raw` then joins the history. */

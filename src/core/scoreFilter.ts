@@ -55,6 +55,10 @@ export interface ScoreFilterState {
   readonly sinceDetection: number | null;
   /** The range check's seen range per channel; absent: no range check, or it has seen nothing. */
   readonly range?: { readonly lo: Float64Array; readonly hi: Float64Array };
-  /** Per time scale (0 = the model's own, then other scales in order): raw scores, oldest first. */
-  readonly scales: readonly { readonly history: Float64Array; readonly recent: Float64Array }[];
+  /**
+   * Per time scale (0 = the model's own, then other scales in order): raw scores, oldest first, and the running
+   * sums over them as they were ([history sum, sum of squares, recent sum, pushes]: summed again in another order
+   * they differ in the last bits, and a restored filter would not reproduce its p-values exactly).
+   */
+  readonly scales: readonly { readonly history: Float64Array; readonly recent: Float64Array; readonly sums?: Float64Array }[];
 }
