@@ -80,12 +80,12 @@ test('a restart within a reported excursion, its alert resolved, does not page t
   daemon = new DaemonProcess(configFile, httpPort, dir);
   await daemon.ready();
   for (const s of pumpSamples(3, T0, 3010)) await publisher.publish(TOPIC, pumpPayload(s), 1);
-  await pollUntil('the model learned', async () => daemon?.log ?? '', (l) => /Learned a model; scoring starts/.test(l), 60_000);
+  await pollUntil('the model learned', () => Promise.resolve(daemon?.log ?? ''), (l) => /Learned a model; scoring starts/.test(l), 60_000);
   const base = await metric('anomalyd_windows_scored_total');
   for (const s of SERIES.slice(0, STOP_AT)) await publisher.publish(TOPIC, pumpPayload(s), 1);
   // Windows end every 10 samples: the last one before the stop ends at sample STOP_AT - 1.
   await pollUntil('the windows before the stop scored', () => metric('anomalyd_windows_scored_total'), (n) => n >= base + STOP_AT / 10, 20_000);
-  await pollUntil('the excursion paged and its page delivered', async () => firingPages(), (n) => n >= 1, 10_000);
+  await pollUntil('the excursion paged and its page delivered', () => Promise.resolve(firingPages()), (n) => n >= 1, 10_000);
   assert.equal(await metric('anomalyd_alerts_firing'), 0, `the alert resolved under suppression before the stop (log: ${daemon.log.slice(-2000)})`);
   const pagesBefore = firingPages();
   const { code } = await daemon.stop();

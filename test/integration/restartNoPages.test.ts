@@ -105,7 +105,7 @@ test(`${RESTARTS} restarts (SIGTERM, every fourth kill -9) under normal data: wi
   await daemon.ready();
   // Learning: the first 50 minutes of the auto stream (and of the pump stream alongside).
   await publishBoth(AUTO.samples(T0, LEARN), PUMP.samples(T0, LEARN));
-  await pollUntil('the auto stream learns its model', async () => daemon?.log ?? '', (l) => /Learned a model; scoring starts/.test(l), 60_000);
+  await pollUntil('the auto stream learns its model', () => Promise.resolve(daemon?.log ?? ''), (l) => /Learned a model; scoring starts/.test(l), 60_000);
   // Normal running from here on: the clean spans of the auto stream, the pump stream in step; 40 samples per
   // stream released per restart and published on while the daemon stops and starts.
   const autoRun = [...AUTO.samples(T0 + LEARN * 1000, 500 - (LEARN - 3010)), ...AUTO.samples(T0 + 4010_000, 300)];
@@ -149,7 +149,7 @@ test(`${RESTARTS} restarts (SIGTERM, every fourth kill -9) under normal data: wi
       await daemon.ready();
     }
     // Everything released is published and scored before the count (the webhook delivers within its retries).
-    await pollUntil('every released sample published', async () => sent, (n) => n >= released, 30_000, 50);
+    await pollUntil('every released sample published', () => Promise.resolve(sent), (n) => n >= released, 30_000, 50);
     const expectedTotal = scoredPerRestart.at(-1) as number;
     await pollUntil('the last samples scored', async () => metricValue(await metrics(), 'anomalyd_windows_scored_total'), (n) => n >= expectedTotal, 10_000);
   } finally {
