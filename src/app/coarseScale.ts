@@ -41,6 +41,10 @@ export class CoarseScaleFilter implements StreamScoreFilter {
     return this.inner.snapshot?.();
   }
 
+  get revision(): number | undefined {
+    return this.inner.revision;
+  }
+
   restore(state: ScoreFilterState): void {
     this.inner.restore?.(state);
   }

@@ -37,7 +37,7 @@ import { startSimulator, type RunningSimulator } from './simulator';
 import { healthPoint } from './health';
 import { StateLock } from './stateLock';
 import { StateStore } from './stateStore';
-import { captureFilterStates, FILTERS_FILE_PREFIX, SavedFilterStates } from './filterCheckpoint';
+import { FilterStateCapture, FILTERS_FILE_PREFIX, SavedFilterStates } from './filterCheckpoint';
 import { namingConfigKey, probeWritable } from './startupErrors';
 
 export interface DaemonInfo {
@@ -218,7 +218,8 @@ export class Daemon {
     const ingest = new IngestGate({ ctx: this.ctx('ingest'), registry: this.metrics.registry, journal: state.journal, sinks: () => this.sinks });
     this.ingest = ingest;
     state.onWriteProblem = (problem) => ingest.set('state', problem);
-    state.addPairedFile(FILTERS_FILE_PREFIX, () => captureFilterStates((visit) => pipeline.scoreFilters(visit)));
+    const filterCapture = new FilterStateCapture();
+    state.addPairedFile(FILTERS_FILE_PREFIX, () => filterCapture.capture((visit) => pipeline.scoreFilters(visit)));
     // Samples acknowledged before a crash: the saved windows, then the journal after them, before new input.
     const recovery = await state.enableCheckpoints(
       (add) => {

@@ -39,6 +39,7 @@ export class AnomalyLikelihood implements StreamScoreFilter {
   private readonly scales: ScoreGaussian[] = [];
   private sinceDetection = Infinity;
   private range: RangeNovelty | undefined;
+  private changes = 0;
 
   constructor(private readonly options: LikelihoodOptions) {
     const int = (name: 'averageWindows' | 'historyWindows' | 'learningWindows' | 'suppressWindows', min: number): void => {
@@ -57,7 +58,13 @@ export class AnomalyLikelihood implements StreamScoreFilter {
     if (!(tolerance >= 0 && Number.isFinite(tolerance))) throw new RangeError(`anomaly likelihood: rangeTolerance must be a finite number >= 0 (got ${tolerance})`);
   }
 
+  /** Changes with every window and every seed or restore. */
+  get revision(): number {
+    return this.changes;
+  }
+
   filter(o: ScoreObservation): ScoreObservation {
+    this.changes++;
     // Each time scale's raw scores have their own history (their errors are on different scales); the most
     // surprising scale speaks for the window. A scale judges nothing until it has its own learning windows.
     let tail = this.scale(0).judge(o.score);
@@ -85,6 +92,7 @@ export class AnomalyLikelihood implements StreamScoreFilter {
   seedRange(lo: readonly number[], hi: readonly number[]): void {
     const tolerance = this.options.rangeTolerance ?? 0;
     if (tolerance <= 0 || lo.length === 0 || lo.length !== hi.length) return;
+    this.changes++;
     this.range ??= new RangeNovelty(tolerance, lo.length);
     this.range.include(lo, hi);
   }
@@ -103,6 +111,7 @@ export class AnomalyLikelihood implements StreamScoreFilter {
    * range joins whatever was seeded already (the learned model's range), so restoring never narrows it.
    */
   restore(state: ScoreFilterState): void {
+    this.changes++;
     this.sinceDetection = state.sinceDetection === null || !(state.sinceDetection >= 0) ? Infinity : state.sinceDetection;
     const tolerance = this.options.rangeTolerance ?? 0;
     const range = state.range;

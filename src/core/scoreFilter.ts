@@ -45,6 +45,8 @@ export interface StreamScoreFilter {
    * (a new page) and, learning again, scored the windows after it 0 (a resolve while the fault went on).
    */
   snapshot?(): ScoreFilterState | undefined;
+  /** Changes with every change of what snapshot() returns (a checkpoint encodes changed filters only). */
+  readonly revision?: number;
   /** Continues from a snapshot (of a filter of possibly other settings: what fits is taken, see the filter). */
   restore?(state: ScoreFilterState): void;
 }

@@ -2,8 +2,9 @@
 // range with its infinities, no detection yet); a damaged entry is counted and left out, not the whole file.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeFilterStates, encodeFilterStates } from '../../../src/app/filterCheckpoint';
-import type { ScoreFilterState } from '../../../src/core/scoreFilter';
+import { decodeFilterStates, encodeFilterStates, FilterStateCapture } from '../../../src/app/filterCheckpoint';
+import { AnomalyLikelihood } from '../../../src/core/anomalyLikelihood';
+import type { ScoreFilterState, StreamScoreFilter } from '../../../src/core/scoreFilter';
 
 const A: ScoreFilterState = {
   sinceDetection: 3,
@@ -32,4 +33,28 @@ test('a damaged entry is counted and skipped; a file of another format is refuse
   assert.deepEqual([...states.keys()], ['ok']);
   assert.equal(damaged, 2);
   assert.throws(() => decodeFilterStates(Buffer.from('{"format":9,"filters":{}}')), /format 9/);
+});
+
+test('the capture encodes again only filters that changed, and a new filter for a stream, and drops streams no longer bound', () => {
+  const options = { averageWindows: 2, historyWindows: 20, learningWindows: 5, threshold: 0.5, suppressWindows: 0, rangeTolerance: 0.05 };
+  const feed = (l: AnomalyLikelihood, score: number): void => void l.filter({ time: 0, score, threshold: 1, pValue: 1, anomalous: false, window: { values: [score], channels: 1 } });
+  const a = new AnomalyLikelihood(options);
+  const b = new AnomalyLikelihood(options);
+  feed(a, 1);
+  feed(b, 2);
+  const capture = new FilterStateCapture();
+  let snapshots = 0;
+  const counted = (l: AnomalyLikelihood): StreamScoreFilter => ({ filter: (o) => l.filter(o), snapshot: () => (snapshots++, l.snapshot()), get revision() { return l.revision; } });
+  const fa = counted(a);
+  const fb = counted(b);
+  capture.capture((visit) => (visit('a', fa), visit('b', fb)));
+  assert.equal(snapshots, 2);
+  feed(a, 3);
+  const second = decodeFilterStates(capture.capture((visit) => (visit('a', fa), visit('b', fb))));
+  assert.equal(snapshots, 3, 'only the changed one');
+  assert.deepEqual(second.states.get('a'), a.snapshot());
+  assert.deepEqual(second.states.get('b'), b.snapshot());
+  const third = decodeFilterStates(capture.capture((visit) => visit('b', counted(b))));
+  assert.equal(snapshots, 4, 'a new filter object is encoded');
+  assert.deepEqual([...third.states.keys()], ['b']);
 });
