@@ -4,7 +4,7 @@
 // the wrong hour, or a slow level change, is invisible in a short window and plain in a long one. Each scored
 // window's coarse score joins the anomaly likelihood as a second scale (see core/anomalyLikelihood.ts). The
 // coarse model is trained by model/coarseModel.ts; this is the per-stream part that scores it.
-import type { StreamScoreFilter, ScoreObservation } from '../core/scoreFilter';
+import type { StreamScoreFilter, ScoreFilterState, ScoreObservation } from '../core/scoreFilter';
 import { PooledSteps } from '../core/pooledSteps';
 import type { Window } from '../core/types';
 import type { Detector } from '../model/detector';
@@ -31,6 +31,22 @@ export class CoarseScaleFilter implements StreamScoreFilter {
 
   seedRange(lo: readonly number[], hi: readonly number[]): void {
     this.inner.seedRange?.(lo, hi);
+  }
+
+  /**
+   * The inner filter's state only: the pooled view is not kept, so after a restart the coarse scale is heard
+   * again once its view has refilled (`pool * size` steps), its history continuing where it stopped.
+   */
+  snapshot(): ScoreFilterState | undefined {
+    return this.inner.snapshot?.();
+  }
+
+  get revision(): number | undefined {
+    return this.inner.revision;
+  }
+
+  restore(state: ScoreFilterState): void {
+    this.inner.restore?.(state);
   }
 
   filter(o: ScoreObservation): ScoreObservation {

@@ -39,6 +39,7 @@ import { startSimulator, type RunningSimulator } from './simulator';
 import { healthPoint } from './health';
 import { StateLock } from './stateLock';
 import { StateStore } from './stateStore';
+import { FilterStateCapture, FILTERS_FILE_PREFIX, SavedFilterStates } from './filterCheckpoint';
 import { namingConfigKey, probeWritable } from './startupErrors';
 
 export interface DaemonInfo {
@@ -195,6 +196,8 @@ export class Daemon {
       },
     });
     const binder = this.binder;
+    // Before any stream is bound: each one's score filter continues from the last checkpoint's (filterCheckpoint.ts).
+    const savedFilters = await SavedFilterStates.load(this.state, this.ctx('state').log);
     this.pipeline = new Pipeline({
       ctx: this.ctx('pipeline'),
       options: {
@@ -206,7 +209,11 @@ export class Daemon {
         idleEvictMs: c.limits.stream_idle_evict_ms,
         newIdleEvictMs: c.limits.new_stream_idle_evict_ms,
       },
-      bind: (batch) => binder.bind(batch),
+      bind: (batch) => {
+        const binding = binder.bind(batch);
+        if (!('refused' in binding)) savedFilters.restore(batch.stream, binding.scoreFilter);
+        return binding;
+      },
       detectorFor: (m) => models.get(m),
       learner,
       sinks: this.sinks,
@@ -231,6 +238,8 @@ export class Daemon {
     const ingest = new IngestGate({ ctx: this.ctx('ingest'), registry: this.metrics.registry, journal: state.journal, sinks: () => this.sinks });
     this.ingest = ingest;
     state.onWriteProblem = (problem) => ingest.set('state', problem);
+    const filterCapture = new FilterStateCapture();
+    state.addPairedFile(FILTERS_FILE_PREFIX, () => filterCapture.capture((visit) => pipeline.scoreFilters(visit)));
     // Samples acknowledged before a crash: the saved windows, then the journal after them, before new input.
     const recovery = await state.enableCheckpoints(
       (add) => {

@@ -70,6 +70,8 @@ export class StateStore {
   private journalFrom = 0;
 
   private capture: StreamCapture | null = null;
+  /** More state written with each stream checkpoint, as <prefix>-<generation>.json (addPairedFile). */
+  private readonly paired = new Map<string, () => Buffer>();
   /** Resolves once the sinks hold safe (written, spooled, in the outbox) what was accepted before the call. */
   private settled: () => Promise<void> = () => Promise.resolve();
   private failing = false;
@@ -154,6 +156,26 @@ export class StateStore {
     return { streams, batches: replay.batches, damaged };
   }
 
+  /**
+   * Writes what `capture` returns with every stream checkpoint, as <state_dir>/<prefix>-<generation>.json, in
+   * the same cut (called right after the stream capture, in the same tick), so it pairs with the window buffers,
+   * the alert state and the journal after them as they do with each other (the score filters' state).
+   */
+  addPairedFile(prefix: string, capture: () => Buffer): void {
+    this.paired.set(prefix, capture);
+  }
+
+  /** The <prefix> file of the checkpoint found at start, or null when it has none (a first start, an older version). */
+  async readPairedFile(prefix: string): Promise<Buffer | null> {
+    if (this.journalFrom <= 0) return null;
+    try {
+      return await readFile(pairedFile(path.dirname(this.file), prefix, this.journalFrom));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
   /** Next alert sequence number: monotonic across restarts. */
   nextSequence = (): number => {
     this.sequence++;
@@ -212,6 +234,7 @@ export class StateStore {
     // tick or stop takes it). Queuing them kept a full copy of every window buffer per queued write.
     if (this.writing && !final) return this.saving;
     let streams: Buffer | null = null;
+    let pairedFiles: [string, Buffer][] = [];
     // Before checkpoints are enabled, keep naming the checkpoint found at start.
     let journal: number | undefined = this.journalFrom > 0 ? this.journalFrom : undefined;
     if (this.capture) {
@@ -220,6 +243,7 @@ export class StateStore {
       // A final save can come while the previous write still reads the buffer: that one gets a new buffer.
       const encoder = new StreamsEncoder(this.writing ? undefined : this.encodeBuffer, this.lastEncodedBytes * 1.1);
       this.capture((stream, checkpoint) => encoder.add(stream, checkpoint));
+      pairedFiles = [...this.paired].map(([prefix, capture]) => [prefix, capture()]);
       streams = encoder.done();
       this.lastEncodedBytes = streams.length;
       // The whole allocation (StreamsEncoder never returns a slice of Node's shared pool).
@@ -253,11 +277,13 @@ export class StateStore {
     const settled = streams && !final ? this.settled().catch(() => undefined) : Promise.resolve();
     const write = async (): Promise<void> => {
       if (streams && journal !== undefined) await writeAtomic(path.join(dir, `streams-${journal}.bin`), streams);
+      if (journal !== undefined) for (const [prefix, bytes] of pairedFiles) await writeAtomic(pairedFile(dir, prefix, journal), bytes);
       await writeAtomic(this.file, state);
       if (streams && journal !== undefined) {
         if (!final) await settled;
         await this.journal.removeBefore(journal);
         await removeStreamFiles(dir, journal);
+        for (const [prefix] of pairedFiles) await removePairedFiles(dir, prefix, journal);
       }
     };
     this.writing = true;
@@ -370,6 +396,19 @@ const PLAIN_JSON = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 async function removeStreamFiles(dir: string, keep: number): Promise<void> {
   for (const n of await readdir(dir).catch(() => [] as string[])) {
     const m = STREAMS_RE.exec(n);
+    if (m && Number(m[1]) !== keep) await rm(path.join(dir, n), { force: true });
+  }
+}
+
+function pairedFile(dir: string, prefix: string, generation: number): string {
+  return path.join(dir, `${prefix}-${generation}.json`);
+}
+
+/** Deletes <prefix>-<generation>.json files other than generation `keep`. */
+async function removePairedFiles(dir: string, prefix: string, keep: number): Promise<void> {
+  const re = new RegExp(`^${prefix.replace(/[^A-Za-z0-9_]/g, '\\$&')}-(\\d+)\\.json$`);
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    const m = re.exec(n);
     if (m && Number(m[1]) !== keep) await rm(path.join(dir, n), { force: true });
   }
 }

@@ -13,7 +13,7 @@
 // A window may carry raw scores of other time scales (a model of the stream's coarse, pooled view; see
 // app/coarseScale.ts): each scale is judged against its own history and the smallest tail probability counts.
 import { RangeNovelty } from './rangeNovelty';
-import type { ScoreObservation, StreamScoreFilter } from './scoreFilter';
+import type { ScoreFilterState, ScoreObservation, StreamScoreFilter } from './scoreFilter';
 
 export interface LikelihoodOptions {
   /** Raw scores averaged into the present (HTM: 10). */
@@ -39,6 +39,7 @@ export class AnomalyLikelihood implements StreamScoreFilter {
   private readonly scales: ScoreGaussian[] = [];
   private sinceDetection = Infinity;
   private range: RangeNovelty | undefined;
+  private changes = 0;
 
   constructor(private readonly options: LikelihoodOptions) {
     const int = (name: 'averageWindows' | 'historyWindows' | 'learningWindows' | 'suppressWindows', min: number): void => {
@@ -57,7 +58,13 @@ export class AnomalyLikelihood implements StreamScoreFilter {
     if (!(tolerance >= 0 && Number.isFinite(tolerance))) throw new RangeError(`anomaly likelihood: rangeTolerance must be a finite number >= 0 (got ${tolerance})`);
   }
 
+  /** Changes with every window and every seed or restore. */
+  get revision(): number {
+    return this.changes;
+  }
+
   filter(o: ScoreObservation): ScoreObservation {
+    this.changes++;
     // Each time scale's raw scores have their own history (their errors are on different scales); the most
     // surprising scale speaks for the window. A scale judges nothing until it has its own learning windows.
     let tail = this.scale(0).judge(o.score);
@@ -85,8 +92,36 @@ export class AnomalyLikelihood implements StreamScoreFilter {
   seedRange(lo: readonly number[], hi: readonly number[]): void {
     const tolerance = this.options.rangeTolerance ?? 0;
     if (tolerance <= 0 || lo.length === 0 || lo.length !== hi.length) return;
+    this.changes++;
     this.range ??= new RangeNovelty(tolerance, lo.length);
     this.range.include(lo, hi);
+  }
+
+  snapshot(): ScoreFilterState {
+    return {
+      sinceDetection: Number.isFinite(this.sinceDetection) ? this.sinceDetection : null,
+      ...(this.range ? { range: this.range.snapshot() } : {}),
+      scales: this.scales.map((s) => s.snapshot()),
+    };
+  }
+
+  /**
+   * Continues from a snapshot. Settings may have changed since: the newest scores that fit the history and the
+   * recent average are kept; a range of another channel count is left out (the range check starts anew). The
+   * range joins whatever was seeded already (the learned model's range), so restoring never narrows it.
+   */
+  restore(state: ScoreFilterState): void {
+    this.changes++;
+    this.sinceDetection = state.sinceDetection === null || !(state.sinceDetection >= 0) ? Infinity : state.sinceDetection;
+    const tolerance = this.options.rangeTolerance ?? 0;
+    const range = state.range;
+    if (tolerance > 0 && range && range.lo.length === range.hi.length && range.lo.length > 0) {
+      if (this.range && this.range.channels !== range.lo.length) this.range = undefined;
+      this.range ??= new RangeNovelty(tolerance, range.lo.length);
+      this.range.include(Array.from(range.lo), Array.from(range.hi));
+    }
+    this.scales.length = 0;
+    state.scales.forEach((s, i) => this.scale(i).restore(s.history, s.recent, s.sums));
   }
 
   private scale(i: number): ScoreGaussian {
@@ -123,6 +158,31 @@ class ScoreGaussian {
   constructor(private readonly options: LikelihoodOptions) {
     this.history = new Float64Array(Math.min(options.historyWindows, 16));
     this.recent = new Float64Array(options.averageWindows);
+  }
+
+  /** History and recent scores, oldest first. */
+  snapshot(): { history: Float64Array; recent: Float64Array; sums: Float64Array } {
+    return {
+      history: ringInOrder(this.history, this.historyCount, this.historyNext),
+      recent: ringInOrder(this.recent, this.recentCount, this.recentNext),
+      sums: Float64Array.of(this.sum, this.sumSq, this.recentSum, this.pushes),
+    };
+  }
+
+  /**
+   * Continues from saved scores (oldest first; non-finite ones skipped, the newest that fit kept). The saved
+   * running sums are taken when every saved score was, so the p-values go on bit for bit. Call on a new instance.
+   */
+  restore(history: ArrayLike<number>, recent: ArrayLike<number>, sums?: ArrayLike<number>): void {
+    for (let i = Math.max(0, history.length - this.options.historyWindows); i < history.length; i++) if (Number.isFinite(history[i])) this.pushHistory(history[i]);
+    for (let i = Math.max(0, recent.length - this.options.averageWindows); i < recent.length; i++) if (Number.isFinite(recent[i])) this.pushRecent(recent[i]);
+    const whole = this.historyCount === history.length && this.recentCount === recent.length;
+    if (whole && sums && sums.length === 4 && Array.from(sums).every(Number.isFinite)) {
+      this.sum = sums[0];
+      this.sumSq = sums[1];
+      this.recentSum = sums[2];
+      this.pushes = sums[3];
+    }
   }
 
   /** Upper tail probability of the recent mean including `raw` (1 while learning); `raw` then joins the history. */
@@ -178,6 +238,15 @@ class ScoreGaussian {
       }
     }
   }
+}
+
+/** The `count` entries of a ring whose next write goes to `next`, oldest first (a copy). */
+function ringInOrder(ring: Float64Array, count: number, next: number): Float64Array {
+  if (count < ring.length) return ring.slice(0, count);
+  const out = new Float64Array(count);
+  out.set(ring.subarray(next));
+  out.set(ring.subarray(0, next), ring.length - next);
+  return out;
 }
 
 /** P(Z > z) for a standard normal Z, via erfc (Numerical Recipes' erfcc, relative error < 1.2e-7). */

@@ -15,7 +15,7 @@ export class RangeNovelty {
    */
   constructor(
     private readonly tolerance: number,
-    private readonly channels: number,
+    readonly channels: number,
   ) {
     if (!(tolerance >= 0 && Number.isFinite(tolerance))) throw new RangeError(`range novelty: tolerance must be a finite number >= 0 (got ${tolerance})`);
     if (!Number.isInteger(channels) || channels < 1) throw new RangeError(`range novelty: channels must be an integer >= 1 (got ${channels})`);
@@ -31,6 +31,11 @@ export class RangeNovelty {
       if (l !== undefined && Number.isFinite(l) && l < this.lo[ch]) this.lo[ch] = l;
       if (h !== undefined && Number.isFinite(h) && h > this.hi[ch]) this.hi[ch] = h;
     }
+  }
+
+  /** The seen range per channel (copies; Infinity/-Infinity where nothing was seen). */
+  snapshot(): { lo: Float64Array; hi: Float64Array } {
+    return { lo: this.lo.slice(), hi: this.hi.slice() };
   }
 
   /**

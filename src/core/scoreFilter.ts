@@ -39,4 +39,28 @@ export interface StreamScoreFilter {
    * range of a range check, so it does not start from nothing (after a restart). Filters without one ignore it.
    */
   seedRange?(lo: readonly number[], hi: readonly number[]): void;
+  /**
+   * The filter's state, to be checkpointed with the stream (app/filterCheckpoint.ts): a restarted daemon that
+   * started it afresh judged the rest of an excursion it had already reported against the learning range alone
+   * (a new page) and, learning again, scored the windows after it 0 (a resolve while the fault went on).
+   */
+  snapshot?(): ScoreFilterState | undefined;
+  /** Changes with every change of what snapshot() returns (a checkpoint encodes changed filters only). */
+  readonly revision?: number;
+  /** Continues from a snapshot (of a filter of possibly other settings: what fits is taken, see the filter). */
+  restore?(state: ScoreFilterState): void;
+}
+
+/** What a stateful score filter carries across a restart (filters of one kind: the anomaly likelihood's). */
+export interface ScoreFilterState {
+  /** Windows since the last detection; null: none since the filter started. */
+  readonly sinceDetection: number | null;
+  /** The range check's seen range per channel; absent: no range check, or it has seen nothing. */
+  readonly range?: { readonly lo: Float64Array; readonly hi: Float64Array };
+  /**
+   * Per time scale (0 = the model's own, then other scales in order): raw scores, oldest first, and the running
+   * sums over them as they were ([history sum, sum of squares, recent sum, pushes]: summed again in another order
+   * they differ in the last bits, and a restored filter would not reproduce its p-values exactly).
+   */
+  readonly scales: readonly { readonly history: Float64Array; readonly recent: Float64Array; readonly sums?: Float64Array }[];
 }

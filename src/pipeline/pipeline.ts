@@ -341,6 +341,11 @@ export class Pipeline {
     for (const [id, state] of this.streams) if (state.windowed) visit(id, { window: state.buffer.view(), held: state.reorder.pending });
   }
 
+  /** Each bound stream's score filter, for the state checkpoint (app/filterCheckpoint.ts); call in the checkpoint's cut. */
+  scoreFilters(visit: (stream: string, filter: StreamScoreFilter) => void): void {
+    for (const [id, state] of this.streams) if (state.binding.scoreFilter) visit(id, state.binding.scoreFilter);
+  }
+
   /**
    * Snapshots from the previous run's checkpoint: each stream continues from its own when it is bound again (on
    * its first message), if its window geometry is unchanged.

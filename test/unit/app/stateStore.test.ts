@@ -1,7 +1,7 @@
 // StateStore's state.json: assembled into a buffer kept between checkpoints, so a later, smaller state must
 // read back as itself (no tail of the earlier one), and a restart restores exactly what was saved last.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -58,4 +58,25 @@ test('stream ids that JSON must escape (quotes, backslashes, control characters,
   await restarted.start();
   ids.forEach((id, i) => assert.deepEqual(restarted.alertSnapshot(id), { n: i }, id));
   await restarted.stop();
+});
+
+test('a paired file is written with each stream checkpoint under its generation, read back at the next start, older ones deleted', async () => {
+  const d = path.join(dir, 'paired');
+  const first = new StateStore(testContext('state').ctx, d, 60_000);
+  await first.start();
+  assert.equal(await first.readPairedFile('filters'), null, 'a first start has none');
+  let n = 0;
+  first.addPairedFile('filters', () => Buffer.from(`capture ${++n}`));
+  await first.enableCheckpoints(() => undefined);
+  first.setAlertSnapshot('s', { x: 1 });
+  await first.save();
+  first.setAlertSnapshot('s', { x: 2 });
+  await first.stop();
+  const files = (await readdir(d)).filter((f) => f.startsWith('filters-'));
+  const state = JSON.parse(await readFile(path.join(d, 'state.json'), 'utf8')) as { journal: number };
+  assert.deepEqual(files, [`filters-${state.journal}.json`], 'only the last checkpoint\'s');
+  const second = new StateStore(testContext('state').ctx, d, 60_000);
+  await second.start();
+  assert.equal((await second.readPairedFile('filters'))?.toString(), 'capture 2');
+  await second.stop();
 });

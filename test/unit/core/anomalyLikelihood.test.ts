@@ -146,3 +146,70 @@ void test('the history, grown as scores arrive, judges exactly like a Gaussian o
     assert.ok(Math.abs(got - expected) < 1e-9, `window ${i}: ${got} vs ${expected}`);
   });
 });
+
+/** Windows of one channel around `level` (the range check looks at the values). */
+function rangeFeed(l: AnomalyLikelihood, from: number, levels: readonly number[]): { score: number; anomalous: boolean; pValue: number }[] {
+  return levels.map((level, i) =>
+    l.filter({ time: from + i, score: 1 + 0.1 * Math.sin(i), threshold: 1, pValue: 0.5, anomalous: false, window: { values: [level, level + 0.5], channels: 1 } }),
+  );
+}
+
+void test('a filter restored from a snapshot decides every later window as the one that ran on (history, recent mean, suppression, range)', () => {
+  const options: LikelihoodOptions = { averageWindows: 3, historyWindows: 40, learningWindows: 10, threshold: 0.5, suppressWindows: 5, rangeTolerance: 0.05 };
+  const scores = [...noisy(60, 7), 4, 4.2, ...noisy(30, 8), 6, ...noisy(30, 9)];
+  const levels = scores.map((s, i) => (i === 65 ? 30 : 10 + (s > 3 ? 5 : 0)));
+  const run = (l: AnomalyLikelihood, from: number, to: number): string[] =>
+    scores.slice(from, to).map((score, k) => {
+      const i = from + k;
+      const o = l.filter({ time: i, score, threshold: 1, pValue: 0.5, anomalous: false, window: { values: [levels[i], levels[i] + 1], channels: 1 } });
+      return `${o.score}/${o.pValue}/${o.anomalous}`;
+    });
+  const through = new AnomalyLikelihood(options);
+  const expected = run(through, 0, scores.length);
+  assert.ok(expected.some((e) => e.endsWith('/true')), 'the stream has detections to carry');
+  // Cut at a window within the suppression after a detection, and at one where the history has wrapped.
+  for (const cut of [62, 64, 95]) {
+    const first = new AnomalyLikelihood(options);
+    const before = run(first, 0, cut);
+    const restored = new AnomalyLikelihood(options);
+    restored.restore(first.snapshot());
+    assert.deepEqual([...before, ...run(restored, cut, scores.length)], expected, `cut at ${cut}`);
+  }
+});
+
+void test('after a restart the rest of an excursion already seen is not novel again; a fresh filter seeded with the learned range paged it anew', () => {
+  const options: LikelihoodOptions = { averageWindows: 1, historyWindows: 40, learningWindows: 10, threshold: 0.5, suppressWindows: 5, rangeTolerance: 0.05 };
+  const learned = { lo: [9], hi: [11] };
+  const l = new AnomalyLikelihood(options);
+  l.seedRange(learned.lo, learned.hi);
+  rangeFeed(l, 0, Array.from({ length: 30 }, () => 10));
+  const excursion = rangeFeed(l, 30, [14, 14.2, 14.1]);
+  assert.ok(excursion[0].anomalous, 'the excursion is reported once');
+  const fresh = new AnomalyLikelihood(options);
+  fresh.seedRange(learned.lo, learned.hi);
+  const restored = new AnomalyLikelihood(options);
+  restored.seedRange(learned.lo, learned.hi);
+  restored.restore(l.snapshot());
+  // The excursion goes on through the restart (its samples were queued in the broker's session).
+  assert.equal(rangeFeed(fresh, 33, [14.1])[0].anomalous, true, 'without the checkpoint: a second page');
+  const [again] = rangeFeed(restored, 33, [14.1]);
+  assert.equal(again.anomalous, false);
+  assert.equal(again.score, 0);
+  // The restored filter still knows a new extreme.
+  assert.equal(rangeFeed(restored, 34, [25])[0].anomalous, true);
+});
+
+void test('a snapshot restored into other settings keeps the newest scores that fit, and never narrows a seeded range', () => {
+  const big = new AnomalyLikelihood({ ...OPTIONS, historyWindows: 200, averageWindows: 5, rangeTolerance: 0.05 });
+  rangeFeed(big, 0, Array.from({ length: 150 }, (_, i) => 10 + (i % 3)));
+  const small = new AnomalyLikelihood({ ...OPTIONS, historyWindows: 60, learningWindows: 20, averageWindows: 2, rangeTolerance: 0.05 });
+  small.seedRange([0], [100]);
+  small.restore(big.snapshot());
+  const s = small.snapshot();
+  assert.equal(s.scales[0].history.length, 60);
+  assert.deepEqual([...s.scales[0].history], [...big.snapshot().scales[0].history.slice(-60)]);
+  assert.equal(s.scales[0].recent.length, 2);
+  assert.deepEqual([s.range?.lo[0], s.range?.hi[0]], [0, 100]);
+  // Past learning at once: judged against the restored history (a sine of amplitude 0.1 around 1).
+  assert.ok(rangeFeed(small, 150, [11])[0].pValue < 1);
+});
