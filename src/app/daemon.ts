@@ -22,7 +22,7 @@ import { createEvents, type TelemetryEvents } from '../telemetry/events';
 import { createTelemetryServer, type TelemetryServer } from '../telemetry/http';
 import { createLogger, type Logger } from '../telemetry/logger';
 import { createMetrics, type Metrics } from '../telemetry/metrics';
-import { modelsLoadedCheck, mqttConnectedCheck } from '../telemetry/readiness';
+import { ingestingCheck, modelsLoadedCheck, mqttConnectedCheck } from '../telemetry/readiness';
 import { AlertHistoryFile } from './alertHistoryFile';
 import { AutoLearner, learnedRange } from './autoLearner';
 import { backendPreference } from './backend';
@@ -266,7 +266,7 @@ export class Daemon {
         port: c.http.port,
         metrics: this.metrics,
         status,
-        readiness: [mqttConnectedCheck(status), modelsLoadedCheck(status, () => Object.keys(this.config.models)), { name: 'storage', check: () => ingest.check() }],
+        readiness: [mqttConnectedCheck(status), modelsLoadedCheck(status, () => Object.keys(this.config.models)), { name: 'storage', check: () => ingest.check() }, ingestingCheck(() => status.ingestCounters(), systemClock, c.http.ready_ingest_window_s * 1000)],
         log: this.log.child({ component: 'http' }),
         page: { version: this.info.version, backend: this.backend.name, ...(c.http.external_url !== undefined ? { externalUrl: c.http.external_url } : {}) },
         ...(c.http.token !== undefined ? { bearerToken: c.http.token } : {}),

@@ -52,6 +52,13 @@ export const httpSchema = section(
       }),
     ),
     token_file: Type.Optional(Type.String({ minLength: 1, description: 'File whose content (trimmed) is the bearer token.' })),
+    ready_ingest_window_s: Type.Integer({
+      minimum: 0,
+      maximum: 86_400,
+      default: 60,
+      description:
+        "/readyz fails its 'ingest' check when, for this long, messages kept arriving and none was accepted (each rejected, or refused by the pipeline); it names the top rejection reason. A single bad message never fails it, nor does silence (that is the stall alert's job). 0 = no such check.",
+    }),
     external_url: Type.Optional(
       url(
         ['http', 'https'],

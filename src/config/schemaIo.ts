@@ -49,7 +49,7 @@ export const mqttSchema = section(
     tls: mqttTlsSchema,
     keepalive_s: Type.Integer({ minimum: 0, maximum: 65_535, default: 30, description: 'MQTT keepalive interval (seconds); 0 disables it.' }),
     reconnect: reconnectSchema,
-    max_payload_bytes: Type.Integer({ minimum: 1, maximum: 268_435_455, default: 1_048_576, description: 'Messages with a larger payload are rejected (acknowledged) and counted as oversize; under MQTT 3.1.1 their payload is discarded unread, so this also bounds the memory a message can take.' }),
+    max_payload_bytes: Type.Integer({ minimum: 1, maximum: 268_435_455, default: 1_048_576, description: 'Messages with a larger payload (or, under MQTT 5, larger properties) are rejected (acknowledged) and counted as oversize; their payload is discarded unread as it arrives, so this also bounds the memory a message can take.' }),
     qos: oneOf([0, 1] as const, 'Subscription QoS. With 1, a message is acknowledged only after its samples are accepted by the pipeline.', 1),
     embedded_broker: oneOf(
       ['auto', 'on', 'off'] as const,

@@ -21,7 +21,7 @@ import { createDecoder, type DecoderKind, type TimestampOptions } from './decode
 import { clientOptions, createClient, redactUrl, type MqttConnectionOptions } from './mqttClient';
 import { OrderedAcks } from './orderedAcks';
 import { batchPubacks } from './pubackBatcher';
-import { tapPublishes } from './publishTap';
+import { tapPublishes, type OversizePart } from './publishTap';
 import type { Deliver, Source } from './source';
 import { TopicRouter, type SubscriptionRoute } from './topicRouter';
 import { compileRoute } from './topics';
@@ -122,7 +122,7 @@ export class MqttSource implements Source {
     const maxPayloadBytes = this.options.maxPayloadBytes ?? 1_048_576;
     tapPublishes(client, {
       maxPayloadBytes,
-      oversize: (topic, bytes) => this.rejectOversize(topic, bytes, maxPayloadBytes),
+      oversize: (topic, bytes, part) => this.rejectOversize(topic, bytes, part, maxPayloadBytes),
       partialTimeoutMs: partialPacketTimeoutMs(this.options.keepaliveS ?? 30),
     });
     if (batchPubacks(client, beforeAcks) || !beforeAcks) {
@@ -257,9 +257,10 @@ export class MqttSource implements Source {
   }
 
   /** A PUBLISH the tap skipped unread for its size: counted as received and rejected, as a decoder would. */
-  private rejectOversize(topic: string, bytes: number, maxPayloadBytes: number): void {
+  private rejectOversize(topic: string, bytes: number, part: OversizePart, maxPayloadBytes: number): void {
     this.ctx.events.messageReceived(topic, bytes, this.ctx.clock.now());
-    this.ctx.events.messageRejected('oversize', topic, `payload of ${bytes} bytes exceeds ${maxPayloadBytes} (skipped unread)`);
+    // 'properties': an MQTT 5 PUBLISH whose properties alone exceed the limit (see publishTap.ts).
+    this.ctx.events.messageRejected('oversize', topic, `${part} of ${bytes} bytes exceeds ${maxPayloadBytes} (skipped unread)`);
   }
 
   /**

@@ -16,14 +16,21 @@
 // wait here, so no message is handled before the client counts as connected.
 //
 // Installed by wrapping mqtt.js's stream builder (a private field, like `_sendPacket`): with an mqtt.js that
-// has neither, nothing is wrapped and mqtt.js receives by itself. MQTT 5 is left to mqtt.js (topic aliases and
-// properties live in its session state).
+// has neither, nothing is wrapped and mqtt.js receives by itself.
+//
+// MQTT 5 is taken the same way: its PUBLISH has the same fixed header, topic and packet id, then properties (a
+// length, a variable byte integer, and that many bytes) before the payload. The properties are skipped, not
+// decoded: the message handler reads topic and payload only. A PUBLISH with an empty topic uses a topic alias,
+// which lives in mqtt.js's session state: it goes to mqtt.js (the broker sends aliases only to a client that
+// advertised a Topic Alias Maximum, which anomalyd does not). The PUBACK is the one mqtt.js sends for an
+// accepted message: reason code 0, no properties.
 //
 // Memory is bounded by `maxPayloadBytes`: a PUBLISH whose payload is larger is known from its length header,
 // topic and packet id, so only those are read; its payload is discarded as it arrives, never held, and the
 // message is reported through `oversize` and, at QoS 1, acknowledged (as a payload the decoder rejects would be:
 // a poison message must not come back forever). The most the tap holds is then one packet of at most
-// `maxPayloadBytes` plus its header and topic. A packet that stops arriving half-way would still hold up to that
+// `maxPayloadBytes` plus its header and topic (under MQTT 5 also its properties, which may not be larger than
+// `maxPayloadBytes` either: a PUBLISH whose properties are is skipped the same way). A packet that stops arriving half-way would still hold up to that
 // much until the keepalive noticed (by then 1.5 keepalives); `partialTimeoutMs` closes the connection sooner
 // when no byte of an incomplete packet arrived for that long (mqtt.js then reconnects as after any drop).
 import { Duplex } from 'node:stream';
@@ -41,23 +48,32 @@ const PUBLISH = 3;
 const CONNACK = 2;
 const noop = (): void => undefined;
 
+/** Which part of a PUBLISH was over the limit. */
+export type OversizePart = 'payload' | 'properties';
+
 export interface PublishTapOptions {
   /** PUBLISHes with a larger payload are skipped unread and reported through `oversize`; default unlimited. */
   readonly maxPayloadBytes?: number;
-  /** A PUBLISH skipped for its size: its topic and payload size (called before its PUBACK at QoS 1). */
-  readonly oversize?: (topic: string, payloadBytes: number) => void;
+  /**
+   * A PUBLISH skipped for its size: its topic and the size of the part over the limit, its payload or (MQTT 5)
+   * its properties (called before its PUBACK at QoS 1).
+   */
+  readonly oversize?: (topic: string, bytes: number, part: OversizePart) => void;
   /** An incomplete packet that received no byte for this long closes the connection; 0 (default) never. */
   readonly partialTimeoutMs?: number;
+  /** 4 = MQTT 3.1.1 (default), 5 = MQTT 5 (PUBLISH properties between packet id and payload). */
+  readonly protocolVersion?: number;
 }
 
 /** Makes `client` receive QoS 0/1 PUBLISH packets through a PublishTap. False when this client cannot be tapped. */
 export function tapPublishes(client: MqttClient, options: PublishTapOptions = {}): boolean {
   const internals = client as unknown as ClientInternals;
   const build = internals.streamBuilder;
-  if (typeof build !== 'function' || typeof internals._sendPacket !== 'function' || internals.options.protocolVersion === 5) return false;
+  if (typeof build !== 'function' || typeof internals._sendPacket !== 'function') return false;
   // Looked up per ack, not captured: pubackBatcher.ts may wrap `_sendPacket` after this.
   const puback = (messageId: number): void => internals._sendPacket?.call(client, { cmd: 'puback', messageId, reasonCode: 0 }, noop);
-  internals.streamBuilder = (c) => new PublishTap(build.call(c, c), c, puback, options);
+  const tapOptions = { ...options, protocolVersion: internals.options.protocolVersion ?? 4 };
+  internals.streamBuilder = (c) => new PublishTap(build.call(c, c), c, puback, tapOptions);
   return true;
 }
 
@@ -84,6 +100,8 @@ export class PublishTap extends Duplex {
   private skipping = 0;
   private readonly maxPayloadBytes: number;
   private readonly partialTimeoutMs: number;
+  /** MQTT 5: PUBLISH properties follow the packet id. */
+  private readonly v5: boolean;
   /** Chunks received, for the partial-packet timer to see progress without a clock read per chunk. */
   private chunks = 0;
   private partialTimer: NodeJS.Timeout | null = null;
@@ -97,6 +115,7 @@ export class PublishTap extends Duplex {
     super({ allowHalfOpen: true });
     this.maxPayloadBytes = options.maxPayloadBytes ?? Infinity;
     this.partialTimeoutMs = options.partialTimeoutMs ?? 0;
+    this.v5 = options.protocolVersion === 5;
     inner.on('data', (chunk: Buffer) => this.received(chunk));
     inner.on('end', () => this.push(null));
     inner.on('error', (err: Error) => this.destroy(err));
@@ -240,15 +259,35 @@ export class PublishTap extends Duplex {
 
   /**
    * A PUBLISH at `start` whose remaining length `at`..`end` may exceed the payload limit. Returns the bytes of the
-   * packet needed before its topic and packet id can be read (> 0), -1 when it was oversize and is skipped (the
-   * rest of it, past the received bytes, discarded as it arrives), 0 when it is within the limit after all.
+   * packet needed before its topic and packet id (and MQTT 5 properties length) can be read (> 0), -1 when it
+   * was oversize and is skipped (the rest of it, past the received bytes, discarded as it arrives), 0 when it is
+   * within the limit after all (or malformed: mqtt.js gets it).
    */
   private skipOversize(buf: Buffer, start: number, at: number, end: number, qos: number): number {
     if (at + 2 > buf.length) return at + 2 - start;
     const topicEnd = at + 2 + buf.readUInt16BE(at);
-    const payloadStart = topicEnd + (qos > 0 ? 2 : 0);
-    if (payloadStart > end || end - payloadStart <= this.maxPayloadBytes) return 0;
-    if (payloadStart > buf.length) return payloadStart - start;
+    const idEnd = topicEnd + (qos > 0 ? 2 : 0);
+    if (idEnd > end) return 0;
+    if (idEnd > buf.length) return idEnd - start;
+    let payloadStart = idEnd;
+    let part: OversizePart = 'payload';
+    let bytes = end - idEnd;
+    if (this.v5) {
+      const props = readVarInt(buf, idEnd, end);
+      if (props === 'short') return Math.min(idEnd + 4, end) - start;
+      if (props === 'bad') return 0;
+      payloadStart = props.next + props.value;
+      bytes = end - payloadStart;
+      // Properties over the limit are skipped unread like a payload would be (even when they claim more bytes
+      // than the packet has: holding the packet to let mqtt.js refuse it would be unbounded).
+      if (props.value > this.maxPayloadBytes) {
+        part = 'properties';
+        bytes = props.value;
+      } else if (payloadStart > end) {
+        return 0;
+      }
+    }
+    if (part === 'payload' && bytes <= this.maxPayloadBytes) return 0;
     this.awaiting = 0;
     if (end <= buf.length) {
       this.offset = end;
@@ -256,7 +295,7 @@ export class PublishTap extends Duplex {
       this.offset = buf.length;
       this.skipping = end - buf.length;
     }
-    this.options.oversize?.(buf.toString('utf8', at + 2, topicEnd), end - payloadStart);
+    this.options.oversize?.(buf.toString('utf8', at + 2, topicEnd), bytes, part);
     if (qos > 0) this.puback(buf.readUInt16BE(topicEnd));
     return -1;
   }
@@ -266,9 +305,17 @@ export class PublishTap extends Duplex {
     if (end - at < 2) return false;
     const topicLength = buf.readUInt16BE(at);
     const topicEnd = at + 2 + topicLength;
-    const payloadStart = topicEnd + (qos > 0 ? 2 : 0);
+    let payloadStart = topicEnd + (qos > 0 ? 2 : 0);
     if (payloadStart > end) return false;
     const messageId = qos > 0 ? buf.readUInt16BE(topicEnd) : undefined;
+    if (this.v5) {
+      // An empty topic is a topic alias: mqtt.js's to resolve (or refuse).
+      if (topicLength === 0) return false;
+      const props = readVarInt(buf, payloadStart, end);
+      if (typeof props === 'string') return false;
+      payloadStart = props.next + props.value;
+      if (payloadStart > end) return false;
+    }
     const packet: IPublishPacket = {
       cmd: 'publish',
       topic: buf.toString('utf8', at + 2, topicEnd),
@@ -355,4 +402,24 @@ export class PublishTap extends Duplex {
   private resumeInner(): void {
     if (!this.waiting && !this.consumerFull) this.inner.resume();
   }
+}
+
+/**
+ * A variable byte integer (MQTT 5 property length: 1 to 4 bytes, 7 bits each, least significant first) at
+ * `from`, read no further than `end` (the packet's end) or the received bytes: 'short' when more bytes are
+ * needed, 'bad' when it is malformed.
+ */
+function readVarInt(buf: Buffer, from: number, end: number): { value: number; next: number } | 'short' | 'bad' {
+  let value = 0;
+  let factor = 1;
+  for (let i = 0; i < 4; i++) {
+    const at = from + i;
+    if (at >= end) return 'bad';
+    if (at >= buf.length) return 'short';
+    const byte = buf[at];
+    value += (byte & 0x7f) * factor;
+    factor *= 128;
+    if ((byte & 0x80) === 0) return { value, next: at + 1 };
+  }
+  return 'bad';
 }

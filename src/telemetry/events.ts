@@ -75,6 +75,7 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
 
     messageOtherShard(stream: string): void {
       metrics.messagesOtherShard.inc();
+      status.recordAccepted(1);
       log.debug('Skipped a message of another shard', { stream });
     },
 
@@ -85,6 +86,7 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
 
     samplesAccepted(stream: string, count: number): void {
       metrics.samples.inc(count);
+      status.recordAccepted(count);
       log.debug('Accepted samples', { stream, count });
     },
 

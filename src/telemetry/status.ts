@@ -103,6 +103,15 @@ export interface StatusSnapshot {
   readonly episodes: readonly AlertEpisode[];
 }
 
+/** Counts since start, read at each readiness probe (the 'ingest' check). */
+export interface IngestCounters {
+  /** MQTT messages received (rejected ones included). */
+  readonly received: number;
+  /** Samples the pipeline took, plus messages handed to another replica's shard: input that is not failing. */
+  readonly accepted: number;
+  readonly rejected: ReadonlyMap<RejectReason, number>;
+}
+
 export interface IngestionSummary {
   readonly messagesTotal: number;
   readonly messagesPerSecond: number;
@@ -139,6 +148,8 @@ export class StatusModel {
   private readonly models = new Map<string, ModelView>();
   private readonly rate = new RateWindow(60);
   private messagesTotal = 0;
+  /** Samples the pipeline took plus messages of other shards (the readiness's "ingesting" check). */
+  private acceptedTotal = 0;
   private fillSource: () => readonly StreamFillSource[] = () => [];
   /** The alert episodes; the daemon loads and saves it (app/alertHistoryFile.ts). */
   readonly history: AlertHistory;
@@ -164,6 +175,16 @@ export class StatusModel {
   recordMessage(at = this.clock.now()): void {
     this.messagesTotal++;
     this.rate.add(at, 1);
+  }
+
+  /** Input that did not fail: samples the pipeline took, or messages acknowledged for another replica's shard. */
+  recordAccepted(count: number): void {
+    this.acceptedTotal += count;
+  }
+
+  /** Received, accepted and rejected (by reason) counts since start, for the readiness's ingest check. */
+  ingestCounters(): IngestCounters {
+    return { received: this.messagesTotal, accepted: this.acceptedTotal, rejected: new Map([...this.rejections].map(([reason, r]) => [reason, r.count])) };
   }
 
   recordScore(stream: string, model: string, score: number, threshold: number, anomalous: boolean): void {

@@ -1,10 +1,8 @@
 // `evaluate nab|skab|mitdb` end to end through the built binary, on small synthetic fixtures written by the
-// test (runs anywhere), and on a small slice of ../shared/data (skipped where it is absent). Full benchmark
-// runs belong to the commands themselves, not to `npm test`.
+// test (runs anywhere). The figures the README states for ../shared/data are pinned by readmeFigures.test.ts.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,7 +11,6 @@ import { createRng, gaussian } from '../../src/core/random';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'main.js');
-const SHARED = path.resolve(ROOT, '..', 'shared', 'data');
 const SEED = 11;
 let dir: string;
 
@@ -273,43 +270,4 @@ void test('evaluate mitdb: abnormal beats already in the learning minutes, recor
   const bad = await cli(...args, await config('mitdb-robust-bad', body('{ method: robust }')), '--pool', 'nope');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--pool must be ratio or p-value \(got 'nope'\)/);
-});
-
-const haveShared = existsSync(path.join(SHARED, 'nab', 'labels')) && existsSync(path.join(SHARED, 'skab', 'valve1')) && existsSync(path.join(SHARED, 'mitdb'));
-const skip = haveShared ? false : '../shared/data not present';
-
-void test('shared data: evaluate nab on 2 files with the benchmark config', { skip }, async () => {
-  const data = path.join(dir, 'shared-nab');
-  await mkdir(path.join(data, 'artificialWithAnomaly'), { recursive: true });
-  for (const f of ['art_daily_jumpsup.csv', 'art_increase_spike_density.csv']) {
-    await copyFile(path.join(SHARED, 'nab', 'data', 'artificialWithAnomaly', f), path.join(data, 'artificialWithAnomaly', f));
-  }
-  const r = await runJson(['dataset', 'files', 'scores', 'calibrated'], 'evaluate', 'nab', '--data', data, '--labels', path.join(SHARED, 'nab', 'labels', 'combined_windows.json'));
-  console.log(`NAB, 2 shared files: ${JSON.stringify(r)}`);
-  assert.equal(r.files, 2);
-  assert.ok((r.scores as Record<string, number>).standard > 0);
-});
-
-void test('shared data: evaluate skab on one valve1 file with the benchmark config', { skip }, async () => {
-  const data = path.join(dir, 'shared-skab');
-  await mkdir(data, { recursive: true });
-  await copyFile(path.join(SHARED, 'skab', 'valve1', '0.csv'), path.join(data, '0.csv'));
-  const r = await runJson(['dataset', 'files', 'f1', 'far', 'mar'], 'evaluate', 'skab', '--data', data);
-  console.log(`SKAB valve1/0.csv: ${JSON.stringify(r)}`);
-  assert.ok((r.f1 as number) > 0.5);
-});
-
-void test('shared data: evaluate mitdb on the first 8 minutes of record 119', { skip }, async () => {
-  const data = path.join(dir, 'shared-mitdb');
-  await mkdir(data, { recursive: true });
-  const { gunzipSync } = await import('node:zlib');
-  const rows = 8 * 60 * 360;
-  const text = gunzipSync(await readFile(path.join(SHARED, 'mitdb', '119.csv.gz'))).toString('utf8');
-  const lines = text.split('\n', rows + 2);
-  await writeFile(path.join(data, '119.csv.gz'), gzipSync(lines.join('\n') + '\n'));
-  const beats = (await readFile(path.join(SHARED, 'mitdb', '119_beats.csv'), 'utf8')).trim().split('\n');
-  await writeFile(path.join(data, '119_beats.csv'), [beats[0], ...beats.slice(1).filter((l) => Number(l.split(',')[0]) < rows - 400)].join('\n') + '\n');
-  const r = await runJson(['dataset', 'records', 'beats', 'roc_auc', 'sensitivity', 'specificity'], 'evaluate', 'mitdb', '--data', data, '--learn-s', '120');
-  console.log(`MIT-BIH 119, first 8 minutes: ${JSON.stringify(r)}`);
-  assert.ok((r.roc_auc as number) > 0.8);
 });

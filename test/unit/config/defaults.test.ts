@@ -8,7 +8,7 @@ describe('defaults', () => {
   it('fills every section of an empty file', () => {
     const config = loadConfigText('', 'empty.yaml', {});
     assert.deepEqual(config.log, { level: 'info', format: 'text' });
-    assert.deepEqual(config.http, { enabled: true, host: '127.0.0.1', port: 9464 });
+    assert.deepEqual(config.http, { enabled: true, host: '127.0.0.1', port: 9464, ready_ingest_window_s: 60 });
     assert.equal(config.state_dir, path.resolve('var'), "./var beside the file ('empty.yaml': the working directory)");
     assert.equal(config.mqtt.url, 'mqtt://127.0.0.1:1883');
     assert.equal(config.mqtt.clean_session, false);
@@ -31,7 +31,7 @@ describe('defaults', () => {
 
   it('keeps given values and fills the rest of the same section', () => {
     const config = loadConfigText('http:\n  port: 8080\ndefaults:\n  window:\n    size: 140\n    hop: 70\n', 'x.yaml', {});
-    assert.deepEqual(config.http, { enabled: true, host: '127.0.0.1', port: 8080 });
+    assert.deepEqual(config.http, { enabled: true, host: '127.0.0.1', port: 8080, ready_ingest_window_s: 60 });
     assert.deepEqual(config.defaults.window, { size: 140, hop: 70, max_gap_ms: 10000, max_lateness_ms: 0, min_completeness: 0.9 });
   });
 
