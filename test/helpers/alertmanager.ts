@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ensurePackage } from './ensurePackage';
-import { freePort } from './ports';
+import { ownsListeningPort, startOnFreePort } from './ports';
 
 const BINARY = '/usr/bin/prometheus-alertmanager';
 
@@ -33,12 +33,16 @@ export interface GettableAlert {
   readonly status: { readonly state: string };
 }
 
-export async function startAlertmanager(): Promise<AlertmanagerProcess> {
+/** Starts one; a port taken between freePort() and the bind is replaced by a new one (startOnFreePort). */
+export function startAlertmanager(): Promise<AlertmanagerProcess> {
   ensurePackage(BINARY, 'prometheus-alertmanager');
+  return startOnFreePort((port) => startAlertmanagerOn(port));
+}
+
+async function startAlertmanagerOn(port: number): Promise<AlertmanagerProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), 'alertmanager-'));
   const configFile = path.join(dir, 'alertmanager.yml');
   writeFileSync(configFile, CONFIG);
-  const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
     BINARY,
@@ -59,7 +63,7 @@ export async function startAlertmanager(): Promise<AlertmanagerProcess> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitReady(url, child, () => stderr);
+    await waitReady(url, port, child, () => stderr);
   } catch (error) {
     await stop();
     throw error;
@@ -74,13 +78,15 @@ export async function getAlerts(url: string): Promise<GettableAlert[]> {
   return (await res.json()) as GettableAlert[];
 }
 
-async function waitReady(url: string, child: ChildProcess, stderr: () => string): Promise<void> {
+async function waitReady(url: string, port: number, child: ChildProcess, stderr: () => string): Promise<void> {
   const until = Date.now() + 30_000;
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`alertmanager exited with ${child.exitCode}: ${stderr()}`);
     try {
       const res = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return;
+      // Only our own socket counts: another process that took the port answers too, while ours fails to bind
+      // and exits saying so (then startOnFreePort tries a new port).
+      if (res.ok && ownsListeningPort(child.pid, port)) return;
     } catch {
       // Not listening yet.
     }

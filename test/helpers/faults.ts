@@ -3,7 +3,7 @@
 // webhook receiver whose answers a test controls, and pump samples published over MQTT. The bundled pump model
 // (models/pump, 8 channels, window 30) is used as is, so no test spends time training.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -145,6 +145,33 @@ export class DaemonProcess {
     return metricValue(await this.metricsText(), name, labels);
   }
 
+  /**
+   * Like metric(), for the negative checks ("nothing scored", "nothing dropped"): 0 when the family is exposed
+   * but no series matches (a labelled counter never incremented), and an error when the family is not exposed
+   * at all (renamed, or /metrics broken), so a check such as `count === 0` cannot pass on a missing metric.
+   */
+  async count(name: string, labels: Record<string, string> = {}): Promise<number> {
+    return counterValue(await this.metricsText(), name, labels);
+  }
+
+  /**
+   * Waits until everything the daemon took in has gone through: no internal queue holds anything, and no sink
+   * holds points or alert notices awaiting delivery. With a count of what was taken in (windows scored, messages
+   * received) it is the positive condition before a check that something did NOT happen.
+   */
+  async drained(timeoutMs = 20_000): Promise<void> {
+    await pollUntil(
+      'the daemon to drain its queues and sinks',
+      async () => {
+        const text = await this.metricsText();
+        return counterValue(text, 'anomalyd_queue_depth') + counterValue(text, 'anomalyd_sink_buffered_points');
+      },
+      (held) => held === 0,
+      timeoutMs,
+      100,
+    );
+  }
+
   signal(sig: NodeJS.Signals): void {
     this.child.kill(sig);
   }
@@ -169,6 +196,26 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     sum += Number(line.split(' ').pop());
   }
   return found ? sum : NaN;
+}
+
+/** metricValue for negative checks: 0 when no series matches, throws when the family is not exposed at all. */
+export function counterValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  if (!text.split('\n').some((l) => l.startsWith(`# TYPE ${name} `))) throw new Error(`metric ${name} is not exposed`);
+  const v = metricValue(text, name, labels);
+  if (Number.isNaN(v)) return 0;
+  if (!Number.isFinite(v)) throw new Error(`metric ${name}: not a finite value (${v})`);
+  return v;
+}
+
+/** The alert state the daemon last saved in `stateDir`/state.json (null before the first save). */
+export async function savedAlertState(stateDir: string): Promise<Record<string, { held?: string }> | null> {
+  try {
+    const state = JSON.parse(await readFile(path.join(stateDir, 'state.json'), 'utf8')) as { alerts?: Record<string, { held?: string }> };
+    return state.alerts ?? {};
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
 }
 
 /** Polls `read` until `cond` holds on its value; returns the value, throws with `what` after timeoutMs. */

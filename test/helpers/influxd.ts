@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ensurePackage } from './ensurePackage';
-import { freePort } from './ports';
+import { ownsListeningPort, startOnFreePort } from './ports';
 
 const INFLUXD = '/usr/bin/influxd';
 
@@ -36,10 +36,14 @@ export class Influxd {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<Influxd> {
+  /** A fresh instance; ports taken between freePort() and the bind are replaced (startOnFreePort). */
+  static start(): Promise<Influxd> {
     ensurePackage(INFLUXD, 'influxdb');
+    return startOnFreePort((http, rpc) => Influxd.startOn(http, rpc), 2);
+  }
+
+  private static async startOn(http: number, rpc: number): Promise<Influxd> {
     const dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-influxd-'));
-    const [http, rpc] = [await freePort(), await freePort()];
     const config = `reporting-disabled = true
 bind-address = "127.0.0.1:${rpc}"
 [meta]
@@ -61,7 +65,12 @@ bind-address = "127.0.0.1:${rpc}"
 `;
     await writeFile(path.join(dir, 'influxdb.conf'), config);
     const db = new Influxd(dir, http);
-    await db.up();
+    try {
+      await db.up();
+    } catch (err) {
+      await db.stop();
+      throw err;
+    }
     return db;
   }
 
@@ -89,7 +98,9 @@ bind-address = "127.0.0.1:${rpc}"
       if (exited) throw new Error(`influxd exited during start-up:\n${this.output}`);
       try {
         const res = await fetch(`${this.url}/ping`);
-        if (res.status === 204) return;
+        // The answer may come from another process that took the port between freePort() and now: ours then
+        // fails to bind and exits saying so (and start() retries on new ports). Only our own socket counts.
+        if (res.status === 204 && ownsListeningPort(child.pid, this.port)) return;
       } catch {
         // not listening yet
       }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { isPortListening } from '../../src/sources/broker';
 import { ensurePackage } from './ensurePackage';
-import { freePort } from './ports';
+import { startOnFreePort } from './ports';
 
 const BINARY = '/usr/sbin/mosquitto';
 
@@ -44,14 +44,8 @@ type MosquittoOptions = { tls?: MosquittoTls; extraConfig?: readonly string[] };
  * A port from freePort() is free when asked, not when mosquitto binds it: another test may take it in between.
  * A start that fails because the address is in use is tried again on a new port (at most three times).
  */
-export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startMosquittoOnce(opts, await freePort());
-    } catch (err) {
-      if (attempt >= 3 || !/address already in use/i.test((err as Error).message)) throw err;
-    }
-  }
+export function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
+  return startOnFreePort((port) => startMosquittoOnce(opts, port));
 }
 
 async function startMosquittoOnce(opts: MosquittoOptions, port: number): Promise<Mosquitto> {

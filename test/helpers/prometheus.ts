@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ensurePackage } from './ensurePackage';
-import { freePort } from './ports';
+import { ownsListeningPort, startOnFreePort } from './ports';
 
 export const PROMETHEUS = '/usr/bin/prometheus';
 
@@ -44,12 +44,16 @@ export interface PrometheusProcess {
   stop(): Promise<void>;
 }
 
-export async function startPrometheus(configYaml: string): Promise<PrometheusProcess> {
+/** Starts one; a port taken between freePort() and the bind is replaced by a new one (startOnFreePort). */
+export function startPrometheus(configYaml: string): Promise<PrometheusProcess> {
   ensurePackage(PROMETHEUS, 'prometheus');
+  return startOnFreePort((port) => startPrometheusOn(configYaml, port));
+}
+
+async function startPrometheusOn(configYaml: string, port: number): Promise<PrometheusProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), 'anomalyd-prometheus-'));
   const configFile = path.join(dir, 'prometheus.yml');
   writeFileSync(configFile, configYaml);
-  const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(
     PROMETHEUS,
@@ -82,7 +86,9 @@ export async function startPrometheus(configYaml: string): Promise<PrometheusPro
       throw new Error(`prometheus exited during start-up (code ${child.exitCode}):\n${stderr}`);
     }
     try {
-      if ((await fetch(`${url}/-/ready`)).status === 200) break;
+      // Only our own socket counts: another process that took the port answers too, while ours fails to bind
+      // and exits saying so (then startOnFreePort tries a new port).
+      if ((await fetch(`${url}/-/ready`)).status === 200 && ownsListeningPort(child.pid, port)) break;
     } catch {
       // not listening yet
     }

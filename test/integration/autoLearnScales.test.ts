@@ -101,8 +101,11 @@ after(async () => {
 });
 
 /** Sum of a metric's samples over all label sets, or those whose labels include `labels`. */
+/** Sum of the series of `name` whose labels include `labels`: 0 when none matches, an error when the family is not exposed. */
 async function labelled(name: string, labels = ''): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  // A renamed or missing metric must fail the '=== 0' checks below, not pass them.
+  if (!text.includes(`# TYPE ${name} `)) throw new Error(`metric ${name} is not exposed`);
   return text
     .split('\n')
     .filter((l) => l.startsWith(name + '{') && l.includes(labels))

@@ -104,12 +104,23 @@ test('restart: a firing SensorFlatline and IngestionStalled are not paged again,
   await pollUntil('the second pump taken', () => first.metric('anomalyd_samples_total'), (v) => v >= 75);
   assert.equal((await first.stop()).code, 0);
   assert.equal(of('IngestionStalled', 'line1/pump2').length, 0, 'the second pump was not stalled before the stop');
+  // How long the first process's last posts keep the alerts active (their endsAt): a later endsAt can only come
+  // from the second process re-asserting them.
+  const endsAt = async (): Promise<Record<string, number>> =>
+    Object.fromEntries((await getAlerts(alertmanager.url)).filter((x) => x.labels['stream'] === stream).map((x) => [x.labels['alertname'] ?? '', Date.parse(x.endsAt)]));
+  const lastOfFirst = await endsAt();
+  assert.ok(lastOfFirst['IngestionStalled'] > 0 && lastOfFirst['SensorFlatline'] > 0, `both alerts posted by the first process: ${JSON.stringify(lastOfFirst)}`);
 
   const second = suite.restart(first);
   await second.ready();
   assert.match(second.log, /Restored alert state\./);
-  // Longer than the 4 s expiry of the first process's last post, and the stream has sent nothing yet.
-  await new Promise((r) => setTimeout(r, 6000));
+  // Re-asserted by the second process (endsAt beyond the first's) while the stream has sent nothing yet.
+  await pollUntil(
+    'both alerts re-asserted by the restarted daemon',
+    endsAt,
+    (e) => e['IngestionStalled'] > lastOfFirst['IngestionStalled'] && e['SensorFlatline'] > lastOfFirst['SensorFlatline'],
+    20_000,
+  );
   const stillActive = await active();
   assert.ok(stillActive.includes('IngestionStalled') && stillActive.includes('SensorFlatline'), `re-asserted after the restart (active: ${stillActive.join(',')})`);
   // Bound from the state file at start, the silent pump raises its stall alert without ever sending again.

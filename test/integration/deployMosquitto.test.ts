@@ -76,14 +76,22 @@ async function deliveredAfterOutage(configText: string): Promise<number> {
     // possibly in the same TCP read (connectAsync would resolve too late and miss the first message).
     const back = connect(url, session);
     back.on('message', (_topic, payload) => seen.add((JSON.parse(payload.toString()) as { n: number }).n));
-    // Delivery stops when the queue is drained; wait until nothing new arrives for a second.
-    let last = -1;
-    const deadline = Date.now() + 20_000;
-    while (seen.size !== last && seen.size < MESSAGES && Date.now() < deadline) {
-      last = seen.size;
-      await new Promise((r) => setTimeout(r, 1000));
+    // A marker published once the session is back is queued behind everything the broker kept for it: when the
+    // marker arrives, every kept message has (not "nothing new for a second", which a slow machine could cut short).
+    await new Promise<void>((resolve, reject) => {
+      back.once('connect', () => resolve());
+      back.once('error', reject);
+    });
+    const marker = await connectAsync(url, { clientId: 'marker', reconnectPeriod: 0 });
+    await marker.publishAsync('plant/line1/pump1/telemetry', JSON.stringify({ n: -1 }), { qos: 1 });
+    await marker.endAsync();
+    const deadline = Date.now() + 30_000;
+    while (!seen.has(-1)) {
+      if (Date.now() > deadline) throw new Error(`the marker did not arrive within 30 s (${seen.size} messages seen)`);
+      await new Promise((r) => setTimeout(r, 50));
     }
     await back.endAsync();
+    seen.delete(-1);
     return seen.size;
   } finally {
     await stopBroker(broker);

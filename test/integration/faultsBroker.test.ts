@@ -45,7 +45,15 @@ test('broker killed and restarted: jittered backoff, resubscribed, ingestion res
   await pollUntil('the daemon to notice', () => d.metric('anomalyd_mqtt_connected'), (v) => v === 0, 10_000);
   const ready = await fetch(`${d.base}/readyz`);
   const readyBody = await ready.text();
-  await sleep(6000);
+  // Down until both silent streams have paged IngestionStalled and the daemon has tried to reconnect at least four
+  // times (what the backoff checks below read), not for a fixed time.
+  const attempts = (): number => [...d.log.matchAll(/retry(?:ing in |_in_ms[=:] ?"?)(\d+)/g)].length;
+  await waitFor(
+    () => stalled('pump0', 'firing') === 1 && stalled('pump1', 'firing') === 1 && attempts() >= 4,
+    'IngestionStalled for both pumps and four reconnect attempts while the broker is down',
+    30_000,
+    () => ({ attempts: attempts(), pages: receiver.requests.map((r) => r.body.status) }),
+  );
   await mosquitto.restart();
   const upAt = Date.now();
   await pollUntil('the daemon to reconnect', () => d.metric('anomalyd_mqtt_connected'), (v) => v === 1, 15_000);
@@ -63,6 +71,7 @@ test('broker killed and restarted: jittered backoff, resubscribed, ingestion res
   await waitFor(() => stalled('pump1', 'firing') === 2, 'IngestionStalled for pump1 alone', 10_000);
   assert.equal(stalled('pump0', 'firing'), 1, 'pump0 kept sending: no stall');
 
+  await d.drained();
   const delays = [...d.log.matchAll(/retry(?:ing in |_in_ms[=:] ?"?)(\d+)/g)].map((m) => Number(m[1]));
   const anomalies = receiver.requests.filter((r) => r.body.alerts.some((a) => a.labels.alertname !== 'IngestionStalled'));
   const stallPage = receiver.requests.find((r) => r.body.alerts.some((a) => a.labels.alertname === 'IngestionStalled'));

@@ -12,7 +12,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pumpPayload } from '../../src/sources/simulator';
-import { faultSuite, metricValue, pollUntil, publishAll, pumpSeries, simAssets, sleep, topicOf } from '../helpers/faults';
+import * as path from 'node:path';
+import { faultSuite, metricValue, pollUntil, publishAll, pumpSeries, savedAlertState, simAssets, sleep, topicOf } from '../helpers/faults';
 import { waitFor } from '../helpers/mosquitto';
 
 const T0 = Math.floor((Date.now() - 48 * 3600_000) / 1000) * 1000;
@@ -51,7 +52,13 @@ test('kill -9 under load, restart: no message lost, same window grid, alert stat
   await publishRange(400, 520);
   await waitFor(() => pages('pump1', 'firing').length >= 2, 'pump1 firing attempted twice (500)', 30_000, () => d.log.slice(-2000));
   const refusedKey = pages('pump1', 'firing')[0].key;
-  await sleep(2500); // the state file is written every 2 s
+  // The kill must come after the state file holds both alerts as firing (it is written every 2 s).
+  await pollUntil(
+    'pump0 and pump1 firing in the saved state',
+    () => savedAlertState(path.join(suite.dir, 'crash')),
+    (alerts) => alerts?.['line1/pump0']?.held === 'firing' && alerts['line1/pump1']?.held === 'firing',
+    10_000,
+  );
 
   // Under load: the rest is published at a steady pace; the daemon is killed 1 s in and restarted 2 s later.
   let published = 520;
@@ -65,13 +72,15 @@ test('kill -9 under load, restart: no message lost, same window grid, alert stat
       await sleep(20);
     }
   })();
-  await sleep(1000);
+  // Killed once the load is well under way (100 samples a stream into it), not after a fixed time.
+  await waitFor(() => published >= 620, 'the load to be under way', 30_000, () => published);
   const killedAt = published;
   loadRate = (killedAt - 520) / ((Date.now() - loadStart) / 1000);
   d.signal('SIGKILL');
   const exit = await d.exited;
   assert.equal(exit.signal, 'SIGKILL');
-  await sleep(2000);
+  // Down while the publisher goes on: messages pile up at the broker for the persistent session.
+  await waitFor(() => published >= Math.min(N, killedAt + 100), 'samples published while the daemon is down', 30_000, () => published);
   receiver.respond = () => 200;
   d = suite.restart(d);
   await d.ready();
@@ -84,7 +93,8 @@ test('kill -9 under load, restart: no message lost, same window grid, alert stat
   await pollUntil('every window of the grid in InfluxDB', countPoints, (n) => n >= grid, 60_000);
   await waitFor(() => pages('pump0', 'resolved').some((r) => r.status === 200), 'pump0 resolved delivered', 30_000, () => d.log.slice(-2000));
   await waitFor(() => pages('pump1', 'firing').some((r) => r.status === 200), 'pump1 firing delivered', 30_000, () => d.log.slice(-2000));
-  await sleep(1500);
+  // Before the checks that nothing more was paged: every notice the daemon holds has been delivered.
+  await d.drained();
 
   // Message loss: samples not covered by any complete window in InfluxDB.
   const rows = await influx.query('SELECT score, completeness FROM anomaly_score GROUP BY stream', 'anomalyd');

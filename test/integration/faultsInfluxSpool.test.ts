@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pumpSamples } from '../../src/sources/simulator';
-import { faultSuite, metricValue, pollUntil, publishAll, pumpArrayPayload, sleep, topicOf } from '../helpers/faults';
+import { counterValue, faultSuite, metricValue, pollUntil, publishAll, pumpArrayPayload, sleep, topicOf } from '../helpers/faults';
 
 const STREAMS = 20;
 const BUFFER_MAX = 200;
@@ -74,7 +74,8 @@ test('InfluxDB down longer than memory holds: spool up to its cap, the oldest be
   }
   const expected = ticks * STREAMS;
   await pollUntil('every window scored', () => d.metric('anomalyd_windows_scored_total'), (v) => v >= expected, 30_000);
-  await sleep(1000);
+  // Every scored point has reached the sink (no queue holds any): the gauges below see the outage's end state.
+  await pollUntil('the pipeline queues empty', async () => counterValue(await d.metricsText(), 'anomalyd_queue_depth'), (v) => v === 0, 30_000);
   await gauges();
   const droppedWhileDown = await d.metric('anomalyd_sink_points_dropped_total', { sink: 'influx', reason: 'spool_full' });
   sampling = false;

@@ -7,7 +7,7 @@ import { cp, mkdir, readFile, readdir, truncate, writeFile } from 'node:fs/promi
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { pumpPayload, pumpSamples } from '../../src/sources/simulator';
-import { faultSuite, metricValue, pollUntil, publishAll, pumpArrayPayload, PUMP_MODEL, sleep, topicOf, type ConfigParts, type DaemonProcess } from '../helpers/faults';
+import { counterValue, faultSuite, metricValue, pollUntil, publishAll, pumpArrayPayload, PUMP_MODEL, sleep, topicOf, type ConfigParts, type DaemonProcess } from '../helpers/faults';
 import { freePort } from '../helpers/ports';
 
 const T0 = Math.floor((Date.now() - 6 * 3600_000) / 1000) * 1000;
@@ -70,7 +70,9 @@ test('disk full under the state directory: a clear error, input paused (messages
     const published = TICKS * STREAMS;
     // The broker took every message (the publisher's QoS 1 acknowledgements); the daemon stops taking them.
     const paused = await pollUntil('input paused', () => d.metric('anomalyd_ingestion_paused'), (v) => v === 1, 30_000);
-    await sleep(3000);
+    // What was taken before the pause has gone through the pipeline (nothing queued inside the daemon), then
+    // 3 s of observation: the claim is that no message is taken while paused, so this one wait is its length.
+    await pollUntil('the pipeline queues empty', async () => counterValue(await d.metricsText(), 'anomalyd_queue_depth'), (v) => v === 0, 30_000);
     const before = await d.metricsText();
     await sleep(3000);
     const after = await d.metricsText();
@@ -97,7 +99,7 @@ test('disk full under the state directory: a clear error, input paused (messages
     const points = await pollUntil('every score point in InfluxDB', countPoints, (n) => n >= published, 60_000);
     await pollUntil('input resumed', () => d.metric('anomalyd_ingestion_paused'), (v) => v === 0, 10_000);
     const text = await d.metricsText();
-    const dropped = metricValue(text, 'anomalyd_sink_points_dropped_total', { sink: 'influx' }) || 0; // NaN: no series, nothing dropped
+    const dropped = counterValue(text, 'anomalyd_sink_points_dropped_total', { sink: 'influx' });
     const readyAfter = (await fetch(`${d.base}/readyz`)).status;
     console.log(
       `[fault 8] disk full (256 KiB tmpfs for state, journal and spool; used/size KiB ${dfFull}), InfluxDB down: input paused after ${receivedPaused} of ${published} messages ` +
@@ -145,15 +147,18 @@ test('model missing, corrupt or of the wrong shape: /readyz 503 saying why, noth
     const faulty = pumpSamples(71, T0, 120).map((s) => ({ ts: s.ts, values: Float32Array.from(s.values, (v) => v * 4) }));
     await publishAll(pub, faulty.map((s) => ({ topic: topicOf('pump9'), payload: pumpPayload(s) })), 50);
     await pub.close();
-    await sleep(1000);
-    const scored = await d.metric('anomalyd_windows_scored_total');
+    // The daemon took all 120 messages and has nothing left in its queues: only then does "nothing scored" say
+    // anything (before, it would hold for a daemon that had not got to them yet).
+    const received = await pollUntil('the 120 messages taken in', () => d.count('anomalyd_messages_received_total'), (v) => v >= 120, 20_000);
+    await d.drained();
+    const scored = await d.count('anomalyd_windows_scored_total');
     const stillReady = (await fetch(`${d.base}/readyz`)).status;
-    figures.push(`${c.name}: readyz ${res.status} (${body.replace(/\s+/g, ' ').slice(0, 160)}), windows scored ${scored}, pages ${receiver.requests.length}, exit ${d.running ? 'running' : 'exited'}`);
+    figures.push(`${c.name}: readyz ${res.status} (${body.replace(/\s+/g, ' ').slice(0, 160)}), messages received ${received}, windows scored ${scored}, pages ${receiver.requests.length}, exit ${d.running ? 'running' : 'exited'}`);
     assert.equal(res.status, 503, `${c.name}: ${body}\n${d.log.slice(-2000)}`);
     assert.match(body, /pump/, `${c.name}: names the model`);
     assert.match(body + d.log, c.why, `${c.name}: says why`);
     assert.equal(stillReady, 503);
-    assert.ok(!(scored > 0), `${c.name}: nothing scored`);
+    assert.equal(scored, 0, `${c.name}: nothing scored`);
     assert.ok(!/\n\s+at .*\.js:\d+/.test(d.log), `${c.name}: no stack trace in the log`);
     await d.stop();
   }

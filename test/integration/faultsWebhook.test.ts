@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pumpPayload } from '../../src/sources/simulator';
-import { faultSuite, publishAll, pumpSeries, simAssets, sleep, topicOf } from '../helpers/faults';
+import { faultSuite, pollUntil, publishAll, pumpSeries, simAssets, topicOf } from '../helpers/faults';
 import { waitFor } from '../helpers/mosquitto';
 
 const T0 = Math.floor((Date.now() - 6 * 3600_000) / 1000) * 1000;
@@ -32,7 +32,9 @@ test('receiver 500 then 200: delivered once with one key; one page per transitio
   await waitFor(() => of('pump0').some((r) => r.status === 200), 'the firing page once the receiver recovers', 20_000, () => d.log.slice(-2000));
   await send('pump0', pump0.slice(150));
   await waitFor(() => of('pump0').some((r) => r.status === 200 && r.body.status === 'resolved'), 'the resolved page', 20_000, () => d.log.slice(-2000));
-  await sleep(1000);
+  // All 400 samples scored (38 windows) and the outbox empty: no attempt of pump0's notices can still come.
+  await pollUntil('pump0 scored', () => d.metric('anomalyd_windows_scored_total'), (v) => v >= 38, 20_000);
+  await d.drained();
   const firing = of('pump0').filter((r) => r.body.status === 'firing');
   const resolved = of('pump0').filter((r) => r.body.status === 'resolved');
   const firingKeys = new Set(firing.map((r) => r.key));
@@ -42,7 +44,10 @@ test('receiver 500 then 200: delivered once with one key; one page per transitio
   receiver.respond = () => 400;
   await send('pump1', pump1.slice(0, 350));
   await waitFor(() => of('pump1').length >= 1, 'the pump1 page', 20_000, () => d.log.slice(-2000));
-  await sleep(1500);
+  // pump1's 350 samples scored (33 more windows), the 400 counted, the outbox empty: a retry cannot still come.
+  await pollUntil('pump1 scored', () => d.metric('anomalyd_windows_scored_total'), (v) => v >= 38 + 33, 20_000);
+  await pollUntil('the rejected delivery counted', () => d.count('anomalyd_webhook_deliveries_total', { result: 'rejected' }), (v) => v >= 1, 20_000);
+  await d.drained();
   const rejected = of('pump1');
   const metrics = await d.metricsText();
   const droppedRejected = Number(/anomalyd_sink_points_dropped_total\{sink="webhook.oncall",reason="rejected"\} (\d+)/.exec(metrics)?.[1] ?? NaN);

@@ -42,9 +42,10 @@ void test('broker killed and restarted: reconnect with growing delays, resubscri
     // client that subscribes again on reconnect gets the later messages.
     await broker.kill();
     await waitFor(() => !s.connected, 'the source to notice the lost connection');
-    await new Promise((r) => setTimeout(r, 2500));
-    const retries = t.logs.filter((l) => l.msg === 'MQTT reconnect attempt failed.').map((l) => Number(l.fields?.retry_in_ms));
-    assert.ok(retries.length >= 2 && retries.length <= 8, `reconnect attempts in 2.5 s: ${retries.join(', ')}`);
+    // Down until the source has failed four reconnect attempts (the backoff checked below), not for a fixed time.
+    const failed = (): number[] => t.logs.filter((l) => l.msg === 'MQTT reconnect attempt failed.').map((l) => Number(l.fields?.retry_in_ms));
+    await waitFor(() => failed().length >= 4, 'four failed reconnect attempts', 10_000, failed);
+    const retries = failed();
     assert.ok(retries.every((d) => d >= 80 && d <= 960), `delays within min/max and jitter: ${retries.join(', ')}`);
     assert.ok(retries[retries.length - 1] > retries[0], `delays grow: ${retries.join(', ')}`);
 
@@ -102,11 +103,13 @@ void test('stop() during an outage ends the reconnect loop promptly', async () =
     subscriptions: [{ topic: 'x', stream: 'x', decoder: 'number', channels: ['v'], timestamp: { source: 'arrival', field: 'ts', unit: 'ms' } }],
   });
   await s.start(() => undefined);
-  await new Promise((r) => setTimeout(r, 300));
+  // In the outage's reconnect loop: attempts have failed and more are scheduled.
+  await waitFor(() => t.logs.filter((l) => l.msg === 'MQTT reconnect attempt failed.').length >= 2, 'two failed reconnect attempts', 5000);
   const t0 = Date.now();
   await s.stop();
   assert.ok(Date.now() - t0 < 2000);
   const attempts = t.logs.length;
+  // Three times max_delay_ms: an attempt still scheduled would have logged by then (nothing positive to wait for).
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(t.logs.length, attempts, 'no attempts after stop');
 });

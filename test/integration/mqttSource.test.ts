@@ -130,10 +130,17 @@ void test('bad payloads are counted by reason and acknowledged; the source stays
   // Rejected messages were acknowledged: resuming the session does not bring them back.
   const t2 = testContext('source.mqtt');
   const again = source(t2, subs, { clientId, maxPayloadBytes: 256 });
-  await again.start(() => undefined);
-  await new Promise((r) => setTimeout(r, 500));
-  await again.stop();
-  assert.equal(t2.calls('messageReceived').length, 0, 'no redelivery of acknowledged poison messages');
+  const later: StreamSamples[] = [];
+  await again.start((b) => void later.push(b));
+  try {
+    // A message published now comes after anything the broker would redeliver to the resumed session (in order).
+    await pub.publishAsync('bad/l/a', '{"a": 11, "b": 12}', { qos: 1 });
+    await waitFor(() => later.length === 1, 'the message published after resuming', 10_000, () => t2.calls('messageReceived'));
+  } finally {
+    await again.stop();
+  }
+  assert.deepEqual(values(later[0]), [[11, 12]]);
+  assert.deepEqual(t2.calls('messageReceived').map((c) => c[0]), ['bad/l/a'], 'no redelivery of acknowledged poison messages');
 });
 
 void test('backpressure: one message at a time, the next only after deliver resolves, nothing lost', async () => {
@@ -169,8 +176,18 @@ void test('acks wait for deliver: a message whose deliver never finished is rede
     calls.push(b.samples[0].values[0]);
     return new Promise<void>(() => undefined); // the pipeline is stuck
   });
-  for (let i = 0; i < 5; i++) await pub.publishAsync('ack/l/a', JSON.stringify({ a: i }), { qos: 1 });
-  await new Promise((r) => setTimeout(r, 500));
+  // A witness subscribed to the same topic: once it has all 5, the broker has sent them to every subscriber,
+  // the source's session included (it allows 20 in flight), so the source had the chance to take them.
+  const witness = await connectAsync(broker.url, { clientId: `anomalyd-test-${process.pid}-ack-witness` });
+  const seen: string[] = [];
+  witness.on('message', (_topic, payload) => seen.push(payload.toString()));
+  await witness.subscribeAsync('ack/l/a', { qos: 1 });
+  try {
+    for (let i = 0; i < 5; i++) await pub.publishAsync('ack/l/a', JSON.stringify({ a: i }), { qos: 1 });
+    await waitFor(() => seen.length === 5, 'the witness to get all 5 messages', 10_000, () => seen);
+  } finally {
+    await witness.endAsync();
+  }
   assert.deepEqual(calls, [0], 'the next message is not taken while deliver is pending');
   await s.stop();
 
@@ -212,8 +229,8 @@ void test('acks leave in batches yet every accepted message is acknowledged: not
   try {
     assert.match(String(t2.calls('mqttConnection')[0]?.[1]), /session resumed/);
     await pub.publishAsync('batch/l/a', JSON.stringify({ a: n }), { qos: 1 });
-    await waitFor(() => again.length > 0, 'the message published after resuming', 10_000, () => again);
-    await new Promise((r) => setTimeout(r, 200));
+    // Redelivered messages would come before it (in order on the session): once it is here, none is missing.
+    await waitFor(() => again.includes(n), 'the message published after resuming', 10_000, () => again);
     assert.deepEqual(again, [n], 'no acknowledged message was redelivered');
   } finally {
     await resumed.stop();
@@ -252,10 +269,18 @@ void test('clean session: nothing is kept while offline (the contrast to the per
   await pub.publishAsync('clean/l/a', '{"a":1}', { qos: 1 });
   const t2 = testContext();
   const again = source(t2, [sub('clean')], { clientId, cleanSession: true });
-  await again.start(() => undefined);
-  await new Promise((r) => setTimeout(r, 300));
-  await again.stop();
-  assert.equal(t2.calls('messageReceived').length, 0);
+  const got: StreamSamples[] = [];
+  await again.start((b) => void got.push(b));
+  try {
+    // A message published after the reconnect arrives: the subscription works, and one kept from offline would
+    // have come first.
+    await pub.publishAsync('clean/l/a', '{"a":2,"b":3}', { qos: 1 });
+    await waitFor(() => got.length > 0, 'the message published after the reconnect', 10_000, () => got.length);
+  } finally {
+    await again.stop();
+  }
+  assert.equal(t2.calls('messageReceived').length, 1, 'only the message published after the reconnect');
+  assert.deepEqual(values(got[0]), [[2, 3]]);
 });
 
 void test('large and odd messages arrive intact and in order: multi-megabyte chunks, UTF-8 topics, a retained message, QoS 0 and 1 mixed', async () => {

@@ -80,7 +80,13 @@ void test('a broker certificate from another CA is refused, and so is a missing 
     const t = testContext('source.mqtt');
     const s = new MqttSource(t.ctx, options({ tls }));
     await s.start(() => undefined);
-    await new Promise((r) => setTimeout(r, 300));
+    // The first attempt reported and a retry failed too (not a fixed time): it never connects on a later try either.
+    await waitFor(
+      () => t.calls('mqttConnection').length > 0 && t.logs.some((l) => l.msg === 'MQTT reconnect attempt failed.'),
+      'the first failure reported and a retry failed',
+      10_000,
+      () => t.calls('mqttConnection'),
+    );
     await s.stop();
     assert.equal(t.calls('mqttConnection').some((c) => c[0]), false, `never connected with ${JSON.stringify(tls)}`);
     const [first] = t.calls('mqttConnection');

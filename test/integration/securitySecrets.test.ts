@@ -98,7 +98,10 @@ test('canary secrets never appear in logs (debug), /metrics, the status page, he
   await pollUntil('webhook retries', () => Promise.resolve(receiver.requests.length), (n) => n >= 3, 20_000);
   receiver.respond = () => 200;
   await stopBroker();
-  await sleep(1500);
+  // Down until the daemon has logged the lost connection and a failed reconnect attempt (the log lines that
+  // would carry the MQTT credentials), not for a fixed time.
+  await pollUntil('the daemon to notice the broker gone', async () => metricValue(await d.metricsText(auth), 'anomalyd_mqtt_connected'), (v) => v === 0, 15_000);
+  await pollUntil('a failed reconnect attempt logged', () => Promise.resolve(d.log), (log) => /MQTT reconnect attempt failed/.test(log), 15_000);
   await startBroker();
   await pollUntil('the daemon to reconnect', async () => metricValue(await d.metricsText(auth), 'anomalyd_mqtt_connected'), (v) => v === 1, 15_000);
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { MqttSource } from '../../src/sources/mqtt';
 import { testContext } from '../helpers/context';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
+import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';
 
 let dir: string;
 const brokers: Mosquitto[] = [];
@@ -52,7 +52,13 @@ for (const [name, why] of [
       subscriptions: [{ topic: 'tls/+', stream: '{topic}', decoder: 'number', channels: ['v'], timestamp: { source: 'arrival', field: 'ts', unit: 'ms' } }],
     });
     await s.start(() => undefined);
-    await new Promise((r) => setTimeout(r, 800));
+    // The first attempt reported and a retry failed too (not a fixed time): it never connects on a later try either.
+    await waitFor(
+      () => t.calls('mqttConnection').length > 0 && t.logs.some((l) => l.msg === 'MQTT reconnect attempt failed.'),
+      'the first failure reported and a retry failed',
+      10_000,
+      () => t.calls('mqttConnection'),
+    );
     await s.stop();
     const calls = t.calls('mqttConnection');
     console.log(`[item 14] ${name}: ${calls.length} connection reports, connected ${calls.some((c) => c[0])}: ${calls[0]?.[1]}`);

@@ -38,13 +38,13 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 
 void test('windows of one burst are scored together as soon as the input pauses, not after max_wait_ms', async () => {
   const { lane: l, batches, scored } = lane();
-  const t0 = Date.now();
   for (let i = 0; i < 5; i++) void l.push(win(i));
   assert.deepEqual(batches, [], 'nothing is scored while the burst is being read');
   for (let k = 0; k < 3 && batches.length === 0; k++) await turn();
   assert.deepEqual(batches, [5], 'one batch with the whole burst');
+  // Within three event-loop turns: the 10 s max_wait_ms timer cannot have fired, so the pause scored it (no
+  // wall-clock check needed, none that a loaded machine could fail).
   assert.deepEqual(scored, [0, 1, 2, 3, 4]);
-  assert.ok(Date.now() - t0 < 5_000, 'well before max_wait_ms (10 s)');
   l.stop();
 });
 

@@ -102,8 +102,9 @@ describe('AlertmanagerSink', () => {
     await waitFor('two re-posts', () => am.posts.length >= 3, 2000);
     s.writeAlert(notice({ status: 'resolved', endsAt: Date.parse('2024-05-01T12:10:00Z'), sequence: 2 }));
     await waitFor('the resolve', () => am.posts.some((p) => p.alerts[0]?.endsAt === '2024-05-01T12:10:00.000Z'));
+    // The resolve delivered, the sink holds nothing more: there is nothing left it could re-post.
+    await waitFor('the queue empty', () => s.stats().buffered === 0);
     const count = am.posts.length;
-    await new Promise((resolve) => setTimeout(resolve, 300));
     await s.stop();
     assert.equal(am.posts.length, count, 'no re-posts after the resolve');
     // Timers never fire early, so a gap shorter than the interval would be a re-post loop; how late one may come

@@ -160,7 +160,8 @@ describe('WebhookSink delivery', () => {
     s.writeAlert(notice(1));
     s.writeAlert(notice(2));
     await waitFor('two results', () => results(t).length === 2);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Nothing left in the outbox: no further request can come.
+    await waitFor('the outbox empty', () => s.stats().buffered === 0);
     await s.stop();
     assert.deepEqual(
       r.received.map((x) => x.headers['idempotency-key']),
@@ -213,7 +214,8 @@ describe('WebhookSink delivery', () => {
     s.writeAlert(notice(2, 'resolved'));
     s.writeAlert(notice(3));
     await waitFor('deliveries', () => results(t).length === 2);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Nothing left in the outbox: the skipped resolve is not still on its way.
+    await waitFor('the outbox empty', () => s.stats().buffered === 0);
     await s.stop();
     assert.deepEqual(
       r.received.map((x) => x.headers['idempotency-key']),
@@ -268,7 +270,7 @@ describe('WebhookSink outbox', () => {
     const second = sink(t2, r.url, { stateDir });
     await second.start();
     await waitFor('redelivery', () => results(t2).length === 3);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor('the outbox empty', () => second.stats().buffered === 0);
     await second.stop();
     assert.deepEqual(
       r.received.slice(firstAttempts).map((x) => x.headers['idempotency-key']),
@@ -278,7 +280,8 @@ describe('WebhookSink outbox', () => {
     const t3 = testContext('sink.webhook');
     const third = sink(t3, r.url, { stateDir });
     await third.start();
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // The outbox was loaded by start(): it holds nothing, so there is nothing it could send again.
+    assert.equal(third.stats().buffered, 0, 'nothing pending after the reload');
     await third.stop();
     assert.equal(r.received.length, firstAttempts + 3, 'delivered notices are not sent again');
   });

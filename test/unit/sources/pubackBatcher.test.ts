@@ -43,7 +43,14 @@ function wrapped(beforeFlush?: () => boolean): FakeClient {
   return c;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Polls (every 10 ms) until `cond` holds; fails after 5 s. */
+async function until(what: string, cond: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 void test('encodePubacks writes exactly what mqtt-packet generates for a PUBACK (MQTT 3.1.1 and 5)', () => {
   const ids = [1, 255, 256, 4660, 65535];
@@ -131,7 +138,7 @@ void test('beforeFlush runs before every batch; while it says no, acks are held,
   await turn();
   assert.equal(c.writes.length, 0);
   safe = true;
-  await sleep(400);
+  await until('the held acks written', () => c.writes.length > 0);
   assert.deepEqual(c.writes.map((w) => w.bytes), [encodePubacks([1, 2, 3])]);
   assert.deepEqual(c.viaMqttJs, []);
 });
@@ -145,7 +152,7 @@ void test('held acks of a connection that closed are dropped, never written to t
   c.ack(2);
   await turn();
   safe = true;
-  await sleep(300);
+  await until('the held ack written', () => c.writes.length > 0);
   assert.deepEqual(c.writes, [{ stream: 2, bytes: encodePubacks([2]) }]);
   assert.deepEqual(c.viaMqttJs, []);
   safe = false;
