@@ -13,7 +13,7 @@ import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqtt
 import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/sources/simulator';
 import { Influxd } from './influxd';
 import { startMosquitto, type Mosquitto } from './mosquitto';
-import { freePort } from './ports';
+import { freePort, ownsListeningPort } from './ports';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const MAIN = path.join(ROOT, 'dist', 'main.js');
@@ -121,6 +121,21 @@ export class DaemonProcess {
       const ok = await fetch(`${this.base}/readyz`).then((r) => r.status === 200, () => false);
       if (ok) return;
       if (Date.now() > deadline) throw new Error(`daemon not ready after ${timeoutMs} ms:\n${this.log.slice(-4000)}`);
+      await sleep(100);
+    }
+  }
+
+  /**
+   * Whether the daemon exited at start because its HTTP port was taken; false once it runs (its HTTP server
+   * answers, or it logs that it is running: a config may have no HTTP server) or exited for another reason.
+   */
+  async lostHttpPort(timeoutMs = 30_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!this.running) return /http\.port \d+ is in use/.test(this.log);
+      if (/anomalyd is running/.test(this.log)) return false;
+      if ((await fetch(`${this.base}/healthz`).then(() => true, () => false)) && ownsListeningPort(this.pid, this.httpPort)) return false;
+      if (Date.now() > deadline) return false;
       await sleep(100);
     }
   }
@@ -380,14 +395,18 @@ export function faultSuite(name: string, needs: { influx?: boolean; receiver?: b
     },
     receiver,
     async daemon(id, parts = {}, edit = (y) => y) {
-      const httpPort = await freePort();
       const file = path.join(dir, `${id}.yaml`);
-      const yaml = pumpConfig({ httpPort, stateDir: path.join(dir, id), mqttUrl: need(mosquitto, 'Mosquitto').url, clientId: `anomalyd-${id}`, ...parts });
-      await writeFile(file, edit(yaml));
-      const d = new DaemonProcess(file, parts.httpPort ?? httpPort, dir);
-      daemons.push(d);
-      configs.set(d, file);
-      return d;
+      // The HTTP port from freePort() may be taken before the daemon binds it (services of parallel test files):
+      // the daemon then exits saying `http.port N is in use`, and is started again on a new port (three tries).
+      for (let attempt = 1; ; attempt++) {
+        const httpPort = parts.httpPort ?? (await freePort());
+        const yaml = pumpConfig({ httpPort, stateDir: path.join(dir, id), mqttUrl: need(mosquitto, 'Mosquitto').url, clientId: `anomalyd-${id}`, ...parts });
+        await writeFile(file, edit(yaml));
+        const d = new DaemonProcess(file, httpPort, dir);
+        daemons.push(d);
+        configs.set(d, file);
+        if (attempt >= 3 || parts.httpPort !== undefined || !(await d.lostHttpPort())) return d;
+      }
     },
     restart(previous) {
       const file = configs.get(previous);
