@@ -5,7 +5,7 @@
 // and resolves after `quietMs` without a refusal. Clock-free: the pipeline passes the time. Not persisted: the
 // daemon resolves it when it stops (Pipeline.stop), and refusals after the restart raise it again.
 import type { AlertNotice } from './alert';
-import { alertFingerprint } from './alertFingerprint';
+import { daemonAlertNotice } from './daemonAlert';
 import type { RejectReason } from './context';
 
 /** The notice's stream label: no single stream is at fault. */
@@ -46,23 +46,7 @@ export class RefusalAlert {
     this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
     if (this.examples.length < EXAMPLES && !this.examples.includes(stream)) this.examples.push(stream);
     if (this.firing || this.count < this.o.fireAfter) return NONE;
-    this.firing = {
-      fingerprint: alertFingerprint(REFUSAL_ALERT_STREAM, 'streams_refused'),
-      stream: REFUSAL_ALERT_STREAM,
-      model: '',
-      kind: 'streams_refused',
-      status: 'firing',
-      severity: 'warning',
-      startsAt: this.since,
-      endsAt: null,
-      score: NaN,
-      threshold: NaN,
-      pValue: NaN,
-      topChannels: [],
-      sequence: this.o.nextSequence(),
-      labels: {},
-      detail: this.describe(),
-    };
+    this.firing = daemonAlertNotice({ stream: REFUSAL_ALERT_STREAM, kind: 'streams_refused', startsAt: this.since, sequence: this.o.nextSequence(), detail: this.describe() });
     return [this.firing];
   }
 

@@ -11,6 +11,7 @@
 // Clock-free: the pipeline passes the time.
 import type { AlertNotice } from './alert';
 import { alertFingerprint } from './alertFingerprint';
+import { daemonAlertNotice } from './daemonAlert';
 
 /** The summary's stream label: no single stream is at fault. */
 export const STALL_SUMMARY_STREAM = '_ingestion';
@@ -113,22 +114,6 @@ export class StallSummary {
       examples.length > 0
         ? `${count} streams stopped sending within ${this.o.groupWaitMs / 1000} s of each other: ${examples.join(', ')}${more}; later stalls join this alert until every one of them sends again.`
         : `${count} streams that stopped sending together are still silent (taken up again after a restart).`;
-    return {
-      fingerprint: this.fingerprint,
-      stream: STALL_SUMMARY_STREAM,
-      model: '',
-      kind: 'streams_stalled',
-      status: 'firing',
-      severity: 'warning',
-      startsAt,
-      endsAt: null,
-      score: NaN,
-      threshold: NaN,
-      pValue: NaN,
-      topChannels: [],
-      sequence: this.o.nextSequence(),
-      labels: {},
-      detail,
-    };
+    return daemonAlertNotice({ stream: STALL_SUMMARY_STREAM, kind: 'streams_stalled', startsAt, sequence: this.o.nextSequence(), detail });
   }
 }
