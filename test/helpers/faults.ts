@@ -327,6 +327,13 @@ export function pumpSeries(seed: number, from: number, count: number, faults: re
   );
 }
 
+/** Where a suite's daemon runs: what its config must say. */
+export interface DaemonPlace {
+  readonly httpPort: number;
+  readonly stateDir: string;
+  readonly mqttUrl: string;
+}
+
 /** What a fault suite gets from faultSuite(): the services it asked for, and daemons/publishers it starts. */
 export interface FaultSuite {
   /** The suite's temp dir (removed after the suite). */
@@ -342,6 +349,8 @@ export interface FaultSuite {
    * YAML text before it is written.
    */
   daemon(name: string, parts?: Partial<ConfigParts>, edit?: (yaml: string) => string): Promise<DaemonProcess>;
+  /** The same with a config of the test's own: `yaml` gets the port, state dir and broker to write into it. */
+  daemonFrom(name: string, yaml: (at: DaemonPlace) => string): Promise<DaemonProcess>;
   /** Starts another daemon on an existing config (a restart); stopped after the suite. */
   restart(previous: DaemonProcess): DaemonProcess;
   /** A QoS 1 publisher on the suite's broker; closed after the suite. */
@@ -379,6 +388,22 @@ export function faultSuite(name: string, needs: { influx?: boolean; receiver?: b
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  /**
+   * Writes `<dir>/<id>.yaml` and starts `anomalyd run` on it. The HTTP port from freePort() may be taken before
+   * the daemon binds it (services of parallel test files): the daemon then exits saying `http.port N is in use`,
+   * and is started again on a new port (three tries), unless the caller chose the port.
+   */
+  const start = async (id: string, yaml: (at: DaemonPlace) => string, fixedPort?: number): Promise<DaemonProcess> => {
+    const file = path.join(dir, `${id}.yaml`);
+    for (let attempt = 1; ; attempt++) {
+      const httpPort = fixedPort ?? (await freePort());
+      await writeFile(file, yaml({ httpPort, stateDir: path.join(dir, id), mqttUrl: need(mosquitto, 'Mosquitto').url }));
+      const d = new DaemonProcess(file, httpPort, dir);
+      daemons.push(d);
+      configs.set(d, file);
+      if (attempt >= 3 || fixedPort !== undefined || !(await d.lostHttpPort())) return d;
+    }
+  };
   const need = <T>(v: T | undefined, what: string): T => {
     if (v === undefined) throw new Error(`faultSuite('${name}'): ${what} is not started (ask for it, and use it inside a test)`);
     return v;
@@ -394,19 +419,12 @@ export function faultSuite(name: string, needs: { influx?: boolean; receiver?: b
       return need(influx, 'InfluxDB');
     },
     receiver,
-    async daemon(id, parts = {}, edit = (y) => y) {
-      const file = path.join(dir, `${id}.yaml`);
-      // The HTTP port from freePort() may be taken before the daemon binds it (services of parallel test files):
-      // the daemon then exits saying `http.port N is in use`, and is started again on a new port (three tries).
-      for (let attempt = 1; ; attempt++) {
-        const httpPort = parts.httpPort ?? (await freePort());
-        const yaml = pumpConfig({ httpPort, stateDir: path.join(dir, id), mqttUrl: need(mosquitto, 'Mosquitto').url, clientId: `anomalyd-${id}`, ...parts });
-        await writeFile(file, edit(yaml));
-        const d = new DaemonProcess(file, httpPort, dir);
-        daemons.push(d);
-        configs.set(d, file);
-        if (attempt >= 3 || parts.httpPort !== undefined || !(await d.lostHttpPort())) return d;
-      }
+    daemon(id, parts = {}, edit = (y) => y) {
+      const yaml = (at: DaemonPlace): string => edit(pumpConfig({ ...at, clientId: `anomalyd-${id}`, ...parts }));
+      return start(id, yaml, parts.httpPort);
+    },
+    daemonFrom(id, yaml) {
+      return start(id, yaml);
     },
     restart(previous) {
       const file = configs.get(previous);

@@ -5,15 +5,9 @@
 // score filter from the checkpoint (app/filterCheckpoint.ts), so those samples are not new to its range check:
 // no page. A daemon whose filter started afresh judged them against the learning range alone and paged again.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { after, before, test } from 'node:test';
-import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
+import { test } from 'node:test';
 import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/sources/simulator';
-import { DaemonProcess, HookReceiver, metricValue, pollUntil } from '../helpers/faults';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
-import { freePort } from '../helpers/ports';
+import { faultSuite, pollUntil, type DaemonPlace, type DaemonProcess } from '../helpers/faults';
 
 const TOPIC = 'plant/line7/pump7/telemetry';
 // Fixed data (autoLearnScales.test.ts): pump 7 of seed 3, learned from its first 3010 s; a cavitation fault from
@@ -24,25 +18,12 @@ const RESUMED = T0 + 3010_000;
 const SERIES = pumpSamples(3, RESUMED, 800, [{ kind: 'cavitation', startMs: RESUMED + 500_000, endMs: RESUMED + 660_000 }]);
 const STOP_AT = 620;
 
-let dir: string;
-let mosquitto: Mosquitto;
-let receiver: HookReceiver;
-let publisher: MqttPublisher;
-let daemon: DaemonProcess | undefined;
-let configFile: string;
-let httpPort: number;
+const suite = faultSuite('restart-excursion', { receiver: true });
+let daemon: DaemonProcess;
 
-before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-restart-excursion-'));
-  receiver = new HookReceiver();
-  [mosquitto] = await Promise.all([startMosquitto(), receiver.start()]);
-  httpPort = await freePort();
-  configFile = path.join(dir, 'config.yaml');
-  await writeFile(
-    configFile,
-    `http: { host: 127.0.0.1, port: ${httpPort} }
-state_dir: ${dir}/var
-mqtt: { url: ${mosquitto.url}, client_id: anomalyd-restart-excursion, embedded_broker: off }
+const config = ({ httpPort, stateDir, mqttUrl }: DaemonPlace): string => `http: { host: 127.0.0.1, port: ${httpPort} }
+state_dir: ${stateDir}
+mqtt: { url: ${mqttUrl}, client_id: anomalyd-restart-excursion, embedded_broker: off }
 defaults:
   window: { size: 20, hop: 10, sample_period_ms: 1000 }
   training: { encoder_units: [16], latent_units: 4, epochs: 4, auto_learn_windows: 300, seed: 3 }
@@ -59,28 +40,18 @@ subscriptions:
 sinks:
   console: { enabled: false }
   webhooks:
-    - { name: oncall, url: ${receiver.url}, retry_base_ms: 100, retry_max_delay_ms: 400 }
-`,
-  );
-  publisher = await connectMqttPublisher({ url: mosquitto.url, clientId: 'restart-excursion-publisher' });
-});
+    - { name: oncall, url: ${suite.receiver.url}, retry_base_ms: 100, retry_max_delay_ms: 400 }
+`;
 
-after(async () => {
-  await publisher?.close();
-  await daemon?.stop();
-  await receiver?.close();
-  await mosquitto?.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-const metric = async (name: string, labels: Record<string, string> = {}): Promise<number> => metricValue(await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text(), name, labels);
-const firingPages = (): number => receiver.delivered().reduce((n, r) => n + r.body.alerts.filter((a) => a.status === 'firing').length, 0);
+const metric = (name: string, labels: Record<string, string> = {}): Promise<number> => daemon.metric(name, labels);
+const firingPages = (): number => suite.receiver.delivered().reduce((n, r) => n + r.body.alerts.filter((a) => a.status === 'firing').length, 0);
 
 test('a restart within a reported excursion, its alert resolved, does not page the rest of it again', async () => {
-  daemon = new DaemonProcess(configFile, httpPort, dir);
+  const publisher = await suite.publisher('restart-excursion-publisher');
+  daemon = await suite.daemonFrom('restart-excursion', config);
   await daemon.ready();
   for (const s of pumpSamples(3, T0, 3010)) await publisher.publish(TOPIC, pumpPayload(s), 1);
-  await pollUntil('the model learned', () => Promise.resolve(daemon?.log ?? ''), (l) => /Learned a model; scoring starts/.test(l), 60_000);
+  await pollUntil('the model learned', () => Promise.resolve(daemon.log), (l) => /Learned a model; scoring starts/.test(l), 60_000);
   const base = await metric('anomalyd_windows_scored_total');
   for (const s of SERIES.slice(0, STOP_AT)) await publisher.publish(TOPIC, pumpPayload(s), 1);
   // Windows end every 10 samples: the last one before the stop ends at sample STOP_AT - 1.
@@ -92,7 +63,7 @@ test('a restart within a reported excursion, its alert resolved, does not page t
   assert.equal(code, 0);
   // The rest of the excursion and normal running after it, queued by the broker while the daemon is down.
   for (const s of SERIES.slice(STOP_AT)) await publisher.publish(TOPIC, pumpPayload(s), 1);
-  daemon = new DaemonProcess(configFile, httpPort, dir);
+  daemon = suite.restart(daemon);
   await daemon.ready();
   const after = (SERIES.length - STOP_AT) / 10;
   await pollUntil('every window after the restart scored', () => metric('anomalyd_windows_scored_total'), (n) => n >= after, 20_000);

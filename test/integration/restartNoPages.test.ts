@@ -6,16 +6,11 @@
 // scoring nothing. (A restarted daemon whose score filters started afresh judged the windows after the restart
 // against the learning range alone and lost the likelihood's history: see app/filterCheckpoint.ts.)
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Sample } from '../../src/core/types';
-import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
+import type { MqttPublisher } from '../../src/sources/mqttClient';
 import { PUMP_CHANNELS, pumpPayload, pumpSamples, simAssets } from '../../src/sources/simulator';
-import { DaemonProcess, HookReceiver, metricValue, PUMP_MODEL, pollUntil } from '../helpers/faults';
-import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
-import { freePort } from '../helpers/ports';
+import { faultSuite, metricValue, PUMP_MODEL, pollUntil, type DaemonPlace, type DaemonProcess } from '../helpers/faults';
 
 // Fixed times: the simulated signals depend on the absolute time. Pump 7 of seed 3 shows no value beyond its
 // first 50 minutes' range (+5%) in the 500 s after them nor in 4010-4310 s (autoLearnScales.test.ts), so
@@ -27,26 +22,14 @@ const PUMP = { topic: 'plant/line1/pump1/telemetry', stream: 'line1/pump1', samp
 const LEARN = 3100;
 const RESTARTS = 20;
 
-let dir: string;
-let mosquitto: Mosquitto;
-let receiver: HookReceiver;
+const suite = faultSuite('restart-pages', { receiver: true });
 let publisher: MqttPublisher;
-let daemon: DaemonProcess | undefined;
-let configFile: string;
-let httpPort: number;
+let daemon: DaemonProcess;
 
-before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-restart-pages-'));
-  receiver = new HookReceiver();
-  [mosquitto] = await Promise.all([startMosquitto(), receiver.start()]);
-  httpPort = await freePort();
-  configFile = path.join(dir, 'config.yaml');
-  await writeFile(
-    configFile,
-    `log: { level: info }
+const config = ({ httpPort, stateDir, mqttUrl }: DaemonPlace): string => `log: { level: info }
 http: { host: 127.0.0.1, port: ${httpPort} }
-state_dir: ${dir}/var
-mqtt: { url: ${mosquitto.url}, client_id: anomalyd-restart-pages, embedded_broker: off }
+state_dir: ${stateDir}
+mqtt: { url: ${mqttUrl}, client_id: anomalyd-restart-pages, embedded_broker: off }
 models: { pump: { path: ${PUMP_MODEL} } }
 defaults:
   window: { size: 30, hop: 10, max_gap_ms: 10000, sample_period_ms: 1000 }
@@ -71,26 +54,11 @@ subscriptions:
 sinks:
   console: { enabled: false }
   webhooks:
-    - { name: oncall, url: ${receiver.url}, retry_base_ms: 100, retry_max_delay_ms: 400 }
-`,
-  );
-  publisher = await connectMqttPublisher({ url: mosquitto.url, clientId: 'restart-pages-publisher' });
-});
-
-after(async () => {
-  await publisher?.close();
-  await daemon?.stop();
-  await receiver?.close();
-  await mosquitto?.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function metrics(): Promise<string> {
-  return (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-}
+    - { name: oncall, url: ${suite.receiver.url}, retry_base_ms: 100, retry_max_delay_ms: 400 }
+`;
 
 function pages(): number {
-  return receiver.delivered().reduce((n, r) => n + r.body.alerts.filter((a) => a.status === 'firing').length, 0);
+  return suite.receiver.delivered().reduce((n, r) => n + r.body.alerts.filter((a) => a.status === 'firing').length, 0);
 }
 
 async function publishBoth(auto: readonly Sample[], pump: readonly Sample[]): Promise<void> {
@@ -101,11 +69,12 @@ async function publishBoth(auto: readonly Sample[], pump: readonly Sample[]): Pr
 }
 
 test(`${RESTARTS} restarts (SIGTERM, every fourth kill -9) under normal data: windows scored after each, 0 pages`, async () => {
-  daemon = new DaemonProcess(configFile, httpPort, dir);
+  publisher = await suite.publisher('restart-pages-publisher');
+  daemon = await suite.daemonFrom('restart-pages', config);
   await daemon.ready();
   // Learning: the first 50 minutes of the auto stream (and of the pump stream alongside).
   await publishBoth(AUTO.samples(T0, LEARN), PUMP.samples(T0, LEARN));
-  await pollUntil('the auto stream learns its model', () => Promise.resolve(daemon?.log ?? ''), (l) => /Learned a model; scoring starts/.test(l), 60_000);
+  await pollUntil('the auto stream learns its model', () => Promise.resolve(daemon.log), (l) => /Learned a model; scoring starts/.test(l), 60_000);
   // Normal running from here on: the clean spans of the auto stream, the pump stream in step; 40 samples per
   // stream released per restart and published on while the daemon stops and starts.
   const autoRun = [...AUTO.samples(T0 + LEARN * 1000, 500 - (LEARN - 3010)), ...AUTO.samples(T0 + 4010_000, 300)];
@@ -129,7 +98,7 @@ test(`${RESTARTS} restarts (SIGTERM, every fourth kill -9) under normal data: wi
       // Both streams scored by this daemon: each has its latest-score gauge, and windows of the new samples.
       const text = await pollUntil(
         `windows of both streams scored after restart ${i}`,
-        metrics,
+        () => daemon.metricsText(),
         (t) => Number.isFinite(metricValue(t, 'anomalyd_stream_score', { stream: AUTO.stream })) && Number.isFinite(metricValue(t, 'anomalyd_stream_score', { stream: PUMP.stream })) && metricValue(t, 'anomalyd_windows_scored_total') >= 4,
         30_000,
       );
@@ -145,13 +114,13 @@ test(`${RESTARTS} restarts (SIGTERM, every fourth kill -9) under normal data: wi
         assert.equal(code, 0, `graceful stop ${i}: ${d.log.slice(-2000)}`);
       }
       assert.equal(pages(), 0, `no page before restart ${i + 1} (log: ${d.log.slice(-3000)})`);
-      daemon = new DaemonProcess(configFile, httpPort, dir);
+      daemon = suite.restart(d);
       await daemon.ready();
     }
     // Everything released is published and scored before the count (the webhook delivers within its retries).
     await pollUntil('every released sample published', () => Promise.resolve(sent), (n) => n >= released, 30_000, 50);
     const expectedTotal = scoredPerRestart.at(-1) as number;
-    await pollUntil('the last samples scored', async () => metricValue(await metrics(), 'anomalyd_windows_scored_total'), (n) => n >= expectedTotal, 10_000);
+    await pollUntil('the last samples scored', async () => metricValue(await daemon.metricsText(), 'anomalyd_windows_scored_total'), (n) => n >= expectedTotal, 10_000);
   } finally {
     stopPublishing = true;
     await streaming;
@@ -159,6 +128,6 @@ test(`${RESTARTS} restarts (SIGTERM, every fourth kill -9) under normal data: wi
   const firingLogged = (daemon.log.match(/Alert firing/g) ?? []).length;
   console.log(`[restart] ${RESTARTS} restarts; windows scored per daemon: ${scoredPerRestart.join(',')}; samples per stream after learning: ${sent}; pages: ${pages()}`);
   assert.ok(scoredPerRestart.every((n) => n >= 4), `every daemon scored windows: ${scoredPerRestart.join(',')}`);
-  assert.equal(pages(), 0, `pages: ${JSON.stringify(receiver.delivered().map((r) => r.body.alerts))}`);
+  assert.equal(pages(), 0, `pages: ${JSON.stringify(suite.receiver.delivered().map((r) => r.body.alerts))}`);
   assert.equal(firingLogged, 0, daemon.log.slice(-3000));
 });
