@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Detection of each simulator fault kind by the demo configuration (config/default.yaml + models/pump), measured
-// through the daemon's own Pipeline with a fake clock (app/streamReplay.ts). The faults are exactly those
-// `anomalyd simulate --anomaly-every E --fault-duration D --seed S` injects (the same plan, simFaults.ts), on
+// through the daemon's own Pipeline with a fake clock (offline/streamReplay.ts). The faults are exactly those
+// `anomalyd simulate --anomaly-every E --fault-duration D --seed S` injects (the same plan, simulator/faults.ts), on
 // the demo's 1 line x 3 pumps at 1 Hz. A fault counts as detected when an alert (anomaly or data quality) starts
 // on its asset between its start and `--slack` seconds after its end; an alert starting outside every fault's
 // span is a false alarm. Run after `npm run build`:
@@ -32,9 +32,9 @@ async function main() {
   const { effectiveDetection } = dist('config/detection.js');
   const { alertSettings, windowOptions, newScoreFilter, sensorCheckOptions } = dist('app/detection.js');
   const { SensorCheck } = dist('core/sensorCheck.js');
-  const { replayThroughPipeline } = dist('app/streamReplay.js');
-  const { nthFault, PUMP_FAULT_KINDS } = dist('sources/simFaults.js');
-  const { simAssets, pumpSamples, PUMP_CHANNELS } = dist('sources/simulator.js');
+  const { replayThroughPipeline } = dist('offline/streamReplay.js');
+  const { nthFault, PUMP_FAULT_KINDS } = dist('simulator/faults.js');
+  const { simAssets, pumpSamples, PUMP_CHANNELS } = dist('simulator/signals.js');
 
   await selectBackend();
   const config = await loadConfigFile(values.config, { ...process.env, STATE_DIR: '/tmp/unused' });

@@ -9,7 +9,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const sim = require(path.join(root, 'dist', 'sources', 'simulator.js'));
+const sim = require(path.join(root, 'dist', 'simulator', 'signals.js'));
 const T0 = Date.parse('2026-01-05T00:00:00Z');
 
 function writeCsv(file, channels, samples) {

@@ -18,7 +18,7 @@ const { parseArgs } = require('node:util');
 const mqtt = require('mqtt');
 
 const root = path.resolve(__dirname, '..', '..');
-const sim = require(path.join(root, 'dist', 'sources', 'simulator.js'));
+const sim = require(path.join(root, 'dist', 'simulator', 'signals.js'));
 
 const SEEDS = sim.simAssets('pump', 2, 3, 1).map((a) => a.seed);
 const emit = (o) => process.stdout.write(JSON.stringify(o) + '\n');

@@ -46,7 +46,7 @@ const SIZE = 30;
 const HOP = 10;
 const FAULT_MS = 20_000;
 
-const sim = require(path.join(lib.ROOT, 'dist', 'sources', 'simulator.js'));
+const sim = require(path.join(lib.ROOT, 'dist', 'simulator', 'signals.js'));
 const mqtt = require('mqtt');
 const SEEDS = sim.simAssets('pump', 2, 3, 1).map((a) => a.seed);
 const T0 = Math.floor((Date.now() - 24 * 3600_000) / 1000) * 1000;

@@ -22,10 +22,10 @@ import type { Admission, StreamBinding } from '../pipeline/pipeline';
 import { admit, StreamAllowList, StreamRateBucket, type AdmissionRule } from '../core/streamAdmission';
 import type { StreamSamples } from '../sources/source';
 import type { Detector } from '../model/detector';
-import { CoarseScaleFilter } from './coarseScale';
+import { CoarseScaleFilter } from '../model/coarseScale';
 import { alertOptions, newScoreFilter, sensorCheckOptions, windowOptions } from './detection';
 import { AUTO_PREFIX } from './models';
-import type { StateStore } from './stateStore';
+import type { StateStore } from '../state/stateStore';
 
 export interface Binder {
   bind(batch: StreamSamples): StreamBinding | { refused: string };

@@ -6,7 +6,7 @@ import type { Config } from '../config/schema';
 import type { ComponentContext } from '../core/context';
 import { AlertmanagerSink } from '../sinks/alertmanager';
 import { ConsoleSink } from '../sinks/console';
-import { InfluxSink } from '../sinks/influx';
+import { InfluxSink } from '../sinks/influx/influxSink';
 import type { Sink } from '../sinks/sink';
 import { WebhookSink } from '../sinks/webhook';
 

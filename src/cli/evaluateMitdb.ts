@@ -9,10 +9,10 @@
 import * as path from 'node:path';
 import { loadDetectionConfig } from '../app/configFiles';
 import { InputError } from '../core/errors';
-import { learnAndReplay } from '../app/learnAndReplay';
+import { learnAndReplay } from '../offline/learnAndReplay';
 import { rocAuc } from '../eval/metrics';
 import { beatMetrics, leaveOneRecordOut, listMitdbRecords, MITDB_SAMPLE_RATE_HZ, readMitdbBeats, readMitdbRecord, type RecordBeats } from '../eval/mitdb';
-import { beatScores } from '../app/mitdbRun';
+import { beatScores } from '../eval/mitdbRun';
 import { selectBackend } from '../model/backend';
 import { formatDuration, packageRoot, packageVersion, parseCommand, parseNumberOption, printJson, Progress, requireOption, round, UsageError } from './common';
 

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { loadDetectionConfig } from '../app/configFiles';
 import { InputError } from '../core/errors';
 import { formatNabResultCsv, nabScoringInput, readNabDataDir, readNabLabels, readNabResultsDir, windowRows } from '../eval/nabData';
-import { runNabFile } from '../app/nabRun';
+import { runNabFile } from '../eval/nabRun';
 import { selectBackend } from '../model/backend';
 import { optimizeNabThreshold } from '../eval/nabOptimizer';
 import { NAB_PROFILE_NAMES, NAB_PROFILES, scoreNabCorpus, type NabCorpusScore, type NabFileInput, type NabProfileName } from '../eval/nabScorer';

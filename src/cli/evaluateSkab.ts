@@ -5,9 +5,9 @@
 import * as path from 'node:path';
 import { loadDetectionConfig } from '../app/configFiles';
 import { InputError } from '../core/errors';
-import { learnAndReplay } from '../app/learnAndReplay';
+import { learnAndReplay } from '../offline/learnAndReplay';
 import { readSkabDir, SKAB_TRAIN_ROWS, skabMetrics, type SkabPrediction } from '../eval/skab';
-import { monotoneTimes } from '../app/streamReplay';
+import { monotoneTimes } from '../offline/streamReplay';
 import { selectBackend } from '../model/backend';
 import { formatDuration, packageRoot, packageVersion, parseCommand, printJson, Progress, requireOption, round } from './common';
 

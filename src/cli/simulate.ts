@@ -2,8 +2,8 @@
 // stderr carries one JSON object per line: a start line, one line per fault (asset, kind, start and end times)
 // so tests and demos can check what the detector should find, and a stop line. stdout stays empty.
 import { connectMqttPublisher } from '../sources/mqttClient';
-import { ECG_RATE_HZ } from '../sources/simulator';
-import { runSimulation, type FaultReport, type SimulationOptions } from '../sources/simulatorRun';
+import { ECG_RATE_HZ } from '../simulator/signals';
+import { runSimulation, type FaultReport, type SimulationOptions } from '../simulator/run';
 import { UsageError, parseCommandArgs, parseNumberOption, requireOption } from './common';
 
 const USAGE = `Usage: anomalyd simulate --url URL [options]

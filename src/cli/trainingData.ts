@@ -3,8 +3,8 @@
 import type { Config } from '../config/schema';
 import type { StreamSpec, Window } from '../core/types';
 import type { WindowOptions } from '../core/window';
-import { historyTarget, windowsFromInflux } from '../app/influxHistory';
-import { windowsFromCsvFiles } from '../app/recorded';
+import { historyTarget, windowsFromInflux } from '../offline/influxHistory';
+import { windowsFromCsvFiles } from '../offline/recorded';
 import { TIME_UNITS, type TimeUnit } from '../sources/csv';
 import { printWarnings, UsageError } from './common';
 

@@ -11,7 +11,7 @@
 // does not. Such a window is reported even during suppression (it is a new extreme, not a repeat), and
 // restarts it.
 // A window may carry raw scores of other time scales (a model of the stream's coarse, pooled view; see
-// app/coarseScale.ts): each scale is judged against its own history and the smallest tail probability counts.
+// model/coarseScale.ts): each scale is judged against its own history and the smallest tail probability counts.
 import { RangeNovelty } from './rangeNovelty';
 import type { ScoreFilterState, ScoreObservation, StreamScoreFilter } from './scoreFilter';
 

@@ -40,7 +40,7 @@ export interface StreamScoreFilter {
    */
   seedRange?(lo: readonly number[], hi: readonly number[]): void;
   /**
-   * The filter's state, to be checkpointed with the stream (app/filterCheckpoint.ts): a restarted daemon that
+   * The filter's state, to be checkpointed with the stream (state/filterCheckpoint.ts): a restarted daemon that
    * started it afresh judged the rest of an excursion it had already reported against the learning range alone
    * (a new page) and, learning again, scored the windows after it 0 (a resolve while the fault went on).
    */

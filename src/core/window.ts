@@ -279,7 +279,7 @@ export class WindowBuffer {
 
   /**
    * The buffered steps and grid position, so a restarted daemon continues the same window grid (the state
-   * checkpoint, app/stateStore.ts). Copies: the snapshot does not change with later pushes.
+   * checkpoint, state/stateStore.ts). Copies: the snapshot does not change with later pushes.
    */
   snapshot(): WindowBufferSnapshot {
     const { size, channels, filled } = this;

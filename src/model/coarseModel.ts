@@ -1,5 +1,5 @@
 // The coarse time scale's model (calibration.likelihood.coarse_pool): an autoencoder (or ensemble) of the main
-// model's shape trained on the stream mean-pooled by `pool` samples. See app/coarseScale.ts for how its scores
+// model's shape trained on the stream mean-pooled by `pool` samples. See model/coarseScale.ts for how its scores
 // join the likelihood.
 import { pooledWindows } from '../core/pooledSteps';
 import { trainEnsemble } from './ensemble';

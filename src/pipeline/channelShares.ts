@@ -10,7 +10,7 @@ import { WindowReadings } from '../model/channelReadings';
 /**
  * Per channel list, an object with every channel as a property, to be copied: a copy of an object keeps its
  * shape, so filling it sets existing properties instead of growing a new object key by key. The properties are
- * in name order, the order the InfluxDB line protocol wants fields in (influxLine.ts then need not sort).
+ * in name order, the order the InfluxDB line protocol wants fields in (sinks/influx/line.ts then need not sort).
  */
 const templates = new WeakMap<readonly string[], Record<string, number>>();
 

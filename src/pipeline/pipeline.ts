@@ -341,7 +341,7 @@ export class Pipeline {
     for (const [id, state] of this.streams) if (state.windowed) visit(id, { window: state.buffer.view(), held: state.reorder.pending });
   }
 
-  /** Each bound stream's score filter, for the state checkpoint (app/filterCheckpoint.ts); call in the checkpoint's cut. */
+  /** Each bound stream's score filter, for the state checkpoint (state/filterCheckpoint.ts); call in the checkpoint's cut. */
   scoreFilters(visit: (stream: string, filter: StreamScoreFilter) => void): void {
     for (const [id, state] of this.streams) if (state.binding.scoreFilter) visit(id, state.binding.scoreFilter);
   }

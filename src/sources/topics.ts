@@ -161,7 +161,7 @@ export function streamIdProblem(id: string): string | null {
   // InfluxDB 1.x line protocol has no escape for a backslash: one at the end of a tag value escapes the separator
   // after it, and one before an escaped ",", " " or "=" makes the line splitter misread the line (with a '"' in
   // the id, the next line is joined to it and both are refused). Anywhere else a backslash is fine
-  // (sinks/influxEscape.ts).
+  // (sinks/influx/escape.ts).
   if (BACKSLASH_INFLUX_CANNOT_CARRY.test(id)) return 'stream id has a backslash at its end or before ",", " " or "=" (InfluxDB cannot store it as a tag)';
   return null;
 }

@@ -1,7 +1,7 @@
 // The last alert episodes (start, end, severity, peak score, top channels), newest first, for the status page
 // and GET /api/v1/alerts: what fired overnight is still there in the morning after the alert resolved. Bounded
 // (default 100 episodes) and fed by the alert notices and scored windows the status model already sees; the
-// daemon saves it in state_dir (app/alertHistoryFile.ts), so a restart keeps it.
+// daemon saves it in state_dir (state/alertHistoryFile.ts), so a restart keeps it.
 import type { AlertKind, AlertNotice, AlertSeverity, ChannelShare } from '../core/alert';
 import { alertName } from '../sinks/alertPayload';
 

@@ -151,7 +151,7 @@ export class StatusModel {
   /** Samples the pipeline took plus messages of other shards (the readiness's "ingesting" check). */
   private acceptedTotal = 0;
   private fillSource: () => readonly StreamFillSource[] = () => [];
-  /** The alert episodes; the daemon loads and saves it (app/alertHistoryFile.ts). */
+  /** The alert episodes; the daemon loads and saves it (state/alertHistoryFile.ts). */
   readonly history: AlertHistory;
   private mqtt: { connected: boolean; detail: string; since: number | null } = { connected: false, detail: 'not connected yet', since: null };
 

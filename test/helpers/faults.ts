@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { after, before } from 'node:test';
 import type { Sample } from '../../src/core/types';
 import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
-import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/sources/simulator';
+import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/simulator/signals';
 import { Influxd } from './influxd';
 import { startMosquitto, type Mosquitto } from './mosquitto';
 import { freePort, ownsListeningPort } from './ports';
@@ -315,7 +315,7 @@ export async function publishAll(pub: MqttPublisher, messages: readonly { topic:
 }
 
 /** Seeds of the simulated pumps the bundled model was trained on (simAssets('pump', 2, 3, 1)). */
-export { simAssets } from '../../src/sources/simulator';
+export { simAssets } from '../../src/simulator/signals';
 
 /**
  * Pump samples, one a second from `from`, with every value of the samples in the index ranges `faults` multiplied

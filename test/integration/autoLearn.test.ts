@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
-import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/sources/simulator';
+import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/simulator/signals';
 import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';
 import { freePort } from '../helpers/ports';
 

@@ -14,7 +14,7 @@ import { loadLearnedModel } from '../../src/model/learnedModel';
 import { EnsembleDetector } from '../../src/model/ensemble';
 import { selectBackend } from '../../src/model/backend';
 import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
-import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/sources/simulator';
+import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/simulator/signals';
 import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';
 import { freePort } from '../helpers/ports';
 

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadNativeAddon } from '../../src/model/nativeAddon';
 import { connectMqttPublisher } from '../../src/sources/mqttClient';
-import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/sources/simulator';
+import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/simulator/signals';
 import { waitFor } from '../helpers/mosquitto';
 import { freePort } from '../helpers/ports';
 

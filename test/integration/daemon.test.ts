@@ -16,7 +16,7 @@ import { saveArtifact } from '../../src/model/artifact';
 import { selectBackend } from '../../src/model/backend';
 import { trainDetector } from '../../src/model/fitDetector';
 import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
-import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/sources/simulator';
+import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/simulator/signals';
 import { counterValue, pollUntil } from '../helpers/faults';
 import { getAlerts, startAlertmanager, type AlertmanagerProcess } from '../helpers/alertmanager';
 import { Influxd } from '../helpers/influxd';

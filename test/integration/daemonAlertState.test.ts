@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import type { Sample } from '../../src/core/types';
 import type { MqttPublisher } from '../../src/sources/mqttClient';
 import { loadNativeAddon } from '../../src/model/nativeAddon';
-import { pumpPayload } from '../../src/sources/simulator';
+import { pumpPayload } from '../../src/simulator/signals';
 import { getAlerts, startAlertmanager, type AlertmanagerProcess } from '../helpers/alertmanager';
 import { DaemonProcess, faultSuite, pollUntil, publishAll, pumpConfig, pumpSeries, simAssets } from '../helpers/faults';
 import { freePort } from '../helpers/ports';

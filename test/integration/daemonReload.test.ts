@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Sample } from '../../src/core/types';
 import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
-import { pumpPayload } from '../../src/sources/simulator';
+import { pumpPayload } from '../../src/simulator/signals';
 import { DaemonProcess, HookReceiver, PUMP_MODEL, pollUntil, publishAll, pumpConfig, pumpSeries, simAssets } from '../helpers/faults';
 import { Influxd } from '../helpers/influxd';
 import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';

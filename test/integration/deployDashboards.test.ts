@@ -1,7 +1,7 @@
 // Every query of the Grafana dashboards in deploy/grafana/dashboards runs against the real services and
 // returns data:
 //  - InfluxQL (panels, annotations, template variables) against a real InfluxDB 1.x holding points built by
-//    anomalyd's own point functions (src/sinks/influxPoints.ts), so the schema cannot drift from the dashboards;
+//    anomalyd's own point functions (src/sinks/influx/points.ts), so the schema cannot drift from the dashboards;
 //  - PromQL against a real Prometheus that scrapes anomalyd metrics text produced by the daemon's own registry
 //    (createMetrics) with the deploy scrape config and the deploy recording/alert rules loaded.
 // Grafana is not installable here, so its macros and template variables are substituted the way Grafana does
@@ -17,7 +17,7 @@ import { after, before, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import type { AlertNotice } from '../../src/core/alert';
 import { healthPoint } from '../../src/app/health';
-import { alertRecord, healthRecord, scoreRecord, type InfluxRecord } from '../../src/sinks/influxPoints';
+import { alertRecord, healthRecord, scoreRecord, type InfluxRecord } from '../../src/sinks/influx/points';
 import { createMetrics, type Metrics } from '../../src/telemetry/metrics';
 import { Influxd } from '../helpers/influxd';
 import { startPrometheus, type PrometheusProcess, type PromSample } from '../helpers/prometheus';

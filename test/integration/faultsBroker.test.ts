@@ -4,7 +4,7 @@
 // when samples come back.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pumpPayload } from '../../src/sources/simulator';
+import { pumpPayload } from '../../src/simulator/signals';
 import { faultSuite, pollUntil, pumpSeries, simAssets, sleep, topicOf } from '../helpers/faults';
 import { waitFor } from '../helpers/mosquitto';
 

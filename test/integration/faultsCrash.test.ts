@@ -11,7 +11,7 @@
 // than a window's worth of samples came after the restart and no window after it was ever produced.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pumpPayload } from '../../src/sources/simulator';
+import { pumpPayload } from '../../src/simulator/signals';
 import * as path from 'node:path';
 import { faultSuite, metricValue, pollUntil, publishAll, pumpSeries, savedAlertState, simAssets, sleep, topicOf } from '../helpers/faults';
 import { waitFor } from '../helpers/mosquitto';

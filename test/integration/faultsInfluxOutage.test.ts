@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Sample } from '../../src/core/types';
-import { pumpSamples } from '../../src/sources/simulator';
+import { pumpSamples } from '../../src/simulator/signals';
 import { faultSuite, metricValue, pollUntil, publishAll, pumpArrayPayload, sleep, topicOf } from '../helpers/faults';
 
 const LINES = 10;

@@ -3,10 +3,10 @@
 // in anomalyd_sink_points_dropped_total{reason="spool_full"}), and the count is exact: every point the daemon
 // produced is either in InfluxDB or counted as dropped, and the dropped ones are the oldest. Memory stays within
 // buffer_max_points throughout: while a spill to the (slow, at its cap) spool runs, the sink holds input back
-// instead of growing (sinks/influx.ts admission), so the gauge's peak is checked against the configured value.
+// instead of growing (sinks/influx/influxSink.ts admission), so the gauge's peak is checked against the configured value.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pumpSamples } from '../../src/sources/simulator';
+import { pumpSamples } from '../../src/simulator/signals';
 import { counterValue, faultSuite, metricValue, pollUntil, publishAll, pumpArrayPayload, sleep, topicOf } from '../helpers/faults';
 
 const STREAMS = 20;

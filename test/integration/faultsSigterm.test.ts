@@ -1,9 +1,9 @@
 // Fault 7 (issue 5): SIGTERM while 200 streams publish and InfluxDB is down: the daemon exits 0 within 25 s, and
 // everything it accepted is written or spooled. After a restart (InfluxDB back) every window is in InfluxDB: the
-// window buffers saved at the stop continue after the restart (app/stateStore.ts), so the restart costs none.
+// window buffers saved at the stop continue after the restart (state/stateStore.ts), so the restart costs none.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pumpSamples } from '../../src/sources/simulator';
+import { pumpSamples } from '../../src/simulator/signals';
 import { faultSuite, pollUntil, publishAll, pumpArrayPayload, sleep, topicOf } from '../helpers/faults';
 
 const STREAMS = 200;

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { cp, mkdir, readFile, readdir, truncate, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { pumpPayload, pumpSamples } from '../../src/sources/simulator';
+import { pumpPayload, pumpSamples } from '../../src/simulator/signals';
 import { counterValue, faultSuite, metricValue, pollUntil, publishAll, pumpArrayPayload, PUMP_MODEL, sleep, topicOf, type ConfigParts, type DaemonProcess } from '../helpers/faults';
 import { freePort } from '../helpers/ports';
 

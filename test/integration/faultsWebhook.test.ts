@@ -3,7 +3,7 @@
 // A 4xx answer is not retried and is counted.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pumpPayload } from '../../src/sources/simulator';
+import { pumpPayload } from '../../src/simulator/signals';
 import { faultSuite, pollUntil, publishAll, pumpSeries, simAssets, topicOf } from '../helpers/faults';
 import { waitFor } from '../helpers/mosquitto';
 

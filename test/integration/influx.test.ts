@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { AlertNotice } from '../../src/core/alert';
-import { InfluxSink, type InfluxSinkOptions } from '../../src/sinks/influx';
+import { InfluxSink, type InfluxSinkOptions } from '../../src/sinks/influx/influxSink';
 import type { ScorePoint } from '../../src/sinks/sink';
 import { testContext, type TestContext } from '../helpers/context';
 import { startInfluxd, type Influxd, type QuerySeries } from '../helpers/influxd';

@@ -3,13 +3,13 @@
 // InfluxSink as score points (stream and model tags) and alerts to a real InfluxDB 1.x, then read back with
 // SHOW TAG VALUES and selected one by one with the InfluxQL string literal `train --influx-query` uses. The ids
 // are those the MQTT source admits (streamIdProblem); ids with a backslash 1.x cannot store in a tag (at the end,
-// or before a comma, space or equals sign: see sinks/influxEscape.ts) are refused there. Fixed seed, printed by
+// or before a comma, space or equals sign: see sinks/influx/escape.ts) are refused there. Fixed seed, printed by
 // fast-check on failure.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
-import { InfluxSink } from '../../src/sinks/influx';
-import { influxString } from '../../src/sinks/influxQuery';
+import { InfluxSink } from '../../src/sinks/influx/influxSink';
+import { influxString } from '../../src/sinks/influx/query';
 import type { ScorePoint } from '../../src/sinks/sink';
 import { streamIdProblem } from '../../src/sources/topics';
 import { testContext } from '../helpers/context';

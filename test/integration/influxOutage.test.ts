@@ -6,7 +6,7 @@ import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { InfluxSink, type InfluxSinkOptions } from '../../src/sinks/influx';
+import { InfluxSink, type InfluxSinkOptions } from '../../src/sinks/influx/influxSink';
 import type { ScorePoint } from '../../src/sinks/sink';
 import { FRAME_HEADER_BYTES } from '../../src/sinks/spool';
 import { testContext, type TestContext } from '../helpers/context';

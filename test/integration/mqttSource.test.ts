@@ -6,7 +6,7 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import type { StreamSamples } from '../../src/sources/source';
 import { ManualClock } from '../../src/core/clock';
 import { MqttSource, REFUSED_WARN_INTERVAL_MS, type MqttSourceOptions, type MqttSubscriptionOptions } from '../../src/sources/mqtt';
-import { encodeF32le } from '../../src/sources/f32le';
+import { encodeF32le } from '../../src/core/f32le';
 import { testContext, type TestContext } from '../helpers/context';
 import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';
 

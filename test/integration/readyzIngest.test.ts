@@ -4,7 +4,7 @@
 // bad messages and silence included, is unit-tested with a manual clock in readinessIngest.test.ts.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pumpPayload } from '../../src/sources/simulator';
+import { pumpPayload } from '../../src/simulator/signals';
 import { faultSuite, pollUntil, pumpSeries, simAssets, topicOf } from '../helpers/faults';
 
 const suite = faultSuite('readyz-ingest');

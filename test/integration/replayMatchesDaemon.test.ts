@@ -16,7 +16,7 @@ import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { Sample } from '../../src/core/types';
-import { PUMP_CHANNELS, pumpPayload } from '../../src/sources/simulator';
+import { PUMP_CHANNELS, pumpPayload } from '../../src/simulator/signals';
 import { MAIN, faultSuite, pollUntil, publishAll, pumpSeries, simAssets, type DaemonProcess } from '../helpers/faults';
 
 const T0 = Date.parse('2026-03-01T06:00:00Z');

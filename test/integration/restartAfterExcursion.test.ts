@@ -2,11 +2,11 @@
 // fault pages once; its likelihood then suppresses the repeats and the alert resolves while the excursion goes
 // on; the daemon is stopped there and the rest of the excursion is published while it is down (the broker's
 // session queues it, as it would for messages not yet delivered at a stop). The restarted daemon continues its
-// score filter from the checkpoint (app/filterCheckpoint.ts), so those samples are not new to its range check:
+// score filter from the checkpoint (state/filterCheckpoint.ts), so those samples are not new to its range check:
 // no page. A daemon whose filter started afresh judged them against the learning range alone and paged again.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/sources/simulator';
+import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/simulator/signals';
 import { faultSuite, pollUntil, type DaemonPlace, type DaemonProcess } from '../helpers/faults';
 
 const TOPIC = 'plant/line7/pump7/telemetry';

@@ -4,12 +4,12 @@
 // on while the daemon is down: the broker's session queues it). A real webhook receiver counts the pages: none.
 // Each daemon must have scored windows of both streams before it is stopped, so the test cannot pass by
 // scoring nothing. (A restarted daemon whose score filters started afresh judged the windows after the restart
-// against the learning range alone and lost the likelihood's history: see app/filterCheckpoint.ts.)
+// against the learning range alone and lost the likelihood's history: see state/filterCheckpoint.ts.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Sample } from '../../src/core/types';
 import type { MqttPublisher } from '../../src/sources/mqttClient';
-import { PUMP_CHANNELS, pumpPayload, pumpSamples, simAssets } from '../../src/sources/simulator';
+import { PUMP_CHANNELS, pumpPayload, pumpSamples, simAssets } from '../../src/simulator/signals';
 import { faultSuite, metricValue, PUMP_MODEL, pollUntil, type DaemonPlace, type DaemonProcess } from '../helpers/faults';
 
 // Fixed times: the simulated signals depend on the absolute time. Pump 7 of seed 3 shows no value beyond its

@@ -4,7 +4,7 @@
 // samples after them are scored, and nothing future-dated reaches InfluxDB.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pumpPayload, pumpSamples } from '../../src/sources/simulator';
+import { pumpPayload, pumpSamples } from '../../src/simulator/signals';
 import { faultSuite, metricValue, pollUntil, sleep, topicOf } from '../helpers/faults';
 
 const H = 3_600_000;

@@ -17,7 +17,7 @@ import { after, before, test } from 'node:test';
 import { shardOf } from '../../src/core/shard';
 import type { Sample } from '../../src/core/types';
 import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
-import { pumpPayload } from '../../src/sources/simulator';
+import { pumpPayload } from '../../src/simulator/signals';
 import { DaemonProcess, pollUntil, publishAll, pumpConfig, pumpSeries, simAssets, topicOf } from '../helpers/faults';
 import { Influxd } from '../helpers/influxd';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { isPortListening } from '../../src/sources/broker';
 import { connectMqttPublisher } from '../../src/sources/mqttClient';
-import { pumpPayload } from '../../src/sources/simulator';
+import { pumpPayload } from '../../src/simulator/signals';
 import { DaemonProcess, HookReceiver, MAIN, metricValue, pollUntil, publishAll, pumpConfig, pumpSeries, simAssets, sleep, topicOf } from '../helpers/faults';
 import { freePort } from '../helpers/ports';
 

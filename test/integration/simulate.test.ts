@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { decodePayload } from '../../src/sources/decoders';
-import { PUMP_CHANNELS } from '../../src/sources/simulator';
+import { PUMP_CHANNELS } from '../../src/simulator/signals';
 import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';
 
 const SIMULATE = path.resolve(__dirname, '../../src/cli/simulate.js');

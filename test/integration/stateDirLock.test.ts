@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { pumpPayload } from '../../src/sources/simulator';
+import { pumpPayload } from '../../src/simulator/signals';
 import { faultSuite, pollUntil, publishAll, pumpSeries, simAssets, topicOf } from '../helpers/faults';
 import { waitFor } from '../helpers/mosquitto';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { pumpPayload } from '../../src/sources/simulator';
+import { pumpPayload } from '../../src/simulator/signals';
 import { faultSuite, pollUntil, publishAll, pumpSeries, simAssets, topicOf, type DaemonProcess } from '../helpers/faults';
 
 const T0 = Math.floor((Date.now() - 3 * 3600_000) / 1000) * 1000;

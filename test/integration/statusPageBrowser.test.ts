@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
-import { pumpPayload } from '../../src/sources/simulator';
+import { pumpPayload } from '../../src/simulator/signals';
 import { ensurePackage } from '../helpers/ensurePackage';
 import { DaemonProcess, ROOT, pollUntil, publishAll, pumpConfig, pumpSeries, simAssets, topicOf } from '../helpers/faults';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { pumpPayload, pumpSamples } from '../../src/sources/simulator';
+import { pumpPayload, pumpSamples } from '../../src/simulator/signals';
 import { faultSuite, metricValue, pollUntil, publishAll, simAssets, sleep, topicOf, type DaemonProcess } from '../helpers/faults';
 
 const suite = faultSuite('admission', { receiver: true });

@@ -4,7 +4,7 @@
 // one resolve when they send again; a single stream stalling later still pages alone.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pumpPayload, pumpSamples } from '../../src/sources/simulator';
+import { pumpPayload, pumpSamples } from '../../src/simulator/signals';
 import { faultSuite, metricValue, pollUntil, publishAll, simAssets, sleep, topicOf } from '../helpers/faults';
 
 const suite = faultSuite('stalls', { receiver: true });

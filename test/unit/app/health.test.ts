@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { healthPoint } from '../../../src/app/health';
 import { ManualClock } from '../../../src/core/clock';
-import { healthRecord } from '../../../src/sinks/influxPoints';
+import { healthRecord } from '../../../src/sinks/influx/points';
 import { StatusModel } from '../../../src/telemetry/status';
 
 test('the health point carries ingestion (rate, totals, broker connection) beside the pipeline figures', () => {

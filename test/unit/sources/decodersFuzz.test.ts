@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import type { RejectReason } from '../../../src/core/context';
 import { createDecoder, type DecoderKind, type DecodeResult } from '../../../src/sources/decoders';
-import { encodeF32le } from '../../../src/sources/simulator';
+import { encodeF32le } from '../../../src/simulator/signals';
 
 const SEED = 20261127;
 const RUNS = 100_000;

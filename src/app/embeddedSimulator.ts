@@ -1,0 +1,42 @@
+// The built-in simulator inside the daemon (the embedded demo): publishes through a real MQTT client to the
+// broker, so the demo exercises the same ingestion path as a plant.
+import type { Config } from '../config/schema';
+import type { ComponentContext } from '../core/context';
+import { connectMqttPublisher } from '../sources/mqttClient';
+import { runSimulation } from '../simulator/run';
+
+export interface RunningSimulator {
+  stop(): Promise<void>;
+}
+
+export async function startSimulator(config: Config, ctx: ComponentContext): Promise<RunningSimulator> {
+  const s = config.simulator;
+  const publisher = await connectMqttPublisher({ url: config.mqtt.url, clientId: `anomalyd-simulator-${process.pid}` });
+  const abort = new AbortController();
+  const run = runSimulation(
+    {
+      profile: s.profile,
+      lines: s.lines,
+      assets: s.assets,
+      rateHz: s.rate_hz,
+      chunkSamples: 250,
+      anomalyEveryS: s.anomaly_every_s,
+      faultDurationS: s.fault_duration_s,
+      seed: s.seed,
+      topicPrefix: 'plant',
+    },
+    {
+      publish: (topic, payload) => publisher.publish(topic, payload, 1),
+      onFault: (f) => ctx.log.info('Simulator injected a fault.', { asset: f.assetId, kind: f.kind, start: new Date(f.startMs).toISOString(), end: new Date(f.endMs).toISOString() }),
+      signal: abort.signal,
+    },
+  ).catch((err: unknown) => ctx.log.error('The simulator stopped with an error.', { error: (err as Error).message }));
+  ctx.log.info('Started the built-in simulator.', { profile: s.profile, lines: s.lines, assets: s.assets, anomaly_every_s: s.anomaly_every_s });
+  return {
+    async stop() {
+      abort.abort();
+      await run;
+      await publisher.close();
+    },
+  };
+}
