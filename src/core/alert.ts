@@ -78,4 +78,9 @@ export interface AlertNotice {
    * recorded (InfluxDB, status history, log) but sent to no pager (webhooks, Alertmanager, console).
    */
   readonly summarisedBy?: string;
+  /**
+   * The maintenance window that holds this alert (maintenanceGate.ts): recorded, sent to no pager; an alert
+   * still firing when its window ends pages then without the mark.
+   */
+  readonly maintenance?: string;
 }

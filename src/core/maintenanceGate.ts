@@ -1,0 +1,89 @@
+// What a maintenance window does to alerts. A stream's alerts go on being decided inside a window (scores are
+// computed and written, the alert state machine runs), but an alert that fires while a window covers its stream
+// is held: it carries `maintenance` (the window's id), is recorded (InfluxDB, the status page's history, the
+// log) and reaches no pager, and its resolve, inside the window or later, is held with it. When the window
+// closes and the alert still fires, it pages then, once, saying so: a fault that outlasts the planned work
+// must not stay silent because it began during it.
+// Clock-free: the caller ticks the calendar, then calls `release`.
+import type { AlertNotice } from './alert';
+import type { MaintenanceCalendar } from './maintenance';
+
+interface Held {
+  /** The firing notice as recorded (with its mark). */
+  notice: AlertNotice;
+  /** The window holding it now (another that covers the stream takes it over when the first closes). */
+  window: string;
+}
+
+/** A held alert as saved across restarts (its firing notice carries the window that held it). */
+export type HeldAlertsSnapshot = readonly AlertNotice[];
+
+export class MaintenanceGate {
+  private readonly held = new Map<string, Held>();
+
+  constructor(
+    private readonly calendar: MaintenanceCalendar,
+    private readonly nextSequence: () => number,
+  ) {}
+
+  /** Alerts held now (status page, tests). */
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  /** The notice as it goes on to the sinks: marked `maintenance` when it is held. */
+  judge(notice: AlertNotice): AlertNotice {
+    const held = this.held.get(notice.fingerprint);
+    if (notice.status === 'resolved') {
+      if (!held) return notice;
+      this.held.delete(notice.fingerprint);
+      return { ...notice, maintenance: held.window };
+    }
+    const open = this.calendar.covering(notice.stream, notice.labels);
+    if (!open) {
+      this.held.delete(notice.fingerprint);
+      return notice;
+    }
+    const marked: AlertNotice = { ...notice, maintenance: open.window.id };
+    this.held.set(notice.fingerprint, { notice: marked, window: open.window.id });
+    return marked;
+  }
+
+  /**
+   * The held alerts no open window covers any more (call after the calendar's tick): each pages now as a firing
+   * notice of its own episode (same fingerprint and start), with a new sequence number and a detail naming the
+   * window. A held alert another window still covers stays held, under that window.
+   */
+  release(): AlertNotice[] {
+    const out: AlertNotice[] = [];
+    for (const [fingerprint, h] of this.held) {
+      const open = this.calendar.covering(h.notice.stream, h.notice.labels);
+      if (open) {
+        if (open.window.id !== h.window) {
+          h.window = open.window.id;
+          h.notice = { ...h.notice, maintenance: open.window.id };
+        }
+        continue;
+      }
+      this.held.delete(fingerprint);
+      const { maintenance: window, ...rest } = h.notice;
+      const reason = window === undefined ? undefined : this.calendar.get(window)?.reason;
+      const why = `still firing when maintenance window '${window ?? ''}'${reason ? ` (${reason})` : ''} ended`;
+      out.push({ ...rest, sequence: this.nextSequence(), detail: rest.detail ? `${rest.detail}; ${why}` : why });
+    }
+    return out;
+  }
+
+  /** The held alerts, for the state file: a restart inside a window must still page at its end. */
+  snapshot(): HeldAlertsSnapshot {
+    return [...this.held.values()].map((h) => h.notice);
+  }
+
+  /** Takes held alerts up again after a restart (notices without a window mark are ignored). */
+  restore(snapshot: HeldAlertsSnapshot): void {
+    for (const notice of snapshot) {
+      if (notice.status !== 'firing' || notice.maintenance === undefined) continue;
+      this.held.set(notice.fingerprint, { notice, window: notice.maintenance });
+    }
+  }
+}
