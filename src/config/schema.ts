@@ -14,6 +14,7 @@ import {
   trainingSchema,
   windowSchema,
 } from './schemaDetection';
+import { maintenanceSchema } from './schemaMaintenance';
 import { oneOf, section, url, type DeepPartial } from './schemaHelpers';
 import {
   alertmanagerSchema,
@@ -195,6 +196,7 @@ export const configSchema = Type.Object(
     limits: limitsSchema,
     shard: shardSchema,
     csv: csvSchema,
+    maintenance: maintenanceSchema,
   },
   { additionalProperties: false, title: 'anomalyd configuration', description: 'Configuration of the anomalyd daemon.' },
 );

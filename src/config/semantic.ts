@@ -5,6 +5,7 @@ import { windowOptionProblems, type WindowOptions } from '../core/window';
 import { autoLearnDetection, configuredModel, streamDetection, windowOptions } from './detection';
 import type { ConfigPath, ProblemList, Segment } from './problems';
 import type { Config, DetectionConfig, DetectionOverrides, SubscriptionConfig } from './schema';
+import { checkMaintenance } from './maintenance';
 import { resolveShard } from './shard';
 
 const PLACEHOLDER = /\{([^{}]*)\}/g;
@@ -36,6 +37,7 @@ export function checkSemantics(config: Config, problems: ProblemList): void {
   checkSinks(config, problems);
   checkScaleOut(config, problems);
   checkExternalUrl(config.http.external_url, problems);
+  checkMaintenance(config, problems);
 }
 
 /**
