@@ -13,6 +13,8 @@ interface Held {
   notice: AlertNotice;
   /** The window holding it now (another that covers the stream takes it over when the first closes). */
   window: string;
+  /** That window's reason, kept: a window ended early is gone from the calendar when the page names it. */
+  reason: string;
 }
 
 /** A held alert as saved across restarts (its firing notice carries the window that held it). */
@@ -45,7 +47,7 @@ export class MaintenanceGate {
       return notice;
     }
     const marked: AlertNotice = { ...notice, maintenance: open.window.id };
-    this.held.set(notice.fingerprint, { notice: marked, window: open.window.id });
+    this.held.set(notice.fingerprint, { notice: marked, window: open.window.id, reason: open.window.reason });
     return marked;
   }
 
@@ -61,14 +63,15 @@ export class MaintenanceGate {
       if (open) {
         if (open.window.id !== h.window) {
           h.window = open.window.id;
+          h.reason = open.window.reason;
           h.notice = { ...h.notice, maintenance: open.window.id };
         }
         continue;
       }
       this.held.delete(fingerprint);
-      const { maintenance: window, ...rest } = h.notice;
-      const reason = window === undefined ? undefined : this.calendar.get(window)?.reason;
-      const why = `still firing when maintenance window '${window ?? ''}'${reason ? ` (${reason})` : ''} ended`;
+      const rest: AlertNotice = { ...h.notice };
+      delete (rest as { maintenance?: string }).maintenance;
+      const why = `still firing when maintenance window '${h.window}'${h.reason ? ` (${h.reason})` : ''} ended`;
       out.push({ ...rest, sequence: this.nextSequence(), detail: rest.detail ? `${rest.detail}; ${why}` : why });
     }
     return out;
@@ -83,7 +86,7 @@ export class MaintenanceGate {
   restore(snapshot: HeldAlertsSnapshot): void {
     for (const notice of snapshot) {
       if (notice.status !== 'firing' || notice.maintenance === undefined) continue;
-      this.held.set(notice.fingerprint, { notice, window: notice.maintenance });
+      this.held.set(notice.fingerprint, { notice, window: notice.maintenance, reason: this.calendar.get(notice.maintenance)?.reason ?? '' });
     }
   }
 }

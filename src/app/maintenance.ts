@@ -1,0 +1,135 @@
+// The daemon's maintenance windows: those of the config file (replaced on reload) and those created through the
+// operator API (kept in the state directory, state/maintenanceFile.ts), in one calendar (core/maintenance.ts)
+// with the gate that holds alerts inside them (core/maintenanceGate.ts). `tick` is called periodically: it
+// reports windows opening and closing and returns the held alerts to page now. A one-off API window is
+// forgotten once it has ended; a config window stays until the file drops it.
+import { randomBytes } from 'node:crypto';
+import type { AlertNotice } from '../core/alert';
+import { isRecurring, MaintenanceCalendar, occurrenceAt, type CalendarChanges, type MaintenanceWindow, type OpenWindow } from '../core/maintenance';
+import { MaintenanceGate } from '../core/maintenanceGate';
+import type { MaintenanceFile, SavedWindow } from '../state/maintenanceFile';
+import type { MaintenanceActions, MaintenanceRequest, MaintenanceWindowJson } from '../telemetry/operatorApi';
+
+export interface MaintenanceOptions {
+  readonly file: MaintenanceFile;
+  readonly now: () => number;
+  readonly nextSequence: () => number;
+  /** A window opened or closed (log, metrics, InfluxDB annotation). */
+  readonly changed?: (changes: CalendarChanges) => void;
+}
+
+export class Maintenance implements MaintenanceActions {
+  readonly calendar = new MaintenanceCalendar();
+  readonly gate: MaintenanceGate;
+  private api = new Map<string, SavedWindow>();
+  /** Saves of the API windows, one after another (the file is rewritten whole). */
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: MaintenanceOptions) {
+    this.gate = new MaintenanceGate(this.calendar, o.nextSequence);
+  }
+
+  /** Loads the API windows still to come or open; ended ones are dropped from the file. */
+  async start(configWindows: readonly MaintenanceWindow[]): Promise<void> {
+    this.setConfigWindows(configWindows);
+    const now = this.o.now();
+    const saved = await this.o.file.load();
+    for (const w of saved) if (w.end > now && !this.calendar.get(w.id)) this.keep(w);
+    if (this.api.size !== saved.length) await this.save();
+    this.tick(now);
+  }
+
+  /** The config's windows (at start and on reload): they replace the previous config's; API windows stay. */
+  setConfigWindows(windows: readonly MaintenanceWindow[]): void {
+    for (const w of this.calendar.list()) if (w.origin === 'config') this.calendar.delete(w.id);
+    for (const w of windows) {
+      // A config window takes its id from an API window of the same name (the file wins: it is the plan of record).
+      if (this.api.delete(w.id)) void this.save();
+      this.calendar.set(w);
+    }
+  }
+
+  /** Looks at the calendar now: reports opened and closed windows, forgets ended API windows, returns pages now due. */
+  tick(now = this.o.now()): AlertNotice[] {
+    this.look(now);
+    let ended = false;
+    for (const [id, w] of this.api) {
+      if (w.end > now) continue;
+      this.api.delete(id);
+      this.calendar.delete(id);
+      ended = true;
+    }
+    if (ended) void this.save();
+    return this.gate.release();
+  }
+
+  /** The calendar at `now`, changes reported: a window added or ended through the API counts at once. */
+  private look(now: number): void {
+    const changes = this.calendar.tick(now);
+    if (changes.opened.length > 0 || changes.closed.length > 0) this.o.changed?.(changes);
+  }
+
+  list(): MaintenanceWindowJson[] {
+    const now = this.o.now();
+    return this.calendar.list().map((w) => windowJson(w, occurrenceAt(w, now)));
+  }
+
+  add(request: MaintenanceRequest, who: string): Promise<MaintenanceWindowJson | { refused: string }> {
+    const saved: SavedWindow = { id: newId(request.start), reason: request.reason, streams: request.streams, labels: request.labels, start: request.start, end: request.end, createdBy: who };
+    const window = this.keep(saved);
+    this.look(this.o.now());
+    return this.save().then(() => windowJson(window, occurrenceAt(window, this.o.now())));
+  }
+
+  async end(id: string, _who: string): Promise<'ended' | 'unknown' | 'config'> {
+    const window = this.calendar.get(id);
+    if (!window) return 'unknown';
+    if (window.origin === 'config') return 'config';
+    this.api.delete(id);
+    this.calendar.delete(id);
+    this.look(this.o.now());
+    await this.save();
+    return 'ended';
+  }
+
+  private keep(w: SavedWindow): MaintenanceWindow {
+    const window: MaintenanceWindow = {
+      id: w.id,
+      reason: w.reason,
+      selector: { streams: w.streams, ...(Object.keys(w.labels).length > 0 ? { labels: w.labels } : {}) },
+      origin: 'api',
+      createdBy: w.createdBy,
+      start: w.start,
+      end: w.end,
+    };
+    this.calendar.set(window);
+    this.api.set(w.id, w);
+    return window;
+  }
+
+  private save(): Promise<void> {
+    const windows = [...this.api.values()];
+    this.saving = this.saving.catch(() => undefined).then(() => this.o.file.save(windows));
+    return this.saving;
+  }
+}
+
+/** A window id people can read and type: when it starts, and 4 random hex digits so two at once differ. */
+function newId(start: number): string {
+  const stamp = new Date(start).toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
+  return `mw-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+function windowJson(w: MaintenanceWindow, open: OpenWindow | null): MaintenanceWindowJson {
+  const iso = (t: number): string => new Date(t).toISOString();
+  return {
+    id: w.id,
+    reason: w.reason,
+    streams: w.selector.streams ?? ['**'],
+    labels: w.selector.labels ?? {},
+    ...(isRecurring(w) ? { schedule: w.schedule.text, duration_ms: w.durationMs } : { start: iso(w.start), end: iso(w.end) }),
+    origin: w.origin,
+    created_by: w.createdBy,
+    ...(open ? { open: { start: iso(open.start), end: iso(open.end) } } : {}),
+  };
+}

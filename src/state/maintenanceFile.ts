@@ -1,0 +1,83 @@
+// The maintenance windows created through the operator API, kept in state_dir/maintenance.json so a restart
+// (kill -9 included) keeps them: a window the operator opened for a four-hour valve change must not vanish
+// with the process. Windows from the config file are not written here (the file is their record). Written
+// atomically on every change, before the API answers; a damaged file is set aside and reported, and the
+// daemon starts without API windows (the config's still hold).
+import { readFile, rename } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Log } from '../core/context';
+import { writeAtomic } from './stateStore';
+
+export const MAINTENANCE_FILE = 'maintenance.json';
+const FORMAT = 1;
+
+export interface SavedWindow {
+  readonly id: string;
+  readonly reason: string;
+  readonly streams: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly start: number;
+  readonly end: number;
+  readonly createdBy: string;
+}
+
+export class MaintenanceFile {
+  readonly file: string;
+
+  constructor(
+    stateDir: string,
+    private readonly log: Log,
+  ) {
+    this.file = path.join(stateDir, MAINTENANCE_FILE);
+  }
+
+  async load(): Promise<SavedWindow[]> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    try {
+      const parsed = JSON.parse(text) as { format?: unknown; windows?: unknown };
+      if (parsed.format !== FORMAT || !Array.isArray(parsed.windows)) throw new Error(`unexpected content (format ${String(parsed.format)})`);
+      const windows = parsed.windows.filter(isSavedWindow);
+      const skipped = parsed.windows.length - windows.length;
+      if (skipped > 0) this.log.warn('Skipped unreadable maintenance windows of the state directory.', { file: this.file, skipped });
+      return windows;
+    } catch (err) {
+      const aside = `${this.file}.corrupt-${Date.now()}`;
+      await rename(this.file, aside);
+      this.log.error('The maintenance windows file is damaged; starting without the windows created through the API (kept the file aside).', {
+        file: this.file,
+        aside,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      return [];
+    }
+  }
+
+  async save(windows: readonly SavedWindow[]): Promise<void> {
+    await writeAtomic(this.file, JSON.stringify({ format: FORMAT, windows }, null, 1) + '\n');
+  }
+}
+
+function isSavedWindow(v: unknown): v is SavedWindow {
+  if (typeof v !== 'object' || v === null) return false;
+  const w = v as Record<string, unknown>;
+  const strings = (x: unknown): boolean => Array.isArray(x) && x.every((s) => typeof s === 'string');
+  const labels = w['labels'];
+  return (
+    typeof w['id'] === 'string' &&
+    typeof w['reason'] === 'string' &&
+    strings(w['streams']) &&
+    typeof labels === 'object' &&
+    labels !== null &&
+    Object.values(labels).every((l) => typeof l === 'string') &&
+    typeof w['start'] === 'number' &&
+    typeof w['end'] === 'number' &&
+    w['end'] > w['start'] &&
+    typeof w['createdBy'] === 'string'
+  );
+}
