@@ -7,6 +7,7 @@ import { calibrateCommand } from './calibrate';
 import { runStdoutClosedHandler, UsageError } from './common';
 import { evaluateCommand } from './evaluate';
 import { initCommand } from './init';
+import { maintenanceCommand } from './maintenance';
 import { replayCommand } from './replay';
 import { runCommand } from './run';
 import { simulateCommand } from './simulate';
@@ -24,13 +25,14 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   calibrate: { run: calibrateCommand, summary: 'set a model threshold from clean recorded data' },
   replay: { run: replayCommand, summary: 'score recorded data: scores, decisions and alerts' },
   evaluate: { run: evaluateCommand, summary: 'measure detection quality on a benchmark data set' },
+  maintenance: { run: maintenanceCommand, summary: 'list, open or end maintenance windows of a running daemon' },
 };
 
 export const USAGE = [
   'Usage: anomalyd <command> [options]',
   '',
   'Commands:',
-  ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`),
+  ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`),
   '',
   "Run 'anomalyd <command> --help' for a command's options.",
 ].join('\n');
