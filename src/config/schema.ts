@@ -53,6 +53,14 @@ export const httpSchema = section(
       }),
     ),
     token_file: Type.Optional(Type.String({ minLength: 1, description: 'File whose content (trimmed) is the bearer token.' })),
+    admin_token: Type.Optional(
+      Type.String({
+        minLength: 16,
+        description:
+          'Bearer token required for every change through the operator API (POST and DELETE under /api/v1/, e.g. maintenance windows); reading takes `token` or this one. Unset: changes are refused (403), so a default install exposes no write surface. Must differ from `token`. Prefer admin_token_file; never logged.',
+      }),
+    ),
+    admin_token_file: Type.Optional(Type.String({ minLength: 1, description: 'File whose content (trimmed) is the admin token.' })),
     ready_ingest_window_s: Type.Integer({
       minimum: 0,
       maximum: 86_400,
@@ -237,7 +245,7 @@ export type LimitsConfig = Config['limits'];
 export type ShardConfig = Config['shard'];
 
 /** Marker of the property names the loader fills from a `<name>_file` sibling. */
-export const SECRET_FILE_KEYS: Readonly<Record<string, string>> = { password_file: 'password', secret_file: 'secret', token_file: 'token' };
+export const SECRET_FILE_KEYS: Readonly<Record<string, string>> = { password_file: 'password', secret_file: 'secret', token_file: 'token', admin_token_file: 'admin_token' };
 
 /**
  * The JSON Schema used for validation and published as config/schema.json: plain JSON (no TypeBox symbols),

@@ -37,6 +37,10 @@ export function checkSemantics(config: Config, problems: ProblemList): void {
   checkSinks(config, problems);
   checkScaleOut(config, problems);
   checkExternalUrl(config.http.external_url, problems);
+  if (config.http.admin_token !== undefined && config.http.admin_token === config.http.token) {
+    // Named, never shown: the value is a secret.
+    problems.add(['http', 'admin_token'], 'must differ from http.token (the read token would then make changes)', undefined, true);
+  }
   checkMaintenance(config, problems);
 }
 

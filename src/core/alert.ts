@@ -83,4 +83,6 @@ export interface AlertNotice {
    * still firing when its window ends pages then without the mark.
    */
   readonly maintenance?: string;
+  /** On the page sent when a held alert outlasted its window: which window ended, and its reason, in words. */
+  readonly maintenanceEnded?: string;
 }

@@ -19,6 +19,7 @@ export function reviveFiringNotice(value: unknown, kind: AlertKind, stream: stri
   if (typeof labels !== 'object' || labels === null || !Object.values(labels).every((l) => typeof l === 'string')) return 'bad labels';
   if (v['summarisedBy'] !== undefined && typeof v['summarisedBy'] !== 'string') return 'bad summary mark';
   if (v['maintenance'] !== undefined && typeof v['maintenance'] !== 'string') return 'bad maintenance mark';
+  if (v['maintenanceEnded'] !== undefined && typeof v['maintenanceEnded'] !== 'string') return 'bad maintenance note';
   const num = (x: unknown): number => (isNumber(x) ? x : NaN);
   return {
     ...(value as AlertNotice),

@@ -53,8 +53,8 @@ export class MaintenanceGate {
 
   /**
    * The held alerts no open window covers any more (call after the calendar's tick): each pages now as a firing
-   * notice of its own episode (same fingerprint and start), with a new sequence number and a detail naming the
-   * window. A held alert another window still covers stays held, under that window.
+   * notice of its own episode (same fingerprint and start), with a new sequence number and `maintenanceEnded` naming
+   * the window. A held alert another window still covers stays held, under that window.
    */
   release(): AlertNotice[] {
     const out: AlertNotice[] = [];
@@ -72,7 +72,7 @@ export class MaintenanceGate {
       const rest: AlertNotice = { ...h.notice };
       delete (rest as { maintenance?: string }).maintenance;
       const why = `still firing when maintenance window '${h.window}'${h.reason ? ` (${h.reason})` : ''} ended`;
-      out.push({ ...rest, sequence: this.nextSequence(), detail: rest.detail ? `${rest.detail}; ${why}` : why });
+      out.push({ ...rest, sequence: this.nextSequence(), maintenanceEnded: why });
     }
     return out;
   }

@@ -60,7 +60,7 @@ test('ending: an API window ends at once and its held alerts page at the next ti
   assert.equal(await m.end(added.id, 'admin'), 'ended');
   const pages = m.tick();
   assert.equal(pages.length, 1);
-  assert.match(pages[0].detail ?? '', /still firing when maintenance window 'mw-.*' \(cleaning\) ended/);
+  assert.match(pages[0].maintenanceEnded ?? '', /^still firing when maintenance window 'mw-.*' \(cleaning\) ended$/);
 });
 
 test('an API window that ended is forgotten, in memory and in the file', async () => {

@@ -61,3 +61,12 @@ test('durations: a number and one unit', () => {
   assert.deepEqual(['250ms', '90s', '90m', '2h', '7d', '1.5h'].map(parseDuration), [250, 90_000, 5_400_000, 7_200_000, 604_800_000, 5_400_000]);
   for (const bad of ['', '2', 'h', '2 h', '-1h', '1w']) assert.throws(() => parseDuration(bad), /is not a duration/, bad);
 });
+
+test('http.admin_token: from a file like every secret, never shown, and never the same as the read token', () => {
+  const same = problemsOf('http:\n  token: "same-token-1234567"\n  admin_token: "same-token-1234567"\n');
+  assert.deepEqual(same, ['http.admin_token: must differ from http.token (the read token would then make changes)']);
+  const short = problemsOf('http:\n  admin_token: "short"\n');
+  assert.equal(short.length, 1);
+  assert.match(short[0], /^http\.admin_token: .*16/);
+  assert.ok(!short[0].includes('"short"'), short[0]);
+});

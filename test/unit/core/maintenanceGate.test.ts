@@ -59,7 +59,7 @@ test('a fault that outlasts the window pages once when it closes, naming the win
   assert.equal(page.fingerprint, n.fingerprint);
   assert.equal(page.startsAt, 10, 'the same episode');
   assert.equal(page.sequence, 101, 'a new sequence number');
-  assert.match(page.detail ?? '', /still firing when maintenance window 'w' \(planned w\) ended/);
+  assert.match(page.maintenanceEnded ?? '', /still firing when maintenance window 'w' \(planned w\) ended/);
   assert.deepEqual(gate.release(), [], 'once');
   assert.equal(gate.judge(resolved(n, 120)).maintenance, undefined, 'the pager saw it fire, so it sees it resolve');
 });
@@ -74,7 +74,7 @@ test('a held alert passes to an overlapping window that is still open, and pages
   assert.deepEqual(gate.release(), []);
   assert.equal(gate.snapshot()[0].maintenance, 'b');
   cal.tick(200);
-  assert.match(gate.release()[0].detail ?? '', /window 'b'/);
+  assert.match(gate.release()[0].maintenanceEnded ?? '', /window 'b'/);
 });
 
 test('a window deleted early releases its held alerts at the next tick', () => {
