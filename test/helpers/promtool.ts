@@ -1,4 +1,4 @@
-// `promtool check metrics` (Prometheus's own linter) on exposition text: the ARCHITECTURE.md promise that the
+// `promtool check metrics` (Prometheus's own linter) on exposition text: the docs/design.md promise that the
 // scraped /metrics passes it. promtool comes from the Debian package `prometheus`, installed when missing.
 import { spawn } from 'node:child_process';
 import { ensurePackage } from './ensurePackage';

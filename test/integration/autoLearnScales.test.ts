@@ -1,4 +1,4 @@
-// Auto-learning through the real daemon with the auto_learn profile (README, Detection quality): a stream whose
+// Auto-learning through the real daemon with the auto_learn profile (docs/benchmarks.md): a stream whose
 // model is "auto" trains with the profile (an ensemble per scale, the coarse time scale, HTM's likelihood) and
 // its subscription's own ensemble size; the worker saves both scales' networks beside the model (members/,
 // coarse/), the stream is judged through the likelihood and still pages on an injected fault, and after a
@@ -22,7 +22,7 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const TOPIC = 'plant/line7/pump7/telemetry';
 // The simulated signals depend on the absolute time: a fixed start keeps every run's data the same. Pump 7 of
 // seed 3 shows no value beyond its first 50 minutes' range (+5%) in the 500 s after them nor in 4010-4310 s,
-// so the pages below are the fault's alone (the range check would page on a new extreme: README).
+// so the pages below are the fault's alone (the range check would page on a new extreme: docs/benchmarks.md).
 const T0 = Date.parse('2026-03-02T00:00:00Z');
 const SEED = 3;
 let dir: string;

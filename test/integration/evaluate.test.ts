@@ -1,5 +1,6 @@
 // `evaluate nab|skab|mitdb` end to end through the built binary, on small synthetic fixtures written by the
-// test (runs anywhere). The figures the README states for ../shared/data are pinned by readmeFigures.test.ts.
+// test (runs anywhere). The figures docs/benchmarks.md states for the benchmark data are pinned by
+// benchmarkFigures.test.ts.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -174,7 +174,7 @@ test('three replicas split the streams by hash: each scored by exactly one, no w
 });
 
 test('MQTT 5 $share on Mosquitto: each message reaches one replica, but round-robin splits a stream between them', async () => {
-  // Why the README says "with Mosquitto use shard": Mosquitto hands the messages of a shared subscription to
+  // Why docs/operations.md says "with Mosquitto, use shard": Mosquitto hands the messages of a shared subscription to
   // its members in turn, not by topic, so the samples of one stream land on both replicas and neither sees
   // whole windows. Brokers that dispatch by topic hash (EMQX hash_topic) keep a stream on one member.
   const N = 120;

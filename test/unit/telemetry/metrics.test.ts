@@ -4,7 +4,7 @@ import { register as globalRegister } from 'prom-client';
 import { createMetrics, OTHER_STREAM, INFERENCE_BUCKETS, type Metrics } from '../../../src/telemetry/metrics';
 import { parseExposition, sampleValue } from './expo';
 
-/** ARCHITECTURE.md's fixed contract: name -> [type, label names]. */
+/** The fixed metric contract of docs/design.md (Prometheus metrics): name -> [type, label names]. */
 const CONTRACT: Record<string, [string, string[]]> = {
   anomalyd_messages_received_total: ['counter', []],
   anomalyd_messages_rejected_total: ['counter', ['reason']],
