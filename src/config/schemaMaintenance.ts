@@ -19,7 +19,12 @@ export const maintenanceWindowSchema = entry(
       }),
     ),
     labels: Type.Optional(
-      Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.String({ maxLength: 256 }), { description: 'Labels a covered stream must carry, each with this value (e.g. line: line1).' }),
+      Type.Unsafe<Record<string, string>>({
+        type: 'object',
+        description: 'Labels a covered stream must carry, each with this value (e.g. line: line1).',
+        propertyNames: { minLength: 1, maxLength: 64 },
+        additionalProperties: { type: 'string', maxLength: 256, description: 'The value the label must have.' },
+      }),
     ),
     start: Type.Optional(named(ISO_TIME, 'must be an ISO 8601 time with a zone, e.g. 2026-12-10T06:00:00+01:00', 'One-off window: when it opens (ISO 8601 with a zone).')),
     end: Type.Optional(named(ISO_TIME, 'must be an ISO 8601 time with a zone, e.g. 2026-12-10T10:00:00+01:00', 'One-off window: when it closes.')),

@@ -13,6 +13,7 @@ import type { Config } from '../../../src/config/schema';
 import { AlertStateMachine } from '../../../src/core/alerting';
 import { validateMethod } from '../../../src/core/calibration';
 import { ConfigError } from '../../../src/core/errors';
+import { MaintenanceCalendar } from '../../../src/core/maintenance';
 import { PooledSteps } from '../../../src/core/pooledSteps';
 import { RangeNovelty } from '../../../src/core/rangeNovelty';
 import { ReorderBuffer } from '../../../src/core/reorder';
@@ -70,7 +71,20 @@ const method = (over: Partial<typeof C>) => (): unknown => validateMethod(calibr
 
 const NOT_CONFIG_DATA = 'checks data (scores, values, windows, artifacts), not an option';
 
+/** A one-off maintenance window from the API's or the config's times, into a calendar as the daemon does. */
+const maintenanceWindow = (start: string, end: string) => (): unknown =>
+  new MaintenanceCalendar().set({ id: 'w', reason: 'r', selector: {}, origin: 'config', createdBy: 'config', start: Date.parse(start), end: Date.parse(end) });
+const oneOff = (start: string, end: string): string => `maintenance:\n  - { id: w, reason: r, start: "${start}", end: "${end}" }\n`;
+
 const ROWS: readonly Row[] = [
+  {
+    file: 'src/core/maintenance.ts',
+    match: "maintenance window '${w.id}'",
+    cases: [
+      { yaml: oneOff('2026-12-10T07:00:00Z', '2026-12-10T06:00:00Z'), path: 'maintenance[0].end', construct: maintenanceWindow('2026-12-10T07:00:00Z', '2026-12-10T06:00:00Z') },
+      { yaml: oneOff('2026-12-10T07:00:00Z', '2026-12-10T07:00:00Z'), path: 'maintenance[0].end', construct: maintenanceWindow('2026-12-10T07:00:00Z', '2026-12-10T07:00:00Z') },
+    ],
+  },
   {
     file: 'src/core/window.ts',
     match: 'window options for stream',
