@@ -238,8 +238,7 @@ export class Daemon {
     const ingest = new IngestGate({ ctx: this.ctx('ingest'), registry: this.metrics.registry, journal: state.journal, sinks: () => this.sinks });
     this.ingest = ingest;
     state.onWriteProblem = (problem) => ingest.set('state', problem);
-    const filterCapture = new FilterStateCapture();
-    state.addPairedFile(FILTERS_FILE_PREFIX, () => filterCapture.capture((visit) => pipeline.scoreFilters(visit)));
+    state.addCheckpointPart(FILTERS_FILE_PREFIX, new FilterStateCapture(state.dir, (visit) => pipeline.scoreFilters(visit)));
     // Samples acknowledged before a crash: the saved windows, then the journal after them, before new input.
     const recovery = await state.enableCheckpoints(
       (add) => {

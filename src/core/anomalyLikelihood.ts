@@ -13,7 +13,7 @@
 // A window may carry raw scores of other time scales (a model of the stream's coarse, pooled view; see
 // model/coarseScale.ts): each scale is judged against its own history and the smallest tail probability counts.
 import { RangeNovelty } from './rangeNovelty';
-import type { ScoreFilterState, ScoreObservation, StreamScoreFilter } from './scoreFilter';
+import type { ScoreFilterDelta, ScoreFilterMark, ScoreFilterState, ScoreObservation, ScoreScaleDelta, StreamScoreFilter } from './scoreFilter';
 
 export interface LikelihoodOptions {
   /** Raw scores averaged into the present (HTM: 10). */
@@ -40,6 +40,7 @@ export class AnomalyLikelihood implements StreamScoreFilter {
   private sinceDetection = Infinity;
   private range: RangeNovelty | undefined;
   private changes = 0;
+  private restores = 0;
 
   constructor(private readonly options: LikelihoodOptions) {
     const int = (name: 'averageWindows' | 'historyWindows' | 'learningWindows' | 'suppressWindows', min: number): void => {
@@ -112,6 +113,7 @@ export class AnomalyLikelihood implements StreamScoreFilter {
    */
   restore(state: ScoreFilterState): void {
     this.changes++;
+    this.restores++;
     this.sinceDetection = state.sinceDetection === null || !(state.sinceDetection >= 0) ? Infinity : state.sinceDetection;
     const tolerance = this.options.rangeTolerance ?? 0;
     const range = state.range;
@@ -122,6 +124,25 @@ export class AnomalyLikelihood implements StreamScoreFilter {
     }
     this.scales.length = 0;
     state.scales.forEach((s, i) => this.scale(i).restore(s.history, s.recent, s.sums));
+  }
+
+  mark(): ScoreFilterMark {
+    return { restores: this.restores, pushed: this.scales.map((s) => s.pushed), ...(this.range ? { range: this.range.snapshot() } : {}) };
+  }
+
+  changesSince(mark: ScoreFilterMark): ScoreFilterDelta | undefined {
+    // A restore replaced the histories; scales and a range come and never go otherwise.
+    if (mark.restores !== this.restores || mark.pushed.length > this.scales.length || (mark.range && !this.range)) return undefined;
+    let range: { lo: Float64Array; hi: Float64Array } | undefined;
+    if (this.range) {
+      const now = this.range.snapshot();
+      if (!mark.range || !sameValues(now.lo, mark.range.lo) || !sameValues(now.hi, mark.range.hi)) range = now;
+    }
+    return {
+      sinceDetection: Number.isFinite(this.sinceDetection) ? this.sinceDetection : null,
+      ...(range ? { range } : {}),
+      scales: this.scales.map((s, i) => s.since(mark.pushed[i] ?? 0)),
+    };
   }
 
   private scale(i: number): ScoreGaussian {
@@ -154,6 +175,8 @@ class ScoreGaussian {
   private recentNext = 0;
   private recentSum = 0;
   private pushes = 0;
+  /** Scores pushed to the history by this instance (`pushes` is restored with the sums; this is not). */
+  private pushedHere = 0;
 
   constructor(private readonly options: LikelihoodOptions) {
     this.history = new Float64Array(Math.min(options.historyWindows, 16));
@@ -165,6 +188,26 @@ class ScoreGaussian {
     return {
       history: ringInOrder(this.history, this.historyCount, this.historyNext),
       recent: ringInOrder(this.recent, this.recentCount, this.recentNext),
+      sums: Float64Array.of(this.sum, this.sumSq, this.recentSum, this.pushes),
+    };
+  }
+
+  /** Scores pushed to the history since this scale was made (what a filter mark keeps). */
+  get pushed(): number {
+    return this.pushedHere;
+  }
+
+  /** The change since the scale had pushed `pushed` scores (see ScoreScaleDelta). */
+  since(pushed: number): ScoreScaleDelta {
+    const k = this.pushedHere - pushed;
+    const m = Math.min(k, this.historyCount);
+    // Every score pushed went to the recent scores too: their count says which they are, unless some of those
+    // pushed are no longer in the history to be written.
+    const derivable = k === m || this.recentCount <= m;
+    return {
+      appended: ringNewest(this.history, this.historyCount, this.historyNext, m),
+      historyLength: this.historyCount,
+      recent: derivable ? this.recentCount : ringInOrder(this.recent, this.recentCount, this.recentNext),
       sums: Float64Array.of(this.sum, this.sumSq, this.recentSum, this.pushes),
     };
   }
@@ -224,17 +267,22 @@ class ScoreGaussian {
       this.historyCount++;
     }
     const h = this.history;
+    this.pushedHere++;
     h[this.historyNext] = v;
     this.sum += v;
     this.sumSq += v * v;
     this.historyNext = (this.historyNext + 1) % capacity;
-    // Running sums drift by rounding when values come and go for days; recompute them now and then.
+    // Running sums drift by rounding when values come and go for days; recompute them now and then. Oldest
+    // first, as a filter restored from a snapshot holds them (from index 0): it computes the same sums.
     if (++this.pushes % (4 * capacity) === 0) {
       this.sum = 0;
       this.sumSq = 0;
-      for (let i = 0; i < this.historyCount; i++) {
-        this.sum += h[i];
-        this.sumSq += h[i] * h[i];
+      const n = this.historyCount;
+      const oldest = n < h.length ? 0 : this.historyNext;
+      for (let k = 0; k < n; k++) {
+        const v = h[(oldest + k) % h.length];
+        this.sum += v;
+        this.sumSq += v * v;
       }
     }
   }
@@ -247,6 +295,26 @@ function ringInOrder(ring: Float64Array, count: number, next: number): Float64Ar
   out.set(ring.subarray(next));
   out.set(ring.subarray(0, next), ring.length - next);
   return out;
+}
+
+/** The newest `n` (at most `count`) entries of a ring as ringInOrder has them, oldest first (a copy). */
+function ringNewest(ring: Float64Array, count: number, next: number, n: number): Float64Array {
+  if (count < ring.length) return ring.slice(count - n, count);
+  const out = new Float64Array(n);
+  // The newest entry is at next - 1; the n newest start at next - n (wrapping).
+  const start = next - n;
+  if (start >= 0) out.set(ring.subarray(start, next));
+  else {
+    out.set(ring.subarray(ring.length + start));
+    out.set(ring.subarray(0, next), -start);
+  }
+  return out;
+}
+
+function sameValues(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
 }
 
 /** P(Z > z) for a standard normal Z, via erfc (Numerical Recipes' erfcc, relative error < 1.2e-7). */

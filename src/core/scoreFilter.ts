@@ -49,6 +49,17 @@ export interface StreamScoreFilter {
   readonly revision?: number;
   /** Continues from a snapshot (of a filter of possibly other settings: what fits is taken, see the filter). */
   restore?(state: ScoreFilterState): void;
+  /**
+   * Where the filter stands now, taken with a snapshot or a delta that a checkpoint writes: the next checkpoint
+   * asks changesSince(mark) for what to append instead of the whole state again (app/filterCheckpoint.ts).
+   * Undefined (or no method): the filter gives no deltas, and every checkpoint after a change writes it whole.
+   */
+  mark?(): ScoreFilterMark | undefined;
+  /**
+   * What changed since `mark` (one this filter's mark() returned), or undefined when no delta spans it (the
+   * filter was restored since): the checkpoint then writes the whole snapshot.
+   */
+  changesSince?(mark: ScoreFilterMark): ScoreFilterDelta | undefined;
 }
 
 /** What a stateful score filter carries across a restart (filters of one kind: the anomaly likelihood's). */
@@ -63,4 +74,46 @@ export interface ScoreFilterState {
    * they differ in the last bits, and a restored filter would not reproduce its p-values exactly).
    */
   readonly scales: readonly { readonly history: Float64Array; readonly recent: Float64Array; readonly sums?: Float64Array }[];
+}
+
+/** A filter's position as its mark() took it; read by the filter that made it only. */
+export interface ScoreFilterMark {
+  /** The filter's restores so far: a restore replaces every history, and no delta spans one. */
+  readonly restores: number;
+  /** Per time scale, the scores pushed to its history so far (since the scale was made). */
+  readonly pushed: readonly number[];
+  /** The seen range then (copies), to tell whether it changed; absent: none. */
+  readonly range?: { readonly lo: Float64Array; readonly hi: Float64Array };
+}
+
+/**
+ * A filter's state relative to its state at a mark: applied to that state's snapshot (as app/filterCheckpoint.ts
+ * reads a checkpoint back) it gives exactly the snapshot of now. Per scale, the scores pushed since and the few
+ * numbers that are not scores; the recent scores are the newest scores pushed, so usually only their count.
+ */
+export interface ScoreFilterDelta {
+  /** As in ScoreFilterState. */
+  readonly sinceDetection: number | null;
+  /** The seen range, when it changed since the mark; absent: as it was. */
+  readonly range?: { readonly lo: Float64Array; readonly hi: Float64Array };
+  /** Every scale of now (a scale the mark did not have starts empty). */
+  readonly scales: readonly ScoreScaleDelta[];
+}
+
+export interface ScoreScaleDelta {
+  /**
+   * Scores pushed to the history since the mark, oldest first: all of them, or (more were pushed than the
+   * history holds) the newest `historyLength`, which then make up the whole history.
+   */
+  readonly appended: Float64Array;
+  /** Scores in the history now: the newest `historyLength` of the marked history followed by `appended`. */
+  readonly historyLength: number;
+  /**
+   * The recent scores now: a count, meaning the newest that many of the marked recent scores followed by
+   * `appended` (every score pushed joins both), or the scores themselves (oldest first) when `appended` holds
+   * neither every score pushed since the mark nor as many as the count.
+   */
+  readonly recent: number | Float64Array;
+  /** As in ScoreFilterState (running sums, pushes). */
+  readonly sums?: Float64Array;
 }

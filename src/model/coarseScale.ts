@@ -4,7 +4,7 @@
 // the wrong hour, or a slow level change, is invisible in a short window and plain in a long one. Each scored
 // window's coarse score joins the anomaly likelihood as a second scale (see core/anomalyLikelihood.ts). The
 // coarse model is trained by model/coarseModel.ts; this is the per-stream part that scores it.
-import type { StreamScoreFilter, ScoreFilterState, ScoreObservation } from '../core/scoreFilter';
+import type { ScoreFilterDelta, ScoreFilterMark, ScoreFilterState, ScoreObservation, StreamScoreFilter } from '../core/scoreFilter';
 import { PooledSteps } from '../core/pooledSteps';
 import type { Window } from '../core/types';
 import type { Detector } from './detector';
@@ -47,6 +47,14 @@ export class CoarseScaleFilter implements StreamScoreFilter {
 
   restore(state: ScoreFilterState): void {
     this.inner.restore?.(state);
+  }
+
+  mark(): ScoreFilterMark | undefined {
+    return this.inner.mark?.();
+  }
+
+  changesSince(mark: ScoreFilterMark): ScoreFilterDelta | undefined {
+    return this.inner.changesSince?.(mark);
   }
 
   filter(o: ScoreObservation): ScoreObservation {

@@ -24,8 +24,8 @@ const F32_SCRATCH_BYTES = new Uint8Array(F32_SCRATCH.buffer);
 const F64_SCRATCH = new Float64Array(1);
 const F64_SCRATCH_BYTES = new Uint8Array(F64_SCRATCH.buffer);
 
-/** Appends to a growing byte buffer; one allocation per doubling. */
-class Writer {
+/** Appends to a growing byte buffer; one allocation per doubling (also the score filters' log, filterCheckpoint.ts). */
+export class Writer {
   private buf: Buffer;
   private pos = 0;
 
@@ -41,6 +41,11 @@ class Writer {
     const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+  }
+
+  u8(v: number): void {
+    this.room(1);
+    this.pos = this.buf.writeUInt8(v, this.pos);
   }
 
   u16(v: number): void {
@@ -161,13 +166,18 @@ class Writer {
 }
 
 /** Reads what Writer wrote; throws a RangeError past the end (the caller treats the record as damaged). */
-class Reader {
+export class Reader {
   pos = 0;
 
   constructor(private readonly buf: Buffer) {}
 
   private need(n: number): void {
     if (this.pos + n > this.buf.length) throw new RangeError('record ends early');
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++];
   }
 
   u16(): number {
@@ -209,9 +219,16 @@ class Reader {
   f64s(n: number): Float64Array {
     this.need(n * 8);
     const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.buf.readDoubleLE(this.pos + i * 8);
+    // Copied as bytes on a little-endian machine (into an aligned buffer of its own).
+    if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(this.buf.subarray(this.pos, this.pos + n * 8));
+    else for (let i = 0; i < n; i++) out[i] = this.buf.readDoubleLE(this.pos + i * 8);
     this.pos += n * 8;
     return out;
+  }
+
+  /** A string as Writer.string wrote it. */
+  string(): string {
+    return this.bytes(this.u32()).toString('utf8');
   }
 
   get end(): boolean {
@@ -371,7 +388,7 @@ export interface DecodedFrames<T> {
 }
 
 /** Every intact frame of a file, in order; a damaged frame ends the scan (its length cannot be trusted). */
-function decodeFrames<T>(buf: Buffer, decode: (payload: Buffer) => T): DecodedFrames<T> {
+export function decodeFrames<T>(buf: Buffer, decode: (payload: Buffer) => T): DecodedFrames<T> {
   const items: T[] = [];
   let pos = 0;
   while (pos < buf.length) {

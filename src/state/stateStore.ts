@@ -5,9 +5,10 @@
 //
 // A checkpoint is one synchronous cut: the pipeline scores what is queued and hands over its window buffers,
 // the alert state is copied, and the journal starts a new generation, all in one tick. Then, asynchronously and
-// atomically (temp file, fsync, rename): streams-<generation>.bin, then state.json naming that generation; only
-// after that are older journals and stream files deleted. Written whenever something changed, at most every
-// `intervalMs`, and at stop.
+// atomically (temp file, fsync, rename): streams-<generation>.bin and the files of the checkpoint parts (the
+// score filters' log, filterCheckpoint.ts), then state.json naming that generation; only after that are older
+// journals and stream files deleted, and the parts told to drop what they no longer need. Written whenever
+// something changed, at most every `intervalMs`, and at stop.
 import { open, readFile, readdir, rename, mkdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ComponentContext } from '../core/context';
@@ -41,6 +42,25 @@ export interface StreamRecovery {
 /** Hands every stream's checkpoint to `add` (Pipeline.checkpoint), synchronously. */
 export type StreamCapture = (add: (stream: string, checkpoint: StreamCheckpoint) => void) => void;
 
+/**
+ * State a component keeps beside each stream checkpoint in files of its own (the score filters' log, see
+ * filterCheckpoint.ts): captured in the checkpoint's cut, written before state.json names the checkpoint, and
+ * told when state.json names it (a checkpoint whose write fails is never named).
+ */
+export interface CheckpointPart {
+  /** Synchronously, in the checkpoint's cut (after the stream capture and the journal's switch to `generation`). */
+  capture(generation: number): CheckpointPartWrite;
+}
+
+export interface CheckpointPartWrite {
+  /** Writes this checkpoint's files, each atomically (writeAtomic). */
+  write(): Promise<void>;
+  /** state.json names this checkpoint now (called right after it is written). */
+  named(): void;
+  /** After named(): deletes what neither this checkpoint nor one captured after it needs. */
+  removeStale(): Promise<void>;
+}
+
 const STREAMS_RE = /^streams-(\d+)\.bin$/;
 
 export class StateStore {
@@ -70,8 +90,8 @@ export class StateStore {
   private journalFrom = 0;
 
   private capture: StreamCapture | null = null;
-  /** More state written with each stream checkpoint, as <prefix>-<generation>.json (addPairedFile). */
-  private readonly paired = new Map<string, () => Buffer>();
+  /** More state written with each stream checkpoint, by name (addCheckpointPart). */
+  private readonly parts = new Map<string, CheckpointPart>();
   /** Resolves once the sinks hold safe (written, spooled, in the outbox) what was accepted before the call. */
   private settled: () => Promise<void> = () => Promise.resolve();
   private failing = false;
@@ -157,23 +177,22 @@ export class StateStore {
   }
 
   /**
-   * Writes what `capture` returns with every stream checkpoint, as <state_dir>/<prefix>-<generation>.json, in
-   * the same cut (called right after the stream capture, in the same tick), so it pairs with the window buffers,
-   * the alert state and the journal after them as they do with each other (the score filters' state).
+   * Captures `part` with every stream checkpoint, in the same cut (right after the stream capture, in the same
+   * tick), so what it writes pairs with the window buffers, the alert state and the journal after them as they
+   * do with each other (the score filters' state). A part added under a name already taken replaces it.
    */
-  addPairedFile(prefix: string, capture: () => Buffer): void {
-    this.paired.set(prefix, capture);
+  addCheckpointPart(name: string, part: CheckpointPart): void {
+    this.parts.set(name, part);
   }
 
-  /** The <prefix> file of the checkpoint found at start, or null when it has none (a first start, an older version). */
-  async readPairedFile(prefix: string): Promise<Buffer | null> {
-    if (this.journalFrom <= 0) return null;
-    try {
-      return await readFile(pairedFile(path.dirname(this.file), prefix, this.journalFrom));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
+  /** The state directory (state.json, the checkpoint files). */
+  get dir(): string {
+    return path.dirname(this.file);
+  }
+
+  /** The generation of the checkpoint found at start (0: none, a first start or a version before checkpoints). */
+  get checkpointGeneration(): number {
+    return this.journalFrom;
   }
 
   /** Next alert sequence number: monotonic across restarts. */
@@ -234,7 +253,7 @@ export class StateStore {
     // tick or stop takes it). Queuing them kept a full copy of every window buffer per queued write.
     if (this.writing && !final) return this.saving;
     let streams: Buffer | null = null;
-    let pairedFiles: [string, Buffer][] = [];
+    let partWrites: CheckpointPartWrite[] = [];
     // Before checkpoints are enabled, keep naming the checkpoint found at start.
     let journal: number | undefined = this.journalFrom > 0 ? this.journalFrom : undefined;
     if (this.capture) {
@@ -243,7 +262,6 @@ export class StateStore {
       // A final save can come while the previous write still reads the buffer: that one gets a new buffer.
       const encoder = new StreamsEncoder(this.writing ? undefined : this.encodeBuffer, this.lastEncodedBytes * 1.1);
       this.capture((stream, checkpoint) => encoder.add(stream, checkpoint));
-      pairedFiles = [...this.paired].map(([prefix, capture]) => [prefix, capture()]);
       streams = encoder.done();
       this.lastEncodedBytes = streams.length;
       // The whole allocation (StreamsEncoder never returns a slice of Node's shared pool).
@@ -255,6 +273,9 @@ export class StateStore {
         this.reportWrite(err as Error, 'the sample journal');
         return this.saving;
       }
+      // Still the same tick as the stream capture.
+      const generation = journal;
+      partWrites = [...this.parts.values()].map((part) => part.capture(generation));
     }
     this.dirty = false;
     // A PersistedState, written from the per-stream texts straight into a buffer kept between checkpoints (as
@@ -277,13 +298,14 @@ export class StateStore {
     const settled = streams && !final ? this.settled().catch(() => undefined) : Promise.resolve();
     const write = async (): Promise<void> => {
       if (streams && journal !== undefined) await writeAtomic(path.join(dir, `streams-${journal}.bin`), streams);
-      if (journal !== undefined) for (const [prefix, bytes] of pairedFiles) await writeAtomic(pairedFile(dir, prefix, journal), bytes);
+      for (const part of partWrites) await part.write();
       await writeAtomic(this.file, state);
+      for (const part of partWrites) part.named();
       if (streams && journal !== undefined) {
         if (!final) await settled;
         await this.journal.removeBefore(journal);
         await removeStreamFiles(dir, journal);
-        for (const [prefix] of pairedFiles) await removePairedFiles(dir, prefix, journal);
+        for (const part of partWrites) await part.removeStale();
       }
     };
     this.writing = true;
@@ -396,19 +418,6 @@ const PLAIN_JSON = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 async function removeStreamFiles(dir: string, keep: number): Promise<void> {
   for (const n of await readdir(dir).catch(() => [] as string[])) {
     const m = STREAMS_RE.exec(n);
-    if (m && Number(m[1]) !== keep) await rm(path.join(dir, n), { force: true });
-  }
-}
-
-function pairedFile(dir: string, prefix: string, generation: number): string {
-  return path.join(dir, `${prefix}-${generation}.json`);
-}
-
-/** Deletes <prefix>-<generation>.json files other than generation `keep`. */
-async function removePairedFiles(dir: string, prefix: string, keep: number): Promise<void> {
-  const re = new RegExp(`^${prefix.replace(/[^A-Za-z0-9_]/g, '\\$&')}-(\\d+)\\.json$`);
-  for (const n of await readdir(dir).catch(() => [] as string[])) {
-    const m = re.exec(n);
     if (m && Number(m[1]) !== keep) await rm(path.join(dir, n), { force: true });
   }
 }

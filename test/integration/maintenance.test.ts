@@ -85,5 +85,6 @@ test('a fault inside a maintenance window pages nobody and is scored; one outlas
   assert.equal(pages.length, 1, JSON.stringify(pages));
   assert.equal(pages[0].labels.asset, 'pump0');
   assert.equal(pages[0].status, 'firing');
-  assert.match(String(pages[0].annotations.description ?? JSON.stringify(pages[0])), new RegExp(`still firing when maintenance window '${window.id}' \\(valve 3 replaced\\) ended`));
+  const annotations = (pages[0] as unknown as { annotations?: Record<string, string> }).annotations ?? {};
+  assert.match(annotations['maintenance'] ?? JSON.stringify(pages[0]), new RegExp(`still firing when maintenance window '${window.id}' \\(valve 3 replaced\\) ended`));
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AnomalyLikelihood, upperTail, type LikelihoodOptions } from '../../../src/core/anomalyLikelihood';
 import { createRng, gaussian } from '../../../src/core/random';
+import type { ScoreFilterDelta, ScoreFilterState } from '../../../src/core/scoreFilter';
 
 const OPTIONS: LikelihoodOptions = { averageWindows: 1, historyWindows: 200, learningWindows: 50, threshold: 0.5, suppressWindows: 0 };
 
@@ -212,4 +213,67 @@ void test('a snapshot restored into other settings keeps the newest scores that 
   assert.deepEqual([s.range?.lo[0], s.range?.hi[0]], [0, 100]);
   // Past learning at once: judged against the restored history (a sine of amplitude 0.1 around 1).
   assert.ok(rangeFeed(small, 150, [11])[0].pValue < 1);
+});
+
+void test('a filter restored from a snapshot decides windows bit for bit also across the running sums\' recomputation', () => {
+  const options: LikelihoodOptions = { averageWindows: 3, historyWindows: 20, learningWindows: 5, threshold: 0.5, suppressWindows: 0 };
+  const scores = noisy(400, 11);
+  const run = (l: AnomalyLikelihood, from: number, to: number): string[] => scores.slice(from, to).map((score, k) => {
+    const o = l.filter({ time: from + k, score, threshold: 1, pValue: 0.5, anomalous: false });
+    return `${o.score}/${o.pValue}`;
+  });
+  const through = new AnomalyLikelihood(options);
+  const expected = run(through, 0, scores.length);
+  // The sums are recomputed every 80 pushes; cut where the ring's oldest score is not at its start.
+  for (const cut of [33, 75, 157]) {
+    const first = new AnomalyLikelihood(options);
+    const before = run(first, 0, cut);
+    const restored = new AnomalyLikelihood(options);
+    restored.restore(first.snapshot());
+    assert.deepEqual([...before, ...run(restored, cut, scores.length)], expected, `cut at ${cut}`);
+  }
+});
+
+/** A delta applied to the snapshot of its mark as ScoreFilterDelta describes it. */
+function applyDelta(state: ScoreFilterState, delta: ScoreFilterDelta): ScoreFilterState {
+  const newest = (before: Float64Array, after: Float64Array, n: number): Float64Array => {
+    assert.ok(n <= before.length + after.length, 'the delta fits its mark');
+    return Float64Array.from([...before, ...after].slice(before.length + after.length - n));
+  };
+  const range = delta.range ?? state.range;
+  return {
+    sinceDetection: delta.sinceDetection,
+    ...(range ? { range } : {}),
+    scales: delta.scales.map((d, i) => {
+      const was = state.scales[i] ?? { history: new Float64Array(0), recent: new Float64Array(0) };
+      const recent = typeof d.recent === 'number' ? newest(was.recent, d.appended, d.recent) : d.recent;
+      return { history: newest(was.history, d.appended, d.historyLength), recent, ...(d.sums ? { sums: d.sums } : {}) };
+    }),
+  };
+}
+
+void test('changesSince(mark) applied to the snapshot of the mark gives the snapshot of now; none spans a restore', () => {
+  const rng = createRng(12);
+  // Recent scores longer than the history too: past a full history they come whole.
+  for (const options of [{ ...OPTIONS, averageWindows: 4, historyWindows: 25, learningWindows: 5, rangeTolerance: 0.05 }, { ...OPTIONS, averageWindows: 30, historyWindows: 10, learningWindows: 5 }]) {
+    const l = new AnomalyLikelihood(options);
+    let mark = l.mark();
+    let marked = l.snapshot();
+    for (const n of [0, 1, 3, 9, 24, 25, 26, 70, 1, 0, 2]) {
+      for (let k = 0; k < n; k++) {
+        const level = rng() * (n + 1);
+        l.filter({ time: k, score: rng(), threshold: 1, pValue: 1, anomalous: false, window: { values: [level], channels: 1 }, ...(n > 20 ? { otherScales: [rng()] } : {}) });
+      }
+      const delta = l.changesSince(mark);
+      assert.ok(delta);
+      assert.equal(delta.scales[0]?.appended.length ?? 0, Math.min(n, l.snapshot().scales[0]?.history.length ?? 0));
+      assert.deepEqual(applyDelta(marked, delta), l.snapshot(), `after ${n} windows`);
+      mark = l.mark();
+      marked = l.snapshot();
+    }
+    const delta = l.changesSince(mark);
+    assert.equal(delta?.range, undefined, 'an unchanged range is not repeated');
+    l.restore(marked);
+    assert.equal(l.changesSince(mark), undefined);
+  }
 });

@@ -1,7 +1,7 @@
 // StateStore's state.json: assembled into a buffer kept between checkpoints, so a later, smaller state must
 // read back as itself (no tail of the earlier one), and a restart restores exactly what was saved last.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -60,23 +60,78 @@ test('stream ids that JSON must escape (quotes, backslashes, control characters,
   await restarted.stop();
 });
 
-test('a paired file is written with each stream checkpoint under its generation, read back at the next start, older ones deleted', async () => {
-  const d = path.join(dir, 'paired');
+test('a checkpoint part is captured in the cut with the checkpoint\'s generation, written before state.json names it, told once it does', async () => {
+  const d = path.join(dir, 'parts');
   const first = new StateStore(testContext('state').ctx, d, 60_000);
   await first.start();
-  assert.equal(await first.readPairedFile('filters'), null, 'a first start has none');
-  let n = 0;
-  first.addPairedFile('filters', () => Buffer.from(`capture ${++n}`));
+  assert.equal(first.checkpointGeneration, 0, 'a first start has none');
+  assert.equal(first.dir, d);
+  const seen: string[] = [];
+  const named = async (): Promise<number | undefined> => {
+    try {
+      return (JSON.parse(await readFile(path.join(d, 'state.json'), 'utf8')) as { journal?: number }).journal;
+    } catch {
+      return undefined;
+    }
+  };
+  first.addCheckpointPart('filters', {
+    capture: (generation) => {
+      seen.push(`capture ${generation} (journal ${first.journal.generation})`);
+      return {
+        write: async () => void seen.push(`write ${generation}, state.json names ${await named()}`),
+        named: () => void seen.push(`named ${generation}`),
+        removeStale: async () => void seen.push(`removeStale ${generation}, state.json names ${await named()}`),
+      };
+    },
+  });
   await first.enableCheckpoints(() => undefined);
   first.setAlertSnapshot('s', { x: 1 });
   await first.save();
   first.setAlertSnapshot('s', { x: 2 });
   await first.stop();
-  const files = (await readdir(d)).filter((f) => f.startsWith('filters-'));
-  const state = JSON.parse(await readFile(path.join(d, 'state.json'), 'utf8')) as { journal: number };
-  assert.deepEqual(files, [`filters-${state.journal}.json`], 'only the last checkpoint\'s');
+  assert.deepEqual(seen, [
+    'capture 2 (journal 2)',
+    'write 2, state.json names undefined',
+    'named 2',
+    'removeStale 2, state.json names 2',
+    'capture 3 (journal 3)',
+    'write 3, state.json names 2',
+    'named 3',
+    'removeStale 3, state.json names 3',
+  ]);
   const second = new StateStore(testContext('state').ctx, d, 60_000);
   await second.start();
-  assert.equal((await second.readPairedFile('filters'))?.toString(), 'capture 2');
+  assert.equal(second.checkpointGeneration, 3);
   await second.stop();
+});
+
+test('a checkpoint part whose write fails: state.json keeps naming the checkpoint before, the part is not told it was named', async () => {
+  const d = path.join(dir, 'parts-failing');
+  const store = new StateStore(testContext('state').ctx, d, 60_000);
+  await store.start();
+  let fail = false;
+  const named: number[] = [];
+  store.addCheckpointPart('filters', {
+    capture: (generation) => ({
+      write: () => (fail ? Promise.reject(new Error('disk full')) : Promise.resolve()),
+      named: () => void named.push(generation),
+      removeStale: () => Promise.resolve(),
+    }),
+  });
+  const problems: (string | null)[] = [];
+  store.onWriteProblem = (p) => problems.push(p);
+  await store.enableCheckpoints(() => undefined);
+  store.setAlertSnapshot('s', { x: 1 });
+  await store.save();
+  fail = true;
+  store.setAlertSnapshot('s', { x: 2 });
+  await store.save();
+  const state = JSON.parse(await readFile(store.file, 'utf8')) as { journal: number; alerts: Record<string, unknown> };
+  assert.deepEqual(named, [2]);
+  assert.equal(state.journal, 2);
+  assert.deepEqual(state.alerts.s, { x: 1 });
+  assert.match(String(problems.at(-1)), /disk full/);
+  fail = false;
+  await store.stop();
+  assert.deepEqual(named, [2, 4]);
 });
