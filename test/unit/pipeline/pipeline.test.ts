@@ -11,6 +11,7 @@ import { Pipeline, type AlertTracker, type PipelineOptions, type StreamBinding }
 import { CaptureSink } from '../../../src/sinks/capture';
 import type { StreamSamples } from '../../../src/sources/source';
 import { testContext } from '../../helpers/context';
+import { notice as alertNotice } from '../../helpers/notices';
 import { sineWindows } from '../../helpers/synthetic';
 
 const SIZE = 16;
@@ -55,7 +56,7 @@ class CountingTracker implements AlertTracker {
 }
 
 function notice(stream: string, time: number, score: number, threshold: number): AlertNotice {
-  return { fingerprint: stream, stream, model: 'pump', kind: 'anomaly', status: 'firing', severity: 'warning', startsAt: time, endsAt: null, score, threshold, pValue: 0.001, topChannels: [], sequence: 1, labels: {} };
+  return alertNotice({ fingerprint: stream, stream, severity: 'warning', startsAt: time, score, threshold, pValue: 0.001, topChannels: [], sequence: 1 });
 }
 
 function samples(stream: string, n: number, t0 = 0, fault = 0): StreamSamples {
