@@ -1,8 +1,9 @@
-// Shared harness of the fault and security suites (test/integration/faults*.test.ts, security*.test.ts):
-// `anomalyd run` as a child process with a config written to a temp dir, scraping of its /metrics, an HTTP
+// Shared harness of the suites that run the daemon (the fault and security suites, test/integration/faults*.test.ts
+// and security*.test.ts, and every other suite of `anomalyd run`): the daemon as a child process (DaemonProcess:
+// start, wait until it runs or is ready, its output, its /metrics, stop), a config written to a temp dir, an HTTP
 // webhook receiver whose answers a test controls, and pump samples published over MQTT. The bundled pump model
-// (models/pump, 8 channels, window 30) is used as is, so no test spends time training.
-import { spawn, type ChildProcess } from 'node:child_process';
+// (models/pump, 8 channels, window 30) is used as is, so no test spends time training. One-shot commands
+// (train, replay, evaluate ...) run through runCli in cli.ts.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -11,12 +12,12 @@ import { after, before } from 'node:test';
 import type { Sample } from '../../src/core/types';
 import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
 import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/simulator/signals';
+import { CliProcess, MAIN, ROOT } from './cli';
 import { Influxd } from './influxd';
 import { startMosquitto, type Mosquitto } from './mosquitto';
 import { freePort, ownsListeningPort } from './ports';
 
-export const ROOT = path.resolve(__dirname, '..', '..', '..');
-export const MAIN = path.join(ROOT, 'dist', 'main.js');
+export { MAIN, ROOT };
 export const PUMP_MODEL = path.join(ROOT, 'models', 'pump');
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -83,30 +84,15 @@ function secondSiteSubscription(root: string): string {
 `;
 }
 
-/** `anomalyd run -c FILE` as a child process; everything it prints is kept in `log`. */
-export class DaemonProcess {
-  log = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private readonly child: ChildProcess;
-
+/** `anomalyd run -c FILE` as a child process (everything it prints is kept in `log`) and its HTTP endpoints. */
+export class DaemonProcess extends CliProcess {
   constructor(
     configFile: string,
     readonly httpPort: number,
     cwd: string,
     env: NodeJS.ProcessEnv = process.env,
   ) {
-    this.child = spawn(process.execPath, [MAIN, 'run', '-c', configFile], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout?.on('data', (d: Buffer) => (this.log += d.toString()));
-    this.child.stderr?.on('data', (d: Buffer) => (this.log += d.toString()));
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  get pid(): number {
-    return this.child.pid ?? -1;
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    super(['run', '-c', configFile], cwd, env);
   }
 
   get base(): string {
@@ -121,6 +107,20 @@ export class DaemonProcess {
       const ok = await fetch(`${this.base}/readyz`).then((r) => r.status === 200, () => false);
       if (ok) return;
       if (Date.now() > deadline) throw new Error(`daemon not ready after ${timeoutMs} ms:\n${this.log.slice(-4000)}`);
+      await sleep(100);
+    }
+  }
+
+  /**
+   * Waits until the daemon logs that it is running (or exits, or timeoutMs passes: then throws with the log): for
+   * a daemon that runs before it is ready, e.g. one whose streams have a model still to learn.
+   */
+  async started(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (/anomalyd is running/.test(this.log)) return;
+      if (!this.running) throw new Error(`daemon exited before it was running:\n${this.log.slice(-4000)}`);
+      if (Date.now() > deadline) throw new Error(`daemon not running after ${timeoutMs} ms:\n${this.log.slice(-4000)}`);
       await sleep(100);
     }
   }
@@ -187,18 +187,6 @@ export class DaemonProcess {
     );
   }
 
-  signal(sig: NodeJS.Signals): void {
-    this.child.kill(sig);
-  }
-
-  /** SIGTERM (if still running) and the exit. */
-  async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.running) this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 30_000);
-    const r = await this.exited;
-    clearTimeout(timer);
-    return r;
-  }
 }
 
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {

@@ -17,6 +17,23 @@ export function sineWindows(n: number, size: number, channels: number, seed: num
   });
 }
 
+/**
+ * A pump-like recording as a CSV file's text: an ISO timestamp, vib_rms and current_a at 1 Hz from 2026-01-01,
+ * reproducible from `seed`; from row `faultAt` on (if given) vib_rms steps up by 4, about 60 noise sigmas.
+ */
+export function vibCurrentCsv(rows: number, seed: number, faultAt?: number): string {
+  const rng = createRng(seed);
+  const t0 = Date.parse('2026-01-01T00:00:00Z');
+  const lines = ['timestamp,vib_rms,current_a'];
+  for (let r = 0; r < rows; r++) {
+    const fault = faultAt !== undefined && r >= faultAt ? 4 : 0;
+    const vib = 2 + Math.sin((2 * Math.PI * r) / 20) + 0.05 * gaussian(rng) + fault;
+    const cur = 10 + 2 * Math.cos((2 * Math.PI * r) / 20) + 0.05 * gaussian(rng);
+    lines.push(`${new Date(t0 + r * 1000).toISOString()},${vib.toFixed(4)},${cur.toFixed(4)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
 /** A copy of a window with a fault in one channel: a step of `amount` over its second half. */
 export function withFault(w: Window, channel: number, amount: number): Window {
   const values = Float32Array.from(w.values);

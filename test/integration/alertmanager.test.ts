@@ -7,6 +7,7 @@ import { AlertStateMachine } from '../../src/core/alerting';
 import { AlertmanagerSink } from '../../src/sinks/alertmanager';
 import { getAlerts, startAlertmanager, type AlertmanagerProcess, type GettableAlert } from '../helpers/alertmanager';
 import { testContext } from '../helpers/context';
+import { notice } from '../helpers/notices';
 
 const SHARES: ChannelShare[] = [
   { channel: 'vib_x', share: 0.7 },
@@ -93,22 +94,10 @@ describe('AlertmanagerSink with a real Alertmanager', () => {
   it('re-asserts alerts that were firing before a restart', async () => {
     const t = testContext('sink.alertmanager');
     const sink = new AlertmanagerSink(t.ctx, { url: am.url, timeoutMs: 2000, repostIntervalMs: 60_000, externalUrl: 'http://127.0.0.1:9464' });
-    const active: AlertNotice = {
-      fingerprint: 'aa00aa00aa00aa00',
-      stream: 'line1/pump1',
-      model: 'pump',
-      kind: 'insufficient_data',
-      status: 'firing',
-      severity: 'warning',
-      startsAt: Date.now() - 60_000,
-      endsAt: null,
-      score: 0,
-      threshold: 1,
-      pValue: 1,
-      topChannels: [],
-      sequence: 9,
-      labels: {},
-    };
+    const active = notice({
+      fingerprint: 'aa00aa00aa00aa00', kind: 'insufficient_data', severity: 'warning', startsAt: Date.now() - 60_000,
+      score: 0, threshold: 1, pValue: 1, topChannels: [], sequence: 9,
+    });
     await sink.start();
     try {
       sink.reconcile([active]);

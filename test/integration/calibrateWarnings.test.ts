@@ -6,25 +6,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { createRng, gaussian } from '../../src/core/random';
 import { runCli, type CliRun } from '../helpers/cli';
+import { vibCurrentCsv } from '../helpers/synthetic';
 
 let dir: string;
 
 function cli(...args: string[]): Promise<CliRun> {
   return runCli(dir, args);
-}
-
-function recording(rows: number, seed: number): string {
-  const rng = createRng(seed);
-  const t0 = Date.parse('2026-01-01T00:00:00Z');
-  const lines = ['timestamp,vib_rms,current_a'];
-  for (let r = 0; r < rows; r++) {
-    const vib = 2 + Math.sin((2 * Math.PI * r) / 20) + 0.05 * gaussian(rng);
-    const cur = 10 + 2 * Math.cos((2 * Math.PI * r) / 20) + 0.05 * gaussian(rng);
-    lines.push(`${new Date(t0 + r * 1000).toISOString()},${vib.toFixed(4)},${cur.toFixed(4)}`);
-  }
-  return lines.join('\n') + '\n';
 }
 
 const config = (percentile: number): string => `
@@ -50,8 +38,8 @@ before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-calwarn-'));
   await writeFile(path.join(dir, 'loose.yaml'), config(60));
   await writeFile(path.join(dir, 'strict.yaml'), config(99.5));
-  await writeFile(path.join(dir, 'train.csv'), recording(500, 1));
-  await writeFile(path.join(dir, 'clean.csv'), recording(400, 2));
+  await writeFile(path.join(dir, 'train.csv'), vibCurrentCsv(500, 1));
+  await writeFile(path.join(dir, 'clean.csv'), vibCurrentCsv(400, 2));
 });
 
 after(async () => {

@@ -8,25 +8,12 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { createRng, gaussian } from '../../src/core/random';
 import { runCli, type CliRun } from '../helpers/cli';
+import { vibCurrentCsv } from '../helpers/synthetic';
 
 let dir: string;
 
 function cli(...args: string[]): Promise<CliRun> {
   return runCli(dir, args);
-}
-
-/** Pump-like recording: two channels at 1 Hz; optional fault (vibration step) from row `faultAt`. */
-function recording(rows: number, seed: number, faultAt?: number): string {
-  const rng = createRng(seed);
-  const t0 = Date.parse('2026-01-01T00:00:00Z');
-  const lines = ['timestamp,vib_rms,current_a'];
-  for (let r = 0; r < rows; r++) {
-    const fault = faultAt !== undefined && r >= faultAt ? 4 : 0;
-    const vib = 2 + Math.sin((2 * Math.PI * r) / 20) + 0.05 * gaussian(rng) + fault;
-    const cur = 10 + 2 * Math.cos((2 * Math.PI * r) / 20) + 0.05 * gaussian(rng);
-    lines.push(`${new Date(t0 + r * 1000).toISOString()},${vib.toFixed(4)},${cur.toFixed(4)}`);
-  }
-  return lines.join('\n') + '\n';
 }
 
 const CONFIG = `
@@ -56,9 +43,9 @@ models:
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-cli-'));
   await writeFile(path.join(dir, 'config.yaml'), CONFIG);
-  await writeFile(path.join(dir, 'train.csv'), recording(1200, 1));
-  await writeFile(path.join(dir, 'clean.csv'), recording(600, 2));
-  await writeFile(path.join(dir, 'faulty.csv'), recording(400, 3, 200));
+  await writeFile(path.join(dir, 'train.csv'), vibCurrentCsv(1200, 1));
+  await writeFile(path.join(dir, 'clean.csv'), vibCurrentCsv(600, 2));
+  await writeFile(path.join(dir, 'faulty.csv'), vibCurrentCsv(400, 3, 200));
 });
 
 after(async () => {

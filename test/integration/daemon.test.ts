@@ -3,7 +3,6 @@
 // must page (signature verified), reach Alertmanager, resolve, land in InfluxDB, and survive a restart
 // without a second page.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -11,21 +10,18 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Sample, Window } from '../../src/core/types';
-import { windowsFromSeries } from '../../src/core/window';
 import { saveArtifact } from '../../src/model/artifact';
-import { selectBackend } from '../../src/model/backend';
-import { trainDetector } from '../../src/model/fitDetector';
 import { connectMqttPublisher, type MqttPublisher } from '../../src/sources/mqttClient';
 import { PUMP_CHANNELS, pumpPayload, pumpSamples } from '../../src/simulator/signals';
-import { counterValue, pollUntil } from '../helpers/faults';
+import { DaemonProcess, pollUntil } from '../helpers/faults';
 import { getAlerts, startAlertmanager, type AlertmanagerProcess } from '../helpers/alertmanager';
 import { Influxd } from '../helpers/influxd';
 import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';
 import { freePort } from '../helpers/ports';
 import { checkMetrics } from '../helpers/promtool';
 import { recentAtHourUtc } from '../helpers/synthetic';
+import { completeWindows, trainTinyDetector } from '../helpers/tinyDetector';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
 const SECRET = 'test-signing-secret-123';
 // 06:00 UTC at least six hours ago: the same pump signal every run (see recentAtHourUtc).
 const T0 = recentAtHourUtc(6 * 3600_000, 6);
@@ -51,8 +47,7 @@ let receiver: Server;
 let receiverUrl: string;
 const received: Received[] = [];
 let httpPort: number;
-let daemon: ChildProcess | undefined;
-let daemonLog = '';
+let daemon: DaemonProcess;
 let publisher: MqttPublisher;
 
 function verify(header: string | undefined, body: string): boolean {
@@ -61,45 +56,10 @@ function verify(header: string | undefined, body: string): boolean {
   return createHmac('sha256', SECRET).update(`${m[1]}.${body}`).digest('hex') === m[2];
 }
 
+/** `anomalyd run` on the test's config, ready (/readyz 200). */
 async function startDaemon(configFile: string): Promise<void> {
-  daemon = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js'), 'run', '-c', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  daemon.stdout?.on('data', (d: Buffer) => (daemonLog += d.toString()));
-  daemon.stderr?.on('data', (d: Buffer) => (daemonLog += d.toString()));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.status === 200, () => false);
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`daemon not ready:\n${daemonLog}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function stopDaemon(): Promise<number | null> {
-  const child = daemon;
-  if (!child || child.exitCode !== null) return child?.exitCode ?? null;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGTERM');
-  return exited;
-}
-
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(name + ' ') || l.startsWith(name + '{'));
-  return line ? Number(line.split(' ').pop()) : NaN;
-}
-
-/** Waits until the daemon's queues and sinks hold nothing (everything taken in has been scored and delivered). */
-async function drained(): Promise<void> {
-  await pollUntil(
-    'the daemon to drain its queues and sinks',
-    async () => {
-      const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-      return counterValue(text, 'anomalyd_queue_depth') + counterValue(text, 'anomalyd_sink_buffered_points');
-    },
-    (held) => held === 0,
-    20_000,
-    100,
-  );
+  daemon = new DaemonProcess(configFile, httpPort, dir);
+  await daemon.ready();
 }
 
 async function publish(asset: string, samples: readonly Sample[]): Promise<void> {
@@ -127,7 +87,6 @@ before(async () => {
   httpPort = await freePort();
 
   // A small pump model trained on fault-free simulator output, as scripts/trainDemoModels.js does at full size.
-  await selectBackend();
   const stream = { id: 'line1/pump1', channels: [...PUMP_CHANNELS] };
   const windows: Window[] = [];
   // The same pumps' history: the same time of day yesterday (the ambient temperature follows a daily cycle)
@@ -137,21 +96,18 @@ before(async () => {
     const ts = Float64Array.from(samples, (s) => s.ts);
     const values = new Float32Array(samples.length * PUMP_CHANNELS.length);
     samples.forEach((s, i) => values.set(Array.from(s.values), i * PUMP_CHANNELS.length));
-    for (const e of windowsFromSeries(stream, ts, values, WINDOW)) if (e.kind === 'window') windows.push(e.window);
+    windows.push(...completeWindows(stream, ts, values, WINDOW));
   }
-  const { detector } = await trainDetector(windows, {
+  // Larger than the unit tests' detectors: this one must tell a bearing fault from eight channels of normal.
+  const { detector } = await trainTinyDetector(windows, {
     name: 'pump',
     stream,
     window: WINDOW,
     encoderUnits: [64],
     latentUnits: 8,
-    scaleMargin: 0.05,
-    metric: 'mse',
-    train: { loss: 'bce', epochs: 25, batchSize: 32, learningRate: 0.003, validationFraction: 0.1, patience: 5, seed: 1, noise: { gaussianSigma: 0.05, maskFraction: 0.1, saltPepperFraction: 0 } },
+    train: { epochs: 25, learningRate: 0.003, validationFraction: 0.1, patience: 5, noise: { gaussianSigma: 0.05, maskFraction: 0.1, saltPepperFraction: 0 } },
     // The product's default calibration (a percentile of the training errors is too tight for unseen data).
     calibration: { kind: 'pot', q: 0.0001, initialQuantile: 0.98 },
-    backend: 'test',
-    anomalydVersion: 'test',
   });
   await saveArtifact(path.join(dir, 'models', 'pump'), detector.model, detector.manifest);
   detector.dispose();
@@ -188,7 +144,7 @@ sinks:
 
 after(async () => {
   await publisher?.close();
-  await stopDaemon();
+  await daemon?.stop();
   await new Promise<void>((r) => receiver?.close(() => r()));
   await Promise.allSettled([mosquitto?.close(), influx?.stop(), alertmanager?.stop()]);
   await rm(dir, { recursive: true, force: true });
@@ -201,7 +157,7 @@ test('a pump fault over MQTT pages the webhook (signed), reaches Alertmanager an
   await publish('pump2', pumpSamples(22, T0, 20 * 60));
   await publish('pump1', faulty.slice(0, 30 * 60));
 
-  await waitFor(() => received.some((r) => r.body.status === 'firing'), 'a firing webhook', 30_000, () => daemonLog.slice(-3000));
+  await waitFor(() => received.some((r) => r.body.status === 'firing'), 'a firing webhook', 30_000, () => daemon.log.slice(-3000));
   const firing = received.find((r) => r.body.status === 'firing');
   assert.ok(firing);
   assert.ok(firing.signatureOk, 'HMAC signature verifies');
@@ -234,7 +190,7 @@ test('a pump fault over MQTT pages the webhook (signed), reaches Alertmanager an
   assert.match(inAm.annotations['readings'] ?? '', new RegExp(`^${top.channel} read `), 'Alertmanager has the readings annotation');
 
   await publish('pump1', faulty.slice(30 * 60));
-  await waitFor(() => received.some((r) => r.body.status === 'resolved'), 'a resolved webhook', 30_000, () => daemonLog.slice(-3000));
+  await waitFor(() => received.some((r) => r.body.status === 'resolved'), 'a resolved webhook', 30_000, () => daemon.log.slice(-3000));
   const resolved = received.find((r) => r.body.status === 'resolved');
   assert.equal(resolved?.body.alerts[0].fingerprint, alert.fingerprint);
   assert.ok((resolved?.body.alerts[0].sequence ?? 0) > alert.sequence);
@@ -242,7 +198,7 @@ test('a pump fault over MQTT pages the webhook (signed), reaches Alertmanager an
   const expected = (20 * 60 - 30) / 10 + 1 + (50 * 60 - 30) / 10 + 1;
   let scored = 0;
   const scoring = Date.now() + 15_000;
-  while ((scored = await metric('anomalyd_windows_scored_total')) < expected && Date.now() < scoring) await new Promise((r) => setTimeout(r, 200));
+  while ((scored = await daemon.metric('anomalyd_windows_scored_total')) < expected && Date.now() < scoring) await new Promise((r) => setTimeout(r, 200));
   assert.equal(scored, expected, 'every published window is scored');
   let count = 0;
   const until = Date.now() + 15_000;
@@ -253,7 +209,7 @@ test('a pump fault over MQTT pages the webhook (signed), reaches Alertmanager an
   }
   assert.equal(count, scored, 'every scored window is in InfluxDB');
   // Every window of both pumps scored and every notice delivered: only now can "never paged" be checked.
-  await drained();
+  await daemon.drained();
   assert.ok(!received.some((r) => r.body.alerts.some((a) => a.labels.stream === 'line1/pump2')), 'the healthy pump does not page');
   const alerts = await influx.query("SELECT count(score) FROM anomaly_alert WHERE stream = 'line1/pump1'", 'anomalyd');
   assert.ok(Number(alerts[0]?.values?.[0]?.[1] ?? 0) >= 2, 'firing and resolved alerts are in InfluxDB');
@@ -281,21 +237,14 @@ test('/metrics passes promtool; bad payloads are counted by reason and the daemo
   await publisher.publish('plant/line1/pump3/telemetry', '{"ts": 1, "vib_x_rms": ', 1);
   await publisher.publish('plant/line1/pump3/telemetry', 'not json at all', 1);
   await publisher.publish('plant/line1/pump3/telemetry', '{"nothing": 1}', 1);
-  const rejected = async (): Promise<number> => {
-    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-    return text
-      .split('\n')
-      .filter((l) => l.startsWith('anomalyd_messages_rejected_total{'))
-      .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-  };
+  const rejected = (): Promise<number> => daemon.count('anomalyd_messages_rejected_total');
   const deadline = Date.now() + 10_000;
   while ((await rejected()) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   assert.equal(await rejected(), 3);
-  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  const check = await checkMetrics(text);
+  const check = await checkMetrics(await daemon.metricsText());
   assert.equal(check.code, 0, check.output);
   assert.deepEqual(check.problems, []);
-  const page = await (await fetch(`http://127.0.0.1:${httpPort}/`)).text();
+  const page = await (await fetch(`${daemon.base}/`)).text();
   assert.match(page, /line1\/pump1/);
 });
 
@@ -309,9 +258,10 @@ test('SIGTERM exits 0; after a restart the alert state is restored and nothing i
   // Every window of the first test is scored (it waited for that) and every notice delivered: nothing of the
   // earlier tests is still on its way. One still undelivered at SIGTERM would rightly come after the restart,
   // from the outbox, under the same key: the checks below tell that from a page storm.
-  await drained();
+  await daemon.drained();
   const before = received.length;
-  assert.equal(await stopDaemon(), 0, daemonLog.slice(-2000));
+  const stopped = await daemon.stop();
+  assert.equal(stopped.code, 0, daemon.log.slice(-2000));
   await startDaemon(path.join(dir, 'config.yaml'));
   // The same pump's signal going on where it stopped (a new simulation from T0 + 50 min would start its
   // slow-moving states afresh: a real jump, which the restored windows rightly score as anomalous).
@@ -319,12 +269,12 @@ test('SIGTERM exits 0; after a restart the alert state is restored and nothing i
   await publish('pump1', pumpSamples(21, T0, 55 * 60, [fault]).slice(50 * 60));
   // The restored window buffer continues the grid: 300 samples make 30 windows. All scored, every notice they
   // caused delivered, then the check that there was none.
-  const scoredAfter = await pollUntil('the 30 windows after the restart scored', () => metric('anomalyd_windows_scored_total'), (v) => v >= 30, 20_000);
-  await drained();
+  const scoredAfter = await pollUntil('the 30 windows after the restart scored', () => daemon.metric('anomalyd_windows_scored_total'), (v) => v >= 30, 20_000);
+  await daemon.drained();
   assert.equal(scoredAfter, 30, 'the restart continued the window grid');
   const after = received.slice(before).map((r) => `${r.body.status} ${r.body.alerts.map((a) => `${a.labels.alertname}#${a.sequence}`).join(',')} key ${r.key}`);
-  assert.deepEqual(after, [], `no page storm after the restart\n${daemonLog.slice(-6000)}`);
+  assert.deepEqual(after, [], `no page storm after the restart\n${daemon.log.slice(-6000)}`);
   const keys = received.map((r) => r.key);
   assert.equal(new Set(keys).size, keys.length, 'every notice delivered once');
-  assert.match(daemonLog, /Restored alert state/);
+  assert.match(daemon.log, /Restored alert state/);
 });

@@ -20,6 +20,7 @@ import { healthPoint } from '../../src/app/health';
 import { alertRecord, healthRecord, scoreRecord, type InfluxRecord } from '../../src/sinks/influx/points';
 import { createMetrics, type Metrics } from '../../src/telemetry/metrics';
 import { Influxd } from '../helpers/influxd';
+import { notice as alertNotice } from '../helpers/notices';
 import { startPrometheus, type PrometheusProcess, type PromSample } from '../helpers/prometheus';
 
 const DEPLOY = path.resolve(__dirname, '../../../deploy');
@@ -132,15 +133,14 @@ function lineProtocol(r: InfluxRecord): string {
 
 function notice(stream: string, over: Partial<AlertNotice>): AlertNotice {
   const [line, asset] = stream.split('/');
-  return {
-    fingerprint: `fp-${stream}`, stream, model: 'pump', kind: 'anomaly', status: 'firing', severity: 'warning',
-    startsAt: 0, endsAt: null, score: 0.05, threshold: 0.01, pValue: 1e-4,
+  return alertNotice({
+    fingerprint: `fp-${stream}`, stream, severity: 'warning', startsAt: 0, score: 0.05, threshold: 0.01, pValue: 1e-4,
     topChannels: [
       { channel: 'vib_x_rms', share: 0.61, reading: { observed: 3.1, expected: 1.2, trainingMin: 0.74, trainingMax: 2.18 } },
       { channel: 'temperature_c', share: 0.22, reading: { observed: 41, expected: 38.5, trainingMin: 25.7, trainingMax: 42 } },
     ],
     sequence: 1, labels: { line, asset }, ...over,
-  };
+  });
 }
 
 /** 50 minutes of windows every 10 s for three pumps, line1/pump2 anomalous for the last 10 minutes. */

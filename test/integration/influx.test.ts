@@ -2,11 +2,11 @@
 // database creation, and a 400 partial write (field type conflict).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { AlertNotice } from '../../src/core/alert';
 import { InfluxSink, type InfluxSinkOptions } from '../../src/sinks/influx/influxSink';
 import type { ScorePoint } from '../../src/sinks/sink';
 import { testContext, type TestContext } from '../helpers/context';
 import { startInfluxd, type Influxd, type QuerySeries } from '../helpers/influxd';
+import { notice } from '../helpers/notices';
 
 let influxd: Influxd;
 let dbCounter = 0;
@@ -63,25 +63,10 @@ test('scores, alerts and health land with the documented schema; the database is
   const { db, tc, sink } = await harness();
   assert.ok(rows(await influxd.query('SHOW DATABASES')).some((r) => r.name === db), 'created at start');
   sink.writeScores([score('line1/pump1', 0), score('line1/pump1', 1), score('line1/pump2', 1)]);
-  const firing: AlertNotice = {
-    fingerprint: 'a1b2',
-    stream: 'line1/pump1',
-    model: 'pump',
-    kind: 'anomaly',
-    status: 'firing',
-    severity: 'warning',
-    startsAt: T0 + 1000,
-    endsAt: null,
-    score: 0.9,
-    threshold: 0.5,
-    pValue: 1e-4,
-    topChannels: [
-      { channel: 'vib_x', share: 0.61 },
-      { channel: 'current', share: 0.22 },
-    ],
-    sequence: 7,
-    labels: {},
-  };
+  const firing = notice({
+    fingerprint: 'a1b2', severity: 'warning', startsAt: T0 + 1000, score: 0.9, pValue: 1e-4,
+    topChannels: [{ channel: 'vib_x', share: 0.61 }, { channel: 'current', share: 0.22 }], sequence: 7,
+  });
   sink.writeAlert(firing);
   sink.writeAlert({ ...firing, status: 'resolved', endsAt: T0 + 9000, sequence: 8 });
   sink.writeHealth({ time: T0 + 5000, fields: { messages_per_s: 12.5, queue_depth: 3 } });

@@ -14,6 +14,7 @@ import type { ScorePoint } from '../../src/sinks/sink';
 import { streamIdProblem } from '../../src/sources/topics';
 import { testContext } from '../helpers/context';
 import { startInfluxd, type Influxd } from '../helpers/influxd';
+import { notice } from '../helpers/notices';
 
 const SEED = 20261206;
 const T0 = Math.floor((Date.now() - 86_400_000) / 1000) * 1000;
@@ -59,10 +60,12 @@ test('random admitted stream ids are written to a real InfluxDB and read back ex
       try {
         sink.writeScores(ids.map(point));
         ids.forEach((id, i) =>
-          sink.writeAlert({
-            fingerprint: `f${i}`, stream: id, model: `auto:${id}`, kind: 'anomaly', status: 'firing', severity: 'warning', startsAt: T0 + i * 1000,
-            endsAt: null, score: 2, threshold: 1, pValue: 1e-4, topChannels: [{ channel: 'vib_x', share: 1 }], sequence: i + 1, labels: {},
-          }),
+          sink.writeAlert(
+            notice({
+              fingerprint: `f${i}`, stream: id, model: `auto:${id}`, severity: 'warning', startsAt: T0 + i * 1000,
+              score: 2, threshold: 1, pValue: 1e-4, topChannels: [{ channel: 'vib_x', share: 1 }], sequence: i + 1,
+            }),
+          ),
         );
         await sink.flush();
         assert.deepEqual(tc.calls('sinkDropped'), [], 'no point refused');

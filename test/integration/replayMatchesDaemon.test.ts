@@ -11,13 +11,13 @@
 // wall-clock alert, IngestionStalled, is left at its default (5 min of silence), which the test never reaches;
 // it has no replay counterpart (replay has no wall clock).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { Sample } from '../../src/core/types';
 import { PUMP_CHANNELS, pumpPayload } from '../../src/simulator/signals';
-import { MAIN, faultSuite, pollUntil, publishAll, pumpSeries, simAssets, type DaemonProcess } from '../helpers/faults';
+import { runCli, type CliRun } from '../helpers/cli';
+import { faultSuite, pollUntil, publishAll, pumpSeries, simAssets, type DaemonProcess } from '../helpers/faults';
 
 const T0 = Date.parse('2026-03-01T06:00:00Z');
 const COUNT = 900;
@@ -138,16 +138,8 @@ function byStart(a: Episode, b: Episode): number {
   return a.start.localeCompare(b.start) || a.alertname.localeCompare(b.alertname);
 }
 
-function replay(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, 'replay', ...args], { cwd, env: { ...process.env, ANOMALYD_LOG_LEVEL: 'warn' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function replay(args: string[], cwd: string): Promise<CliRun> {
+  return runCli(cwd, ['replay', ...args]);
 }
 
 async function stopped(d: DaemonProcess): Promise<void> {

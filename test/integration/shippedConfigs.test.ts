@@ -6,7 +6,6 @@
 // as they do for the original). A file that is a detector profile (config/benchmarks: `defaults` only, no
 // subscriptions) is validated; it has no stream to run.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -16,12 +15,11 @@ import { after, before, test } from 'node:test';
 import { isScalar, isSeq, parseAllDocuments, parseDocument, visit, type Document } from 'yaml';
 import { configSchema } from '../../src/config/schema';
 import { startAlertmanager, type AlertmanagerProcess } from '../helpers/alertmanager';
+import { CliProcess, ROOT } from '../helpers/cli';
 import { Influxd } from '../helpers/influxd';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
 import { freePort } from '../helpers/ports';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const MAIN = path.join(ROOT, 'dist', 'main.js');
 const SECTIONS = new Set(Object.keys(configSchema.properties));
 
 /**
@@ -181,13 +179,13 @@ async function replaceSecretFiles(doc: Document, caseDir: string): Promise<void>
   }
 }
 
-function cli(args: string[], cwd: string): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: envFor(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
+function cli(args: string[], cwd: string): CliProcess {
+  return new CliProcess(args, cwd, envFor());
+}
+
+/** The exit code of a command run to its end. */
+async function exitCode(p: CliProcess): Promise<number | null> {
+  return (await p.exited).code;
 }
 
 async function scoredWindows(port: number): Promise<number> {
@@ -210,16 +208,12 @@ function errorLines(log: string): string[] {
   });
 }
 
-async function stop(p: { child: ChildProcess; exited: Promise<number | null> }): Promise<number | null> {
-  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
-  return p.exited;
-}
 
 for (const rel of CONFIGS) {
   test(`${rel}: validate accepts it and run scores simulated windows without an ERROR line`, async (t) => {
     const prepared = await prepare(rel);
     const validate = cli(['validate', '-c', prepared.file], prepared.cwd);
-    assert.equal(await validate.exited, 0, `validate -c ${rel}:\n${validate.output()}`);
+    assert.equal(await exitCode(validate), 0, `validate -c ${rel}:\n${validate.log}`);
     if (!prepared.runnable) {
       t.diagnostic('a detector profile (no subscriptions): validated, nothing to run live');
       return;
@@ -234,17 +228,17 @@ for (const rel of CONFIGS) {
       const deadline = Date.now() + 45_000;
       let scored = 0;
       while ((scored = await scoredWindows(prepared.httpPort)) === 0) {
-        if (daemon.child.exitCode !== null) assert.fail(`run -c ${rel} exited with ${daemon.child.exitCode}:\n${daemon.output()}`);
-        if (Date.now() > deadline) assert.fail(`run -c ${rel} scored no window within 45 s:\n${daemon.output()}\n${sim?.output() ?? ''}`);
+        if (!daemon.running) assert.fail(`run -c ${rel} exited with ${String(await exitCode(daemon))}:\n${daemon.log}`);
+        if (Date.now() > deadline) assert.fail(`run -c ${rel} scored no window within 45 s:\n${daemon.log}\n${sim?.log ?? ''}`);
         await new Promise((r) => setTimeout(r, 250));
       }
       assert.ok(scored > 0);
     } finally {
-      if (sim) await stop(sim);
-      const code = await stop(daemon);
-      assert.equal(code, 0, `run -c ${rel} stopped cleanly:\n${daemon.output()}`);
+      if (sim) await sim.stop();
+      const { code } = await daemon.stop();
+      assert.equal(code, 0, `run -c ${rel} stopped cleanly:\n${daemon.log}`);
     }
-    assert.deepEqual(errorLines(daemon.output()), [], `no ERROR line from run -c ${rel}`);
+    assert.deepEqual(errorLines(daemon.log), [], `no ERROR line from run -c ${rel}`);
   });
 }
 
@@ -266,10 +260,10 @@ test('run refuses a window that contradicts its model at start, with the message
   );
   const expected = /defaults\.window\.size: differs from model 'pump' \(window\.size 30 in .*models\/pump\/manifest\.json\), which subscriptions\[0\] uses; .*\(got 60\)/;
   const validate = cli(['validate', '-c', file], caseDir);
-  assert.equal(await validate.exited, 1);
-  assert.match(validate.output(), expected);
+  assert.equal(await exitCode(validate), 1);
+  assert.match(validate.log, expected);
   const run = cli(['run', '-c', file], caseDir);
-  assert.equal(await run.exited, 1, run.output());
-  assert.match(run.output(), expected);
-  assert.match(run.output(), /anomalyd could not start/);
+  assert.equal(await exitCode(run), 1, run.log);
+  assert.match(run.log, expected);
+  assert.match(run.log, /anomalyd could not start/);
 });

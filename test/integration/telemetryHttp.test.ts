@@ -9,7 +9,7 @@ import { modelsLoadedCheck, mqttConnectedCheck } from '../../src/telemetry/readi
 import { testContext } from '../helpers/context';
 import { checkMetrics } from '../helpers/promtool';
 import { parseExposition, sampleValue } from '../unit/telemetry/expo';
-import { notice } from '../unit/telemetry/fixtures';
+import { notice } from '../helpers/notices';
 
 const EVIL_STREAM = 'line"1/<pump>&';
 

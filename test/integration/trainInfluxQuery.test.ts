@@ -3,33 +3,23 @@
 // stream's alerts in the daemon's `anomaly_alert` measurement (a resolved one and one still firing), and ignores
 // other streams' alerts. The window counts in --json are checked against the grid worked out by hand below.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { createRng, gaussian } from '../../src/core/random';
+import { runCli, type CliRun } from '../helpers/cli';
 import { Influxd } from '../helpers/influxd';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const MAIN = path.join(ROOT, 'dist', 'main.js');
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const ROWS = 1200;
 
 let dir: string;
 let influx: Influxd;
 
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: dir, env: { ...process.env, ANOMALYD_LOG_LEVEL: 'warn' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function cli(...args: string[]): Promise<CliRun> {
+  return runCli(dir, args);
 }
 
 const config = (influxUrl: string | undefined): string => `

@@ -7,9 +7,9 @@ import { buildReportData } from '../../../src/cli/reportData';
 import { createRng } from '../../../src/core/random';
 import type { Window } from '../../../src/core/types';
 import { renderTrainingReport } from '../../../src/eval/trainingReport';
-import { selectBackend } from '../../../src/model/backend';
-import { trainDetector, type TrainedDetector } from '../../../src/model/fitDetector';
+import type { TrainedDetector } from '../../../src/model/fitDetector';
 import { inside, panelsOf, verticalSpan } from '../../helpers/svgPanels';
+import { trainTinyDetector } from '../../helpers/tinyDetector';
 
 const CHANNELS = ['rpm', 'bearing_temp_c', 'pressure_bar'];
 const LEVEL = [1500, 60, 5];
@@ -32,20 +32,11 @@ let trained: TrainedDetector;
 let data: Window[];
 
 before(async () => {
-  await selectBackend();
   data = windows(120, 3);
-  trained = await trainDetector(data, {
+  trained = await trainTinyDetector(data, {
     name: 'mixed-units',
     stream: { id: 's', channels: CHANNELS },
     window: { size: SIZE, hop: SIZE, maxGapMs: 5000, minCompleteness: 0.9 },
-    encoderUnits: [16],
-    latentUnits: 4,
-    scaleMargin: 0.05,
-    metric: 'mse',
-    train: { loss: 'bce', epochs: 5, batchSize: 32, learningRate: 0.01, validationFraction: 0, patience: 0, seed: 1, noise: { gaussianSigma: 0.05, maskFraction: 0, saltPepperFraction: 0 } },
-    calibration: { kind: 'percentile', percentile: 99 },
-    backend: 'test',
-    anomalydVersion: 'test',
   });
 });
 

@@ -2,18 +2,17 @@
 // not half-applied, and the notice survives without it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AlertNotice } from '../../../src/core/alert';
 import { reviveFiringNotice } from '../../../src/core/alertNoticeCheck';
+import { notice as alertNotice } from '../../helpers/notices';
 
-const notice: AlertNotice = {
-  fingerprint: 'fp', stream: 's', model: 'm', kind: 'anomaly', status: 'firing', severity: 'warning', startsAt: 1000, endsAt: null,
-  score: 2, threshold: 1, pValue: 1e-3, sequence: 4, labels: {},
+const notice = alertNotice({
+  fingerprint: 'fp', stream: 's', model: 'm', severity: 'warning', startsAt: 1000, score: 2, threshold: 1, pValue: 1e-3, sequence: 4,
   topChannels: [
     { channel: 'a', share: 0.7, reading: { observed: 92.1, expected: 61.4, trainingMin: 55, trainingMax: NaN } },
     { channel: 'b', share: 0.2, reading: { observed: 'x', expected: 1 } as never },
     { channel: 'c', share: 0.1 },
   ],
-};
+});
 
 test('readings survive the JSON round trip; an unknown bound comes back as NaN, a damaged reading is left out', () => {
   const revived = reviveFiringNotice(JSON.parse(JSON.stringify(notice)), 'anomaly', 's');

@@ -9,6 +9,7 @@ import { selectBackend } from '../../../src/model/backend';
 import { Detector } from '../../../src/model/detector';
 import { trainDetector, type DetectorSpec } from '../../../src/model/fitDetector';
 import { sineWindows, withFault } from '../../helpers/synthetic';
+import { tinyDetectorSpec } from '../../helpers/tinyDetector';
 
 let dir: string;
 let spec: DetectorSpec;
@@ -16,28 +17,13 @@ let spec: DetectorSpec;
 before(async () => {
   await selectBackend();
   dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-artifact-'));
-  spec = {
+  spec = tinyDetectorSpec({
     name: 'pump-test',
     stream: { id: 'line1/pump1', channels: ['a', 'b'] },
     window: { size: 16, hop: 4, maxGapMs: 5000, minCompleteness: 0.9 },
-    encoderUnits: [16],
-    latentUnits: 4,
-    scaleMargin: 0.05,
-    metric: 'mse',
-    train: {
-      loss: 'bce',
-      epochs: 15,
-      batchSize: 32,
-      learningRate: 0.01,
-      validationFraction: 0.2,
-      patience: 5,
-      seed: 1,
-      noise: { gaussianSigma: 0.05, maskFraction: 0.05, saltPepperFraction: 0 },
-    },
-    calibration: { kind: 'percentile', percentile: 99 },
-    backend: 'test',
+    train: { epochs: 15, validationFraction: 0.2, patience: 5, noise: { gaussianSigma: 0.05, maskFraction: 0.05, saltPepperFraction: 0 } },
     anomalydVersion: '0.0.0-test',
-  };
+  });
 });
 
 after(async () => {

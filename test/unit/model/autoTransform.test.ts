@@ -5,6 +5,7 @@ import type { Window } from '../../../src/core/types';
 import { selectBackend } from '../../../src/model/backend';
 import { trainDetector, type DetectorSpec } from '../../../src/model/fitDetector';
 import { checkManifest } from '../../../src/model/manifest';
+import { tinyDetectorSpec } from '../../helpers/tinyDetector';
 
 // A plant in miniature: 'temp' drifts slowly (it already wanders while the model learns), 'flow' is noise
 // around a steady level. `input_transform: auto` must learn to ignore where temp is and to notice where flow is.
@@ -30,30 +31,15 @@ const driftedOn = windows(40, 2, (t) => drift(t) + 20, () => 30);
 const flowDrop = windows(40, 3, (t) => drift(t), () => 26);
 
 function spec(transform: DetectorSpec['transform']): DetectorSpec {
-  return {
+  return tinyDetectorSpec({
     name: 'auto-test',
     stream: { id: 'plant', channels: ['temp', 'flow'] },
     window: { size: SIZE, hop: 4, maxGapMs: 5000, minCompleteness: 0.9 },
-    encoderUnits: [16],
-    latentUnits: 4,
-    scaleMargin: 0.05,
-    metric: 'mse',
     aggregate: 'max_channel',
     transform,
-    train: {
-      loss: 'bce',
-      epochs: 30,
-      batchSize: 32,
-      learningRate: 0.01,
-      validationFraction: 0,
-      patience: 0,
-      seed: 1,
-      noise: { gaussianSigma: 0.05, maskFraction: 0.1, saltPepperFraction: 0 },
-    },
-    calibration: { kind: 'percentile', percentile: 99 },
-    backend: 'test',
+    train: { epochs: 30, noise: { gaussianSigma: 0.05, maskFraction: 0.1, saltPepperFraction: 0 } },
     anomalydVersion: '0.0.0-test',
-  };
+  });
 }
 
 const anomalousShare = (scored: readonly { anomalous: boolean }[]): number => scored.filter((s) => s.anomalous).length / scored.length;

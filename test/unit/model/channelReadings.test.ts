@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fitScaler } from '../../../src/core/scaling';
 import type { Window } from '../../../src/core/types';
 import { sineWindows, withFault } from '../../helpers/synthetic';
+import { tinyDetectorSpec } from '../../helpers/tinyDetector';
 import { buildAutoencoder } from '../../../src/model/autoencoder';
 import { selectBackend } from '../../../src/model/backend';
 import { scalerRange, trainingRange, WindowReadings } from '../../../src/model/channelReadings';
@@ -146,20 +147,14 @@ describe('an auto-learned model', () => {
       for (let t = 0; t < 16; t++) values[t * 2] += 20 * Math.sin(i / 7);
       return { ...w, values };
     });
-    const { detector } = await trainEnsemble(learning, {
+    const spec = tinyDetectorSpec({
       name: 'auto',
       stream: { id: 's', channels: ['level', 'steady'] },
       window: { size: 16, hop: 16, maxGapMs: 5000, minCompleteness: 0.9 },
-      encoderUnits: [16],
-      latentUnits: 4,
-      scaleMargin: 0.05,
       transform: 'auto',
-      metric: 'mse',
-      train: { loss: 'bce', epochs: 3, batchSize: 32, learningRate: 0.01, validationFraction: 0, patience: 0, seed: 1, noise: { gaussianSigma: 0.05, maskFraction: 0, saltPepperFraction: 0 } },
-      calibration: { kind: 'percentile', percentile: 99 },
-      backend: 'test',
-      anomalydVersion: 'test',
-    }, 2);
+      train: { epochs: 3 },
+    });
+    const { detector } = await trainEnsemble(learning, spec, 2);
     const dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-readings-'));
     try {
       await saveLearnedModel(dir, { detector });

@@ -7,30 +7,17 @@ import { pooledWindows, stepsOfWindows } from '../../../src/core/pooledSteps';
 import { MIN_COARSE_WINDOWS, trainCoarseDetector } from '../../../src/model/coarseModel';
 import { createRng, gaussian } from '../../../src/core/random';
 import type { ScoreObservation, StreamScoreFilter } from '../../../src/core/scoreFilter';
-import type { Window } from '../../../src/core/types';
 import { windowsFromSeries } from '../../../src/core/window';
 import { selectBackend } from '../../../src/model/backend';
 import type { Detector } from '../../../src/model/detector';
-import type { DetectorSpec } from '../../../src/model/fitDetector';
+import { completeWindows, tinyDetectorSpec } from '../../helpers/tinyDetector';
 
 const SIZE = 8;
 const POOL = 4;
 const STREAM = { id: 'daily', channels: ['v'] };
 const WINDOW = { size: SIZE, hop: 1, maxGapMs: 10_000, minCompleteness: 0.5 };
 const ROWS = 400;
-const SPEC: DetectorSpec = {
-  name: 'coarse-test',
-  stream: STREAM,
-  window: WINDOW,
-  encoderUnits: [8],
-  latentUnits: 2,
-  scaleMargin: 0.1,
-  metric: 'mse',
-  train: { loss: 'bce', epochs: 10, batchSize: 32, learningRate: 0.01, validationFraction: 0, patience: 0, seed: 1, noise: { gaussianSigma: 0.05, maskFraction: 0, saltPepperFraction: 0 } },
-  calibration: { kind: 'percentile', percentile: 99 },
-  backend: 'test',
-  anomalydVersion: 'test',
-};
+const SPEC = tinyDetectorSpec({ name: 'coarse-test', stream: STREAM, window: WINDOW, encoderUnits: [8], latentUnits: 2, scaleMargin: 0.1, train: { epochs: 10 } });
 
 let times: Float64Array;
 let values: Float32Array;
@@ -65,7 +52,7 @@ void test('too few learning steps for the pooled windows: no coarse model', asyn
 void test('the filter hands the coarse score of the pooled view to the likelihood, refreshed every pool samples', () => {
   const inner = new Recorder();
   const filter = new CoarseScaleFilter(inner, () => coarse, { stream: STREAM.id, pool: POOL, size: SIZE, hop: 1, channels: 1 });
-  const windows: Window[] = windowsFromSeries(STREAM, times, values, WINDOW).flatMap((e) => (e.kind === 'window' ? [e.window] : []));
+  const windows = completeWindows(STREAM, times, values, WINDOW);
   for (const w of windows) filter.filter({ time: w.end, score: 0.1, threshold: 1, pValue: 0.5, anomalous: false, window: { values: w.values, channels: 1 } });
   const span = SIZE * POOL;
   // Windows end at rows SIZE-1 ..; the pooled view is full from row span-1 on.
@@ -94,7 +81,7 @@ void test('without a coarse detector yet, windows pass with the main scale alone
 
 void test('stepsOfWindows recovers the steps under consecutive windows of a hop', () => {
   const hop = 3;
-  const windows = windowsFromSeries(STREAM, times.subarray(0, 50), values.subarray(0, 50), { ...WINDOW, hop }).flatMap((e) => (e.kind === 'window' ? [e.window] : []));
+  const windows = completeWindows(STREAM, times.subarray(0, 50), values.subarray(0, 50), { ...WINDOW, hop });
   const { times: t, steps } = stepsOfWindows(windows, hop);
   const covered = SIZE + (windows.length - 1) * hop;
   assert.equal(steps.length, covered);

@@ -3,26 +3,16 @@ import { before, test } from 'node:test';
 import { calibrate } from '../../../src/core/calibration';
 import { createRng, gaussian } from '../../../src/core/random';
 import type { Window } from '../../../src/core/types';
-import { windowsFromSeries } from '../../../src/core/window';
 import { selectBackend } from '../../../src/model/backend';
 import { EnsembleDetector, trainEnsemble } from '../../../src/model/ensemble';
-import { trainDetector, type DetectorSpec } from '../../../src/model/fitDetector';
+import { trainDetector } from '../../../src/model/fitDetector';
+import { completeWindows, tinyDetectorSpec } from '../../helpers/tinyDetector';
 
 const STREAM = { id: 'e', channels: ['a', 'b'] };
 const WINDOW = { size: 8, hop: 2, maxGapMs: 10_000, minCompleteness: 0.5 };
-const SPEC: DetectorSpec = {
-  name: 'ensemble-test',
-  stream: STREAM,
-  window: WINDOW,
-  encoderUnits: [8],
-  latentUnits: 2,
-  scaleMargin: 0.1,
-  metric: 'mse',
-  train: { loss: 'bce', epochs: 5, batchSize: 16, learningRate: 0.01, validationFraction: 0, patience: 0, seed: 5, noise: { gaussianSigma: 0.05, maskFraction: 0, saltPepperFraction: 0 } },
-  calibration: { kind: 'percentile', percentile: 99 },
-  backend: 'test',
-  anomalydVersion: 'test',
-};
+const SPEC = tinyDetectorSpec({
+  name: 'ensemble-test', stream: STREAM, window: WINDOW, encoderUnits: [8], latentUnits: 2, scaleMargin: 0.1, train: { batchSize: 16, seed: 5 },
+});
 let windows: Window[];
 
 before(async () => {
@@ -31,7 +21,7 @@ before(async () => {
   const rows = 300;
   const times = Float64Array.from({ length: rows }, (_, i) => i * 1000);
   const values = Float32Array.from({ length: rows * 2 }, (_, k) => Math.sin(k / 7) + 0.1 * gaussian(rng));
-  windows = windowsFromSeries(STREAM, times, values, WINDOW).flatMap((e) => (e.kind === 'window' ? [e.window] : []));
+  windows = completeWindows(STREAM, times, values, WINDOW);
 });
 
 void test('an ensemble scores the mean of its members and is calibrated on that mean', async () => {

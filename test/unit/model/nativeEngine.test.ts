@@ -20,6 +20,7 @@ import { TfjsScoring, TfjsTraining } from '../../../src/model/tfjsEngine';
 import { trainDetector } from '../../../src/model/fitDetector';
 import { NO_NOISE } from '../../../src/model/noise';
 import { sineWindows } from '../../helpers/synthetic';
+import { tinyDetectorSpec } from '../../helpers/tinyDetector';
 
 const native = loadNativeAddon();
 const skip = native.addon ? false : `native addon not available: ${native.problem}`;
@@ -191,19 +192,17 @@ test('native training lowers the loss like tfjs does, and restores the weights i
 
 test('a natively trained model saved as an artifact loads and scores the same on tfjs and natively', { skip }, async () => {
   // A valid manifest and model from the ordinary training path (one epoch), then native training on top.
-  const { detector } = await trainDetector(sineWindows(64, 12, 2, 3), {
+  const spec = tinyDetectorSpec({
     name: 'native-roundtrip',
     stream: { id: 's', channels: ['a', 'b'] },
     window: { size: 12, hop: 4, maxGapMs: 5000, minCompleteness: 0.9 },
     encoderUnits: [8],
     latentUnits: 3,
-    scaleMargin: 0.05,
-    metric: 'mse',
-    train: { loss: 'mse', epochs: 1, batchSize: 16, learningRate: 0.01, validationFraction: 0, patience: 0, seed: 1, noise: NO_NOISE },
+    train: { loss: 'mse', epochs: 1, batchSize: 16, noise: NO_NOISE },
     calibration: null,
-    backend: 'test',
     anomalydVersion: '0.0.0-test',
   });
+  const { detector } = await trainDetector(sineWindows(64, 12, 2, 3), spec);
   const d = 24;
   const data = uniform(64 * d, 9);
   const trained = detector.model;

@@ -3,12 +3,9 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { AnomalyLikelihood } from '../../../src/core/anomalyLikelihood';
 import { createRng, gaussian } from '../../../src/core/random';
-import type { Window } from '../../../src/core/types';
-import { windowsFromSeries } from '../../../src/core/window';
 import { monotoneTimes, replayThroughPipeline, type AlertSettings } from '../../../src/offline/streamReplay';
-import { selectBackend } from '../../../src/model/backend';
 import type { Detector } from '../../../src/model/detector';
-import { trainDetector } from '../../../src/model/fitDetector';
+import { completeWindows, trainTinyDetector } from '../../helpers/tinyDetector';
 
 const SIZE = 16;
 const STREAM = { id: 'sine', channels: ['v'] };
@@ -33,25 +30,18 @@ let times: Float64Array;
 let values: Float32Array;
 
 before(async () => {
-  await selectBackend();
   const rng = createRng(7);
   times = Float64Array.from({ length: ROWS }, (_, i) => i * 1000);
   values = Float32Array.from({ length: ROWS }, (_, i) => 10 + 3 * Math.sin((2 * Math.PI * i) / 20) + 0.05 * gaussian(rng) + (i >= FAULT[0] && i < FAULT[1] ? 4 : 0));
-  const train: Window[] = [];
-  for (const e of windowsFromSeries(STREAM, times.subarray(0, 400), values.subarray(0, 400), WINDOW)) if (e.kind === 'window') train.push(e.window);
+  const train = completeWindows(STREAM, times.subarray(0, 400), values.subarray(0, 400), WINDOW);
   detector = (
-    await trainDetector(train, {
+    await trainTinyDetector(train, {
       name: 'replay-test',
       stream: STREAM,
       window: WINDOW,
-      encoderUnits: [16],
-      latentUnits: 4,
       scaleMargin: 0.1,
-      metric: 'mse',
-      train: { loss: 'bce', epochs: 40, batchSize: 32, learningRate: 0.01, validationFraction: 0, patience: 0, seed: 1, noise: { gaussianSigma: 0.05, maskFraction: 0, saltPepperFraction: 0 } },
+      train: { epochs: 40 },
       calibration: { kind: 'percentile', percentile: 99.5 },
-      backend: 'test',
-      anomalydVersion: 'test',
     })
   ).detector;
 });
@@ -62,7 +52,7 @@ void test('every row from the first full window on gets the score of the window 
   assert.ok(r.score.subarray(0, SIZE - 1).every((s) => Number.isNaN(s)));
   assert.ok(r.score.subarray(SIZE - 1).every((s) => Number.isFinite(s)));
   // The same windows scored directly by the detector give the same scores: the pipeline adds nothing.
-  const direct = detector.score(windowsFromSeries(STREAM, times, values, WINDOW).flatMap((e) => (e.kind === 'window' ? [e.window] : [])));
+  const direct = detector.score(completeWindows(STREAM, times, values, WINDOW));
   direct.forEach((d, i) => assert.ok(Math.abs(d.score - r.score[SIZE - 1 + i]) < 1e-6));
 });
 

@@ -4,33 +4,25 @@ import type { AlertNotice } from '../../../src/core/alert';
 import { AlertStateMachine } from '../../../src/core/alerting';
 import { ManualClock } from '../../../src/core/clock';
 import type { Sample } from '../../../src/core/types';
-import { selectBackend } from '../../../src/model/backend';
 import type { Detector } from '../../../src/model/detector';
-import { trainDetector } from '../../../src/model/fitDetector';
 import { Pipeline, type AlertTracker, type PipelineOptions, type StreamBinding } from '../../../src/pipeline/pipeline';
 import { CaptureSink } from '../../../src/sinks/capture';
 import type { StreamSamples } from '../../../src/sources/source';
 import { testContext } from '../../helpers/context';
+import { notice as alertNotice } from '../../helpers/notices';
 import { sineWindows } from '../../helpers/synthetic';
+import { trainTinyDetector } from '../../helpers/tinyDetector';
 
 const SIZE = 16;
 const HOP = 4;
 let detector: Detector;
 
 before(async () => {
-  await selectBackend();
-  const trained = await trainDetector(sineWindows(150, SIZE, 2, 1), {
+  const trained = await trainTinyDetector(sineWindows(150, SIZE, 2, 1), {
     name: 'pipe',
     stream: { id: 's', channels: ['a', 'b'] },
     window: { size: SIZE, hop: HOP, maxGapMs: 5000, minCompleteness: 0.9 },
-    encoderUnits: [16],
-    latentUnits: 4,
-    scaleMargin: 0.05,
-    metric: 'mse',
-    train: { loss: 'bce', epochs: 10, batchSize: 32, learningRate: 0.01, validationFraction: 0, patience: 0, seed: 1, noise: { gaussianSigma: 0.05, maskFraction: 0, saltPepperFraction: 0 } },
-    calibration: { kind: 'percentile', percentile: 99 },
-    backend: 'test',
-    anomalydVersion: 'test',
+    train: { epochs: 10 },
   });
   detector = trained.detector;
 });
@@ -55,7 +47,7 @@ class CountingTracker implements AlertTracker {
 }
 
 function notice(stream: string, time: number, score: number, threshold: number): AlertNotice {
-  return { fingerprint: stream, stream, model: 'pump', kind: 'anomaly', status: 'firing', severity: 'warning', startsAt: time, endsAt: null, score, threshold, pValue: 0.001, topChannels: [], sequence: 1, labels: {} };
+  return alertNotice({ fingerprint: stream, stream, severity: 'warning', startsAt: time, score, threshold, pValue: 0.001, topChannels: [], sequence: 1 });
 }
 
 function samples(stream: string, n: number, t0 = 0, fault = 0): StreamSamples {

@@ -2,27 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AlertNotice } from '../../../src/core/alert';
 import { ALERTMANAGER_ZERO_TIME, alertLabels, webhookBody } from '../../../src/sinks/alertPayload';
+import { notice as alertNotice } from '../../helpers/notices';
 
-const firing: AlertNotice = {
-  fingerprint: '0123456789abcdef',
-  stream: 'line1/pump1',
-  model: 'pump',
-  kind: 'anomaly',
-  status: 'firing',
-  severity: 'critical',
-  startsAt: Date.parse('2024-05-01T12:00:00Z'),
-  endsAt: null,
-  score: 0.0123,
-  threshold: 0.004,
-  pValue: 3.2e-6,
-  topChannels: [
-    { channel: 'vib_x', share: 0.61 },
-    { channel: 'vib_y', share: 0.2 },
-    { channel: 'current', share: 0.09 },
-  ],
-  sequence: 17,
-  labels: { line: 'line1', asset: 'pump1' },
-};
+const firing = alertNotice({
+  fingerprint: '0123456789abcdef', severity: 'critical', startsAt: Date.parse('2024-05-01T12:00:00Z'), score: 0.0123, threshold: 0.004, pValue: 3.2e-6,
+  topChannels: [{ channel: 'vib_x', share: 0.61 }, { channel: 'vib_y', share: 0.2 }, { channel: 'current', share: 0.09 }],
+  sequence: 17, labels: { line: 'line1', asset: 'pump1' },
+});
 
 describe('webhookBody', () => {
   it('builds an Alertmanager v4 body plus anomalyd fields for a firing notice', () => {

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AlertNotice } from '../../../src/core/alert';
 import { AlertmanagerSink, type AlertmanagerSinkOptions, type PostableAlert } from '../../../src/sinks/alertmanager';
 import { testContext, type TestContext } from '../../helpers/context';
+import { notice as alertNotice } from '../../helpers/notices';
 import { freePort } from '../../helpers/ports';
 
 interface Post {
@@ -39,23 +40,10 @@ async function fakeAlertmanager(reply: (index: number) => number = () => 200): P
 }
 
 function notice(over: Partial<AlertNotice> = {}): AlertNotice {
-  return {
-    fingerprint: '1234123412341234',
-    stream: 'line1/pump1',
-    model: 'pump',
-    kind: 'anomaly',
-    status: 'firing',
-    severity: 'warning',
-    startsAt: Date.parse('2024-05-01T12:00:00Z'),
-    endsAt: null,
-    score: 2,
-    threshold: 1,
-    pValue: 1e-3,
-    topChannels: [{ channel: 'vib_x', share: 0.9 }],
-    sequence: 1,
-    labels: {},
-    ...over,
-  };
+  return alertNotice({
+    fingerprint: '1234123412341234', severity: 'warning', startsAt: Date.parse('2024-05-01T12:00:00Z'), score: 2, threshold: 1, pValue: 1e-3,
+    topChannels: [{ channel: 'vib_x', share: 0.9 }], sequence: 1, ...over,
+  });
 }
 
 function sink(t: TestContext, url: string, over: Partial<AlertmanagerSinkOptions> = {}): AlertmanagerSink {

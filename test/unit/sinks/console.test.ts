@@ -1,29 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AlertNotice } from '../../../src/core/alert';
 import { ManualClock } from '../../../src/core/clock';
 import { ConsoleSink, formatNotice } from '../../../src/sinks/console';
 import { testContext } from '../../helpers/context';
+import { notice } from '../../helpers/notices';
 
-const firing: AlertNotice = {
-  fingerprint: '0123456789abcdef',
-  stream: 'line1/pump1',
-  model: 'pump',
-  kind: 'anomaly',
-  status: 'firing',
-  severity: 'warning',
-  startsAt: Date.parse('2024-05-01T12:00:00Z'),
-  endsAt: null,
-  score: 0.0123,
-  threshold: 0.004,
-  pValue: 3.2e-4,
-  topChannels: [
-    { channel: 'vib_x', share: 0.614 },
-    { channel: 'vib_y', share: 0.2 },
-  ],
-  sequence: 3,
-  labels: {},
-};
+const firing = notice({
+  fingerprint: '0123456789abcdef', severity: 'warning', startsAt: Date.parse('2024-05-01T12:00:00Z'), score: 0.0123, threshold: 0.004, pValue: 3.2e-4,
+  topChannels: [{ channel: 'vib_x', share: 0.614 }, { channel: 'vib_y', share: 0.2 }], sequence: 3,
+});
 
 describe('ConsoleSink', () => {
   it('prints one readable line per transition, escalations marked', async () => {

@@ -5,24 +5,15 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { AlertNotice } from '../../../src/core/alert';
 import { Outbox, idempotencyKey } from '../../../src/sinks/outbox';
+import { notice as alertNotice } from '../../helpers/notices';
 
+/** Odd sequences fire, even ones resolve a minute later. */
 function notice(sequence: number): AlertNotice {
-  return {
-    fingerprint: 'fedcba9876543210',
-    stream: 'line1/pump1',
-    model: 'pump',
-    kind: 'anomaly',
-    status: sequence % 2 === 1 ? 'firing' : 'resolved',
-    severity: 'warning',
-    startsAt: 1_700_000_000_000,
-    endsAt: sequence % 2 === 1 ? null : 1_700_000_060_000,
-    score: 0.5,
-    threshold: 0.1,
-    pValue: 0.001,
-    topChannels: [{ channel: 'a', share: 1 }],
-    sequence,
-    labels: {},
-  };
+  const firing = sequence % 2 === 1;
+  return alertNotice({
+    fingerprint: 'fedcba9876543210', status: firing ? 'firing' : 'resolved', severity: 'warning', endsAt: firing ? null : 1_700_000_060_000,
+    score: 0.5, threshold: 0.1, pValue: 0.001, topChannels: [{ channel: 'a', share: 1 }], sequence,
+  });
 }
 
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'outbox-'));

@@ -12,6 +12,7 @@ import { webhookBody } from '../../../src/sinks/alertPayload';
 import { Outbox } from '../../../src/sinks/outbox';
 import { WebhookSink, type WebhookSinkOptions } from '../../../src/sinks/webhook';
 import { testContext, type TestContext } from '../../helpers/context';
+import { notice as alertNotice } from '../../helpers/notices';
 import { freePort } from '../../helpers/ports';
 
 interface Received {
@@ -63,22 +64,10 @@ async function receiver(reply: (index: number) => Reply): Promise<Receiver> {
 }
 
 function notice(sequence: number, status: 'firing' | 'resolved' = 'firing'): AlertNotice {
-  return {
-    fingerprint: '00112233aabbccdd',
-    stream: 'line1/pump1',
-    model: 'pump',
-    kind: 'anomaly',
-    status,
-    severity: 'warning',
-    startsAt: 1_700_000_000_000,
-    endsAt: status === 'firing' ? null : 1_700_000_060_000,
-    score: 0.5,
-    threshold: 0.1,
-    pValue: 0.001,
-    topChannels: [{ channel: 'vib_x', share: 0.7 }],
-    sequence,
-    labels: { line: 'line1' },
-  };
+  return alertNotice({
+    fingerprint: '00112233aabbccdd', status, severity: 'warning', endsAt: status === 'firing' ? null : 1_700_000_060_000,
+    score: 0.5, threshold: 0.1, pValue: 0.001, topChannels: [{ channel: 'vib_x', share: 0.7 }], sequence, labels: { line: 'line1' },
+  });
 }
 
 function sink(t: TestContext, url: string, over: Partial<WebhookSinkOptions> = {}): WebhookSink {

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { ALERT_HISTORY_FILE, AlertHistoryFile } from '../../../src/state/alertHistoryFile';
 import { AlertHistory } from '../../../src/telemetry/alertHistory';
 import { testContext } from '../../helpers/context';
-import { notice } from '../telemetry/fixtures';
+import { notice } from '../../helpers/notices';
 
 let root: string;
 let n = 0;

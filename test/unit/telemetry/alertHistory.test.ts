@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AlertHistory, parseHistory } from '../../../src/telemetry/alertHistory';
-import { notice } from './fixtures';
+import { notice } from '../../helpers/notices';
 
 const T = 1_700_000_000_000;
 

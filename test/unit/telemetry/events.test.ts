@@ -5,7 +5,7 @@ import { createEvents, type TelemetryEvents } from '../../../src/telemetry/event
 import { createMetrics, type Metrics } from '../../../src/telemetry/metrics';
 import { testContext, type TestContext } from '../../helpers/context';
 import { parseExposition, sampleValue } from './expo';
-import { notice } from './fixtures';
+import { notice } from '../../helpers/notices';
 
 interface Rig {
   readonly clock: ManualClock;

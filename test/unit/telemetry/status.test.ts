@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { ManualClock } from '../../../src/core/clock';
 import { modelsLoadedCheck, mqttConnectedCheck, runChecks } from '../../../src/telemetry/readiness';
 import { StatusModel, type StreamFillSource } from '../../../src/telemetry/status';
-import { notice } from './fixtures';
+import { notice } from '../../helpers/notices';
 
 test('score history keeps the latest points in order, capped per stream', () => {
   const s = new StatusModel(new ManualClock(0), { pointsPerStream: 4 });

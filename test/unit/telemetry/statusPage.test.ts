@@ -5,7 +5,7 @@ import { esc, sparkline } from '../../../src/telemetry/html';
 import type { StreamFillSource } from '../../../src/telemetry/status';
 import { StatusModel } from '../../../src/telemetry/status';
 import { fillText, renderStatusPage } from '../../../src/telemetry/statusPage';
-import { notice } from './fixtures';
+import { notice } from '../../helpers/notices';
 
 const EVIL = '<script>alert("x")</script>&\'';
 

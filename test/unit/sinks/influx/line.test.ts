@@ -15,6 +15,7 @@ import { InfluxWriter, resolveTarget } from '../../../../src/sinks/influx/writer
 import type { ScorePoint } from '../../../../src/sinks/sink';
 import { shareRecord } from '../../../../src/pipeline/channelShares';
 import { testContext } from '../../../helpers/context';
+import { notice } from '../../../helpers/notices';
 
 const SEED = 20261127;
 
@@ -73,11 +74,12 @@ const scorePoint = fc
 const record = fc.oneof(
   fc.record({ time: fc.integer({ min: 0, max: 4e12 }), a: number, b: number }).map(({ time, a, b }) => healthRecord({ time, fields: { streams: a, queue_depth: b } })),
   fc.record({ stream: name.filter((s) => s !== ''), model: name, score: number, state: fc.constantFrom<'firing' | 'resolved'>('firing', 'resolved'), channel: name }).map((a) =>
-    alertRecord({
-      fingerprint: 'f"1\\', stream: a.stream, model: a.model, kind: 'anomaly', status: a.state, severity: 'critical', startsAt: 1_700_000_000_000,
-      endsAt: a.state === 'resolved' ? 1_700_000_060_000 : null, score: a.score, threshold: 1, pValue: 0.001,
-      topChannels: [{ channel: a.channel, share: 0.5 }], sequence: 7, labels: {},
-    }),
+    alertRecord(
+      notice({
+        fingerprint: 'f"1\\', stream: a.stream, model: a.model, status: a.state, endsAt: a.state === 'resolved' ? 1_700_000_060_000 : null,
+        score: a.score, threshold: 1, pValue: 0.001, topChannels: [{ channel: a.channel, share: 0.5 }],
+      }),
+    ),
   ),
 );
 

@@ -1,30 +1,15 @@
 // The InfluxDB schema as records, the spool encoding of a record, and the pure helpers of the writer.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AlertNotice } from '../../../../src/core/alert';
 import { alertRecord, decodeRecord, encodeRecord, healthRecord, scoreRecord } from '../../../../src/sinks/influx/points';
 import { backoffDelay } from '../../../../src/sinks/influx/retry';
 import { rejectedCount, resolveTarget } from '../../../../src/sinks/influx/writer';
+import { notice as alertNotice } from '../../../helpers/notices';
 
-const notice: AlertNotice = {
-  fingerprint: 'fp-1',
-  stream: 'line1/pump1',
-  model: 'pump',
-  kind: 'anomaly',
-  status: 'firing',
-  severity: 'critical',
-  startsAt: 1_700_000_000_000,
-  endsAt: null,
-  score: 0.8,
-  threshold: 0.2,
-  pValue: 1e-7,
-  topChannels: [
-    { channel: 'vib_x', share: 0.614 },
-    { channel: 'current', share: 0.2249 },
-  ],
-  sequence: 42,
-  labels: { line: 'line1' },
-};
+const notice = alertNotice({
+  fingerprint: 'fp-1', severity: 'critical', score: 0.8, threshold: 0.2, pValue: 1e-7,
+  topChannels: [{ channel: 'vib_x', share: 0.614 }, { channel: 'current', share: 0.2249 }], sequence: 42, labels: { line: 'line1' },
+});
 
 test('score point: tags stream and model, one share_<channel> field per channel, time = window end', () => {
   const r = scoreRecord({
