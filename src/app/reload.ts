@@ -10,10 +10,11 @@ import type { Config } from '../config/schema';
 import type { Sink } from '../sinks/sink';
 import { reloadPolicy } from './reloadPolicy';
 import { SINK_KINDS } from './sinkRegistry';
+import { SOURCE_KINDS } from './sourceRegistry';
 import type { PlannedSink } from './sinks';
 
 /** Every top-level section's policy; a section not in it (none, a unit test checks) waits for a restart. */
-export const RELOAD_POLICY = reloadPolicy([...SINK_KINDS]);
+export const RELOAD_POLICY = reloadPolicy([...SINK_KINDS, ...SOURCE_KINDS]);
 
 export interface ReloadPlan {
   /** The new config with every restart-only setting kept at its running value: what the daemon applies. */

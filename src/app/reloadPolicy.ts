@@ -30,7 +30,7 @@ export interface SectionReload {
 }
 
 /** The component-owned top-level sections (their kinds are in the registries). */
-type ComponentSection = 'sinks';
+type ComponentSection = 'mqtt' | 'subscriptions' | 'sinks';
 
 /**
  * Everything that is not a sink or a source. Restart-only sections are built into something a reload would
@@ -41,8 +41,6 @@ const OTHER_SECTIONS: Readonly<Record<Exclude<keyof Config, ComponentSection>, S
   // The logger's level changes in place; its format is fixed when it is made.
   log: { live: true, restartOnly: ['format'] },
   http: { live: false, restartOnly: [] },
-  mqtt: { live: false, restartOnly: [] },
-  subscriptions: { live: true, restartOnly: [] },
   state_dir: { live: false, restartOnly: [] },
   shutdown_grace_ms: { live: true, restartOnly: [] },
   models: { live: true, restartOnly: [] },
