@@ -1,16 +1,20 @@
-// Config reload (SIGHUP), the parts that decide and the parts that swap. What applies live: log level, models,
-// detection settings (window, calibration, alerting), subscriptions and streams, sinks and shutdown_grace_ms.
-// What keeps its running value until a restart: the HTTP listener, the MQTT connection (URL, identity,
-// credentials, TLS, QoS...), state_dir, queues, batching, limits, the inference backend, the simulator, the log
-// format and the auto-learning window count, because each is built into something that would have to be torn
-// down (a listening socket, a broker session, files under state_dir, pre-sized queues).
+// Config reload (SIGHUP), the parts that decide and the parts that swap. What applies live and what keeps its
+// running value until a restart is RELOAD_POLICY: the sink and source registries say it for their sections,
+// reloadPolicy.ts for the rest. Live: log level, models, detection settings (window, calibration, alerting),
+// auto_learn, subscriptions and streams, sinks, shutdown_grace_ms (and csv, read offline only). Restart-only:
+// the HTTP listener, the MQTT connection (URL, identity, credentials, TLS, QoS...), state_dir, queues,
+// batching, limits, shard, the inference backend, the simulator, maintenance, the log format and the
+// auto-learning window count, because each is built into something that would have to be torn down (a
+// listening socket, a broker session, files under state_dir, pre-sized queues).
 import type { Config } from '../config/schema';
 import type { Sink } from '../sinks/sink';
+import { reloadPolicy } from './reloadPolicy';
+import { SINK_KINDS } from './sinkRegistry';
+import { SOURCE_KINDS } from './sourceRegistry';
 import type { PlannedSink } from './sinks';
 
-/** Top-level sections that apply live; every other section (including ones added later) needs a restart. */
-// `csv` only concerns the offline commands, so a change to it has nothing to wait for.
-const LIVE_SECTIONS: ReadonlySet<string> = new Set(['log', 'models', 'defaults', 'auto_learn', 'subscriptions', 'streams', 'sinks', 'shutdown_grace_ms', 'csv']);
+/** Every top-level section's policy; a section not in it (none, a unit test checks) waits for a restart. */
+export const RELOAD_POLICY = reloadPolicy([...SINK_KINDS, ...SOURCE_KINDS]);
 
 export interface ReloadPlan {
   /** The new config with every restart-only setting kept at its running value: what the daemon applies. */
@@ -30,26 +34,42 @@ export function planReload(running: Config, next: Config): ReloadPlan {
   for (const key of keys) {
     const was = (running as Record<string, unknown>)[key];
     const now = (next as Record<string, unknown>)[key];
-    if (key === 'log') {
-      const r = running.log;
-      merged[key] = { ...next.log, format: r.format };
-      if (next.log.format !== r.format) restartNeeded.push('log.format');
-      if (next.log.level !== r.level) applied.push('log.level');
-    } else if (key === 'defaults') {
-      // auto_learn_windows sizes the collection of streams already learning; the rest applies to later windows.
-      const windows = running.defaults.training.auto_learn_windows;
-      merged[key] = { ...next.defaults, training: { ...next.defaults.training, auto_learn_windows: windows } };
-      if (next.defaults.training.auto_learn_windows !== windows) restartNeeded.push('defaults.training.auto_learn_windows');
-      applied.push(...changedPaths('defaults', running.defaults, next.defaults).filter((p) => p !== 'defaults.training.auto_learn_windows'));
-    } else if (LIVE_SECTIONS.has(key)) {
-      merged[key] = now;
-      applied.push(...changedPaths(key, was, now));
-    } else {
+    const policy = RELOAD_POLICY.get(key);
+    if (!policy?.live) {
       merged[key] = was;
       restartNeeded.push(...changedPaths(key, was, now));
+      continue;
     }
+    let value = now;
+    for (const inner of policy.restartOnly) {
+      restartNeeded.push(...changedPaths(`${key}.${inner}`, valueAt(was, inner), valueAt(now, inner)));
+      value = withValueAt(value, inner, valueAt(was, inner));
+    }
+    merged[key] = value;
+    applied.push(...changedPaths(key, was, value));
   }
   return { config: merged as unknown as Config, restartNeeded, applied };
+}
+
+/** The value at a dotted path of mapping keys; undefined where the path leaves the mappings. */
+function valueAt(v: unknown, dotted: string): unknown {
+  let at = v;
+  for (const k of dotted.split('.')) {
+    if (!isMapping(at)) return undefined;
+    at = at[k];
+  }
+  return at;
+}
+
+/** A copy of `v` (not changed: configs are frozen) with `dotted` set to `value` (removed when undefined). */
+function withValueAt(v: unknown, dotted: string, value: unknown): unknown {
+  if (!isMapping(v)) return v;
+  const [k = dotted, ...rest] = dotted.split('.');
+  const inner = rest.length === 0 ? value : withValueAt(v[k], rest.join('.'), value);
+  const copy: Record<string, unknown> = { ...v };
+  if (inner === undefined) delete copy[k];
+  else copy[k] = inner;
+  return copy;
 }
 
 /**

@@ -1,4 +1,5 @@
-// The MQTT source from config (subscriptions in config order: their index identifies them downstream).
+// The MQTT source from config (subscriptions in config order: their index identifies them downstream); its
+// registry entry (sourceRegistry.ts) says what a reload may change.
 import type { Config } from '../config/schema';
 import { resolveShard } from '../config/shard';
 import type { ComponentContext } from '../core/context';
@@ -7,8 +8,13 @@ import type { Deliver } from '../sources/source';
 import { BrokerStats } from '../sources/brokerStats';
 import { MqttSource, type MqttConnectionOptions, type MqttSubscriptionOptions } from '../sources/mqtt';
 
-/** `cleanSession` overrides mqtt.clean_session (the demo on a broker anomalyd did not start, see brokerChoice.ts). */
-export function buildMqttSource(config: Config, ctx: ComponentContext, session: { cleanSession?: boolean } = {}): MqttSource {
+/** What the broker choice decided for the data session (brokerChoice.ts). */
+export interface BrokerSession {
+  /** Overrides mqtt.clean_session (the demo on a broker anomalyd did not start). */
+  readonly cleanSession?: boolean;
+}
+
+export function buildMqttSource(config: Config, ctx: ComponentContext, session: BrokerSession = {}): MqttSource {
   const m = config.mqtt;
   return new MqttSource(ctx, {
     ...connectionOptions(config),

@@ -4,6 +4,8 @@
 // is posted with its endsAt. Alertmanager identifies an alert by its label set, so a severity escalation also
 // resolves the old (warning) label set. Undelivered posts are kept in memory, at most one per label set (the
 // latest state wins), and retried with the webhook's backoff; the persisted outbox is the webhook's job.
+// stop() posts what is queued once more, within one request timeout, and counts what still did not go out as
+// dropped: the next instance re-asserts what is firing (reconcile), but a queued resolve exists only here.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AlertNotice } from '../core/alert';
 import { backoffDelay, classifyStatus, describeFetchError, retryAfterMs, splitCredentials, type BackoffPolicy } from '../core/alertDelivery';
@@ -43,6 +45,10 @@ export class AlertmanagerSink implements Sink {
   private readonly policy: BackoffPolicy;
   private readonly stopper = new AbortController();
   private readonly signal: AbortSignal;
+  /** Aborted when stop() begins: ends a back-off pause, so the last post goes out at once. */
+  private readonly pauses = new AbortController();
+  /** The post in progress (taken off the queue), so flush() and stop() account for it. */
+  private inFlight: readonly (readonly [string, AlertNotice])[] = [];
   /** Firing alerts by fingerprint: what the repost timer re-asserts. */
   private readonly firing = new Map<string, AlertNotice>();
   /** Posts waiting to go out, by label set. */
@@ -100,22 +106,38 @@ export class AlertmanagerSink implements Sink {
     }
   }
 
-  /** Resolves when the queue is empty (or the sink stops): Alertmanager state is not persisted here. */
+  /** Resolves when nothing is queued or being posted (or the sink stops): Alertmanager state is not persisted here. */
   async flush(): Promise<void> {
-    while (this.queue.size > 0 && !this.signal.aborted && this.loop) await sleep(20);
+    while ((this.queue.size > 0 || this.inFlight.length > 0) && !this.signal.aborted && this.loop) await sleep(20);
   }
 
   async stop(): Promise<void> {
+    if (this.stopped) {
+      await this.loop;
+      return;
+    }
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.loop) {
+      // The loop ends once the queue is empty or a post failed; a post that hangs is cut at the timeout.
+      this.pauses.abort();
+      this.wake?.();
+      const deadline = setTimeout(() => this.stopper.abort(), this.options.timeoutMs);
+      await this.loop;
+      clearTimeout(deadline);
+    }
     this.stopper.abort();
-    this.wake?.();
-    await this.loop;
+    const lost = this.queue.size;
+    this.queue.clear();
+    if (lost > 0) {
+      const why = this.loop ? 'Alertmanager did not take them before the sink stopped' : 'the sink stopped without having started';
+      this.ctx.events.sinkDropped(this.name, 'overflow', lost, `${lost} alert post(s) not delivered: ${why}`);
+    }
   }
 
   stats(): SinkStats {
-    return { buffered: this.queue.size, spooledBytes: 0 };
+    return { buffered: this.queue.size + this.inFlight.length, spooledBytes: 0 };
   }
 
   /** The body element for a notice, endsAt computed at send time. */
@@ -146,14 +168,20 @@ export class AlertmanagerSink implements Sink {
     let attempts = 0;
     while (!this.signal.aborted) {
       if (this.queue.size === 0) {
+        if (this.stopped) return;
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = null;
         continue;
       }
       const batch = [...this.queue];
       this.queue.clear();
+      this.inFlight = batch;
       const result = await this.post(batch.map(([, notice]) => notice));
-      if (result.outcome === 'stopped') return;
+      this.inFlight = [];
+      if (result.outcome === 'stopped') {
+        this.requeue(batch);
+        return;
+      }
       if (result.outcome === 'delivered') {
         attempts = 0;
         this.ctx.events.sinkWritten(this.name, batch.length);
@@ -164,20 +192,26 @@ export class AlertmanagerSink implements Sink {
         this.ctx.events.sinkDropped(this.name, 'rejected', batch.length, result.detail);
         continue;
       }
-      // Put back what has not been superseded meanwhile, ahead of newer posts.
-      const newer = [...this.queue];
-      this.queue.clear();
-      for (const [key, notice] of batch) if (!newer.some(([k]) => k === key)) this.queue.set(key, notice);
-      for (const [key, notice] of newer) this.queue.set(key, notice);
+      this.requeue(batch);
       attempts++;
       this.ctx.events.sinkError(this.name, true, `post of ${batch.length} alert(s) failed (attempt ${attempts}): ${result.detail}`);
+      // Stopping: that was the last attempt (stop() counts what is left).
+      if (this.stopped) return;
       const delay = result.retryAfterMs ?? backoffDelay(attempts, this.policy, this.options.random);
       try {
-        await sleep(Math.min(delay, this.policy.capMs), undefined, { signal: this.signal });
+        await sleep(Math.min(delay, this.policy.capMs), undefined, { signal: AbortSignal.any([this.signal, this.pauses.signal]) });
       } catch {
         // Aborted by stop() or shutdown.
       }
     }
+  }
+
+  /** Puts back what has not been superseded meanwhile, ahead of newer posts. */
+  private requeue(batch: readonly (readonly [string, AlertNotice])[]): void {
+    const newer = [...this.queue];
+    this.queue.clear();
+    for (const [key, notice] of batch) if (!newer.some(([k]) => k === key)) this.queue.set(key, notice);
+    for (const [key, notice] of newer) this.queue.set(key, notice);
   }
 
   private async post(notices: readonly AlertNotice[]): Promise<{ outcome: 'delivered' | 'retry' | 'rejected' | 'stopped'; detail: string; retryAfterMs: number | null }> {

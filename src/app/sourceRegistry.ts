@@ -1,0 +1,40 @@
+// The source registry: one entry per input protocol, giving the config sections it reads and what a reload may
+// change in each, a factory from config to a Source (source.ts builds the MQTT one), and how a running
+// instance takes the live settings of a reloaded config. reloadPolicy (reloadPolicy.ts) reads what is live from
+// it. The next protocols are one entry each: Sparkplug B over MQTT would read its own section (and share the
+// connection settings' shape), OPC UA an endpoint section, each with the settings it can change without
+// reconnecting as `update` and the rest as `restart`.
+import type { Config } from '../config/schema';
+import type { ComponentContext } from '../core/context';
+import type { MqttSource } from '../sources/mqtt';
+import type { Source } from '../sources/source';
+import type { ReloadableKind } from './reloadPolicy';
+import { buildMqttSource, mqttSubscriptions, type BrokerSession } from './source';
+
+export interface SourceKind<S extends Source> extends ReloadableKind {
+  /** Protocol name, and the context id `source.<kind>` of its instance. */
+  readonly kind: string;
+  /** Whether the config asks for this input. */
+  configured(config: Config): boolean;
+  /**
+   * No I/O: throws when the config cannot be turned into a source (a topic template that does not compile),
+   * so a reload checks a new config with it before applying anything.
+   */
+  build(config: Config, ctx: ComponentContext, session?: BrokerSession): S;
+  /** Applies a reloaded config's live (`update`) settings to the running instance; resolves once applied. */
+  update(source: S, config: Config): Promise<unknown>;
+}
+
+export const mqttSourceKind: SourceKind<MqttSource> = {
+  kind: 'mqtt',
+  // The connection settings (URL, identity, credentials, TLS, QoS, session) make a broker session: changing them
+  // means a new connection, so they wait for a restart. Subscriptions change on the live connection
+  // (MqttSource.updateSubscriptions subscribes and unsubscribes the topic filters that differ).
+  reads: { mqtt: { by: 'restart' }, subscriptions: { by: 'update' } },
+  // MQTT is the daemon's input (its section has defaults, so every config has one).
+  configured: () => true,
+  build: buildMqttSource,
+  update: (source, config) => source.updateSubscriptions(mqttSubscriptions(config)),
+};
+
+export const SOURCE_KINDS: readonly SourceKind<Source>[] = [mqttSourceKind];
