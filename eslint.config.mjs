@@ -1,9 +1,10 @@
 // Type-aware lint: no-floating-promises is the rule that matters most in a daemon (a dropped promise is a
 // silently lost write or an unhandled rejection).
 import tseslint from 'typescript-eslint';
+import layers from './eslint.layers.mjs';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'scripts/**/*.js', 'tmpx/**', 'eslint.config.mjs'] },
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'scripts/**/*.js', 'tmpx/**', 'eslint.config.mjs', 'eslint.*.mjs'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
@@ -21,6 +22,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  ...layers,
   {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/explicit-module-boundary-types': 'off' },

@@ -235,8 +235,9 @@ export class Daemon {
     const pipeline = this.pipeline;
     this.events.status.provideStreamFill(() => pipeline.streamFill());
     const state = this.state;
-    const ingest = new IngestGate({ ctx: this.ctx('ingest'), registry: this.metrics.registry, journal: state.journal, sinks: () => this.sinks });
+    const ingest = new IngestGate({ ctx: this.ctx('ingest'), journal: state.journal, sinks: () => this.sinks });
     this.ingest = ingest;
+    this.metrics.provide('ingestion_paused', () => (ingest.paused ? 1 : 0));
     state.onWriteProblem = (problem) => ingest.set('state', problem);
     state.addCheckpointPart(FILTERS_FILE_PREFIX, new FilterStateCapture(state.dir, (visit) => pipeline.scoreFilters(visit)));
     // Samples acknowledged before a crash: the saved windows, then the journal after them, before new input.

@@ -10,7 +10,7 @@ import { windowsFromCsvFiles } from '../offline/recorded';
 import { loadReplayModel, replayRecording, type AlertEpisode, type ReplayConfig } from '../offline/replayRecording';
 import { configuredModelPath } from '../offline/replaySetup';
 import { alertFlags } from '../offline/replayEpisodes';
-import { alertName } from '../sinks/alertPayload';
+import { alertName } from '../core/alert';
 import type { Window } from '../core/types';
 import type { ScorePoint } from '../sinks/sink';
 import { formatCsv } from '../sources/csv';

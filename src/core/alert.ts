@@ -22,6 +22,22 @@ export type AlertKind =
   | 'streams_refused'
   | 'streams_stalled';
 
+/** The alertname label of each kind (what Alertmanager routes and people search by). */
+const ALERT_NAMES = {
+  anomaly: 'AnomalyDetected',
+  insufficient_data: 'InsufficientData',
+  ingestion_stalled: 'IngestionStalled',
+  sensor_flatline: 'SensorFlatline',
+  sensor_spikes: 'SensorSpikes',
+  timestamps_rejected: 'TimestampsRejected',
+  streams_refused: 'StreamsRefused',
+  streams_stalled: 'StreamsStalled',
+} as const satisfies Record<AlertKind, string>;
+
+export function alertName<K extends AlertKind>(kind: K): (typeof ALERT_NAMES)[K] {
+  return ALERT_NAMES[kind];
+}
+
 export interface ChannelShare {
   readonly channel: string;
   /** Fraction of the window's reconstruction error, 0..1. */

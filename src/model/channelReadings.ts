@@ -3,16 +3,22 @@
 // costs nothing, and one that does costs one forward pass.
 import type { ChannelReading } from '../core/alert';
 import { channelReading, type TrainingRange } from '../core/channelReading';
+import type { WindowReadingsOf } from '../core/scoringModel';
 import type { Window } from '../core/types';
 import type { WindowTransform } from '../core/windowTransform';
-import type { Detector } from './detector';
 import type { Manifest } from './manifest';
 
-export class WindowReadings {
+/** What the readings need of a detector (detector.ts): its manifest and a second look at a window. */
+export interface Reconstructs {
+  readonly manifest: Manifest;
+  reconstructionOf(window: Window): Float32Array;
+}
+
+export class WindowReadings implements WindowReadingsOf {
   private reconstruction: Float32Array | undefined;
 
   constructor(
-    private readonly detector: Detector,
+    private readonly detector: Reconstructs,
     private readonly window: Window,
   ) {}
 

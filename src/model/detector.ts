@@ -3,29 +3,17 @@
 // through this class, so offline numbers are the daemon's numbers.
 import { pValue } from '../core/calibration';
 import { scaleInto, unscaleInto } from '../core/scaling';
+import type { ScoredWindow, ScoringModel } from '../core/scoringModel';
 import type { Window } from '../core/types';
 import { isIdentity, transformWindow } from '../core/windowTransform';
 import { loadArtifact, type LoadedArtifact } from './artifact';
+import { WindowReadings } from './channelReadings';
 import { disposeModel, type AutoencoderModel } from './denseNetwork';
 import { assertCompatible, type Manifest, type ModelUse } from './manifest';
 import { Scorer } from './scorer';
 import type { WindowMatrix } from './train';
 
-export interface ScoredWindow {
-  readonly stream: string;
-  readonly start: number;
-  readonly end: number;
-  readonly score: number;
-  /** NaN when the model is not calibrated yet. */
-  readonly threshold: number;
-  /** P(score >= this score) on clean data; NaN when not calibrated. */
-  readonly pValue: number;
-  readonly anomalous: boolean;
-  readonly completeness: number;
-  readonly channelShares: Float32Array;
-}
-
-export class Detector {
+export class Detector implements ScoringModel {
   readonly scorer: Scorer;
   /** Values clipped by scaling since load, and values scaled: their ratio is the clipped fraction. */
   clippedValues = 0;
@@ -116,6 +104,10 @@ export class Detector {
     const out = this.scorer.reconstruct(this.toMatrix([window], false));
     unscaleInto(this.manifest.scaler, out, this.manifest.channels.length, out);
     return out;
+  }
+
+  readings(window: Window): WindowReadings {
+    return new WindowReadings(this, window);
   }
 
   latent(windows: readonly Window[]): { data: Float32Array; latentSize: number } {

@@ -5,8 +5,9 @@
 // the threshold is calibrated on that mean. To the pipeline it is one Detector (denoise and latent are the
 // first member's).
 import { calibrate } from '../core/calibration';
+import type { ScoredWindow } from '../core/scoringModel';
 import type { Window } from '../core/types';
-import { Detector, type ScoredWindow } from './detector';
+import { Detector } from './detector';
 import { trainDetector, type DetectorSpec, type TrainedDetector } from './fitDetector';
 import type { EpochReport } from './train';
 

@@ -7,7 +7,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { LATENT_LAYER } from './autoencoder';
 import { DenseAutoencoder, type AutoencoderModel, type DenseActivation, type DenseChain } from './denseNetwork';
-import type { ScoringEngine, ScoringSetup, TrainingEngine, TrainingSetup, WindowErrors } from './engine';
+import type { ScoringEngine, ScoringSetup, TrainingEngine, TrainingSetup, WindowErrors } from './engineTypes';
 import { loadNativeAddon, NATIVE_ACT, NATIVE_LOSS, NATIVE_METRIC, type NativeAddon, type NativeNetHandle } from './nativeAddon';
 import { restoreInto } from './tfjsEngine';
 

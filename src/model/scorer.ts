@@ -4,10 +4,11 @@
 // compact representation).
 import type { WindowScore } from '../core/types';
 import { modelInputSize, type AutoencoderModel } from './denseNetwork';
-import { scoringEngine, type ScoreMetric, type ScoringEngine } from './engine';
+import { scoringEngine } from './engine';
+import type { ScoreMetric, ScoringEngine } from './engineTypes';
 import type { WindowMatrix } from './train';
 
-export type { ScoreMetric } from './engine';
+export type { ScoreMetric } from './engineTypes';
 
 /**
  * How element errors become the window score: `mean` over all values, or `max_channel`, the largest of the

@@ -3,7 +3,7 @@
 // so tfjs is loaded already when one is made; tfjs() only fetches it (importing this file loads nothing).
 import type * as tf from '@tensorflow/tfjs';
 import { encoderOf } from './autoencoder';
-import type { LossName, ScoreMetric, ScoringEngine, ScoringSetup, TrainingEngine, TrainingSetup, WindowErrors } from './engine';
+import type { LossName, ScoreMetric, ScoringEngine, ScoringSetup, TrainingEngine, TrainingSetup, WindowErrors } from './engineTypes';
 import { tfjs } from './tfjs';
 
 const EPS = 1e-7;

@@ -9,11 +9,12 @@
 // rest, so its capacity goes to the dominant pattern and the rare one stays expensive to reconstruct.
 import type * as tf from '@tensorflow/tfjs';
 import { createRng, shuffledIndices } from '../core/random';
-import { scoringEngine, trainingEngine, type LossName } from './engine';
+import { scoringEngine, trainingEngine } from './engine';
+import type { LossName } from './engineTypes';
 import { corrupt, type NoiseOptions } from './noise';
 import { restoreInto } from './tfjsEngine';
 
-export type { LossName } from './engine';
+export type { LossName } from './engineTypes';
 
 export interface TrainOptions {
   readonly loss: LossName;

@@ -3,9 +3,8 @@
 // thousands a second at full load), and building both the obvious way (a keyed store per channel into an empty
 // object, a sorted list of objects) was most of the pipeline's per-window time in the ingest profile.
 import type { ChannelReading, ChannelShare } from '../core/alert';
+import type { ScoringModel, WindowReadingsOf } from '../core/scoringModel';
 import type { Window } from '../core/types';
-import type { Detector } from '../model/detector';
-import { WindowReadings } from '../model/channelReadings';
 
 /**
  * Per channel list, an object with every channel as a property, to be copied: a copy of an object keeps its
@@ -36,7 +35,7 @@ export function shareRecord(channels: readonly string[], shares: ArrayLike<numbe
  * by the windows that make a notice alone; a window that makes none only carries two more references.
  */
 export class ScoredObservation {
-  private readings: WindowReadings | undefined;
+  private readings: WindowReadingsOf | undefined;
 
   constructor(
     readonly time: number,
@@ -46,12 +45,12 @@ export class ScoredObservation {
     readonly anomalous: boolean,
     private readonly channels: readonly string[],
     private readonly shares: ArrayLike<number>,
-    private readonly detector: Detector,
+    private readonly detector: ScoringModel,
     private readonly window: Window,
   ) {}
 
   readingOf(index: number): ChannelReading | undefined {
-    this.readings ??= new WindowReadings(this.detector, this.window);
+    this.readings ??= this.detector.readings(this.window);
     return this.readings.of(index);
   }
 

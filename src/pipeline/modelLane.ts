@@ -6,8 +6,8 @@
 // and batches fill; at a trickle each window is scored within a turn or two of its last sample arriving (the
 // fixed wait alone was most of the alert latency at nominal load).
 import type { ScoringFailure } from '../core/context';
+import type { ScoredWindow, ScoringModel } from '../core/scoringModel';
 import type { Window } from '../core/types';
-import type { Detector, ScoredWindow } from '../model/detector';
 import { BoundedQueue, type WhenFull } from './boundedQueue';
 import { nonFiniteScores, scoringFailure } from './scoringFailure';
 
@@ -19,7 +19,7 @@ export interface LaneOptions {
 }
 
 /** `detector` is the one that scored the batch (a reload may replace the lane's before the next). */
-export type LaneResults = (model: string, windows: readonly Window[], scored: readonly ScoredWindow[], seconds: number, detector: Detector) => void;
+export type LaneResults = (model: string, windows: readonly Window[], scored: readonly ScoredWindow[], seconds: number, detector: ScoringModel) => void;
 export type LaneError = (model: string, windows: readonly Window[], kind: ScoringFailure, detail: string) => void;
 
 export class ModelLane {
@@ -32,7 +32,7 @@ export class ModelLane {
 
   constructor(
     readonly model: string,
-    private detector: Detector,
+    private detector: ScoringModel,
     private readonly opts: LaneOptions,
     private readonly onResults: LaneResults,
     private readonly onError: LaneError,
@@ -40,12 +40,12 @@ export class ModelLane {
     this.queue = new BoundedQueue<Window>(opts.capacity, opts.whenFull);
   }
 
-  get currentDetector(): Detector {
+  get currentDetector(): ScoringModel {
     return this.detector;
   }
 
   /** Swap the model (reload) between batches; windows already queued are scored by the new one. */
-  replaceDetector(detector: Detector): void {
+  replaceDetector(detector: ScoringModel): void {
     this.detector = detector;
   }
 

@@ -7,11 +7,12 @@ import type { StreamScoreFilter } from '../core/scoreFilter';
 import { ReorderBuffer, type ReorderDrop } from '../core/reorder';
 import type { StallDetector } from '../core/stall';
 import type { SensorCheck } from '../core/sensorCheck';
+import type { ScoredWindow, ScoringModel } from '../core/scoringModel';
+import type { ScorePoint, Sink } from '../core/sink';
+import type { StreamSamples } from '../core/source';
+import type { StreamCheckpoint, StreamSnapshot } from '../core/streamCheckpoint';
 import type { Sample, StreamSpec, Window } from '../core/types';
-import { WindowBuffer, type WindowBufferSnapshot, type WindowBufferView, type WindowOptions } from '../core/window';
-import type { Detector, ScoredWindow } from '../model/detector';
-import type { ScorePoint, Sink } from '../sinks/sink';
-import type { StreamSamples } from '../sources/source';
+import { WindowBuffer, type WindowOptions } from '../core/window';
 import type { WhenFull } from './boundedQueue';
 import { ScoredObservation, shareRecord } from './channelShares';
 import { ModelLane } from './modelLane';
@@ -52,18 +53,6 @@ export interface StreamBinding {
 
 export type { StreamFill } from '../core/streamFill';
 
-/** What a checkpoint keeps of a stream: its window buffer and the samples held for reordering. */
-export interface StreamSnapshot {
-  readonly window: WindowBufferSnapshot;
-  readonly held: readonly Sample[];
-}
-
-/** A stream as checkpoint() hands it over: the window buffer as views on its ring, to be encoded at once. */
-export interface StreamCheckpoint {
-  readonly window: WindowBufferView;
-  readonly held: readonly Sample[];
-}
-
 /** Takes windows of streams whose model is not available yet (auto-learning). */
 export interface WindowLearner {
   offer(binding: StreamBinding, window: Window): void;
@@ -102,7 +91,7 @@ export interface PipelineDeps {
   readonly options: PipelineOptions;
   /** Binding for a new stream, or a reason it is refused (unknown stream, bad config). */
   readonly bind: (batch: StreamSamples) => StreamBinding | { readonly refused: string };
-  readonly detectorFor: (model: string) => Detector | undefined;
+  readonly detectorFor: (model: string) => ScoringModel | undefined;
   readonly learner?: WindowLearner;
   readonly sinks: readonly Sink[];
   /** Absent: every stream the subscriptions produce is admitted (up to maxStreams). */
@@ -423,7 +412,7 @@ export class Pipeline {
   }
 
   /** A model became available or was reloaded: later windows of its streams are scored by it. */
-  modelReady(model: string, detector: Detector): void {
+  modelReady(model: string, detector: ScoringModel): void {
     const lane = this.lanes.get(model);
     if (lane) lane.replaceDetector(detector);
   }
@@ -550,7 +539,7 @@ export class Pipeline {
     return lane;
   }
 
-  private onScored(model: string, windows: readonly Window[], scored: readonly ScoredWindow[], seconds: number, detector: Detector): void {
+  private onScored(model: string, windows: readonly Window[], scored: readonly ScoredWindow[], seconds: number, detector: ScoringModel): void {
     const { events } = this.deps.ctx;
     events.inferenceBatch(model, windows.length, seconds);
     const points: ScorePoint[] = [];

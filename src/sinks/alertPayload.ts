@@ -2,7 +2,7 @@
 // existing receivers parse ours), plus anomalyd's fields per alert, and the label/annotation sets the
 // Alertmanager sink posts. One notice makes one body with one alert: pages are rare and ordering per alert
 // matters more than batching.
-import type { AlertKind, AlertNotice, ChannelShare } from '../core/alert';
+import { alertName, type AlertNotice, type ChannelShare } from '../core/alert';
 import { FLAPPING_LABEL } from '../core/alerting';
 import { briefReading, formatReadings } from '../core/channelReading';
 import { payloadChannels, type PayloadChannel } from './channelDetails';
@@ -44,21 +44,6 @@ export interface WebhookBody {
   readonly commonAnnotations: Record<string, string>;
   readonly externalURL: string;
   readonly alerts: readonly WebhookAlert[];
-}
-
-const ALERT_NAMES = {
-  anomaly: 'AnomalyDetected',
-  insufficient_data: 'InsufficientData',
-  ingestion_stalled: 'IngestionStalled',
-  sensor_flatline: 'SensorFlatline',
-  sensor_spikes: 'SensorSpikes',
-  timestamps_rejected: 'TimestampsRejected',
-  streams_refused: 'StreamsRefused',
-  streams_stalled: 'StreamsStalled',
-} as const satisfies Record<AlertKind, string>;
-
-export function alertName<K extends AlertKind>(kind: K): (typeof ALERT_NAMES)[K] {
-  return ALERT_NAMES[kind];
 }
 
 export function rfc3339(ms: number): string {

@@ -1,4 +1,4 @@
-// Keeps the status page's alert history (telemetry/alertHistory.ts) in state_dir/alert-history.json across
+// Keeps the status page's alert history (core/alertHistory.ts) in state_dir/alert-history.json across
 // restarts. A file of its own rather than a field of state.json: the history is for people, so a damaged one
 // costs only the list (set aside, the daemon starts with an empty list), never the alert state that decides
 // what pages. Written atomically (temp file, fsync, rename) when the history changed, at most every
@@ -6,7 +6,7 @@
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ComponentContext } from '../core/context';
-import { parseHistory, type AlertHistory } from '../telemetry/alertHistory';
+import { parseHistory, type AlertHistory } from '../core/alertHistory';
 import { writeAtomic } from './stateStore';
 
 export const ALERT_HISTORY_FILE = 'alert-history.json';

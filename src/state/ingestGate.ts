@@ -9,10 +9,9 @@
 // own deliver. `commit` writes the group once per event-loop turn; the MQTT source calls it before that turn's
 // PUBACKs leave, so an ack is never sent for a message whose journal frame is not written. A failed commit
 // holds those acks back (the source retries) and pauses input until a commit succeeds.
-import { Gauge, type Registry } from 'prom-client';
 import type { ComponentContext } from '../core/context';
-import type { Sink, SinkAdmission } from '../sinks/sink';
-import type { Deliver, StreamSamples } from '../sources/source';
+import type { Sink, SinkAdmission } from '../core/sink';
+import type { Deliver, StreamSamples } from '../core/source';
 import type { SampleJournal } from './sampleJournal';
 
 /** A paused delivery checks again this often (a journal write is retried, a cleared problem noticed). */
@@ -22,7 +21,6 @@ const SLOW_LOG_MS = 60_000;
 
 export interface IngestGateDeps {
   readonly ctx: ComponentContext;
-  readonly registry: Registry;
   readonly journal: SampleJournal;
   /** The sinks in force (a reload may swap them). */
   readonly sinks: () => readonly Sink[];
@@ -45,23 +43,14 @@ export class IngestGate {
    */
   private sinksThisTurn: readonly Sink[] | null = null;
 
-  constructor(private readonly deps: IngestGateDeps) {
-    const paused = (): number => (this.paused ? 1 : 0);
-    new Gauge({
-      name: 'anomalyd_ingestion_paused',
-      help: '1 while input is held back (MQTT messages unacknowledged at the broker) because a sink or the state directory cannot keep more data.',
-      registers: [deps.registry],
-      collect() {
-        this.set(paused());
-      },
-    });
-  }
+  constructor(private readonly deps: IngestGateDeps) {}
 
   /** Stop: deliveries still waiting give up (their messages stay unacknowledged). Idempotent. */
   close(): void {
     this.closed.abort();
   }
 
+  /** True while input is held back (anomalyd_ingestion_paused, which the daemon reads from here). */
   get paused(): boolean {
     return this.waiting > 0;
   }

@@ -9,8 +9,8 @@ import { endianness } from 'node:os';
 import { crc32 } from 'node:zlib';
 import type { Sample } from '../core/types';
 import type { WindowBufferSnapshot } from '../core/window';
-import type { StreamCheckpoint, StreamSnapshot } from '../pipeline/pipeline';
-import type { StreamSamples } from '../sources/source';
+import type { StreamCheckpoint, StreamSnapshot } from '../core/streamCheckpoint';
+import type { StreamSamples } from '../core/source';
 
 const FRAME_HEADER = 8;
 /** The files are little-endian; on such a machine typed arrays are copied as bytes. */

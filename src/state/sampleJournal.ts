@@ -17,7 +17,7 @@
 import { closeSync, ftruncateSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { StreamSamples } from '../sources/source';
+import type { StreamSamples } from '../core/source';
 import { decodeJournal, JOURNAL_MAGIC, JournalGroup } from './sampleCodec';
 
 const FILE_RE = /^(\d{12})\.journal$/;

@@ -13,8 +13,8 @@ import { open, readFile, readdir, rename, mkdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ComponentContext } from '../core/context';
 import { tmpNameFor } from '../core/tmpName';
-import type { StreamCheckpoint, StreamSnapshot } from '../pipeline/pipeline';
-import type { StreamSamples } from '../sources/source';
+import type { StreamCheckpoint, StreamSnapshot } from '../core/streamCheckpoint';
+import type { StreamSamples } from '../core/source';
 import { decodeStreams, StreamsEncoder } from './sampleCodec';
 import { SampleJournal } from './sampleJournal';
 

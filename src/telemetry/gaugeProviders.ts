@@ -10,6 +10,7 @@ export interface ProviderLabels {
   alerts_firing: never;
   mqtt_connected: never;
   streams_active: never;
+  ingestion_paused: never;
 }
 export type ProviderName = keyof ProviderLabels;
 
@@ -25,7 +26,7 @@ export type ProviderFn<K extends ProviderName> = [ProviderLabels[K]] extends [ne
 
 type AnyProvider = () => number | readonly GaugeSample<string>[];
 
-const SINGLE: ReadonlySet<ProviderName> = new Set<ProviderName>(['alerts_firing', 'mqtt_connected', 'streams_active']);
+const SINGLE: ReadonlySet<ProviderName> = new Set<ProviderName>(['alerts_firing', 'mqtt_connected', 'streams_active', 'ingestion_paused']);
 
 export class GaugeProviders {
   private readonly byName = new Map<ProviderName, AnyProvider[]>();

@@ -4,7 +4,7 @@
 // (see gaugeProviders.ts), never refreshed by timers.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RejectReason, WebhookResult } from '../core/context';
-import type { SinkStats } from '../sinks/sink';
+import type { SinkStats } from '../core/sink';
 import { GaugeProviders, type ProviderName, type ProviderFn } from './gaugeProviders';
 
 export type { ProviderName, ProviderFn, GaugeSample, ProviderLabels } from './gaugeProviders';
@@ -180,6 +180,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   provided('alerts_firing', 'anomalyd_alerts_firing', 'Alerts currently firing.', []);
   provided('mqtt_connected', 'anomalyd_mqtt_connected', '1 while connected to the MQTT broker, else 0.', []);
   provided('streams_active', 'anomalyd_streams_active', 'Streams currently tracked (with a window buffer).', []);
+  provided('ingestion_paused', 'anomalyd_ingestion_paused',
+    '1 while input is held back (MQTT messages unacknowledged at the broker) because a sink or the state directory cannot keep more data.', []);
   registry.registerMetric(providerErrors);
 
   const latestScore = new Map<string, number>();

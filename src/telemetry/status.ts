@@ -5,7 +5,7 @@
 import type { AlertNotice, AlertSeverity, ChannelShare } from '../core/alert';
 import type { Clock } from '../core/clock';
 import type { RejectReason } from '../core/context';
-import { AlertHistory, DEFAULT_MAX_EPISODES, type AlertEpisode } from './alertHistory';
+import { AlertHistory, DEFAULT_MAX_EPISODES, type AlertEpisode } from '../core/alertHistory';
 import { RateWindow } from './rateWindow';
 import type { StreamFill } from '../core/streamFill';
 

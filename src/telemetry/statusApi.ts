@@ -2,7 +2,7 @@
 // last alert episodes) and GET /api/v1/streams (each stream's state and, while it fills, its window fill).
 // Times are RFC 3339 strings like the alert payloads'; names follow the webhook body's (startsAt, top_channels).
 import type { ChannelShare } from '../core/alert';
-import type { AlertEpisode } from './alertHistory';
+import type { AlertEpisode } from '../core/alertHistory';
 import type { AlertView, StatusSnapshot, StreamView } from './status';
 
 export interface AlertsJson {

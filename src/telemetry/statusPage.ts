@@ -1,7 +1,7 @@
 // The operator's status page at `/`: one server-rendered HTML document that refreshes itself every 5 s, with no
 // script (works behind strict proxies and in a kiosk browser). Every inserted text goes through esc(). The alert,
 // stream and history tables carry ids (#alerts, #streams, #episodes) for browser tests and anyone scraping the page.
-import type { AlertEpisode } from './alertHistory';
+import type { AlertEpisode } from '../core/alertHistory';
 import type { AlertView, StatusSnapshot, StreamView, WindowFillView } from './status';
 import { duration, esc, isoTime, num, sparkline } from './html';
 

@@ -17,7 +17,7 @@ import { selectBackend } from '../../../src/model/backend';
 import { denseChainOf } from '../../../src/model/denseArtifact';
 import { DenseAutoencoder } from '../../../src/model/denseNetwork';
 import { Detector } from '../../../src/model/detector';
-import type { ScoreMetric } from '../../../src/model/engine';
+import type { ScoreMetric } from '../../../src/model/engineTypes';
 import { loadNativeAddon } from '../../../src/model/nativeAddon';
 import { NativeScoring } from '../../../src/model/nativeEngine';
 import { TfjsScoring } from '../../../src/model/tfjsEngine';

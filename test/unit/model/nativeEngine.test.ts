@@ -13,7 +13,7 @@ import { createRng } from '../../../src/core/random';
 import { loadArtifact, saveArtifact } from '../../../src/model/artifact';
 import { buildAutoencoder } from '../../../src/model/autoencoder';
 import { DenseAutoencoder } from '../../../src/model/denseNetwork';
-import type { ScoreMetric } from '../../../src/model/engine';
+import type { ScoreMetric } from '../../../src/model/engineTypes';
 import { loadNativeAddon } from '../../../src/model/nativeAddon';
 import { NativeScoring, NativeTraining } from '../../../src/model/nativeEngine';
 import { TfjsScoring, TfjsTraining } from '../../../src/model/tfjsEngine';

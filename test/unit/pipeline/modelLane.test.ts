@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Window } from '../../../src/core/types';
-import type { Detector, ScoredWindow } from '../../../src/model/detector';
+import type { ScoredWindow } from '../../../src/core/scoringModel';
+import type { Detector } from '../../../src/model/detector';
 import { ModelLane, type LaneOptions } from '../../../src/pipeline/modelLane';
 
 function win(i: number): Window {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ALERT_HISTORY_FILE, AlertHistoryFile } from '../../../src/state/alertHistoryFile';
-import { AlertHistory } from '../../../src/telemetry/alertHistory';
+import { AlertHistory } from '../../../src/core/alertHistory';
 import { testContext } from '../../helpers/context';
 import { notice } from '../../helpers/notices';
 

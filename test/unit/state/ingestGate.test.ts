@@ -8,7 +8,6 @@ import { mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Registry } from 'prom-client';
 import { IngestGate } from '../../../src/state/ingestGate';
 import { JOURNAL_MAGIC } from '../../../src/state/sampleCodec';
 import { SampleJournal } from '../../../src/state/sampleJournal';
@@ -34,7 +33,7 @@ const batch = (i: number): StreamSamples => ({
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function gate(journal: SampleJournal): IngestGate {
-  return new IngestGate({ ctx: testContext('ingest').ctx, registry: new Registry(), journal, sinks: () => [] });
+  return new IngestGate({ ctx: testContext('ingest').ctx, journal, sinks: () => [] });
 }
 
 void test('one turn of deliveries is delivered at once and written as one group at the end of the turn', async () => {
@@ -100,7 +99,7 @@ void test('the sinks in force are asked for once per turn, and a swapped list is
     return { name, start: done, stop: done, flush: done, stats: () => ({ buffered: 0, spooledBytes: 0 }), admission };
   };
   let current: Sink[] = [sink('open', () => null)];
-  const g = new IngestGate({ ctx: testContext('ingest').ctx, registry: new Registry(), journal, sinks: () => (lists++, current) });
+  const g = new IngestGate({ ctx: testContext('ingest').ctx, journal, sinks: () => (lists++, current) });
   const deliver = g.guard(() => undefined);
   for (let i = 0; i < 5; i++) assert.equal(deliver(batch(i)), undefined);
   assert.equal(lists, 1, 'one list for the whole turn');

@@ -87,6 +87,16 @@ test('reasons, results and alert states exist at 0 before anything happens', asy
   assert.equal(sampleValue(families, 'anomalyd_mqtt_connected'), 0, 'no provider: 0');
 });
 
+test('anomalyd_ingestion_paused reads the ingest gate\'s provider (0 before one is registered)', async () => {
+  const m = createMetrics({ maxStreamLabels: 1, defaultMetrics: false });
+  assert.equal(sampleValue(parseExposition(await m.text()), 'anomalyd_ingestion_paused'), 0);
+  let paused = true;
+  m.provide('ingestion_paused', () => (paused ? 1 : 0));
+  assert.equal(sampleValue(parseExposition(await m.text()), 'anomalyd_ingestion_paused'), 1);
+  paused = false;
+  assert.equal(sampleValue(parseExposition(await m.text()), 'anomalyd_ingestion_paused'), 0);
+});
+
 test('per-message counters (received, samples) add up increments between scrapes and keep prom-client checks', async () => {
   const m = createMetrics({ maxStreamLabels: 1, defaultMetrics: false });
   m.messagesReceived.inc();

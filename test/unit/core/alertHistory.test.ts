@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AlertHistory, parseHistory } from '../../../src/telemetry/alertHistory';
+import { AlertHistory, parseHistory } from '../../../src/core/alertHistory';
 import { notice } from '../../helpers/notices';
 
 const T = 1_700_000_000_000;

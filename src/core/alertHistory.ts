@@ -2,8 +2,7 @@
 // and GET /api/v1/alerts: what fired overnight is still there in the morning after the alert resolved. Bounded
 // (default 100 episodes) and fed by the alert notices and scored windows the status model already sees; the
 // daemon saves it in state_dir (state/alertHistoryFile.ts), so a restart keeps it.
-import type { AlertKind, AlertNotice, AlertSeverity, ChannelShare } from '../core/alert';
-import { alertName } from '../sinks/alertPayload';
+import { alertName, type AlertKind, type AlertNotice, type AlertSeverity, type ChannelShare } from './alert';
 
 export interface AlertEpisode {
   readonly fingerprint: string;

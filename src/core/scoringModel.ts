@@ -1,0 +1,41 @@
+// A loaded model as the pipeline sees it: it scores windows and, for an alert, reads a window's channels against
+// what the model expected. model/detector.ts implements it; the pipeline takes this interface so that it depends
+// on core alone and a test can hand it any scorer.
+import type { ChannelReading } from './alert';
+import type { Window } from './types';
+
+export interface ScoredWindow {
+  readonly stream: string;
+  readonly start: number;
+  readonly end: number;
+  readonly score: number;
+  /** NaN when the model is not calibrated yet. */
+  readonly threshold: number;
+  /** P(score >= this score) on clean data; NaN when not calibrated. */
+  readonly pValue: number;
+  readonly anomalous: boolean;
+  readonly completeness: number;
+  readonly channelShares: Float32Array;
+}
+
+/** The channel readings of one window (observed against expected), computed when a channel is first asked for. */
+export interface WindowReadingsOf {
+  /** Channel `c` (the model's channel order), or undefined when it cannot be computed. */
+  of(c: number): ChannelReading | undefined;
+}
+
+/** What the pipeline reads of a model's manifest: the shape of the window it takes, for error messages. */
+export interface ModelShape {
+  readonly architecture: { readonly inputSize: number };
+  readonly window: { readonly size: number };
+  readonly channels: readonly string[];
+}
+
+export interface ScoringModel {
+  /** The model's folder (named in messages). */
+  readonly dir: string;
+  readonly manifest: ModelShape;
+  score(windows: readonly Window[]): ScoredWindow[];
+  /** The readings of `window`, a window this model scored; a forward pass of its own, paid on first use. */
+  readings(window: Window): WindowReadingsOf;
+}

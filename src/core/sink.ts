@@ -1,0 +1,62 @@
+// The Sink interface every output implements (InfluxDB, webhook, Alertmanager, console, capture).
+// Constructors do nothing; start() connects or loads persisted state; stop() flushes what it can, persists the
+// rest and is idempotent and safe after a failed start. Writes never block the pipeline: a sink takes points
+// into its own bounded buffer (spilling to disk where it promises durability) and counts what it drops.
+import type { AlertNotice } from './alert';
+
+/** One scored window, as written to InfluxDB (`anomaly_score`) and other score sinks. */
+export interface ScorePoint {
+  readonly stream: string;
+  readonly model: string;
+  /** Window end (ms): the point's time, so a rewrite overwrites instead of duplicating. */
+  readonly time: number;
+  /** Time of the window's first sample (ms); not written by the InfluxDB sink (replay's scores CSV shows it). */
+  readonly windowStart?: number;
+  readonly score: number;
+  readonly threshold: number;
+  readonly pValue: number;
+  readonly anomalous: boolean;
+  readonly completeness: number;
+  /** Channel name -> share of the reconstruction error. */
+  readonly channelShares: Readonly<Record<string, number>>;
+}
+
+/** Periodic health figures (`anomalyd_health`). */
+export interface HealthPoint {
+  readonly time: number;
+  /** Which replica wrote it (`shard` under scale-out), so replicas' points form separate series. */
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly fields: Readonly<Record<string, number>>;
+}
+
+export interface SinkStats {
+  /** Points (or notices) held in memory awaiting delivery. */
+  readonly buffered: number;
+  /** Bytes held on disk (spool or outbox). */
+  readonly spooledBytes: number;
+}
+
+export interface SinkAdmission {
+  readonly reason: string;
+  /** True when an operator must act (a disk is full), false for ordinary backpressure (a slow disk). */
+  readonly failure: boolean;
+  readonly ready: Promise<void>;
+}
+
+export interface Sink {
+  readonly name: string;
+  start(): Promise<void>;
+  writeScores?(points: readonly ScorePoint[]): void;
+  writeAlert?(notice: AlertNotice): void;
+  writeHealth?(point: HealthPoint): void;
+  /**
+   * Backpressure: null while the sink can take more; otherwise why not and a promise that resolves once it can
+   * (e.g. its memory buffer is nearly full and its disk spool is behind or cannot write). The daemon then stops
+   * taking input, so MQTT messages stay unacknowledged at the broker instead of being dropped.
+   */
+  admission?(): SinkAdmission | null;
+  /** Resolves when everything accepted so far is delivered or persisted. */
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+  stats(): SinkStats;
+}
