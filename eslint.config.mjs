@@ -1,6 +1,7 @@
 // Type-aware lint: no-floating-promises is the rule that matters most in a daemon (a dropped promise is a
 // silently lost write or an unhandled rejection).
 import tseslint from 'typescript-eslint';
+import idioms from './eslint.idioms.mjs';
 import layers from './eslint.layers.mjs';
 
 export default tseslint.config(
@@ -23,6 +24,7 @@ export default tseslint.config(
     },
   },
   ...layers,
+  ...idioms,
   {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/explicit-module-boundary-types': 'off' },

@@ -13,6 +13,7 @@ import { AlertStateMachine } from '../core/alerting';
 import { reviveFiringNotice } from '../core/alertNoticeCheck';
 import { retiredNotice } from '../core/alertRetire';
 import { snapshotProblem, type AlertSnapshot } from '../core/alertSnapshot';
+import { errorMessage } from '../core/errors';
 import { shardOwnership } from '../core/shard';
 import { StallDetector } from '../core/stall';
 import { SensorCheck } from '../core/sensorCheck';
@@ -210,7 +211,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
         part.restore(snapshot);
         restored.push(...part.active());
       } catch (err) {
-        ctx.log.warn('Ignoring an unreadable alert state for the stream.', { stream, error: (err as Error).message });
+        ctx.log.warn('Ignoring an unreadable alert state for the stream.', { stream, error: errorMessage(err) });
       }
     };
     restore(state.alertSnapshot(stream), machine);

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { autoLearnDetection } from '../config/detection';
 import type { Config, DetectionConfig } from '../config/schema';
 import { systemClock } from '../core/clock';
-import { ConfigError } from '../core/errors';
+import { ConfigError, errorMessage } from '../core/errors';
 import { RefusalAlert, REFUSALS_QUIET_MS, REFUSALS_TO_PAGE } from '../core/refusalAlert';
 import { StallSummary } from '../core/stallSummary';
 import type { ComponentContext } from '../core/context';
@@ -132,7 +132,7 @@ export class Daemon {
     const brokerChoice = await chooseBroker(c, this.log);
     this.broker = brokerChoice.embedded ?? undefined;
     this.backend = await selectBackend(backendPreference(c.inference.backend)).catch((err: unknown) => {
-      throw new Error(`inference.backend ${c.inference.backend}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new Error(`inference.backend ${c.inference.backend}: ${errorMessage(err)}`, { cause: err });
     });
     // The kernel set (avx512, avx2, generic) decides the native backend's speed, so a slow host shows why here.
     // Log only: model_info's label set {model,version,backend} is pinned by ARCHITECTURE.md's metric contract.
@@ -309,7 +309,7 @@ export class Daemon {
     this.binder?.persist();
     await this.state?.stop();
     await this.history?.stop();
-    for (const sink of this.sinks) await sink.stop().catch((err: unknown) => this.log.error('A sink failed to stop cleanly.', { sink: sink.name, error: (err as Error).message }));
+    for (const sink of this.sinks) await sink.stop().catch((err: unknown) => this.log.error('A sink failed to stop cleanly.', { sink: sink.name, error: errorMessage(err) }));
     this.abort.abort();
     await this.http?.stop();
     await this.broker?.close();
@@ -344,7 +344,7 @@ export class Daemon {
       buildMqttSource(plan.config, this.ctx('source.mqtt'));
       swap = planSinkSwap(this.activeSinks, this.sinkPlans(plan.config));
     } catch (err) {
-      events.configReloaded({ ok: false, file, error: (err as Error).message });
+      events.configReloaded({ ok: false, file, error: errorMessage(err) });
       return;
     }
     const c = plan.config;
@@ -360,7 +360,7 @@ export class Daemon {
     const subscribed = this.source?.updateSubscriptions(mqttSubscriptions(c));
     this.config = c;
     const topics = await subscribed?.catch((err: unknown) => {
-      this.log.warn('Could not change the MQTT subscriptions on the live connection; the next connection uses the new ones.', { error: (err as Error).message });
+      this.log.warn('Could not change the MQTT subscriptions on the live connection; the next connection uses the new ones.', { error: errorMessage(err) });
       return undefined;
     });
 
@@ -390,13 +390,13 @@ export class Daemon {
     for (const { sink } of swap.stopped) {
       this.sinkGauges.get(sink)?.();
       this.sinkGauges.delete(sink);
-      await sink.stop().catch((err: unknown) => this.log.error('A sink failed to stop cleanly.', { sink: sink.name, error: (err as Error).message }));
+      await sink.stop().catch((err: unknown) => this.log.error('A sink failed to stop cleanly.', { sink: sink.name, error: errorMessage(err) }));
     }
     for (const { sink } of swap.started) {
       try {
         await this.startSink(sink);
       } catch (err) {
-        this.log.error('A sink from the reloaded configuration did not start; what it was given stays in its buffer.', { sink: sink.name, error: (err as Error).message });
+        this.log.error('A sink from the reloaded configuration did not start; what it was given stays in its buffer.', { sink: sink.name, error: errorMessage(err) });
       }
       // A new Alertmanager sink does not know what is firing; re-assert it so Alertmanager does not expire it.
       if (sink instanceof AlertmanagerSink && this.binder) sink.reconcile([...this.binder.active(), ...(this.stallSummary?.activeNotices() ?? [])]);

@@ -2,6 +2,7 @@
 // broker, so the demo exercises the same ingestion path as a plant.
 import type { Config } from '../config/schema';
 import type { ComponentContext } from '../core/context';
+import { errorMessage } from '../core/errors';
 import { connectMqttPublisher } from '../sources/mqttClient';
 import { runSimulation } from '../simulator/run';
 
@@ -30,7 +31,7 @@ export async function startSimulator(config: Config, ctx: ComponentContext): Pro
       onFault: (f) => ctx.log.info('Simulator injected a fault.', { asset: f.assetId, kind: f.kind, start: new Date(f.startMs).toISOString(), end: new Date(f.endMs).toISOString() }),
       signal: abort.signal,
     },
-  ).catch((err: unknown) => ctx.log.error('The simulator stopped with an error.', { error: (err as Error).message }));
+  ).catch((err: unknown) => ctx.log.error('The simulator stopped with an error.', { error: errorMessage(err) }));
   ctx.log.info('Started the built-in simulator.', { profile: s.profile, lines: s.lines, assets: s.assets, anomaly_every_s: s.anomaly_every_s });
   return {
     async stop() {

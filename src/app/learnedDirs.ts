@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir, rename, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Log } from '../core/context';
+import { errorMessage } from '../core/errors';
 
 const READABLE_MAX = 48;
 const HASH_HEX = 12;
@@ -74,7 +75,7 @@ export async function migrateLearnedDirs(modelsDir: string, log: Log): Promise<s
       log.info('Renamed a learned model folder to its collision-free name.', { from: dir, to: target, stream });
       out.push(target);
     } catch (err) {
-      log.warn('Cannot rename a learned model folder of the old naming; loading it where it is.', { dir, error: (err as Error).message });
+      log.warn('Cannot rename a learned model folder of the old naming; loading it where it is.', { dir, error: errorMessage(err) });
       out.push(dir);
     }
   }

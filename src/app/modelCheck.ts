@@ -3,7 +3,7 @@
 // must agree with its manifest (modelShape.ts, the same check `run` makes). Models load as the daemon loads them
 // (Detector.load on the configured backend), so what validate accepts the daemon scores.
 import type { Config } from '../config/schema';
-import { ModelError } from '../core/errors';
+import { errorMessage, ModelError } from '../core/errors';
 import { selectBackend } from '../model/backend';
 import { Detector } from '../model/detector';
 import { backendPreference } from './backend';
@@ -17,7 +17,7 @@ export async function checkModels(config: Config, _file: string): Promise<string
     try {
       await selectBackend(backendPreference(config.inference.backend));
     } catch (err) {
-      return [`inference.backend: ${(err as Error).message} (got '${config.inference.backend}')`];
+      return [`inference.backend: ${errorMessage(err)} (got '${config.inference.backend}')`];
     }
   }
   for (const name of names) {

@@ -2,7 +2,7 @@
 // default HTTP address) and the token (--token-file, else ANOMALYD_ADMIN_TOKEN), a JSON request, and the
 // daemon's refusal turned into a user error (exit 1) that says what to do. The token is never printed.
 import { readFileSync } from 'node:fs';
-import { InputError } from '../core/errors';
+import { errorMessage, InputError } from '../core/errors';
 
 export const DEFAULT_DAEMON_URL = 'http://127.0.0.1:9464';
 export const TOKEN_ENV = 'ANOMALYD_ADMIN_TOKEN';
@@ -45,7 +45,7 @@ export async function callApi(target: ApiTarget, method: string, path: string, b
       signal: AbortSignal.timeout(10_000),
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err instanceof Error ? err.message : String(err));
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? errorMessage(err);
     throw new InputError(`cannot reach the daemon at ${target.url} (${cause}); is it running, and is --url its HTTP address?`);
   }
   if (response.status === 204) return null;

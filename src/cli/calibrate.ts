@@ -6,7 +6,7 @@ import { loadConfig } from '../app/configFiles';
 import { resolveStream } from '../app/detection';
 import type { Config } from '../config/schema';
 import { calibrationWarnings, exceedFraction, validateMethod, type CalibrationMethod } from '../core/calibration';
-import { InputError } from '../core/errors';
+import { errorMessage, InputError } from '../core/errors';
 import { selectBackend } from '../model/backend';
 import { Detector } from '../model/detector';
 import { withCalibration } from '../model/fitDetector';
@@ -120,7 +120,7 @@ function methodFrom(name: string | undefined, target: number | undefined, force:
   try {
     validateMethod(method);
   } catch (err) {
-    throw new UsageError(`--target: ${(err as Error).message}`, USAGE);
+    throw new UsageError(`--target: ${errorMessage(err)}`, USAGE);
   }
   return method;
 }

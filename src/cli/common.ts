@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { closest } from '../core/didYouMean';
+import { errorMessage } from '../core/errors';
 
 /** Wrong arguments: main prints the message and the command's usage, exit code 2. */
 export class UsageError extends Error {
@@ -35,7 +36,7 @@ export function parseCommandArgs<O extends Options>(
  * instead of Node's advice about positionals starting with '-'.
  */
 export function argsErrorMessage(err: unknown, options: Options): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   const code = (err as { code?: unknown }).code;
   const unknown = /^Unknown option '([^']+)'/.exec(message);
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) {

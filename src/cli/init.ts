@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { InputError } from '../core/errors';
+import { errorMessage, InputError } from '../core/errors';
 import { readManifest } from '../model/artifact';
 import { likelyTimeUnit, msPerTimeUnit, parseCsv, type CsvSeries, type TimeUnit } from '../sources/csv';
 import { packageRoot, parseCommand, printJson, printWarnings, requireOption, UsageError } from './common';
@@ -100,7 +100,7 @@ async function readRecording(file: string, unit: TimeUnit | undefined): Promise<
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new InputError(`${file}: cannot read file: ${(err as Error).message}`);
+    throw new InputError(`${file}: cannot read file: ${errorMessage(err)}`);
   }
   if (unit !== undefined) return { series: parseCsv(text, file, { timeUnit: unit }), timeUnitFrom: 'given' };
   const series = parseCsv(text, file);

@@ -2,7 +2,7 @@
 // list prints each window (open now or planned) with its reason; add opens one (streams, labels, until when);
 // end closes one early. Windows in the config file are listed too, and are ended by editing the file.
 import { parseDuration } from '../config/duration';
-import { InputError } from '../core/errors';
+import { errorMessage, InputError } from '../core/errors';
 import type { MaintenanceWindowJson } from '../telemetry/operatorApi';
 import { apiTarget, callApi, DEFAULT_DAEMON_URL, TOKEN_ENV } from './apiClient';
 import { parseCommandArgs, printJson, UsageError } from './common';
@@ -92,7 +92,7 @@ function endTime(end: string | undefined, forDuration: string | undefined, start
   try {
     ms = parseDuration(forDuration ?? '');
   } catch (err) {
-    throw new UsageError(`--for: ${err instanceof Error ? err.message : String(err)}`, USAGE);
+    throw new UsageError(`--for: ${errorMessage(err)}`, USAGE);
   }
   return new Date(from + ms).toISOString();
 }

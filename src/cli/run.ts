@@ -3,6 +3,7 @@
 import { configFileOf, loadConfig } from '../app/configFiles';
 import { Daemon } from '../app/daemon';
 import { configWarnings } from '../config/warnings';
+import { errorMessage } from '../core/errors';
 import { onStdoutClosed, packageVersion, parseCommand } from './common';
 
 const USAGE = `Usage: anomalyd run [-c FILE]
@@ -20,7 +21,7 @@ export async function runCommand(args: string[]): Promise<number> {
   try {
     await daemon.start();
   } catch (err) {
-    daemon.log.error('anomalyd could not start.', { error: err instanceof Error ? err.message : String(err) });
+    daemon.log.error('anomalyd could not start.', { error: errorMessage(err) });
     await daemon.stop().catch(() => undefined);
     return 1;
   }
@@ -45,7 +46,7 @@ export async function runCommand(args: string[]): Promise<number> {
           resolve(0);
         },
         (err: unknown) => {
-          daemon.log.error('Stopping failed.', { error: (err as Error).message });
+          daemon.log.error('Stopping failed.', { error: errorMessage(err) });
           resolve(1);
         },
       );

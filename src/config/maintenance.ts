@@ -1,5 +1,6 @@
 // The maintenance windows of a config, as the calendar takes them (core/maintenance.ts), and the checks that
 // the schema cannot make: one-off or recurring, never both or half; times in order; cron and zone valid; ids unique.
+import { errorMessage } from '../core/errors';
 import type { MaintenanceWindow } from '../core/maintenance';
 import { parseDuration } from './duration';
 import { cronSchedule } from './maintenanceSchedule';
@@ -56,7 +57,7 @@ function checkWindow(w: WindowConfig, at: (key: string) => ['maintenance', numbe
   try {
     cronSchedule(w.cron, w.time_zone);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     problems.add(at(message.startsWith('time zone') ? 'time_zone' : 'cron'), `is not valid: ${message}`, message.startsWith('time zone') ? w.time_zone : w.cron);
   }
 }

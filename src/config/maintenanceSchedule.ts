@@ -2,6 +2,7 @@
 // `@weekly` and friends) in an IANA time zone, by croner: a well-kept, dependency-free parser that handles time
 // zones and daylight-saving changes, which a hand-written one would get wrong twice a year.
 import { Cron } from 'croner';
+import { errorMessage } from '../core/errors';
 import type { RecurrenceSchedule } from '../core/maintenance';
 
 /** A schedule for `expression` in `timeZone` (default UTC); throws an Error naming what is wrong with it. */
@@ -10,13 +11,13 @@ export function cronSchedule(expression: string, timeZone = 'UTC'): RecurrenceSc
   try {
     cron = new Cron(expression, { timezone: timeZone, paused: true });
   } catch (err) {
-    throw new Error(`cron "${expression}": ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`cron "${expression}": ${errorMessage(err)}`);
   }
   // croner validates the zone only when it computes a time: ask once so a bad zone fails here, not at run time.
   try {
     cron.nextRun(new Date(0));
   } catch (err) {
-    throw new Error(`time zone "${timeZone}": ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`time zone "${timeZone}": ${errorMessage(err)}`);
   }
   return {
     text: `${expression} (${timeZone})`,

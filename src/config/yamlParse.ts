@@ -2,6 +2,7 @@
 // `!include` or `!!binary` fail instead of degrading to strings), merge keys and prototype-polluting key names
 // are refused, nesting is bounded and alias expansion is capped (billion-laughs documents fail fast).
 import { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { errorMessage } from '../core/errors';
 import type { ProblemList, Segment } from './problems';
 
 /** Alias resolutions allowed, weighted by the size of what they expand to (the `yaml` package's measure). */
@@ -109,5 +110,5 @@ function firstLine(message: string): string {
 }
 
 function errorText(err: unknown): string {
-  return err instanceof Error ? firstLine(err.message) : String(err);
+  return firstLine(errorMessage(err));
 }

@@ -25,3 +25,15 @@ export class ConfigError extends Error {
 export function isUserError(err: unknown): err is InputError | ModelError | ConfigError {
   return err instanceof InputError || err instanceof ModelError || err instanceof ConfigError;
 }
+
+/** The message of anything thrown: an Error's message, else the value as text (a rejected string or number). */
+export function errorMessage(err: unknown): string {
+  // eslint-disable-next-line no-restricted-syntax -- the one place this is spelled out
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Anything thrown, as an Error: a thrown string or number is wrapped in one. */
+export function asError(err: unknown): Error {
+  // eslint-disable-next-line no-restricted-syntax -- the one place this is spelled out
+  return err instanceof Error ? err : new Error(String(err));
+}

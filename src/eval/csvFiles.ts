@@ -2,7 +2,7 @@
 // (valve1/2.csv before valve1/10.csv), so every reader lists a dataset the same way on every platform.
 import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { InputError } from '../core/errors';
+import { errorMessage, InputError } from '../core/errors';
 
 /** CSV files under `dir`, at most `depth` folder levels down (1 = `dir` itself only; default: any depth). */
 export async function csvFiles(dir: string, depth = Infinity): Promise<string[]> {
@@ -10,7 +10,7 @@ export async function csvFiles(dir: string, depth = Infinity): Promise<string[]>
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
-    throw new InputError(`${dir}: cannot read folder: ${(err as Error).message}`);
+    throw new InputError(`${dir}: cannot read folder: ${errorMessage(err)}`);
   }
   const out: string[] = [];
   const sorted = entries.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));

@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { InputError } from '../core/errors';
+import { errorMessage, InputError } from '../core/errors';
 import { rocAuc } from './metrics';
 
 export const MITDB_SAMPLE_RATE_HZ = 360;
@@ -51,7 +51,7 @@ export async function listMitdbRecords(dir: string): Promise<MitdbFiles[]> {
   try {
     names = await readdir(dir);
   } catch (err) {
-    throw new InputError(`${dir}: cannot read folder: ${(err as Error).message}`);
+    throw new InputError(`${dir}: cannot read folder: ${errorMessage(err)}`);
   }
   const have = new Set(names);
   return names
@@ -93,7 +93,7 @@ export async function readMitdbRecord(file: string, options: { dropLastFrame?: b
     parser.line(rest);
   } catch (err) {
     if (err instanceof InputError) throw err;
-    throw new InputError(`${file}: cannot read gzipped CSV: ${(err as Error).message}`);
+    throw new InputError(`${file}: cannot read gzipped CSV: ${errorMessage(err)}`);
   } finally {
     raw.destroy();
     input.destroy();
@@ -153,7 +153,7 @@ export async function readMitdbBeats(file: string): Promise<MitdbBeats> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new InputError(`${file}: cannot read file: ${(err as Error).message}`);
+    throw new InputError(`${file}: cannot read file: ${errorMessage(err)}`);
   }
   return parseMitdbBeats(text, file);
 }

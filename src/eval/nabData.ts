@@ -3,7 +3,7 @@
 // (timestamp,value,anomaly_score,label,...). Files are keyed by their corpus path "<category>/<file>.csv".
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { InputError } from '../core/errors';
+import { errorMessage, InputError } from '../core/errors';
 import { csvFiles } from './csvFiles';
 import type { NabFileInput, NabWindow } from './nabScorer';
 
@@ -50,7 +50,7 @@ export async function readNabLabels(file: string): Promise<NabLabels> {
   try {
     parsed = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new InputError(`${file}: cannot read NAB labels: ${(err as Error).message}`);
+    throw new InputError(`${file}: cannot read NAB labels: ${errorMessage(err)}`);
   }
   return parseNabLabels(parsed, file);
 }
@@ -218,7 +218,7 @@ async function readText(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new InputError(`${file}: cannot read file: ${(err as Error).message}`);
+    throw new InputError(`${file}: cannot read file: ${errorMessage(err)}`);
   }
 }
 

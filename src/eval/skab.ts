@@ -3,7 +3,7 @@
 // first 400 rows train and calibrate, the rest are tested; F1, FAR and MAR are counted point by point over
 // the test rows of all files pooled (the leaderboard notebooks concatenate the files' predictions).
 import { readFile } from 'node:fs/promises';
-import { InputError } from '../core/errors';
+import { errorMessage, InputError } from '../core/errors';
 import { csvFiles } from './csvFiles';
 import { classificationMetrics, type Confusion } from './metrics';
 
@@ -50,7 +50,7 @@ export async function readSkab(file: string): Promise<SkabFile> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new InputError(`${file}: cannot read file: ${(err as Error).message}`);
+    throw new InputError(`${file}: cannot read file: ${errorMessage(err)}`);
   }
   return parseSkab(text, file);
 }

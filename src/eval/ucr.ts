@@ -2,7 +2,7 @@
 // Fields are separated by runs of whitespace (the classic archive) or by commas (some re-exports); the last
 // line may lack a newline (ECG200). Every row must have as many fields as the first one.
 import { readFile } from 'node:fs/promises';
-import { InputError } from '../core/errors';
+import { errorMessage, InputError } from '../core/errors';
 
 export interface UcrDataset {
   file: string;
@@ -23,7 +23,7 @@ export async function readUcr(path: string): Promise<UcrDataset> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new InputError(`${path}: cannot read file: ${(err as Error).message}`);
+    throw new InputError(`${path}: cannot read file: ${errorMessage(err)}`);
   }
   return parseUcr(text, path);
 }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { ModelError } from '../core/errors';
+import { errorMessage, ModelError } from '../core/errors';
 import { tmpNameFor } from '../core/tmpName';
 import { readDenseAutoencoder } from './denseArtifact';
 import { DenseAutoencoder, disposeModel, modelInputSize, modelOutputSize, type AutoencoderModel, type ModelJsonHead, type WeightSpec } from './denseNetwork';
@@ -98,7 +98,7 @@ export async function loadArtifact(dir: string): Promise<LoadedArtifact> {
   try {
     model = (nativeScoringSelected() ? readDenseAutoencoder(modelJson, specs, weights) : undefined) ?? (await loadWithTfjs(modelJson, specs, weights));
   } catch (err) {
-    throw new ModelError(`Model '${dir}': cannot build the network from ${MODEL_FILE}: ${(err as Error).message}`);
+    throw new ModelError(`Model '${dir}': cannot build the network from ${MODEL_FILE}: ${errorMessage(err)}`);
   }
   const inputSize = modelInputSize(model);
   const outputSize = modelOutputSize(model);
@@ -152,7 +152,7 @@ async function readOrExplain(file: string, dir: string): Promise<Buffer> {
     return await readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    const why = code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'permission denied' : errorMessage(err);
     throw new ModelError(`Model '${dir}': cannot read ${path.basename(file)}: ${why}`);
   }
 }
@@ -161,7 +161,7 @@ function parseJson(text: string, name: string, dir: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new ModelError(`Model '${dir}': ${name} is corrupt: ${(err as Error).message}`);
+    throw new ModelError(`Model '${dir}': ${name} is corrupt: ${errorMessage(err)}`);
   }
 }
 

@@ -6,6 +6,7 @@
 // its cpu backend only where a model is built or trained, or is of another architecture (tfjs.ts). Then the
 // WebAssembly backend (SIMD; about 35x the pure-JS cpu backend for the design's model at batch 256), and the
 // cpu backend as the last resort. The choice is logged by the caller and exported as model_info{backend}.
+import { errorMessage } from '../core/errors';
 import { loadNativeAddon } from './nativeAddon';
 import { preferTfjsCpuBackend, tfjs, tfjsVersion } from './tfjs';
 
@@ -53,7 +54,7 @@ async function tryWasm(): Promise<string | undefined> {
 }
 
 function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
+  const text = errorMessage(err);
   return text.split('\n')[0] ?? text;
 }
 

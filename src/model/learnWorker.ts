@@ -1,6 +1,7 @@
 // Worker-thread entry for auto-learning: trains and calibrates a detector from collected windows and saves the
 // artifact, off the main thread so ingestion and scoring go on meanwhile. One job per worker.
 import { parentPort, workerData } from 'node:worker_threads';
+import { errorMessage } from '../core/errors';
 import type { Window } from '../core/types';
 import { stepsOfWindows } from '../core/pooledSteps';
 import { selectBackend, type BackendPreference } from './backend';
@@ -54,6 +55,6 @@ if (parentPort) {
   const port = parentPort;
   run(workerData as LearnJob).then(
     (r) => port.postMessage(r),
-    (err: unknown) => port.postMessage({ ok: false, error: err instanceof Error ? err.message : String(err) } satisfies LearnResult),
+    (err: unknown) => port.postMessage({ ok: false, error: errorMessage(err) } satisfies LearnResult),
   );
 }

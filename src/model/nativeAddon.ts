@@ -3,6 +3,7 @@
 // `npm install` runs on a machine with a C++ compiler; where the build was skipped or failed, require() throws
 // and anomalyd runs on tfjs instead. ANOMALYD_NATIVE=0 disables it; ANOMALYD_NATIVE_KERNELS=avx512|avx2|generic
 // forces a kernel set (tests and benchmarks compare them).
+import { errorMessage } from '../core/errors';
 
 /** Opaque handle of a network held by the addon (freed by the garbage collector). */
 export type NativeNetHandle = { readonly __nativeNet: unique symbol };
@@ -56,7 +57,7 @@ function load(): NativeStatus {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     addon = require('anomalyd-native') as NativeAddon;
   } catch (err) {
-    const text = err instanceof Error ? err.message : String(err);
+    const text = errorMessage(err);
     return { problem: `native addon not built (${text.split('\n')[0] ?? text})` };
   }
   const wanted = process.env.ANOMALYD_NATIVE_KERNELS ?? '';

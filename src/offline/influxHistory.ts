@@ -14,7 +14,7 @@
 //   the model that the fault is normal.
 import type { InfluxConfig } from '../config/schema';
 import type { StreamSpec, Window } from '../core/types';
-import { InputError } from '../core/errors';
+import { asError, errorMessage, InputError } from '../core/errors';
 import { windowsFromSeries, type WindowOptions } from '../core/window';
 import { ALERT_MEASUREMENT } from '../sinks/influx/points';
 import { influxIdentifier, influxString, InfluxQueryError, queryInflux, type InfluxSeries } from '../sinks/influx/query';
@@ -178,7 +178,7 @@ function medianSpacing(series: readonly Float64Array[]): number {
 
 function asInputError(err: unknown, what: string): Error {
   if (err instanceof InfluxQueryError) return new InputError(`${what}: ${err.message}`);
-  return err instanceof Error ? err : new Error(String(err));
+  return asError(err);
 }
 
 /**
@@ -196,6 +196,6 @@ export function historyTarget(influx: InfluxConfig | undefined, url: string | un
     const alertsDatabase = influx ? resolveTarget(influx.url, influx.database).database : target.database;
     return { target, alertsDatabase };
   } catch (err) {
-    throw new InputError(`${url !== undefined ? '--influx-url' : 'sinks.influx.url'}: ${(err as Error).message}`);
+    throw new InputError(`${url !== undefined ? '--influx-url' : 'sinks.influx.url'}: ${errorMessage(err)}`);
   }
 }

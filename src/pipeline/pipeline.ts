@@ -3,6 +3,7 @@
 // files with a fake clock), so both produce the same windows, scores and alerts.
 import type { AlertNotice, ChannelReading, ChannelShare } from '../core/alert';
 import type { ComponentContext } from '../core/context';
+import { errorMessage } from '../core/errors';
 import type { StreamScoreFilter } from '../core/scoreFilter';
 import { ReorderBuffer, type ReorderDrop } from '../core/reorder';
 import type { StallDetector } from '../core/stall';
@@ -473,7 +474,7 @@ export class Pipeline {
     try {
       state.buffer.restore(snapshot.window);
     } catch (err) {
-      this.deps.ctx.log.warn('Starting a new window for the stream: its saved window does not fit its settings.', { stream, error: (err as Error).message });
+      this.deps.ctx.log.warn('Starting a new window for the stream: its saved window does not fit its settings.', { stream, error: errorMessage(err) });
       return;
     }
     // Only a stream that completed a window was checkpointed.

@@ -3,12 +3,13 @@
 // NaN or Infinity, or the inference engine itself failed. The model itself loaded; saying "cannot
 // load model" here would send the operator to the wrong place.
 import type { ScoringFailure } from '../core/context';
+import { errorMessage } from '../core/errors';
 import type { ScoringModel } from '../core/scoringModel';
 import type { Window } from '../core/types';
 
 /** Classifies an error thrown by ScoringModel.score for `windows`. */
 export function scoringFailure(err: unknown, windows: readonly Window[], detector: ScoringModel): { kind: ScoringFailure; detail: string } {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   const d = detector.manifest.architecture.inputSize;
   const misfit = windows.find((w) => w.values.length !== d);
   if (misfit) {

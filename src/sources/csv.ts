@@ -16,7 +16,7 @@
 // - Fully blank lines are skipped (trailing ones are common); line numbers in errors are still physical
 //   1-based lines, header = line 1.
 import { readFile } from 'node:fs/promises';
-import { InputError } from '../core/errors';
+import { errorMessage, InputError } from '../core/errors';
 
 export interface CsvSeries {
   file: string;
@@ -78,7 +78,7 @@ export async function readCsv(path: string, opts: CsvReadOptions = {}): Promise<
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new InputError(`${path}: cannot read file: ${(err as Error).message}`);
+    throw new InputError(`${path}: cannot read file: ${errorMessage(err)}`);
   }
   return parseCsv(text, path, opts);
 }

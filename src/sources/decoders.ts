@@ -22,6 +22,7 @@
 // JSON is read with JSON.parse and own-property lookups only, so keys like `__proto__` or `constructor` are
 // plain data that never reach a prototype; nothing from a payload is merged into another object.
 import type { RejectReason } from '../core/context';
+import { errorMessage } from '../core/errors';
 import type { Sample } from '../core/types';
 import { MAX_ABS_VALUE, Rejection, checkTime, clip, decimalValue, describe, jsonRate, jsonTimestamp, jsonValue, reject, textTimestamp, timeLimitProblems, timeLimits, type TimeLimits, type TimestampOptions } from './decodeValues';
 import { decodeF32le } from './f32le';
@@ -75,7 +76,7 @@ export function createDecoder(options: DecoderOptions): PayloadDecoder {
     } catch (err) {
       if (err instanceof Rejection) return { ok: false, reason: err.reason, detail: err.detail };
       // A bug here must not take the daemon down with a poison message: report it as unreadable input.
-      return { ok: false, reason: o.kind === 'f32le' ? 'invalid_binary' : 'invalid_json', detail: `decoder error: ${(err as Error).message}` };
+      return { ok: false, reason: o.kind === 'f32le' ? 'invalid_binary' : 'invalid_json', detail: `decoder error: ${errorMessage(err)}` };
     }
   };
 }
@@ -85,7 +86,7 @@ export function decodePayload(payload: Uint8Array, options: DecoderOptions, arri
   try {
     return createDecoder(options)(payload, arrivalMs);
   } catch (err) {
-    return { ok: false, reason: 'invalid_json', detail: `invalid decoder options: ${(err as Error).message}` };
+    return { ok: false, reason: 'invalid_json', detail: `invalid decoder options: ${errorMessage(err)}` };
   }
 }
 
@@ -198,7 +199,7 @@ function parseJson(payload: Uint8Array): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    return reject('invalid_json', clip((err as Error).message, 120));
+    return reject('invalid_json', clip(errorMessage(err), 120));
   }
 }
 

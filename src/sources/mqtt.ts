@@ -16,6 +16,7 @@
 // - `connected` is true once the connection is up and the subscriptions were acknowledged.
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { ComponentContext } from '../core/context';
+import { errorMessage } from '../core/errors';
 import { backoffDelayMs, type BackoffOptions } from './backoff';
 import { createDecoder, type DecoderKind, type TimestampOptions } from './decoders';
 import { clientOptions, createClient, redactUrl, type MqttConnectionOptions } from './mqttClient';
@@ -312,7 +313,7 @@ function compileRoutes(subscriptions: readonly MqttSubscriptionOptions[], maxPay
       const decode = createDecoder({ kind: s.decoder, channels: s.channels, timestamp: s.timestamp, sampleRateHz: s.sampleRateHz, maxPayloadBytes });
       return { index, route, decode };
     } catch (err) {
-      throw new Error(`subscription ${index} ('${s.topic}'): ${(err as Error).message.replace(/\n/g, '; ')}`);
+      throw new Error(`subscription ${index} ('${s.topic}'): ${errorMessage(err).replace(/\n/g, '; ')}`);
     }
   });
 }

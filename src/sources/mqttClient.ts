@@ -3,7 +3,7 @@
 // imports `mqtt`.
 import { readFile } from 'node:fs/promises';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import { InputError } from '../core/errors';
+import { errorMessage, InputError } from '../core/errors';
 
 export interface MqttTlsOptions {
   /** PEM file of the CA(s) that signed the broker certificate; unset = system CAs. */
@@ -51,7 +51,7 @@ async function readPem(file: string | undefined, what: string): Promise<Buffer |
     return await readFile(file);
   } catch (err) {
     // `what` is the config key too (mqtt.tls.ca_file...), so a start-up failure names what to fix.
-    throw new InputError(`${what}: cannot read the MQTT TLS file '${file}': ${(err as Error).message}`);
+    throw new InputError(`${what}: cannot read the MQTT TLS file '${file}': ${errorMessage(err)}`);
   }
 }
 

@@ -7,6 +7,7 @@
 // promise (the pipeline pushes back) does acknowledgement wait for it, and every later message queues behind it,
 // so order is kept across that switch too. A handler that throws or rejects leaves its message unacknowledged
 // (`ack(err)`): the broker sends it again when the session resumes.
+import { asError } from '../core/errors';
 
 /** Acknowledge (no argument) or refuse (an error: the message stays unacknowledged at the broker). */
 export type Ack = (err?: Error) => void;
@@ -67,7 +68,7 @@ export class OrderedAcks<T> {
   }
 
   private refuse(message: T, ack: Ack, err: unknown): void {
-    const error = err instanceof Error ? err : new Error(String(err));
+    const error = asError(err);
     try {
       this.onRefused(message, error);
     } finally {

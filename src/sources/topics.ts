@@ -12,6 +12,7 @@
 // separator characters, no backslash at the end or before ",", " " or "=" (InfluxDB could not store it). Ordinary Unicode letters and spaces are allowed; stricter rules belong to the streams a
 // config names explicitly.
 
+import { errorMessage } from '../core/errors';
 import { parseSharedFilter } from '../core/shard';
 
 export const MAX_STREAM_ID_LENGTH = 128;
@@ -64,7 +65,7 @@ export function routeProblems(spec: RouteSpec): string[] {
     compileRoute(spec);
     return [];
   } catch (err) {
-    return (err as Error).message.split('\n');
+    return errorMessage(err).split('\n');
   }
 }
 

@@ -7,6 +7,7 @@ import { mkdir, readFile, rename } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ComponentContext } from '../core/context';
 import { parseHistory, type AlertHistory } from '../core/alertHistory';
+import { errorMessage } from '../core/errors';
 import { writeAtomic } from './stateStore';
 
 export const ALERT_HISTORY_FILE = 'alert-history.json';
@@ -35,7 +36,7 @@ export class AlertHistoryFile {
       text = await readFile(this.file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        this.ctx.log.warn('Cannot read the alert history; the status page starts with an empty one.', { file: this.file, error: (err as Error).message });
+        this.ctx.log.warn('Cannot read the alert history; the status page starts with an empty one.', { file: this.file, error: errorMessage(err) });
       }
     }
     if (text !== null) await this.load(text);
@@ -52,7 +53,7 @@ export class AlertHistoryFile {
     } catch (err) {
       const aside = `${this.file}.corrupt-${Date.now()}`;
       await rename(this.file, aside).catch(() => undefined);
-      this.ctx.log.warn('The alert history file is damaged; starting with an empty history (kept the file aside).', { file: this.file, aside, error: (err as Error).message });
+      this.ctx.log.warn('The alert history file is damaged; starting with an empty history (kept the file aside).', { file: this.file, aside, error: errorMessage(err) });
     }
   }
 
@@ -69,7 +70,7 @@ export class AlertHistoryFile {
         this.failing = false;
       } catch (err) {
         // Only the page's list is at stake: one warning until it works again, and the next tick retries.
-        if (!this.failing) this.ctx.log.warn('Cannot write the alert history; it is kept in memory and retried.', { file: this.file, error: (err as Error).message });
+        if (!this.failing) this.ctx.log.warn('Cannot write the alert history; it is kept in memory and retried.', { file: this.file, error: errorMessage(err) });
         this.failing = true;
       }
     });

@@ -10,6 +10,7 @@
 // PUBACKs leave, so an ack is never sent for a message whose journal frame is not written. A failed commit
 // holds those acks back (the source retries) and pauses input until a commit succeeds.
 import type { ComponentContext } from '../core/context';
+import { errorMessage } from '../core/errors';
 import type { Sink, SinkAdmission } from '../core/sink';
 import type { Deliver, StreamSamples } from '../core/source';
 import type { SampleJournal } from './sampleJournal';
@@ -190,8 +191,8 @@ export class IngestGate {
 }
 
 function journalProblem(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return `${e.code === 'ENOSPC' ? 'Disk full: cannot' : 'Cannot'} write the sample journal (${e.message})`;
+  const full = (err as NodeJS.ErrnoException).code === 'ENOSPC';
+  return `${full ? 'Disk full: cannot' : 'Cannot'} write the sample journal (${errorMessage(err)})`;
 }
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {

@@ -6,6 +6,7 @@
 import { readFile, rename } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Log } from '../core/context';
+import { errorMessage } from '../core/errors';
 import { writeAtomic } from './stateStore';
 
 export const MAINTENANCE_FILE = 'maintenance.json';
@@ -52,7 +53,7 @@ export class MaintenanceFile {
       this.log.error('The maintenance windows file is damaged; starting without the windows created through the API (kept the file aside).', {
         file: this.file,
         aside,
-        error: err instanceof Error ? err.message : String(err),
+        error: errorMessage(err),
       });
       return [];
     }

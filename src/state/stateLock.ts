@@ -22,6 +22,7 @@
 import { link, readdir, rm, stat, unlink, utimes, mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Log } from '../core/context';
+import { errorMessage } from '../core/errors';
 import { tmpNameFor } from '../core/tmpName';
 import { createExclusive, describeSelf, pidAlive, processStart, readHolder, same, writeSynced, type FoundLock, type LockHolder } from './lockHolder';
 
@@ -254,7 +255,7 @@ export class StateLock {
       return;
     }
     const t = new Date((this.opts.now ?? Date.now)());
-    await utimes(this.file, t, t).catch((err: unknown) => this.opts.log.warn('Cannot touch the state directory lock.', { file: this.file, error: (err as Error).message }));
+    await utimes(this.file, t, t).catch((err: unknown) => this.opts.log.warn('Cannot touch the state directory lock.', { file: this.file, error: errorMessage(err) }));
   }
 }
 

@@ -5,6 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Log } from '../core/context';
+import { errorMessage } from '../core/errors';
 import type { Metrics } from './metrics';
 import { runChecks, type CheckOutcome, type ReadinessCheck } from './readiness';
 import type { StatusModel } from './status';
@@ -106,7 +107,7 @@ export function createTelemetryServer(opts: TelemetryServerOptions): TelemetrySe
       try {
         reply = await route(path, url.searchParams);
       } catch (err) {
-        opts.log?.error('Cannot serve telemetry request', { path, detail: err instanceof Error ? err.message : String(err) });
+        opts.log?.error('Cannot serve telemetry request', { path, detail: errorMessage(err) });
         reply = { status: 500, type: TEXT_TYPE, body: 'Internal error\n' };
       }
     }

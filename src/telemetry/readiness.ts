@@ -2,6 +2,7 @@
 // ok or why not; a slow check is cut off so a probe never hangs longer than the kubelet's timeout.
 import type { Clock } from '../core/clock';
 import type { RejectReason } from '../core/context';
+import { errorMessage } from '../core/errors';
 import type { IngestCounters, StatusModel } from './status';
 
 export interface CheckResult {
@@ -34,7 +35,7 @@ async function runOne(c: ReadinessCheck, timeoutMs: number): Promise<CheckOutcom
     const r = await Promise.race([Promise.resolve().then(() => c.check()), timeout]);
     return { name: c.name, ok: r.ok, detail: r.detail ?? (r.ok ? 'ok' : 'not ready') };
   } catch (err) {
-    return { name: c.name, ok: false, detail: `check failed: ${err instanceof Error ? err.message : String(err)}` };
+    return { name: c.name, ok: false, detail: `check failed: ${errorMessage(err)}` };
   } finally {
     clearTimeout(timer);
   }

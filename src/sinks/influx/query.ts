@@ -3,6 +3,7 @@
 // The answer is checked field by field: it comes from a server, so it is input, not a trusted type.
 import { InfluxDB } from 'influx';
 import { RequestError } from 'influx/lib/src/pool';
+import { errorMessage } from '../../core/errors';
 import type { InfluxTarget } from './writer';
 
 /** One series of a query result: its columns (the first is `time`, epoch ms) and rows. */
@@ -43,7 +44,7 @@ export async function queryInflux(target: InfluxTarget, query: string, database:
     // The package keeps the response body only in its message: "A 400 Bad Request error occurred: <body>".
     const server = err instanceof RequestError ? serverErrorOf(err.message.slice(err.message.indexOf('occurred: ') + 10)) : undefined;
     const status = err instanceof RequestError ? ` (HTTP ${err.res.statusCode ?? '?'})` : '';
-    const why = server ?? redact((err as Error).message, target.password);
+    const why = server ?? redact(errorMessage(err), target.password);
     throw new InfluxQueryError(`InfluxDB at ${target.display.replace(/\/[^/]*$/, '')}${status}: ${why}`, server);
   }
   return parseResults(raw);
