@@ -23,14 +23,26 @@ const ERROR_IDIOMS = [
 // The files that still spell the message out; drop them here once they use errorMessage.
 const ERROR_IDIOMS_PENDING = ['src/state/stateStore.ts', 'src/state/filterCheckpoint.ts'];
 
+/** A call of log.info/warn/error/debug, on `log`, `logger` or a `.log` / `.logger` property. */
+const LOG_CALL =
+  "CallExpression[callee.property.name=/^(debug|info|warn|error)$/]:matches([callee.object.name=/^(log|logger)$/], [callee.object.property.name=/^(log|logger)$/])";
+const LOG_MESSAGE = 'A log message is a sentence: end it with a period (telemetry/logger.ts).';
+
+/** Log messages are sentences with a final period: a literal, a template or either branch of a conditional. */
+const LOG_STYLE = [
+  { selector: `${LOG_CALL} > Literal:first-child:not([value=/\\.$/])`, message: LOG_MESSAGE },
+  { selector: `${LOG_CALL} > TemplateLiteral:first-child > TemplateElement:last-child:not([value.cooked=/\\.$/])`, message: LOG_MESSAGE },
+  { selector: `${LOG_CALL} > ConditionalExpression:first-child > Literal:not([value=/\\.$/])`, message: LOG_MESSAGE },
+];
+
 export default [
   {
     files: ['src/**/*.ts'],
     languageOptions: { parser: tseslint.parser },
-    rules: { 'no-restricted-syntax': ['error', ...ERROR_IDIOMS] },
+    rules: { 'no-restricted-syntax': ['error', ...ERROR_IDIOMS, ...LOG_STYLE] },
   },
   {
     files: ERROR_IDIOMS_PENDING,
-    rules: { 'no-restricted-syntax': 'off' },
+    rules: { 'no-restricted-syntax': ['error', ...LOG_STYLE] },
   },
 ];

@@ -85,7 +85,7 @@ export class WebhookSink implements Sink {
     if (loaded.corrupt > 0) {
       this.ctx.events.sinkDropped(this.name, 'spool_corrupt', loaded.corrupt, `${loaded.corrupt} damaged outbox line(s) skipped in ${this.outbox.file}`);
     }
-    if (loaded.pending > 0) this.ctx.log.info('Resending undelivered alert notices', { receiver: this.options.receiver, pending: loaded.pending });
+    if (loaded.pending > 0) this.ctx.log.info('Resending undelivered alert notices.', { receiver: this.options.receiver, pending: loaded.pending });
     for (const notice of this.beforeStart) this.accept(notice);
     this.beforeStart = [];
     this.loop = this.run();

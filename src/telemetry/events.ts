@@ -51,7 +51,7 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
     const label = metrics.streamLabel(stream);
     if (label === OTHER_STREAM && !labelCapWarned) {
       labelCapWarned = true;
-      log.warn('Stream label cap reached; further streams are reported as stream="_other"', { stream, label: OTHER_STREAM });
+      log.warn('Stream label cap reached; further streams are reported as stream="_other".', { stream, label: OTHER_STREAM });
     }
     return label;
   };
@@ -62,21 +62,21 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
     messageReceived(topic: string, bytes: number, at?: number): void {
       metrics.messagesReceived.inc();
       status.recordMessage(at);
-      log.debug('Received message', { topic, bytes });
+      log.debug('Received message.', { topic, bytes });
     },
 
     messageRejected(reason: RejectReason, topic: string, detail: string): void {
       metrics.messagesRejected.inc({ reason });
       status.recordRejection(reason, topic, detail);
       const count = limiter.hit(`rejected:${reason}`);
-      if (count > 0) log.warn('Rejected messages', { reason, count, topic, detail, interval_ms: opts.summaryIntervalMs ?? 60_000 });
-      else log.debug('Rejected message', { reason, topic, detail });
+      if (count > 0) log.warn('Rejected messages.', { reason, count, topic, detail, interval_ms: opts.summaryIntervalMs ?? 60_000 });
+      else log.debug('Rejected message.', { reason, topic, detail });
     },
 
     messageOtherShard(stream: string): void {
       metrics.messagesOtherShard.inc();
       status.recordAccepted(1);
-      log.debug('Skipped a message of another shard', { stream });
+      log.debug('Skipped a message of another shard.', { stream });
     },
 
     shardAssigned(index: number, count: number): void {
@@ -87,14 +87,14 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
     samplesAccepted(stream: string, count: number): void {
       metrics.samples.inc(count);
       status.recordAccepted(count);
-      log.debug('Accepted samples', { stream, count });
+      log.debug('Accepted samples.', { stream, count });
     },
 
     streamEvicted(stream: string, reason: EvictReason, idleMs: number): void {
       metrics.streamsEvicted.inc({ reason });
       const count = limiter.hit(`evicted:${reason}`);
-      if (count > 0) log.info('Evicted idle streams', { reason, count, stream, idle_ms: idleMs, interval_ms: opts.summaryIntervalMs ?? 60_000 });
-      else log.debug('Evicted an idle stream', { stream, reason, idle_ms: idleMs });
+      if (count > 0) log.info('Evicted idle streams.', { reason, count, stream, idle_ms: idleMs, interval_ms: opts.summaryIntervalMs ?? 60_000 });
+      else log.debug('Evicted an idle stream.', { stream, reason, idle_ms: idleMs });
     },
 
     windowScored(stream: string, model: string, score: number, threshold: number, anomalous: boolean): void {
@@ -102,19 +102,19 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
       if (anomalous) metrics.anomalousWindows.inc();
       metrics.streamScored(streamLabel(stream), score, threshold);
       status.recordScore(stream, model, score, threshold, anomalous);
-      log.debug('Scored window', { stream, model, score, threshold, anomalous });
+      log.debug('Scored window.', { stream, model, score, threshold, anomalous });
     },
 
     windowInsufficient(stream: string, completeness: number): void {
       metrics.windowsInsufficient.inc();
       status.recordInsufficient(stream, completeness);
-      log.debug('Window has insufficient data', { stream, completeness });
+      log.debug('Window has insufficient data.', { stream, completeness });
     },
 
     inferenceBatch(model: string, windows: number, seconds: number): void {
       metrics.inferenceSeconds.observe(seconds);
       metrics.inferenceBatchSize.observe(windows);
-      log.debug('Scored batch', { model, windows, seconds });
+      log.debug('Scored batch.', { model, windows, seconds });
     },
 
     alertNotice(n: AlertNotice): void {
@@ -130,24 +130,24 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
         ...(n.topChannels.some((c) => c.reading) ? { readings: formatReadings(n.topChannels) } : {}),
       };
       // INFO, not WARN: the daemon is doing its job; the page reaches people through the alert sinks.
-      log.info(n.status === 'firing' ? 'Alert firing' : 'Alert resolved', fields);
+      log.info(n.status === 'firing' ? 'Alert firing.' : 'Alert resolved.', fields);
     },
 
     queueDropped(queue: string, count: number): void {
       metrics.queueDropped.inc({ queue }, count);
       const total = limiter.hit(`queue:${queue}`, count);
-      if (total > 0) log.error('Dropped items because queue is full', { queue, count: total });
+      if (total > 0) log.error('Dropped items because queue is full.', { queue, count: total });
     },
 
     sinkWritten(sink: string, points: number): void {
       metrics.sinkWritten.inc({ sink }, points);
-      log.debug('Sink wrote points', { sink, points });
+      log.debug('Sink wrote points.', { sink, points });
     },
 
     sinkDropped(sink: string, reason: SinkDropReason, points: number, detail: string): void {
       metrics.sinkDropped.inc({ sink, reason }, points);
       const total = limiter.hit(`sinkdrop:${sink}:${reason}`, points);
-      if (total > 0) log.error('Sink dropped points', { sink, reason, points: total, detail });
+      if (total > 0) log.error('Sink dropped points.', { sink, reason, points: total, detail });
     },
 
     sinkError(sink: string, retryable: boolean, detail: string): void {
@@ -156,34 +156,34 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
       const count = limiter.hit(`sinkerror:${sink}:${kind}`);
       if (count === 0) return;
       // A retryable error loses nothing yet (points stay buffered); a fatal one needs someone to look.
-      if (retryable) log.warn('Sink write failed, will retry', { sink, count, detail });
-      else log.error('Sink write failed', { sink, count, detail });
+      if (retryable) log.warn('Sink write failed, will retry.', { sink, count, detail });
+      else log.error('Sink write failed.', { sink, count, detail });
     },
 
     webhookDelivery(receiver: string, result: WebhookResult, httpStatus: number | null, detail: string): void {
       metrics.webhookDeliveries.inc({ result });
       const fields = { receiver, result, status: httpStatus, detail };
-      if (result === 'success') log.info('Delivered alert webhook', fields);
+      if (result === 'success') log.info('Delivered alert webhook.', fields);
       else if (result === 'retry') {
         const count = limiter.hit(`webhook:${receiver}`);
-        if (count > 0) log.warn('Alert webhook delivery failed, will retry', { ...fields, count });
-      } else if (result === 'failed') log.error('Gave up delivering alert webhook', fields);
-      else log.error('Alert webhook receiver rejected the notice', fields);
+        if (count > 0) log.warn('Alert webhook delivery failed, will retry.', { ...fields, count });
+      } else if (result === 'failed') log.error('Gave up delivering alert webhook.', fields);
+      else log.error('Alert webhook receiver rejected the notice.', fields);
     },
 
     mqttConnection(connected: boolean, detail: string): void {
       status.setMqtt(connected, detail);
       if (connected) {
         mqttWasConnected = true;
-        log.info('Connected to MQTT broker', { detail });
+        log.info('Connected to MQTT broker.', { detail });
       } else if (mqttWasConnected) {
         // The transition is always logged; failed reconnect attempts after it are summarised.
         mqttWasConnected = false;
         limiter.hit('mqtt');
-        log.warn('Lost connection to MQTT broker', { detail });
+        log.warn('Lost connection to MQTT broker.', { detail });
       } else {
         const count = limiter.hit('mqtt');
-        if (count > 0) log.warn('Cannot connect to MQTT broker', { detail, attempts: count });
+        if (count > 0) log.warn('Cannot connect to MQTT broker.', { detail, attempts: count });
       }
     },
 
@@ -215,7 +215,7 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
       modelLabels.set(model, labels);
       metrics.modelInfo.set(labels, 1);
       status.recordModel(model, version, backend, dir);
-      log.info('Loaded model', { model, version, backend, dir });
+      log.info('Loaded model.', { model, version, backend, dir });
     },
 
     configReloaded(outcome: ConfigReloadOutcome): void {
@@ -233,7 +233,7 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
     modelFailed(model: string, dir: string, detail: string): void {
       metrics.modelLoadFailures.inc({ model });
       status.recordModelFailure(model, dir, detail);
-      log.error('Cannot load model', { model, dir, detail });
+      log.error('Cannot load model.', { model, dir, detail });
     },
 
     scoringFailed(model: string, windows: number, kind: ScoringFailure, detail: string): void {

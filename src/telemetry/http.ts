@@ -107,7 +107,7 @@ export function createTelemetryServer(opts: TelemetryServerOptions): TelemetrySe
       try {
         reply = await route(path, url.searchParams);
       } catch (err) {
-        opts.log?.error('Cannot serve telemetry request', { path, detail: errorMessage(err) });
+        opts.log?.error('Cannot serve telemetry request.', { path, detail: errorMessage(err) });
         reply = { status: 500, type: TEXT_TYPE, body: 'Internal error\n' };
       }
     }
@@ -137,7 +137,7 @@ export function createTelemetryServer(opts: TelemetryServerOptions): TelemetrySe
     const a = srv.address() as AddressInfo;
     const host = a.address.includes(':') ? `[${a.address}]` : a.address;
     bound = { host: a.address, port: a.port, url: `http://${host}:${a.port}` };
-    opts.log?.info('Serving metrics and status page', { url: bound.url });
+    opts.log?.info('Serving metrics and status page.', { url: bound.url });
     return bound;
   };
 

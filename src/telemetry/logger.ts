@@ -1,5 +1,6 @@
 // Structured logging to stderr (stdout belongs to command output such as `--json`). Style: a capitalised
-// sentence, identifiers quoted, context as fields; nothing per message above debug.
+// sentence with a final period (eslint.idioms.mjs checks it), identifiers quoted, context as fields; nothing per
+// message above debug.
 
 import type { Log, LogFields } from '../core/context';
 

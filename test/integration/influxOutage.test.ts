@@ -104,7 +104,7 @@ test('InfluxDB stopped while points flow, then restarted: every point lands exac
   assert.ok(maxBuffered <= bufferMaxPoints, `memory peaked at ${maxBuffered} points`);
   assert.equal(dropped(tc, 'overflow') + dropped(tc, 'spool_full') + dropped(tc, 'spool_corrupt') + dropped(tc, 'rejected'), 0);
   assert.ok(tc.calls('sinkError').length >= 1, 'the outage was reported');
-  assert.ok(tc.logs.some((l) => l.msg === 'InfluxDB writes resumed'));
+  assert.ok(tc.logs.some((l) => l.msg === 'InfluxDB writes resumed.'));
 
   // Fill: points produced per second of outage, all of which had to be spooled or buffered. Drain: the
   // backlog plus what kept arriving, over the time from restart to an empty spool (retry delay included).

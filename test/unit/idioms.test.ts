@@ -19,6 +19,10 @@ const BAD: readonly (readonly [code: string, why: string])[] = [
   ['export const f = (err: unknown): string => (err as NodeJS.ErrnoException).message;\n', 'a cast to another error type'],
   ['export const f = (err: unknown): string => (err instanceof Error ? err.message : String(err));\n', 'instanceof Error ? message : String'],
   ['export const f = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));\n', 'instanceof Error ? err : new Error'],
+  ["ctx.log.info('Loaded model', { model });\n", 'a log message without its final period'],
+  ['this.deps.ctx.log.warn(`Input held back: ${reason}`);\n', 'a template log message without its final period'],
+  ["log.info(firing ? 'Alert firing.' : 'Alert resolved', fields);\n", 'a conditional log message with a branch without its period'],
+  ["opts.log?.error('Cannot serve telemetry request', { path });\n", 'an optional call of a log message without its period'],
 ];
 
 for (const [code, why] of BAD) {
@@ -28,13 +32,17 @@ for (const [code, why] of BAD) {
   });
 }
 
-test('lint passes the helpers of core/errors.ts and typed errors', async () => {
+test('lint passes the helpers of core/errors.ts, typed errors and log messages that end with a period', async () => {
   const code = [
     "import { asError, errorMessage } from '../core/errors';",
     'export const f = (err: unknown): string => errorMessage(err);',
     'export const g = (err: unknown): Error => asError(err);',
     'export const h = (err: Error): string => err.message;',
     "export const code = (err: unknown): unknown => (err as NodeJS.ErrnoException).code;",
+    "ctx.log.info('Loaded model.', { model });",
+    'this.deps.ctx.log.warn(`Input held back: ${reason}.`);',
+    "log.info(firing ? 'Alert firing.' : 'Alert resolved.', fields);",
+    "console.error('Not a log of ours');",
     '',
   ].join('\n');
   assert.deepEqual(await errors(code), []);

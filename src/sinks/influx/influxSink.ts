@@ -208,7 +208,7 @@ export class InfluxSink implements Sink {
     const ev = this.ctx.events;
     if (report.corrupt > 0) ev.sinkDropped(this.name, 'spool_corrupt', report.corrupt, `Spool '${dir}' held damaged records; the intact ones are replayed`);
     if (report.dropped > 0) ev.sinkDropped(this.name, 'spool_full', report.dropped, `Spool '${dir}' exceeded ${this.spoolMaxBytes} bytes; the oldest points were dropped`);
-    if (report.records > 0) this.ctx.log.info('Replaying spooled points', { dir, points: report.records, bytes: report.bytes });
+    if (report.records > 0) this.ctx.log.info('Replaying spooled points.', { dir, points: report.records, bytes: report.bytes });
   }
 
   private accept<T>(items: readonly T[], build: (item: T) => PendingPoint | null): void {
@@ -296,7 +296,7 @@ export class InfluxSink implements Sink {
       if (failure) this.spoolFailed(failure.err, failure.kept);
       else if (this.spoolFailing) {
         this.spoolFailing = false;
-        this.ctx.log.info('The InfluxDB spool takes points again', { sink: this.name, dir: this.opts.spoolDir });
+        this.ctx.log.info('The InfluxDB spool takes points again.', { sink: this.name, dir: this.opts.spoolDir });
       }
       return failure === null;
     })();
@@ -318,7 +318,7 @@ export class InfluxSink implements Sink {
     this.ctx.events.sinkError(this.name, true, detail);
     // The event's log line is rate-limited per sink and kind, so an earlier "InfluxDB unreachable" would hide
     // this one for a minute: data loss is imminent, say it now (once per failure episode).
-    if (!this.spoolFailing) this.ctx.log.error(detail, { sink: this.name });
+    if (!this.spoolFailing) this.ctx.log.error(`${detail}.`, { sink: this.name });
     this.spoolFailing = true;
     this.enforceCap();
   }
@@ -326,7 +326,7 @@ export class InfluxSink implements Sink {
   private ensureLoop(): void {
     if (this.loop || !this.writer) return;
     this.loop = this.run()
-      .catch((err) => this.ctx.log.error('InfluxDB sink loop failed', { error: describe(err) }))
+      .catch((err) => this.ctx.log.error('InfluxDB sink loop failed.', { error: describe(err) }))
       .finally(() => (this.loop = null));
   }
 
@@ -419,11 +419,11 @@ export class InfluxSink implements Sink {
     if (outcome.rejected > 0) ev.sinkDropped(this.name, 'rejected', outcome.rejected, `InfluxDB rejected points, they are not retried: ${outcome.detail}`);
     if (head.batch && this.spool) {
       // A cursor that cannot be saved only means these points may be replayed (rewritten) after a restart.
-      await this.spool.commit(head.batch).catch((err) => this.ctx.log.warn('Cannot record spool progress', { error: describe(err) }));
+      await this.spool.commit(head.batch).catch((err) => this.ctx.log.warn('Cannot record spool progress.', { error: describe(err) }));
     }
     this.head = null;
     if (this.downSince !== null) {
-      this.ctx.log.info('InfluxDB writes resumed', { sink: this.name, down_ms: Date.now() - this.downSince, spooled_bytes: this.spool?.bytes ?? 0 });
+      this.ctx.log.info('InfluxDB writes resumed.', { sink: this.name, down_ms: Date.now() - this.downSince, spooled_bytes: this.spool?.bytes ?? 0 });
       this.downSince = null;
     }
     this.failures = 0;
@@ -446,7 +446,7 @@ export class InfluxSink implements Sink {
         `InfluxDB at '${target}' still failing after ${s} s and ${this.failures} attempts (${this.bufferedPoints()} points in memory, ${this.spool?.bytes ?? 0} bytes spooled): ${outcome.detail}`,
       );
     } else {
-      this.ctx.log.debug('InfluxDB write failed', { sink: this.name, attempt: this.failures, status: outcome.status, error: outcome.detail });
+      this.ctx.log.debug('InfluxDB write failed.', { sink: this.name, attempt: this.failures, status: outcome.status, error: outcome.detail });
     }
   }
 
@@ -496,7 +496,7 @@ export class InfluxSink implements Sink {
     }
     this.stopped = true;
     if (this.spillTask) await this.spillTask;
-    if (this.spool) await this.spool.close().catch((err) => this.ctx.log.warn('Cannot close the spool', { error: describe(err) }));
+    if (this.spool) await this.spool.close().catch((err) => this.ctx.log.warn('Cannot close the spool.', { error: describe(err) }));
     for (const w of this.flushWaiters) w.resolve();
     this.flushWaiters = [];
     for (const w of this.roomWaiters) w();

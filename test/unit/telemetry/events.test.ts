@@ -100,7 +100,7 @@ test('alert notices count by state, drive alerts_firing and log at info', async 
   assert.equal(await r.value('anomalyd_alerts_firing'), 1);
   assert.equal(await r.value('anomalyd_alerts_total', { state: 'firing' }), 2);
   assert.equal(await r.value('anomalyd_alerts_total', { state: 'resolved' }), 1);
-  assert.deepEqual(r.tc.logs.map((l) => [l.level, l.msg]), [['info', 'Alert firing'], ['info', 'Alert firing'], ['info', 'Alert resolved']]);
+  assert.deepEqual(r.tc.logs.map((l) => [l.level, l.msg]), [['info', 'Alert firing.'], ['info', 'Alert firing.'], ['info', 'Alert resolved.']]);
   assert.equal(r.tc.logs[0].fields?.top_channels, 'vib_x:0.60,current:0.30');
   assert.equal(r.tc.logs[0].fields?.readings, undefined, 'no readings, no field');
   assert.deepEqual(r.events.status.snapshot().alerts.map((a) => a.stream), ['line1/pump2']);
@@ -157,10 +157,10 @@ test('MQTT connection: gauge follows, loss is WARN once, failed reconnects are s
   r.events.mqttConnection(false, 'ECONNREFUSED');
   r.events.mqttConnection(false, 'ECONNREFUSED');
   assert.equal(await r.value('anomalyd_mqtt_connected'), 0);
-  assert.deepEqual(r.tc.logs.map((l) => [l.level, l.msg]), [['info', 'Connected to MQTT broker'], ['warn', 'Lost connection to MQTT broker']]);
+  assert.deepEqual(r.tc.logs.map((l) => [l.level, l.msg]), [['info', 'Connected to MQTT broker.'], ['warn', 'Lost connection to MQTT broker.']]);
   r.clock.advance(61_000);
   r.events.mqttConnection(false, 'ECONNREFUSED');
-  assert.equal(r.tc.logs[2].msg, 'Cannot connect to MQTT broker');
+  assert.equal(r.tc.logs[2].msg, 'Cannot connect to MQTT broker.');
   assert.equal(r.tc.logs[2].fields?.attempts, 3);
 });
 
