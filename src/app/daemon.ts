@@ -135,7 +135,7 @@ export class Daemon {
       throw new Error(`inference.backend ${c.inference.backend}: ${errorMessage(err)}`, { cause: err });
     });
     // The kernel set (avx512, avx2, generic) decides the native backend's speed, so a slow host shows why here.
-    // Log only: model_info's label set {model,version,backend} is pinned by ARCHITECTURE.md's metric contract.
+    // Log only: model_info's label set {model,version,backend} is pinned by the metrics contract (docs/design.md).
     this.log.info('Selected the inference backend.', {
       backend: this.backend.name,
       kernels: this.backend.kernels,

@@ -51,7 +51,7 @@ export interface StreamScoreFilter {
   restore?(state: ScoreFilterState): void;
   /**
    * Where the filter stands now, taken with a snapshot or a delta that a checkpoint writes: the next checkpoint
-   * asks changesSince(mark) for what to append instead of the whole state again (app/filterCheckpoint.ts).
+   * asks changesSince(mark) for what to append instead of the whole state again (state/filterCheckpoint.ts).
    * Undefined (or no method): the filter gives no deltas, and every checkpoint after a change writes it whole.
    */
   mark?(): ScoreFilterMark | undefined;
@@ -87,7 +87,7 @@ export interface ScoreFilterMark {
 }
 
 /**
- * A filter's state relative to its state at a mark: applied to that state's snapshot (as app/filterCheckpoint.ts
+ * A filter's state relative to its state at a mark: applied to that state's snapshot (as state/filterCheckpoint.ts
  * reads a checkpoint back) it gives exactly the snapshot of now. Per scale, the scores pushed since and the few
  * numbers that are not scores; the recent scores are the newest scores pushed, so usually only their count.
  */

@@ -11,7 +11,7 @@
 // Scores are summed over the files of a corpus and normalised to 100 * (raw - null) / (perfect - null).
 export type NabProfileName = 'standard' | 'reward_low_FP_rate' | 'reward_low_FN_rate';
 
-/** NAB application profile weights (config/profiles.json of NAB v1.x); the TN weight plays no part. */
+/** NAB application profile weights (NAB v1.x's profiles.json); the TN weight plays no part. */
 export interface NabCostMatrix {
   readonly tpWeight: number;
   readonly fpWeight: number;

@@ -1,5 +1,5 @@
 // manifest.json: everything needed to use a model artifact correctly besides its weights, and to refuse it
-// when it does not fit the data or stream it is given. Field list: ARCHITECTURE.md, "Model artifact".
+// when it does not fit the data or stream it is given. Field list: docs/design.md, "Model artifact".
 import type { Calibration } from '../core/calibration';
 import type { ScalerParams } from '../core/scaling';
 import { WINDOW_TRANSFORMS, type ChannelTransforms, type WindowTransform } from '../core/windowTransform';

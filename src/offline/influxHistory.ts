@@ -5,9 +5,9 @@
 //   channels by name (alias them, `SELECT mean("x") AS "vib_x_rms" ... GROUP BY time(1s)`). A null cell is a
 //   missing value, as an empty CSV cell is. Each series of the answer (one per GROUP BY tag set) is windowed on
 //   its own, as each CSV file is.
-// - The daemon writes no raw samples to InfluxDB (ARCHITECTURE.md: scores, alerts, health), so the history
-//   comes from whatever already stores the plant's signals (Telegraf, a historian bridge); the alerts come
-//   from the daemon's own `anomaly_alert` points of the stream.
+// - The daemon writes no raw samples to InfluxDB (only scores, alerts and health: docs/design.md, "InfluxDB
+//   schema"), so the history comes from whatever already stores the plant's signals (Telegraf, a historian
+//   bridge); the alerts come from the daemon's own `anomaly_alert` points of the stream.
 // - Alert periods: per alert (fingerprint), from its firing point to its resolved point (or open-ended), started
 //   earlier by the pending windows that led to it (n - 1 hops plus one window of samples, since an alert fires
 //   only after k of n windows). Every window overlapping a period is left out: training on a fault would teach

@@ -1,6 +1,6 @@
 // The Prometheus metrics of the daemon on a non-global registry (several daemons or tests can live in one
-// process). Names and labels of the ARCHITECTURE.md contract are fixed: dashboards, rules and operators'
-// scripts use them. Gauges whose value lives in a component are computed at scrape time from providers
+// process). Names and labels are a contract (docs/design.md, "Prometheus metrics"): dashboards, rules and
+// operators' scripts use them. Gauges whose value lives in a component are computed at scrape time from providers
 // (see gaugeProviders.ts), never refreshed by timers.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RejectReason, WebhookResult } from '../core/context';

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
-import { loadConfigText } from '../../src/config';
+import { loadConfigText } from '../../src/config/load';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const DEPLOY = path.join(ROOT, 'deploy');

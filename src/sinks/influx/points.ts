@@ -1,6 +1,6 @@
-// The InfluxDB schema (ARCHITECTURE.md): how scores, alerts and health figures become points, and how a point is
-// stored in the spool. A point's time is the data's own time (window end, alert transition), never the write
-// time, so a retried or replayed write overwrites the same point instead of adding one.
+// The InfluxDB schema (docs/design.md, "InfluxDB schema"): how scores, alerts and health figures become points,
+// and how a point is stored in the spool. A point's time is the data's own time (window end, alert transition),
+// never the write time, so a retried or replayed write overwrites the same point instead of adding one.
 import type { IPoint } from 'influx';
 import type { AlertNotice } from '../../core/alert';
 import { formatReadings } from '../../core/channelReading';
