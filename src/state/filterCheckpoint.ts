@@ -40,6 +40,7 @@
 // 156 KB and 2.4-3.5 ms of the event loop, with 75 or 864 scores a stream; a base is 14 MB and 20-50 ms at 864
 // scores (1.5 MB at 75), written about every 90 checkpoints (every 10 at 75), so a checkpoint writes ~330 KB
 // on average; a start reads base and deltas back in ~0.4 s.
+import { errorMessage } from '../core/errors';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -573,7 +574,7 @@ export class SavedFilterStates {
         if (decoded.damaged > 0) log.warn('Skipped damaged score filter records of the last checkpoint; those streams judge their scores afresh or from an earlier checkpoint.', { records: decoded.damaged });
       }
     } catch (err) {
-      log.warn('Cannot read the score filter states of the last checkpoint; streams judge their scores afresh.', { error: (err as Error).message });
+      log.warn('Cannot read the score filter states of the last checkpoint; streams judge their scores afresh.', { error: errorMessage(err) });
     }
     return new SavedFilterStates(states, log);
   }
@@ -591,7 +592,7 @@ export class SavedFilterStates {
     try {
       filter.restore(state);
     } catch (err) {
-      this.log.warn('Ignoring the saved score filter state of the stream.', { stream, error: (err as Error).message });
+      this.log.warn('Ignoring the saved score filter state of the stream.', { stream, error: errorMessage(err) });
     }
   }
 }

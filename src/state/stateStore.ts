@@ -9,6 +9,7 @@
 // score filters' log, filterCheckpoint.ts), then state.json naming that generation; only after that are older
 // journals and stream files deleted, and the parts told to drop what they no longer need. Written whenever
 // something changed, at most every `intervalMs`, and at stop.
+import { errorMessage } from '../core/errors';
 import { open, readFile, readdir, rename, mkdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ComponentContext } from '../core/context';
@@ -140,7 +141,7 @@ export class StateStore {
       this.ctx.log.error('State file is corrupt; starting with empty alert state (kept the file aside).', {
         file: this.file,
         aside,
-        error: (err as Error).message,
+        error: errorMessage(err),
       });
     }
   }
@@ -164,7 +165,7 @@ export class StateStore {
         streams = new Map(decoded.items);
         damaged += decoded.damaged;
       } catch (err) {
-        this.ctx.log.warn('Cannot read the saved window buffers; streams start new windows.', { file, error: (err as Error).message });
+        this.ctx.log.warn('Cannot read the saved window buffers; streams start new windows.', { file, error: errorMessage(err) });
       }
     }
     const replay = await this.journal.open(this.journalFrom);
