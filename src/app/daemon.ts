@@ -37,6 +37,10 @@ import { chooseBroker } from './brokerChoice';
 import { buildBrokerStats, buildMqttSource, mqttSubscriptions, shardedDeliver } from './source';
 import { startSimulator, type RunningSimulator } from './embeddedSimulator';
 import { healthPoint } from './health';
+import { Maintenance } from './maintenance';
+import { maintenanceWindows } from '../config/maintenance';
+import { MaintenanceFile } from '../state/maintenanceFile';
+import { OperatorApi } from '../telemetry/operatorApi';
 import { StateLock } from '../state/stateLock';
 import { StateStore } from '../state/stateStore';
 import { FilterStateCapture, FILTERS_FILE_PREFIX, SavedFilterStates } from '../state/filterCheckpoint';
@@ -75,6 +79,7 @@ export class Daemon {
   private models?: ModelRegistry;
   private healthTimer?: NodeJS.Timeout;
   private stallTimer?: NodeJS.Timeout;
+  private maintenance?: Maintenance;
   /** Many streams stalling at once page once (kept here: a reload's Alertmanager sink re-asserts it). */
   private stallSummary?: StallSummary;
   private stopping?: Promise<void>;
@@ -149,6 +154,18 @@ export class Daemon {
       await store.start();
       await probeWritable(c.state_dir);
     });
+    // Before the alert state is restored: an alert a maintenance window holds is not re-asserted to the pagers.
+    const maintenance = new Maintenance({
+      file: new MaintenanceFile(c.state_dir, this.ctx('maintenance').log),
+      log: this.ctx('maintenance').log,
+      now: () => Date.now(),
+      nextSequence: store.nextSequence,
+      changed: (changes) => this.events?.maintenanceChanged(changes),
+    });
+    await maintenance.start(maintenanceWindows(c));
+    this.maintenance = maintenance;
+    this.metrics.provide('maintenance_windows_open', () => maintenance.calendar.openWindows().length);
+    this.metrics.provide('alerts_held', () => maintenance.gate.heldCount);
     // Before the alert state is restored: a resolve sent while restoring closes its episode in the history.
     this.history = new AlertHistoryFile(this.ctx('history'), c.state_dir, this.events.status.history);
     await this.history.start();
@@ -167,7 +184,7 @@ export class Daemon {
     for (const { sink } of this.activeSinks) await this.startSink(sink);
 
     this.binder = createBinder(this.ctx('alerts'), c, this.state, {
-      onRestored: (active) => this.alertmanager()?.reconcile(active),
+      onRestored: (active) => this.alertmanager()?.reconcile(active.filter((n) => !maintenance.holds(n.fingerprint))),
       notify: (notices) => this.pipeline?.notify(notices),
       coarseFor: (model) => this.models?.coarseOf(model),
       learnedRange: (model, channels) => {
@@ -223,6 +240,7 @@ export class Daemon {
         ? { stallSummary: (this.stallSummary = new StallSummary({ fireAfter: c.limits.stall_summary_streams, groupWaitMs: c.limits.stall_summary_wait_ms, nextSequence: store.nextSequence })) }
         : {}),
       reassert: (notices) => this.alertmanager()?.reconcile(notices),
+      gate: (notice) => maintenance.judge(notice),
       // The stream's learned model (state_dir/models) is kept: it took auto_learn_windows windows to learn, and a
       // stream back after a long planned stop goes on with it instead of learning again. A stream that never
       // completed a window has none (learning needs windows), so there is nothing of it to delete there.
@@ -270,6 +288,13 @@ export class Daemon {
         log: this.log.child({ component: 'http' }),
         page: { version: this.info.version, backend: this.backend.name, ...(c.http.external_url !== undefined ? { externalUrl: c.http.external_url } : {}) },
         ...(c.http.token !== undefined ? { bearerToken: c.http.token } : {}),
+        api: new OperatorApi({
+          ...(c.http.token !== undefined ? { readToken: c.http.token } : {}),
+          ...(c.http.admin_token !== undefined ? { adminToken: c.http.admin_token } : {}),
+          maintenance,
+          audit: (event) => this.events?.operatorChange(event),
+          now: () => Date.now(),
+        }),
       });
       const http = this.http;
       this.httpUrl = (await namingConfigKey({ key: 'http.port', value: c.http.port, hostKey: 'http.host', host: c.http.host }, () => http.start())).url;
@@ -285,6 +310,8 @@ export class Daemon {
     this.healthTimer.unref();
     this.stallTimer = setInterval(() => {
       const now = Date.now();
+      // Held alerts whose maintenance window closed with their fault still there page now.
+      pipeline.notify(maintenance.tick(now));
       pipeline.checkStalls(now);
       pipeline.evictIdle(now);
     }, 1000);
@@ -357,6 +384,7 @@ export class Daemon {
 
     // Synchronous from here to the source's route swap: a message is bound and routed under one config.
     const streams = pipeline.rebind(binder.rebind(c));
+    this.maintenance?.setConfigWindows(maintenanceWindows(c));
     const subscribed = this.source?.updateSubscriptions(mqttSubscriptions(c));
     this.config = c;
     const topics = await subscribed?.catch((err: unknown) => {

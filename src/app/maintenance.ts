@@ -5,6 +5,8 @@
 // forgotten once it has ended; a config window stays until the file drops it.
 import { randomBytes } from 'node:crypto';
 import type { AlertNotice } from '../core/alert';
+import type { Log } from '../core/context';
+import { errorMessage } from '../core/errors';
 import { isRecurring, MaintenanceCalendar, occurrenceAt, type CalendarChanges, type MaintenanceWindow, type OpenWindow } from '../core/maintenance';
 import { MaintenanceGate } from '../core/maintenanceGate';
 import type { MaintenanceFile, SavedWindow } from '../state/maintenanceFile';
@@ -12,6 +14,7 @@ import type { MaintenanceActions, MaintenanceRequest, MaintenanceWindowJson } fr
 
 export interface MaintenanceOptions {
   readonly file: MaintenanceFile;
+  readonly log: Log;
   readonly now: () => number;
   readonly nextSequence: () => number;
   /** A window opened or closed (log, metrics, InfluxDB annotation). */
@@ -22,8 +25,12 @@ export class Maintenance implements MaintenanceActions {
   readonly calendar = new MaintenanceCalendar();
   readonly gate: MaintenanceGate;
   private api = new Map<string, SavedWindow>();
-  /** Saves of the API windows, one after another (the file is rewritten whole). */
+  /** Saves of the API windows and held alerts, one after another (the file is rewritten whole). */
   private saving: Promise<void> = Promise.resolve();
+  /** The gate's revision last saved (-1 after a failed save: the next tick tries again). */
+  private savedRevision = 0;
+  /** The last save failed: reported once, and its recovery once. */
+  private failing = false;
 
   constructor(private readonly o: MaintenanceOptions) {
     this.gate = new MaintenanceGate(this.calendar, o.nextSequence);
@@ -34,9 +41,11 @@ export class Maintenance implements MaintenanceActions {
     this.setConfigWindows(configWindows);
     const now = this.o.now();
     const saved = await this.o.file.load();
-    for (const w of saved) if (w.end > now && !this.calendar.get(w.id)) this.keep(w);
-    if (this.api.size !== saved.length) await this.save();
-    this.tick(now);
+    for (const w of saved.windows) if (w.end > now && !this.calendar.get(w.id)) this.keep(w);
+    this.gate.restore(saved.held);
+    this.savedRevision = this.gate.revision;
+    if (this.api.size !== saved.windows.length) await this.save();
+    this.look(now);
   }
 
   /** The config's windows (at start and on reload): they replace the previous config's; API windows stay. */
@@ -44,9 +53,24 @@ export class Maintenance implements MaintenanceActions {
     for (const w of this.calendar.list()) if (w.origin === 'config') this.calendar.delete(w.id);
     for (const w of windows) {
       // A config window takes its id from an API window of the same name (the file wins: it is the plan of record).
-      if (this.api.delete(w.id)) void this.save();
+      if (this.api.delete(w.id)) this.saveInBackground();
       this.calendar.set(w);
     }
+  }
+
+  /**
+   * The pipeline's gate for every notice: held while a window covers its stream (see core/maintenanceGate.ts);
+   * what is held is saved at once, so a restart inside the window still pages at its end.
+   */
+  judge(notice: AlertNotice): AlertNotice {
+    const out = this.gate.judge(notice);
+    if (this.gate.revision !== this.savedRevision) this.saveInBackground();
+    return out;
+  }
+
+  /** Whether a window holds the alert of this fingerprint (restored alerts are not re-asserted to pagers then). */
+  holds(fingerprint: string): boolean {
+    return this.gate.holds(fingerprint);
   }
 
   /** Looks at the calendar now: reports opened and closed windows, forgets ended API windows, returns pages now due. */
@@ -59,8 +83,9 @@ export class Maintenance implements MaintenanceActions {
       this.calendar.delete(id);
       ended = true;
     }
-    if (ended) void this.save();
-    return this.gate.release();
+    const pages = this.gate.release();
+    if (ended || this.gate.revision !== this.savedRevision) this.saveInBackground();
+    return pages;
   }
 
   /** The calendar at `now`, changes reported: a window added or ended through the API counts at once. */
@@ -107,9 +132,28 @@ export class Maintenance implements MaintenanceActions {
     return window;
   }
 
+  /** A save nobody waits for: a failure is logged (the next change or tick tries again). */
+  private saveInBackground(): void {
+    this.save().catch(() => undefined);
+  }
+
   private save(): Promise<void> {
-    const windows = [...this.api.values()];
-    this.saving = this.saving.catch(() => undefined).then(() => this.o.file.save(windows));
+    const saved = { windows: [...this.api.values()], held: [...this.gate.snapshot()] };
+    this.savedRevision = this.gate.revision;
+    this.saving = this.saving
+      .catch(() => undefined)
+      .then(() => this.o.file.save(saved))
+      .then(() => {
+        if (this.failing) this.o.log.info('Saved the maintenance windows and held alerts again.', { file: this.o.file.file });
+        this.failing = false;
+      })
+      .catch((err: unknown) => {
+        // Tried again at the next tick; until then a restart would lose what changed.
+        this.savedRevision = -1;
+        if (!this.failing) this.o.log.error('Cannot save the maintenance windows and held alerts; a restart now would lose the latest change.', { file: this.o.file.file, error: errorMessage(err) });
+        this.failing = true;
+        throw err;
+      });
     return this.saving;
   }
 }

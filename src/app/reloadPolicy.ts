@@ -56,8 +56,8 @@ const OTHER_SECTIONS: Readonly<Record<Exclude<keyof Config, ComponentSection>, S
   shard: { live: false, restartOnly: [] },
   // Read only by the offline commands, so a change has nothing to wait for.
   csv: { live: true, restartOnly: [] },
-  // Restart-only until the daemon can swap a running maintenance calendar for a reloaded one.
-  maintenance: { live: false, restartOnly: [] },
+  // The config's windows are swapped in the running calendar; those made through the API stay.
+  maintenance: { live: true, restartOnly: [] },
 };
 
 /**

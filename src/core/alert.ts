@@ -102,3 +102,12 @@ export interface AlertNotice {
   /** On the page sent when a held alert outlasted its window: which window ended, and its reason, in words. */
   readonly maintenanceEnded?: string;
 }
+
+/**
+ * Whether a notice goes to the pagers (webhooks, Alertmanager, console): not when it is summarised by another
+ * alert that pages for it, nor while a maintenance window holds it. Such notices are still recorded (InfluxDB,
+ * the status page's history, the log).
+ */
+export function reachesPagers(notice: AlertNotice): boolean {
+  return notice.summarisedBy === undefined && notice.maintenance === undefined;
+}

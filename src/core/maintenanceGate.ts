@@ -22,6 +22,7 @@ export type HeldAlertsSnapshot = readonly AlertNotice[];
 
 export class MaintenanceGate {
   private readonly held = new Map<string, Held>();
+  private changes = 0;
 
   constructor(
     private readonly calendar: MaintenanceCalendar,
@@ -33,21 +34,33 @@ export class MaintenanceGate {
     return this.held.size;
   }
 
+  /** Changes with every alert held or let go (a saver knows when to write). */
+  get revision(): number {
+    return this.changes;
+  }
+
+  /** Whether the alert of this fingerprint is held (a restored firing alert is then not re-asserted to pagers). */
+  holds(fingerprint: string): boolean {
+    return this.held.has(fingerprint);
+  }
+
   /** The notice as it goes on to the sinks: marked `maintenance` when it is held. */
   judge(notice: AlertNotice): AlertNotice {
     const held = this.held.get(notice.fingerprint);
     if (notice.status === 'resolved') {
       if (!held) return notice;
       this.held.delete(notice.fingerprint);
+      this.changes++;
       return { ...notice, maintenance: held.window };
     }
     const open = this.calendar.covering(notice.stream, notice.labels);
     if (!open) {
-      this.held.delete(notice.fingerprint);
+      if (this.held.delete(notice.fingerprint)) this.changes++;
       return notice;
     }
     const marked: AlertNotice = { ...notice, maintenance: open.window.id };
     this.held.set(notice.fingerprint, { notice: marked, window: open.window.id, reason: open.window.reason });
+    this.changes++;
     return marked;
   }
 
@@ -62,6 +75,7 @@ export class MaintenanceGate {
       const open = this.calendar.covering(h.notice.stream, h.notice.labels);
       if (open) {
         if (open.window.id !== h.window) {
+          this.changes++;
           h.window = open.window.id;
           h.reason = open.window.reason;
           h.notice = { ...h.notice, maintenance: open.window.id };
@@ -69,6 +83,7 @@ export class MaintenanceGate {
         continue;
       }
       this.held.delete(fingerprint);
+      this.changes++;
       const rest: AlertNotice = { ...h.notice };
       delete (rest as { maintenance?: string }).maintenance;
       const why = `still firing when maintenance window '${h.window}'${h.reason ? ` (${h.reason})` : ''} ended`;

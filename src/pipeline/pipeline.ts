@@ -104,6 +104,11 @@ export interface PipelineDeps {
   /** Alerts taken up again without a transition (the stall summary after a restart): re-asserted to Alertmanager. */
   readonly reassert?: (notices: readonly AlertNotice[]) => void;
   /**
+   * Every notice passes here before it is recorded and sent: a maintenance window marks the ones it holds
+   * (recorded, paged by no one). Absent: notices go on as they are.
+   */
+  readonly gate?: (notice: AlertNotice) => AlertNotice;
+  /**
    * An idle stream is about to be evicted: forget its state (alert state, saved state) and return true, or
    * return false to keep it (an alert of it is firing). Absent: evicted.
    */
@@ -574,8 +579,9 @@ export class Pipeline {
   }
 
   private emit(notices: readonly AlertNotice[]): void {
+    const gate = this.deps.gate;
     for (let i = 0; i < notices.length; i++) {
-      const notice = notices[i];
+      const notice = gate ? gate(notices[i]) : notices[i];
       // A stall resolved (or retired) while its page is still held for grouping: the page goes first.
       if (notice.kind === 'ingestion_stalled' && notice.status === 'resolved' && this.deps.stallSummary) this.emit(this.deps.stallSummary.before(notice));
       this.deps.ctx.events.alertNotice(notice);

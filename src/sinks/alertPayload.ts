@@ -66,6 +66,13 @@ export function alertLabels(notice: AlertNotice): Record<string, string> {
  * claiming recovery, and carries the reason on its own as `resolve_reason` for receivers that route on it.
  */
 export function alertAnnotations(notice: AlertNotice): Record<string, string> & { summary: string; description: string } {
+  const annotations = ownAnnotations(notice);
+  // A page held by a maintenance window and sent when the window ended with the alert still firing says so.
+  if (notice.maintenanceEnded === undefined) return annotations;
+  return { ...annotations, description: `${annotations.description} It is ${notice.maintenanceEnded}.`, maintenance: notice.maintenanceEnded };
+}
+
+function ownAnnotations(notice: AlertNotice): Record<string, string> & { summary: string; description: string } {
   if (notice.status === 'resolved' && notice.reason !== undefined) {
     return {
       summary: `${alertName(notice.kind)} on stream ${notice.stream} closed: no longer checked`,

@@ -7,7 +7,7 @@
 // stop() posts what is queued once more, within one request timeout, and counts what still did not go out as
 // dropped: the next instance re-asserts what is firing (reconcile), but a queued resolve exists only here.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AlertNotice } from '../core/alert';
+import { reachesPagers, type AlertNotice } from '../core/alert';
 import { backoffDelay, classifyStatus, describeFetchError, retryAfterMs, splitCredentials, type BackoffPolicy } from '../core/alertDelivery';
 import type { ComponentContext } from '../core/context';
 import { alertAnnotations, alertLabels, generatorUrl, rfc3339 } from './alertPayload';
@@ -83,7 +83,7 @@ export class AlertmanagerSink implements Sink {
 
   writeAlert(notice: AlertNotice): void {
     // Summarised (one stall among many at once): the summary pages for it.
-    if (this.stopped || notice.summarisedBy !== undefined) return;
+    if (this.stopped || !reachesPagers(notice)) return;
     const previous = this.firing.get(notice.fingerprint);
     if (previous && identity(previous) !== identity(notice)) {
       // New label set (severity escalated): Alertmanager would otherwise keep the old one firing until it expires.
@@ -100,7 +100,7 @@ export class AlertmanagerSink implements Sink {
    */
   reconcile(active: readonly AlertNotice[]): void {
     for (const notice of active) {
-      if (notice.status !== 'firing' || notice.summarisedBy !== undefined || this.firing.has(notice.fingerprint)) continue;
+      if (notice.status !== 'firing' || !reachesPagers(notice) || this.firing.has(notice.fingerprint)) continue;
       this.firing.set(notice.fingerprint, notice);
       this.enqueue(notice);
     }

@@ -1,6 +1,6 @@
 // Console sink: one readable line per alert transition on stdout, for the embedded demo and for operators
 // watching a terminal. Logs go to stderr, so stdout carries only these lines.
-import type { AlertNotice } from '../core/alert';
+import { reachesPagers, type AlertNotice } from '../core/alert';
 import { FLAPPING_LABEL } from '../core/alerting';
 import type { ComponentContext } from '../core/context';
 import { formatPValue, formatShares, rfc3339 } from './alertPayload';
@@ -31,7 +31,7 @@ export class ConsoleSink implements Sink {
 
   writeAlert(notice: AlertNotice): void {
     // Summarised (one stall among many at once): the summary's line speaks for it.
-    if (notice.summarisedBy !== undefined) return;
+    if (!reachesPagers(notice)) return;
     const escalated = notice.status === 'firing' && this.firing.has(notice.fingerprint);
     if (notice.status === 'firing') this.firing.add(notice.fingerprint);
     else this.firing.delete(notice.fingerprint);

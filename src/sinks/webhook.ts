@@ -4,7 +4,7 @@
 // request the receiver refuses again cannot help). After max_retries a notice is counted as failed but kept and
 // retried at the cap interval: a pager must not lose a page because its receiver was down for an hour.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AlertNotice } from '../core/alert';
+import { reachesPagers, type AlertNotice } from '../core/alert';
 import { backoffDelay, classifyStatus, describeFetchError, retryAfterMs, splitCredentials, type AttemptOutcome, type BackoffPolicy } from '../core/alertDelivery';
 import type { ComponentContext } from '../core/context';
 import { webhookBody } from './alertPayload';
@@ -94,7 +94,7 @@ export class WebhookSink implements Sink {
   /** Never blocks: the notice goes to the outbox (disk write in the background) and the delivery loop wakes. */
   writeAlert(notice: AlertNotice): void {
     // Summarised (one stall among many at once): the summary pages for it.
-    if (this.stopped || notice.summarisedBy !== undefined) return;
+    if (this.stopped || !reachesPagers(notice)) return;
     if (notice.status === 'resolved' && !this.options.sendResolved) return;
     if (!this.started) this.beforeStart.push(notice);
     else this.accept(notice);

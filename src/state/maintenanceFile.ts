@@ -1,10 +1,14 @@
 // The maintenance windows created through the operator API, kept in state_dir/maintenance.json so a restart
 // (kill -9 included) keeps them: a window the operator opened for a four-hour valve change must not vanish
-// with the process. Windows from the config file are not written here (the file is their record). Written
+// with the process. Windows from the config file are not written here (the file is their record). Beside them,
+// the alerts the windows hold (core/maintenanceGate.ts): a restart inside a window must still page at its end
+// for a fault that outlasts it, and must not re-assert a held alert to Alertmanager. Written
 // atomically on every change, before the API answers; a damaged file is set aside and reported, and the
 // daemon starts without API windows (the config's still hold).
 import { readFile, rename } from 'node:fs/promises';
 import * as path from 'node:path';
+import type { AlertNotice } from '../core/alert';
+import { reviveFiringNotice } from '../core/alertNoticeCheck';
 import type { Log } from '../core/context';
 import { errorMessage } from '../core/errors';
 import { writeAtomic } from './stateStore';
@@ -22,6 +26,13 @@ export interface SavedWindow {
   readonly createdBy: string;
 }
 
+/** What the file holds. */
+export interface SavedMaintenance {
+  readonly windows: SavedWindow[];
+  /** Firing notices held by a window, each with its `maintenance` mark. */
+  readonly held: AlertNotice[];
+}
+
 export class MaintenanceFile {
   readonly file: string;
 
@@ -32,21 +43,23 @@ export class MaintenanceFile {
     this.file = path.join(stateDir, MAINTENANCE_FILE);
   }
 
-  async load(): Promise<SavedWindow[]> {
+  async load(): Promise<SavedMaintenance> {
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { windows: [], held: [] };
       throw err;
     }
     try {
-      const parsed = JSON.parse(text) as { format?: unknown; windows?: unknown };
+      const parsed = JSON.parse(text) as { format?: unknown; windows?: unknown; held?: unknown };
       if (parsed.format !== FORMAT || !Array.isArray(parsed.windows)) throw new Error(`unexpected content (format ${String(parsed.format)})`);
       const windows = parsed.windows.filter(isSavedWindow);
-      const skipped = parsed.windows.length - windows.length;
-      if (skipped > 0) this.log.warn('Skipped unreadable maintenance windows of the state directory.', { file: this.file, skipped });
-      return windows;
+      const savedHeld: unknown[] = Array.isArray(parsed.held) ? parsed.held : [];
+      const held = savedHeld.map(revivedHeld).filter((n): n is AlertNotice => n !== null);
+      const skipped = parsed.windows.length - windows.length + savedHeld.length - held.length;
+      if (skipped > 0) this.log.warn('Skipped unreadable maintenance windows or held alerts of the state directory.', { file: this.file, skipped });
+      return { windows, held };
     } catch (err) {
       const aside = `${this.file}.corrupt-${Date.now()}`;
       await rename(this.file, aside);
@@ -55,13 +68,22 @@ export class MaintenanceFile {
         aside,
         error: errorMessage(err),
       });
-      return [];
+      return { windows: [], held: [] };
     }
   }
 
-  async save(windows: readonly SavedWindow[]): Promise<void> {
-    await writeAtomic(this.file, JSON.stringify({ format: FORMAT, windows }, null, 1) + '\n');
+  async save(saved: { readonly windows: readonly SavedWindow[]; readonly held: readonly AlertNotice[] }): Promise<void> {
+    await writeAtomic(this.file, JSON.stringify({ format: FORMAT, windows: saved.windows, held: saved.held }, null, 1) + '\n');
   }
+}
+
+/** A held notice read back: a firing notice with its window mark, or null. */
+function revivedHeld(value: unknown): AlertNotice | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const v = value as Record<string, unknown>;
+  if (typeof v['maintenance'] !== 'string' || typeof v['kind'] !== 'string' || typeof v['stream'] !== 'string') return null;
+  const notice = reviveFiringNotice(value, v['kind'] as AlertNotice['kind'], v['stream']);
+  return typeof notice === 'string' ? null : notice;
 }
 
 function isSavedWindow(v: unknown): v is SavedWindow {

@@ -6,7 +6,9 @@ import type { AlertNotice } from '../core/alert';
 import { formatReadings } from '../core/channelReading';
 import { systemClock, type Clock } from '../core/clock';
 import type { EvictReason, Events, Log, LogFields, RejectReason, ScoringFailure, SinkDropReason, WebhookResult } from '../core/context';
+import type { CalendarChanges, OpenWindow } from '../core/maintenance';
 import { LogLimiter } from './logLimiter';
+import type { AuditEvent } from './operatorApi';
 import { OTHER_STREAM, type Metrics } from './metrics';
 import { StatusModel, type StatusOptions } from './status';
 
@@ -28,6 +30,10 @@ export interface TelemetryEvents extends Events {
    * (`error`: the previous config stays in force).
    */
   configReloaded(outcome: ConfigReloadOutcome): void;
+  /** Maintenance windows opened or closed (core/maintenance.ts). */
+  maintenanceChanged(changes: CalendarChanges): void;
+  /** A change through the operator API: who made it and what (the audit trail). */
+  operatorChange(event: AuditEvent): void;
 }
 
 export type ConfigReloadOutcome =
@@ -119,13 +125,18 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
 
     alertNotice(n: AlertNotice): void {
       metrics.alerts.inc({ state: n.status });
-      if (n.summarisedBy !== undefined && n.status === 'firing') metrics.alertsSuppressed.inc({ reason: 'summarised' });
+      if (n.status === 'firing') {
+        if (n.summarisedBy !== undefined) metrics.alertsSuppressed.inc({ reason: 'summarised' });
+        else if (n.maintenance !== undefined) metrics.alertsSuppressed.inc({ reason: 'maintenance' });
+      }
       status.recordAlert(n);
       const fields = {
         stream: n.stream, model: n.model, kind: n.kind, severity: n.severity, score: n.score, threshold: n.threshold,
         p_value: n.pValue, top_channels: n.topChannels.map((c) => `${c.channel}:${c.share.toFixed(2)}`).join(','),
         fingerprint: n.fingerprint, sequence: n.sequence,
         ...(n.summarisedBy !== undefined ? { summarised_by: n.summarisedBy } : {}),
+        ...(n.maintenance !== undefined ? { maintenance: n.maintenance } : {}),
+        ...(n.maintenanceEnded !== undefined ? { maintenance_ended: n.maintenanceEnded } : {}),
         // What the top channels read against what the model expected, for whoever reads the journal, not a pager.
         ...(n.topChannels.some((c) => c.reading) ? { readings: formatReadings(n.topChannels) } : {}),
       };
@@ -216,6 +227,25 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
       metrics.modelInfo.set(labels, 1);
       status.recordModel(model, version, backend, dir);
       log.info('Loaded model.', { model, version, backend, dir });
+    },
+
+    maintenanceChanged(changes: CalendarChanges): void {
+      const fields = (o: OpenWindow): LogFields => ({
+        window: o.window.id,
+        reason: o.window.reason,
+        origin: o.window.origin,
+        streams: (o.window.selector.streams ?? ['**']).join(','),
+        ...(o.window.selector.labels ? { labels: Object.entries(o.window.selector.labels).map(([k, v]) => `${k}=${v}`).join(',') } : {}),
+        start: new Date(o.start).toISOString(),
+        end: new Date(o.end).toISOString(),
+      });
+      for (const o of changes.closed) log.info('Maintenance window closed.', fields(o));
+      for (const o of changes.opened) log.info('Maintenance window opened: alerts of the streams it covers page nobody until it closes.', fields(o));
+    },
+
+    operatorChange(event: AuditEvent): void {
+      metrics.operatorChanges.inc({ action: event.action });
+      log.info('Operator change.', { who: event.who, action: event.action, target: event.target, detail: event.detail });
     },
 
     configReloaded(outcome: ConfigReloadOutcome): void {

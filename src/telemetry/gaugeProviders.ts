@@ -11,6 +11,8 @@ export interface ProviderLabels {
   mqtt_connected: never;
   streams_active: never;
   ingestion_paused: never;
+  maintenance_windows_open: never;
+  alerts_held: never;
 }
 export type ProviderName = keyof ProviderLabels;
 
@@ -26,7 +28,7 @@ export type ProviderFn<K extends ProviderName> = [ProviderLabels[K]] extends [ne
 
 type AnyProvider = () => number | readonly GaugeSample<string>[];
 
-const SINGLE: ReadonlySet<ProviderName> = new Set<ProviderName>(['alerts_firing', 'mqtt_connected', 'streams_active', 'ingestion_paused']);
+const SINGLE: ReadonlySet<ProviderName> = new Set<ProviderName>(['alerts_firing', 'mqtt_connected', 'streams_active', 'ingestion_paused', 'maintenance_windows_open', 'alerts_held']);
 
 export class GaugeProviders {
   private readonly byName = new Map<ProviderName, AnyProvider[]>();

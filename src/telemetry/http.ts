@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Log } from '../core/context';
 import { errorMessage } from '../core/errors';
 import type { Metrics } from './metrics';
+import type { OperatorApi } from './operatorApi';
 import { runChecks, type CheckOutcome, type ReadinessCheck } from './readiness';
 import type { StatusModel } from './status';
 import { alertsJson, streamsJson } from './statusApi';
@@ -29,6 +30,8 @@ export interface TelemetryServerOptions {
    * time). /healthz and /readyz stay open for orchestrator probes; they reveal no stream data.
    */
   readonly bearerToken?: string;
+  /** The operator API (maintenance windows): it answers its own paths, with its own token rules. */
+  readonly api?: OperatorApi;
   /** A check slower than this counts as failed (default 2000 ms). */
   readonly checkTimeoutMs?: number;
 }
@@ -98,7 +101,15 @@ export function createTelemetryServer(opts: TelemetryServerOptions): TelemetrySe
     let reply: Reply;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
-    if (!ROUTES.has(path)) reply = { status: 404, type: TEXT_TYPE, body: `Not found: ${path}\n` };
+    if (opts.api?.handles(path)) {
+      try {
+        const r = await opts.api.handle(req, path);
+        reply = { status: r.status, type: JSON_TYPE, body: r.status === 204 ? '' : JSON.stringify(r.body) + '\n', ...(r.headers ? { headers: { ...r.headers } } : {}) };
+      } catch (err) {
+        opts.log?.error('Cannot serve an operator API request.', { path, detail: errorMessage(err) });
+        reply = { status: 500, type: JSON_TYPE, body: JSON.stringify({ error: 'internal error' }) + '\n' };
+      }
+    } else if (!ROUTES.has(path)) reply = { status: 404, type: TEXT_TYPE, body: `Not found: ${path}\n` };
     else if (req.method !== 'GET' && req.method !== 'HEAD') {
       reply = { status: 405, type: TEXT_TYPE, body: `Method ${req.method ?? ''} not allowed\n`, headers: { allow: 'GET, HEAD' } };
     } else if (opts.bearerToken && PROTECTED.has(path) && !authorized(req.headers.authorization, opts.bearerToken)) {

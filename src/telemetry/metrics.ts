@@ -63,6 +63,7 @@ export interface Metrics {
   readonly scoringFailures: Counter<'model' | 'reason'>;
   readonly providerErrors: Counter<'gauge'>;
   readonly configReloads: Counter<'result'>;
+  readonly operatorChanges: Counter<'action'>;
   readonly messagesOtherShard: Counter;
   readonly streamsEvicted: Counter<'reason'>;
   readonly alertsSuppressed: Counter<'reason'>;
@@ -182,6 +183,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   provided('streams_active', 'anomalyd_streams_active', 'Streams currently tracked (with a window buffer).', []);
   provided('ingestion_paused', 'anomalyd_ingestion_paused',
     '1 while input is held back (MQTT messages unacknowledged at the broker) because a sink or the state directory cannot keep more data.', []);
+  provided('maintenance_windows_open', 'anomalyd_maintenance_windows_open', 'Maintenance windows open now (from the config file and the operator API).', []);
+  provided('alerts_held', 'anomalyd_alerts_held', 'Alerts firing that a maintenance window holds from the pagers; each pages when its window ends if it still fires.', []);
   registry.registerMetric(providerErrors);
 
   const latestScore = new Map<string, number>();
@@ -220,11 +223,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       'Windows of a loaded model that could not be scored and were dropped, by reason: shape (not the model input size), nan (non-finite input or score), engine (the inference call failed).',
       ['model', 'reason'],
     ),
+    operatorChanges: counter('anomalyd_operator_changes_total', 'Changes made through the operator API (audited in the log), by action: maintenance_add, maintenance_end.', ['action']),
     configReloads: counter('anomalyd_config_reloads_total', 'Configuration reloads (SIGHUP), by result: ok (applied) or error (refused, the previous config stays).', ['result']),
     streamsEvicted: counter('anomalyd_streams_evicted_total',
       'Streams forgotten after producing no window for their idle time, by reason: idle (it had completed windows), never_windowed (it never completed one).', ['reason']),
     alertsSuppressed: counter('anomalyd_alerts_suppressed_total',
-      'Alerts that fired but paged nobody, by reason: summarised (a stream among many that stalled at once; one StreamsStalled alert paged for them).', ['reason']),
+      'Alerts that fired but paged nobody, by reason: summarised (a stream among many that stalled at once; one StreamsStalled alert paged for them), maintenance (a maintenance window covered the stream; one still firing when the window ends pages then).', ['reason']),
     messagesOtherShard: counter('anomalyd_messages_other_shard_total',
       'Messages of streams another replica owns (shard): acknowledged and dropped, not scored.'),
     shardInfo: gauge('anomalyd_shard_info', 'This replica\'s shard (value 1): index and count of shard.', ['index', 'count']),
@@ -236,8 +240,9 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   for (const result of Object.keys(WEBHOOK_RESULTS)) m.webhookDeliveries.inc({ result }, 0);
   for (const state of ['firing', 'resolved']) m.alerts.inc({ state }, 0);
   for (const reason of ['idle', 'never_windowed']) m.streamsEvicted.inc({ reason }, 0);
-  m.alertsSuppressed.inc({ reason: 'summarised' }, 0);
+  for (const reason of ['summarised', 'maintenance']) m.alertsSuppressed.inc({ reason }, 0);
   for (const result of ['ok', 'error']) m.configReloads.inc({ result }, 0);
+  for (const action of ['maintenance_add', 'maintenance_end']) m.operatorChanges.inc({ action }, 0);
 
   gauge('anomalyd_build_info', 'Build information (value 1).', ['version', 'node'])
     .set({ version: opts.version ?? 'unknown', node: process.versions.node }, 1);

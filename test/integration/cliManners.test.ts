@@ -62,7 +62,7 @@ test('`anomalyd help CMD` prints exactly what `CMD --help` prints', async () => 
   const top = await cli(['help']);
   assert.equal(top.code, 0);
   assert.match(top.stdout, /^Usage: anomalyd <command>/);
-  assert.match(top.stdout, /\n {2}init {7}write a starter config/);
+  assert.match(top.stdout, /\n {2}init {9}write a starter config/);
 });
 
 test('a closed stdout ends the command quietly with status 0', async () => {

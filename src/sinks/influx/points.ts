@@ -71,6 +71,9 @@ export function alertRecord(n: AlertNotice): InfluxRecord {
     sequence: n.sequence,
     kind: n.kind,
     ...(readings === '' ? {} : { readings }),
+    // Held by a maintenance window (paged by no one), or paged when the window ended with the alert still firing.
+    ...(n.maintenance !== undefined ? { maintenance: n.maintenance } : {}),
+    ...(n.maintenanceEnded !== undefined ? { maintenance_ended: n.maintenanceEnded } : {}),
   };
   for (const c of n.topChannels) {
     // A number of another type (null from an old state file) is left out like NaN.

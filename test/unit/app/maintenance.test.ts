@@ -20,6 +20,7 @@ async function setup(dir?: string): Promise<{ m: Maintenance; clock: { now: numb
   let sequence = 0;
   const m = new Maintenance({
     file: new MaintenanceFile(d, log.ctx.log),
+    log: log.ctx.log,
     now: () => clock.now,
     nextSequence: () => ++sequence,
     changed: (c) => changes.push(...c.opened.map((o) => `opened ${o.window.id}`), ...c.closed.map((o) => `closed ${o.window.id}`)),
@@ -91,4 +92,27 @@ test('a damaged maintenance file is set aside and reported; the daemon starts wi
   assert.deepEqual(m.list().map((w) => w.id), ['cfg']);
   assert.ok((await readdir(dir)).some((f) => f.startsWith('maintenance.json.corrupt-')));
   assert.equal(log.logs.filter((l) => l.level === 'error').length, 1);
+});
+
+test('held alerts are saved as they change and taken up after a restart: the page still comes at the window end', async () => {
+  const first = await setup();
+  await first.m.start([]);
+  const w = await first.m.add({ streams: ['**'], labels: {}, start: T0, end: T0 + H, reason: 'swap' }, 'admin');
+  if ('refused' in w) return assert.fail(w.refused);
+  const held = first.m.judge(daemonAlertNotice({ stream: 's', kind: 'anomaly', startsAt: T0, sequence: 1, detail: 'd' }));
+  assert.equal(held.maintenance, w.id);
+  assert.equal(first.m.holds(held.fingerprint), true);
+  await new Promise((r) => setTimeout(r, 50));
+  const again = await setup(first.dir);
+  await again.m.start([]);
+  assert.equal(again.m.holds(held.fingerprint), true, 'held after the restart');
+  again.clock.now = T0 + H;
+  const pages = again.m.tick();
+  assert.equal(pages.length, 1);
+  assert.equal(pages[0].fingerprint, held.fingerprint);
+  await new Promise((r) => setTimeout(r, 50));
+  const third = await setup(first.dir);
+  third.clock.now = T0 + H;
+  await third.m.start([]);
+  assert.equal(third.m.holds(held.fingerprint), false, 'let go once paged, and saved so');
 });
