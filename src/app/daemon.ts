@@ -241,6 +241,7 @@ export class Daemon {
         : {}),
       reassert: (notices) => this.alertmanager()?.reconcile(notices),
       gate: (notice) => maintenance.judge(notice),
+      learning: (stream, labels) => maintenance.calendar.covering(stream, labels) === null,
       // The stream's learned model (state_dir/models) is kept: it took auto_learn_windows windows to learn, and a
       // stream back after a long planned stop goes on with it instead of learning again. A stream that never
       // completed a window has none (learning needs windows), so there is nothing of it to delete there.

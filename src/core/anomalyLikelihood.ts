@@ -68,9 +68,12 @@ export class AnomalyLikelihood implements StreamScoreFilter {
     this.changes++;
     // Each time scale's raw scores have their own history (their errors are on different scales); the most
     // surprising scale speaks for the window. A scale judges nothing until it has its own learning windows.
-    let tail = this.scale(0).judge(o.score);
+    // A window that must not be learned (maintenance) is judged against the history as it is, and joins neither
+    // the history, the recent scores nor the seen range.
+    const learn = o.learn !== false;
+    let tail = this.scale(0).judge(o.score, learn);
     o.otherScales?.forEach((raw, i) => {
-      if (Number.isFinite(raw)) tail = Math.min(tail, this.scale(i + 1).judge(raw));
+      if (Number.isFinite(raw)) tail = Math.min(tail, this.scale(i + 1).judge(raw, learn));
     });
     let score = Math.min(1, Math.max(0, Math.log(tail + LOG_FLOOR) / Math.log(LOG_FLOOR)));
     const novel = this.outOfRange(o);
@@ -155,7 +158,7 @@ export class AnomalyLikelihood implements StreamScoreFilter {
     const tolerance = this.options.rangeTolerance ?? 0;
     if (tolerance <= 0 || o.window === undefined) return false;
     this.range ??= new RangeNovelty(tolerance, o.window.channels);
-    return this.range.observe(o.window.values);
+    return this.range.observe(o.window.values, o.learn !== false);
   }
 }
 
@@ -228,18 +231,28 @@ class ScoreGaussian {
     }
   }
 
-  /** Upper tail probability of the recent mean including `raw` (1 while learning); `raw` then joins the history. */
-  judge(raw: number): number {
-    this.pushRecent(raw);
+  /**
+   * Upper tail probability of the recent mean including `raw` (1 while learning); `raw` then joins the recent
+   * scores and the history, unless `learn` is false (the mean is then the one `raw` would make, and nothing is kept).
+   */
+  judge(raw: number, learn = true): number {
+    let recentMean: number;
+    if (learn) {
+      this.pushRecent(raw);
+      recentMean = this.recentSum / this.recentCount;
+    } else {
+      const full = this.recentCount === this.recent.length;
+      recentMean = (this.recentSum - (full ? this.recent[this.recentNext] : 0) + raw) / (full ? this.recentCount : this.recentCount + 1);
+    }
     let tail = 1;
     if (this.historyCount >= this.options.learningWindows) {
       const n = this.historyCount;
       const mean = this.sum / n;
       // A floor relative to the mean: a stream whose scores never varied must not turn rounding into 10 sigma.
       const sd = Math.max(Math.sqrt(Math.max(0, this.sumSq / n - mean * mean)), 1e-6 * Math.abs(mean) + 1e-12);
-      tail = upperTail((this.recentSum / this.recentCount - mean) / sd);
+      tail = upperTail((recentMean - mean) / sd);
     }
-    this.pushHistory(raw);
+    if (learn) this.pushHistory(raw);
     return tail;
   }
 

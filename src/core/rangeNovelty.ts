@@ -41,9 +41,9 @@ export class RangeNovelty {
   /**
    * True when a value of the window (time-major, `channels` per step; NaN = missing) lies outside the range
    * seen before this window, widened by the tolerance. A channel with no spread yet (fewer than two distinct
-   * values) judges nothing. The window's values then join the range.
+   * values) judges nothing. The window's values then join the range, unless `learn` is false.
    */
-  observe(values: ArrayLike<number>): boolean {
+  observe(values: ArrayLike<number>, learn = true): boolean {
     const c = this.channels;
     if (values.length % c !== 0) throw new RangeError(`range novelty: ${values.length} values are not ${c}-channel steps`);
     let novel = false;
@@ -59,6 +59,7 @@ export class RangeNovelty {
         if (v > wHi) wHi = v;
       }
       if (hi > lo && (wHi > hi + margin || wLo < lo - margin)) novel = true;
+      if (!learn) continue;
       if (wLo < lo) this.lo[ch] = wLo;
       if (wHi > hi) this.hi[ch] = wHi;
     }

@@ -23,6 +23,11 @@ export interface ScoreObservation {
    * know scales judge each against its own history; others ignore them. Filters return observations without.
    */
   readonly otherScales?: readonly number[];
+  /**
+   * False: judge this window but learn nothing from it (a maintenance window covers the stream: a planned stop
+   * must not become what the stream's normal looks like). Filters return observations without.
+   */
+  readonly learn?: boolean;
 }
 
 /** Raw window values, time-major with `channels` values per step (NaN = missing). */

@@ -109,6 +109,11 @@ export interface PipelineDeps {
    */
   readonly gate?: (notice: AlertNotice) => AlertNotice;
   /**
+   * Whether the stream's windows may be learned from now (auto-learning's collection, the score filter's
+   * history and seen range); false while a maintenance window covers it. Absent: always.
+   */
+  readonly learning?: (stream: string, labels: Readonly<Record<string, string>>) => boolean;
+  /**
    * An idle stream is about to be evicted: forget its state (alert state, saved state) and return true, or
    * return false to keep it (an alert of it is firing). Absent: evicted.
    */
@@ -492,7 +497,7 @@ export class Pipeline {
     const { binding } = state;
     const lane = this.laneFor(binding.model);
     if (!lane) {
-      this.deps.learner?.offer(binding, window);
+      if (this.deps.learning?.(binding.spec.id, binding.labels) !== false) this.deps.learner?.offer(binding, window);
       return true;
     }
     const r = lane.push(window);
@@ -555,9 +560,11 @@ export class Pipeline {
       if (!state) continue;
       const { binding } = state;
       const channels = binding.spec.channels;
+      const learn = this.deps.learning?.(s.stream, binding.labels) !== false;
       const f = binding.scoreFilter?.filter({
         time: s.end, score: s.score, threshold: s.threshold, pValue: s.pValue, anomalous: s.anomalous,
         window: { values: windows[i].values, channels: channels.length },
+        learn,
       }) ?? s;
       events.windowScored(s.stream, model, f.score, f.threshold, f.anomalous);
       points.push({

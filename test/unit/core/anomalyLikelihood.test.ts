@@ -277,3 +277,22 @@ void test('changesSince(mark) applied to the snapshot of the mark gives the snap
     assert.equal(l.changesSince(mark), undefined);
   }
 });
+
+test('a window not to be learned (maintenance) is judged as any other and leaves the filter as it was', () => {
+  const opts = { averageWindows: 3, historyWindows: 50, learningWindows: 10, threshold: 0.5, suppressWindows: 0, rangeTolerance: 0.05 };
+  const a = new AnomalyLikelihood(opts);
+  const b = new AnomalyLikelihood(opts);
+  const obs = (i: number, score: number, v: number, learn?: boolean) => ({ time: i, score, threshold: 1, pValue: 1, anomalous: false, window: { values: [v], channels: 1 }, ...(learn === undefined ? {} : { learn }) });
+  for (let i = 0; i < 30; i++) {
+    const score = 1 + 0.1 * Math.sin(i);
+    a.filter(obs(i, score, i % 7));
+    b.filter(obs(i, score, i % 7));
+  }
+  // b sees a planned stop: scores and values far off, judged but not learned.
+  const judged = b.filter(obs(30, 50, 100, false));
+  assert.equal(judged.score, 1, 'still judged: far out of range and of the history');
+  assert.deepEqual(b.snapshot().scales, a.snapshot().scales, 'history and recent scores unchanged');
+  assert.deepEqual(b.snapshot().range, a.snapshot().range, 'seen range unchanged');
+  // Both then judge the same next window alike.
+  assert.deepEqual(b.filter(obs(31, 1.05, 3)), a.filter(obs(31, 1.05, 3)));
+});
