@@ -14,7 +14,7 @@ import { selectBackend, type BackendInfo } from '../model/backend';
 import type { Detector } from '../model/detector';
 import { Pipeline, type StreamBinding } from '../pipeline/pipeline';
 import { AlertmanagerSink } from '../sinks/alertmanager';
-import type { Sink } from '../sinks/sink';
+import type { EventPoint, Sink } from '../sinks/sink';
 import type { EmbeddedBroker } from '../sources/broker';
 import type { BrokerStats } from '../sources/brokerStats';
 import type { MqttSource } from '../sources/mqtt';
@@ -37,7 +37,7 @@ import { chooseBroker } from './brokerChoice';
 import { buildBrokerStats, buildMqttSource, mqttSubscriptions, shardedDeliver } from './source';
 import { startSimulator, type RunningSimulator } from './embeddedSimulator';
 import { healthPoint } from './health';
-import { Maintenance } from './maintenance';
+import { Maintenance, maintenancePoints } from './maintenance';
 import { maintenanceWindows } from '../config/maintenance';
 import { MaintenanceFile } from '../state/maintenanceFile';
 import { OperatorApi } from '../telemetry/operatorApi';
@@ -160,12 +160,16 @@ export class Daemon {
       log: this.ctx('maintenance').log,
       now: () => Date.now(),
       nextSequence: store.nextSequence,
-      changed: (changes) => this.events?.maintenanceChanged(changes),
+      changed: (changes) => {
+        this.events?.maintenanceChanged(changes);
+        for (const point of maintenancePoints(changes, Date.now())) this.writeEvent(point);
+      },
     });
     await maintenance.start(maintenanceWindows(c));
     this.maintenance = maintenance;
     this.metrics.provide('maintenance_windows_open', () => maintenance.calendar.openWindows().length);
     this.metrics.provide('alerts_held', () => maintenance.gate.heldCount);
+    this.events.status.provideMaintenance(() => maintenance.openViews());
     // Before the alert state is restored: a resolve sent while restoring closes its episode in the history.
     this.history = new AlertHistoryFile(this.ctx('history'), c.state_dir, this.events.status.history);
     await this.history.start();
@@ -293,7 +297,10 @@ export class Daemon {
           ...(c.http.token !== undefined ? { readToken: c.http.token } : {}),
           ...(c.http.admin_token !== undefined ? { adminToken: c.http.admin_token } : {}),
           maintenance,
-          audit: (event) => this.events?.operatorChange(event),
+          audit: (event) => {
+            this.events?.operatorChange(event);
+            this.writeEvent({ kind: 'audit', time: Date.now(), tags: { action: event.action }, fields: { who: event.who, target: event.target, detail: event.detail } });
+          },
           now: () => Date.now(),
         }),
       });
@@ -439,6 +446,10 @@ export class Daemon {
 
   private sinkPlans(c: Config): ReturnType<typeof planSinks> {
     return planSinks(c, (id) => this.ctx(id), externalUrl(c));
+  }
+
+  private writeEvent(point: EventPoint): void {
+    for (const sink of this.sinks) sink.writeEvent?.(point);
   }
 
   private writeHealth(): void {

@@ -9,8 +9,10 @@ import type { Log } from '../core/context';
 import { errorMessage } from '../core/errors';
 import { isRecurring, MaintenanceCalendar, occurrenceAt, type CalendarChanges, type MaintenanceWindow, type OpenWindow } from '../core/maintenance';
 import { MaintenanceGate } from '../core/maintenanceGate';
+import type { EventPoint } from '../core/sink';
 import type { MaintenanceFile, SavedWindow } from '../state/maintenanceFile';
 import type { MaintenanceActions, MaintenanceRequest, MaintenanceWindowJson } from '../telemetry/operatorApi';
+import type { MaintenanceView } from '../telemetry/status';
 
 export interface MaintenanceOptions {
   readonly file: MaintenanceFile;
@@ -92,6 +94,18 @@ export class Maintenance implements MaintenanceActions {
   private look(now: number): void {
     const changes = this.calendar.tick(now);
     if (changes.opened.length > 0 || changes.closed.length > 0) this.o.changed?.(changes);
+  }
+
+  /** The windows open now, for the status page. */
+  openViews(): MaintenanceView[] {
+    return this.calendar.openWindows().map((o) => ({
+      id: o.window.id,
+      reason: o.window.reason,
+      scope: [(o.window.selector.streams ?? ['every stream']).join(', '), ...Object.entries(o.window.selector.labels ?? {}).map(([k, v]) => `${k}=${v}`)].join('; '),
+      start: o.start,
+      end: o.end,
+      origin: o.window.origin,
+    }));
   }
 
   list(): MaintenanceWindowJson[] {
@@ -176,4 +190,22 @@ function windowJson(w: MaintenanceWindow, open: OpenWindow | null): MaintenanceW
     created_by: w.createdBy,
     ...(open ? { open: { start: iso(open.start), end: iso(open.end) } } : {}),
   };
+}
+
+/**
+ * The InfluxDB points of windows opening and closing (`anomaly_maintenance`, tag `window`): an opening at the
+ * occurrence's start with its planned `end` (ms), so a dashboard draws the region; a closing when it closed
+ * (its end, or now for a window ended early).
+ */
+export function maintenancePoints(changes: CalendarChanges, now: number): EventPoint[] {
+  const fields = (o: OpenWindow): Record<string, string> => ({
+    reason: o.window.reason,
+    origin: o.window.origin,
+    streams: (o.window.selector.streams ?? ['**']).join(','),
+    labels: Object.entries(o.window.selector.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
+  });
+  return [
+    ...changes.closed.map((o): EventPoint => ({ kind: 'maintenance', time: Math.min(now, o.end), tags: { window: o.window.id }, fields: { state: 'closed', ...fields(o) } })),
+    ...changes.opened.map((o): EventPoint => ({ kind: 'maintenance', time: o.start, tags: { window: o.window.id }, fields: { state: 'open', end: o.end, ...fields(o) } })),
+  ];
 }

@@ -29,6 +29,17 @@ export interface HealthPoint {
   readonly fields: Readonly<Record<string, number>>;
 }
 
+/**
+ * A maintenance window opening or closing (`anomaly_maintenance`, drawn as annotations by the dashboards), or
+ * a change an operator made through the API (`anomaly_audit`).
+ */
+export interface EventPoint {
+  readonly kind: 'maintenance' | 'audit';
+  readonly time: number;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly fields: Readonly<Record<string, string | number | boolean>>;
+}
+
 export interface SinkStats {
   /** Points (or notices) held in memory awaiting delivery. */
   readonly buffered: number;
@@ -49,6 +60,7 @@ export interface Sink {
   writeScores?(points: readonly ScorePoint[]): void;
   writeAlert?(notice: AlertNotice): void;
   writeHealth?(point: HealthPoint): void;
+  writeEvent?(point: EventPoint): void;
   /**
    * Backpressure: null while the sink can take more; otherwise why not and a promise that resolves once it can
    * (e.g. its memory buffer is nearly full and its disk spool is behind or cannot write). The daemon then stops

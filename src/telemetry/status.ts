@@ -66,6 +66,19 @@ export interface AlertView {
   readonly threshold: number;
   readonly pValue: number;
   readonly topChannels: readonly ChannelShare[];
+  /** The maintenance window holding it from the pagers, if one does. */
+  readonly maintenance?: string;
+}
+
+/** A maintenance window open now, as the page lists it. */
+export interface MaintenanceView {
+  readonly id: string;
+  readonly reason: string;
+  /** Its stream globs and labels, in words ("line1/*; line=line1"). */
+  readonly scope: string;
+  readonly start: number;
+  readonly end: number;
+  readonly origin: 'config' | 'api';
 }
 
 export interface RejectionView {
@@ -101,6 +114,8 @@ export interface StatusSnapshot {
   readonly models: readonly ModelView[];
   /** The last alert episodes, newest first (resolved ones included). */
   readonly episodes: readonly AlertEpisode[];
+  /** Maintenance windows open now. */
+  readonly maintenance: readonly MaintenanceView[];
 }
 
 /** Counts since start, read at each readiness probe (the 'ingest' check). */
@@ -151,6 +166,7 @@ export class StatusModel {
   /** Samples the pipeline took plus messages of other shards (the readiness's "ingesting" check). */
   private acceptedTotal = 0;
   private fillSource: () => readonly StreamFillSource[] = () => [];
+  private maintenanceSource: () => readonly MaintenanceView[] = () => [];
   /** The alert episodes; the daemon loads and saves it (state/alertHistoryFile.ts). */
   readonly history: AlertHistory;
   private mqtt: { connected: boolean; detail: string; since: number | null } = { connected: false, detail: 'not connected yet', since: null };
@@ -166,6 +182,11 @@ export class StatusModel {
   /** Where snapshot() reads each stream's window fill (the pipeline's streams, from their first message). */
   provideStreamFill(source: () => readonly StreamFillSource[]): void {
     this.fillSource = source;
+  }
+
+  /** Where snapshot() reads the maintenance windows open now. */
+  provideMaintenance(source: () => readonly MaintenanceView[]): void {
+    this.maintenanceSource = source;
   }
 
   uptimeMs(): number {
@@ -222,6 +243,7 @@ export class StatusModel {
       fingerprint: n.fingerprint, stream: n.stream, model: n.model, kind: n.kind, severity: n.severity,
       since: n.startsAt, score: n.score, threshold: n.threshold, pValue: n.pValue,
       topChannels: n.topChannels.slice(0, 5),
+      ...(n.maintenance !== undefined ? { maintenance: n.maintenance } : {}),
     });
   }
 
@@ -296,6 +318,7 @@ export class StatusModel {
       rejections: [...this.rejections.values()].sort((a, b) => b.count - a.count),
       models: this.modelViews(),
       episodes: this.history.list(),
+      maintenance: this.maintenanceSource(),
     };
   }
 

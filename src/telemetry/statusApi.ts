@@ -24,6 +24,8 @@ export interface FiringJson {
   readonly threshold: number;
   readonly p_value: number | null;
   readonly top_channels: readonly ChannelShare[];
+  /** The maintenance window holding the alert from the pagers, if one does. */
+  readonly maintenance?: string;
 }
 
 export interface EpisodeJson {
@@ -86,6 +88,7 @@ function firingJson(a: AlertView): FiringJson {
   return {
     fingerprint: a.fingerprint, stream: a.stream, model: a.model, kind: a.kind, severity: a.severity, startsAt: time(a.since),
     score: scored ? finite(a.score) : null, threshold: a.threshold, p_value: scored ? finite(a.pValue) : null, top_channels: a.topChannels,
+    ...(a.maintenance !== undefined ? { maintenance: a.maintenance } : {}),
   };
 }
 

@@ -45,6 +45,7 @@ export function renderStatusPage(s: StatusSnapshot, info: PageInfo = {}, req: Pa
     `<h1>anomalyd${info.version ? ` <span class="muted">${esc(info.version)}</span>` : ''}</h1>`,
     summary(s, info),
     alertsTable(s),
+    maintenanceTable(s),
     streamsTable(s, firingByStream, req.focus),
     episodesTable(s, req.focus),
     rejectionsTable(s),
@@ -75,13 +76,23 @@ function summary(s: StatusSnapshot, info: PageInfo): string {
 function alertsTable(s: StatusSnapshot): string {
   const head = `<h2>Active alerts (${s.alerts.length + s.alertsNotShown})</h2>`;
   if (s.alerts.length === 0 && s.alertsNotShown === 0) return `${head}<p class="ok">None.</p>`;
-  const rows = s.alerts.map((a) => `<tr><td>${esc(a.stream)}</td><td>${esc(a.kind)}</td>`
+  const rows = s.alerts.map((a) => `<tr><td>${esc(a.stream)}</td><td>${esc(a.kind)}${a.maintenance !== undefined ? ` <span class="muted">held by maintenance ${esc(a.maintenance)}</span>` : ''}</td>`
     + `<td class="${a.severity === 'critical' ? 'bad' : 'warn'}">${esc(a.severity)}</td>`
     + `<td>${esc(isoTime(a.since))} <span class="muted">(${esc(duration(s.now - a.since))} ago)</span></td>`
     + `<td class="n">${esc(num(a.score))} / ${esc(num(a.threshold))}</td><td class="n">${esc(num(a.pValue))}</td>`
     + `<td>${a.topChannels.map((c) => `${esc(c.channel)} ${esc((c.share * 100).toFixed(0))}%`).join(', ')}</td></tr>`);
   const more = s.alertsNotShown > 0 ? `<p class="warn">${s.alertsNotShown} more not shown.</p>` : '';
   return `${head}<table id="alerts"><tr><th>Stream</th><th>Kind</th><th>Severity</th><th>Since</th><th>Score / threshold</th><th>p-value</th><th>Top channels</th></tr>${rows.join('')}</table>${more}`;
+}
+
+/** The maintenance windows open now: their alerts are recorded and page nobody until they close. */
+function maintenanceTable(s: StatusSnapshot): string {
+  if (s.maintenance.length === 0) return '';
+  const rows = s.maintenance.map((w) => `<tr><td>${esc(w.id)}</td><td>${esc(w.reason)}</td><td>${esc(w.scope)}</td>`
+    + `<td>${esc(isoTime(w.start))}</td><td>${esc(isoTime(w.end))} <span class="muted">(in ${esc(duration(w.end - s.now))})</span></td>`
+    + `<td>${w.origin === 'config' ? 'config file' : 'operator API'}</td></tr>`);
+  return `<h2>Maintenance windows open (${s.maintenance.length})</h2><p class="muted">Alerts of the streams they cover are recorded but page nobody; one still firing when its window closes pages then.</p>`
+    + `<table id="maintenance"><tr><th>Window</th><th>Reason</th><th>Covers</th><th>Since</th><th>Until</th><th>From</th></tr>${rows.join('')}</table>`;
 }
 
 const STATE_ORDER = { firing: 0, anomalous: 1, insufficient_data: 2, filling: 3, normal: 4 } as const;

@@ -17,7 +17,7 @@ import { after, before, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import type { AlertNotice } from '../../src/core/alert';
 import { healthPoint } from '../../src/app/health';
-import { alertRecord, healthRecord, scoreRecord, type InfluxRecord } from '../../src/sinks/influx/points';
+import { alertRecord, eventRecord, healthRecord, scoreRecord, type InfluxRecord } from '../../src/sinks/influx/points';
 import { createMetrics, type Metrics } from '../../src/telemetry/metrics';
 import { Influxd } from '../helpers/influxd';
 import { notice as alertNotice } from '../helpers/notices';
@@ -164,6 +164,9 @@ function samplePoints(now: number): string {
   records.push(alertRecord(notice('line1/pump1', { status: 'resolved', startsAt: now - 40 * 60_000, endsAt: now - 30 * 60_000, sequence: 2 })));
   records.push(alertRecord(notice('line1/pump2', { startsAt: now - 8 * 60_000, sequence: 3 })));
   records.push(alertRecord(notice('line1/pump2', { startsAt: now - 8 * 60_000, severity: 'critical', pValue: 1e-7, sequence: 4 })));
+  // A maintenance window of line 1, opened 20 minutes ago for an hour (the asset and fleet annotations).
+  const opened = eventRecord({ kind: 'maintenance', time: now - 20 * 60_000, tags: { window: 'valve-swap' }, fields: { state: 'open', end: now + 40 * 60_000, reason: 'valve 3 replaced', origin: 'api', streams: 'line1/*', labels: '' } });
+  if (opened) records.push(opened);
   // Two replicas (shards 0 and 1 of 2), each writing its health every 10 s at its own instants.
     const ingestion = { messagesTotal: 1000, messagesPerSecond: 12.5, rejectedTotal: 1, mqttConnected: true };
   for (let t = start; t <= now; t += 10_000) {

@@ -1,7 +1,9 @@
 // Maintenance windows against the real daemon, Mosquitto and a webhook receiver: a change without the admin token
 // (none or a wrong one) is refused and changes nothing; inside a window a fault is scored and recorded but pages nobody; a fault that
 // resolves inside the window never pages; one still firing when the window ends pages then, once, naming it;
-// `anomalyd maintenance list` shows the open window with its reason; a window survives kill -9.
+// `anomalyd maintenance list` shows the open window with its reason; a window survives kill -9; InfluxDB gets
+// the window's opening and closing (`anomaly_maintenance`), the audit trail (`anomaly_audit`) and the held alerts
+// marked (`anomaly_alert.maintenance`).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test } from 'node:test';
@@ -12,7 +14,7 @@ import { counterValue, faultSuite, MAIN, pollUntil, publishAll, pumpSeries, simA
 const run = promisify(execFile);
 const T0 = Math.floor((Date.now() - 6 * 3600_000) / 1000) * 1000;
 const ADMIN = 'admin-secret-0815';
-const suite = faultSuite('maintenance', { receiver: true });
+const suite = faultSuite('maintenance', { receiver: true, influx: true });
 
 interface Window {
   readonly id: string;
@@ -24,7 +26,9 @@ test('a fault inside a maintenance window pages nobody and is scored; one outlas
   const { receiver } = suite;
   let d = await suite.daemon(
     'maintenance',
-    { sinks: `  webhooks:\n    - { name: oncall, url: ${receiver.url}, retry_base_ms: 100, retry_max_delay_ms: 400 }` },
+    {
+      sinks: `  influx: { url: ${suite.influx.url}/anomalyd, flush_interval_ms: 100 }\n  webhooks:\n    - { name: oncall, url: ${receiver.url}, retry_base_ms: 100, retry_max_delay_ms: 400 }`,
+    },
     (yaml) => yaml.replace(/^http: \{ (.*) \}$/m, `http: { $1, admin_token: ${ADMIN} }`),
   );
   await d.ready();
@@ -87,4 +91,18 @@ test('a fault inside a maintenance window pages nobody and is scored; one outlas
   assert.equal(pages[0].status, 'firing');
   const annotations = (pages[0] as unknown as { annotations?: Record<string, string> }).annotations ?? {};
   assert.match(annotations['maintenance'] ?? JSON.stringify(pages[0]), new RegExp(`still firing when maintenance window '${window.id}' \\(valve 3 replaced\\) ended`));
+
+  // InfluxDB: the window opened and closed, who opened and ended it, and the alerts it held.
+  await d.drained();
+  const rows = async (q: string): Promise<Record<string, unknown>[]> =>
+    (await suite.influx.query(q, 'anomalyd')).flatMap((s) => s.values.map((v) => Object.fromEntries(s.columns.map((c, i) => [c, v[i]]))));
+  const windowRows = await pollUntil('the window closing in InfluxDB', () => rows(`SELECT * FROM anomaly_maintenance WHERE "window" = '${window.id}'`), (r) => r.length === 2, 10_000);
+  assert.deepEqual(windowRows.map((r) => [r['state'], r['reason'], r['streams']]), [['open', 'valve 3 replaced', 'line1/*'], ['closed', 'valve 3 replaced', 'line1/*']]);
+  const audit = await rows('SELECT * FROM anomaly_audit');
+  assert.deepEqual(audit.map((r) => [r['action'], r['who'], r['target']]), [['maintenance_add', 'admin', window.id], ['maintenance_end', 'admin', window.id]]);
+  const held = await rows(`SELECT * FROM anomaly_alert WHERE "maintenance" = '${window.id}'`);
+  assert.ok(held.length >= 3, `the held firing and resolved alerts are marked: ${JSON.stringify(held)}`);
+  const paged = await rows(`SELECT * FROM anomaly_alert WHERE "maintenance_ended" =~ /still firing/`);
+  assert.equal(paged.length, 1, JSON.stringify(paged));
 });
+

@@ -21,10 +21,10 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { AlertNotice } from '../../core/alert';
 import type { ComponentContext } from '../../core/context';
 import { recordOf, type PendingPoint } from './line';
-import { alertRecord, decodeRecord, encodeRecord, healthRecord } from './points';
+import { alertRecord, decodeRecord, encodeRecord, eventRecord, healthRecord } from './points';
 import { backoffDelay, Waker } from './retry';
 import { InfluxWriter, resolveTarget, type WriteOutcome } from './writer';
-import type { HealthPoint, ScorePoint, Sink, SinkAdmission, SinkStats } from '../sink';
+import type { EventPoint, HealthPoint, ScorePoint, Sink, SinkAdmission, SinkStats } from '../sink';
 import { Spool, type SpoolBatch } from '../spool';
 
 export interface InfluxSinkOptions {
@@ -164,6 +164,10 @@ export class InfluxSink implements Sink {
 
   writeHealth(point: HealthPoint): void {
     this.accept([point], healthRecord);
+  }
+
+  writeEvent(point: EventPoint): void {
+    this.accept([point], eventRecord);
   }
 
   flush(): Promise<void> {

@@ -4,11 +4,13 @@
 import type { IPoint } from 'influx';
 import type { AlertNotice } from '../../core/alert';
 import { formatReadings } from '../../core/channelReading';
-import type { HealthPoint, ScorePoint } from '../sink';
+import type { EventPoint, HealthPoint, ScorePoint } from '../sink';
 
 export const SCORE_MEASUREMENT = 'anomaly_score';
 export const ALERT_MEASUREMENT = 'anomaly_alert';
 export const HEALTH_MEASUREMENT = 'anomalyd_health';
+export const MAINTENANCE_MEASUREMENT = 'anomaly_maintenance';
+export const AUDIT_MEASUREMENT = 'anomaly_audit';
 
 export type FieldValue = number | boolean | string;
 
@@ -83,6 +85,13 @@ export function alertRecord(n: AlertNotice): InfluxRecord {
   const fields = finite(values);
   const time = n.status === 'resolved' && n.endsAt !== null ? n.endsAt : n.startsAt;
   return { measurement: ALERT_MEASUREMENT, tags: tags({ stream: n.stream, model: n.model, severity: n.severity }), fields, time: Math.round(time) };
+}
+
+/** A maintenance window's opening or closing, or an operator's change. */
+export function eventRecord(e: EventPoint): InfluxRecord | null {
+  const fields = finite({ ...e.fields });
+  if (Object.keys(fields).length === 0) return null;
+  return { measurement: e.kind === 'maintenance' ? MAINTENANCE_MEASUREMENT : AUDIT_MEASUREMENT, tags: tags(e.tags), fields, time: Math.round(e.time) };
 }
 
 /** Null when no field is a finite number (a point needs at least one field). */

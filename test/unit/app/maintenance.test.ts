@@ -3,7 +3,7 @@ import { mkdtemp, readFile, writeFile, readdir } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { Maintenance } from '../../../src/app/maintenance';
+import { Maintenance, maintenancePoints } from '../../../src/app/maintenance';
 import { daemonAlertNotice } from '../../../src/core/daemonAlert';
 import type { MaintenanceWindow } from '../../../src/core/maintenance';
 import { MaintenanceFile } from '../../../src/state/maintenanceFile';
@@ -116,3 +116,14 @@ test('held alerts are saved as they change and taken up after a restart: the pag
   await third.m.start([]);
   assert.equal(third.m.holds(held.fingerprint), false, 'let go once paged, and saved so');
 });
+
+test('InfluxDB points of a window: the opening at its start with its planned end, the closing when it closed', () => {
+  const o = { window: configWindow, start: T0 + H, end: T0 + 2 * H };
+  const early = maintenancePoints({ opened: [], closed: [o] }, T0 + 1.5 * H);
+  assert.deepEqual(early, [{ kind: 'maintenance', time: T0 + 1.5 * H, tags: { window: 'cfg' }, fields: { state: 'closed', reason: 'from the file', origin: 'config', streams: 'line1/*', labels: '' } }]);
+  const [opened] = maintenancePoints({ opened: [o], closed: [] }, T0 + H + 5);
+  assert.equal(opened.time, T0 + H);
+  assert.equal(opened.fields['end'], T0 + 2 * H);
+  assert.equal(maintenancePoints({ opened: [], closed: [o] }, T0 + 3 * H)[0].time, T0 + 2 * H, 'a window closed at its end is stamped with it');
+});
+

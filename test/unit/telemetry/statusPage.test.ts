@@ -112,3 +112,18 @@ test('links start at the external URL when one is set; ?stream= highlights the s
   assert.match(html, /<tr class="focus"><td>line1\/ok<\/td>/);
   assert.match(renderStatusPage(status.snapshot()), /<a href="\/metrics">\/metrics<\/a>/);
 });
+
+test('open maintenance windows are listed, escaped, and an alert a window holds says so; none open: no section', () => {
+  const { clock, status } = model();
+  assert.doesNotMatch(renderStatusPage(status.snapshot()), /Maintenance windows open/);
+  const now = clock.now();
+  status.provideMaintenance(() => [{ id: 'valve-swap', reason: EVIL, scope: 'line1/*; line=line1', start: now - 60_000, end: now + 3_600_000, origin: 'api' }]);
+  status.recordAlert(notice({ stream: 'line1/held', fingerprint: 'held-1', maintenance: 'valve-swap' }));
+  const html = renderStatusPage(status.snapshot());
+  assert.match(html, /<h2>Maintenance windows open \(1\)<\/h2>/);
+  assert.match(html, /<td>valve-swap<\/td><td>&lt;script&gt;/);
+  assert.match(html, /<td>line1\/\*; line=line1<\/td>/);
+  assert.match(html, /\(in 1h 0m 0s\)<\/span><\/td><td>operator API<\/td>/);
+  assert.match(html, /held by maintenance valve-swap/);
+  assert.ok(!html.includes(EVIL));
+});
