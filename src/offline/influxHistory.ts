@@ -12,11 +12,16 @@
 //   earlier by the pending windows that led to it (n - 1 hops plus one window of samples, since an alert fires
 //   only after k of n windows). Every window overlapping a period is left out: training on a fault would teach
 //   the model that the fault is normal.
+// - Maintenance periods: from the daemon's `anomaly_maintenance` points, each window's opening to its closing
+//   (or its planned end while no closing was written), for the windows whose stream globs cover the stream. A
+//   window that selects by labels alone is left out too: the labels of the stream are the topic template's, not
+//   known here, and leaving out data the window may not have covered costs less than learning a planned stop.
 import type { InfluxConfig } from '../config/schema';
 import type { StreamSpec, Window } from '../core/types';
 import { asError, errorMessage, InputError } from '../core/errors';
 import { windowsFromSeries, type WindowOptions } from '../core/window';
-import { ALERT_MEASUREMENT } from '../sinks/influx/points';
+import { ALERT_MEASUREMENT, MAINTENANCE_MEASUREMENT } from '../sinks/influx/points';
+import { StreamAllowList } from '../core/streamAdmission';
 import { influxIdentifier, influxString, InfluxQueryError, queryInflux, type InfluxSeries } from '../sinks/influx/query';
 import { resolveTarget, type InfluxTarget } from '../sinks/influx/writer';
 
@@ -48,6 +53,7 @@ export interface HistoryWindows {
   readonly excluded: number;
   readonly samples: number;
   readonly series: number;
+  /** The alert periods and maintenance periods (fingerprint `maintenance:<window>`) left out. */
   readonly alertPeriods: readonly AlertPeriod[];
   /** Set when the alerts could not be read because their database does not exist (no daemon wrote there yet). */
   readonly alertsNote?: string;
@@ -64,7 +70,10 @@ export async function windowsFromInflux(req: HistoryRequest): Promise<HistoryWin
 
   const periodMs = req.window.samplePeriodMs ?? medianSpacing(series.map((s) => s.ts));
   const leadMs = ((req.alertWindows - 1) * req.window.hop + req.window.size - 1) * periodMs;
-  const { periods, note } = await alertPeriodsOf(req, leadMs);
+  const alerts = await alertPeriodsOf(req, leadMs);
+  const maintenance = alerts.note ? [] : await maintenancePeriodsOf(req);
+  const periods = [...alerts.periods, ...maintenance];
+  const note = alerts.note;
 
   const windows: Window[] = [];
   let insufficient = 0;
@@ -101,6 +110,64 @@ async function alertPeriodsOf(req: HistoryRequest, leadMs: number): Promise<{ pe
     }
   }
   return { periods: alertPeriods(points, leadMs) };
+}
+
+async function maintenancePeriodsOf(req: HistoryRequest): Promise<AlertPeriod[]> {
+  const q = `SELECT "state", "streams", "end" FROM ${influxIdentifier(req.alertsDatabase)}..${influxIdentifier(MAINTENANCE_MEASUREMENT)} GROUP BY "window"`;
+  let answer: InfluxSeries[];
+  try {
+    answer = await queryInflux(req.target, q, req.alertsDatabase);
+  } catch (err) {
+    throw asInputError(err, 'reading the maintenance windows');
+  }
+  const points: MaintenancePoint[] = [];
+  for (const s of answer) {
+    const [time, state, streams, end] = ['time', 'state', 'streams', 'end'].map((c) => s.columns.indexOf(c));
+    for (const row of s.values) {
+      const t = row[time];
+      if (typeof t !== 'number' || (row[state] !== 'open' && row[state] !== 'closed')) continue;
+      points.push({
+        window: s.tags['window'] ?? '',
+        time: t,
+        state: row[state],
+        streams: typeof row[streams] === 'string' && row[streams] !== '' ? row[streams].split(',') : ['**'],
+        ...(typeof row[end] === 'number' ? { end: row[end] } : {}),
+      });
+    }
+  }
+  return maintenancePeriods(points, req.stream.id);
+}
+
+export interface MaintenancePoint {
+  readonly window: string;
+  readonly time: number;
+  readonly state: 'open' | 'closed';
+  /** The window's stream globs. */
+  readonly streams: readonly string[];
+  /** On an opening: the planned end (ms). */
+  readonly end?: number;
+}
+
+/**
+ * Each opening of a window covering `stream` to its next closing, or to its planned end when no closing
+ * follows (the daemon stopped while it was open), as periods to leave out.
+ */
+export function maintenancePeriods(points: readonly MaintenancePoint[], stream: string): AlertPeriod[] {
+  const out: AlertPeriod[] = [];
+  const open = new Map<string, MaintenancePoint>();
+  for (const p of [...points].sort((a, b) => a.time - b.time || (a.state === 'open' ? -1 : 1))) {
+    if (!new StreamAllowList(p.streams).admits(stream)) continue;
+    const was = open.get(p.window);
+    if (p.state === 'open') {
+      if (was) out.push({ fingerprint: `maintenance:${p.window}`, from: was.time, to: Math.min(p.time, was.end ?? Infinity) });
+      open.set(p.window, p);
+    } else if (was) {
+      open.delete(p.window);
+      out.push({ fingerprint: `maintenance:${p.window}`, from: was.time, to: p.time });
+    }
+  }
+  for (const [window, was] of open) out.push({ fingerprint: `maintenance:${window}`, from: was.time, to: was.end ?? Infinity });
+  return out.sort((a, b) => a.from - b.from);
 }
 
 export interface AlertPoint {

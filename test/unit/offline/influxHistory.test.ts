@@ -1,7 +1,7 @@
 // Alert periods from the daemon's anomaly_alert points, and the checks on what InfluxDB answers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { alertPeriods, type AlertPoint } from '../../../src/offline/influxHistory';
+import { alertPeriods, maintenancePeriods, type AlertPoint, type MaintenancePoint } from '../../../src/offline/influxHistory';
 import { influxIdentifier, influxString, parseResults } from '../../../src/sinks/influx/query';
 
 const p = (time: number, state: AlertPoint['state'], fingerprint = 'a'): AlertPoint => ({ time, state, fingerprint });
@@ -41,4 +41,23 @@ test('query results are checked before use', () => {
 test('InfluxQL literals escape quotes and backslashes', () => {
   assert.equal(influxString("line1/o'brien\\x"), "'line1/o\\'brien\\\\x'");
   assert.equal(influxIdentifier('my "db"'), '"my \\"db\\""');
+});
+
+test('maintenance periods: opening to closing (or to the planned end when no closing came) of the windows covering the stream', () => {
+  const points: MaintenancePoint[] = [
+    { window: 'swap', time: 1000, state: 'open', streams: ['line1/*'], end: 5000 },
+    { window: 'swap', time: 3000, state: 'closed', streams: ['line1/*'] },
+    { window: 'other-line', time: 1000, state: 'open', streams: ['line2/*'], end: 9000 },
+    { window: 'cleaning', time: 6000, state: 'open', streams: ['**'], end: 8000 },
+    { window: 'cleaning', time: 10_000, state: 'open', streams: ['**'], end: 12_000 },
+    { window: 'cleaning', time: 11_000, state: 'closed', streams: ['**'] },
+    { window: 'left-open', time: 20_000, state: 'open', streams: ['line1/pump1'], end: 25_000 },
+  ];
+  assert.deepEqual(maintenancePeriods(points, 'line1/pump1'), [
+    { fingerprint: 'maintenance:swap', from: 1000, to: 3000 },
+    { fingerprint: 'maintenance:cleaning', from: 6000, to: 8000 },
+    { fingerprint: 'maintenance:cleaning', from: 10_000, to: 11_000 },
+    { fingerprint: 'maintenance:left-open', from: 20_000, to: 25_000 },
+  ]);
+  assert.deepEqual(maintenancePeriods(points, 'line3/pump1').map((p) => p.fingerprint), ['maintenance:cleaning', 'maintenance:cleaning']);
 });
