@@ -38,6 +38,8 @@ import { buildBrokerStats, buildMqttSource, mqttSubscriptions, shardedDeliver } 
 import { startSimulator, type RunningSimulator } from './embeddedSimulator';
 import { healthPoint } from './health';
 import { Maintenance, maintenancePoints } from './maintenance';
+import { Feedback } from './feedback';
+import { FeedbackFile } from '../state/feedbackFile';
 import { maintenanceWindows } from '../config/maintenance';
 import { MaintenanceFile } from '../state/maintenanceFile';
 import { OperatorApi } from '../telemetry/operatorApi';
@@ -173,6 +175,17 @@ export class Daemon {
     // Before the alert state is restored: a resolve sent while restoring closes its episode in the history.
     this.history = new AlertHistoryFile(this.ctx('history'), c.state_dir, this.events.status.history);
     await this.history.start();
+    const feedback = new Feedback({
+      file: new FeedbackFile(c.state_dir, this.ctx('feedback').log),
+      history: this.events.status.history,
+      log: this.ctx('feedback').log,
+      now: () => Date.now(),
+      written: (point) => this.writeEvent(point),
+    });
+    await feedback.start();
+    this.metrics.provide('alert_precision', () =>
+      [...feedback.book.precision(Date.now())].flatMap(([stream, p]) => (p.precision === null ? [] : [{ labels: { stream }, value: p.precision }])),
+    );
 
     this.models = new ModelRegistry(this.ctx('models'), this.backend.name);
     await this.models.loadConfigured(c);
@@ -297,6 +310,7 @@ export class Daemon {
           ...(c.http.token !== undefined ? { readToken: c.http.token } : {}),
           ...(c.http.admin_token !== undefined ? { adminToken: c.http.admin_token } : {}),
           maintenance,
+          feedback,
           audit: (event) => {
             this.events?.operatorChange(event);
             this.writeEvent({ kind: 'audit', time: Date.now(), tags: { action: event.action }, fields: { who: event.who, target: event.target, detail: event.detail } });

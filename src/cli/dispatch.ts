@@ -6,6 +6,7 @@ import { isUserError } from '../core/errors';
 import { calibrateCommand } from './calibrate';
 import { runStdoutClosedHandler, UsageError } from './common';
 import { evaluateCommand } from './evaluate';
+import { feedbackCommand } from './feedback';
 import { initCommand } from './init';
 import { maintenanceCommand } from './maintenance';
 import { replayCommand } from './replay';
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   replay: { run: replayCommand, summary: 'score recorded data: scores, decisions and alerts' },
   evaluate: { run: evaluateCommand, summary: 'measure detection quality on a benchmark data set' },
   maintenance: { run: maintenanceCommand, summary: 'list, open or end maintenance windows of a running daemon' },
+  feedback: { run: feedbackCommand, summary: 'label an alert of a running daemon a false or true positive' },
 };
 
 export const USAGE = [

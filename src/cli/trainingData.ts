@@ -76,7 +76,8 @@ export async function recordedWindows(
   if (r.alertsNote) process.stderr.write(`Note: ${r.alertsNote}\n`);
   process.stderr.write(
     `Read ${r.samples} samples in ${r.series} series from ${target.display}; left out ${r.excluded} window(s) overlapping ` +
-      `${r.alertPeriods.length} alert period(s) of '${stream.id}' (alerts from database '${alertsDatabase}')\n`,
+      `${r.alertPeriods.length} alert and maintenance period(s) of '${stream.id}' (alerts from database '${alertsDatabase}')` +
+      `${r.falsePositives > 0 ? `; ${r.falsePositives} alert(s) labelled false_positive kept as training data` : ''}\n`,
   );
   return {
     windows: r.windows,

@@ -30,11 +30,12 @@ export interface HealthPoint {
 }
 
 /**
- * A maintenance window opening or closing (`anomaly_maintenance`, drawn as annotations by the dashboards), or
- * a change an operator made through the API (`anomaly_audit`).
+ * A maintenance window opening or closing (`anomaly_maintenance`, drawn as annotations by the dashboards), a
+ * change an operator made through the API (`anomaly_audit`), or an operator's label of an alert episode
+ * (`anomaly_feedback`).
  */
 export interface EventPoint {
-  readonly kind: 'maintenance' | 'audit';
+  readonly kind: 'maintenance' | 'audit' | 'feedback';
   readonly time: number;
   readonly tags: Readonly<Record<string, string>>;
   readonly fields: Readonly<Record<string, string | number | boolean>>;

@@ -12,6 +12,9 @@
 //   earlier by the pending windows that led to it (n - 1 hops plus one window of samples, since an alert fires
 //   only after k of n windows). Every window overlapping a period is left out: training on a fault would teach
 //   the model that the fault is normal.
+// - Operator feedback: an alert episode an operator labelled false_positive (the daemon's `anomaly_feedback`
+//   points, at the episode's start) is not left out: the machine was running normally, and the next model
+//   should learn that. One labelled true_positive stays out like any alert.
 // - Maintenance periods: from the daemon's `anomaly_maintenance` points, each window's opening to its closing
 //   (or its planned end while no closing was written), for the windows whose stream globs cover the stream. A
 //   window that selects by labels alone is left out too: the labels of the stream are the topic template's, not
@@ -20,7 +23,8 @@ import type { InfluxConfig } from '../config/schema';
 import type { StreamSpec, Window } from '../core/types';
 import { asError, errorMessage, InputError } from '../core/errors';
 import { windowsFromSeries, type WindowOptions } from '../core/window';
-import { ALERT_MEASUREMENT, MAINTENANCE_MEASUREMENT } from '../sinks/influx/points';
+import { ALERT_MEASUREMENT, FEEDBACK_MEASUREMENT, MAINTENANCE_MEASUREMENT } from '../sinks/influx/points';
+import { episodeKey } from '../core/feedback';
 import { StreamAllowList } from '../core/streamAdmission';
 import { influxIdentifier, influxString, InfluxQueryError, queryInflux, type InfluxSeries } from '../sinks/influx/query';
 import { resolveTarget, type InfluxTarget } from '../sinks/influx/writer';
@@ -55,6 +59,8 @@ export interface HistoryWindows {
   readonly series: number;
   /** The alert periods and maintenance periods (fingerprint `maintenance:<window>`) left out. */
   readonly alertPeriods: readonly AlertPeriod[];
+  /** Alert periods used as training data because an operator labelled them false_positive. */
+  readonly falsePositives: number;
   /** Set when the alerts could not be read because their database does not exist (no daemon wrote there yet). */
   readonly alertsNote?: string;
 }
@@ -72,7 +78,10 @@ export async function windowsFromInflux(req: HistoryRequest): Promise<HistoryWin
   const leadMs = ((req.alertWindows - 1) * req.window.hop + req.window.size - 1) * periodMs;
   const alerts = await alertPeriodsOf(req, leadMs);
   const maintenance = alerts.note ? [] : await maintenancePeriodsOf(req);
-  const periods = [...alerts.periods, ...maintenance];
+  const falsePositives = alerts.note ? new Set<string>() : await falsePositivesOf(req);
+  const alertPeriodsKept = alerts.periods.filter((p) => !falsePositives.has(episodeKey(p.fingerprint, p.from + leadMs)));
+  const periods = [...alertPeriodsKept, ...maintenance];
+  const labelledFalse = alerts.periods.length - alertPeriodsKept.length;
   const note = alerts.note;
 
   const windows: Window[] = [];
@@ -85,7 +94,7 @@ export async function windowsFromInflux(req: HistoryRequest): Promise<HistoryWin
       else windows.push(e.window);
     }
   }
-  return { windows, insufficient, excluded, samples, series: series.length, alertPeriods: periods, ...(note ? { alertsNote: note } : {}) };
+  return { windows, insufficient, excluded, samples, series: series.length, alertPeriods: periods, falsePositives: labelledFalse, ...(note ? { alertsNote: note } : {}) };
 }
 
 async function alertPeriodsOf(req: HistoryRequest, leadMs: number): Promise<{ periods: AlertPeriod[]; note?: string }> {
@@ -110,6 +119,23 @@ async function alertPeriodsOf(req: HistoryRequest, leadMs: number): Promise<{ pe
     }
   }
   return { periods: alertPeriods(points, leadMs) };
+}
+
+/** The episodes of the stream labelled false_positive (their latest label), as episodeKey()s. */
+async function falsePositivesOf(req: HistoryRequest): Promise<Set<string>> {
+  const q = `SELECT "label" FROM ${influxIdentifier(req.alertsDatabase)}..${influxIdentifier(FEEDBACK_MEASUREMENT)} WHERE "stream" = ${influxString(req.stream.id)} GROUP BY "fingerprint"`;
+  let answer: InfluxSeries[];
+  try {
+    answer = await queryInflux(req.target, q, req.alertsDatabase);
+  } catch (err) {
+    throw asInputError(err, 'reading the alert labels');
+  }
+  const out = new Set<string>();
+  for (const s of answer) {
+    const [time, label] = ['time', 'label'].map((c) => s.columns.indexOf(c));
+    for (const row of s.values) if (typeof row[time] === 'number' && row[label] === 'false_positive') out.add(episodeKey(s.tags['fingerprint'] ?? '', row[time]));
+  }
+  return out;
 }
 
 async function maintenancePeriodsOf(req: HistoryRequest): Promise<AlertPeriod[]> {

@@ -13,6 +13,7 @@ export interface ProviderLabels {
   ingestion_paused: never;
   maintenance_windows_open: never;
   alerts_held: never;
+  alert_precision: 'stream';
 }
 export type ProviderName = keyof ProviderLabels;
 

@@ -184,6 +184,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   provided('ingestion_paused', 'anomalyd_ingestion_paused',
     '1 while input is held back (MQTT messages unacknowledged at the broker) because a sink or the state directory cannot keep more data.', []);
   provided('maintenance_windows_open', 'anomalyd_maintenance_windows_open', 'Maintenance windows open now (from the config file and the operator API).', []);
+  provided('alert_precision', 'anomalyd_alert_precision',
+    "Share of a stream's alert episodes labelled true_positive among those labelled (true_positive or false_positive) that started in the last 30 days; streams without labels have no series.", ['stream']);
   provided('alerts_held', 'anomalyd_alerts_held', 'Alerts firing that a maintenance window holds from the pagers; each pages when its window ends if it still fires.', []);
   registry.registerMetric(providerErrors);
 
@@ -223,7 +225,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       'Windows of a loaded model that could not be scored and were dropped, by reason: shape (not the model input size), nan (non-finite input or score), engine (the inference call failed).',
       ['model', 'reason'],
     ),
-    operatorChanges: counter('anomalyd_operator_changes_total', 'Changes made through the operator API (audited in the log), by action: maintenance_add, maintenance_end.', ['action']),
+    operatorChanges: counter('anomalyd_operator_changes_total', 'Changes made through the operator API (audited in the log), by action: maintenance_add, maintenance_end, feedback.', ['action']),
     configReloads: counter('anomalyd_config_reloads_total', 'Configuration reloads (SIGHUP), by result: ok (applied) or error (refused, the previous config stays).', ['result']),
     streamsEvicted: counter('anomalyd_streams_evicted_total',
       'Streams forgotten after producing no window for their idle time, by reason: idle (it had completed windows), never_windowed (it never completed one).', ['reason']),
@@ -242,7 +244,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   for (const reason of ['idle', 'never_windowed']) m.streamsEvicted.inc({ reason }, 0);
   for (const reason of ['summarised', 'maintenance']) m.alertsSuppressed.inc({ reason }, 0);
   for (const result of ['ok', 'error']) m.configReloads.inc({ result }, 0);
-  for (const action of ['maintenance_add', 'maintenance_end']) m.operatorChanges.inc({ action }, 0);
+  for (const action of ['maintenance_add', 'maintenance_end', 'feedback']) m.operatorChanges.inc({ action }, 0);
 
   gauge('anomalyd_build_info', 'Build information (value 1).', ['version', 'node'])
     .set({ version: opts.version ?? 'unknown', node: process.versions.node }, 1);

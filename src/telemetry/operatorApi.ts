@@ -1,13 +1,14 @@
-// The operator's write surface on the daemon's HTTP port, under /api/v1/: maintenance windows today (feedback,
-// models and retraining join it). Reading follows the status page's rule (the bearer token where one is set);
-// every change needs the separate admin token, and with none configured changes are refused with 403, so a
-// default install exposes no write surface. A missing or wrong token is 401, the read token on a change 403.
+// The operator's write surface on the daemon's HTTP port, under /api/v1/: maintenance windows and labels of
+// alert episodes (models and retraining join it). Reading follows the status page's rule (the bearer token where
+// one is set); every change needs the separate admin token, and with none configured changes are refused with
+// 403, so a default install exposes no write surface. A missing or wrong token is 401, the read token on a change 403.
 // Each accepted change is reported to `audit` (who and what) before it is answered.
 //
 // JSON in and out. Bodies are read up to MAX_BODY_BYTES and must be application/json; what the actions refuse
 // comes back as 400 with the reason, an unknown id as 404.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { FEEDBACK_LABELS, isFeedbackLabel, type FeedbackLabel } from '../core/feedback';
 
 /** A maintenance window as the API shows it. */
 export interface MaintenanceWindowJson {
@@ -45,6 +46,34 @@ export interface MaintenanceActions {
   end(id: string, who: string): Promise<'ended' | 'unknown' | 'config'>;
 }
 
+/** A label of an alert episode as the API shows it. */
+export interface FeedbackJson {
+  readonly fingerprint: string;
+  readonly stream: string;
+  readonly kind: string;
+  readonly startsAt: string;
+  readonly endsAt: string | null;
+  readonly label: FeedbackLabel;
+  readonly note: string;
+  readonly who: string;
+  readonly at: string;
+}
+
+/** What POST /api/v1/alerts/{fingerprint}/feedback asks for. */
+export interface FeedbackRequest {
+  readonly label: FeedbackLabel;
+  readonly note: string;
+  /** The episode's start (ms); absent: the alert's latest episode. */
+  readonly startsAt?: number;
+}
+
+export interface FeedbackActions {
+  /** Newest episode first. */
+  list(): FeedbackJson[];
+  /** Labels the episode (saved when it resolves), or 'unknown' when the daemon knows no such episode. */
+  label(fingerprint: string, request: FeedbackRequest, who: string): Promise<FeedbackJson | 'unknown'>;
+}
+
 export interface AuditEvent {
   readonly who: string;
   readonly action: string;
@@ -58,6 +87,7 @@ export interface OperatorApiOptions {
   /** Required for every change; none = changes refused (403). */
   readonly adminToken?: string;
   readonly maintenance?: MaintenanceActions;
+  readonly feedback?: FeedbackActions;
   readonly audit: (event: AuditEvent) => void;
   /** Now (ms): a window's default start. */
   readonly now: () => number;
@@ -79,7 +109,7 @@ export class OperatorApi {
 
   /** Whether this API answers the path (the HTTP server routes the rest as before). */
   handles(path: string): boolean {
-    return path === '/api/v1/maintenance' || path.startsWith('/api/v1/maintenance/');
+    return path === '/api/v1/maintenance' || path.startsWith('/api/v1/maintenance/') || path === '/api/v1/feedback' || FEEDBACK_PATH.test(path);
   }
 
   async handle(req: IncomingMessage, path: string): Promise<ApiReply> {
@@ -87,6 +117,27 @@ export class OperatorApi {
     const change = method !== 'GET' && method !== 'HEAD';
     const denied = this.deny(req.headers.authorization, change);
     if (denied) return denied;
+    if (path === '/api/v1/feedback' || FEEDBACK_PATH.test(path)) return this.feedback(req, path, method, change);
+    return this.maintenance(req, path, method, change);
+  }
+
+  private async feedback(req: IncomingMessage, path: string, method: string, change: boolean): Promise<ApiReply> {
+    const feedback = this.o.feedback;
+    if (!feedback) return { status: 404, body: { error: 'alert labels are not available' } };
+    if (path === '/api/v1/feedback') return change ? methodNotAllowed('GET, HEAD') : { status: 200, body: { feedback: feedback.list() } };
+    if (method !== 'POST') return methodNotAllowed('POST');
+    const fingerprint = decoded(FEEDBACK_PATH.exec(path)?.[1] ?? '');
+    const body = await readJson(req);
+    if ('error' in body) return { status: body.status, body: { error: body.error } };
+    const request = feedbackRequest(body.value);
+    if ('refused' in request) return { status: 400, body: { error: request.refused } };
+    const labelled = await feedback.label(fingerprint, request, ADMIN);
+    if (labelled === 'unknown') return { status: 404, body: { error: `no alert episode with fingerprint '${fingerprint}'${request.startsAt !== undefined ? ` starting at ${new Date(request.startsAt).toISOString()}` : ''} among the firing alerts and the last episodes (GET /api/v1/alerts)` } };
+    this.o.audit({ who: ADMIN, action: 'feedback', target: `${fingerprint}@${labelled.startsAt}`, detail: `${labelled.label}${labelled.note ? `: ${labelled.note}` : ''}` });
+    return { status: 201, body: labelled };
+  }
+
+  private async maintenance(req: IncomingMessage, path: string, method: string, change: boolean): Promise<ApiReply> {
     const segments = path.split('/').slice(4); // ['', 'api', 'v1', 'maintenance', ...]
     const maintenance = this.o.maintenance;
     if (!maintenance) return { status: 404, body: { error: 'maintenance windows are not available' } };
@@ -102,7 +153,7 @@ export class OperatorApi {
       this.o.audit({ who: ADMIN, action: 'maintenance_add', target: window.id, detail: `${window.reason}; ${window.start ?? ''} to ${window.end ?? ''}` });
       return { status: 201, body: window, headers: { location: `/api/v1/maintenance/${encodeURIComponent(window.id)}` } };
     }
-    const id = decodeURIComponent(segments[0]);
+    const id = decoded(segments[0]);
     if (segments.length > 1 || id.length === 0 || id.length > MAX_ID_LENGTH) return { status: 404, body: { error: 'not found' } };
     if (!change) {
       const window = maintenance.list().find((w) => w.id === id);
@@ -127,6 +178,35 @@ export class OperatorApi {
     if (matches(header, this.o.adminToken)) return null;
     if (this.o.readToken && matches(header, this.o.readToken)) return { status: 403, body: { error: 'the read token cannot make changes: use the admin token' } };
     return unauthorized;
+  }
+}
+
+/** POST /api/v1/alerts/{fingerprint}/feedback (fingerprints are hex; anything else is no alert of this daemon). */
+const FEEDBACK_PATH = /^\/api\/v1\/alerts\/([^/]{1,64})\/feedback$/;
+const FEEDBACK_KEYS = new Set(['label', 'note', 'startsAt']);
+
+/** The label a POST body asks for, or why it cannot be one. */
+export function feedbackRequest(value: unknown): FeedbackRequest | { refused: string } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { refused: 'the body must be a JSON object' };
+  const body = value as Record<string, unknown>;
+  const unknown = Object.keys(body).filter((k) => !FEEDBACK_KEYS.has(k));
+  if (unknown.length > 0) return { refused: `unknown field(s): ${unknown.join(', ')} (known: ${[...FEEDBACK_KEYS].join(', ')})` };
+  const label = body['label'];
+  if (!isFeedbackLabel(label)) return { refused: `label must be one of ${FEEDBACK_LABELS.join(', ')}` };
+  const note = body['note'] ?? '';
+  if (typeof note !== 'string' || note.length > 1000) return { refused: 'note must be a string of at most 1,000 characters' };
+  if (body['startsAt'] === undefined) return { label, note: note.trim() };
+  const startsAt = isoTime(body['startsAt']);
+  if (startsAt === null) return { refused: "startsAt must be the episode's start as ISO 8601 with a zone (as GET /api/v1/alerts shows it)" };
+  return { label, note: note.trim(), startsAt };
+}
+
+/** A path segment decoded; a malformed escape is kept as written (it then names nothing: 404, not a 500). */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
   }
 }
 

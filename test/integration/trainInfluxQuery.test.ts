@@ -101,7 +101,7 @@ test('train --influx-query leaves out the windows of the stream\'s alert periods
   assert.equal(out['windows'], ALL - EXCLUDED);
   assert.equal(out['insufficient_windows'], 0);
   assert.ok(existsSync(path.join(dir, 'model', 'manifest.json')));
-  assert.match(r.stderr, /left out 56 window\(s\) overlapping 2 alert period\(s\) of 'line1\/pump1' \(alerts from database 'anomalyd'\)/);
+  assert.match(r.stderr, /left out 56 window\(s\) overlapping 2 alert and maintenance period\(s\) of 'line1\/pump1' \(alerts from database 'anomalyd'\)\n/);
 });
 
 test('without alerts to read (no sinks.influx: alerts looked up in the queried database) every window is used', async () => {
@@ -143,3 +143,26 @@ test('bad queries, missing columns and unreachable servers are clear errors (exi
   assert.equal(noServer.code, 1);
   assert.match(noServer.stderr, /give --influx-url .* or configure sinks\.influx/);
 });
+
+// Last: it adds the operator's label and a maintenance window to the daemon's database. pump1's first alert
+// (600-700 s) labelled false_positive becomes training data again (its 30 windows come back); a maintenance
+// window of line1/* open 250-300 s (closed then; planned until 320 s) leaves out the windows overlapping it:
+// end >= 250 and end - 19 <= 300, j = 47..60, 14 windows. A window of line2 changes nothing.
+test('train --influx-query takes a false positive back as training data and leaves maintenance windows out', async () => {
+  const lines = [
+    `anomaly_feedback,stream=line1/pump1,fingerprint=fp1 label="false_positive",note="valve test",who="admin",kind="anomaly",ends_at=${T0 + 700_000} ${T0 + 600_000}`,
+    `anomaly_maintenance,window=swap state="open",reason="valve swap",origin="api",streams="line1/*",labels="",end=${T0 + 320_000} ${T0 + 250_000}`,
+    `anomaly_maintenance,window=swap state="closed",reason="valve swap",origin="api",streams="line1/*",labels="" ${T0 + 300_000}`,
+    `anomaly_maintenance,window=other state="open",reason="line 2",origin="api",streams="line2/*",labels="",end=${T0 + 900_000} ${T0 + 800_000}`,
+  ].join('\n');
+  const w = await influx.writeLines('anomalyd', lines);
+  assert.equal(w.status, 204, w.body);
+  const r = await cli('train', '-c', 'config.yaml', '--stream', 'line1/pump1', '--influx-query', QUERY, '--influx-url', `${influx.url}/plant`, '--out', 'model-fb', '--no-report', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Record<string, unknown>;
+  assert.equal(out['alert_periods'], 2, 'the open alert and the maintenance window');
+  assert.equal(out['excluded_windows'], 26 + 14);
+  assert.equal(out['windows'], ALL - 26 - 14);
+  assert.match(r.stderr, /1 alert\(s\) labelled false_positive kept as training data/);
+});
+

@@ -11,6 +11,8 @@ export const ALERT_MEASUREMENT = 'anomaly_alert';
 export const HEALTH_MEASUREMENT = 'anomalyd_health';
 export const MAINTENANCE_MEASUREMENT = 'anomaly_maintenance';
 export const AUDIT_MEASUREMENT = 'anomaly_audit';
+export const FEEDBACK_MEASUREMENT = 'anomaly_feedback';
+const EVENT_MEASUREMENTS = { maintenance: MAINTENANCE_MEASUREMENT, audit: AUDIT_MEASUREMENT, feedback: FEEDBACK_MEASUREMENT } as const;
 
 export type FieldValue = number | boolean | string;
 
@@ -87,11 +89,11 @@ export function alertRecord(n: AlertNotice): InfluxRecord {
   return { measurement: ALERT_MEASUREMENT, tags: tags({ stream: n.stream, model: n.model, severity: n.severity }), fields, time: Math.round(time) };
 }
 
-/** A maintenance window's opening or closing, or an operator's change. */
+/** A maintenance window's opening or closing, an operator's change, or a label of an alert episode. */
 export function eventRecord(e: EventPoint): InfluxRecord | null {
   const fields = finite({ ...e.fields });
   if (Object.keys(fields).length === 0) return null;
-  return { measurement: e.kind === 'maintenance' ? MAINTENANCE_MEASUREMENT : AUDIT_MEASUREMENT, tags: tags(e.tags), fields, time: Math.round(e.time) };
+  return { measurement: EVENT_MEASUREMENTS[e.kind], tags: tags(e.tags), fields, time: Math.round(e.time) };
 }
 
 /** Null when no field is a finite number (a point needs at least one field). */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { maintenanceRequest, OperatorApi, type AuditEvent, type MaintenanceActions, type MaintenanceWindowJson } from '../../../src/telemetry/operatorApi';
+import { maintenanceRequest, OperatorApi, type AuditEvent, type FeedbackActions, type MaintenanceActions, type MaintenanceWindowJson } from '../../../src/telemetry/operatorApi';
 
 const NOW = Date.parse('2026-12-10T06:00:00Z');
 
@@ -119,4 +119,40 @@ test('maintenance request: defaults and refusals', () => {
   assert.match(refused({ reason: 'r', start: '2026-12-09T01:00:00Z', end: '2026-12-09T05:00:00Z' }), /in the past/);
   assert.match(refused({ reason: 'r', end: '2026-12-10T07:00:00Z', labels: { line: 1 } }), /labels must be/);
   assert.match(refused({ reason: 'r', end: '2026-12-10T07:00:00Z', streams: [] }), /streams must be/);
+});
+
+test('operator API: feedback needs the admin token, names an episode the daemon knows, and is audited', async () => {
+  const labels: { fingerprint: string; label: string; startsAt?: number }[] = [];
+  const feedback: FeedbackActions = {
+    list: () => [],
+    label: (fingerprint, request) => {
+      if (fingerprint !== 'abc123') return Promise.resolve('unknown' as const);
+      labels.push({ fingerprint, label: request.label, ...(request.startsAt !== undefined ? { startsAt: request.startsAt } : {}) });
+      return Promise.resolve({ fingerprint, stream: 's', kind: 'anomaly', startsAt: '2026-12-10T05:00:00.000Z', endsAt: null, label: request.label, note: request.note, who: 'admin', at: '2026-12-10T06:00:00.000Z' });
+    },
+  };
+  const audit: AuditEvent[] = [];
+  const api = new OperatorApi({ adminToken: 'admin-secret', feedback, audit: (e) => audit.push(e), now: () => NOW });
+  const server = createServer((req, res) => {
+    void api.handle(req, new URL(req.url ?? '/', 'http://x').pathname).then((r) => res.writeHead(r.status, { 'content-type': 'application/json' }).end(JSON.stringify(r.body)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const post = (fp: string, body: unknown, token = 'admin-secret'): Promise<Response> =>
+    fetch(`${url}/api/v1/alerts/${fp}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  try {
+    assert.equal(api.handles('/api/v1/alerts'), false, 'the status JSON stays with the HTTP server');
+    assert.equal((await post('abc123', { label: 'false_positive' }, 'wrong')).status, 401);
+    assert.equal((await post('abc123', { label: 'maybe' })).status, 400);
+    assert.equal((await post('abc123', { label: 'true_positive', startsAt: 'yesterday' })).status, 400);
+    assert.equal((await post('nope', { label: 'true_positive' })).status, 404);
+    assert.equal(labels.length, 0);
+    const ok = await post('abc123', { label: 'false_positive', note: ' valve test ', startsAt: '2026-12-10T05:00:00Z' });
+    assert.equal(ok.status, 201);
+    assert.deepEqual(labels, [{ fingerprint: 'abc123', label: 'false_positive', startsAt: Date.parse('2026-12-10T05:00:00Z') }]);
+    assert.deepEqual(audit.map((a) => [a.action, a.target, a.detail]), [['feedback', 'abc123@2026-12-10T05:00:00.000Z', 'false_positive: valve test']]);
+    assert.equal((await fetch(`${url}/api/v1/feedback`)).status, 200);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 });
