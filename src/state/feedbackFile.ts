@@ -2,11 +2,10 @@
 // they are months of what people on the plant told the detector, and the next model's training data depends on
 // them. Written atomically on every change, before the API answers; a damaged file is set aside and reported,
 // and the daemon starts without labels.
-import { readFile, rename } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Log } from '../core/context';
-import { errorMessage } from '../core/errors';
 import { reviveFeedback, type AlertFeedback } from '../core/feedback';
+import { loadJsonState } from './jsonStateFile';
 import { writeAtomic } from './stateStore';
 
 export const FEEDBACK_FILE = 'feedback.json';
@@ -22,27 +21,21 @@ export class FeedbackFile {
     this.file = path.join(stateDir, FEEDBACK_FILE);
   }
 
-  async load(): Promise<AlertFeedback[]> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    try {
-      const parsed = JSON.parse(text) as { format?: unknown; feedback?: unknown };
-      if (parsed.format !== FORMAT || !Array.isArray(parsed.feedback)) throw new Error(`unexpected content (format ${String(parsed.format)})`);
-      const saved: unknown[] = parsed.feedback;
-      const labels = saved.map(reviveFeedback).filter((f): f is AlertFeedback => f !== null);
-      if (labels.length < saved.length) this.log.warn('Skipped unreadable alert labels of the state directory.', { file: this.file, skipped: saved.length - labels.length });
-      return labels;
-    } catch (err) {
-      const aside = `${this.file}.corrupt-${Date.now()}`;
-      await rename(this.file, aside);
-      this.log.error('The alert labels file is damaged; starting without labels (kept the file aside).', { file: this.file, aside, error: errorMessage(err) });
-      return [];
-    }
+  load(): Promise<AlertFeedback[]> {
+    return loadJsonState(
+      this.file,
+      (json) => {
+        const parsed = json as { format?: unknown; feedback?: unknown };
+        if (parsed.format !== FORMAT || !Array.isArray(parsed.feedback)) throw new Error(`unexpected content (format ${String(parsed.format)})`);
+        const saved: unknown[] = parsed.feedback;
+        const labels = saved.map(reviveFeedback).filter((f): f is AlertFeedback => f !== null);
+        if (labels.length < saved.length) this.log.warn('Skipped unreadable alert labels of the state directory.', { file: this.file, skipped: saved.length - labels.length });
+        return labels;
+      },
+      [],
+      this.log,
+      'The alert labels file is damaged; starting without labels (kept the file aside).',
+    );
   }
 
   async save(labels: readonly AlertFeedback[]): Promise<void> {

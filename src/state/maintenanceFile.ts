@@ -5,12 +5,11 @@
 // for a fault that outlasts it, and must not re-assert a held alert to Alertmanager. Written
 // atomically on every change, before the API answers; a damaged file is set aside and reported, and the
 // daemon starts without API windows (the config's still hold).
-import { readFile, rename } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { AlertNotice } from '../core/alert';
 import { reviveFiringNotice } from '../core/alertNoticeCheck';
 import type { Log } from '../core/context';
-import { errorMessage } from '../core/errors';
+import { loadJsonState } from './jsonStateFile';
 import { writeAtomic } from './stateStore';
 
 export const MAINTENANCE_FILE = 'maintenance.json';
@@ -43,33 +42,23 @@ export class MaintenanceFile {
     this.file = path.join(stateDir, MAINTENANCE_FILE);
   }
 
-  async load(): Promise<SavedMaintenance> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { windows: [], held: [] };
-      throw err;
-    }
-    try {
-      const parsed = JSON.parse(text) as { format?: unknown; windows?: unknown; held?: unknown };
-      if (parsed.format !== FORMAT || !Array.isArray(parsed.windows)) throw new Error(`unexpected content (format ${String(parsed.format)})`);
-      const windows = parsed.windows.filter(isSavedWindow);
-      const savedHeld: unknown[] = Array.isArray(parsed.held) ? parsed.held : [];
-      const held = savedHeld.map(revivedHeld).filter((n): n is AlertNotice => n !== null);
-      const skipped = parsed.windows.length - windows.length + savedHeld.length - held.length;
-      if (skipped > 0) this.log.warn('Skipped unreadable maintenance windows or held alerts of the state directory.', { file: this.file, skipped });
-      return { windows, held };
-    } catch (err) {
-      const aside = `${this.file}.corrupt-${Date.now()}`;
-      await rename(this.file, aside);
-      this.log.error('The maintenance windows file is damaged; starting without the windows created through the API (kept the file aside).', {
-        file: this.file,
-        aside,
-        error: errorMessage(err),
-      });
-      return { windows: [], held: [] };
-    }
+  load(): Promise<SavedMaintenance> {
+    return loadJsonState(
+      this.file,
+      (json) => {
+        const parsed = json as { format?: unknown; windows?: unknown; held?: unknown };
+        if (parsed.format !== FORMAT || !Array.isArray(parsed.windows)) throw new Error(`unexpected content (format ${String(parsed.format)})`);
+        const windows = parsed.windows.filter(isSavedWindow);
+        const savedHeld: unknown[] = Array.isArray(parsed.held) ? parsed.held : [];
+        const held = savedHeld.map(revivedHeld).filter((n): n is AlertNotice => n !== null);
+        const skipped = parsed.windows.length - windows.length + savedHeld.length - held.length;
+        if (skipped > 0) this.log.warn('Skipped unreadable maintenance windows or held alerts of the state directory.', { file: this.file, skipped });
+        return { windows, held };
+      },
+      { windows: [], held: [] },
+      this.log,
+      'The maintenance windows file is damaged; starting without the windows created through the API (kept the file aside).',
+    );
   }
 
   async save(saved: { readonly windows: readonly SavedWindow[]; readonly held: readonly AlertNotice[] }): Promise<void> {
