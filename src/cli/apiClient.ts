@@ -45,7 +45,9 @@ export async function callApi(target: ApiTarget, method: string, path: string, b
       signal: AbortSignal.timeout(10_000),
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? errorMessage(err);
+    // fetch() says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, a blocked port) is in its cause.
+    const c = (err as { cause?: { code?: string; message?: string } }).cause;
+    const cause = c?.code ?? c?.message ?? errorMessage(err);
     throw new InputError(`cannot reach the daemon at ${target.url} (${cause}); is it running, and is --url its HTTP address?`);
   }
   if (response.status === 204) return null;
