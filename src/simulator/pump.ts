@@ -112,9 +112,6 @@ export function highDutySpeed(s: number): number {
 /** At the high duty point: flow and head at a given speed, relative to the normal system curve. */
 export const HIGH_DUTY_FLOW_FACTOR = 1.4;
 export const HIGH_DUTY_HEAD_FACTOR = 0.7;
-// The motor is sized, and cooled, for the high duty point: it runs some 5 degrees warmer there, not the several
-// times larger temperature rise its shaft power would give a motor sized for the normal one.
-const HIGH_DUTY_HEATING = 0.45;
 // Running off its best-efficiency point, the pump vibrates a little more than its speed alone explains.
 const HIGH_DUTY_VIBRATION_FACTOR = 1.12;
 // Sensor readings of a pump at standstill: flow meter and pressure transmitter zero noise, vibration noise floor
@@ -144,11 +141,13 @@ function scheduledSample(p: PumpParams, st: PumpState, tMs: number, out: Float64
   out[VOLTAGE] = 400 + 3 * valueNoise(p.seed ^ 0x7011, t / 300) - 0.04 * (out[CURRENT] - p.currentIdle) + 0.8 * n(VOLTAGE);
   const vibScale = (0.55 + 0.45 * s * s) * (1 + st.high * (HIGH_DUTY_VIBRATION_FACTOR - 1)) * st.run;
   for (const c of [VX, VY, VZ]) out[c] = p.vib[c] * vibScale * (1 + 0.05 * n(c)) + idle * VIBRATION_FLOOR * (1 + 0.5 * floorNoise(c));
-  // Motor heating follows shaft power through the thermal lag; a stop lets it cool towards ambient.
+  // A stop lets the motor cool towards ambient through its thermal lag. The duty point does not change its
+  // temperature: the motor is sized and cooled for the high duty point (its fan's airflow grows with the load it
+  // carries). A warmer motor at the high point would take some 45 minutes to settle after every change of duty
+  // point, and each mode's model would see the other's temperatures for that long (measured: models/pump then
+  // alerts on the cooling after a spell, models/pump_high on the warming at its start).
   const ls = laggedSpeed(p, t);
-  const lh = highDutySpeed(ls);
-  const heat = (1 - st.highLag) * ls * ls * ls + st.highLag * lh * lh * lh * HIGH_DUTY_FLOW_FACTOR * HIGH_DUTY_HEAD_FACTOR * HIGH_DUTY_HEATING;
-  out[TEMP] = p.ambient + 2 * Math.sin((2 * Math.PI * t) / 86_400 + p.dayPhase) + p.tempRise * heat * st.runLag + 0.1 * n(TEMP);
+  out[TEMP] = p.ambient + 2 * Math.sin((2 * Math.PI * t) / 86_400 + p.dayPhase) + p.tempRise * ls * ls * ls * st.runLag + 0.1 * n(TEMP);
 }
 
 type SampleAt = (tMs: number, out: Float64Array) => void;

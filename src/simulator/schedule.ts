@@ -102,8 +102,6 @@ export interface PumpState {
   readonly high: number;
   /** The motor's thermal view of `run`: the running indicator through the thermal lag (1 = warm as ever). */
   readonly runLag: number;
-  /** The thermal view of `high`. */
-  readonly highLag: number;
 }
 
 /** A seeded pump's schedule, answering for any time. */
@@ -117,7 +115,7 @@ export class AssetSchedule {
   }
 
   state(tMs: number): PumpState {
-    return { run: this.run(tMs), high: this.high(tMs), runLag: this.stops ? 1 - laggedIndicator(this.stops, tMs) : 1, highLag: this.duty ? laggedIndicator(this.duty, tMs) : 0 };
+    return { run: this.run(tMs), high: this.high(tMs), runLag: this.stops ? 1 - laggedIndicator(this.stops, tMs) : 1 };
   }
 
   run(tMs: number): number {
