@@ -97,7 +97,7 @@ export async function runSimulation(o: SimulationOptions, hooks: SimulationHooks
     let sent = 0;
     await Promise.all(
       assets.map((asset, i) => {
-        if (silentWhenStopped && plans[i]?.stopped(t0)) return undefined;
+        if (silentWhenStopped && plans[i]?.stopped(t0)) return Promise.resolve();
         sent++;
         const faults: SimFault[] = active.filter((f) => f.asset === i);
         const payload = o.profile === 'pump' ? pumpPayload(pumpSamples(asset.seed, t0, 1, faults, periodMs, schedule)[0]) : ecgChunk(asset.seed, t0, samplesPerTick, o.rateHz, faults);
