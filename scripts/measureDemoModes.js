@@ -35,10 +35,12 @@ async function main() {
       every: { type: 'string', default: '120' },
       duration: { type: 'string', default: '60' },
       slack: { type: 'string', default: '60' },
-      'stop-every': { type: 'string', default: '1800' },
-      'stop-duration': { type: 'string', default: '180' },
-      'duty-every': { type: 'string', default: '5400' },
-      'duty-duration': { type: 'string', default: '1800' },
+      // The schedule recommended for the demo: a stop every 15 min for 2 min, the high duty point every 20 min
+      // for 8 min (each pump at its own times).
+      'stop-every': { type: 'string', default: '900' },
+      'stop-duration': { type: 'string', default: '120' },
+      'duty-every': { type: 'string', default: '1200' },
+      'duty-duration': { type: 'string', default: '480' },
       'high-flow': { type: 'string', default: '145' },
       'off-current': { type: 'string', default: '2' },
       hold: { type: 'string', default: '3' },

@@ -10,9 +10,9 @@ import { runSimulation, type FaultReport } from '../../../src/simulator/run';
 
 const T0 = Date.UTC(2026, 2, 2);
 const ch = (name: (typeof PUMP_CHANNELS)[number]): number => PUMP_CHANNELS.indexOf(name);
-// The demo's schedule as recommended for config/default.yaml: stops every 30 min for 3 min, the high duty point
-// every 90 min for 30 min.
-const DEMO: PumpSchedule = { plannedStopEveryS: 1800, plannedStopDurationS: 180, dutyPointEveryS: 5400, dutyPointDurationS: 1800 };
+// The demo's schedule as recommended for config/default.yaml: stops every 15 min for 2 min, the high duty point
+// every 20 min for 8 min.
+const DEMO: PumpSchedule = { plannedStopEveryS: 900, plannedStopDurationS: 120, dutyPointEveryS: 1200, dutyPointDurationS: 480 };
 const HIGH_FLOW = 145;
 const max = (values: readonly number[]): number => values.reduce((m, v) => Math.max(m, v), -Infinity);
 
@@ -34,16 +34,16 @@ void test('schedule: periodic stops and duty spells, staggered across pumps, pur
   const day = T0 + 86_400_000;
   const starts = assets.map((a) => new AssetSchedule(a.seed, DEMO).stopsBetween(T0, day));
   for (const spans of starts) {
-    assert.ok(spans.length >= 48 && spans.length <= 49, `${spans.length} stops a day`);
+    assert.ok(spans.length >= 96 && spans.length <= 97, `${spans.length} stops a day`);
     spans.forEach((s, i) => {
-      assert.equal(s.endMs - s.startMs, 180_000);
-      if (i > 0) assert.equal(s.startMs - spans[i - 1].startMs, 1_800_000);
+      assert.equal(s.endMs - s.startMs, 120_000);
+      if (i > 0) assert.equal(s.startMs - spans[i - 1].startMs, 900_000);
     });
   }
-  assert.equal(new Set(starts.map((s) => s[1].startMs % 1_800_000)).size, 3, 'each pump stops at its own time');
+  assert.equal(new Set(starts.map((s) => s[1].startMs % 900_000)).size, 3, 'each pump stops at its own time');
   const spells = new AssetSchedule(assets[0].seed, DEMO).highSpellsBetween(T0, day);
-  assert.ok(spells.length >= 16 && spells.length <= 17);
-  assert.ok(spells.every((s) => s.endMs - s.startMs === 1_800_000));
+  assert.ok(spells.length >= 72 && spells.length <= 73);
+  assert.ok(spells.every((s) => s.endMs - s.startMs === 480_000));
   // Pure: another instance, asked in another order, answers the same.
   const a = new AssetSchedule(assets[0].seed, DEMO);
   const b = new AssetSchedule(assets[0].seed, DEMO);
@@ -85,7 +85,7 @@ void test('a stopped pump: current far below 2 A, flow and pressure near 0, vibr
     const stop = plan.stopsBetween(T0 + 3_600_000, T0 + 7_200_000)[0];
     const samples = pumpSamples(a.seed, stop.startMs - 60_000, 300, [], 1000, DEMO);
     const still = samples.filter((s) => plan.stopped(s.ts));
-    assert.ok(still.length >= 160, `${still.length} samples at standstill`);
+    assert.ok(still.length >= 100, `${still.length} samples at standstill`);
     const col = (name: (typeof PUMP_CHANNELS)[number], rows = still): number[] => rows.map((s) => s.values[ch(name)]);
     assert.ok(max(col('motor_current_a')) < 0.5, `${a.id}: current at standstill up to ${max(col('motor_current_a'))} A`);
     assert.ok(max(col('flow_m3h')) < 0.5 && Math.min(...col('flow_m3h')) >= 0);
@@ -94,12 +94,13 @@ void test('a stopped pump: current far below 2 A, flow and pressure near 0, vibr
     const before = samples.filter((s) => s.ts < stop.startMs);
     assert.ok(Math.min(...col('motor_current_a', before)) > 5, 'running before the stop');
     // Cooling: the motor loses heat slowly (thermal time constant 15 min), not in a step; compared with the same
-    // pump running on, whose temperature follows its load.
+    // pump without stops, whose temperature follows its load.
     const unscheduled = pumpSamples(a.seed, stop.startMs - 60_000, 300, [], 1000);
     const cooler = (i: number): number => unscheduled[i].values[ch('temperature_c')] - samples[i].values[ch('temperature_c')];
     const early = mean([55, 56, 57, 58, 59].map(cooler));
-    const late = mean([235, 236, 237, 238, 239].map(cooler));
-    assert.ok(Math.abs(early) < 0.5 && late > 0.5 && late < 5, `${a.id}: ${early} degrees cooler at the stop's start, ${late} at its end`);
+    const late = mean([165, 166, 167, 168, 169].map(cooler));
+    // (Already a little cooler at the start: the stops before this one have not quite worn off.)
+    assert.ok(late - early > 0.3 && late - early < 3, `${a.id}: ${early} degrees cooler at the stop's start, ${late} at its end`);
     // As published (4 decimals), no channel repeats a value 30 times over: the stop is no stuck sensor.
     for (const c of PUMP_CHANNELS) {
       const published = still.map((s) => (JSON.parse(pumpPayload(s)) as Record<string, number>)[c]);
@@ -137,7 +138,8 @@ void test('the duty points: flow_m3h >= 145 separates them on the demo pumps; pe
 void test('faults still act at the high duty point', () => {
   const seed = assetSeed(1, 1, 1);
   const plan = new AssetSchedule(seed, DEMO);
-  const spell = plan.highSpellsBetween(T0, T0 + 6 * 3_600_000)[0];
+  const spell = plan.highSpellsBetween(T0, T0 + 6 * 3_600_000).find((x) => plan.stopsBetween(x.startMs, x.startMs + 360_000).length === 0);
+  assert.ok(spell);
   const start = spell.startMs + 60_000;
   const end = start + 300_000;
   const at = (faults: SimFault[]): ReturnType<typeof pumpSamples> => pumpSamples(seed, start, 300, faults, 1000, DEMO);
@@ -183,7 +185,7 @@ void test('runSimulation with a schedule: no fault injected into a pump that sto
 
 void test('config and CLI refuse a stop or spell as long as its period', () => {
   assert.deepEqual(scheduleProblems(DEMO), []);
-  assert.equal(scheduleProblems({ ...DEMO, plannedStopDurationS: 1800 }).length, 1);
+  assert.equal(scheduleProblems({ ...DEMO, plannedStopDurationS: 900 }).length, 1);
   assert.equal(scheduleProblems({ ...DEMO, dutyPointDurationS: 10 }).length, 1);
   assert.equal(scheduleProblems({ ...NO_SCHEDULE, plannedStopDurationS: 1e9 }).length, 0, 'durations of an unused schedule do not matter');
   assert.deepEqual(problemsOf('simulator:\n  planned_stop_every_s: 600\n  planned_stop_duration_s: 600\n  duty_point_every_s: 60\n'), [
