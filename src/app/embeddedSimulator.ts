@@ -31,6 +31,12 @@ export async function startSimulator(config: Config, ctx: ComponentContext): Pro
     {
       publish: (topic, payload) => publisher.publish(topic, payload, 1),
       onFault: (f) => ctx.log.info('Simulator injected a fault.', { asset: f.assetId, kind: f.kind, start: new Date(f.startMs).toISOString(), end: new Date(f.endMs).toISOString() }),
+      onSchedule: (e) =>
+        ctx.log.info(e.kind === 'planned_stop' ? 'Simulator: a planned stop of a pump.' : 'Simulator: a pump runs at its high duty point.', {
+          asset: e.assetId,
+          start: new Date(e.startMs).toISOString(),
+          end: new Date(e.endMs).toISOString(),
+        }),
       signal: abort.signal,
     },
   ).catch((err: unknown) => ctx.log.error('The simulator stopped with an error.', { error: errorMessage(err) }));

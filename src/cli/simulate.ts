@@ -3,7 +3,7 @@
 // so tests and demos can check what the detector should find, and a stop line. stdout stays empty.
 import { connectMqttPublisher } from '../sources/mqttClient';
 import { ECG_RATE_HZ, scheduleProblems, type PumpSchedule } from '../simulator/signals';
-import { runSimulation, type FaultReport, type SimulationOptions } from '../simulator/run';
+import { runSimulation, type FaultReport, type ScheduleReport, type SimulationOptions } from '../simulator/run';
 import { UsageError, parseCommandArgs, parseNumberOption, requireOption } from './common';
 
 const USAGE = `Usage: anomalyd simulate --url URL [options]
@@ -30,7 +30,9 @@ const USAGE = `Usage: anomalyd simulate --url URL [options]
   --username USER        broker user; the password is read from the MQTT_PASSWORD environment variable
 
 stderr: one JSON object per line: {"event":"start",...}, {"event":"fault","asset":"line1/pump2","kind":...,
-"start":<ms>,"end":<ms>,...} when a fault begins, {"event":"stop","messages":N,...}.`;
+"start":<ms>,"end":<ms>,...} when a fault begins, {"event":"planned_stop"|"high_duty","asset":...,"start":<ms>,
+"end":<ms>,...} when a pump's planned stop or spell at the high duty point begins (at the start: those under
+way), {"event":"stop","messages":N,...}.`;
 
 export async function simulateCommand(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(
@@ -125,6 +127,7 @@ export async function simulateCommand(args: string[]): Promise<number> {
     const summary = await runSimulation(options, {
       publish: (topic, payload) => publisher.publish(topic, payload, 1),
       onFault: (f) => line(faultLine(f)),
+      onSchedule: (e) => line(scheduleLine(e)),
       signal: abort.signal,
     });
     line({ event: 'stop', messages: summary.messages, faults: summary.faults, start: summary.startMs, end: summary.endMs });
@@ -134,6 +137,10 @@ export async function simulateCommand(args: string[]): Promise<number> {
     process.removeListener('SIGTERM', onSignal);
     await publisher.close();
   }
+}
+
+function scheduleLine(e: ScheduleReport): Record<string, unknown> {
+  return { event: e.kind, asset: e.assetId, topic: e.topic, start: e.startMs, end: e.endMs, start_iso: new Date(e.startMs).toISOString(), end_iso: new Date(e.endMs).toISOString() };
 }
 
 function faultLine(f: FaultReport): Record<string, unknown> {

@@ -8,7 +8,7 @@ import { encodeF32le } from '../core/f32le';
 import { ECG_FAULT_KINDS, PUMP_FAULT_KINDS, nthFault, type FaultPlan, type ScheduledFault, type SimFault } from './faults';
 import { ECG_CHANNELS, ecgSamples } from './ecg';
 import { PUMP_CHANNELS, pumpPayload, pumpSamples } from './pump';
-import { AssetSchedule, NO_SCHEDULE, hasSchedule, type PumpSchedule } from './schedule';
+import { AssetSchedule, NO_SCHEDULE, hasSchedule, type PumpSchedule, type Span } from './schedule';
 import { simAssets, type SimAsset, type SimProfile } from './signals';
 
 export interface SimulationOptions {
@@ -44,9 +44,20 @@ export interface FaultReport extends ScheduledFault {
   readonly channelName: string | null;
 }
 
+/** A planned stop or a spell at the high duty point of one pump, reported when it begins (or at the start, if under way). */
+export interface ScheduleReport {
+  readonly kind: 'planned_stop' | 'high_duty';
+  readonly assetId: string;
+  readonly topic: string;
+  /** Start and end, ramps included. */
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
 export interface SimulationHooks {
   readonly publish: (topic: string, payload: Buffer | string) => Promise<void>;
   readonly onFault?: (fault: FaultReport) => void;
+  readonly onSchedule?: (event: ScheduleReport) => void;
   readonly signal?: AbortSignal;
   /** Wall clock (ms); default Date.now. */
   readonly now?: () => number;
@@ -94,6 +105,7 @@ export async function runSimulation(o: SimulationOptions, hooks: SimulationHooks
       hooks.onFault?.(report(f, assets[f.asset], channels));
     }
     active = active.filter((f) => f.endMs > t0);
+    if (hooks.onSchedule) reportSchedule(assets, plans, t0, t0 + tickMs, tick === 0, hooks.onSchedule);
     let sent = 0;
     await Promise.all(
       assets.map((asset, i) => {
@@ -107,6 +119,18 @@ export async function runSimulation(o: SimulationOptions, hooks: SimulationHooks
     messages += sent;
   }
   return { messages, faults: injected, startMs, endMs: Math.min(endMs, now()) };
+}
+
+/** Reports the stops and spells that begin in [fromMs, toMs), and at the first tick those already under way. */
+function reportSchedule(assets: readonly SimAsset[], plans: readonly (AssetSchedule | null)[], fromMs: number, toMs: number, first: boolean, on: (e: ScheduleReport) => void): void {
+  plans.forEach((plan, i) => {
+    if (!plan) return;
+    const report = (kind: ScheduleReport['kind'], spans: readonly Span[]): void => {
+      for (const span of spans) if (first || span.startMs >= fromMs) on({ kind, assetId: assets[i].id, topic: assets[i].topic, startMs: span.startMs, endMs: span.endMs });
+    };
+    report('planned_stop', plan.stopsBetween(fromMs, toMs));
+    report('high_duty', plan.highSpellsBetween(fromMs, toMs));
+  });
 }
 
 function ecgChunk(seed: number, t0: number, n: number, rateHz: number, faults: readonly SimFault[]): Buffer {

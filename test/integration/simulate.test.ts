@@ -128,6 +128,8 @@ void test('pump schedule: --silent-when-stopped publishes nothing while a pump s
       }
     }
     assert.ok(silent > 0, 'some pump stood still during the run');
+    const stops = run.lines.filter((l) => l.event === 'planned_stop');
+    assert.ok(stops.length > 0 && stops.every((l) => Number(l.end) - Number(l.start) === 29_000 && /^line1\/pump[1-8]$/.test(String(l.asset))), run.stderr);
     assert.equal(stop.messages, expected.length);
     await waitFor(() => sub.messages.length >= expected.length, `${expected.length} messages`, 5000, () => sub.messages.length);
     const got = sub.messages.map((m) => `${m.topic} ${(JSON.parse(m.payload.toString()) as { ts: number }).ts}`);

@@ -6,7 +6,7 @@ import { loadConfigText } from '../../../src/config/load';
 import { mean } from '../../../src/core/stats';
 import { AssetSchedule, NO_SCHEDULE, PUMP_CHANNELS, assetSeed, pumpPayload, pumpSamples, scheduleProblems, simAssets, type PumpSchedule, type SimFault } from '../../../src/simulator/signals';
 import { DUTY_RAMP_MS, STOP_RAMP_DOWN_MS, STOP_RAMP_UP_MS } from '../../../src/simulator/schedule';
-import { runSimulation, type FaultReport } from '../../../src/simulator/run';
+import { runSimulation, type FaultReport, type ScheduleReport } from '../../../src/simulator/run';
 
 const T0 = Date.UTC(2026, 2, 2);
 const ch = (name: (typeof PUMP_CHANNELS)[number]): number => PUMP_CHANNELS.indexOf(name);
@@ -155,8 +155,11 @@ void test('faults still act at the high duty point', () => {
 });
 
 void test('runSimulation with a schedule: no fault injected into a pump that stops during it; silent at standstill when asked', async () => {
-  const run = async (publishWhileStopped: boolean): Promise<{ faults: FaultReport[]; published: { topic: string; ts: number }[]; summary: { faults: number; startMs: number } }> => {
+  const run = async (
+    publishWhileStopped: boolean,
+  ): Promise<{ faults: FaultReport[]; events: ScheduleReport[]; published: { topic: string; ts: number }[]; summary: { faults: number; startMs: number } }> => {
     const faults: FaultReport[] = [];
+    const events: ScheduleReport[] = [];
     const published: { topic: string; ts: number }[] = [];
     let clock = T0;
     const summary = await runSimulation(
@@ -164,10 +167,11 @@ void test('runSimulation with a schedule: no fault injected into a pump that sto
       {
         publish: (topic, payload) => (published.push({ topic, ts: (JSON.parse(String(payload)) as { ts: number }).ts }), Promise.resolve()),
         onFault: (f) => faults.push(f),
+        onSchedule: (e) => events.push(e),
         now: () => (clock += 1000),
       },
     );
-    return { faults, published, summary };
+    return { faults, events, published, summary };
   };
   const loud = await run(true);
   const assets = simAssets('pump', 1, 3, 1);
@@ -176,6 +180,14 @@ void test('runSimulation with a schedule: no fault injected into a pump that sto
   assert.equal(loud.summary.faults, loud.faults.length);
   for (const f of loud.faults) assert.deepEqual(plans[f.asset].stopsBetween(f.startMs, f.endMs), [], `${f.assetId} ${f.kind} overlaps a stop`);
   assert.equal(loud.published.length, 3 * 3600);
+  // Every stop and spell of the hour is reported once, those under way at the start included.
+  const from = loud.summary.startMs;
+  const expected = assets.flatMap((a, i) => [
+    ...plans[i].stopsBetween(from, from + 3_600_000).map((s) => `planned_stop ${a.id} ${s.startMs} ${s.endMs}`),
+    ...plans[i].highSpellsBetween(from, from + 3_600_000).map((s) => `high_duty ${a.id} ${s.startMs} ${s.endMs}`),
+  ]);
+  assert.deepEqual(loud.events.map((e) => `${e.kind} ${e.assetId} ${e.startMs} ${e.endMs}`).sort(), expected.sort());
+  assert.ok(expected.length >= 3 * (4 + 3));
   const quiet = await run(false);
   const stoppedTicks = loud.published.filter((m) => plans[assets.findIndex((a) => a.topic === m.topic)].stopped(m.ts)).length;
   assert.ok(stoppedTicks > 3 * 2 * 150, `${stoppedTicks} samples at standstill in the hour`);
