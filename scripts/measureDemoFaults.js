@@ -65,7 +65,7 @@ async function main() {
     samples.forEach((s, i) => vals.set(Array.from(s.values), i * PUMP_CHANNELS.length));
     const filter = newScoreFilter(detection.calibration);
     let seq = 0;
-    const sensors = new SensorCheck({ ...sensorCheckOptions(detection.alerting), stream: assets[a].id, model: sub.model, channels: [...sub.channels], labels: {}, nextSequence: () => ++seq });
+    const sensors = new SensorCheck(sensorCheckOptions(detection.alerting, { stream: assets[a].id, model: sub.model, labels: {}, nextSequence: () => ++seq }, [...sub.channels]));
     const out = replayThroughPipeline(detector, {
       stream: { id: assets[a].id, channels: [...sub.channels] },
       times,

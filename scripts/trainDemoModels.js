@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Trains the bundled demo models (models/pump, models/ecg) from fault-free simulator output with fixed seeds,
-// through the real `anomalyd train` command. Run after `npm run build`; commit the small artifacts.
-//   node scripts/trainDemoModels.js [pump|ecg ...]
+// Trains the bundled demo models (models/pump, models/pump_high, models/ecg) from fault-free simulator output with
+// fixed seeds, through the real `anomalyd train` command. Run after `npm run build`; commit the small artifacts.
+//   node scripts/trainDemoModels.js [pump|pump_high|ecg ...]
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -10,6 +10,7 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 const sim = require(path.join(root, 'dist', 'simulator', 'signals.js'));
+const { DUTY_RAMP_MS } = require(path.join(root, 'dist', 'simulator', 'schedule.js'));
 const T0 = Date.parse('2026-01-05T00:00:00Z');
 
 function writeCsv(file, channels, samples) {
@@ -41,6 +42,24 @@ try {
       }
     }
     train(path.join(root, 'config', 'default.yaml'), 'line1/pump1', inputs, path.join(root, 'models', 'pump'));
+  }
+  if (wanted.length === 0 || wanted.includes('pump_high')) {
+    // The same six pumps at their high duty point (simulator/schedule.ts), as a stream's `high` mode sees them: a
+    // spell of an hour and a half every three hours (eight a day, so the day's ambient cycle is covered), the
+    // transitions left out. From each spell half an hour: its first (the motor still warming from the normal duty
+    // point) and, on alternate spells, its last (warm), so the model knows both.
+    const schedule = { plannedStopEveryS: 0, plannedStopDurationS: 0, dutyPointEveryS: 3 * 3600, dutyPointDurationS: 5400 };
+    const inputs = [];
+    for (const asset of sim.simAssets('pump', 2, 3, 1)) {
+      const spells = new sim.AssetSchedule(asset.seed, schedule).highSpellsBetween(T0, T0 + 48 * 3600_000);
+      spells.slice(0, 16).forEach((spell, i) => {
+        const from = i % 2 === 0 ? spell.startMs + DUTY_RAMP_MS : spell.endMs - DUTY_RAMP_MS - 1800_000;
+        const file = path.join(tmp, `${asset.id.replace('/', '_')}_high_${i}.csv`);
+        writeCsv(file, sim.PUMP_CHANNELS, sim.pumpSamples(asset.seed, from, 1800, [], 1000, schedule));
+        inputs.push(file);
+      });
+    }
+    train(path.join(root, 'config', 'default.yaml'), 'line1/pump1', inputs, path.join(root, 'models', 'pump_high'));
   }
   if (wanted.length === 0 || wanted.includes('ecg')) {
     const inputs = [];

@@ -25,14 +25,29 @@ export async function startSimulator(config: Config, ctx: ComponentContext): Pro
       faultDurationS: s.fault_duration_s,
       seed: s.seed,
       topicPrefix: 'plant',
+      schedule: { plannedStopEveryS: s.planned_stop_every_s, plannedStopDurationS: s.planned_stop_duration_s, dutyPointEveryS: s.duty_point_every_s, dutyPointDurationS: s.duty_point_duration_s },
+      publishWhileStopped: s.publish_while_stopped,
     },
     {
       publish: (topic, payload) => publisher.publish(topic, payload, 1),
       onFault: (f) => ctx.log.info('Simulator injected a fault.', { asset: f.assetId, kind: f.kind, start: new Date(f.startMs).toISOString(), end: new Date(f.endMs).toISOString() }),
+      onSchedule: (e) =>
+        ctx.log.info(e.kind === 'planned_stop' ? 'Simulator: a planned stop of a pump.' : 'Simulator: a pump runs at its high duty point.', {
+          asset: e.assetId,
+          start: new Date(e.startMs).toISOString(),
+          end: new Date(e.endMs).toISOString(),
+        }),
       signal: abort.signal,
     },
   ).catch((err: unknown) => ctx.log.error('The simulator stopped with an error.', { error: errorMessage(err) }));
-  ctx.log.info('Started the built-in simulator.', { profile: s.profile, lines: s.lines, assets: s.assets, anomaly_every_s: s.anomaly_every_s });
+  ctx.log.info('Started the built-in simulator.', {
+    profile: s.profile,
+    lines: s.lines,
+    assets: s.assets,
+    anomaly_every_s: s.anomaly_every_s,
+    ...(s.planned_stop_every_s > 0 ? { planned_stop_every_s: s.planned_stop_every_s, planned_stop_duration_s: s.planned_stop_duration_s } : {}),
+    ...(s.duty_point_every_s > 0 ? { duty_point_every_s: s.duty_point_every_s, duty_point_duration_s: s.duty_point_duration_s } : {}),
+  });
   return {
     async stop() {
       abort.abort();

@@ -2,8 +2,8 @@
 // stderr carries one JSON object per line: a start line, one line per fault (asset, kind, start and end times)
 // so tests and demos can check what the detector should find, and a stop line. stdout stays empty.
 import { connectMqttPublisher } from '../sources/mqttClient';
-import { ECG_RATE_HZ } from '../simulator/signals';
-import { runSimulation, type FaultReport, type SimulationOptions } from '../simulator/run';
+import { ECG_RATE_HZ, scheduleProblems, type PumpSchedule } from '../simulator/signals';
+import { runSimulation, type FaultReport, type ScheduleReport, type SimulationOptions } from '../simulator/run';
 import { UsageError, parseCommandArgs, parseNumberOption, requireOption } from './common';
 
 const USAGE = `Usage: anomalyd simulate --url URL [options]
@@ -18,12 +18,21 @@ const USAGE = `Usage: anomalyd simulate --url URL [options]
   --fault-duration SECS  how long each fault lasts (default: half of --anomaly-every, at most 120)
   --duration SECS        stop after SECS seconds (default: run until SIGINT/SIGTERM)
   --seed S               seed of signals and faults (default 1)
+  --planned-stop-every SECS     pump: a planned stop of each pump every SECS seconds, staggered across pumps;
+                                0 = none (default 0). No fault is injected into a pump while it is stopped.
+  --planned-stop-duration SECS  pump: length of a planned stop, ramps included (default 180, at least 20)
+  --duty-point-every SECS       pump: a spell at the high duty point (about 1.4 times the flow) every SECS
+                                seconds, staggered across pumps; 0 = never (default 0)
+  --duty-point-duration SECS    pump: length of a spell at the high duty point (default 600, at least 30)
+  --silent-when-stopped         pump: publish nothing while a pump stands still (default: standstill readings)
   --topic-prefix P       first topic level (default plant)
   --client-id ID         MQTT client id (default anomalyd-sim-<pid>)
   --username USER        broker user; the password is read from the MQTT_PASSWORD environment variable
 
 stderr: one JSON object per line: {"event":"start",...}, {"event":"fault","asset":"line1/pump2","kind":...,
-"start":<ms>,"end":<ms>,...} when a fault begins, {"event":"stop","messages":N,...}.`;
+"start":<ms>,"end":<ms>,...} when a fault begins, {"event":"planned_stop"|"high_duty","asset":...,"start":<ms>,
+"end":<ms>,...} when a pump's planned stop or spell at the high duty point begins (at the start: those under
+way), {"event":"stop","messages":N,...}.`;
 
 export async function simulateCommand(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(
@@ -39,6 +48,11 @@ export async function simulateCommand(args: string[]): Promise<number> {
       'fault-duration': { type: 'string' },
       duration: { type: 'string' },
       seed: { type: 'string' },
+      'planned-stop-every': { type: 'string' },
+      'planned-stop-duration': { type: 'string' },
+      'duty-point-every': { type: 'string' },
+      'duty-point-duration': { type: 'string' },
+      'silent-when-stopped': { type: 'boolean', default: false },
       'topic-prefix': { type: 'string', default: 'plant' },
       'client-id': { type: 'string' },
       username: { type: 'string' },
@@ -61,6 +75,15 @@ export async function simulateCommand(args: string[]): Promise<number> {
   const posInt = (n: number): boolean => Number.isInteger(n) && n >= 1;
   const rateHz = num('rate-hz', values['rate-hz'], profile === 'pump' ? 1 : ECG_RATE_HZ, (n) => n > 0 && n <= 10_000, 'in (0, 10000]');
   const anomalyEveryS = num('anomaly-every', values['anomaly-every'], 300, (n) => n >= 0, 'at least 0');
+  const atLeast0 = (n: number): boolean => n >= 0;
+  const schedule: PumpSchedule = {
+    plannedStopEveryS: num('planned-stop-every', values['planned-stop-every'], 0, atLeast0, 'at least 0'),
+    plannedStopDurationS: num('planned-stop-duration', values['planned-stop-duration'], 180, atLeast0, 'at least 0'),
+    dutyPointEveryS: num('duty-point-every', values['duty-point-every'], 0, atLeast0, 'at least 0'),
+    dutyPointDurationS: num('duty-point-duration', values['duty-point-duration'], 600, atLeast0, 'at least 0'),
+  };
+  const scheduleProblem = scheduleProblems(schedule)[0];
+  if (scheduleProblem !== undefined) throw new UsageError(scheduleProblem, USAGE);
   const options: SimulationOptions = {
     profile,
     lines: num('lines', values.lines, 1, posInt, 'a positive integer'),
@@ -72,6 +95,8 @@ export async function simulateCommand(args: string[]): Promise<number> {
     seed: num('seed', values.seed, 1, Number.isInteger, 'an integer'),
     topicPrefix: values['topic-prefix'],
     durationS: values.duration === undefined ? undefined : num('duration', values.duration, 0, (n) => n > 0, 'positive'),
+    schedule,
+    publishWhileStopped: !values['silent-when-stopped'],
   };
   if (/[+#]/.test(options.topicPrefix) || options.topicPrefix === '') throw new UsageError('--topic-prefix must be a non-empty topic without wildcards', USAGE);
 
@@ -88,10 +113,21 @@ export async function simulateCommand(args: string[]): Promise<number> {
   process.once('SIGTERM', onSignal);
   const line = (obj: Record<string, unknown>): boolean => process.stderr.write(JSON.stringify(obj) + '\n');
   try {
-    line({ event: 'start', profile, assets: options.assets * options.lines, rate_hz: rateHz, anomaly_every_s: anomalyEveryS, fault_duration_s: options.faultDurationS, seed: options.seed });
+    line({
+      event: 'start',
+      profile,
+      assets: options.assets * options.lines,
+      rate_hz: rateHz,
+      anomaly_every_s: anomalyEveryS,
+      fault_duration_s: options.faultDurationS,
+      seed: options.seed,
+      ...(schedule.plannedStopEveryS > 0 ? { planned_stop_every_s: schedule.plannedStopEveryS, planned_stop_duration_s: schedule.plannedStopDurationS } : {}),
+      ...(schedule.dutyPointEveryS > 0 ? { duty_point_every_s: schedule.dutyPointEveryS, duty_point_duration_s: schedule.dutyPointDurationS } : {}),
+    });
     const summary = await runSimulation(options, {
       publish: (topic, payload) => publisher.publish(topic, payload, 1),
       onFault: (f) => line(faultLine(f)),
+      onSchedule: (e) => line(scheduleLine(e)),
       signal: abort.signal,
     });
     line({ event: 'stop', messages: summary.messages, faults: summary.faults, start: summary.startMs, end: summary.endMs });
@@ -101,6 +137,10 @@ export async function simulateCommand(args: string[]): Promise<number> {
     process.removeListener('SIGTERM', onSignal);
     await publisher.close();
   }
+}
+
+function scheduleLine(e: ScheduleReport): Record<string, unknown> {
+  return { event: e.kind, asset: e.assetId, topic: e.topic, start: e.startMs, end: e.endMs, start_iso: new Date(e.startMs).toISOString(), end_iso: new Date(e.endMs).toISOString() };
 }
 
 function faultLine(f: FaultReport): Record<string, unknown> {

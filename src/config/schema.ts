@@ -159,6 +159,23 @@ export const simulatorSchema = section(
     anomaly_every_s: Type.Number({ minimum: 0, maximum: 86_400, default: 90, description: 'Seconds between injected faults (on a random asset); 0 = none.' }),
     fault_duration_s: Type.Number({ exclusiveMinimum: 0, maximum: 86_400, default: 60, description: 'How long each injected fault lasts (seconds).' }),
     seed: Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 1, description: 'Seed of the simulated signals and faults.' }),
+    planned_stop_every_s: Type.Number({
+      minimum: 0,
+      maximum: 604_800,
+      default: 0,
+      description:
+        'pump: seconds from one planned stop of a pump to its next, staggered across pumps; 0 = no planned stops. A stop ramps down to standstill (flow, pressure and motor current near 0, vibration at the noise floor, the motor cooling) and back up. No fault is injected into a pump while it is stopped.',
+    }),
+    planned_stop_duration_s: Type.Number({ minimum: 20, maximum: 86_400, default: 180, description: 'pump: length of a planned stop (seconds, ramps included); shorter than planned_stop_every_s.' }),
+    duty_point_every_s: Type.Number({
+      minimum: 0,
+      maximum: 604_800,
+      default: 0,
+      description:
+        'pump: seconds from one spell at the high duty point to the next, staggered across pumps; 0 = always the normal duty point. At the high duty point a pump runs about 10 % faster with a second discharge valve open: some 1.4 times the flow of its normal duty point at any speed (flow_m3h separates the two), more motor current, pressure within its normal range.',
+    }),
+    duty_point_duration_s: Type.Number({ minimum: 30, maximum: 86_400, default: 600, description: 'pump: length of a spell at the high duty point (seconds, the changes included); shorter than duty_point_every_s.' }),
+    publish_while_stopped: Type.Boolean({ default: true, description: 'pump: keep publishing standstill readings while a pump is stopped, as a gateway does; false = the pump falls silent.' }),
     publish_to_external_broker: Type.Boolean({
       default: false,
       description:

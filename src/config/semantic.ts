@@ -36,6 +36,7 @@ export function checkSemantics(config: Config, problems: ProblemList): void {
   checkStreams(config, streamPatterns, problems);
   checkSinks(config, problems);
   checkScaleOut(config, problems);
+  checkSimulatorSchedule(config, problems);
   checkExternalUrl(config.http.external_url, problems);
   if (config.http.admin_token !== undefined && config.http.admin_token === config.http.token) {
     // Named, never shown: the value is a secret.
@@ -48,6 +49,17 @@ export function checkSemantics(config: Config, problems: ProblemList): void {
  * What the schema's pattern cannot see: the URL parses with a host, and carries no query, fragment or
  * credentials (links are built by appending "/?stream=..." and "/metrics", and receivers see it in every payload).
  */
+// A planned stop or duty spell as long as its period would never end.
+function checkSimulatorSchedule(config: Config, problems: ProblemList): void {
+  const s = config.simulator;
+  for (const [every, duration] of [
+    ['planned_stop_every_s', 'planned_stop_duration_s'],
+    ['duty_point_every_s', 'duty_point_duration_s'],
+  ] as const) {
+    if (s[every] > 0 && s[duration] >= s[every]) problems.add(['simulator', duration], `must be shorter than ${every} (${s[every]})`, s[duration]);
+  }
+}
+
 function checkExternalUrl(value: string | undefined, problems: ProblemList): void {
   if (value === undefined) return;
   const at: ConfigPath = ['http', 'external_url'];

@@ -5,10 +5,16 @@
 // current ~ speed^3. Vibration RMS grows with speed. The motor temperature follows the load through a thermal
 // lag of about 15 minutes on top of a daily ambient cycle. Every channel gets sensor noise. Faults (simulator/faults.ts)
 // then change the physics (bearing wear, cavitation) or one sensor (stuck, drifting, spiking).
+//
+// A schedule (simulator/schedule.ts) adds planned stops and spells at a second, high duty point. The high duty point
+// is the speed setpoint raised to about 1.1 of nominal (55 Hz on a 50 Hz motor) with a second discharge valve open:
+// the system curve is flatter, so at a given speed the pump delivers more flow at less head, further right on its
+// curve. The affinity laws still tie flow, head and power to the speed; shaft power follows flow x head.
 import { createRng } from '../core/random';
 import type { Sample } from '../core/types';
 import { SENSOR_FAULT_KINDS, faultProgress, isActive, type SimFault } from './faults';
 import { gaussianAt, uniformAt, valueNoise } from './noise';
+import { AssetSchedule, NO_SCHEDULE, hasSchedule, type PumpSchedule, type PumpState } from './schedule';
 
 export const PUMP_CHANNELS = ['vib_x_rms', 'vib_y_rms', 'vib_z_rms', 'motor_current_a', 'voltage_v', 'pressure_bar', 'flow_m3h', 'temperature_c'] as const;
 const [VX, VY, VZ, CURRENT, VOLTAGE, PRESSURE, FLOW, TEMP] = [0, 1, 2, 3, 4, 5, 6, 7];
@@ -99,7 +105,54 @@ function cleanSample(p: PumpParams, tMs: number, out: Float64Array): void {
   out[TEMP] = p.ambient + 2 * Math.sin((2 * Math.PI * t) / 86_400 + p.dayPhase) + p.tempRise * ls * ls * ls + 0.1 * n(TEMP);
 }
 
-function applyFault(p: PumpParams, f: SimFault, tMs: number, out: Float64Array): void {
+/** Speed setpoint at the high duty point for a normal-duty speed s: about 1.1, following the load cycles less. */
+export function highDutySpeed(s: number): number {
+  return 1.1 + 0.35 * (s - 0.72);
+}
+/** At the high duty point: flow and head at a given speed, relative to the normal system curve. */
+export const HIGH_DUTY_FLOW_FACTOR = 1.4;
+export const HIGH_DUTY_HEAD_FACTOR = 0.7;
+// Running off its best-efficiency point, the pump vibrates a little more than its speed alone explains.
+const HIGH_DUTY_VIBRATION_FACTOR = 1.12;
+// Sensor readings of a pump at standstill: flow meter and pressure transmitter zero noise, vibration noise floor
+// (mm/s), the current transducer's offset noise (A). Never exactly repeated, so a stopped pump is not a stuck sensor.
+const STOPPED_FLOW_NOISE = 0.05;
+const STOPPED_PRESSURE_NOISE = 0.004;
+const VIBRATION_FLOOR = 0.02;
+const STOPPED_CURRENT_NOISE = 0.03;
+
+/** The fault-free sample of a scheduled pump in state `st` at time tMs, into out[0..C). */
+function scheduledSample(p: PumpParams, st: PumpState, tMs: number, out: Float64Array): void {
+  const t = tMs / 1000;
+  const key = Math.round(tMs);
+  const n = (c: number): number => gaussianAt(p.seed, c, key);
+  const floorNoise = (c: number): number => Math.abs(gaussianAt(p.seed, 200 + c, key));
+  const normal = speed(p, t);
+  const set = normal + st.high * (highDutySpeed(normal) - normal);
+  const qf = 1 + st.high * (HIGH_DUTY_FLOW_FACTOR - 1);
+  const hf = 1 + st.high * (HIGH_DUTY_HEAD_FACTOR - 1);
+  const s = set * st.run;
+  const idle = 1 - st.run;
+  // The drive keeps magnetising the motor until the shaft has nearly stopped, and from the first moment of a start.
+  const drive = Math.min(1, 4 * st.run);
+  out[FLOW] = p.flowNominal * s * qf * (1 + 0.01 * n(FLOW)) + idle * STOPPED_FLOW_NOISE * floorNoise(FLOW);
+  out[PRESSURE] = (p.staticHead * st.run + p.pressureNominal * s * s * hf) * (1 + 0.012 * n(PRESSURE)) + idle * STOPPED_PRESSURE_NOISE * floorNoise(PRESSURE);
+  out[CURRENT] = drive * (p.currentIdle + 0.15 * n(CURRENT)) + p.currentLoad * s * s * s * qf * hf + (1 - drive) * STOPPED_CURRENT_NOISE * floorNoise(CURRENT);
+  out[VOLTAGE] = 400 + 3 * valueNoise(p.seed ^ 0x7011, t / 300) - 0.04 * (out[CURRENT] - p.currentIdle) + 0.8 * n(VOLTAGE);
+  const vibScale = (0.55 + 0.45 * s * s) * (1 + st.high * (HIGH_DUTY_VIBRATION_FACTOR - 1)) * st.run;
+  for (const c of [VX, VY, VZ]) out[c] = p.vib[c] * vibScale * (1 + 0.05 * n(c)) + idle * VIBRATION_FLOOR * (1 + 0.5 * floorNoise(c));
+  // A stop lets the motor cool towards ambient through its thermal lag. The duty point does not change its
+  // temperature: the motor is sized and cooled for the high duty point (its fan's airflow grows with the load it
+  // carries). A warmer motor at the high point would take some 45 minutes to settle after every change of duty
+  // point, and each mode's model would see the other's temperatures for that long (measured: models/pump then
+  // alerts on the cooling after a spell, models/pump_high on the warming at its start).
+  const ls = laggedSpeed(p, t);
+  out[TEMP] = p.ambient + 2 * Math.sin((2 * Math.PI * t) / 86_400 + p.dayPhase) + p.tempRise * ls * ls * ls * st.runLag + 0.1 * n(TEMP);
+}
+
+type SampleAt = (tMs: number, out: Float64Array) => void;
+
+function applyFault(p: PumpParams, f: SimFault, tMs: number, out: Float64Array, sampleAt: SampleAt): void {
   const prog = faultProgress(f, tMs);
   const key = Math.round(tMs);
   const ch = f.channel ?? 0;
@@ -126,7 +179,7 @@ function applyFault(p: PumpParams, f: SimFault, tMs: number, out: Float64Array):
     }
     case 'stuck_sensor': {
       const at = new Float64Array(C);
-      cleanSample(p, f.startMs, at);
+      sampleAt(f.startMs, at);
       out[ch] = at[ch];
       break;
     }
@@ -146,17 +199,21 @@ function applyFault(p: PumpParams, f: SimFault, tMs: number, out: Float64Array):
 /**
  * `count` samples of one pump from fromMs, periodMs apart, in PUMP_CHANNELS order. `faults` are this asset's
  * faults; sensor faults are applied after the machine faults (a stuck sensor stays flat whatever the pump does).
+ * `schedule` adds planned stops and spells at the high duty point; without one the pump runs at its normal duty
+ * point throughout.
  */
-export function pumpSamples(assetSeed: number, fromMs: number, count: number, faults: readonly SimFault[] = [], periodMs = 1000): Sample[] {
+export function pumpSamples(assetSeed: number, fromMs: number, count: number, faults: readonly SimFault[] = [], periodMs = 1000, schedule: PumpSchedule = NO_SCHEDULE): Sample[] {
   const p = params(assetSeed >>> 0);
+  const plan = hasSchedule(schedule) ? new AssetSchedule(assetSeed >>> 0, schedule) : null;
+  const sampleAt: SampleAt = plan ? (tMs, out) => scheduledSample(p, plan.state(tMs), tMs, out) : (tMs, out) => cleanSample(p, tMs, out);
   const values = new Float64Array(count * C);
   const ordered = [...faults].sort((a, b) => Number(SENSOR_FAULT_KINDS.has(a.kind)) - Number(SENSOR_FAULT_KINDS.has(b.kind)));
   const samples: Sample[] = [];
   for (let i = 0; i < count; i++) {
     const ts = fromMs + i * periodMs;
     const out = values.subarray(i * C, (i + 1) * C);
-    cleanSample(p, ts, out);
-    for (const f of ordered) if (isActive(f, ts)) applyFault(p, f, ts, out);
+    sampleAt(ts, out);
+    for (const f of ordered) if (isActive(f, ts)) applyFault(p, f, ts, out, sampleAt);
     samples.push({ ts, values: out });
   }
   return samples;

@@ -2,7 +2,8 @@
 // demo models or to feed the embedded demo) and the naming of simulated assets and topics.
 import { hash } from './noise';
 
-export { PUMP_CHANNELS, pumpPayload, pumpSamples } from './pump';
+export { HIGH_DUTY_FLOW_FACTOR, HIGH_DUTY_HEAD_FACTOR, PUMP_CHANNELS, highDutySpeed, pumpPayload, pumpSamples } from './pump';
+export { AssetSchedule, NO_SCHEDULE, hasSchedule, scheduleProblems, type PumpSchedule, type PumpState, type Span } from './schedule';
 export { ECG_CHANNELS, ECG_RATE_HZ, ecgBeats, ecgSamples } from './ecg';
 export {
   ECG_FAULT_KINDS,

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { decodePayload } from '../../src/sources/decoders';
-import { PUMP_CHANNELS } from '../../src/simulator/signals';
+import { AssetSchedule, PUMP_CHANNELS, simAssets, type PumpSchedule } from '../../src/simulator/signals';
 import { startMosquitto, waitFor, type Mosquitto } from '../helpers/mosquitto';
 
 const SIMULATE = path.resolve(__dirname, '../../src/cli/simulate.js');
@@ -104,6 +104,41 @@ void test('pump profile: JSON with the 8 channels on plant/<line>/<asset>/teleme
   }
 });
 
+void test('pump schedule: --silent-when-stopped publishes nothing while a pump stands still, and only then', async () => {
+  const sub = await subscriber('sched/#');
+  try {
+    // Stops of 29 s every 30 s (16 s of standstill between the ramps), so some of the 8 pumps stand still for part of
+    // the 4 s (all 8 running throughout has a chance of 1 in 7,000); which ticks those are follows from the run's
+    // start time and the pumps' seeds.
+    const run = await simulate(['--url', broker.url, '--assets', '8', '--rate-hz', '4', '--anomaly-every', '0', '--duration', '4', '--topic-prefix', 'sched', '--planned-stop-every', '30', '--planned-stop-duration', '29', '--duty-point-every', '60', '--duty-point-duration', '30', '--silent-when-stopped']);
+    assert.equal(run.code, 0, run.stderr);
+    const start = run.lines.find((l) => l.event === 'start');
+    const stop = run.lines.find((l) => l.event === 'stop');
+    assert.ok(start && stop, run.stderr);
+    assert.equal(start.planned_stop_every_s, 30);
+    assert.equal(start.duty_point_duration_s, 30);
+    const schedule: PumpSchedule = { plannedStopEveryS: 30, plannedStopDurationS: 29, dutyPointEveryS: 60, dutyPointDurationS: 30 };
+    const expected: string[] = [];
+    let silent = 0;
+    for (const a of simAssets('pump', 1, 8, 1, 'sched')) {
+      const plan = new AssetSchedule(a.seed, schedule);
+      for (let t = Number(stop.start); t < Number(stop.start) + 4000; t += 250) {
+        if (plan.stopped(t)) silent++;
+        else expected.push(`${a.topic} ${t}`);
+      }
+    }
+    assert.ok(silent > 0, 'some pump stood still during the run');
+    const stops = run.lines.filter((l) => l.event === 'planned_stop');
+    assert.ok(stops.length > 0 && stops.every((l) => Number(l.end) - Number(l.start) === 29_000 && /^line1\/pump[1-8]$/.test(String(l.asset))), run.stderr);
+    assert.equal(stop.messages, expected.length);
+    await waitFor(() => sub.messages.length >= expected.length, `${expected.length} messages`, 5000, () => sub.messages.length);
+    const got = sub.messages.map((m) => `${m.topic} ${(JSON.parse(m.payload.toString()) as { ts: number }).ts}`);
+    assert.deepEqual(got.sort(), expected.sort());
+  } finally {
+    await sub.client.endAsync();
+  }
+});
+
 void test('ecg profile: f32le chunks with a time header at 250 Hz', async () => {
   const sub = await subscriber('ward/#');
   try {
@@ -151,6 +186,9 @@ void test('usage errors and an unreachable broker', async () => {
   const badNumber = await simulate(['--url', broker.url, '--assets', '0']);
   assert.equal(badNumber.code, 2);
   assert.match(badNumber.stderr, /--assets must be a positive integer/);
+  const longStop = await simulate(['--url', broker.url, '--planned-stop-every', '60', '--planned-stop-duration', '60']);
+  assert.equal(longStop.code, 2);
+  assert.match(longStop.stderr, /planned stop duration must be at least 20 s and shorter than its period \(60 s\)/);
   const noBroker = await simulate(['--url', 'mqtt://127.0.0.1:1', '--duration', '1']);
   assert.equal(noBroker.code, 1, 'an InputError: message only, exit 1');
   assert.match(noBroker.stderr, /Cannot connect to MQTT broker mqtt:\/\/127\.0\.0\.1:1/);
