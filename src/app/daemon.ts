@@ -12,6 +12,7 @@ import { StallSummary } from '../core/stallSummary';
 import type { ComponentContext } from '../core/context';
 import { selectBackend, type BackendInfo } from '../model/backend';
 import type { Detector } from '../model/detector';
+import type { DetectorSpec } from '../model/fitDetector';
 import { Pipeline, type StreamBinding } from '../pipeline/pipeline';
 import { AlertmanagerSink } from '../sinks/alertmanager';
 import type { EventPoint, Sink } from '../sinks/sink';
@@ -47,6 +48,7 @@ import { StateLock } from '../state/stateLock';
 import { StateStore } from '../state/stateStore';
 import { FilterStateCapture, FILTERS_FILE_PREFIX, SavedFilterStates } from '../state/filterCheckpoint';
 import { namingConfigKey, probeWritable } from './startupErrors';
+import { startRetraining, type Retraining } from './retrainWiring';
 
 export interface DaemonInfo {
   readonly version: string;
@@ -82,6 +84,7 @@ export class Daemon {
   private healthTimer?: NodeJS.Timeout;
   private stallTimer?: NodeJS.Timeout;
   private maintenance?: Maintenance;
+  private retraining?: Retraining;
   /** Many streams stalling at once page once (kept here: a reload's Alertmanager sink re-asserts it). */
   private stallSummary?: StallSummary;
   private stopping?: Promise<void>;
@@ -211,19 +214,21 @@ export class Daemon {
       },
     });
     const models = this.models;
+    // The stream's own settings as bound (defaults, the auto_learn profile, its subscription and stream entry).
+    const specFor = (b: StreamBinding): DetectorSpec => {
+      const d = this.autoLearnDetection(b);
+      return detectorSpec({ ...d, window: { ...d.window, size: b.window.size, hop: b.window.hop } }, b.model, b.spec, this.backend?.name ?? '', this.info.version);
+    };
+    const scalesFor = (b: StreamBinding): { ensemble: number; coarsePool: number } => {
+      const d = this.autoLearnDetection(b);
+      return { ensemble: d.training.ensemble, coarsePool: d.calibration.likelihood.enabled ? d.calibration.likelihood.coarse_pool : 0 };
+    };
     const learner = new AutoLearner(this.ctx('learner'), {
       windows: c.defaults.training.auto_learn_windows,
       modelsDir: learnedDir,
       backend: backendPreference(c.inference.backend),
-      // The stream's own settings as bound (defaults, the auto_learn profile, its subscription and stream entry).
-      specFor: (b) => {
-        const d = this.autoLearnDetection(b);
-        return detectorSpec({ ...d, window: { ...d.window, size: b.window.size, hop: b.window.hop } }, b.model, b.spec, this.backend?.name ?? '', this.info.version);
-      },
-      scalesFor: (b) => {
-        const d = this.autoLearnDetection(b);
-        return { ensemble: d.training.ensemble, coarsePool: d.calibration.likelihood.enabled ? d.calibration.likelihood.coarse_pool : 0 };
-      },
+      specFor,
+      scalesFor,
       onLearned: (model: string, detector: Detector, coarse?: Detector) => {
         models.set(model, detector.dir, detector);
         models.setCoarse(model, coarse);
@@ -231,6 +236,18 @@ export class Daemon {
       },
     });
     const binder = this.binder;
+    const retraining = await startRetraining({
+      ctx: this.ctx('retrain'),
+      config: () => this.config,
+      metrics: this.metrics,
+      specFor,
+      scalesFor,
+      alertWindowsOf: (b) => this.autoLearnDetection(b).alerting.n,
+      episodes: () => this.events?.status.history.list() ?? [],
+      labelOf: (fingerprint, startsAt) => feedback.book.get(fingerprint, startsAt)?.label,
+      isStream: (stream) => this.pipeline?.streamFill().some((f) => f.stream === stream) ?? false,
+    });
+    this.retraining = retraining;
     // Before any stream is bound: each one's score filter continues from the last checkpoint's (filterCheckpoint.ts).
     const savedFilters = await SavedFilterStates.load(this.state, this.ctx('state').log);
     this.pipeline = new Pipeline({
@@ -260,12 +277,14 @@ export class Daemon {
       reassert: (notices) => this.alertmanager()?.reconcile(notices),
       gate: (notice) => maintenance.judge(notice),
       learning: (stream, labels) => maintenance.calendar.covering(stream, labels) === null,
+      scored: retraining.scored,
       // The stream's learned model (state_dir/models) is kept: it took auto_learn_windows windows to learn, and a
       // stream back after a long planned stop goes on with it instead of learning again. A stream that never
       // completed a window has none (learning needs windows), so there is nothing of it to delete there.
       evict: (stream) => {
         if (!binder.evict(stream)) return false;
         learner.forget(`${AUTO_PREFIX}${stream}`);
+        retraining.forget(stream);
         return true;
       },
     });
@@ -312,6 +331,7 @@ export class Daemon {
           ...(c.http.admin_token !== undefined ? { adminToken: c.http.admin_token } : {}),
           maintenance,
           feedback,
+          retrain: retraining.api,
           audit: (event) => {
             this.events?.operatorChange(event);
             this.writeEvent({ kind: 'audit', time: Date.now(), tags: { action: event.action }, fields: { who: event.who, target: event.target, detail: event.detail } });
@@ -356,6 +376,7 @@ export class Daemon {
     await this.source?.stop();
     await this.brokerStats?.stop();
     this.pipeline?.stop();
+    await this.retraining?.stop();
     this.binder?.persist();
     await this.state?.stop();
     await this.history?.stop();

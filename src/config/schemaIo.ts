@@ -2,6 +2,7 @@
 // sinks that receive scores and alerts.
 import { Type } from '@sinclair/typebox';
 import { alertingSchema, calibrationSchema, trainingSchema, windowSchema } from './schemaDetection';
+import { retrainOverrideSchema } from './schemaRetrain';
 import { entry, nameMap, named, oneOf, overrideOf, patternMessages, section, url } from './schemaHelpers';
 
 const secretHelp = 'Prefer the `_file` variant; never printed in errors or logs.';
@@ -99,6 +100,7 @@ const overrides = {
   training: Type.Optional(overrideOf(trainingSchema, 'Overrides of defaults.training.')),
   calibration: Type.Optional(overrideOf(calibrationSchema, 'Overrides of defaults.calibration.')),
   alerting: Type.Optional(overrideOf(alertingSchema, 'Overrides of defaults.alerting.')),
+  retrain: Type.Optional(retrainOverrideSchema),
 };
 
 export const timestampSchema = section(
