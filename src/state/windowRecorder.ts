@@ -113,10 +113,13 @@ export class WindowRecorder {
     if (window.end < r.lastEnd + spacing(policy)) return;
     r.lastEnd = window.end;
     const frame = windowFrame(window.start, window.end, window.values);
-    r.frames++;
-    r.bytes += frame.length;
-    this.enqueue(window.stream, r, () => appendFile(r.file, frame));
-    if (r.frames > policy.cap * SLACK) this.enqueue(window.stream, r, () => this.compact(r));
+    // Counted when written, in the stream's chain of file operations, so a compaction sees the file's count.
+    this.enqueue(window.stream, r, async () => {
+      await appendFile(r.file, frame);
+      r.frames++;
+      r.bytes += frame.length;
+      if (r.frames > r.policy.cap * SLACK) await this.compact(r);
+    });
   }
 
   /** The stream's recorded windows (after every write queued before this call), or null when it has none. */
@@ -190,7 +193,6 @@ export class WindowRecorder {
 
   /** Drops windows older than the lookback and thins the rest evenly to the cap. */
   private async compact(r: Recording): Promise<void> {
-    if (r.frames <= r.policy.cap * SLACK) return;
     const record = await readRecord(r.file);
     const newest = record.windows.at(-1)?.end ?? 0;
     const kept = thinEvenly(record.windows.filter((w) => w.end >= newest - r.policy.lookbackMs), r.policy.cap);
