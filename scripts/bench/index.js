@@ -626,6 +626,7 @@ function retrainDriver(base, stream) {
   let polls = 0;
   let busy = 0;
   let stopped = false;
+  let everStarted = false;
   let markStarted;
   const started = new Promise((r) => (markStarted = r));
   const loop = (async () => {
@@ -635,11 +636,13 @@ function retrainDriver(base, stream) {
       const job = r && r.status === 200 ? await r.json() : null;
       const running = job !== null && (job.state === 'queued' || job.state === 'training');
       if (job && !running) finished.set(job.id, job);
-      if (running) markStarted();
-      else {
+      if (running) {
+        markStarted();
+        everStarted = true;
+      } else {
         const p = await fetch(url, { method: 'POST', headers }).catch(() => null);
         if (p && p.status !== 202 && p.status !== 409) throw new Error(`retrain refused: ${p.status} ${await p.text()}`);
-        if (Date.now() > deadline) throw new Error('no retrain started within 60 s');
+        if (!everStarted && Date.now() > deadline) throw new Error('no retrain started within 60 s');
       }
       polls++;
       if (running) busy++;

@@ -49,6 +49,7 @@ import { StateStore } from '../state/stateStore';
 import { FilterStateCapture, FILTERS_FILE_PREFIX, SavedFilterStates } from '../state/filterCheckpoint';
 import { namingConfigKey, probeWritable } from './startupErrors';
 import { startRetraining, type Retraining } from './retrainWiring';
+import type { InfluxWindows, InfluxWindowsRequest } from './retrainer';
 
 export interface DaemonInfo {
   readonly version: string;
@@ -59,6 +60,8 @@ export interface DaemonInfo {
   readonly onLockLost?: () => void;
   /** The configuration file, named in a refusal of the configuration against its models. */
   readonly configFile?: string;
+  /** Retraining's source influx: a stream's history from InfluxDB (the offline reader; `run` passes it in). */
+  readonly influxHistory?: (config: Config, request: InfluxWindowsRequest) => Promise<InfluxWindows>;
 }
 
 export class Daemon {
@@ -246,6 +249,7 @@ export class Daemon {
       episodes: () => this.events?.status.history.list() ?? [],
       labelOf: (fingerprint, startsAt) => feedback.book.get(fingerprint, startsAt)?.label,
       isStream: (stream) => this.pipeline?.streamFill().some((f) => f.stream === stream) ?? false,
+      ...(this.info.influxHistory ? { influxWindows: this.info.influxHistory } : {}),
     });
     this.retraining = retraining;
     // Before any stream is bound: each one's score filter continues from the last checkpoint's (filterCheckpoint.ts).

@@ -105,3 +105,18 @@ export function windowsHash(windows: readonly RecordedWindow[]): string {
   }
   return h.digest('hex');
 }
+
+/**
+ * A stream's query from the `influx_query` template: `{name}` becomes the stream's label of that name (`{stream}`
+ * its id) with `\` and `'` escaped for an InfluxQL string literal, `$timeFilter` the lookback
+ * (`time >= now() - <ms>ms`). A name the stream has no label of is left as written, so the query fails visibly.
+ */
+export function streamQuery(template: string, stream: string, labels: Readonly<Record<string, string>>, lookbackMs: number): string {
+  const quote = (v: string): string => v.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+  return template
+    .replace(/\$timeFilter/g, `time >= now() - ${Math.round(lookbackMs)}ms`)
+    .replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => {
+      const value = name === 'stream' ? stream : labels[name];
+      return value === undefined ? whole : quote(value);
+    });
+}

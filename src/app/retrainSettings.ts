@@ -10,7 +10,9 @@ export interface RetrainSettings {
   readonly everyMs: number | null;
   readonly drift: { readonly enabled: boolean; readonly overMs: number; readonly factor: number; readonly minWindows: number } | null;
   readonly lookbackMs: number;
-  readonly source: 'recorded';
+  readonly source: 'recorded' | 'influx';
+  /** The query template of source influx (null with source recorded). */
+  readonly influxQuery: string | null;
   readonly minCleanWindows: number;
   readonly shadowForMs: number;
   readonly promotion: 'manual' | 'auto';
@@ -42,6 +44,7 @@ function settingsOf(r: RetrainConfig): RetrainSettings | null {
     drift: r.drift.enabled ? { enabled: true, overMs: parseDuration(r.drift.over), factor: r.drift.factor, minWindows: r.drift.min_windows } : null,
     lookbackMs: parseDuration(r.lookback),
     source: r.source,
+    influxQuery: r.source === 'influx' ? (r.influx_query ?? null) : null,
     minCleanWindows: r.min_clean_windows,
     shadowForMs: parseDuration(r.shadow_for),
     promotion: r.promotion,

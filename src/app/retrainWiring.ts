@@ -14,7 +14,7 @@ import type { Metrics } from '../telemetry/metrics';
 import { createRetrainMetrics } from '../telemetry/retrainMetrics';
 import type { RetrainActions } from '../telemetry/retrainApi';
 import { backendPreference } from './backend';
-import { Retrainer, retrainJobJson, type CandidateMeta } from './retrainer';
+import { Retrainer, retrainJobJson, type CandidateMeta, type InfluxWindows, type InfluxWindowsRequest } from './retrainer';
 import { retrainSettingsOf, type RetrainSettings } from './retrainSettings';
 
 /** How often drift verdicts and schedules are looked at (ms). */
@@ -30,6 +30,8 @@ export interface RetrainingOptions {
   readonly episodes: () => readonly AlertEpisode[];
   readonly labelOf: (fingerprint: string, startsAt: number) => FeedbackLabel | undefined;
   readonly isStream: (stream: string) => boolean;
+  /** Source influx: a stream's history from InfluxDB under the config in force (given by `run`, see DaemonInfo). */
+  readonly influxWindows?: (config: Config, request: InfluxWindowsRequest) => Promise<InfluxWindows>;
   /**
    * Hands a candidate on. Default: the candidate stays in its directory, named by it, and the log says where
    * (the model version store replaces this with its addCandidate, which starts it in shadow).
@@ -90,6 +92,7 @@ export async function startRetraining(o: RetrainingOptions): Promise<Retraining>
         return Promise.resolve({ version: path.basename(dir) });
       }),
     isStream: o.isStream,
+    ...(o.influxWindows ? { influxWindows: (request: InfluxWindowsRequest) => (o.influxWindows as NonNullable<typeof o.influxWindows>)(o.config(), request) } : {}),
     metrics,
     now: () => Date.now(),
   });

@@ -18,7 +18,8 @@ import type { AlertEpisode } from '../core/alertHistory';
 import type { ComponentContext } from '../core/context';
 import { errorMessage } from '../core/errors';
 import type { FeedbackLabel } from '../core/feedback';
-import type { Window } from '../core/types';
+import type { StreamSpec, Window } from '../core/types';
+import type { WindowOptions } from '../core/window';
 import type { BackendPreference } from '../model/backend';
 import type { DetectorSpec } from '../model/fitDetector';
 import type { LearnJob, LearnResult } from '../model/learnWorker';
@@ -28,7 +29,7 @@ import { writeAtomic } from '../state/stateStore';
 import { recordFileName, thinEvenly, type RecordedWindow, type WindowRecorder } from '../state/windowRecorder';
 import type { RetrainMetrics, RetrainOutcome, RetrainTrigger } from '../telemetry/retrainMetrics';
 import { runWorker } from './autoLearner';
-import { alertLeadMs, recordedSamplePeriod, selectClean, windowsHash, type CleanSelection } from './retrainData';
+import { alertLeadMs, recordedSamplePeriod, selectClean, streamQuery, windowsHash } from './retrainData';
 import { DriftMonitor, driftAllowed, scheduledDue } from './retrainDrift';
 import type { RetrainSettings } from './retrainSettings';
 
@@ -64,6 +65,23 @@ export interface RetrainJob {
   meta?: CandidateMeta;
 }
 
+export interface InfluxWindowsRequest {
+  readonly query: string;
+  readonly stream: StreamSpec;
+  readonly window: WindowOptions;
+  /** alerting.n of the stream: how far before an alert its lead-in windows reach. */
+  readonly alertWindows: number;
+}
+
+export interface InfluxWindows {
+  readonly windows: readonly Window[];
+  /** Complete windows left out: alerts (not labelled false_positive) and maintenance windows. */
+  readonly excluded: number;
+  /** Alert periods taken back as training data because they were labelled false_positive. */
+  readonly falsePositives: number;
+  readonly insufficient: number;
+}
+
 export interface RetrainerOptions {
   readonly ctx: ComponentContext;
   readonly stateDir: string;
@@ -81,6 +99,11 @@ export interface RetrainerOptions {
   readonly backend: BackendPreference;
   /** Hands a trained candidate on (the model version store starts it in shadow). */
   readonly onCandidate: (model: string, dir: string, meta: CandidateMeta) => Promise<{ readonly version: string }>;
+  /**
+   * The windows of a stream's history in InfluxDB (source influx: `train --influx-query`'s reader, alerts,
+   * maintenance and true positives left out). Absent: source influx jobs fail saying so.
+   */
+  readonly influxWindows?: (request: InfluxWindowsRequest) => Promise<InfluxWindows>;
   /** Whether the pipeline knows the stream (for the operator: 404 or not). */
   readonly isStream: (stream: string) => boolean;
   readonly metrics?: RetrainMetrics;
@@ -290,10 +313,10 @@ export class Retrainer {
     job.state = 'training';
     job.startedAt = this.o.now();
     this.save();
-    const gathered = await this.gather(job, k.binding, settings);
-    const { windows, counts, from, to } = gathered;
+    const gathered = settings.source === 'influx' ? await this.gatherInflux(job, k.binding, settings) : await this.gather(job, k.binding, settings);
+    const { windows, from, to } = gathered;
     if (windows.length < settings.minCleanWindows) {
-      const reason = `${windows.length} clean windows over the lookback, ${settings.minCleanWindows} needed (recorded ${counts.recorded}; left out: ${counts.unlabelledAlert} in unlabelled alerts, ${counts.truePositive} in true positives, ${counts.outsideLookback} outside the lookback)`;
+      const reason = `${windows.length} clean windows over the lookback, ${settings.minCleanWindows} needed (${gathered.leftOut})`;
       log.warn('Not retraining: too few clean windows.', { stream: job.stream, model: job.model, trigger: job.trigger, reason });
       return this.finish(job, 'refused', reason);
     }
@@ -323,18 +346,7 @@ export class Retrainer {
       windows: windows.length,
       from,
       to,
-      metrics: {
-        threshold: result.threshold,
-        epochs: result.epochs,
-        train_seconds: result.seconds,
-        streams: gathered.streams,
-        recorded_windows: counts.recorded,
-        left_out_outside_lookback: counts.outsideLookback,
-        left_out_unlabelled_alert: counts.unlabelledAlert,
-        left_out_true_positive: counts.truePositive,
-        kept_false_positive: counts.falsePositiveKept,
-        thinned_to_cap: gathered.thinned,
-      },
+      metrics: { threshold: result.threshold, epochs: result.epochs, train_seconds: result.seconds, ...gathered.metrics },
     };
     job.dir = dir;
     job.meta = meta;
@@ -344,9 +356,14 @@ export class Retrainer {
     this.finish(job, 'shadow');
   }
 
+  /** The streams a job of `model` learns from: the triggering one, then the model's other streams that retrain. */
+  private streamsOf(job: RetrainJob): string[] {
+    return [job.stream, ...[...this.known.entries()].filter(([s, k]) => s !== job.stream && k.binding.model === job.model && this.o.settingsOf(s) !== null).map(([s]) => s)];
+  }
+
   /** The clean windows of every retraining stream of the job's model, each evenly thinned to its share of the cap. */
-  private async gather(job: RetrainJob, binding: StreamBinding, settings: RetrainSettings): Promise<{ windows: RecordedWindow[]; counts: CleanSelection['counts']; from: number; to: number; streams: number; thinned: number }> {
-    const streams = [job.stream, ...[...this.known.entries()].filter(([s, k]) => s !== job.stream && k.binding.model === job.model && this.o.settingsOf(s) !== null).map(([s]) => s)];
+  private async gather(job: RetrainJob, binding: StreamBinding, settings: RetrainSettings): Promise<Gathered> {
+    const streams = this.streamsOf(job);
     const cap = recordCap(settings);
     const share = Math.max(1, Math.floor(cap / streams.length));
     const episodes = this.o.episodes();
@@ -378,7 +395,55 @@ export class Retrainer {
         if (w.end > to) to = w.end;
       }
     }
-    return { windows: out, counts, from: Number.isFinite(from) ? from : 0, to: Number.isFinite(to) ? to : 0, streams: streams.length, thinned };
+    return {
+      windows: out,
+      from: Number.isFinite(from) ? from : 0,
+      to: Number.isFinite(to) ? to : 0,
+      leftOut: `recorded ${counts.recorded}; left out: ${counts.unlabelledAlert} in unlabelled alerts, ${counts.truePositive} in true positives, ${counts.outsideLookback} outside the lookback`,
+      metrics: {
+        streams: streams.length,
+        recorded_windows: counts.recorded,
+        left_out_outside_lookback: counts.outsideLookback,
+        left_out_unlabelled_alert: counts.unlabelledAlert,
+        left_out_true_positive: counts.truePositive,
+        kept_false_positive: counts.falsePositiveKept,
+        thinned_to_cap: thinned,
+      },
+    };
+  }
+
+  /** Source influx: each stream's history from its query (the same reader as `train --influx-query`). */
+  private async gatherInflux(job: RetrainJob, binding: StreamBinding, settings: RetrainSettings): Promise<Gathered> {
+    const read = this.o.influxWindows;
+    if (!read || settings.influxQuery === null) throw new Error('source influx: no InfluxDB reader is available to this daemon');
+    const streams = this.streamsOf(job);
+    const share = Math.max(1, Math.floor(recordCap(settings) / streams.length));
+    const out: RecordedWindow[] = [];
+    let excluded = 0;
+    let falsePositives = 0;
+    let insufficient = 0;
+    let readCount = 0;
+    let thinned = 0;
+    for (const stream of streams) {
+      const k = this.known.get(stream);
+      const b = k?.binding ?? binding;
+      const h = await read({ query: streamQuery(settings.influxQuery, stream, b.labels, settings.lookbackMs), stream: b.spec, window: b.window, alertWindows: this.o.alertWindowsOf(b) });
+      excluded += h.excluded;
+      falsePositives += h.falsePositives;
+      insufficient += h.insufficient;
+      readCount += h.windows.length;
+      const kept = thinEvenly(h.windows, share);
+      thinned += h.windows.length - kept.length;
+      for (const w of kept) out.push({ start: w.start, end: w.end, values: w.values });
+    }
+    const ends = out.map((w) => w.end);
+    return {
+      windows: out,
+      from: ends.length ? Math.min(...ends) : 0,
+      to: ends.length ? Math.max(...ends) : 0,
+      leftOut: `read ${readCount + excluded} complete windows from InfluxDB; left out: ${excluded} in alerts and maintenance windows`,
+      metrics: { streams: streams.length, influx_windows: readCount + excluded, left_out_alert_or_maintenance: excluded, kept_false_positive_alerts: falsePositives, insufficient_windows: insufficient, thinned_to_cap: thinned },
+    };
   }
 
   private finish(job: RetrainJob, state: 'shadow' | 'refused' | 'failed', reason?: string): void {
@@ -404,6 +469,15 @@ export class Retrainer {
       }
     });
   }
+}
+
+interface Gathered {
+  readonly windows: RecordedWindow[];
+  readonly from: number;
+  readonly to: number;
+  /** What was left out, for a refusal's reason. */
+  readonly leftOut: string;
+  readonly metrics: Readonly<Record<string, number>>;
 }
 
 interface JobsFile {

@@ -48,7 +48,19 @@ export const retrainSchema = entry(
     every: Type.Optional(duration('Scheduled retrain: this long after the last retrain of the stream (or after the daemon first saw it). Unset: none.')),
     drift: retrainDriftSchema,
     lookback: duration('Training data: the windows of this long before the retrain.', D.lookback),
-    source: oneOf(['recorded'] as const, "Where the training windows come from: recorded = the daemon's own record of the stream's windows under state_dir (outside maintenance, alerts left out).", D.source),
+    source: oneOf(
+      ['recorded', 'influx'] as const,
+      "Where the training windows come from: recorded = the daemon's own record of the stream's windows under state_dir (outside maintenance; alerts left out); influx = influx_query against sinks.influx (the plant's history, e.g. written by Telegraf; alerts, maintenance windows and true positives left out as `train --influx-query` does).",
+      D.source,
+    ),
+    influx_query: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description:
+          "With source: influx, the InfluxQL query of a stream's history, run in sinks.influx's database (name another as \"db\"..\"measurement\"): its columns are time and the stream's channels by name. {name} is replaced by the stream's template label of that name (e.g. {asset}; {stream} is the stream id), quoted for a string literal; $timeFilter by time >= now() - <lookback>.",
+      }),
+    ),
     min_clean_windows: Type.Integer({
       minimum: 10,
       maximum: 1_000_000,

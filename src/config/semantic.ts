@@ -6,6 +6,7 @@ import { autoLearnDetection, configuredModel, streamDetection, windowOptions } f
 import type { ConfigPath, ProblemList, Segment } from './problems';
 import type { Config, DetectionConfig, DetectionOverrides, SubscriptionConfig } from './schema';
 import { checkMaintenance } from './maintenance';
+import { checkRetrain } from './retrainCheck';
 import { resolveShard } from './shard';
 
 const PLACEHOLDER = /\{([^{}]*)\}/g;
@@ -43,6 +44,7 @@ export function checkSemantics(config: Config, problems: ProblemList): void {
     problems.add(['http', 'admin_token'], 'must differ from http.token (the read token would then make changes)', undefined, true);
   }
   checkMaintenance(config, problems);
+  checkRetrain(config, problems);
 }
 
 /**

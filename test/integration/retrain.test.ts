@@ -58,7 +58,7 @@ test('a drift retrains the stream\'s model from its recorded clean windows; the 
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
-    return { status: r.status, body: (await r.json().catch(() => null)) as unknown };
+    return { status: r.status, body: await r.json().catch((): unknown => null) };
   };
   const metrics = async (): Promise<string> => (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${READ}` } })).text();
   const retrainPath = `/api/v1/streams/${encodeURIComponent(STREAM)}/retrain`;

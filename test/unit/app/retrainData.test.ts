@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { alertLeadMs, recordedSamplePeriod, selectClean, windowsHash } from '../../../src/app/retrainData';
+import { alertLeadMs, recordedSamplePeriod, selectClean, streamQuery, windowsHash } from '../../../src/app/retrainData';
 import type { AlertEpisode } from '../../../src/core/alertHistory';
 import type { FeedbackLabel } from '../../../src/core/feedback';
 import type { RecordedWindow } from '../../../src/state/windowRecorder';
@@ -52,4 +52,9 @@ test('lead, sample period and the data hash', () => {
   assert.equal(windowsHash(windows), windowsHash(windows.map((w) => ({ ...w }))));
   assert.notEqual(windowsHash(windows), windowsHash(windows.slice(1)));
   assert.match(windowsHash([]), /^[0-9a-f]{64}$/);
+});
+
+test('a stream\'s query: labels quoted for a string literal, the lookback as $timeFilter, an unknown name left as written', () => {
+  const q = streamQuery(`SELECT * FROM "p" WHERE "asset" = '{asset}' AND "id" = '{stream}' AND "x" = '{nope}' AND $timeFilter`, "l1/it's", { asset: "o'brien\\1" }, 86_400_000);
+  assert.equal(q, `SELECT * FROM "p" WHERE "asset" = 'o\\'brien\\\\1' AND "id" = 'l1/it\\'s' AND "x" = '{nope}' AND time >= now() - 86400000ms`);
 });

@@ -4,7 +4,7 @@ import { anyRetrain, retrainSettingsOf } from '../../../src/app/retrainSettings'
 import { loadConfigText } from '../../../src/config/load';
 import type { Config } from '../../../src/config/schema';
 
-const parseConfigText = async (text: string): Promise<Config> => loadConfigText(text, '/tmp/test.yaml', {});
+const parseConfigText = (text: string): Promise<Config> => Promise.resolve().then(() => loadConfigText(text, '/tmp/test.yaml', {}));
 
 const base = `
 subscriptions:
@@ -57,4 +57,12 @@ test('a subscription alone may turn it on, with the defaults for what it does no
 test('the schema refuses a bad duration and a factor of 1 or less', async () => {
   await assert.rejects(parseConfigText(`${base}\nretrain: { every: weekly }\n`), /retrain\.every: must be a duration/);
   await assert.rejects(parseConfigText(`${base}\nretrain: { drift: { factor: 1 } }\n`), /retrain\.drift\.factor/);
+});
+
+test('source influx needs a query and sinks.influx; a query without source influx anywhere is refused', async () => {
+  await assert.rejects(parseConfigText(`${base}\nretrain: { source: influx }\n`), (err: Error) => /retrain\.influx_query: is required with source: influx/.test(err.message) && /sinks\.influx: is required by retrain source: influx/.test(err.message));
+  await assert.rejects(parseConfigText(`${base}\nretrain: { influx_query: "SELECT 1" }\n`), /retrain\.influx_query: is only read with source: influx/);
+  const c = await parseConfigText(`${base}\nsinks: { influx: { url: "http://127.0.0.1:8086/a" } }\nretrain: { influx_query: "SELECT * FROM p WHERE $timeFilter", enabled: false }\nstreams:\n  - id: l1/p1\n    retrain: { source: influx, enabled: true }\n`);
+  assert.equal(retrainSettingsOf(c, 'l1/p1')?.influxQuery, 'SELECT * FROM p WHERE $timeFilter', 'the top-level query serves a stream that chooses influx');
+  assert.equal(retrainSettingsOf(c, 'l1/p2'), null);
 });

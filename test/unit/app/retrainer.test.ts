@@ -16,7 +16,7 @@ import { testContext } from '../../helpers/context';
 const CH = ['a', 'b'];
 const SIZE = 4;
 const settings: RetrainSettings = {
-  everyMs: null, drift: { enabled: true, overMs: 600_000, factor: 3, minWindows: 20 }, lookbackMs: 3_600_000, source: 'recorded',
+  everyMs: null, drift: { enabled: true, overMs: 600_000, factor: 3, minWindows: 20 }, lookbackMs: 3_600_000, source: 'recorded', influxQuery: null,
   minCleanWindows: 30, shadowForMs: 0, promotion: 'manual', autoPromote: { maxAlertRateRatio: 1, minLabelAgreement: 0.8 },
 };
 const config = loadConfigText('defaults:\n  training: { epochs: 2, encoder_units: [8], latent_units: 2, batch_size: 16 }\n', '/tmp/t.yaml', {});

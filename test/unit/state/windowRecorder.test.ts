@@ -61,7 +61,7 @@ test('a torn tail (a kill mid-write) is dropped when the file is opened, not fat
   assert.equal(record?.damaged, 0, 'the damaged tail was cut off before appending');
 });
 
-test('a flipped bit fails the frame CRC: that frame and what follows are left out', async () => {
+test('a flipped bit fails the frame CRC: that frame and what follows are left out', () => {
   const bytes = recordBytes({ stream: 's', channels: CH, size: SIZE, windows: [1, 2, 3].map((i) => ({ start: i, end: i, values: new Float32Array(6).fill(i) })) });
   const damaged = Buffer.from(bytes);
   damaged[damaged.length - 30] ^= 0xff;
