@@ -30,6 +30,11 @@ export interface RetrainingOptions {
   readonly episodes: () => readonly AlertEpisode[];
   readonly labelOf: (fingerprint: string, startsAt: number) => FeedbackLabel | undefined;
   readonly isStream: (stream: string) => boolean;
+  /**
+   * The operating-mode hook: false while the stream's machine is in mode `off` (nothing of it is recorded or
+   * judged for drift). Absent: always on.
+   */
+  readonly modeAllowsLearning?: (stream: string) => boolean;
   /** Source influx: a stream's history from InfluxDB under the config in force (given by `run`, see DaemonInfo). */
   readonly influxWindows?: (config: Config, request: InfluxWindowsRequest) => Promise<InfluxWindows>;
   /**
@@ -92,6 +97,7 @@ export async function startRetraining(o: RetrainingOptions): Promise<Retraining>
         return Promise.resolve({ version: path.basename(dir) });
       }),
     isStream: o.isStream,
+    ...(o.modeAllowsLearning ? { modeAllowsLearning: o.modeAllowsLearning } : {}),
     ...(o.influxWindows ? { influxWindows: (request: InfluxWindowsRequest) => (o.influxWindows as NonNullable<typeof o.influxWindows>)(o.config(), request) } : {}),
     metrics,
     now: () => Date.now(),

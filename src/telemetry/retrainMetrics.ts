@@ -34,7 +34,7 @@ export function createRetrainMetrics(metrics: Metrics, gauges: RetrainGauges): R
   for (const trigger of RETRAIN_TRIGGERS) for (const outcome of RETRAIN_OUTCOMES) retrains.inc({ trigger, outcome }, 0);
   new Gauge({ name: 'anomalyd_retrain_running', help: '1 while a retrain trains (one at a time), else 0.', registers, collect() { this.set(gauges.running()); } });
   new Gauge({ name: 'anomalyd_retrain_queued', help: 'Retrains waiting for the one running.', registers, collect() { this.set(gauges.queued()); } });
-  new Gauge({ name: 'anomalyd_retrain_recorded_bytes', help: "Bytes of the streams' window records written since start (state_dir/retrain/windows).", registers, collect() { this.set(gauges.recordedBytes()); } });
+  new Gauge({ name: 'anomalyd_retrain_recorded_bytes', help: 'Bytes of the window records (state_dir/retrain/windows) of the streams recorded since the start.', registers, collect() { this.set(gauges.recordedBytes()); } });
   const shares = new Map<string, number>();
   const drift = new Gauge<'stream'>({
     name: 'anomalyd_drift_share',
