@@ -110,6 +110,8 @@ export interface RetrainerOptions {
   readonly now: () => number;
   /** Niceness of the training thread (default 10). */
   readonly nice?: number;
+  /** Share of the wall time the training thread pauses between epochs (default RETRAIN_PAUSE_SHARE). */
+  readonly pauseShare?: number;
   /**
    * The operating-mode hook: false while the stream's machine is in mode `off` (nothing of it is recorded or
    * judged for drift). Absent: every stream is always on.
@@ -129,6 +131,8 @@ interface StreamBook {
   lastDriftRetrainAt: number | null;
 }
 
+/** Share of the wall time a retrain's training thread sleeps between epochs (model/train.ts, pauseShare). */
+export const RETRAIN_PAUSE_SHARE = 0.5;
 /** The least windows a stream's record keeps (its cap is twice min_clean_windows, at least this). */
 export const MIN_RECORD_CAP = 2000;
 const MAX_RECORD_CAP = 200_000;
@@ -324,8 +328,10 @@ export class Retrainer {
     const binding = k.binding;
     const scales = this.o.scalesFor?.(binding);
     const asWindows: Window[] = windows.map((w) => ({ stream: job.stream, start: w.start, end: w.end, size: binding.window.size, channels: binding.spec.channels.length, values: w.values, completeness: 1 }));
+    const spec = this.o.specFor(binding);
     const learn: LearnJob = {
-      spec: this.o.specFor(binding),
+      // At most half a core: the daemon keeps scoring, and the broker on the same host keeps its share.
+      spec: { ...spec, train: { ...spec.train, pauseShare: this.o.pauseShare ?? RETRAIN_PAUSE_SHARE } },
       windows: asWindows,
       outDir: dir,
       backend: this.o.backend,

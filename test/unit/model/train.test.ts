@@ -103,3 +103,21 @@ test('no tensors leak from training', async () => {
   assert.ok(tf.memory().numTensors - before <= 2 * weights + 2, `leaked ${tf.memory().numTensors - before - 2 * weights} tensors`);
   model.dispose();
 });
+
+test('pauses between epochs (pauseShare) change nothing but the time: the same losses, each pause 9 times the epoch before at 0.9', async () => {
+  const data = sines(1500, 16, 5);
+  const run = async (pauseShare: number): Promise<{ loss: number[]; at: number[] }> => {
+    const model = buildAutoencoder({ inputSize: 16, encoderUnits: [8], latentUnits: 2, seed: 6 });
+    const at: number[] = [];
+    const h = await trainAutoencoder(model, data, { ...OPTS, epochs: 3, patience: 0, pauseShare }, (e) => at.push(e.elapsedMs));
+    model.dispose();
+    return { loss: h.loss, at };
+  };
+  const plain = await run(0);
+  const paused = await run(0.9);
+  assert.deepEqual(paused.loss, plain.loss);
+  // The first epoch ends at at[0]; the second ends after a pause of 9 times the first epoch, and its own work.
+  const [first, second] = paused.at;
+  assert.ok(first > 0, 'an epoch takes time');
+  assert.ok(second - first >= 8 * first, `epoch 1 took ${first} ms, epoch 2 ended ${second - first} ms later`);
+});
