@@ -18,69 +18,27 @@ import type { AlertEpisode } from '../core/alertHistory';
 import type { ComponentContext } from '../core/context';
 import { errorMessage } from '../core/errors';
 import type { FeedbackLabel } from '../core/feedback';
-import type { StreamSpec, Window } from '../core/types';
-import type { WindowOptions } from '../core/window';
+import type { Window } from '../core/types';
 import type { BackendPreference } from '../model/backend';
 import type { DetectorSpec } from '../model/fitDetector';
 import type { LearnJob, LearnResult } from '../model/learnWorker';
 import type { StreamBinding } from '../pipeline/pipeline';
 import { loadJsonState } from '../state/jsonStateFile';
 import { writeAtomic } from '../state/stateStore';
-import { recordFileName, thinEvenly, type RecordedWindow, type WindowRecorder } from '../state/windowRecorder';
+import { recordFileName, type WindowRecorder } from '../state/windowRecorder';
 import type { RetrainMetrics, RetrainOutcome, RetrainTrigger } from '../telemetry/retrainMetrics';
 import { runWorker } from './autoLearner';
-import { alertLeadMs, recordedSamplePeriod, selectClean, streamQuery, windowsHash } from './retrainData';
+import { windowsHash } from './retrainData';
 import { DriftMonitor, driftAllowed, scheduledDue } from './retrainDrift';
+import { gatherInflux, gatherRecorded, recordCap, type InfluxWindows, type InfluxWindowsRequest } from './retrainGather';
+import { JOBS_FILE, jobsFileText, parseJobsFile, type CandidateMeta, type RetrainJob, type StreamBook } from './retrainJobs';
 import type { RetrainSettings } from './retrainSettings';
 
 export type { RetrainTrigger } from '../telemetry/retrainMetrics';
-
-/** What a candidate is handed on with (the model version store keeps it in the version's manifest). */
-export interface CandidateMeta {
-  readonly trigger: RetrainTrigger;
-  readonly stream: string;
-  readonly dataHash: string;
-  readonly windows: number;
-  readonly from: number;
-  readonly to: number;
-  readonly metrics: Readonly<Record<string, number>>;
-}
-
-export type RetrainState = 'queued' | 'training' | 'shadow' | 'refused' | 'failed';
-
-export interface RetrainJob {
-  readonly id: string;
-  readonly stream: string;
-  readonly model: string;
-  readonly trigger: RetrainTrigger;
-  state: RetrainState;
-  /** Why it was refused or failed. */
-  reason?: string;
-  readonly requestedAt: number;
-  startedAt?: number;
-  finishedAt?: number;
-  /** The candidate's version (from the version store) and directory. */
-  version?: string;
-  dir?: string;
-  meta?: CandidateMeta;
-}
-
-export interface InfluxWindowsRequest {
-  readonly query: string;
-  readonly stream: StreamSpec;
-  readonly window: WindowOptions;
-  /** alerting.n of the stream: how far before an alert its lead-in windows reach. */
-  readonly alertWindows: number;
-}
-
-export interface InfluxWindows {
-  readonly windows: readonly Window[];
-  /** Complete windows left out: alerts (not labelled false_positive) and maintenance windows. */
-  readonly excluded: number;
-  /** Alert periods taken back as training data because they were labelled false_positive. */
-  readonly falsePositives: number;
-  readonly insufficient: number;
-}
+export type { CandidateMeta, RetrainJob, RetrainState } from './retrainJobs';
+export { JOBS_FILE, retrainJobJson } from './retrainJobs';
+export type { InfluxWindows, InfluxWindowsRequest } from './retrainGather';
+export { MIN_RECORD_CAP, recordCap } from './retrainGather';
 
 export interface RetrainerOptions {
   readonly ctx: ComponentContext;
@@ -125,25 +83,8 @@ interface Known {
   lastEnd: number;
 }
 
-interface StreamBook {
-  firstSeenAt: number;
-  lastRetrainAt: number | null;
-  lastDriftRetrainAt: number | null;
-}
-
 /** Share of the wall time a retrain's training thread sleeps between epochs (model/train.ts, pauseShare). */
 export const RETRAIN_PAUSE_SHARE = 0.5;
-/** The least windows a stream's record keeps (its cap is twice min_clean_windows, at least this). */
-export const MIN_RECORD_CAP = 2000;
-const MAX_RECORD_CAP = 200_000;
-const FORMAT = 1;
-export const JOBS_FILE = path.join('retrain', 'jobs.json');
-
-/** How many windows a stream records over its lookback (and a job trains on at most). */
-export function recordCap(s: RetrainSettings): number {
-  return Math.min(MAX_RECORD_CAP, Math.max(MIN_RECORD_CAP, 2 * s.minCleanWindows));
-}
-
 export type RetrainRequest = RetrainJob | { readonly refused: 'unknown' | 'off' | 'running' | 'not_scored'; readonly reason: string };
 
 export class Retrainer {
@@ -317,7 +258,8 @@ export class Retrainer {
     job.state = 'training';
     job.startedAt = this.o.now();
     this.save();
-    const gathered = settings.source === 'influx' ? await this.gatherInflux(job, k.binding, settings) : await this.gather(job, k.binding, settings);
+    const streams = this.streamsOf(job).map((stream) => ({ stream, binding: this.known.get(stream)?.binding }));
+    const gathered = settings.source === 'influx' ? await gatherInflux(this.o, streams, k.binding, settings) : await gatherRecorded(this.o, streams, k.binding, settings);
     const { windows, from, to } = gathered;
     if (windows.length < settings.minCleanWindows) {
       const reason = `${windows.length} clean windows over the lookback, ${settings.minCleanWindows} needed (${gathered.leftOut})`;
@@ -367,91 +309,6 @@ export class Retrainer {
     return [job.stream, ...[...this.known.entries()].filter(([s, k]) => s !== job.stream && k.binding.model === job.model && this.o.settingsOf(s) !== null).map(([s]) => s)];
   }
 
-  /** The clean windows of every retraining stream of the job's model, each evenly thinned to its share of the cap. */
-  private async gather(job: RetrainJob, binding: StreamBinding, settings: RetrainSettings): Promise<Gathered> {
-    const streams = this.streamsOf(job);
-    const cap = recordCap(settings);
-    const share = Math.max(1, Math.floor(cap / streams.length));
-    const episodes = this.o.episodes();
-    const counts = { recorded: 0, outsideLookback: 0, unlabelledAlert: 0, truePositive: 0, falsePositiveKept: 0 };
-    const out: RecordedWindow[] = [];
-    let from = Infinity;
-    let to = -Infinity;
-    let thinned = 0;
-    for (const stream of streams) {
-      const record = await this.o.recorder.read(stream);
-      if (!record || record.size !== binding.window.size || record.channels.join() !== binding.spec.channels.join()) continue;
-      const newest = record.windows.at(-1)?.end ?? 0;
-      const k = this.known.get(stream);
-      const periodMs = binding.window.samplePeriodMs ?? recordedSamplePeriod(record.windows, record.size);
-      const selection = selectClean({
-        windows: record.windows,
-        episodes: episodes.filter((e) => e.stream === stream),
-        labelOf: this.o.labelOf,
-        leadMs: alertLeadMs(k ? this.o.alertWindowsOf(k.binding) : 1, binding.window.hop, binding.window.size, periodMs),
-        from: newest - settings.lookbackMs,
-        to: newest,
-      });
-      for (const key of Object.keys(counts) as (keyof typeof counts)[]) counts[key] += selection.counts[key];
-      const kept = thinEvenly(selection.clean, share);
-      thinned += selection.clean.length - kept.length;
-      for (const w of kept) {
-        out.push(w);
-        if (w.end < from) from = w.end;
-        if (w.end > to) to = w.end;
-      }
-    }
-    return {
-      windows: out,
-      from: Number.isFinite(from) ? from : 0,
-      to: Number.isFinite(to) ? to : 0,
-      leftOut: `recorded ${counts.recorded}; left out: ${counts.unlabelledAlert} in unlabelled alerts, ${counts.truePositive} in true positives, ${counts.outsideLookback} outside the lookback`,
-      metrics: {
-        streams: streams.length,
-        recorded_windows: counts.recorded,
-        left_out_outside_lookback: counts.outsideLookback,
-        left_out_unlabelled_alert: counts.unlabelledAlert,
-        left_out_true_positive: counts.truePositive,
-        kept_false_positive: counts.falsePositiveKept,
-        thinned_to_cap: thinned,
-      },
-    };
-  }
-
-  /** Source influx: each stream's history from its query (the same reader as `train --influx-query`). */
-  private async gatherInflux(job: RetrainJob, binding: StreamBinding, settings: RetrainSettings): Promise<Gathered> {
-    const read = this.o.influxWindows;
-    if (!read || settings.influxQuery === null) throw new Error('source influx: no InfluxDB reader is available to this daemon');
-    const streams = this.streamsOf(job);
-    const share = Math.max(1, Math.floor(recordCap(settings) / streams.length));
-    const out: RecordedWindow[] = [];
-    let excluded = 0;
-    let falsePositives = 0;
-    let insufficient = 0;
-    let readCount = 0;
-    let thinned = 0;
-    for (const stream of streams) {
-      const k = this.known.get(stream);
-      const b = k?.binding ?? binding;
-      const h = await read({ query: streamQuery(settings.influxQuery, stream, b.labels, settings.lookbackMs), stream: b.spec, window: b.window, alertWindows: this.o.alertWindowsOf(b) });
-      excluded += h.excluded;
-      falsePositives += h.falsePositives;
-      insufficient += h.insufficient;
-      readCount += h.windows.length;
-      const kept = thinEvenly(h.windows, share);
-      thinned += h.windows.length - kept.length;
-      for (const w of kept) out.push({ start: w.start, end: w.end, values: w.values });
-    }
-    const ends = out.map((w) => w.end);
-    return {
-      windows: out,
-      from: ends.length ? Math.min(...ends) : 0,
-      to: ends.length ? Math.max(...ends) : 0,
-      leftOut: `read ${readCount + excluded} complete windows from InfluxDB; left out: ${excluded} in alerts and maintenance windows`,
-      metrics: { streams: streams.length, influx_windows: readCount + excluded, left_out_alert_or_maintenance: excluded, kept_false_positive_alerts: falsePositives, insufficient_windows: insufficient, thinned_to_cap: thinned },
-    };
-  }
-
   private finish(job: RetrainJob, state: 'shadow' | 'refused' | 'failed', reason?: string): void {
     job.state = state;
     job.finishedAt = this.o.now();
@@ -467,9 +324,8 @@ export class Retrainer {
     this.saving = this.saving.then(async () => {
       if (!this.dirty) return;
       this.dirty = false;
-      const json = { format: FORMAT, streams: Object.fromEntries(this.books), jobs: [...this.lastJobs.values()] };
       try {
-        await writeAtomic(this.file, JSON.stringify(json) + '\n');
+        await writeAtomic(this.file, jobsFileText(this.books, this.lastJobs.values()));
       } catch (err) {
         this.o.ctx.log.error('Cannot save the retrain jobs file; the schedule and last jobs are kept in memory until the next change saves them.', { file: this.file, error: errorMessage(err) });
       }
@@ -477,46 +333,3 @@ export class Retrainer {
   }
 }
 
-interface Gathered {
-  readonly windows: RecordedWindow[];
-  readonly from: number;
-  readonly to: number;
-  /** What was left out, for a refusal's reason. */
-  readonly leftOut: string;
-  readonly metrics: Readonly<Record<string, number>>;
-}
-
-interface JobsFile {
-  jobs: RetrainJob[];
-  streams: Record<string, StreamBook>;
-}
-
-function parseJobsFile(json: unknown): JobsFile {
-  const v = json as { format?: unknown; jobs?: unknown; streams?: unknown };
-  if (v.format !== FORMAT || !Array.isArray(v.jobs) || typeof v.streams !== 'object' || v.streams === null) throw new Error(`unexpected content (format ${String(v.format)})`);
-  const jobs = (v.jobs as unknown[]).filter((j): j is RetrainJob => typeof j === 'object' && j !== null && typeof (j as RetrainJob).stream === 'string' && typeof (j as RetrainJob).id === 'string');
-  const streams: Record<string, StreamBook> = {};
-  for (const [s, b] of Object.entries(v.streams as Record<string, unknown>)) {
-    const book = b as Partial<StreamBook>;
-    if (typeof book.firstSeenAt === 'number') streams[s] = { firstSeenAt: book.firstSeenAt, lastRetrainAt: book.lastRetrainAt ?? null, lastDriftRetrainAt: book.lastDriftRetrainAt ?? null };
-  }
-  return { jobs, streams };
-}
-
-/** The job as the API shows it: times in RFC 3339. */
-export function retrainJobJson(job: RetrainJob): Record<string, unknown> & { id: string; stream: string; model: string; state: string } {
-  const iso = (t: number | undefined): string | undefined => (t === undefined ? undefined : new Date(t).toISOString());
-  return {
-    id: job.id,
-    stream: job.stream,
-    model: job.model,
-    trigger: job.trigger,
-    state: job.state,
-    ...(job.reason !== undefined ? { reason: job.reason } : {}),
-    requested_at: iso(job.requestedAt),
-    ...(job.startedAt !== undefined ? { started_at: iso(job.startedAt) } : {}),
-    ...(job.finishedAt !== undefined ? { finished_at: iso(job.finishedAt) } : {}),
-    ...(job.version !== undefined ? { version: job.version } : {}),
-    ...(job.meta ? { windows: job.meta.windows, data_hash: job.meta.dataHash, data_from: iso(job.meta.from), data_to: iso(job.meta.to), metrics: job.meta.metrics } : {}),
-  };
-}
