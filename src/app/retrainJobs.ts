@@ -15,7 +15,11 @@ export interface CandidateMeta {
   readonly metrics: Readonly<Record<string, number>>;
 }
 
-export type RetrainState = 'queued' | 'training' | 'shadow' | 'refused' | 'failed';
+/**
+ * queued, training; then shadow (the candidate handed on, shadowing the live model), refused (too few clean
+ * windows) or failed; with automatic promotion a shadow becomes promoted or rejected (left in shadow for an operator).
+ */
+export type RetrainState = 'queued' | 'training' | 'shadow' | 'refused' | 'failed' | 'promoted' | 'rejected';
 
 export interface RetrainJob {
   readonly id: string;

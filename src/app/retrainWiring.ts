@@ -15,6 +15,7 @@ import { createRetrainMetrics } from '../telemetry/retrainMetrics';
 import type { RetrainActions } from '../telemetry/retrainApi';
 import { backendPreference } from './backend';
 import { Retrainer, retrainJobJson, type CandidateMeta, type InfluxWindows, type InfluxWindowsRequest } from './retrainer';
+import type { ShadowStore } from './retrainPromotion';
 import { retrainSettingsOf, type RetrainSettings } from './retrainSettings';
 
 /** How often drift verdicts and schedules are looked at (ms). */
@@ -35,6 +36,8 @@ export interface RetrainingOptions {
    * judged for drift). Absent: always on.
    */
   readonly modeAllowsLearning?: (stream: string) => boolean;
+  /** The model version store's shadow judge and promotion (app/modelVersions.ts), for `promotion: auto`. */
+  readonly shadows?: ShadowStore;
   /** Source influx: a stream's history from InfluxDB under the config in force (given by `run`, see DaemonInfo). */
   readonly influxWindows?: (config: Config, request: InfluxWindowsRequest) => Promise<InfluxWindows>;
   /**
@@ -98,6 +101,7 @@ export async function startRetraining(o: RetrainingOptions): Promise<Retraining>
       }),
     isStream: o.isStream,
     ...(o.modeAllowsLearning ? { modeAllowsLearning: o.modeAllowsLearning } : {}),
+    ...(o.shadows ? { shadows: o.shadows } : {}),
     ...(o.influxWindows ? { influxWindows: (request: InfluxWindowsRequest) => (o.influxWindows as NonNullable<typeof o.influxWindows>)(o.config(), request) } : {}),
     metrics,
     now: () => Date.now(),

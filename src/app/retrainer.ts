@@ -32,6 +32,7 @@ import { windowsHash } from './retrainData';
 import { DriftMonitor, driftAllowed, scheduledDue } from './retrainDrift';
 import { gatherInflux, gatherRecorded, recordCap, type InfluxWindows, type InfluxWindowsRequest } from './retrainGather';
 import { JOBS_FILE, jobsFileText, parseJobsFile, type CandidateMeta, type RetrainJob, type StreamBook } from './retrainJobs';
+import { promoteShadows, type ShadowStore } from './retrainPromotion';
 import type { RetrainSettings } from './retrainSettings';
 
 export type { RetrainTrigger } from '../telemetry/retrainMetrics';
@@ -70,6 +71,8 @@ export interface RetrainerOptions {
   readonly nice?: number;
   /** Share of the wall time the training thread pauses between epochs (default RETRAIN_PAUSE_SHARE). */
   readonly pauseShare?: number;
+  /** The model version store's shadow judge and promotion, for `promotion: auto`. Absent: nothing is promoted here. */
+  readonly shadows?: ShadowStore;
   /**
    * The operating-mode hook: false while the stream's machine is in mode `off` (nothing of it is recorded or
    * judged for drift). Absent: every stream is always on.
@@ -94,6 +97,7 @@ export class Retrainer {
   private readonly lastJobs = new Map<string, RetrainJob>();
   private readonly queue: RetrainJob[] = [];
   private runningJob: RetrainJob | null = null;
+  private promoting = false;
   private saving: Promise<void> = Promise.resolve();
   private dirty = false;
   private seq = 0;
@@ -158,9 +162,17 @@ export class Retrainer {
     this.o.metrics?.forget(stream);
   }
 
-  /** Periodic: drift verdicts and due schedules start retrains. */
+  /** Periodic: drift verdicts and due schedules start retrains; candidates under automatic promotion are judged. */
   tick(): void {
     const now = this.o.now();
+    if (this.o.shadows && !this.promoting) {
+      this.promoting = true;
+      void promoteShadows(this.lastJobs.values(), this.o.settingsOf, this.o.shadows, this.o.ctx.log, now)
+        .then((changed) => {
+          if (changed) this.save();
+        })
+        .finally(() => (this.promoting = false));
+    }
     for (const [stream, k] of this.known) {
       const settings = this.o.settingsOf(stream);
       if (!settings) continue;
