@@ -7,7 +7,7 @@ import { errorMessage } from '../core/errors';
 import type { RetrainJob } from './retrainJobs';
 import type { RetrainSettings } from './retrainSettings';
 
-/** The model version store's side (app/modelVersions.ts): its shadow judge and its promotion. */
+/** The model version store's side (modelVersions: judgeShadow and promote): its shadow judge and its promotion. */
 export interface ShadowStore {
   judgeShadow(
     model: string,

@@ -36,7 +36,7 @@ export interface RetrainingOptions {
    * judged for drift). Absent: always on.
    */
   readonly modeAllowsLearning?: (stream: string) => boolean;
-  /** The model version store's shadow judge and promotion (app/modelVersions.ts), for `promotion: auto`. */
+  /** The model version store's shadow judge and promotion (modelVersions), for `promotion: auto`. */
   readonly shadows?: ShadowStore;
   /** Source influx: a stream's history from InfluxDB under the config in force (given by `run`, see DaemonInfo). */
   readonly influxWindows?: (config: Config, request: InfluxWindowsRequest) => Promise<InfluxWindows>;
