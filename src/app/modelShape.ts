@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import type { Config, StreamConfig, SubscriptionConfig, WindowConfig } from '../config/schema';
 import { configuredModel } from '../config/detection';
 import { statedDefaultsWindow } from '../config/stated';
+import { modeShapeProblems } from '../config/modes';
 import { ModelError } from '../core/errors';
 import { readManifest } from '../model/artifact';
 import type { Manifest } from '../model/manifest';
@@ -202,7 +203,10 @@ export function applyModelShapes(config: Config, models: ReadonlyMap<string, Mod
     return window === entry.window ? entry : { ...entry, window };
   });
 
-  return { config: { ...config, subscriptions, streams }, problems };
+  const shaped: Config = { ...config, subscriptions, streams };
+  // Mode conditions name channels: those of a stream whose channels came from its model are checked now.
+  for (const problem of modeShapeProblems(shaped, config, (id) => shaped.subscriptions.findIndex((s) => streamTemplateRegex(s.stream).test(id)))) report(problem);
+  return { config: shaped, problems };
 }
 
 /**
