@@ -26,6 +26,9 @@ import type { Detector } from '../model/detector';
 import { CoarseScaleFilter } from '../model/coarseScale';
 import { alertOptions, newScoreFilter, sensorCheckOptions, windowOptions } from './detection';
 import { AUTO_PREFIX } from './models';
+import { streamModes } from '../config/modes';
+import { modeFilterKey } from '../pipeline/pipeline';
+import { MACHINE_STOPPED, modeBinding } from './modeBindings';
 import type { StateStore } from '../state/stateStore';
 
 export interface Binder {
@@ -76,6 +79,8 @@ export interface BinderHooks {
    * new and would otherwise judge the first windows against the range of one window).
    */
   readonly learnedRange?: (model: string, channels: readonly string[]) => { readonly lo: readonly number[]; readonly hi: readonly number[] } | undefined;
+  /** A new score filter of one of a stream's modes, under its checkpoint key (`<stream>@<mode>`): continue it from the last checkpoint. */
+  readonly restoreFilter?: (key: string, filter: StreamScoreFilter) => void;
 }
 
 /** What the binder remembers of a bound stream beyond its binding. */
@@ -87,6 +92,8 @@ interface Bound {
   readonly sensors: SensorCheck;
   /** The calibration settings its score filter was built from (a reload keeps the filter when they are equal). */
   readonly filterKey: string;
+  /** Its `modes` entry as bound (a reload keeps the mode filters when it and filterKey are unchanged). */
+  readonly modesKey: string;
   /** Its effective detection settings (what auto-learning trains it with). */
   readonly detection: DetectionConfig;
   /**
@@ -181,8 +188,33 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     }
     // With every check off the pipeline never asks the sensor checks again: a firing one would stay open.
     if (!sensors.enabled && sensors.active().length > 0) notify(sensors.retire(ctx.clock.now(), SENSOR_CHECKS_OFF));
-    bound.set(stream, { subscription: index, labels, machine, stall, sensors, filterKey, detection, saved: { alert: -1, checks: '' } });
+    const modes = streamModes(subscription, explicit);
+    const modesKey = JSON.stringify(modes ?? null);
+    bound.set(stream, { subscription: index, labels, machine, stall, sensors, filterKey, modesKey, detection, saved: { alert: -1, checks: '' } });
+    const carriedModes = carry && carry.was.filterKey === filterKey && carry.was.modesKey === modesKey ? carry.old.modes?.filters() : undefined;
+    const modeFilter = (mode: string, modeModel: string): StreamScoreFilter | undefined => {
+      const f = withCoarseScale(newScoreFilter(detection.calibration), detection, stream, modeModel, channels.length);
+      if (!f) return undefined;
+      const range = modeModel.startsWith(AUTO_PREFIX) ? hooks.learnedRange?.(modeModel, channels) : undefined;
+      if (range) f.seedRange?.(range.lo, range.hi);
+      hooks.restoreFilter?.(modeFilterKey(stream, mode), f);
+      return f;
+    };
     return {
+      ...(modes
+        ? {
+            modes: modeBinding({
+              stream,
+              channels,
+              modes,
+              baseModel: model,
+              baseFilter: filter,
+              newFilter: modeFilter,
+              stopped: (now) => persistAfter([...machine.retire(now, MACHINE_STOPPED, state.nextSequence), ...sensors.retire(now, MACHINE_STOPPED), ...stall.retire(now, MACHINE_STOPPED)]),
+              ...(carriedModes ? { carried: carriedModes } : {}),
+            }),
+          }
+        : {}),
       spec: { id: stream, channels: [...channels] },
       model,
       stall,

@@ -1,10 +1,11 @@
 // The `modes` entry of a subscription or stream: where a stream's operating mode comes from (conditions on its
 // own channels, or another MQTT topic), how long a new mode must hold, and a model per mode.
 import { Type } from '@sinclair/typebox';
+import { MODE_NAME_SOURCE } from '../core/modeTracker';
 import { entry, patternMessages } from './schemaHelpers';
 
 /** Mode names become metric labels, InfluxDB fields and part of learned model names (`auto:<stream>@<mode>`). */
-export const MODE_NAME_PATTERN = '^[A-Za-z][A-Za-z0-9_-]{0,31}$';
+export const MODE_NAME_PATTERN = MODE_NAME_SOURCE;
 patternMessages.set(MODE_NAME_PATTERN, 'must be a mode name: a letter, then letters, digits, "_" or "-" (at most 32 characters)');
 
 const modeName = (description: string): ReturnType<typeof Type.String> => Type.String({ pattern: MODE_NAME_PATTERN, description });

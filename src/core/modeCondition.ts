@@ -89,8 +89,8 @@ function match(re: RegExp, text: string, at: number): string | null {
 export function compileModeCondition(text: string, channels: readonly string[]): ModeTest {
   const tokens = tokenize(text);
   let pos = 0;
-  const peek = (): Token => tokens[pos] as Token;
-  const next = (): Token => tokens[pos++] as Token;
+  const peek = (): Token => tokens[pos];
+  const next = (): Token => tokens[pos++];
   const describe = (t: Token): string => (t.kind === 'end' ? 'the end of the condition' : `'${t.text}'`);
 
   const expr = (): ModeTest => {
@@ -154,7 +154,7 @@ function comparison(i: number, op: Op, n: number): ModeTest {
       return (v) => v[i] === n;
     case '!=':
       return (v) => {
-        const x = v[i] as number;
+        const x = v[i];
         return x === x && x !== n;
       };
   }

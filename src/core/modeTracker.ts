@@ -6,6 +6,10 @@
 /** The mode name that stops a stream: nothing is scored, learned or paged, and the stall alarm waits. */
 export const OFF_MODE = 'off';
 
+/** What a mode name may be: it becomes a metric label, an InfluxDB field and part of a learned model's name. */
+export const MODE_NAME_SOURCE = '^[A-Za-z][A-Za-z0-9_-]{0,31}$';
+export const MODE_NAME = new RegExp(MODE_NAME_SOURCE);
+
 export class ModeTracker {
   private mode: string | null = null;
   private candidate: string | null = null;
