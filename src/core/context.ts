@@ -82,9 +82,9 @@ export interface Events {
   scoringFailed(model: string, windows: number, kind: ScoringFailure, detail: string): void;
   /**
    * A stream's operating mode changed (or became known: previous null) at `time` (sample time for a channel
-   * condition, arrival for a mode message). Optional: contexts without modes need not implement it.
+   * condition, arrival for a mode message).
    */
-  modeChanged?(stream: string, mode: string, previous: string | null, time: number): void;
+  modeChanged(stream: string, mode: string, previous: string | null, time: number): void;
 }
 
 /** shape = the windows do not fit the model's input; nan = non-finite input or score; engine = the inference call failed. */

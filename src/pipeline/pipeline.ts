@@ -422,7 +422,7 @@ export class Pipeline {
     const stream = binding.spec.id;
     if (mode.off && !wasOff) this.emit(binding.modes?.stopped(time) ?? []);
     else if (wasOff && !mode.off) binding.stall?.restartClock(this.deps.ctx.clock.now());
-    this.deps.ctx.events.modeChanged?.(stream, next, previous, time);
+    this.deps.ctx.events.modeChanged(stream, next, previous, time);
     const fields: Record<string, string> = previous === null ? { mode: next } : { mode: next, previous };
     const point: EventPoint = { kind: 'mode', time, tags: { stream }, fields };
     for (const sink of this.sinks) sink.writeEvent?.(point);
