@@ -56,6 +56,8 @@ export interface StreamJson {
   readonly state: string;
   readonly score: number | null;
   readonly threshold: number | null;
+  /** The operating mode (null while not known yet); present only for a stream with `modes`. */
+  readonly mode?: string | null;
   /** Present while the window is filling or the model is not ready. */
   readonly window?: {
     readonly samples: number;
@@ -102,7 +104,7 @@ function episodeJson(e: AlertEpisode): EpisodeJson {
 }
 
 function streamJson(v: StreamView): StreamJson {
-  const base = { stream: v.stream, model: v.model, state: v.state, score: finite(v.score), threshold: finite(v.threshold) };
+  const base = { stream: v.stream, model: v.model, state: v.state, score: finite(v.score), threshold: finite(v.threshold), ...(v.mode !== undefined ? { mode: v.mode } : {}) };
   if (v.fill === null) return base;
   const f = v.fill;
   return {

@@ -110,11 +110,12 @@ function streamsTable(s: StatusSnapshot, firing: ReadonlyMap<string, AlertView>,
     const cls = st === 'firing' ? 'bad' : st === 'normal' ? 'ok' : 'warn';
     const over = v.score !== null && v.threshold !== null && v.score > v.threshold;
     const fill = v.fill === null ? '' : ` ${fillCell(v.fill, s.now, v.score === null)}`;
-    return `<tr${rowAttrs(v.stream, focus)}><td>${esc(v.stream)}</td><td>${esc(v.model)}</td>`
+    const mode = v.mode === undefined ? '' : v.mode === null ? '<span class="muted">unknown</span>' : `<span class="${v.mode === 'off' ? 'muted' : ''}">${esc(v.mode)}</span>`;
+    return `<tr${rowAttrs(v.stream, focus)}><td>${esc(v.stream)}</td><td>${esc(v.model)}</td><td>${mode}</td>`
       + `<td class="n"><span class="${over ? 'bad' : ''}">${esc(num(v.score))}</span> / ${esc(num(v.threshold))}</td>`
       + `<td>${sparkline(v.history, v.threshold)}</td><td class="${cls}">${esc(label)}${fill}</td></tr>`;
   });
-  return `${head}<table id="streams"><tr><th>Stream</th><th>Model</th><th>Score / threshold</th><th>Recent scores</th><th>State</th></tr>${rows.join('')}</table>`;
+  return `${head}<table id="streams"><tr><th>Stream</th><th>Model</th><th>Mode</th><th>Score / threshold</th><th>Recent scores</th><th>State</th></tr>${rows.join('')}</table>`;
 }
 
 function rowAttrs(stream: string, focus: string | undefined): string {
