@@ -65,7 +65,7 @@ export function modeBinding(d: ModeBindingDeps): ModeBinding {
 }
 
 /** The mode of a sample: the first `when` condition that holds, else `fallback`. */
-function classifier(when: Readonly<Record<string, string>>, fallback: string, channels: readonly string[]): (values: ArrayLike<number>) => string {
+export function classifier(when: Readonly<Record<string, string>>, fallback: string, channels: readonly string[]): (values: ArrayLike<number>) => string {
   const names = Object.keys(when);
   // The config check refused conditions that do not compile; this throws only for a config built without it.
   const tests: ModeTest[] = names.map((name) => compileModeCondition(when[name], channels));

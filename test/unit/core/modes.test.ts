@@ -82,3 +82,26 @@ test('mode tracker: flapping at a boundary never changes the mode; hold 1 follow
   assert.equal(one.observe('normal'), 'normal');
   assert.throws(() => new ModeTracker(0), RangeError);
 });
+
+test('a recorded series in one mode: only windows wholly in that mode, cut afresh at each change (train/calibrate --mode)', async () => {
+  const { windowsFromSeriesIn } = await import('../../../src/core/modeSeries');
+  const rows = 120;
+  const ts = new Float64Array(rows);
+  const values = new Float32Array(rows);
+  // 0-39 low, 40-79 high, 80-119 low.
+  for (let r = 0; r < rows; r++) {
+    ts[r] = r * 1000;
+    values[r] = r >= 40 && r < 80 ? 100 : 10;
+  }
+  const stream = { id: 's', channels: ['a'] };
+  const opts = { size: 10, hop: 5, maxGapMs: 5000, minCompleteness: 0.9 };
+  const classify = (v: ArrayLike<number>): string => ((v[0] as number) > 50 ? 'high' : 'normal');
+  const high = windowsFromSeriesIn(stream, ts, values, opts, { classify, hold: 3, keep: 'high' }).flatMap((e) => (e.kind === 'window' ? [e.window] : []));
+  // The change applies at the third high sample (42 s) and back at the third low one (82 s): as in the daemon,
+  // the two low samples before the change back are still in mode high (the price of the hysteresis).
+  assert.deepEqual(high.map((w) => w.start), [42_000, 47_000, 52_000, 57_000, 62_000, 67_000, 72_000]);
+  assert.ok(high.every((w) => w.start >= 42_000 && w.end <= 81_000));
+  const normal = windowsFromSeriesIn(stream, ts, values, opts, { classify, hold: 3, keep: 'normal' }).flatMap((e) => (e.kind === 'window' ? [e.window] : []));
+  assert.ok(normal.every((w) => w.end < 42_000 || w.start >= 82_000));
+  assert.equal(windowsFromSeriesIn(stream, ts, values, opts).length, 23, 'no mode: every window');
+});

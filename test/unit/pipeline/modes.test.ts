@@ -53,7 +53,7 @@ function setup(modes: (stopped: (now: number) => readonly AlertNotice[]) => Mode
   const t = testContext('pipeline', clock);
   const sink = new CaptureSink();
   const events: EventPoint[] = [];
-  const eventSink: Sink = { name: 'events', start: async () => undefined, flush: async () => undefined, stop: async () => undefined, stats: () => ({ buffered: 0, spooledBytes: 0 }), writeEvent: (p) => void events.push(p) };
+  const eventSink: Sink = { name: 'events', start: () => Promise.resolve(), flush: () => Promise.resolve(), stop: () => Promise.resolve(), stats: () => ({ buffered: 0, spooledBytes: 0 }), writeEvent: (p) => void events.push(p) };
   const tracker = new Tracker();
   const stopped: number[] = [];
   const stall = new StallDetector({ stream: 'l1/p1', model: 'pump', labels: {}, silenceMs: 10_000, nextSequence: () => 1 }, 0);
@@ -93,7 +93,7 @@ function whenModes(classify: (v: ArrayLike<number>) => string, models: Record<st
 }
 
 test('modes from conditions: each mode scores with its own model and no window spans a change', async () => {
-  const { pipeline, sink, events, t } = setup(whenModes((v) => ((v[0] as number) > 50 ? 'high' : 'normal'), { high: 'pump_high' }));
+  const { pipeline, sink, events, t } = setup(whenModes((v) => ((v[0]) > 50 ? 'high' : 'normal'), { high: 'pump_high' }));
   await pipeline.deliver(samples(40, 0, 10));
   await pipeline.deliver(samples(40, 40, 100));
   await pipeline.deliver(samples(40, 80, 10));
@@ -126,7 +126,7 @@ test('a value hovering at the boundary changes nothing (hysteresis)', async () =
 
 test('off: nothing is scored and the stall waits; firing alerts resolve once; back on, scoring and the stall clock resume', async () => {
   const clock = new ManualClock(0);
-  const { pipeline, sink, tracker, stopped, stall } = setup(whenModes((v) => ((v[0] as number) < 1 ? 'off' : 'normal')), clock);
+  const { pipeline, sink, tracker, stopped, stall } = setup(whenModes((v) => ((v[0]) < 1 ? 'off' : 'normal')), clock);
   await pipeline.deliver(samples(40, 0, 10));
   pipeline.drain();
   const before = sink.scores.length;
@@ -145,7 +145,7 @@ test('off: nothing is scored and the stall waits; firing alerts resolve once; ba
   pipeline.drain();
   assert.ok(sink.scores.length > before);
   assert.ok(sink.scores.slice(before).every((s) => (s.windowStart ?? 0) >= 102_000));
-  assert.ok(tracker.times.every((t, k) => k === 0 || t > (tracker.times[k - 1] as number)), 'the tracker sees windows in time order');
+  assert.ok(tracker.times.every((t, k) => k === 0 || t > (tracker.times[k - 1])), 'the tracker sees windows in time order');
   pipeline.checkStalls(1_005_000);
   assert.equal(stall.stalled, false, 'the stall clock restarted when the mode left off');
   pipeline.checkStalls(1_011_000);
