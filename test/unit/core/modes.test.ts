@@ -95,7 +95,7 @@ test('a recorded series in one mode: only windows wholly in that mode, cut afres
   }
   const stream = { id: 's', channels: ['a'] };
   const opts = { size: 10, hop: 5, maxGapMs: 5000, minCompleteness: 0.9 };
-  const classify = (v: ArrayLike<number>): string => ((v[0] as number) > 50 ? 'high' : 'normal');
+  const classify = (v: ArrayLike<number>): string => ((v[0]) > 50 ? 'high' : 'normal');
   const high = windowsFromSeriesIn(stream, ts, values, opts, { classify, hold: 3, keep: 'high' }).flatMap((e) => (e.kind === 'window' ? [e.window] : []));
   // The change applies at the third high sample (42 s) and back at the third low one (82 s): as in the daemon,
   // the two low samples before the change back are still in mode high (the price of the hysteresis).
