@@ -29,6 +29,9 @@ export interface ModeBindingDeps {
   readonly stopped: (now: number) => readonly AlertNotice[];
   /** The mode filters of the stream's previous binding, when its filter settings did not change (a reload). */
   readonly carried?: ReadonlyMap<string, StreamScoreFilter>;
+  /** The mode saved in the state file (null: none). */
+  readonly initial: string | null;
+  readonly changed: (mode: string) => void;
 }
 
 /** The model name of the model learned for `stream` in `mode`. */
@@ -61,6 +64,8 @@ export function modeBinding(d: ModeBindingDeps): ModeBinding {
     },
     stopped: d.stopped,
     filters: () => filters,
+    initial: d.initial,
+    changed: d.changed,
   };
 }
 

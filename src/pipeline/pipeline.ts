@@ -174,7 +174,7 @@ function newStreamState(binding: StreamBinding, lastSampleAt: number, previous?:
     queued: previous?.queued ?? 0,
     done: previous?.done ?? 0,
     held: previous?.held ?? null,
-    mode: binding.modes ? new StreamModeState(binding.modes, binding.model, binding.scoreFilter, previous?.mode?.current ?? null) : null,
+    mode: binding.modes ? new StreamModeState(binding.modes, binding.model, binding.scoreFilter, previous?.mode?.current ?? binding.modes.initial) : null,
   };
 }
 
@@ -422,6 +422,7 @@ export class Pipeline {
     const stream = binding.spec.id;
     if (mode.off && !wasOff) this.emit(binding.modes?.stopped(time) ?? []);
     else if (wasOff && !mode.off) binding.stall?.restartClock(this.deps.ctx.clock.now());
+    binding.modes?.changed(next);
     this.deps.ctx.events.modeChanged(stream, next, previous, time);
     const fields: Record<string, string> = previous === null ? { mode: next } : { mode: next, previous };
     const point: EventPoint = { kind: 'mode', time, tags: { stream }, fields };

@@ -20,6 +20,10 @@ export interface ModeBinding {
   stopped(now: number): readonly AlertNotice[];
   /** Every mode's score filter made so far (the state checkpoint keeps them). */
   filters(): ReadonlyMap<string, StreamScoreFilter>;
+  /** The mode the stream was in when the daemon last saved its state (null: none): it starts in it after a restart. */
+  readonly initial: string | null;
+  /** The stream's mode changed (the state file keeps it, so a machine that is off stays off across a restart). */
+  changed(mode: string): void;
 }
 
 /** One stream's mode state in the pipeline. */

@@ -89,6 +89,8 @@ function whenModes(classify: (v: ArrayLike<number>) => string, models: Record<st
     filterOf: () => undefined,
     stopped,
     filters: () => new Map(),
+    initial: null,
+    changed: () => undefined,
   });
 }
 
@@ -160,7 +162,10 @@ test('mode messages: setMode before the stream binds applies at its binding; off
     filterOf: () => undefined,
     stopped,
     filters: () => new Map(),
+    initial: null,
+    changed: (mode) => void saved.push(mode),
   });
+  const saved: string[] = [];
   const { pipeline, sink, events, stopped } = setup(modes);
   pipeline.setMode('l1/p1', 'high', 5);
   await pipeline.deliver(samples(40, 0, 10));
@@ -177,6 +182,34 @@ test('mode messages: setMode before the stream binds applies at its binding; off
   await pipeline.deliver(samples(40, 80, 10));
   pipeline.drain();
   assert.ok(sink.scores.length > n && sink.scores.slice(n).every((s) => s.model === 'pump'));
+  assert.deepEqual(saved, ['high', 'off', 'normal'], 'each change is handed to the binding (the state file keeps it)');
   for (let i = 0; i < 100; i++) pipeline.setMode(`ghost${i}`, 'off', 0);
   assert.ok((pipeline as unknown as { pendingModes: Map<string, unknown> }).pendingModes.size <= 10, 'pending modes are bounded by maxStreams');
+});
+
+test('a stream that was off when the daemon stopped starts off: nothing scored, no stall, until its mode says it runs', async () => {
+  const clock = new ManualClock(0);
+  const modes = (stopped: (now: number) => readonly AlertNotice[]): ModeBinding => ({
+    source: 'topic',
+    holdSamples: 1,
+    modelOf: () => 'pump',
+    filterOf: () => undefined,
+    stopped,
+    filters: () => new Map(),
+    initial: 'off',
+    changed: () => undefined,
+  });
+  const { pipeline, sink, stall, stopped, events } = setup(modes, clock);
+  await pipeline.deliver(samples(40, 0, 10));
+  pipeline.drain();
+  assert.equal(sink.scores.length, 0);
+  pipeline.checkStalls(1_000_000);
+  assert.equal(stall.stalled, false);
+  assert.deepEqual(pipeline.streamModes(), [{ stream: 'l1/p1', mode: 'off' }]);
+  assert.deepEqual([stopped, events], [[], []], 'restored, not changed: no resolve, no mode point');
+  clock.set(1_000_000);
+  pipeline.setMode('l1/p1', 'normal', 1_000_000);
+  await pipeline.deliver(samples(40, 40, 10));
+  pipeline.drain();
+  assert.ok(sink.scores.length > 0);
 });
