@@ -55,6 +55,8 @@ export class AutoLearner implements WindowLearner {
   forget(model: string): void {
     const c = this.collecting.get(model);
     if (c && !c.training) this.collecting.delete(model);
+    // Its modes' own models (`<model>@<mode>`) too.
+    for (const [name, m] of this.collecting) if (name.startsWith(`${model}@`) && !m.training) this.collecting.delete(name);
   }
 
   offer(binding: StreamBinding, window: Window, model = binding.model, filter = binding.scoreFilter): void {
