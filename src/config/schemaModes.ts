@@ -51,7 +51,7 @@ export const modesSchema = entry(
     models: Type.Optional(
       modeMap(
         { type: 'string', minLength: 1, description: 'Name of an entry in `models`, or "auto" (a model learned for this stream in this mode).' },
-        'Mode -> model: windows of that mode are scored by it. A mode not listed uses the stream\'s `model`.',
+        'Mode -> model: windows of that mode are scored by it, an entry of `models` or "auto" (a model learned for the stream in that mode from its first auto_learn_windows windows in it, kept in state_dir/models as auto:<stream>@<mode>). A mode not listed uses the stream\'s `model`.',
       ),
     ),
   },

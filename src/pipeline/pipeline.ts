@@ -174,8 +174,13 @@ function newStreamState(binding: StreamBinding, lastSampleAt: number, previous?:
     queued: previous?.queued ?? 0,
     done: previous?.done ?? 0,
     held: previous?.held ?? null,
-    mode: binding.modes ? new StreamModeState(binding.modes, binding.model, binding.scoreFilter, previous?.mode?.current ?? binding.modes.initial) : null,
+    mode: modeStateFor(binding, previous),
   };
+}
+
+/** The mode state of a stream bound by `binding`, in the mode it was in (a reload) or was saved in (a restart). */
+function modeStateFor(binding: StreamBinding, previous: StreamState | undefined): StreamModeState | null {
+  return binding.modes ? new StreamModeState(binding.modes, binding.model, binding.scoreFilter, previous?.mode?.current ?? binding.modes.initial) : null;
 }
 
 export class Pipeline {
@@ -525,7 +530,8 @@ export class Pipeline {
         this.streams.delete(id);
         counts.removed++;
       } else if (sameGeometry(state.binding, binding)) {
-        this.streams.set(id, { ...state, binding });
+        // Its modes as the new config says (conditions, models, filters), in the mode it is in.
+        this.streams.set(id, { ...state, binding, mode: modeStateFor(binding, state) });
         counts.kept++;
       } else {
         this.streams.set(id, newStreamState(binding, state.lastSampleAt, state));

@@ -213,3 +213,17 @@ test('a stream that was off when the daemon stopped starts off: nothing scored, 
   pipeline.drain();
   assert.ok(sink.scores.length > 0);
 });
+
+test('a config reload gives a kept stream its new modes (conditions and models) in the mode it is in', async () => {
+  const { pipeline, sink } = setup(whenModes((v) => (v[0] > 50 ? 'high' : 'normal')));
+  await pipeline.deliver(samples(40, 0, 100));
+  pipeline.drain();
+  assert.ok(sink.scores.length > 0 && sink.scores.every((s) => s.model === 'pump'));
+  const n = sink.scores.length;
+  const counts = pipeline.rebind((old) => ({ ...old, modes: whenModes((v) => (v[0] > 50 ? 'high' : 'normal'), { high: 'pump_high' })(() => []) }));
+  assert.deepEqual(counts, { kept: 1, restarted: 0, removed: 0 });
+  assert.deepEqual(pipeline.streamModes(), [{ stream: 'l1/p1', mode: 'high' }], 'still high');
+  await pipeline.deliver(samples(40, 40, 100));
+  pipeline.drain();
+  assert.ok(sink.scores.length > n && sink.scores.slice(n).every((s) => s.model === 'pump_high'), 'the new model of the mode scores it');
+});
