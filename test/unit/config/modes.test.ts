@@ -80,3 +80,30 @@ test('modes: a condition on channels the model gives is checked once the models 
   assert.equal(shaped.problems.length, 1);
   assert.match(shaped.problems[0] ?? '', /^subscriptions\[0\]\.modes\.when\.off: condition at column 1: 'motor_current' is not a channel of the stream \(vib_x_rms, /);
 });
+
+test('modes: a mode\'s configured model must read the stream\'s windows (channels and window size), checked once the models load', async () => {
+  const pump = path.join(ROOT, 'models', 'pump');
+  const ecg = path.join(ROOT, 'models', 'ecg');
+  const text = [
+    `models: { pump: { path: "${pump}" }, ecg: { path: "${ecg}" } }`,
+    'subscriptions:',
+    '  - topic: plant/+/+/telemetry',
+    '    template: plant/{line}/{asset}/telemetry',
+    '    stream: "{line}/{asset}"',
+    '    decoder: json',
+    '    model: pump',
+    '    modes: { when: { high: "flow_m3h > 40" }, default: normal, models: { high: ecg } }',
+    '',
+  ].join('\n');
+  const config = loadConfigText(text, 'test.yaml', {});
+  const shapes = new Map([
+    ['pump', { dir: pump, manifest: await readManifest(pump) }],
+    ['ecg', { dir: ecg, manifest: await readManifest(ecg) }],
+  ]);
+  const problems = applyModelShapes(config, shapes).problems;
+  assert.equal(problems.length, 2, problems.join('\n'));
+  assert.match(problems[0] ?? '', /^subscriptions\[0\]\.modes\.models\.high: differ from model 'ecg' \(channels .*\), which mode 'high' of subscriptions\[0\] uses/);
+  assert.match(problems[1] ?? '', /^subscriptions\[0\]\.modes\.models\.high: model 'ecg' reads windows of \d+ .* the stream's are 30/);
+  const same = applyModelShapes(loadConfigText(text.replace('models: { high: ecg }', 'models: { high: pump }'), 'test.yaml', {}), shapes);
+  assert.deepEqual(same.problems, []);
+});
