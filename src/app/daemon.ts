@@ -34,7 +34,9 @@ import { applyModelShapes, readModelShapes } from './modelShape';
 import { planReload, planSinkSwap, type ActiveSink, type ReloadPlan, type SinkSwap } from './reload';
 import { externalUrl, planSinks, secretValues } from './sinks';
 import { chooseBroker } from './brokerChoice';
-import { buildBrokerStats, buildMqttSource, mqttSubscriptions, shardedDeliver } from './source';
+import { buildBrokerStats, buildMqttSource, mqttModeTopics, mqttSubscriptions, shardedDeliver } from './source';
+import { resolveShard } from '../config/shard';
+import { shardOwnership } from '../core/shard';
 import { startSimulator, type RunningSimulator } from './embeddedSimulator';
 import { healthPoint } from './health';
 import { Maintenance, maintenancePoints } from './maintenance';
@@ -201,7 +203,10 @@ export class Daemon {
     this.activeSinks = planSinkSwap([], this.sinkPlans(c)).sinks;
     for (const { sink } of this.activeSinks) await this.startSink(sink);
 
+    // Before any stream is bound: each one's score filter continues from the last checkpoint's (filterCheckpoint.ts).
+    const savedFilters = await SavedFilterStates.load(this.state, this.ctx('state').log);
     this.binder = createBinder(this.ctx('alerts'), c, this.state, {
+      restoreFilter: (key, filter) => savedFilters.restore(key, filter),
       onRestored: (active) => this.alertmanager()?.reconcile(active.filter((n) => !maintenance.holds(n.fingerprint))),
       notify: (notices) => this.pipeline?.notify(notices),
       coarseFor: (model) => this.models?.coarseOf(model),
@@ -216,9 +221,11 @@ export class Daemon {
       modelsDir: learnedDir,
       backend: backendPreference(c.inference.backend),
       // The stream's own settings as bound (defaults, the auto_learn profile, its subscription and stream entry).
-      specFor: (b) => {
+      // A mode's own model (auto:<stream>@<mode>) names `<stream>@<mode>` in its manifest, so it loads under its name after a restart.
+      specFor: (b, model) => {
         const d = this.autoLearnDetection(b);
-        return detectorSpec({ ...d, window: { ...d.window, size: b.window.size, hop: b.window.hop } }, b.model, b.spec, this.backend?.name ?? '', this.info.version);
+        const spec = model.startsWith(AUTO_PREFIX) ? { id: model.slice(AUTO_PREFIX.length), channels: b.spec.channels } : b.spec;
+        return detectorSpec({ ...d, window: { ...d.window, size: b.window.size, hop: b.window.hop } }, model, spec, this.backend?.name ?? '', this.info.version);
       },
       scalesFor: (b) => {
         const d = this.autoLearnDetection(b);
@@ -231,8 +238,6 @@ export class Daemon {
       },
     });
     const binder = this.binder;
-    // Before any stream is bound: each one's score filter continues from the last checkpoint's (filterCheckpoint.ts).
-    const savedFilters = await SavedFilterStates.load(this.state, this.ctx('state').log);
     this.pipeline = new Pipeline({
       ctx: this.ctx('pipeline'),
       options: {
@@ -295,6 +300,9 @@ export class Daemon {
     await ingest.replay(recovery.batches, pipeline.deliver);
     this.metrics.provide('queue_depth', () => pipeline.queueDepths().map((q) => ({ labels: { queue: q.queue }, value: q.depth })));
     this.metrics.provide('streams_active', () => pipeline.streamCount);
+    // One series per stream with modes (its current mode), for the streams that have a stream label.
+    const modeLabels = Math.min(c.limits.max_streams, 1000);
+    this.metrics.provide('stream_mode', () => pipeline.streamModes().slice(0, modeLabels).flatMap((s) => (s.mode === null ? [] : [{ labels: { stream: s.stream, mode: s.mode }, value: 1 }])));
 
     if (c.http.enabled) {
       const status = this.events.status;
@@ -324,6 +332,12 @@ export class Daemon {
     }
 
     this.source = buildMqttSource(c, this.ctx('source.mqtt'), { cleanSession: brokerChoice.cleanSession });
+    // Mode messages in arrival order, for the streams this replica owns (the others' go to their owners).
+    const shard = resolveShard(c.shard);
+    const owns = shard.ok ? shardOwnership(shard.spec) : () => true;
+    this.source.onMode((stream, mode, time) => {
+      if (owns(stream)) pipeline.setMode(stream, mode, time);
+    });
     await this.source.start(shardedDeliver(c, this.ctx('source.mqtt'), ingest.guard(pipeline.deliver)), ingest.commit);
     this.brokerStats = buildBrokerStats(c, this.ctx('source.broker_stats'), this.broker !== undefined) ?? undefined;
     await this.brokerStats?.start();
@@ -408,7 +422,7 @@ export class Daemon {
     // Synchronous from here to the source's route swap: a message is bound and routed under one config.
     const streams = pipeline.rebind(binder.rebind(c));
     this.maintenance?.setConfigWindows(maintenanceWindows(c));
-    const subscribed = this.source?.updateSubscriptions(mqttSubscriptions(c));
+    const subscribed = this.source?.updateSubscriptions(mqttSubscriptions(c), mqttModeTopics(c));
     this.config = c;
     const topics = await subscribed?.catch((err: unknown) => {
       this.log.warn('Could not change the MQTT subscriptions on the live connection; the next connection uses the new ones.', { error: errorMessage(err) });

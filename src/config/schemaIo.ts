@@ -3,6 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import { alertingSchema, calibrationSchema, trainingSchema, windowSchema } from './schemaDetection';
 import { entry, nameMap, named, oneOf, overrideOf, patternMessages, section, url } from './schemaHelpers';
+import { modesSchema } from './schemaModes';
 
 const secretHelp = 'Prefer the `_file` variant; never printed in errors or logs.';
 
@@ -99,6 +100,7 @@ const overrides = {
   training: Type.Optional(overrideOf(trainingSchema, 'Overrides of defaults.training.')),
   calibration: Type.Optional(overrideOf(calibrationSchema, 'Overrides of defaults.calibration.')),
   alerting: Type.Optional(overrideOf(alertingSchema, 'Overrides of defaults.alerting.')),
+  modes: Type.Optional(modesSchema),
 };
 
 export const timestampSchema = section(

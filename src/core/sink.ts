@@ -31,11 +31,11 @@ export interface HealthPoint {
 
 /**
  * A maintenance window opening or closing (`anomaly_maintenance`, drawn as annotations by the dashboards), a
- * change an operator made through the API (`anomaly_audit`), or an operator's label of an alert episode
- * (`anomaly_feedback`).
+ * change an operator made through the API (`anomaly_audit`), an operator's label of an alert episode
+ * (`anomaly_feedback`), or a stream's operating mode change (`anomaly_mode`).
  */
 export interface EventPoint {
-  readonly kind: 'maintenance' | 'audit' | 'feedback';
+  readonly kind: 'maintenance' | 'audit' | 'feedback' | 'mode';
   readonly time: number;
   readonly tags: Readonly<Record<string, string>>;
   readonly fields: Readonly<Record<string, string | number | boolean>>;

@@ -18,7 +18,7 @@ const REJECT_REASONS: Record<RejectReason, true> = {
   oversize: true, invalid_utf8: true, invalid_json: true, invalid_csv: true, invalid_number: true,
   invalid_binary: true, missing_channel: true, bad_timestamp: true, future_timestamp: true, too_old: true, unknown_stream: true, stream_limit: true,
   stream_not_allowed: true, stream_rate: true,
-  out_of_order: true, duplicate: true, queue_full: true,
+  out_of_order: true, duplicate: true, queue_full: true, unknown_mode: true,
 };
 const WEBHOOK_RESULTS: Record<WebhookResult, true> = { success: true, retry: true, failed: true, rejected: true };
 
@@ -69,6 +69,7 @@ export interface Metrics {
   readonly alertsSuppressed: Counter<'reason'>;
   readonly shardInfo: Gauge<'index' | 'count'>;
   readonly brokerDropped: Counter;
+  readonly modeChanges: Counter;
   /**
    * A window of the stream (by its label, see streamLabel) was scored: anomalyd_stream_score and
    * anomalyd_stream_threshold take these values. Kept in a map and set on the gauges when they are read (a
@@ -186,6 +187,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   provided('maintenance_windows_open', 'anomalyd_maintenance_windows_open', 'Maintenance windows open now (from the config file and the operator API).', []);
   provided('alert_precision', 'anomalyd_alert_precision',
     "Share of a stream's alert episodes labelled true_positive among those labelled (true_positive or false_positive) that started in the last 30 days; streams without labels have no series.", ['stream']);
+  provided('stream_mode', 'anomalyd_stream_mode', "The operating mode each stream is in (value 1, one series per stream: its current mode); streams without `modes` have none.", ['stream', 'mode']);
   provided('alerts_held', 'anomalyd_alerts_held', 'Alerts firing that a maintenance window holds from the pagers; each pages when its window ends if it still fires.', []);
   registry.registerMetric(providerErrors);
 
@@ -236,6 +238,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     shardInfo: gauge('anomalyd_shard_info', 'This replica\'s shard (value 1): index and count of shard.', ['index', 'count']),
     brokerDropped: counter('anomalyd_broker_dropped_messages_total',
       'Messages the MQTT broker reported dropping (its $SYS count, e.g. Mosquitto past max_queued_messages) while anomalyd watched; all clients, not only anomalyd.'),
+    modeChanges: counter('anomalyd_mode_changes_total', 'Operating mode changes of the streams (each change, and each stream\'s first known mode).'),
     providerErrors,
   };
   for (const reason of Object.keys(REJECT_REASONS)) m.messagesRejected.inc({ reason }, 0);

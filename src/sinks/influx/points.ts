@@ -12,7 +12,8 @@ export const HEALTH_MEASUREMENT = 'anomalyd_health';
 export const MAINTENANCE_MEASUREMENT = 'anomaly_maintenance';
 export const AUDIT_MEASUREMENT = 'anomaly_audit';
 export const FEEDBACK_MEASUREMENT = 'anomaly_feedback';
-const EVENT_MEASUREMENTS = { maintenance: MAINTENANCE_MEASUREMENT, audit: AUDIT_MEASUREMENT, feedback: FEEDBACK_MEASUREMENT } as const;
+export const MODE_MEASUREMENT = 'anomaly_mode';
+const EVENT_MEASUREMENTS = { maintenance: MAINTENANCE_MEASUREMENT, audit: AUDIT_MEASUREMENT, feedback: FEEDBACK_MEASUREMENT, mode: MODE_MEASUREMENT } as const;
 
 export type FieldValue = number | boolean | string;
 
@@ -89,7 +90,7 @@ export function alertRecord(n: AlertNotice): InfluxRecord {
   return { measurement: ALERT_MEASUREMENT, tags: tags({ stream: n.stream, model: n.model, severity: n.severity }), fields, time: Math.round(time) };
 }
 
-/** A maintenance window's opening or closing, an operator's change, or a label of an alert episode. */
+/** A maintenance window's opening or closing, an operator's change, a label of an alert episode, or a stream's mode change. */
 export function eventRecord(e: EventPoint): InfluxRecord | null {
   const fields = finite({ ...e.fields });
   if (Object.keys(fields).length === 0) return null;
