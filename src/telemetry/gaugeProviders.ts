@@ -14,6 +14,7 @@ export interface ProviderLabels {
   maintenance_windows_open: never;
   alerts_held: never;
   alert_precision: 'stream';
+  model_versions: 'model' | 'version' | 'role';
 }
 export type ProviderName = keyof ProviderLabels;
 
