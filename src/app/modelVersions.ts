@@ -64,6 +64,8 @@ export interface VersionRuntime {
   readonly shadow?: ShadowScoring;
   /** The operators' labels of alert episodes (the judge's agreement). */
   labels?(): readonly AlertFeedback[];
+  /** The models the daemon runs (listed even before any version of theirs is stored). */
+  names?(): readonly string[];
 }
 
 export interface ModelVersionsOptions {
@@ -148,8 +150,8 @@ export class ModelVersions implements ModelsActions {
 
   /** Every model the daemon runs and every model the index knows. */
   async list(): Promise<ModelJson[]> {
-    const names = new Set(this.index.keys());
-    for (const name of this.runtime ? this.knownNames() : []) names.add(name);
+    const names = new Set(this.runtime?.names?.() ?? []);
+    for (const name of this.index.keys()) names.add(name);
     const out: ModelJson[] = [];
     for (const name of [...names].sort()) out.push(await this.modelJson(name));
     return out;
@@ -164,10 +166,6 @@ export class ModelVersions implements ModelsActions {
         ...(shadow !== undefined ? [{ labels: { model, version: shadow, role: 'shadow' }, value: 1 }] : []),
       ];
     });
-  }
-
-  private knownNames(): string[] {
-    return [...this.index.keys()].filter((n) => this.runtime?.baseDir(n) !== undefined);
   }
 
   private serial<T>(task: () => Promise<T>): Promise<T> {

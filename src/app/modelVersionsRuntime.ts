@@ -44,5 +44,6 @@ export function daemonVersionRuntime(p: DaemonVersionParts): VersionRuntime {
     },
     shadow: p.shadow,
     labels: p.labels,
+    names: () => p.models.statuses().map((s) => s.name),
   };
 }
