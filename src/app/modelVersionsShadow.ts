@@ -78,7 +78,7 @@ export class ShadowScoring {
       detector,
       { ...this.o.lane, whenFull: 'drop' },
       (m, windows, scored) => this.scored(m, windows, scored),
-      (m, windows, kind, detail) => this.o.log.warn('The shadow model could not score windows; they are dropped.', { model: m, version, windows: windows.length, failure: kind, detail }),
+      (m, windows, kind, detail) => this.failed(m, version, windows.length, kind, detail),
     );
     this.shadows.set(model, { version, lane, since, streams: new Map(), episodes: [], open: new Map(), liveSeen: new Set(), windows: 0, dropped: 0, liveEpisodes: 0 });
   }
@@ -134,6 +134,17 @@ export class ShadowScoring {
       s.lane.stop();
     }
   }
+
+  /** A shadow whose every batch fails says so once a minute, not once a batch (anomalyd_scoring_failures_total is the live models'). */
+  private failed(model: string, version: string, windows: number, kind: string, detail: string): void {
+    const now = this.o.now();
+    const last = this.lastFailureLog.get(model);
+    if (last !== undefined && now - last < 60_000) return;
+    this.lastFailureLog.set(model, now);
+    this.o.log.warn('The shadow version could not score windows; they are dropped.', { model, version, windows, failure: kind, detail });
+  }
+
+  private readonly lastFailureLog = new Map<string, number>();
 
   private scored(model: string, windows: readonly Window[], scored: readonly ScoredWindow[]): void {
     const shadow = this.shadows.get(model);
