@@ -386,6 +386,7 @@ export class Daemon {
     await this.brokerStats?.stop();
     this.pipeline?.stop();
     this.shadow?.stop();
+    await this.versions?.stop();
     this.binder?.persist();
     await this.state?.stop();
     await this.history?.stop();

@@ -31,6 +31,8 @@ export type { JudgeBounds, ShadowVerdict } from './modelVersionsJudge';
 export const BASE_VERSION = 'v1';
 /** Earlier live versions kept for rollback. */
 const MAX_HISTORY = 20;
+/** How often the shadows' counts are saved with the index (and at a clean stop). */
+const STATS_SAVE_MS = 60_000;
 
 /** What retraining says about a candidate it hands over. */
 export interface CandidateMeta {
@@ -81,6 +83,7 @@ export class ModelVersions implements ModelsActions {
   private runtime: VersionRuntime | undefined;
   /** Changes run one after another: each reads the index the one before it saved. */
   private queue: Promise<unknown> = Promise.resolve();
+  private statsTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ModelVersionsOptions) {
     this.file = new ModelVersionsFile(o.stateDir, o.log);
@@ -111,17 +114,54 @@ export class ModelVersions implements ModelsActions {
     return this.index.get(model)?.shadow ?? null;
   }
 
-  /** At start, once attached: each saved shadow is loaded into its lane (one that does not load is dropped, logged). */
+  /**
+   * At start, once attached: each saved shadow is loaded into its lane and goes on from its saved counts (one
+   * that does not load is reported and not scored); from then on the counts are saved every minute.
+   */
   async startShadows(): Promise<void> {
     for (const [model, s] of this.index) {
       if (s.shadow === null || !this.runtime?.shadow || this.runtime.baseDir(model) === undefined) continue;
       try {
         const detector = await this.runtime.load(model, s.shadow, this.versionDir(model, s.shadow));
-        this.runtime.shadow.set(model, s.shadow, detector, Math.max(s.shadowSince ?? 0, this.o.now()));
+        this.runtime.shadow.set(model, s.shadow, detector, s.shadowSince ?? this.o.now(), s.shadowStats);
       } catch (err) {
         this.o.log.error('The shadow version of the model does not load; it is not scored.', { model, version: s.shadow, error: errorMessage(err) });
       }
     }
+    this.statsTimer = setInterval(() => void this.saveShadowStats(), STATS_SAVE_MS);
+    this.statsTimer.unref();
+  }
+
+  /** Saves the shadows' counts a last time (call after the shadow lanes drained). */
+  async stop(): Promise<void> {
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.statsTimer = undefined;
+    await this.saveShadowStats();
+  }
+
+  /** The shadows' counts into the index, when they changed since the last save (a failure is logged: counts only). */
+  saveShadowStats(): Promise<void> {
+    return this.serial(async () => {
+      const shadow = this.runtime?.shadow;
+      if (!shadow) return;
+      const next = new Map(this.index);
+      let changed = false;
+      for (const [model, s] of this.index) {
+        const stats = s.shadow === null ? undefined : shadow.stats(model);
+        if (!stats || stats.version !== s.shadow) continue;
+        const was = s.shadowStats;
+        if (was && was.windows === stats.windows && was.liveEpisodes === stats.liveEpisodes && was.dropped === stats.dropped && was.since === stats.since) continue;
+        next.set(model, { ...s, shadowStats: stats });
+        changed = true;
+      }
+      if (!changed) return;
+      try {
+        await this.file.save(next);
+        this.index = next;
+      } catch (err) {
+        this.o.log.warn('Cannot save the shadow models\' counts; they are kept in memory and saved again in a minute.', { file: this.file.file, error: errorMessage(err) });
+      }
+    });
   }
 
   /**
@@ -221,6 +261,7 @@ export class ModelVersions implements ModelsActions {
     state.next++;
     state.shadow = version;
     state.shadowSince = record.createdAt;
+    delete state.shadowStats;
     await this.save(model, state);
     runtime.shadow?.set(model, version, detector, record.createdAt);
     this.o.log.info('Added a candidate model version; it runs in shadow.', { model, version, trigger: meta.trigger, replaced_shadow: replaced ?? undefined, dir: target });
@@ -244,6 +285,7 @@ export class ModelVersions implements ModelsActions {
       state.shadow = null;
       state.shadowSince = null;
     }
+    delete state.shadowStats;
     const changed = await this.switchLive(model, version, state);
     if (changed) return changed;
     if (endsShadow) runtime.shadow?.set(model, null, null);
@@ -258,6 +300,7 @@ export class ModelVersions implements ModelsActions {
     if (version === undefined) return { refused: 'conflict', reason: `model '${model}' has no earlier live version to roll back to (live: ${state.live})` };
     const previous = state.live;
     state.live = version;
+    delete state.shadowStats;
     const changed = await this.switchLive(model, version, state);
     if (changed) return changed;
     this.o.audit?.({ who, action: 'model_rollback', target: model, detail: `${version} live (was ${previous})` });
@@ -276,6 +319,8 @@ export class ModelVersions implements ModelsActions {
     }
     await this.save(model, state);
     runtime.install?.(model, version, dir, detector);
+    // A shadow that stays compared itself with the old live version: its counts start again.
+    if (state.shadow !== null) runtime.shadow?.restartCounts(model);
     return null;
   }
 

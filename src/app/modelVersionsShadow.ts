@@ -6,8 +6,8 @@
 // the judge (modelVersionsJudge.ts) and GET /api/v1/models, and written as `anomaly_shadow_alert` points; they
 // are never notices, so no sink's writeAlert ever sees one and nothing pages.
 //
-// The counts start when the shadow starts or the daemon starts, whichever is later: they are not saved, so after
-// a restart the judge waits its minimum shadow time again rather than judge on counts it lost.
+// The counts start with the shadow; the store saves them (stats()) every minute and at a clean stop, and a
+// restarted shadow continues from them (set(..., restore)), so the judge's period runs on across restarts.
 import type { DetectionConfig } from '../config/schema';
 import type { AlertNotice } from '../core/alert';
 import { AlertStateMachine } from '../core/alerting';
@@ -16,6 +16,7 @@ import type { StreamScoreFilter } from '../core/scoreFilter';
 import type { ScoredWindow, ScoringModel } from '../core/scoringModel';
 import type { EventPoint, Sink } from '../core/sink';
 import type { Window } from '../core/types';
+import type { ShadowStats } from '../state/modelVersionsFile';
 import { ModelLane, type LaneOptions } from '../pipeline/modelLane';
 import { alertOptions, newScoreFilter } from './detection';
 import type { EpisodeSpan, ShadowRecord } from './modelVersionsJudge';
@@ -40,6 +41,8 @@ export interface ShadowScoringOptions {
 
 /** Would-be episodes kept per shadow for the judge; the oldest go first. */
 const MAX_EPISODES = 10_000;
+/** Would-be episodes saved with the index (the newest). */
+const SAVED_EPISODES = 1_000;
 
 interface ShadowStream {
   readonly machine: AlertStateMachine;
@@ -68,8 +71,11 @@ export class ShadowScoring {
 
   constructor(private readonly o: ShadowScoringOptions) {}
 
-  /** Starts (or with null stops) the shadow of `model`; counts start afresh. */
-  set(model: string, version: string | null, detector: ScoringModel | null, since = this.o.now()): void {
+  /**
+   * Starts (or with null stops) the shadow of `model`. Its counts start afresh at `since`, or continue from
+   * `restore` (counts of the same version saved before a restart; an episode open then is closed there).
+   */
+  set(model: string, version: string | null, detector: ScoringModel | null, since = this.o.now(), restore?: ShadowStats): void {
     this.shadows.get(model)?.lane.stop();
     this.shadows.delete(model);
     if (version === null || detector === null) return;
@@ -80,7 +86,32 @@ export class ShadowScoring {
       (m, windows, scored) => this.scored(m, windows, scored),
       (m, windows, kind, detail) => this.failed(m, version, windows.length, kind, detail),
     );
-    this.shadows.set(model, { version, lane, since, streams: new Map(), episodes: [], open: new Map(), liveSeen: new Set(), windows: 0, dropped: 0, liveEpisodes: 0 });
+    const saved = restore?.version === version ? restore : undefined;
+    this.shadows.set(model, {
+      version, lane, since: saved?.since ?? since, streams: new Map(), open: new Map(), liveSeen: new Set(),
+      episodes: saved ? saved.episodes.map((e) => ({ stream: e.stream, start: e.start, end: e.end ?? saved.at })) : [],
+      windows: saved?.windows ?? 0, dropped: saved?.dropped ?? 0, liveEpisodes: saved?.liveEpisodes ?? 0,
+    });
+  }
+
+  /**
+   * The live version changed while the shadow runs: what it counted was against the old live version, so its
+   * counts start again now.
+   */
+  restartCounts(model: string): void {
+    const s = this.shadows.get(model);
+    if (!s) return;
+    this.shadows.set(model, { ...s, since: this.o.now(), episodes: [], open: new Map(), liveSeen: new Set(), windows: 0, dropped: 0, liveEpisodes: 0 });
+  }
+
+  /** The counts to save (at most the newest SAVED_EPISODES episodes); undefined without a shadow. */
+  stats(model: string): ShadowStats | undefined {
+    const s = this.shadows.get(model);
+    if (!s) return undefined;
+    return {
+      version: s.version, since: s.since, windows: s.windows, dropped: s.dropped, liveEpisodes: s.liveEpisodes,
+      episodes: s.episodes.slice(-SAVED_EPISODES).map((e) => ({ ...e })), at: this.o.now(),
+    };
   }
 
   /** The version in shadow for `model`, if any. */

@@ -37,6 +37,21 @@ export interface VersionRecord {
   readonly sourceDir: string;
 }
 
+/**
+ * What the shadow counted, saved with the index every minute and at a clean stop, so the judge's period runs on
+ * across restarts (a kill -9 loses at most the last minute's counts). Would-be episodes: the newest 1,000.
+ */
+export interface ShadowStats {
+  readonly version: string;
+  readonly since: number;
+  readonly windows: number;
+  readonly dropped: number;
+  readonly liveEpisodes: number;
+  readonly episodes: readonly { readonly stream: string; readonly start: number; readonly end: number | null }[];
+  /** When these counts were taken: an episode still open then is closed there on restore. */
+  readonly at: number;
+}
+
 export interface ModelVersionState {
   live: string;
   shadow: string | null;
@@ -48,6 +63,8 @@ export interface ModelVersionState {
   next: number;
   /** Stored versions (v2 and later). */
   versions: VersionRecord[];
+  /** The shadow's counts when last saved (absent: none saved yet). */
+  shadowStats?: ShadowStats;
 }
 
 export type VersionIndex = Map<string, ModelVersionState>;
@@ -113,6 +130,7 @@ function parseModel(name: string, raw: unknown): ModelVersionState {
   const known = new Set(['v1', ...versions.map((v) => v.version)]);
   const named = [m['live'] as string, ...(m['shadow'] === null ? [] : [m['shadow'] as string]), ...(m['history'] as string[])];
   for (const v of named) if (!known.has(v)) fail(`${v} is not a stored version`);
+  const stats = m['shadowStats'] === undefined ? undefined : parseStats(m['shadowStats']);
   return {
     live: m['live'] as string,
     shadow: m['shadow'] as string | null,
@@ -120,7 +138,23 @@ function parseModel(name: string, raw: unknown): ModelVersionState {
     history: [...(m['history'] as string[])],
     next: m['next'] as number,
     versions,
+    // Counts that do not read back are dropped, not the index: the shadow counts afresh.
+    ...(stats ? { shadowStats: stats } : {}),
   };
+}
+
+function parseStats(v: unknown): ShadowStats | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const r = v as Record<string, unknown>;
+  const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  if (!isVersionId(r['version']) || !num(r['since']) || !num(r['windows']) || !num(r['dropped']) || !num(r['liveEpisodes']) || !num(r['at']) || !Array.isArray(r['episodes'])) return undefined;
+  const episodes: ShadowStats['episodes'][number][] = [];
+  for (const e of r['episodes'] as unknown[]) {
+    const x = e as Record<string, unknown> | null;
+    if (typeof x !== 'object' || x === null || typeof x['stream'] !== 'string' || !num(x['start']) || !(x['end'] === null || num(x['end']))) return undefined;
+    episodes.push({ stream: x['stream'], start: x['start'], end: x['end'] });
+  }
+  return { version: r['version'], since: r['since'], windows: r['windows'], dropped: r['dropped'], liveEpisodes: r['liveEpisodes'], episodes, at: r['at'] };
 }
 
 function parseRecord(v: unknown): VersionRecord | null {

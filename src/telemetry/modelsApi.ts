@@ -22,7 +22,7 @@ export interface ModelVersionJson {
   readonly dir: string;
 }
 
-/** What a shadow counted since it (or the daemon) started. */
+/** What a shadow counted since it started (or since the live version last changed). */
 export interface ShadowJson {
   readonly version: string;
   readonly since: string;

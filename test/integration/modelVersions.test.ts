@@ -2,7 +2,8 @@
 // `anomalyd train` on the pump at 70 % of its load (so every window of the normal pump looks anomalous to it) is
 // added to the state directory's version store while the daemon is stopped (addCandidate, as retraining does).
 // Then: the candidate shadows the bundled model (anomaly_shadow_score points tagged model_version=v2, live
-// anomaly_score points tagged v1), its would-be alerts are counted and written but page nobody; a promote
+// anomaly_score points tagged v1), its would-be alerts are counted and written but page nobody, and its counts
+// survive a restart; a promote
 // without a token (401) or with the read token (403) changes nothing; `anomalyd models promote` makes v2 live
 // (new scores carry v2, and its alerts now page); it survives kill -9; `anomalyd models rollback` returns to v1,
 // which survives kill -9 too. Both changes are audited.
@@ -112,6 +113,13 @@ test('a candidate shadows without paging; promote switches, rollback returns, bo
   const nothing = await cli(['rollback', 'pump']);
   assert.match(nothing.stderr, /\(409\): model 'pump' has no earlier live version/);
 
+  // The shadow's counts are saved at a clean stop and go on after the restart.
+  await d.stop();
+  d = suite.restart(d);
+  await d.ready();
+  const restarted = await models(d);
+  assert.deepEqual([restarted.shadow?.version, restarted.shadow?.windows, restarted.shadow?.would_be_episodes], ['v2', 18, shadowed.shadow?.would_be_episodes]);
+
   // Promote: v2 is live at once; its scores carry v2 and its alerts page.
   const promoted = await cli(['promote', 'pump']);
   assert.equal(promoted.code, 0, promoted.stderr);
@@ -121,6 +129,9 @@ test('a candidate shadows without paging; promote switches, rollback returns, bo
   await pollUntil('scores of v2', () => count(`SELECT count("score") FROM anomaly_score WHERE model_version = 'v2'`), (n) => n === 20, 15_000);
   await pollUntil('v2 pages', () => Promise.resolve(suite.receiver.delivered().length), (n) => n >= 1, 15_000);
   assert.equal(suite.receiver.delivered()[0].body.status, 'firing');
+  const audited = (n: number): Promise<Record<string, unknown>[]> =>
+    pollUntil('the audit points in InfluxDB', () => rows(`SELECT * FROM anomaly_audit WHERE "action" =~ /^model_/`), (r) => r.length === n, 10_000);
+  await audited(1);
 
   process.kill(d.pid, 'SIGKILL');
   await d.exited;
@@ -133,6 +144,8 @@ test('a candidate shadows without paging; promote switches, rollback returns, bo
   const back = await cli(['rollback', 'pump', '--json']);
   assert.equal(back.code, 0, back.stderr);
   assert.deepEqual(JSON.parse(back.stdout), { model: 'pump', live: 'v1', previous: 'v2' });
+  const audit = await audited(2);
+  assert.deepEqual(audit.map((r) => [r['action'], r['who'], r['target'], r['detail']]), [['model_promote', 'admin', 'pump', 'v2 live (was v1)'], ['model_rollback', 'admin', 'pump', 'v1 live (was v2)']]);
   process.kill(d.pid, 'SIGKILL');
   await d.exited;
   d = suite.restart(d);
@@ -144,6 +157,4 @@ test('a candidate shadows without paging; promote switches, rollback returns, bo
   await pollUntil('scores of v1 after the rollback', () => count(`SELECT count("score") FROM anomaly_score WHERE model_version = 'v1' AND time >= ${series[400].ts}ms`), (n) => n === 20, 15_000);
   const listed = await cli(['list']);
   assert.match(listed.stdout, /^pump: live v1\n {2}v2 operator .*\n {2}v1 \(live\) configured /);
-  const audit = await rows(`SELECT * FROM anomaly_audit WHERE "action" =~ /^model_/`);
-  assert.deepEqual(audit.map((r) => [r['action'], r['target'], r['detail']]), [['model_promote', 'pump', 'v2 live (was v1)'], ['model_rollback', 'pump', 'v1 live (was v2)']]);
 });

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { ModelVersions, shapeProblem, type CandidateMeta, type VersionRuntime } from '../../../src/app/modelVersions';
+import type { ShadowScoring } from '../../../src/app/modelVersionsShadow';
 import type { Detector } from '../../../src/model/detector';
 import type { AuditEvent } from '../../../src/telemetry/operatorApi';
 import { MODEL_VERSIONS_DIR, VERSION_INDEX_FILE } from '../../../src/state/modelVersionsFile';
@@ -147,4 +148,36 @@ test('a damaged index is set aside and reported; every model starts on v1', asyn
   const w = new ModelVersions({ stateDir: r.stateDir, log: ctx.ctx.log, now: () => T });
   await w.load();
   assert.equal(w.liveVersion('pump'), 'v1');
+});
+
+test("the shadow's counts are saved with the index and handed back to the restarted shadow; a new candidate or a live change drops them", async () => {
+  const r = await rig();
+  await r.versions.addCandidate('pump', await candidate(r.stateDir, 'c'), META);
+  const stats = { version: 'v2', since: T, windows: 120, dropped: 0, liveEpisodes: 2, episodes: [{ stream: 'l1/p1', start: T + 1000, end: null }], at: T + 5000 };
+  const restored: unknown[] = [];
+  const restarted: string[] = [];
+  const shadow = { set: (_m: string, _v: string, _d: unknown, _s: number, saved?: unknown) => restored.push(saved), stats: () => stats, versionOf: () => 'v2', record: () => undefined, restartCounts: (m: string) => restarted.push(m) } as unknown as ShadowScoring;
+  const withShadow = async (): Promise<ModelVersions> => {
+    const v = new ModelVersions({ stateDir: r.stateDir, log: testContext('versions').ctx.log, now: () => T + 5000 });
+    await v.load();
+    v.attach({ baseDir: () => r.base, load: (_m, _v, dir) => Promise.resolve(fake(dir)), live: () => fake(r.base), shadow, install: () => undefined });
+    return v;
+  };
+  const first = await withShadow();
+  await first.startShadows();
+  assert.deepEqual(restored, [undefined], 'nothing saved yet');
+  await first.stop();
+  const second = await withShadow();
+  await second.startShadows();
+  await second.stop();
+  assert.deepEqual(restored[1], stats);
+  // A new candidate is a new shadow: no counts. Promoting another version keeps the shadow, its counts restart.
+  await second.addCandidate('pump', await candidate(r.stateDir, 'c3'), META);
+  await second.stop();
+  await second.promote('pump', 'v2', 'admin');
+  assert.deepEqual(restarted, ['pump']);
+  const third = await withShadow();
+  await third.startShadows();
+  await third.stop();
+  assert.deepEqual(restored.slice(2), [undefined, undefined], 'neither v3 after its addition nor after the live change has counts to take over');
 });

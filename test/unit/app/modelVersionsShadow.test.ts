@@ -96,3 +96,23 @@ test('a full shadow queue drops and counts instead of waiting', () => {
   shadow.stop();
   assert.equal(counts['scored'], 4);
 });
+
+test('saved counts continue a restarted shadow of the same version (an open episode closed where they were taken); counts restart when the live version changes', () => {
+  const { shadow } = rig();
+  shadow.set('pump', 'v2', scorer, T);
+  shadow.offer('pump', [0.2, 3, 3].map((v, i) => win('l1/p1', i, v)));
+  shadow.observeLive(notice({ fingerprint: 'a', model: 'pump', startsAt: T + 1000 }));
+  shadow.stop();
+  const saved = shadow.stats('pump');
+  assert.deepEqual([saved?.windows, saved?.liveEpisodes, saved?.episodes], [3, 1, [{ stream: 'l1/p1', start: T + 2000, end: null }]]);
+
+  const again = rig().shadow;
+  again.set('pump', 'v2', scorer, T + 50_000, saved);
+  const record = again.record('pump');
+  assert.deepEqual([record?.since, record?.windows, record?.liveEpisodes, record?.episodes], [T, 3, 1, [{ stream: 'l1/p1', start: T + 2000, end: T }]]);
+  again.set('pump', 'v3', scorer, T + 50_000, saved);
+  assert.deepEqual([again.record('pump')?.since, again.record('pump')?.windows], [T + 50_000, 0], 'counts of another version are not taken');
+  again.set('pump', 'v2', scorer, T, saved);
+  again.restartCounts('pump');
+  assert.deepEqual([again.record('pump')?.windows, again.record('pump')?.episodes.length], [0, 0]);
+});
