@@ -11,7 +11,7 @@
 // model. promote makes a version live at once (the model's lane takes the new detector between batches),
 // rollback returns to the previous live version. Both are audited (model_promote, model_rollback) with who
 // asked: an operator's token, or the retraining's automatic promotion.
-import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { AlertFeedback } from '../core/feedback';
 import type { Log } from '../core/context';
@@ -239,10 +239,12 @@ export class ModelVersions implements ModelsActions {
       version, createdAt: this.o.now(), trigger: meta.trigger, stream: meta.stream, dataHash: meta.dataHash, windows: meta.windows,
       from: meta.from, to: meta.to, metrics: { ...meta.metrics }, sourceDir: path.resolve(dir),
     };
-    // A leftover of a copy a kill interrupted (not in the index) is replaced.
-    await rm(target, { recursive: true, force: true });
-    await rm(tmp, { recursive: true, force: true });
+    // Leftovers of a copy a kill interrupted (not in the index) go first.
     await mkdir(path.dirname(target), { recursive: true });
+    await rm(target, { recursive: true, force: true });
+    for (const name of await readdir(path.dirname(target))) {
+      if (/^v[0-9]+\.tmp-[0-9]+$/.test(name)) await rm(path.join(path.dirname(target), name), { recursive: true, force: true });
+    }
     await cp(dir, tmp, { recursive: true });
     await writeFile(path.join(tmp, VERSION_MANIFEST_FILE), JSON.stringify({ model, ...record }, null, 1) + '\n');
     await rename(tmp, target);

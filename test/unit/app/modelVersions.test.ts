@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { ModelVersions, shapeProblem, type CandidateMeta, type VersionRuntime } from '../../../src/app/modelVersions';
 import type { ShadowScoring } from '../../../src/app/modelVersionsShadow';
+import { learnedModelDirName } from '../../../src/app/learnedDirs';
 import type { Detector } from '../../../src/model/detector';
 import type { AuditEvent } from '../../../src/telemetry/operatorApi';
 import { MODEL_VERSIONS_DIR, VERSION_INDEX_FILE } from '../../../src/state/modelVersionsFile';
@@ -68,6 +69,11 @@ async function candidate(root: string, name: string): Promise<string> {
 
 test('a candidate is copied into the store as v2 with its manifest and starts in shadow; a second one replaces it as shadow', async () => {
   const r = await rig();
+  // What a kill during an earlier copy left: a half copy under a temporary name, and v2 not in the index.
+  const modelDir = path.join(r.stateDir, MODEL_VERSIONS_DIR, learnedModelDirName('pump'));
+  await mkdir(path.join(modelDir, 'v2.tmp-99999'), { recursive: true });
+  await mkdir(path.join(modelDir, 'v2'), { recursive: true });
+  await writeFile(path.join(modelDir, 'v2', 'stale.bin'), 'x');
   const info = await r.versions.addCandidate('pump', await candidate(r.stateDir, 'cand-a'), META);
   assert.equal(info.version, 'v2');
   assert.equal(info.role, 'shadow');
@@ -77,7 +83,8 @@ test('a candidate is copied into the store as v2 with its manifest and starts in
   assert.deepEqual(stored, ['manifest.json', 'version.json', 'weights.bin']);
   const manifest = JSON.parse(await readFile(path.join(info.dir, 'version.json'), 'utf8')) as Record<string, unknown>;
   assert.deepEqual([manifest['model'], manifest['version'], manifest['trigger'], manifest['dataHash'], manifest['windows']], ['pump', 'v2', 'drift', META.dataHash, 500]);
-  assert.ok(info.dir.startsWith(path.join(r.stateDir, MODEL_VERSIONS_DIR)));
+  assert.equal(info.dir, path.join(modelDir, 'v2'));
+  assert.deepEqual((await readdir(modelDir)).sort(), ['v2'], 'the leftovers are gone');
   const second = await r.versions.addCandidate('pump', await candidate(r.stateDir, 'cand-b'), { ...META, trigger: 'schedule' });
   assert.equal(second.version, 'v3');
   assert.equal(r.versions.shadowVersion('pump'), 'v3');
