@@ -188,6 +188,7 @@ export class Daemon {
       now: () => Date.now(),
       written: (point) => this.writeEvent(point),
     });
+    this.events.status.provideFeedback((now) => ({ labelOf: (fp, startsAt) => feedback.book.get(fp, startsAt), precision: feedback.book.precision(now) }));
     await feedback.start();
     this.metrics.provide('alert_precision', () =>
       [...feedback.book.precision(Date.now())].flatMap(([stream, p]) => (p.precision === null ? [] : [{ labels: { stream }, value: p.precision }])),

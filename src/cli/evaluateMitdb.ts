@@ -51,6 +51,7 @@ export async function evaluateMitdbCommand(args: string[]): Promise<number> {
   const pooledSurprise: number[] = [];
   const pooledAbnormal: boolean[] = [];
   const perRecord: RecordBeats[] = [];
+  const perRecordFigures: { record: string; beats: number; abnormal_beats: number; roc_auc: number | null; sensitivity: number; specificity: number }[] = [];
   const learnSamples = Math.round(learnS * MITDB_SAMPLE_RATE_HZ);
   const periodMs = 1000 / MITDB_SAMPLE_RATE_HZ;
   for (const [i, files] of records.entries()) {
@@ -78,6 +79,10 @@ export async function evaluateMitdbCommand(args: string[]): Promise<number> {
     pooledAbnormal.push(...judged.abnormal);
     perRecord.push({ record: files.record, scores: pool === 'ratio' ? judged.scores : judged.surprise, abnormal: judged.abnormal });
     const m = beatMetrics(judged.scores, judged.abnormal, 1);
+    perRecordFigures.push({
+      record: files.record, beats: m.beats, abnormal_beats: m.abnormalBeats, roc_auc: Number.isNaN(m.rocAuc) ? null : round(m.rocAuc),
+      sensitivity: round(m.sensitivity), specificity: round(m.specificity),
+    });
     progress.done(
       `${what}: ${m.beats} beats (${m.abnormalBeats} abnormal), ROC AUC ${Number.isNaN(m.rocAuc) ? 'n/a' : m.rocAuc.toFixed(3)}, ` +
         `sensitivity ${m.sensitivity.toFixed(3)} specificity ${m.specificity.toFixed(3)} (${formatDuration(Date.now() - t0)})`,
@@ -86,7 +91,11 @@ export async function evaluateMitdbCommand(args: string[]): Promise<number> {
   // Decisions are the daemon's: score / threshold > 1 is exactly "anomalous" for every record.
   const m = beatMetrics(pooledScores, pooledAbnormal, 1);
   const auc = pool === 'ratio' ? m.rocAuc : rocAuc(pooledSurprise, pooledAbnormal);
-  const result = { dataset: 'mitdb', records: records.length, beats: m.beats, roc_auc: round(auc), sensitivity: round(m.sensitivity), specificity: round(m.specificity) };
+  // Per record beside the pooled figures (roc_auc null for a record without abnormal beats).
+  const result = {
+    dataset: 'mitdb', records: records.length, beats: m.beats, roc_auc: round(auc), sensitivity: round(m.sensitivity), specificity: round(m.specificity),
+    per_record: perRecordFigures,
+  };
   // How much a single record moves the pooled figure: the same command runs on records not in this folder.
   const loo = records.length >= 2 ? leaveOneRecordOut(perRecord).filter((r) => !Number.isNaN(r.rocAuc)) : [];
   if (loo.length > 0) {

@@ -15,7 +15,7 @@ import { formatNabResultCsv, nabScoringInput, readNabDataDir, readNabLabels, rea
 import { runNabFile } from '../eval/nabRun';
 import { selectBackend } from '../model/backend';
 import { optimizeNabThreshold } from '../eval/nabOptimizer';
-import { NAB_PROFILE_NAMES, NAB_PROFILES, scoreNabCorpus, type NabCorpusScore, type NabFileInput, type NabProfileName } from '../eval/nabScorer';
+import { NAB_PROFILE_NAMES, NAB_PROFILES, scoreNabCorpus, scoreNabFile, type NabCorpusScore, type NabFileInput, type NabProfileName } from '../eval/nabScorer';
 import { formatDuration, packageRoot, packageVersion, parseCommand, parseNumberOption, printJson, Progress, requireOption, round } from './common';
 
 export const NAB_RUN_USAGE = `Usage: anomalyd evaluate nab --data DIR --labels FILE [--out DIR] [-c FILE] [--json]
@@ -35,6 +35,19 @@ export interface NabRunReport {
   readonly files: number;
   readonly scores: Record<NabProfileName, number>;
   readonly calibrated: Record<NabProfileName, number>;
+  /** Each file at the daemon's own alerts (the calibrated decisions), standard profile. */
+  readonly per_file: readonly NabFileFigures[];
+}
+
+export interface NabFileFigures {
+  readonly file: string;
+  readonly windows: number;
+  /** Windows with an alert start in them. */
+  readonly detected: number;
+  /** Alert starts outside every window, after the probationary period. */
+  readonly false_positives: number;
+  /** The file's raw NAB score (standard profile) at the alerts: A_TP-weighted hits, minus misses and false positives. */
+  readonly raw_score: number;
 }
 
 /** The detector-run mode as a command. */
@@ -78,6 +91,10 @@ export async function evaluateNabRunCommand(args: string[]): Promise<number> {
     scores: nabReport(scored).scores,
     // Alert starts are 0/1: a threshold of 1 makes every start, and nothing else, a detection.
     calibrated: nabReport(calibrated, 1).scores,
+    per_file: calibrated.map((f) => {
+      const score = scoreNabFile(f, 1, NAB_PROFILES.standard);
+      return { file: f.name, windows: score.windows, detected: score.detected, false_positives: score.falsePositiveRows, raw_score: round(score.raw, 4) };
+    }),
   };
   process.stderr.write(`Ran ${series.length} NAB files in ${formatDuration(Date.now() - started)} (backend ${backend.name})\n`);
   if (values.json) printJson(report);

@@ -16,7 +16,7 @@ const USAGE = `Usage: anomalyd evaluate skab --data DIR [-c FILE] [--json]
   --data DIR         SKAB folder: every labelled <n>.csv below it (e.g. data/ or data/valve1); anomaly-free.csv
                      has no labels and is not used, as in the SKAB leaderboard
   -c, --config FILE  detection settings (default: config/benchmarks/skab.yaml of the package)
-  --json             print one JSON object on stdout`;
+  --json             print one JSON object on stdout (the pooled figures and per_file: each file's)`;
 
 export async function evaluateSkabCommand(args: string[]): Promise<number> {
   const values = parseCommand(args, { data: { type: 'string' }, config: { type: 'string', short: 'c' } }, USAGE);
@@ -29,6 +29,7 @@ export async function evaluateSkabCommand(args: string[]): Promise<number> {
   const progress = new Progress();
   const started = Date.now();
   const predictions: SkabPrediction[] = [];
+  const perFile: { file: string; test_rows: number; f1: number; far: number; mar: number }[] = [];
   for (const [i, f] of files.entries()) {
     const what = `[${i + 1}/${files.length}] ${path.relative(data, f.file) || path.basename(f.file)}`;
     if (f.rows <= SKAB_TRAIN_ROWS) throw new InputError(`${f.file}: ${f.rows} rows, but the first ${SKAB_TRAIN_ROWS} are for training: nothing left to test`);
@@ -42,10 +43,12 @@ export async function evaluateSkabCommand(args: string[]): Promise<number> {
     const actual = (f.anomaly ?? new Uint8Array(f.rows)).slice(SKAB_TRAIN_ROWS);
     predictions.push({ predicted, actual });
     const m = skabMetrics([{ predicted, actual }]);
+    perFile.push({ file: path.relative(data, f.file) || path.basename(f.file), test_rows: f.rows - SKAB_TRAIN_ROWS, f1: round(m.f1), far: round(m.far, 2), mar: round(m.mar, 2) });
     progress.done(`${what}: ${f.rows - SKAB_TRAIN_ROWS} test rows, F1 ${m.f1.toFixed(3)} FAR ${m.far.toFixed(1)}% MAR ${m.mar.toFixed(1)}%`);
   }
   const m = skabMetrics(predictions);
-  const result = { dataset: 'skab', files: files.length, f1: round(m.f1), far: round(m.far, 2), mar: round(m.mar, 2) };
+  // Per file beside the pooled figures: a regression on one machine is visible even when the pool hides it.
+  const result = { dataset: 'skab', files: files.length, f1: round(m.f1), far: round(m.far, 2), mar: round(m.mar, 2), per_file: perFile };
   process.stderr.write(`Ran ${files.length} SKAB files in ${formatDuration(Date.now() - started)} (backend ${backend.name})\n`);
   if (values.json) printJson(result);
   else process.stdout.write(`SKAB, ${result.files} files pooled: F1 ${result.f1}  FAR ${result.far}%  MAR ${result.mar}%\n`);

@@ -55,10 +55,10 @@ export const noiseSchema = section(
 export const trainingSchema = section(
   {
     encoder_units: Type.Array(Type.Integer({ minimum: 1, maximum: 8192, description: 'Units of one dense encoder layer.' }), {
-      minItems: 1,
+      minItems: 0,
       maxItems: 8,
       default: [128, 64],
-      description: 'Units of the dense encoder layers, outermost first; the decoder mirrors them.',
+      description: 'Units of the dense encoder layers, outermost first; the decoder mirrors them. [] = the shallow form: one layer each side (input -> bottleneck -> output).',
     }),
     latent_units: Type.Integer({ minimum: 1, maximum: 4096, default: 16, description: 'Units of the bottleneck layer; at most the last encoder layer.' }),
     loss: oneOf(['bce', 'mse'] as const, 'Reconstruction loss: binary cross-entropy on [0,1]-scaled data, or mean squared error.', 'bce'),

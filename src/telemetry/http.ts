@@ -1,5 +1,5 @@
 // The daemon's one HTTP server (node:http, no framework): /metrics for Prometheus, /healthz and /readyz for
-// probes, / for people, /api/v1/alerts and /api/v1/streams for scripts (statusApi.ts). The constructor does nothing; start() listens (port 0 = a free port) and returns the
+// probes, / for people (and /label, its labelling form: labelPage.ts), /api/v1/alerts and /api/v1/streams for scripts (statusApi.ts). The constructor does nothing; start() listens (port 0 = a free port) and returns the
 // bound address; stop() is idempotent and safe before or after a failed start.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { Log } from '../core/context';
 import { errorMessage } from '../core/errors';
 import type { Metrics } from './metrics';
-import type { OperatorApi } from './operatorApi';
+import { labelForm, LABEL_PAGE_CSP, renderLabelForm, renderLabelOutcome } from './labelPage';
+import { readBody, type OperatorApi } from './operatorApi';
 import { runChecks, type CheckOutcome, type ReadinessCheck } from './readiness';
 import type { StatusModel } from './status';
 import { alertsJson, streamsJson } from './statusApi';
@@ -56,6 +57,7 @@ type Reply = { status: number; type: string; body: string; headers?: Record<stri
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 const ROUTES = new Set(['/', '/metrics', '/healthz', '/readyz', '/api/v1/alerts', '/api/v1/streams']);
+const HTML_TYPE = 'text/html; charset=utf-8';
 
 export function createTelemetryServer(opts: TelemetryServerOptions): TelemetryServer {
   const readiness: ReadinessCheck[] = [...(opts.readiness ?? [])];
@@ -89,7 +91,7 @@ export function createTelemetryServer(opts: TelemetryServerOptions): TelemetrySe
       default: {
         const focus = query.get('stream');
         return {
-          status: 200, type: 'text/html; charset=utf-8', body: renderStatusPage(opts.status.snapshot(), opts.page, focus === null ? {} : { focus }),
+          status: 200, type: 'text/html; charset=utf-8', body: renderStatusPage(opts.status.snapshot(), { ...opts.page, labelling: opts.api?.changesEnabled ?? false }, focus === null ? {} : { focus }),
           // No script, no external asset: the page needs nothing else, so nothing else may load.
           headers: { 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'" },
         };
@@ -101,7 +103,13 @@ export function createTelemetryServer(opts: TelemetryServerOptions): TelemetrySe
     let reply: Reply;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
-    if (opts.api?.handles(path)) {
+    if (path === '/label' && opts.api) {
+      const api = opts.api;
+      reply = await labelReply(req, url.searchParams, api).catch((err: unknown) => {
+        opts.log?.error('Cannot serve the labelling form.', { detail: errorMessage(err) });
+        return { status: 500, type: TEXT_TYPE, body: 'Internal error\n' };
+      });
+    } else if (opts.api?.handles(path)) {
       try {
         const r = await opts.api.handle(req, path);
         reply = { status: r.status, type: JSON_TYPE, body: r.status === 204 ? '' : JSON.stringify(r.body) + '\n', ...(r.headers ? { headers: { ...r.headers } } : {}) };
@@ -130,6 +138,34 @@ export function createTelemetryServer(opts: TelemetryServerOptions): TelemetrySe
       ...reply.headers,
     });
     res.end(req.method === 'HEAD' ? undefined : reply.body);
+  };
+
+  /** The status page's labelling form (labelPage.ts): read access as for the page, the admin token in the form. */
+  const labelReply = async (req: IncomingMessage, query: URLSearchParams, api: OperatorApi): Promise<Reply> => {
+    const html = (status: number, body: string): Reply => ({ status, type: HTML_TYPE, body, headers: { 'content-security-policy': LABEL_PAGE_CSP } });
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST') {
+      return { status: 405, type: TEXT_TYPE, body: `Method ${req.method ?? ''} not allowed\n`, headers: { allow: 'GET, HEAD, POST' } };
+    }
+    if (opts.bearerToken && !authorized(req.headers.authorization, opts.bearerToken)) {
+      return { status: 401, type: TEXT_TYPE, body: 'Unauthorized\n', headers: { 'www-authenticate': 'Bearer realm="anomalyd"' } };
+    }
+    const externalUrl = opts.page?.externalUrl;
+    if (req.method === 'POST') {
+      if (!/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '')) {
+        return html(415, renderLabelOutcome({ status: 415, body: { error: 'the form must be sent as application/x-www-form-urlencoded' } }, undefined, externalUrl));
+      }
+      const body = await readBody(req);
+      if ('error' in body) return html(body.status, renderLabelOutcome({ status: body.status, body: { error: body.error } }, undefined, externalUrl));
+      const form = labelForm(body.bytes);
+      const answer = await api.labelEpisode(form.adminToken, form.fingerprint, form.request);
+      const stream = (answer.body as { stream?: unknown } | null)?.stream;
+      return html(answer.status === 201 ? 200 : answer.status, renderLabelOutcome(answer, typeof stream === 'string' ? stream : undefined, externalUrl));
+    }
+    const fingerprint = query.get('fingerprint') ?? '';
+    const startsAt = Date.parse(query.get('startsAt') ?? '');
+    const episode = opts.status.history.list().find((e) => e.fingerprint === fingerprint && e.startsAt === startsAt);
+    if (!episode) return html(404, renderLabelOutcome({ status: 404, body: { error: 'no such alert episode among the firing alerts and the last episodes' } }, undefined, externalUrl));
+    return html(200, renderLabelForm(episode, opts.status.snapshot().feedback.labelOf(fingerprint, startsAt), api.changesEnabled, externalUrl));
   };
 
   const listen = async (): Promise<BoundAddress> => {

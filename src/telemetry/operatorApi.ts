@@ -125,6 +125,20 @@ export class OperatorApi {
     return this.maintenance(req, path, method, change);
   }
 
+  /** Whether a change can be made at all (an admin token is configured): the status page offers labelling then. */
+  get changesEnabled(): boolean {
+    return this.o.adminToken !== undefined;
+  }
+
+  /**
+   * Labels an episode for the status page's form (telemetry/labelPage.ts), whose admin token comes in the form
+   * instead of a header: the same checks, the same audit, the same answers as POST .../feedback.
+   */
+  async labelEpisode(adminToken: string, fingerprint: string, body: unknown): Promise<ApiReply> {
+    const denied = this.deny(`Bearer ${adminToken}`, true);
+    return denied ?? this.label(fingerprint, body);
+  }
+
   private async feedback(req: IncomingMessage, path: string, method: string, change: boolean): Promise<ApiReply> {
     const feedback = this.o.feedback;
     if (!feedback) return { status: 404, body: { error: 'alert labels are not available' } };
@@ -133,7 +147,13 @@ export class OperatorApi {
     const fingerprint = decoded(FEEDBACK_PATH.exec(path)?.[1] ?? '');
     const body = await readJson(req);
     if ('error' in body) return { status: body.status, body: { error: body.error } };
-    const request = feedbackRequest(body.value);
+    return this.label(fingerprint, body.value);
+  }
+
+  private async label(fingerprint: string, body: unknown): Promise<ApiReply> {
+    const feedback = this.o.feedback;
+    if (!feedback) return { status: 404, body: { error: 'alert labels are not available' } };
+    const request = feedbackRequest(body);
     if ('refused' in request) return { status: 400, body: { error: request.refused } };
     const labelled = await feedback.label(fingerprint, request, ADMIN);
     if (labelled === 'unknown') return { status: 404, body: { error: `no alert episode with fingerprint '${fingerprint}'${request.startsAt !== undefined ? ` starting at ${new Date(request.startsAt).toISOString()}` : ''} among the firing alerts and the last episodes (GET /api/v1/alerts)` } };
@@ -228,6 +248,17 @@ function matches(header: string | undefined, token: string): boolean {
 async function readJson(req: IncomingMessage): Promise<{ value: unknown } | { status: number; error: string }> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(type)) return { status: 415, error: 'the body must be JSON (Content-Type: application/json)' };
+  const body = await readBody(req);
+  if ('error' in body) return body;
+  try {
+    return { value: JSON.parse(body.bytes.toString('utf8')) as unknown };
+  } catch {
+    return { status: 400, error: 'the body is not valid JSON' };
+  }
+}
+
+/** A request body of at most MAX_BODY_BYTES (413 beyond, without reading the rest into memory). */
+export async function readBody(req: IncomingMessage): Promise<{ bytes: Buffer } | { status: number; error: string }> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > MAX_BODY_BYTES) return { status: 413, error: `the body is larger than ${MAX_BODY_BYTES} bytes` };
   const chunks: Buffer[] = [];
@@ -237,11 +268,7 @@ async function readJson(req: IncomingMessage): Promise<{ value: unknown } | { st
     if (size > MAX_BODY_BYTES) return { status: 413, error: `the body is larger than ${MAX_BODY_BYTES} bytes` };
     chunks.push(chunk);
   }
-  try {
-    return { value: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
-  } catch {
-    return { status: 400, error: 'the body is not valid JSON' };
-  }
+  return { bytes: Buffer.concat(chunks) };
 }
 
 const KEYS = new Set(['streams', 'labels', 'start', 'end', 'reason']);

@@ -6,6 +6,7 @@ import type { AlertNotice, AlertSeverity, ChannelShare } from '../core/alert';
 import type { Clock } from '../core/clock';
 import type { RejectReason } from '../core/context';
 import { AlertHistory, DEFAULT_MAX_EPISODES, type AlertEpisode } from '../core/alertHistory';
+import type { AlertFeedback, StreamPrecision } from '../core/feedback';
 import { RateWindow } from './rateWindow';
 import type { StreamFill } from '../core/streamFill';
 
@@ -81,6 +82,16 @@ export interface MaintenanceView {
   readonly origin: 'config' | 'api';
 }
 
+/** Operator labels of alert episodes, as the page shows them (app/feedback.ts provides them). */
+export interface FeedbackView {
+  /** An episode's label, if it has one. */
+  labelOf(fingerprint: string, startsAt: number): AlertFeedback | undefined;
+  /** Each stream's labelled episodes of the last 30 days; a stream without any is absent. */
+  readonly precision: ReadonlyMap<string, StreamPrecision>;
+}
+
+const NO_FEEDBACK: FeedbackView = { labelOf: () => undefined, precision: new Map() };
+
 export interface RejectionView {
   readonly reason: RejectReason;
   readonly count: number;
@@ -116,6 +127,7 @@ export interface StatusSnapshot {
   readonly episodes: readonly AlertEpisode[];
   /** Maintenance windows open now. */
   readonly maintenance: readonly MaintenanceView[];
+  readonly feedback: FeedbackView;
 }
 
 /** Counts since start, read at each readiness probe (the 'ingest' check). */
@@ -167,6 +179,7 @@ export class StatusModel {
   private acceptedTotal = 0;
   private fillSource: () => readonly StreamFillSource[] = () => [];
   private maintenanceSource: () => readonly MaintenanceView[] = () => [];
+  private feedbackSource: (now: number) => FeedbackView = () => NO_FEEDBACK;
   /** The alert episodes; the daemon loads and saves it (state/alertHistoryFile.ts). */
   readonly history: AlertHistory;
   private mqtt: { connected: boolean; detail: string; since: number | null } = { connected: false, detail: 'not connected yet', since: null };
@@ -187,6 +200,11 @@ export class StatusModel {
   /** Where snapshot() reads the maintenance windows open now. */
   provideMaintenance(source: () => readonly MaintenanceView[]): void {
     this.maintenanceSource = source;
+  }
+
+  /** Where snapshot() reads the operators' labels and each stream's precision. */
+  provideFeedback(source: (now: number) => FeedbackView): void {
+    this.feedbackSource = source;
   }
 
   uptimeMs(): number {
@@ -319,6 +337,7 @@ export class StatusModel {
       models: this.modelViews(),
       episodes: this.history.list(),
       maintenance: this.maintenanceSource(),
+      feedback: this.feedbackSource(now),
     };
   }
 

@@ -3,6 +3,7 @@
 // Times are RFC 3339 strings like the alert payloads'; names follow the webhook body's (startsAt, top_channels).
 import type { ChannelShare } from '../core/alert';
 import type { AlertEpisode } from '../core/alertHistory';
+import type { AlertFeedback, StreamPrecision } from '../core/feedback';
 import type { AlertView, StatusSnapshot, StreamView } from './status';
 
 export interface AlertsJson {
@@ -42,6 +43,8 @@ export interface EpisodeJson {
   readonly threshold: number | null;
   readonly top_channels: readonly ChannelShare[];
   readonly resolve_reason?: string;
+  /** The operator's label of the episode, if it has one. */
+  readonly feedback?: { readonly label: string; readonly note: string; readonly who: string };
 }
 
 export interface StreamsJson {
@@ -56,6 +59,8 @@ export interface StreamJson {
   readonly state: string;
   readonly score: number | null;
   readonly threshold: number | null;
+  /** The stream's labelled alert episodes of the last 30 days; absent when none is labelled. */
+  readonly precision_30d?: { readonly true_positives: number; readonly false_positives: number; readonly precision: number };
   /** Present while the window is filling or the model is not ready. */
   readonly window?: {
     readonly samples: number;
@@ -76,11 +81,11 @@ function time(ms: number): string {
 const finite = (x: number | null): number | null => (x !== null && Number.isFinite(x) ? x : null);
 
 export function alertsJson(s: StatusSnapshot): AlertsJson {
-  return { firing: s.alerts.map(firingJson), firing_not_listed: s.alertsNotShown, episodes: s.episodes.map(episodeJson) };
+  return { firing: s.alerts.map(firingJson), firing_not_listed: s.alertsNotShown, episodes: s.episodes.map((e) => episodeJson(e, s.feedback.labelOf(e.fingerprint, e.startsAt))) };
 }
 
 export function streamsJson(s: StatusSnapshot): StreamsJson {
-  return { streams: s.streams.map(streamJson), capped: s.streamsCapped };
+  return { streams: s.streams.map((v) => streamJson(v, s.feedback.precision.get(v.stream))), capped: s.streamsCapped };
 }
 
 function firingJson(a: AlertView): FiringJson {
@@ -92,17 +97,21 @@ function firingJson(a: AlertView): FiringJson {
   };
 }
 
-function episodeJson(e: AlertEpisode): EpisodeJson {
+function episodeJson(e: AlertEpisode, f: AlertFeedback | undefined): EpisodeJson {
   return {
     fingerprint: e.fingerprint, stream: e.stream, model: e.model, alertname: e.alertname, kind: e.kind, severity: e.severity,
     startsAt: time(e.startsAt), endsAt: e.endsAt === null ? null : time(e.endsAt), peak_score: finite(e.peakScore),
     threshold: finite(e.threshold), top_channels: e.topChannels,
     ...(e.resolveReason !== undefined ? { resolve_reason: e.resolveReason } : {}),
+    ...(f !== undefined ? { feedback: { label: f.label, note: f.note, who: f.who } } : {}),
   };
 }
 
-function streamJson(v: StreamView): StreamJson {
-  const base = { stream: v.stream, model: v.model, state: v.state, score: finite(v.score), threshold: finite(v.threshold) };
+function streamJson(v: StreamView, p: StreamPrecision | undefined): StreamJson {
+  const base = {
+    stream: v.stream, model: v.model, state: v.state, score: finite(v.score), threshold: finite(v.threshold),
+    ...(p !== undefined && p.precision !== null ? { precision_30d: { true_positives: p.truePositives, false_positives: p.falsePositives, precision: p.precision } } : {}),
+  };
   if (v.fill === null) return base;
   const f = v.fill;
   return {

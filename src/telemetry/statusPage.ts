@@ -2,6 +2,7 @@
 // script (works behind strict proxies and in a kiosk browser). Every inserted text goes through esc(). The alert,
 // stream and history tables carry ids (#alerts, #streams, #episodes) for browser tests and anyone scraping the page.
 import type { AlertEpisode } from '../core/alertHistory';
+import type { StreamPrecision } from '../core/feedback';
 import type { AlertView, StatusSnapshot, StreamView, WindowFillView } from './status';
 import { duration, esc, isoTime, num, sparkline } from './html';
 
@@ -12,6 +13,8 @@ export interface PageInfo {
   readonly backend?: string;
   /** The URL operators reach the daemon at (http.external_url); the page's links start there. */
   readonly externalUrl?: string;
+  /** Changes are enabled (an admin token is set): each episode links to its labelling form (labelPage.ts). */
+  readonly labelling?: boolean;
 }
 
 export interface PageRequest {
@@ -27,9 +30,13 @@ dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px}dt{font-weig
 .ok{color:#2ca02c}.bad{color:#d62728;font-weight:600}.warn{color:#b36b00}.muted{color:#777}
 tr.focus td{background:#fff6d5}progress{width:70px;vertical-align:middle;margin-right:6px}td.t{white-space:nowrap}`;
 
-/** The page's own links, under the external URL when one is set (a reverse proxy's path prefix included). */
+/** The root of the page's own links: the external URL when one is set (a reverse proxy's path prefix included). */
+export function linkBase(externalUrl: string | undefined): string {
+  return externalUrl === undefined ? '/' : `${externalUrl.replace(/\/+$/, '')}/`;
+}
+
 function links(externalUrl: string | undefined): string {
-  const base = externalUrl === undefined ? '/' : `${externalUrl.replace(/\/+$/, '')}/`;
+  const base = linkBase(externalUrl);
   const a = (p: string): string => `<a href="${esc(base + p)}">${esc('/' + p)}</a>`;
   return `Metrics: ${a('metrics')}, ${a('readyz')}; JSON: ${a('api/v1/alerts')}, ${a('api/v1/streams')}.`;
 }
@@ -47,7 +54,7 @@ export function renderStatusPage(s: StatusSnapshot, info: PageInfo = {}, req: Pa
     alertsTable(s),
     maintenanceTable(s),
     streamsTable(s, firingByStream, req.focus),
-    episodesTable(s, req.focus),
+    episodesTable(s, req.focus, info),
     rejectionsTable(s),
     modelsTable(s),
     `<p class="muted">Rendered ${esc(isoTime(s.now))}; refreshes every 5 s. ${links(info.externalUrl)}</p>`,
@@ -112,9 +119,11 @@ function streamsTable(s: StatusSnapshot, firing: ReadonlyMap<string, AlertView>,
     const fill = v.fill === null ? '' : ` ${fillCell(v.fill, s.now, v.score === null)}`;
     return `<tr${rowAttrs(v.stream, focus)}><td>${esc(v.stream)}</td><td>${esc(v.model)}</td>`
       + `<td class="n"><span class="${over ? 'bad' : ''}">${esc(num(v.score))}</span> / ${esc(num(v.threshold))}</td>`
-      + `<td>${sparkline(v.history, v.threshold)}</td><td class="${cls}">${esc(label)}${fill}</td></tr>`;
+      + `<td>${sparkline(v.history, v.threshold)}</td><td class="${cls}">${esc(label)}${fill}</td>`
+      + `<td class="n">${esc(precisionText(s.feedback.precision.get(v.stream)))}</td></tr>`;
   });
-  return `${head}<table id="streams"><tr><th>Stream</th><th>Model</th><th>Score / threshold</th><th>Recent scores</th><th>State</th></tr>${rows.join('')}</table>`;
+  return `${head}<table id="streams"><tr><th>Stream</th><th>Model</th><th>Score / threshold</th><th>Recent scores</th><th>State</th>`
+    + `<th title="Labelled alert episodes of the last 30 days that were true positives">Precision (30 d)</th></tr>${rows.join('')}</table>`;
 }
 
 function rowAttrs(stream: string, focus: string | undefined): string {
@@ -146,7 +155,7 @@ function fillCell(f: WindowFillView, now: number, first: boolean): string {
   return `<span class="fill muted">${bar}${esc(fillText(f, now, first))}</span>`;
 }
 
-function episodesTable(s: StatusSnapshot, focus: string | undefined): string {
+function episodesTable(s: StatusSnapshot, focus: string | undefined, info: PageInfo): string {
   const head = `<h2>Alert history (last ${s.episodes.length})</h2>`;
   if (s.episodes.length === 0) return `${head}<p class="muted">No alert yet.</p>`;
   const rows = s.episodes.map((e) => `<tr${rowAttrs(e.stream, focus)}><td class="t">${esc(isoTime(e.startsAt))}</td>`
@@ -155,8 +164,24 @@ function episodesTable(s: StatusSnapshot, focus: string | undefined): string {
     + `<td>${esc(e.stream)}</td><td>${esc(e.alertname)}</td>`
     + `<td class="${e.severity === 'critical' ? 'bad' : 'warn'}">${esc(e.severity)}</td>`
     + `<td class="n">${esc(num(e.peakScore))} / ${esc(num(e.threshold))}</td>`
-    + `<td>${esc(episodeChannels(e))}</td></tr>`);
-  return `${head}<table id="episodes"><tr><th>Started</th><th>Ended</th><th>Duration</th><th>Stream</th><th>Alert</th><th>Severity</th><th>Peak score / threshold</th><th>Top channels</th></tr>${rows.join('')}</table>`;
+    + `<td>${esc(episodeChannels(e))}</td><td class="label">${labelCell(s, e, info)}</td></tr>`);
+  return `${head}<table id="episodes"><tr><th>Started</th><th>Ended</th><th>Duration</th><th>Stream</th><th>Alert</th><th>Severity</th><th>Peak score / threshold</th><th>Top channels</th><th>Label</th></tr>${rows.join('')}</table>`;
+}
+
+/** "2 of 3 right (67 %)" over the labelled episodes, '–' when none is labelled. */
+export function precisionText(p: StreamPrecision | undefined): string {
+  if (p === undefined || p.precision === null) return '–';
+  const labelled = p.truePositives + p.falsePositives;
+  return `${p.truePositives} of ${labelled} right (${Math.round(p.precision * 100)} %)`;
+}
+
+/** The episode's label (and who gave it), and the link to label it when changes are enabled. */
+function labelCell(s: StatusSnapshot, e: AlertEpisode, info: PageInfo): string {
+  const f = s.feedback.labelOf(e.fingerprint, e.startsAt);
+  const given = f === undefined ? '' : `<span class="${f.label === 'true_positive' ? 'ok' : 'warn'}" title="${esc(f.note)}">${esc(f.label.replace('_', ' '))}</span> <span class="muted">(${esc(f.who)})</span> `;
+  if (!info.labelling) return given === '' ? '<span class="muted">–</span>' : given;
+  const href = `${linkBase(info.externalUrl)}label?${new URLSearchParams({ fingerprint: e.fingerprint, startsAt: new Date(e.startsAt).toISOString() }).toString()}`;
+  return `${given}<a href="${esc(href)}">${f === undefined ? 'label' : 'relabel'}</a>`;
 }
 
 function episodeChannels(e: AlertEpisode): string {

@@ -42,12 +42,14 @@ export interface ConfigParts {
   readonly shutdownGraceMs?: number;
   /** A second subscription, `<root>/+/+/telemetry` -> stream `<root>/{line}/{asset}` (json, pump model). */
   readonly secondSite?: string;
+  /** http.admin_token: the operator API takes changes. */
+  readonly adminToken?: string;
 }
 
 /** A daemon config for pump streams on plant/<line>/<asset>/telemetry scored by the bundled pump model. */
 export function pumpConfig(p: ConfigParts): string {
   return `log: { level: ${p.logLevel ?? 'info'} }
-http: { host: 127.0.0.1, port: ${p.httpPort} }
+http: { host: 127.0.0.1, port: ${p.httpPort}${p.adminToken !== undefined ? `, admin_token: ${p.adminToken}` : ''} }
 state_dir: ${p.stateDir}
 shutdown_grace_ms: ${p.shutdownGraceMs ?? 10000}
 mqtt:

@@ -87,7 +87,7 @@ ${TRAINING}    input_transform: demean
 `,
   );
   const out = path.join(dir, 'nab', 'out');
-  const r = await runJson(['dataset', 'files', 'scores', 'calibrated'], 'evaluate', 'nab', '--data', path.join(dir, 'nab', 'data'), '--labels', labels, '--out', out, '-c', cfg);
+  const r = await runJson(['dataset', 'files', 'scores', 'calibrated', 'per_file'], 'evaluate', 'nab', '--data', path.join(dir, 'nab', 'data'), '--labels', labels, '--out', out, '-c', cfg);
   assert.equal(r.dataset, 'nab');
   assert.equal(r.files, 2);
   const scores = r.scores as Record<string, number>;
@@ -96,6 +96,10 @@ ${TRAINING}    input_transform: demean
   assert.deepEqual(Object.keys(calibrated), ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate']);
   assert.ok(scores.standard > 50, `standard ${scores.standard}`);
   assert.ok(calibrated.standard > 0, `calibrated standard ${calibrated.standard}`);
+  const perFile = r.per_file as { file: string; windows: number; detected: number; false_positives: number; raw_score: number }[];
+  assert.deepEqual(perFile.map((f) => [f.file, f.windows]), [['synthetic/calm.csv', 0], ['synthetic/shift.csv', 1]]);
+  assert.equal(perFile[1].detected, 1, 'the level shift is detected by an alert');
+  assert.ok(perFile[1].raw_score > -1, `its raw score ${perFile[1].raw_score} is above the null detector's (-1 a window)`);
   const csv = (await readFile(path.join(out, 'synthetic', 'anomalyd_shift.csv'), 'utf8')).trim().split('\n');
   assert.equal(csv[0], 'timestamp,value,anomaly_score,label');
   assert.equal(csv.length, rows + 1);
@@ -132,9 +136,10 @@ ${TRAINING}  calibration: { method: percentile, percentile: 99.5 }
   alerting: { k: 3, n: 5, reset_windows: 5, reset_ratio: 0.9, keep_firing_for_ms: 0, flap_max_starts: 0 }
 `,
   );
-  const r = await runJson(['dataset', 'files', 'f1', 'far', 'mar'], 'evaluate', 'skab', '--data', path.join(dir, 'skab'), '-c', cfg);
+  const r = await runJson(['dataset', 'files', 'f1', 'far', 'mar', 'per_file'], 'evaluate', 'skab', '--data', path.join(dir, 'skab'), '-c', cfg);
   assert.equal(r.dataset, 'skab');
   assert.equal(r.files, 1);
+  assert.deepEqual(r.per_file, [{ file: path.join('valve', '1.csv'), test_rows: 500, f1: r.f1, far: r.far, mar: r.mar }], 'one file: its figures are the pooled ones');
   assert.ok((r.f1 as number) > 0.8, `F1 ${String(r.f1)}`);
   assert.ok((r.far as number) < 10, `FAR ${String(r.far)}`);
 });
@@ -164,7 +169,7 @@ ${TRAINING}    input_transform: ${transform}
   calibration: { method: percentile, percentile: 99 }
   alerting: { k: 5, n: 10, reset_windows: 5, reset_ratio: 1, keep_firing_for_ms: 0, flap_max_starts: 0 }
 `;
-  const keys = ['dataset', 'files', 'f1', 'far', 'mar'];
+  const keys = ['dataset', 'files', 'f1', 'far', 'mar', 'per_file'];
   const none = await runJson(keys, 'evaluate', 'skab', '--data', path.join(dir, 'skab-drift'), '-c', await config('skab-none', body('none')));
   const auto = await runJson(keys, 'evaluate', 'skab', '--data', path.join(dir, 'skab-drift'), '-c', await config('skab-auto', body('auto')));
   console.log(`synthetic wandering temperatures: none ${JSON.stringify(none)}, auto ${JSON.stringify(auto)}`);
@@ -218,8 +223,10 @@ void test('evaluate mitdb: contract JSON; wide inverted beats are told from norm
   calibration: { method: percentile, percentile: 99.5 }
 `,
   );
-  const r = await runJson(['dataset', 'records', 'beats', 'roc_auc', 'sensitivity', 'specificity'], 'evaluate', 'mitdb', '--data', data, '--learn-s', '40', '-c', cfg);
+  const r = await runJson(['dataset', 'records', 'beats', 'roc_auc', 'sensitivity', 'specificity', 'per_record'], 'evaluate', 'mitdb', '--data', data, '--learn-s', '40', '-c', cfg);
   assert.equal(r.records, 1);
+  const [one] = r.per_record as Record<string, unknown>[];
+  assert.deepEqual([one.record, one.beats, one.roc_auc, one.sensitivity, one.specificity], ['900', r.beats, r.roc_auc, r.sensitivity, r.specificity], 'one record: its figures are the pooled ones');
   assert.ok((r.beats as number) > 80);
   assert.ok((r.roc_auc as number) > 0.9, `ROC AUC ${String(r.roc_auc)}`);
 });
@@ -241,7 +248,7 @@ void test('evaluate mitdb: abnormal beats already in the learning minutes, recor
   training: { encoder_units: [64], latent_units: 2, epochs: 40, batch_size: 32, learning_rate: 0.005, validation_fraction: 0, patience: 0, seed: ${SEED}, input_transform: demean, score_aggregate: mean }
   calibration: ${calibration}
 `;
-  const keys = ['dataset', 'records', 'beats', 'roc_auc', 'sensitivity', 'specificity'];
+  const keys = ['dataset', 'records', 'beats', 'roc_auc', 'sensitivity', 'specificity', 'per_record'];
   const args = ['evaluate', 'mitdb', '--data', data, '--learn-s', '40', '-c'];
   const robust = await runJson(keys, ...args, await config('mitdb-robust', body('{ method: robust, robust: { quantile: 0.1, factor: 3 } }')));
   assert.equal(robust.records, 2);

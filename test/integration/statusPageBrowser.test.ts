@@ -1,7 +1,8 @@
 // The status page as an operator's browser shows it (issues 6 and 12): a real daemon scores three pumps from a
 // real Mosquitto, one of them with a fault, and a fourth pump has sent fewer samples than a window; headless
 // Chromium (Debian's, driven by playwright-core) opens `/` and the DOM must list every stream (the fourth with
-// its window fill), the active alert of the faulty pump and its episode in the alert history. The screenshot is
+// its window fill), the active alert of the faulty pump and its episode in the alert history; the operator
+// labels the episode through the page's form (a wrong token first) and the page shows the label and precision. The screenshot is
 // kept in test-artifacts/status-page.png (gitignored) for a human to look at.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
 import { freePort } from '../helpers/ports';
 
 const CHROMIUM = '/usr/bin/chromium';
+const ADMIN_TOKEN = 'status-browser-admin-0123456789';
 const SCREENSHOT = path.join(ROOT, 'test-artifacts', 'status-page.png');
 const T0 = Math.floor((Date.now() - 2 * 3600_000) / 1000) * 1000;
 
@@ -32,6 +34,10 @@ async function tableRows(page: Page, selector: string): Promise<string[][]> {
   const out: string[][] = [];
   for (let i = 0; i < (await rows.count()); i++) out.push((await rows.nth(i).locator('td').allInnerTexts()).map((t) => t.trim()));
   return out;
+}
+
+async function labelsOf(d: DaemonProcess): Promise<{ stream: string; label: string; who: string }[]> {
+  return ((await (await fetch(`${d.base}/api/v1/feedback`)).json()) as { feedback: { stream: string; label: string; who: string }[] }).feedback;
 }
 
 before(async () => {
@@ -51,7 +57,7 @@ after(async () => {
 test('headless Chromium shows every stream, a new stream\'s window fill, the active alert and the alert history', async () => {
   const httpPort = await freePort();
   const configFile = path.join(dir, 'config.yaml');
-  await writeFile(configFile, pumpConfig({ httpPort, stateDir: path.join(dir, 'var'), mqttUrl: mosquitto.url, clientId: 'anomalyd-status-browser' }));
+  await writeFile(configFile, pumpConfig({ httpPort, stateDir: path.join(dir, 'var'), mqttUrl: mosquitto.url, clientId: 'anomalyd-status-browser', adminToken: ADMIN_TOKEN }));
   daemon = new DaemonProcess(configFile, httpPort, dir);
   const d = daemon;
   await d.ready();
@@ -105,7 +111,33 @@ test('headless Chromium shows every stream, a new stream\'s window fill, the act
   assert.match(channels, /^\w+ \d+%/);
   assert.ok(await page.locator('#episodes').isVisible());
 
+  assert.equal(episodes[0][8], 'label', 'an unlabelled episode offers its labelling form');
+  assert.equal(streams.find((r) => r[0] === 'line1/pump2')?.[5], '–', 'no precision before any label');
+
   await mkdir(path.dirname(SCREENSHOT), { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   console.log(`status page screenshot: ${SCREENSHOT}`);
+
+  // The operator labels the episode from the page: its form, a wrong token first (nothing saved), then the admin token.
+  await page.locator('#episodes a', { hasText: 'label' }).click();
+  assert.equal(await page.title(), 'Label an alert - anomalyd');
+  assert.match(await page.locator('dl').innerText(), /line1\/pump2/);
+  await page.locator('input[value="false_positive"]').check();
+  await page.locator('textarea[name="note"]').fill('valve test run');
+  await page.locator('input[name="admin_token"]').fill('not-the-admin-token-000');
+  await page.locator('button[type="submit"]').click();
+  assert.match(await page.locator('p.bad').innerText(), /^Not saved: unauthorized/);
+  assert.equal((await labelsOf(d)).length, 0, 'a wrong token changes nothing');
+  await page.goBack();
+  await page.locator('input[value="false_positive"]').check();
+  await page.locator('input[name="admin_token"]').fill(ADMIN_TOKEN);
+  await page.locator('button[type="submit"]').click();
+  assert.match(await page.locator('p.ok').innerText(), /^Saved: false positive/);
+  const labels = await labelsOf(d);
+  assert.deepEqual(labels.map((l) => [l.stream, l.label, l.who]), [['line1/pump2', 'false_positive', 'admin']]);
+  await page.locator('a', { hasText: 'Back to the status page' }).click();
+  const labelled = await tableRows(page, '#episodes');
+  assert.match(labelled[0][8], /^false positive \(admin\) relabel$/);
+  assert.equal((await tableRows(page, '#streams')).find((r) => r[0] === 'line1/pump2')?.[5], '0 of 1 right (0 %)');
+  assert.ok(!(await page.content()).includes(ADMIN_TOKEN), 'the token is never written into a page');
 });

@@ -5,6 +5,12 @@ import { loadConfigText } from '../../../src/config/load';
 import { effectiveDetection } from '../../../src/config/detection';
 
 describe('defaults', () => {
+  it('takes the shallow form (encoder_units: []) with any bottleneck smaller than the input', () => {
+    const config = loadConfigText('defaults:\n  training: { encoder_units: [], latent_units: 8 }\n', 'shallow.yaml', {});
+    assert.deepEqual(config.defaults.training.encoder_units, []);
+    assert.equal(config.defaults.training.latent_units, 8);
+  });
+
   it('fills every section of an empty file', () => {
     const config = loadConfigText('', 'empty.yaml', {});
     assert.deepEqual(config.log, { level: 'info', format: 'text' });

@@ -159,6 +159,22 @@ test('one epoch of one batch is one Adam step as tfjs computes it (w - lr * g / 
   model.dispose();
 });
 
+test('the shallow form (no hidden layer: input -> bottleneck -> output) scores and trains as tfjs does', { skip }, async () => {
+  const d = 30;
+  const model = randomModel(d, [], 4, 5);
+  const want = new TfjsScoring(model, { channels: 1, metric: 'bce' }).errors(uniform(7 * d, 3), 7);
+  const got = new NativeScoring(model, { channels: 1, metric: 'bce' }, 'generic').errors(uniform(7 * d, 3), 7);
+  assert.ok(maxRelative(got.total, want.total) < 1e-5, `shallow scores: ${maxRelative(got.total, want.total)}`);
+  const data = uniform(64 * d, 9);
+  const nativeModel = buildAutoencoder({ inputSize: d, encoderUnits: [], latentUnits: 4, seed: 2 });
+  const tfjsModel = buildAutoencoder({ inputSize: d, encoderUnits: [], latentUnits: 4, seed: 2 });
+  assert.equal(nativeModel.layers.filter((l) => l.getClassName() === 'Dense').length, 2, 'one layer each side');
+  const nativeLoss = await new NativeTraining(nativeModel, { loss: 'bce', learningRate: 0.01 }).fitEpoch(data, data, 64, 64);
+  const tfjsLoss = await new TfjsTraining(tfjsModel, { loss: 'bce', learningRate: 0.01 }).fitEpoch(data, data, 64, 64);
+  assert.ok(Math.abs(nativeLoss - tfjsLoss) < 1e-4 * tfjsLoss, `first step: ${nativeLoss} vs ${tfjsLoss}`);
+  for (const m of [model, nativeModel, tfjsModel]) m.dispose();
+});
+
 test('native training lowers the loss like tfjs does, and restores the weights into the tfjs model', { skip }, async () => {
   const d = 32;
   const n = 256;
