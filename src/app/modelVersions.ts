@@ -21,8 +21,9 @@ import { readManifest } from '../model/artifact';
 import type { Manifest } from '../model/manifest';
 import { ModelVersionsFile, VERSION_MANIFEST_FILE, type ModelVersionState, type VersionIndex, type VersionRecord } from '../state/modelVersionsFile';
 import type { AuditEvent } from '../telemetry/operatorApi';
-import type { ModelChange, ModelJson, ModelRefusal, ModelsActions, ModelVersionJson, ShadowJson } from '../telemetry/modelsApi';
+import type { ModelChange, ModelJson, ModelList, ModelRefusal, ModelsActions, ModelVersionJson, ShadowJson } from '../telemetry/modelsApi';
 import { learnedModelDirName } from './learnedDirs';
+import { AUTO_PREFIX } from './models';
 import { judgeShadow, type JudgeBounds, type ShadowVerdict } from './modelVersionsJudge';
 import type { ShadowScoring } from './modelVersionsShadow';
 
@@ -31,6 +32,8 @@ export type { JudgeBounds, ShadowVerdict } from './modelVersionsJudge';
 export const BASE_VERSION = 'v1';
 /** Earlier live versions kept for rollback. */
 const MAX_HISTORY = 20;
+/** Learned models with nothing but v1 that GET /api/v1/models lists (the rest are counted). */
+const LISTED_LEARNED = 100;
 /** How often the shadows' counts are saved with the index (and at a clean stop). */
 const STATS_SAVE_MS = 60_000;
 
@@ -188,13 +191,22 @@ export class ModelVersions implements ModelsActions {
     return judgeShadow(record, this.runtime?.labels?.() ?? [], bounds, this.o.now());
   }
 
-  /** Every model the daemon runs and every model the index knows. */
-  async list(): Promise<ModelJson[]> {
-    const names = new Set(this.runtime?.names?.() ?? []);
-    for (const name of this.index.keys()) names.add(name);
-    const out: ModelJson[] = [];
-    for (const name of [...names].sort()) out.push(await this.modelJson(name));
-    return out;
+  /**
+   * Every configured model and every model the index knows; of the models auto streams learned that have nothing
+   * but v1, the first LISTED_LEARNED (10,000 auto streams are 10,000 models), the rest only counted.
+   */
+  async list(): Promise<ModelList> {
+    const names = new Set(this.index.keys());
+    const plain: string[] = [];
+    for (const name of this.runtime?.names?.() ?? []) {
+      if (name.startsWith(AUTO_PREFIX) && !names.has(name)) plain.push(name);
+      else names.add(name);
+    }
+    plain.sort();
+    for (const name of plain.slice(0, LISTED_LEARNED)) names.add(name);
+    const models: ModelJson[] = [];
+    for (const name of [...names].sort()) models.push(await this.modelJson(name));
+    return { models, learnedNotListed: Math.max(0, plain.length - LISTED_LEARNED) };
   }
 
   /** anomalyd_model_version_info: one sample per model's live version (as `running` says it runs) and shadow. */
@@ -360,7 +372,7 @@ export class ModelVersions implements ModelsActions {
   /** v1 described from its artifact's manifest (what it says of its training). */
   private async baseJson(model: string, role: ModelVersionJson['role']): Promise<ModelVersionJson> {
     const dir = this.runtime?.baseDir(model) ?? '';
-    const trigger = model.startsWith('auto:') ? 'learned' : 'configured';
+    const trigger = model.startsWith(AUTO_PREFIX) ? 'learned' : 'configured';
     let manifest: Manifest | undefined;
     try {
       manifest = this.runtime?.live(model)?.dir === dir ? this.runtime.live(model)?.manifest : await readManifest(dir);

@@ -39,9 +39,12 @@ export async function modelsCommand(args: string[]): Promise<number> {
   const target = apiTarget(values.url, values['token-file']);
   if (action === 'list') {
     if (rest.length > 0 || values.version !== undefined) throw new UsageError('list takes no model name or --version', USAGE);
-    const { models } = (await callApi(target, 'GET', '/api/v1/models')) as { models: ModelJson[] };
-    if (values.json) printJson({ models });
-    else process.stdout.write(models.length === 0 ? 'no models\n' : models.map(describe).join(''));
+    const listed = (await callApi(target, 'GET', '/api/v1/models')) as { models: ModelJson[]; learned_not_listed: number };
+    if (values.json) printJson(listed);
+    else {
+      const more = listed.learned_not_listed > 0 ? `and ${listed.learned_not_listed} more learned model(s) with only v1\n` : '';
+      process.stdout.write((listed.models.length === 0 ? 'no models\n' : listed.models.map(describe).join('')) + more);
+    }
     return 0;
   }
   if (action !== 'promote' && action !== 'rollback') throw new UsageError(action === undefined ? 'say list, promote or rollback' : `unknown action '${action}'`, USAGE);

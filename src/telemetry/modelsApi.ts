@@ -62,8 +62,14 @@ export interface ModelRefusal {
   readonly reason: string;
 }
 
+export interface ModelList {
+  readonly models: readonly ModelJson[];
+  /** Models auto streams learned, with no version but v1, beyond the ones listed. */
+  readonly learnedNotListed: number;
+}
+
 export interface ModelsActions {
-  list(): Promise<ModelJson[]>;
+  list(): Promise<ModelList>;
   promote(model: string, version: string | undefined, who: string): Promise<ModelChange | ModelRefusal>;
   rollback(model: string, who: string): Promise<ModelChange | ModelRefusal>;
 }
@@ -84,7 +90,11 @@ export function isModelsPath(path: string): boolean {
 
 export async function modelsRoute(actions: ModelsActions | undefined, path: string, method: string, change: boolean, body: BodyReader, who: string): Promise<ModelsReply> {
   if (!actions) return { status: 404, body: { error: 'model versions are not available' } };
-  if (path === '/api/v1/models') return change ? notAllowed('GET, HEAD') : { status: 200, body: { models: await actions.list() } };
+  if (path === '/api/v1/models') {
+    if (change) return notAllowed('GET, HEAD');
+    const { models, learnedNotListed } = await actions.list();
+    return { status: 200, body: { models, learned_not_listed: learnedNotListed } };
+  }
   const m = MODEL_PATH.exec(path);
   if (!m) return { status: 404, body: { error: 'not found' } };
   if (method !== 'POST') return notAllowed('POST');

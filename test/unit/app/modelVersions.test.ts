@@ -88,7 +88,7 @@ test('a candidate is copied into the store as v2 with its manifest and starts in
   const second = await r.versions.addCandidate('pump', await candidate(r.stateDir, 'cand-b'), { ...META, trigger: 'schedule' });
   assert.equal(second.version, 'v3');
   assert.equal(r.versions.shadowVersion('pump'), 'v3');
-  const [listed] = await r.versions.list();
+  const [listed] = (await r.versions.list()).models;
   assert.deepEqual(listed.versions.map((v) => [v.version, v.role]), [['v3', 'shadow'], ['v2', null], ['v1', 'live']]);
   assert.equal(listed.versions[2].trigger, 'configured');
   assert.equal(listed.versions[2].dir, r.base);
@@ -134,7 +134,7 @@ test('a candidate that takes other windows than the live model is refused and no
   const r = await rig(undefined, { channels: ['a', 'c'] });
   await assert.rejects(r.versions.addCandidate('pump', await candidate(r.stateDir, 'c'), META), /does not take the live model's windows: channels: live \[a, b\], candidate \[a, c\]/);
   assert.equal(r.versions.shadowVersion('pump'), null);
-  assert.deepEqual((await r.versions.list())[0].versions.map((v) => v.version), ['v1']);
+  assert.deepEqual((await r.versions.list()).models[0].versions.map((v) => v.version), ['v1']);
   assert.equal(shapeProblem({ channels: ['a'], window: { size: 30 } } as never, { channels: ['a'], window: { size: 60 } } as never), 'window size: live 30, candidate 60');
 });
 
@@ -187,4 +187,18 @@ test("the shadow's counts are saved with the index and handed back to the restar
   await third.startShadows();
   await third.stop();
   assert.deepEqual(restored.slice(2), [undefined, undefined], 'neither v3 after its addition nor after the live change has counts to take over');
+});
+
+test('the list holds every configured model and model with versions, and up to 100 learned models with only v1 (the rest counted)', async () => {
+  const r = await rig();
+  const learned = Array.from({ length: 150 }, (_, i) => `auto:line1/p${String(i).padStart(3, '0')}`);
+  const v = new ModelVersions({ stateDir: r.stateDir, log: testContext('versions').ctx.log, now: () => T });
+  await v.load();
+  v.attach({ baseDir: (m) => (m === 'pump' || m.startsWith('auto:') ? r.base : undefined), load: (_m, _v, dir) => Promise.resolve(fake(dir)), live: (m) => fake(m === 'pump' ? r.base : `/learned/${m}`), names: () => ['pump', ...learned] });
+  await v.addCandidate('auto:line1/p149', await candidate(r.stateDir, 'c'), META);
+  const { models, learnedNotListed } = await v.list();
+  assert.equal(learnedNotListed, 49);
+  assert.equal(models.length, 102);
+  assert.ok(models.some((m) => m.name === 'pump'));
+  assert.deepEqual(models.find((m) => m.name === 'auto:line1/p149')?.versions.map((x) => [x.version, x.trigger]), [['v2', 'drift'], ['v1', 'learned']]);
 });

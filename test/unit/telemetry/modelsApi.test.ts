@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import type { ModelChange, ModelJson, ModelRefusal, ModelsActions } from '../../../src/telemetry/modelsApi';
+import type { ModelChange, ModelJson, ModelList, ModelRefusal, ModelsActions } from '../../../src/telemetry/modelsApi';
 import { promoteRequest } from '../../../src/telemetry/modelsApi';
 import { OperatorApi } from '../../../src/telemetry/operatorApi';
 
@@ -15,7 +15,7 @@ function actions(): ModelsActions & { live: string; history: string[]; calls: st
     live: 'v1',
     history: [] as string[],
     calls: [] as string[],
-    list: (): Promise<ModelJson[]> => Promise.resolve([{ name: 'pump', live: a.live, shadow: null, history: a.history, versions: [] }]),
+    list: (): Promise<ModelList> => Promise.resolve({ models: [{ name: 'pump', live: a.live, shadow: null, history: a.history, versions: [] }], learnedNotListed: 0 }),
     promote: (model: string, version: string | undefined, who: string): Promise<ModelChange | ModelRefusal> => {
       a.calls.push(`promote ${model} ${version ?? '(shadow)'} ${who}`);
       if (model !== 'pump') return Promise.resolve({ refused: 'unknown', reason: `no model '${model}'` });
@@ -70,8 +70,8 @@ test('models API: no admin token configured refuses changes with 403; the read t
   const s = await serve({ readToken: 'read', adminToken: 'admin' });
   try {
     assert.equal((await call(s.url, '/api/v1/models')).status, 401);
-    const listed = (await (await call(s.url, '/api/v1/models', 'read')).json()) as { models: ModelJson[] };
-    assert.equal(listed.models[0].live, 'v1');
+    const listed = (await (await call(s.url, '/api/v1/models', 'read')).json()) as { models: ModelJson[]; learned_not_listed: number };
+    assert.deepEqual([listed.models[0].live, listed.learned_not_listed], ['v1', 0]);
     assert.equal((await call(s.url, '/api/v1/models/pump/promote', undefined, {})).status, 401);
     const byReader = await call(s.url, '/api/v1/models/pump/promote', 'read', {});
     assert.equal(byReader.status, 403);
