@@ -209,9 +209,12 @@ export class ModelVersions implements ModelsActions {
     return { models, learnedNotListed: Math.max(0, plain.length - LISTED_LEARNED) };
   }
 
-  /** anomalyd_model_version_info: one sample per model's live version (as `running` says it runs) and shadow. */
+  /**
+   * anomalyd_model_version_info: one sample per model's live version (as `running` says it runs) and shadow;
+   * learned models with only v1 are left out (one series per auto stream would say v1 10,000 times).
+   */
   infoSamples(models: readonly string[], running: (model: string) => string): { labels: { model: string; version: string; role: string }; value: number }[] {
-    return models.flatMap((model) => {
+    return models.filter((m) => !m.startsWith(AUTO_PREFIX) || this.index.has(m)).flatMap((model) => {
       const shadow = this.runtime?.shadow?.versionOf(model);
       return [
         { labels: { model, version: running(model), role: 'live' }, value: 1 },
