@@ -40,8 +40,8 @@ import { healthPoint } from './health';
 import { Maintenance, maintenancePoints } from './maintenance';
 import { Feedback } from './feedback';
 import { ModelVersions } from './modelVersions';
-import { daemonVersionRuntime } from './modelVersionsRuntime';
-import { ShadowScoring } from './modelVersionsShadow';
+import { daemonShadow, daemonVersionRuntime } from './modelVersionsRuntime';
+import type { ShadowScoring } from './modelVersionsShadow';
 import { FeedbackFile } from '../state/feedbackFile';
 import { maintenanceWindows } from '../config/maintenance';
 import { MaintenanceFile } from '../state/maintenanceFile';
@@ -243,20 +243,7 @@ export class Daemon {
     const binder = this.binder;
     // Before any stream is bound: each one's score filter continues from the last checkpoint's (filterCheckpoint.ts).
     const savedFilters = await SavedFilterStates.load(this.state, this.ctx('state').log);
-    const metrics = this.metrics;
-    const shadow = new ShadowScoring({
-      log: this.ctx('shadow').log,
-      lane: { capacity: c.queues.capacity, maxBatch: c.batching.max_batch, maxWaitMs: c.batching.max_wait_ms },
-      sinks: () => this.sinks,
-      detectionOf: (stream) => binder.detectionOf(stream),
-      counters: {
-        scored: (model, n) => metrics.shadowWindows.inc({ model }, n),
-        dropped: (model, n) => metrics.shadowDropped.inc({ model }, n),
-        wouldFire: (model) => metrics.shadowAlerts.inc({ model }),
-      },
-      now: () => Date.now(),
-    });
-    this.shadow = shadow;
+    const shadow = (this.shadow = daemonShadow(c, this.ctx('shadow').log, this.metrics, () => this.sinks, (stream) => binder.detectionOf(stream)));
     versions.attach(daemonVersionRuntime({ config: () => this.config, learnedDir, models, pipeline: () => this.pipeline, shadow, labels: () => feedback.book.list() }));
     this.pipeline = new Pipeline({
       ctx: this.ctx('pipeline'),

@@ -1,9 +1,12 @@
 // The running daemon's side of the model version store (modelVersions.ts): where each model's v1 artifact is
 // (the configured path, or an auto stream's learned folder), how a version loads (a configured model's fixed
 // threshold applies to its own artifact only: a retrained version brings its own calibration), and what making
-// a version live means (the registry's detector and the model's scoring lane, swapped between batches).
+// a version live means (the registry's detector and the model's scoring lane, swapped between batches); and the
+// daemon's shadow lanes with their counters.
 import * as path from 'node:path';
-import type { Config } from '../config/schema';
+import type { Config, DetectionConfig } from '../config/schema';
+import type { Log } from '../core/context';
+import type { Sink } from '../core/sink';
 import type { AlertFeedback } from '../core/feedback';
 import { Detector } from '../model/detector';
 import { loadLearnedModel } from '../model/learnedModel';
@@ -11,7 +14,8 @@ import type { Pipeline } from '../pipeline/pipeline';
 import { learnedModelDir } from './learnedDirs';
 import { AUTO_PREFIX, withFixedThreshold, type ModelRegistry } from './models';
 import { BASE_VERSION, type VersionRuntime } from './modelVersions';
-import type { ShadowScoring } from './modelVersionsShadow';
+import { ShadowScoring } from './modelVersionsShadow';
+import type { Metrics } from '../telemetry/metrics';
 
 export interface DaemonVersionParts {
   /** The config in force (a reload may change models). */
@@ -46,4 +50,20 @@ export function daemonVersionRuntime(p: DaemonVersionParts): VersionRuntime {
     labels: p.labels,
     names: () => p.models.statuses().map((s) => s.name),
   };
+}
+
+/** The shadow lanes of the daemon: the live lanes' batching, a queue as large, and the anomalyd_shadow_* counters. */
+export function daemonShadow(c: Config, log: Log, metrics: Metrics, sinks: () => readonly Sink[], detectionOf: (stream: string) => DetectionConfig | undefined): ShadowScoring {
+  return new ShadowScoring({
+    log,
+    lane: { capacity: c.queues.capacity, maxBatch: c.batching.max_batch, maxWaitMs: c.batching.max_wait_ms },
+    sinks,
+    detectionOf,
+    counters: {
+      scored: (model, n) => metrics.shadowWindows.inc({ model }, n),
+      dropped: (model, n) => metrics.shadowDropped.inc({ model }, n),
+      wouldFire: (model) => metrics.shadowAlerts.inc({ model }),
+    },
+    now: () => Date.now(),
+  });
 }
