@@ -5,7 +5,7 @@
 // anomaly_score points tagged v1), its would-be alerts are counted and written but page nobody, and its counts
 // survive a restart; a promote
 // without a token (401) or with the read token (403) changes nothing; `anomalyd models promote` makes v2 live
-// (new scores carry v2, and its alerts now page); it survives kill -9; `anomalyd models rollback` returns to v1,
+// (new scores carry v2, and its alerts now page); it survives a reload and kill -9; `anomalyd models rollback` returns to v1,
 // which survives kill -9 too. Both changes are audited.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -125,6 +125,12 @@ test('a candidate shadows without paging; promote switches, rollback returns, bo
   assert.equal(promoted.code, 0, promoted.stderr);
   assert.equal(promoted.stdout, 'pump: v2 is live (was v1)\n');
   assert.equal(await metric(d, 'anomalyd_model_version_info', { model: 'pump', version: 'v2', role: 'live' }), 1);
+  // A reload loads the models again: the promoted version, not the configured artifact.
+  const before = d.log.length;
+  d.signal('SIGHUP');
+  const reloadLog = await pollUntil('the reload', () => Promise.resolve(d.log.slice(before)), (log) => /Reloaded the configuration/.test(log), 10_000);
+  assert.match(reloadLog, /Loaded model\..*model=pump.*dir=\S*model_versions\S*v2/);
+  assert.doesNotMatch(reloadLog, /Loaded model\..*model=pump.*dir=\S*models\/pump/);
   await publish(200, 400);
   await pollUntil('scores of v2', () => count(`SELECT count("score") FROM anomaly_score WHERE model_version = 'v2'`), (n) => n === 20, 15_000);
   await pollUntil('v2 pages', () => Promise.resolve(suite.receiver.delivered().length), (n) => n >= 1, 15_000);
