@@ -41,10 +41,13 @@ import { startSimulator, type RunningSimulator } from './embeddedSimulator';
 import { healthPoint } from './health';
 import { Maintenance, maintenancePoints } from './maintenance';
 import { Feedback } from './feedback';
+import { ModelVersions } from './modelVersions';
+import { daemonShadow, daemonVersionRuntime } from './modelVersionsRuntime';
+import type { ShadowScoring } from './modelVersionsShadow';
 import { FeedbackFile } from '../state/feedbackFile';
 import { maintenanceWindows } from '../config/maintenance';
 import { MaintenanceFile } from '../state/maintenanceFile';
-import { OperatorApi } from '../telemetry/operatorApi';
+import { OperatorApi, type AuditEvent } from '../telemetry/operatorApi';
 import { StateLock } from '../state/stateLock';
 import { StateStore } from '../state/stateStore';
 import { FilterStateCapture, FILTERS_FILE_PREFIX, SavedFilterStates } from '../state/filterCheckpoint';
@@ -84,6 +87,9 @@ export class Daemon {
   private healthTimer?: NodeJS.Timeout;
   private stallTimer?: NodeJS.Timeout;
   private maintenance?: Maintenance;
+  /** Model versions (live, shadow, history) and the shadow versions' scoring lanes. */
+  private versions?: ModelVersions;
+  private shadow?: ShadowScoring;
   /** Many streams stalling at once page once (kept here: a reload's Alertmanager sink re-asserts it). */
   private stallSummary?: StallSummary;
   private stopping?: Promise<void>;
@@ -190,7 +196,11 @@ export class Daemon {
       [...feedback.book.precision(Date.now())].flatMap(([stream, p]) => (p.precision === null ? [] : [{ labels: { stream }, value: p.precision }])),
     );
 
-    this.models = new ModelRegistry(this.ctx('models'), this.backend.name);
+    // Before the models load: each loads its live version (a promotion survives restarts).
+    const versions = new ModelVersions({ stateDir: c.state_dir, log: this.ctx('models').log, now: () => Date.now(), audit: (event) => this.audit(event) });
+    await versions.load();
+    this.versions = versions;
+    this.models = new ModelRegistry(this.ctx('models'), this.backend.name, versions);
     await this.models.loadConfigured(c);
     // The streams of each loaded model take its window; a stated value that contradicts it refuses the start.
     const shaped = applyModelShapes(c, this.models.shapes(Object.keys(c.models)));
@@ -238,6 +248,8 @@ export class Daemon {
       },
     });
     const binder = this.binder;
+    const shadow = (this.shadow = daemonShadow(c, this.ctx('shadow').log, this.metrics, () => this.sinks, (stream) => binder.detectionOf(stream)));
+    versions.attach(daemonVersionRuntime({ config: () => this.config, learnedDir, models, pipeline: () => this.pipeline, shadow, labels: () => feedback.book.list() }));
     this.pipeline = new Pipeline({
       ctx: this.ctx('pipeline'),
       options: {
@@ -263,7 +275,12 @@ export class Daemon {
         ? { stallSummary: (this.stallSummary = new StallSummary({ fireAfter: c.limits.stall_summary_streams, groupWaitMs: c.limits.stall_summary_wait_ms, nextSequence: store.nextSequence })) }
         : {}),
       reassert: (notices) => this.alertmanager()?.reconcile(notices),
-      gate: (notice) => maintenance.judge(notice),
+      gate: (notice) => {
+        shadow.observeLive(notice);
+        return maintenance.judge(notice);
+      },
+      versionOf: (model) => models.versionOf(model),
+      shadow: (model, windows) => shadow.offer(model, windows),
       learning: (stream, labels) => maintenance.calendar.covering(stream, labels) === null,
       // The stream's learned model (state_dir/models) is kept: it took auto_learn_windows windows to learn, and a
       // stream back after a long planned stop goes on with it instead of learning again. A stream that never
@@ -298,7 +315,9 @@ export class Daemon {
     // streams still configured are bound now, so one that never sends again still raises its stall alert.
     for (const saved of binder.reconcileSaved()) pipeline.adopt(saved);
     await ingest.replay(recovery.batches, pipeline.deliver);
-    this.metrics.provide('queue_depth', () => pipeline.queueDepths().map((q) => ({ labels: { queue: q.queue }, value: q.depth })));
+    await versions.startShadows();
+    this.metrics.provide('queue_depth', () => [...pipeline.queueDepths(), ...shadow.queueDepths()].map((q) => ({ labels: { queue: q.queue }, value: q.depth })));
+    this.metrics.provide('model_versions', () => versions.infoSamples(models.statuses().filter((s) => s.loaded).map((s) => s.name), (m) => models.versionOf(m)));
     this.metrics.provide('streams_active', () => pipeline.streamCount);
     // One series per stream with modes (its current mode), for the streams that have a stream label.
     const modeLabels = Math.min(c.limits.max_streams, 1000);
@@ -320,10 +339,8 @@ export class Daemon {
           ...(c.http.admin_token !== undefined ? { adminToken: c.http.admin_token } : {}),
           maintenance,
           feedback,
-          audit: (event) => {
-            this.events?.operatorChange(event);
-            this.writeEvent({ kind: 'audit', time: Date.now(), tags: { action: event.action }, fields: { who: event.who, target: event.target, detail: event.detail } });
-          },
+          models: versions,
+          audit: (event) => this.audit(event),
           now: () => Date.now(),
         }),
       });
@@ -370,6 +387,8 @@ export class Daemon {
     await this.source?.stop();
     await this.brokerStats?.stop();
     this.pipeline?.stop();
+    this.shadow?.stop();
+    await this.versions?.stop();
     this.binder?.persist();
     await this.state?.stop();
     await this.history?.stop();
@@ -475,6 +494,12 @@ export class Daemon {
 
   private sinkPlans(c: Config): ReturnType<typeof planSinks> {
     return planSinks(c, (id) => this.ctx(id), externalUrl(c));
+  }
+
+  /** An operator's (or an automatic) change: a log line, a counter and an InfluxDB point. */
+  private audit(event: AuditEvent): void {
+    this.events?.operatorChange(event);
+    this.writeEvent({ kind: 'audit', time: Date.now(), tags: { action: event.action }, fields: { who: event.who, target: event.target, detail: event.detail } });
   }
 
   private writeEvent(point: EventPoint): void {

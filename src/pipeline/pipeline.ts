@@ -124,6 +124,10 @@ export interface PipelineDeps {
    * return false to keep it (an alert of it is firing). Absent: evicted.
    */
   readonly evict?: (stream: string, reason: EvictReason) => boolean;
+  /** The version of the model that scores now, written with each score (tag model_version). Absent: none. */
+  readonly versionOf?: (model: string) => string;
+  /** Windows the model's live version scored, handed on to its shadow version's lane, if any. */
+  readonly shadow?: (model: string, windows: readonly Window[]) => void;
 }
 
 /** An insufficient window waiting for the stream's windows queued before it to be scored. */
@@ -647,6 +651,7 @@ export class Pipeline {
   private onScored(model: string, windows: readonly Window[], scored: readonly ScoredWindow[], seconds: number, detector: ScoringModel): void {
     const { events } = this.deps.ctx;
     events.inferenceBatch(model, windows.length, seconds);
+    const modelVersion = this.deps.versionOf?.(model);
     const points: ScorePoint[] = [];
     for (let i = 0; i < scored.length; i++) {
       const s = scored[i];
@@ -665,6 +670,7 @@ export class Pipeline {
       points.push({
         stream: s.stream,
         model,
+        modelVersion,
         time: s.end,
         windowStart: s.start,
         score: f.score,
@@ -678,6 +684,7 @@ export class Pipeline {
       this.windowDone(state);
     }
     for (const sink of this.sinks) sink.writeScores?.(points);
+    this.deps.shadow?.(model, windows);
   }
 
   private emit(notices: readonly AlertNotice[]): void {

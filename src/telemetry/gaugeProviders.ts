@@ -15,6 +15,7 @@ export interface ProviderLabels {
   alerts_held: never;
   alert_precision: 'stream';
   stream_mode: 'stream' | 'mode';
+  model_versions: 'model' | 'version' | 'role';
 }
 export type ProviderName = keyof ProviderLabels;
 

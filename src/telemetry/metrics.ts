@@ -64,6 +64,9 @@ export interface Metrics {
   readonly providerErrors: Counter<'gauge'>;
   readonly configReloads: Counter<'result'>;
   readonly operatorChanges: Counter<'action'>;
+  readonly shadowWindows: Counter<'model'>;
+  readonly shadowDropped: Counter<'model'>;
+  readonly shadowAlerts: Counter<'model'>;
   readonly messagesOtherShard: Counter;
   readonly streamsEvicted: Counter<'reason'>;
   readonly alertsSuppressed: Counter<'reason'>;
@@ -189,6 +192,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     "Share of a stream's alert episodes labelled true_positive among those labelled (true_positive or false_positive) that started in the last 30 days; streams without labels have no series.", ['stream']);
   provided('stream_mode', 'anomalyd_stream_mode', "The operating mode each stream is in (value 1, one series per stream: its current mode); streams without `modes` have none.", ['stream', 'mode']);
   provided('alerts_held', 'anomalyd_alerts_held', 'Alerts firing that a maintenance window holds from the pagers; each pages when its window ends if it still fires.', []);
+  provided('model_versions', 'anomalyd_model_version_info',
+    'Model versions in use (value 1): each model\'s live version (role live) and the version scored beside it in shadow (role shadow).', ['model', 'version', 'role']);
   registry.registerMetric(providerErrors);
 
   const latestScore = new Map<string, number>();
@@ -227,7 +232,10 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       'Windows of a loaded model that could not be scored and were dropped, by reason: shape (not the model input size), nan (non-finite input or score), engine (the inference call failed).',
       ['model', 'reason'],
     ),
-    operatorChanges: counter('anomalyd_operator_changes_total', 'Changes made through the operator API (audited in the log), by action: maintenance_add, maintenance_end, feedback.', ['action']),
+    operatorChanges: counter('anomalyd_operator_changes_total', 'Changes made through the operator API (audited in the log), by action: maintenance_add, maintenance_end, feedback, model_promote, model_rollback.', ['action']),
+    shadowWindows: counter('anomalyd_shadow_windows_total', 'Windows scored by a model\'s shadow version (beside its live version), by model.', ['model']),
+    shadowDropped: counter('anomalyd_shadow_windows_dropped_total', 'Windows a model\'s shadow version had no room for in its queue and did not score (the live model scored them), by model.', ['model']),
+    shadowAlerts: counter('anomalyd_shadow_alerts_total', 'Anomaly alerts a model\'s shadow version would have fired (never sent to any sink), by model.', ['model']),
     configReloads: counter('anomalyd_config_reloads_total', 'Configuration reloads (SIGHUP), by result: ok (applied) or error (refused, the previous config stays).', ['result']),
     streamsEvicted: counter('anomalyd_streams_evicted_total',
       'Streams forgotten after producing no window for their idle time, by reason: idle (it had completed windows), never_windowed (it never completed one).', ['reason']),
@@ -247,7 +255,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   for (const reason of ['idle', 'never_windowed']) m.streamsEvicted.inc({ reason }, 0);
   for (const reason of ['summarised', 'maintenance']) m.alertsSuppressed.inc({ reason }, 0);
   for (const result of ['ok', 'error']) m.configReloads.inc({ result }, 0);
-  for (const action of ['maintenance_add', 'maintenance_end', 'feedback']) m.operatorChanges.inc({ action }, 0);
+  for (const action of ['maintenance_add', 'maintenance_end', 'feedback', 'model_promote', 'model_rollback']) m.operatorChanges.inc({ action }, 0);
 
   gauge('anomalyd_build_info', 'Build information (value 1).', ['version', 'node'])
     .set({ version: opts.version ?? 'unknown', node: process.versions.node }, 1);

@@ -9,6 +9,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { FEEDBACK_LABELS, isFeedbackLabel, type FeedbackLabel } from '../core/feedback';
+import { isModelsPath, modelsRoute, type ModelsActions } from './modelsApi';
 
 /** A maintenance window as the API shows it. */
 export interface MaintenanceWindowJson {
@@ -88,6 +89,8 @@ export interface OperatorApiOptions {
   readonly adminToken?: string;
   readonly maintenance?: MaintenanceActions;
   readonly feedback?: FeedbackActions;
+  /** Model versions (modelsApi.ts): they audit their changes themselves. */
+  readonly models?: ModelsActions;
   readonly audit: (event: AuditEvent) => void;
   /** Now (ms): a window's default start. */
   readonly now: () => number;
@@ -109,7 +112,7 @@ export class OperatorApi {
 
   /** Whether this API answers the path (the HTTP server routes the rest as before). */
   handles(path: string): boolean {
-    return path === '/api/v1/maintenance' || path.startsWith('/api/v1/maintenance/') || path === '/api/v1/feedback' || FEEDBACK_PATH.test(path);
+    return path === '/api/v1/maintenance' || path.startsWith('/api/v1/maintenance/') || path === '/api/v1/feedback' || FEEDBACK_PATH.test(path) || isModelsPath(path);
   }
 
   async handle(req: IncomingMessage, path: string): Promise<ApiReply> {
@@ -118,6 +121,7 @@ export class OperatorApi {
     const denied = this.deny(req.headers.authorization, change);
     if (denied) return denied;
     if (path === '/api/v1/feedback' || FEEDBACK_PATH.test(path)) return this.feedback(req, path, method, change);
+    if (isModelsPath(path)) return modelsRoute(this.o.models, path, method, change, () => readJson(req), ADMIN);
     return this.maintenance(req, path, method, change);
   }
 

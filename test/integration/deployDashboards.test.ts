@@ -152,8 +152,11 @@ function samplePoints(now: number): string {
       const anomalous = stream === 'line1/pump2' && t > now - 10 * 60_000;
       const shares: Record<string, number> = {};
       CHANNELS.forEach((c, j) => (shares[c] = anomalous && j === 0 ? 0.65 : (anomalous ? 0.05 : 0.125)));
+      // Scores carry the version that scored them: line1/pump2's model was promoted to v2 20 minutes ago, so its
+      // series changes there (the panels select by stream and read across versions).
+      const modelVersion = stream === 'line1/pump2' && t > now - 20 * 60_000 ? 'v2' : 'v1';
       records.push(scoreRecord({
-        stream, model: 'pump', time: t, score: anomalous ? 0.05 : 0.004 + 0.001 * Math.sin(k + i),
+        stream, model: 'pump', modelVersion, time: t, score: anomalous ? 0.05 : 0.004 + 0.001 * Math.sin(k + i),
         threshold: 0.012, pValue: anomalous ? 1e-7 : 0.3, anomalous, completeness: 1, channelShares: shares,
       }));
     }
