@@ -39,7 +39,17 @@ export function checkModes(config: Config, sub: SubscriptionConfig, m: ModesConf
   if (m.topic === undefined) {
     if (m.field !== undefined) problems.add(where('field'), 'only applies with `topic`', m.field);
     if (m.values !== undefined) problems.add(where('values'), 'only applies with `topic`', m.values);
-  } else checkModeTopic(sub, m.topic, where('topic'), problems);
+  } else {
+    checkModeTopic(sub, m.topic, where('topic'), problems);
+    // Mode topics are routed before data: one that takes a data subscription's messages would starve it.
+    const modeFilter = m.topic.replace(PLACEHOLDER, '+');
+    config.subscriptions.forEach((other, j) => {
+      const dataExample = other.topic.replace(/^\$share\/[^/]*\//, '').replace(/(^|\/)[+#](?=\/|$)/g, '$1x');
+      if (filterMatches(modeFilter, dataExample)) {
+        problems.add(where('topic'), `is also matched by subscriptions[${j}].topic (${other.topic}): its data messages would be taken as mode messages; give the mode its own topic`, m.topic);
+      }
+    });
+  }
   for (const [mode, model] of Object.entries(m.models ?? {})) {
     if (mode === OFF_MODE) problems.add(where('models', mode), 'names a model for the mode `off`, in which nothing is scored', model);
     else if (model !== 'auto' && !Object.prototype.hasOwnProperty.call(config.models, model)) {
@@ -49,6 +59,17 @@ export function checkModes(config: Config, sub: SubscriptionConfig, m: ModesConf
     const names = modeNames(m);
     if (names !== null && !names.includes(mode)) problems.add(where('models', mode), `is not a mode this entry produces (${names.join(', ')})`, model);
   }
+}
+
+/** Whether the MQTT filter `filter` matches `topic` (`+` one level, `#` the rest). */
+function filterMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
 }
 
 function conditionProblem(text: string, channels: readonly string[], at: ConfigPath, problems: ProblemList): void {

@@ -53,6 +53,9 @@ test('modes: validate refuses bad conditions with the column, and every inconsis
   assert.match(one(['topic: plant/+/+/state'])[0] ?? '', /^subscriptions\[0\]\.modes\.topic: must not contain wildcards/);
   assert.match(one(['topic: plant/{line}/state'])[0] ?? '', /^subscriptions\[0\]\.modes\.topic: must name \{asset\}: the stream id/);
   assert.match(one(['topic: plant/{line}/{asset}/{x}'])[0] ?? '', /^subscriptions\[0\]\.modes\.topic: uses \{x\}, which the subscription template does not name/);
+  assert.match(one(['topic: plant/{line}/{asset}/telemetry'])[0] ?? '', /^subscriptions\[0\]\.modes\.topic: is also matched by subscriptions\[0\]\.topic \(plant\/\+\/\+\/telemetry\): its data messages would be taken as mode messages/);
+  const broad = sub(['topic: plant/{line}/{asset}/state']).replace('topic: plant/+/+/telemetry', 'topic: plant/+/+/#').replace('template: plant/{line}/{asset}/telemetry', 'template: plant/{line}/{asset}/{rest}');
+  assert.doesNotThrow(() => loadConfigText(broad, 'test.yaml', {}), 'a mode topic inside a broader data filter is fine: it is routed first');
   assert.match(one(['when: { off: "motor_current_a < 2" }', 'default: normal', 'models: { off: auto }'])[0] ?? '', /^subscriptions\[0\]\.modes\.models\.off: names a model for the mode `off`/);
   assert.match(one(['when: { off: "motor_current_a < 2" }', 'default: normal', 'models: { normal: nosuch }'])[0] ?? '', /^subscriptions\[0\]\.modes\.models\.normal: names no model/);
   assert.match(one(['when: { off: "motor_current_a < 2" }', 'default: normal', 'models: { high: auto }'])[0] ?? '', /^subscriptions\[0\]\.modes\.models\.high: is not a mode this entry produces \(off, normal\)/);

@@ -154,5 +154,8 @@ test('a stream with modes shows its mode (null while unknown) on the page and in
   assert.match(html, /<th>Mode<\/th>/);
   assert.match(html, /<td>moded<\/td><td>pump_high<\/td><td><span class="">high<\/span><\/td>/);
   assert.match(html, /<td>waiting<\/td><td>pump<\/td><td><span class="muted">unknown<\/span><\/td>/);
+  const plainOnly = new StatusModel(new ManualClock(10_000));
+  plainOnly.provideStreamFill(() => [fill('plain')]);
+  assert.doesNotMatch(renderStatusPage(plainOnly.snapshot()), /<th>Mode<\/th>/, 'no stream with modes: no Mode column');
   assert.match(html, /<td>stopped<\/td><td>pump<\/td><td><span class="muted">off<\/span><\/td>.*?<td class="muted">stopped \(mode off\)<\/td><td class="n">–<\/td><\/tr>/, 'a stopped machine waits for no window');
 });
