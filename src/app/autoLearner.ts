@@ -12,14 +12,17 @@ import type { DetectorSpec } from '../model/fitDetector';
 import { loadLearnedModel } from '../model/learnedModel';
 import type { LearnJob, LearnResult } from '../model/learnWorker';
 import type { StreamBinding, WindowLearner } from '../pipeline/pipeline';
+import type { StreamScoreFilter } from '../core/scoreFilter';
 import { learnedModelDir } from './learnedDirs';
+import { AUTO_PREFIX } from './models';
 
 export interface AutoLearnerOptions {
   /** Complete windows collected before training. */
   readonly windows: number;
   readonly modelsDir: string;
   readonly backend: BackendPreference;
-  readonly specFor: (binding: StreamBinding) => DetectorSpec;
+  /** The spec of `model` (the binding's, or one of its modes' `auto:<stream>@<mode>`). */
+  readonly specFor: (binding: StreamBinding, model: string) => DetectorSpec;
   /** Networks per scale and the coarse scale's pooling for the binding (default: one network, one scale). */
   readonly scalesFor?: (binding: StreamBinding) => { readonly ensemble: number; readonly coarsePool: number };
   readonly onLearned: (model: string, detector: Detector, coarse?: Detector) => void;
@@ -28,6 +31,9 @@ export interface AutoLearnerOptions {
 interface Collecting {
   readonly windows: Window[];
   training: boolean;
+  /** The model learned, and the score filter whose range check starts from its learning range. */
+  readonly model: string;
+  readonly filter: StreamScoreFilter | undefined;
 }
 
 export class AutoLearner implements WindowLearner {
@@ -49,14 +55,16 @@ export class AutoLearner implements WindowLearner {
   forget(model: string): void {
     const c = this.collecting.get(model);
     if (c && !c.training) this.collecting.delete(model);
+    // Its modes' own models (`<model>@<mode>`) too.
+    for (const [name, m] of this.collecting) if (name.startsWith(`${model}@`) && !m.training) this.collecting.delete(name);
   }
 
-  offer(binding: StreamBinding, window: Window): void {
-    let c = this.collecting.get(binding.model);
+  offer(binding: StreamBinding, window: Window, model = binding.model, filter = binding.scoreFilter): void {
+    let c = this.collecting.get(model);
     if (!c) {
-      c = { windows: [], training: false };
-      this.collecting.set(binding.model, c);
-      this.ctx.log.info('Collecting windows to learn a model.', { stream: binding.spec.id, model: binding.model, windows: this.opts.windows });
+      c = { windows: [], training: false, model, filter };
+      this.collecting.set(model, c);
+      this.ctx.log.info('Collecting windows to learn a model.', { stream: binding.spec.id, model, windows: this.opts.windows });
     }
     if (c.training) return;
     c.windows.push(window);
@@ -78,10 +86,11 @@ export class AutoLearner implements WindowLearner {
   }
 
   private async train(binding: StreamBinding, c: Collecting): Promise<void> {
-    const dir = learnedModelDir(this.opts.modelsDir, binding.spec.id);
+    // `auto:<stream>` or, for a mode's own model, `auto:<stream>@<mode>`: the folder and the manifest's stream.
+    const dir = learnedModelDir(this.opts.modelsDir, c.model.startsWith(AUTO_PREFIX) ? c.model.slice(AUTO_PREFIX.length) : binding.spec.id);
     const scales = this.opts.scalesFor?.(binding);
     const job: LearnJob = {
-      spec: this.opts.specFor(binding),
+      spec: this.opts.specFor(binding, c.model),
       windows: c.windows,
       outDir: dir,
       backend: this.opts.backend,
@@ -91,7 +100,7 @@ export class AutoLearner implements WindowLearner {
     this.ctx.log.info('Training a model for the stream in a worker thread.', { stream: binding.spec.id, windows: c.windows.length });
     const result = await runWorker(job, this.ctx.signal);
     if (!result.ok) {
-      this.ctx.events.modelFailed(binding.model, dir, `auto-learning failed: ${result.error}`);
+      this.ctx.events.modelFailed(c.model, dir, `auto-learning failed: ${result.error}`);
       c.windows.length = 0;
       c.training = false;
       return;
@@ -104,11 +113,11 @@ export class AutoLearner implements WindowLearner {
       seconds: result.seconds,
       coarse: result.coarse,
     });
-    this.collecting.delete(binding.model);
-    this.opts.onLearned(binding.model, detector, coarse);
+    this.collecting.delete(c.model);
+    this.opts.onLearned(c.model, detector, coarse);
     // The range check of the stream's score filter starts from the range the model learnt from.
     const range = learnedRange(detector, binding.spec.channels);
-    binding.scoreFilter?.seedRange?.(range.lo, range.hi);
+    c.filter?.seedRange?.(range.lo, range.hi);
   }
 }
 

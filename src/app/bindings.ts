@@ -26,6 +26,10 @@ import type { Detector } from '../model/detector';
 import { CoarseScaleFilter } from '../model/coarseScale';
 import { alertOptions, newScoreFilter, sensorCheckOptions, windowOptions } from './detection';
 import { AUTO_PREFIX } from './models';
+import { streamModes } from '../config/modes';
+import { modeFilterKey } from '../pipeline/pipeline';
+import { MACHINE_STOPPED, modeBinding } from './modeBindings';
+import { MODE_NAME } from '../core/modeTracker';
 import type { StateStore } from '../state/stateStore';
 
 export interface Binder {
@@ -76,6 +80,8 @@ export interface BinderHooks {
    * new and would otherwise judge the first windows against the range of one window).
    */
   readonly learnedRange?: (model: string, channels: readonly string[]) => { readonly lo: readonly number[]; readonly hi: readonly number[] } | undefined;
+  /** A new score filter of one of a stream's modes, under its checkpoint key (`<stream>@<mode>`): continue it from the last checkpoint. */
+  readonly restoreFilter?: (key: string, filter: StreamScoreFilter) => void;
 }
 
 /** What the binder remembers of a bound stream beyond its binding. */
@@ -87,6 +93,8 @@ interface Bound {
   readonly sensors: SensorCheck;
   /** The calibration settings its score filter was built from (a reload keeps the filter when they are equal). */
   readonly filterKey: string;
+  /** Its `modes` entry as bound (a reload keeps the mode filters when it and filterKey are unchanged). */
+  readonly modesKey: string;
   /** Its effective detection settings (what auto-learning trains it with). */
   readonly detection: DetectionConfig;
   /**
@@ -94,6 +102,8 @@ interface Bound {
    * that changed since (at 1,000 streams, copying all of them was ~9 ms of the event loop every 2 s).
    */
   readonly saved: { alert: number; checks: string };
+  /** Its operating mode as the pipeline last reported it (null: none, or no modes). */
+  readonly mode: { current: string | null };
 }
 
 /** What the state file keeps per stream besides the alert state machine (StateStore.checkSnapshot). */
@@ -104,6 +114,8 @@ interface CheckSnapshots {
   readonly subscription?: SubscriptionIdentity;
   /** Its labels from the topic template. */
   readonly labels?: Readonly<Record<string, string>>;
+  /** Its operating mode (streams with `modes`): a machine that is off stays off across a restart. */
+  readonly mode?: string;
 }
 
 type SubscriptionIdentity = Pick<SubscriptionConfig, 'topic' | 'template' | 'stream'>;
@@ -181,8 +193,36 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     }
     // With every check off the pipeline never asks the sensor checks again: a firing one would stay open.
     if (!sensors.enabled && sensors.active().length > 0) notify(sensors.retire(ctx.clock.now(), SENSOR_CHECKS_OFF));
-    bound.set(stream, { subscription: index, labels, machine, stall, sensors, filterKey, detection, saved: { alert: -1, checks: '' } });
+    const modes = streamModes(subscription, explicit);
+    const modesKey = JSON.stringify(modes ?? null);
+    const mode = { current: modes ? (carry ? carry.was.mode.current : savedMode(stream)) : null };
+    bound.set(stream, { subscription: index, labels, machine, stall, sensors, filterKey, modesKey, detection, saved: { alert: -1, checks: '' }, mode });
+    const carriedModes = carry && carry.was.filterKey === filterKey && carry.was.modesKey === modesKey ? carry.old.modes?.filters() : undefined;
+    const modeFilter = (mode: string, modeModel: string): StreamScoreFilter | undefined => {
+      const f = withCoarseScale(newScoreFilter(detection.calibration), detection, stream, modeModel, channels.length);
+      if (!f) return undefined;
+      const range = modeModel.startsWith(AUTO_PREFIX) ? hooks.learnedRange?.(modeModel, channels) : undefined;
+      if (range) f.seedRange?.(range.lo, range.hi);
+      hooks.restoreFilter?.(modeFilterKey(stream, mode), f);
+      return f;
+    };
     return {
+      ...(modes
+        ? {
+            modes: modeBinding({
+              stream,
+              channels,
+              modes,
+              baseModel: model,
+              baseFilter: filter,
+              newFilter: modeFilter,
+              stopped: (now) => persistAfter([...machine.retire(now, MACHINE_STOPPED, state.nextSequence), ...sensors.retire(now, MACHINE_STOPPED), ...stall.retire(now, MACHINE_STOPPED)]),
+              ...(carriedModes ? { carried: carriedModes } : {}),
+              initial: mode.current,
+              changed: (next) => void (mode.current = next),
+            }),
+          }
+        : {}),
       spec: { id: stream, channels: [...channels] },
       model,
       stall,
@@ -243,7 +283,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     const sensors = b.sensors.enabled || b.sensors.active().length > 0 ? b.sensors.snapshot() : undefined;
     const sub = config.subscriptions[b.subscription];
     const subscription = sub ? { topic: sub.topic, stream: sub.stream, ...(sub.template !== undefined ? { template: sub.template } : {}) } : undefined;
-    return { stall: b.stall.snapshot(), ...(sensors ? { sensors } : {}), ...(subscription ? { subscription, labels: b.labels } : {}) };
+    return { stall: b.stall.snapshot(), ...(sensors ? { sensors } : {}), ...(subscription ? { subscription, labels: b.labels } : {}), ...(b.mode.current !== null ? { mode: b.mode.current } : {}) };
   }
 
   /**
@@ -256,6 +296,12 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     const sub = typeof checks === 'object' && checks !== null ? checks.subscription : undefined;
     if (typeof sub !== 'object' || sub === null || typeof sub.topic !== 'string' || typeof sub.stream !== 'string') return undefined;
     return matchingSubscription(sub as SubscriptionConfig, config.subscriptions, -1);
+  }
+
+  /** The saved operating mode of a stream, if it is a mode name. */
+  function savedMode(stream: string): string | null {
+    const mode = (state.checkSnapshot(stream) as CheckSnapshots | undefined)?.mode;
+    return typeof mode === 'string' && MODE_NAME.test(mode) ? mode : null;
   }
 
   /** The saved labels of a stream, if they are a string map. */
@@ -324,7 +370,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
           b.saved.alert = alert;
         }
         // The subscription and labels part only changes with a new Bound (rebind), which starts unsaved.
-        const checks = `${b.stall.revision}:${b.sensors.enabled || b.sensors.active().length > 0 ? b.sensors.revision : -1}`;
+        const checks = `${b.stall.revision}:${b.sensors.enabled || b.sensors.active().length > 0 ? b.sensors.revision : -1}:${b.mode.current ?? ''}`;
         if (checks !== b.saved.checks) {
           state.setCheckSnapshot(stream, checkSnapshots(b));
           b.saved.checks = checks;

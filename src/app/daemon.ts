@@ -35,15 +35,20 @@ import { applyModelShapes, readModelShapes } from './modelShape';
 import { planReload, planSinkSwap, type ActiveSink, type ReloadPlan, type SinkSwap } from './reload';
 import { externalUrl, planSinks, secretValues } from './sinks';
 import { chooseBroker } from './brokerChoice';
-import { buildBrokerStats, buildMqttSource, mqttSubscriptions, shardedDeliver } from './source';
+import { buildBrokerStats, buildMqttSource, mqttModeTopics, mqttSubscriptions, shardedDeliver } from './source';
+import { resolveShard } from '../config/shard';
+import { shardOwnership } from '../core/shard';
 import { startSimulator, type RunningSimulator } from './embeddedSimulator';
 import { healthPoint } from './health';
 import { Maintenance, maintenancePoints } from './maintenance';
 import { Feedback } from './feedback';
+import { ModelVersions } from './modelVersions';
+import { daemonShadow, daemonVersionRuntime } from './modelVersionsRuntime';
+import type { ShadowScoring } from './modelVersionsShadow';
 import { FeedbackFile } from '../state/feedbackFile';
 import { maintenanceWindows } from '../config/maintenance';
 import { MaintenanceFile } from '../state/maintenanceFile';
-import { OperatorApi } from '../telemetry/operatorApi';
+import { OperatorApi, type AuditEvent } from '../telemetry/operatorApi';
 import { StateLock } from '../state/stateLock';
 import { StateStore } from '../state/stateStore';
 import { FilterStateCapture, FILTERS_FILE_PREFIX, SavedFilterStates } from '../state/filterCheckpoint';
@@ -87,6 +92,9 @@ export class Daemon {
   private healthTimer?: NodeJS.Timeout;
   private stallTimer?: NodeJS.Timeout;
   private maintenance?: Maintenance;
+  /** Model versions (live, shadow, history) and the shadow versions' scoring lanes. */
+  private versions?: ModelVersions;
+  private shadow?: ShadowScoring;
   private retraining?: Retraining;
   /** Many streams stalling at once page once (kept here: a reload's Alertmanager sink re-asserts it). */
   private stallSummary?: StallSummary;
@@ -194,7 +202,11 @@ export class Daemon {
       [...feedback.book.precision(Date.now())].flatMap(([stream, p]) => (p.precision === null ? [] : [{ labels: { stream }, value: p.precision }])),
     );
 
-    this.models = new ModelRegistry(this.ctx('models'), this.backend.name);
+    // Before the models load: each loads its live version (a promotion survives restarts).
+    const versions = new ModelVersions({ stateDir: c.state_dir, log: this.ctx('models').log, now: () => Date.now(), audit: (event) => this.audit(event) });
+    await versions.load();
+    this.versions = versions;
+    this.models = new ModelRegistry(this.ctx('models'), this.backend.name, versions);
     await this.models.loadConfigured(c);
     // The streams of each loaded model take its window; a stated value that contradicts it refuses the start.
     const shaped = applyModelShapes(c, this.models.shapes(Object.keys(c.models)));
@@ -207,7 +219,10 @@ export class Daemon {
     this.activeSinks = planSinkSwap([], this.sinkPlans(c)).sinks;
     for (const { sink } of this.activeSinks) await this.startSink(sink);
 
+    // Before any stream is bound: each one's score filter continues from the last checkpoint's (filterCheckpoint.ts).
+    const savedFilters = await SavedFilterStates.load(this.state, this.ctx('state').log);
     this.binder = createBinder(this.ctx('alerts'), c, this.state, {
+      restoreFilter: (key, filter) => savedFilters.restore(key, filter),
       onRestored: (active) => this.alertmanager()?.reconcile(active.filter((n) => !maintenance.holds(n.fingerprint))),
       notify: (notices) => this.pipeline?.notify(notices),
       coarseFor: (model) => this.models?.coarseOf(model),
@@ -218,9 +233,11 @@ export class Daemon {
     });
     const models = this.models;
     // The stream's own settings as bound (defaults, the auto_learn profile, its subscription and stream entry).
-    const specFor = (b: StreamBinding): DetectorSpec => {
+    // A mode's own model (auto:<stream>@<mode>) names `<stream>@<mode>` in its manifest, so it loads under its name after a restart.
+    const specFor = (b: StreamBinding, model: string = b.model): DetectorSpec => {
       const d = this.autoLearnDetection(b);
-      return detectorSpec({ ...d, window: { ...d.window, size: b.window.size, hop: b.window.hop } }, b.model, b.spec, this.backend?.name ?? '', this.info.version);
+      const spec = model.startsWith(AUTO_PREFIX) ? { id: model.slice(AUTO_PREFIX.length), channels: b.spec.channels } : b.spec;
+      return detectorSpec({ ...d, window: { ...d.window, size: b.window.size, hop: b.window.hop } }, model, spec, this.backend?.name ?? '', this.info.version);
     };
     const scalesFor = (b: StreamBinding): { ensemble: number; coarsePool: number } => {
       const d = this.autoLearnDetection(b);
@@ -239,6 +256,8 @@ export class Daemon {
       },
     });
     const binder = this.binder;
+    const shadow = (this.shadow = daemonShadow(c, this.ctx('shadow').log, this.metrics, () => this.sinks, (stream) => binder.detectionOf(stream)));
+    versions.attach(daemonVersionRuntime({ config: () => this.config, learnedDir, models, pipeline: () => this.pipeline, shadow, labels: () => feedback.book.list() }));
     const retraining = await startRetraining({
       ctx: this.ctx('retrain'),
       config: () => this.config,
@@ -249,11 +268,12 @@ export class Daemon {
       episodes: () => this.events?.status.history.list() ?? [],
       labelOf: (fingerprint, startsAt) => feedback.book.get(fingerprint, startsAt)?.label,
       isStream: (stream) => this.pipeline?.streamFill().some((f) => f.stream === stream) ?? false,
+      // A candidate shadows the live model in the version store; `promotion: auto` asks its judge.
+      onCandidate: (model, dir, meta) => versions.addCandidate(model, dir, meta),
+      shadows: versions,
       ...(this.info.influxHistory ? { influxWindows: this.info.influxHistory } : {}),
     });
     this.retraining = retraining;
-    // Before any stream is bound: each one's score filter continues from the last checkpoint's (filterCheckpoint.ts).
-    const savedFilters = await SavedFilterStates.load(this.state, this.ctx('state').log);
     this.pipeline = new Pipeline({
       ctx: this.ctx('pipeline'),
       options: {
@@ -279,7 +299,12 @@ export class Daemon {
         ? { stallSummary: (this.stallSummary = new StallSummary({ fireAfter: c.limits.stall_summary_streams, groupWaitMs: c.limits.stall_summary_wait_ms, nextSequence: store.nextSequence })) }
         : {}),
       reassert: (notices) => this.alertmanager()?.reconcile(notices),
-      gate: (notice) => maintenance.judge(notice),
+      gate: (notice) => {
+        shadow.observeLive(notice);
+        return maintenance.judge(notice);
+      },
+      versionOf: (model) => models.versionOf(model),
+      shadow: (model, windows) => shadow.offer(model, windows),
       learning: (stream, labels) => maintenance.calendar.covering(stream, labels) === null,
       scored: retraining.scored,
       // The stream's learned model (state_dir/models) is kept: it took auto_learn_windows windows to learn, and a
@@ -316,8 +341,13 @@ export class Daemon {
     // streams still configured are bound now, so one that never sends again still raises its stall alert.
     for (const saved of binder.reconcileSaved()) pipeline.adopt(saved);
     await ingest.replay(recovery.batches, pipeline.deliver);
-    this.metrics.provide('queue_depth', () => pipeline.queueDepths().map((q) => ({ labels: { queue: q.queue }, value: q.depth })));
+    await versions.startShadows();
+    this.metrics.provide('queue_depth', () => [...pipeline.queueDepths(), ...shadow.queueDepths()].map((q) => ({ labels: { queue: q.queue }, value: q.depth })));
+    this.metrics.provide('model_versions', () => versions.infoSamples(models.statuses().filter((s) => s.loaded).map((s) => s.name), (m) => models.versionOf(m)));
     this.metrics.provide('streams_active', () => pipeline.streamCount);
+    // One series per stream with modes (its current mode), for the streams that have a stream label.
+    const modeLabels = Math.min(c.limits.max_streams, 1000);
+    this.metrics.provide('stream_mode', () => pipeline.streamModes().slice(0, modeLabels).flatMap((s) => (s.mode === null ? [] : [{ labels: { stream: s.stream, mode: s.mode }, value: 1 }])));
 
     if (c.http.enabled) {
       const status = this.events.status;
@@ -335,11 +365,9 @@ export class Daemon {
           ...(c.http.admin_token !== undefined ? { adminToken: c.http.admin_token } : {}),
           maintenance,
           feedback,
+          models: versions,
+          audit: (event) => this.audit(event),
           retrain: retraining.api,
-          audit: (event) => {
-            this.events?.operatorChange(event);
-            this.writeEvent({ kind: 'audit', time: Date.now(), tags: { action: event.action }, fields: { who: event.who, target: event.target, detail: event.detail } });
-          },
           now: () => Date.now(),
         }),
       });
@@ -348,6 +376,12 @@ export class Daemon {
     }
 
     this.source = buildMqttSource(c, this.ctx('source.mqtt'), { cleanSession: brokerChoice.cleanSession });
+    // Mode messages in arrival order, for the streams this replica owns (the others' go to their owners).
+    const shard = resolveShard(c.shard);
+    const owns = shard.ok ? shardOwnership(shard.spec) : () => true;
+    this.source.onMode((stream, mode, time) => {
+      if (owns(stream)) pipeline.setMode(stream, mode, time);
+    });
     await this.source.start(shardedDeliver(c, this.ctx('source.mqtt'), ingest.guard(pipeline.deliver)), ingest.commit);
     this.brokerStats = buildBrokerStats(c, this.ctx('source.broker_stats'), this.broker !== undefined) ?? undefined;
     await this.brokerStats?.start();
@@ -381,6 +415,8 @@ export class Daemon {
     await this.brokerStats?.stop();
     this.pipeline?.stop();
     await this.retraining?.stop();
+    this.shadow?.stop();
+    await this.versions?.stop();
     this.binder?.persist();
     await this.state?.stop();
     await this.history?.stop();
@@ -433,7 +469,7 @@ export class Daemon {
     // Synchronous from here to the source's route swap: a message is bound and routed under one config.
     const streams = pipeline.rebind(binder.rebind(c));
     this.maintenance?.setConfigWindows(maintenanceWindows(c));
-    const subscribed = this.source?.updateSubscriptions(mqttSubscriptions(c));
+    const subscribed = this.source?.updateSubscriptions(mqttSubscriptions(c), mqttModeTopics(c));
     this.config = c;
     const topics = await subscribed?.catch((err: unknown) => {
       this.log.warn('Could not change the MQTT subscriptions on the live connection; the next connection uses the new ones.', { error: errorMessage(err) });
@@ -486,6 +522,12 @@ export class Daemon {
 
   private sinkPlans(c: Config): ReturnType<typeof planSinks> {
     return planSinks(c, (id) => this.ctx(id), externalUrl(c));
+  }
+
+  /** An operator's (or an automatic) change: a log line, a counter and an InfluxDB point. */
+  private audit(event: AuditEvent): void {
+    this.events?.operatorChange(event);
+    this.writeEvent({ kind: 'audit', time: Date.now(), tags: { action: event.action }, fields: { who: event.who, target: event.target, detail: event.detail } });
   }
 
   private writeEvent(point: EventPoint): void {

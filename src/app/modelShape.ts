@@ -14,9 +14,10 @@
 // meets a schema default that
 // contradicts the model.
 import * as path from 'node:path';
-import type { Config, StreamConfig, SubscriptionConfig, WindowConfig } from '../config/schema';
+import type { Config, ModesConfig, StreamConfig, SubscriptionConfig, WindowConfig } from '../config/schema';
 import { configuredModel } from '../config/detection';
 import { statedDefaultsWindow } from '../config/stated';
+import { modeShapeProblems } from '../config/modes';
 import { ModelError } from '../core/errors';
 import { readManifest } from '../model/artifact';
 import type { Manifest } from '../model/manifest';
@@ -202,7 +203,26 @@ export function applyModelShapes(config: Config, models: ReadonlyMap<string, Mod
     return window === entry.window ? entry : { ...entry, window };
   });
 
-  return { config: { ...config, subscriptions, streams }, problems };
+  // A mode's own model reads the stream's windows: the same channels and window size.
+  const checkModeModels = (at: string, user: string, modes: ModesConfig | undefined, channels: readonly string[] | undefined, size: number): void => {
+    for (const [mode, model] of Object.entries(modes?.models ?? {})) {
+      const shapeOf = models.get(model);
+      if (model === 'auto' || !shapeOf) continue;
+      if (channels) checkChannels(`${at}.modes.models.${mode}`, `mode '${mode}' of ${user}`, model, channels);
+      const own = shapeOf.manifest.window.size;
+      if (own !== size) report(`${at}.modes.models.${mode}: model '${model}' reads windows of ${own} (window.size in ${shapeOf.dir}/manifest.json), the stream's are ${size}; a mode's model must read the stream's windows (got "${model}")`);
+    }
+  };
+  subscriptions.forEach((sub, i) => checkModeModels(`subscriptions[${i}]`, `subscriptions[${i}]`, sub.modes, sub.channels, sub.window?.size ?? config.defaults.window.size));
+  streams.forEach((entry, j) => {
+    const sub = subscriptions[patterns.findIndex((p) => p.test(entry.id))];
+    if (!entry.modes || !sub) return;
+    checkModeModels(`streams[${j}]`, `streams[${j}] (stream '${entry.id}')`, entry.modes, entry.channels ?? sub.channels, entry.window?.size ?? sub.window?.size ?? config.defaults.window.size);
+  });
+  const shaped: Config = { ...config, subscriptions, streams };
+  // Mode conditions name channels: those of a stream whose channels came from its model are checked now.
+  for (const problem of modeShapeProblems(shaped, config, (id) => shaped.subscriptions.findIndex((s) => streamTemplateRegex(s.stream).test(id)))) report(problem);
+  return { config: shaped, problems };
 }
 
 /**

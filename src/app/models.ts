@@ -19,6 +19,13 @@ export interface ModelStatus {
   readonly loaded: boolean;
   readonly error?: string;
   readonly version?: string;
+  /** The model version (v1: its own artifact; see modelVersions.ts). */
+  readonly versionId?: string;
+}
+
+/** Where a model's live version is when it is not the model's own artifact (modelVersions.ts). */
+export interface LiveVersions {
+  liveOf(model: string): { readonly version: string; readonly dir: string } | undefined;
 }
 
 export class ModelRegistry {
@@ -30,6 +37,7 @@ export class ModelRegistry {
   constructor(
     private readonly ctx: ComponentContext,
     private readonly backend: string,
+    private readonly versions?: LiveVersions,
   ) {}
 
   get(name: string): Detector | undefined {
@@ -71,6 +79,11 @@ export class ModelRegistry {
     const replaced = new Map<string, Detector>();
     for (const [name, entry] of Object.entries(config.models)) {
       const dir = path.resolve(entry.path);
+      const live = await this.loadLive(name);
+      if (live) {
+        replaced.set(name, live);
+        continue;
+      }
       try {
         const loaded = await Detector.load(dir);
         const detector = entry.threshold !== undefined ? withFixedThreshold(loaded, entry.threshold) : loaded;
@@ -96,6 +109,7 @@ export class ModelRegistry {
         const name = `${AUTO_PREFIX}${detector.manifest.stream}`;
         this.set(name, dir, detector);
         this.setCoarse(name, coarse);
+        await this.loadLive(name);
       } catch (err) {
         if (!(err instanceof ModelError)) throw err;
         this.ctx.log.warn('Ignoring a learned model that does not load; the stream will learn again.', { dir, error: err.message });
@@ -103,9 +117,32 @@ export class ModelRegistry {
     }
   }
 
-  set(name: string, dir: string, detector: Detector): void {
+  /** The model's version in force (v1 unless another was promoted). */
+  versionOf(name: string): string {
+    return this.status.get(name)?.versionId ?? 'v1';
+  }
+
+  /**
+   * The model's live version when one other than its artifact was promoted (it must load: one that does not is
+   * reported, and the artifact is used).
+   */
+  private async loadLive(name: string): Promise<Detector | undefined> {
+    const live = this.versions?.liveOf(name);
+    if (!live) return undefined;
+    try {
+      const detector = name.startsWith(AUTO_PREFIX) ? (await loadLearnedModel(live.dir)).detector : await Detector.load(live.dir);
+      this.set(name, live.dir, detector, live.version);
+      return detector;
+    } catch (err) {
+      if (!(err instanceof ModelError)) throw err;
+      this.ctx.log.error('The live version of the model does not load; using its own artifact (v1) until it is promoted again.', { model: name, version: live.version, dir: live.dir, error: err.message });
+      return undefined;
+    }
+  }
+
+  set(name: string, dir: string, detector: Detector, version = 'v1'): void {
     this.detectors.set(name, detector);
-    this.status.set(name, { name, dir, loaded: true, version: detector.manifest.createdAt });
+    this.status.set(name, { name, dir, loaded: true, version: detector.manifest.createdAt, versionId: version });
     this.ctx.events.modelLoaded(name, detector.manifest.createdAt, this.backend, dir);
   }
 }

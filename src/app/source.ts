@@ -6,7 +6,10 @@ import type { ComponentContext } from '../core/context';
 import { shardOwnership } from '../core/shard';
 import type { Deliver } from '../sources/source';
 import { BrokerStats } from '../sources/brokerStats';
-import { MqttSource, type MqttConnectionOptions, type MqttSubscriptionOptions } from '../sources/mqtt';
+import { MqttSource, type MqttConnectionOptions, type MqttModeTopics, type MqttSubscriptionOptions } from '../sources/mqtt';
+import type { ModeTopicOptions } from '../sources/modeTopics';
+import type { ModesConfig } from '../config/schema';
+import { streamTemplateRegex } from './detection';
 
 /** What the broker choice decided for the data session (brokerChoice.ts). */
 export interface BrokerSession {
@@ -23,7 +26,31 @@ export function buildMqttSource(config: Config, ctx: ComponentContext, session: 
     maxPayloadBytes: m.max_payload_bytes,
     reconnect: { minDelayMs: m.reconnect.min_delay_ms, maxDelayMs: m.reconnect.max_delay_ms, jitter: m.reconnect.jitter },
     subscriptions: mqttSubscriptions(config),
+    modeTopics: mqttModeTopics(config),
   });
+}
+
+/**
+ * The mode topics of a config, per subscription: its stream entries' own (`stream` set, tried first) and its
+ * own, which leaves out the streams whose entries have `modes` of their own (a stream entry's replaces it).
+ */
+export function mqttModeTopics(config: Config): MqttModeTopics[] {
+  const topicOf = (m: ModesConfig): Omit<ModeTopicOptions, 'stream' | 'except'> | null =>
+    m.topic === undefined ? null : { topic: m.topic, ...(m.field !== undefined ? { field: m.field } : {}), ...(m.values !== undefined ? { values: m.values } : {}) };
+  const out: MqttModeTopics[] = [];
+  config.subscriptions.forEach((sub, i) => {
+    const matches = streamTemplateRegex(sub.stream);
+    const entries = config.streams.filter((s) => s.modes !== undefined && matches.test(s.id) && config.subscriptions.findIndex((x) => streamTemplateRegex(x.stream).test(s.id)) === i);
+    const modes: ModeTopicOptions[] = [];
+    for (const e of entries) {
+      const t = e.modes ? topicOf(e.modes) : null;
+      if (t) modes.push({ ...t, stream: e.id });
+    }
+    const own = sub.modes ? topicOf(sub.modes) : null;
+    if (own) modes.push({ ...own, except: entries.map((e) => e.id) });
+    if (modes.length > 0) out.push({ subscription: i, stream: sub.stream, modes });
+  });
+  return out;
 }
 
 /** The broker's $SYS drop count (mqtt.broker_stats), on its own connection; null when off or not wanted. */

@@ -9,7 +9,7 @@ import type { ComponentContext } from '../core/context';
 import type { MqttSource } from '../sources/mqtt';
 import type { Source } from '../sources/source';
 import type { ReloadableKind } from './reloadPolicy';
-import { buildMqttSource, mqttSubscriptions, type BrokerSession } from './source';
+import { buildMqttSource, mqttModeTopics, mqttSubscriptions, type BrokerSession } from './source';
 
 export interface SourceKind<S extends Source> extends ReloadableKind {
   /** Protocol name, and the context id `source.<kind>` of its instance. */
@@ -34,7 +34,7 @@ export const mqttSourceKind: SourceKind<MqttSource> = {
   // MQTT is the daemon's input (its section has defaults, so every config has one).
   configured: () => true,
   build: buildMqttSource,
-  update: (source, config) => source.updateSubscriptions(mqttSubscriptions(config)),
+  update: (source, config) => source.updateSubscriptions(mqttSubscriptions(config), mqttModeTopics(config)),
 };
 
 export const SOURCE_KINDS: readonly SourceKind<Source>[] = [mqttSourceKind];

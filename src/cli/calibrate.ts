@@ -12,7 +12,7 @@ import { Detector } from '../model/detector';
 import { withCalibration } from '../model/fitDetector';
 import { writeManifest } from '../model/artifact';
 import { UsageError, formatPercent, parseCommand, parseNumberOption, printJson, printWarnings, requireOption, round } from './common';
-import { recordedWindows, timeUnitUsage, timeUnitOption, trainingSource } from './trainingData';
+import { modeSelection, modeUsage, recordedWindows, timeUnitUsage, timeUnitOption, trainingSource } from './trainingData';
 
 const USAGE = `Usage: anomalyd calibrate --model DIR (--input CSV [--input CSV ...] | --influx-query Q) [options]
 
@@ -27,6 +27,8 @@ const USAGE = `Usage: anomalyd calibrate --model DIR (--input CSV [--input CSV .
                        percentile: the percentile (default 99.5); sigma: k in mean + k*std (default 4);
                        robust: the factor on the clean error floor (default 3)
 ${timeUnitUsage(23)}
+${modeUsage(23)}
+  --stream ID          with --mode: the stream whose modes apply (default: the stream the model's manifest names)
   --force              accept a percentile target in (0, 1] (refused by default: usually a fraction typed
                        for a percentile, e.g. 0.995 for 99.5)
   --json               print one JSON object on stdout`;
@@ -44,6 +46,8 @@ export async function calibrateCommand(args: string[]): Promise<number> {
       target: { type: 'string' },
       'time-unit': { type: 'string' },
       force: { type: 'boolean', default: false },
+      mode: { type: 'string' },
+      stream: { type: 'string' },
     },
     USAGE,
   );
@@ -57,7 +61,8 @@ export async function calibrateCommand(args: string[]): Promise<number> {
   const detector = await Detector.load(modelDir);
   const m = detector.manifest;
   const stream = { id: m.stream, channels: m.channels };
-  const recorded = await recordedWindows(source, config, stream, m.window, alertWindows(config, values.config, m.stream));
+  const mode = modeSelection(config, { id: values.stream ?? m.stream, channels: m.channels }, values.mode, USAGE);
+  const recorded = await recordedWindows(source, config, stream, m.window, alertWindows(config, values.config, m.stream), mode);
   if (recorded.windows.length < 2) {
     throw new InputError(`${recorded.from}: only ${recorded.windows.length} complete window(s); calibration needs more clean data`);
   }

@@ -9,6 +9,7 @@ import { evaluateCommand } from './evaluate';
 import { feedbackCommand } from './feedback';
 import { initCommand } from './init';
 import { maintenanceCommand } from './maintenance';
+import { modelsCommand } from './models';
 import { retrainCommand } from './retrain';
 import { replayCommand } from './replay';
 import { runCommand } from './run';
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   evaluate: { run: evaluateCommand, summary: 'measure detection quality on a benchmark data set' },
   maintenance: { run: maintenanceCommand, summary: 'list, open or end maintenance windows of a running daemon' },
   feedback: { run: feedbackCommand, summary: 'label an alert of a running daemon a false or true positive' },
+  models: { run: modelsCommand, summary: 'list, promote or roll back the model versions of a running daemon' },
   retrain: { run: retrainCommand, summary: "retrain a stream's model in a running daemon (or show its last retrain)" },
 };
 

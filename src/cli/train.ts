@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadConfig } from '../app/configFiles';
 import { detectorSpec, resolveStream } from '../app/detection';
-import { recordedWindows, timeUnitUsage, timeUnitOption, trainingSource } from './trainingData';
+import { modeSelection, modeUsage, recordedWindows, timeUnitUsage, timeUnitOption, trainingSource } from './trainingData';
 import { backendPreference } from '../app/backend';
 import { calibrationWarnings, exceedFraction } from '../core/calibration';
 import { InputError } from '../core/errors';
@@ -29,6 +29,7 @@ const USAGE = `Usage: anomalyd train -c FILE --stream ID (--input CSV [--input C
   --name NAME         model name recorded in the manifest (default: the directory name)
   --no-report         do not write report.html
 ${timeUnitUsage(22)}
+${modeUsage(22)}
   --json              print one JSON object on stdout`;
 
 export async function trainCommand(args: string[]): Promise<number> {
@@ -44,6 +45,7 @@ export async function trainCommand(args: string[]): Promise<number> {
       name: { type: 'string' },
       'no-report': { type: 'boolean', default: false },
       'time-unit': { type: 'string' },
+      mode: { type: 'string' },
     },
     USAGE,
   );
@@ -57,7 +59,7 @@ export async function trainCommand(args: string[]): Promise<number> {
   const { stream, detection } = resolveStream(config, configFile, streamId);
   const name = values.name ?? path.basename(path.resolve(out));
   const spec = detectorSpec(detection, name, stream, '', packageVersion());
-  const recorded = await recordedWindows(source, config, stream, spec.window, detection.alerting.n);
+  const recorded = await recordedWindows(source, config, stream, spec.window, detection.alerting.n, modeSelection(config, stream, values.mode, USAGE));
   if (recorded.windows.length < 2) {
     throw new InputError(
       `${recorded.from}: ${recorded.samples} samples give ${recorded.windows.length} complete window(s) of ${spec.window.size}` +

@@ -1,6 +1,10 @@
 // Where train and calibrate get their clean data: CSV recordings (`--input`) or the plant's history in InfluxDB
 // (`--influx-query`, alert periods left out). Both end as the same windows, cut by the daemon's WindowBuffer.
 import type { Config } from '../config/schema';
+import { modeNames, streamModes } from '../config/modes';
+import type { SeriesMode } from '../core/modeSeries';
+import { streamTemplateRegex } from '../app/detection';
+import { classifier } from '../app/modeBindings';
 import type { StreamSpec, Window } from '../core/types';
 import type { WindowOptions } from '../core/window';
 import { historyTarget, windowsFromInflux } from '../offline/influxHistory';
@@ -59,20 +63,51 @@ export interface Recorded {
   readonly warnings: string[];
 }
 
+/** The usage lines of --mode, the description starting at `column`. */
+export function modeUsage(column: number): string {
+  return (
+    `  ${'--mode MODE'.padEnd(column - 2)}only the windows the daemon would cut in this operating mode (the stream's
+` +
+    `${' '.repeat(column)}modes.when conditions in the config, with its hysteresis); not for modes from a topic`
+  );
+}
+
+/**
+ * `--mode M` for `stream`: its `when` conditions from the config, to keep the windows of mode M. Modes read from
+ * a topic are not in a recording of the stream's channels, so they are refused with what to do instead.
+ */
+export function modeSelection(config: Config | undefined, stream: StreamSpec, mode: string | undefined, usage: string): SeriesMode | undefined {
+  if (mode === undefined) return undefined;
+  if (!config) throw new UsageError('--mode needs -c FILE: the stream\'s modes come from its configuration', usage);
+  const sub = config.subscriptions.find((s) => streamTemplateRegex(s.stream).test(stream.id));
+  const modes = sub ? streamModes(sub, config.streams.find((s) => s.id === stream.id)) : undefined;
+  if (!modes) throw new UsageError(`--mode: stream '${stream.id}' has no modes in the configuration`, usage);
+  if (modes.when === undefined) {
+    throw new UsageError(
+      `--mode: stream '${stream.id}' takes its mode from the topic ${modes.topic ?? ''}, which a recording of its channels does not hold; select the periods of mode '${mode}' in the data itself (e.g. --influx-query with the time ranges of anomaly_mode, or a CSV of that mode)`,
+      usage,
+    );
+  }
+  const names = modeNames(modes) ?? [];
+  if (!names.includes(mode)) throw new UsageError(`--mode: '${mode}' is not a mode of stream '${stream.id}' (${names.join(', ')})`, usage);
+  return { classify: classifier(modes.when, modes.default ?? 'default', stream.channels), hold: modes.hold_samples, keep: mode };
+}
+
 export async function recordedWindows(
   source: TrainingSource,
   config: Config | undefined,
   stream: StreamSpec,
   window: WindowOptions,
   alertWindows: number,
+  mode?: SeriesMode,
 ): Promise<Recorded> {
   if (source.kind === 'csv') {
-    const r = await windowsFromCsvFiles(source.files, stream, window, { timeUnit: source.timeUnit ?? config?.csv.time_unit });
+    const r = await windowsFromCsvFiles(source.files, stream, window, { timeUnit: source.timeUnit ?? config?.csv.time_unit, mode });
     printWarnings(r.warnings);
     return { windows: r.windows, insufficient: r.insufficient, excluded: 0, alertPeriods: 0, samples: r.samples, from: source.files.join(', '), warnings: r.warnings };
   }
   const { target, alertsDatabase } = historyTarget(config?.sinks.influx, source.url);
-  const r = await windowsFromInflux({ target, query: source.query, alertsDatabase, stream, window, alertWindows });
+  const r = await windowsFromInflux({ target, query: source.query, alertsDatabase, stream, window, alertWindows, ...(mode ? { mode } : {}) });
   if (r.alertsNote) process.stderr.write(`Note: ${r.alertsNote}\n`);
   process.stderr.write(
     `Read ${r.samples} samples in ${r.series} series from ${target.display}; left out ${r.excluded} window(s) overlapping ` +

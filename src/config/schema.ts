@@ -15,6 +15,7 @@ import {
   windowSchema,
 } from './schemaDetection';
 import { maintenanceSchema } from './schemaMaintenance';
+import { modesSchema } from './schemaModes';
 import { retrainSchema } from './schemaRetrain';
 import { oneOf, section, url, type DeepPartial } from './schemaHelpers';
 import {
@@ -251,6 +252,7 @@ export type TimestampConfig = Deep<Static<typeof timestampSchema>>;
 export type SubscriptionConfig = Deep<Static<typeof subscriptionSchema>>;
 export type Decoder = SubscriptionConfig['decoder'];
 export type StreamConfig = Deep<Static<typeof streamSchema>>;
+export type ModesConfig = Deep<Static<typeof modesSchema>>;
 export type InfluxConfig = Deep<Static<typeof influxSchema>>;
 export type WebhookConfig = Deep<Static<typeof webhookSchema>>;
 export type AlertmanagerConfig = Deep<Static<typeof alertmanagerSchema>>;

@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { alertingSchema, calibrationSchema, trainingSchema, windowSchema } from './schemaDetection';
 import { retrainOverrideSchema } from './schemaRetrain';
 import { entry, nameMap, named, oneOf, overrideOf, patternMessages, section, url } from './schemaHelpers';
+import { modesSchema } from './schemaModes';
 
 const secretHelp = 'Prefer the `_file` variant; never printed in errors or logs.';
 
@@ -100,6 +101,7 @@ const overrides = {
   training: Type.Optional(overrideOf(trainingSchema, 'Overrides of defaults.training.')),
   calibration: Type.Optional(overrideOf(calibrationSchema, 'Overrides of defaults.calibration.')),
   alerting: Type.Optional(overrideOf(alertingSchema, 'Overrides of defaults.alerting.')),
+  modes: Type.Optional(modesSchema),
   retrain: Type.Optional(retrainOverrideSchema),
 };
 

@@ -6,6 +6,7 @@ import { autoLearnDetection, configuredModel, streamDetection, windowOptions } f
 import type { ConfigPath, ProblemList, Segment } from './problems';
 import type { Config, DetectionConfig, DetectionOverrides, SubscriptionConfig } from './schema';
 import { checkMaintenance } from './maintenance';
+import { checkModes } from './modes';
 import { checkRetrain } from './retrainCheck';
 import { resolveShard } from './shard';
 
@@ -113,6 +114,7 @@ function checkSubscription(config: Config, sub: SubscriptionConfig, i: number, p
     if (j < i && other.topic === sub.topic) problems.add([...at, 'topic'], `repeats the topic of subscriptions[${j}]`, sub.topic);
   });
   checkModelRef(config, sub.model, [...at, 'model'], problems);
+  if (sub.modes) checkModes(config, sub, sub.modes, sub.channels, at, problems);
   const eff = streamDetection(config, sub, undefined);
   checkDetection([...baseLayers(config, sub, undefined), { at, values: sub }], eff, problems);
   if (sub.model === 'auto' && sub.channels !== undefined) checkBottleneck(eff, sub.channels.length, { at, values: sub }, problems);
@@ -217,6 +219,7 @@ function checkStreams(config: Config, patterns: (RegExp | undefined)[], problems
         problems.add([...at, 'channels', c], `is not a channel of subscriptions[${i}] (${subChannels.join(', ')})`, channel);
       }
     });
+    if (stream.modes) checkModes(config, sub, stream.modes, stream.channels ?? subChannels, at, problems);
     const eff = streamDetection(config, sub, stream);
     checkDetection([...baseLayers(config, sub, stream), { at: ['subscriptions', i], values: sub }, { at, values: stream }], eff, problems);
     // A stream entry that narrows the channels or overrides the window or training gets its own check.

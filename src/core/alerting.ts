@@ -5,6 +5,7 @@
 import type { AlertKind, AlertNotice, AlertSeverity, ChannelReading, ChannelShare } from './alert';
 import { EpisodeTracker } from './alertEpisode';
 import { alertFingerprint } from './alertFingerprint';
+import { retiredNotice } from './alertRetire';
 import { ALERT_SNAPSHOT_VERSION, snapshotProblem, type AlertSnapshot, type HeldState } from './alertSnapshot';
 
 export type { AlertSnapshot } from './alertSnapshot';
@@ -117,6 +118,22 @@ export class AlertStateMachine {
     const noScore: ScoreOf = { score: 0, threshold: this.lastThreshold, pValue: 1, channelShares: [] };
     this.insufficient = this.build('insufficient_data', w.time, noScore, false);
     return [this.insufficient];
+  }
+
+  /**
+   * The stream stopped being watched for a while (its machine went to the `off` operating mode): firing alerts
+   * resolve now with `reason`, and the episode starts afresh, so the windows after the stop are judged on their
+   * own rather than continuing an episode of before it.
+   */
+  retire(now: number, reason: string, sequence: () => number): AlertNotice[] {
+    const out = this.active().map((n) => retiredNotice(n, now, reason, sequence()));
+    this.changes++;
+    this.episode.restore({ recent: [], active: false, since: 0, calm: 0 });
+    this.clearAnomaly();
+    this.starts = [];
+    this.insufficient = null;
+    this.insufficientCount = 0;
+    return out;
   }
 
   get phase(): AlertPhase {

@@ -32,7 +32,8 @@ export type RejectReason =
   | 'stream_rate'
   | 'out_of_order'
   | 'duplicate'
-  | 'queue_full';
+  | 'queue_full'
+  | 'unknown_mode';
 
 /** idle: it had completed windows; never_windowed: it never completed one (a made-up topic, a dead sender). */
 export type EvictReason = 'idle' | 'never_windowed';
@@ -79,6 +80,11 @@ export interface Events {
   modelFailed(model: string, dir: string, detail: string): void;
   /** Windows of a loaded model that could not be scored (dropped): what failed and why. */
   scoringFailed(model: string, windows: number, kind: ScoringFailure, detail: string): void;
+  /**
+   * A stream's operating mode changed (or became known: previous null) at `time` (sample time for a channel
+   * condition, arrival for a mode message).
+   */
+  modeChanged(stream: string, mode: string, previous: string | null, time: number): void;
 }
 
 /** shape = the windows do not fit the model's input; nan = non-finite input or score; engine = the inference call failed. */

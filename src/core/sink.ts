@@ -8,6 +8,8 @@ import type { AlertNotice } from './alert';
 export interface ScorePoint {
   readonly stream: string;
   readonly model: string;
+  /** The model's version that scored it (tag model_version); undefined where versions are not tracked (offline). */
+  readonly modelVersion?: string | undefined;
   /** Window end (ms): the point's time, so a rewrite overwrites instead of duplicating. */
   readonly time: number;
   /** Time of the window's first sample (ms); not written by the InfluxDB sink (replay's scores CSV shows it). */
@@ -31,11 +33,13 @@ export interface HealthPoint {
 
 /**
  * A maintenance window opening or closing (`anomaly_maintenance`, drawn as annotations by the dashboards), a
- * change an operator made through the API (`anomaly_audit`), or an operator's label of an alert episode
- * (`anomaly_feedback`).
+ * change an operator made through the API (`anomaly_audit`), an operator's label of an alert episode
+ * (`anomaly_feedback`), a stream's operating mode change (`anomaly_mode`), a shadow model's score of a window
+ * (`anomaly_shadow_score`) or a transition of an alert it would have fired (`anomaly_shadow_alert`; never a notice,
+ * never paged).
  */
 export interface EventPoint {
-  readonly kind: 'maintenance' | 'audit' | 'feedback';
+  readonly kind: 'maintenance' | 'audit' | 'feedback' | 'mode' | 'shadow_score' | 'shadow_alert';
   readonly time: number;
   readonly tags: Readonly<Record<string, string>>;
   readonly fields: Readonly<Record<string, string | number | boolean>>;

@@ -154,6 +154,14 @@ export class StallDetector {
     return [resolved];
   }
 
+  /**
+   * The silence counts from `now` (the stream's machine left the `off` mode: a stopped machine whose gateway
+   * stopped sending was not stalled). A firing alert stays until samples come.
+   */
+  restartClock(now: number): void {
+    this.lastActivity = Math.max(this.lastActivity, now);
+  }
+
   /** A message of the stream was rejected for its sample time (no samples taken, so no activity). */
   timeRejected(rejection: TimeRejection): void {
     this.rejection = rejection;

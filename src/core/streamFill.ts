@@ -14,4 +14,6 @@ export interface StreamFill {
   readonly samplePeriodMs: number | null;
   /** False while the stream's model is not loaded or still being learned: its windows are not scored. */
   readonly modelReady: boolean;
+  /** The stream's operating mode; absent for a stream without `modes`, null while its mode is not known yet. */
+  readonly mode?: string | null;
 }

@@ -22,7 +22,8 @@
 import type { InfluxConfig } from '../config/schema';
 import type { StreamSpec, Window } from '../core/types';
 import { asError, errorMessage, InputError } from '../core/errors';
-import { windowsFromSeries, type WindowOptions } from '../core/window';
+import { windowsFromSeriesIn, type SeriesMode } from '../core/modeSeries';
+import type { WindowOptions } from '../core/window';
 import { ALERT_MEASUREMENT, FEEDBACK_MEASUREMENT, MAINTENANCE_MEASUREMENT } from '../sinks/influx/points';
 import { episodeKey } from '../core/feedback';
 import { StreamAllowList } from '../core/streamAdmission';
@@ -39,6 +40,8 @@ export interface HistoryRequest {
   readonly window: WindowOptions;
   /** `alerting.n` of the stream: how many windows led up to an alert. */
   readonly alertWindows: number;
+  /** Only the windows of one operating mode (`--mode`); absent: all. */
+  readonly mode?: SeriesMode;
 }
 
 export interface AlertPeriod {
@@ -88,7 +91,7 @@ export async function windowsFromInflux(req: HistoryRequest): Promise<HistoryWin
   let insufficient = 0;
   let excluded = 0;
   for (const s of series) {
-    for (const e of windowsFromSeries(stream, s.ts, s.values, req.window)) {
+    for (const e of windowsFromSeriesIn(stream, s.ts, s.values, req.window, req.mode)) {
       if (e.kind !== 'window') insufficient++;
       else if (periods.some((p) => e.window.start <= p.to && e.window.end >= p.from)) excluded++;
       else windows.push(e.window);

@@ -1,7 +1,8 @@
 // Recorded data for the offline commands: CSV files cut into windows by the daemon's own WindowBuffer. Each
 // file is windowed on its own, so the end of one recording is never joined to the start of the next.
 import type { StreamSpec, Window } from '../core/types';
-import { windowsFromSeries, type WindowOptions } from '../core/window';
+import { windowsFromSeriesIn, type SeriesMode } from '../core/modeSeries';
+import type { WindowOptions } from '../core/window';
 import { readCsv, type CsvSeries, type TimeUnit } from '../sources/csv';
 
 export interface RecordedWindows {
@@ -17,6 +18,8 @@ export interface RecordedWindows {
 export interface CsvReading {
   /** Unit of numeric timestamps (--time-unit, csv.time_unit); default ms, s for a `time_s` column. */
   readonly timeUnit?: TimeUnit | undefined;
+  /** Only the windows of one operating mode (`--mode`); absent: all. */
+  readonly mode?: SeriesMode | undefined;
 }
 
 export async function windowsFromCsvFiles(
@@ -37,7 +40,7 @@ export async function windowsFromCsvFiles(
     });
     series.push(s);
     samples += s.rows;
-    for (const e of windowsFromSeries(stream, s.ts, s.values, opts)) {
+    for (const e of windowsFromSeriesIn(stream, s.ts, s.values, opts, reading.mode)) {
       if (e.kind === 'window') windows.push(e.window);
       else insufficient++;
     }

@@ -9,7 +9,7 @@ import { ReorderBuffer, type ReorderDrop } from '../core/reorder';
 import type { StallDetector } from '../core/stall';
 import type { SensorCheck } from '../core/sensorCheck';
 import type { ScoredWindow, ScoringModel } from '../core/scoringModel';
-import type { ScorePoint, Sink } from '../core/sink';
+import type { EventPoint, ScorePoint, Sink } from '../core/sink';
 import type { StreamSamples } from '../core/source';
 import type { StreamCheckpoint, StreamSnapshot } from '../core/streamCheckpoint';
 import type { Sample, StreamSpec, Window } from '../core/types';
@@ -21,6 +21,9 @@ import type { StreamFill } from '../core/streamFill';
 import type { EvictReason, RejectReason } from '../core/context';
 import type { RefusalAlert } from '../core/refusalAlert';
 import type { FreshStall, StallSummary } from '../core/stallSummary';
+import { StreamModeState, type ModeBinding } from './streamModes';
+
+export type { ModeBinding } from './streamModes';
 
 /** The alert state machine of one stream, as the pipeline drives it. */
 export interface AlertTracker {
@@ -50,13 +53,16 @@ export interface StreamBinding {
   readonly stall?: StallDetector;
   /** Per-channel sensor checks (flatline, spikes) on every sample in time order; absent: none. */
   readonly sensors?: SensorCheck;
+  /** Operating modes (the stream's `modes`); absent: one mode, the stream's model and score filter. */
+  readonly modes?: ModeBinding;
 }
 
 export type { StreamFill } from '../core/streamFill';
 
 /** Takes windows of streams whose model is not available yet (auto-learning). */
 export interface WindowLearner {
-  offer(binding: StreamBinding, window: Window): void;
+  /** `model`: the model to learn (a mode's own, `auto:<stream>@<mode>`); absent: the binding's. */
+  offer(binding: StreamBinding, window: Window, model?: string, filter?: StreamScoreFilter): void;
 }
 
 export interface PipelineOptions {
@@ -114,15 +120,20 @@ export interface PipelineDeps {
    */
   readonly learning?: (stream: string, labels: Readonly<Record<string, string>>) => boolean;
   /**
-   * Each scored window with the detector's own p-value (before the score filter) and whether it may be learned
-   * from (the `learning` answer): retraining records it and judges drift on it. Absent: nothing is told.
+   * Each scored window with the detector's own p-value (before the score filter), whether it may be learned
+   * from (the `learning` answer) and the model that scored it (a mode's own, in a mode that has one): retraining
+   * records it and judges drift on it. Absent: nothing is told.
    */
-  readonly scored?: (binding: StreamBinding, window: Window, pValue: number, learn: boolean) => void;
+  readonly scored?: (binding: StreamBinding, window: Window, pValue: number, learn: boolean, model: string) => void;
   /**
    * An idle stream is about to be evicted: forget its state (alert state, saved state) and return true, or
    * return false to keep it (an alert of it is firing). Absent: evicted.
    */
   readonly evict?: (stream: string, reason: EvictReason) => boolean;
+  /** The version of the model that scores now, written with each score (tag model_version). Absent: none. */
+  readonly versionOf?: (model: string) => string;
+  /** Windows the model's live version scored, handed on to its shadow version's lane, if any. */
+  readonly shadow?: (model: string, windows: readonly Window[]) => void;
 }
 
 /** An insufficient window waiting for the stream's windows queued before it to be scored. */
@@ -156,6 +167,8 @@ interface StreamState {
   queued: number;
   done: number;
   held: HeldInsufficient[] | null;
+  /** The stream's operating mode; null for a stream without `modes` (the ingest path then checks one field). */
+  mode: StreamModeState | null;
 }
 
 function newStreamState(binding: StreamBinding, lastSampleAt: number, previous?: StreamState): StreamState {
@@ -171,7 +184,13 @@ function newStreamState(binding: StreamBinding, lastSampleAt: number, previous?:
     queued: previous?.queued ?? 0,
     done: previous?.done ?? 0,
     held: previous?.held ?? null,
+    mode: modeStateFor(binding, previous),
   };
+}
+
+/** The mode state of a stream bound by `binding`, in the mode it was in (a reload) or was saved in (a restart). */
+function modeStateFor(binding: StreamBinding, previous: StreamState | undefined): StreamModeState | null {
+  return binding.modes ? new StreamModeState(binding.modes, binding.model, binding.scoreFilter, previous?.mode?.current ?? binding.modes.initial) : null;
 }
 
 export class Pipeline {
@@ -180,6 +199,8 @@ export class Pipeline {
   private stopped = false;
   /** Saved stream state waiting for its stream's first message (restoreStreams). */
   private restoring = new Map<string, StreamSnapshot>();
+  /** Modes that came (mode topic) for streams not bound yet: applied when they bind. Bounded by maxStreams. */
+  private readonly pendingModes = new Map<string, { readonly mode: string; readonly time: number }>();
   /** The deps' sinks until a config reload replaces them (replaceSinks). */
   private sinks: readonly Sink[];
 
@@ -217,7 +238,8 @@ export class Pipeline {
         size: binding.window.size,
         stepsUntilWindow: buffer.stepsUntilWindow,
         samplePeriodMs: binding.window.samplePeriodMs ?? (estimated !== undefined && estimated > 0 ? estimated : null),
-        modelReady: this.lanes.has(binding.model) || this.deps.detectorFor(binding.model) !== undefined,
+        modelReady: this.lanes.has(s.mode?.model ?? binding.model) || this.deps.detectorFor(s.mode?.model ?? binding.model) !== undefined,
+        ...(s.mode ? { mode: s.mode.current } : {}),
       });
     }
     return out;
@@ -248,6 +270,7 @@ export class Pipeline {
       state.lastWindowAt = batch.receivedAt ?? ctx.clock.now();
       this.streams.set(batch.stream, state);
       if (this.restoring.size > 0) this.restore(state, batch.stream);
+      if (this.pendingModes.size > 0) this.applyPendingMode(state, batch.stream);
     }
     if (batch.timeRejected) {
       state.binding.stall?.timeRejected(batch.timeRejected);
@@ -295,6 +318,16 @@ export class Pipeline {
   /** Feeds one sample to the stream's window buffer; returns `pending` with the promises of windows that wait for queue space. */
   private window(state: StreamState, sample: Sample, pending: Promise<void>[] | undefined): Promise<void>[] | undefined {
     const { ctx } = this.deps;
+    const mode = state.mode;
+    if (mode !== null) {
+      const classify = mode.binding.classify;
+      if (classify) {
+        const changed = mode.observe(classify(sample.values));
+        if (changed !== null) this.changeMode(state, changed, sample.ts);
+      }
+      // A stopped machine: nothing windowed, scored, learned or checked.
+      if (mode.off) return pending;
+    }
     const before = state.buffer.outOfOrder;
     const events = state.buffer.push(sample);
     // Only samples the window took: a redelivered duplicate must not look like a repeated (stuck) value.
@@ -348,7 +381,67 @@ export class Pipeline {
 
   /** Each bound stream's score filter, for the state checkpoint (state/filterCheckpoint.ts); call in the checkpoint's cut. */
   scoreFilters(visit: (stream: string, filter: StreamScoreFilter) => void): void {
-    for (const [id, state] of this.streams) if (state.binding.scoreFilter) visit(id, state.binding.scoreFilter);
+    for (const [id, state] of this.streams) {
+      if (state.binding.scoreFilter) visit(id, state.binding.scoreFilter);
+      // Each mode's own filter, under `<stream>@<mode>` (restored by that key when the mode's filter is made).
+      if (state.binding.modes) for (const [mode, filter] of state.binding.modes.filters()) visit(modeFilterKey(id, mode), filter);
+    }
+  }
+
+  /**
+   * A mode message for `stream` (its mode topic): counts toward the stream's hysteresis and, when the mode
+   * changes, applies at `time`. A stream not bound yet takes it when it binds.
+   */
+  setMode(stream: string, mode: string, time: number): void {
+    if (this.stopped) return;
+    const state = this.streams.get(stream);
+    if (!state) {
+      if (this.pendingModes.size < this.deps.options.maxStreams || this.pendingModes.has(stream)) this.pendingModes.set(stream, { mode, time });
+      return;
+    }
+    if (!state.mode || state.mode.binding.source !== 'topic') return;
+    const changed = state.mode.observe(mode);
+    if (changed !== null) this.changeMode(state, changed, time);
+  }
+
+  /** Each stream with modes and the mode it is in (null: not known yet), for the mode gauge. */
+  streamModes(): { stream: string; mode: string | null }[] {
+    const out: { stream: string; mode: string | null }[] = [];
+    for (const [stream, state] of this.streams) if (state.mode) out.push({ stream, mode: state.mode.current });
+    return out;
+  }
+
+  private applyPendingMode(state: StreamState, stream: string): void {
+    const pending = this.pendingModes.get(stream);
+    if (!pending) return;
+    this.pendingModes.delete(stream);
+    if (!state.mode || state.mode.binding.source !== 'topic') return;
+    const changed = state.mode.observe(pending.mode);
+    if (changed !== null) this.changeMode(state, changed, pending.time);
+  }
+
+  /**
+   * The stream's mode is now `next`: windows queued under the old mode are scored first (by its model and filter),
+   * the window buffer restarts so no window mixes two modes, and going `off` resolves what is firing (the machine
+   * stopped) while leaving it restarts the stall clock. Written to the sinks (anomaly_mode) and counted.
+   */
+  private changeMode(state: StreamState, next: string, time: number): void {
+    const mode = state.mode;
+    if (!mode) return;
+    const previous = mode.previousOf(next);
+    if (state.queued > state.done) this.lanes.get(mode.model)?.drain();
+    const wasOff = mode.off;
+    mode.enter(next);
+    state.buffer.reset();
+    const { binding } = state;
+    const stream = binding.spec.id;
+    if (mode.off && !wasOff) this.emit(binding.modes?.stopped(time) ?? []);
+    else if (wasOff && !mode.off) binding.stall?.restartClock(this.deps.ctx.clock.now());
+    binding.modes?.changed(next);
+    this.deps.ctx.events.modeChanged(stream, next, previous, time);
+    const fields: Record<string, string> = previous === null ? { mode: next } : { mode: next, previous };
+    const point: EventPoint = { kind: 'mode', time, tags: { stream }, fields };
+    for (const sink of this.sinks) sink.writeEvent?.(point);
   }
 
   /**
@@ -379,7 +472,8 @@ export class Pipeline {
     let earliest: number | null = null;
     for (const state of this.streams.values()) {
       const stall = state.binding.stall;
-      if (!stall) continue;
+      // A stopped machine's gateway may stop sending: that is not a stall (the clock restarts when it runs again).
+      if (!stall || state.mode?.off === true) continue;
       if (!summary) {
         this.emit(stall.check(now));
         continue;
@@ -446,7 +540,8 @@ export class Pipeline {
         this.streams.delete(id);
         counts.removed++;
       } else if (sameGeometry(state.binding, binding)) {
-        this.streams.set(id, { ...state, binding });
+        // Its modes as the new config says (conditions, models, filters), in the mode it is in.
+        this.streams.set(id, { ...state, binding, mode: modeStateFor(binding, state) });
         counts.kept++;
       } else {
         this.streams.set(id, newStreamState(binding, state.lastSampleAt, state));
@@ -500,13 +595,17 @@ export class Pipeline {
 
   private route(state: StreamState, window: Window): boolean | Promise<void> {
     const { binding } = state;
-    const lane = this.laneFor(binding.model);
+    const model = state.mode === null ? binding.model : state.mode.model;
+    const lane = this.laneFor(model);
     if (!lane) {
-      if (this.deps.learning?.(binding.spec.id, binding.labels) !== false) this.deps.learner?.offer(binding, window);
+      if (this.deps.learning?.(binding.spec.id, binding.labels) !== false) {
+        if (state.mode === null) this.deps.learner?.offer(binding, window);
+        else this.deps.learner?.offer(binding, window, model, state.mode.filter);
+      }
       return true;
     }
     const r = lane.push(window);
-    if (r === false) this.deps.ctx.events.queueDropped(`windows:${binding.model}`, 1);
+    if (r === false) this.deps.ctx.events.queueDropped(`windows:${model}`, 1);
     else state.queued++;
     return r;
   }
@@ -558,6 +657,7 @@ export class Pipeline {
   private onScored(model: string, windows: readonly Window[], scored: readonly ScoredWindow[], seconds: number, detector: ScoringModel): void {
     const { events } = this.deps.ctx;
     events.inferenceBatch(model, windows.length, seconds);
+    const modelVersion = this.deps.versionOf?.(model);
     const points: ScorePoint[] = [];
     for (let i = 0; i < scored.length; i++) {
       const s = scored[i];
@@ -566,7 +666,8 @@ export class Pipeline {
       const { binding } = state;
       const channels = binding.spec.channels;
       const learn = this.deps.learning?.(s.stream, binding.labels) !== false;
-      const f = binding.scoreFilter?.filter({
+      const filter = state.mode === null ? binding.scoreFilter : state.mode.filter;
+      const f = filter?.filter({
         time: s.end, score: s.score, threshold: s.threshold, pValue: s.pValue, anomalous: s.anomalous,
         window: { values: windows[i].values, channels: channels.length },
         learn,
@@ -575,6 +676,7 @@ export class Pipeline {
       points.push({
         stream: s.stream,
         model,
+        modelVersion,
         time: s.end,
         windowStart: s.start,
         score: f.score,
@@ -585,10 +687,11 @@ export class Pipeline {
         channelShares: shareRecord(channels, s.channelShares),
       });
       this.emit(binding.alerts.observe(new ScoredObservation(s.end, f.score, f.threshold, f.pValue, f.anomalous, channels, s.channelShares, detector, windows[i])));
-      this.deps.scored?.(binding, windows[i], s.pValue, learn);
+      this.deps.scored?.(binding, windows[i], s.pValue, learn, model);
       this.windowDone(state);
     }
     for (const sink of this.sinks) sink.writeScores?.(points);
+    this.deps.shadow?.(model, windows);
   }
 
   private emit(notices: readonly AlertNotice[]): void {
@@ -601,6 +704,11 @@ export class Pipeline {
       for (const sink of this.sinks) sink.writeAlert?.(notice);
     }
   }
+}
+
+/** The checkpoint key of a mode's score filter. */
+export function modeFilterKey(stream: string, mode: string): string {
+  return `${stream}@${mode}`;
 }
 
 /** Whether a stream's window buffer can carry over from one binding to the next. */

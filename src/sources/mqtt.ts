@@ -26,6 +26,7 @@ import { tapPublishes, type OversizePart } from './publishTap';
 import type { Deliver, Source } from './source';
 import { TopicRouter, type SubscriptionRoute } from './topicRouter';
 import { compileRoute } from './topics';
+import { ModeRouter, type ModeTopicOptions } from './modeTopics';
 
 export type { MqttTlsOptions, MqttConnectionOptions } from './mqttClient';
 
@@ -42,8 +43,21 @@ export interface MqttSubscriptionOptions {
   readonly sampleRateHz?: number;
 }
 
+/** The mode topics of one subscription (its own `modes` and its stream entries'). */
+export interface MqttModeTopics {
+  readonly subscription: number;
+  /** The subscription's stream pattern: a mode topic's names build the stream id with it. */
+  readonly stream: string;
+  readonly modes: readonly ModeTopicOptions[];
+}
+
+/** Where mode messages go (Pipeline.setMode): the stream, its mode and the arrival time. */
+export type ModeSink = (stream: string, mode: string, time: number) => void;
+
 export interface MqttSourceOptions extends MqttConnectionOptions {
   readonly subscriptions: readonly MqttSubscriptionOptions[];
+  /** Topics carrying streams' operating modes; absent or empty: none. */
+  readonly modeTopics?: readonly MqttModeTopics[];
   /** Subscription QoS; default 1. */
   readonly qos?: 0 | 1;
   /** Payloads larger than this are rejected before decoding; default 1 MiB. */
@@ -65,6 +79,9 @@ export class MqttSource implements Source {
   readonly name = 'mqtt';
   /** Replaced whole by updateSubscriptions (config reload), with its cache of resolved topics. */
   private router: TopicRouter;
+  /** Null without mode topics: the message path then checks one field. */
+  private modeRouter: ModeRouter | null;
+  private modeSink: ModeSink | null = null;
   private client: MqttClient | null = null;
   private deliver: Deliver | null = null;
   private isConnected = false;
@@ -105,6 +122,17 @@ export class MqttSource implements Source {
     private readonly options: MqttSourceOptions,
   ) {
     this.router = new TopicRouter(compileRoutes(options.subscriptions, options.maxPayloadBytes ?? 1_048_576));
+    this.modeRouter = modeRouterOf(options.modeTopics);
+  }
+
+  /** Where decoded mode messages go (set before start); without one they are counted and dropped. */
+  onMode(sink: ModeSink): void {
+    this.modeSink = sink;
+  }
+
+  /** Every topic filter to subscribe: the subscriptions' and the mode topics'. */
+  private filterList(): string[] {
+    return [...new Set([...this.router.subscriptions.map((r) => r.route.filter), ...(this.modeRouter?.filters ?? [])])];
   }
 
   get connected(): boolean {
@@ -173,11 +201,13 @@ export class MqttSource implements Source {
    * the live connection subscribes to added topic filters and unsubscribes from dropped ones, so no reconnect is
    * needed. Throws, changing nothing, when a subscription is invalid. Resolves once the broker acknowledged.
    */
-  async updateSubscriptions(subscriptions: readonly MqttSubscriptionOptions[]): Promise<{ added: string[]; removed: string[] }> {
+  async updateSubscriptions(subscriptions: readonly MqttSubscriptionOptions[], modeTopics?: readonly MqttModeTopics[]): Promise<{ added: string[]; removed: string[] }> {
     const routes = compileRoutes(subscriptions, this.options.maxPayloadBytes ?? 1_048_576);
-    const before = new Set(this.router.subscriptions.map((r) => r.route.filter));
-    const after = new Set(routes.map((r) => r.route.filter));
+    const modeRouter = modeRouterOf(modeTopics);
+    const before = new Set(this.filterList());
     this.router = new TopicRouter(routes);
+    this.modeRouter = modeRouter;
+    const after = new Set(this.filterList());
     const added = [...after].filter((f) => !before.has(f));
     const removed = [...before].filter((f) => !after.has(f));
     const client = this.client;
@@ -197,7 +227,7 @@ export class MqttSource implements Source {
   private onConnect(client: MqttClient, sessionPresent: boolean): void {
     this.connectedAt = this.ctx.clock.now();
     const qos = this.options.qos ?? 1;
-    const filters = Object.fromEntries([...new Set(this.router.subscriptions.map((r) => r.route.filter))].map((f) => [f, { qos }]));
+    const filters = Object.fromEntries(this.filterList().map((f) => [f, { qos }]));
     client.subscribe(filters, (err, _granted, suback) => {
       if (this.stopping) return;
       // One SUBACK code per filter, in request order. A code >= 0x80 is a refusal: 0x80 under MQTT 3.1.1, any of
@@ -278,6 +308,15 @@ export class MqttSource implements Source {
     // One clock read per message: the arrival time for the status page's rate, the decoder and the pipeline.
     const receivedAt = this.ctx.clock.now();
     events.messageReceived(topic, payload.length, receivedAt);
+    if (this.modeRouter !== null) {
+      const modeTarget = this.modeRouter.resolve(topic);
+      if (modeTarget !== null) {
+        const decoded = modeTarget.decode(payload);
+        if (!decoded.ok) events.messageRejected(decoded.reason, topic, decoded.detail);
+        else this.modeSink?.(modeTarget.stream, decoded.mode, receivedAt);
+        return;
+      }
+    }
     const target = this.router.resolve(topic);
     if (!target.ok) {
       events.messageRejected('unknown_stream', topic, target.detail);
@@ -303,6 +342,17 @@ export class MqttSource implements Source {
  */
 export function partialPacketTimeoutMs(keepaliveS: number): number {
   return keepaliveS > 0 ? Math.max(1_000, Math.round((keepaliveS * 1_000) / 3)) : 30_000;
+}
+
+/** The router of the mode topics, or null when there are none; throws naming the first that does not compile. */
+function modeRouterOf(topics: readonly MqttModeTopics[] | undefined): ModeRouter | null {
+  if (!topics || topics.length === 0) return null;
+  try {
+    const router = new ModeRouter(topics);
+    return router.empty ? null : router;
+  } catch (err) {
+    throw new Error(`mode topic: ${errorMessage(err).replace(/\n/g, '; ')}`);
+  }
 }
 
 /** The routes of a subscription list (index = position); throws naming the first invalid subscription. */

@@ -243,6 +243,12 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
       for (const o of changes.opened) log.info('Maintenance window opened: alerts of the streams it covers page nobody until it closes.', fields(o));
     },
 
+    modeChanged(stream: string, mode: string, previous: string | null, time: number): void {
+      metrics.modeChanges.inc();
+      const what = mode === 'off' ? 'The stream\'s machine is off: nothing is scored or paged until it runs again.' : 'Operating mode changed; the stream starts fresh windows.';
+      log.info(what, { stream, mode, previous: previous ?? undefined, at: new Date(time).toISOString() });
+    },
+
     operatorChange(event: AuditEvent): void {
       metrics.operatorChanges.inc({ action: event.action });
       log.info('Operator change.', { who: event.who, action: event.action, target: event.target, detail: event.detail });

@@ -14,6 +14,8 @@ export interface ProviderLabels {
   maintenance_windows_open: never;
   alerts_held: never;
   alert_precision: 'stream';
+  stream_mode: 'stream' | 'mode';
+  model_versions: 'model' | 'version' | 'role';
 }
 export type ProviderName = keyof ProviderLabels;
 

@@ -18,7 +18,7 @@ const REJECT_REASONS: Record<RejectReason, true> = {
   oversize: true, invalid_utf8: true, invalid_json: true, invalid_csv: true, invalid_number: true,
   invalid_binary: true, missing_channel: true, bad_timestamp: true, future_timestamp: true, too_old: true, unknown_stream: true, stream_limit: true,
   stream_not_allowed: true, stream_rate: true,
-  out_of_order: true, duplicate: true, queue_full: true,
+  out_of_order: true, duplicate: true, queue_full: true, unknown_mode: true,
 };
 const WEBHOOK_RESULTS: Record<WebhookResult, true> = { success: true, retry: true, failed: true, rejected: true };
 
@@ -64,11 +64,15 @@ export interface Metrics {
   readonly providerErrors: Counter<'gauge'>;
   readonly configReloads: Counter<'result'>;
   readonly operatorChanges: Counter<'action'>;
+  readonly shadowWindows: Counter<'model'>;
+  readonly shadowDropped: Counter<'model'>;
+  readonly shadowAlerts: Counter<'model'>;
   readonly messagesOtherShard: Counter;
   readonly streamsEvicted: Counter<'reason'>;
   readonly alertsSuppressed: Counter<'reason'>;
   readonly shardInfo: Gauge<'index' | 'count'>;
   readonly brokerDropped: Counter;
+  readonly modeChanges: Counter;
   /**
    * A window of the stream (by its label, see streamLabel) was scored: anomalyd_stream_score and
    * anomalyd_stream_threshold take these values. Kept in a map and set on the gauges when they are read (a
@@ -186,7 +190,10 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   provided('maintenance_windows_open', 'anomalyd_maintenance_windows_open', 'Maintenance windows open now (from the config file and the operator API).', []);
   provided('alert_precision', 'anomalyd_alert_precision',
     "Share of a stream's alert episodes labelled true_positive among those labelled (true_positive or false_positive) that started in the last 30 days; streams without labels have no series.", ['stream']);
+  provided('stream_mode', 'anomalyd_stream_mode', "The operating mode each stream is in (value 1, one series per stream: its current mode); streams without `modes` have none.", ['stream', 'mode']);
   provided('alerts_held', 'anomalyd_alerts_held', 'Alerts firing that a maintenance window holds from the pagers; each pages when its window ends if it still fires.', []);
+  provided('model_versions', 'anomalyd_model_version_info',
+    'Model versions in use (value 1): each model\'s live version (role live) and the version scored beside it in shadow (role shadow).', ['model', 'version', 'role']);
   registry.registerMetric(providerErrors);
 
   const latestScore = new Map<string, number>();
@@ -225,7 +232,10 @@ export function createMetrics(opts: MetricsOptions): Metrics {
       'Windows of a loaded model that could not be scored and were dropped, by reason: shape (not the model input size), nan (non-finite input or score), engine (the inference call failed).',
       ['model', 'reason'],
     ),
-    operatorChanges: counter('anomalyd_operator_changes_total', 'Changes made through the operator API (audited in the log), by action: maintenance_add, maintenance_end, feedback.', ['action']),
+    operatorChanges: counter('anomalyd_operator_changes_total', 'Changes made through the operator API (audited in the log), by action: maintenance_add, maintenance_end, feedback, model_promote, model_rollback.', ['action']),
+    shadowWindows: counter('anomalyd_shadow_windows_total', 'Windows scored by a model\'s shadow version (beside its live version), by model.', ['model']),
+    shadowDropped: counter('anomalyd_shadow_windows_dropped_total', 'Windows a model\'s shadow version had no room for in its queue and did not score (the live model scored them), by model.', ['model']),
+    shadowAlerts: counter('anomalyd_shadow_alerts_total', 'Anomaly alerts a model\'s shadow version would have fired (never sent to any sink), by model.', ['model']),
     configReloads: counter('anomalyd_config_reloads_total', 'Configuration reloads (SIGHUP), by result: ok (applied) or error (refused, the previous config stays).', ['result']),
     streamsEvicted: counter('anomalyd_streams_evicted_total',
       'Streams forgotten after producing no window for their idle time, by reason: idle (it had completed windows), never_windowed (it never completed one).', ['reason']),
@@ -236,6 +246,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     shardInfo: gauge('anomalyd_shard_info', 'This replica\'s shard (value 1): index and count of shard.', ['index', 'count']),
     brokerDropped: counter('anomalyd_broker_dropped_messages_total',
       'Messages the MQTT broker reported dropping (its $SYS count, e.g. Mosquitto past max_queued_messages) while anomalyd watched; all clients, not only anomalyd.'),
+    modeChanges: counter('anomalyd_mode_changes_total', 'Operating mode changes of the streams (each change, and each stream\'s first known mode).'),
     providerErrors,
   };
   for (const reason of Object.keys(REJECT_REASONS)) m.messagesRejected.inc({ reason }, 0);
@@ -244,7 +255,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   for (const reason of ['idle', 'never_windowed']) m.streamsEvicted.inc({ reason }, 0);
   for (const reason of ['summarised', 'maintenance']) m.alertsSuppressed.inc({ reason }, 0);
   for (const result of ['ok', 'error']) m.configReloads.inc({ result }, 0);
-  for (const action of ['maintenance_add', 'maintenance_end', 'feedback']) m.operatorChanges.inc({ action }, 0);
+  for (const action of ['maintenance_add', 'maintenance_end', 'feedback', 'model_promote', 'model_rollback']) m.operatorChanges.inc({ action }, 0);
 
   gauge('anomalyd_build_info', 'Build information (value 1).', ['version', 'node'])
     .set({ version: opts.version ?? 'unknown', node: process.versions.node }, 1);

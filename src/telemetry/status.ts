@@ -54,6 +54,8 @@ export interface StreamView {
   readonly history: readonly number[];
   /** Set while the window is filling or the model is not ready (see WindowFillView); null once it is scored as usual. */
   readonly fill: WindowFillView | null;
+  /** The operating mode; absent for a stream without `modes`, null while its mode is not known yet. */
+  readonly mode?: string | null;
 }
 
 export interface AlertView {
@@ -355,6 +357,7 @@ export class StatusModel {
         stream, model: e.model, score: e.score, threshold: e.threshold, state: e.state,
         completeness: e.completeness, updatedAt: e.updatedAt, history: this.scoreHistory(e),
         fill: f && (f.buffered < f.size || !f.modelReady) ? fillView(f) : null,
+        ...(f?.mode !== undefined ? { mode: f.mode } : {}),
       });
     }
     let capped = this.streamsCapped;
@@ -367,6 +370,7 @@ export class StatusModel {
       streams.push({
         stream, model: f.model, score: null, threshold: null, state: 'filling', completeness: null,
         updatedAt: f.lastSampleAt, history: [], fill: fillView(f),
+        ...(f.mode !== undefined ? { mode: f.mode } : {}),
       });
     }
     return { streams, streamsCapped: capped };

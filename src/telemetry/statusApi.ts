@@ -61,6 +61,8 @@ export interface StreamJson {
   readonly threshold: number | null;
   /** The stream's labelled alert episodes of the last 30 days; absent when none is labelled. */
   readonly precision_30d?: { readonly true_positives: number; readonly false_positives: number; readonly precision: number };
+  /** The operating mode (null while not known yet); present only for a stream with `modes`. */
+  readonly mode?: string | null;
   /** Present while the window is filling or the model is not ready. */
   readonly window?: {
     readonly samples: number;
@@ -110,6 +112,7 @@ function episodeJson(e: AlertEpisode, f: AlertFeedback | undefined): EpisodeJson
 function streamJson(v: StreamView, p: StreamPrecision | undefined): StreamJson {
   const base = {
     stream: v.stream, model: v.model, state: v.state, score: finite(v.score), threshold: finite(v.threshold),
+    ...(v.mode !== undefined ? { mode: v.mode } : {}),
     ...(p !== undefined && p.precision !== null ? { precision_30d: { true_positives: p.truePositives, false_positives: p.falsePositives, precision: p.precision } } : {}),
   };
   if (v.fill === null) return base;

@@ -109,20 +109,25 @@ function streamsTable(s: StatusSnapshot, firing: ReadonlyMap<string, AlertView>,
   if (s.streams.length === 0) return `${head}<p class="muted">No stream has sent data yet.</p>`;
   const state = (v: StreamView): keyof typeof STATE_ORDER => (firing.has(v.stream) ? 'firing' : v.state);
   const sorted = [...s.streams].sort((a, b) => STATE_ORDER[state(a)] - STATE_ORDER[state(b)] || (a.stream < b.stream ? -1 : 1));
+  // The Mode column only where some stream has operating modes.
+  const withModes = s.streams.some((v) => v.mode !== undefined);
   const rows = sorted.map((v) => {
     const st = state(v);
     const alert = firing.get(v.stream);
-    const label = st === 'firing' && alert ? `firing (${alert.severity})`
+    // A stopped machine (mode off) is not waiting for a window: nothing is scored until it runs again.
+    const off = v.mode === 'off' && st !== 'firing';
+    const label = off ? 'stopped (mode off)' : st === 'firing' && alert ? `firing (${alert.severity})`
       : st === 'insufficient_data' ? `insufficient data (${num(v.completeness)})` : st.replace('_', ' ');
-    const cls = st === 'firing' ? 'bad' : st === 'normal' ? 'ok' : 'warn';
+    const cls = off ? 'muted' : st === 'firing' ? 'bad' : st === 'normal' ? 'ok' : 'warn';
     const over = v.score !== null && v.threshold !== null && v.score > v.threshold;
-    const fill = v.fill === null ? '' : ` ${fillCell(v.fill, s.now, v.score === null)}`;
-    return `<tr${rowAttrs(v.stream, focus)}><td>${esc(v.stream)}</td><td>${esc(v.model)}</td>`
+    const fill = v.fill === null || off ? '' : ` ${fillCell(v.fill, s.now, v.score === null)}`;
+    const mode = !withModes ? '' : `<td>${v.mode === undefined ? '' : v.mode === null ? '<span class="muted">unknown</span>' : `<span class="${v.mode === 'off' ? 'muted' : ''}">${esc(v.mode)}</span>`}</td>`;
+    return `<tr${rowAttrs(v.stream, focus)}><td>${esc(v.stream)}</td><td>${esc(v.model)}</td>${mode}`
       + `<td class="n"><span class="${over ? 'bad' : ''}">${esc(num(v.score))}</span> / ${esc(num(v.threshold))}</td>`
       + `<td>${sparkline(v.history, v.threshold)}</td><td class="${cls}">${esc(label)}${fill}</td>`
       + `<td class="n">${esc(precisionText(s.feedback.precision.get(v.stream)))}</td></tr>`;
   });
-  return `${head}<table id="streams"><tr><th>Stream</th><th>Model</th><th>Score / threshold</th><th>Recent scores</th><th>State</th>`
+  return `${head}<table id="streams"><tr><th>Stream</th><th>Model</th>${withModes ? '<th>Mode</th>' : ''}<th>Score / threshold</th><th>Recent scores</th><th>State</th>`
     + `<th title="Labelled alert episodes of the last 30 days that were true positives">Precision (30 d)</th></tr>${rows.join('')}</table>`;
 }
 

@@ -48,6 +48,7 @@ async function demoConfig(): Promise<string> {
     // The demo's hours are published as history of a fixed date: no age limit for them.
     ['    decoder: json\n', '    decoder: json\n    timestamp: { max_age_ms: 0 }\n'],
     // The copy lives in a temp dir: relative paths would resolve there.
+    ['path: ../models/pump_high', `path: ${path.join(ROOT, 'models', 'pump_high')}`],
     ['path: ../models/pump', `path: ${path.join(ROOT, 'models', 'pump')}`],
     ['  enabled: true\n  profile: pump', '  enabled: false\n  profile: pump'],
     ['sinks:\n  console:\n    enabled: true', `sinks:\n  console:\n    enabled: false\n  webhooks:\n    - { name: demo, url: ${hook.url} }`],

@@ -152,8 +152,11 @@ function samplePoints(now: number): string {
       const anomalous = stream === 'line1/pump2' && t > now - 10 * 60_000;
       const shares: Record<string, number> = {};
       CHANNELS.forEach((c, j) => (shares[c] = anomalous && j === 0 ? 0.65 : (anomalous ? 0.05 : 0.125)));
+      // Scores carry the version that scored them: line1/pump2's model was promoted to v2 20 minutes ago, so its
+      // series changes there (the panels select by stream and read across versions).
+      const modelVersion = stream === 'line1/pump2' && t > now - 20 * 60_000 ? 'v2' : 'v1';
       records.push(scoreRecord({
-        stream, model: 'pump', time: t, score: anomalous ? 0.05 : 0.004 + 0.001 * Math.sin(k + i),
+        stream, model: 'pump', modelVersion, time: t, score: anomalous ? 0.05 : 0.004 + 0.001 * Math.sin(k + i),
         threshold: 0.012, pValue: anomalous ? 1e-7 : 0.3, anomalous, completeness: 1, channelShares: shares,
       }));
     }
@@ -167,6 +170,14 @@ function samplePoints(now: number): string {
   // A maintenance window of line 1, opened 20 minutes ago for an hour (the asset and fleet annotations).
   const opened = eventRecord({ kind: 'maintenance', time: now - 20 * 60_000, tags: { window: 'valve-swap' }, fields: { state: 'open', end: now + 40 * 60_000, reason: 'valve 3 replaced', origin: 'api', streams: 'line1/*', labels: '' } });
   if (opened) records.push(opened);
+  // Operating modes (the asset dashboard's mode timeline and annotations): each pump normal, then high, off, normal.
+  for (const stream of STREAMS) {
+    const changes: [number, string, string | null][] = [[50, 'normal', null], [30, 'high', 'normal'], [15, 'off', 'high'], [5, 'normal', 'off']];
+    for (const [ago, mode, previous] of changes) {
+      const r = eventRecord({ kind: 'mode', time: now - ago * 60_000, tags: { stream }, fields: previous === null ? { mode } : { mode, previous } });
+      if (r) records.push(r);
+    }
+  }
   // Two replicas (shards 0 and 1 of 2), each writing its health every 10 s at its own instants.
     const ingestion = { messagesTotal: 1000, messagesPerSecond: 12.5, rejectedTotal: 1, mqttConnected: true };
   for (let t = start; t <= now; t += 10_000) {

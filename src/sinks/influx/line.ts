@@ -67,13 +67,15 @@ export function recordLine(r: InfluxRecord): string {
   return out + ' ' + castTimestamp(String(r.time), 'ms');
 }
 
-/** `anomaly_score,stream=...,model=...` by model, then stream. */
+/** `anomaly_score,stream=...,model=...,model_version=...` by model and version, then stream. */
 const prefixes = new Map<string, Map<string, string>>();
 
-function scorePrefix(stream: string, model: string): string {
-  let byStream = prefixes.get(model);
-  if (byStream === undefined) byStream = remember(prefixes, model, new Map<string, string>());
-  return byStream.get(stream) ?? remember(byStream, stream, escapeMeasurement(SCORE_MEASUREMENT) + tagSection(scoreTags(stream, model)));
+function scorePrefix(stream: string, model: string, modelVersion: string | undefined): string {
+  // A version id holds no NUL, so the key's first NUL ends it: one model's version is never another's name.
+  const key = `${modelVersion ?? ''}\u0000${model}`;
+  let byStream = prefixes.get(key);
+  if (byStream === undefined) byStream = remember(prefixes, key, new Map<string, string>());
+  return byStream.get(stream) ?? remember(byStream, stream, escapeMeasurement(SCORE_MEASUREMENT) + tagSection(scoreTags(stream, model, modelVersion)));
 }
 
 /** `,share_<channel>=` by channel, escaped. */
@@ -89,7 +91,7 @@ function shareName(channel: string): string {
  * orders them. When they do not, the record's way (recordLine) gives the same text.
  */
 export function scoreLine(p: ScorePoint): string {
-  let out = scorePrefix(p.stream, p.model) + (p.anomalous ? ' anomalous=true' : ' anomalous=false');
+  let out = scorePrefix(p.stream, p.model, p.modelVersion) + (p.anomalous ? ' anomalous=true' : ' anomalous=false');
   // Non-finite numbers are left out, as scoreRecord leaves them out of the record.
   if (Number.isFinite(p.completeness)) out += ',completeness=' + p.completeness;
   if (Number.isFinite(p.pValue)) out += ',p_value=' + p.pValue;

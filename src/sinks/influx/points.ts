@@ -12,7 +12,13 @@ export const HEALTH_MEASUREMENT = 'anomalyd_health';
 export const MAINTENANCE_MEASUREMENT = 'anomaly_maintenance';
 export const AUDIT_MEASUREMENT = 'anomaly_audit';
 export const FEEDBACK_MEASUREMENT = 'anomaly_feedback';
-const EVENT_MEASUREMENTS = { maintenance: MAINTENANCE_MEASUREMENT, audit: AUDIT_MEASUREMENT, feedback: FEEDBACK_MEASUREMENT } as const;
+export const MODE_MEASUREMENT = 'anomaly_mode';
+export const SHADOW_SCORE_MEASUREMENT = 'anomaly_shadow_score';
+export const SHADOW_ALERT_MEASUREMENT = 'anomaly_shadow_alert';
+const EVENT_MEASUREMENTS = {
+  maintenance: MAINTENANCE_MEASUREMENT, audit: AUDIT_MEASUREMENT, feedback: FEEDBACK_MEASUREMENT, mode: MODE_MEASUREMENT,
+  shadow_score: SHADOW_SCORE_MEASUREMENT, shadow_alert: SHADOW_ALERT_MEASUREMENT,
+} as const;
 
 export type FieldValue = number | boolean | string;
 
@@ -47,12 +53,12 @@ export function scoreRecord(p: ScorePoint): InfluxRecord {
     completeness: p.completeness,
   };
   for (const [channel, share] of Object.entries(p.channelShares)) fields[`share_${channel}`] = share;
-  return { measurement: SCORE_MEASUREMENT, tags: scoreTags(p.stream, p.model), fields: finite(fields), time: Math.round(p.time) };
+  return { measurement: SCORE_MEASUREMENT, tags: scoreTags(p.stream, p.model, p.modelVersion), fields: finite(fields), time: Math.round(p.time) };
 }
 
-/** The tags of a score point (also the line prefix of sinks/influx/line.ts). */
-export function scoreTags(stream: string, model: string): Record<string, string> {
-  return tags({ stream, model });
+/** The tags of a score point (also the line prefix of sinks/influx/line.ts); model_version where it is known. */
+export function scoreTags(stream: string, model: string, modelVersion?: string): Record<string, string> {
+  return modelVersion === undefined ? tags({ stream, model }) : tags({ stream, model, model_version: modelVersion });
 }
 
 /** "vib_x:0.61,current:0.22": readable in a Grafana table without a join. */
@@ -89,7 +95,7 @@ export function alertRecord(n: AlertNotice): InfluxRecord {
   return { measurement: ALERT_MEASUREMENT, tags: tags({ stream: n.stream, model: n.model, severity: n.severity }), fields, time: Math.round(time) };
 }
 
-/** A maintenance window's opening or closing, an operator's change, or a label of an alert episode. */
+/** A maintenance window's opening or closing, an operator's change, a label of an alert episode, or a stream's mode change. */
 export function eventRecord(e: EventPoint): InfluxRecord | null {
   const fields = finite({ ...e.fields });
   if (Object.keys(fields).length === 0) return null;

@@ -305,3 +305,38 @@ test('a stream that never completed a window is not saved (a made-up topic does 
     assert.deepEqual(state.savedStreams(), [], 'evicted: its saved state goes with it');
   });
 });
+
+const MODES = CONFIG.replace(
+  'channels: [a, b] }',
+  'channels: [a, b], modes: { when: { off: "a < 1", high: "a > 10" }, default: normal, models: { high: auto } } }',
+);
+
+test('modes: a model per mode (auto: auto:<stream>@<mode>), a score filter per mode, off resolves what fires, and the mode survives a restart', async () => {
+  const t = { now: 1_000_000 };
+  const likely = MODES.replace('defaults:\n', 'defaults:\n  calibration: { likelihood: { enabled: true } }\n');
+  await withStore(t, (c, state) => {
+    const binder = createBinder(c.ctx, config(likely), state);
+    const b = bind(binder);
+    const modes = b.modes;
+    assert.ok(modes, 'the stream has modes');
+    assert.equal(modes.source, 'when');
+    assert.deepEqual(['normal', 'high', 'off'].map((m) => modes.modelOf(m)), ['pump', 'auto:l1/p1@high', 'pump']);
+    assert.deepEqual([[0.5, 0], [5, 0], [11, 0], [NaN, 0]].map((v) => modes.classify?.(v)), ['off', 'normal', 'high', 'normal']);
+    const normal = modes.filterOf('normal');
+    assert.ok(normal && normal !== modes.filterOf('high') && normal !== b.scoreFilter, 'one filter per mode');
+    assert.equal(modes.filterOf('normal'), normal, 'made once');
+    assert.deepEqual([...modes.filters().keys()], ['normal', 'high']);
+    // A firing stall resolves when the machine stops, with the reason.
+    b.stall?.check(t.now + 61_000);
+    const resolved = modes.stopped(t.now + 62_000);
+    assert.deepEqual(resolved.map((n) => [n.kind, n.status]), [['ingestion_stalled', 'resolved']]);
+    assert.match(resolved[0]?.reason ?? '', /^The machine stopped \(operating mode off\)/);
+    assert.equal(binder.active().length, 0);
+    modes.changed('off');
+    binder.persist();
+    const binder2 = createBinder(c.ctx, config(likely), state);
+    assert.equal(bind(binder2).modes?.initial, 'off', 'restored from the state file');
+    const plain = createBinder(c.ctx, config(), state);
+    assert.equal(bind(plain).modes, undefined, 'no modes configured: none, whatever the state file says');
+  });
+});

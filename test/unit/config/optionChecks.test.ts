@@ -14,6 +14,7 @@ import { AlertStateMachine } from '../../../src/core/alerting';
 import { validateMethod } from '../../../src/core/calibration';
 import { ConfigError } from '../../../src/core/errors';
 import { MaintenanceCalendar } from '../../../src/core/maintenance';
+import { ModeTracker } from '../../../src/core/modeTracker';
 import { PooledSteps } from '../../../src/core/pooledSteps';
 import { RangeNovelty } from '../../../src/core/rangeNovelty';
 import { ReorderBuffer } from '../../../src/core/reorder';
@@ -97,6 +98,17 @@ const ROWS: readonly Row[] = [
       { yaml: window('max_gap_steps', '0'), path: 'defaults.window.max_gap_steps', construct: buffer({ max_gap_steps: 0 }) },
       { yaml: window('max_gap_steps', '2.5'), path: 'defaults.window.max_gap_steps', construct: buffer({ max_gap_steps: 2.5 }) },
       { yaml: autoSub('[]'), path: 'subscriptions[0].channels', construct: buffer({}, { id: 's', channels: [] }) },
+    ],
+  },
+  {
+    file: 'src/core/modeTracker.ts',
+    match: 'hold must be an integer',
+    cases: [
+      {
+        yaml: 'subscriptions:\n  - topic: t/+\n    template: t/{a}\n    stream: "{a}"\n    decoder: json\n    channels: [x]\n    modes:\n      when: { off: "x < 1" }\n      default: on\n      hold_samples: 0\n',
+        path: 'subscriptions[0].modes.hold_samples',
+        construct: () => new ModeTracker(0),
+      },
     ],
   },
   { file: 'src/core/window.ts', match: 'window snapshot of stream', cases: 'a saved window (state.json) that no longer fits: the pipeline logs it and starts a new window' },

@@ -139,3 +139,23 @@ test('alert notices and scored windows feed the episode history in the snapshot'
   assert.deepEqual([e.startsAt, e.endsAt, e.peakScore], [5, 50, 1.7]);
   assert.equal(s.snapshot().alerts.length, 0, 'no longer active, still in the history');
 });
+
+test('a stream with modes shows its mode (null while unknown) on the page and in /api/v1/streams; one without has none', async () => {
+  const { streamsJson } = await import('../../../src/telemetry/statusApi');
+  const { renderStatusPage } = await import('../../../src/telemetry/statusPage');
+  const s = new StatusModel(new ManualClock(10_000));
+  s.recordScore('moded', 'pump_high', 1, 2, false);
+  s.provideStreamFill(() => [fill('moded', { buffered: 30, mode: 'high' }), fill('plain'), fill('waiting', { mode: null }), fill('stopped', { buffered: 0, mode: 'off' })]);
+  const json = new Map(streamsJson(s.snapshot()).streams.map((v) => [v.stream, v]));
+  assert.equal(json.get('moded')?.mode, 'high');
+  assert.equal(json.get('waiting')?.mode, null);
+  assert.equal('mode' in (json.get('plain') ?? {}), false);
+  const html = renderStatusPage(s.snapshot());
+  assert.match(html, /<th>Mode<\/th>/);
+  assert.match(html, /<td>moded<\/td><td>pump_high<\/td><td><span class="">high<\/span><\/td>/);
+  assert.match(html, /<td>waiting<\/td><td>pump<\/td><td><span class="muted">unknown<\/span><\/td>/);
+  const plainOnly = new StatusModel(new ManualClock(10_000));
+  plainOnly.provideStreamFill(() => [fill('plain')]);
+  assert.doesNotMatch(renderStatusPage(plainOnly.snapshot()), /<th>Mode<\/th>/, 'no stream with modes: no Mode column');
+  assert.match(html, /<td>stopped<\/td><td>pump<\/td><td><span class="muted">off<\/span><\/td>.*?<td class="muted">stopped \(mode off\)<\/td><td class="n">–<\/td><\/tr>/, 'a stopped machine waits for no window');
+});

@@ -51,6 +51,7 @@ const scorePoint = fc
   .record({
     stream: name.filter((s) => s !== ''),
     model: name,
+    modelVersion: fc.option(fc.constantFrom('v1', 'v2', 'v13'), { nil: undefined }),
     time: fc.oneof(fc.integer({ min: 0, max: 4e12 }), fc.double({ min: 0, max: 4e12, noNaN: true })),
     score: number,
     threshold: number,
@@ -98,6 +99,9 @@ void test('the pipeline order of shares takes the fast path; a score point with 
     channelShares: shareRecord(['vib_x', 'current'], [0.7, 0.3]),
   };
   assert.equal(scoreLine(p), 'anomaly_score,stream=line1/pump1,model=pump anomalous=true,completeness=0.95,p_value=0.01,score=0.5,share_current=0.3,share_vib_x=0.7,threshold=0.3 1700000000123');
+  // The live version's tag; the same stream and model under another version is another prefix.
+  assert.match(scoreLine({ ...p, modelVersion: 'v2' }), /^anomaly_score,stream=line1\/pump1,model=pump,model_version=v2 anomalous=true,/);
+  assert.match(scoreLine({ ...p, modelVersion: 'v3' }), /^anomaly_score,stream=line1\/pump1,model=pump,model_version=v3 anomalous=true,/);
   assert.deepEqual(recordOf(p), scoreRecord(p));
   assert.throws(() => linesOf([{ ...p, time: NaN }]), /Expected numeric value for, timestamp, but got 'NaN'/);
   assert.throws(() => writePointsBody([{ ...p, time: NaN }]), /Expected numeric value for, timestamp, but got 'NaN'/);
