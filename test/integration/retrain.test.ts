@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -22,6 +22,12 @@ const STREAM = 'line1/pump0';
 const T0 = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 18 * 3600_000;
 const PRESSURE = 5;
 const suite = faultSuite('retrain', { receiver: true });
+
+interface ModelJson {
+  readonly name: string;
+  readonly live: string;
+  readonly shadow: { readonly version: string; readonly windows: number; readonly would_be_episodes: number } | null;
+}
 
 interface Job {
   readonly id: string;
@@ -98,11 +104,30 @@ test('a drift retrains the stream\'s model from its recorded clean windows; the 
   assert.ok(!Number.isNaN(metricValue(await metrics(), 'anomalyd_drift_share', { stream: STREAM })), 'the stream has a drift share series');
   assert.equal(counterValue(await metrics(), 'anomalyd_retrains_total', { trigger: 'drift', outcome: 'candidate' }), 1);
   assert.match(d.log, /The stream drifted: retraining its model\./);
-  const candidateDir = path.join(suite.dir, 'retrain', 'retrain', 'candidates', drifted.version ?? '');
+  const candidates = await readdir(path.join(suite.dir, 'retrain', 'retrain', 'candidates'));
+  assert.equal(candidates.length, 1);
+  const candidateDir = path.join(suite.dir, 'retrain', 'retrain', 'candidates', candidates[0]);
   assert.ok(existsSync(path.join(candidateDir, 'manifest.json')), `the candidate is a model artifact (${candidateDir})`);
   const manifest = JSON.parse(await readFile(path.join(candidateDir, 'manifest.json'), 'utf8')) as { stream: string; training: { windows: number }; calibration: unknown };
   assert.equal(manifest.training.windows, drifted.windows);
   assert.notEqual(manifest.calibration, null, 'calibrated');
+
+  // Handed to the model versions: the candidate shadows the live model, scored on the stream's later windows,
+  // and pages nobody (every page the receiver gets is one of the live model's notices).
+  const pump = async (): Promise<ModelJson | undefined> => ((await api('GET', '/api/v1/models', READ)).body as { models: ModelJson[] }).models.find((m) => m.name === 'pump');
+  const shadowing = await pump();
+  assert.deepEqual([shadowing?.live, shadowing?.shadow?.version], ['v1', drifted.version]);
+  const more = pumpSamples(seed, T0 + 1_600_000, 300).map((x) => ({ ts: x.ts, values: Float32Array.from(x.values, (v, c) => (c === PRESSURE ? v * 1.4 : v)) }));
+  await publishAll(pub, more.map((x) => ({ topic: topicOf('pump0'), payload: pumpPayload(x) })), 50);
+  const shadowed = await pollUntil('the shadow scores the later windows', pump, (m) => (m?.shadow?.windows ?? 0) >= 29, 30_000);
+  assert.equal(shadowed?.live, 'v1');
+  const liveNotices = async (): Promise<number> => {
+    const t = await metrics();
+    return counterValue(t, 'anomalyd_alerts_total', { state: 'firing' }) + counterValue(t, 'anomalyd_alerts_total', { state: 'resolved' });
+  };
+  const notices = await liveNotices();
+  await pollUntil('the live notices are delivered', () => Promise.resolve(suite.receiver.delivered().length), (n) => n >= notices, 15_000);
+  assert.equal(suite.receiver.delivered().length, await liveNotices(), 'no page beyond the live model\'s notices');
 
   // The shift paged (the live model has not changed); the operator says it was the new normal: every episode
   // of the stream (firing or resolved) is labelled a false positive.
@@ -117,7 +142,7 @@ test('a drift retrains the stream\'s model from its recorded clean windows; the 
     const labelled = await api('POST', `/api/v1/alerts/${e.fingerprint}/feedback`, ADMIN, { label: 'false_positive', note: 'new duty point', startsAt: e.startsAt });
     assert.equal(labelled.status, 201);
   }
-  await pollUntil('every window is scored', async () => metricValue(await metrics(), 'anomalyd_windows_scored_total'), (n) => n >= 157, 30_000);
+  await pollUntil('every window is scored', async () => metricValue(await metrics(), 'anomalyd_windows_scored_total'), (n) => n >= 187, 30_000);
 
   const cli = await run(process.execPath, [MAIN, 'retrain', STREAM, '--url', base, '--json'], { env: { ...process.env, ANOMALYD_ADMIN_TOKEN: ADMIN } });
   const started = JSON.parse(cli.stdout) as Job;
@@ -137,6 +162,7 @@ test('a drift retrains the stream\'s model from its recorded clean windows; the 
   assert.ok((operator.metrics?.['kept_false_positive'] ?? 0) > 0, `the false positive's windows are training data: ${JSON.stringify(operator.metrics)}`);
   assert.ok((operator.windows ?? 0) > (drifted.windows ?? 0), `more windows than before the label (${operator.windows} vs ${drifted.windows})`);
   assert.notEqual(operator.data_hash, drifted.data_hash);
+  assert.equal((await pump())?.shadow?.version, operator.version, 'the newer candidate took the shadow\'s place');
   const text = await metrics();
   assert.equal(counterValue(text, 'anomalyd_retrains_total', { trigger: 'operator', outcome: 'candidate' }), 1);
   assert.equal(counterValue(text, 'anomalyd_operator_changes_total', { action: 'retrain' }), 1, 'the refused starts are not counted');
