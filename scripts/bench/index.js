@@ -5,7 +5,8 @@
 //
 // Sections (--only picks some): scoring, training (tfjs through anomalyd's own code vs PyTorch), startup,
 // ingest (bare mqtt.js subscriber vs the daemon, QoS 1 and 0), latency (anomalous window -> webhook), memory
-// (RSS with 1k and 10k streams). --quick runs every section with small sizes (a smoke run, not a measurement).
+// (RSS with 1k and 10k streams), latency_retrain (the latency run again while the daemon retrains the model of
+// the background streams, one retrain after another). --quick runs every section with small sizes (a smoke run, not a measurement).
 // stdout: with --json exactly one JSON object on one line; tables and progress go to stderr.
 // (`npm run bench` prints npm's own banner on stdout first; `npm run -s bench -- --json` does not.)
 'use strict';
@@ -15,7 +16,7 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 const L = require('./lib');
 
-const SECTIONS = ['scoring', 'training', 'startup', 'ingest', 'latency', 'memory'];
+const SECTIONS = ['scoring', 'training', 'startup', 'ingest', 'latency', 'latency_retrain', 'memory'];
 
 const { values: argv } = parseArgs({
   options: {
@@ -70,6 +71,7 @@ const result = {
   training: { backend: null, wps: null, torch_wps: null, ratio_vs_torch: null },
   ingest: { raw_mps_qos1: null, daemon_mps_qos1: null, ratio: null, raw_mps_qos0: null, daemon_mps_qos0: null },
   latency_ms: { p50: null, p99: null },
+  latency_during_retrain_ms: { p50: null, p99: null },
   memory: { rss_mb_1k_streams: null, rss_mb_10k_streams: null },
   startup_ms: null,
   meta: {},
@@ -480,13 +482,13 @@ function anomalousPayload(ts) {
  * Stops after `probes` probes, `maxS` seconds or 5 misses in a row (an alert not received within 10 s is a
  * miss and counts as 10 s in the percentiles, so a backlog cannot make p99 look better).
  */
-async function latencyRun({ assets, hz, probes, warmS, maxS, profileDir = null }) {
+async function latencyRun({ assets, hz, probes, warmS, maxS, profileDir = null, retrain = false }) {
   const mqtt = require('mqtt');
   // Room for every background asset and every probe stream: at the default limit (1,000) the probes of the
   // 1,000-asset run were refused as stream_limit and looked like a latency of 10 s.
   if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
   const before = profileDir ? new Set(fs.readdirSync(profileDir)) : null;
-  const d = await launchDaemon({ k: 1, n: 1, maxStreams: assets + probes + 100 }, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+  const d = await launchDaemon({ k: 1, n: 1, maxStreams: assets + probes + 100, retrain }, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
   const bgMps = assets * hz;
   const duration = warmS + maxS + 30;
   let bg;
@@ -503,6 +505,8 @@ async function latencyRun({ assets, hz, probes, warmS, maxS, profileDir = null }
     const t0 = monotonic();
     const cpu0 = L.cpuSeconds(d.pid);
 
+    const retrains = retrain ? retrainDriver(d.base, 'bg/p0') : null;
+    if (retrains) await retrains.started;
     probe = mqtt.connect(broker.url, { clientId: `bench-probe-${process.pid}-${assets}`, clean: true, protocolVersion: 4, reconnectPeriod: 0 });
     await new Promise((resolve, reject) => {
       probe.once('connect', resolve);
@@ -539,6 +543,7 @@ async function latencyRun({ assets, hz, probes, warmS, maxS, profileDir = null }
       await L.sleep(50 + Math.random() * 200);
     }
     const seconds = monotonic() - t0;
+    const retrainStats = retrains ? await retrains.stop() : null;
     const m = await d.metrics();
     const cpu = L.cpuSeconds(d.pid) - cpu0;
     const daemonMps = (m.anomalyd_messages_received_total - m0.anomalyd_messages_received_total) / seconds;
@@ -568,7 +573,9 @@ async function latencyRun({ assets, hz, probes, warmS, maxS, profileDir = null }
         eventloop_lag_max_ms: m.anomalyd_nodejs_eventloop_lag_max_seconds != null ? L.round(m.anomalyd_nodejs_eventloop_lag_max_seconds * 1000, 1) : null,
         mean_inference_batch: L.round((m.anomalyd_inference_batch_size_sum - m0.anomalyd_inference_batch_size_sum) / Math.max(1, m.anomalyd_inference_batch_size_count - m0.anomalyd_inference_batch_size_count), 1),
       },
+      ...(retrainStats ? { retrain: retrainStats } : {}),
     };
+    if (retrainStats && retrainStats.busy_share < 0.9) notes.push(`latency during retrain: a retrain ran for only ${Math.round(retrainStats.busy_share * 100)} % of the probes`);
     if (daemonMps < 0.95 * bgMps) notes.push(`latency at ${assets} assets x ${hz} Hz: the daemon processed ${Math.round(daemonMps)} of the ${bgMps} msg/s offered, so it fell behind and probes waited in the broker's backlog`);
     if (publishedMps !== null && publishedMps < 0.95 * bgMps) notes.push(`latency at ${assets} assets x ${hz} Hz: the publisher only managed ${Math.round(publishedMps)} of ${bgMps} msg/s`);
     if (out.background.rejected > 0) notes.push(`latency at ${assets} assets x ${hz} Hz: the daemon rejected ${out.background.rejected} messages (see anomalyd_messages_rejected_total by reason)`);
@@ -584,6 +591,7 @@ async function latencyRun({ assets, hz, probes, warmS, maxS, profileDir = null }
       ['daemon processed msg/s', daemonMps],
       ['daemon CPU share (1 = one core)', cpu / seconds],
       ['daemon event-loop delay p99 / max ms', `${out.background.eventloop_lag_p99_ms} / ${out.background.eventloop_lag_max_ms}`],
+      ...(retrainStats ? [['retrains finished (candidate / refused / failed)', `${retrainStats.candidate} / ${retrainStats.refused} / ${retrainStats.failed}`], ['share of probe time a retrain ran', retrainStats.busy_share], ['retrain windows, seconds each (median)', `${retrainStats.windows}, ${retrainStats.median_s}`]] : []),
     ]);
     return out;
   } finally {
@@ -604,6 +612,67 @@ async function sectionLatency() {
   if (SIZE.latLightAssets) {
     result.latency_ms.light = await latencyRun({ assets: SIZE.latLightAssets, hz: SIZE.latHz, probes: SIZE.latProbes, warmS: SIZE.latWarmS, maxS: SIZE.latMaxS });
   }
+}
+
+/**
+ * Keeps a retrain of `stream`'s model running: starts one (POST /api/v1/streams/{id}/retrain) whenever none is
+ * queued or training, polling every 100 ms. `started` resolves once the first one trains; stop() ends the loop
+ * and says how the retrains went and for what share of the polls one was queued or training.
+ */
+function retrainDriver(base, stream) {
+  const url = `${base}/api/v1/streams/${encodeURIComponent(stream)}/retrain`;
+  const headers = { authorization: `Bearer ${L.BENCH_ADMIN_TOKEN}` };
+  const finished = new Map();
+  let polls = 0;
+  let busy = 0;
+  let stopped = false;
+  let everStarted = false;
+  let markStarted;
+  const started = new Promise((r) => (markStarted = r));
+  const loop = (async () => {
+    const deadline = Date.now() + 60_000;
+    while (!stopped) {
+      const r = await fetch(url, { headers }).catch(() => null);
+      const job = r && r.status === 200 ? await r.json() : null;
+      const running = job !== null && (job.state === 'queued' || job.state === 'training');
+      if (job && !running) finished.set(job.id, job);
+      if (running) {
+        markStarted();
+        everStarted = true;
+      } else {
+        const p = await fetch(url, { method: 'POST', headers }).catch(() => null);
+        if (p && p.status !== 202 && p.status !== 409) throw new Error(`retrain refused: ${p.status} ${await p.text()}`);
+        if (!everStarted && Date.now() > deadline) throw new Error('no retrain started within 60 s');
+      }
+      polls++;
+      if (running) busy++;
+      await L.sleep(100);
+    }
+  })();
+  return {
+    started: Promise.race([started, loop]),
+    async stop() {
+      stopped = true;
+      await loop;
+      // The polls before the probes started count too; close enough, as the first retrain starts at once.
+      const jobs = [...finished.values()];
+      const seconds = jobs.filter((j) => j.started_at && j.finished_at).map((j) => (Date.parse(j.finished_at) - Date.parse(j.started_at)) / 1000).sort((a, b) => a - b);
+      return {
+        candidate: jobs.filter((j) => j.state === 'shadow').length,
+        refused: jobs.filter((j) => j.state === 'refused').length,
+        failed: jobs.filter((j) => j.state === 'failed').length,
+        reasons: [...new Set(jobs.filter((j) => j.reason).map((j) => j.reason))].slice(0, 3),
+        windows: jobs.find((j) => j.windows)?.windows ?? null,
+        median_s: seconds.length ? L.round(L.percentile(seconds, 50), 2) : null,
+        busy_share: L.round(polls ? busy / polls : 0, 3),
+      };
+    },
+  };
+}
+
+async function sectionLatencyRetrain() {
+  await services();
+  Object.assign(result.latency_during_retrain_ms, await latencyRun({ assets: SIZE.latAssets, hz: SIZE.latHz, probes: SIZE.latProbes, warmS: SIZE.latWarmS, maxS: SIZE.latMaxS, retrain: true }));
 }
 
 function splitArgs(args) {
@@ -760,6 +829,7 @@ async function main() {
   if (only.has('startup')) await run('startup', sectionStartup);
   if (only.has('ingest')) await run('ingest', sectionIngest);
   if (only.has('latency')) await run('latency', sectionLatency);
+  if (only.has('latency_retrain')) await run('latency_retrain', sectionLatencyRetrain);
   if (only.has('memory')) await run('memory', sectionMemory);
   result.meta.loadavg_end = os.loadavg().map((x) => L.round(x, 2));
   result.meta.duration_s = L.round((Date.now() - started) / 1000, 1);

@@ -291,10 +291,13 @@ const PUMP_CHANNELS = ['vib_x_rms', 'vib_y_rms', 'vib_z_rms', 'motor_current_a',
  * the webhook and InfluxDB sinks at the given URLs, metrics on `httpPort`, and the product's default queues and
  * batching unless overridden.
  */
-function daemonConfig({ dir, mqttUrl, clientId, httpPort, qos = 1, webhookUrl, influxUrl, k = 3, n = 5, maxStreams = 1000, logLevel = 'warn', batching }) {
+/** The admin token of bench daemons started with `retrain` (the latency-during-retrain case starts retrains). */
+const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
+
+function daemonConfig({ dir, mqttUrl, clientId, httpPort, qos = 1, webhookUrl, influxUrl, k = 3, n = 5, maxStreams = 1000, logLevel = 'warn', batching, retrain = false }) {
   const lines = [
     `log: { level: ${logLevel}, format: json }`,
-    `http: { host: 127.0.0.1, port: ${httpPort} }`,
+    `http: { host: 127.0.0.1, port: ${httpPort}${retrain ? `, admin_token: ${BENCH_ADMIN_TOKEN}` : ''} }`,
     `state_dir: ${JSON.stringify(path.join(dir, 'var'))}`,
     `mqtt: { url: "${mqttUrl}", client_id: ${clientId}, clean_session: false, qos: ${qos}, embedded_broker: "off", max_payload_bytes: 65536 }`,
     `models: { pump: { path: ${JSON.stringify(path.join(ROOT, 'models', 'pump'))} } }`,
@@ -315,6 +318,10 @@ function daemonConfig({ dir, mqttUrl, clientId, httpPort, qos = 1, webhookUrl, i
     ...(webhookUrl ? ['  webhooks:', `    - { name: bench, url: "${webhookUrl}", timeout_ms: 5000 }`] : []),
     `limits: { max_streams: ${maxStreams} }`,
     ...(batching ? [`batching: { max_batch: ${batching.maxBatch}, max_wait_ms: ${batching.maxWaitMs} }`] : []),
+    // Every stream records its windows (the product's 7-day lookback); retrains are started by the bench, so
+    // neither drift nor a schedule starts one of their own. A stream records about one window per 5 minutes of
+    // sample time (7 days over 2,000 windows), so at 1,000 streams a retrain trains on 1,000 to 2,000 windows.
+    ...(retrain ? ['retrain: { lookback: 7d, min_clean_windows: 10, drift: { enabled: false } }'] : []),
     '',
   ];
   const file = path.join(dir, `${clientId}.yaml`);
@@ -488,6 +495,7 @@ function fmt(v) {
 
 module.exports = {
   ROOT,
+  BENCH_ADMIN_TOKEN,
   PUMP_CHANNELS,
   log,
   sleep,

@@ -134,7 +134,8 @@ export function learnedRange(detector: Detector, channels: readonly string[]): {
   return { lo: channels.map((ch) => of(ch)?.min ?? Number.NaN), hi: channels.map((ch) => of(ch)?.max ?? Number.NaN) };
 }
 
-function runWorker(job: LearnJob, signal: AbortSignal): Promise<LearnResult> {
+/** Runs one learning job in a worker thread (also the retrainer's); resolves with its result, never rejects. */
+export function runWorker(job: LearnJob, signal: AbortSignal): Promise<LearnResult> {
   return new Promise((resolve) => {
     const worker = new Worker(path.join(__dirname, '..', 'model', 'learnWorker.js'), { workerData: job });
     const onAbort = (): void => void worker.terminate();

@@ -12,6 +12,7 @@ import { StallSummary } from '../core/stallSummary';
 import type { ComponentContext } from '../core/context';
 import { selectBackend, type BackendInfo } from '../model/backend';
 import type { Detector } from '../model/detector';
+import type { DetectorSpec } from '../model/fitDetector';
 import { Pipeline, type StreamBinding } from '../pipeline/pipeline';
 import { AlertmanagerSink } from '../sinks/alertmanager';
 import type { EventPoint, Sink } from '../sinks/sink';
@@ -52,6 +53,8 @@ import { StateLock } from '../state/stateLock';
 import { StateStore } from '../state/stateStore';
 import { FilterStateCapture, FILTERS_FILE_PREFIX, SavedFilterStates } from '../state/filterCheckpoint';
 import { namingConfigKey, probeWritable } from './startupErrors';
+import { startRetraining, type Retraining } from './retrainWiring';
+import type { InfluxWindows, InfluxWindowsRequest } from './retrainer';
 
 export interface DaemonInfo {
   readonly version: string;
@@ -62,6 +65,8 @@ export interface DaemonInfo {
   readonly onLockLost?: () => void;
   /** The configuration file, named in a refusal of the configuration against its models. */
   readonly configFile?: string;
+  /** Retraining's source influx: a stream's history from InfluxDB (the offline reader; `run` passes it in). */
+  readonly influxHistory?: (config: Config, request: InfluxWindowsRequest) => Promise<InfluxWindows>;
 }
 
 export class Daemon {
@@ -90,6 +95,7 @@ export class Daemon {
   /** Model versions (live, shadow, history) and the shadow versions' scoring lanes. */
   private versions?: ModelVersions;
   private shadow?: ShadowScoring;
+  private retraining?: Retraining;
   /** Many streams stalling at once page once (kept here: a reload's Alertmanager sink re-asserts it). */
   private stallSummary?: StallSummary;
   private stopping?: Promise<void>;
@@ -226,21 +232,23 @@ export class Daemon {
       },
     });
     const models = this.models;
+    // The stream's own settings as bound (defaults, the auto_learn profile, its subscription and stream entry).
+    // A mode's own model (auto:<stream>@<mode>) names `<stream>@<mode>` in its manifest, so it loads under its name after a restart.
+    const specFor = (b: StreamBinding, model: string = b.model): DetectorSpec => {
+      const d = this.autoLearnDetection(b);
+      const spec = model.startsWith(AUTO_PREFIX) ? { id: model.slice(AUTO_PREFIX.length), channels: b.spec.channels } : b.spec;
+      return detectorSpec({ ...d, window: { ...d.window, size: b.window.size, hop: b.window.hop } }, model, spec, this.backend?.name ?? '', this.info.version);
+    };
+    const scalesFor = (b: StreamBinding): { ensemble: number; coarsePool: number } => {
+      const d = this.autoLearnDetection(b);
+      return { ensemble: d.training.ensemble, coarsePool: d.calibration.likelihood.enabled ? d.calibration.likelihood.coarse_pool : 0 };
+    };
     const learner = new AutoLearner(this.ctx('learner'), {
       windows: c.defaults.training.auto_learn_windows,
       modelsDir: learnedDir,
       backend: backendPreference(c.inference.backend),
-      // The stream's own settings as bound (defaults, the auto_learn profile, its subscription and stream entry).
-      // A mode's own model (auto:<stream>@<mode>) names `<stream>@<mode>` in its manifest, so it loads under its name after a restart.
-      specFor: (b, model) => {
-        const d = this.autoLearnDetection(b);
-        const spec = model.startsWith(AUTO_PREFIX) ? { id: model.slice(AUTO_PREFIX.length), channels: b.spec.channels } : b.spec;
-        return detectorSpec({ ...d, window: { ...d.window, size: b.window.size, hop: b.window.hop } }, model, spec, this.backend?.name ?? '', this.info.version);
-      },
-      scalesFor: (b) => {
-        const d = this.autoLearnDetection(b);
-        return { ensemble: d.training.ensemble, coarsePool: d.calibration.likelihood.enabled ? d.calibration.likelihood.coarse_pool : 0 };
-      },
+      specFor,
+      scalesFor,
       onLearned: (model: string, detector: Detector, coarse?: Detector) => {
         models.set(model, detector.dir, detector);
         models.setCoarse(model, coarse);
@@ -250,6 +258,22 @@ export class Daemon {
     const binder = this.binder;
     const shadow = (this.shadow = daemonShadow(c, this.ctx('shadow').log, this.metrics, () => this.sinks, (stream) => binder.detectionOf(stream)));
     versions.attach(daemonVersionRuntime({ config: () => this.config, learnedDir, models, pipeline: () => this.pipeline, shadow, labels: () => feedback.book.list() }));
+    const retraining = await startRetraining({
+      ctx: this.ctx('retrain'),
+      config: () => this.config,
+      metrics: this.metrics,
+      specFor,
+      scalesFor,
+      alertWindowsOf: (b) => this.autoLearnDetection(b).alerting.n,
+      episodes: () => this.events?.status.history.list() ?? [],
+      labelOf: (fingerprint, startsAt) => feedback.book.get(fingerprint, startsAt)?.label,
+      isStream: (stream) => this.pipeline?.streamFill().some((f) => f.stream === stream) ?? false,
+      // A candidate shadows the live model in the version store; `promotion: auto` asks its judge.
+      onCandidate: (model, dir, meta) => versions.addCandidate(model, dir, meta),
+      shadows: versions,
+      ...(this.info.influxHistory ? { influxWindows: this.info.influxHistory } : {}),
+    });
+    this.retraining = retraining;
     this.pipeline = new Pipeline({
       ctx: this.ctx('pipeline'),
       options: {
@@ -282,12 +306,14 @@ export class Daemon {
       versionOf: (model) => models.versionOf(model),
       shadow: (model, windows) => shadow.offer(model, windows),
       learning: (stream, labels) => maintenance.calendar.covering(stream, labels) === null,
+      scored: retraining.scored,
       // The stream's learned model (state_dir/models) is kept: it took auto_learn_windows windows to learn, and a
       // stream back after a long planned stop goes on with it instead of learning again. A stream that never
       // completed a window has none (learning needs windows), so there is nothing of it to delete there.
       evict: (stream) => {
         if (!binder.evict(stream)) return false;
         learner.forget(`${AUTO_PREFIX}${stream}`);
+        retraining.forget(stream);
         return true;
       },
     });
@@ -341,6 +367,7 @@ export class Daemon {
           feedback,
           models: versions,
           audit: (event) => this.audit(event),
+          retrain: retraining.api,
           now: () => Date.now(),
         }),
       });
@@ -387,6 +414,7 @@ export class Daemon {
     await this.source?.stop();
     await this.brokerStats?.stop();
     this.pipeline?.stop();
+    await this.retraining?.stop();
     this.shadow?.stop();
     await this.versions?.stop();
     this.binder?.persist();

@@ -58,6 +58,8 @@ const OTHER_SECTIONS: Readonly<Record<Exclude<keyof Config, ComponentSection>, S
   csv: { live: true, restartOnly: [] },
   // The config's windows are swapped in the running calendar; those made through the API stay.
   maintenance: { live: true, restartOnly: [] },
+  // Read by the retrainer at each tick and job, so a change applies to the next decision (retrainer.ts).
+  retrain: { live: true, restartOnly: [] },
 };
 
 /**

@@ -10,6 +10,7 @@ import { feedbackCommand } from './feedback';
 import { initCommand } from './init';
 import { maintenanceCommand } from './maintenance';
 import { modelsCommand } from './models';
+import { retrainCommand } from './retrain';
 import { replayCommand } from './replay';
 import { runCommand } from './run';
 import { simulateCommand } from './simulate';
@@ -30,6 +31,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   maintenance: { run: maintenanceCommand, summary: 'list, open or end maintenance windows of a running daemon' },
   feedback: { run: feedbackCommand, summary: 'label an alert of a running daemon a false or true positive' },
   models: { run: modelsCommand, summary: 'list, promote or roll back the model versions of a running daemon' },
+  retrain: { run: retrainCommand, summary: "retrain a stream's model in a running daemon (or show its last retrain)" },
 };
 
 export const USAGE = [

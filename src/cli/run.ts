@@ -4,6 +4,7 @@ import { configFileOf, loadConfig } from '../app/configFiles';
 import { Daemon } from '../app/daemon';
 import { configWarnings } from '../config/warnings';
 import { errorMessage } from '../core/errors';
+import { retrainInfluxHistory } from '../offline/retrainHistory';
 import { onStdoutClosed, packageVersion, parseCommand } from './common';
 
 const USAGE = `Usage: anomalyd run [-c FILE]
@@ -15,7 +16,7 @@ export async function runCommand(args: string[]): Promise<number> {
   if (!values) return 0;
   const file = configFileOf(values.config);
   const config = await loadConfig(values.config);
-  const daemon = new Daemon(config, { version: packageVersion(), configFile: file, onLockLost: () => process.exit(1) });
+  const daemon = new Daemon(config, { version: packageVersion(), configFile: file, onLockLost: () => process.exit(1), influxHistory: retrainInfluxHistory });
   // The same warnings `validate` prints: valid settings that can lose data under load.
   for (const warning of configWarnings(config)) daemon.log.warn('Configuration warning.', { warning });
   try {

@@ -16,6 +16,7 @@ import {
 } from './schemaDetection';
 import { maintenanceSchema } from './schemaMaintenance';
 import { modesSchema } from './schemaModes';
+import { retrainSchema } from './schemaRetrain';
 import { oneOf, section, url, type DeepPartial } from './schemaHelpers';
 import {
   alertmanagerSchema,
@@ -223,6 +224,7 @@ export const configSchema = Type.Object(
     shard: shardSchema,
     csv: csvSchema,
     maintenance: maintenanceSchema,
+    retrain: Type.Optional(retrainSchema),
   },
   { additionalProperties: false, title: 'anomalyd configuration', description: 'Configuration of the anomalyd daemon.' },
 );
@@ -262,6 +264,7 @@ export type InferenceConfig = Config['inference'];
 export type SimulatorConfig = Config['simulator'];
 export type LimitsConfig = Config['limits'];
 export type ShardConfig = Config['shard'];
+export type RetrainConfig = Deep<Static<typeof retrainSchema>>;
 
 /** Marker of the property names the loader fills from a `<name>_file` sibling. */
 export const SECRET_FILE_KEYS: Readonly<Record<string, string>> = { password_file: 'password', secret_file: 'secret', token_file: 'token', admin_token_file: 'admin_token' };

@@ -2,6 +2,7 @@
 // sinks that receive scores and alerts.
 import { Type } from '@sinclair/typebox';
 import { alertingSchema, calibrationSchema, trainingSchema, windowSchema } from './schemaDetection';
+import { retrainOverrideSchema } from './schemaRetrain';
 import { entry, nameMap, named, oneOf, overrideOf, patternMessages, section, url } from './schemaHelpers';
 import { modesSchema } from './schemaModes';
 
@@ -101,6 +102,7 @@ const overrides = {
   calibration: Type.Optional(overrideOf(calibrationSchema, 'Overrides of defaults.calibration.')),
   alerting: Type.Optional(overrideOf(alertingSchema, 'Overrides of defaults.alerting.')),
   modes: Type.Optional(modesSchema),
+  retrain: Type.Optional(retrainOverrideSchema),
 };
 
 export const timestampSchema = section(

@@ -7,6 +7,7 @@ import type { ConfigPath, ProblemList, Segment } from './problems';
 import type { Config, DetectionConfig, DetectionOverrides, SubscriptionConfig } from './schema';
 import { checkMaintenance } from './maintenance';
 import { checkModes } from './modes';
+import { checkRetrain } from './retrainCheck';
 import { resolveShard } from './shard';
 
 const PLACEHOLDER = /\{([^{}]*)\}/g;
@@ -44,6 +45,7 @@ export function checkSemantics(config: Config, problems: ProblemList): void {
     problems.add(['http', 'admin_token'], 'must differ from http.token (the read token would then make changes)', undefined, true);
   }
   checkMaintenance(config, problems);
+  checkRetrain(config, problems);
 }
 
 /**

@@ -1,5 +1,7 @@
 // Worker-thread entry for auto-learning: trains and calibrates a detector from collected windows and saves the
 // artifact, off the main thread so ingestion and scoring go on meanwhile. One job per worker.
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '../core/errors';
 import type { Window } from '../core/types';
@@ -22,13 +24,29 @@ export interface LearnJob {
   readonly coarsePool?: number;
   /** The windows' hop, to recover the steps under them for the coarse scale. */
   readonly hop?: number;
+  /**
+   * Niceness of this worker's thread (Linux; 0-19): a retrain yields the cores to the scoring thread. Absent
+   * or not possible (other systems): the thread keeps the process's priority.
+   */
+  readonly nice?: number;
 }
 
 export type LearnResult =
   | { readonly ok: true; readonly dir: string; readonly threshold: number; readonly epochs: number; readonly seconds: number; readonly coarse: boolean }
   | { readonly ok: false; readonly error: string };
 
+/** Lowers this thread's priority: Linux schedules threads on their own, by the id /proc/thread-self names. */
+function niceThisThread(nice: number): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
+  } catch {
+    // Not Linux, or not permitted: training runs at the process's priority.
+  }
+}
+
 async function run(job: LearnJob): Promise<LearnResult> {
+  if (job.nice !== undefined && job.nice > 0) niceThisThread(job.nice);
   const backend = await selectBackend(job.backend);
   const spec = { ...job.spec, backend: backend.name };
   const ensemble = job.ensemble ?? 1;

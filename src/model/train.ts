@@ -16,6 +16,8 @@ import { restoreInto } from './tfjsEngine';
 
 export type { LossName } from './engineTypes';
 
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 export interface TrainOptions {
   readonly loss: LossName;
   readonly epochs: number;
@@ -33,6 +35,13 @@ export interface TrainOptions {
    * training time.
    */
   readonly trimFraction?: number;
+  /**
+   * Share of the wall time (0 <= s < 1, default 0) the training thread sleeps between epochs, each pause
+   * in proportion to the epoch before it: a retrain in the daemon takes at most 1 - s of a core, leaving the
+   * rest to the scoring thread, the broker and whatever else shares the host (a nice value alone does not
+   * reach processes of other sessions). Stretches the training time by 1 / (1 - s).
+   */
+  readonly pauseShare?: number;
 }
 
 export interface EpochReport {
@@ -108,8 +117,13 @@ async function fitPass(
   const noisy = new Float32Array(train.data.length);
   let best = { value: Infinity, epoch: 0, weights: [] as Float32Array[] };
   let stoppedEarly = false;
+  let lastEpochStarted = started;
   try {
+    const pause = Math.min(0.95, Math.max(0, opts.pauseShare ?? 0));
     for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+      const epochStarted = Date.now();
+      if (epoch > 1 && pause > 0) await sleep(((epochStarted - lastEpochStarted) * pause) / (1 - pause));
+      lastEpochStarted = Date.now();
       permuteRows(train, shuffledIndices(train.n, rng), clean);
       corrupt(clean, opts.noise, rng, noisy);
       const loss = await engine.fitEpoch(noisy, clean, train.n, opts.batchSize);

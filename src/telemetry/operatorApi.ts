@@ -10,6 +10,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { FEEDBACK_LABELS, isFeedbackLabel, type FeedbackLabel } from '../core/feedback';
 import { isModelsPath, modelsRoute, type ModelsActions } from './modelsApi';
+import { RETRAIN_PATH, retrainReply, type RetrainActions } from './retrainApi';
 
 /** A maintenance window as the API shows it. */
 export interface MaintenanceWindowJson {
@@ -91,6 +92,7 @@ export interface OperatorApiOptions {
   readonly feedback?: FeedbackActions;
   /** Model versions (modelsApi.ts): they audit their changes themselves. */
   readonly models?: ModelsActions;
+  readonly retrain?: RetrainActions;
   readonly audit: (event: AuditEvent) => void;
   /** Now (ms): a window's default start. */
   readonly now: () => number;
@@ -112,7 +114,7 @@ export class OperatorApi {
 
   /** Whether this API answers the path (the HTTP server routes the rest as before). */
   handles(path: string): boolean {
-    return path === '/api/v1/maintenance' || path.startsWith('/api/v1/maintenance/') || path === '/api/v1/feedback' || FEEDBACK_PATH.test(path) || isModelsPath(path);
+    return path === '/api/v1/maintenance' || path.startsWith('/api/v1/maintenance/') || path === '/api/v1/feedback' || FEEDBACK_PATH.test(path) || isModelsPath(path) || RETRAIN_PATH.test(path);
   }
 
   async handle(req: IncomingMessage, path: string): Promise<ApiReply> {
@@ -122,6 +124,7 @@ export class OperatorApi {
     if (denied) return denied;
     if (path === '/api/v1/feedback' || FEEDBACK_PATH.test(path)) return this.feedback(req, path, method, change);
     if (isModelsPath(path)) return modelsRoute(this.o.models, path, method, change, () => readJson(req), ADMIN);
+    if (RETRAIN_PATH.test(path)) return retrainReply(this.o.retrain, path, method, ADMIN, this.o.audit);
     return this.maintenance(req, path, method, change);
   }
 

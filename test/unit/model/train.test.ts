@@ -103,3 +103,23 @@ test('no tensors leak from training', async () => {
   assert.ok(tf.memory().numTensors - before <= 2 * weights + 2, `leaked ${tf.memory().numTensors - before - 2 * weights} tensors`);
   model.dispose();
 });
+
+test('pauses between epochs (pauseShare) change nothing but the time: the same losses, each pause 9 times the epoch before at 0.9', async () => {
+  // Epochs of tens of milliseconds, so the clock's 1 ms steps do not decide the comparison below.
+  const data = sines(4000, 64, 5);
+  const run = async (pauseShare: number): Promise<{ loss: number[]; at: number[] }> => {
+    const model = buildAutoencoder({ inputSize: 64, encoderUnits: [32], latentUnits: 4, seed: 6 });
+    const at: number[] = [];
+    const h = await trainAutoencoder(model, data, { ...OPTS, epochs: 3, patience: 0, pauseShare }, (e) => at.push(e.elapsedMs));
+    model.dispose();
+    return { loss: h.loss, at };
+  };
+  const plain = await run(0);
+  const paused = await run(0.9);
+  assert.deepEqual(paused.loss, plain.loss);
+  // The first epoch ends at at[0] (with the set-up before it); the second ends after a pause of 9 times the first
+  // epoch, and its own work: at least 5 times at[0] leaves room for the set-up.
+  const [first, second] = paused.at;
+  assert.ok(first >= 5, `an epoch takes time (${first} ms)`);
+  assert.ok(second - first >= 5 * first, `epoch 1 ended at ${first} ms, epoch 2 ${second - first} ms later`);
+});
