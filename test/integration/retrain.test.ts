@@ -2,16 +2,17 @@
 // pressure level shifts), the share of windows beyond the calibration's 99th percentile passes the drift bound, and
 // the daemon retrains the stream's model from its recorded windows into a candidate (left out: the windows of
 // the alert the shift raised). The operator labels that alert a false positive and retrains through
-// `anomalyd retrain`: the new candidate learns the shifted windows. Starting a retrain is refused without the
+// `anomalyd retrain`: the new candidate learns the shifted windows. Each candidate is a version of the model that
+// shadows the live one without paging; `anomalyd models promote` makes it live and `rollback` returns, across kill -9. Starting a retrain is refused without the
 // admin token (401) and with the read token (403), and changes nothing.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { pumpPayload, pumpSamples } from '../../src/simulator/signals';
+import type { ModelJson } from '../../src/telemetry/modelsApi';
 import { counterValue, faultSuite, MAIN, metricValue, pollUntil, publishAll, simAssets, topicOf } from '../helpers/faults';
 
 const run = promisify(execFile);
@@ -52,6 +53,9 @@ test('a drift retrains the stream\'s model from its recorded clean windows; the 
   );
   await d.ready();
   const base = `http://127.0.0.1:${d.httpPort}`;
+  /** The pump model as GET /api/v1/models shows it (of `daemon`, default the first one started). */
+  const pumpModel = async (daemon: { readonly httpPort: number } = d): Promise<ModelJson> =>
+    ((await (await fetch(`http://127.0.0.1:${daemon.httpPort}/api/v1/models`, { headers: { authorization: `Bearer ${READ}` } })).json()) as { models: ModelJson[] }).models.find((m) => m.name === 'pump') as ModelJson;
   const api = async (method: string, p: string, token?: string, body?: unknown): Promise<{ status: number; body: unknown }> => {
     const r = await fetch(`${base}${p}`, {
       method,
@@ -97,9 +101,13 @@ test('a drift retrains the stream\'s model from its recorded clean windows; the 
   assert.ok(!Number.isNaN(metricValue(await metrics(), 'anomalyd_drift_share', { stream: STREAM })), 'the stream has a drift share series');
   assert.equal(counterValue(await metrics(), 'anomalyd_retrains_total', { trigger: 'drift', outcome: 'candidate' }), 1);
   assert.match(d.log, /The stream drifted: retraining its model\./);
-  const candidateDir = path.join(suite.dir, 'retrain', 'retrain', 'candidates', drifted.version ?? '');
-  assert.ok(existsSync(path.join(candidateDir, 'manifest.json')), `the candidate is a model artifact (${candidateDir})`);
-  const manifest = JSON.parse(await readFile(path.join(candidateDir, 'manifest.json'), 'utf8')) as { stream: string; training: { windows: number }; calibration: unknown };
+  // The candidate is a version of the model in the version store, shadowing the live v1.
+  const afterDrift = await pumpModel();
+  assert.deepEqual([afterDrift.live, afterDrift.shadow?.version], ['v1', drifted.version]);
+  assert.equal(drifted.version, 'v2');
+  const stored = afterDrift.versions.find((v) => v.version === 'v2');
+  assert.deepEqual([stored?.trigger, stored?.stream, stored?.windows, stored?.data_hash], ['drift', STREAM, drifted.windows, drifted.data_hash]);
+  const manifest = JSON.parse(await readFile(path.join(stored?.dir ?? '', 'manifest.json'), 'utf8')) as { training: { windows: number }; calibration: unknown };
   assert.equal(manifest.training.windows, drifted.windows);
   assert.notEqual(manifest.calibration, null, 'calibrated');
 
@@ -142,4 +150,24 @@ test('a drift retrains the stream\'s model from its recorded clean windows; the 
   assert.match(d.log, /Operator change\.[^\n]*retrain/);
   const status = await run(process.execPath, [MAIN, 'retrain', STREAM, '--status', '--url', base], { env: { ...process.env, ANOMALYD_ADMIN_TOKEN: READ } });
   assert.match(status.stdout, new RegExp(`^last retrain of ${STREAM}: job ${operator.id}, model pump, operator, shadow`));
+
+  // The operator's candidate replaced the drift's in shadow; it paged nobody: every page came from the live model.
+  const shadowing = await pumpModel();
+  assert.deepEqual([shadowing.live, shadowing.shadow?.version], ['v1', 'v3']);
+  assert.ok(suite.receiver.delivered().every((h) => !JSON.stringify(h.body).includes('"model_version":"v3"')), 'the shadow pages nobody');
+  // Promote: v3 is live, also after kill -9; rollback returns to v1, also after kill -9.
+  let current = d;
+  const models = (...args: string[]): Promise<{ stdout: string }> => run(process.execPath, [MAIN, 'models', ...args, '--url', `http://127.0.0.1:${current.httpPort}`, '--json'], { env: { ...process.env, ANOMALYD_ADMIN_TOKEN: ADMIN } });
+  assert.deepEqual(JSON.parse((await models('promote', 'pump')).stdout), { model: 'pump', live: 'v3', previous: 'v1' });
+  process.kill(current.pid, 'SIGKILL');
+  await current.exited;
+  current = suite.restart(current);
+  await current.ready();
+  assert.deepEqual([(await pumpModel(current)).live, (await pumpModel(current)).history], ['v3', ['v1']], 'the promotion survived kill -9');
+  assert.deepEqual(JSON.parse((await models('rollback', 'pump')).stdout), { model: 'pump', live: 'v1', previous: 'v3' });
+  process.kill(current.pid, 'SIGKILL');
+  await current.exited;
+  current = suite.restart(current);
+  await current.ready();
+  assert.equal((await pumpModel(current)).live, 'v1', 'the rollback survived kill -9');
 });
