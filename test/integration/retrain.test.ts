@@ -159,6 +159,15 @@ test('a drift retrains the stream\'s model from its recorded clean windows; the 
   let current = d;
   const models = (...args: string[]): Promise<{ stdout: string }> => run(process.execPath, [MAIN, 'models', ...args, '--url', `http://127.0.0.1:${current.httpPort}`, '--json'], { env: { ...process.env, ANOMALYD_ADMIN_TOKEN: ADMIN } });
   assert.deepEqual(JSON.parse((await models('promote', 'pump')).stdout), { model: 'pump', live: 'v3', previous: 'v1' });
+  // The model that learned the labelled false positive takes the shifted pressure as normal: the shift's alert
+  // resolves under it, and 400 s more of the same pattern page nothing new.
+  const firingPages = (): number => suite.receiver.delivered().filter((h) => h.body.status === 'firing').length;
+  const pagesBefore = firingPages();
+  const more = pumpSamples(seed, T0 + 1600_000, 400).map((x) => ({ ts: x.ts, values: Float32Array.from(x.values, (v, c) => (c === PRESSURE ? v * 1.4 : v)) }));
+  await publishAll(pub, more.map((x) => ({ topic: topicOf('pump0'), payload: pumpPayload(x) })), 50);
+  await pollUntil('the shift\'s alert resolves under v3', async () => ((await api('GET', '/api/v1/alerts', READ)).body as { firing: { stream: string }[] }).firing.filter((f) => f.stream === STREAM).length, (n) => n === 0, 60_000);
+  await pollUntil('the new windows are scored', async () => metricValue(await metrics(), 'anomalyd_windows_scored_total'), (n) => n >= 197, 60_000);
+  assert.equal(firingPages(), pagesBefore, 'no new page on the pattern labelled a false positive');
   process.kill(current.pid, 'SIGKILL');
   await current.exited;
   current = suite.restart(current);
