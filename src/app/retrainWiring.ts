@@ -50,7 +50,7 @@ export interface RetrainingOptions {
 export interface Retraining {
   readonly retrainer: Retrainer;
   readonly recorder: WindowRecorder;
-  readonly scored: (binding: StreamBinding, window: Window, pValue: number, learn: boolean, model: string) => void;
+  readonly scored: (binding: StreamBinding, window: Window, pValue: number, learn: boolean) => void;
   readonly forget: (stream: string) => void;
   readonly api: RetrainActions;
   stop(): Promise<void>;
@@ -114,7 +114,7 @@ export async function startRetraining(o: RetrainingOptions): Promise<Retraining>
   return {
     retrainer: r,
     recorder,
-    scored: (binding, window, pValue, learn, model) => r.observe(binding, window, pValue, learn, model),
+    scored: (binding, window, pValue, learn) => r.observe(binding, window, pValue, learn),
     forget: (stream) => {
       r.forget(stream);
       cache.delete(stream);

@@ -132,13 +132,12 @@ export class Retrainer {
   }
 
   /**
-   * The pipeline's hook: a window of `binding`'s stream was scored by `model`, with the detector's raw p-value
-   * (before the score filter); `learn` is false inside a maintenance window. A machine `off` scores nothing.
+   * The pipeline's hook: a window of `binding`'s stream was scored, with the detector's raw p-value (before the
+   * score filter); `learn` is false inside a maintenance window.
    */
-  observe(binding: StreamBinding, window: Window, pValue: number, learn: boolean, model = binding.model): void {
+  observe(binding: StreamBinding, window: Window, pValue: number, learn: boolean): void {
     const stream = binding.spec.id;
-    // A window a mode's own model scored (another duty point) is neither the stream's model's data nor its drift.
-    if (!learn || model !== binding.model || this.o.modeAllowsLearning?.(stream) === false) return;
+    if (!learn || this.o.modeAllowsLearning?.(stream) === false) return;
     const settings = this.o.settingsOf(stream);
     if (!settings) return;
     let k = this.known.get(stream);

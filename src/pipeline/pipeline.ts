@@ -120,11 +120,10 @@ export interface PipelineDeps {
    */
   readonly learning?: (stream: string, labels: Readonly<Record<string, string>>) => boolean;
   /**
-   * Each scored window with the detector's own p-value (before the score filter), whether it may be learned
-   * from (the `learning` answer) and the model that scored it (a mode's own, in a mode that has one): retraining
-   * records it and judges drift on it. Absent: nothing is told.
+   * Each scored window with the detector's own p-value (before the score filter) and whether it may be learned
+   * from (the `learning` answer): retraining records it and judges drift on it. Absent: nothing is told.
    */
-  readonly scored?: (binding: StreamBinding, window: Window, pValue: number, learn: boolean, model: string) => void;
+  readonly scored?: (binding: StreamBinding, window: Window, pValue: number, learn: boolean) => void;
   /**
    * An idle stream is about to be evicted: forget its state (alert state, saved state) and return true, or
    * return false to keep it (an alert of it is firing). Absent: evicted.
@@ -687,7 +686,8 @@ export class Pipeline {
         channelShares: shareRecord(channels, s.channelShares),
       });
       this.emit(binding.alerts.observe(new ScoredObservation(s.end, f.score, f.threshold, f.pValue, f.anomalous, channels, s.channelShares, detector, windows[i])));
-      this.deps.scored?.(binding, windows[i], s.pValue, learn, model);
+      // Retraining learns the stream's own model: a window a mode's own model scored is not that model's data.
+      if (model === binding.model) this.deps.scored?.(binding, windows[i], s.pValue, learn);
       this.windowDone(state);
     }
     for (const sink of this.sinks) sink.writeScores?.(points);

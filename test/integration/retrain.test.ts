@@ -2,32 +2,28 @@
 // pressure level shifts), the share of windows beyond the calibration's 99th percentile passes the drift bound, and
 // the daemon retrains the stream's model from its recorded windows into a candidate (left out: the windows of
 // the alert the shift raised). The operator labels that alert a false positive and retrains through
-// `anomalyd retrain`: the new candidate learns the shifted windows. Starting a retrain is refused without the
+// `anomalyd retrain`: the new candidate learns the shifted windows. Each candidate is a version of the model that
+// shadows the live one without paging; `anomalyd models promote` makes it live and `rollback` returns, across kill -9. Starting a retrain is refused without the
 // admin token (401) and with the read token (403), and changes nothing.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { pumpPayload, pumpSamples } from '../../src/simulator/signals';
+import type { ModelJson } from '../../src/telemetry/modelsApi';
 import { counterValue, faultSuite, MAIN, metricValue, pollUntil, publishAll, simAssets, topicOf } from '../helpers/faults';
 
 const run = promisify(execFile);
 const ADMIN = 'admin-secret-4242-retrain';
 const READ = 'read-secret-4242-retrain';
 const STREAM = 'line1/pump0';
-// Yesterday 06:00 UTC: the simulated pump follows the time of day, so a fixed hour gives the same data every run.
-const T0 = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 18 * 3600_000;
+// Yesterday 04:00 UTC: the simulated pump follows the time of day, and at some hours the shift's alert resolved
+// before it could be labelled; a fixed hour gives the same data every run.
+const T0 = Math.floor(Date.now() / 86_400_000) * 86_400_000 - 20 * 3600_000;
 const PRESSURE = 5;
 const suite = faultSuite('retrain', { receiver: true });
-
-interface ModelJson {
-  readonly name: string;
-  readonly live: string;
-  readonly shadow: { readonly version: string; readonly windows: number; readonly would_be_episodes: number } | null;
-}
 
 interface Job {
   readonly id: string;
@@ -59,6 +55,9 @@ test('a drift retrains the stream\'s model from its recorded clean windows; the 
   );
   await d.ready();
   const base = `http://127.0.0.1:${d.httpPort}`;
+  /** The pump model as GET /api/v1/models shows it (of `daemon`, default the first one started). */
+  const pumpModel = async (daemon: { readonly httpPort: number } = d): Promise<ModelJson> =>
+    ((await (await fetch(`http://127.0.0.1:${daemon.httpPort}/api/v1/models`, { headers: { authorization: `Bearer ${READ}` } })).json()) as { models: ModelJson[] }).models.find((m) => m.name === 'pump') as ModelJson;
   const api = async (method: string, p: string, token?: string, body?: unknown): Promise<{ status: number; body: unknown }> => {
     const r = await fetch(`${base}${p}`, {
       method,
@@ -104,45 +103,29 @@ test('a drift retrains the stream\'s model from its recorded clean windows; the 
   assert.ok(!Number.isNaN(metricValue(await metrics(), 'anomalyd_drift_share', { stream: STREAM })), 'the stream has a drift share series');
   assert.equal(counterValue(await metrics(), 'anomalyd_retrains_total', { trigger: 'drift', outcome: 'candidate' }), 1);
   assert.match(d.log, /The stream drifted: retraining its model\./);
-  const candidates = await readdir(path.join(suite.dir, 'retrain', 'retrain', 'candidates'));
-  assert.equal(candidates.length, 1);
-  const candidateDir = path.join(suite.dir, 'retrain', 'retrain', 'candidates', candidates[0]);
-  assert.ok(existsSync(path.join(candidateDir, 'manifest.json')), `the candidate is a model artifact (${candidateDir})`);
-  const manifest = JSON.parse(await readFile(path.join(candidateDir, 'manifest.json'), 'utf8')) as { stream: string; training: { windows: number }; calibration: unknown };
+  // The candidate is a version of the model in the version store, shadowing the live v1.
+  const afterDrift = await pumpModel();
+  assert.deepEqual([afterDrift.live, afterDrift.shadow?.version], ['v1', drifted.version]);
+  assert.equal(drifted.version, 'v2');
+  const stored = afterDrift.versions.find((v) => v.version === 'v2');
+  assert.deepEqual([stored?.trigger, stored?.stream, stored?.windows, stored?.data_hash], ['drift', STREAM, drifted.windows, drifted.data_hash]);
+  const manifest = JSON.parse(await readFile(path.join(stored?.dir ?? '', 'manifest.json'), 'utf8')) as { training: { windows: number }; calibration: unknown };
   assert.equal(manifest.training.windows, drifted.windows);
   assert.notEqual(manifest.calibration, null, 'calibrated');
 
-  // Handed to the model versions: the candidate shadows the live model, scored on the stream's later windows,
-  // and pages nobody (every page the receiver gets is one of the live model's notices).
-  const pump = async (): Promise<ModelJson | undefined> => ((await api('GET', '/api/v1/models', READ)).body as { models: ModelJson[] }).models.find((m) => m.name === 'pump');
-  const shadowing = await pump();
-  assert.deepEqual([shadowing?.live, shadowing?.shadow?.version], ['v1', drifted.version]);
-  const more = pumpSamples(seed, T0 + 1_600_000, 300).map((x) => ({ ts: x.ts, values: Float32Array.from(x.values, (v, c) => (c === PRESSURE ? v * 1.4 : v)) }));
-  await publishAll(pub, more.map((x) => ({ topic: topicOf('pump0'), payload: pumpPayload(x) })), 50);
-  const shadowed = await pollUntil('the shadow scores the later windows', pump, (m) => (m?.shadow?.windows ?? 0) >= 29, 30_000);
-  assert.equal(shadowed?.live, 'v1');
-  const liveNotices = async (): Promise<number> => {
-    const t = await metrics();
-    return counterValue(t, 'anomalyd_alerts_total', { state: 'firing' }) + counterValue(t, 'anomalyd_alerts_total', { state: 'resolved' });
-  };
-  const notices = await liveNotices();
-  await pollUntil('the live notices are delivered', () => Promise.resolve(suite.receiver.delivered().length), (n) => n >= notices, 15_000);
-  assert.equal(suite.receiver.delivered().length, await liveNotices(), 'no page beyond the live model\'s notices');
-
-  // The shift paged (the live model has not changed); the operator says it was the new normal: every episode
-  // of the stream (firing or resolved) is labelled a false positive.
+  // The shift paged (the live model has not changed); the operator says it was the new normal.
   const alerts = await pollUntil(
-    'the shift raises an alert',
-    async () => (await api('GET', '/api/v1/alerts', READ)).body as { episodes: { fingerprint: string; stream: string; startsAt: string }[] },
-    (a) => a.episodes.some((e) => e.stream === STREAM),
+    'the shift fires an alert',
+    async () => (await api('GET', '/api/v1/alerts', READ)).body as { firing: { fingerprint: string; stream: string }[] },
+    (a) => a.firing.some((f) => f.stream === STREAM),
     30_000,
   );
+  const firing = alerts.firing.find((f) => f.stream === STREAM);
+  assert.ok(firing);
   assert.ok(suite.receiver.delivered().some((h) => h.body.status === 'firing'), 'the live model paged the shift');
-  for (const e of alerts.episodes.filter((x) => x.stream === STREAM)) {
-    const labelled = await api('POST', `/api/v1/alerts/${e.fingerprint}/feedback`, ADMIN, { label: 'false_positive', note: 'new duty point', startsAt: e.startsAt });
-    assert.equal(labelled.status, 201);
-  }
-  await pollUntil('every window is scored', async () => metricValue(await metrics(), 'anomalyd_windows_scored_total'), (n) => n >= 187, 30_000);
+  const labelled = await api('POST', `/api/v1/alerts/${firing.fingerprint}/feedback`, ADMIN, { label: 'false_positive', note: 'new duty point' });
+  assert.equal(labelled.status, 201);
+  await pollUntil('every window is scored', async () => metricValue(await metrics(), 'anomalyd_windows_scored_total'), (n) => n >= 157, 30_000);
 
   const cli = await run(process.execPath, [MAIN, 'retrain', STREAM, '--url', base, '--json'], { env: { ...process.env, ANOMALYD_ADMIN_TOKEN: ADMIN } });
   const started = JSON.parse(cli.stdout) as Job;
@@ -162,7 +145,6 @@ test('a drift retrains the stream\'s model from its recorded clean windows; the 
   assert.ok((operator.metrics?.['kept_false_positive'] ?? 0) > 0, `the false positive's windows are training data: ${JSON.stringify(operator.metrics)}`);
   assert.ok((operator.windows ?? 0) > (drifted.windows ?? 0), `more windows than before the label (${operator.windows} vs ${drifted.windows})`);
   assert.notEqual(operator.data_hash, drifted.data_hash);
-  assert.equal((await pump())?.shadow?.version, operator.version, 'the newer candidate took the shadow\'s place');
   const text = await metrics();
   assert.equal(counterValue(text, 'anomalyd_retrains_total', { trigger: 'operator', outcome: 'candidate' }), 1);
   assert.equal(counterValue(text, 'anomalyd_operator_changes_total', { action: 'retrain' }), 1, 'the refused starts are not counted');
@@ -170,4 +152,33 @@ test('a drift retrains the stream\'s model from its recorded clean windows; the 
   assert.match(d.log, /Operator change\.[^\n]*retrain/);
   const status = await run(process.execPath, [MAIN, 'retrain', STREAM, '--status', '--url', base], { env: { ...process.env, ANOMALYD_ADMIN_TOKEN: READ } });
   assert.match(status.stdout, new RegExp(`^last retrain of ${STREAM}: job ${operator.id}, model pump, operator, shadow`));
+
+  // The operator's candidate replaced the drift's in shadow; it paged nobody: every page came from the live model.
+  const shadowing = await pumpModel();
+  assert.deepEqual([shadowing.live, shadowing.shadow?.version], ['v1', 'v3']);
+  assert.ok(suite.receiver.delivered().every((h) => !JSON.stringify(h.body).includes('"model_version":"v3"')), 'the shadow pages nobody');
+  // Promote: v3 is live, also after kill -9; rollback returns to v1, also after kill -9.
+  let current = d;
+  const models = (...args: string[]): Promise<{ stdout: string }> => run(process.execPath, [MAIN, 'models', ...args, '--url', `http://127.0.0.1:${current.httpPort}`, '--json'], { env: { ...process.env, ANOMALYD_ADMIN_TOKEN: ADMIN } });
+  assert.deepEqual(JSON.parse((await models('promote', 'pump')).stdout), { model: 'pump', live: 'v3', previous: 'v1' });
+  // The model that learned the labelled false positive takes the shifted pressure as normal: the shift's alert
+  // resolves under it, and 400 s more of the same pattern page nothing new.
+  const firingPages = (): number => suite.receiver.delivered().filter((h) => h.body.status === 'firing').length;
+  const pagesBefore = firingPages();
+  const more = pumpSamples(seed, T0 + 1600_000, 400).map((x) => ({ ts: x.ts, values: Float32Array.from(x.values, (v, c) => (c === PRESSURE ? v * 1.4 : v)) }));
+  await publishAll(pub, more.map((x) => ({ topic: topicOf('pump0'), payload: pumpPayload(x) })), 50);
+  await pollUntil('the shift\'s alert resolves under v3', async () => ((await api('GET', '/api/v1/alerts', READ)).body as { firing: { stream: string }[] }).firing.filter((f) => f.stream === STREAM).length, (n) => n === 0, 60_000);
+  await pollUntil('the new windows are scored', async () => metricValue(await metrics(), 'anomalyd_windows_scored_total'), (n) => n >= 197, 60_000);
+  assert.equal(firingPages(), pagesBefore, 'no new page on the pattern labelled a false positive');
+  process.kill(current.pid, 'SIGKILL');
+  await current.exited;
+  current = suite.restart(current);
+  await current.ready();
+  assert.deepEqual([(await pumpModel(current)).live, (await pumpModel(current)).history], ['v3', ['v1']], 'the promotion survived kill -9');
+  assert.deepEqual(JSON.parse((await models('rollback', 'pump')).stdout), { model: 'pump', live: 'v1', previous: 'v3' });
+  process.kill(current.pid, 'SIGKILL');
+  await current.exited;
+  current = suite.restart(current);
+  await current.ready();
+  assert.equal((await pumpModel(current)).live, 'v1', 'the rollback survived kill -9');
 });
