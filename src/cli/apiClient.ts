@@ -2,7 +2,9 @@
 // default HTTP address) and the token (--token-file, else ANOMALYD_ADMIN_TOKEN), a JSON request, and the
 // daemon's refusal turned into a user error (exit 1) that says what to do. The token is never printed.
 import { readFileSync } from 'node:fs';
+import type { ParseArgsConfig } from 'node:util';
 import { errorMessage, InputError } from '../core/errors';
+import { parseCommandArgs } from './common';
 
 export const DEFAULT_DAEMON_URL = 'http://127.0.0.1:9464';
 export const TOKEN_ENV = 'ANOMALYD_ADMIN_TOKEN';
@@ -10,6 +12,33 @@ export const TOKEN_ENV = 'ANOMALYD_ADMIN_TOKEN';
 export interface ApiTarget {
   readonly url: string;
   readonly token?: string;
+}
+
+/** The options of every command that talks to a daemon's operator API. */
+const API_OPTIONS = {
+  url: { type: 'string' },
+  'token-file': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/**
+ * Parses a command of the operator API (maintenance, feedback, models, retrain): its own options beside the
+ * common ones, and the daemon and token they name. Null after printing the usage for --help.
+ */
+export function parseApiCommand<O extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  own: O,
+  usage: string,
+): (ReturnType<typeof parseCommandArgs<typeof API_OPTIONS & O>> & { readonly target: ApiTarget }) | null {
+  const parsed = parseCommandArgs(args, { ...API_OPTIONS, ...own }, usage);
+  // Inside the generic the parsed values' type is not resolved; these three are API_OPTIONS's.
+  const common = parsed.values as { readonly help?: boolean; readonly url?: string; readonly 'token-file'?: string };
+  if (common.help) {
+    process.stdout.write(usage + '\n');
+    return null;
+  }
+  return { ...parsed, target: apiTarget(common.url, common['token-file']) };
 }
 
 /** The daemon and token from the common options; a token file that cannot be read is a user error. */

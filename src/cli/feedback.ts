@@ -2,8 +2,8 @@
 // through its operator API (the episode's fingerprint as the pages, the status page and GET /api/v1/alerts show
 // it; its latest episode unless --starts-at names one). `anomalyd feedback list` prints the labels given.
 import type { FeedbackJson } from '../telemetry/operatorApi';
-import { apiTarget, callApi, DEFAULT_DAEMON_URL, TOKEN_ENV } from './apiClient';
-import { parseCommandArgs, printJson, UsageError } from './common';
+import { callApi, DEFAULT_DAEMON_URL, parseApiCommand, TOKEN_ENV } from './apiClient';
+import { printJson, UsageError } from './common';
 
 const USAGE = `Usage: anomalyd feedback FINGERPRINT (--false-positive | --true-positive) [--note TEXT] [--starts-at TIME] [--json]
        anomalyd feedback list [--json]
@@ -21,25 +21,18 @@ Labels count in anomalyd_alert_precision{stream} (the share of labelled episodes
 right) and are written to InfluxDB (anomaly_feedback), where train and calibrate --influx-query read them.`;
 
 export async function feedbackCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
+  const parsed = parseApiCommand(
     args,
     {
-      url: { type: 'string' },
-      'token-file': { type: 'string' },
       'false-positive': { type: 'boolean', default: false },
       'true-positive': { type: 'boolean', default: false },
       note: { type: 'string' },
       'starts-at': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
     USAGE,
   );
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
-  const target = apiTarget(values.url, values['token-file']);
+  if (!parsed) return 0;
+  const { values, positionals, target } = parsed;
   if (positionals.length !== 1) throw new UsageError('give one alert fingerprint (or list)', USAGE);
   if (positionals[0] === 'list') {
     const { feedback } = (await callApi(target, 'GET', '/api/v1/feedback')) as { feedback: FeedbackJson[] };

@@ -4,8 +4,8 @@
 import { parseDuration } from '../config/duration';
 import { errorMessage, InputError } from '../core/errors';
 import type { MaintenanceWindowJson } from '../telemetry/operatorApi';
-import { apiTarget, callApi, DEFAULT_DAEMON_URL, TOKEN_ENV } from './apiClient';
-import { parseCommandArgs, printJson, UsageError } from './common';
+import { callApi, DEFAULT_DAEMON_URL, parseApiCommand, TOKEN_ENV } from './apiClient';
+import { printJson, UsageError } from './common';
 
 const USAGE = `Usage: anomalyd maintenance list [--json]
        anomalyd maintenance add (--end TIME | --for DURATION) --reason TEXT [--streams GLOB]... [--label K=V]... [--start TIME] [--json]
@@ -25,28 +25,21 @@ Inside a window the covered streams are still scored and written, their alerts a
 and nothing is learned; an alert still firing when the window ends pages then.`;
 
 export async function maintenanceCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
+  const parsed = parseApiCommand(
     args,
     {
-      url: { type: 'string' },
-      'token-file': { type: 'string' },
       streams: { type: 'string', multiple: true },
       label: { type: 'string', multiple: true },
       start: { type: 'string' },
       end: { type: 'string' },
       for: { type: 'string' },
       reason: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
     },
     USAGE,
   );
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+  if (!parsed) return 0;
+  const { values, positionals, target } = parsed;
   const [action, ...rest] = positionals;
-  const target = apiTarget(values.url, values['token-file']);
   switch (action) {
     case 'list': {
       if (rest.length > 0) throw new UsageError(`list takes no arguments (got '${rest.join(' ')}')`, USAGE);

@@ -3,8 +3,8 @@
 // agreement with labelled alerts) and the stored versions; promote makes a version live (default the shadow);
 // rollback returns to the previous live version. Both take effect at once and survive a restart.
 import type { ModelChange, ModelJson } from '../telemetry/modelsApi';
-import { apiTarget, callApi, DEFAULT_DAEMON_URL, TOKEN_ENV } from './apiClient';
-import { parseCommandArgs, printJson, UsageError } from './common';
+import { callApi, DEFAULT_DAEMON_URL, parseApiCommand, TOKEN_ENV } from './apiClient';
+import { printJson, UsageError } from './common';
 
 const USAGE = `Usage: anomalyd models list [--json]
        anomalyd models promote NAME [--version V] [--json]
@@ -20,23 +20,10 @@ v1 is the model's own artifact (models.<name>.path, or an auto stream's learned 
 v3, ..., each first scored in shadow beside the live version without paging.`;
 
 export async function modelsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    args,
-    {
-      url: { type: 'string' },
-      'token-file': { type: 'string' },
-      version: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    USAGE,
-  );
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+  const parsed = parseApiCommand(args, { version: { type: 'string' } }, USAGE);
+  if (!parsed) return 0;
+  const { values, positionals, target } = parsed;
   const [action, ...rest] = positionals;
-  const target = apiTarget(values.url, values['token-file']);
   if (action === 'list') {
     if (rest.length > 0 || values.version !== undefined) throw new UsageError('list takes no model name or --version', USAGE);
     const listed = (await callApi(target, 'GET', '/api/v1/models')) as { models: ModelJson[]; learned_not_listed: number };

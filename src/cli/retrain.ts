@@ -3,8 +3,8 @@
 // read token). The job runs in the daemon: queued, training, then shadow (a candidate beside the live model),
 // refused (too few clean windows) or failed.
 import type { RetrainJobJson } from '../telemetry/retrainApi';
-import { apiTarget, callApi, DEFAULT_DAEMON_URL, TOKEN_ENV } from './apiClient';
-import { parseCommandArgs, printJson, UsageError } from './common';
+import { callApi, DEFAULT_DAEMON_URL, parseApiCommand, TOKEN_ENV } from './apiClient';
+import { printJson, UsageError } from './common';
 
 const USAGE = `Usage: anomalyd retrain STREAM [--status] [--url URL] [--token-file F] [--json]
 
@@ -19,23 +19,10 @@ then). One retrain runs at a time; a second one of the same model is refused whi
 training.`;
 
 export async function retrainCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    args,
-    {
-      url: { type: 'string' },
-      'token-file': { type: 'string' },
-      status: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    USAGE,
-  );
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+  const parsed = parseApiCommand(args, { status: { type: 'boolean', default: false } }, USAGE);
+  if (!parsed) return 0;
+  const { values, positionals, target } = parsed;
   if (positionals.length !== 1) throw new UsageError('give one stream id', USAGE);
-  const target = apiTarget(values.url, values['token-file']);
   const path = `/api/v1/streams/${encodeURIComponent(positionals[0])}/retrain`;
   const job = (await callApi(target, values.status ? 'GET' : 'POST', path)) as RetrainJobJson;
   if (values.json) printJson(job);
