@@ -3,17 +3,10 @@
 // (state_dir/retrain/jobs.json, read back at start), and the job as the API answers it.
 import * as path from 'node:path';
 import type { RetrainTrigger } from '../telemetry/retrainMetrics';
+import type { CandidateMeta } from './modelVersions';
 
-/** What a candidate is handed on with (the model version store keeps it in the version's manifest). */
-export interface CandidateMeta {
-  readonly trigger: RetrainTrigger;
-  readonly stream: string;
-  readonly dataHash: string;
-  readonly windows: number;
-  readonly from: number;
-  readonly to: number;
-  readonly metrics: Readonly<Record<string, number>>;
-}
+/** What a candidate is handed on with: the model version store's own type (kept in the version's manifest). */
+export type { CandidateMeta };
 
 /**
  * queued, training; then shadow (the candidate handed on, shadowing the live model), refused (too few clean
