@@ -1,6 +1,7 @@
 // A stream's retraining settings: RETRAIN_DEFAULTS, then the top-level `retrain`, then its subscription's, then
 // its `streams` entry's (key by key, as the detection settings merge). Null when no layer says `retrain` or the
 // merged settings say `enabled: false`. Durations come out in milliseconds.
+import { mergeDeep } from '../config/detection';
 import { parseDuration } from '../config/duration';
 import type { Config, RetrainConfig } from '../config/schema';
 import { RETRAIN_DEFAULTS } from '../config/schemaRetrain';
@@ -50,15 +51,4 @@ function settingsOf(r: RetrainConfig): RetrainSettings | null {
     promotion: r.promotion,
     autoPromote: { maxAlertRateRatio: r.auto_promote.max_alert_rate_ratio, minLabelAgreement: r.auto_promote.min_label_agreement },
   };
-}
-
-function mergeDeep(base: unknown, over: unknown): unknown {
-  if (!isMapping(base) || !isMapping(over)) return over === undefined ? base : over;
-  const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(over)) out[key] = mergeDeep(base[key], value);
-  return out;
-}
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

@@ -14,7 +14,8 @@ export function effectiveDetection(defaults: DetectionConfig, ...layers: (Detect
   return merged as DetectionConfig;
 }
 
-function mergeDeep(base: unknown, over: unknown): unknown {
+/** `over` laid on `base` key by key through nested mappings; lists and values are replaced whole. */
+export function mergeDeep(base: unknown, over: unknown): unknown {
   if (!isMapping(base) || !isMapping(over)) return over === undefined ? base : over;
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(over)) out[key] = mergeDeep(base[key], value);
