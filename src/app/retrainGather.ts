@@ -69,8 +69,6 @@ export async function gatherRecorded(src: GatherSources, streams: readonly Gathe
   const episodes = src.episodes();
   const counts = { recorded: 0, outsideLookback: 0, unlabelledAlert: 0, truePositive: 0, falsePositiveKept: 0 };
   const out: RecordedWindow[] = [];
-  let from = Infinity;
-  let to = -Infinity;
   let thinned = 0;
   for (const { stream, binding: own } of streams) {
     const record = await src.recorder.read(stream);
@@ -88,16 +86,11 @@ export async function gatherRecorded(src: GatherSources, streams: readonly Gathe
     for (const key of Object.keys(counts) as (keyof typeof counts)[]) counts[key] += selection.counts[key];
     const kept = thinEvenly(selection.clean, share);
     thinned += selection.clean.length - kept.length;
-    for (const w of kept) {
-      out.push(w);
-      if (w.end < from) from = w.end;
-      if (w.end > to) to = w.end;
-    }
+    for (const w of kept) out.push(w);
   }
   return {
     windows: out,
-    from: Number.isFinite(from) ? from : 0,
-    to: Number.isFinite(to) ? to : 0,
+    ...periodOf(out),
     leftOut: `recorded ${counts.recorded}; left out: ${counts.unlabelledAlert} in unlabelled alerts, ${counts.truePositive} in true positives, ${counts.outsideLookback} outside the lookback`,
     metrics: {
       streams: streams.length,
@@ -133,17 +126,21 @@ export async function gatherInflux(src: GatherSources, streams: readonly GatherS
     thinned += h.windows.length - kept.length;
     for (const w of kept) out.push({ start: w.start, end: w.end, values: w.values });
   }
-  let from = Infinity;
-  let to = -Infinity;
-  for (const w of out) {
-    if (w.end < from) from = w.end;
-    if (w.end > to) to = w.end;
-  }
   return {
     windows: out,
-    from: Number.isFinite(from) ? from : 0,
-    to: Number.isFinite(to) ? to : 0,
+    ...periodOf(out),
     leftOut: `read ${readCount + excluded} complete windows from InfluxDB; left out: ${excluded} in alerts and maintenance windows`,
     metrics: { streams: streams.length, influx_windows: readCount + excluded, left_out_alert_or_maintenance: excluded, kept_false_positive_alerts: falsePositives, insufficient_windows: insufficient, thinned_to_cap: thinned },
   };
+}
+
+/** The period the windows end in (0 to 0 for none). */
+function periodOf(windows: readonly RecordedWindow[]): { from: number; to: number } {
+  let from = Infinity;
+  let to = -Infinity;
+  for (const w of windows) {
+    if (w.end < from) from = w.end;
+    if (w.end > to) to = w.end;
+  }
+  return { from: Number.isFinite(from) ? from : 0, to: Number.isFinite(to) ? to : 0 };
 }
