@@ -293,7 +293,9 @@ function checkDetection(layers: Layer[], eff: DetectionConfig, problems: Problem
   if (training.architecture === 'conv1d') {
     // The builder's own rule (model/convAutoencoder.ts), so validate refuses what training would.
     const problem = convWindowProblem(window.size, { filters: training.conv_filters, kernelSize: training.kernel_size });
-    rule([['window', 'size'], ['training', 'kernel_size'], ['training', 'conv_filters'], ['training', 'architecture']], problem === undefined, problem ?? '', undefined);
+    // Named at the convolution setting at fault (the window size where a later layer shortens the window).
+    const setting = window.size < training.kernel_size ? 'kernel_size' : 'conv_filters';
+    rule([['training', setting], ['window', 'size'], ['training', 'architecture']], problem === undefined, problem ?? '', undefined);
   }
   rule(
     [['calibration', 'pot', 'q'], ['calibration', 'pot', 'initial_quantile']],
