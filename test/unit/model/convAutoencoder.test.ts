@@ -19,7 +19,7 @@ import { Detector } from '../../../src/model/detector';
 import { trainDetector } from '../../../src/model/fitDetector';
 import type { Manifest } from '../../../src/model/manifest';
 import { buildNetwork } from '../../../src/model/network';
-import { filterGradient, type ConvGeometry } from '../../../src/model/wasmConvGrad';
+import { filterGradient } from '../../../src/model/wasmConvGrad';
 import { sineWindows, withFault } from '../../helpers/synthetic';
 import { tinyDetectorSpec } from '../../helpers/tinyDetector';
 
@@ -88,10 +88,10 @@ test("wasm's filter gradient (computed in JS) equals tfjs cpu's Conv2DBackpropFi
       const dy = uniform(dyShape.reduce((a, b) => a * b, 1), i + 11).map((v) => v - 0.5);
       const want = tf.tidy(() => {
         const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter };
-        const out = tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, c.x), dy: tf.tensor4d(dy, dyShape) }, attrs) as tf.Tensor;
+        const out = tf.engine().runKernel<tf.Tensor>('Conv2DBackpropFilter', { x: tf.tensor4d(x, c.x), dy: tf.tensor4d(dy, dyShape) }, attrs);
         return out.dataSync() as Float32Array;
       });
-      const got = filterGradient(x, dy, info as ConvGeometry);
+      const got = filterGradient(x, dy, info);
       assert.equal(got.length, want.length);
       const worst = got.reduce((m, v, k) => Math.max(m, Math.abs(v - want[k])), 0);
       assert.ok(worst < 1e-4, `case ${i}: largest difference ${worst}`);
