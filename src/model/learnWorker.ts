@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '../core/errors';
 import type { Window } from '../core/types';
 import { stepsOfWindows } from '../core/pooledSteps';
-import { selectBackend, type BackendPreference } from './backend';
+import { onBackendNotice, selectBackend, type BackendPreference } from './backend';
 import { trainCoarseDetector } from './coarseModel';
 import type { Detector } from './detector';
 import { trainEnsemble } from './ensemble';
@@ -29,6 +29,9 @@ export type LearnResult =
   | { readonly ok: false; readonly error: string };
 
 async function run(job: LearnJob): Promise<LearnResult> {
+  // The main thread says where a model is computed when it loads the learned model; a line from here would reach
+  // its stderr unformatted.
+  onBackendNotice(() => undefined);
   const backend = await selectBackend(job.backend);
   const spec = { ...job.spec, backend: backend.name };
   const ensemble = job.ensemble ?? 1;
