@@ -19,7 +19,7 @@ import { Detector } from '../../../src/model/detector';
 import { trainDetector } from '../../../src/model/fitDetector';
 import type { Manifest } from '../../../src/model/manifest';
 import { buildNetwork } from '../../../src/model/network';
-import { filterGradient } from '../../../src/model/wasmConvGrad';
+import { ensureWasmConvGradient, filterGradient } from '../../../src/model/wasmConvGrad';
 import { sineWindows, withFault } from '../../helpers/synthetic';
 import { tinyDetectorSpec } from '../../helpers/tinyDetector';
 
@@ -71,30 +71,41 @@ test('a window too short for the kernel or the strides is refused, in the words 
   assert.throws(() => buildConvAutoencoder({ inputSize: 60, channels: 2, conv: { filters: [4], kernelSize: 3 }, latentUnits: 60, seed: 1 }), /bottleneck \(60\) must be smaller than the input \(60\)/);
 });
 
-test("wasm's filter gradient (computed in JS) equals tfjs cpu's Conv2DBackpropFilter", async () => {
+test("wasm's convolution gradients (wasmConvGrad.ts) equal tfjs cpu's, on both paths (matrix product, direct loop)", async () => {
   const before = tf.getBackend();
-  await tf.setBackend('cpu');
+  await import('@tensorflow/tfjs-backend-wasm');
+  assert.ok(await tf.setBackend('wasm'), 'the wasm backend starts');
+  ensureWasmConvGradient();
   try {
     const cases: { x: [number, number, number, number]; filter: [number, number, number, number]; stride: [number, number]; pad: 'same' | 'valid' }[] = [
       { x: [3, 30, 1, 8], filter: [7, 1, 8, 32], stride: [2, 1], pad: 'same' },
       { x: [2, 15, 1, 32], filter: [7, 1, 32, 16], stride: [2, 1], pad: 'same' },
-      { x: [2, 13, 1, 3], filter: [5, 1, 3, 4], stride: [1, 1], pad: 'valid' },
-      { x: [2, 9, 6, 2], filter: [3, 2, 2, 3], stride: [2, 2], pad: 'same' },
+      { x: [2, 16, 1, 16], filter: [7, 1, 16, 3], stride: [1, 1], pad: 'same' },
+      { x: [2, 13, 1, 3], filter: [5, 1, 3, 8], stride: [1, 1], pad: 'valid' },
+      { x: [2, 9, 6, 2], filter: [3, 2, 2, 9], stride: [2, 2], pad: 'same' },
     ];
     for (const [i, c] of cases.entries()) {
       const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.stride, 1, c.pad, undefined, false, 'channelsLast');
       const x = uniform(c.x.reduce((a, b) => a * b, 1), i + 1).map((v) => (v < 0.3 ? 0 : v - 0.5));
       const dyShape = [c.x[0], info.outHeight, info.outWidth, c.filter[3]] as [number, number, number, number];
       const dy = uniform(dyShape.reduce((a, b) => a * b, 1), i + 11).map((v) => v - 0.5);
-      const want = tf.tidy(() => {
-        const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter };
-        const out = tf.engine().runKernel<tf.Tensor>('Conv2DBackpropFilter', { x: tf.tensor4d(x, c.x), dy: tf.tensor4d(dy, dyShape) }, attrs);
-        return out.dataSync() as Float32Array;
-      });
-      const got = filterGradient(x, dy, info);
-      assert.equal(got.length, want.length);
-      const worst = got.reduce((m, v, k) => Math.max(m, Math.abs(v - want[k])), 0);
-      assert.ok(worst < 1e-4, `case ${i}: largest difference ${worst}`);
+      const w = uniform(c.filter.reduce((a, b) => a * b, 1), i + 21).map((v) => v - 0.5);
+      const common = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
+      const run = (backend: string): { dW: Float32Array; dx: Float32Array } => {
+        tf.engine().setBackend(backend);
+        return tf.tidy(() => ({
+          dW: tf.engine().runKernel<tf.Tensor>('Conv2DBackpropFilter', { x: tf.tensor4d(x, c.x), dy: tf.tensor4d(dy, dyShape) }, { ...common, filterShape: c.filter }).dataSync() as Float32Array,
+          dx: tf.engine().runKernel<tf.Tensor>('Conv2DBackpropInput', { dy: tf.tensor4d(dy, dyShape), filter: tf.tensor4d(w, c.filter) }, { ...common, inputShape: c.x }).dataSync() as Float32Array,
+        }));
+      };
+      const want = run('cpu');
+      const got = run('wasm');
+      const worst = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, k) => Math.max(m, Math.abs(v - b[k])), 0);
+      assert.equal(got.dW.length, want.dW.length);
+      assert.ok(worst(got.dW, want.dW) < 1e-4, `case ${i}: filter gradient differs by ${worst(got.dW, want.dW)}`);
+      assert.ok(worst(got.dx, want.dx) < 1e-4, `case ${i}: input gradient differs by ${worst(got.dx, want.dx)}`);
+      const direct = filterGradient(x, dy, info);
+      assert.ok(worst(direct, want.dW) < 1e-4, `case ${i}: direct loop differs by ${worst(direct, want.dW)}`);
     }
   } finally {
     await tf.setBackend(before);
