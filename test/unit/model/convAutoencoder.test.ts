@@ -91,15 +91,15 @@ test("wasm's convolution gradients (wasmConvGrad.ts) equal tfjs cpu's, on both p
       const dy = uniform(dyShape.reduce((a, b) => a * b, 1), i + 11).map((v) => v - 0.5);
       const w = uniform(c.filter.reduce((a, b) => a * b, 1), i + 21).map((v) => v - 0.5);
       const common = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
-      const run = (backend: string): { dW: Float32Array; dx: Float32Array } => {
-        tf.engine().setBackend(backend);
+      const run = async (backend: string): Promise<{ dW: Float32Array; dx: Float32Array }> => {
+        await tf.setBackend(backend);
         return tf.tidy(() => ({
           dW: tf.engine().runKernel<tf.Tensor>('Conv2DBackpropFilter', { x: tf.tensor4d(x, c.x), dy: tf.tensor4d(dy, dyShape) }, { ...common, filterShape: c.filter }).dataSync() as Float32Array,
           dx: tf.engine().runKernel<tf.Tensor>('Conv2DBackpropInput', { dy: tf.tensor4d(dy, dyShape), filter: tf.tensor4d(w, c.filter) }, { ...common, inputShape: c.x }).dataSync() as Float32Array,
         }));
       };
-      const want = run('cpu');
-      const got = run('wasm');
+      const want = await run('cpu');
+      const got = await run('wasm');
       const worst = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, k) => Math.max(m, Math.abs(v - b[k])), 0);
       assert.equal(got.dW.length, want.dW.length);
       assert.ok(worst(got.dW, want.dW) < 1e-4, `case ${i}: filter gradient differs by ${worst(got.dW, want.dW)}`);
