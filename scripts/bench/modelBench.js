@@ -59,7 +59,7 @@ async function main() {
     : { kind: 'dense', inputSize: D, channels: 1, encoderUnits: [128, 64], latentUnits: 16, seed: 42 };
   const tfjsBackend = conv ? await tfjsBackendFor('conv1d') : null;
   const data = syntheticWindows(Math.max(trainWindows, 256 * 8), D, 7);
-  const layers = conv ? '140x1 conv1d 32,16 (k7, s2) - dense 16 - transposed conv 16,1 (k7, s2)' : '140-128-64-16-64-128-140';
+  const layers = conv ? '140x1 conv1d 32,16 (k7, s2) - dense 16 - upsample+conv 32,1 (k7)' : '140-128-64-16-64-128-140';
   const out = { backend: backend.name, architecture: arch.kind, tfjs_backend: tfjsBackend, kernels: backend.kernels ?? null, tfjs: backend.tfjsVersion, skipped: backend.skipped, input: D, layers };
 
   if (!skip.has('scoring')) {

@@ -7,8 +7,9 @@
 //   input:  cols = dy [positions, out] x W^T [out, taps x in], then each row added back at its input steps
 // where cols(x) lays each output position's receptive field out as a column (im2col, built transposed). Both
 // operands are laid out in JS so the product needs no transpose flag: wasm's BatchMatMul ran 5.9 GMAC/s plain
-// and 0.5 with transposeA or transposeB. Channels-last data, as tfjs-layers uses; anything else goes to the
-// kernel wasm had before (or fails as it did).
+// and 0.5 with transposeA or transposeB. An output of few channels (the reconstruction layer) makes too thin
+// a product to pay for the copies: direct JS loops then. Channels-last data, as tfjs-layers uses; anything else
+// goes to the kernel wasm had before (or fails as it did).
 import type * as tf from '@tensorflow/tfjs';
 import { tfjs } from './tfjs';
 
@@ -112,7 +113,11 @@ function inputGradKernel(args: KernelArgs<{ dy: tf.TensorInfo; filter: tf.Tensor
   const g = geometry(attrs.inputShape, filter.shape, attrs);
   const positions = g.batchSize * g.outHeight * g.outWidth;
   const taps = g.filterHeight * g.filterWidth * g.inChannels;
-  if (positions * taps > MAX_COLS || g.outChannels < MIN_OUT_CHANNELS) return undefined;
+  if (positions * taps > MAX_COLS) return undefined;
+  if (g.outChannels < MIN_OUT_CHANNELS) {
+    const dx = inputGradient(Float32Array.from(backend.readSync(dy.dataId)), Float32Array.from(backend.readSync(filter.dataId)), g);
+    return backend.makeOutput([...attrs.inputShape], 'float32', undefined, dx);
+  }
   const dyRows: tf.TensorInfo = { dataId: dy.dataId, shape: [1, positions, g.outChannels], dtype: 'float32' };
   const weightsT = backend.makeOutput([1, g.outChannels, taps], 'float32', undefined, transpose(Float32Array.from(backend.readSync(filter.dataId)), taps, g.outChannels));
   let cols: tf.TensorInfo | undefined;
@@ -179,6 +184,36 @@ export function col2im(cols: Float32Array, g: ConvGeometry): Float32Array {
             const to = ((b * H + r) * W + c) * ci;
             const from = row + (fr * FW + fc) * ci;
             for (let i = 0; i < ci; i++) dx[to + i] += cols[from + i];
+          }
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+/** dx[b, r, c, ci] = sum over the output positions and taps that read it of W[fr, fc, ci, co] * dy[b, yr, yc, co]. */
+export function inputGradient(dy: Float32Array, w: Float32Array, g: ConvGeometry): Float32Array {
+  const { inHeight: H, inWidth: W, inChannels: ci, outHeight: Ho, outWidth: Wo, outChannels: co, filterHeight: FH, filterWidth: FW } = g;
+  const dx = new Float32Array(g.batchSize * H * W * ci);
+  for (let b = 0; b < g.batchSize; b++) {
+    for (let yr = 0; yr < Ho; yr++) {
+      for (let yc = 0; yc < Wo; yc++) {
+        const dyAt = ((b * Ho + yr) * Wo + yc) * co;
+        for (let fr = 0; fr < FH; fr++) {
+          const r = yr * g.strideHeight + fr - g.padInfo.top;
+          if (r < 0 || r >= H) continue;
+          for (let fc = 0; fc < FW; fc++) {
+            const c = yc * g.strideWidth + fc - g.padInfo.left;
+            if (c < 0 || c >= W) continue;
+            const xAt = ((b * H + r) * W + c) * ci;
+            const wAt = (fr * FW + fc) * ci * co;
+            for (let i = 0; i < ci; i++) {
+              let sum = 0;
+              const at = wAt + i * co;
+              for (let o = 0; o < co; o++) sum += w[at + o] * dy[dyAt + o];
+              dx[xAt + i] += sum;
+            }
           }
         }
       }
