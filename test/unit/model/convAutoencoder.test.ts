@@ -1,9 +1,10 @@
 // The convolutional autoencoder (architecture conv1d): the output has the input's shape for window sizes that
-// are not powers of two, a window too short for the kernel or the strides is refused with the words config
-// validation uses, wasm's filter gradient (wasmConvGrad.ts) equals tfjs cpu's, a trained conv1d detector finds a
-// fault on the right channel with per-channel shares summing to one and its errors adding up to the score, and a
-// save/load round trip scores identically. Runs on the backend selectBackend picks (the native addon moves conv1d
-// to tfjs: convNative.test.ts).
+// are not powers of two; a window too short for the kernel or the strides is refused with the words config
+// validation uses; wasm's convolution gradients (wasmConvGrad.ts) equal tfjs cpu's; a trained conv1d detector
+// finds a fault on the right channel, its per-channel shares summing to one and its errors adding up to the
+// score, and a save/load round trip scores identically; an ensemble with a coarse scale of conv1d networks
+// saves and loads as a learned model. Runs on the backend selectBackend picks (conv1d on the native addon:
+// convNative.test.ts).
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,9 +15,12 @@ import { convWindowProblem } from '../../../src/core/convShape';
 import { createRng } from '../../../src/core/random';
 import { MANIFEST_FILE, saveArtifact } from '../../../src/model/artifact';
 import { selectBackend } from '../../../src/model/backend';
+import { trainCoarseDetector } from '../../../src/model/coarseModel';
 import { buildConvAutoencoder } from '../../../src/model/convAutoencoder';
 import { Detector } from '../../../src/model/detector';
+import { EnsembleDetector, trainEnsemble } from '../../../src/model/ensemble';
 import { trainDetector } from '../../../src/model/fitDetector';
+import { loadLearnedModel, saveLearnedModel } from '../../../src/model/learnedModel';
 import type { Manifest } from '../../../src/model/manifest';
 import { buildNetwork } from '../../../src/model/network';
 import { ensureWasmConvGradient, filterGradient } from '../../../src/model/wasmConvGrad';
@@ -155,5 +159,34 @@ test('a conv1d detector: learns, flags a fault on the right channel, shares sum 
   } finally {
     loaded.dispose();
     detector.dispose();
+  }
+});
+
+test('an ensemble of conv1d networks with a coarse scale trains, saves as a learned model and loads scoring the same', async () => {
+  const stream = { id: 's', channels: ['a', 'b'] };
+  const window = { size: 24, hop: 6, maxGapMs: 5000, minCompleteness: 0.9 };
+  const spec = tinyDetectorSpec({ name: 'conv-ensemble', stream, window, architecture: 'conv1d', conv: CONV });
+  const steps = 1000;
+  const times = Float64Array.from({ length: steps }, (_, i) => i * 1000);
+  const values = Float32Array.from({ length: steps * 2 }, (_, k) => Math.sin((2 * Math.PI * Math.floor(k / 2)) / (k % 2 ? 17 : 11)) + 0.05 * (k % 7));
+  const { detector } = await trainEnsemble(sineWindows(120, 24, 2, 5), spec, 2);
+  const coarse = (await trainCoarseDetector(spec, 2, times, values, 2))?.detector;
+  assert.ok(detector instanceof EnsembleDetector && detector.members.length === 2);
+  assert.ok(coarse instanceof EnsembleDetector, 'the coarse scale is a conv1d ensemble too');
+  assert.equal(coarse.manifest.architecture.kind, 'conv1d');
+  const target = path.join(dir, 'learned');
+  await saveLearnedModel(target, { detector, coarse });
+  const loaded = await loadLearnedModel(target, { channels: ['a', 'b'] });
+  try {
+    assert.ok(loaded.detector instanceof EnsembleDetector && loaded.detector.members.length === 2);
+    assert.ok(loaded.detector.members.every((m) => m.manifest.architecture.kind === 'conv1d'));
+    const probe = sineWindows(6, 24, 2, 9);
+    assert.deepEqual(loaded.detector.score(probe).map((s) => s.score), detector.score(probe).map((s) => s.score));
+    assert.deepEqual(loaded.coarse?.score(probe).map((s) => s.score), coarse.score(probe).map((s) => s.score));
+  } finally {
+    loaded.detector.dispose();
+    loaded.coarse?.dispose();
+    detector.dispose();
+    coarse.dispose();
   }
 });
