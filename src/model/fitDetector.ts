@@ -63,8 +63,9 @@ export async function trainDetector(
   const matrix: WindowMatrix = { data: scaled, n: windows.length, inputSize };
 
   const kind = spec.architecture ?? 'dense';
-  // The native addon trains dense chains only; for another form tfjs must be ready to (and say so).
-  if (kind !== 'dense') await tfjsBackendFor(kind);
+  // The native addon trains dense chains only; for another form tfjs must be ready to (and say so), and the
+  // manifest records the tfjs backend that trained it.
+  const backend = kind === 'dense' ? spec.backend : await tfjsBackendFor(kind);
   const model = buildNetwork({ kind, inputSize, channels, encoderUnits: spec.encoderUnits, conv: spec.conv, latentUnits: spec.latentUnits, seed: spec.train.seed });
   const history = await trainAutoencoder(model, matrix, spec.train, onEpoch);
 
@@ -108,7 +109,7 @@ export async function trainDetector(
     },
     scoring: { metric: spec.metric, aggregate: spec.aggregate ?? 'mean' },
     calibration: null,
-    backend: spec.backend,
+    backend,
     versions: { anomalyd: spec.anomalydVersion, tfjs: tfjsVersion(), node: process.versions.node },
     createdAt: new Date().toISOString(),
     calibratedAt: null,

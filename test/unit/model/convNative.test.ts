@@ -45,6 +45,7 @@ test('conv1d on the native backend: trained and scored by tfjs (wasm), said once
   const spec = tinyDetectorSpec({ name: 'conv', stream, window, architecture: 'conv1d', conv: { filters: [8, 4], kernelSize: 5 } });
   const conv = await trainDetector(windows, spec);
   assert.equal(conv.detector.scorer.engine.kind, 'tfjs');
+  assert.equal(conv.detector.manifest.backend, 'wasm', 'the manifest names the backend that trained it');
   assert.equal(tfjs().getBackend(), 'wasm');
   assert.equal(currentBackend()?.name, 'native');
   assert.equal(currentBackend()?.tfjsBackend, 'wasm');
