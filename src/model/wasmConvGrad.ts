@@ -64,6 +64,11 @@ export function ensureWasmConvGradient(): void {
   }
 }
 
+/** A backend read as float32: wasm's readSync hands over a fresh Float32Array (a copy of its heap), used as it is. */
+function values(read: ArrayLike<number>): Float32Array {
+  return read instanceof Float32Array ? read : Float32Array.from(read);
+}
+
 /** The geometry computeConv2DInfo returns, the fields used here. */
 export interface ConvGeometry {
   readonly batchSize: number;
@@ -92,9 +97,9 @@ function filterGradKernel(args: KernelArgs<{ x: tf.TensorInfo; dy: tf.TensorInfo
   const g = geometry(x.shape, attrs.filterShape, attrs);
   const positions = g.batchSize * g.outHeight * g.outWidth;
   const taps = g.filterHeight * g.filterWidth * g.inChannels;
-  const xValues = Float32Array.from(backend.readSync(x.dataId));
+  const xValues = values(backend.readSync(x.dataId));
   if (positions * taps > MAX_COLS || g.outChannels < MIN_OUT_CHANNELS) {
-    return backend.makeOutput([...attrs.filterShape], 'float32', undefined, filterGradient(xValues, Float32Array.from(backend.readSync(dy.dataId)), g));
+    return backend.makeOutput([...attrs.filterShape], 'float32', undefined, filterGradient(xValues, values(backend.readSync(dy.dataId)), g));
   }
   const cols = backend.makeOutput([1, taps, positions], 'float32', undefined, im2colTransposed(xValues, g));
   try {
@@ -115,15 +120,15 @@ function inputGradKernel(args: KernelArgs<{ dy: tf.TensorInfo; filter: tf.Tensor
   const taps = g.filterHeight * g.filterWidth * g.inChannels;
   if (positions * taps > MAX_COLS) return undefined;
   if (g.outChannels < MIN_OUT_CHANNELS) {
-    const dx = inputGradient(Float32Array.from(backend.readSync(dy.dataId)), Float32Array.from(backend.readSync(filter.dataId)), g);
+    const dx = inputGradient(values(backend.readSync(dy.dataId)), values(backend.readSync(filter.dataId)), g);
     return backend.makeOutput([...attrs.inputShape], 'float32', undefined, dx);
   }
   const dyRows: tf.TensorInfo = { dataId: dy.dataId, shape: [1, positions, g.outChannels], dtype: 'float32' };
-  const weightsT = backend.makeOutput([1, g.outChannels, taps], 'float32', undefined, transpose(Float32Array.from(backend.readSync(filter.dataId)), taps, g.outChannels));
+  const weightsT = backend.makeOutput([1, g.outChannels, taps], 'float32', undefined, transpose(values(backend.readSync(filter.dataId)), taps, g.outChannels));
   let cols: tf.TensorInfo | undefined;
   try {
     cols = matMul({ inputs: { a: dyRows, b: weightsT }, backend, attrs: { transposeA: false, transposeB: false } });
-    return backend.makeOutput([...attrs.inputShape], 'float32', undefined, col2im(Float32Array.from(backend.readSync(cols.dataId)), g));
+    return backend.makeOutput([...attrs.inputShape], 'float32', undefined, col2im(values(backend.readSync(cols.dataId)), g));
   } finally {
     backend.disposeData(weightsT.dataId);
     if (cols) backend.disposeData(cols.dataId);
