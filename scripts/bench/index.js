@@ -3,7 +3,8 @@
 // user would pick, measured side by side in one run on this machine (issue 7). Everything runs on loopback,
 // every wait has a deadline, every process and temp dir it starts is removed at the end.
 //
-// Sections (--only picks some): scoring, training (tfjs through anomalyd's own code vs PyTorch), startup,
+// Sections (--only picks some): scoring, training (tfjs through anomalyd's own code vs PyTorch), conv1d (the
+// convolutional autoencoder's scoring and training beside the dense model's), startup,
 // ingest (bare mqtt.js subscriber vs the daemon, QoS 1 and 0), latency (anomalous window -> webhook), memory
 // (RSS with 1k and 10k streams), latency_retrain (the latency run again while the daemon retrains the model of
 // the background streams, one retrain after another). --quick runs every section with small sizes (a smoke run, not a measurement).
@@ -16,7 +17,7 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 const L = require('./lib');
 
-const SECTIONS = ['scoring', 'training', 'startup', 'ingest', 'latency', 'latency_retrain', 'memory'];
+const SECTIONS = ['scoring', 'training', 'conv1d', 'startup', 'ingest', 'latency', 'latency_retrain', 'memory'];
 
 const { values: argv } = parseArgs({
   options: {
@@ -69,6 +70,7 @@ const monotonic = () => Number(process.hrtime.bigint()) / 1e9;
 const result = {
   scoring: { backend: null, wps_b1: null, wps_b256: null, torch_wps_b256: null, ratio_vs_torch: null },
   training: { backend: null, wps: null, torch_wps: null, ratio_vs_torch: null },
+  conv1d: { backend: null, tfjs_backend: null, scoring_wps_b1: null, scoring_wps_b256: null, training_wps: null },
   ingest: { raw_mps_qos1: null, daemon_mps_qos1: null, ratio: null, raw_mps_qos0: null, daemon_mps_qos0: null },
   latency_ms: { p50: null, p99: null },
   latency_during_retrain_ms: { p50: null, p99: null },
@@ -82,8 +84,8 @@ let failures = 0;
 // ---------------------------------------------------------------------------------------------------------------
 // scoring and training
 
-async function modelBench(skip) {
-  const args = [path.join(__dirname, 'modelBench.js'), ...(quick ? ['--quick'] : []), '--skip', skip];
+async function modelBench(skip, architecture = 'dense') {
+  const args = [path.join(__dirname, 'modelBench.js'), ...(quick ? ['--quick'] : []), '--skip', skip, '--architecture', architecture];
   const env = { TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1', OMP_NUM_THREADS: '1' };
   const [cmd, cmdArgs] = hasTaskset ? ['taskset', ['-c', CPU, process.execPath, ...args]] : [process.execPath, args];
   const r = await L.runCapture(cmd, cmdArgs, { timeoutMs: 600_000, verbose, env });
@@ -149,6 +151,7 @@ async function sectionModels() {
       ['ratio b1 / torch', result.scoring.ratio_vs_torch_b1],
     ]);
   }
+  denseFigures = { scoring: tfScore && tfScore.scoring, training: tfTrain && tfTrain.training };
   if (tfTrain) {
     const s = tfTrain.training;
     const t = torch.ok ? torch.training : null;
@@ -169,6 +172,47 @@ async function sectionModels() {
       ['ratio', result.training.ratio_vs_torch],
     ]);
   }
+}
+
+// The dense model's figures of this run (sectionModels), for the conv1d section to stand beside.
+let denseFigures = { scoring: null, training: null };
+
+/**
+ * conv1d: the convolutional autoencoder's scoring and training speed, in the same child process harness as the
+ * dense model's (same windows, one core), beside the dense figures of this run; measured here when the scoring
+ * and training sections did not run.
+ */
+async function sectionConv1d() {
+  const dense = {
+    scoring: denseFigures.scoring ?? (await modelBench('training')).scoring,
+    training: denseFigures.training ?? (await modelBench('scoring')).training,
+  };
+  const score = await modelBench('training', 'conv1d');
+  const train = await modelBench('scoring', 'conv1d');
+  const s = score.scoring;
+  const t = train.training;
+  Object.assign(result.conv1d, {
+    backend: score.backend,
+    tfjs_backend: score.tfjs_backend,
+    engine: score.engine,
+    model: score.layers,
+    scoring_wps_b1: L.round(s.wps_b1, 0),
+    scoring_wps_b256: L.round(s.wps_b256, 0),
+    training_wps: L.round(t.wps, 0),
+    training_epoch_s: t.epoch_s.map((x) => L.round(x, 3)),
+    dense_scoring_wps_b256: L.round(dense.scoring.wps_b256, 0),
+    dense_training_wps: L.round(dense.training.wps, 0),
+    scoring_ratio_vs_dense: L.round(s.wps_b256 / dense.scoring.wps_b256, 3),
+    training_ratio_vs_dense: L.round(t.wps / dense.training.wps, 3),
+  });
+  L.table(`conv1d beside dense (windows/s, D = 140 as 140 steps x 1 channel, one core; conv1d on tfjs ${score.tfjs_backend})`, [
+    ['backend selected', score.backend],
+    ['conv1d scoring batch 1', s.wps_b1],
+    ['conv1d scoring batch 256', s.wps_b256],
+    ['dense scoring batch 256', dense.scoring.wps_b256],
+    ['conv1d training', t.wps],
+    ['dense training', dense.training.wps],
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -826,6 +870,7 @@ async function main() {
     }
   };
   if (only.has('scoring') || only.has('training')) await run('scoring/training', sectionModels);
+  if (only.has('conv1d')) await run('conv1d', sectionConv1d);
   if (only.has('startup')) await run('startup', sectionStartup);
   if (only.has('ingest')) await run('ingest', sectionIngest);
   if (only.has('latency')) await run('latency', sectionLatency);

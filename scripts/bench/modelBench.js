@@ -7,13 +7,17 @@
 //   cpu); ANOMALYD_BACKEND forces one, as for the daemon (ANOMALYD_NATIVE=0 skips the addon,
 //   ANOMALYD_NATIVE_KERNELS=avx2|generic picks its kernel set). The orchestrator pins this process to one core (taskset) and sets
 //   TF_NUM_INTRAOP_THREADS/TF_NUM_INTEROP_THREADS=1 for tfjs-node.
-// - Scoring: the design's model D = 140, 140-128-64-16-64-128-140 (buildAutoencoder with encoder [128, 64] and
+// - Scoring: the design's model D = 140, 140-128-64-16-64-128-140 (buildNetwork dense, encoder [128, 64] and
 //   latent 16), through Scorer.score (the call the daemon's Detector makes: tensor from a Float32Array,
 //   predict, per-value squared error, per-channel sums, shares, window scores back in JS), channels 1,
 //   max_channel aggregate. Windows per second at batch 1 and 256; best of `rounds` rounds of `seconds` each.
 // - Training: trainAutoencoder (the function `anomalyd train` and auto-learning use) on 20,000 windows, batch
 //   256, Adam, BCE, gaussian input noise only, no validation split; per-epoch times from its onEpoch callback;
 //   the first epoch is warm-up, the median of the others is reported.
+// - --architecture conv1d: the same windows (140 steps of one channel, like an ECG beat) through the
+//   convolutional autoencoder with the config defaults (conv_filters [32, 16], kernel_size 7, latent 16), built by
+//   buildNetwork. It is computed by tfjs whatever the backend (with the native addon selected tfjs moves to wasm:
+//   tfjsBackendFor), so `tfjs_backend` says which.
 'use strict';
 const path = require('node:path');
 const { parseArgs } = require('node:util');
@@ -30,6 +34,7 @@ async function main() {
       'train-windows': { type: 'string' },
       epochs: { type: 'string' },
       skip: { type: 'string', default: '' },
+      architecture: { type: 'string', default: 'dense' },
     },
   });
   const quick = values.quick;
@@ -40,20 +45,27 @@ async function main() {
   const skip = new Set(values.skip.split(',').filter(Boolean));
 
   const tf = require('@tensorflow/tfjs');
-  const { selectBackend } = dist('model/backend.js');
-  const { buildAutoencoder } = dist('model/autoencoder.js');
+  const { selectBackend, tfjsBackendFor } = dist('model/backend.js');
+  const { buildNetwork } = dist('model/network.js');
   const { Scorer } = dist('model/scorer.js');
   const { trainAutoencoder } = dist('model/train.js');
 
   const backend = await selectBackend('auto');
   const D = 140;
-  const arch = { inputSize: D, encoderUnits: [128, 64], latentUnits: 16, seed: 42 };
+  const conv = values.architecture === 'conv1d';
+  if (!conv && values.architecture !== 'dense') throw new Error(`--architecture must be dense or conv1d (got ${values.architecture})`);
+  const arch = conv
+    ? { kind: 'conv1d', inputSize: D, channels: 1, encoderUnits: [], conv: { filters: [32, 16], kernelSize: 7 }, latentUnits: 16, seed: 42 }
+    : { kind: 'dense', inputSize: D, channels: 1, encoderUnits: [128, 64], latentUnits: 16, seed: 42 };
+  const tfjsBackend = conv ? await tfjsBackendFor('conv1d') : null;
   const data = syntheticWindows(Math.max(trainWindows, 256 * 8), D, 7);
-  const out = { backend: backend.name, kernels: backend.kernels ?? null, tfjs: backend.tfjsVersion, skipped: backend.skipped, input: D, layers: '140-128-64-16-64-128-140' };
+  const layers = conv ? '140x1 conv1d 32,16 (k7, s2) - dense 16 - upsample+conv 32,1 (k7)' : '140-128-64-16-64-128-140';
+  const out = { backend: backend.name, architecture: arch.kind, tfjs_backend: tfjsBackend, kernels: backend.kernels ?? null, tfjs: backend.tfjsVersion, skipped: backend.skipped, input: D, layers };
 
   if (!skip.has('scoring')) {
-    const model = buildAutoencoder(arch);
+    const model = buildNetwork(arch);
     const scorer = new Scorer(model, { channels: 1, metric: 'mse', aggregate: 'max_channel', maxBatch: 1024 });
+    out.engine = scorer.engine.kind;
     const rate = (batch) => {
       const nBatches = Math.max(1, Math.min(64, Math.floor(data.n / batch)));
       const mats = Array.from({ length: nBatches }, (_, i) => ({ data: data.data.subarray(i * batch * D, (i + 1) * batch * D), n: batch, inputSize: D }));
@@ -79,7 +91,7 @@ async function main() {
   }
 
   if (!skip.has('training')) {
-    const model = buildAutoencoder(arch);
+    const model = buildNetwork(arch);
     const windows = { data: data.data.subarray(0, trainWindows * D), n: trainWindows, inputSize: D };
     const ends = [];
     const t0 = Date.now();

@@ -10,7 +10,7 @@ import { ConfigError, errorMessage } from '../core/errors';
 import { RefusalAlert, REFUSALS_QUIET_MS, REFUSALS_TO_PAGE } from '../core/refusalAlert';
 import { StallSummary } from '../core/stallSummary';
 import type { ComponentContext } from '../core/context';
-import { selectBackend, type BackendInfo } from '../model/backend';
+import { onBackendNotice, selectBackend, type BackendInfo } from '../model/backend';
 import type { Detector } from '../model/detector';
 import type { DetectorSpec } from '../model/fitDetector';
 import { Pipeline, type StreamBinding } from '../pipeline/pipeline';
@@ -163,6 +163,8 @@ export class Daemon {
       tfjs: this.backend.tfjsVersion,
       skipped: this.backend.skipped.join('; ') || undefined,
     });
+    // Per model: one of an architecture the selected backend does not run (conv1d on the native addon) says so here.
+    onBackendNotice((message) => this.log.info(message));
 
     this.state = new StateStore(this.ctx('state'), c.state_dir);
     const store = this.state;

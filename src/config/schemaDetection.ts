@@ -54,13 +54,25 @@ export const noiseSchema = section(
 
 export const trainingSchema = section(
   {
+    architecture: oneOf(
+      ['dense', 'conv1d'] as const,
+      "The autoencoder's form. dense: fully connected layers (encoder_units, latent_units). conv1d: 1-D convolutions over the window's time axis with the channels as input channels (conv_filters, kernel_size, each halving the steps), a dense bottleneck of latent_units, a mirrored decoder (upsampling and convolutions); it sees local shapes wherever they occur in the window. conv1d models are computed by tfjs (wasm where it loads), also when the native addon is the selected backend, and score and train far slower than dense ones there (docs/benchmarks.md).",
+      'dense',
+    ),
+    conv_filters: Type.Array(Type.Integer({ minimum: 1, maximum: 1024, description: 'Filters of one convolution layer.' }), {
+      minItems: 1,
+      maxItems: 6,
+      default: [32, 16],
+      description: 'architecture conv1d: filters of the encoder convolutions, outermost first; each has stride 2 (halves the steps, rounding up) and the decoder mirrors them. The window needs at least 2^layers samples.',
+    }),
+    kernel_size: Type.Integer({ minimum: 1, maximum: 255, default: 7, description: 'architecture conv1d: taps of every convolution along the time axis; at most the window size.' }),
     encoder_units: Type.Array(Type.Integer({ minimum: 1, maximum: 8192, description: 'Units of one dense encoder layer.' }), {
       minItems: 0,
       maxItems: 8,
       default: [128, 64],
-      description: 'Units of the dense encoder layers, outermost first; the decoder mirrors them. [] = the shallow form: one layer each side (input -> bottleneck -> output).',
+      description: 'Units of the dense encoder layers, outermost first; the decoder mirrors them. [] = the shallow form: one layer each side (input -> bottleneck -> output). Not used by architecture conv1d.',
     }),
-    latent_units: Type.Integer({ minimum: 1, maximum: 4096, default: 16, description: 'Units of the bottleneck layer; at most the last encoder layer.' }),
+    latent_units: Type.Integer({ minimum: 1, maximum: 4096, default: 16, description: 'Units of the bottleneck layer; at most the last encoder layer (dense), below window size x channels (both forms).' }),
     loss: oneOf(['bce', 'mse'] as const, 'Reconstruction loss: binary cross-entropy on [0,1]-scaled data, or mean squared error.', 'bce'),
     score_aggregate: oneOf(
       ['mean', 'max_channel'] as const,

@@ -1,5 +1,6 @@
 // Rules that span several fields and so cannot live in the JSON Schema: topic filters and their templates, model
 // references, unique names, min <= max pairs, and detection settings after overrides are applied.
+import { convWindowProblem } from '../core/convShape';
 import { parseSharedFilter } from '../core/shard';
 import { windowOptionProblems, type WindowOptions } from '../core/window';
 import { autoLearnDetection, configuredModel, streamDetection, windowOptions } from './detection';
@@ -239,7 +240,7 @@ function checkBottleneck(eff: DetectionConfig, channels: number, entry: Layer, p
   if (eff.training.latent_units < input) return;
   // Wider than the last encoder layer is reported already (checkDetection), at the same key.
   const lastEncoder = eff.training.encoder_units[eff.training.encoder_units.length - 1] ?? Infinity;
-  if (eff.training.latent_units > lastEncoder) return;
+  if (eff.training.architecture === 'dense' && eff.training.latent_units > lastEncoder) return;
   const written = [['training', 'latent_units'], ['window', 'size']].find((f) => get(entry.values, f) !== undefined);
   const at = [...entry.at, ...(written ?? ['channels'])];
   problems.add(
@@ -290,10 +291,17 @@ function checkDetection(layers: Layer[], eff: DetectionConfig, problems: Problem
   const lastEncoder = training.encoder_units[training.encoder_units.length - 1] ?? Infinity;
   rule(
     [['training', 'latent_units'], ['training', 'encoder_units']],
-    training.latent_units <= lastEncoder,
+    training.architecture !== 'dense' || training.latent_units <= lastEncoder,
     `latent_units (${training.latent_units}) must not exceed the last encoder layer (${lastEncoder}): the bottleneck must be narrowest`,
     undefined,
   );
+  if (training.architecture === 'conv1d') {
+    // The builder's own rule (model/convAutoencoder.ts), so validate refuses what training would.
+    const problem = convWindowProblem(window.size, { filters: training.conv_filters, kernelSize: training.kernel_size });
+    // Named at the convolution setting at fault (the window size where a later layer shortens the window).
+    const setting = window.size < training.kernel_size ? 'kernel_size' : 'conv_filters';
+    rule([['training', setting], ['window', 'size'], ['training', 'architecture']], problem === undefined, problem ?? '', undefined);
+  }
   rule(
     [['calibration', 'pot', 'q'], ['calibration', 'pot', 'initial_quantile']],
     calibration.pot.q < 1 - calibration.pot.initial_quantile,

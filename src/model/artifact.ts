@@ -1,18 +1,20 @@
 // Model artifact I/O: model.json + weights.bin in the standard tfjs layers format (so tfjs-node's file://
 // loader and the tfjs converter read it too) plus manifest.json. Written by hand because the pure-JS tfjs
 // packages have no file-system handler; only tfjs-node ships one, and it is optional here. With the native
-// addon scoring, a plain dense chain is read without tfjs (denseArtifact.ts); every other model, and every
-// model on the tfjs backends, is built by tfjs, loaded then.
+// addon scoring, a plain dense chain is read without tfjs (denseArtifact.ts); every other model (conv1d), and
+// every model on the tfjs backends, is built by tfjs, loaded then. A conv1d model is stock tfjs layers, so it
+// saves and loads through the same code.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { errorMessage, ModelError } from '../core/errors';
 import { tmpNameFor } from '../core/tmpName';
+import { tfjsBackendFor } from './backend';
 import { readDenseAutoencoder } from './denseArtifact';
 import { DenseAutoencoder, disposeModel, modelInputSize, modelOutputSize, type AutoencoderModel, type ModelJsonHead, type WeightSpec } from './denseNetwork';
 import { nativeScoringSelected } from './engine';
-import { checkManifest, type Manifest } from './manifest';
+import { architectureOf, checkManifest, type Manifest } from './manifest';
 import { tfjs, tfjsVersion } from './tfjs';
 
 export const MODEL_FILE = 'model.json';
@@ -96,7 +98,10 @@ export async function loadArtifact(dir: string): Promise<LoadedArtifact> {
   }
   let model: AutoencoderModel;
   try {
-    model = (nativeScoringSelected() ? readDenseAutoencoder(modelJson, specs, weights) : undefined) ?? (await loadWithTfjs(modelJson, specs, weights));
+    const native = nativeScoringSelected() ? readDenseAutoencoder(modelJson, specs, weights) : undefined;
+    // A model the addon cannot run (conv1d) is computed by tfjs, which must be ready to do so (and say it).
+    if (!native && nativeScoringSelected()) await tfjsBackendFor(architectureOf(manifest));
+    model = native ?? (await loadWithTfjs(modelJson, specs, weights));
   } catch (err) {
     throw new ModelError(`Model '${dir}': cannot build the network from ${MODEL_FILE}: ${errorMessage(err)}`);
   }

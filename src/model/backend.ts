@@ -6,9 +6,12 @@
 // its cpu backend only where a model is built or trained, or is of another architecture (tfjs.ts). Then the
 // WebAssembly backend (SIMD; about 35x the pure-JS cpu backend for the design's model at batch 256), and the
 // cpu backend as the last resort. The choice is logged by the caller and exported as model_info{backend}.
+// The choice is per process, the engine per model: a model the addon does not run (conv1d) is computed by tfjs
+// whatever was selected (engine.ts), and with the addon selected tfjs then moves to wasm (tfjsBackendFor).
 import { errorMessage } from '../core/errors';
 import { loadNativeAddon } from './nativeAddon';
 import { preferTfjsCpuBackend, tfjs, tfjsVersion } from './tfjs';
+import { ensureWasmConvGradient } from './wasmConvGrad';
 
 export type BackendName = 'tensorflow' | 'native' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendName;
@@ -47,7 +50,9 @@ async function tryWasm(): Promise<string | undefined> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('@tensorflow/tfjs-backend-wasm');
-    return (await tfjs().setBackend('wasm')) ? undefined : 'wasm backend did not initialise';
+    if (!(await tfjs().setBackend('wasm'))) return 'wasm backend did not initialise';
+    ensureWasmConvGradient();
+    return undefined;
   } catch (err) {
     return `wasm backend not available (${firstLine(err)})`;
   }
@@ -98,4 +103,40 @@ const TRY: Record<BackendName, () => Promise<string | undefined>> = { tensorflow
 
 export function currentBackend(): BackendInfo | undefined {
   return selected;
+}
+
+/** Where the model layer's notices go (a model computed by another engine than the selected backend): stderr
+ * unless the daemon routes them to its log. */
+let notify: (message: string) => void = (message) => process.stderr.write(`${message}\n`);
+const noticed = new Set<string>();
+
+export function onBackendNotice(listener: (message: string) => void): void {
+  notify = listener;
+}
+
+let movedToWasm: Promise<string> | undefined;
+
+/**
+ * Readies tfjs to compute a model of an architecture the native addon does not run (conv1d), and returns the tfjs
+ * backend that will. With the addon selected, tfjs sits on its plain cpu backend, which only held weights so
+ * far and trains a conv1d model at tens of windows per second; it moves to wasm (about 5x faster at scoring, and
+ * trainable with wasmConvGrad.ts) once per process, and says so once per architecture. Tensors made on cpu
+ * before move over when next used. Other selections compute every model on tfjs already.
+ */
+export async function tfjsBackendFor(architecture: string): Promise<string> {
+  const current = selected;
+  if (current?.name !== 'native') return tfjs().getBackend();
+  movedToWasm ??= (async () => {
+    const problem = await tryWasm();
+    const backend = tfjs().getBackend();
+    selected = { ...current, tfjsBackend: backend };
+    if (problem !== undefined) notify(`tfjs stays on its ${backend} backend for models the native addon does not run: ${problem}.`);
+    return backend;
+  })();
+  const backend = await movedToWasm;
+  if (!noticed.has(architecture)) {
+    noticed.add(architecture);
+    notify(`Models of architecture ${architecture} are scored and trained by tfjs (${backend}): the native addon runs dense models only.`);
+  }
+  return backend;
 }

@@ -3,13 +3,15 @@
 // daemon's auto-learning, so every path builds models the same way.
 import { calibrate, type CalibrationMethod } from '../core/calibration';
 import { fitScaler, scaleInto } from '../core/scaling';
+import { CONV_STRIDE, type ConvLayers } from '../core/convShape';
 import type { StreamSpec, Window } from '../core/types';
 import { chooseChannelTransforms, isIdentity, transformWindows, type ChannelTransforms, type WindowTransform } from '../core/windowTransform';
 import type { WindowOptions } from '../core/window';
 import { sha256 } from './artifact';
-import { buildAutoencoder } from './autoencoder';
+import { tfjsBackendFor } from './backend';
 import { Detector } from './detector';
 import { MANIFEST_FORMAT, type ChannelSummary, type Manifest } from './manifest';
+import { buildNetwork, type ArchitectureKind } from './network';
 import type { ScoreAggregate, ScoreMetric } from './scorer';
 import { tfjsVersion } from './tfjs';
 import { trainAutoencoder, type EpochReport, type TrainOptions, type TrainingHistory, type WindowMatrix } from './train';
@@ -18,7 +20,10 @@ export interface DetectorSpec {
   readonly name: string;
   readonly stream: StreamSpec;
   readonly window: WindowOptions;
+  /** The network's form (default dense): `encoderUnits` shape a dense one, `conv` a conv1d one. */
+  readonly architecture?: ArchitectureKind;
   readonly encoderUnits: readonly number[];
+  readonly conv?: ConvLayers;
   readonly latentUnits: number;
   readonly scaleMargin: number;
   /** Applied to each raw window before scaling (default 'none'); 'auto' chooses per channel from these windows. */
@@ -57,7 +62,11 @@ export async function trainDetector(
   const clipped = scaleInto(scaler, input, channels, scaled);
   const matrix: WindowMatrix = { data: scaled, n: windows.length, inputSize };
 
-  const model = buildAutoencoder({ inputSize, encoderUnits: spec.encoderUnits, latentUnits: spec.latentUnits, seed: spec.train.seed });
+  const kind = spec.architecture ?? 'dense';
+  // The native addon trains dense chains only; for another form tfjs must be ready to (and say so), and the
+  // manifest records the tfjs backend that trained it.
+  const backend = kind === 'dense' ? spec.backend : await tfjsBackendFor(kind);
+  const model = buildNetwork({ kind, inputSize, channels, encoderUnits: spec.encoderUnits, conv: spec.conv, latentUnits: spec.latentUnits, seed: spec.train.seed });
   const history = await trainAutoencoder(model, matrix, spec.train, onEpoch);
 
   const manifest: Manifest = {
@@ -69,8 +78,11 @@ export async function trainDetector(
     ...(!isIdentity(transform) ? { transform } : {}),
     scaler: { ...scaler, margin: spec.scaleMargin },
     architecture: {
+      // Absent means dense: manifests from before conv1d existed are dense models.
+      ...(kind !== 'dense' ? { kind } : {}),
       inputSize,
-      encoderUnits: [...spec.encoderUnits],
+      encoderUnits: kind === 'dense' ? [...spec.encoderUnits] : [],
+      ...(kind === 'conv1d' && spec.conv ? { conv: { filters: [...spec.conv.filters], kernelSize: spec.conv.kernelSize, stride: CONV_STRIDE } } : {}),
       latentUnits: spec.latentUnits,
       hiddenActivation: 'relu',
       outputActivation: 'sigmoid',
@@ -97,7 +109,7 @@ export async function trainDetector(
     },
     scoring: { metric: spec.metric, aggregate: spec.aggregate ?? 'mean' },
     calibration: null,
-    backend: spec.backend,
+    backend,
     versions: { anomalyd: spec.anomalydVersion, tfjs: tfjsVersion(), node: process.versions.node },
     createdAt: new Date().toISOString(),
     calibratedAt: null,

@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '../core/errors';
 import type { Window } from '../core/types';
 import { stepsOfWindows } from '../core/pooledSteps';
-import { selectBackend, type BackendPreference } from './backend';
+import { onBackendNotice, selectBackend, type BackendPreference } from './backend';
 import { trainCoarseDetector } from './coarseModel';
 import type { Detector } from './detector';
 import { trainEnsemble } from './ensemble';
@@ -47,6 +47,9 @@ function niceThisThread(nice: number): void {
 
 async function run(job: LearnJob): Promise<LearnResult> {
   if (job.nice !== undefined && job.nice > 0) niceThisThread(job.nice);
+  // The main thread says where a model is computed when it loads the learned model; a line from here would reach
+  // its stderr unformatted.
+  onBackendNotice(() => undefined);
   const backend = await selectBackend(job.backend);
   const spec = { ...job.spec, backend: backend.name };
   const ensemble = job.ensemble ?? 1;

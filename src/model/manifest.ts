@@ -5,6 +5,7 @@ import type { ScalerParams } from '../core/scaling';
 import { WINDOW_TRANSFORMS, type ChannelTransforms, type WindowTransform } from '../core/windowTransform';
 import { ModelError } from '../core/errors';
 import { windowOptionProblems } from '../core/window';
+import { ARCHITECTURE_KINDS, type ArchitectureKind } from './network';
 import type { NoiseOptions } from './noise';
 import type { ScoreAggregate, ScoreMetric } from './scorer';
 import type { LossName } from './train';
@@ -38,8 +39,13 @@ export interface Manifest {
   readonly transform?: ChannelTransforms;
   readonly scaler: ScalerParams & { readonly margin: number };
   readonly architecture: {
+    /** The network's form; absent (every manifest from before conv1d) means dense. */
+    readonly kind?: ArchitectureKind;
     readonly inputSize: number;
+    /** Dense encoder layers; [] for the shallow dense form and for conv1d. */
     readonly encoderUnits: readonly number[];
+    /** conv1d only: encoder filters (outermost first), kernel taps and stride along the time axis. */
+    readonly conv?: { readonly filters: readonly number[]; readonly kernelSize: number; readonly stride: number };
     readonly latentUnits: number;
     readonly hiddenActivation: 'relu';
     readonly outputActivation: 'sigmoid';
@@ -101,6 +107,11 @@ export function checkManifest(value: unknown, where: string): Manifest {
   } else if (w && isPositiveInt(w.size) && a.inputSize !== w.size * nCh) {
     problems.push(`architecture.inputSize ${a.inputSize} != window.size ${w.size} x ${nCh} channels`);
   }
+  if (a?.kind !== undefined && !ARCHITECTURE_KINDS.includes(a.kind)) {
+    problems.push(`architecture.kind must be ${ARCHITECTURE_KINDS.join(' or ')} (got ${String(a.kind)}): a model from a newer anomalyd?`);
+  } else if (a?.kind === 'conv1d' && !validConv(a.conv)) {
+    problems.push('architecture.conv must give filters (positive integers), kernelSize and stride for a conv1d model');
+  }
   if (m.transform !== undefined && !validTransform(m.transform, nCh)) problems.push(`transform must be none, demean or diff, or a list of those with one entry per channel (${nCh})`);
   if (!m.scoring || !['mse', 'mae', 'bce'].includes(m.scoring.metric)) problems.push('scoring.metric must be mse, mae or bce');
   if (m.scoring?.aggregate !== undefined && !['mean', 'max_channel'].includes(m.scoring.aggregate)) {
@@ -132,6 +143,16 @@ export function assertCompatible(m: Manifest, use: ModelUse, modelDir: string): 
   if (differences.length > 0) {
     throw new ModelError(`Model '${modelDir}' does not match: ${differences.join('; ')}`);
   }
+}
+
+function validConv(c: unknown): boolean {
+  const conv = c as { filters?: unknown; kernelSize?: unknown; stride?: unknown } | undefined;
+  return typeof conv === 'object' && conv !== null && Array.isArray(conv.filters) && conv.filters.length > 0 && conv.filters.every(isPositiveInt) && isPositiveInt(conv.kernelSize) && isPositiveInt(conv.stride);
+}
+
+/** The network's form a manifest records (dense when it says none). */
+export function architectureOf(m: Manifest): ArchitectureKind {
+  return m.architecture.kind ?? 'dense';
 }
 
 function validTransform(t: unknown, channels: number): boolean {

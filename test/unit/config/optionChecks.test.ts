@@ -23,6 +23,7 @@ import { shardOwnership } from '../../../src/core/shard';
 import { WindowBuffer } from '../../../src/core/window';
 import { BoundedQueue } from '../../../src/pipeline/boundedQueue';
 import { buildAutoencoder } from '../../../src/model/autoencoder';
+import { buildConvAutoencoder } from '../../../src/model/convAutoencoder';
 import { trainEnsemble } from '../../../src/model/ensemble';
 import { trainAutoencoder } from '../../../src/model/train';
 import { ROOT } from './helpers';
@@ -64,6 +65,13 @@ const training = (key: string, value: string): string => `defaults:\n  training:
 /** An auto-learning subscription with these channels and window lines. */
 const autoSub = (channels: string, extra = ''): string =>
   `subscriptions:\n  - topic: plant/+/t\n    template: plant/{asset}/t\n    stream: '{asset}'\n    decoder: json\n    model: auto\n    channels: ${channels}\n${extra}`;
+
+/** defaults with architecture conv1d and these training lines (and window lines). */
+const convTraining = (line: string, windowLine?: string): string =>
+  `defaults:\n${windowLine ? `  window:\n    ${windowLine}\n    hop: 4\n` : ''}  training:\n    architecture: conv1d\n    ${line}\n`;
+/** The conv1d network the daemon would build for a window of `steps` x `channels` with the default training but `over`. */
+const conv = (steps: number, channels: number, over: { filters?: number[]; kernelSize?: number }) =>
+  buildConvAutoencoder({ inputSize: steps * channels, channels, conv: { filters: over.filters ?? [...T.conv_filters], kernelSize: over.kernelSize ?? T.kernel_size }, latentUnits: T.latent_units, seed: 1 });
 
 const machine = (over: Partial<typeof A>) => (): unknown => new AlertStateMachine(alertOptions({ ...A, ...over }, ID));
 const filter = (over: Partial<typeof L>) => (): unknown => newScoreFilter({ ...C, likelihood: { ...L, enabled: true, ...over } });
@@ -287,6 +295,36 @@ const ROWS: readonly Row[] = [
       },
     ],
   },
+  {
+    file: 'src/model/convAutoencoder.ts',
+    match: 'Input size, channels, latent units, kernel size and filters must be positive integers',
+    cases: [
+      { yaml: training('conv_filters', '[0]'), path: 'defaults.training.conv_filters[0]', construct: () => conv(W.size, 1, { filters: [0] }) },
+      { yaml: training('kernel_size', '0'), path: 'defaults.training.kernel_size', construct: () => conv(W.size, 1, { kernelSize: 0 }) },
+    ],
+  },
+  { file: 'src/model/convAutoencoder.ts', match: 'is not a whole number of steps', cases: 'the input size is window size x channels by construction (fitDetector.ts)' },
+  {
+    file: 'src/model/convAutoencoder.ts',
+    match: 'Convolutional autoencoder: ${problem}',
+    cases: [
+      { yaml: convTraining('kernel_size: 65'), path: 'defaults.training.kernel_size', construct: () => conv(W.size, 1, { kernelSize: 65 }) },
+      { yaml: convTraining('conv_filters: [4, 4, 4, 4, 4, 4]', 'size: 32'), path: 'defaults.training.conv_filters', construct: () => conv(32, 1, { filters: [4, 4, 4, 4, 4, 4] }) },
+      { yaml: `${convTraining('conv_filters: [4, 4, 4]')}${autoSub('[a]', '    window:\n      size: 6\n      hop: 3\n')}`, path: 'subscriptions[0].window.size', construct: () => conv(6, 1, { filters: [4, 4, 4] }) },
+    ],
+  },
+  {
+    file: 'src/model/convAutoencoder.ts',
+    match: 'The bottleneck (${opts.latentUnits})',
+    cases: [
+      {
+        yaml: `${convTraining('kernel_size: 3')}${autoSub('[a]', '    window:\n      size: 8\n      hop: 4\n')}`,
+        path: 'subscriptions[0].window.size',
+        construct: () => conv(8, 1, { kernelSize: 3 }),
+      },
+    ],
+  },
+  { file: 'src/model/network.ts', match: 'needs its convolution layers', cases: 'detectorSpec (app/detection.ts) always passes conv_filters and kernel_size' },
   {
     file: 'src/model/train.ts',
     match: 'trimFraction must be',
