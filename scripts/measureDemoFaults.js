@@ -33,7 +33,7 @@ async function main() {
   const { alertSettings, windowOptions, newScoreFilter, sensorCheckOptions } = dist('app/detection.js');
   const { SensorCheck } = dist('core/sensorCheck.js');
   const { replayThroughPipeline } = dist('offline/streamReplay.js');
-  const { nthFault, PUMP_FAULT_KINDS } = dist('simulator/faults.js');
+  const { faultsBefore, PUMP_FAULT_KINDS } = dist('simulator/faults.js');
   const { simAssets, pumpSamples, PUMP_CHANNELS } = dist('simulator/signals.js');
 
   await selectBackend();
@@ -46,12 +46,7 @@ async function main() {
   const startMs = Date.parse('2026-03-02T00:00:00Z');
   const durationMs = Number(values.hours) * 3600_000;
   const plan = { seed, assets: assets.length, channels: PUMP_CHANNELS.length, kinds: PUMP_FAULT_KINDS, startMs, everyMs: Number(values.every) * 1000, durationMs: Number(values.duration) * 1000 };
-  const faults = [];
-  for (let n = 0; plan.everyMs > 0; n++) {
-    const f = nthFault(plan, n);
-    if (f.startMs >= startMs + durationMs) break;
-    faults.push(f);
-  }
+  const faults = faultsBefore(plan, startMs + durationMs);
   const slackMs = Number(values.slack) * 1000;
   const perKind = Object.fromEntries(PUMP_FAULT_KINDS.map((k) => [k, { faults: 0, detected: 0, delays_s: [] }]));
   let falseAlarms = 0;

@@ -56,7 +56,7 @@ async function main() {
   const { alertSettings, windowOptions, newScoreFilter, sensorCheckOptions } = dist('app/detection.js');
   const { SensorCheck } = dist('core/sensorCheck.js');
   const { replayThroughPipeline } = dist('offline/streamReplay.js');
-  const { nthFault, PUMP_FAULT_KINDS } = dist('simulator/faults.js');
+  const { faultsBefore, PUMP_FAULT_KINDS } = dist('simulator/faults.js');
   const { faultInjected } = dist('simulator/run.js');
   const { simAssets, pumpSamples, PUMP_CHANNELS, AssetSchedule, scheduleProblems } = dist('simulator/signals.js');
 
@@ -87,12 +87,7 @@ async function main() {
   const slackMs = Number(values.slack) * 1000;
   const plans = assets.map((a) => new AssetSchedule(a.seed, schedule));
   const plan = { seed, assets: assets.length, channels: C, kinds: PUMP_FAULT_KINDS, startMs, everyMs: Number(values.every) * 1000, durationMs: Number(values.duration) * 1000 };
-  const faults = [];
-  for (let n = 0; plan.everyMs > 0; n++) {
-    const f = nthFault(plan, n);
-    if (f.startMs >= startMs + durationMs) break;
-    if (faultInjected(f, plans[f.asset])) faults.push(f);
-  }
+  const faults = faultsBefore(plan, startMs + durationMs).filter((f) => faultInjected(f, plans[f.asset]));
   const t0 = Date.now();
 
   // Replays rows [from, to) of one asset's series through a model; returns the alert starts and the scores.

@@ -50,6 +50,17 @@ export function nthFault(plan: FaultPlan, n: number): ScheduledFault {
   };
 }
 
+/** The plan's faults that start before `endMs`, in order (none when the plan injects none: everyMs 0). */
+export function faultsBefore(plan: FaultPlan, endMs: number): ScheduledFault[] {
+  const out: ScheduledFault[] = [];
+  if (!(plan.everyMs > 0)) return out;
+  for (let n = 0; ; n++) {
+    const f = nthFault(plan, n);
+    if (f.startMs >= endMs) return out;
+    out.push(f);
+  }
+}
+
 /** Progress through a fault in [0, 1]. */
 export function faultProgress(f: SimFault, t: number): number {
   return Math.min(1, Math.max(0, (t - f.startMs) / Math.max(1, f.endMs - f.startMs)));

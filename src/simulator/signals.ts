@@ -10,6 +10,7 @@ export {
   PUMP_FAULT_KINDS,
   SENSOR_FAULT_KINDS,
   faultProgress,
+  faultsBefore,
   nthFault,
   type EcgFaultKind,
   type FaultKind,

@@ -9,6 +9,7 @@ import {
   assetSeed,
   ecgBeats,
   ecgSamples,
+  faultsBefore,
   nthFault,
   pumpPayload,
   pumpSamples,
@@ -137,6 +138,9 @@ void test('fault plan: pure in (seed, n), faults every interval on assets in ran
   const plan = { seed: 3, assets: 5, channels: 8, kinds: PUMP_FAULT_KINDS, startMs: T0, everyMs: 60_000, durationMs: 30_000 };
   const faults = Array.from({ length: 50 }, (_, n) => nthFault(plan, n));
   assert.deepEqual(nthFault(plan, 7), faults[7]);
+  assert.deepEqual(faultsBefore(plan, faults[49].startMs + 1), faults, 'faultsBefore lists the plan up to its end');
+  assert.deepEqual(faultsBefore(plan, faults[0].startMs), [], 'none before the first');
+  assert.deepEqual(faultsBefore({ ...plan, everyMs: 0 }, T0 + 3_600_000), [], 'a plan without faults');
   faults.forEach((f, n) => {
     assert.equal(f.startMs, T0 + (n + 1) * 60_000);
     assert.equal(f.endMs, f.startMs + 30_000);
