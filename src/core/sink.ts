@@ -21,6 +21,11 @@ export interface ScorePoint {
   readonly completeness: number;
   /** Channel name -> share of the reconstruction error. */
   readonly channelShares: Readonly<Record<string, number>>;
+  /**
+   * Channel name -> what the model expected (its reconstruction, in the channel's own units) for this window;
+   * absent where the stream does not compute it. Which sample it stands for is in docs/design.md.
+   */
+  readonly expected?: Readonly<Record<string, number>>;
 }
 
 /** Periodic health figures (`anomalyd_health`). */
