@@ -19,12 +19,14 @@ import { StallDetector } from '../core/stall';
 import { SensorCheck } from '../core/sensorCheck';
 import type { ComponentContext } from '../core/context';
 import type { StreamScoreFilter } from '../core/scoreFilter';
+import type { Calibration } from '../core/calibration';
 import type { Admission, StreamBinding } from '../pipeline/pipeline';
 import { admit, StreamAllowList, StreamRateBucket, type AdmissionRule } from '../core/streamAdmission';
 import type { StreamSamples } from '../sources/source';
 import type { Detector } from '../model/detector';
 import { CoarseScaleFilter } from '../model/coarseScale';
-import { alertOptions, newScoreFilter, sensorCheckOptions, windowOptions } from './detection';
+import { alertOptions, newScoreFilter, scoreFilterKey, sensorCheckOptions, windowOptions } from './detection';
+import type { CalibrationSource } from './detection';
 import { AUTO_PREFIX } from './models';
 import { streamModes } from '../config/modes';
 import { modeFilterKey } from '../pipeline/pipeline';
@@ -80,6 +82,8 @@ export interface BinderHooks {
    * new and would otherwise judge the first windows against the range of one window).
    */
   readonly learnedRange?: (model: string, channels: readonly string[]) => { readonly lo: readonly number[]; readonly hi: readonly number[] } | undefined;
+  /** The calibration of a loaded model (its manifest's): a SPOT filter (calibration.method spot) starts from its tail. */
+  readonly calibrationFor?: (model: string) => Calibration | null | undefined;
   /** A new score filter of one of a stream's modes, under its checkpoint key (`<stream>@<mode>`): continue it from the last checkpoint. */
   readonly restoreFilter?: (key: string, filter: StreamScoreFilter) => void;
 }
@@ -139,6 +143,11 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
   let rules = admissionRules(initial);
   const notify = hooks.notify ?? (() => undefined);
 
+  /** The calibration of `model` as loaded when a window of it is judged (SPOT filters). */
+  function calibrationOf(model: string): CalibrationSource {
+    return () => hooks.calibrationFor?.(model);
+  }
+
   /**
    * The stream's likelihood filter, fed the coarse time scale's scores once its model has learned one
    * (calibration.likelihood.coarse_pool; see coarseScale.ts). The detector is looked up per window, so a
@@ -172,8 +181,8 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     if (configured !== 'auto' && !config.models[configured]) return { refused: `model '${configured}' is not configured` };
     const identity = { stream, model, labels, nextSequence: state.nextSequence };
     const machine = new AlertStateMachine(alertOptions(detection.alerting, identity));
-    const filterKey = JSON.stringify(detection.calibration.likelihood);
-    const filter = carry && carry.was.filterKey === filterKey ? carry.old.scoreFilter : withCoarseScale(newScoreFilter(detection.calibration), detection, stream, model, channels.length);
+    const filterKey = scoreFilterKey(detection.calibration);
+    const filter = carry && carry.was.filterKey === filterKey ? carry.old.scoreFilter : withCoarseScale(newScoreFilter(detection.calibration, calibrationOf(model)), detection, stream, model, channels.length);
     if (filter && filter !== carry?.old.scoreFilter && configured === 'auto') {
       const range = hooks.learnedRange?.(model, channels);
       if (range) filter.seedRange?.(range.lo, range.hi);
@@ -199,7 +208,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     bound.set(stream, { subscription: index, labels, machine, stall, sensors, filterKey, modesKey, detection, saved: { alert: -1, checks: '' }, mode });
     const carriedModes = carry && carry.was.filterKey === filterKey && carry.was.modesKey === modesKey ? carry.old.modes?.filters() : undefined;
     const modeFilter = (mode: string, modeModel: string): StreamScoreFilter | undefined => {
-      const f = withCoarseScale(newScoreFilter(detection.calibration), detection, stream, modeModel, channels.length);
+      const f = withCoarseScale(newScoreFilter(detection.calibration, calibrationOf(modeModel)), detection, stream, modeModel, channels.length);
       if (!f) return undefined;
       const range = modeModel.startsWith(AUTO_PREFIX) ? hooks.learnedRange?.(modeModel, channels) : undefined;
       if (range) f.seedRange?.(range.lo, range.hi);

@@ -228,6 +228,7 @@ export class Daemon {
       onRestored: (active) => this.alertmanager()?.reconcile(active.filter((n) => !maintenance.holds(n.fingerprint))),
       notify: (notices) => this.pipeline?.notify(notices),
       coarseFor: (model) => this.models?.coarseOf(model),
+      calibrationFor: (model) => this.models?.get(model)?.manifest.calibration,
       learnedRange: (model, channels) => {
         const detector = this.models?.get(model);
         return detector ? learnedRange(detector, channels) : undefined;

@@ -1,7 +1,7 @@
 // From configuration to detection components: which stream a name refers to, its merged detection settings
 // (defaults, then subscription, then stream overrides) and the specs that model/ and core/ take. Only
 // app/ and cli/ know both the config shape and the component option shapes.
-import type { CalibrationMethod } from '../core/calibration';
+import type { Calibration, CalibrationMethod } from '../core/calibration';
 import { ConfigError } from '../core/errors';
 import type { StreamSpec } from '../core/types';
 import { effectiveDetection, windowOptions } from '../config/detection';
@@ -9,6 +9,7 @@ import type { AlertingConfig, CalibrationConfig, Config, DetectionConfig } from 
 import type { AlertStateOptions } from '../core/alerting';
 import { AnomalyLikelihood } from '../core/anomalyLikelihood';
 import type { StreamScoreFilter } from '../core/scoreFilter';
+import { SpotFilter } from '../core/spotFilter';
 import type { SensorCheckOptions } from '../core/sensorCheck';
 import type { DetectorSpec } from '../model/fitDetector';
 
@@ -60,6 +61,8 @@ export function calibrationMethod(c: CalibrationConfig): CalibrationMethod {
       return { kind: 'sigma', k: c.sigma_k };
     case 'robust':
       return { kind: 'robust', quantile: c.robust.quantile, factor: c.robust.factor };
+    case 'spot':
+      return { kind: 'spot', q: c.spot.q, initialQuantile: c.spot.initial_quantile, depth: c.spot.depth, maxExcesses: c.spot.max_excesses };
   }
 }
 
@@ -178,8 +181,32 @@ export function sensorCheckOptions(a: AlertingConfig, id: StreamAlertIdentity, c
   };
 }
 
-/** A new filter for one stream, or undefined when the config enables none. */
-export function newScoreFilter(c: CalibrationConfig): StreamScoreFilter | undefined {
+/**
+ * Which score filter the settings give a stream. The likelihood replaces the calibrated threshold whatever the
+ * method (its own threshold on a log-likelihood), so with it enabled method spot only calibrates (as pot);
+ * without it, method spot moves the threshold on the raw score (docs/design.md, SPOT).
+ */
+export function scoreFilterKind(c: CalibrationConfig): 'likelihood' | 'spot' | 'none' {
+  return c.likelihood.enabled ? 'likelihood' : c.method === 'spot' ? 'spot' : 'none';
+}
+
+/** What a stream's score filter is built from: a config reload keeps the filter when this is unchanged. */
+export function scoreFilterKey(c: CalibrationConfig): string {
+  return scoreFilterKind(c) === 'spot' ? JSON.stringify(['spot', c.spot]) : JSON.stringify(c.likelihood);
+}
+
+/** The calibration (in its manifest) of the model scoring a stream now, looked up per window. */
+export type CalibrationSource = () => Calibration | null | undefined;
+
+/**
+ * A new filter for one stream, or undefined when the config enables none. Method spot needs `calibrationOf`, the
+ * calibration of the model scoring the stream: its moving threshold starts from that model's tail.
+ */
+export function newScoreFilter(c: CalibrationConfig, calibrationOf?: CalibrationSource): StreamScoreFilter | undefined {
+  if (scoreFilterKind(c) === 'spot') {
+    if (!calibrationOf) throw new Error("newScoreFilter: calibration.method spot needs the stream's model calibration (calibrationOf)");
+    return new SpotFilter({ q: c.spot.q, depth: c.spot.depth, maxExcesses: c.spot.max_excesses, calibrationOf });
+  }
   const l = c.likelihood;
   if (!l.enabled) return undefined;
   return new AnomalyLikelihood({

@@ -52,6 +52,8 @@ interface ShadowStream {
 interface Shadow {
   readonly version: string;
   readonly lane: ModelLane;
+  /** The version scored (a SPOT filter starts from its calibration). */
+  readonly detector: ScoringModel;
   readonly since: number;
   readonly streams: Map<string, ShadowStream>;
   readonly episodes: EpisodeSpan[];
@@ -88,7 +90,7 @@ export class ShadowScoring {
     );
     const saved = restore?.version === version ? restore : undefined;
     this.shadows.set(model, {
-      version, lane, since: saved?.since ?? since, streams: new Map(), open: new Map(), liveSeen: new Set(),
+      version, lane, detector, since: saved?.since ?? since, streams: new Map(), open: new Map(), liveSeen: new Set(),
       episodes: saved ? saved.episodes.map((e) => ({ stream: e.stream, start: e.start, end: e.end ?? saved.at })) : [],
       windows: saved?.windows ?? 0, dropped: saved?.dropped ?? 0, liveEpisodes: saved?.liveEpisodes ?? 0,
     });
@@ -233,7 +235,7 @@ export class ShadowScoring {
     const detection = this.o.detectionOf(id);
     if (!detection) return undefined;
     const machine = new AlertStateMachine(alertOptions(detection.alerting, { stream: id, model, labels: {}, nextSequence: () => ++this.sequence }));
-    const stream = { machine, filter: newScoreFilter(detection.calibration) };
+    const stream = { machine, filter: newScoreFilter(detection.calibration, () => shadow.detector.manifest.calibration) };
     shadow.streams.set(id, stream);
     return stream;
   }

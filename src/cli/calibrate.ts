@@ -22,8 +22,8 @@ const USAGE = `Usage: anomalyd calibrate --model DIR (--input CSV [--input CSV .
                        stream's alerts (anomaly_alert) are left out
   --influx-url URL     InfluxDB to query, http://host:8086/<database> (default: sinks.influx of -c FILE)
   -c, --config FILE    config for --influx-query: sinks.influx (server, credentials, alerts) and alerting.n
-  --method METHOD      pot (default), percentile, sigma or robust
-  --target X           pot: exceedance probability q per window (default 1e-4);
+  --method METHOD      pot (default), percentile, sigma, robust or spot
+  --target X           pot, spot: exceedance probability q per window (default 1e-4);
                        percentile: the percentile (default 99.5); sigma: k in mean + k*std (default 4);
                        robust: the factor on the clean error floor (default 3)
 ${timeUnitUsage(23)}
@@ -98,8 +98,8 @@ export async function calibrateCommand(args: string[]): Promise<number> {
 function methodFrom(name: string | undefined, target: number | undefined, force: boolean): CalibrationMethod {
   const defaults = loadConfigText('{}', '<defaults>').defaults.calibration;
   const kind = name ?? defaults.method;
-  if (kind !== 'pot' && kind !== 'percentile' && kind !== 'sigma' && kind !== 'robust') {
-    throw new UsageError(`--method must be pot, percentile, sigma or robust (got '${kind}')`, USAGE);
+  if (kind !== 'pot' && kind !== 'percentile' && kind !== 'sigma' && kind !== 'robust' && kind !== 'spot') {
+    throw new UsageError(`--method must be pot, percentile, sigma, robust or spot (got '${kind}')`, USAGE);
   }
   const base = calibrationMethod({ ...defaults, method: kind });
   // 0.999 for 99.9 gives a threshold that 99.9 % of normal windows exceed: an alert storm, never what is meant.
@@ -115,7 +115,7 @@ function methodFrom(name: string | undefined, target: number | undefined, force:
   const method: CalibrationMethod =
     target === undefined
       ? base
-      : base.kind === 'pot'
+      : base.kind === 'pot' || base.kind === 'spot'
         ? { ...base, q: target }
         : base.kind === 'percentile'
           ? { ...base, percentile: target }

@@ -123,7 +123,7 @@ export async function replayCommand(args: string[]): Promise<number> {
     insufficient_windows: replay.insufficient,
     threshold: round(detector.threshold, 6),
     fixed_threshold: model.fixedThreshold,
-    score_filter: replay.filtered ? 'likelihood' : 'none',
+    score_filter: replay.filtered,
     anomalous_windows: replay.scores.filter((s) => s.anomalous).length,
     alert_windows: flags.reduce((a, b) => a + b, 0),
     clipped_fraction: round(clippedFraction, 6),
@@ -136,7 +136,7 @@ export async function replayCommand(args: string[]): Promise<number> {
   else {
     process.stdout.write(
       `${summary.windows} windows scored (${summary.insufficient_windows} insufficient), ${summary.anomalous_windows} above threshold ` +
-        `${replay.filtered ? `(anomaly likelihood; model threshold ${summary.threshold})` : summary.threshold}, ${alerts.length} alert(s)\n`,
+        `${replay.filtered === 'likelihood' ? `(anomaly likelihood; model threshold ${summary.threshold})` : replay.filtered === 'spot' ? `(SPOT, moving from the model threshold ${summary.threshold})` : summary.threshold}, ${alerts.length} alert(s)\n`,
     );
     for (const e of alerts) {
       const top = e.top_channels.map((c) => `${c.channel} ${Math.round(c.share * 100)}%`).join(', ');

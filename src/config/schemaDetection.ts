@@ -144,6 +144,32 @@ export const potSchema = section(
   'Peaks-over-threshold (extreme value theory) calibration.',
 );
 
+export const spotSchema = section(
+  {
+    q: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: 0.0001, description: 'Target probability that a normal window exceeds the threshold (risk per window), as the threshold moves.' }),
+    initial_quantile: Type.Number({
+      exclusiveMinimum: 0.5,
+      exclusiveMaximum: 1,
+      default: 0.98,
+      description: 'Quantile of the calibration scores above which the generalised Pareto tail is fitted (and refitted as the stream runs); `q` must be below 1 - initial_quantile.',
+    }),
+    depth: Type.Integer({
+      minimum: 0,
+      maximum: 100_000,
+      default: 0,
+      description:
+        'DSPOT: with N >= 1, each score is judged by its excess over the mean of the last N normal scores, so the threshold rides on a level that drifts; 0 = SPOT, the threshold follows the spread of the scores only.',
+    }),
+    max_excesses: Type.Integer({
+      minimum: 10,
+      maximum: 100_000,
+      default: 1000,
+      description: 'Excesses over the tail threshold kept per stream for refitting, the oldest dropped first: bounds memory, refit time and the checkpoint (8 bytes each, up to three times over), and lets the tail forget old behaviour.',
+    }),
+  },
+  'Streaming peaks-over-threshold (method spot): calibrated as pot, then each stream refits the tail from its own normal scores while it runs (Siffer et al. 2017).',
+);
+
 export const robustSchema = section(
   {
     quantile: Type.Number({
@@ -189,14 +215,15 @@ export const likelihoodSchema = section(
 export const calibrationSchema = section(
   {
     method: oneOf(
-      ['pot', 'percentile', 'sigma', 'robust'] as const,
-      'Threshold method: peaks-over-threshold tail fit, a percentile of the calibration scores, mean + sigma_k * std, or robust = robust.factor times a low quantile of the calibration scores (for learning data that may already hold anomalies).',
+      ['pot', 'percentile', 'sigma', 'robust', 'spot'] as const,
+      'Threshold method: peaks-over-threshold tail fit, a percentile of the calibration scores, mean + sigma_k * std, robust = robust.factor times a low quantile of the calibration scores (for learning data that may already hold anomalies), or spot = pot at first, then a threshold that each stream keeps learning from its own normal scores (SPOT, or DSPOT with spot.depth; with likelihood.enabled the likelihood judges instead, as it does whatever the method, and spot only calibrates, as pot).',
       'pot',
     ),
     percentile: Type.Number({ exclusiveMinimum: 50, exclusiveMaximum: 100, default: 99.5, description: 'Percentile of the calibration scores used as threshold (method percentile).' }),
     sigma_k: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 4, description: 'Number of standard deviations above the mean score (method sigma).' }),
     pot: potSchema,
     robust: robustSchema,
+    spot: spotSchema,
     likelihood: likelihoodSchema,
   },
   'How the anomaly threshold is derived from the scores of held-out normal windows.',

@@ -309,6 +309,12 @@ function checkDetection(layers: Layer[], eff: DetectionConfig, problems: Problem
     undefined,
   );
   rule(
+    [['calibration', 'spot', 'q'], ['calibration', 'spot', 'initial_quantile']],
+    calibration.spot.q < 1 - calibration.spot.initial_quantile,
+    `spot q (${calibration.spot.q}) must be below 1 - initial_quantile (${(1 - calibration.spot.initial_quantile).toPrecision(3)})`,
+    undefined,
+  );
+  rule(
     [['calibration', 'likelihood', 'learning_windows'], ['calibration', 'likelihood', 'history_windows']],
     calibration.likelihood.learning_windows <= calibration.likelihood.history_windows,
     `likelihood learning_windows (${calibration.likelihood.learning_windows}) must not exceed history_windows (${calibration.likelihood.history_windows})`,

@@ -1,4 +1,4 @@
-// Settings that run but lose data under load: valid, so `validate` still exits 0, but worth a line. `validate`
+// Settings that run but lose data under load, or do less than they read as: valid, so `validate` still exits 0, but worth a line. `validate`
 // prints them as warnings and `run` logs each at WARN when it starts (and on reload).
 import { formatPath, formatValue, type ConfigPath } from './problems';
 import type { Config } from './schema';
@@ -23,6 +23,16 @@ export function configWarnings(config: Config): string[] {
       ['sinks', 'influx', 'buffer_max_points'],
       `is below ${INFLUX_BUFFER_PER_QUEUE} x queues.capacity (${least}): a burst from the queues feeding the sink can drop points as overflow before the spool takes them`,
       influx.buffer_max_points,
+    );
+  }
+  // The auto_learn profile enables the likelihood, which replaces any calibrated threshold: SPOT set in `defaults`
+  // then judges only streams with a configured model, which a reader of `defaults` alone would not guess.
+  const auto = config.subscriptions.some((sub) => sub.model === 'auto') || config.streams.some((s) => s.model === 'auto');
+  if (auto && config.defaults.calibration.method === 'spot' && config.auto_learn.calibration?.likelihood?.enabled !== false) {
+    warn(
+      ['defaults', 'calibration', 'method'],
+      'streams that auto-learn their model are judged by the anomaly likelihood (auto_learn.calibration.likelihood.enabled), which replaces the threshold: spot moves the threshold of streams with a configured model only; set auto_learn.calibration.likelihood.enabled: false for SPOT there too',
+      'spot',
     );
   }
   return out;

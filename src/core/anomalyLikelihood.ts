@@ -115,6 +115,8 @@ export class AnomalyLikelihood implements StreamScoreFilter {
    * range joins whatever was seeded already (the learned model's range), so restoring never narrows it.
    */
   restore(state: ScoreFilterState): void {
+    // A SPOT filter's state (calibration.method changed since the checkpoint): its scores are not a history.
+    if (state.spot) throw new RangeError("the saved state is a SPOT filter's, this stream's filter is the anomaly likelihood");
     this.changes++;
     this.restores++;
     this.sinceDetection = state.sinceDetection === null || !(state.sinceDetection >= 0) ? Infinity : state.sinceDetection;

@@ -8,6 +8,7 @@ export { pValue, validateTail } from './tail';
 export type { GpdTail, TailModel } from './tail';
 export { Spot } from './spot';
 export type { SpotDecision, SpotOptions } from './spot';
+import { MIN_EXCESSES } from './tail';
 
 export type CalibrationMethod =
   /** The empirical percentile of the clean scores, percentile in (0, 100). */
@@ -19,6 +20,13 @@ export type CalibrationMethod =
    * to the excesses over the initialQuantile quantile. Reaches rates (q = 1e-4) that the data cannot show.
    */
   | { kind: 'pot'; q: number; initialQuantile: number }
+  /**
+   * Streaming peaks over threshold (SPOT, or DSPOT with depth > 0; Siffer et al. 2017): calibrated as pot, then
+   * each stream's score filter (core/spotFilter.ts) goes on learning the tail from the stream's own normal
+   * scores, so the threshold follows slow change. depth > 0 judges each score's excess over the moving average
+   * of the last `depth` normal scores; maxExcesses bounds the excesses kept for refitting.
+   */
+  | { kind: 'spot'; q: number; initialQuantile: number; depth: number; maxExcesses: number }
   /**
    * factor x the `quantile` quantile of the clean scores: a multiple of the error floor of the windows the
    * model reconstructs best. The other methods read the top of the distribution, which anomalies in the
@@ -61,12 +69,17 @@ export function validateMethod(method: CalibrationMethod): void {
         bad(`q must be below 1 - initialQuantile = ${1 - method.initialQuantile}`, method.q);
       }
       return;
+    case 'spot':
+      validateMethod({ kind: 'pot', q: method.q, initialQuantile: method.initialQuantile });
+      if (!(Number.isInteger(method.depth) && method.depth >= 0)) bad('depth must be an integer >= 0', method.depth);
+      if (!(Number.isInteger(method.maxExcesses) && method.maxExcesses >= MIN_EXCESSES)) bad(`maxExcesses must be an integer >= ${MIN_EXCESSES}`, method.maxExcesses);
+      return;
     case 'robust':
       if (!(method.quantile > 0 && method.quantile <= 0.5)) bad('quantile must be in (0, 0.5]', method.quantile);
       if (!(method.factor >= 1 && Number.isFinite(method.factor))) bad('factor must be a finite number >= 1', method.factor);
       return;
     default:
-      bad("kind must be 'percentile', 'sigma', 'pot' or 'robust'", (method as { kind: unknown }).kind);
+      bad("kind must be 'percentile', 'sigma', 'pot', 'spot' or 'robust'", (method as { kind: unknown }).kind);
   }
 }
 
@@ -78,7 +91,7 @@ export function calibrate(scores: ArrayLike<number>, method: CalibrationMethod):
   const bad = firstNonFinite(scores);
   if (bad >= 0) throw new RangeError(`calibrate: score at index ${bad} is ${scores[bad]}; scores must be finite`);
   const sorted = sortedCopy(scores);
-  const initialQuantile = method.kind === 'pot' ? method.initialQuantile : DEFAULT_TAIL_QUANTILE;
+  const initialQuantile = method.kind === 'pot' || method.kind === 'spot' ? method.initialQuantile : DEFAULT_TAIL_QUANTILE;
   const tail = buildTail(sorted, quantileSorted(sorted, initialQuantile));
   let threshold: number;
   switch (method.kind) {
@@ -90,6 +103,8 @@ export function calibrate(scores: ArrayLike<number>, method: CalibrationMethod):
       threshold = mean(sorted) + method.k * std(sorted);
       break;
     case 'pot':
+    case 'spot':
+      // SPOT's initialisation is POT on the same scores: the streaming part (core/dspot.ts) starts from this tail.
       // Degenerate tails (too few or all-equal excesses) fall back to the empirical quantile: never NaN.
       threshold = potThreshold(tail.gpd, method.q) ?? quantileSorted(sorted, 1 - method.q);
       break;
@@ -137,6 +152,7 @@ function methodHint(m: CalibrationMethod): string {
     case 'sigma':
       return `mean + ${m.k} * std is low for these scores; raise k (e.g. 4) or use pot.`;
     case 'pot':
+    case 'spot':
       return `An exceedance probability of ${m.q} per window is high; use 1e-4 or less, or check that the data is clean.`;
     case 'robust':
       return `${m.factor} x the ${m.quantile} quantile is low for these scores; raise the factor or check that the data is clean.`;

@@ -4,6 +4,7 @@
 // the stream's own recent history, as HTM's anomaly likelihood does (Ahmad et al., Neurocomputing 2017).
 //
 // Interface only here; the filters live in their own files.
+import type { DspotState } from './dspot';
 
 /** One scored window as the filter sees it (and returns it). */
 export interface ScoreObservation {
@@ -79,6 +80,18 @@ export interface ScoreFilterState {
    * they differ in the last bits, and a restored filter would not reproduce its p-values exactly).
    */
   readonly scales: readonly { readonly history: Float64Array; readonly recent: Float64Array; readonly sums?: Float64Array }[];
+  /**
+   * Present for a SPOT filter's state (core/spotFilter.ts; sinceDetection is then null and scales empty): its
+   * whole state, which a checkpoint writes as a record of its own. A filter of the other kind refuses it.
+   */
+  readonly spot?: SpotFilterState;
+}
+
+/** A SPOT/DSPOT filter's state: what it learned, and the calibration tail it started from. */
+export interface SpotFilterState {
+  /** The model tail it started from: u, sigma, xi, n, nExceed (a model calibrated since makes it start afresh). */
+  readonly origin: Float64Array;
+  readonly dspot: DspotState;
 }
 
 /** A filter's position as its mark() took it; read by the filter that made it only. */

@@ -3,6 +3,7 @@
 // on core alone and a test can hand it any scorer.
 import type { ChannelReading } from './alert';
 import type { Window } from './types';
+import type { Calibration } from './calibration';
 
 export interface ScoredWindow {
   readonly stream: string;
@@ -29,6 +30,8 @@ export interface ModelShape {
   readonly architecture: { readonly inputSize: number };
   readonly window: { readonly size: number };
   readonly channels: readonly string[];
+  /** The threshold calibration (null: not calibrated); a SPOT score filter starts from its tail. */
+  readonly calibration?: Calibration | null;
 }
 
 export interface ScoringModel {

@@ -27,6 +27,25 @@ export type SpotDecision = 'anomaly' | 'excess' | 'normal';
 
 export const DEFAULT_MAX_EXCESSES = 1000;
 
+/**
+ * What a Spot learned since it started, to continue it exactly after a restart (state/filterCheckpoint.ts). The
+ * body quantiles are not in it: they never change, and come again from the tail the Spot is made with.
+ */
+export interface SpotState {
+  /** The excess store's capacity it was taken with (a state fits only a Spot of the same). */
+  readonly maxExcesses: number;
+  readonly gpd: GpdTail;
+  /** The GPD fit's warm start (NaN: none). */
+  readonly theta: number;
+  /** Excesses ever stored; `excesses` is the ring's filled part (its slot i holds stamp ≡ i mod maxExcesses). */
+  readonly added: number;
+  readonly excesses: Float64Array;
+  /** The censored ring's filled part (it fills from slot 0), and the slot written next. */
+  readonly censoredLevels: Float64Array;
+  readonly censoredStamps: Float64Array;
+  readonly censoredNext: number;
+}
+
 export class Spot {
   private readonly q: number;
   private readonly quantiles: number[];
@@ -102,6 +121,58 @@ export class Spot {
 
   pValue(score: number): number {
     return pValue(this.tail, score);
+  }
+
+  /** Classifies one score without learning from it (a window under maintenance: judged, not learned). */
+  judge(score: number): SpotDecision {
+    if (Number.isNaN(score)) throw new RangeError('Spot.judge: score is NaN');
+    return score > this.z ? 'anomaly' : score > this.gpd.u ? 'excess' : 'normal';
+  }
+
+  /** A copy of what it learned (see SpotState). */
+  state(): SpotState {
+    let filled = 0;
+    while (filled < this.censoredStamps.length && this.censoredStamps[filled] !== Number.NEGATIVE_INFINITY) filled++;
+    return {
+      maxExcesses: this.excesses.length,
+      gpd: { ...this.gpd },
+      theta: this.theta ?? Number.NaN,
+      added: this.added,
+      excesses: this.excesses.slice(0, this.stored),
+      censoredLevels: this.censoredLevels.slice(0, filled),
+      censoredStamps: this.censoredStamps.slice(0, filled),
+      censoredNext: this.censoredNext,
+    };
+  }
+
+  /**
+   * Continues from a state() of a Spot made with the same tail and options; then it decides and learns exactly
+   * as that one would have. A state that does not fit throws a RangeError and leaves this Spot as it was.
+   */
+  restoreState(s: SpotState): void {
+    const cap = this.excesses.length;
+    const bad = (what: string): never => {
+      throw new RangeError(`Spot state: ${what}`);
+    };
+    if (s.maxExcesses !== cap) bad(`taken with max_excesses ${s.maxExcesses}, this one keeps ${cap}`);
+    validateTail({ quantiles: this.quantiles, gpd: s.gpd });
+    const stored = s.excesses.length;
+    if (!(Number.isInteger(s.added) && s.added >= stored && stored <= cap && (stored === cap || stored === s.added))) bad(`${stored} excesses of ${s.added} added`);
+    const filled = s.censoredLevels.length;
+    if (filled > cap || s.censoredStamps.length !== filled) bad(`${filled} censored levels, ${s.censoredStamps.length} stamps`);
+    if (!(Number.isInteger(s.censoredNext) && s.censoredNext >= 0 && s.censoredNext < cap && (filled === cap || s.censoredNext === filled))) {
+      bad(`next censored slot ${s.censoredNext} of ${filled}`);
+    }
+    for (const x of s.excesses) if (!(x >= 0 && Number.isFinite(x))) bad(`excess ${x}`);
+    this.gpd = { ...s.gpd };
+    this.theta = Number.isNaN(s.theta) ? undefined : s.theta;
+    this.excesses.fill(0).set(s.excesses);
+    this.added = s.added;
+    this.stored = stored;
+    this.censoredLevels.fill(0).set(s.censoredLevels);
+    this.censoredStamps.fill(Number.NEGATIVE_INFINITY).set(s.censoredStamps);
+    this.censoredNext = s.censoredNext;
+    this.updateThreshold();
   }
 
   /** Classifies one score and learns from it. A NaN score throws (it is a scorer bug, not data). */

@@ -2,7 +2,7 @@
 // calibrate, as the daemon's auto-learning does from a stream's first windows), then stream the whole
 // recording through the daemon's pipeline with a fake clock. Training rows are streamed too, so the windows,
 // the score filter's history and the alert state are warm when the tested rows arrive, as they would be live.
-import { alertSettings, detectorSpec, newScoreFilter, windowOptions } from '../app/detection';
+import { alertSettings, detectorSpec, newScoreFilter, scoreFilterKind, windowOptions } from '../app/detection';
 import type { DetectionConfig } from '../config/schema';
 import type { StreamSpec, Window } from '../core/types';
 import { windowsFromSeries } from '../core/window';
@@ -24,7 +24,7 @@ export interface LearnedReplay extends ReplayOutput {
   readonly trainWindows: number;
   /** The detector's calibrated threshold on its own scores. */
   readonly calibratedThreshold: number;
-  /** True when a score filter (anomaly likelihood) produced the scores. */
+  /** True when a score filter (anomaly likelihood) produced the scores (SPOT moves the threshold, not the scores). */
   readonly filtered: boolean;
   /** True when a coarse-scale model joined the score filter (calibration.likelihood.coarse_pool). */
   readonly coarse: boolean;
@@ -53,7 +53,7 @@ export async function learnAndReplay(
   let coarse: Detector | undefined;
   try {
     const pool = ctx.detection.calibration.likelihood.coarse_pool;
-    let filter = newScoreFilter(ctx.detection.calibration);
+    let filter = newScoreFilter(ctx.detection.calibration, () => detector.manifest.calibration);
     if (filter && pool >= 2) {
       coarse = (await trainCoarseDetector(spec, pool, times.subarray(0, trainRows), values.subarray(0, trainRows * channels), ensemble))?.detector;
       const found = coarse;
@@ -67,7 +67,7 @@ export async function learnAndReplay(
       alerting: alertSettings(ctx.detection.alerting),
       ...(filter ? { scoreFilter: filter } : {}),
     });
-    return { ...replay, trainWindows: train.length, calibratedThreshold: detector.threshold, filtered: filter !== undefined, coarse: coarse !== undefined };
+    return { ...replay, trainWindows: train.length, calibratedThreshold: detector.threshold, filtered: scoreFilterKind(ctx.detection.calibration) === 'likelihood', coarse: coarse !== undefined };
   } finally {
     detector.dispose();
     coarse?.dispose();

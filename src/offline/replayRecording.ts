@@ -10,7 +10,7 @@ import { Detector } from '../model/detector';
 import { readCsv, type CsvSeries, type TimeUnit } from '../sources/csv';
 import { learnedRange } from '../app/autoLearner';
 import { CoarseScaleFilter } from '../model/coarseScale';
-import { alertSettings, newScoreFilter, sensorCheckOptions } from '../app/detection';
+import { alertSettings, newScoreFilter, scoreFilterKind, sensorCheckOptions } from '../app/detection';
 import { alertEpisodes, type AlertEpisode } from './replayEpisodes';
 import { replaySetup, type ReplayConfig, type ReplaySetup } from './replaySetup';
 import { streamThroughPipeline, type PipelineRecord } from './streamReplay';
@@ -54,8 +54,8 @@ export interface RecordingReplay extends PipelineRecord {
   readonly alerts: readonly AlertEpisode[];
   /** Insufficient-data and sensor-check episodes, in start order. */
   readonly otherAlerts: readonly AlertEpisode[];
-  /** True when a score filter (calibration.likelihood) produced the scores and decisions. */
-  readonly filtered: boolean;
+  /** The score filter: the likelihood produced the scores and decisions, SPOT moved the threshold, or none. */
+  readonly filtered: 'likelihood' | 'spot' | 'none';
 }
 
 /** Streams the CSV file through the daemon's pipeline as the daemon would have processed it live. */
@@ -68,7 +68,7 @@ export async function replayRecording(model: ReplayModel, input: string, timeUni
     ...(timeUnit ? { timeUnit } : {}),
   });
   const modelName = setup.configuredModel?.name ?? detector.manifest.name;
-  let filter = newScoreFilter(detection.calibration);
+  let filter = newScoreFilter(detection.calibration, () => detector.manifest.calibration);
   const pool = detection.calibration.likelihood.coarse_pool;
   const coarse = model.coarse;
   if (filter && pool >= 2 && coarse) {
@@ -97,7 +97,7 @@ export async function replayRecording(model: ReplayModel, input: string, timeUni
     series,
     alerts: episodes.filter((e) => e.kind === 'anomaly'),
     otherAlerts: episodes.filter((e) => e.kind !== 'anomaly'),
-    filtered: filter !== undefined,
+    filtered: filter ? scoreFilterKind(detection.calibration) : 'none',
   };
 }
 

@@ -31,7 +31,10 @@
 //
 // Format 1: an 8-byte magic ("ADF", format, 4 reserved), a header frame (kind, generation, parent), then one
 // frame per stream record; frames as the sample journal's (length, CRC-32, payload; sampleCodec.ts), floats as
-// raw little-endian float64. A damaged record ends the reading of its file: a stream whose record was lost keeps
+// raw little-endian float64. A SPOT filter (calibration.method spot, core/spotFilter.ts) gives no deltas: its
+// record is its whole state, of its own record kind, at each checkpoint after the stream scored a window
+// (8 bytes x (excesses + 2 x censored excesses + depth) + ~110: ~1 KB with 100 excesses, ~8 KB with the default
+// max_excesses 1,000 once filled, against ~160 bytes for a likelihood delta; see docs/design.md). A damaged record ends the reading of its file: a stream whose record was lost keeps
 // its state of its record before, and a later delta of it (which names the generation of the record it follows)
 // is refused, the stream then starting afresh. The JSON filters-<generation>.json of earlier versions is still
 // read (once: the first checkpoint after it writes a base, and the JSON goes).
@@ -45,7 +48,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Log } from '../core/context';
-import type { ScoreFilterDelta, ScoreFilterMark, ScoreFilterState, StreamScoreFilter } from '../core/scoreFilter';
+import type { ScoreFilterDelta, ScoreFilterMark, ScoreFilterState, SpotFilterState, StreamScoreFilter } from '../core/scoreFilter';
 import { decodeFrames, Reader, Writer } from './sampleCodec';
 import type { CheckpointPart, CheckpointPartWrite, StateStore } from './stateStore';
 import { writeAtomic } from './stateStore';
@@ -63,10 +66,15 @@ const MAX_DELTAS = 500;
 const BASE = 0;
 const DELTA = 1;
 
-/** A record's kind: the stream's whole state, its change since its previous record, or no longer kept. */
+/**
+ * A record's kind: the stream's whole state, its change since its previous record, no longer kept, or a SPOT
+ * filter's whole state (added in the same format: files without it read as before; an anomalyd before it
+ * counts such a record damaged, and the stream starts afresh there).
+ */
 const WHOLE = 0;
 const CHANGE = 1;
 const GONE = 2;
+const SPOT = 3;
 
 const LOG_RE = new RegExp(`^${FILTERS_FILE_PREFIX}-(\\d+)\\.bin$`);
 const JSON_RE = new RegExp(`^${FILTERS_FILE_PREFIX}-(\\d+)\\.json$`);
@@ -200,6 +208,10 @@ function frame(w: Writer, body: () => void): void {
 }
 
 function writeWhole(w: Writer, stream: string, state: ScoreFilterState): void {
+  if (state.spot) {
+    writeSpot(w, stream, state.spot);
+    return;
+  }
   w.u8(WHOLE);
   w.string(stream);
   w.f64(state.sinceDetection ?? Number.NaN);
@@ -210,6 +222,36 @@ function writeWhole(w: Writer, stream: string, state: ScoreFilterState): void {
     writeScores(w, s.recent);
     writeSums(w, s.sums);
   }
+}
+
+/** A SPOT filter's whole state: origin, the tail fit and counts, the excess and censored rings, the level window. */
+function writeSpot(w: Writer, stream: string, state: SpotFilterState): void {
+  const s = state.dspot.spot;
+  w.u8(SPOT);
+  w.string(stream);
+  writeScores(w, state.origin);
+  w.u32(s.maxExcesses);
+  w.f64s(Float64Array.of(s.gpd.u, s.gpd.sigma, s.gpd.xi, s.gpd.n, s.gpd.nExceed, s.theta, s.added, s.censoredNext));
+  w.u8(s.gpd.fitted ? 1 : 0);
+  writeScores(w, s.excesses);
+  writeScores(w, s.censoredLevels);
+  writeScores(w, s.censoredStamps);
+  writeScores(w, state.dspot.window);
+}
+
+function readSpot(r: Reader): SpotFilterState {
+  const origin = readScores(r);
+  const maxExcesses = r.u32();
+  const [u, sigma, xi, n, nExceed, theta, added, censoredNext] = r.f64s(8);
+  const fitted = r.u8() === 1;
+  const excesses = readScores(r);
+  const censoredLevels = readScores(r);
+  const censoredStamps = readScores(r);
+  const window = readScores(r);
+  return {
+    origin,
+    dspot: { spot: { maxExcesses, gpd: { u, sigma, xi, n, nExceed, fitted }, theta, added, excesses, censoredLevels, censoredStamps, censoredNext }, window },
+  };
 }
 
 function writeDelta(w: Writer, stream: string, previous: number, delta: ScoreFilterDelta): void {
@@ -342,6 +384,7 @@ function readRecord(payload: Buffer): LogRecord {
   const stream = r.string();
   let record: LogRecord;
   if (kind === GONE) record = { kind, stream };
+  else if (kind === SPOT) record = { kind: WHOLE, stream, state: { sinceDetection: null, scales: [], spot: readSpot(r) } };
   else if (kind === WHOLE) {
     const sinceDetection = readSince(r);
     const range = readRange(r);
@@ -407,11 +450,17 @@ class Accumulated {
 
   static of(state: ScoreFilterState, generation: number): Accumulated {
     const scales = state.scales.map((s) => ({ history: new Scores(s.history), recent: new Scores(s.recent), sums: s.sums }));
-    return new Accumulated(state.sinceDetection, state.range, scales, generation);
+    const acc = new Accumulated(state.sinceDetection, state.range, scales, generation);
+    acc.spot = state.spot;
+    return acc;
   }
+
+  /** A SPOT filter's whole state (no delta applies to it). */
+  private spot: SpotFilterState | undefined;
 
   /** Applies a delta; false when it does not fit (the state is then unusable). */
   apply(delta: ScoreFilterDelta, generation: number): boolean {
+    if (this.spot) return false;
     // Scales come and never go (but with a restore, after which the stream's record is whole).
     if (delta.scales.length < this.scales.length) return false;
     for (let i = 0; i < delta.scales.length; i++) {
@@ -433,6 +482,7 @@ class Accumulated {
     return {
       sinceDetection: this.sinceDetection,
       ...(this.range ? { range: this.range } : {}),
+      ...(this.spot ? { spot: this.spot } : {}),
       scales: this.scales.map((s) => ({ history: s.history.values(), recent: s.recent.values(), ...(s.sums ? { sums: s.sums } : {}) })),
     };
   }
