@@ -11,7 +11,8 @@ import { alertOptions, calibrationMethod, newScoreFilter, windowOptions } from '
 import { loadConfigText } from '../../../src/config/load';
 import type { Config } from '../../../src/config/schema';
 import { AlertStateMachine } from '../../../src/core/alerting';
-import { validateMethod } from '../../../src/core/calibration';
+import { calibrate, Spot, validateMethod } from '../../../src/core/calibration';
+import { Dspot } from '../../../src/core/dspot';
 import { ConfigError } from '../../../src/core/errors';
 import { MaintenanceCalendar } from '../../../src/core/maintenance';
 import { ModeTracker } from '../../../src/core/modeTracker';
@@ -38,6 +39,8 @@ const C = BASE.defaults.calibration;
 const L = C.likelihood;
 const T = BASE.defaults.training;
 const ONE = { id: 's', channels: ['a'] };
+/** A calibrated tail for the SPOT constructors. */
+const TAIL = calibrate(Array.from({ length: 2000 }, (_, i) => -Math.log(1 - (i + 0.5) / 2000)), { kind: 'pot', q: 1e-3, initialQuantile: 0.98 }).tail;
 const ID = { stream: 's', model: 'm', labels: {}, nextSequence: (): number => 1 };
 
 interface Case {
@@ -218,8 +221,36 @@ const ROWS: readonly Row[] = [
       { yaml: calibration('    pot:\n      q: 0.3\n      initial_quantile: 0.8\n'), path: 'defaults.calibration.pot.q', construct: method({ method: 'pot', pot: { q: 0.3, initial_quantile: 0.8 } }) },
       { yaml: calibration('    method: robust\n    robust:\n      quantile: 0.6\n'), path: 'defaults.calibration.robust.quantile', construct: method({ method: 'robust', robust: { ...C.robust, quantile: 0.6 } }) },
       { yaml: calibration('    method: robust\n    robust:\n      factor: 0.5\n'), path: 'defaults.calibration.robust.factor', construct: method({ method: 'robust', robust: { ...C.robust, factor: 0.5 } }) },
+      { yaml: calibration('    method: spot\n    spot:\n      q: 0\n'), path: 'defaults.calibration.spot.q', construct: method({ method: 'spot', spot: { ...C.spot, q: 0 } }) },
+      { yaml: calibration('    spot:\n      initial_quantile: 1\n'), path: 'defaults.calibration.spot.initial_quantile', construct: method({ method: 'spot', spot: { ...C.spot, initial_quantile: 1 } }) },
+      { yaml: calibration('    spot:\n      q: 0.3\n      initial_quantile: 0.8\n'), path: 'defaults.calibration.spot.q', construct: method({ method: 'spot', spot: { ...C.spot, q: 0.3, initial_quantile: 0.8 } }) },
+      { yaml: calibration('    spot:\n      depth: 1.5\n'), path: 'defaults.calibration.spot.depth', construct: method({ method: 'spot', spot: { ...C.spot, depth: 1.5 } }) },
+      { yaml: calibration('    spot:\n      max_excesses: 9\n'), path: 'defaults.calibration.spot.max_excesses', construct: method({ method: 'spot', spot: { ...C.spot, max_excesses: 9 } }) },
     ],
   },
+  {
+    file: 'src/core/spot.ts',
+    match: 'maxExcesses must be',
+    cases: [{ yaml: calibration('    spot:\n      max_excesses: 9\n'), path: 'defaults.calibration.spot.max_excesses', construct: () => new Spot(TAIL, { q: C.spot.q, maxExcesses: 9 }) }],
+  },
+  {
+    file: 'src/core/dspot.ts',
+    match: 'Dspot: depth',
+    cases: [{ yaml: calibration('    spot:\n      depth: -1\n'), path: 'defaults.calibration.spot.depth', construct: () => Dspot.fromTail(TAIL, { q: C.spot.q, depth: -1 }) }],
+  },
+  { file: 'src/core/dspot.ts', match: '', cases: NOT_CONFIG_DATA },
+  {
+    file: 'src/core/spotFilter.ts',
+    match: 'SpotFilter: q',
+    cases: [{ yaml: calibration('    method: spot\n    spot:\n      q: 0\n'), path: 'defaults.calibration.spot.q', construct: () => newScoreFilter({ ...C, method: 'spot', spot: { ...C.spot, q: 0 } }, () => null) }],
+  },
+  {
+    file: 'src/core/spotFilter.ts',
+    match: 'SpotFilter: depth',
+    cases: [{ yaml: calibration('    method: spot\n    spot:\n      depth: -1\n'), path: 'defaults.calibration.spot.depth', construct: () => newScoreFilter({ ...C, method: 'spot', spot: { ...C.spot, depth: -1 } }, () => null) }],
+  },
+  { file: 'src/core/anomalyLikelihood.ts', match: "the saved state is a SPOT filter's", cases: 'checks a saved filter state, not an option' },
+  { file: 'src/core/spotFilter.ts', match: '', cases: 'checks a saved filter state against the model calibration, not an option' },
   { file: 'src/core/calibration.ts', match: 'calibrate:', cases: NOT_CONFIG_DATA },
   {
     file: 'src/core/pooledSteps.ts',
