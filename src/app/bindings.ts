@@ -25,7 +25,7 @@ import { admit, StreamAllowList, StreamRateBucket, type AdmissionRule } from '..
 import type { StreamSamples } from '../sources/source';
 import type { Detector } from '../model/detector';
 import { CoarseScaleFilter } from '../model/coarseScale';
-import { alertOptions, newScoreFilter, scoreFilterKey, sensorCheckOptions, windowOptions } from './detection';
+import { alertOptions, newScoreFilter, scoreFilterKey, scoreFilterKind, sensorCheckOptions, windowOptions } from './detection';
 import type { CalibrationSource } from './detection';
 import { AUTO_PREFIX } from './models';
 import { streamModes } from '../config/modes';
@@ -156,7 +156,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
   function withCoarseScale(filter: StreamScoreFilter | undefined, detection: DetectionConfig, stream: string, model: string, channels: number): StreamScoreFilter | undefined {
     const pool = detection.calibration.likelihood.coarse_pool;
     const coarseFor = hooks.coarseFor;
-    if (!filter || pool < 2 || !coarseFor) return filter;
+    if (!filter || pool < 2 || !coarseFor || scoreFilterKind(detection.calibration) !== 'likelihood') return filter;
     const { size, hop } = detection.window;
     return new CoarseScaleFilter(filter, () => coarseFor(model), { stream, pool, size, hop, channels });
   }

@@ -131,28 +131,24 @@ export const trainingSchema = section(
   'Denoising-autoencoder architecture and training.',
 );
 
-export const potSchema = section(
-  {
-    q: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: 0.0001, description: 'Target probability that a normal window exceeds the threshold (risk per window).' }),
+/** The tail fit's settings, shared by pot and spot (`fitted` says what happens to the fit afterwards). */
+function tailFields(risk: string, fitted: string) {
+  return {
+    q: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: 0.0001, description: `Target probability that a normal window exceeds the threshold (risk per window)${risk}.` }),
     initial_quantile: Type.Number({
       exclusiveMinimum: 0.5,
       exclusiveMaximum: 1,
       default: 0.98,
-      description: 'Quantile of the calibration scores above which the generalised Pareto tail is fitted; `q` must be below 1 - initial_quantile.',
+      description: `Quantile of the calibration scores above which the generalised Pareto tail is fitted${fitted}; \`q\` must be below 1 - initial_quantile.`,
     }),
-  },
-  'Peaks-over-threshold (extreme value theory) calibration.',
-);
+  };
+}
+
+export const potSchema = section(tailFields('', ''), 'Peaks-over-threshold (extreme value theory) calibration.');
 
 export const spotSchema = section(
   {
-    q: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 0.5, default: 0.0001, description: 'Target probability that a normal window exceeds the threshold (risk per window), as the threshold moves.' }),
-    initial_quantile: Type.Number({
-      exclusiveMinimum: 0.5,
-      exclusiveMaximum: 1,
-      default: 0.98,
-      description: 'Quantile of the calibration scores above which the generalised Pareto tail is fitted (and refitted as the stream runs); `q` must be below 1 - initial_quantile.',
-    }),
+    ...tailFields(', as the threshold moves', ' (and refitted as the stream runs)'),
     depth: Type.Integer({
       minimum: 0,
       maximum: 100_000,

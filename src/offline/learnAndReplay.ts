@@ -54,7 +54,8 @@ export async function learnAndReplay(
   try {
     const pool = ctx.detection.calibration.likelihood.coarse_pool;
     let filter = newScoreFilter(ctx.detection.calibration, () => detector.manifest.calibration);
-    if (filter && pool >= 2) {
+    // The coarse scale joins the likelihood only (SPOT judges the model's own score).
+    if (filter && pool >= 2 && scoreFilterKind(ctx.detection.calibration) === 'likelihood') {
       coarse = (await trainCoarseDetector(spec, pool, times.subarray(0, trainRows), values.subarray(0, trainRows * channels), ensemble))?.detector;
       const found = coarse;
       if (found) filter = new CoarseScaleFilter(filter, () => found, { stream: stream.id, pool, size: window.size, hop: window.hop, channels });

@@ -71,7 +71,7 @@ export async function replayRecording(model: ReplayModel, input: string, timeUni
   let filter = newScoreFilter(detection.calibration, () => detector.manifest.calibration);
   const pool = detection.calibration.likelihood.coarse_pool;
   const coarse = model.coarse;
-  if (filter && pool >= 2 && coarse) {
+  if (filter && pool >= 2 && coarse && scoreFilterKind(detection.calibration) === 'likelihood') {
     filter = new CoarseScaleFilter(filter, () => coarse, { stream: stream.id, pool, size: setup.window.size, hop: setup.window.hop, channels: stream.channels.length });
   }
   if (filter && setup.learnsOwnModel) {
