@@ -270,12 +270,29 @@ export const alertingSchema = section(
   'Turning anomalous windows into alerts: k-of-n start, hysteresis, minimum firing time, flapping and insufficient data.',
 );
 
+export const expectedSchema = section(
+  {
+    values: Type.Boolean({
+      default: true,
+      description:
+        "Write, beside every score, what the model expected of each channel at the window's last sample, in the channel's own units, with that sample's reading and the channel's tolerance (InfluxDB anomaly_expected, mqtt_out). Costs about one InfluxDB point per scored window; the scoring itself is the same forward pass (docs/benchmarks.md, expected).",
+    }),
+    denoised: Type.Boolean({
+      default: false,
+      description:
+        "Also write the stream's denoised signal: what the model expected of every sample, each sample once, from the first window that covers it (InfluxDB anomaly_denoised, one point per sample: as many points as the stream has samples).",
+    }),
+  },
+  "The model's expectation written beside the scores (the denoising autoencoder's other use: a cleaned signal).",
+);
+
 export const detectionDefaultsSchema = section(
   {
     window: windowSchema,
     training: trainingSchema,
     calibration: calibrationSchema,
     alerting: alertingSchema,
+    expected: expectedSchema,
   },
   'Detection settings applied to every stream unless its subscription or stream entry overrides them.',
 );
