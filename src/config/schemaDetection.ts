@@ -273,9 +273,9 @@ export const alertingSchema = section(
 export const expectedSchema = section(
   {
     values: Type.Boolean({
-      default: true,
+      default: false,
       description:
-        "Write, beside every score, what the model expected of each channel at the window's last sample, in the channel's own units, with that sample's reading and the channel's tolerance (InfluxDB anomaly_expected, mqtt_out). Costs about one InfluxDB point per scored window; the scoring itself is the same forward pass (docs/benchmarks.md, expected).",
+        "Write, beside every score, what the model expected of each channel at the window's last sample, in the channel's own units, with that sample's reading and the channel's tolerance (InfluxDB anomaly_expected, mqtt_out; the asset dashboard's observed-against-expected panel). Off by default for its cost: one more InfluxDB point per scored window (about 3x the bytes) and, measured on the bundled pump model, about half the scoring stage's windows/s (docs/design.md, Expected values).",
     }),
     denoised: Type.Boolean({
       default: false,

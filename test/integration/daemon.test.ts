@@ -123,6 +123,7 @@ models: { pump: { path: ${dir}/models/pump } }
 defaults:
   window: { size: 30, hop: 10, max_gap_ms: 10000, min_completeness: 0.9, sample_period_ms: 1000 }
   alerting: { k: 3, n: 5, reset_windows: 3, keep_firing_for_ms: 60000 }
+  expected: { values: true }
 subscriptions:
   - topic: plant/+/+/telemetry
     template: plant/{line}/{asset}/telemetry
@@ -237,7 +238,7 @@ test('a pump fault over MQTT pages the webhook (signed), reaches Alertmanager an
 });
 
 /**
- * What the model expected beside every score (defaults.expected.values, on by default): one anomaly_expected point per
+ * What the model expected beside every score (defaults.expected.values, on in this config): one anomaly_expected point per
  * scored window; on the healthy pump the expected values follow the readings (closer on average than the channel's
  * training standard deviation: a constant guess at its mean is 0.8 of one off, a denoiser no worse), on the faulty one the top channel's reading leaves its expected value by more than its tolerance.
  * pump2 also publishes its denoised signal: every one of its 1200 samples once.
