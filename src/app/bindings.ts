@@ -230,6 +230,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
       ...(filter ? { scoreFilter: filter } : {}),
       ...(sensors.enabled ? { sensors } : {}),
       maxLatenessMs: detection.window.max_lateness_ms,
+      ...(detection.expected.values || detection.expected.denoised ? { expected: detection.expected } : {}),
       labels,
       alerts: {
         observe: (w) => persistAfter(machine.observe(w)),

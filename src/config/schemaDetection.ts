@@ -284,12 +284,29 @@ export const alertingSchema = section(
   'Turning anomalous windows into alerts: k-of-n start, hysteresis, minimum firing time, flapping and insufficient data.',
 );
 
+export const expectedSchema = section(
+  {
+    values: Type.Boolean({
+      default: false,
+      description:
+        "Write, beside every score, what the model expected of each channel at the window's last sample, in the channel's own units, with that sample's reading and the channel's tolerance (InfluxDB anomaly_expected, mqtt_out; the asset dashboard's observed-against-expected panel). Off by default for its cost: one more InfluxDB point per scored window (about 3x the bytes) and, measured on the bundled pump model, about half the scoring stage's windows/s (docs/design.md, Expected values).",
+    }),
+    denoised: Type.Boolean({
+      default: false,
+      description:
+        "Also write the stream's denoised signal: what the model expected of every sample, each sample once, from the first window that covers it (InfluxDB anomaly_denoised, one point per sample: as many points as the stream has samples).",
+    }),
+  },
+  "The model's expectation written beside the scores (the denoising autoencoder's other use: a cleaned signal).",
+);
+
 export const detectionDefaultsSchema = section(
   {
     window: windowSchema,
     training: trainingSchema,
     calibration: calibrationSchema,
     alerting: alertingSchema,
+    expected: expectedSchema,
   },
   'Detection settings applied to every stream unless its subscription or stream entry overrides them.',
 );

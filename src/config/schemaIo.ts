@@ -1,7 +1,7 @@
 // Input and output settings: the MQTT connection, what is subscribed and how payloads map to streams, and the
 // sinks that receive scores and alerts.
 import { Type } from '@sinclair/typebox';
-import { alertingSchema, calibrationSchema, trainingSchema, windowSchema } from './schemaDetection';
+import { alertingSchema, calibrationSchema, expectedSchema, trainingSchema, windowSchema } from './schemaDetection';
 import { retrainOverrideSchema } from './schemaRetrain';
 import { entry, nameMap, named, oneOf, overrideOf, patternMessages, section, url } from './schemaHelpers';
 import { modesSchema } from './schemaModes';
@@ -101,6 +101,7 @@ const overrides = {
   training: Type.Optional(overrideOf(trainingSchema, 'Overrides of defaults.training.')),
   calibration: Type.Optional(overrideOf(calibrationSchema, 'Overrides of defaults.calibration.')),
   alerting: Type.Optional(overrideOf(alertingSchema, 'Overrides of defaults.alerting.')),
+  expected: Type.Optional(overrideOf(expectedSchema, 'Overrides of defaults.expected.')),
   modes: Type.Optional(modesSchema),
   retrain: Type.Optional(retrainOverrideSchema),
 };

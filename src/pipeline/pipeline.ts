@@ -16,6 +16,7 @@ import type { Sample, StreamSpec, Window } from '../core/types';
 import { WindowBuffer, type WindowOptions } from '../core/window';
 import type { WhenFull } from './boundedQueue';
 import { ScoredObservation, shareRecord } from './channelShares';
+import { denoisedSamples, expectedFields, writesExpected, type ExpectedOutput } from './expectedValues';
 import { ModelLane } from './modelLane';
 import type { StreamFill } from '../core/streamFill';
 import type { EvictReason, RejectReason } from '../core/context';
@@ -55,6 +56,8 @@ export interface StreamBinding {
   readonly sensors?: SensorCheck;
   /** Operating modes (the stream's `modes`); absent: one mode, the stream's model and score filter. */
   readonly modes?: ModeBinding;
+  /** What the stream writes of the model's expectation beside its scores; absent: nothing (no reconstruction is kept). */
+  readonly expected?: ExpectedOutput;
 }
 
 export type { StreamFill } from '../core/streamFill';
@@ -168,6 +171,8 @@ interface StreamState {
   held: HeldInsufficient[] | null;
   /** The stream's operating mode; null for a stream without `modes` (the ingest path then checks one field). */
   mode: StreamModeState | null;
+  /** Time of the last sample of its denoised signal written (each sample is written once). */
+  denoisedUntil: number;
 }
 
 function newStreamState(binding: StreamBinding, lastSampleAt: number, previous?: StreamState): StreamState {
@@ -184,6 +189,7 @@ function newStreamState(binding: StreamBinding, lastSampleAt: number, previous?:
     done: previous?.done ?? 0,
     held: previous?.held ?? null,
     mode: modeStateFor(binding, previous),
+    denoisedUntil: previous?.denoisedUntil ?? Number.NEGATIVE_INFINITY,
   };
 }
 
@@ -639,7 +645,7 @@ export class Pipeline {
     lane = new ModelLane(
       model,
       detector,
-      { capacity: o.queueCapacity, whenFull: o.whenFull, maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs },
+      { capacity: o.queueCapacity, whenFull: o.whenFull, maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, wantsExpected: this.wantsExpected },
       (m, windows, scored, seconds, detector) => this.onScored(m, windows, scored, seconds, detector),
       (m, windows, kind, detail) => {
         this.deps.ctx.events.scoringFailed(m, windows.length, kind, detail);
@@ -652,6 +658,9 @@ export class Pipeline {
     this.lanes.set(model, lane);
     return lane;
   }
+
+  /** Whether the window's stream writes what the model expected of it (the lane then keeps the reconstruction). */
+  private readonly wantsExpected = (w: Window): boolean => this.streams.get(w.stream)?.binding.expected !== undefined;
 
   private onScored(model: string, windows: readonly Window[], scored: readonly ScoredWindow[], seconds: number, detector: ScoringModel): void {
     const { events } = this.deps.ctx;
@@ -672,7 +681,7 @@ export class Pipeline {
         learn,
       }) ?? s;
       events.windowScored(s.stream, model, f.score, f.threshold, f.anomalous);
-      points.push({
+      const point: ScorePoint = {
         stream: s.stream,
         model,
         modelVersion,
@@ -684,7 +693,8 @@ export class Pipeline {
         anomalous: f.anomalous,
         completeness: s.completeness,
         channelShares: shareRecord(channels, s.channelShares),
-      });
+      };
+      points.push(writesExpected(binding.expected, s) ? this.withExpected(point, state, windows[i], s) : point);
       this.emit(binding.alerts.observe(new ScoredObservation(s.end, f.score, f.threshold, f.pValue, f.anomalous, channels, s.channelShares, detector, windows[i])));
       // Retraining learns the stream's own model: a window a mode's own model scored is not that model's data.
       if (model === binding.model) this.deps.scored?.(binding, windows[i], s.pValue, learn);
@@ -692,6 +702,21 @@ export class Pipeline {
     }
     for (const sink of this.sinks) sink.writeScores?.(points);
     this.deps.shadow?.(model, windows);
+  }
+
+  /** The score point with what the stream writes of the model's expectation (pipeline/expectedValues.ts). */
+  private withExpected(point: ScorePoint, state: StreamState, window: Window, s: ScoredWindow & { expected: Float32Array }): ScorePoint {
+    const output = state.binding.expected;
+    const channels = state.binding.spec.channels;
+    let out = output?.values ? { ...point, ...expectedFields(channels, window, s.expected, s.tolerance) } : point;
+    if (output?.denoised) {
+      const denoised = denoisedSamples(channels, window, s.expected, state.denoisedUntil);
+      if (denoised.length > 0) {
+        state.denoisedUntil = denoised[denoised.length - 1].time;
+        out = { ...out, denoised };
+      }
+    }
+    return out;
   }
 
   private emit(notices: readonly AlertNotice[]): void {
