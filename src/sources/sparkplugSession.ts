@@ -8,7 +8,7 @@
 // a message costs the protobuf read and the state update. The session outlives config reloads that keep the
 // subscription's topic, stream and channels (MqttSource), so a reload does not forget the births.
 import { get as sparkplugCodec } from 'sparkplug-payload';
-import type { ComponentContext, RebirthResult } from '../core/context';
+import type { ComponentContext } from '../core/context';
 import { errorMessage } from '../core/errors';
 import type { DecodeResult, PayloadDecoder } from './decoders';
 import { timeLimits, type TimestampOptions } from './decodeValues';

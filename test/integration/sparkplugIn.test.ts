@@ -11,65 +11,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
-import { get } from 'sparkplug-payload';
-import type { UMetric, UPayload } from 'sparkplug-payload/lib/sparkplugbpayload';
-import type { Sample } from '../../src/core/types';
 import { PUMP_CHANNELS } from '../../src/simulator/signals';
 import { counterValue, faultSuite, metricValue, pollUntil, PUMP_MODEL, pumpSeries, simAssets, sleep } from '../helpers/faults';
+import { EdgeNode, sparkplugCodec } from '../helpers/sparkplugEdge';
 
-const codec = get('spBv1.0');
-if (!codec) throw new Error('sparkplug-payload has no spBv1.0 codec');
+const codec = sparkplugCodec();
 const suite = faultSuite('sparkplug', { receiver: true });
 const T0 = Math.floor((Date.now() - 3600_000) / 1000) * 1000;
-
-/** An edge node with one device (pump1), publishing as Tahu-based edge nodes do. */
-class EdgeNode {
-  private seq = 0;
-  private bdSeq = 0;
-  /** Alias of each channel (index), reassigned by rebirth(). */
-  private aliases = PUMP_CHANNELS.map((_c, i) => i + 1);
-
-  constructor(
-    private readonly client: mqtt.MqttClient,
-    readonly edge: string,
-  ) {}
-
-  private async send(type: string, payload: UPayload, device = true): Promise<void> {
-    const topic = `spBv1.0/plant/${type}/${this.edge}${device ? '/pump1' : ''}`;
-    // QoS 1 (the specification uses 0 for data): the test's pace follows the broker, and nothing is dropped on the way.
-    await this.client.publishAsync(topic, Buffer.from(codec!.encodePayload(payload)), { qos: 1 });
-  }
-
-  private nextSeq(): number {
-    this.seq = (this.seq + 1) % 256;
-    return this.seq;
-  }
-
-  /** NBIRTH (seq 0, a new bdSeq) and DBIRTH with every channel named, aliased and valued from `first`. */
-  async birth(first: Sample, reversedAliases = false): Promise<void> {
-    this.seq = 0;
-    this.aliases = PUMP_CHANNELS.map((_c, i) => (reversedAliases ? PUMP_CHANNELS.length - i : i + 1));
-    await this.send('NBIRTH', { timestamp: first.ts, seq: 0, metrics: [{ name: 'bdSeq', type: 'UInt64', value: this.bdSeq }, { name: 'Node Control/Rebirth', type: 'Boolean', value: false }] }, false);
-    const metrics: UMetric[] = PUMP_CHANNELS.map((name, i) => ({ name, alias: this.aliases[i], type: 'Double', value: first.values[i], timestamp: first.ts }));
-    metrics.push({ name: 'Properties/Serial', alias: 100, type: 'String', value: 'SN-1' });
-    await this.send('DBIRTH', { timestamp: first.ts, seq: this.nextSeq(), metrics });
-  }
-
-  /** One DDATA per sample, metrics by alias only (with their datatype, as Tahu writes them). */
-  async data(samples: readonly Sample[], seqSkip = 0): Promise<void> {
-    for (const s of samples) {
-      const metrics: UMetric[] = PUMP_CHANNELS.map((_c, i) => ({ alias: this.aliases[i], type: 'Double', value: s.values[i], timestamp: s.ts }) as UMetric);
-      this.seq = (this.seq + seqSkip) % 256;
-      await this.send('DDATA', { timestamp: s.ts, seq: this.nextSeq(), metrics });
-    }
-  }
-
-  /** The node's death certificate (its MQTT will, sent here by hand), with the bdSeq of its birth. */
-  async death(): Promise<void> {
-    await this.send('NDEATH', { metrics: [{ name: 'bdSeq', type: 'UInt64', value: this.bdSeq }] }, false);
-    this.bdSeq++;
-  }
-}
 
 test('Sparkplug B: births, data by alias scored, death offline without a stall page, rebirth with reused aliases, seq gaps ask for rebirths', async () => {
   const { receiver } = suite;
@@ -107,8 +55,8 @@ sinks:
   await client.subscribeAsync('spBv1.0/plant/NCMD/+', { qos: 0 });
   try {
     const seeds = simAssets('pump', 2, 3, 1).map((a) => a.seed);
-    const gw1 = new EdgeNode(client, 'gw1');
-    const gw2 = new EdgeNode(client, 'gw2');
+    const gw1 = new EdgeNode(client, 'plant', 'gw1');
+    const gw2 = new EdgeNode(client, 'plant', 'gw2');
     const paged = (): string[] => receiver.delivered().flatMap((r) => r.body.alerts.map((a) => `${a.status} ${a.labels['alertname']} ${a.labels['stream']}`));
     const streams = async (): Promise<{ stream: string; offline?: boolean }[]> => ((await (await fetch(`${d.base}/api/v1/streams`)).json()) as { streams: { stream: string; offline?: boolean }[] }).streams;
 
