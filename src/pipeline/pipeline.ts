@@ -58,6 +58,8 @@ export interface StreamBinding {
   readonly modes?: ModeBinding;
   /** What the stream writes of the model's expectation beside its scores; absent: nothing (no reconstruction is kept). */
   readonly expected?: ExpectedOutput;
+  /** The stream went offline (setOnline): resolves what it has firing, with `reason`. Absent: nothing to resolve. */
+  readonly wentOffline?: (now: number, reason: string) => readonly AlertNotice[];
 }
 
 export type { StreamFill } from '../core/streamFill';
@@ -173,6 +175,8 @@ interface StreamState {
   mode: StreamModeState | null;
   /** Time of the last sample of its denoised signal written (each sample is written once). */
   denoisedUntil: number;
+  /** Its Sparkplug B edge node or device died (setOnline): nothing is windowed, scored or paged, no stall alarm. */
+  offline: boolean;
 }
 
 function newStreamState(binding: StreamBinding, lastSampleAt: number, previous?: StreamState): StreamState {
@@ -190,6 +194,7 @@ function newStreamState(binding: StreamBinding, lastSampleAt: number, previous?:
     held: previous?.held ?? null,
     mode: modeStateFor(binding, previous),
     denoisedUntil: previous?.denoisedUntil ?? Number.NEGATIVE_INFINITY,
+    offline: previous?.offline ?? false,
   };
 }
 
@@ -245,6 +250,7 @@ export class Pipeline {
         samplePeriodMs: binding.window.samplePeriodMs ?? (estimated !== undefined && estimated > 0 ? estimated : null),
         modelReady: this.lanes.has(s.mode?.model ?? binding.model) || this.deps.detectorFor(s.mode?.model ?? binding.model) !== undefined,
         ...(s.mode ? { mode: s.mode.current } : {}),
+        ...(s.offline ? { offline: true as const } : {}),
       });
     }
     return out;
@@ -279,6 +285,11 @@ export class Pipeline {
     }
     if (batch.timeRejected) {
       state.binding.stall?.timeRejected(batch.timeRejected);
+      return;
+    }
+    if (state.offline) {
+      // The source refuses data of a dead edge node itself; this catches what was already on its way (the journal).
+      ctx.events.messageRejected('not_born', batch.stream, 'the stream is offline (its Sparkplug edge node or device died) until it is born again');
       return;
     }
     // This runs for every message: no allocation unless a window is due or the queue pushes back.
@@ -409,6 +420,34 @@ export class Pipeline {
     if (changed !== null) this.changeMode(state, changed, time);
   }
 
+  /**
+   * A stream's Sparkplug B edge node or device died (`online` false) or was born again. Going offline scores the
+   * windows already queued, resolves what the stream has firing (with `reason`), and drops the partial window, so
+   * nothing is scored, paged or stall-alarmed while it is dead; coming back restarts the stall clock, and the
+   * window buffer starts afresh (no window spans the outage). A stream not bound yet has nothing to change: the
+   * source refuses its data until it is born.
+   */
+  setOnline(stream: string, online: boolean, time: number, reason: string): void {
+    if (this.stopped) return;
+    const state = this.streams.get(stream);
+    if (!state || state.offline === !online) return;
+    state.offline = !online;
+    state.buffer.reset();
+    if (online) state.binding.stall?.restartClock(this.deps.ctx.clock.now());
+    else {
+      if (state.queued > state.done) this.lanes.get(state.mode?.model ?? state.binding.model)?.drain();
+      this.emit(state.binding.wentOffline?.(time, `${reason}: its open alerts are closed, and nothing is scored or paged until it is born again.`) ?? []);
+    }
+    this.deps.ctx.events.streamLiveness(stream, online, reason);
+  }
+
+  /** Streams offline now (setOnline), for the anomalyd_streams_offline gauge. */
+  offlineCount(): number {
+    let n = 0;
+    for (const state of this.streams.values()) if (state.offline) n++;
+    return n;
+  }
+
   /** Each stream with modes and the mode it is in (null: not known yet), for the mode gauge. */
   streamModes(): { stream: string; mode: string | null }[] {
     const out: { stream: string; mode: string | null }[] = [];
@@ -478,7 +517,8 @@ export class Pipeline {
     for (const state of this.streams.values()) {
       const stall = state.binding.stall;
       // A stopped machine's gateway may stop sending: that is not a stall (the clock restarts when it runs again).
-      if (!stall || state.mode?.off === true) continue;
+      // Nor is the silence of a stream whose Sparkplug edge node announced its death.
+      if (!stall || state.mode?.off === true || state.offline) continue;
       if (!summary) {
         this.emit(stall.check(now));
         continue;
