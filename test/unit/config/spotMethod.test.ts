@@ -14,9 +14,9 @@ const AUTO_SUB = 'subscriptions:\n  - topic: plant/+/t\n    template: plant/{ass
 
 test('method spot maps to the calibration method with its parameters', () => {
   const c = loadConfigText(SPOT, 'spot.yaml', {}).defaults.calibration;
-  assert.deepEqual(calibrationMethod(c), { kind: 'spot', q: 0.001, initialQuantile: 0.95, depth: 20, maxExcesses: 300 });
+  assert.deepEqual(calibrationMethod(c), { kind: 'spot', q: 0.001, initialQuantile: 0.95, depth: 20, maxExcesses: 300, outlierFence: 3 });
   const defaults = loadConfigText('defaults:\n  calibration:\n    method: spot\n', 'd.yaml', {}).defaults.calibration;
-  assert.deepEqual(calibrationMethod(defaults), { kind: 'spot', q: 0.0001, initialQuantile: 0.98, depth: 0, maxExcesses: 1000 });
+  assert.deepEqual(calibrationMethod(defaults), { kind: 'spot', q: 0.0001, initialQuantile: 0.98, depth: 0, maxExcesses: 1000, outlierFence: 3 });
 });
 
 test('a stream gets a SPOT filter for method spot, the likelihood when it is enabled (whatever the method), else none', () => {
