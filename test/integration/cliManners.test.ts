@@ -52,7 +52,10 @@ test('an unknown option names the nearest known one and exits 2 with the usage',
 });
 
 test('`anomalyd help CMD` prints exactly what `CMD --help` prints', async () => {
-  const commands = [['run'], ['simulate'], ['validate'], ['init'], ['train'], ['calibrate'], ['replay'], ['evaluate'], ['evaluate', 'ucr']];
+  // Every command the top-level help lists (a new one is covered without editing this test), and a subcommand.
+  const listed = (await cli(['help'])).stdout.split('\n').flatMap((l) => /^ {2}([a-z]+) {2,}\S/.exec(l)?.[1] ?? []);
+  for (const known of ['run', 'init', 'train', 'calibrate', 'replay', 'evaluate', 'models']) assert.ok(listed.includes(known), `help lists ${known}: ${listed.join(', ')}`);
+  const commands = [...listed.map((c) => [c]), ['evaluate', 'ucr']];
   const runs = await Promise.all(commands.map((cmd) => Promise.all([cli(['help', ...cmd]), cli([...cmd, '--help'])])));
   for (const [i, cmd] of commands.entries()) {
     const [viaHelp, viaFlag] = runs[i];
