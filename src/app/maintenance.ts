@@ -146,6 +146,11 @@ export class Maintenance implements MaintenanceActions {
     return window;
   }
 
+  /** Resolves once every save begun so far has finished or failed (a stop, or a test, waits for it). */
+  settled(): Promise<void> {
+    return this.saving.catch(() => undefined);
+  }
+
   /** A save nobody waits for: a failure is logged (the next change or tick tries again). */
   private saveInBackground(): void {
     this.save().catch(() => undefined);

@@ -73,6 +73,9 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stderr.write(`anomalyd ${name}: ${err.message}\n`);
       return 1;
     }
+    // An output file that is a pipe (`replay --out /dev/stdout | head -2`) whose reader has gone: as for stdout,
+    // the reader has what it asked for.
+    if ((err as NodeJS.ErrnoException | null)?.code === 'EPIPE') return 0;
     throw err;
   }
 }

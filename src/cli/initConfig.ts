@@ -117,7 +117,8 @@ export function renderStarterConfig(c: StarterConfig): string {
   add(
     'subscriptions:',
     `  # EDIT: the topic your gateway publishes ${stream} on. Each message is one JSON object with a field per channel`,
-    '  # and the sample time in epoch milliseconds in "ts" (without it, the arrival time is used), e.g.',
+    '  # and the sample time in epoch milliseconds in "ts" (without it, the arrival time is used; a time more than',
+    '  # 7 days old is rejected unless timestamp.max_age_ms allows it), e.g.',
     `  #   mosquitto_pub -t ${topic} -m '${examplePayload(plan)}'`,
     '  # For many machines of the same kind use wildcards: topic: plant/line1/+/telemetry,',
     '  # template: plant/line1/{asset}/telemetry, stream: "line1/{asset}".',
@@ -129,7 +130,7 @@ export function renderStarterConfig(c: StarterConfig): string {
     `    channels: [${plan.channels.join(', ')}]`,
     '',
     'sinks:',
-    '  # Alerts printed on the console. EDIT: add webhooks, Alertmanager or InfluxDB (see the README, "Configuration").',
+    '  # Alerts printed on the console. EDIT: add webhooks, Alertmanager or InfluxDB (see docs/configuration.md).',
     '  console:',
     '    enabled: true',
   );
@@ -157,7 +158,8 @@ function csvSection(c: StarterConfig): string[] {
 
 function examplePayload(plan: InitPlan): string {
   const fields = plan.channels.map((ch, i) => `"${ch}": ${Number.isFinite(plan.firstRow[i]) ? formatNumber(plan.firstRow[i]) : 0}`);
-  return `{"ts": 1767225600000, ${fields.join(', ')}}`;
+  // No "ts": a recording's own times are history by now, which the daemon refuses (timestamp.max_age_ms).
+  return `{${fields.join(', ')}}`;
 }
 
 /** A models key from a stream id: its last level, with characters a model name cannot hold replaced. */

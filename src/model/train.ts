@@ -90,10 +90,10 @@ export async function trainAutoencoder(
   const started = Date.now();
   const trim = opts.trimFraction ?? 0;
   if (!(trim >= 0 && trim < 1)) throw new RangeError(`trimFraction must be in [0, 1) (got ${trim})`);
-  const rng = createRng(opts.seed);
-  const { train, validation } = splitRows(windows, opts.validationFraction, rng);
   const fence = trim === 0 ? (opts.trimFence ?? 0) : 0;
   if (!(fence >= 0 && Number.isFinite(fence))) throw new RangeError(`trimFence must be a finite number >= 0 (got ${fence})`);
+  const rng = createRng(opts.seed);
+  const { train, validation } = splitRows(windows, opts.validationFraction, rng);
   const passes = trim > 0 ? 2 : 1;
   const report = (offset: number, total = passes) => (onEpoch ? (r: EpochReport) => onEpoch({ ...r, epoch: r.epoch + offset, epochs: opts.epochs * total, elapsedMs: Date.now() - started }) : undefined);
   if (trim === 0 && fence === 0) return { ...(await fitPass(model, train, validation, opts, rng, report(0))), durationMs: Date.now() - started, trimmedWindows: 0 };

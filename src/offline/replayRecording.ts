@@ -32,7 +32,7 @@ export interface ReplayModel {
  * whose path is `dir` gets that entry's fixed threshold, if it sets one.
  */
 export async function loadReplayModel(dir: string, cfg: ReplayConfig | undefined, streamId?: string): Promise<ReplayModel> {
-  const setup = replaySetup(await readManifest(dir), cfg, streamId);
+  const setup = replaySetup(await readManifest(dir), cfg, streamId, dir);
   const configured = setup.configuredModel;
   const warnings = [...setup.warnings];
   if (setup.learnsOwnModel) {

@@ -4,9 +4,11 @@
 // score filter and sensor checks, and the operator's fixed threshold of its model; without one, the schema's
 // defaults and the model's own window. Window size, hop and channels always come from the model (the only
 // shape it can score); where the config says otherwise, the daemon would not score the stream as replay does,
-// and a warning says so.
+// and a warning says so. A stream the config lets learn its own model (model "auto"), replayed with a trained
+// model given by --model, gets the settings the daemon gives a stream bound to that model (`init --model` then
+// binds it): the auto_learn profile is for the models the daemon learns itself, under state_dir/models.
 import * as path from 'node:path';
-import { configuredModel, streamDetection } from '../config/detection';
+import { configuredModel, effectiveDetection, streamDetection } from '../config/detection';
 import { loadConfigText } from '../config/load';
 import type { Config, DetectionConfig } from '../config/schema';
 import type { StreamSpec } from '../core/types';
@@ -37,9 +39,9 @@ export interface ReplaySetup {
 
 /**
  * The stream `streamId` (default: the model's own stream) as the daemon would bind it under `cfg`, scored by a
- * model with `manifest`.
+ * model with `manifest` (read from `modelDir`, when given).
  */
-export function replaySetup(manifest: Manifest, cfg: ReplayConfig | undefined, streamId = manifest.stream): ReplaySetup {
+export function replaySetup(manifest: Manifest, cfg: ReplayConfig | undefined, streamId = manifest.stream, modelDir?: string): ReplaySetup {
   const stream: StreamSpec = { id: streamId, channels: [...manifest.channels] };
   const fromModel = { size: manifest.window.size, hop: manifest.window.hop };
   if (!cfg) {
@@ -65,7 +67,9 @@ export function replaySetup(manifest: Manifest, cfg: ReplayConfig | undefined, s
     return { stream, ...withModelShape(config.defaults, fromModel, manifest, file, warnings), learnsOwnModel: false, settingsFrom: `${file}: defaults`, warnings };
   }
   const explicit = config.streams.find((s) => s.id === streamId);
-  const detection = streamDetection(config, subscription, explicit);
+  const name = configuredModel(subscription, explicit);
+  const boundToTrained = name === 'auto' && modelDir !== undefined && !isInside(path.resolve(modelDir), path.join(config.state_dir, 'models'));
+  const detection = boundToTrained ? effectiveDetection(config.defaults, subscription, explicit) : streamDetection(config, subscription, explicit);
   const at = explicit ? `streams[${config.streams.indexOf(explicit)}]` : `subscriptions[${index}]`;
   const channels = explicit?.channels ?? subscription.channels ?? manifest.channels;
   if (channels.length !== manifest.channels.length || channels.some((c, i) => c !== manifest.channels[i])) {
@@ -73,17 +77,22 @@ export function replaySetup(manifest: Manifest, cfg: ReplayConfig | undefined, s
       `${file}: ${at}.channels are [${channels.join(', ')}], the model's are [${manifest.channels.join(', ')}]: the daemon refuses this model for the stream; replaying with the model's channels`,
     );
   }
-  const name = configuredModel(subscription, explicit);
   const entry = name === 'auto' ? undefined : config.models[name];
   const model = entry ? { name, path: path.resolve(entry.path), ...(entry.threshold !== undefined ? { threshold: entry.threshold } : {}) } : undefined;
+  const bound = boundToTrained ? `, as bound to the trained model ${modelDir} (the config lets it learn its own: model "auto")` : '';
   return {
     stream,
     ...withModelShape(detection, fromModel, manifest, file, warnings),
-    learnsOwnModel: name === 'auto',
+    learnsOwnModel: name === 'auto' && !boundToTrained,
     ...(model ? { configuredModel: model } : {}),
-    settingsFrom: `${file}: stream '${streamId}' (${at})`,
+    settingsFrom: `${file}: stream '${streamId}' (${at})${bound}`,
     warnings,
   };
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
 /** The config's window options with the model's size and hop, and a warning where the config's differ. */

@@ -110,6 +110,12 @@ void test('SKAB valve1, 16 files (evaluate skab): the stated figures', { skip },
   assertFigures('SKAB valve1', got, want, { f1: RATIO, far: PERCENT, mar: PERCENT });
 });
 
+void test('SKAB valve1 and other, 23 files (evaluate skab): the stated figures', { skip }, async () => {
+  const want = stated('{"dataset":"skab","files":23,');
+  const got = await evaluate('skab', '--data', path.join(DATA, 'skab'));
+  assertFigures('SKAB valve1 + other', got, want, { f1: RATIO, far: PERCENT, mar: PERCENT });
+});
+
 void test('NAB, 24 files (evaluate nab): the stated scores', { skip }, async () => {
   const want = stated('{"dataset":"nab","files":24,"scores"');
   const got = await evaluate('nab', '--data', path.join(DATA, 'nab', 'data'), '--labels', path.join(DATA, 'nab', 'labels', 'combined_windows.json'));

@@ -1,14 +1,16 @@
 // CLI manners through the built binary (dist/main.js): "did you mean" for options and commands, `help CMD`
-// printing exactly `CMD --help`, a closed stdout ending the command quietly with status 0, start-up failures
-// naming their config key, and CSV time units (--time-unit, csv.time_unit, the implausible-date warning).
+// printing exactly `CMD --help`, a closed stdout (also as an output file: `--out /dev/stdout | head -2`) ending
+// the command quietly with status 0, start-up failures naming their config key, and CSV time units
+// (--time-unit, csv.time_unit, the implausible-date warning).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort } from '../helpers/ports';
-import { runCli, type CliRun, type CliOptions } from '../helpers/cli';
+import { MAIN, runCli, type CliRun, type CliOptions } from '../helpers/cli';
 
 let dir: string;
 
@@ -50,7 +52,10 @@ test('an unknown option names the nearest known one and exits 2 with the usage',
 });
 
 test('`anomalyd help CMD` prints exactly what `CMD --help` prints', async () => {
-  const commands = [['run'], ['simulate'], ['validate'], ['init'], ['train'], ['calibrate'], ['replay'], ['evaluate'], ['evaluate', 'ucr']];
+  // Every command the top-level help lists (a new one is covered without editing this test), and a subcommand.
+  const listed = (await cli(['help'])).stdout.split('\n').flatMap((l) => /^ {2}([a-z]+) {2,}\S/.exec(l)?.[1] ?? []);
+  for (const known of ['run', 'init', 'train', 'calibrate', 'replay', 'evaluate', 'models']) assert.ok(listed.includes(known), `help lists ${known}: ${listed.join(', ')}`);
+  const commands = [...listed.map((c) => [c]), ['evaluate', 'ucr']];
   const runs = await Promise.all(commands.map((cmd) => Promise.all([cli(['help', ...cmd]), cli([...cmd, '--help'])])));
   for (const [i, cmd] of commands.entries()) {
     const [viaHelp, viaFlag] = runs[i];
@@ -155,6 +160,16 @@ subscriptions:
   r = await cli(['replay', '--model', 'm2', '--input', 'seconds.csv', '--time-unit', 's'], { closeStdout: true });
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /);
+  // `anomalyd replay ... --out /dev/stdout | head -2`: the output file is the pipe, and its reader stops after two
+  // lines of a CSV far larger than a pipe's buffer.
+  await writeFile(path.join(dir, 'long.csv'), recording(20_000, T0_S));
+  for (const out of ['--out', '--denoised-out']) {
+    const command = `"${process.execPath}" "${MAIN}" replay --model m2 --input long.csv --time-unit s ${out} /dev/stdout | head -2`;
+    const piped = spawnSync('bash', ['-o', 'pipefail', '-c', command], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(piped.status, 0, `${out} /dev/stdout | head -2: ${piped.stderr}`);
+    assert.doesNotMatch(piped.stderr, /EPIPE|internal error|\n\s+at /, `${out} /dev/stdout | head -2`);
+    assert.equal(piped.stdout.split('\n').length, 3, `two lines and the end: ${piped.stdout}`);
+  }
 
   r = await cli(['replay', '--model', 'm2', '--input', 'seconds.csv', '--time-unit', 'sec']);
   assert.equal(r.code, 2);

@@ -102,7 +102,7 @@ test('held alerts are saved as they change and taken up after a restart: the pag
   const held = first.m.judge(daemonAlertNotice({ stream: 's', kind: 'anomaly', startsAt: T0, sequence: 1, detail: 'd' }));
   assert.equal(held.maintenance, w.id);
   assert.equal(first.m.holds(held.fingerprint), true);
-  await new Promise((r) => setTimeout(r, 50));
+  await first.m.settled();
   const again = await setup(first.dir);
   await again.m.start([]);
   assert.equal(again.m.holds(held.fingerprint), true, 'held after the restart');
@@ -110,7 +110,7 @@ test('held alerts are saved as they change and taken up after a restart: the pag
   const pages = again.m.tick();
   assert.equal(pages.length, 1);
   assert.equal(pages[0].fingerprint, held.fingerprint);
-  await new Promise((r) => setTimeout(r, 50));
+  await again.m.settled();
   const third = await setup(first.dir);
   third.clock.now = T0 + H;
   await third.m.start([]);

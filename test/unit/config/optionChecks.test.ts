@@ -361,6 +361,11 @@ const ROWS: readonly Row[] = [
     match: 'trimFraction must be',
     cases: [{ yaml: training('trim_fraction', '1'), path: 'defaults.training.trim_fraction', construct: () => trainAutoencoder({} as never, {} as never, { trimFraction: 1 } as never) }],
   },
+  {
+    file: 'src/model/train.ts',
+    match: 'trimFence must be',
+    cases: [{ yaml: training('trim_fence', '-1'), path: 'defaults.training.trim_fence', construct: () => trainAutoencoder({} as never, {} as never, { trimFence: -1 } as never) }],
+  },
   { file: 'src/core/stats.ts', match: '', cases: NOT_CONFIG_DATA },
   { file: 'src/core/tail.ts', match: '', cases: 'checks a tail model read from a model artifact (models are checked when they load)' },
   { file: 'src/core/spot.ts', match: '', cases: 'Spot is built from a calibrated tail and a q checked by validateMethod; no config value reaches it directly' },

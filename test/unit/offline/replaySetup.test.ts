@@ -86,6 +86,18 @@ test('a stream that learns its own model gets the auto_learn profile (the anomal
   assert.ok(typeof found !== 'string' && /learns its own model/.test(found.problem), JSON.stringify(found));
 });
 
+test("a stream that learns its own model, replayed with a trained model (--model): the settings of a stream bound to it", () => {
+  const trained = replaySetup(MANIFEST, cfg, 'lab-m1', 'models/compressor1');
+  assert.equal(trained.learnsOwnModel, false, 'loaded as the trained model it is');
+  assert.equal(trained.detection.calibration.likelihood.enabled, false, 'not the auto_learn profile');
+  assert.match(trained.settingsFrom, /stream 'lab-m1' \(subscriptions\[1\]\), as bound to the trained model models\/compressor1 \(the config lets it learn its own/);
+  assert.deepEqual(trained.warnings, []);
+  // The daemon's own learned model of the stream, under state_dir/models: replayed as the daemon scores it.
+  const learned = replaySetup(MANIFEST, cfg, 'lab-m1', path.join(config.state_dir, 'models', 'lab-m1-0123abcd'));
+  assert.equal(learned.learnsOwnModel, true);
+  assert.equal(learned.detection.calibration.likelihood.enabled, true);
+});
+
 test('a stream no subscription produces: the file defaults, with a warning; channels that differ from the model are named', () => {
   const s = replaySetup(MANIFEST, cfg, 'elsewhere');
   assert.equal(s.detection.alerting.k, 2);
