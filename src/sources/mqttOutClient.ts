@@ -1,0 +1,84 @@
+// The mqtt_out sink's connection (sinks/mqttOut.ts speaks topics and payloads; mqtt.js stays in this room): a
+// client of its own beside the source's, with its own client id, a clean session and a retained will. Its own
+// connection because the data session is persistent and paced by the pipeline (acknowledgements held while the
+// journal commits): publishing on it would tie results to input backpressure and leave the will, which must say
+// whether the publisher is alive, to the input side. mqtt.js reconnects it (at mqtt.reconnect.min_delay_ms) and
+// keeps QoS 1 messages in flight across reconnects, sending them again once connected.
+import type { MqttClient } from 'mqtt';
+import { errorMessage } from '../core/errors';
+import { clientOptions, createClient, redactUrl, type MqttConnectionOptions } from './mqttClient';
+
+export interface MqttOutClientOptions extends MqttConnectionOptions {
+  /** Delay between reconnect attempts (ms). */
+  readonly reconnectMs: number;
+  /** Published by the broker (retained, QoS 1) when this connection dies without a DISCONNECT. */
+  readonly will: { readonly topic: string; readonly payload: string };
+  /** How long close() waits for its last message's acknowledgement. Default 2 s. */
+  readonly closeTimeoutMs?: number;
+}
+
+export interface MqttOutClientHooks {
+  connected(): void;
+  disconnected(detail: string): void;
+}
+
+export class MqttOutClient {
+  private client: MqttClient | null = null;
+  private closed = false;
+  private lastError = '';
+
+  constructor(private readonly options: MqttOutClientOptions) {}
+
+  get connected(): boolean {
+    return this.client?.connected === true;
+  }
+
+  /** Reads the TLS files (an unreadable one fails here) and starts connecting; does not wait for the broker. */
+  async start(hooks: MqttOutClientHooks): Promise<void> {
+    if (this.client || this.closed) return;
+    const o = this.options;
+    const base = await clientOptions({ ...o, cleanSession: true });
+    const client = createClient(o.url, {
+      ...base,
+      manualConnect: false,
+      reconnectPeriod: Math.max(1, o.reconnectMs),
+      will: { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: 1, retain: true },
+    });
+    this.client = client;
+    let up = false;
+    client.on('connect', () => {
+      up = true;
+      hooks.connected();
+    });
+    client.on('error', (err) => (this.lastError = err.message));
+    client.on('close', () => {
+      if (!up || this.closed) return;
+      up = false;
+      hooks.disconnected(`${redactUrl(o.url)}${this.lastError ? `: ${this.lastError}` : ''}`);
+    });
+  }
+
+  async publish(topic: string, payload: string, retain: boolean): Promise<void> {
+    const client = this.client;
+    if (!client || this.closed) throw new Error('the MQTT publisher is closed');
+    await client.publishAsync(topic, payload, { qos: 1, retain });
+  }
+
+  async close(last?: { readonly topic: string; readonly payload: string }): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const client = this.client;
+    if (!client) return;
+    if (last && client.connected) {
+      const timeout = this.options.closeTimeoutMs ?? 2_000;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        client.publishAsync(last.topic, last.payload, { qos: 1, retain: true }).catch((err: unknown) => (this.lastError = errorMessage(err))),
+        new Promise((resolve) => (timer = setTimeout(resolve, timeout))),
+      ]);
+      clearTimeout(timer);
+    }
+    // Forced: messages still unacknowledged are not waited for (alert transitions stay in the sink's outbox).
+    await client.endAsync(true);
+  }
+}
