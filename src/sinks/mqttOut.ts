@@ -56,6 +56,9 @@ export interface MqttOutSinkOptions {
   readonly maxScoresInFlight?: number;
 }
 
+/** How long stop() lets the last scores be acknowledged (the daemon's shutdown has one grace deadline). */
+const STOP_DRAIN_MS = 2_000;
+
 /** The outbox file under state_dir (the webhooks' are webhook-<name>.outbox). */
 export const MQTT_OUT_OUTBOX = 'mqtt_out.outbox';
 
@@ -134,17 +137,22 @@ export class MqttOutSink implements Sink {
     await this.outbox.flush();
   }
 
-  /** Stops publishing: the notice in flight stays in the outbox (same key next start); unsent scores are dropped. */
+  /**
+   * Stops publishing: the notice in flight stays in the outbox (same key next start); the last scores get a short
+   * while (connected) to be acknowledged, and those that are not are counted as dropped.
+   */
   async stop(): Promise<void> {
     if (this.stopping) {
       await this.loop;
       return;
     }
+    await this.drainScores(STOP_DRAIN_MS);
     this.stopping = true;
     this.stopper.abort();
     this.wake?.();
     await this.loop;
-    if (this.scores.size > 0) this.ctx.events.sinkDropped(this.name, 'overflow', this.scores.size, `${this.scores.size} unsent score(s) at stop`);
+    const unsent = this.scores.size + this.scoresInFlight;
+    if (unsent > 0) this.ctx.events.sinkDropped(this.name, 'overflow', unsent, `${unsent} score(s) unacknowledged at stop`);
     this.scores.clear();
     await this.options.publisher.close({ topic: this.statusTopic, payload: STATUS_OFFLINE });
     if (this.started) await this.outbox.close();
@@ -156,6 +164,14 @@ export class MqttOutSink implements Sink {
       spooledBytes: this.outbox.bytes,
       connected: this.options.publisher.connected,
     };
+  }
+
+  /** Resolves once no score waits or is in flight, the connection is down, or `ms` passed. */
+  private async drainScores(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while ((this.scores.size > 0 || this.scoresInFlight > 0) && this.options.publisher.connected && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   private onConnected(): void {
@@ -190,10 +206,8 @@ export class MqttOutSink implements Sink {
   }
 
   private scoreFailed(point: ScorePoint, error: unknown): void {
-    if (this.stopping) {
-      this.ctx.events.sinkDropped(this.name, 'overflow', 1, `score of ${point.stream} unacknowledged at stop`);
-      return;
-    }
+    // Closed at stop: counted there with the others.
+    if (this.stopping) return;
     // Refused by the broker (MQTT 5 reason code, e.g. not authorised): sending it again cannot help.
     this.ctx.events.sinkDropped(this.name, 'rejected', 1, `score of ${point.stream}: ${errorMessage(error)}`);
   }
