@@ -13,6 +13,7 @@ import { InfluxSink } from '../sinks/influx/influxSink';
 import { MqttOutSink } from '../sinks/mqttOut';
 import { STATUS_OFFLINE } from '../sinks/mqttOutPayloads';
 import { MqttOutTopics } from '../sinks/mqttOutTopics';
+import { SparkplugNode, sparkplugId, sparkplugTopic } from '../sinks/sparkplugNode';
 import type { Sink } from '../sinks/sink';
 import { WebhookSink } from '../sinks/webhook';
 import { MqttOutClient } from '../sources/mqttOutClient';
@@ -136,9 +137,22 @@ export const mqttOutSinkKind = sinkKind<MqttOutSettings>({
       ...connectionOptions({ mqtt }),
       clientId,
       reconnectMs: mqtt.reconnect.min_delay_ms,
-      will: { topic: topics.status(clientId), payload: STATUS_OFFLINE },
+      will: { topic: topics.status(clientId), payload: STATUS_OFFLINE, retain: true },
     });
+    const sp = out.sparkplug;
+    const spClient = sp ? `${clientId}-spb` : '';
+    const sparkplug = sp
+      ? (() => {
+          const edgeNode = sp.edge_node_id ?? sparkplugId(clientId);
+          // The will's payload (NDEATH with bdSeq) is set by the node before the first connection.
+          const will = { topic: sparkplugTopic(sp.group_id, 'NDEATH', edgeNode), payload: '', retain: false };
+          const spPublisher = new MqttOutClient({ ...connectionOptions({ mqtt }), clientId: spClient, reconnectMs: mqtt.reconnect.min_delay_ms, will });
+          const node = new SparkplugNode(env.ctx, { publisher: spPublisher, group: sp.group_id, edgeNode, stateDir: env.stateDir });
+          return { node, publisher: spPublisher };
+        })()
+      : undefined;
     return new MqttOutSink(env.ctx, {
+      ...(sparkplug ? { sparkplug } : {}),
       publisher,
       topics,
       clientId,

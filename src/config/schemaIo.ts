@@ -291,6 +291,18 @@ export const homeAssistantSchema = section(
   'Home Assistant MQTT discovery.',
 );
 
+const sparkplugIdPattern = '^[^/+#]{1,128}$';
+
+export const sparkplugOutSchema = entry(
+  {
+    group_id: named(sparkplugIdPattern, 'must be a Sparkplug id: no "/", "+" or "#", at most 128 characters', 'Sparkplug group id.'),
+    edge_node_id: Type.Optional(
+      named(sparkplugIdPattern, 'must be a Sparkplug id: no "/", "+" or "#", at most 128 characters', 'Sparkplug edge node id of the daemon. Unset: the publishing client id.'),
+    ),
+  },
+  'Also publish as a Sparkplug B edge node (spBv1.0/<group_id>/...) on a session of its own (client id `<client_id>-spb`): NBIRTH/NDEATH with bdSeq, each stream a device (its "/" become ":") with DBIRTH and DDATA of score, threshold, p_value, anomalous and expected/<channel>. Absent: no Sparkplug.',
+);
+
 export const mqttOutSchema = entry(
   {
     client_id: Type.Optional(
@@ -304,6 +316,7 @@ export const mqttOutSchema = entry(
       description: 'Alert transitions not yet acknowledged by the broker kept in the outbox under state_dir; beyond that the oldest are dropped and counted.',
     }),
     home_assistant: homeAssistantSchema,
+    sparkplug: Type.Optional(sparkplugOutSchema),
   },
   "Publish scores and alert states into the MQTT broker of `mqtt` (the Unified Namespace), on a connection of its own. `mqtt_out: {}` publishes under `anomalyd/`. Absent: not published.",
 );

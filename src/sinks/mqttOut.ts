@@ -20,6 +20,7 @@ import { alertStatePayload, scorePayload, STATUS_OFFLINE, STATUS_ONLINE } from '
 import type { MqttOutTopics } from './mqttOutTopics';
 import { Outbox, type OutboxEntry } from './outbox';
 import type { ScorePoint, Sink, SinkStats } from './sink';
+import type { SparkplugNode } from './sparkplugNode';
 
 /** A QoS 1 MQTT connection that reconnects by itself; the sink publishes through it. */
 export interface MqttOutPublisher {
@@ -29,10 +30,19 @@ export interface MqttOutPublisher {
    * Resolves once the broker acknowledged the message. One in flight when the connection drops is sent again
    * after the reconnect; rejects when the broker refused it (MQTT 5 reason code) or the publisher was closed.
    */
-  publish(topic: string, payload: string, retain: boolean): Promise<void>;
+  publish(topic: string, payload: string | Buffer, retain: boolean, qos?: 0 | 1): Promise<void>;
   readonly connected: boolean;
-  /** Publishes `last` (waiting a little for its acknowledgement) if connected, then disconnects; idempotent. */
-  close(last?: { readonly topic: string; readonly payload: string }): Promise<void>;
+  /** Replaces the will's payload for the next connection (Sparkplug's NDEATH carries the next bdSeq). */
+  setWill(payload: string | Buffer): void;
+  /** Publishes `last` (QoS 1, waiting a little for its acknowledgement) if connected, then disconnects; idempotent. */
+  close(last?: LastMessage): Promise<void>;
+}
+
+export interface LastMessage {
+  readonly topic: string;
+  readonly payload: string | Buffer;
+  /** Default true. */
+  readonly retain?: boolean;
 }
 
 export interface PublisherHooks {
@@ -52,6 +62,8 @@ export interface MqttOutSinkOptions {
   readonly externalUrl: string;
   /** Home Assistant discovery prefix; unset: no discovery. */
   readonly homeAssistantPrefix?: string;
+  /** Sparkplug B out: the edge node and its own session. */
+  readonly sparkplug?: { readonly node: SparkplugNode; readonly publisher: MqttOutPublisher };
   /** Score messages awaiting acknowledgement at most; more wait (newest per stream). Default 256. */
   readonly maxScoresInFlight?: number;
 }
@@ -107,6 +119,17 @@ export class MqttOutSink implements Sink {
       connected: () => this.onConnected(),
       disconnected: (detail) => this.ctx.events.sinkError(this.name, true, `MQTT connection lost: ${detail}`),
     });
+    const sp = this.options.sparkplug;
+    if (sp) {
+      await sp.node.loadBdSeq();
+      await sp.publisher.start({
+        connected: () => sp.node.connected(),
+        disconnected: (detail) => {
+          sp.node.disconnected();
+          this.ctx.events.sinkError(this.name, true, `Sparkplug connection lost: ${detail}`);
+        },
+      });
+    }
     this.started = true;
     for (const notice of this.beforeStart) this.accept(notice);
     this.beforeStart = [];
@@ -117,7 +140,9 @@ export class MqttOutSink implements Sink {
   writeScores(points: readonly ScorePoint[]): void {
     if (this.stopping) return;
     let superseded = 0;
+    const sp = this.started ? this.options.sparkplug : undefined;
     for (const p of points) {
+      sp?.node.score(p);
       if (this.scores.has(p.stream)) superseded++;
       this.scores.set(p.stream, p);
     }
@@ -155,6 +180,8 @@ export class MqttOutSink implements Sink {
     if (unsent > 0) this.ctx.events.sinkDropped(this.name, 'overflow', unsent, `${unsent} score(s) unacknowledged at stop`);
     this.scores.clear();
     await this.options.publisher.close({ topic: this.statusTopic, payload: STATUS_OFFLINE });
+    const sp = this.options.sparkplug;
+    await sp?.publisher.close({ topic: sp.node.deathTopic, payload: sp.node.death(), retain: false });
     if (this.started) await this.outbox.close();
   }
 
@@ -162,7 +189,7 @@ export class MqttOutSink implements Sink {
     return {
       buffered: this.outbox.size + this.beforeStart.length + this.scores.size + this.scoresInFlight,
       spooledBytes: this.outbox.bytes,
-      connected: this.options.publisher.connected,
+      connected: this.options.publisher.connected && (this.options.sparkplug?.publisher.connected ?? true),
     };
   }
 

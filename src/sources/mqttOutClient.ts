@@ -12,7 +12,7 @@ export interface MqttOutClientOptions extends MqttConnectionOptions {
   /** Delay between reconnect attempts (ms). */
   readonly reconnectMs: number;
   /** Published by the broker (retained, QoS 1) when this connection dies without a DISCONNECT. */
-  readonly will: { readonly topic: string; readonly payload: string };
+  readonly will: { readonly topic: string; readonly payload: string | Buffer; readonly retain: boolean };
   /** How long close() waits for its last message's acknowledgement. Default 2 s. */
   readonly closeTimeoutMs?: number;
 }
@@ -26,6 +26,7 @@ export class MqttOutClient {
   private client: MqttClient | null = null;
   private closed = false;
   private lastError = '';
+  private willPayload: string | Buffer | undefined;
 
   constructor(private readonly options: MqttOutClientOptions) {}
 
@@ -42,7 +43,7 @@ export class MqttOutClient {
       ...base,
       manualConnect: false,
       reconnectPeriod: Math.max(1, o.reconnectMs),
-      will: { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: 1, retain: true },
+      will: { topic: o.will.topic, payload: Buffer.from(this.willPayload ?? o.will.payload), qos: 1, retain: o.will.retain },
     });
     this.client = client;
     let up = false;
@@ -58,13 +59,20 @@ export class MqttOutClient {
     });
   }
 
-  async publish(topic: string, payload: string, retain: boolean): Promise<void> {
+  async publish(topic: string, payload: string | Buffer, retain: boolean, qos: 0 | 1 = 1): Promise<void> {
     const client = this.client;
     if (!client || this.closed) throw new Error('the MQTT publisher is closed');
-    await client.publishAsync(topic, payload, { qos: 1, retain });
+    await client.publishAsync(topic, payload, { qos, retain });
   }
 
-  async close(last?: { readonly topic: string; readonly payload: string }): Promise<void> {
+  /** mqtt.js builds each CONNECT from its options, so the next connection carries this will. */
+  setWill(payload: string | Buffer): void {
+    this.willPayload = payload;
+    const will = this.client?.options.will;
+    if (will) will.payload = Buffer.from(payload);
+  }
+
+  async close(last?: { readonly topic: string; readonly payload: string | Buffer; readonly retain?: boolean }): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const client = this.client;
@@ -73,7 +81,7 @@ export class MqttOutClient {
       const timeout = this.options.closeTimeoutMs ?? 2_000;
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        client.publishAsync(last.topic, last.payload, { qos: 1, retain: true }).catch((err: unknown) => (this.lastError = errorMessage(err))),
+        client.publishAsync(last.topic, last.payload, { qos: 1, retain: last.retain ?? true }).catch((err: unknown) => (this.lastError = errorMessage(err))),
         new Promise((resolve) => (timer = setTimeout(resolve, timeout))),
       ]);
       clearTimeout(timer);

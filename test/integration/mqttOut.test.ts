@@ -65,7 +65,7 @@ async function outSink(name: string, body: string, stateDir?: string): Promise<{
   const t = testContext('sink.mqtt_out');
   const plans = planSinks(config, () => t.ctx, 'http://anomalyd.test/');
   assert.equal(plans.length, 1);
-  const sink = plans[0]!.build();
+  const sink = plans[0].build();
   sinks.push(sink);
   return { sink, t, stateDir: dir };
 }

@@ -28,12 +28,12 @@ test('daemon: scores on their topics; an alert firing while the broker is down a
     const first = await suite.daemon('mqttout', parts);
     await first.ready();
     const pub = await suite.publisher('mqttout-publisher');
-    const seed = simAssets('pump', 1, 3, 1)[0]!.seed;
+    const seed = simAssets('pump', 1, 3, 1)[0].seed;
     const series = pumpSeries(seed, T0, 400);
     let next = 0;
     const send = async (count: number): Promise<void> => {
       for (let i = 0; i < count; i++, next++) {
-        await pub.publish(topicOf('pump0'), pumpPayload(series[next]!), 1);
+        await pub.publish(topicOf('pump0'), pumpPayload(series[next]), 1);
         if (i % 10 === 9) await sleep(50);
       }
     };
