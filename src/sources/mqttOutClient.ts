@@ -77,16 +77,37 @@ export class MqttOutClient {
     this.closed = true;
     const client = this.client;
     if (!client) return;
+    const timeout = this.options.closeTimeoutMs ?? 2_000;
+    let said = false;
     if (last && client.connected) {
-      const timeout = this.options.closeTimeoutMs ?? 2_000;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        client.publishAsync(last.topic, last.payload, { qos: 1, retain: last.retain ?? true }).catch((err: unknown) => (this.lastError = errorMessage(err))),
-        new Promise((resolve) => (timer = setTimeout(resolve, timeout))),
-      ]);
-      clearTimeout(timer);
+      said = await within(
+        timeout,
+        client.publishAsync(last.topic, last.payload, { qos: 1, retain: last.retain ?? true }).then(
+          () => true,
+          (err: unknown) => ((this.lastError = errorMessage(err)), false),
+        ),
+      );
     }
-    // Forced: messages still unacknowledged are not waited for (alert transitions stay in the sink's outbox).
-    await client.endAsync(true);
+    // Having said goodbye, a DISCONNECT, so the broker does not publish the will as well; otherwise (or when the
+    // DISCONNECT does not go out in time) forced: unacknowledged messages are not waited for (alert transitions
+    // stay in the sink's outbox), and the will says the publisher is gone.
+    if (!said) {
+      await client.endAsync(true);
+      return;
+    }
+    // end(false) waits for every message in flight; one the broker never acknowledges would hold it forever, and
+    // a second end() returns at once while disconnecting, so the socket is cut here instead.
+    if (!(await within(timeout, client.endAsync(false).then(() => true)))) client.stream.destroy();
+  }
+}
+
+/** `work`'s result, or false when it takes longer than `ms`. */
+async function within(ms: number, work: Promise<boolean>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

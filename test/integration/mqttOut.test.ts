@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { connectAsync, type MqttClient } from 'mqtt';
+import { get } from 'sparkplug-payload';
 import { planSinks } from '../../src/app/sinks';
 import { loadConfigText } from '../../src/config/load';
 import type { AlertNotice } from '../../src/core/alert';
@@ -46,7 +47,7 @@ async function subscriber(filter: string | string[], session?: string): Promise<
     reconnectPeriod: 200,
   });
   clients.push(client);
-  client.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), retain: packet.retain }));
+  client.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(topic.startsWith('spBv1.0/') ? 'latin1' : 'utf8'), retain: packet.retain }));
   await client.subscribeAsync(filter, { qos: 1 });
   return { client, got };
 }
@@ -222,4 +223,48 @@ test('while the broker is away only the newest score per stream waits; the older
   const late = await subscriber('anomalyd/line3/pump1/score');
   await waitFor(() => late.got.some((m) => (JSON.parse(m.payload) as { ts: number }).ts === T0 + 200_000), 'the newest score after the restart', 15_000);
   await sink.stop();
+});
+
+test('Sparkplug B out: NBIRTH with bdSeq, DBIRTH then DDATA per stream, NDEATH at stop; decoded with the same library', async () => {
+  const spb = get('spBv1.0');
+  assert.ok(spb);
+  const rx = await subscriber('spBv1.0/plant/#');
+  const { sink, stateDir } = await outSink('spb', '{ sparkplug: { group_id: plant } }');
+  await sink.start();
+  await waitFor(() => rx.got.some((m) => m.topic === 'spBv1.0/plant/NBIRTH/spb-out'), 'the NBIRTH', 10_000, () => rx.got.map((m) => m.topic));
+  sink.writeScores?.([score('line1/pump1', 1)]);
+  sink.writeScores?.([score('line1/pump1', 2, { anomalous: true })]);
+  sink.writeScores?.([score('line1/pump1', 3, { expected: { vib_x: 1.5 } })]);
+  await waitFor(() => rx.got.length === 4, 'NBIRTH and three device messages', 10_000, () => rx.got.map((m) => m.topic));
+  await sink.stop();
+  await waitFor(() => rx.got.length === 5, 'the NDEATH at stop', 10_000, () => rx.got.map((m) => m.topic));
+
+  const decoded = rx.got.map((m) => ({ topic: m.topic, retain: m.retain, p: spb.decodePayload(Buffer.from(m.payload, 'latin1')) }));
+  assert.deepEqual(decoded.map((d) => d.topic), [
+    'spBv1.0/plant/NBIRTH/spb-out',
+    'spBv1.0/plant/DBIRTH/spb-out/line1:pump1',
+    'spBv1.0/plant/DDATA/spb-out/line1:pump1',
+    'spBv1.0/plant/DBIRTH/spb-out/line1:pump1',
+    'spBv1.0/plant/NDEATH/spb-out',
+  ], 'a new metric (expected/vib_x) gives a new DBIRTH');
+  assert.ok(decoded.every((d) => !d.retain), 'Sparkplug messages are not retained');
+  const num = (v: unknown): number => Number(typeof v === 'object' && v !== null ? String(v) : v);
+  assert.deepEqual(decoded.slice(0, 4).map((d) => num(d.p.seq)), [0, 1, 2, 3]);
+  const metric = (i: number, name: string): unknown => decoded[i]?.p.metrics?.find((m) => m.name === name)?.value;
+  assert.equal(num(metric(0, 'bdSeq')), 0);
+  assert.equal(metric(0, 'Node Control/Rebirth'), false);
+  assert.equal(num(metric(4, 'bdSeq')), 0, 'the NDEATH names the session of the NBIRTH');
+  assert.equal(metric(1, 'score'), 0.01);
+  assert.equal(metric(1, 'threshold'), 0.3);
+  assert.equal(metric(1, 'anomalous'), false);
+  assert.equal(metric(2, 'anomalous'), true);
+  assert.equal(metric(3, 'expected/vib_x'), 1.5);
+  assert.equal(num(decoded[1]?.p.metrics?.[0]?.timestamp), T0 + 10_000, 'metrics carry the window end');
+
+  // The next run on the same state_dir is a new session: bdSeq 1.
+  const next = await outSink('spb', '{ sparkplug: { group_id: plant } }', stateDir);
+  await next.sink.start();
+  await waitFor(() => rx.got.length === 6, 'the next NBIRTH', 10_000);
+  assert.equal(num(spb.decodePayload(Buffer.from(rx.got[5]?.payload ?? '', 'latin1')).metrics?.find((m) => m.name === 'bdSeq')?.value), 1);
+  await next.sink.stop();
 });
