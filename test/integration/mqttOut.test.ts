@@ -248,7 +248,8 @@ test('Sparkplug B out: NBIRTH with bdSeq, DBIRTH then DDATA per stream, NDEATH a
     'spBv1.0/plant/NDEATH/spb-out',
   ], 'a new metric (expected/vib_x) gives a new DBIRTH');
   assert.ok(decoded.every((d) => !d.retain), 'Sparkplug messages are not retained');
-  const num = (v: unknown): number => Number(typeof v === 'object' && v !== null ? String(v) : v);
+  // 64-bit fields (seq, bdSeq, timestamps) decode as Long objects.
+  const num = (v: unknown): number => (typeof v === 'object' && v !== null && 'toNumber' in v ? (v as { toNumber(): number }).toNumber() : Number(v));
   assert.deepEqual(decoded.slice(0, 4).map((d) => num(d.p.seq)), [0, 1, 2, 3]);
   const metric = (i: number, name: string): unknown => decoded[i]?.p.metrics?.find((m) => m.name === name)?.value;
   assert.equal(num(metric(0, 'bdSeq')), 0);
