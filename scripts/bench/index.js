@@ -17,7 +17,7 @@ const path = require('node:path');
 const { parseArgs } = require('node:util');
 const L = require('./lib');
 
-const SECTIONS = ['scoring', 'training', 'conv1d', 'startup', 'ingest', 'latency', 'latency_retrain', 'memory'];
+const SECTIONS = ['scoring', 'training', 'conv1d', 'expected', 'startup', 'ingest', 'latency', 'latency_retrain', 'memory'];
 
 const { values: argv } = parseArgs({
   options: {
@@ -72,6 +72,7 @@ const result = {
   scoring: { backend: null, wps_b1: null, wps_b256: null, torch_wps_b256: null, ratio_vs_torch: null },
   training: { backend: null, wps: null, torch_wps: null, ratio_vs_torch: null },
   conv1d: { backend: null, tfjs_backend: null, scoring_wps_b1: null, scoring_wps_b256: null, training_wps: null },
+  expected: null,
   ingest: { raw_mps_qos1: null, daemon_mps_qos1: null, ratio: null, raw_mps_qos0: null, daemon_mps_qos0: null },
   latency_ms: { p50: null, p99: null },
   latency_during_retrain_ms: { p50: null, p99: null },
@@ -224,6 +225,23 @@ let influx;
 let hooks;
 const alertWaiters = new Map();
 let alertsSeen = 0;
+
+/** expected: the cost of the expected values beside the scores (scripts/bench/expectedBench.js, one core). */
+async function sectionExpected() {
+  const args = [path.join(__dirname, 'expectedBench.js'), ...(quick ? ['--quick'] : [])];
+  const [cmd, cmdArgs] = hasTaskset ? ['taskset', ['-c', CPU, process.execPath, ...args]] : [process.execPath, args];
+  const r = await L.runCapture(cmd, cmdArgs, { timeoutMs: 300_000, verbose });
+  if (r.code !== 0) throw new Error(`expectedBench failed (${r.code ?? r.signal}): ${r.err}`);
+  result.expected = JSON.parse(r.out.trim().split('\n').pop());
+  const e = result.expected;
+  L.table(`expected values (bundled pump model, batch ${e.batch}, ${e.backend}, one core)`, [
+    ['scoring windows/s, without', e.scoring_wps_off],
+    ['scoring windows/s, with expected values', e.scoring_wps_on],
+    ['InfluxDB points / bytes per window, scores only', `${e.influx_per_window.scores.points} / ${e.influx_per_window.scores.bytes}`],
+    ['  with expected values', `${e.influx_per_window.expected.points} / ${e.influx_per_window.expected.bytes}`],
+    ['  and the denoised signal (hop 5)', `${e.influx_per_window.expected_and_denoised_hop5.points} / ${e.influx_per_window.expected_and_denoised_hop5.bytes}`],
+  ]);
+}
 
 async function services() {
   broker ??= await L.startMosquitto();
@@ -872,6 +890,7 @@ async function main() {
   };
   if (only.has('scoring') || only.has('training')) await run('scoring/training', sectionModels);
   if (only.has('conv1d')) await run('conv1d', sectionConv1d);
+  if (only.has('expected')) await run('expected', sectionExpected);
   if (only.has('startup')) await run('startup', sectionStartup);
   if (only.has('ingest')) await run('ingest', sectionIngest);
   if (only.has('latency')) await run('latency', sectionLatency);

@@ -226,10 +226,12 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
       spec: { id: stream, channels: [...channels] },
       model,
       stall,
+      wentOffline: (now, reason) => persistAfter([...machine.retire(now, reason, state.nextSequence), ...sensors.retire(now, reason), ...stall.retire(now, reason)]),
       window: windowOptions(detection.window),
       ...(filter ? { scoreFilter: filter } : {}),
       ...(sensors.enabled ? { sensors } : {}),
       maxLatenessMs: detection.window.max_lateness_ms,
+      ...(detection.expected.values || detection.expected.denoised ? { expected: detection.expected } : {}),
       labels,
       alerts: {
         observe: (w) => persistAfter(machine.observe(w)),

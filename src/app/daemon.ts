@@ -385,6 +385,11 @@ export class Daemon {
     this.source.onMode((stream, mode, time) => {
       if (owns(stream)) pipeline.setMode(stream, mode, time);
     });
+    // Sparkplug B births and deaths, in arrival order like the data they frame.
+    this.source.onLiveness((stream, online, reason, time) => {
+      if (owns(stream)) pipeline.setOnline(stream, online, time, reason);
+    });
+    this.metrics.provide('streams_offline', () => pipeline.offlineCount());
     await this.source.start(shardedDeliver(c, this.ctx('source.mqtt'), ingest.guard(pipeline.deliver)), ingest.commit);
     this.brokerStats = buildBrokerStats(c, this.ctx('source.broker_stats'), this.broker !== undefined) ?? undefined;
     await this.brokerStats?.start();

@@ -51,15 +51,17 @@ export function streamTemplateRegex(template: string): RegExp {
 }
 
 export function calibrationMethod(c: CalibrationConfig): CalibrationMethod {
+  // The fence is left out of the method (and so of the manifest) when off: such a model calibrates as before.
+  const fence = c.outlier_fence > 0 ? { outlierFence: c.outlier_fence } : {};
   switch (c.method) {
     case 'pot':
-      return { kind: 'pot', q: c.pot.q, initialQuantile: c.pot.initial_quantile };
+      return { kind: 'pot', q: c.pot.q, initialQuantile: c.pot.initial_quantile, ...fence };
     case 'percentile':
-      return { kind: 'percentile', percentile: c.percentile };
+      return { kind: 'percentile', percentile: c.percentile, ...fence };
     case 'sigma':
-      return { kind: 'sigma', k: c.sigma_k };
+      return { kind: 'sigma', k: c.sigma_k, ...fence };
     case 'robust':
-      return { kind: 'robust', quantile: c.robust.quantile, factor: c.robust.factor };
+      return { kind: 'robust', quantile: c.robust.quantile, factor: c.robust.factor, ...fence };
   }
 }
 
@@ -91,6 +93,7 @@ export function detectorSpec(
       patience: t.patience,
       seed: t.seed,
       trimFraction: t.trim_fraction,
+      trimFence: t.trim_fence,
       noise: {
         gaussianSigma: t.noise.gaussian_sigma,
         maskFraction: t.noise.mask_fraction,

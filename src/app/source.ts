@@ -103,6 +103,7 @@ export function mqttSubscriptions(config: Config): MqttSubscriptionOptions[] {
       maxAgeMs: s.timestamp.max_age_ms,
     },
     ...(s.sample_rate_hz !== undefined ? { sampleRateHz: s.sample_rate_hz } : {}),
+    ...(s.sparkplug !== undefined ? { sparkplug: { rebirthRequests: s.sparkplug.rebirth_requests, rebirthMinIntervalMs: s.sparkplug.rebirth_min_interval_ms } } : {}),
   }));
 }
 

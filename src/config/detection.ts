@@ -8,8 +8,8 @@ export function effectiveDetection(defaults: DetectionConfig, ...layers: (Detect
   for (const layer of layers) {
     if (!layer) continue;
     // Only the detection sections: a subscription or stream entry can be passed as it is.
-    const { window, training, calibration, alerting } = layer;
-    merged = mergeDeep(merged, { window, training, calibration, alerting });
+    const { window, training, calibration, alerting, expected } = layer;
+    merged = mergeDeep(merged, { window, training, calibration, alerting, expected });
   }
   return merged as DetectionConfig;
 }

@@ -106,7 +106,14 @@ export const trainingSchema = section(
       maximum: 0.5,
       default: 0,
       description:
-        'Trimmed training: after a first fit, this fraction of the learning windows, those the model reconstructs worst, is dropped and the model is fitted again from its initial weights on the rest. For learning data that already holds some anomalies (ectopic beats in the first minutes of an ECG, a fault during the learning period), so the model does not learn them as normal. 0 = off; doubles the training time. Calibration still uses every learning window.',
+        'Trimmed training with a fixed share: after a first fit, this fraction of the learning windows, those the model reconstructs worst, is dropped and the model is fitted again from its initial weights on the rest. 0 = the share is not fixed (trim_fence decides); doubles the training time.',
+    }),
+    trim_fence: Type.Number({
+      minimum: 0,
+      maximum: 10,
+      default: 3,
+      description:
+        'Trimmed training where the data says so (used when trim_fraction is 0): after a first fit, the learning windows whose error lies beyond the Tukey fence exp(Q3 + k * IQR) of the log errors (k = this value) are dropped and the model is fitted again on the rest, so a fault or ectopic beats in the learning period are not learnt as normal. Clean learning data puts nothing beyond k = 3 and costs one fit; 0 = off.',
     }),
     ensemble: Type.Integer({
       minimum: 1,
@@ -197,6 +204,13 @@ export const calibrationSchema = section(
     sigma_k: Type.Number({ exclusiveMinimum: 0, maximum: 100, default: 4, description: 'Number of standard deviations above the mean score (method sigma).' }),
     pot: potSchema,
     robust: robustSchema,
+    outlier_fence: Type.Number({
+      minimum: 0,
+      maximum: 10,
+      default: 3,
+      description:
+        'Calibration that does not assume clean data: learning scores beyond the Tukey fence exp(Q3 + k * IQR) of the log scores (k = this value) are left out before the threshold method reads them, so a fault in the learning period does not lift the threshold over itself (train and calibrate say how many). Clean data puts nothing beyond k = 3; 0 = every score is used.',
+    }),
     likelihood: likelihoodSchema,
   },
   'How the anomaly threshold is derived from the scores of held-out normal windows.',
@@ -270,12 +284,29 @@ export const alertingSchema = section(
   'Turning anomalous windows into alerts: k-of-n start, hysteresis, minimum firing time, flapping and insufficient data.',
 );
 
+export const expectedSchema = section(
+  {
+    values: Type.Boolean({
+      default: false,
+      description:
+        "Write, beside every score, what the model expected of each channel at the window's last sample, in the channel's own units, with that sample's reading and the channel's tolerance (InfluxDB anomaly_expected, mqtt_out; the asset dashboard's observed-against-expected panel). Off by default for its cost: one more InfluxDB point per scored window (about 3x the bytes) and, measured on the bundled pump model, about half the scoring stage's windows/s (docs/design.md, Expected values).",
+    }),
+    denoised: Type.Boolean({
+      default: false,
+      description:
+        "Also write the stream's denoised signal: what the model expected of every sample, each sample once, from the first window that covers it (InfluxDB anomaly_denoised, one point per sample: as many points as the stream has samples).",
+    }),
+  },
+  "The model's expectation written beside the scores (the denoising autoencoder's other use: a cleaned signal).",
+);
+
 export const detectionDefaultsSchema = section(
   {
     window: windowSchema,
     training: trainingSchema,
     calibration: calibrationSchema,
     alerting: alertingSchema,
+    expected: expectedSchema,
   },
   'Detection settings applied to every stream unless its subscription or stream entry overrides them.',
 );

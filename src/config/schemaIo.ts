@@ -1,10 +1,11 @@
 // Input and output settings: the MQTT connection, what is subscribed and how payloads map to streams, and the
 // sinks that receive scores and alerts.
 import { Type } from '@sinclair/typebox';
-import { alertingSchema, calibrationSchema, trainingSchema, windowSchema } from './schemaDetection';
+import { alertingSchema, calibrationSchema, expectedSchema, trainingSchema, windowSchema } from './schemaDetection';
 import { retrainOverrideSchema } from './schemaRetrain';
 import { entry, nameMap, named, oneOf, overrideOf, patternMessages, section, url } from './schemaHelpers';
 import { modesSchema } from './schemaModes';
+import { sparkplugSchema } from './schemaSparkplug';
 
 const secretHelp = 'Prefer the `_file` variant; never printed in errors or logs.';
 
@@ -101,6 +102,7 @@ const overrides = {
   training: Type.Optional(overrideOf(trainingSchema, 'Overrides of defaults.training.')),
   calibration: Type.Optional(overrideOf(calibrationSchema, 'Overrides of defaults.calibration.')),
   alerting: Type.Optional(overrideOf(alertingSchema, 'Overrides of defaults.alerting.')),
+  expected: Type.Optional(overrideOf(expectedSchema, 'Overrides of defaults.expected.')),
   modes: Type.Optional(modesSchema),
   retrain: Type.Optional(retrainOverrideSchema),
 };
@@ -137,18 +139,19 @@ export const subscriptionSchema = entry(
     template: Type.Optional(
       Type.String({
         minLength: 1,
-        description: 'The topic with names for its wildcard levels, e.g. plant/{line}/{asset}/telemetry for plant/+/+/telemetry.',
+        description: 'The topic with names for its wildcard levels, e.g. plant/{line}/{asset}/telemetry for plant/+/+/telemetry. Not used with decoder sparkplug_b.',
       }),
     ),
     stream: Type.String({
       minLength: 1,
       maxLength: 128,
-      description: 'Stream id built from the template names, e.g. "{line}/{asset}"; `{topic}` is the whole topic.',
+      description: 'Stream id built from the template names, e.g. "{line}/{asset}"; `{topic}` is the whole topic. With decoder sparkplug_b: {group}, {edge} and {device}, e.g. "{edge}/{device}" (an edge node\'s own metrics have no device: "{edge}/{device}" names them "<edge>").',
     }),
     decoder: oneOf(
-      ['json', 'json_array', 'csv', 'number', 'f32le'] as const,
-      'Payload format: json = one object with a field per channel; json_array = arrays of samples; csv = one line of values in channel order; number = one value (single channel); f32le = little-endian float32 chunk, channels interleaved.',
+      ['json', 'json_array', 'csv', 'number', 'f32le', 'sparkplug_b'] as const,
+      'Payload format: json = one object with a field per channel; json_array = arrays of samples; csv = one line of values in channel order; number = one value (single channel); f32le = little-endian float32 chunk, channels interleaved; sparkplug_b = Sparkplug B (topic spBv1.0/<group>/#, no template; `stream` may use {group}, {edge} and {device}; metrics feed the channels of their name, births and deaths are followed).',
     ),
+    sparkplug: Type.Optional(sparkplugSchema),
     sample_rate_hz: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, description: 'Sampling rate of chunked payloads (required for f32le and json_array).' })),
     timestamp: timestampSchema,
     model: modelRef,

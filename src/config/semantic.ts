@@ -2,6 +2,7 @@
 // references, unique names, min <= max pairs, and detection settings after overrides are applied.
 import { convWindowProblem } from '../core/convShape';
 import { parseSharedFilter } from '../core/shard';
+import { SPARKPLUG_NAMES, sparkplugRouteProblems } from '../core/sparkplugNames';
 import { windowOptionProblems, type WindowOptions } from '../core/window';
 import { autoLearnDetection, configuredModel, streamDetection, windowOptions } from './detection';
 import type { ConfigPath, ProblemList, Segment } from './problems';
@@ -91,9 +92,13 @@ function checkModelRef(config: Config, model: string, at: ConfigPath, problems: 
 function checkSubscription(config: Config, sub: SubscriptionConfig, i: number, problems: ProblemList): RegExp | undefined {
   const at: Segment[] = ['subscriptions', i];
   const topicOk = checkTopicFilter(parseSharedFilter(sub.topic).filter, [...at, 'topic'], problems, sub.topic);
-  const names = sub.template === undefined ? new Set<string>() : checkTemplate(sub, topicOk, at, problems);
+  const sparkplug = sub.decoder === 'sparkplug_b';
+  if (sparkplug) for (const problem of sparkplugRouteProblems(sub.topic, sub.stream, sub.template)) problems.add([...at, problem.startsWith('template') ? 'template' : problem.startsWith('stream') ? 'stream' : 'topic'], problem, undefined);
+  else if (sub.sparkplug !== undefined) problems.add([...at, 'sparkplug'], 'is only read with decoder sparkplug_b', undefined);
+  const names = sparkplug ? new Set(SPARKPLUG_NAMES) : sub.template === undefined ? new Set<string>() : checkTemplate(sub, topicOk, at, problems);
   const used = [...sub.stream.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '');
-  for (const name of used) {
+  // A sparkplug_b stream's names were checked above (sparkplugRouteProblems).
+  for (const name of sparkplug ? [] : used) {
     if (name !== 'topic' && !names.has(name)) {
       const hint = sub.template === undefined ? 'add a `template` that names the topic levels' : `the template names ${[...names].join(', ') || 'nothing'}`;
       problems.add([...at, 'stream'], `uses {${name}}, which is not defined; ${hint} (or use {topic})`, sub.stream);

@@ -2,6 +2,7 @@
 // also fits the tail model, so every model can report a p-value, whichever threshold rule the operator chose.
 import { buildTail, potThreshold } from './tail';
 import type { TailModel } from './tail';
+import { outlierFence, withinFence } from './outlierFence';
 import { firstNonFinite, mean, quantileSorted, sortedCopy, std } from './stats';
 
 export { pValue, validateTail } from './tail';
@@ -9,7 +10,14 @@ export type { GpdTail, TailModel } from './tail';
 export { Spot } from './spot';
 export type { SpotDecision, SpotOptions } from './spot';
 
-export type CalibrationMethod =
+/**
+ * A threshold rule, and optionally `outlierFence`: k of the Tukey fence on log scores (core/outlierFence.ts)
+ * beyond which learning scores are left out before the rule reads them, so a fault or ectopic beats in the
+ * learning data do not lift the threshold over themselves. 0 or absent: every score is used.
+ */
+export type CalibrationMethod = CalibrationRule & { readonly outlierFence?: number };
+
+export type CalibrationRule =
   /** The empirical percentile of the clean scores, percentile in (0, 100). */
   | { kind: 'percentile'; percentile: number }
   /** mean + k * std of the clean scores. */
@@ -33,7 +41,12 @@ export interface Calibration {
   method: CalibrationMethod;
   threshold: number;
   tail: TailModel;
+  /** Scores the rule read (those within the outlier fence). */
   nScores: number;
+  /** Learning scores beyond the outlier fence, left out; absent when none was. */
+  excluded?: number;
+  /** The fence's score (absent when none was drawn or none was beyond it). */
+  fence?: number;
 }
 
 /** Where the tail is fitted for methods that do not choose it (percentile, sigma). */
@@ -44,6 +57,9 @@ export function validateMethod(method: CalibrationMethod): void {
   const bad = (what: string, got: unknown): never => {
     throw new RangeError(`calibration method '${String(method.kind)}': ${what} (got ${String(got)})`);
   };
+  if (method.outlierFence !== undefined && !(method.outlierFence >= 0 && Number.isFinite(method.outlierFence))) {
+    bad('outlierFence must be a finite number >= 0', method.outlierFence);
+  }
   switch (method.kind) {
     case 'percentile':
       if (!(method.percentile > 0 && method.percentile < 100)) bad('percentile must be in (0, 100)', method.percentile);
@@ -77,7 +93,9 @@ export function calibrate(scores: ArrayLike<number>, method: CalibrationMethod):
   if (n === 0) throw new RangeError('calibrate: no scores (empty array)');
   const bad = firstNonFinite(scores);
   if (bad >= 0) throw new RangeError(`calibrate: score at index ${bad} is ${scores[bad]}; scores must be finite`);
-  const sorted = sortedCopy(scores);
+  const fence = outlierFence(scores, method.outlierFence ?? 0);
+  const { kept, excluded } = withinFence(scores, fence);
+  const sorted = sortedCopy(kept);
   const initialQuantile = method.kind === 'pot' ? method.initialQuantile : DEFAULT_TAIL_QUANTILE;
   const tail = buildTail(sorted, quantileSorted(sorted, initialQuantile));
   let threshold: number;
@@ -86,7 +104,7 @@ export function calibrate(scores: ArrayLike<number>, method: CalibrationMethod):
       threshold = quantileSorted(sorted, method.percentile / 100);
       break;
     case 'sigma':
-      if (n < 2) throw new RangeError(`calibrate: the sigma method needs at least 2 scores (got ${n})`);
+      if (sorted.length < 2) throw new RangeError(`calibrate: the sigma method needs at least 2 scores (got ${sorted.length})`);
       threshold = mean(sorted) + method.k * std(sorted);
       break;
     case 'pot':
@@ -97,7 +115,7 @@ export function calibrate(scores: ArrayLike<number>, method: CalibrationMethod):
       threshold = method.factor * quantileSorted(sorted, method.quantile);
       break;
   }
-  return { method: { ...method }, threshold, tail, nScores: n };
+  return { method: { ...method }, threshold, tail, nScores: sorted.length, ...(excluded > 0 ? { excluded, fence } : {}) };
 }
 
 /** Above this share of the clean windows a threshold was derived from, `train` and `calibrate` warn. */
@@ -117,11 +135,20 @@ export function exceedFraction(scores: ArrayLike<number>, threshold: number): nu
  * that was not clean. A single window above the threshold never warns: with fewer than 100 windows one is
  * already more than 1 %, and an empirical percentile leaves one above it by construction.
  */
-export function calibrationWarnings(scores: ArrayLike<number>, c: Calibration): string[] {
-  const fraction = exceedFraction(scores, c.threshold);
-  if (!(fraction > MAX_CLEAN_EXCEED_FRACTION && Math.round(fraction * scores.length) > 1)) return [];
+export function calibrationWarnings(all: ArrayLike<number>, c: Calibration): string[] {
   const pct = (x: number): string => `${Number((x * 100).toPrecision(3))} %`;
+  const warnings: string[] = [];
+  const scores = c.fence === undefined ? all : withinFence(all, c.fence).kept;
+  if (c.excluded !== undefined && c.excluded / all.length > MAX_CLEAN_EXCEED_FRACTION) {
+    warnings.push(
+      `${c.excluded} of the ${all.length} learning windows (${pct(c.excluded / all.length)}) score far above the rest (beyond ${Number(c.fence?.toPrecision(6))}) ` +
+        'and were left out of the threshold: check that the learning period was normal operation.',
+    );
+  }
+  const fraction = exceedFraction(scores, c.threshold);
+  if (!(fraction > MAX_CLEAN_EXCEED_FRACTION && Math.round(fraction * scores.length) > 1)) return warnings;
   return [
+    ...warnings,
     `the threshold ${Number(c.threshold.toPrecision(6))} flags ${pct(fraction)} of the ${scores.length} clean windows it was derived from ` +
       `(more than ${pct(MAX_CLEAN_EXCEED_FRACTION)}): the stream would alert on normal operation. ${methodHint(c.method)}`,
   ];

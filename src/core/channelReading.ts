@@ -3,6 +3,7 @@
 // 61.4 (training 55 to 70)"). Computed for the few windows that make a notice only, never per scored window. The
 // sentence is formatted here too, as every output says it the same way (annotations, console, InfluxDB, log).
 import type { ChannelReading, ChannelShare } from './alert';
+import { channelMean, expectedAt } from './expectation';
 import type { WindowTransform } from './windowTransform';
 
 /** A channel's range in the model's training data, raw units; NaN where the manifest does not say. */
@@ -48,30 +49,6 @@ export function channelReading(
     }
   }
   return { observed: round(observed[best * channels + c]), expected: round(bestExpected), trainingMin: round(range.min), trainingMax: round(range.max) };
-}
-
-/**
- * The model's expectation of raw value (t, c). The model reconstructs the transformed window, so the transform is
- * undone with the observed data: a demeaned channel's shape sits on the window's own mean, a differenced one's
- * step is added to the observed previous sample (a one-step-ahead expectation; the first step has no previous
- * sample in the window, so it expects what it saw).
- */
-function expectedAt(kind: WindowTransform, observed: ArrayLike<number>, r: ArrayLike<number>, channels: number, c: number, t: number, level: number): number {
-  const i = t * channels + c;
-  switch (kind) {
-    case 'none':
-      return r[i];
-    case 'demean':
-      return r[i] + level;
-    case 'diff':
-      return t === 0 ? observed[i] : observed[i - channels] + r[i];
-  }
-}
-
-function channelMean(values: ArrayLike<number>, channels: number, c: number, steps: number): number {
-  let sum = 0;
-  for (let t = 0; t < steps; t++) sum += values[t * channels + c];
-  return sum / steps;
 }
 
 /**

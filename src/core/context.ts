@@ -33,7 +33,17 @@ export type RejectReason =
   | 'out_of_order'
   | 'duplicate'
   | 'queue_full'
-  | 'unknown_mode';
+  | 'unknown_mode'
+  // Sparkplug B (decoder sparkplug_b): not a Sparkplug payload or topic; data of an edge node or device that is
+  // offline; an alias no birth defined; a metric of a type no channel can take; the will of an earlier connection.
+  | 'invalid_sparkplug'
+  | 'not_born'
+  | 'unknown_alias'
+  | 'unsupported_datatype'
+  | 'stale_death';
+
+/** What became of a wanted Sparkplug rebirth request (anomalyd_sparkplug_rebirth_requests_total{result}). */
+export type RebirthResult = 'sent' | 'rate_limited' | 'disabled' | 'failed';
 
 /** idle: it had completed windows; never_windowed: it never completed one (a made-up topic, a dead sender). */
 export type EvictReason = 'idle' | 'never_windowed';
@@ -90,6 +100,17 @@ export interface Events {
    * condition, arrival for a mode message).
    */
   modeChanged(stream: string, mode: string, previous: string | null, time: number): void;
+  /** A Sparkplug B message of `type` (NBIRTH, NDATA, ..., STATE) arrived. */
+  sparkplugMessage(type: string): void;
+  /** An edge node's message skipped or stepped back in seq (messages lost or reordered). */
+  sparkplugSequenceGap(node: string, expected: number, got: number): void;
+  /** The edge node `node` (group/edge) should send its births again (`why`); what became of the request. */
+  sparkplugRebirth(node: string, why: string, result: RebirthResult, detail: string): void;
+  /**
+   * A stream went offline (its Sparkplug edge node or device died: nothing is scored or paged, no stall alarm) or
+   * came back online (born again).
+   */
+  streamLiveness(stream: string, online: boolean, reason: string): void;
 }
 
 /** shape = the windows do not fit the model's input; nan = non-finite input or score; engine = the inference call failed. */

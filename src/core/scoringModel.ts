@@ -16,6 +16,13 @@ export interface ScoredWindow {
   readonly anomalous: boolean;
   readonly completeness: number;
   readonly channelShares: Float32Array;
+  /**
+   * Where asked for (score's `withExpected`): every value of the window as the model expected it, in the channels'
+   * own units (the reconstruction un-scaled, the window transform undone), laid out like the window's values.
+   */
+  readonly expected?: Float32Array;
+  /** With `expected`: each channel's tolerance around it, own units (core/expectation.ts); NaN where it has none. */
+  readonly tolerance?: Float32Array;
 }
 
 /** The channel readings of one window (observed against expected), computed when a channel is first asked for. */
@@ -35,7 +42,8 @@ export interface ScoringModel {
   /** The model's folder (named in messages). */
   readonly dir: string;
   readonly manifest: ModelShape;
-  score(windows: readonly Window[]): ScoredWindow[];
+  /** `withExpected`: each scored window also carries what the model expected of it (same forward pass). */
+  score(windows: readonly Window[], withExpected?: boolean): ScoredWindow[];
   /** The readings of `window`, a window this model scored; a forward pass of its own, paid on first use. */
   readings(window: Window): WindowReadingsOf;
 }

@@ -26,6 +26,21 @@ export interface ScorePoint {
    * absent where the stream does not compute it. Which sample it stands for is in docs/design.md.
    */
   readonly expected?: Readonly<Record<string, number>>;
+  /** With `expected`: channel name -> the window's last reading, the value the expected one stands beside. */
+  readonly observed?: Readonly<Record<string, number>>;
+  /**
+   * With `expected`: channel name -> how far the channel alone may sit from its expected value before the window
+   * scores at the threshold, own units (docs/design.md); absent where the model has no such figure.
+   */
+  readonly tolerance?: Readonly<Record<string, number>>;
+  /** The stream's denoised signal, where it publishes one: the samples first covered by this window, oldest first. */
+  readonly denoised?: readonly DenoisedSample[];
+}
+
+/** One sample of a stream's denoised signal: what the model expected of each channel at `time` (ms). */
+export interface DenoisedSample {
+  readonly time: number;
+  readonly values: Readonly<Record<string, number>>;
 }
 
 /** Periodic health figures (`anomalyd_health`). */

@@ -16,4 +16,6 @@ export interface StreamFill {
   readonly modelReady: boolean;
   /** The stream's operating mode; absent for a stream without `modes`, null while its mode is not known yet. */
   readonly mode?: string | null;
+  /** Present (true) while the stream is offline: its Sparkplug B edge node or device died and was not born again. */
+  readonly offline?: true;
 }

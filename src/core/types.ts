@@ -52,4 +52,6 @@ export type WindowEvent =
 export interface WindowScore {
   readonly score: number;
   readonly channelShares: Float32Array;
+  /** The model's output for the window (scaled, transformed units, laid out like the input), where it was asked for. */
+  readonly reconstruction?: Float32Array;
 }

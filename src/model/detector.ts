@@ -2,6 +2,7 @@
 // error, and the calibrated threshold with its tail probability. Every command (run, replay, evaluate) scores
 // through this class, so offline numbers are the daemon's numbers.
 import { pValue } from '../core/calibration';
+import { channelTolerances, expectedWindow } from '../core/expectation';
 import { scaleInto, unscaleInto } from '../core/scaling';
 import type { ScoredWindow, ScoringModel } from '../core/scoringModel';
 import type { Window } from '../core/types';
@@ -18,6 +19,7 @@ export class Detector implements ScoringModel {
   /** Values clipped by scaling since load, and values scaled: their ratio is the clipped fraction. */
   clippedValues = 0;
   scaledValues = 0;
+  private tolerances: Float32Array | undefined;
 
   constructor(
     readonly model: AutoencoderModel,
@@ -65,16 +67,19 @@ export class Detector implements ScoringModel {
     return { data, n: windows.length, inputSize: d };
   }
 
-  score(windows: readonly Window[]): ScoredWindow[] {
+  score(windows: readonly Window[], withExpected = false): ScoredWindow[] {
     if (windows.length === 0) return [];
-    const scores = this.scorer.score(this.toMatrix(windows));
-    return windows.map((w, i) => this.judged(w, scores[i].score, scores[i].channelShares));
+    const scores = this.scorer.score(this.toMatrix(windows), withExpected);
+    return windows.map((w, i) => {
+      const r = scores[i].reconstruction;
+      return this.judged(w, scores[i].score, scores[i].channelShares, r && this.expectedOf(w, r));
+    });
   }
 
   /** A window's score judged against this detector's calibration (threshold, tail probability, decision). */
-  protected judged(w: Window, score: number, channelShares: Float32Array): ScoredWindow {
+  protected judged(w: Window, score: number, channelShares: Float32Array, expected?: Float32Array): ScoredWindow {
     const cal = this.manifest.calibration;
-    return {
+    const judged: ScoredWindow = {
       stream: w.stream,
       start: w.start,
       end: w.end,
@@ -85,6 +90,31 @@ export class Detector implements ScoringModel {
       completeness: w.completeness,
       channelShares,
     };
+    return expected ? { ...judged, expected, tolerance: this.tolerance() } : judged;
+  }
+
+  /**
+   * Every value of `w` as the model expected it, in the channels' own units: `reconstruction` (the model's output
+   * for `w`, scaled units) un-scaled and the window transform undone with the observed window (core/expectation.ts).
+   */
+  expectedOf(w: Window, reconstruction: Float32Array): Float32Array {
+    const channels = this.manifest.channels.length;
+    const out = new Float32Array(reconstruction.length);
+    unscaleInto(this.manifest.scaler, reconstruction, channels, out);
+    expectedWindow(this.manifest.transform ?? 'none', w.values, out, channels, out);
+    return out;
+  }
+
+  /** Each channel's tolerance around its expected value (core/expectation.ts), fixed with the model's calibration. */
+  tolerance(): Float32Array {
+    const m = this.manifest;
+    this.tolerances ??= channelTolerances({
+      metric: m.scoring.metric,
+      aggregate: m.scoring.aggregate ?? 'mean',
+      threshold: m.calibration?.threshold ?? NaN,
+      ranges: m.scaler.max.map((max, c) => max - m.scaler.min[c]),
+    });
+    return this.tolerances;
   }
 
   /** Reconstructed (denoised) windows in the original units (after the manifest's transform), time-major interleaved like the input. */

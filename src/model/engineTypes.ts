@@ -11,13 +11,15 @@ export interface WindowErrors {
   readonly perChannel: Float32Array;
   /** Mean element error of each window. */
   readonly total: Float32Array;
+  /** The output the errors were taken against (n rows, scaled units), when asked for: the same pass, no second one. */
+  readonly reconstruction?: Float32Array;
 }
 
 export interface ScoringEngine {
   readonly kind: 'native' | 'tfjs';
   readonly latentSize: number;
   /** Errors of n windows (row-major, the model's input width) against their reconstructions, in new arrays the caller owns. */
-  errors(x: Float32Array, n: number): WindowErrors;
+  errors(x: Float32Array, n: number, withReconstruction?: boolean): WindowErrors;
   reconstruct(x: Float32Array, n: number): Float32Array;
   latent(x: Float32Array, n: number): Float32Array;
 }

@@ -24,9 +24,9 @@ export class EnsembleDetector extends Detector {
     super(members[0].model, calibrated, members[0].dir);
   }
 
-  override score(windows: readonly Window[]): ScoredWindow[] {
+  override score(windows: readonly Window[], withExpected = false): ScoredWindow[] {
     if (windows.length === 0) return [];
-    const each = this.members.map((m) => m.score(windows));
+    const each = this.members.map((m) => m.score(windows, withExpected));
     // The members scale the same windows with scalers fitted on the same data: the first one's clipping counts.
     this.clippedValues = this.members[0].clippedValues;
     this.scaledValues = this.members[0].scaledValues;
@@ -34,11 +34,15 @@ export class EnsembleDetector extends Detector {
     return windows.map((w, i) => {
       let score = 0;
       const channelShares = new Float32Array(each[0][i].channelShares.length);
+      // Their mean expectation, as reconstructionOf: the transform is undone linearly, so the mean of the members'
+      // expectations is the expectation of their mean reconstruction.
+      const expected = withExpected ? new Float32Array(w.values.length) : undefined;
       for (const scored of each) {
         score += scored[i].score / k;
         scored[i].channelShares.forEach((s, c) => (channelShares[c] += s / k));
+        scored[i].expected?.forEach((v, j) => ((expected as Float32Array)[j] += v / k));
       }
-      return this.judged(w, score, channelShares);
+      return this.judged(w, score, channelShares, expected);
     });
   }
 

@@ -98,7 +98,7 @@ export async function trainDetector(
       validationFraction: spec.train.validationFraction,
       patience: spec.train.patience,
       seed: spec.train.seed,
-      ...(history.trimmedWindows > 0 ? { trim: { fraction: spec.train.trimFraction ?? 0, windows: history.trimmedWindows } } : {}),
+      ...(history.trimmedWindows > 0 ? { trim: trimRecord(spec.train, history.trimmedWindows) } : {}),
       finalLoss: history.loss[history.bestEpoch - 1] ?? NaN,
       finalValLoss: history.valLoss[history.bestEpoch - 1] ?? null,
       windows: windows.length,
@@ -125,6 +125,11 @@ export function withCalibration(detector: Detector, scores: readonly number[], m
   const calibration = calibrate(scores, method);
   const manifest: Manifest = { ...detector.manifest, calibration, calibratedAt: new Date().toISOString() };
   return new Detector(detector.model, manifest, detector.dir);
+}
+
+function trimRecord(t: TrainOptions, windows: number): NonNullable<Manifest['training']['trim']> {
+  const fraction = t.trimFraction ?? 0;
+  return fraction > 0 ? { fraction, windows } : { fraction: 0, fence: t.trimFence ?? 0, windows };
 }
 
 function summarise(raw: Float32Array, names: readonly string[]): ChannelSummary[] {

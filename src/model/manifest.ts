@@ -62,7 +62,8 @@ export interface Manifest {
     readonly patience: number;
     readonly seed: number;
     /** Trimmed training: the fraction of worst-reconstructed windows dropped before the refit, and how many (absent when off). */
-    readonly trim?: { readonly fraction: number; readonly windows: number };
+    /** Trimmed training: a fixed fraction, or (fraction 0) the outlier fence's k; windows dropped before the refit. */
+    readonly trim?: { readonly fraction: number; readonly fence?: number; readonly windows: number };
     readonly finalLoss: number;
     readonly finalValLoss: number | null;
     readonly windows: number;

@@ -132,12 +132,17 @@ export class NativeScoring implements ScoringEngine {
     return this.net.chain.sizes[this.net.chain.latentDepth];
   }
 
-  errors(x: Float32Array, n: number): WindowErrors {
+  errors(x: Float32Array, n: number, withReconstruction = false): WindowErrors {
     this.net.sync();
     const perChannel = new Float32Array(n * this.setup.channels);
     const total = new Float32Array(n);
-    this.net.addon.score(this.net.handle, x, n, this.setup.channels, this.metric, perChannel, total);
-    return { perChannel, total };
+    if (!withReconstruction) {
+      this.net.addon.score(this.net.handle, x, n, this.setup.channels, this.metric, perChannel, total);
+      return { perChannel, total };
+    }
+    const reconstruction = new Float32Array(n * this.net.inputSize);
+    this.net.addon.score(this.net.handle, x, n, this.setup.channels, this.metric, perChannel, total, reconstruction);
+    return { perChannel, total, reconstruction };
   }
 
   reconstruct(x: Float32Array, n: number): Float32Array {

@@ -40,13 +40,14 @@ export class Scorer {
     this.inputSize = modelInputSize(model);
   }
 
-  score(m: WindowMatrix): WindowScore[] {
+  /** `withReconstruction`: each score also carries the output it was taken against (from the same forward pass). */
+  score(m: WindowMatrix, withReconstruction = false): WindowScore[] {
     this.checkShape(m);
     const out: WindowScore[] = [];
     for (let start = 0; start < m.n; start += this.maxBatch) {
       const n = Math.min(this.maxBatch, m.n - start);
       const chunk = m.data.subarray(start * m.inputSize, (start + n) * m.inputSize);
-      out.push(...this.scoreChunk(chunk, n, m.inputSize));
+      out.push(...this.scoreChunk(chunk, n, m.inputSize, withReconstruction));
     }
     return out;
   }
@@ -64,9 +65,9 @@ export class Scorer {
     return { data: this.mapChunks(m, latentSize, (x, n) => this.engine.latent(x, n)), latentSize };
   }
 
-  private scoreChunk(chunk: Float32Array, n: number, d: number): WindowScore[] {
+  private scoreChunk(chunk: Float32Array, n: number, d: number, withReconstruction: boolean): WindowScore[] {
     const channels = this.opts.channels;
-    const { perChannel, total } = this.engine.errors(chunk, n);
+    const { perChannel, total, reconstruction } = this.engine.errors(chunk, n, withReconstruction);
     const steps = d / channels;
     const maxChannel = this.opts.aggregate === 'max_channel';
     const scores: WindowScore[] = new Array<WindowScore>(n);
@@ -80,7 +81,8 @@ export class Scorer {
         if (v > max) max = v;
       }
       for (let c = 0; c < channels; c++) shares[c] = sum > 0 ? shares[c] / sum : 1 / channels;
-      scores[i] = { score: maxChannel ? max / steps : total[i], channelShares: shares };
+      const score = maxChannel ? max / steps : total[i];
+      scores[i] = reconstruction ? { score, channelShares: shares, reconstruction: reconstruction.subarray(i * d, (i + 1) * d) } : { score, channelShares: shares };
     }
     return scores;
   }

@@ -25,17 +25,18 @@ export class TfjsScoring implements ScoringEngine {
     return this.encoderModel().outputs[0].shape[1] as number;
   }
 
-  errors(x: Float32Array, n: number): WindowErrors {
+  errors(x: Float32Array, n: number, withReconstruction = false): WindowErrors {
     const { channels, metric } = this.setup;
     const d = this.d;
     const tf = tfjs();
-    const [perChannel, total] = tf.tidy(() => {
+    return tf.tidy(() => {
       const input = tf.tensor2d(x, [n, d]);
       const r = this.model.predict(input) as tf.Tensor2D;
       const err = elementError(input, r, metric).reshape([n, d / channels, channels]);
-      return [err.sum(1).dataSync() as Float32Array, err.mean([1, 2]).dataSync() as Float32Array];
+      const perChannel = err.sum(1).dataSync() as Float32Array;
+      const total = err.mean([1, 2]).dataSync() as Float32Array;
+      return withReconstruction ? { perChannel, total, reconstruction: r.dataSync() as Float32Array } : { perChannel, total };
     });
-    return { perChannel, total };
   }
 
   reconstruct(x: Float32Array, n: number): Float32Array {

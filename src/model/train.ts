@@ -7,7 +7,10 @@
 // minutes of an ECG, a fault during the learning hour) teaches the model those too. After a first fit the
 // windows it reconstructs worst are dropped and the model is fitted again from its initial weights on the
 // rest, so its capacity goes to the dominant pattern and the rare one stays expensive to reconstruct.
+// Without a fixed fraction, `trimFence` draws the line where the losses' bulk ends (core/outlierFence.ts): the
+// refit happens only when some windows lie beyond it, so clean learning data costs one fit, as before.
 import type * as tf from '@tensorflow/tfjs';
+import { outlierFence } from '../core/outlierFence';
 import { createRng, shuffledIndices } from '../core/random';
 import { scoringEngine, trainingEngine } from './engine';
 import type { LossName } from './engineTypes';
@@ -35,6 +38,11 @@ export interface TrainOptions {
    * training time.
    */
   readonly trimFraction?: number;
+  /**
+   * Used when trimFraction is 0: k of the Tukey fence on the log of the first fit's clean losses; windows beyond
+   * it are dropped and the model refitted, and when none is, the first fit stands. 0 or absent: no trimming.
+   */
+  readonly trimFence?: number;
   /**
    * Share of the wall time (0 <= s < 1, default 0) the training thread sleeps between epochs, each pause
    * in proportion to the epoch before it: a retrain in the daemon takes at most 1 - s of a core, leaving the
@@ -84,21 +92,26 @@ export async function trainAutoencoder(
   if (!(trim >= 0 && trim < 1)) throw new RangeError(`trimFraction must be in [0, 1) (got ${trim})`);
   const rng = createRng(opts.seed);
   const { train, validation } = splitRows(windows, opts.validationFraction, rng);
+  const fence = trim === 0 ? (opts.trimFence ?? 0) : 0;
+  if (!(fence >= 0 && Number.isFinite(fence))) throw new RangeError(`trimFence must be a finite number >= 0 (got ${fence})`);
   const passes = trim > 0 ? 2 : 1;
-  const report = (offset: number) => (onEpoch ? (r: EpochReport) => onEpoch({ ...r, epoch: r.epoch + offset, epochs: opts.epochs * passes, elapsedMs: Date.now() - started }) : undefined);
-  if (trim === 0) return { ...(await fitPass(model, train, validation, opts, rng, report(0))), durationMs: Date.now() - started, trimmedWindows: 0 };
+  const report = (offset: number, total = passes) => (onEpoch ? (r: EpochReport) => onEpoch({ ...r, epoch: r.epoch + offset, epochs: opts.epochs * total, elapsedMs: Date.now() - started }) : undefined);
+  if (trim === 0 && fence === 0) return { ...(await fitPass(model, train, validation, opts, rng, report(0))), durationMs: Date.now() - started, trimmedWindows: 0 };
 
   const initial = model.getWeights().map((w) => w.dataSync().slice() as Float32Array);
-  await fitPass(model, train, validation, opts, rng, report(0));
+  const first = await fitPass(model, train, validation, opts, rng, report(0));
   // One cut for training and validation rows, from the training rows' losses, so both keep the same kind of window.
   const scorer = scoringEngine(model, { channels: 1, metric: opts.loss });
   const trainLoss = scorer.errors(train.data, train.n).total;
-  const cut = upperQuantile(trainLoss, 1 - trim);
+  const cut = trim > 0 ? upperQuantile(trainLoss, 1 - trim) : outlierFence(trainLoss, fence);
   const keptTrain = keepRows(train, trainLoss, cut);
   const keptValidation = validation.n > 0 ? keepRows(validation, scorer.errors(validation.data, validation.n).total, cut) : validation;
+  const trimmedWindows = train.n + validation.n - keptTrain.n - keptValidation.n;
+  // Nothing beyond the fence: the first fit is the model, as without trimming (clean data costs one fit).
+  if (trim === 0 && trimmedWindows === 0) return { ...first, durationMs: Date.now() - started, trimmedWindows: 0 };
   restoreInto(model, initial);
-  const second = await fitPass(model, keptTrain, keptValidation, opts, rng, report(opts.epochs));
-  return { ...second, durationMs: Date.now() - started, trimmedWindows: train.n + validation.n - keptTrain.n - keptValidation.n };
+  const second = await fitPass(model, keptTrain, keptValidation, opts, rng, report(opts.epochs, 2));
+  return { ...second, durationMs: Date.now() - started, trimmedWindows };
 }
 
 /** One training run from the model's current weights: a fresh optimizer, the best epoch's weights kept. */

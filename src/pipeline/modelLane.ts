@@ -16,6 +16,8 @@ export interface LaneOptions {
   readonly whenFull: WhenFull;
   readonly maxBatch: number;
   readonly maxWaitMs: number;
+  /** Whether a window's stream writes what the model expected of it: a batch holding one is scored with expectations. */
+  readonly wantsExpected?: (window: Window) => boolean;
 }
 
 /** `detector` is the one that scored the batch (a reload may replace the lane's before the next). */
@@ -109,7 +111,8 @@ export class ModelLane {
     let scored: ScoredWindow[];
     const detector = this.detector;
     try {
-      scored = detector.score(batch);
+      const wants = this.opts.wantsExpected;
+      scored = detector.score(batch, wants !== undefined && batch.some(wants));
     } catch (err) {
       const failure = scoringFailure(err, batch, this.detector);
       this.onError(this.model, batch, failure.kind, failure.detail);

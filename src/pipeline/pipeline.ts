@@ -16,6 +16,7 @@ import type { Sample, StreamSpec, Window } from '../core/types';
 import { WindowBuffer, type WindowOptions } from '../core/window';
 import type { WhenFull } from './boundedQueue';
 import { ScoredObservation, shareRecord } from './channelShares';
+import { denoisedSamples, expectedFields, writesExpected, type ExpectedOutput } from './expectedValues';
 import { ModelLane } from './modelLane';
 import type { StreamFill } from '../core/streamFill';
 import type { EvictReason, RejectReason } from '../core/context';
@@ -55,6 +56,10 @@ export interface StreamBinding {
   readonly sensors?: SensorCheck;
   /** Operating modes (the stream's `modes`); absent: one mode, the stream's model and score filter. */
   readonly modes?: ModeBinding;
+  /** What the stream writes of the model's expectation beside its scores; absent: nothing (no reconstruction is kept). */
+  readonly expected?: ExpectedOutput;
+  /** The stream went offline (setOnline): resolves what it has firing, with `reason`. Absent: nothing to resolve. */
+  readonly wentOffline?: (now: number, reason: string) => readonly AlertNotice[];
 }
 
 export type { StreamFill } from '../core/streamFill';
@@ -168,6 +173,10 @@ interface StreamState {
   held: HeldInsufficient[] | null;
   /** The stream's operating mode; null for a stream without `modes` (the ingest path then checks one field). */
   mode: StreamModeState | null;
+  /** Time of the last sample of its denoised signal written (each sample is written once). */
+  denoisedUntil: number;
+  /** Its Sparkplug B edge node or device died (setOnline): nothing is windowed, scored or paged, no stall alarm. */
+  offline: boolean;
 }
 
 function newStreamState(binding: StreamBinding, lastSampleAt: number, previous?: StreamState): StreamState {
@@ -184,6 +193,8 @@ function newStreamState(binding: StreamBinding, lastSampleAt: number, previous?:
     done: previous?.done ?? 0,
     held: previous?.held ?? null,
     mode: modeStateFor(binding, previous),
+    denoisedUntil: previous?.denoisedUntil ?? Number.NEGATIVE_INFINITY,
+    offline: previous?.offline ?? false,
   };
 }
 
@@ -239,6 +250,7 @@ export class Pipeline {
         samplePeriodMs: binding.window.samplePeriodMs ?? (estimated !== undefined && estimated > 0 ? estimated : null),
         modelReady: this.lanes.has(s.mode?.model ?? binding.model) || this.deps.detectorFor(s.mode?.model ?? binding.model) !== undefined,
         ...(s.mode ? { mode: s.mode.current } : {}),
+        ...(s.offline ? { offline: true as const } : {}),
       });
     }
     return out;
@@ -273,6 +285,11 @@ export class Pipeline {
     }
     if (batch.timeRejected) {
       state.binding.stall?.timeRejected(batch.timeRejected);
+      return;
+    }
+    if (state.offline) {
+      // The source refuses data of a dead edge node itself; this catches what was already on its way (the journal).
+      ctx.events.messageRejected('not_born', batch.stream, 'the stream is offline (its Sparkplug edge node or device died) until it is born again');
       return;
     }
     // This runs for every message: no allocation unless a window is due or the queue pushes back.
@@ -403,6 +420,34 @@ export class Pipeline {
     if (changed !== null) this.changeMode(state, changed, time);
   }
 
+  /**
+   * A stream's Sparkplug B edge node or device died (`online` false) or was born again. Going offline scores the
+   * windows already queued, resolves what the stream has firing (with `reason`), and drops the partial window, so
+   * nothing is scored, paged or stall-alarmed while it is dead; coming back restarts the stall clock, and the
+   * window buffer starts afresh (no window spans the outage). A stream not bound yet has nothing to change: the
+   * source refuses its data until it is born.
+   */
+  setOnline(stream: string, online: boolean, time: number, reason: string): void {
+    if (this.stopped) return;
+    const state = this.streams.get(stream);
+    if (!state || state.offline === !online) return;
+    state.offline = !online;
+    state.buffer.reset();
+    if (online) state.binding.stall?.restartClock(this.deps.ctx.clock.now());
+    else {
+      if (state.queued > state.done) this.lanes.get(state.mode?.model ?? state.binding.model)?.drain();
+      this.emit(state.binding.wentOffline?.(time, `${reason}: its open alerts are closed, and nothing is scored or paged until it is born again.`) ?? []);
+    }
+    this.deps.ctx.events.streamLiveness(stream, online, reason);
+  }
+
+  /** Streams offline now (setOnline), for the anomalyd_streams_offline gauge. */
+  offlineCount(): number {
+    let n = 0;
+    for (const state of this.streams.values()) if (state.offline) n++;
+    return n;
+  }
+
   /** Each stream with modes and the mode it is in (null: not known yet), for the mode gauge. */
   streamModes(): { stream: string; mode: string | null }[] {
     const out: { stream: string; mode: string | null }[] = [];
@@ -472,7 +517,8 @@ export class Pipeline {
     for (const state of this.streams.values()) {
       const stall = state.binding.stall;
       // A stopped machine's gateway may stop sending: that is not a stall (the clock restarts when it runs again).
-      if (!stall || state.mode?.off === true) continue;
+      // Nor is the silence of a stream whose Sparkplug edge node announced its death.
+      if (!stall || state.mode?.off === true || state.offline) continue;
       if (!summary) {
         this.emit(stall.check(now));
         continue;
@@ -639,7 +685,7 @@ export class Pipeline {
     lane = new ModelLane(
       model,
       detector,
-      { capacity: o.queueCapacity, whenFull: o.whenFull, maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs },
+      { capacity: o.queueCapacity, whenFull: o.whenFull, maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs, wantsExpected: this.wantsExpected },
       (m, windows, scored, seconds, detector) => this.onScored(m, windows, scored, seconds, detector),
       (m, windows, kind, detail) => {
         this.deps.ctx.events.scoringFailed(m, windows.length, kind, detail);
@@ -652,6 +698,9 @@ export class Pipeline {
     this.lanes.set(model, lane);
     return lane;
   }
+
+  /** Whether the window's stream writes what the model expected of it (the lane then keeps the reconstruction). */
+  private readonly wantsExpected = (w: Window): boolean => this.streams.get(w.stream)?.binding.expected !== undefined;
 
   private onScored(model: string, windows: readonly Window[], scored: readonly ScoredWindow[], seconds: number, detector: ScoringModel): void {
     const { events } = this.deps.ctx;
@@ -672,7 +721,7 @@ export class Pipeline {
         learn,
       }) ?? s;
       events.windowScored(s.stream, model, f.score, f.threshold, f.anomalous);
-      points.push({
+      const point: ScorePoint = {
         stream: s.stream,
         model,
         modelVersion,
@@ -684,7 +733,8 @@ export class Pipeline {
         anomalous: f.anomalous,
         completeness: s.completeness,
         channelShares: shareRecord(channels, s.channelShares),
-      });
+      };
+      points.push(writesExpected(binding.expected, s) ? this.withExpected(point, state, windows[i], s) : point);
       this.emit(binding.alerts.observe(new ScoredObservation(s.end, f.score, f.threshold, f.pValue, f.anomalous, channels, s.channelShares, detector, windows[i])));
       // Retraining learns the stream's own model: a window a mode's own model scored is not that model's data.
       if (model === binding.model) this.deps.scored?.(binding, windows[i], s.pValue, learn);
@@ -692,6 +742,21 @@ export class Pipeline {
     }
     for (const sink of this.sinks) sink.writeScores?.(points);
     this.deps.shadow?.(model, windows);
+  }
+
+  /** The score point with what the stream writes of the model's expectation (pipeline/expectedValues.ts). */
+  private withExpected(point: ScorePoint, state: StreamState, window: Window, s: ScoredWindow & { expected: Float32Array }): ScorePoint {
+    const output = state.binding.expected;
+    const channels = state.binding.spec.channels;
+    let out = output?.values ? { ...point, ...expectedFields(channels, window, s.expected, s.tolerance) } : point;
+    if (output?.denoised) {
+      const denoised = denoisedSamples(channels, window, s.expected, state.denoisedUntil);
+      if (denoised.length > 0) {
+        state.denoisedUntil = denoised[denoised.length - 1].time;
+        out = { ...out, denoised };
+      }
+    }
+    return out;
   }
 
   private emit(notices: readonly AlertNotice[]): void {

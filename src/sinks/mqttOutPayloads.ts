@@ -19,8 +19,10 @@ export interface ScorePayload {
   readonly anomalous: boolean;
   readonly completeness: number;
   readonly channel_shares: Readonly<Record<string, number>>;
-  /** Present where the stream computes expected values (ScorePoint.expected). */
+  /** Present where the stream computes expected values (ScorePoint.expected), with the reading and band beside them. */
   readonly expected?: Readonly<Record<string, number>>;
+  readonly observed?: Readonly<Record<string, number>>;
+  readonly tolerance?: Readonly<Record<string, number>>;
 }
 
 export function scorePayload(p: ScorePoint): ScorePayload {
@@ -37,6 +39,8 @@ export function scorePayload(p: ScorePoint): ScorePayload {
     completeness: p.completeness,
     channel_shares: p.channelShares,
     ...(p.expected !== undefined ? { expected: p.expected } : {}),
+    ...(p.observed !== undefined ? { observed: p.observed } : {}),
+    ...(p.tolerance !== undefined ? { tolerance: p.tolerance } : {}),
   };
 }
 

@@ -18,12 +18,13 @@ import { get as sparkplugNamespace } from 'sparkplug-payload';
 import type { ComponentContext } from '../core/context';
 import { errorMessage } from '../core/errors';
 import type { ScorePoint } from '../core/sink';
+import { SPARKPLUG_NAMESPACE } from '../core/sparkplugNames';
 import type { MqttOutPublisher } from './mqttOut';
 
 type SparkplugMetric = { name: string; type: 'Double' | 'Boolean' | 'UInt64'; value: number | boolean; timestamp?: number };
 
-const codec = sparkplugNamespace('spBv1.0');
-if (!codec) throw new Error('sparkplug-payload lacks the spBv1.0 namespace');
+const codec = sparkplugNamespace(SPARKPLUG_NAMESPACE);
+if (!codec) throw new Error(`sparkplug-payload lacks the ${SPARKPLUG_NAMESPACE} namespace`);
 
 /** A Sparkplug id (group, edge node, device) cannot hold "/", "+" or "#": a stream's "/" become ":". */
 export function sparkplugId(text: string): string {
@@ -31,7 +32,7 @@ export function sparkplugId(text: string): string {
 }
 
 export function sparkplugTopic(group: string, kind: 'NBIRTH' | 'NDEATH' | 'DBIRTH' | 'DDATA', edgeNode: string): string {
-  return `spBv1.0/${group}/${kind}/${edgeNode}`;
+  return `${SPARKPLUG_NAMESPACE}/${group}/${kind}/${edgeNode}`;
 }
 
 export function encodeSparkplug(payload: { timestamp: number; seq?: number; metrics: SparkplugMetric[] }): Buffer {

@@ -18,7 +18,7 @@ import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { ComponentContext } from '../core/context';
 import { errorMessage } from '../core/errors';
 import { backoffDelayMs, type BackoffOptions } from './backoff';
-import { createDecoder, type DecoderKind, type TimestampOptions } from './decoders';
+import { createDecoder, decoderProblems, type DecoderKind, type TimestampOptions } from './decoders';
 import { clientOptions, createClient, redactUrl, type MqttConnectionOptions } from './mqttClient';
 import { OrderedAcks } from './orderedAcks';
 import { batchPubacks } from './pubackBatcher';
@@ -27,6 +27,8 @@ import type { Deliver, Source } from './source';
 import { TopicRouter, type SubscriptionRoute } from './topicRouter';
 import { compileRoute } from './topics';
 import { ModeRouter, type ModeTopicOptions } from './modeTopics';
+import { DEFAULT_SPARKPLUG, SparkplugSession, type SparkplugSettings } from './sparkplugSession';
+import { sparkplugRouteProblems } from './sparkplugTopic';
 
 export type { MqttTlsOptions, MqttConnectionOptions } from './mqttClient';
 
@@ -37,10 +39,13 @@ export interface MqttSubscriptionOptions {
   readonly template?: string;
   /** Stream id pattern, e.g. `{line}/{asset}`; `{topic}` = the whole topic. */
   readonly stream: string;
-  readonly decoder: DecoderKind;
+  /** sparkplug_b: Sparkplug B (sparkplugSession.ts); the stream pattern then names {group}, {edge}, {device}. */
+  readonly decoder: DecoderKind | 'sparkplug_b';
   readonly channels: readonly string[];
   readonly timestamp: TimestampOptions;
   readonly sampleRateHz?: number;
+  /** Sparkplug B settings (decoder sparkplug_b); default: no rebirth requests. */
+  readonly sparkplug?: SparkplugSettings;
 }
 
 /** The mode topics of one subscription (its own `modes` and its stream entries'). */
@@ -53,6 +58,9 @@ export interface MqttModeTopics {
 
 /** Where mode messages go (Pipeline.setMode): the stream, its mode and the arrival time. */
 export type ModeSink = (stream: string, mode: string, time: number) => void;
+
+/** Where Sparkplug births and deaths go (Pipeline.setOnline): the stream, online or not, why, and the arrival time. */
+export type LivenessSink = (stream: string, online: boolean, reason: string, time: number) => void;
 
 export interface MqttSourceOptions extends MqttConnectionOptions {
   readonly subscriptions: readonly MqttSubscriptionOptions[];
@@ -82,6 +90,9 @@ export class MqttSource implements Source {
   /** Null without mode topics: the message path then checks one field. */
   private modeRouter: ModeRouter | null;
   private modeSink: ModeSink | null = null;
+  private livenessSink: LivenessSink | null = null;
+  /** The sparkplug_b subscriptions' sessions by SparkplugSession.key: a reload that keeps one keeps its births. */
+  private sparkplug = new Map<string, SparkplugSession>();
   private client: MqttClient | null = null;
   private deliver: Deliver | null = null;
   private isConnected = false;
@@ -121,13 +132,30 @@ export class MqttSource implements Source {
     private readonly ctx: ComponentContext,
     private readonly options: MqttSourceOptions,
   ) {
-    this.router = new TopicRouter(compileRoutes(options.subscriptions, options.maxPayloadBytes ?? 1_048_576));
+    this.router = new TopicRouter(this.compileRoutes(options.subscriptions));
     this.modeRouter = modeRouterOf(options.modeTopics);
   }
 
   /** Where decoded mode messages go (set before start); without one they are counted and dropped. */
   onMode(sink: ModeSink): void {
     this.modeSink = sink;
+  }
+
+  /** Where Sparkplug B births and deaths go (set before start); without one they only change the decoder's state. */
+  onLiveness(sink: LivenessSink): void {
+    this.livenessSink = sink;
+  }
+
+  /** Sparkplug B edge nodes known to the sparkplug_b subscriptions, and how many are online. */
+  sparkplugNodes(): { nodes: number; online: number } {
+    let nodes = 0;
+    let online = 0;
+    for (const s of this.sparkplug.values()) {
+      const c = s.counts();
+      nodes += c.nodes;
+      online += c.online;
+    }
+    return { nodes, online };
   }
 
   /** Every topic filter to subscribe: the subscriptions' and the mode topics'. */
@@ -202,7 +230,7 @@ export class MqttSource implements Source {
    * needed. Throws, changing nothing, when a subscription is invalid. Resolves once the broker acknowledged.
    */
   async updateSubscriptions(subscriptions: readonly MqttSubscriptionOptions[], modeTopics?: readonly MqttModeTopics[]): Promise<{ added: string[]; removed: string[] }> {
-    const routes = compileRoutes(subscriptions, this.options.maxPayloadBytes ?? 1_048_576);
+    const routes = this.compileRoutes(subscriptions);
     const modeRouter = modeRouterOf(modeTopics);
     const before = new Set(this.filterList());
     this.router = new TopicRouter(routes);
@@ -287,6 +315,55 @@ export class MqttSource implements Source {
     this.firstAttempt = null;
   }
 
+  /**
+   * The routes of a subscription list (index = position); throws naming the first invalid subscription. A
+   * sparkplug_b subscription whose session key is unchanged keeps its session (the edge nodes' births).
+   */
+  private compileRoutes(subscriptions: readonly MqttSubscriptionOptions[]): SubscriptionRoute[] {
+    const maxPayloadBytes = this.options.maxPayloadBytes ?? 1_048_576;
+    const sessions = new Map<string, SparkplugSession>();
+    const routes = subscriptions.map((s, index): SubscriptionRoute => {
+      try {
+        if (s.decoder === 'sparkplug_b') {
+          const session = this.sparkplugSession(s, maxPayloadBytes, sessions);
+          return { index, route: session.route(), decode: session.decoderFor(s.topic, ''), decodeFor: (topic, stream) => session.decoderFor(topic, stream) };
+        }
+        const route = compileRoute(s);
+        const decode = createDecoder({ kind: s.decoder, channels: s.channels, timestamp: s.timestamp, sampleRateHz: s.sampleRateHz, maxPayloadBytes });
+        return { index, route, decode };
+      } catch (err) {
+        throw new Error(`subscription ${index} ('${s.topic}'): ${errorMessage(err).replace(/\n/g, '; ')}`);
+      }
+    });
+    this.sparkplug = sessions;
+    return routes;
+  }
+
+  private sparkplugSession(s: MqttSubscriptionOptions, maxPayloadBytes: number, sessions: Map<string, SparkplugSession>): SparkplugSession {
+    const problems = [...sparkplugRouteProblems(s.topic, s.stream, s.template), ...decoderProblems({ kind: 'json', channels: s.channels, timestamp: { ...s.timestamp, source: 'arrival' }, maxPayloadBytes })];
+    if (problems.length > 0) throw new Error(problems.join('\n'));
+    const settings = s.sparkplug ?? DEFAULT_SPARKPLUG;
+    const options = { topic: s.topic, stream: s.stream, channels: [...s.channels], timestamp: { ...s.timestamp }, maxPayloadBytes, settings };
+    const key = SparkplugSession.key(options);
+    const session =
+      sessions.get(key) ??
+      this.sparkplug.get(key) ??
+      new SparkplugSession(this.ctx, options, {
+        publish: (topic, payload) => this.publishCommand(topic, payload),
+        liveness: (change, time) => this.livenessSink?.(change.stream, change.online, change.reason, time),
+      });
+    session.updateSettings(settings);
+    sessions.set(key, session);
+    return session;
+  }
+
+  /** A Sparkplug command (QoS 0, not retained, as the specification asks); rejects when not connected. */
+  private async publishCommand(topic: string, payload: Uint8Array): Promise<void> {
+    const client = this.client;
+    if (!client || !this.isConnected || this.stopping) throw new Error('not connected to the broker');
+    await client.publishAsync(topic, Buffer.from(payload), { qos: 0, retain: false });
+  }
+
   /** A PUBLISH the tap skipped unread for its size: counted as received and rejected, as a decoder would. */
   private rejectOversize(topic: string, bytes: number, part: OversizePart, maxPayloadBytes: number): void {
     this.ctx.events.messageReceived(topic, bytes, this.ctx.clock.now());
@@ -323,6 +400,7 @@ export class MqttSource implements Source {
       return;
     }
     const decoded = target.decode(payload, receivedAt);
+    if (decoded.ok && decoded.samples.length === 0) return; // Sparkplug births, deaths and commands without channel values.
     if (!decoded.ok) {
       events.messageRejected(decoded.reason, topic, decoded.detail);
       // Rejected for its time: the stream's stall detector hears why it is silent (see StreamSamples.timeRejected).
@@ -353,19 +431,6 @@ function modeRouterOf(topics: readonly MqttModeTopics[] | undefined): ModeRouter
   } catch (err) {
     throw new Error(`mode topic: ${errorMessage(err).replace(/\n/g, '; ')}`);
   }
-}
-
-/** The routes of a subscription list (index = position); throws naming the first invalid subscription. */
-function compileRoutes(subscriptions: readonly MqttSubscriptionOptions[], maxPayloadBytes: number): SubscriptionRoute[] {
-  return subscriptions.map((s, index) => {
-    try {
-      const route = compileRoute(s);
-      const decode = createDecoder({ kind: s.decoder, channels: s.channels, timestamp: s.timestamp, sampleRateHz: s.sampleRateHz, maxPayloadBytes });
-      return { index, route, decode };
-    } catch (err) {
-      throw new Error(`subscription ${index} ('${s.topic}'): ${errorMessage(err).replace(/\n/g, '; ')}`);
-    }
-  });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {

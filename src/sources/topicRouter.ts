@@ -16,6 +16,8 @@ export interface SubscriptionRoute {
   readonly index: number;
   readonly route: TopicRoute;
   readonly decode: PayloadDecoder;
+  /** A decoder per topic (Sparkplug B, whose messages depend on the topic's parts); absent: `decode` for all. */
+  readonly decodeFor?: (topic: string, stream: string) => PayloadDecoder;
 }
 
 /** Where a topic's messages go, or why they are refused (`unknown_stream`). */
@@ -63,7 +65,8 @@ export class TopicRouter {
       if (resolved === null) continue;
       if (!resolved.ok) return Object.freeze({ ok: false, detail: resolved.detail });
       // Frozen, labels too: every message of the topic shares them, so no consumer may change another's.
-      return Object.freeze({ ok: true, subscription: s.index, stream: resolved.stream, labels: Object.freeze(resolved.labels), decode: s.decode });
+      const decode = s.decodeFor ? s.decodeFor(topic, resolved.stream) : s.decode;
+      return Object.freeze({ ok: true, subscription: s.index, stream: resolved.stream, labels: Object.freeze(resolved.labels), decode });
     }
     // A persistent session keeps subscriptions of an earlier configuration: their messages land here.
     return NO_SUBSCRIPTION;

@@ -5,7 +5,7 @@
 import type { AlertNotice } from '../core/alert';
 import { formatReadings } from '../core/channelReading';
 import { systemClock, type Clock } from '../core/clock';
-import type { EvictReason, Events, Log, LogFields, RejectReason, ScoringFailure, SinkDropReason, WebhookResult } from '../core/context';
+import type { EvictReason, Events, Log, LogFields, RebirthResult, RejectReason, ScoringFailure, SinkDropReason, WebhookResult } from '../core/context';
 import type { CalendarChanges, OpenWindow } from '../core/maintenance';
 import { LogLimiter } from './logLimiter';
 import type { AuditEvent } from './operatorApi';
@@ -251,6 +251,34 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
       metrics.modeChanges.inc();
       const what = mode === 'off' ? 'The stream\'s machine is off: nothing is scored or paged until it runs again.' : 'Operating mode changed; the stream starts fresh windows.';
       log.info(what, { stream, mode, previous: previous ?? undefined, at: new Date(time).toISOString() });
+    },
+
+    sparkplugMessage(type: string): void {
+      metrics.sparkplug.messages.inc({ type });
+      log.debug('Received Sparkplug B message.', { type });
+    },
+
+    sparkplugSequenceGap(node: string, expected: number, got: number): void {
+      metrics.sparkplug.sequenceGaps.inc();
+      const count = limiter.hit('sparkplug_seq');
+      if (count > 0) log.warn('Sparkplug B messages were lost or reordered (seq skipped).', { node, expected, got, count });
+    },
+
+    sparkplugRebirth(node: string, why: string, result: RebirthResult, detail: string): void {
+      metrics.sparkplug.rebirths.inc({ result });
+      const fields = { node, why, result, detail };
+      if (result === 'sent') log.info('Asked a Sparkplug B edge node for its births (NCMD Node Control/Rebirth).', fields);
+      else if (result === 'rate_limited') log.debug('Not asking the Sparkplug B edge node for its births again yet.', fields);
+      else {
+        const count = limiter.hit(`sparkplug_rebirth:${result}`);
+        const what = result === 'disabled' ? 'A Sparkplug B edge node should send its births again; rebirth requests are off (sparkplug.rebirth_requests).' : 'Could not ask a Sparkplug B edge node for its births.';
+        if (count > 0) log.warn(what, { ...fields, count });
+      }
+    },
+
+    streamLiveness(stream: string, online: boolean, reason: string): void {
+      metrics.sparkplug.liveness.inc({ state: online ? 'online' : 'offline' });
+      log.info(online ? 'Stream is online again: its edge node or device was born.' : 'Stream is offline: nothing is scored or paged, and no stall alarm, until it is born again.', { stream, reason });
     },
 
     operatorChange(event: AuditEvent): void {

@@ -14,6 +14,7 @@ export interface ProviderLabels {
   ingestion_paused: never;
   maintenance_windows_open: never;
   alerts_held: never;
+  streams_offline: never;
   alert_precision: 'stream';
   stream_mode: 'stream' | 'mode';
   model_versions: 'model' | 'version' | 'role';
@@ -32,7 +33,7 @@ export type ProviderFn<K extends ProviderName> = [ProviderLabels[K]] extends [ne
 
 type AnyProvider = () => number | readonly GaugeSample<string>[];
 
-const SINGLE: ReadonlySet<ProviderName> = new Set<ProviderName>(['alerts_firing', 'mqtt_connected', 'streams_active', 'ingestion_paused', 'maintenance_windows_open', 'alerts_held']);
+const SINGLE: ReadonlySet<ProviderName> = new Set<ProviderName>(['alerts_firing', 'mqtt_connected', 'streams_active', 'ingestion_paused', 'maintenance_windows_open', 'alerts_held', 'streams_offline']);
 
 export class GaugeProviders {
   private readonly byName = new Map<ProviderName, AnyProvider[]>();

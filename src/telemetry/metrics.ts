@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { RejectReason, WebhookResult } from '../core/context';
 import type { SinkStats } from '../core/sink';
 import { GaugeProviders, type ProviderName, type ProviderFn } from './gaugeProviders';
+import { createSparkplugMetrics, type SparkplugMetrics } from './sparkplugMetrics';
 
 export type { ProviderName, ProviderFn, GaugeSample, ProviderLabels } from './gaugeProviders';
 
@@ -19,6 +20,7 @@ const REJECT_REASONS: Record<RejectReason, true> = {
   invalid_binary: true, missing_channel: true, bad_timestamp: true, future_timestamp: true, too_old: true, unknown_stream: true, stream_limit: true,
   stream_not_allowed: true, stream_rate: true,
   out_of_order: true, duplicate: true, queue_full: true, unknown_mode: true,
+  invalid_sparkplug: true, not_born: true, unknown_alias: true, unsupported_datatype: true, stale_death: true,
 };
 const WEBHOOK_RESULTS: Record<WebhookResult, true> = { success: true, retry: true, failed: true, rejected: true };
 
@@ -74,6 +76,7 @@ export interface Metrics {
   readonly shardInfo: Gauge<'index' | 'count'>;
   readonly brokerDropped: Counter;
   readonly modeChanges: Counter;
+  readonly sparkplug: SparkplugMetrics;
   /**
    * A window of the stream (by its label, see streamLabel) was scored: anomalyd_stream_score and
    * anomalyd_stream_threshold take these values. Kept in a map and set on the gauges when they are read (a
@@ -193,6 +196,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   provided('alert_precision', 'anomalyd_alert_precision',
     "Share of a stream's alert episodes labelled true_positive among those labelled (true_positive or false_positive) that started in the last 30 days; streams without labels have no series.", ['stream']);
   provided('stream_mode', 'anomalyd_stream_mode', "The operating mode each stream is in (value 1, one series per stream: its current mode); streams without `modes` have none.", ['stream', 'mode']);
+  provided('streams_offline', 'anomalyd_streams_offline', 'Streams offline now: their Sparkplug B edge node or device died and was not born again (nothing is scored or paged for them, no stall alarm).', []);
   provided('alerts_held', 'anomalyd_alerts_held', 'Alerts firing that a maintenance window holds from the pagers; each pages when its window ends if it still fires.', []);
   provided('model_versions', 'anomalyd_model_version_info',
     'Model versions in use (value 1): each model\'s live version (role live) and the version scored beside it in shadow (role shadow).', ['model', 'version', 'role']);
@@ -251,6 +255,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     brokerDropped: counter('anomalyd_broker_dropped_messages_total',
       'Messages the MQTT broker reported dropping (its $SYS count, e.g. Mosquitto past max_queued_messages) while anomalyd watched; all clients, not only anomalyd.'),
     modeChanges: counter('anomalyd_mode_changes_total', 'Operating mode changes of the streams (each change, and each stream\'s first known mode).'),
+    sparkplug: createSparkplugMetrics(registers),
     providerErrors,
   };
   for (const reason of Object.keys(REJECT_REASONS)) m.messagesRejected.inc({ reason }, 0);

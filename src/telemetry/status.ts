@@ -56,6 +56,8 @@ export interface StreamView {
   readonly fill: WindowFillView | null;
   /** The operating mode; absent for a stream without `modes`, null while its mode is not known yet. */
   readonly mode?: string | null;
+  /** Present while its Sparkplug B edge node or device is dead (not born again). */
+  readonly offline?: true;
 }
 
 export interface AlertView {
@@ -374,6 +376,7 @@ export class StatusModel {
         completeness: e.completeness, updatedAt: e.updatedAt, history: this.scoreHistory(e),
         fill: f && (f.buffered < f.size || !f.modelReady) ? fillView(f) : null,
         ...(f?.mode !== undefined ? { mode: f.mode } : {}),
+        ...(f?.offline ? { offline: true as const } : {}),
       });
     }
     let capped = this.streamsCapped;
@@ -387,6 +390,7 @@ export class StatusModel {
         stream, model: f.model, score: null, threshold: null, state: 'filling', completeness: null,
         updatedAt: f.lastSampleAt, history: [], fill: fillView(f),
         ...(f.mode !== undefined ? { mode: f.mode } : {}),
+        ...(f.offline ? { offline: true as const } : {}),
       });
     }
     return { streams, streamsCapped: capped };

@@ -63,6 +63,8 @@ export interface StreamJson {
   readonly precision_30d?: { readonly true_positives: number; readonly false_positives: number; readonly precision: number };
   /** The operating mode (null while not known yet); present only for a stream with `modes`. */
   readonly mode?: string | null;
+  /** Present (true) while the stream's Sparkplug B edge node or device is dead: nothing is scored or paged. */
+  readonly offline?: true;
   /** Present while the window is filling or the model is not ready. */
   readonly window?: {
     readonly samples: number;
@@ -113,6 +115,7 @@ function streamJson(v: StreamView, p: StreamPrecision | undefined): StreamJson {
   const base = {
     stream: v.stream, model: v.model, state: v.state, score: finite(v.score), threshold: finite(v.threshold),
     ...(v.mode !== undefined ? { mode: v.mode } : {}),
+    ...(v.offline ? { offline: true as const } : {}),
     ...(p !== undefined && p.precision !== null ? { precision_30d: { true_positives: p.truePositives, false_positives: p.falsePositives, precision: p.precision } } : {}),
   };
   if (v.fill === null) return base;

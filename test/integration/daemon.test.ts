@@ -123,6 +123,7 @@ models: { pump: { path: ${dir}/models/pump } }
 defaults:
   window: { size: 30, hop: 10, max_gap_ms: 10000, min_completeness: 0.9, sample_period_ms: 1000 }
   alerting: { k: 3, n: 5, reset_windows: 3, keep_firing_for_ms: 60000 }
+  expected: { values: true }
 subscriptions:
   - topic: plant/+/+/telemetry
     template: plant/{line}/{asset}/telemetry
@@ -130,6 +131,8 @@ subscriptions:
     decoder: json
     model: pump
     channels: [${PUMP_CHANNELS.join(', ')}]
+streams:
+  - { id: line1/pump2, expected: { denoised: true } }
 sinks:
   console: { enabled: true }
   influx: { url: ${influx.url}/anomalyd, flush_interval_ms: 200 }
@@ -166,7 +169,7 @@ test('a pump fault over MQTT pages the webhook (signed), reaches Alertmanager an
   assert.equal(alert.labels.asset, 'pump1');
   assert.ok(alert.top_channels.length > 0 && alert.top_channels[0].share > 0);
   // Each top channel says what it read, what the model expected and the range it saw in training.
-  const manifest = JSON.parse(await readFile(path.join(dir, 'models', 'pump', 'manifest.json'), 'utf8')) as { training: { channelSummary: { name: string; min: number; max: number }[] } };
+  const manifest = JSON.parse(await readFile(path.join(dir, 'models', 'pump', 'manifest.json'), 'utf8')) as { training: { channelSummary: { name: string; min: number; max: number; std: number }[] } };
   for (const c of alert.top_channels) {
     assert.ok(typeof c.observed === 'number' && typeof c.expected === 'number', `${c.channel}: observed ${c.observed}, expected ${c.expected}`);
     const trained = manifest.training.channelSummary.find((s) => s.name === c.channel);
@@ -208,6 +211,7 @@ test('a pump fault over MQTT pages the webhook (signed), reaches Alertmanager an
     if (count < scored) await new Promise((r) => setTimeout(r, 300));
   }
   assert.equal(count, scored, 'every scored window is in InfluxDB');
+  await expectedValuesTrackTheSignal(scored, top.channel, faultStart, manifest.training.channelSummary);
   // Every window of both pumps scored and every notice delivered: only now can "never paged" be checked.
   await daemon.drained();
   assert.ok(!received.some((r) => r.body.alerts.some((a) => a.labels.stream === 'line1/pump2')), 'the healthy pump does not page');
@@ -232,6 +236,34 @@ test('a pump fault over MQTT pages the webhook (signed), reaches Alertmanager an
   assert.equal(health[2], 1, 'mqtt_connected');
   assert.equal(health[3], 2, 'streams');
 });
+
+/**
+ * What the model expected beside every score (defaults.expected.values, on in this config): one anomaly_expected point per
+ * scored window; on the healthy pump the expected values follow the readings (closer on average than the channel's
+ * training standard deviation: a constant guess at its mean is 0.8 of one off, a denoiser no worse), on the faulty one the top channel's reading leaves its expected value by more than its tolerance.
+ * pump2 also publishes its denoised signal: every one of its 1200 samples once.
+ */
+async function expectedValuesTrackTheSignal(scored: number, topChannel: string, faultStart: number, summary: { name: string; min: number; max: number; std: number }[]): Promise<void> {
+  const first = PUMP_CHANNELS[0];
+  const [counted] = await influx.query(`SELECT count("expected_${first}") FROM anomaly_expected`, 'anomalyd');
+  assert.equal(Number(counted?.values?.[0]?.[1]), scored, 'an anomaly_expected point per scored window');
+  for (const s of summary) {
+    const [rows] = await influx.query(`SELECT "observed_${s.name}", "expected_${s.name}" FROM anomaly_expected WHERE stream = 'line1/pump2'`, 'anomalyd');
+    const pairs = (rows?.values ?? []) as [string, number, number][];
+    const meanGap = pairs.reduce((a, [, o, e]) => a + Math.abs(o - e), 0) / pairs.length;
+    assert.ok(pairs.length > 100 && meanGap < 1.2 * s.std, `${s.name}: expected within ${meanGap} of the readings on average (training std ${s.std})`);
+  }
+  const [fault] = await influx.query(
+    `SELECT "observed_${topChannel}", "expected_${topChannel}", "tolerance_${topChannel}" FROM anomaly_expected WHERE stream = 'line1/pump1' AND time >= ${faultStart + 5 * 60_000}ms AND time < ${faultStart + 15 * 60_000}ms`,
+    'anomalyd',
+  );
+  const outside = ((fault?.values ?? []) as [string, number, number, number][]).filter(([, o, e, tol]) => Math.abs(o - e) > tol).length;
+  assert.ok(outside > 10, `${topChannel} leaves its band during the fault in ${outside} windows`);
+  const [denoised] = await influx.query(`SELECT count("${first}") FROM anomaly_denoised WHERE stream = 'line1/pump2'`, 'anomalyd');
+  assert.equal(Number(denoised?.values?.[0]?.[1]), 20 * 60, 'every sample of pump2 once in its denoised signal');
+  const [none] = await influx.query(`SELECT count("${first}") FROM anomaly_denoised WHERE stream = 'line1/pump1'`, 'anomalyd');
+  assert.equal(none, undefined, 'pump1 publishes no denoised signal (opt-in)');
+}
 
 test('/metrics passes promtool; bad payloads are counted by reason and the daemon keeps running', async () => {
   await publisher.publish('plant/line1/pump3/telemetry', '{"ts": 1, "vib_x_rms": ', 1);

@@ -17,7 +17,7 @@ import { after, before, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import type { AlertNotice } from '../../src/core/alert';
 import { healthPoint } from '../../src/app/health';
-import { alertRecord, eventRecord, healthRecord, scoreRecord, type InfluxRecord } from '../../src/sinks/influx/points';
+import { alertRecord, eventRecord, expectedRecord, healthRecord, scoreRecord, type InfluxRecord } from '../../src/sinks/influx/points';
 import { createMetrics, type Metrics } from '../../src/telemetry/metrics';
 import { Influxd } from '../helpers/influxd';
 import { notice as alertNotice } from '../helpers/notices';
@@ -155,10 +155,22 @@ function samplePoints(now: number): string {
       // Scores carry the version that scored them: line1/pump2's model was promoted to v2 20 minutes ago, so its
       // series changes there (the panels select by stream and read across versions).
       const modelVersion = stream === 'line1/pump2' && t > now - 20 * 60_000 ? 'v2' : 'v1';
-      records.push(scoreRecord({
+      const point = {
         stream, model: 'pump', modelVersion, time: t, score: anomalous ? 0.05 : 0.004 + 0.001 * Math.sin(k + i),
         threshold: 0.012, pValue: anomalous ? 1e-7 : 0.3, anomalous, completeness: 1, channelShares: shares,
-      }));
+      };
+      records.push(scoreRecord(point));
+      // What the model expected beside it (anomaly_expected): vib_x_rms reads 1.2 against 1.2 until the fault, then 3.1.
+      const expected: Record<string, number> = {};
+      const observed: Record<string, number> = {};
+      const tolerance: Record<string, number> = {};
+      CHANNELS.forEach((c, j) => {
+        expected[c] = 1.2 + j;
+        observed[c] = anomalous && j === 0 ? 3.1 : 1.2 + j + 0.01 * Math.sin(k);
+        tolerance[c] = 0.4;
+      });
+      const e = expectedRecord({ ...point, expected, observed, tolerance });
+      if (e) records.push(e);
     }
   }
   // line1/pump1: an alert that fired and resolved; line1/pump2: firing as warning, escalated to critical (the
@@ -299,7 +311,7 @@ function selections(dash: Dashboard): Record<string, string[]>[] {
   const one: Record<string, string[]> = {};
   const two: Record<string, string[]> = {};
   for (const v of dash.variables) {
-    const values = v.name === 'line' ? ['line1', 'line2'] : v.name === 'stream' ? ['line1/pump2'] : v.name === 'instance' ? [target] : [];
+    const values = v.name === 'line' ? ['line1', 'line2'] : v.name === 'stream' ? ['line1/pump2'] : v.name === 'instance' ? [target] : v.name === 'channel' ? ['vib_x_rms'] : [];
     assert.ok(values.length > 0, `${dash.file}: no test value for $${v.name}`);
     all[v.name] = v.allValue !== null ? ['$__all'] : values.slice(0, 1);
     one[v.name] = values.slice(0, 1);
@@ -392,6 +404,20 @@ test('the query results say what the panels claim', async () => {
   assert.ok(shares);
   const shareSeries = await influxSeries(interpolate(shares, asset.variables, { stream: ['line1/pump2'] }, range));
   assert.deepEqual(shareSeries[0].columns.slice(1).sort(), CHANNELS.map((c) => `mean_share_${c}`).sort(), 'one column per channel share');
+
+  // Observed against expected: the band is expected ± tolerance, and the faulty channel's reading leaves it.
+  const band = asset.queries.find((q) => q.where.includes("observed against expected'"));
+  assert.ok(band);
+  const [bandSeries] = await influxSeries(interpolate(band, asset.variables, { stream: ['line1/pump2'], channel: ['vib_x_rms'] }, range));
+  assert.deepEqual(bandSeries.columns, ['time', 'observed', 'expected', 'expected_low', 'expected_high']);
+  const rows = bandSeries.values.filter((v) => v[1] !== null) as [string, number, number, number, number][];
+  assert.ok(rows.length > 30, `${rows.length} intervals with data`);
+  for (const [, , expected, low, high] of rows) assert.ok(Math.abs(low - (expected - 0.4)) < 1e-9 && Math.abs(high - (expected + 0.4)) < 1e-9);
+  const outside = rows.filter(([, observed, , low, high]) => observed < low || observed > high).length;
+  assert.ok(outside >= 8 && outside <= 11, `the 10 faulty minutes (of 50) leave the band: ${outside} one-minute intervals outside`);
+  const channels = await influxSeries('SHOW FIELD KEYS FROM "anomaly_expected"');
+  const named = channels[0].values.map((v) => /^expected_(.+)$/.exec(String(v[0]))?.[1]).filter(Boolean);
+  assert.deepEqual(named.sort(), [...CHANNELS].sort(), 'the $channel variable (with its regex) lists the channels');
 });
 
 test('every deploy rule evaluates without error in a real Prometheus', async () => {

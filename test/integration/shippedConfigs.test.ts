@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
+import mqtt from 'mqtt';
 import { isScalar, isSeq, parseAllDocuments, parseDocument, visit, type Document } from 'yaml';
 import { configSchema } from '../../src/config/schema';
 import { startAlertmanager, type AlertmanagerProcess } from '../helpers/alertmanager';
@@ -19,6 +20,8 @@ import { CliProcess, ROOT } from '../helpers/cli';
 import { Influxd } from '../helpers/influxd';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
 import { freePort } from '../helpers/ports';
+import { EdgeNode } from '../helpers/sparkplugEdge';
+import { pumpSamples, simAssets } from '../../src/simulator/signals';
 
 const SECTIONS = new Set(Object.keys(configSchema.properties));
 
@@ -105,7 +108,8 @@ interface Prepared {
   readonly httpPort: number;
   readonly runnable: boolean;
   readonly builtInSimulator: boolean;
-  readonly profile: 'pump' | 'ecg';
+  /** sparkplug: pump data from Sparkplug B edge nodes (`anomalyd simulate` publishes JSON or f32le only). */
+  readonly profile: 'pump' | 'ecg' | 'sparkplug';
 }
 
 /** The variables the shipped files read (${VAR} / ${VAR:-default}), pointed at this test's services. */
@@ -157,7 +161,7 @@ async function prepare(rel: string): Promise<Prepared> {
   }
   const decoder = doc.getIn(['subscriptions', 0, 'decoder']);
   await writeFile(file, doc.toString());
-  return { file, cwd: caseDir, httpPort, runnable, builtInSimulator, profile: decoder === 'f32le' ? 'ecg' : 'pump' };
+  return { file, cwd: caseDir, httpPort, runnable, builtInSimulator, profile: decoder === 'f32le' ? 'ecg' : decoder === 'sparkplug_b' ? 'sparkplug' : 'pump' };
 }
 
 /** `*_file` secrets at absolute paths only a deployment has (/run/secrets/...): a temporary file instead. */
@@ -208,6 +212,35 @@ function errorLines(log: string): string[] {
   });
 }
 
+async function waitConnected(port: number, daemon: CliProcess, rel: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+    if (/^anomalyd_mqtt_connected 1$/m.test(text)) return;
+    if (!daemon.running || Date.now() > deadline) assert.fail(`run -c ${rel} did not connect to the broker:\n${daemon.log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Two Sparkplug B edge nodes of the subscription's group (its topic spBv1.0/<group>/...) born, then a minute of
+ * pump data each, one sample a second ending now: enough for windows of the bundled pump model.
+ */
+async function publishSparkplug(topic: string): Promise<void> {
+  const group = topic.split('/')[1] ?? 'plant';
+  const client = await mqtt.connectAsync(svc().mosquitto.url, { clientId: 'shipped-edge-nodes', clean: true });
+  try {
+    const from = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+    for (const [i, seed] of simAssets('pump', 2, 3, 1).map((a) => a.seed).entries()) {
+      const node = new EdgeNode(client, group, `gw${i + 1}`);
+      const samples = pumpSamples(seed, from, 60);
+      await node.birth(samples[0]);
+      await node.data(samples.slice(1));
+    }
+  } finally {
+    await client.endAsync();
+  }
+}
 
 for (const rel of CONFIGS) {
   test(`${rel}: validate accepts it and run scores simulated windows without an ERROR line`, async (t) => {
@@ -221,7 +254,11 @@ for (const rel of CONFIGS) {
     const daemon = cli(['run', '-c', prepared.file], prepared.cwd);
     let sim: ReturnType<typeof cli> | undefined;
     try {
-      if (!prepared.builtInSimulator) {
+      if (prepared.profile === 'sparkplug') {
+        // Births are not kept by the broker: the daemon must be subscribed before the edge nodes are born.
+        await waitConnected(prepared.httpPort, daemon, rel);
+        await publishSparkplug(String(parseDocument(readFileSync(prepared.file, 'utf8')).getIn(['subscriptions', 0, 'topic'])));
+      } else if (!prepared.builtInSimulator) {
         const rate = prepared.profile === 'pump' ? ['--rate-hz', '20'] : [];
         sim = cli(['simulate', '--url', svc().mosquitto.url, '--profile', prepared.profile, '--assets', '2', '--anomaly-every', '0', '--duration', '60', ...rate], prepared.cwd);
       }

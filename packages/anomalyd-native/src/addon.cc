@@ -25,12 +25,24 @@ void check(napi_env env, napi_status status) {
   throw Error{info && info->error_message ? info->error_message : "Node-API call failed"};
 }
 
-std::vector<napi_value> args(napi_env env, napi_callback_info cb, std::size_t want) {
+// `want` arguments, of which the first `required` must be given (Node-API fills the rest with undefined).
+std::vector<napi_value> args(napi_env env, napi_callback_info cb, std::size_t want, std::size_t required) {
   std::vector<napi_value> v(want);
   std::size_t n = want;
   check(env, napi_get_cb_info(env, cb, &n, v.data(), nullptr, nullptr));
-  if (n < want) throw Error{"expected " + std::to_string(want) + " arguments"};
+  if (n < required) throw Error{"expected " + std::to_string(required) + " arguments"};
   return v;
+}
+
+std::vector<napi_value> args(napi_env env, napi_callback_info cb, std::size_t want) {
+  return args(env, cb, want, want);
+}
+
+// An optional argument left out (or passed as undefined or null).
+bool isAbsent(napi_env env, napi_value v) {
+  napi_valuetype t;
+  check(env, napi_typeof(env, v, &t));
+  return t == napi_undefined || t == napi_null;
 }
 
 int toInt(napi_env env, napi_value v, const char* what) {
@@ -208,10 +220,10 @@ napi_value Forward(napi_env env, napi_callback_info cb) {
   });
 }
 
-// score(net, x, n, channels, metric, perChannelOut, totalOut)
+// score(net, x, n, channels, metric, perChannelOut, totalOut[, reconstructionOut])
 napi_value Score(napi_env env, napi_callback_info cb) {
   return guarded(env, [&]() -> napi_value {
-    auto a = args(env, cb, 7);
+    auto a = args(env, cb, 8, 7);
     Net* net = netOf(env, a[0]);
     const std::size_t n = rowsArg(env, a[2]);
     const int channels = toInt(env, a[3], "channels");
@@ -219,7 +231,8 @@ napi_value Score(napi_env env, napi_callback_info cb) {
     if (channels < 1 || net->inputSize() % channels != 0) throw Error{"window is not a whole number of channels"};
     if (metric < anomalyd::ERR_MSE || metric > anomalyd::ERR_BCE) throw Error{"unknown metric"};
     const float* x = floats(env, a[1], n * net->inputSize(), "x");
-    net->score(x, static_cast<int>(n), channels, metric, floats(env, a[5], n * channels, "perChannel"), floats(env, a[6], n, "total"));
+    float* reconstruction = isAbsent(env, a[7]) ? nullptr : floats(env, a[7], n * net->inputSize(), "reconstruction");
+    net->score(x, static_cast<int>(n), channels, metric, floats(env, a[5], n * channels, "perChannel"), floats(env, a[6], n, "total"), reconstruction);
     return nullptr;
   });
 }

@@ -81,16 +81,21 @@ void Net::forward(const float* x, int n, int upTo, float* out) {
   }
 }
 
-void Net::score(const float* x, int n, int channels, int metric, float* perChannel, float* total) {
+void Net::score(const float* x, int n, int channels, int metric, float* perChannel, float* total, float* reconstruction) {
   ensureRows(std::min(n, CHUNK));
   const int d = inputSize();
   const int last = layerCount() - 1;
+  const int ld = layers_[last].outP;
   for (int start = 0; start < n; start += CHUNK) {
     const int rows = std::min(CHUNK, n - start);
     const float* xs = x + static_cast<std::ptrdiff_t>(start) * d;
     forwardRows(xs, rows, layerCount());
-    k_->score(rows, d, channels, metric, xs, out_[last].data(), layers_[last].outP,
+    k_->score(rows, d, channels, metric, xs, out_[last].data(), ld,
               perChannel + static_cast<std::ptrdiff_t>(start) * channels, total + start);
+    // The output the errors were taken against, for the expected values beside the scores: a copy, not a second pass.
+    if (reconstruction != nullptr) {
+      for (int r = 0; r < rows; r++) std::copy_n(out_[last].data() + static_cast<std::ptrdiff_t>(r) * ld, d, reconstruction + static_cast<std::ptrdiff_t>(start + r) * d);
+    }
   }
 }
 

@@ -21,7 +21,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { AlertNotice } from '../../core/alert';
 import type { ComponentContext } from '../../core/context';
 import { recordOf, type PendingPoint } from './line';
-import { alertRecord, decodeRecord, encodeRecord, eventRecord, healthRecord } from './points';
+import { alertRecord, decodeRecord, denoisedRecords, encodeRecord, eventRecord, expectedRecord, healthRecord } from './points';
 import { backoffDelay, Waker } from './retry';
 import { InfluxWriter, resolveTarget, type WriteOutcome } from './writer';
 import type { EventPoint, HealthPoint, ScorePoint, Sink, SinkAdmission, SinkStats } from '../sink';
@@ -155,7 +155,19 @@ export class InfluxSink implements Sink {
   }
 
   writeScores(points: readonly ScorePoint[]): void {
-    this.accept(points, (p) => p);
+    if (!points.some((p) => p.expected !== undefined || p.denoised !== undefined)) {
+      this.accept(points, (p) => p);
+      return;
+    }
+    // Each score point with its expected values (anomaly_expected) and denoised samples (anomaly_denoised) after it.
+    const all: PendingPoint[] = [];
+    for (const p of points) {
+      all.push(p);
+      const expected = expectedRecord(p);
+      if (expected) all.push(expected);
+      for (const d of denoisedRecords(p)) all.push(d);
+    }
+    this.accept(all, (p) => p);
   }
 
   writeAlert(notice: AlertNotice): void {

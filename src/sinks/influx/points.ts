@@ -7,6 +7,8 @@ import { formatReadings } from '../../core/channelReading';
 import type { EventPoint, HealthPoint, ScorePoint } from '../sink';
 
 export const SCORE_MEASUREMENT = 'anomaly_score';
+export const EXPECTED_MEASUREMENT = 'anomaly_expected';
+export const DENOISED_MEASUREMENT = 'anomaly_denoised';
 export const ALERT_MEASUREMENT = 'anomaly_alert';
 export const HEALTH_MEASUREMENT = 'anomalyd_health';
 export const MAINTENANCE_MEASUREMENT = 'anomaly_maintenance';
@@ -54,6 +56,34 @@ export function scoreRecord(p: ScorePoint): InfluxRecord {
   };
   for (const [channel, share] of Object.entries(p.channelShares)) fields[`share_${channel}`] = share;
   return { measurement: SCORE_MEASUREMENT, tags: scoreTags(p.stream, p.model, p.modelVersion), fields: finite(fields), time: Math.round(p.time) };
+}
+
+/**
+ * What the model expected beside a score (`anomaly_expected`, same tags and time as the score point): per channel
+ * `expected_<channel>`, `observed_<channel>` and `tolerance_<channel>`, named as the alert point's readings. Null for
+ * a score point without expected values.
+ */
+export function expectedRecord(p: ScorePoint): InfluxRecord | null {
+  if (p.expected === undefined) return null;
+  const fields: Record<string, FieldValue> = {};
+  for (const [channel, v] of Object.entries(p.expected)) fields[`expected_${channel}`] = v;
+  for (const [channel, v] of Object.entries(p.observed ?? {})) fields[`observed_${channel}`] = v;
+  for (const [channel, v] of Object.entries(p.tolerance ?? {})) fields[`tolerance_${channel}`] = v;
+  const kept = finite(fields);
+  if (Object.keys(kept).length === 0) return null;
+  return { measurement: EXPECTED_MEASUREMENT, tags: scoreTags(p.stream, p.model, p.modelVersion), fields: kept, time: Math.round(p.time) };
+}
+
+/** The denoised samples a score point carries (`anomaly_denoised`, one point per sample, a field per channel). */
+export function denoisedRecords(p: ScorePoint): InfluxRecord[] {
+  if (p.denoised === undefined) return [];
+  const tags = scoreTags(p.stream, p.model, p.modelVersion);
+  const out: InfluxRecord[] = [];
+  for (const sample of p.denoised) {
+    const fields = finite({ ...sample.values });
+    if (Object.keys(fields).length > 0) out.push({ measurement: DENOISED_MEASUREMENT, tags, fields, time: Math.round(sample.time) });
+  }
+  return out;
 }
 
 /** The tags of a score point (also the line prefix of sinks/influx/line.ts); model_version where it is known. */

@@ -53,7 +53,7 @@ describe('problem reporting', () => {
       'mqtt.qos: must be one of 0, 1 (got 2)',
       'models["pump v2"]: invalid name: must be a name of letters, digits, "_", "." or "-" (at most 64 characters) (got "pump v2")',
       'subscriptions[0].stream: is required (got nothing)',
-      'subscriptions[0].decoder: must be one of json, json_array, csv, number, f32le (got "xml")',
+      'subscriptions[0].decoder: must be one of json, json_array, csv, number, f32le, sparkplug_b (got "xml")',
       'subscriptions[0].channels[2]: must be a channel name of letters, digits and "_", not starting with a digit (got "2nd")',
       'subscriptions[0].channels: must not repeat items (items 1 and 0 are equal) (got a list of 3 item(s))',
       'sinks.influx.batch_size: must be >= 1 (got 0)',

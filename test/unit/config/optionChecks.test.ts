@@ -335,6 +335,7 @@ const ROWS: readonly Row[] = [
   { file: 'src/core/spot.ts', match: '', cases: 'Spot is built from a calibrated tail and a q checked by validateMethod; no config value reaches it directly' },
   { file: 'src/core/windowTransform.ts', match: '', cases: NOT_CONFIG_DATA },
   { file: 'src/core/channelReading.ts', match: '', cases: NOT_CONFIG_DATA },
+  { file: 'src/core/expectation.ts', match: '', cases: NOT_CONFIG_DATA },
   { file: 'src/core/alertSequence.ts', match: '', cases: 'a sequence number read from the state file' },
   { file: 'src/core/alertHistory.ts', match: '', cases: 'the status page keeps a fixed number of episodes; no config value sets it' },
   { file: 'src/sources/csv.ts', match: 'formatCsv', cases: NOT_CONFIG_DATA },

@@ -1,6 +1,6 @@
-// Trimmed training (training.trim_fraction): after a first fit the worst-reconstructed windows are dropped and
-// the model is refitted from its initial weights on the rest, so anomalies already present in the learning data
-// stay expensive to reconstruct. Runs on whichever engine the backend selects (the native addon here when it is
+// Trimmed training (training.trim_fraction, or training.trim_fence where the data decides): after a first fit the
+// worst-reconstructed windows are dropped and the model is refitted from its initial weights on the rest, so
+// anomalies already present in the learning data stay expensive to reconstruct. Runs on whichever engine the backend selects (the native addon here when it is
 // built); the last test runs this file again in a child process on the wasm backend, so both engines are covered.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -21,11 +21,11 @@ before(async () => {
 });
 
 /** 255 sine windows (period 16, random phase) and, at random rows, 45 (15%) of another kind: a fast square wave (period 5), also at random phase. */
-function contaminated(seed: number): { data: WindowMatrix; odd: boolean[] } {
+function contaminated(seed: number, oddWindows = N_ODD): { data: WindowMatrix; odd: boolean[] } {
   const rng = createRng(seed);
-  const n = N_NORMAL + N_ODD;
+  const n = N_NORMAL + oddWindows;
   const data = new Float32Array(n * SIZE);
-  const odd = Array.from({ length: n }, (_, i) => i < N_ODD);
+  const odd = Array.from({ length: n }, (_, i) => i < oddWindows);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));
     [odd[i], odd[j]] = [odd[j], odd[i]];
@@ -50,15 +50,16 @@ const OPTS: TrainOptions = {
   noise: { gaussianSigma: 0.02, maskFraction: 0, saltPepperFraction: 0 },
 };
 
-/** Mean error of the odd windows over the mean error of the sines, after training with `trim`. */
-async function contrast(trim: number): Promise<{ ratio: number; trimmed: number; trainWindows: number; epochs: number[] }> {
-  const { data, odd } = contaminated(3);
+/** Mean error of the odd windows over the mean error of the sines, after training with `trim` (or the fence `fence`). */
+async function contrast(trim: number, fence = 0, oddWindows = N_ODD): Promise<{ ratio: number; trimmed: number; trainWindows: number; epochs: number[] }> {
+  const { data, odd } = contaminated(3, oddWindows);
   const model = buildAutoencoder({ inputSize: SIZE, encoderUnits: [32], latentUnits: 2, seed: 9 });
   const epochs: number[] = [];
   const tensors = tf.memory().numTensors;
-  const h = await trainAutoencoder(model, data, { ...OPTS, trimFraction: trim }, (e) => {
+  const h = await trainAutoencoder(model, data, { ...OPTS, trimFraction: trim, trimFence: fence }, (e) => {
     epochs.push(e.epoch);
-    assert.equal(e.epochs, trim > 0 ? 2 * OPTS.epochs : OPTS.epochs);
+    // A fixed share always refits; the fence refits (and says so from its second pass on) only when needed.
+    assert.equal(e.epochs, trim > 0 || e.epoch > OPTS.epochs ? 2 * OPTS.epochs : OPTS.epochs);
   });
   assert.equal(tf.memory().numTensors, tensors, 'no tensors left behind by either fit (optimizer state included)');
   const scores = new Scorer(model, { channels: 1, metric: 'mse' }).score(data).map((s) => s.score);
@@ -84,6 +85,18 @@ void test(`trimming keeps the learning data's rare windows expensive to reconstr
     trimmed.ratio > 2 * plain.ratio,
     `odd/normal error ratio ${trimmed.ratio.toFixed(1)} with trimming vs ${plain.ratio.toFixed(1)} without (backend ${currentBackend()?.name})`,
   );
+});
+
+void test('the fence trims what the data holds beyond it, and clean data costs one fit', async () => {
+  // 20 odd windows in 275 (7 %): far above the sines' errors after the first fit, so beyond the fence.
+  const fenced = await contrast(0, 3, 20);
+  const plain = await contrast(0, 0, 20);
+  assert.equal(fenced.trimmed, 20, 'the odd windows, and only they, are dropped');
+  assert.equal(fenced.trainWindows, N_NORMAL);
+  assert.ok(fenced.ratio > 2 * plain.ratio, `odd/normal error ratio ${fenced.ratio.toFixed(1)} with the fence vs ${plain.ratio.toFixed(1)} without`);
+  const clean = await contrast(0, 3, 0);
+  assert.equal(clean.trimmed, 0);
+  assert.deepEqual(clean.epochs, Array.from({ length: OPTS.epochs }, (_, i) => i + 1), 'no refit on clean data');
 });
 
 void test('trimming is reproducible with a fixed seed and rejects a fraction outside [0, 1)', async () => {

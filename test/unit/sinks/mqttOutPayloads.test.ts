@@ -24,7 +24,8 @@ test('score payload: the window end in both forms, the numbers, shares, and expe
     stream: 's', model: 'pump', model_version: null, time: '2026-01-01T00:00:00.000Z', ts: Date.UTC(2026, 0, 1),
     score: 0.2, threshold: 0.5, p_value: 0.3, anomalous: false, completeness: 0.95, channel_shares: { a: 1 },
   });
-  assert.deepEqual(scorePayload({ ...base, modelVersion: '4', expected: { a: 7.5 } }).expected, { a: 7.5 });
+  const withExpected = scorePayload({ ...base, modelVersion: '4', expected: { a: 7.5 }, observed: { a: 9 }, tolerance: { a: 1.2 } });
+  assert.deepEqual([withExpected.expected, withExpected.observed, withExpected.tolerance], [{ a: 7.5 }, { a: 9 }, { a: 1.2 }]);
   assert.equal(scorePayload({ ...base, modelVersion: '4' }).model_version, '4');
 });
 

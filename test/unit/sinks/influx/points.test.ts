@@ -1,7 +1,7 @@
 // The InfluxDB schema as records, the spool encoding of a record, and the pure helpers of the writer.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { alertRecord, decodeRecord, encodeRecord, healthRecord, scoreRecord } from '../../../../src/sinks/influx/points';
+import { alertRecord, decodeRecord, denoisedRecords, encodeRecord, expectedRecord, healthRecord, scoreRecord } from '../../../../src/sinks/influx/points';
 import { backoffDelay } from '../../../../src/sinks/influx/retry';
 import { rejectedCount, resolveTarget } from '../../../../src/sinks/influx/writer';
 import { notice as alertNotice } from '../../../helpers/notices';
@@ -116,4 +116,24 @@ test('backoff: doubles from the minimum, capped, with jitter between half and al
   assert.equal(backoffDelay(10, 100, 1000, () => 1), 1000);
   assert.equal(backoffDelay(10, 100, 1000, () => 0), 500);
   assert.equal(backoffDelay(1e6, 100, 1000, () => 0.5), 750);
+});
+
+test('expected point: anomaly_expected with the score tags and time, expected_/observed_/tolerance_<channel>; denoised: a point per sample', () => {
+  const p = {
+    stream: 'line1/pump1', model: 'pump', modelVersion: 'v2', time: 2000.4, score: 0.01, threshold: 0.02, pValue: 0.5, anomalous: false, completeness: 1,
+    channelShares: { a: 0.5, b: 0.5 }, expected: { a: 61.4, b: NaN }, observed: { a: 62, b: 1 }, tolerance: { a: 3, b: 0.2 },
+    denoised: [{ time: 1000, values: { a: 60, b: 1 } }, { time: 2000, values: { a: 61.4, b: NaN } }],
+  };
+  const r = expectedRecord(p);
+  assert.deepEqual(r, {
+    measurement: 'anomaly_expected',
+    tags: { stream: 'line1/pump1', model: 'pump', model_version: 'v2' },
+    fields: { expected_a: 61.4, observed_a: 62, observed_b: 1, tolerance_a: 3, tolerance_b: 0.2 },
+    time: 2000,
+  });
+  assert.deepEqual(decodeRecord(encodeRecord(r)), r, 'the spool carries it as it is');
+  assert.deepEqual(denoisedRecords(p).map((d) => [d.measurement, d.time, d.fields]), [['anomaly_denoised', 1000, { a: 60, b: 1 }], ['anomaly_denoised', 2000, { a: 61.4 }]]);
+  const plain = { ...p, expected: undefined, denoised: undefined };
+  assert.equal(expectedRecord(plain), null);
+  assert.deepEqual(denoisedRecords(plain), []);
 });
