@@ -32,11 +32,12 @@ const { values: argv } = parseArgs({
     'ingest-runs': { type: 'string' },
     'ingest-messages': { type: 'string' },
     'heap-snapshot': { type: 'string' },
+    'mqtt-out': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (argv.help) {
-  process.stdout.write('Usage: node scripts/bench/index.js [--json] [--quick] [--only ' + SECTIONS.join(',') + '] [--verbose] [--out FILE] [--no-install] [--profile DIR] [--batching MAX_BATCH:MAX_WAIT_MS] [--ingest-runs qos1_drain,qos1_live,qos0_drain,qos0_live] [--ingest-messages N] [--heap-snapshot DIR]\n');
+  process.stdout.write('Usage: node scripts/bench/index.js [--json] [--quick] [--only ' + SECTIONS.join(',') + '] [--verbose] [--out FILE] [--no-install] [--profile DIR] [--batching MAX_BATCH:MAX_WAIT_MS] [--ingest-runs qos1_drain,qos1_live,qos0_drain,qos0_live] [--ingest-messages N] [--heap-snapshot DIR] [--mqtt-out]\n');
   process.exit(0);
 }
 const only = new Set((argv.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
@@ -262,7 +263,7 @@ async function launchDaemon(opts = {}, nodeArgs = []) {
   const dir = L.tempDir('daemon');
   const httpPort = await L.freePort();
   const clientId = `anomalyd-bench-${process.pid}-${++daemonSeq}`;
-  const file = L.daemonConfig({ dir, mqttUrl: broker.url, clientId, httpPort, webhookUrl: hooks.url, influxUrl: influx.url, logLevel: 'info', batching, ...opts });
+  const file = L.daemonConfig({ dir, mqttUrl: broker.url, clientId, httpPort, webhookUrl: hooks.url, influxUrl: influx.url, logLevel: 'info', batching, mqttOut: argv['mqtt-out'], ...opts });
   // ANOMALYD_BENCH_DAEMON_ARGS: extra node options for the daemons (an investigation: --inspect, V8 flags).
   const extra = (process.env.ANOMALYD_BENCH_DAEMON_ARGS ?? '').split(' ').filter(Boolean);
   return L.startDaemon(file, httpPort, { verbose, cwd: dir, nodeArgs: [...extra, ...nodeArgs] });

@@ -294,7 +294,7 @@ const PUMP_CHANNELS = ['vib_x_rms', 'vib_y_rms', 'vib_z_rms', 'motor_current_a',
 /** The admin token of bench daemons started with `retrain` (the latency-during-retrain case starts retrains). */
 const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
 
-function daemonConfig({ dir, mqttUrl, clientId, httpPort, qos = 1, webhookUrl, influxUrl, k = 3, n = 5, maxStreams = 1000, logLevel = 'warn', batching, retrain = false }) {
+function daemonConfig({ dir, mqttUrl, clientId, httpPort, qos = 1, webhookUrl, influxUrl, k = 3, n = 5, maxStreams = 1000, logLevel = 'warn', batching, retrain = false, mqttOut = false }) {
   const lines = [
     `log: { level: ${logLevel}, format: json }`,
     `http: { host: 127.0.0.1, port: ${httpPort}${retrain ? `, admin_token: ${BENCH_ADMIN_TOKEN}` : ''} }`,
@@ -316,6 +316,8 @@ function daemonConfig({ dir, mqttUrl, clientId, httpPort, qos = 1, webhookUrl, i
     'sinks:',
     ...(influxUrl ? [`  influx: { url: "${influxUrl}", batch_size: 5000, flush_interval_ms: 1000 }`] : []),
     ...(webhookUrl ? ['  webhooks:', `    - { name: bench, url: "${webhookUrl}", timeout_ms: 5000 }`] : []),
+    // --mqtt-out: scores and alert states also published back into the broker (the cost of sinks.mqtt_out).
+    ...(mqttOut ? ['  mqtt_out: {}'] : []),
     `limits: { max_streams: ${maxStreams} }`,
     ...(batching ? [`batching: { max_batch: ${batching.maxBatch}, max_wait_ms: ${batching.maxWaitMs} }`] : []),
     // Every stream records its windows (the product's 7-day lookback); retrains are started by the bench, so

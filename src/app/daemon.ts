@@ -220,6 +220,7 @@ export class Daemon {
 
     this.activeSinks = planSinkSwap([], this.sinkPlans(c)).sinks;
     for (const { sink } of this.activeSinks) await this.startSink(sink);
+    this.events.status.provideSinks(() => this.sinks.map((s) => ({ name: s.name, ...s.stats() })));
 
     // Before any stream is bound: each one's score filter continues from the last checkpoint's (filterCheckpoint.ts).
     const savedFilters = await SavedFilterStates.load(this.state, this.ctx('state').log);

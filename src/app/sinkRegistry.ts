@@ -5,14 +5,20 @@
 // entry here plus its schema under `sinks` (a unit test refuses a `sinks` section without an entry).
 // The capture sink is not here: it has no config section; the offline commands build it themselves.
 import * as path from 'node:path';
-import type { AlertmanagerConfig, Config, ConsoleSinkConfig, InfluxConfig, WebhookConfig } from '../config/schema';
+import type { AlertmanagerConfig, Config, ConsoleSinkConfig, InfluxConfig, MqttOutConfig, WebhookConfig } from '../config/schema';
 import type { ComponentContext } from '../core/context';
 import { AlertmanagerSink } from '../sinks/alertmanager';
 import { ConsoleSink } from '../sinks/console';
 import { InfluxSink } from '../sinks/influx/influxSink';
+import { MqttOutSink } from '../sinks/mqttOut';
+import { STATUS_OFFLINE } from '../sinks/mqttOutPayloads';
+import { MqttOutTopics } from '../sinks/mqttOutTopics';
+import { SparkplugNode, sparkplugId, sparkplugTopic } from '../sinks/sparkplugNode';
 import type { Sink } from '../sinks/sink';
 import { WebhookSink } from '../sinks/webhook';
+import { MqttOutClient } from '../sources/mqttOutClient';
 import type { LiveSettings, ReloadableKind } from './reloadPolicy';
+import { connectionOptions } from './source';
 
 /** What a factory gets besides its own settings. */
 export interface SinkEnv {
@@ -35,7 +41,8 @@ export interface SinkInstance<S> {
 export interface SinkKind<S> extends ReloadableKind {
   /** The section under `sinks` it reads. */
   readonly section: keyof Config['sinks'];
-  instances(sinks: Config['sinks']): readonly SinkInstance<S>[];
+  /** `config` for a sink that also reads outside `sinks` (mqtt_out: the broker connection of `mqtt`). */
+  instances(sinks: Config['sinks'], config: Config): readonly SinkInstance<S>[];
   build(settings: S, env: SinkEnv): Sink;
 }
 
@@ -112,5 +119,50 @@ export const alertmanagerSinkKind = sinkKind<AlertmanagerConfig>({
     }),
 });
 
+/** mqtt_out's settings with the broker connection they publish to (the `mqtt` section, restart-only). */
+interface MqttOutSettings {
+  readonly out: MqttOutConfig;
+  readonly mqtt: Config['mqtt'];
+}
+
+export const mqttOutSinkKind = sinkKind<MqttOutSettings>({
+  section: 'mqtt_out',
+  live: REBUILT,
+  // A reload keeps `mqtt` at its running value, so a rebuilt publisher connects where the source does.
+  instances: (s, config) => (s.mqtt_out ? [{ key: 'mqtt_out', settings: { out: s.mqtt_out, mqtt: config.mqtt } }] : []),
+  build: ({ out, mqtt }, env) => {
+    const topics = new MqttOutTopics(out.topics);
+    const clientId = out.client_id ?? `${mqtt.client_id}-out`;
+    const publisher = new MqttOutClient({
+      ...connectionOptions({ mqtt }),
+      clientId,
+      reconnectMs: mqtt.reconnect.min_delay_ms,
+      will: { topic: topics.status(clientId), payload: STATUS_OFFLINE, retain: true },
+    });
+    const sp = out.sparkplug;
+    const spClient = sp ? `${clientId}-spb` : '';
+    const sparkplug = sp
+      ? (() => {
+          const edgeNode = sp.edge_node_id ?? sparkplugId(clientId);
+          // The will's payload (NDEATH with bdSeq) is set by the node before the first connection.
+          const will = { topic: sparkplugTopic(sp.group_id, 'NDEATH', edgeNode), payload: '', retain: false };
+          const spPublisher = new MqttOutClient({ ...connectionOptions({ mqtt }), clientId: spClient, reconnectMs: mqtt.reconnect.min_delay_ms, will });
+          const node = new SparkplugNode(env.ctx, { publisher: spPublisher, group: sp.group_id, edgeNode, stateDir: env.stateDir });
+          return { node, publisher: spPublisher };
+        })()
+      : undefined;
+    return new MqttOutSink(env.ctx, {
+      ...(sparkplug ? { sparkplug } : {}),
+      publisher,
+      topics,
+      clientId,
+      stateDir: env.stateDir,
+      maxOutboxNotices: out.max_outbox_notices,
+      externalUrl: env.externalUrl,
+      ...(out.home_assistant.enabled ? { homeAssistantPrefix: out.home_assistant.discovery_prefix } : {}),
+    });
+  },
+});
+
 /** In the order sinks are built, started and written to. */
-export const SINK_KINDS: readonly SinkKind<unknown>[] = [consoleSinkKind, influxSinkKind, webhookSinkKind, alertmanagerSinkKind];
+export const SINK_KINDS: readonly SinkKind<unknown>[] = [consoleSinkKind, influxSinkKind, webhookSinkKind, alertmanagerSinkKind, mqttOutSinkKind];

@@ -23,7 +23,7 @@ export function planSinks(
   env: Pick<SinkEnv, 'stdout'> = {},
 ): PlannedSink[] {
   return SINK_KINDS.flatMap((kind) =>
-    kind.instances(config.sinks).map(({ key, settings }) => ({
+    kind.instances(config.sinks, config).map(({ key, settings }) => ({
       key,
       settings: JSON.stringify(settings),
       build: () => kind.build(settings, { ...env, ctx: ctxFor(`sink.${key}`), stateDir: config.state_dir, externalUrl }),

@@ -60,8 +60,8 @@ export function buildBrokerStats(config: Config, ctx: ComponentContext, ownBroke
   return new BrokerStats(ctx, { ...connectionOptions(config), clientId: `${config.mqtt.client_id}-stats` });
 }
 
-/** Where and as whom to connect: shared by the data connection and the statistics connection. */
-function connectionOptions(config: Config): MqttConnectionOptions {
+/** Where and as whom to connect: shared by the data, statistics and mqtt_out connections. */
+export function connectionOptions(config: Pick<Config, 'mqtt'>): MqttConnectionOptions {
   const m = config.mqtt;
   return {
     url: m.url,

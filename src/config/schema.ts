@@ -21,6 +21,7 @@ import { oneOf, section, url, type DeepPartial } from './schemaHelpers';
 import {
   alertmanagerSchema,
   consoleSinkSchema,
+  mqttOutSchema,
   influxSchema,
   modelSchema,
   modelsSchema,
@@ -257,6 +258,7 @@ export type InfluxConfig = Deep<Static<typeof influxSchema>>;
 export type WebhookConfig = Deep<Static<typeof webhookSchema>>;
 export type AlertmanagerConfig = Deep<Static<typeof alertmanagerSchema>>;
 export type ConsoleSinkConfig = Deep<Static<typeof consoleSinkSchema>>;
+export type MqttOutConfig = Deep<Static<typeof mqttOutSchema>>;
 export type SinksConfig = Config['sinks'];
 export type QueuesConfig = Config['queues'];
 export type BatchingConfig = Config['batching'];

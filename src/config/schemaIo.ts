@@ -265,11 +265,71 @@ export const consoleSinkSchema = section(
   'Console sink, handy for demos.',
 );
 
+const topicTemplate = (defaultValue: string, description: string): ReturnType<typeof Type.String> =>
+  Type.String({ minLength: 1, maxLength: 1024, default: defaultValue, description });
+
+export const mqttOutTopicsSchema = section(
+  {
+    score: topicTemplate(
+      'anomalyd/{stream}/score',
+      "Topic of each stream's latest scored window (retained, QoS 1; JSON: score, threshold, p_value, anomalous, expected values...). Must contain `{stream}`.",
+    ),
+    alert: topicTemplate(
+      'anomalyd/{stream}/alert/{kind}',
+      'Topic of the state of each alert of a stream (retained, QoS 1; one message per firing and per resolved transition, from a durable outbox). Must contain `{stream}` and `{kind}`.',
+    ),
+    status: topicTemplate(
+      'anomalyd/_status/{client_id}',
+      'Topic saying `online` while this publisher is connected and `offline` after it stopped or died (the MQTT will); retained. `{client_id}` is the publishing client id.',
+    ),
+  },
+  "Topic templates. `{stream}` is the stream id (its \"/\" make topic levels), `{kind}` the alert kind (anomaly, ingestion_stalled, ...). No `+` or `#`.",
+);
+
+export const homeAssistantSchema = section(
+  {
+    enabled: Type.Boolean({ default: false, description: 'Publish Home Assistant MQTT discovery configs (retained), so each stream shows as a score sensor and an anomaly binary sensor.' }),
+    discovery_prefix: Type.String({ minLength: 1, maxLength: 256, default: 'homeassistant', description: "Home Assistant's discovery prefix." }),
+  },
+  'Home Assistant MQTT discovery.',
+);
+
+const sparkplugIdPattern = '^[^/+#]{1,128}$';
+
+export const sparkplugOutSchema = entry(
+  {
+    group_id: named(sparkplugIdPattern, 'must be a Sparkplug id: no "/", "+" or "#", at most 128 characters', 'Sparkplug group id.'),
+    edge_node_id: Type.Optional(
+      named(sparkplugIdPattern, 'must be a Sparkplug id: no "/", "+" or "#", at most 128 characters', 'Sparkplug edge node id of the daemon. Unset: the publishing client id.'),
+    ),
+  },
+  'Also publish as a Sparkplug B edge node (spBv1.0/<group_id>/...) on a session of its own (client id `<client_id>-spb`): NBIRTH/NDEATH with bdSeq, each stream a device (its "/" become ":") with DBIRTH and DDATA of score, threshold, p_value, anomalous and expected/<channel>. Absent: no Sparkplug.',
+);
+
+export const mqttOutSchema = entry(
+  {
+    client_id: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'Client id of the publishing connection. Unset: mqtt.client_id followed by `-out`.' }),
+    ),
+    topics: mqttOutTopicsSchema,
+    max_outbox_notices: Type.Integer({
+      minimum: 1,
+      maximum: 10_000_000,
+      default: 10_000,
+      description: 'Alert transitions not yet acknowledged by the broker kept in the outbox under state_dir; beyond that the oldest are dropped and counted.',
+    }),
+    home_assistant: homeAssistantSchema,
+    sparkplug: Type.Optional(sparkplugOutSchema),
+  },
+  "Publish scores and alert states into the MQTT broker of `mqtt` (the Unified Namespace), on a connection of its own. `mqtt_out: {}` publishes under `anomalyd/`. Absent: not published.",
+);
+
 export const sinksSchema = section(
   {
     influx: Type.Optional(influxSchema),
     webhooks: Type.Array(webhookSchema, { default: [], maxItems: 32, description: 'Webhook receivers of alerts.' }),
     alertmanager: Type.Optional(alertmanagerSchema),
+    mqtt_out: Type.Optional(mqttOutSchema),
     console: consoleSinkSchema,
   },
   'Where scores and alerts go.',

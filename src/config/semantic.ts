@@ -344,6 +344,7 @@ function checkSinks(config: Config, problems: ProblemList): void {
     if (earlier !== undefined) problems.add(['sinks', 'webhooks', i, 'name'], `repeats the name of sinks.webhooks[${earlier}]`, hook.name);
     names.set(hook.name, i);
   });
+  checkMqttOutTopics(config, problems);
   const influx = config.sinks.influx;
   if (influx) {
     let fromUrl = '';
@@ -358,6 +359,29 @@ function checkSinks(config: Config, problems: ProblemList): void {
     } else if (fromUrl !== '' && influx.database !== undefined && influx.database !== fromUrl) {
       problems.add(['sinks', 'influx', 'database'], `differs from the database in the URL ("${fromUrl}"); give it once`, influx.database);
     }
+  }
+}
+
+/** What each mqtt_out topic template must and may name: a stream's topics must differ per stream (and per kind). */
+const MQTT_OUT_PLACEHOLDERS = {
+  score: { required: ['stream'], allowed: ['stream'] },
+  alert: { required: ['stream', 'kind'], allowed: ['stream', 'kind'] },
+  status: { required: [], allowed: ['client_id'] },
+} as const;
+
+function checkMqttOutTopics(config: Config, problems: ProblemList): void {
+  const out = config.sinks.mqtt_out;
+  if (!out) return;
+  for (const [name, rule] of Object.entries(MQTT_OUT_PLACEHOLDERS) as [keyof typeof MQTT_OUT_PLACEHOLDERS, (typeof MQTT_OUT_PLACEHOLDERS)[keyof typeof MQTT_OUT_PLACEHOLDERS]][]) {
+    const template = out.topics[name];
+    const at: ConfigPath = ['sinks', 'mqtt_out', 'topics', name];
+    const named = [...template.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '');
+    const unknown = named.filter((n) => !(rule.allowed as readonly string[]).includes(n));
+    const missing = rule.required.filter((n) => !named.includes(n));
+    if (/[+#\u0000]/.test(template)) problems.add(at, 'must not contain the MQTT wildcards "+" or "#"', template);
+    else if (template.startsWith('$')) problems.add(at, 'must not start with "$" (topics reserved by the broker)', template);
+    else if (unknown.length > 0) problems.add(at, `names unknown placeholder(s) ${unknown.map((n) => `{${n}}`).join(', ')}; allowed: ${rule.allowed.map((n) => `{${n}}`).join(', ') || 'none'}`, template);
+    else if (missing.length > 0) problems.add(at, `must contain ${missing.map((n) => `{${n}}`).join(' and ')}, so each ${name === 'alert' ? 'stream and alert kind' : 'stream'} has a topic of its own`, template);
   }
 }
 

@@ -78,6 +78,11 @@ export interface Events {
   sinkWritten(sink: string, points: number): void;
   sinkDropped(sink: string, reason: SinkDropReason, points: number, detail: string): void;
   sinkError(sink: string, retryable: boolean, detail: string): void;
+  /**
+   * A sink that keeps only the newest value per key (mqtt_out's retained score of a stream) replaced `points`
+   * not sent yet by newer ones: not lost state, so counted apart from drops (which page through the alert rules).
+   */
+  scoresSuperseded(sink: string, points: number): void;
   webhookDelivery(receiver: string, result: WebhookResult, status: number | null, detail: string): void;
   mqttConnection(connected: boolean, detail: string): void;
   /**

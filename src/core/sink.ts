@@ -70,6 +70,8 @@ export interface SinkStats {
   readonly buffered: number;
   /** Bytes held on disk (spool or outbox). */
   readonly spooledBytes: number;
+  /** Whether its connection is up, for a sink that keeps one (mqtt_out); undefined for the others. */
+  readonly connected?: boolean;
 }
 
 export interface SinkAdmission {

@@ -1,5 +1,6 @@
-// The webhook's persisted outbox: an append-only file of JSON lines per receiver, so a page accepted by the
-// daemon is delivered even across a crash or kill -9 (at least once; the idempotency key lets receivers dedupe).
+// The persisted outbox of the webhook and mqtt_out sinks: an append-only file of JSON lines per receiver, so a
+// page accepted by the daemon is delivered even across a crash or kill -9 (at least once; the idempotency key lets
+// receivers dedupe).
 //
 // Line format: `<16 hex of sha256(json)> <json>\n`, json being one of
 //   {"op":"add","key":"<fingerprint>-<sequence>","notice":{...}}   a notice to deliver
@@ -24,6 +25,8 @@ export interface OutboxEntry {
 export interface OutboxOptions {
   readonly dir: string;
   readonly receiver: string;
+  /** The file's name in `dir`; default `webhook-<receiver>.outbox` (another sink names its own). */
+  readonly fileName?: string;
   /** Pending notices kept at most; beyond that the oldest is evicted (and reported by the caller). */
   readonly maxNotices: number;
   /** Compact once this many finished records are in the file (and they outnumber the pending ones). */
@@ -53,7 +56,7 @@ export class Outbox {
   private fileBytes = 0;
 
   constructor(private readonly options: OutboxOptions) {
-    this.file = path.join(options.dir, `webhook-${options.receiver.replace(/[^A-Za-z0-9_.-]/g, '_')}.outbox`);
+    this.file = path.join(options.dir, options.fileName ?? `webhook-${options.receiver.replace(/[^A-Za-z0-9_.-]/g, '_')}.outbox`);
   }
 
   /** Loads what a previous run left, compacts it, and opens the file for appending. */

@@ -161,6 +161,10 @@ export function createEvents(log: Log, metrics: Metrics, opts: EventsOptions = {
       if (total > 0) log.error('Sink dropped points.', { sink, reason, points: total, detail });
     },
 
+    scoresSuperseded(sink: string, points: number): void {
+      metrics.sinkSuperseded.inc({ sink }, points);
+    },
+
     sinkError(sink: string, retryable: boolean, detail: string): void {
       const kind = retryable ? 'retryable' : 'fatal';
       metrics.sinkErrors.inc({ sink, kind });

@@ -7,6 +7,7 @@ export interface ProviderLabels {
   queue_depth: 'queue';
   sink_buffered_points: 'sink';
   sink_spool_bytes: 'sink';
+  sink_connected: 'sink';
   alerts_firing: never;
   mqtt_connected: never;
   streams_active: never;

@@ -59,6 +59,7 @@ export interface Metrics {
   readonly sinkWritten: Counter<'sink'>;
   readonly sinkDropped: Counter<'sink' | 'reason'>;
   readonly sinkErrors: Counter<'sink' | 'kind'>;
+  readonly sinkSuperseded: Counter<'sink'>;
   readonly webhookDeliveries: Counter<'result'>;
   readonly modelInfo: Gauge<'model' | 'version' | 'backend'>;
   readonly modelLoadFailures: Counter<'model'>;
@@ -185,6 +186,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   provided('queue_depth', 'anomalyd_queue_depth', 'Items waiting in an internal queue.', ['queue']);
   provided('sink_buffered_points', 'anomalyd_sink_buffered_points', 'Points (or alert notices) a sink holds in memory awaiting delivery.', ['sink']);
   provided('sink_spool_bytes', 'anomalyd_sink_spool_bytes', 'Bytes a sink holds on disk (spool or outbox).', ['sink']);
+  provided('sink_connected', 'anomalyd_sink_connected', '1 while a sink that keeps a connection (mqtt_out) is connected, else 0; sinks without one have no series.', ['sink']);
   provided('alerts_firing', 'anomalyd_alerts_firing', 'Alerts currently firing.', []);
   provided('mqtt_connected', 'anomalyd_mqtt_connected', '1 while connected to the MQTT broker, else 0.', []);
   provided('streams_active', 'anomalyd_streams_active', 'Streams currently tracked (with a window buffer).', []);
@@ -228,6 +230,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     sinkWritten: counter('anomalyd_sink_points_written_total', 'Points a sink delivered.', ['sink']),
     sinkDropped: counter('anomalyd_sink_points_dropped_total', 'Points a sink gave up on, by reason.', ['sink', 'reason']),
     sinkErrors: counter('anomalyd_sink_errors_total', 'Sink write errors, by kind (retryable, fatal).', ['sink', 'kind']),
+    sinkSuperseded: counter('anomalyd_sink_points_superseded_total',
+      'Points a sink that publishes only the latest value per stream (mqtt_out scores) replaced by a newer one before sending it (broker away or slower than the scores).', ['sink']),
     webhookDeliveries: counter('anomalyd_webhook_deliveries_total', 'Webhook delivery attempts, by result.', ['result']),
     modelInfo: gauge('anomalyd_model_info', 'Loaded models (value 1), with version and inference backend.', ['model', 'version', 'backend']),
     modelLoadFailures: counter('anomalyd_model_load_failures_total', 'Models that failed to load.', ['model']),
@@ -294,9 +298,14 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     provideSink: (sink, stats) => {
       const offBuffered = providers.add('sink_buffered_points', () => [{ labels: { sink }, value: stats().buffered }]);
       const offSpool = providers.add('sink_spool_bytes', () => [{ labels: { sink }, value: stats().spooledBytes }]);
+      const offConnected = providers.add('sink_connected', () => {
+        const connected = stats().connected;
+        return connected === undefined ? [] : [{ labels: { sink }, value: connected ? 1 : 0 }];
+      });
       return () => {
         offBuffered();
         offSpool();
+        offConnected();
       };
     },
     text: () => registry.metrics(),

@@ -114,6 +114,13 @@ export interface ModelView {
   readonly at: number;
 }
 
+/** A sink as the status page shows it: what it holds, and its connection where it keeps one (mqtt_out). */
+export interface SinkView {
+  readonly name: string;
+  readonly buffered: number;
+  readonly connected?: boolean;
+}
+
 export interface StatusSnapshot {
   readonly now: number;
   readonly startedAt: number;
@@ -132,6 +139,8 @@ export interface StatusSnapshot {
   /** Maintenance windows open now. */
   readonly maintenance: readonly MaintenanceView[];
   readonly feedback: FeedbackView;
+  /** The running sinks (absent where none was provided, e.g. offline). */
+  readonly sinks?: readonly SinkView[];
 }
 
 /** Counts since start, read at each readiness probe (the 'ingest' check). */
@@ -183,6 +192,7 @@ export class StatusModel {
   private acceptedTotal = 0;
   private fillSource: () => readonly StreamFillSource[] = () => [];
   private maintenanceSource: () => readonly MaintenanceView[] = () => [];
+  private sinksSource: () => readonly SinkView[] = () => [];
   private feedbackSource: (now: number) => FeedbackView = () => NO_FEEDBACK;
   /** The alert episodes; the daemon loads and saves it (state/alertHistoryFile.ts). */
   readonly history: AlertHistory;
@@ -202,6 +212,11 @@ export class StatusModel {
   }
 
   /** Where snapshot() reads the maintenance windows open now. */
+  /** Where snapshot() reads the running sinks (the daemon's, which a reload may replace). */
+  provideSinks(source: () => readonly SinkView[]): void {
+    this.sinksSource = source;
+  }
+
   provideMaintenance(source: () => readonly MaintenanceView[]): void {
     this.maintenanceSource = source;
   }
@@ -342,6 +357,7 @@ export class StatusModel {
       episodes: this.history.list(),
       maintenance: this.maintenanceSource(),
       feedback: this.feedbackSource(now),
+      sinks: this.sinksSource(),
     };
   }
 

@@ -3,7 +3,7 @@
 // stream and history tables carry ids (#alerts, #streams, #episodes) for browser tests and anyone scraping the page.
 import type { AlertEpisode } from '../core/alertHistory';
 import type { StreamPrecision } from '../core/feedback';
-import type { AlertView, StatusSnapshot, StreamView, WindowFillView } from './status';
+import type { AlertView, SinkView, StatusSnapshot, StreamView, WindowFillView } from './status';
 import { duration, esc, isoTime, num, sparkline } from './html';
 
 export interface PageInfo {
@@ -75,9 +75,21 @@ function summary(s: StatusSnapshot, info: PageInfo): string {
     ['Messages/s', esc(s.messagesPerSecond.toFixed(1))],
     ['Messages', esc(String(s.messagesTotal))],
     ['Streams', esc(String(s.streams.length)) + (s.streamsCapped ? ' <span class="warn">(page cap reached; more in /metrics)</span>' : '')],
+    ...(s.sinks !== undefined && s.sinks.length > 0 ? [['Sinks', sinksLine(s.sinks)] as [string, string]] : []),
     ['Alerts firing', s.alerts.length + s.alertsNotShown > 0 ? `<span class="bad">${s.alerts.length + s.alertsNotShown}</span>` : '<span class="ok">0</span>'],
   ];
   return `<dl>${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>`;
+}
+
+/** "influx, mqtt_out disconnected (12 waiting)": a sink's connection where it keeps one, and what it holds. */
+function sinksLine(sinks: readonly SinkView[]): string {
+  return sinks
+    .map((k) => {
+      const link = k.connected === undefined ? '' : k.connected ? ' <span class="ok">connected</span>' : ' <span class="bad">disconnected</span>';
+      const held = k.buffered > 0 ? ` <span class="muted">(${esc(String(k.buffered))} waiting)</span>` : '';
+      return `${esc(k.name)}${link}${held}`;
+    })
+    .join(', ');
 }
 
 function alertsTable(s: StatusSnapshot): string {

@@ -1,5 +1,6 @@
-// The contract every sink keeps, run against each one (console, capture, webhook, Alertmanager, InfluxDB) with a
-// real receiver: a node:http webhook receiver, a real Alertmanager and a real InfluxDB (test/helpers). The sinks
+// The contract every sink keeps, run against each one (console, capture, webhook, Alertmanager, InfluxDB, MQTT out)
+// with a real receiver: a node:http webhook receiver, a real Alertmanager, a real InfluxDB and a real Mosquitto
+// with a subscriber (test/helpers). The sinks
 // a config can ask for are built through the sink registry (planSinks), as the daemon builds them.
 //   - flush: everything accepted reaches the receiver (or, for the webhook, its outbox on disk) or is counted
 //     as dropped;
@@ -27,6 +28,8 @@ import { getAlerts, startAlertmanager, type AlertmanagerProcess } from '../helpe
 import { testContext, type TestContext } from '../helpers/context';
 import { pollUntil } from '../helpers/faults';
 import { startInfluxd, type Influxd } from '../helpers/influxd';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
+import { connectAsync } from 'mqtt';
 
 /** Items each test writes. */
 const N = 40;
@@ -37,14 +40,15 @@ const T0 = Math.floor((Date.now() - 86_400_000) / 1000) * 1000;
 
 let influxd: Influxd;
 let am: AlertmanagerProcess;
+let mosquitto: Mosquitto;
 const dirs: string[] = [];
 
 before(async () => {
-  [influxd, am] = await Promise.all([startInfluxd(), startAlertmanager()]);
+  [influxd, am, mosquitto] = await Promise.all([startInfluxd(), startAlertmanager(), startMosquitto()]);
 });
 
 after(async () => {
-  await Promise.all([influxd?.stop(), am?.stop()]);
+  await Promise.all([influxd?.stop(), am?.stop(), mosquitto?.close()]);
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
@@ -52,6 +56,8 @@ after(async () => {
 interface Run {
   /** The body of the config's `sinks:` section (variant 1 changes one setting of the kind); absent: not configurable. */
   readonly sinks?: (variant: 0 | 1) => string;
+  /** Top-level YAML the sink also reads (mqtt_out: the broker of `mqtt`). */
+  readonly top?: string;
   /** Builds the sink when no config can (capture). */
   readonly build?: () => Sink;
   /** Where the console sink writes. */
@@ -220,6 +226,27 @@ const CASES: readonly SinkCase[] = [
       };
     },
   },
+  {
+    name: 'mqtt_out',
+    persists: true,
+    flushDelivers: false,
+    open: async (tag) => {
+      // A subscriber to the alert states; each notice has a stream of its own, so a key is one retained topic.
+      const rx = await connectAsync(mosquitto.url, { clientId: `contract-${tag}`, reconnectPeriod: 200 });
+      const keys = new Set<string>();
+      rx.on('message', (_topic, payload) => keys.add((JSON.parse(payload.toString()) as { key: string }).key));
+      await rx.subscribeAsync(`anomalyd/${tag}/#`, { qos: 1 });
+      return {
+        top: `mqtt: { url: ${mosquitto.url}, client_id: ${tag} }\n`,
+        sinks: (v: 0 | 1) => `  mqtt_out: { max_outbox_notices: ${v === 0 ? 10000 : 20000} }\n`,
+        write: (sink: Sink, i: number) => sink.writeAlert?.(notice(tag, i)),
+        received: () => Promise.resolve(keys.size),
+        // The broker cannot refuse a publish under MQTT 3.1.1 (an ACL drops it silently): nothing is refused.
+        refused: () => Promise.resolve(0),
+        close: () => rx.endAsync(true),
+      };
+    },
+  },
 ];
 
 let runs = 0;
@@ -231,7 +258,7 @@ async function open(c: SinkCase): Promise<{ run: Run; t: TestContext; config: (v
   const stateDir = await mkdtemp(path.join(tmpdir(), 'sink-contract-'));
   dirs.push(stateDir);
   const config = (variant: 0 | 1): Config =>
-    loadConfigText(`state_dir: ${stateDir}\nsinks:\n${run.sinks?.(variant) ?? '  webhooks: []\n'}`, path.join(stateDir, 'anomalyd.yaml'), {});
+    loadConfigText(`state_dir: ${stateDir}\n${run.top ?? ''}sinks:\n${run.sinks?.(variant) ?? '  webhooks: []\n'}`, path.join(stateDir, 'anomalyd.yaml'), {});
   return { run, t: testContext(`sink.${c.name}`), config };
 }
 

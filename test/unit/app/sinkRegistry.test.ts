@@ -11,6 +11,7 @@ import { planSinks } from '../../../src/app/sinks';
 import { AlertmanagerSink } from '../../../src/sinks/alertmanager';
 import { ConsoleSink } from '../../../src/sinks/console';
 import { InfluxSink } from '../../../src/sinks/influx/influxSink';
+import { MqttOutSink } from '../../../src/sinks/mqttOut';
 import { WebhookSink } from '../../../src/sinks/webhook';
 import { testContext } from '../../helpers/context';
 
@@ -24,16 +25,17 @@ const ALL = `  console: { enabled: true }
     - { name: pager, url: http://127.0.0.1:9/hook }
     - { name: chat, url: http://127.0.0.1:9/chat }
   alertmanager: { url: http://127.0.0.1:9093 }
+  mqtt_out: {}
 `;
 
 test('one planned sink per configured instance, in registry order, each of its kind', () => {
   const ids: string[] = [];
   const plans = planSinks(config(ALL), (id) => (ids.push(id), testContext(id).ctx), 'http://anomalyd.example/');
-  assert.deepEqual(plans.map((p) => p.key), ['console', 'influx', 'webhook.pager', 'webhook.chat', 'alertmanager']);
+  assert.deepEqual(plans.map((p) => p.key), ['console', 'influx', 'webhook.pager', 'webhook.chat', 'alertmanager', 'mqtt_out']);
   const sinks = plans.map((p) => p.build());
-  assert.deepEqual(ids, ['sink.console', 'sink.influx', 'sink.webhook.pager', 'sink.webhook.chat', 'sink.alertmanager']);
+  assert.deepEqual(ids, ['sink.console', 'sink.influx', 'sink.webhook.pager', 'sink.webhook.chat', 'sink.alertmanager', 'sink.mqtt_out']);
   assert.deepEqual(sinks.map((s) => s.name), plans.map((p) => p.key), 'a sink is named by its key');
-  const kinds = [ConsoleSink, InfluxSink, WebhookSink, WebhookSink, AlertmanagerSink];
+  const kinds = [ConsoleSink, InfluxSink, WebhookSink, WebhookSink, AlertmanagerSink, MqttOutSink];
   sinks.forEach((s, i) => assert.ok(s instanceof kinds[i], `${s.name}`));
 });
 

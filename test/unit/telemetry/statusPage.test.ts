@@ -127,3 +127,17 @@ test('open maintenance windows are listed, escaped, and an alert a window holds 
   assert.match(html, /held by maintenance valve-swap/);
   assert.ok(!html.includes(EVIL));
 });
+
+test('the Sinks row names each sink, the connection of those that keep one, and what waits; none provided: no row', () => {
+  const { status } = model();
+  assert.doesNotMatch(renderStatusPage(status.snapshot()), /<dt>Sinks<\/dt>/);
+  status.provideSinks(() => [
+    { name: 'influx', buffered: 0 },
+    { name: 'mqtt_out', buffered: 12, connected: false },
+    { name: `webhook.${EVIL}`, buffered: 0 },
+  ]);
+  const html = renderStatusPage(status.snapshot());
+  assert.match(html, /<dt>Sinks<\/dt><dd>influx, mqtt_out <span class="bad">disconnected<\/span> <span class="muted">\(12 waiting\)<\/span>, webhook\.&lt;script/);
+  status.provideSinks(() => [{ name: 'mqtt_out', buffered: 0, connected: true }]);
+  assert.match(renderStatusPage(status.snapshot()), /<dt>Sinks<\/dt><dd>mqtt_out <span class="ok">connected<\/span><\/dd>/);
+});
