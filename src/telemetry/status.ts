@@ -116,6 +116,8 @@ export interface StatusSnapshot {
   readonly now: number;
   readonly startedAt: number;
   readonly mqtt: { readonly connected: boolean; readonly detail: string; readonly since: number | null };
+  /** Inputs beside MQTT (OPC UA), by name. */
+  readonly sources: readonly SourceView[];
   readonly messagesTotal: number;
   readonly messagesPerSecond: number;
   readonly streams: readonly StreamView[];
@@ -130,6 +132,14 @@ export interface StatusSnapshot {
   /** Maintenance windows open now. */
   readonly maintenance: readonly MaintenanceView[];
   readonly feedback: FeedbackView;
+}
+
+/** The health of an input beside MQTT. */
+export interface SourceView {
+  readonly name: string;
+  readonly connected: boolean;
+  readonly detail: string;
+  readonly since: number;
 }
 
 /** Counts since start, read at each readiness probe (the 'ingest' check). */
@@ -185,6 +195,7 @@ export class StatusModel {
   /** The alert episodes; the daemon loads and saves it (state/alertHistoryFile.ts). */
   readonly history: AlertHistory;
   private mqtt: { connected: boolean; detail: string; since: number | null } = { connected: false, detail: 'not connected yet', since: null };
+  private readonly sources = new Map<string, SourceView>();
 
   constructor(private readonly clock: Clock, opts: StatusOptions = {}) {
     this.startedAt = clock.now();
@@ -284,6 +295,12 @@ export class StatusModel {
     this.mqtt = { connected, detail: clip(detail), since: changed ? this.clock.now() : this.mqtt.since };
   }
 
+  setSource(name: string, connected: boolean, detail: string): void {
+    const prev = this.sources.get(name);
+    const since = prev && prev.connected === connected ? prev.since : this.clock.now();
+    this.sources.set(name, { name, connected, detail: clip(detail), since });
+  }
+
   mqttState(): StatusSnapshot['mqtt'] {
     return { ...this.mqtt };
   }
@@ -330,6 +347,7 @@ export class StatusModel {
       now,
       startedAt: this.startedAt,
       mqtt: { ...this.mqtt },
+      sources: [...this.sources.values()],
       messagesTotal: this.messagesTotal,
       messagesPerSecond: this.rate.perSecond(now, this.startedAt),
       ...this.streamViews(),
