@@ -95,9 +95,13 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
  */
 function appendOpcuaEntries(data: Config, problems: ProblemList): void {
   const mqttCount = data.subscriptions.length;
+  let reserved = false;
   data.subscriptions.forEach((sub, i) => {
-    if (sub.topic.startsWith(OPCUA_TOPIC_PREFIX)) problems.add(['subscriptions', i, 'topic'], `must not start with ${OPCUA_TOPIC_PREFIX} (reserved for the OPC UA input)`, sub.topic);
+    if (!sub.topic.startsWith(OPCUA_TOPIC_PREFIX)) return;
+    reserved = true;
+    problems.add(['subscriptions', i, 'topic'], `must not start with ${OPCUA_TOPIC_PREFIX} (reserved for the OPC UA input)`, sub.topic);
   });
+  if (reserved) return;
   (data as unknown as { subscriptions: SubscriptionConfig[] }).subscriptions = withOpcuaEntries(data.subscriptions, data.opcua);
   problems.mapPaths(opcuaProblemPath(mqttCount));
 }

@@ -2,6 +2,7 @@
 // password), a policy that fits the mode, one variable per item, and streams that are the OPC UA input's alone.
 // The model, channels and detection overrides of each subscription are checked as any subscription's are (its
 // entry in `subscriptions`, opcuaStreams.ts).
+import * as fs from 'node:fs';
 import type { ConfigPath, ProblemList } from './problems';
 import type { Config } from './schema';
 
@@ -27,6 +28,15 @@ export function checkOpcua(config: Config, problems: ProblemList, mqttStreams: r
   if (identity.user !== undefined && identity.cert_file !== undefined) {
     problems.add([...at, 'identity', 'cert_file'], 'names a certificate identity as well as a user; choose one', identity.cert_file);
   }
+  // run reads these at start; validate refuses what run would.
+  const files: [ConfigPath, string | undefined][] = [
+    [[...at, 'security', 'cert_file'], security.cert_file],
+    [[...at, 'security', 'key_file'], security.key_file],
+    ...security.trusted_certs.map((f, i): [ConfigPath, string] => [[...at, 'security', 'trusted_certs', i], f]),
+    [[...at, 'identity', 'cert_file'], identity.cert_file],
+    [[...at, 'identity', 'key_file'], identity.key_file],
+  ];
+  for (const [where, file] of files) if (file !== undefined) readable(file, where, problems);
   const streams = new Map<string, number>();
   opcua.subscriptions.forEach((sub, k) => {
     const here: ConfigPath = [...at, 'subscriptions', k];
@@ -52,4 +62,13 @@ function pair(cert: string | undefined, key: string | undefined, at: ConfigPath,
   if ((cert === undefined) === (key === undefined)) return;
   const missing = cert === undefined ? 'cert_file' : 'key_file';
   problems.add([...at, missing], 'is required when the other half of the certificate is set', undefined, true);
+}
+
+function readable(file: string, at: ConfigPath, problems: ProblemList): void {
+  try {
+    if (!fs.statSync(file).isFile()) problems.add(at, 'must name a regular file', file);
+    else fs.accessSync(file, fs.constants.R_OK);
+  } catch (err) {
+    problems.add(at, `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, file);
+  }
 }
