@@ -27,6 +27,7 @@ import type { Deliver, Source } from './source';
 import { TopicRouter, type SubscriptionRoute } from './topicRouter';
 import { compileRoute } from './topics';
 import { ModeRouter, type ModeTopicOptions } from './modeTopics';
+import { withTimeout } from './withTimeout';
 
 export type { MqttTlsOptions, MqttConnectionOptions } from './mqttClient';
 
@@ -374,10 +375,4 @@ function compileRoutes(subscriptions: readonly MqttSubscriptionOptions[], maxPay
       throw new Error(`subscription ${index} ('${s.topic}'): ${errorMessage(err).replace(/\n/g, '; ')}`);
     }
   });
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -26,6 +26,7 @@ import { createSubscription, type MonitoredTarget, type OpcuaSubscriptionOptions
 import { hasOverflow, numericValue, qualityOf, SampleAssembler, snapToGrid, type ChannelValue } from './opcuaSamples';
 import { certificateStore, explainFailure, ownCertificateFile, presentedCertificate, thumbprintOf, thumbprintOfDer, userIdentity, type OpcuaIdentityOptions, type OpcuaSecurityOptions } from './opcuaSecurity';
 import type { Deliver, Source, StreamSamples } from './source';
+import { withTimeout } from './withTimeout';
 
 export type { OpcuaSubscriptionOptions, OpcuaItemOptions } from './opcuaItems';
 
@@ -128,7 +129,8 @@ export class OpcuaSource implements Source {
     const client = this.client;
     if (!client) return;
     // Closing the session deletes its subscriptions on the server; what it still queued is not wanted any more.
-    await withTimeout(this.session?.close(true).catch(() => undefined), 5_000);
+    const session = this.session;
+    if (session) await withTimeout(session.close(true).catch(() => undefined), 5_000);
     await withTimeout(client.disconnect().catch(() => undefined), 5_000);
     if (this.isConnected) {
       this.isConnected = false;
@@ -331,11 +333,4 @@ function variantNumber(lib: OpcuaClientLib | null, dv: DataValue): unknown {
 /** node-opcua's ClientSessionImpl has the publish engine; its public ClientSession type does not say so. */
 function suspendPublishing(session: ClientSession | null, suspended: boolean): void {
   (session as { getPublishEngine?: () => { suspend(s: boolean): void } } | null)?.getPublishEngine?.().suspend(suspended);
-}
-
-function withTimeout<T>(p: Promise<T> | undefined, ms: number): Promise<T | undefined> {
-  if (!p) return Promise.resolve(undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
