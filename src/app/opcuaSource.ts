@@ -16,6 +16,7 @@ const UNHEARD: OpcuaEvents = {
   badValue: () => undefined,
   notNumeric: () => undefined,
   queueOverflow: () => undefined,
+  notificationLost: () => undefined,
 };
 
 /** The OPC UA source of a config with an `opcua` section (no I/O; node-opcua loads when it starts). */

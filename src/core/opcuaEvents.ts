@@ -22,6 +22,8 @@ export interface OpcuaEvents {
   badValue(item: OpcuaItemRef, quality: 'bad' | 'uncertain', status: string): void;
   /** A Good value that is not a number (text, array, structure): counted, not scored. */
   notNumeric(item: OpcuaItemRef, why: string): void;
+  /** A notification message of the stream's subscription the server no longer had when asked again (a gap). */
+  notificationLost(stream: string, sequenceNumber: number): void;
   /** The server's queue for the item overflowed: it dropped values before they were sent (a gap). */
   queueOverflow(item: OpcuaItemRef): void;
 }

@@ -13,10 +13,12 @@
 //   within the session timeout (the server keeps session and subscriptions) and queue_size × sampling interval
 //   (the server drops the oldest values past that and says so: anomalyd_opcua_queue_overflows_total). A server
 //   that restarted has lost its queues: the subscriptions are created anew and the gap is the server's.
+//   Messages are handed on in sequence-number order (opcuaSequence.ts): node-opcua's republished ones arrive
+//   among new ones, and its republish loop can skip some.
 // - While the pipeline pushes back (deliver returns a promise), the source stops sending Publish requests, so
 //   the values wait in the server's queues instead of in memory.
 // - A value whose status is not Good, or that is not a number, is counted per node and not scored.
-import type { ClientSession, ClientSubscription, DataValue, NotificationMessage, OPCUAClient } from 'node-opcua-client';
+import type { ClientSession, ClientSubscription, DataValue, NotificationMessage, OPCUAClient, RepublishRequest, RepublishResponse } from 'node-opcua-client';
 import type { ComponentContext } from '../core/context';
 import { errorMessage } from '../core/errors';
 import type { OpcuaEvents } from '../core/opcuaEvents';
@@ -25,6 +27,7 @@ import { opcuaClient, type OpcuaClientLib } from './opcuaClient';
 import { createSubscription, type MonitoredTarget, type OpcuaSubscriptionOptions } from './opcuaItems';
 import { hasOverflow, numericValue, qualityOf, SampleAssembler, snapToGrid, type ChannelValue } from './opcuaSamples';
 import { certificateStore, explainFailure, ownCertificateFile, presentedCertificate, thumbprintOf, thumbprintOfDer, userIdentity, type OpcuaIdentityOptions, type OpcuaSecurityOptions } from './opcuaSecurity';
+import { SequenceGate } from './opcuaSequence';
 import type { Deliver, Source, StreamSamples } from './source';
 import { withTimeout } from './withTimeout';
 
@@ -47,6 +50,8 @@ export class OpcuaSource implements Source {
   private client: OPCUAClient | null = null;
   private session: ClientSession | null = null;
   private readonly subscriptions: ClientSubscription[] = [];
+  /** Per subscription: its notification messages in sequence order (opcuaSequence.ts). */
+  private readonly gates: SequenceGate<NotificationMessage>[] = [];
   private readonly handles = new Map<number, MonitoredTarget>();
   private readonly assembler: SampleAssembler;
   private deliver: Deliver | null = null;
@@ -124,6 +129,7 @@ export class OpcuaSource implements Source {
 
   private async shutdown(): Promise<void> {
     this.stopping = true;
+    for (const gate of this.gates) gate.close();
     this.clearRetry();
     this.settleFirstAttempt();
     const client = this.client;
@@ -181,18 +187,31 @@ export class OpcuaSource implements Source {
   private async subscribe(lib: OpcuaClientLib, session: ClientSession): Promise<void> {
     this.handles.clear();
     this.subscriptions.length = 0;
+    for (const gate of this.gates) gate.close();
+    this.gates.length = 0;
     let ok = 0;
     let refused = 0;
     // The first values can arrive before the items' handles are known: kept, and taken once they are.
-    const early: NotificationMessage[] = [];
-    const onMessage = (message: NotificationMessage): void => {
-      if (this.subscribing) early.push(message);
-      else this.onNotification(message);
-    };
+    const early: [SequenceGate<NotificationMessage>, NotificationMessage][] = [];
     this.subscribing = true;
     try {
       for (const [k, opts] of this.options.subscriptions.entries()) {
+        let subscriptionId = 0;
+        const gate = new SequenceGate<NotificationMessage>({
+          deliver: (message) => this.onNotification(message),
+          republish: (seq) => republish(lib, session, subscriptionId, seq),
+          lost: (seq) => this.options.events.notificationLost(opts.stream, seq),
+          graceMs: REPUBLISH_GRACE_MS,
+        });
+        this.gates.push(gate);
+        const onMessage = (message: NotificationMessage): void => {
+          // Keep-alives carry no data (and the next sequence number, not one of their own).
+          if (!message.notificationData || message.notificationData.length === 0) return;
+          if (this.subscribing) early.push([gate, message]);
+          else gate.push(message);
+        };
         const made = await createSubscription(lib, session, k, opts, this.options.sessionTimeoutMs, this.handles, this.options.events, onMessage);
+        subscriptionId = made.subscription.subscriptionId;
         this.subscriptions.push(made.subscription);
         ok += made.monitored;
         refused += made.refused;
@@ -201,7 +220,7 @@ export class OpcuaSource implements Source {
       this.subscribing = false;
     }
     this.options.events.itemsMonitored(ok, refused);
-    for (const message of early) this.onNotification(message);
+    for (const [gate, message] of early) gate.push(message);
   }
 
   /** One notification message: its data changes become samples, delivered, then the journal commit. */
@@ -328,6 +347,19 @@ function variantNumber(lib: OpcuaClientLib | null, dv: DataValue): unknown {
     return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo >>> 0));
   }
   return v.value;
+}
+
+/** How long a gap in the sequence numbers waits for node-opcua's own republish before the source asks. */
+const REPUBLISH_GRACE_MS = 300;
+
+/** Notification message `seq` of a subscription again (Republish), or null when the server no longer has it. */
+function republish(lib: OpcuaClientLib, session: ClientSession, subscriptionId: number, seq: number): Promise<NotificationMessage | null> {
+  const request = new lib.client.RepublishRequest({ subscriptionId, retransmitSequenceNumber: seq });
+  return new Promise((resolve) => {
+    // ClientSessionImpl has republish; the public ClientSession type does not say so.
+    const impl = session as unknown as { republish(r: RepublishRequest, cb: (err: Error | null, response?: RepublishResponse) => void): void };
+    impl.republish(request, (err, response) => resolve(!err && response?.responseHeader.serviceResult.isGood() ? response.notificationMessage : null));
+  });
 }
 
 /** node-opcua's ClientSessionImpl has the publish engine; its public ClientSession type does not say so. */

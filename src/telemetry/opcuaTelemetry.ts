@@ -45,6 +45,11 @@ export function createOpcuaTelemetry(log: Log, registry: Registry, status: Statu
     name: 'anomalyd_opcua_queue_overflows_total', help: "Values the OPC UA server reported dropping from an item's queue (queue_size too small for an outage or a publishing delay), by node.",
     labelNames: ['node'], registers,
   });
+  const lost = new Counter({
+    name: 'anomalyd_opcua_notifications_lost_total',
+    help: 'OPC UA notification messages missing after a reconnection that the server no longer had when asked again (a gap in the stream), by stream.',
+    labelNames: ['stream'], registers,
+  });
   reconnects.inc(0);
 
   const labelled = new Set<string>();
@@ -101,6 +106,10 @@ export function createOpcuaTelemetry(log: Log, registry: Registry, status: Statu
       notNumeric.inc({ node: node(item) });
       const count = limiter.hit(`nan:${item.node}`);
       if (count > 0) log.warn('OPC UA values that are not numbers were not scored.', { ...fields(item), why, count });
+    },
+    notificationLost(stream, seq) {
+      lost.inc({ stream: node({ node: stream, stream, channel: '' }) });
+      log.error('An OPC UA notification message was lost: the server no longer had it when asked again.', { stream, sequence_number: seq });
     },
     queueOverflow(item) {
       overflows.inc({ node: node(item) });

@@ -41,6 +41,9 @@ class RecordedOpcuaEvents implements OpcuaEvents {
   notNumeric(item: OpcuaItemRef, why: string): void {
     this.log.push({ name: 'notNumeric', args: [item, why] });
   }
+  notificationLost(stream: string, seq: number): void {
+    this.log.push({ name: 'notificationLost', args: [stream, seq] });
+  }
   queueOverflow(item: OpcuaItemRef): void {
     this.log.push({ name: 'queueOverflow', args: [item] });
   }
@@ -149,6 +152,7 @@ describe('OPC UA source', () => {
       assert.deepEqual(timesOf(got), series.map((s) => s.ts), 'every sample once, in order: no gap, no duplicate');
       assert.ok(events.named('reconnected').length >= 1, 'the restored link is reported');
       assert.equal(events.named('queueOverflow').length, 0);
+      assert.equal(events.named('notificationLost').length, 0);
     } finally {
       await source.stop();
       await proxy.close();
