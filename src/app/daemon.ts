@@ -19,6 +19,8 @@ import type { EventPoint, Sink } from '../sinks/sink';
 import type { EmbeddedBroker } from '../sources/broker';
 import type { BrokerStats } from '../sources/brokerStats';
 import type { MqttSource } from '../sources/mqtt';
+import type { OpcuaSource } from '../sources/opcua';
+import { createOpcuaTelemetry } from '../telemetry/opcuaTelemetry';
 import { createEvents, type TelemetryEvents } from '../telemetry/events';
 import { createTelemetryServer, type TelemetryServer } from '../telemetry/http';
 import { createLogger, type Logger } from '../telemetry/logger';
@@ -35,6 +37,7 @@ import { applyModelShapes, readModelShapes } from './modelShape';
 import { planReload, planSinkSwap, type ActiveSink, type ReloadPlan, type SinkSwap } from './reload';
 import { externalUrl, planSinks, secretValues } from './sinks';
 import { chooseBroker } from './brokerChoice';
+import { buildOpcuaSource } from './opcuaSource';
 import { buildBrokerStats, buildMqttSource, mqttModeTopics, mqttSubscriptions, shardedDeliver } from './source';
 import { resolveShard } from '../config/shard';
 import { shardOwnership } from '../core/shard';
@@ -77,6 +80,7 @@ export class Daemon {
   private http?: TelemetryServer;
   private broker?: EmbeddedBroker;
   private source?: MqttSource;
+  private opcua?: OpcuaSource;
   private brokerStats?: BrokerStats;
   private simulator?: RunningSimulator;
   private activeSinks: readonly ActiveSink[] = [];
@@ -353,6 +357,8 @@ export class Daemon {
     const modeLabels = Math.min(c.limits.max_streams, 1000);
     this.metrics.provide('stream_mode', () => pipeline.streamModes().slice(0, modeLabels).flatMap((s) => (s.mode === null ? [] : [{ labels: { stream: s.stream, mode: s.mode }, value: 1 }])));
 
+    // The OPC UA input's metrics and readiness exist only where it is configured.
+    const opcuaTelemetry = c.opcua ? createOpcuaTelemetry(this.ctx('source.opcua').log, this.metrics.registry, this.events.status, systemClock) : undefined;
     if (c.http.enabled) {
       const status = this.events.status;
       this.http = createTelemetryServer({
@@ -360,7 +366,8 @@ export class Daemon {
         port: c.http.port,
         metrics: this.metrics,
         status,
-        readiness: [mqttConnectedCheck(status), modelsLoadedCheck(status, () => Object.keys(this.config.models)), { name: 'storage', check: () => ingest.check() }, ingestingCheck(() => status.ingestCounters(), systemClock, c.http.ready_ingest_window_s * 1000)],
+        readiness: [mqttConnectedCheck(status), modelsLoadedCheck(status, () => Object.keys(this.config.models)), { name: 'storage', check: () => ingest.check() }, ingestingCheck(() => status.ingestCounters(), systemClock, c.http.ready_ingest_window_s * 1000),
+          ...(opcuaTelemetry ? [{ name: 'opcua', check: () => (opcuaTelemetry.connected ? { ok: true } : { ok: false, detail: opcuaTelemetry.detail }) }] : [])],
         log: this.log.child({ component: 'http' }),
         page: { version: this.info.version, backend: this.backend.name, ...(c.http.external_url !== undefined ? { externalUrl: c.http.external_url } : {}) },
         ...(c.http.token !== undefined ? { bearerToken: c.http.token } : {}),
@@ -392,6 +399,11 @@ export class Daemon {
     });
     this.metrics.provide('streams_offline', () => pipeline.offlineCount());
     await this.source.start(shardedDeliver(c, this.ctx('source.mqtt'), ingest.guard(pipeline.deliver)), ingest.commit);
+    if (opcuaTelemetry) {
+      const ctx = this.ctx('source.opcua');
+      this.opcua = buildOpcuaSource(c, ctx, opcuaTelemetry);
+      await this.opcua.start(shardedDeliver(c, ctx, ingest.guard(pipeline.deliver)), ingest.commit);
+    }
     this.brokerStats = buildBrokerStats(c, this.ctx('source.broker_stats'), this.broker !== undefined) ?? undefined;
     await this.brokerStats?.start();
 
@@ -421,6 +433,7 @@ export class Daemon {
     await this.simulator?.stop();
     this.ingest?.close();
     await this.source?.stop();
+    await this.opcua?.stop();
     await this.brokerStats?.stop();
     this.pipeline?.stop();
     await this.retraining?.stop();

@@ -18,6 +18,7 @@ import type { Config, ModesConfig, StreamConfig, SubscriptionConfig, WindowConfi
 import { configuredModel } from '../config/detection';
 import { statedDefaultsWindow } from '../config/stated';
 import { modeShapeProblems } from '../config/modes';
+import { mqttSubscriptionCount, subscriptionPathText } from '../config/opcuaStreams';
 import { ModelError } from '../core/errors';
 import { readManifest } from '../model/artifact';
 import type { Manifest } from '../model/manifest';
@@ -159,15 +160,17 @@ export function applyModelShapes(config: Config, models: ReadonlyMap<string, Mod
     );
   };
 
+  const mqttCount = mqttSubscriptionCount(config);
   const subscriptions = config.subscriptions.map((sub, i): SubscriptionConfig => {
     if (sub.model === 'auto') return sub;
-    const user = `subscriptions[${i}]`;
+    const user = subscriptionPathText(config, i);
     const layers = [
       { at: user, window: sub.window },
       { at: 'defaults', window: defaults },
     ];
     const known = models.get(sub.model);
-    if (sub.channels) checkChannels(`${user}.channels`, user, sub.model, sub.channels);
+    // An OPC UA subscription's channels are its items' (opcuaStreams.ts).
+    if (sub.channels) checkChannels(`${user}.${i < mqttCount ? 'channels' : 'items'}`, user, sub.model, sub.channels);
     else if (!known) report(`${user}.channels: unset, and model '${sub.model}' did not load, so the channels of its messages are unknown; list them or fix the model (got nothing)`);
     checkRate(sub, i, sub.model);
     checkGeometry(user, sub.model, layers);
@@ -191,7 +194,7 @@ export function applyModelShapes(config: Config, models: ReadonlyMap<string, Mod
     const ownModel = model !== sub.model;
     const layers = [
       { at: `streams[${j}]`, window: entry.window },
-      { at: `subscriptions[${i}]`, window: config.subscriptions[i]?.window },
+      { at: subscriptionPathText(config, i), window: config.subscriptions[i]?.window },
       { at: 'defaults', window: defaults },
     ];
     checkGeometry(user, model, ownModel ? layers : layers.slice(0, 1));

@@ -6,6 +6,7 @@
 // batching, limits, shard, the inference backend, the simulator, maintenance, the log format and the
 // auto-learning window count, because each is built into something that would have to be torn down (a
 // listening socket, a broker session, files under state_dir, pre-sized queues).
+import { withOpcuaEntries } from '../config/opcuaStreams';
 import type { Config } from '../config/schema';
 import type { Sink } from '../sinks/sink';
 import { reloadPolicy } from './reloadPolicy';
@@ -48,7 +49,9 @@ export function planReload(running: Config, next: Config): ReloadPlan {
     merged[key] = value;
     applied.push(...changedPaths(key, was, value));
   }
-  return { config: merged as unknown as Config, restartNeeded, applied };
+  // The entries OPC UA subscriptions make in `subscriptions` follow the opcua section in force (opcuaStreams.ts).
+  const config = merged as unknown as Config;
+  return { config: { ...config, subscriptions: withOpcuaEntries(config.subscriptions, config.opcua) }, restartNeeded, applied };
 }
 
 /** The value at a dotted path of mapping keys; undefined where the path leaves the mappings. */

@@ -30,7 +30,7 @@ export interface SectionReload {
 }
 
 /** The component-owned top-level sections (their kinds are in the registries). */
-type ComponentSection = 'mqtt' | 'subscriptions' | 'sinks';
+type ComponentSection = 'mqtt' | 'subscriptions' | 'sinks' | 'opcua';
 
 /**
  * Everything that is not a sink or a source. Restart-only sections are built into something a reload would

@@ -33,7 +33,7 @@ export function planSinks(
 
 /** Secret values in the config, so the logger can scrub them from any line. */
 export function secretValues(config: Config): string[] {
-  const values = [config.mqtt.password, config.sinks.influx?.password, config.http.token, config.http.admin_token, ...config.sinks.webhooks.map((w) => w.secret)];
+  const values = [config.mqtt.password, config.opcua?.identity.password, config.sinks.influx?.password, config.http.token, config.http.admin_token, ...config.sinks.webhooks.map((w) => w.secret)];
   return values.filter((v): v is string => typeof v === 'string' && v.length > 0);
 }
 

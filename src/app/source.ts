@@ -1,6 +1,7 @@
 // The MQTT source from config (subscriptions in config order: their index identifies them downstream); its
 // registry entry (sourceRegistry.ts) says what a reload may change.
 import type { Config } from '../config/schema';
+import { mqttSubscriptionCount } from '../config/opcuaStreams';
 import { resolveShard } from '../config/shard';
 import type { ComponentContext } from '../core/context';
 import { shardOwnership } from '../core/shard';
@@ -38,7 +39,7 @@ export function mqttModeTopics(config: Config): MqttModeTopics[] {
   const topicOf = (m: ModesConfig): Omit<ModeTopicOptions, 'stream' | 'except'> | null =>
     m.topic === undefined ? null : { topic: m.topic, ...(m.field !== undefined ? { field: m.field } : {}), ...(m.values !== undefined ? { values: m.values } : {}) };
   const out: MqttModeTopics[] = [];
-  config.subscriptions.forEach((sub, i) => {
+  config.subscriptions.slice(0, mqttSubscriptionCount(config)).forEach((sub, i) => {
     const matches = streamTemplateRegex(sub.stream);
     const entries = config.streams.filter((s) => s.modes !== undefined && matches.test(s.id) && config.subscriptions.findIndex((x) => streamTemplateRegex(x.stream).test(s.id)) === i);
     const modes: ModeTopicOptions[] = [];
@@ -87,9 +88,12 @@ function unknownChannels(index: number): never {
   throw new Error(`subscriptions[${index}].channels: unset and not known from a loaded model`);
 }
 
-/** The subscriptions of a config as the MQTT source takes them (at start, and on a config reload). */
+/**
+ * The subscriptions of a config as the MQTT source takes them (at start, and on a config reload): those before
+ * the entries of the OPC UA subscriptions (opcuaStreams.ts).
+ */
 export function mqttSubscriptions(config: Config): MqttSubscriptionOptions[] {
-  return config.subscriptions.map((s, i) => ({
+  return config.subscriptions.slice(0, mqttSubscriptionCount(config)).map((s, i) => ({
     topic: s.topic,
     ...(s.template !== undefined ? { template: s.template } : {}),
     stream: s.stream,

@@ -9,6 +9,8 @@ import type { ComponentContext } from '../core/context';
 import type { MqttSource } from '../sources/mqtt';
 import type { Source } from '../sources/source';
 import type { ReloadableKind } from './reloadPolicy';
+import type { OpcuaSource } from '../sources/opcua';
+import { buildOpcuaSource } from './opcuaSource';
 import { buildMqttSource, mqttModeTopics, mqttSubscriptions, type BrokerSession } from './source';
 
 export interface SourceKind<S extends Source> extends ReloadableKind {
@@ -37,4 +39,14 @@ export const mqttSourceKind: SourceKind<MqttSource> = {
   update: (source, config) => source.updateSubscriptions(mqttSubscriptions(config), mqttModeTopics(config)),
 };
 
-export const SOURCE_KINDS: readonly SourceKind<Source>[] = [mqttSourceKind];
+export const opcuaSourceKind: SourceKind<OpcuaSource> = {
+  kind: 'opcua',
+  // The endpoint, security and identity make the session, and the subscriptions are created on it with their
+  // streams' subscription indexes: a change waits for a restart (the running source keeps its section).
+  reads: { opcua: { by: 'restart' } },
+  configured: (config) => config.opcua !== undefined,
+  build: (config, ctx) => buildOpcuaSource(config, ctx),
+  update: () => Promise.resolve(),
+};
+
+export const SOURCE_KINDS: readonly SourceKind<Source>[] = [mqttSourceKind, opcuaSourceKind];

@@ -12,6 +12,12 @@ export const PATH_KEYS: readonly ConfigPath[] = [
   ['mqtt', 'tls', 'ca_file'],
   ['mqtt', 'tls', 'cert_file'],
   ['mqtt', 'tls', 'key_file'],
+  ['opcua', 'security', 'cert_file'],
+  ['opcua', 'security', 'key_file'],
+  ['opcua', 'security', 'trusted_certs', '*'],
+  ['opcua', 'security', 'pki_dir'],
+  ['opcua', 'identity', 'cert_file'],
+  ['opcua', 'identity', 'key_file'],
 ];
 
 /** The directory relative paths in `file` resolve against (the working directory for a name without one). */

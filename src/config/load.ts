@@ -7,7 +7,8 @@ import { ConfigError } from '../core/errors';
 import { configBaseDir, resolveConfigPaths } from './configPaths';
 import { substituteEnv } from './envSubst';
 import { ProblemList, Redactions, formatValue } from './problems';
-import type { Config } from './schema';
+import { OPCUA_TOPIC_PREFIX, opcuaProblemPath, withOpcuaEntries } from './opcuaStreams';
+import type { Config, SubscriptionConfig } from './schema';
 import { checkSchema } from './schemaCheck';
 import { resolveSecretFiles } from './secretFiles';
 import { checkSemantics } from './semantic';
@@ -76,13 +77,33 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   const valid = checkSchema(data, problems);
   // After the schema filled its defaults, so an omitted state_dir lands beside the file too.
   if (valid) resolveConfigPaths(data, baseDir);
-  if (valid && early === 0) checkSemantics(data as Config, problems);
+  if (valid && early === 0) {
+    appendOpcuaEntries(data as Config, problems);
+    checkSemantics(data as Config, problems);
+  }
   if (problems.count > 0) throw new ConfigError(file, problems.toArray());
 
   const config = data as { mqtt: { client_id: string }; defaults: { window: object } };
   recordWrittenWindow(config.defaults.window, windowKeys);
   config.mqtt.client_id = config.mqtt.client_id.replace(/\{hostname\}/g, os.hostname());
   return deepFreeze(data) as Config;
+}
+
+/**
+ * The entries OPC UA subscriptions make in `subscriptions` (opcuaStreams.ts), after the MQTT ones; from here on a
+ * problem in one is reported at its OPC UA subscription. An MQTT topic must not look like one of them.
+ */
+function appendOpcuaEntries(data: Config, problems: ProblemList): void {
+  const mqttCount = data.subscriptions.length;
+  let reserved = false;
+  data.subscriptions.forEach((sub, i) => {
+    if (!sub.topic.startsWith(OPCUA_TOPIC_PREFIX)) return;
+    reserved = true;
+    problems.add(['subscriptions', i, 'topic'], `must not start with ${OPCUA_TOPIC_PREFIX} (reserved for the OPC UA input)`, sub.topic);
+  });
+  if (reserved) return;
+  (data as unknown as { subscriptions: SubscriptionConfig[] }).subscriptions = withOpcuaEntries(data.subscriptions, data.opcua);
+  problems.mapPaths(opcuaProblemPath(mqttCount));
 }
 
 function tooLarge(file: string, bytes: number): ConfigError {

@@ -87,11 +87,18 @@ export class ProblemList {
   private readonly seen = new Set<string>();
   private readonly pathsWithProblems = new Set<string>();
   private earlierPaths = new Set<string>();
+  private pathMap: ((path: ConfigPath) => ConfigPath) | null = null;
 
   constructor(private readonly redactions: Redactions) {}
 
+  /** From now on, problem paths go through `map` (entries the loader made stand for a place in the file). */
+  mapPaths(map: (path: ConfigPath) => ConfigPath): void {
+    this.pathMap = map;
+  }
+
   /** Adds `path: message (got value)`; pass `noValue` when there is nothing meaningful to show. */
-  add(path: ConfigPath, message: string, value?: unknown, noValue = false): void {
+  add(at: ConfigPath, message: string, value?: unknown, noValue = false): void {
+    const path = this.pathMap ? this.pathMap(at) : at;
     let got = '';
     if (!noValue) got = this.redactions.isSecret(path) && value !== undefined ? ' (got <redacted>)' : ` (got ${formatValue(value)})`;
     this.push(formatPath(path), `${formatPath(path)}: ${message}${got}`);

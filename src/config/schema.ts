@@ -34,6 +34,7 @@ import {
   timestampSchema,
   webhookSchema,
 } from './schemaIo';
+import { opcuaSchema, opcuaSubscriptionSchema } from './schemaOpcua';
 import { shardSchema } from './schemaShard';
 
 export const logSchema = section(
@@ -216,6 +217,7 @@ export const configSchema = Type.Object(
     auto_learn: autoLearnSchema,
     subscriptions: Type.Array(subscriptionSchema, { default: [], maxItems: 256, description: 'MQTT subscriptions, each mapping topics to streams.' }),
     streams: Type.Array(streamSchema, { default: [], maxItems: 100_000, description: 'Optional per-stream settings for streams produced by the subscriptions.' }),
+    opcua: Type.Optional(opcuaSchema),
     sinks: sinksSchema,
     queues: queuesSchema,
     batching: batchingSchema,
@@ -253,6 +255,8 @@ export type TimestampConfig = Deep<Static<typeof timestampSchema>>;
 export type SubscriptionConfig = Deep<Static<typeof subscriptionSchema>>;
 export type Decoder = SubscriptionConfig['decoder'];
 export type StreamConfig = Deep<Static<typeof streamSchema>>;
+export type OpcuaConfig = Deep<Static<typeof opcuaSchema>>;
+export type OpcuaSubscriptionConfig = Deep<Static<typeof opcuaSubscriptionSchema>>;
 export type ModesConfig = Deep<Static<typeof modesSchema>>;
 export type InfluxConfig = Deep<Static<typeof influxSchema>>;
 export type WebhookConfig = Deep<Static<typeof webhookSchema>>;

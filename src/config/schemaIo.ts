@@ -7,7 +7,7 @@ import { entry, nameMap, named, oneOf, overrideOf, patternMessages, section, url
 import { modesSchema } from './schemaModes';
 import { sparkplugSchema } from './schemaSparkplug';
 
-const secretHelp = 'Prefer the `_file` variant; never printed in errors or logs.';
+export const secretHelp = 'Prefer the `_file` variant; never printed in errors or logs.';
 
 export const mqttTlsSchema = section(
   {
@@ -76,8 +76,8 @@ export const modelSchema = entry(
   'One trained model artifact.',
 );
 
-const streamIdPattern = '^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$';
-const channelSchema = named('^[A-Za-z_][A-Za-z0-9_]{0,63}$', 'must be a channel name of letters, digits and "_", not starting with a digit', 'Channel name.');
+export const streamIdPattern = '^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,127}$';
+export const channelSchema = named('^[A-Za-z_][A-Za-z0-9_]{0,63}$', 'must be a channel name of letters, digits and "_", not starting with a digit', 'Channel name.');
 const channelsSchema = Type.Array(channelSchema, {
   minItems: 1,
   maxItems: 256,
@@ -85,7 +85,7 @@ const channelsSchema = Type.Array(channelSchema, {
   description:
     "Ordered channel names; the order is the model input order and must match the model manifest. Unset: the configured model's channels (its manifest.json); required when the model is \"auto\".",
 });
-const modelRef = Type.String({ minLength: 1, default: 'auto', description: 'Name of an entry in `models`, or "auto" to use the model whose manifest names this stream.' });
+export const modelRef = Type.String({ minLength: 1, default: 'auto', description: 'Name of an entry in `models`, or "auto" to use the model whose manifest names this stream.' });
 
 const headerNamePattern = "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$";
 patternMessages.set(headerNamePattern, 'must be a valid HTTP header name');
@@ -97,7 +97,8 @@ const headerMap = Type.Unsafe<Record<string, string>>({
   additionalProperties: { type: 'string', description: 'Header value.' },
 });
 
-const overrides = {
+/** The detection settings a subscription (MQTT or OPC UA) or a stream entry may override. */
+export const overrides = {
   window: Type.Optional(overrideOf(windowSchema, 'Overrides of defaults.window.')),
   training: Type.Optional(overrideOf(trainingSchema, 'Overrides of defaults.training.')),
   calibration: Type.Optional(overrideOf(calibrationSchema, 'Overrides of defaults.calibration.')),

@@ -8,6 +8,8 @@ import { autoLearnDetection, configuredModel, streamDetection, windowOptions } f
 import type { ConfigPath, ProblemList, Segment } from './problems';
 import type { Config, DetectionConfig, DetectionOverrides, SubscriptionConfig } from './schema';
 import { checkMaintenance } from './maintenance';
+import { checkOpcua } from './opcuaCheck';
+import { mqttSubscriptionCount } from './opcuaStreams';
 import { checkModes } from './modes';
 import { checkRetrain } from './retrainCheck';
 import { resolveShard } from './shard';
@@ -38,6 +40,7 @@ export function checkSemantics(config: Config, problems: ProblemList): void {
   );
   const streamPatterns = config.subscriptions.map((sub, i) => checkSubscription(config, sub, i, problems));
   checkStreams(config, streamPatterns, problems);
+  checkOpcua(config, problems, streamPatterns.slice(0, mqttSubscriptionCount(config)));
   checkSinks(config, problems);
   checkScaleOut(config, problems);
   checkSimulatorSchedule(config, problems);

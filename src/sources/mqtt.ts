@@ -29,6 +29,7 @@ import { compileRoute } from './topics';
 import { ModeRouter, type ModeTopicOptions } from './modeTopics';
 import { DEFAULT_SPARKPLUG, SparkplugSession, type SparkplugSettings } from './sparkplugSession';
 import { sparkplugRouteProblems } from './sparkplugTopic';
+import { withTimeout } from './withTimeout';
 
 export type { MqttTlsOptions, MqttConnectionOptions } from './mqttClient';
 
@@ -256,6 +257,14 @@ export class MqttSource implements Source {
     this.connectedAt = this.ctx.clock.now();
     const qos = this.options.qos ?? 1;
     const filters = Object.fromEntries(this.filterList().map((f) => [f, { qos }]));
+    // Nothing to subscribe (every stream comes from OPC UA): mqtt.js would never answer an empty SUBSCRIBE.
+    if (Object.keys(filters).length === 0) {
+      this.isConnected = true;
+      this.reportedDown = false;
+      this.ctx.events.mqttConnection(true, `connected to ${redactUrl(this.options.url)} as '${this.options.clientId}', no MQTT subscriptions`);
+      this.settleFirstAttempt();
+      return;
+    }
     client.subscribe(filters, (err, _granted, suback) => {
       if (this.stopping) return;
       // One SUBACK code per filter, in request order. A code >= 0x80 is a refusal: 0x80 under MQTT 3.1.1, any of
@@ -433,8 +442,3 @@ function modeRouterOf(topics: readonly MqttModeTopics[] | undefined): ModeRouter
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}

@@ -125,6 +125,8 @@ export interface StatusSnapshot {
   readonly now: number;
   readonly startedAt: number;
   readonly mqtt: { readonly connected: boolean; readonly detail: string; readonly since: number | null };
+  /** Inputs beside MQTT (OPC UA), by name. */
+  readonly sources: readonly SourceView[];
   readonly messagesTotal: number;
   readonly messagesPerSecond: number;
   readonly streams: readonly StreamView[];
@@ -141,6 +143,14 @@ export interface StatusSnapshot {
   readonly feedback: FeedbackView;
   /** The running sinks (absent where none was provided, e.g. offline). */
   readonly sinks?: readonly SinkView[];
+}
+
+/** The health of an input beside MQTT. */
+export interface SourceView {
+  readonly name: string;
+  readonly connected: boolean;
+  readonly detail: string;
+  readonly since: number;
 }
 
 /** Counts since start, read at each readiness probe (the 'ingest' check). */
@@ -197,6 +207,7 @@ export class StatusModel {
   /** The alert episodes; the daemon loads and saves it (state/alertHistoryFile.ts). */
   readonly history: AlertHistory;
   private mqtt: { connected: boolean; detail: string; since: number | null } = { connected: false, detail: 'not connected yet', since: null };
+  private readonly sources = new Map<string, SourceView>();
 
   constructor(private readonly clock: Clock, opts: StatusOptions = {}) {
     this.startedAt = clock.now();
@@ -301,6 +312,12 @@ export class StatusModel {
     this.mqtt = { connected, detail: clip(detail), since: changed ? this.clock.now() : this.mqtt.since };
   }
 
+  setSource(name: string, connected: boolean, detail: string): void {
+    const prev = this.sources.get(name);
+    const since = prev && prev.connected === connected ? prev.since : this.clock.now();
+    this.sources.set(name, { name, connected, detail: clip(detail), since });
+  }
+
   mqttState(): StatusSnapshot['mqtt'] {
     return { ...this.mqtt };
   }
@@ -347,6 +364,7 @@ export class StatusModel {
       now,
       startedAt: this.startedAt,
       mqtt: { ...this.mqtt },
+      sources: [...this.sources.values()],
       messagesTotal: this.messagesTotal,
       messagesPerSecond: this.rate.perSecond(now, this.startedAt),
       ...this.streamViews(),

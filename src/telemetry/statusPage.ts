@@ -68,10 +68,17 @@ function summary(s: StatusSnapshot, info: PageInfo): string {
   const mqtt = s.mqtt.connected
     ? `<span class="ok">connected</span>${s.mqtt.since !== null ? ` for ${esc(duration(s.now - s.mqtt.since))}` : ''}`
     : `<span class="bad">disconnected</span> <span class="muted">${esc(s.mqtt.detail)}</span>`;
+  const sources = s.sources.map((src): [string, string] => [
+    esc(src.name),
+    src.connected
+      ? `<span class="ok">connected</span> for ${esc(duration(s.now - src.since))}`
+      : `<span class="bad">disconnected</span> <span class="muted">${esc(src.detail)}</span>`,
+  ]);
   const rows: [string, string][] = [
     ['Uptime', esc(duration(s.now - s.startedAt))],
     ['Backend', esc(backend)],
     ['MQTT', mqtt],
+    ...sources,
     ['Messages/s', esc(s.messagesPerSecond.toFixed(1))],
     ['Messages', esc(String(s.messagesTotal))],
     ['Streams', esc(String(s.streams.length)) + (s.streamsCapped ? ' <span class="warn">(page cap reached; more in /metrics)</span>' : '')],

@@ -18,7 +18,11 @@ import { parse, stringify } from 'yaml';
 import type { AlertNotice } from '../../src/core/alert';
 import { healthPoint } from '../../src/app/health';
 import { alertRecord, eventRecord, expectedRecord, healthRecord, scoreRecord, type InfluxRecord } from '../../src/sinks/influx/points';
+import { systemClock } from '../../src/core/clock';
 import { createMetrics, type Metrics } from '../../src/telemetry/metrics';
+import { createOpcuaTelemetry } from '../../src/telemetry/opcuaTelemetry';
+import { StatusModel } from '../../src/telemetry/status';
+import { testContext } from '../helpers/context';
 import { Influxd } from '../helpers/influxd';
 import { notice as alertNotice } from '../helpers/notices';
 import { startPrometheus, type PrometheusProcess, type PromSample } from '../helpers/prometheus';
@@ -219,6 +223,11 @@ function driveMetrics(): { metrics: Metrics; timer: NodeJS.Timeout } {
   metrics.provide('streams_active', () => 3);
   metrics.provideSink('influx', () => ({ buffered: 120, spooledBytes: 4096 }));
   metrics.provideSink('webhook.maintenance', () => ({ buffered: 0, spooledBytes: 512 }));
+  // The OPC UA input's metrics, as a daemon with an opcua section registers them.
+  const opcua = createOpcuaTelemetry(testContext('source.opcua').ctx.log, metrics.registry, new StatusModel(systemClock), systemClock);
+  const plcNode = { node: 'ns=1;s=Pump1.flow_m3h', stream: 'line1/pump1', channel: 'flow_m3h' };
+  opcua.connection(true, 'connected');
+  opcua.itemsMonitored(8, 0);
   const tick = (): void => {
     metrics.messagesReceived.inc(10);
     metrics.samples.inc(80);
@@ -233,6 +242,8 @@ function driveMetrics(): { metrics: Metrics; timer: NodeJS.Timeout } {
     metrics.sinkWritten.inc({ sink: 'influx' }, 30);
     metrics.sinkDropped.inc({ sink: 'influx', reason: 'spool_full' });
     metrics.webhookDeliveries.inc({ result: 'success' });
+    opcua.badValue(plcNode, 'bad', 'BadSensorFailure');
+    opcua.queueOverflow(plcNode);
   };
   tick();
   const timer = setInterval(tick, 100);

@@ -22,6 +22,8 @@ import { startMosquitto, type Mosquitto } from '../helpers/mosquitto';
 import { freePort } from '../helpers/ports';
 import { EdgeNode } from '../helpers/sparkplugEdge';
 import { pumpSamples, simAssets } from '../../src/simulator/signals';
+import { pumpSeries } from '../helpers/faults';
+import { SimulatedPlc } from '../helpers/opcuaServer';
 
 const SECTIONS = new Set(Object.keys(configSchema.properties));
 
@@ -59,6 +61,10 @@ interface Services {
 }
 
 let services: Services | undefined;
+/** The simulated PLC of the files with an `opcua` section (started by the first of them). */
+let plc: SimulatedPlc | undefined;
+/** What replaceSecretFiles writes for a `password_file`: the PLC's users accept it for `anomalyd`. */
+const PASSWORD_FILE_SECRET = 'test-password_file-0123456789abcdef';
 /** Stops of what before() started, in start order (after() runs them backwards, also after a failed start). */
 const stops: (() => Promise<void>)[] = [];
 let tmp = '';
@@ -107,6 +113,8 @@ interface Prepared {
   readonly cwd: string;
   readonly httpPort: number;
   readonly runnable: boolean;
+  /** It has MQTT subscriptions (else its streams come from OPC UA: the simulated PLC feeds them). */
+  readonly mqttStreams: boolean;
   readonly builtInSimulator: boolean;
   /** sparkplug: pump data from Sparkplug B edge nodes (`anomalyd simulate` publishes JSON or f32le only). */
   readonly profile: 'pump' | 'ecg' | 'sparkplug';
@@ -123,6 +131,7 @@ function envFor(): NodeJS.ProcessEnv {
     // The k8s file takes the shard from the pod name by default; this host is no pod.
     ANOMALYD_SHARD_INDEX: '0',
     ANOMALYD_SHARD_COUNT: '1',
+    ...(plc ? { OPCUA_URL: plc.endpointUrl, OPCUA_SERVER_CERT: plc.certificateFile } : {}),
   };
 }
 
@@ -138,7 +147,10 @@ async function prepare(rel: string): Promise<Prepared> {
   const doc = parseDocument(readFileSync(path.join(ROOT, rel), 'utf8'));
   const httpPort = await freePort();
   const subscriptions = doc.get('subscriptions');
-  const runnable = isSeq(subscriptions) && subscriptions.items.length > 0;
+  const mqttStreams = isSeq(subscriptions) && subscriptions.items.length > 0;
+  const opcua = doc.has('opcua');
+  const runnable = mqttStreams || opcua;
+  if (opcua) await startPlc(doc);
   if (runnable) {
     doc.setIn(['http', 'host'], '127.0.0.1');
     doc.setIn(['http', 'port'], httpPort);
@@ -161,7 +173,33 @@ async function prepare(rel: string): Promise<Prepared> {
   }
   const decoder = doc.getIn(['subscriptions', 0, 'decoder']);
   await writeFile(file, doc.toString());
-  return { file, cwd: caseDir, httpPort, runnable, builtInSimulator, profile: decoder === 'f32le' ? 'ecg' : decoder === 'sparkplug_b' ? 'sparkplug' : 'pump' };
+  return { file, cwd: caseDir, httpPort, runnable, mqttStreams, builtInSimulator, profile: decoder === 'f32le' ? 'ecg' : decoder === 'sparkplug_b' ? 'sparkplug' : 'pump' };
+}
+
+/**
+ * A simulated PLC whose objects are the file's OPC UA streams (Pump1, Pump2: the pump signals the bundled model
+ * knows, a plant second every 20 ms), with its security and the test password; the file samples every change
+ * and publishes every 100 ms to keep that pace.
+ */
+async function startPlc(doc: Document): Promise<void> {
+  const t0 = Math.floor((Date.now() - 7_200_000) / 1000) * 1000;
+  if (!plc) {
+    plc = await SimulatedPlc.start({
+      assets: [1, 2].map((i) => ({ name: `Pump${i}`, samples: pumpSeries(i * 7, t0, 3_000) })),
+      secure: true,
+      users: { anomalyd: PASSWORD_FILE_SECRET },
+    });
+    stops.push(async () => {
+      await plc?.stop();
+      plc = undefined;
+    });
+  }
+  const subs = doc.getIn(['opcua', 'subscriptions']);
+  if (!isSeq(subs)) return;
+  subs.items.forEach((_, k) => {
+    doc.setIn(['opcua', 'subscriptions', k, 'sampling_interval_ms'], 0);
+    doc.setIn(['opcua', 'subscriptions', k, 'publishing_interval_ms'], 100);
+  });
 }
 
 /** `*_file` secrets at absolute paths only a deployment has (/run/secrets/...): a temporary file instead. */
@@ -258,7 +296,7 @@ for (const rel of CONFIGS) {
         // Births are not kept by the broker: the daemon must be subscribed before the edge nodes are born.
         await waitConnected(prepared.httpPort, daemon, rel);
         await publishSparkplug(String(parseDocument(readFileSync(prepared.file, 'utf8')).getIn(['subscriptions', 0, 'topic'])));
-      } else if (!prepared.builtInSimulator) {
+      } else if (!prepared.builtInSimulator && prepared.mqttStreams) {
         const rate = prepared.profile === 'pump' ? ['--rate-hz', '20'] : [];
         sim = cli(['simulate', '--url', svc().mosquitto.url, '--profile', prepared.profile, '--assets', '2', '--anomaly-every', '0', '--duration', '60', ...rate], prepared.cwd);
       }

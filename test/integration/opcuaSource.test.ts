@@ -1,0 +1,223 @@
+// The OPC UA source against a real node-opcua server (a simulated PLC playing pump signals, test/helpers/
+// opcuaServer.ts): samples per PLC scan with source timestamps, the link cut and restored with no sample lost,
+// a node that goes Bad counted and not taken as a value, an untrusted server certificate refused with a message
+// that says what to do. The PLC plays plant seconds in 20 ms, so each case takes a few seconds.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { StatusCodes } from 'node-opcua-status-code';
+import type { StreamSamples } from '../../src/core/source';
+import type { OpcuaEvents, OpcuaItemRef } from '../../src/core/opcuaEvents';
+import { OpcuaSource, type OpcuaSourceOptions } from '../../src/sources/opcua';
+import { PUMP_CHANNELS } from '../../src/simulator/signals';
+import { testContext } from '../helpers/context';
+import { pumpSeries, sleep } from '../helpers/faults';
+import { waitFor } from '../helpers/mosquitto';
+import { LinkProxy, SimulatedPlc, tempDir } from '../helpers/opcuaServer';
+
+const T0 = Date.parse('2026-01-05T08:00:00Z');
+
+/** Every event the source reported, by name. */
+class RecordedOpcuaEvents implements OpcuaEvents {
+  readonly log: { name: string; args: unknown[] }[] = [];
+  connected = false;
+  detail = '';
+  connection(connected: boolean, detail: string): void {
+    this.connected = connected;
+    this.detail = detail;
+    this.log.push({ name: 'connection', args: [connected, detail] });
+  }
+  reconnected(detail: string): void {
+    this.log.push({ name: 'reconnected', args: [detail] });
+  }
+  itemRefused(item: OpcuaItemRef, status: string): void {
+    this.log.push({ name: 'itemRefused', args: [item, status] });
+  }
+  itemsMonitored(ok: number, refused: number): void {
+    this.log.push({ name: 'itemsMonitored', args: [ok, refused] });
+  }
+  badValue(item: OpcuaItemRef, quality: string, status: string): void {
+    this.log.push({ name: 'badValue', args: [item, quality, status] });
+  }
+  notNumeric(item: OpcuaItemRef, why: string): void {
+    this.log.push({ name: 'notNumeric', args: [item, why] });
+  }
+  notificationLost(stream: string, seq: number): void {
+    this.log.push({ name: 'notificationLost', args: [stream, seq] });
+  }
+  queueOverflow(item: OpcuaItemRef): void {
+    this.log.push({ name: 'queueOverflow', args: [item] });
+  }
+  named(name: string): unknown[][] {
+    return this.log.filter((e) => e.name === name).map((e) => e.args);
+  }
+}
+
+describe('OPC UA source', () => {
+  const pki = tempDir('anomalyd-opcua-pki-');
+  const plcPki = tempDir('anomalyd-plc-pki-');
+  after(() => {
+    pki.remove();
+    plcPki.remove();
+  });
+
+  function options(endpointUrl: string, events: OpcuaEvents, over: Partial<OpcuaSourceOptions> = {}): OpcuaSourceOptions {
+    return {
+      endpointUrl,
+      applicationName: 'anomalyd-test',
+      security: { mode: 'None', policy: 'None', trustedCerts: [], pkiDir: pki.dir },
+      identity: {},
+      sessionTimeoutMs: 60_000,
+      reconnect: { minDelayMs: 200, maxDelayMs: 1_000, jitter: 0.1 },
+      subscriptions: [
+        {
+          stream: 'line1/pump1',
+          index: 3,
+          publishingIntervalMs: 50,
+          samplingIntervalMs: 0,
+          queueSize: 1_000,
+          timestamps: 'source',
+          // The last channel by browse path, the others by node id.
+          items: PUMP_CHANNELS.map((channel, c) =>
+            c === PUMP_CHANNELS.length - 1 ? { browsePath: `/Objects/1:Pump1/1:${channel}`, channel } : { nodeId: SimulatedPlc.nodeId('Pump1', channel), channel },
+          ),
+        },
+      ],
+      events,
+      ...over,
+    };
+  }
+
+  /** A source delivering into `got`, acknowledging through a counting commit. */
+  async function startSource(opts: OpcuaSourceOptions, got: StreamSamples[]): Promise<{ source: OpcuaSource; commits: () => number }> {
+    const t = testContext('source.opcua');
+    const source = new OpcuaSource(t.ctx, opts);
+    let commits = 0;
+    await source.start(
+      (batch) => {
+        got.push(batch);
+      },
+      () => {
+        commits++;
+        return true;
+      },
+    );
+    return { source, commits: () => commits };
+  }
+
+  const timesOf = (got: readonly StreamSamples[]): number[] => got.flatMap((b) => b.samples.map((s) => s.ts));
+
+  it('delivers one sample per PLC scan, stamped with its source time, and commits before acknowledging', async () => {
+    const series = pumpSeries(11, T0, 40);
+    const plc = await SimulatedPlc.start({ assets: [{ name: 'Pump1', samples: series }], pkiDir: plcPki.dir, paused: true });
+    const events = new RecordedOpcuaEvents();
+    const got: StreamSamples[] = [];
+    const { source, commits } = await startSource(options(plc.endpointUrl, events), got);
+    plc.play();
+    try {
+      assert.equal(source.connected, true, events.detail);
+      await waitFor(() => timesOf(got).length >= 40, '40 samples', 15_000, () => timesOf(got).length);
+      await sleep(500);
+      assert.deepEqual(events.named('itemsMonitored'), [[8, 0]]);
+      const samples = got.flatMap((b) => b.samples);
+      assert.deepEqual(samples.map((s) => s.ts), series.map((s) => s.ts), 'one sample per scan, at its source time');
+      samples.forEach((s, i) => {
+        PUMP_CHANNELS.forEach((channel, c) => assert.ok(Math.abs((s.values[c] ?? NaN) - (series[i]?.values[c] ?? NaN)) < 1e-6, `sample ${i} ${channel}`));
+      });
+      assert.ok(got.every((b) => b.stream === 'line1/pump1' && b.subscription === 3));
+      assert.ok(commits() >= 1, 'the journal commit runs after delivery');
+    } finally {
+      await source.stop();
+      await plc.stop();
+    }
+  });
+
+  it('loses no sample when the link is cut and restored', async () => {
+    const series = pumpSeries(12, T0, 300);
+    const plc = await SimulatedPlc.start({ assets: [{ name: 'Pump1', samples: series }], pkiDir: plcPki.dir, paused: true });
+    const proxy = await LinkProxy.start(plc.port);
+    const events = new RecordedOpcuaEvents();
+    const got: StreamSamples[] = [];
+    const { source } = await startSource(options(proxy.endpointUrl, events), got);
+    plc.play();
+    try {
+      await waitFor(() => timesOf(got).length >= 50, '50 samples before the cut', 15_000);
+      proxy.cut();
+      await waitFor(() => !events.connected, 'the source to notice the cut', 10_000);
+      const before = timesOf(got).length;
+      await sleep(2_000);
+      assert.ok(plc.played - before >= 50, `the PLC went on while the link was down (played ${plc.played}, had ${before})`);
+      proxy.restore();
+      await waitFor(() => timesOf(got).length >= 300, 'all 300 samples', 30_000, () => ({ got: timesOf(got).length, events: events.log.slice(-3) }));
+      await sleep(200);
+      assert.deepEqual(timesOf(got), series.map((s) => s.ts), 'every sample once, in order: no gap, no duplicate');
+      assert.ok(events.named('reconnected').length >= 1, 'the restored link is reported');
+      assert.equal(events.named('queueOverflow').length, 0);
+      assert.equal(events.named('notificationLost').length, 0);
+    } finally {
+      await source.stop();
+      await proxy.close();
+      await plc.stop();
+    }
+  });
+
+  it('counts a node that goes Bad and never takes its status for a value', async () => {
+    const series = pumpSeries(13, T0, 60);
+    const plc = await SimulatedPlc.start({ assets: [{ name: 'Pump1', samples: series }], pkiDir: plcPki.dir, paused: true });
+    const events = new RecordedOpcuaEvents();
+    const got: StreamSamples[] = [];
+    const { source } = await startSource(options(plc.endpointUrl, events), got);
+    plc.play();
+    try {
+      await waitFor(() => timesOf(got).length >= 20, '20 samples', 15_000);
+      plc.setStatus('Pump1', 'flow_m3h', StatusCodes.BadSensorFailure);
+      await waitFor(() => timesOf(got).length >= 60, '60 samples', 15_000);
+      const bad = events.named('badValue');
+      assert.ok(bad.length >= 1, 'counted');
+      assert.deepEqual(bad[0]?.slice(0, 2), [{ node: SimulatedPlc.nodeId('Pump1', 'flow_m3h'), stream: 'line1/pump1', channel: 'flow_m3h' }, 'bad']);
+      const flow = PUMP_CHANNELS.indexOf('flow_m3h');
+      const last = got.flatMap((b) => b.samples).slice(-5);
+      assert.ok(last.every((s) => Number.isNaN(s.values[flow])), 'the Bad channel is unknown (NaN), not 0');
+      assert.ok(last.every((s) => PUMP_CHANNELS.every((_, c) => c === flow || Number.isFinite(s.values[c]))), 'the other channels still carry values');
+    } finally {
+      await source.stop();
+      await plc.stop();
+    }
+  });
+
+  describe('SignAndEncrypt', () => {
+    let plc: SimulatedPlc;
+    before(async () => {
+      plc = await SimulatedPlc.start({ assets: [{ name: 'Pump1', samples: pumpSeries(14, T0, 2_000) }], secure: true, pkiDir: plcPki.dir });
+    });
+    after(async () => plc.stop());
+
+    it('refuses a server certificate it does not trust, saying which and what to do', async () => {
+      const events = new RecordedOpcuaEvents();
+      const got: StreamSamples[] = [];
+      const secure = { mode: 'SignAndEncrypt' as const, policy: 'Basic256Sha256', trustedCerts: [], pkiDir: pki.dir };
+      const { source } = await startSource(options(plc.endpointUrl, events, { security: secure }), got);
+      try {
+        assert.equal(source.connected, false);
+        assert.match(events.detail, /the server's certificate \(thumbprint [0-9a-f]{40}\) is not trusted: add it to opcua\.security\.trusted_certs/);
+        await sleep(300);
+        assert.equal(got.length, 0);
+      } finally {
+        await source.stop();
+      }
+    });
+
+    it('connects once the server certificate is in trusted_certs, and receives samples encrypted', async () => {
+      const events = new RecordedOpcuaEvents();
+      const got: StreamSamples[] = [];
+      const secure = { mode: 'SignAndEncrypt' as const, policy: 'Basic256Sha256', trustedCerts: [plc.certificateFile], pkiDir: pki.dir };
+      const { source } = await startSource(options(plc.endpointUrl, events, { security: secure }), got);
+      try {
+        assert.equal(source.connected, true, events.detail);
+        assert.match(events.detail, /SignAndEncrypt, Basic256Sha256/);
+        await waitFor(() => timesOf(got).length >= 5, '5 samples', 15_000);
+      } finally {
+        await source.stop();
+      }
+    });
+  });
+});
