@@ -21,14 +21,14 @@ const dist = (p) => require(path.join(root, 'dist', p));
 const QUANTILES = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3];
 const FACTORS = [1.5, 2, 2.5, 3, 4];
 const LEARN_S = 300;
-const BEAT_LAG_S = 0.25;
 
 async function main() {
   const { values } = parseArgs({ options: { data: { type: 'string' }, config: { type: 'string', short: 'c' }, json: { type: 'boolean', default: false } } });
   if (!values.data) throw new Error('--data DIR is required (a folder of MIT-BIH <rec>.csv.gz and <rec>_beats.csv)');
   const { loadDetectionConfig } = dist('app/configFiles');
   const { learnAndReplay } = dist('offline/learnAndReplay');
-  const { readMitdbRecord, readMitdbBeats, beatWindows, listMitdbRecords, MITDB_SAMPLE_RATE_HZ } = dist('eval/mitdb');
+  const { readMitdbRecord, readMitdbBeats, listMitdbRecords, MITDB_SAMPLE_RATE_HZ } = dist('eval/mitdb');
+  const { BEAT_LAG_S, beatScores, recordSeries } = dist('eval/mitdbRun');
   const { rocAuc } = dist('eval/metrics');
   const { quantile } = dist('core/stats');
   const { selectBackend } = dist('model/backend');
@@ -39,27 +39,14 @@ async function main() {
   for (const files of await listMitdbRecords(values.data)) {
     const rec = await readMitdbRecord(files.signal);
     const beats = await readMitdbBeats(files.beats);
-    const times = new Float64Array(rec.samples);
-    const x = new Float32Array(rec.samples * 2);
-    for (let s = 0; s < rec.samples; s++) {
-      times[s] = (s * 1000) / MITDB_SAMPLE_RATE_HZ;
-      x[2 * s] = rec.lead1[s];
-      x[2 * s + 1] = rec.lead2[s];
-    }
-    const replay = await learnAndReplay({ id: `mitdb/${files.record}`, channels: [...rec.leads] }, times, x, learnSamples, { detection, backend: backend.name, version: 'study' });
-    const ends = [];
-    for (let r = 0; r < replay.score.length; r++) if (!Number.isNaN(replay.score[r])) ends.push(r);
-    const which = beatWindows(beats.sample, ends, detection.window.size, Math.min(Math.round(BEAT_LAG_S * MITDB_SAMPLE_RATE_HZ), detection.window.size - 1));
-    const scores = [];
-    const abnormal = [];
-    for (let b = 0; b < which.length; b++) {
-      if (which[b] < 0 || beats.sample[b] < learnSamples) continue;
-      scores.push(replay.score[ends[which[b]]]);
-      abnormal.push(beats.abnormal[b] === 1);
-    }
-    const learning = ends.filter((e) => e < learnSamples).map((e) => replay.score[e]);
-    records.push({ record: files.record, scores, abnormal, floor: (q) => quantile(learning, q) });
-    process.stderr.write(`${files.record}: ${scores.length} beats\n`);
+    const { times, values: series } = recordSeries(rec);
+    const replay = await learnAndReplay({ id: `mitdb/${files.record}`, channels: [...rec.leads] }, times, series, learnSamples, { detection, backend: backend.name, version: 'study' });
+    // The beats `evaluate mitdb` judges, each with its window's raw score (a threshold of 1 leaves the score as it is).
+    const judged = beatScores({ ...replay, threshold: new Float64Array(replay.score.length).fill(1) }, beats, learnSamples, Math.round(BEAT_LAG_S * MITDB_SAMPLE_RATE_HZ), detection.window.size);
+    const learning = [];
+    for (let r = 0; r < learnSamples && r < replay.score.length; r++) if (!Number.isNaN(replay.score[r])) learning.push(replay.score[r]);
+    records.push({ record: files.record, scores: judged.scores, abnormal: judged.abnormal, floor: (q) => quantile(learning, q) });
+    process.stderr.write(`${files.record}: ${judged.scores.length} beats\n`);
   }
   const pooledAuc = (q, leaveOut) => {
     const s = [];

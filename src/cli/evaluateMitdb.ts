@@ -12,7 +12,7 @@ import { InputError } from '../core/errors';
 import { learnAndReplay } from '../offline/learnAndReplay';
 import { rocAuc } from '../eval/metrics';
 import { beatMetrics, leaveOneRecordOut, listMitdbRecords, MITDB_SAMPLE_RATE_HZ, readMitdbBeats, readMitdbRecord, type RecordBeats } from '../eval/mitdb';
-import { beatScores } from '../eval/mitdbRun';
+import { BEAT_LAG_S, beatScores, recordSeries } from '../eval/mitdbRun';
 import { selectBackend } from '../model/backend';
 import { formatDuration, packageRoot, packageVersion, parseCommand, parseNumberOption, printJson, Progress, requireOption, round, UsageError } from './common';
 
@@ -25,9 +25,6 @@ const USAGE = `Usage: anomalyd evaluate mitdb --data DIR [-c FILE] [--learn-s S]
                      window's tail probability under the record's learning scores
   -c, --config FILE  detection settings (default: config/benchmarks/mitdb.yaml of the package)
   --json             print one JSON object on stdout`;
-
-/** The beat's QRS and this much after it must be in the window that judges it. */
-const BEAT_LAG_S = 0.25;
 
 export async function evaluateMitdbCommand(args: string[]): Promise<number> {
   const values = parseCommand(
@@ -53,21 +50,14 @@ export async function evaluateMitdbCommand(args: string[]): Promise<number> {
   const perRecord: RecordBeats[] = [];
   const perRecordFigures: { record: string; beats: number; abnormal_beats: number; roc_auc: number | null; sensitivity: number; specificity: number }[] = [];
   const learnSamples = Math.round(learnS * MITDB_SAMPLE_RATE_HZ);
-  const periodMs = 1000 / MITDB_SAMPLE_RATE_HZ;
   for (const [i, files] of records.entries()) {
     const what = `[${i + 1}/${records.length}] record ${files.record}`;
     const t0 = Date.now();
     const rec = await readMitdbRecord(files.signal);
     const beats = await readMitdbBeats(files.beats);
     if (rec.samples <= learnSamples) throw new InputError(`${files.signal}: ${rec.samples} samples, fewer than the ${learnSamples} to learn from`);
-    const times = new Float64Array(rec.samples);
-    const interleaved = new Float32Array(rec.samples * 2);
-    for (let s = 0; s < rec.samples; s++) {
-      times[s] = s * periodMs;
-      interleaved[2 * s] = rec.lead1[s];
-      interleaved[2 * s + 1] = rec.lead2[s];
-    }
-    const replay = await learnAndReplay({ id: `mitdb/${files.record}`, channels: [...rec.leads] }, times, interleaved, learnSamples, {
+    const { times, values } = recordSeries(rec);
+    const replay = await learnAndReplay({ id: `mitdb/${files.record}`, channels: [...rec.leads] }, times, values, learnSamples, {
       detection,
       backend: backend.name,
       version: packageVersion(),

@@ -4,9 +4,25 @@
 // carries its window's tail probability as -log10(p), the alternative scale for ranking beats across records
 // (`evaluate mitdb --pool p-value`); with learning data full of ectopic beats it ranks worse than the ratio to
 // a robust threshold (README, Detection quality).
-import type { MitdbBeats } from './mitdb';
-import { beatWindows } from './mitdb';
+import type { MitdbBeats, MitdbRecord } from './mitdb';
+import { beatWindows, MITDB_SAMPLE_RATE_HZ } from './mitdb';
 import type { ReplayOutput } from '../offline/streamReplay';
+
+/** How long after its QRS a beat is judged: the earliest scored window that holds the beat and this much after it. */
+export const BEAT_LAG_S = 0.25;
+
+/** A record as a stream: sample times (ms from 0) and its two leads interleaved, as `evaluate mitdb` replays it. */
+export function recordSeries(rec: MitdbRecord): { times: Float64Array; values: Float32Array } {
+  const periodMs = 1000 / MITDB_SAMPLE_RATE_HZ;
+  const times = new Float64Array(rec.samples);
+  const values = new Float32Array(rec.samples * 2);
+  for (let s = 0; s < rec.samples; s++) {
+    times[s] = s * periodMs;
+    values[2 * s] = rec.lead1[s];
+    values[2 * s + 1] = rec.lead2[s];
+  }
+  return { times, values };
+}
 
 export function beatScores(
   replay: Pick<ReplayOutput, 'score' | 'threshold' | 'pValue'>,
