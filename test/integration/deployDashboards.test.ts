@@ -223,6 +223,7 @@ function driveMetrics(): { metrics: Metrics; timer: NodeJS.Timeout } {
   metrics.provide('streams_active', () => 3);
   metrics.provideSink('influx', () => ({ buffered: 120, spooledBytes: 4096 }));
   metrics.provideSink('webhook.maintenance', () => ({ buffered: 0, spooledBytes: 512 }));
+  metrics.provideSink('mqtt_out', () => ({ buffered: 2, spooledBytes: 300, connected: true }));
   // The OPC UA input's metrics, as a daemon with an opcua section registers them.
   const opcua = createOpcuaTelemetry(testContext('source.opcua').ctx.log, metrics.registry, new StatusModel(systemClock), systemClock);
   const plcNode = { node: 'ns=1;s=Pump1.flow_m3h', stream: 'line1/pump1', channel: 'flow_m3h' };
@@ -242,6 +243,10 @@ function driveMetrics(): { metrics: Metrics; timer: NodeJS.Timeout } {
     metrics.sinkWritten.inc({ sink: 'influx' }, 30);
     metrics.sinkDropped.inc({ sink: 'influx', reason: 'spool_full' });
     metrics.webhookDeliveries.inc({ result: 'success' });
+    metrics.sinkWritten.inc({ sink: 'mqtt_out' }, 6);
+    metrics.sinkSuperseded.inc({ sink: 'mqtt_out' }, 2);
+    metrics.sinkDropped.inc({ sink: 'mqtt_out', reason: 'rejected' });
+    metrics.sinkErrors.inc({ sink: 'mqtt_out', kind: 'retryable' });
     opcua.badValue(plcNode, 'bad', 'BadSensorFailure');
     opcua.queueOverflow(plcNode);
   };

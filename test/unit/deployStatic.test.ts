@@ -331,6 +331,7 @@ test('dashboards cover what operators look for', () => {
     'anomalyd_messages_received_total', 'anomalyd_messages_rejected_total', 'anomalyd_queue_depth', 'anomalyd_queue_dropped_total',
     'anomalyd_inference_seconds_bucket', 'anomalyd_sink_buffered_points', 'anomalyd_sink_spool_bytes', 'anomalyd_sink_points_dropped_total',
     'anomalyd_model_info', 'anomalyd_model_load_failures_total', 'anomalyd_webhook_deliveries_total', 'anomalyd_mqtt_connected',
+    'anomalyd_sink_connected', 'anomalyd_sink_points_superseded_total',
   ]) {
     assert.ok(health.includes(metric), `Daemon health uses ${metric}`);
   }
