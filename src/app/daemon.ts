@@ -322,6 +322,7 @@ export class Daemon {
         if (!binder.evict(stream)) return false;
         learner.forget(`${AUTO_PREFIX}${stream}`);
         retraining.forget(stream);
+        for (const sink of this.sinks) sink.streamGone?.(stream);
         return true;
       },
     });
@@ -489,7 +490,15 @@ export class Daemon {
     for (const [name, detector] of loaded) pipeline.modelReady(name, detector);
 
     // Synchronous from here to the source's route swap: a message is bound and routed under one config.
-    const streams = pipeline.rebind(binder.rebind(c));
+    const next = binder.rebind(c);
+    const removed: string[] = [];
+    const streams = pipeline.rebind((old) => {
+      const binding = next(old);
+      if (binding === null) removed.push(old.spec.id);
+      return binding;
+    });
+    // Told before the sink swap: a sink kept by the reload announced these streams, a new one never will.
+    for (const stream of removed) for (const sink of this.sinks) sink.streamGone?.(stream);
     this.maintenance?.setConfigWindows(maintenanceWindows(c));
     const subscribed = this.source?.updateSubscriptions(mqttSubscriptions(c), mqttModeTopics(c));
     this.config = c;

@@ -146,7 +146,9 @@ export const mqttOutSinkKind = sinkKind<MqttOutSettings>({
           const edgeNode = sp.edge_node_id ?? sparkplugId(clientId);
           // The will's payload (NDEATH with bdSeq) is set by the node before the first connection.
           const will = { topic: sparkplugTopic(sp.group_id, 'NDEATH', edgeNode), payload: '', retain: false };
-          const spPublisher = new MqttOutClient({ ...connectionOptions({ mqtt }), clientId: spClient, reconnectMs: mqtt.reconnect.min_delay_ms, will });
+          // Its NCMD topic: a host application's `Node Control/Rebirth` is answered with the births again.
+          const commands = sparkplugTopic(sp.group_id, 'NCMD', edgeNode);
+          const spPublisher = new MqttOutClient({ ...connectionOptions({ mqtt }), clientId: spClient, reconnectMs: mqtt.reconnect.min_delay_ms, will, commands });
           const node = new SparkplugNode(env.ctx, { publisher: spPublisher, group: sp.group_id, edgeNode, stateDir: env.stateDir });
           return { node, publisher: spPublisher };
         })()

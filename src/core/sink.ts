@@ -94,6 +94,11 @@ export interface Sink {
    * taking input, so MQTT messages stay unacknowledged at the broker instead of being dropped.
    */
   admission?(): SinkAdmission | null;
+  /**
+   * The daemon no longer monitors `stream`: it was evicted after its idle time, or a config reload removed it. A
+   * sink that announced the stream as alive somewhere says it is gone (mqtt_out's Sparkplug DDEATH).
+   */
+  streamGone?(stream: string): void;
   /** Resolves when everything accepted so far is delivered or persisted. */
   flush(): Promise<void>;
   stop(): Promise<void>;

@@ -48,6 +48,8 @@ export interface LastMessage {
 export interface PublisherHooks {
   connected(): void;
   disconnected(detail: string): void;
+  /** A command to anomalyd (a Sparkplug NCMD), where the publisher subscribes to some. */
+  message?(topic: string, payload: Buffer): void;
 }
 
 export interface MqttOutSinkOptions {
@@ -124,6 +126,7 @@ export class MqttOutSink implements Sink {
       await sp.node.loadBdSeq();
       await sp.publisher.start({
         connected: () => sp.node.connected(),
+        message: (topic, payload) => sp.node.command(topic, payload),
         disconnected: (detail) => {
           sp.node.disconnected();
           this.ctx.events.sinkError(this.name, true, `Sparkplug connection lost: ${detail}`);
@@ -148,6 +151,12 @@ export class MqttOutSink implements Sink {
     }
     if (superseded > 0) this.ctx.events.scoresSuperseded(this.name, superseded);
     this.pumpScores();
+  }
+
+  /** The daemon no longer monitors the stream (evicted, or removed by a reload): as a Sparkplug device, it dies (DDEATH). */
+  streamGone(stream: string): void {
+    if (this.stopping) return;
+    this.options.sparkplug?.node.deviceGone(stream);
   }
 
   /** Never blocks: the notice goes to the outbox (disk write in the background) and the delivery loop wakes. */

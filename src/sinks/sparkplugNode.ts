@@ -10,8 +10,13 @@
 // - seq counts every NBIRTH/DBIRTH/DDATA 0..255 and wraps. Messages are QoS 0 and not retained, as the
 //   specification has them; a score while disconnected is kept as the stream's latest and goes out in its DBIRTH
 //   after the reconnect.
-// Not done: NCMD/DCMD (a host application's rebirth request is not answered; the births follow each
-// reconnection), DDEATH of an evicted stream.
+// - NCMD `Node Control/Rebirth` = true (a host application that missed the births, or lost its picture): NBIRTH
+//   again with seq 0 and the same bdSeq (the session, and so the will, are unchanged; the specification ties bdSeq
+//   to the MQTT CONNECT), then a DBIRTH of every stream with a score, without any death first. At most one per
+//   REBIRTH_MIN_INTERVAL_MS: a host asking in a loop does not make anomalyd flood the broker with births.
+// - DDEATH of a stream the daemon no longer monitors (evicted after its idle time, or removed by a reload), with
+//   the next seq; it is not born again unless it scores again.
+// DCMD and other node commands are not acted on (anomalyd's devices have nothing to write); they are logged.
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { get as sparkplugNamespace } from 'sparkplug-payload';
@@ -31,7 +36,13 @@ export function sparkplugId(text: string): string {
   return text.replace(/\//g, ':').replace(/[+#]/g, '_');
 }
 
-export function sparkplugTopic(group: string, kind: 'NBIRTH' | 'NDEATH' | 'DBIRTH' | 'DDATA', edgeNode: string): string {
+/** The metric of a rebirth request (an NCMD), as the specification names it. */
+export const REBIRTH_METRIC = 'Node Control/Rebirth';
+
+/** Rebirth requests answered at most once per this many ms. */
+export const REBIRTH_MIN_INTERVAL_MS = 1_000;
+
+export function sparkplugTopic(group: string, kind: 'NBIRTH' | 'NDEATH' | 'NCMD' | 'DBIRTH' | 'DDATA' | 'DDEATH', edgeNode: string): string {
   return `${SPARKPLUG_NAMESPACE}/${group}/${kind}/${edgeNode}`;
 }
 
@@ -66,6 +77,8 @@ export class SparkplugNode {
   private readonly born = new Map<string, string>();
   private seq = 0;
   private bdSeq = 0;
+  /** When the last rebirth request was answered (ms; -Infinity: never). */
+  private lastRebirth = Number.NEGATIVE_INFINITY;
   private readonly bdSeqFile: string;
   private readonly now: () => number;
 
@@ -95,16 +108,54 @@ export class SparkplugNode {
   }
 
   connected(): void {
-    this.born.clear();
-    this.seq = 0;
     // The number this session's NDEATH carries, kept before anything is published under it.
     void fs.writeFile(this.bdSeqFile, String(this.bdSeq)).catch((err: unknown) => this.ctx.log.warn('Cannot keep the Sparkplug bdSeq.', { file: this.bdSeqFile, error: errorMessage(err) }));
+    this.births();
+  }
+
+  /** A message on the node's NCMD topic: a rebirth request is answered; anything else is logged and left. */
+  command(topic: string, payload: Buffer): void {
+    let metrics: readonly { name?: string | null; value?: unknown }[];
+    try {
+      metrics = codec!.decodePayload(new Uint8Array(payload)).metrics ?? [];
+    } catch (err) {
+      this.ctx.events.messageRejected('invalid_sparkplug', topic, `not a Sparkplug B payload: ${errorMessage(err)}`);
+      return;
+    }
+    const rebirth = metrics.some((m) => m.name === REBIRTH_METRIC && m.value === true);
+    if (!rebirth) {
+      this.ctx.log.info('Ignored a Sparkplug command: anomalyd answers only Node Control/Rebirth.', { topic, metrics: metrics.map((m) => m.name ?? '?').join(',') });
+      return;
+    }
+    const now = this.now();
+    if (now - this.lastRebirth < REBIRTH_MIN_INTERVAL_MS) {
+      this.ctx.log.debug('Skipped a Sparkplug rebirth request: the births were just sent.', { topic, ms_since: now - this.lastRebirth });
+      return;
+    }
+    if (!this.o.publisher.connected) return;
+    this.lastRebirth = now;
+    this.ctx.log.info('Answering a Sparkplug rebirth request: NBIRTH and each stream\'s DBIRTH again.', { topic, streams: this.latest.size, bd_seq: this.bdSeq });
+    this.births();
+  }
+
+  /** The stream is no longer monitored: its device dies (DDEATH) if it was born on this connection. */
+  deviceGone(stream: string): void {
+    this.latest.delete(stream);
+    const device = sparkplugId(stream);
+    if (!this.born.delete(device) || !this.o.publisher.connected) return;
+    this.send(`${this.topic('DDEATH')}/${device}`, encodeSparkplug({ timestamp: this.now(), seq: this.nextSeq(), metrics: [] }));
+  }
+
+  /** NBIRTH (seq 0, this session's bdSeq), then the DBIRTH of every stream with a score. */
+  private births(): void {
+    this.born.clear();
+    this.seq = 0;
     const birth = encodeSparkplug({
       timestamp: this.now(),
       seq: this.nextSeq(),
       metrics: [
         { name: 'bdSeq', type: 'UInt64', value: this.bdSeq },
-        { name: 'Node Control/Rebirth', type: 'Boolean', value: false },
+        { name: REBIRTH_METRIC, type: 'Boolean', value: false },
       ],
     });
     this.send(this.topic('NBIRTH'), birth);
@@ -128,7 +179,7 @@ export class SparkplugNode {
     this.send(`${this.topic(kind)}/${device}`, encodeSparkplug({ timestamp: point.time, seq: this.nextSeq(), metrics }));
   }
 
-  private topic(kind: 'NBIRTH' | 'NDEATH' | 'DBIRTH' | 'DDATA'): string {
+  private topic(kind: 'NBIRTH' | 'NDEATH' | 'DBIRTH' | 'DDATA' | 'DDEATH'): string {
     return sparkplugTopic(this.o.group, kind, this.o.edgeNode);
   }
 

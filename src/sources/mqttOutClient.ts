@@ -15,11 +15,15 @@ export interface MqttOutClientOptions extends MqttConnectionOptions {
   readonly will: { readonly topic: string; readonly payload: string | Buffer; readonly retain: boolean };
   /** How long close() waits for its last message's acknowledgement. Default 2 s. */
   readonly closeTimeoutMs?: number;
+  /** A topic filter to receive commands on (Sparkplug NCMD), subscribed at QoS 0 at each connection before `connected`. */
+  readonly commands?: string;
 }
 
 export interface MqttOutClientHooks {
   connected(): void;
   disconnected(detail: string): void;
+  /** A message on the `commands` filter. */
+  message?(topic: string, payload: Buffer): void;
 }
 
 export class MqttOutClient {
@@ -49,8 +53,13 @@ export class MqttOutClient {
     let up = false;
     client.on('connect', () => {
       up = true;
+      // Before anything `connected` publishes: mqtt.js sends packets in order, so a command sent in reply to
+      // the births (a Sparkplug host's rebirth request) is not missed. A refused subscription leaves it deaf to
+      // commands only, which the error event records.
+      if (o.commands !== undefined) client.subscribe(o.commands, { qos: 0 }, (err) => void (err && (this.lastError = err.message)));
       hooks.connected();
     });
+    if (o.commands !== undefined && hooks.message) client.on('message', (topic, payload) => hooks.message?.(topic, payload));
     client.on('error', (err) => (this.lastError = err.message));
     client.on('close', () => {
       if (!up || this.closed) return;

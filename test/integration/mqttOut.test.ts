@@ -269,3 +269,55 @@ test('Sparkplug B out: NBIRTH with bdSeq, DBIRTH then DDATA per stream, NDEATH a
   assert.equal(num(spb.decodePayload(Buffer.from(rx.got[5]?.payload ?? '', 'latin1')).metrics?.find((m) => m.name === 'bdSeq')?.value), 1);
   await next.sink.stop();
 });
+
+test('Sparkplug B out: a host rebirth request (NCMD) is answered with NBIRTH seq 0 and the same bdSeq, then the DBIRTHs; a stream gone dies with DDEATH', async () => {
+  const spb = get('spBv1.0');
+  assert.ok(spb);
+  const num = (v: unknown): number => (typeof v === 'object' && v !== null && 'toNumber' in v ? (v as { toNumber(): number }).toNumber() : Number(v));
+  const rx = await subscriber('spBv1.0/plant2/#');
+  const host = await subscriber('spBv1.0/STATE/host');
+  const { sink, t } = await outSink('spb2', '{ sparkplug: { group_id: plant2 } }');
+  const node = 'spBv1.0/plant2/NBIRTH/spb2-out';
+  const fromNode = (): { topic: string; seq: number; p: ReturnType<typeof spb.decodePayload> }[] =>
+    rx.got.filter((m) => !m.topic.includes('/NCMD/')).map((m) => {
+      const p = spb.decodePayload(Buffer.from(m.payload, 'latin1'));
+      return { topic: m.topic, seq: num(p.seq), p };
+    });
+  const topics = (): string[] => fromNode().map((m) => m.topic);
+  const metric = (p: ReturnType<typeof spb.decodePayload>, name: string): unknown => p.metrics?.find((m) => m.name === name)?.value;
+  await sink.start();
+  await waitFor(() => topics().includes(node), 'the NBIRTH', 10_000, topics);
+  sink.writeScores?.([score('line1/pump1', 1), score('line1/pump2', 2)]);
+  await waitFor(() => fromNode().length === 3, 'NBIRTH and two DBIRTHs', 10_000, topics);
+
+  const rebirth = (): Promise<unknown> =>
+    host.client.publishAsync('spBv1.0/plant2/NCMD/spb2-out', Buffer.from(spb.encodePayload({ timestamp: Date.now(), metrics: [{ name: 'Node Control/Rebirth', type: 'Boolean', value: true }] })), { qos: 0 });
+  await rebirth();
+  await waitFor(() => fromNode().length === 6, 'the NBIRTH and both DBIRTHs again', 10_000, topics);
+  // Asked again at once: the births were just sent, so nothing more (at most one answer a second).
+  await rebirth();
+  // Neither a command that is not a rebirth nor bytes that are not Sparkplug start births; the bytes are counted.
+  await host.client.publishAsync('spBv1.0/plant2/NCMD/spb2-out', Buffer.from(spb.encodePayload({ timestamp: Date.now(), metrics: [{ name: 'Node Control/Reboot', type: 'Boolean', value: true }] })), { qos: 0 });
+  await host.client.publishAsync('spBv1.0/plant2/NCMD/spb2-out', Buffer.from([0xff, 0xff, 0xff]), { qos: 0 });
+  await waitFor(() => t.calls('messageRejected').length === 1, 'the unreadable NCMD counted', 10_000);
+  assert.equal(t.calls('messageRejected')[0]?.[0], 'invalid_sparkplug');
+
+  let got = fromNode();
+  assert.deepEqual(got.slice(3).map((m) => m.topic), [node, 'spBv1.0/plant2/DBIRTH/spb2-out/line1:pump1', 'spBv1.0/plant2/DBIRTH/spb2-out/line1:pump2']);
+  assert.deepEqual(got.map((m) => m.seq), [0, 1, 2, 0, 1, 2], 'the rebirth starts seq again at 0');
+  assert.equal(num(metric(got[3].p, 'bdSeq')), num(metric(got[0].p, 'bdSeq')), 'same session, same bdSeq');
+  assert.equal(metric(got[5].p, 'score'), 0.02, "a DBIRTH carries the stream's latest score");
+
+  // The daemon stops monitoring line1/pump1 (evicted or removed by a reload): its device dies, with the next seq.
+  sink.streamGone?.('line1/pump1');
+  await waitFor(() => fromNode().length === 7, 'the DDEATH', 10_000, topics);
+  got = fromNode();
+  assert.equal(got[6]?.topic, 'spBv1.0/plant2/DDEATH/spb2-out/line1:pump1');
+  assert.equal(got[6]?.seq, 3);
+  // Gone means gone: a later rebirth no longer names it.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  await rebirth();
+  await waitFor(() => fromNode().length === 9, 'the NBIRTH and the one DBIRTH left', 10_000, topics);
+  assert.deepEqual(fromNode().slice(7).map((m) => m.topic), [node, 'spBv1.0/plant2/DBIRTH/spb2-out/line1:pump2']);
+  await sink.stop();
+});
