@@ -5,7 +5,8 @@ import type { Calibration, CalibrationMethod } from '../core/calibration';
 import { ConfigError } from '../core/errors';
 import type { StreamSpec } from '../core/types';
 import { effectiveDetection, windowOptions } from '../config/detection';
-import type { AlertingConfig, CalibrationConfig, Config, DetectionConfig } from '../config/schema';
+import type { AlertingConfig, CalibrationConfig, Config, DetectionConfig, SubscriptionConfig } from '../config/schema';
+import { sparkplugNodePattern } from '../core/sparkplugNames';
 import type { AlertStateOptions } from '../core/alerting';
 import { AnomalyLikelihood } from '../core/anomalyLikelihood';
 import type { StreamScoreFilter } from '../core/scoreFilter';
@@ -25,7 +26,7 @@ export interface ResolvedStream {
 
 export function resolveStream(config: Config, file: string, streamId: string): ResolvedStream {
   const explicit = config.streams.find((s) => s.id === streamId);
-  const subscription = config.subscriptions.find((sub) => streamTemplateRegex(sub.stream).test(streamId));
+  const subscription = config.subscriptions.find((sub) => subscriptionStreams(sub).test(streamId));
   if (!subscription) {
     const known = config.subscriptions.map((s) => `'${s.stream}'`).join(', ') || 'none';
     throw new ConfigError(file, [`streams: no subscription produces stream '${streamId}' (stream templates: ${known})`]);
@@ -40,6 +41,16 @@ export function resolveStream(config: Config, file: string, streamId: string): R
   const detection = effectiveDetection(config.defaults, subscription, explicit);
   const model = explicit?.model !== undefined && explicit.model !== 'auto' ? explicit.model : subscription.model;
   return { stream: { id: streamId, channels: [...channels] }, detection, model };
+}
+
+/**
+ * The stream ids a subscription produces: its `stream` pattern's, and for a sparkplug_b subscription also its edge
+ * nodes' own streams (their topic has no device: sparkplugNodePattern).
+ */
+export function subscriptionStreams(sub: Pick<SubscriptionConfig, 'stream' | 'decoder' | 'sparkplug'>): RegExp {
+  const own = streamTemplateRegex(sub.stream);
+  if (sub.decoder !== 'sparkplug_b') return own;
+  return new RegExp(`${own.source}|${streamTemplateRegex(sparkplugNodePattern(sub.stream, sub.sparkplug?.node_device)).source}`);
 }
 
 /** `{line}/{asset}` -> /^([^/]+)\/([^/]+)$/ ; `{topic}` may span levels. */

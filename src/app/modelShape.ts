@@ -22,7 +22,7 @@ import { mqttSubscriptionCount, subscriptionPathText } from '../config/opcuaStre
 import { ModelError } from '../core/errors';
 import { readManifest } from '../model/artifact';
 import type { Manifest } from '../model/manifest';
-import { streamTemplateRegex } from './detection';
+import { subscriptionStreams } from './detection';
 
 /** A configured model that loaded: the directory it was read from and its manifest. */
 export interface ModelShape {
@@ -180,7 +180,7 @@ export function applyModelShapes(config: Config, models: ReadonlyMap<string, Mod
     return { ...sub, window, ...(channels ? { channels } : {}) };
   });
 
-  const patterns = config.subscriptions.map((sub) => streamTemplateRegex(sub.stream));
+  const patterns = config.subscriptions.map((sub) => subscriptionStreams(sub));
   const streams = config.streams.map((entry, j): StreamConfig => {
     const i = patterns.findIndex((p) => p.test(entry.id));
     // The subscription as shaped above: its channels are the model's where it left them out.
@@ -224,7 +224,7 @@ export function applyModelShapes(config: Config, models: ReadonlyMap<string, Mod
   });
   const shaped: Config = { ...config, subscriptions, streams };
   // Mode conditions name channels: those of a stream whose channels came from its model are checked now.
-  for (const problem of modeShapeProblems(shaped, config, (id) => shaped.subscriptions.findIndex((s) => streamTemplateRegex(s.stream).test(id)))) report(problem);
+  for (const problem of modeShapeProblems(shaped, config, (id) => shaped.subscriptions.findIndex((s) => subscriptionStreams(s).test(id)))) report(problem);
   return { config: shaped, problems };
 }
 

@@ -5,7 +5,7 @@ import { mergeDeep } from '../config/detection';
 import { parseDuration } from '../config/duration';
 import type { Config, RetrainConfig } from '../config/schema';
 import { RETRAIN_DEFAULTS } from '../config/schemaRetrain';
-import { streamTemplateRegex } from './detection';
+import { subscriptionStreams } from './detection';
 
 export interface RetrainSettings {
   readonly everyMs: number | null;
@@ -24,7 +24,7 @@ type Layer = Partial<{ readonly [K in keyof RetrainConfig]: unknown }> | undefin
 
 /** The settings of `stream`, or null when it does not retrain. */
 export function retrainSettingsOf(config: Config, stream: string): RetrainSettings | null {
-  const subscription = config.subscriptions.find((s) => streamTemplateRegex(s.stream).test(stream));
+  const subscription = config.subscriptions.find((s) => subscriptionStreams(s).test(stream));
   const explicit = config.streams.find((s) => s.id === stream);
   const layers: Layer[] = [config.retrain, subscription?.retrain, explicit?.retrain];
   if (layers.every((l) => l === undefined)) return null;

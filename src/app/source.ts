@@ -10,7 +10,7 @@ import { BrokerStats } from '../sources/brokerStats';
 import { MqttSource, type MqttConnectionOptions, type MqttModeTopics, type MqttSubscriptionOptions } from '../sources/mqtt';
 import type { ModeTopicOptions } from '../sources/modeTopics';
 import type { ModesConfig } from '../config/schema';
-import { streamTemplateRegex } from './detection';
+import { subscriptionStreams } from './detection';
 
 /** What the broker choice decided for the data session (brokerChoice.ts). */
 export interface BrokerSession {
@@ -40,8 +40,8 @@ export function mqttModeTopics(config: Config): MqttModeTopics[] {
     m.topic === undefined ? null : { topic: m.topic, ...(m.field !== undefined ? { field: m.field } : {}), ...(m.values !== undefined ? { values: m.values } : {}) };
   const out: MqttModeTopics[] = [];
   config.subscriptions.slice(0, mqttSubscriptionCount(config)).forEach((sub, i) => {
-    const matches = streamTemplateRegex(sub.stream);
-    const entries = config.streams.filter((s) => s.modes !== undefined && matches.test(s.id) && config.subscriptions.findIndex((x) => streamTemplateRegex(x.stream).test(s.id)) === i);
+    const matches = subscriptionStreams(sub);
+    const entries = config.streams.filter((s) => s.modes !== undefined && matches.test(s.id) && config.subscriptions.findIndex((x) => subscriptionStreams(x).test(s.id)) === i);
     const modes: ModeTopicOptions[] = [];
     for (const e of entries) {
       const t = e.modes ? topicOf(e.modes) : null;
@@ -108,6 +108,7 @@ export function mqttSubscriptions(config: Config): MqttSubscriptionOptions[] {
     },
     ...(s.sample_rate_hz !== undefined ? { sampleRateHz: s.sample_rate_hz } : {}),
     ...(s.sparkplug !== undefined ? { sparkplug: { rebirthRequests: s.sparkplug.rebirth_requests, rebirthMinIntervalMs: s.sparkplug.rebirth_min_interval_ms } } : {}),
+    ...(s.sparkplug?.node_device !== undefined ? { sparkplugNodeDevice: s.sparkplug.node_device } : {}),
   }));
 }
 

@@ -3,7 +3,7 @@
 import type { Config } from '../config/schema';
 import { modeNames, streamModes } from '../config/modes';
 import type { SeriesMode } from '../core/modeSeries';
-import { streamTemplateRegex } from '../app/detection';
+import { subscriptionStreams } from '../app/detection';
 import { classifier } from '../app/modeBindings';
 import type { StreamSpec, Window } from '../core/types';
 import type { WindowOptions } from '../core/window';
@@ -79,7 +79,7 @@ export function modeUsage(column: number): string {
 export function modeSelection(config: Config | undefined, stream: StreamSpec, mode: string | undefined, usage: string): SeriesMode | undefined {
   if (mode === undefined) return undefined;
   if (!config) throw new UsageError('--mode needs -c FILE: the stream\'s modes come from its configuration', usage);
-  const sub = config.subscriptions.find((s) => streamTemplateRegex(s.stream).test(stream.id));
+  const sub = config.subscriptions.find((s) => subscriptionStreams(s).test(stream.id));
   const modes = sub ? streamModes(sub, config.streams.find((s) => s.id === stream.id)) : undefined;
   if (!modes) throw new UsageError(`--mode: stream '${stream.id}' has no modes in the configuration`, usage);
   if (modes.when === undefined) {

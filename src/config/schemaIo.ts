@@ -146,7 +146,7 @@ export const subscriptionSchema = entry(
     stream: Type.String({
       minLength: 1,
       maxLength: 128,
-      description: 'Stream id built from the template names, e.g. "{line}/{asset}"; `{topic}` is the whole topic. With decoder sparkplug_b: {group}, {edge} and {device}, e.g. "{edge}/{device}" (an edge node\'s own metrics have no device: "{edge}/{device}" names them "<edge>").',
+      description: 'Stream id built from the template names, e.g. "{line}/{asset}"; `{topic}` is the whole topic. With decoder sparkplug_b: {group}, {edge} and {device}, e.g. "{edge}/{device}" (an edge node\'s own metrics have no device: "{edge}/{device}" names them "<edge>", or "<edge>/<node_device>" with sparkplug.node_device).',
     }),
     decoder: oneOf(
       ['json', 'json_array', 'csv', 'number', 'f32le', 'sparkplug_b'] as const,

@@ -2,7 +2,7 @@
 // references, unique names, min <= max pairs, and detection settings after overrides are applied.
 import { convWindowProblem } from '../core/convShape';
 import { parseSharedFilter } from '../core/shard';
-import { SPARKPLUG_NAMES, sparkplugRouteProblems } from '../core/sparkplugNames';
+import { SPARKPLUG_NAMES, sparkplugNodePattern, sparkplugRouteProblems } from '../core/sparkplugNames';
 import { windowOptionProblems, type WindowOptions } from '../core/window';
 import { autoLearnDetection, configuredModel, streamDetection, windowOptions } from './detection';
 import type { ConfigPath, ProblemList, Segment } from './problems';
@@ -96,7 +96,7 @@ function checkSubscription(config: Config, sub: SubscriptionConfig, i: number, p
   const at: Segment[] = ['subscriptions', i];
   const topicOk = checkTopicFilter(parseSharedFilter(sub.topic).filter, [...at, 'topic'], problems, sub.topic);
   const sparkplug = sub.decoder === 'sparkplug_b';
-  if (sparkplug) for (const problem of sparkplugRouteProblems(sub.topic, sub.stream, sub.template)) problems.add([...at, problem.startsWith('template') ? 'template' : problem.startsWith('stream') ? 'stream' : 'topic'], problem, undefined);
+  if (sparkplug) for (const problem of sparkplugRouteProblems(sub.topic, sub.stream, sub.template, sub.sparkplug?.node_device)) problems.add([...at, problem.startsWith('template') ? 'template' : problem.startsWith('stream') ? 'stream' : 'topic'], problem, undefined);
   else if (sub.sparkplug !== undefined) problems.add([...at, 'sparkplug'], 'is only read with decoder sparkplug_b', undefined);
   const names = sparkplug ? new Set(SPARKPLUG_NAMES) : sub.template === undefined ? new Set<string>() : checkTemplate(sub, topicOk, at, problems);
   const used = [...sub.stream.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '');
@@ -184,8 +184,14 @@ function checkTemplate(sub: SubscriptionConfig, topicOk: boolean, at: Segment[],
   return names;
 }
 
+/** A sparkplug_b subscription also produces its edge nodes' own streams (sparkplugNodePattern). */
 function streamMatcher(sub: SubscriptionConfig): RegExp {
-  const { stream } = sub;
+  const own = patternMatcher(sub, sub.stream);
+  if (sub.decoder !== 'sparkplug_b') return own;
+  return new RegExp(`${own.source}|${patternMatcher(sub, sparkplugNodePattern(sub.stream, sub.sparkplug?.node_device)).source}`);
+}
+
+function patternMatcher(sub: SubscriptionConfig, stream: string): RegExp {
   let source = '';
   let last = 0;
   for (const match of stream.matchAll(PLACEHOLDER)) {

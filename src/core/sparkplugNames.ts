@@ -8,8 +8,19 @@ export const SPARKPLUG_NAMES: readonly string[] = ['group', 'edge', 'device'];
 
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 
+/**
+ * The stream pattern of an edge node's own metrics (NBIRTH, NDATA: their topic has no device). With `nodeDevice`
+ * (sparkplug.node_device) it stands for {device}; without, {device} is removed with the "/" it leaves doubled or at
+ * either end: "{edge}/{device}" names the node's stream "<edge>", "{group}/{edge}/{device}" "<group>/<edge>".
+ * Sparkplug ids have no "/" and are never empty, so tidying the pattern tidies every id it makes.
+ */
+export function sparkplugNodePattern(stream: string, nodeDevice?: string): string {
+  const replaced = stream.replace(/\{device\}/g, () => nodeDevice ?? '');
+  return nodeDevice !== undefined ? replaced : replaced.replace(/\/{2,}/g, '/').replace(/^\/|\/$/g, '');
+}
+
 /** Problems with a sparkplug_b subscription's topic, template and stream pattern, one message each; empty when valid. */
-export function sparkplugRouteProblems(topic: string, stream: string, template: string | undefined): string[] {
+export function sparkplugRouteProblems(topic: string, stream: string, template: string | undefined, nodeDevice?: string): string[] {
   const p: string[] = [];
   const plain = parseSharedFilter(topic).filter;
   if (!plain.startsWith(`${SPARKPLUG_NAMESPACE}/`)) {
@@ -20,5 +31,8 @@ export function sparkplugRouteProblems(topic: string, stream: string, template: 
     if (!SPARKPLUG_NAMES.includes(m[1])) p.push(`stream '${stream}': '{${m[1]}}' is not a Sparkplug name (known: {group}, {edge}, {device})`);
   }
   if (/[{}]/.test(stream.replace(PLACEHOLDER, ''))) p.push(`stream '${stream}': unbalanced '{' or '}'`);
+  else if (sparkplugNodePattern(stream, nodeDevice) === '') {
+    p.push(`stream '${stream}': leaves an edge node's own metrics (NBIRTH, NDATA, NDEATH: their topic has no device) no stream id; name {edge} in it, or set sparkplug.node_device (e.g. "node")`);
+  }
   return p;
 }

@@ -14,7 +14,7 @@ import type { Config, DetectionConfig } from '../config/schema';
 import type { StreamSpec } from '../core/types';
 import type { WindowOptions } from '../core/window';
 import type { Manifest } from '../model/manifest';
-import { streamTemplateRegex, windowOptions } from '../app/detection';
+import { subscriptionStreams, windowOptions } from '../app/detection';
 
 export interface ReplayConfig {
   readonly config: Config;
@@ -57,7 +57,7 @@ export function replaySetup(manifest: Manifest, cfg: ReplayConfig | undefined, s
   }
   const { config, file } = cfg;
   const warnings: string[] = [];
-  const index = config.subscriptions.findIndex((s) => streamTemplateRegex(s.stream).test(streamId));
+  const index = config.subscriptions.findIndex((s) => subscriptionStreams(s).test(streamId));
   const subscription = config.subscriptions[index];
   if (!subscription) {
     const templates = config.subscriptions.map((s) => `'${s.stream}'`).join(', ') || 'none';
@@ -115,7 +115,7 @@ function withModelShape(
 /** The directory of the model `cfg` binds stream `streamId` to, or why there is none. */
 export function configuredModelPath(cfg: ReplayConfig, streamId: string): string | { problem: string } {
   const { config, file } = cfg;
-  const subscription = config.subscriptions.find((s) => streamTemplateRegex(s.stream).test(streamId));
+  const subscription = config.subscriptions.find((s) => subscriptionStreams(s).test(streamId));
   if (!subscription) return { problem: `${file}: no subscription produces stream '${streamId}'` };
   const name = configuredModel(subscription, config.streams.find((s) => s.id === streamId));
   if (name === 'auto') return { problem: `${file}: stream '${streamId}' learns its own model (model "auto"); its directory is under state_dir/models` };

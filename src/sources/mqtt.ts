@@ -47,6 +47,8 @@ export interface MqttSubscriptionOptions {
   readonly sampleRateHz?: number;
   /** Sparkplug B settings (decoder sparkplug_b); default: no rebirth requests. */
   readonly sparkplug?: SparkplugSettings;
+  /** sparkplug.node_device: what stands for {device} in the stream of an edge node's own metrics. */
+  readonly sparkplugNodeDevice?: string;
 }
 
 /** The mode topics of one subscription (its own `modes` and its stream entries'). */
@@ -349,10 +351,10 @@ export class MqttSource implements Source {
   }
 
   private sparkplugSession(s: MqttSubscriptionOptions, maxPayloadBytes: number, sessions: Map<string, SparkplugSession>): SparkplugSession {
-    const problems = [...sparkplugRouteProblems(s.topic, s.stream, s.template), ...decoderProblems({ kind: 'json', channels: s.channels, timestamp: { ...s.timestamp, source: 'arrival' }, maxPayloadBytes })];
+    const problems = [...sparkplugRouteProblems(s.topic, s.stream, s.template, s.sparkplugNodeDevice), ...decoderProblems({ kind: 'json', channels: s.channels, timestamp: { ...s.timestamp, source: 'arrival' }, maxPayloadBytes })];
     if (problems.length > 0) throw new Error(problems.join('\n'));
     const settings = s.sparkplug ?? DEFAULT_SPARKPLUG;
-    const options = { topic: s.topic, stream: s.stream, channels: [...s.channels], timestamp: { ...s.timestamp }, maxPayloadBytes, settings };
+    const options = { topic: s.topic, stream: s.stream, ...(s.sparkplugNodeDevice !== undefined ? { nodeDevice: s.sparkplugNodeDevice } : {}), channels: [...s.channels], timestamp: { ...s.timestamp }, maxPayloadBytes, settings };
     const key = SparkplugSession.key(options);
     const session =
       sessions.get(key) ??

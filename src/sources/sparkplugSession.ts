@@ -30,6 +30,8 @@ export interface SparkplugSessionOptions {
   readonly topic: string;
   /** Stream id pattern of {group}, {edge} and {device}. */
   readonly stream: string;
+  /** What stands for {device} in the stream of an edge node's own metrics (sparkplugNodePattern); absent: removed. */
+  readonly nodeDevice?: string;
   readonly channels: readonly string[];
   readonly timestamp: TimestampOptions;
   readonly maxPayloadBytes: number;
@@ -66,7 +68,7 @@ export class SparkplugSession {
 
   /** The key under which a reloaded config keeps this session: same topic, stream pattern, channels and times. */
   static key(o: SparkplugSessionOptions): string {
-    return JSON.stringify([o.topic, o.stream, o.channels, o.timestamp, o.maxPayloadBytes]);
+    return JSON.stringify([o.topic, o.stream, o.nodeDevice ?? null, o.channels, o.timestamp, o.maxPayloadBytes]);
   }
 
   /** A config reload kept the session: its rebirth settings may have changed. */
@@ -81,13 +83,13 @@ export class SparkplugSession {
 
   /** The subscription's topic route: Sparkplug topics to stream ids. */
   route(): TopicRoute {
-    const { topic, stream } = this.options;
+    const { topic, stream, nodeDevice } = this.options;
     return {
       filter: topic,
       resolve: (t) => {
         if (!sparkplugMatches(topic, t)) return null;
         const parsed = parseSparkplugTopic(t);
-        return typeof parsed === 'string' ? { ok: false, detail: parsed } : sparkplugStream(stream, parsed);
+        return typeof parsed === 'string' ? { ok: false, detail: parsed } : sparkplugStream(stream, parsed, nodeDevice);
       },
     };
   }

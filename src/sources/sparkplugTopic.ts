@@ -1,9 +1,10 @@
 // Sparkplug B topics: spBv1.0/<group>/<type>/<edge node>[/<device>]. A subscription with decoder sparkplug_b needs
 // no template: its `stream` names streams from the topic's parts, `{group}`, `{edge}` and `{device}`
-// (e.g. "{edge}/{device}"). The node's own metrics (NBIRTH, NDATA) have no device: there `{device}` is empty and
-// the "/" it leaves at either end or doubled is removed, so "{edge}/{device}" names the node's stream "<edge>".
+// (e.g. "{edge}/{device}"). The node's own metrics (NBIRTH, NDATA) have no device: their stream is the pattern's
+// node form (sparkplugNodePattern): `{device}` is sparkplug.node_device where set, else it is removed with the "/"
+// it leaves at either end or doubled, so "{edge}/{device}" names the node's stream "<edge>".
 import { parseSharedFilter } from '../core/shard';
-import { SPARKPLUG_NAMESPACE } from '../core/sparkplugNames';
+import { SPARKPLUG_NAMESPACE, sparkplugNodePattern } from '../core/sparkplugNames';
 import { streamIdProblem, topicMatches, type RouteResult } from './topics';
 
 export { sparkplugRouteProblems } from '../core/sparkplugNames';
@@ -37,11 +38,10 @@ export function parseSparkplugTopic(topic: string): SparkplugTopic | string {
   return { group, type: type as SparkplugType, edge, ...(device !== undefined ? { device } : {}) };
 }
 
-/** The stream id of a topic's parts under `pattern`, or a string saying why it is unusable. */
-export function sparkplugStream(pattern: string, t: SparkplugTopic): RouteResult {
+/** The stream id of a topic's parts under `pattern` (`nodeDevice`: see sparkplugNodePattern), or a string saying why it is unusable. */
+export function sparkplugStream(pattern: string, t: SparkplugTopic, nodeDevice?: string): RouteResult {
   const values: Record<string, string> = { group: t.group, edge: t.edge, device: t.device ?? '' };
-  let id = pattern.replace(PLACEHOLDER, (_all, name: string) => values[name] ?? '');
-  if (t.device === undefined) id = id.replace(/\/{2,}/g, '/').replace(/^\/|\/$/g, '');
+  const id = (t.device === undefined ? sparkplugNodePattern(pattern, nodeDevice) : pattern).replace(PLACEHOLDER, (_all, name: string) => values[name] ?? '');
   const problem = streamIdProblem(id);
   if (problem) return { ok: false, detail: problem };
   const labels: Record<string, string> = { group: t.group, edge: t.edge, ...(t.device !== undefined ? { device: t.device } : {}) };

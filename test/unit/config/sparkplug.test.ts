@@ -3,9 +3,12 @@
 // {edge} or {device}; `sparkplug` settings on another decoder are refused too. A valid one loads with its defaults.
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { resolveStream } from '../../../src/app/detection';
 import { mqttSubscriptions } from '../../../src/app/source';
+import { sparkplugNodePattern } from '../../../src/core/sparkplugNames';
 import { loadConfigText } from '../../../src/config/load';
 import { MqttSource } from '../../../src/sources/mqtt';
+import { parseSparkplugTopic, sparkplugStream } from '../../../src/sources/sparkplugTopic';
 import { testContext } from '../../helpers/context';
 import { problemsOf } from './helpers';
 
@@ -28,6 +31,7 @@ test('sparkplug_b: validate refuses what run refuses, with the same message', ()
     [{ topic: 'plant/#', stream: '{edge}' }, 'topic', 'decoder sparkplug_b reads Sparkplug B topics, which start with spBv1.0/'],
     [{ topic: 'spBv1.0/+/+/+', template: 'spBv1.0/{g}/{t}/{e}', stream: '{edge}' }, 'template', 'template: not used with decoder sparkplug_b'],
     [{ topic: 'spBv1.0/plant/#', stream: '{line}/{edge}' }, 'stream', "'{line}' is not a Sparkplug name"],
+    [{ topic: 'spBv1.0/plant/+/gw1/#', stream: '{device}' }, 'stream', "leaves an edge node's own metrics (NBIRTH, NDATA, NDEATH: their topic has no device) no stream id"],
   ];
   for (const [fields, at, words] of cases) {
     const lines = [`topic: ${fields['topic']}`, 'decoder: sparkplug_b', `stream: "${fields['stream']}"`, ...(fields['template'] ? [`template: "${fields['template']}"`] : [])];
@@ -45,4 +49,43 @@ test('sparkplug_b: validate refuses what run refuses, with the same message', ()
   }
   const other = problemsOf(sub(['topic: plant/+/+', 'template: "plant/{line}/{asset}"', 'decoder: json', 'stream: "{line}/{asset}"', 'sparkplug: { rebirth_requests: true }']));
   assert.ok(other.some((p) => /subscriptions\[0\]\.sparkplug: is only read with decoder sparkplug_b/.test(p)), other.join(' | '));
+});
+
+test("sparkplug_b: an edge node's own stream is the pattern without {device}, or with sparkplug.node_device in its place", () => {
+  assert.equal(sparkplugNodePattern('{edge}/{device}'), '{edge}');
+  assert.equal(sparkplugNodePattern('{group}/{edge}/{device}'), '{group}/{edge}');
+  assert.equal(sparkplugNodePattern('{device}/{edge}'), '{edge}');
+  assert.equal(sparkplugNodePattern('site/{edge}/{device}/x'), 'site/{edge}/x');
+  assert.equal(sparkplugNodePattern('{edge}/{device}', 'node'), '{edge}/node');
+  // The source names the node's messages the same way (NBIRTH, NDATA, NDEATH have no device level).
+  const ndata = parseSparkplugTopic('spBv1.0/plant/NDATA/gw9');
+  const ddata = parseSparkplugTopic('spBv1.0/plant/DDATA/gw9/pump1');
+  assert.ok(typeof ndata === 'object' && typeof ddata === 'object');
+  assert.deepEqual(sparkplugStream('{edge}/{device}', ndata), { ok: true, stream: 'gw9', labels: { group: 'plant', edge: 'gw9' } });
+  assert.deepEqual(sparkplugStream('{edge}/{device}', ndata, 'node'), { ok: true, stream: 'gw9/node', labels: { group: 'plant', edge: 'gw9' } });
+  assert.equal((sparkplugStream('{edge}/{device}', ddata, 'node') as { stream: string }).stream, 'gw9/pump1');
+});
+
+test('sparkplug_b: a `streams` entry may name an edge node\'s own stream; validate, run and train find its subscription', () => {
+  const withEntry = (subLines: string[], id: string): string => `${sub(['topic: spBv1.0/plant/#', 'decoder: sparkplug_b', 'model: auto', ...subLines])}streams:\n  - id: ${id}\n    window: { hop: 5 }\n`;
+  for (const [subLines, id] of [
+    [['stream: "{edge}/{device}"'], 'gw9'],
+    [['stream: "{edge}/{device}"'], 'gw9/pump1'],
+    [['stream: "{edge}/{device}"', 'sparkplug: { node_device: node }'], 'gw9/node'],
+    [['stream: "{group}/{edge}/{device}"'], 'plant/gw9'],
+  ] as const) {
+    // loadConfigText runs every check validate runs, and throws on any problem.
+    const config = loadConfigText(withEntry([...subLines], id), 'test.yaml', {});
+    const resolved = resolveStream(config, 'test.yaml', id);
+    assert.equal(resolved.detection.window.hop, 5, `${id}: the entry's settings apply`);
+  }
+  // With node_device set the node's stream is "<edge>/node"; "<edge>" alone is then no stream of the subscription.
+  const refused = problemsOf(withEntry(['stream: "{edge}/{device}"', 'sparkplug: { node_device: node }'], 'gw9'));
+  assert.ok(refused.some((p) => p.startsWith('streams[0].id: matches the stream of no subscription')), refused.join(' | '));
+  // node_device fills {device} where the pattern has nothing else to name a node's stream with.
+  assert.doesNotThrow(() => loadConfigText(sub(['topic: spBv1.0/plant/+/gw1/#', 'decoder: sparkplug_b', 'stream: "{device}"', 'sparkplug: { node_device: node }']), 'test.yaml', {}));
+  const bad = problemsOf(sub(['topic: spBv1.0/plant/#', 'decoder: sparkplug_b', 'stream: "{edge}/{device}"', 'sparkplug: { node_device: "a/b" }']));
+  assert.ok(bad.some((p) => p.startsWith('subscriptions[0].sparkplug.node_device: must be 1 to 64 letters')), bad.join(' | '));
+  const config = loadConfigText(sub(['topic: spBv1.0/plant/#', 'decoder: sparkplug_b', 'stream: "{edge}/{device}"', 'sparkplug: { node_device: node }']), 'test.yaml', {});
+  assert.equal(mqttSubscriptions(config)[0]?.sparkplugNodeDevice, 'node');
 });
