@@ -108,6 +108,8 @@ interface Bound {
   readonly saved: { alert: number; checks: string };
   /** Its operating mode as the pipeline last reported it (null: none, or no modes). */
   readonly mode: { current: string | null };
+  /** Why it is offline (its Sparkplug edge node or device died and was not born again); null: online. */
+  readonly liveness: { offline: string | null };
 }
 
 /** What the state file keeps per stream besides the alert state machine (StateStore.checkSnapshot). */
@@ -120,6 +122,8 @@ interface CheckSnapshots {
   readonly labels?: Readonly<Record<string, string>>;
   /** Its operating mode (streams with `modes`): a machine that is off stays off across a restart. */
   readonly mode?: string;
+  /** Why it is offline (a Sparkplug death): a dead device stays offline across a restart until it is born again. */
+  readonly offline?: string;
 }
 
 type SubscriptionIdentity = Pick<SubscriptionConfig, 'topic' | 'template' | 'stream'>;
@@ -205,7 +209,8 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     const modes = streamModes(subscription, explicit);
     const modesKey = JSON.stringify(modes ?? null);
     const mode = { current: modes ? (carry ? carry.was.mode.current : savedMode(stream)) : null };
-    bound.set(stream, { subscription: index, labels, machine, stall, sensors, filterKey, modesKey, detection, saved: { alert: -1, checks: '' }, mode });
+    const liveness = { offline: carry ? carry.was.liveness.offline : savedOffline(stream) };
+    bound.set(stream, { subscription: index, labels, machine, stall, sensors, filterKey, modesKey, detection, saved: { alert: -1, checks: '' }, mode, liveness });
     const carriedModes = carry && carry.was.filterKey === filterKey && carry.was.modesKey === modesKey ? carry.old.modes?.filters() : undefined;
     const modeFilter = (mode: string, modeModel: string): StreamScoreFilter | undefined => {
       const f = withCoarseScale(newScoreFilter(detection.calibration, calibrationOf(modeModel)), detection, stream, modeModel, channels.length);
@@ -236,6 +241,8 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
       model,
       stall,
       wentOffline: (now, reason) => persistAfter([...machine.retire(now, reason, state.nextSequence), ...sensors.retire(now, reason), ...stall.retire(now, reason)]),
+      ...(liveness.offline !== null ? { savedOffline: liveness.offline } : {}),
+      livenessChanged: (offline) => void (liveness.offline = offline),
       window: windowOptions(detection.window),
       ...(filter ? { scoreFilter: filter } : {}),
       ...(sensors.enabled ? { sensors } : {}),
@@ -294,7 +301,13 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     const sensors = b.sensors.enabled || b.sensors.active().length > 0 ? b.sensors.snapshot() : undefined;
     const sub = config.subscriptions[b.subscription];
     const subscription = sub ? { topic: sub.topic, stream: sub.stream, ...(sub.template !== undefined ? { template: sub.template } : {}) } : undefined;
-    return { stall: b.stall.snapshot(), ...(sensors ? { sensors } : {}), ...(subscription ? { subscription, labels: b.labels } : {}), ...(b.mode.current !== null ? { mode: b.mode.current } : {}) };
+    return {
+      stall: b.stall.snapshot(),
+      ...(sensors ? { sensors } : {}),
+      ...(subscription ? { subscription, labels: b.labels } : {}),
+      ...(b.mode.current !== null ? { mode: b.mode.current } : {}),
+      ...(b.liveness.offline !== null ? { offline: b.liveness.offline } : {}),
+    };
   }
 
   /**
@@ -313,6 +326,12 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
   function savedMode(stream: string): string | null {
     const mode = (state.checkSnapshot(stream) as CheckSnapshots | undefined)?.mode;
     return typeof mode === 'string' && MODE_NAME.test(mode) ? mode : null;
+  }
+
+  /** Why a saved stream was offline when the previous run stopped; null: it was online (or nothing readable was saved). */
+  function savedOffline(stream: string): string | null {
+    const offline = (state.checkSnapshot(stream) as CheckSnapshots | undefined)?.offline;
+    return typeof offline === 'string' && offline.length > 0 ? offline.slice(0, 1_000) : null;
   }
 
   /** The saved labels of a stream, if they are a string map. */
@@ -381,7 +400,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
           b.saved.alert = alert;
         }
         // The subscription and labels part only changes with a new Bound (rebind), which starts unsaved.
-        const checks = `${b.stall.revision}:${b.sensors.enabled || b.sensors.active().length > 0 ? b.sensors.revision : -1}:${b.mode.current ?? ''}`;
+        const checks = `${b.stall.revision}:${b.sensors.enabled || b.sensors.active().length > 0 ? b.sensors.revision : -1}:${b.mode.current ?? ''}:${b.liveness.offline ?? ''}`;
         if (checks !== b.saved.checks) {
           state.setCheckSnapshot(stream, checkSnapshots(b));
           b.saved.checks = checks;

@@ -60,6 +60,10 @@ export interface StreamBinding {
   readonly expected?: ExpectedOutput;
   /** The stream went offline (setOnline): resolves what it has firing, with `reason`. Absent: nothing to resolve. */
   readonly wentOffline?: (now: number, reason: string) => readonly AlertNotice[];
+  /** Why the stream was offline when the previous run stopped (a Sparkplug death with no birth since); absent: it was not. */
+  readonly savedOffline?: string;
+  /** The stream went offline (`reason`) or came back (null): kept by the binder, so it outlives a restart. */
+  readonly livenessChanged?: (offline: string | null) => void;
 }
 
 export type { StreamFill } from '../core/streamFill';
@@ -279,6 +283,8 @@ export class Pipeline {
       }
       state = newStreamState(binding, 0);
       state.lastWindowAt = batch.receivedAt ?? ctx.clock.now();
+      // Offline before the restart but not adopted as such (adopt): its source delivered this, so it lives.
+      if (binding.savedOffline !== undefined) binding.livenessChanged?.(null);
       this.streams.set(batch.stream, state);
       if (this.restoring.size > 0) this.restore(state, batch.stream);
       if (this.pendingModes.size > 0) this.applyPendingMode(state, batch.stream);
@@ -433,6 +439,7 @@ export class Pipeline {
     if (!state || state.offline === !online) return;
     state.offline = !online;
     state.buffer.reset();
+    state.binding.livenessChanged?.(online ? null : reason);
     if (online) state.binding.stall?.restartClock(this.deps.ctx.clock.now());
     else {
       if (state.queued > state.done) this.lanes.get(state.mode?.model ?? state.binding.model)?.drain();
@@ -608,6 +615,14 @@ export class Pipeline {
     const state = newStreamState(binding, 0);
     // Idle from now, not from 1970: an adopted stream that never sends again is evicted after its idle time.
     state.lastWindowAt = this.deps.ctx.clock.now();
+    // A Sparkplug edge node or device that died before the restart stays offline until it is born again: no stall
+    // alarm for its silence, no scoring of data it sends without a birth. Only here: a stream bound by a message
+    // after the restart was not dead for the source that delivered it.
+    if (binding.savedOffline !== undefined) {
+      state.offline = true;
+      // Not a change (anomalyd_stream_liveness_changes_total counted it when it died): said once, at start.
+      this.deps.ctx.log.info('Stream is still offline from before the restart: nothing is scored or paged, and no stall alarm, until it is born again.', { stream: batch.stream, reason: binding.savedOffline });
+    }
     this.streams.set(batch.stream, state);
     if (this.restoring.size > 0) this.restore(state, batch.stream);
   }

@@ -1,6 +1,7 @@
 // A Sparkplug B edge node for tests, written with the library the daemon reads it with (Eclipse Tahu's
 // sparkplug-payload), publishing as Tahu-based edge nodes do: NBIRTH (bdSeq), DBIRTH of one device with the
 // pump's channels named, aliased and valued, DDATA by alias (report by exception keeps the datatype), NDEATH.
+// With `device` null the pump's channels are the node's own metrics: in its NBIRTH, and NDATA instead of DDATA.
 import type { MqttClient } from 'mqtt';
 import { get } from 'sparkplug-payload';
 import type { UMetric, UPayload } from 'sparkplug-payload/lib/sparkplugbpayload';
@@ -24,11 +25,11 @@ export class EdgeNode {
     private readonly client: MqttClient,
     readonly group: string,
     readonly edge: string,
-    readonly device = 'pump1',
+    readonly device: string | null = 'pump1',
   ) {}
 
   private async send(type: string, payload: UPayload, device = true): Promise<void> {
-    const topic = `spBv1.0/${this.group}/${type}/${this.edge}${device ? `/${this.device}` : ''}`;
+    const topic = `spBv1.0/${this.group}/${type}/${this.edge}${device && this.device !== null ? `/${this.device}` : ''}`;
     // QoS 1 (the specification uses 0 for data): the test's pace follows the broker, and nothing is dropped on the way.
     await this.client.publishAsync(topic, Buffer.from(this.codec.encodePayload(payload)), { qos: 1 });
   }
@@ -42,18 +43,26 @@ export class EdgeNode {
   async birth(first: Sample, reversedAliases = false): Promise<void> {
     this.seq = 0;
     this.aliases = PUMP_CHANNELS.map((_c, i) => (reversedAliases ? PUMP_CHANNELS.length - i : i + 1));
-    await this.send('NBIRTH', { timestamp: first.ts, seq: 0, metrics: [{ name: 'bdSeq', type: 'UInt64', value: this.bdSeq }, { name: 'Node Control/Rebirth', type: 'Boolean', value: false }] }, false);
+    const control: UMetric[] = [{ name: 'bdSeq', type: 'UInt64', value: this.bdSeq }, { name: 'Node Control/Rebirth', type: 'Boolean', value: false }];
     const metrics: UMetric[] = PUMP_CHANNELS.map((name, i) => ({ name, alias: this.aliases[i], type: 'Double', value: first.values[i], timestamp: first.ts }));
     metrics.push({ name: 'Properties/Serial', alias: 100, type: 'String', value: 'SN-1' });
+    if (this.device === null) {
+      await this.send('NBIRTH', { timestamp: first.ts, seq: 0, metrics: [...control, ...metrics] }, false);
+      return;
+    }
+    await this.send('NBIRTH', { timestamp: first.ts, seq: 0, metrics: control }, false);
     await this.send('DBIRTH', { timestamp: first.ts, seq: this.nextSeq(), metrics });
   }
 
-  /** One DDATA per sample, metrics by alias only; `seqSkip` makes each message's seq skip that many. */
-  async data(samples: readonly Sample[], seqSkip = 0): Promise<void> {
+  /**
+   * One DDATA (NDATA for the node's own metrics) per sample, metrics by alias only, or by name with `named`;
+   * `seqSkip` makes each message's seq skip that many.
+   */
+  async data(samples: readonly Sample[], seqSkip = 0, named = false): Promise<void> {
     for (const s of samples) {
-      const metrics: UMetric[] = PUMP_CHANNELS.map((_c, i) => ({ alias: this.aliases[i], type: 'Double', value: s.values[i], timestamp: s.ts }));
+      const metrics: UMetric[] = PUMP_CHANNELS.map((name, i) => ({ ...(named ? { name } : { alias: this.aliases[i] }), type: 'Double', value: s.values[i], timestamp: s.ts }));
       this.seq = (this.seq + seqSkip) % 256;
-      await this.send('DDATA', { timestamp: s.ts, seq: this.nextSeq(), metrics });
+      await this.send(this.device === null ? 'NDATA' : 'DDATA', { timestamp: s.ts, seq: this.nextSeq(), metrics });
     }
   }
 
