@@ -33,6 +33,8 @@ import { modeFilterKey } from '../pipeline/pipeline';
 import { MACHINE_STOPPED, modeBinding } from './modeBindings';
 import { MODE_NAME } from '../core/modeTracker';
 import type { StateStore } from '../state/stateStore';
+import { learnsChannels } from '../config/learntChannels';
+import { CHANNEL_NAME, MAX_LEARNT_CHANNELS } from '../sources/sparkplugState';
 
 export interface Binder {
   bind(batch: StreamSamples): StreamBinding | { refused: string };
@@ -110,6 +112,8 @@ interface Bound {
   readonly mode: { current: string | null };
   /** Why it is offline (its Sparkplug edge node or device died and was not born again); null: online. */
   readonly liveness: { offline: string | null };
+  /** Its channels where they were learnt from its Sparkplug birth (learnsChannels); null: the config's or model's. */
+  readonly learnt: readonly string[] | null;
 }
 
 /** What the state file keeps per stream besides the alert state machine (StateStore.checkSnapshot). */
@@ -124,6 +128,8 @@ interface CheckSnapshots {
   readonly mode?: string;
   /** Why it is offline (a Sparkplug death): a dead device stays offline across a restart until it is born again. */
   readonly offline?: string;
+  /** Its channels learnt from a Sparkplug birth: a restarted daemon binds it (and checks its stall) before the next birth. */
+  readonly channels?: readonly string[];
 }
 
 type SubscriptionIdentity = Pick<SubscriptionConfig, 'topic' | 'template' | 'stream'>;
@@ -171,15 +177,19 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     stream: string,
     labels: Readonly<Record<string, string>>,
     carry?: { old: StreamBinding; was: Bound },
+    fromData?: readonly string[],
   ): StreamBinding | { refused: string } {
     const subscription = config.subscriptions[index];
     if (!subscription) return { refused: `no subscription #${index}` };
     const explicit = config.streams.find((s) => s.id === stream);
     // A stream that learns its own model (model "auto") gets the auto_learn profile over `defaults`.
     const detection = streamDetection(config, subscription, explicit);
-    const channels = explicit?.channels ?? subscription.channels;
-    // Unset only where the model did not load (applyModelShapes fills them in from the manifest).
-    if (!channels) return { refused: `subscription #${index} names no channels and its model did not load` };
+    // Learnt from the stream's Sparkplug birth: this message's, else as bound before the reload or the restart.
+    const learnt = learnsChannels(subscription) ? (fromData ?? (carry ? carry.old.spec.channels : savedChannels(stream))) : undefined;
+    const channels = explicit?.channels ?? subscription.channels ?? learnt;
+    // Unset only where the model did not load (applyModelShapes fills them in from the manifest), or where they are
+    // learnt from a birth that has not come yet.
+    if (!channels) return { refused: learnsChannels(subscription) ? `stream '${stream}' has no channels yet: they are learnt from its Sparkplug birth` : `subscription #${index} names no channels and its model did not load` };
     const configured = configuredModel(subscription, explicit);
     const model = configured === 'auto' ? `${AUTO_PREFIX}${stream}` : configured;
     if (configured !== 'auto' && !config.models[configured]) return { refused: `model '${configured}' is not configured` };
@@ -210,7 +220,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     const modesKey = JSON.stringify(modes ?? null);
     const mode = { current: modes ? (carry ? carry.was.mode.current : savedMode(stream)) : null };
     const liveness = { offline: carry ? carry.was.liveness.offline : savedOffline(stream) };
-    bound.set(stream, { subscription: index, labels, machine, stall, sensors, filterKey, modesKey, detection, saved: { alert: -1, checks: '' }, mode, liveness });
+    bound.set(stream, { subscription: index, labels, machine, stall, sensors, filterKey, modesKey, detection, saved: { alert: -1, checks: '' }, mode, liveness, learnt: learnt ?? null });
     const carriedModes = carry && carry.was.filterKey === filterKey && carry.was.modesKey === modesKey ? carry.old.modes?.filters() : undefined;
     const modeFilter = (mode: string, modeModel: string): StreamScoreFilter | undefined => {
       const f = withCoarseScale(newScoreFilter(detection.calibration, calibrationOf(modeModel)), detection, stream, modeModel, channels.length);
@@ -307,6 +317,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
       ...(subscription ? { subscription, labels: b.labels } : {}),
       ...(b.mode.current !== null ? { mode: b.mode.current } : {}),
       ...(b.liveness.offline !== null ? { offline: b.liveness.offline } : {}),
+      ...(b.learnt !== null ? { channels: b.learnt } : {}),
     };
   }
 
@@ -334,6 +345,13 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     return typeof offline === 'string' && offline.length > 0 ? offline.slice(0, 1_000) : null;
   }
 
+  /** The channels a saved stream learnt from its Sparkplug birth, if they read as channel names. */
+  function savedChannels(stream: string): readonly string[] | undefined {
+    const channels = (state.checkSnapshot(stream) as CheckSnapshots | undefined)?.channels;
+    if (!Array.isArray(channels) || channels.length === 0 || channels.length > MAX_LEARNT_CHANNELS) return undefined;
+    return channels.every((c) => typeof c === 'string' && CHANNEL_NAME.test(c)) ? [...(channels as string[])] : undefined;
+  }
+
   /** The saved labels of a stream, if they are a string map. */
   function savedLabels(stream: string): Record<string, string> | undefined {
     const labels = (state.checkSnapshot(stream) as CheckSnapshots | undefined)?.labels;
@@ -343,7 +361,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
 
   return {
     bind(batch) {
-      return bindingFor(batch.subscription, batch.stream, batch.labels);
+      return bindingFor(batch.subscription, batch.stream, batch.labels, undefined, batch.channels);
     },
     admission: {
       allowed: (batch) => {

@@ -10,6 +10,7 @@ import { BrokerStats } from '../sources/brokerStats';
 import { MqttSource, type MqttConnectionOptions, type MqttModeTopics, type MqttSubscriptionOptions } from '../sources/mqtt';
 import type { ModeTopicOptions } from '../sources/modeTopics';
 import type { ModesConfig } from '../config/schema';
+import { learnsChannels } from '../config/learntChannels';
 import { subscriptionStreams } from './detection';
 
 /** What the broker choice decided for the data session (brokerChoice.ts). */
@@ -98,7 +99,8 @@ export function mqttSubscriptions(config: Config): MqttSubscriptionOptions[] {
     ...(s.template !== undefined ? { template: s.template } : {}),
     stream: s.stream,
     decoder: s.decoder,
-    channels: s.channels ?? unknownChannels(i),
+    channels: s.channels ?? (learnsChannels(s) ? [] : unknownChannels(i)),
+    ...(s.channels === undefined && learnsChannels(s) ? { channelsFromBirths: true } : {}),
     timestamp: {
       source: s.timestamp.source,
       field: s.timestamp.field,

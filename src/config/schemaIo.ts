@@ -83,7 +83,7 @@ const channelsSchema = Type.Array(channelSchema, {
   maxItems: 256,
   uniqueItems: true,
   description:
-    "Ordered channel names; the order is the model input order and must match the model manifest. Unset: the configured model's channels (its manifest.json); required when the model is \"auto\".",
+    "Ordered channel names; the order is the model input order and must match the model manifest. Unset: the configured model's channels (its manifest.json); required when the model is \"auto\", except with decoder sparkplug_b, where each stream then takes the numeric metrics of its birth (NBIRTH/DBIRTH), sorted by name, and a later birth with another set is refused once a model learnt the first (counted as channels_changed).",
 });
 export const modelRef = Type.String({ minLength: 1, default: 'auto', description: 'Name of an entry in `models`, or "auto" to use the model whose manifest names this stream.' });
 

@@ -3,6 +3,7 @@
 import { convWindowProblem } from '../core/convShape';
 import { parseSharedFilter } from '../core/shard';
 import { SPARKPLUG_NAMES, sparkplugNodePattern, sparkplugRouteProblems } from '../core/sparkplugNames';
+import { learnsChannels } from './learntChannels';
 import { windowOptionProblems, type WindowOptions } from '../core/window';
 import { autoLearnDetection, configuredModel, streamDetection, windowOptions } from './detection';
 import type { ConfigPath, ProblemList, Segment } from './problems';
@@ -113,8 +114,9 @@ function checkSubscription(config: Config, sub: SubscriptionConfig, i: number, p
   if ((sub.decoder === 'f32le' || sub.decoder === 'json_array') && sub.sample_rate_hz === undefined) {
     problems.add([...at, 'sample_rate_hz'], `is required for decoder ${sub.decoder}`, undefined);
   }
-  if (sub.channels === undefined && sub.model === 'auto') {
-    problems.add([...at, 'channels'], 'is required when the model is "auto" (a configured model gives its own channels)', undefined);
+  // A sparkplug_b subscription learns them from each stream's birth (learntChannels.ts).
+  if (sub.channels === undefined && sub.model === 'auto' && !learnsChannels(sub)) {
+    problems.add([...at, 'channels'], 'is required when the model is "auto" (a configured model gives its own channels; with decoder sparkplug_b they may be learnt from the births)', undefined);
   }
   if (sub.decoder === 'number' && sub.channels !== undefined && sub.channels.length !== 1) {
     problems.add([...at, 'channels'], 'must name exactly one channel for decoder number', sub.channels);
@@ -226,6 +228,9 @@ function checkStreams(config: Config, patterns: (RegExp | undefined)[], problems
     if (sub === undefined) {
       problems.add([...at, 'id'], 'matches the stream of no subscription, so it would never receive data', stream.id);
       return;
+    }
+    if (stream.channels !== undefined && learnsChannels(sub)) {
+      problems.add([...at, 'channels'], `cannot be set: subscriptions[${i}] learns each stream's channels from its Sparkplug births; list channels on the subscription instead`, stream.channels);
     }
     // Unset subscription channels are the model's: checked against them once the models load (modelShape.ts).
     const subChannels = sub.channels;

@@ -40,7 +40,9 @@ export type RejectReason =
   | 'not_born'
   | 'unknown_alias'
   | 'unsupported_datatype'
-  | 'stale_death';
+  | 'stale_death'
+  // A stream whose channels are learnt from Sparkplug births: a birth gave another set than the one its model learnt.
+  | 'channels_changed';
 
 /** What became of a wanted Sparkplug rebirth request (anomalyd_sparkplug_rebirth_requests_total{result}). */
 export type RebirthResult = 'sent' | 'rate_limited' | 'disabled' | 'failed';

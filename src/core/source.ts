@@ -10,8 +10,13 @@ export interface StreamSamples {
   readonly subscription: number;
   /** Labels from the topic template (e.g. { line: 'line1', asset: 'pump3' }). */
   readonly labels: Readonly<Record<string, string>>;
-  /** Samples in channel order of the subscription, time-ordered. */
+  /** Samples in channel order of the subscription (or of `channels`), time-ordered. */
   readonly samples: readonly Sample[];
+  /**
+   * The samples' channels where the source learnt them from the data (a Sparkplug B subscription without
+   * `channels`: the stream's birth); the same array while they do not change. Absent: the subscription's.
+   */
+  readonly channels?: readonly string[];
   /**
    * When the source received them (ms, the daemon's clock), so the pipeline need not read the clock again per
    * message; absent (replayed batches, files): the pipeline reads its clock.

@@ -18,4 +18,9 @@ export interface StreamFill {
   readonly mode?: string | null;
   /** Present (true) while the stream is offline: its Sparkplug B edge node or device died and was not born again. */
   readonly offline?: true;
+  /**
+   * Present while its data is refused because its Sparkplug birth gives other channels (these) than its model
+   * learnt (channels learnt from births); gone once a birth gives its channels again.
+   */
+  readonly channelsChanged?: readonly string[];
 }

@@ -181,6 +181,10 @@ interface StreamState {
   denoisedUntil: number;
   /** Its Sparkplug B edge node or device died (setOnline): nothing is windowed, scored or paged, no stall alarm. */
   offline: boolean;
+  /** Channels learnt from births (batch.channels): the last list found equal to the bound one (checked by reference first). */
+  channelsSeen: readonly string[] | null;
+  /** The other channels a birth gave while a model had learnt the bound ones: its data is refused. */
+  channelsChanged: readonly string[] | null;
 }
 
 function newStreamState(binding: StreamBinding, lastSampleAt: number, previous?: StreamState): StreamState {
@@ -199,6 +203,8 @@ function newStreamState(binding: StreamBinding, lastSampleAt: number, previous?:
     mode: modeStateFor(binding, previous),
     denoisedUntil: previous?.denoisedUntil ?? Number.NEGATIVE_INFINITY,
     offline: previous?.offline ?? false,
+    channelsSeen: previous?.channelsSeen ?? null,
+    channelsChanged: previous?.channelsChanged ?? null,
   };
 }
 
@@ -255,6 +261,7 @@ export class Pipeline {
         modelReady: this.lanes.has(s.mode?.model ?? binding.model) || this.deps.detectorFor(s.mode?.model ?? binding.model) !== undefined,
         ...(s.mode ? { mode: s.mode.current } : {}),
         ...(s.offline ? { offline: true as const } : {}),
+        ...(s.channelsChanged ? { channelsChanged: s.channelsChanged } : {}),
       });
     }
     return out;
@@ -283,11 +290,17 @@ export class Pipeline {
       }
       state = newStreamState(binding, 0);
       state.lastWindowAt = batch.receivedAt ?? ctx.clock.now();
+      state.channelsSeen = batch.channels ?? null;
       // Offline before the restart but not adopted as such (adopt): its source delivered this, so it lives.
       if (binding.savedOffline !== undefined) binding.livenessChanged?.(null);
       this.streams.set(batch.stream, state);
       if (this.restoring.size > 0) this.restore(state, batch.stream);
       if (this.pendingModes.size > 0) this.applyPendingMode(state, batch.stream);
+    }
+    if (batch.channels !== undefined && batch.channels !== state.channelsSeen) {
+      const checked = this.learntChannels(state, batch, batch.channels);
+      if (checked === null) return;
+      state = checked;
     }
     if (batch.timeRejected) {
       state.binding.stall?.timeRejected(batch.timeRejected);
@@ -446,6 +459,48 @@ export class Pipeline {
       this.emit(state.binding.wentOffline?.(time, `${reason}: its open alerts are closed, and nothing is scored or paged until it is born again.`) ?? []);
     }
     this.deps.ctx.events.streamLiveness(stream, online, reason);
+  }
+
+  /**
+   * A stream whose channels are learnt from its Sparkplug births, and a batch whose birth gave `channels`. The set
+   * it is bound to goes on. Another set starts a stream that has no model yet afresh (learning begins again on the
+   * new set, as for a new stream), and is refused while a model learnt the old one: a model must not score other
+   * channels than it learnt. Refused batches are counted (channels_changed), the change logged once, and the stream
+   * marked until a birth gives its channels again. Returns the state to deliver to, or null when refused.
+   */
+  private learntChannels(state: StreamState, batch: StreamSamples, channels: readonly string[]): StreamState | null {
+    const { ctx } = this.deps;
+    const bound = state.binding.spec.channels;
+    if (bound.length === channels.length && bound.every((c, i) => c === channels[i])) {
+      state.channelsSeen = channels;
+      if (state.channelsChanged !== null) {
+        state.channelsChanged = null;
+        ctx.log.info("Taking the stream's data again: its Sparkplug birth gives the channels its model learnt.", { stream: batch.stream });
+      }
+      return state;
+    }
+    const model = state.mode?.model ?? state.binding.model;
+    const learnt = this.lanes.has(model) || this.deps.detectorFor(model) !== undefined;
+    if (!learnt && state.queued <= state.done && (this.deps.evict?.(batch.stream, 'never_windowed') ?? true)) {
+      this.streams.delete(batch.stream);
+      const binding = this.deps.bind(batch);
+      if ('refused' in binding) {
+        ctx.events.messageRejected('unknown_stream', batch.stream, binding.refused);
+        return null;
+      }
+      const fresh = newStreamState(binding, 0);
+      fresh.lastWindowAt = batch.receivedAt ?? ctx.clock.now();
+      fresh.channelsSeen = channels;
+      this.streams.set(batch.stream, fresh);
+      ctx.log.info('Stream learns again on the channels of its new Sparkplug birth (it had no model yet).', { stream: batch.stream, was: bound.join(','), now: channels.join(',') });
+      return fresh;
+    }
+    if (state.channelsChanged !== channels) {
+      state.channelsChanged = channels;
+      ctx.log.warn("Refusing the stream's data: its Sparkplug birth gives other channels than its model learnt.", { stream: batch.stream, model, learnt: bound.join(','), birth: channels.join(',') });
+    }
+    ctx.events.messageRejected('channels_changed', batch.stream, `its Sparkplug birth gives channels ${channels.join(', ')}; its model '${model}' learnt ${bound.join(', ')}`);
+    return null;
   }
 
   /** Streams offline now (setOnline), for the anomalyd_streams_offline gauge. */

@@ -42,7 +42,10 @@ export interface DecoderOptions {
   readonly maxPayloadBytes: number;
 }
 
-export type DecodeResult = { readonly ok: true; readonly samples: Sample[] } | { readonly ok: false; readonly reason: RejectReason; readonly detail: string };
+/** `channels`: the samples' channels where the message itself names them (Sparkplug births); absent: the subscription's. */
+export type DecodeResult =
+  | { readonly ok: true; readonly samples: Sample[]; readonly channels?: readonly string[] }
+  | { readonly ok: false; readonly reason: RejectReason; readonly detail: string };
 
 export type PayloadDecoder = (payload: Uint8Array, arrivalMs: number) => DecodeResult;
 

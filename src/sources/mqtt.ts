@@ -49,6 +49,8 @@ export interface MqttSubscriptionOptions {
   readonly sparkplug?: SparkplugSettings;
   /** sparkplug.node_device: what stands for {device} in the stream of an edge node's own metrics. */
   readonly sparkplugNodeDevice?: string;
+  /** decoder sparkplug_b without `channels` in the config: each stream's come from its births (`channels` is then empty). */
+  readonly channelsFromBirths?: boolean;
 }
 
 /** The mode topics of one subscription (its own `modes` and its stream entries'). */
@@ -351,10 +353,13 @@ export class MqttSource implements Source {
   }
 
   private sparkplugSession(s: MqttSubscriptionOptions, maxPayloadBytes: number, sessions: Map<string, SparkplugSession>): SparkplugSession {
-    const problems = [...sparkplugRouteProblems(s.topic, s.stream, s.template, s.sparkplugNodeDevice), ...decoderProblems({ kind: 'json', channels: s.channels, timestamp: { ...s.timestamp, source: 'arrival' }, maxPayloadBytes })];
+    const learn = s.channelsFromBirths === true;
+    // The channel checks of a plain decoder (with a stand-in channel when they are learnt), the timestamp's too.
+    const decoderChecks = decoderProblems({ kind: 'json', channels: learn ? ['learnt'] : s.channels, timestamp: { ...s.timestamp, source: 'arrival' }, maxPayloadBytes });
+    const problems = [...sparkplugRouteProblems(s.topic, s.stream, s.template, s.sparkplugNodeDevice), ...decoderChecks];
     if (problems.length > 0) throw new Error(problems.join('\n'));
     const settings = s.sparkplug ?? DEFAULT_SPARKPLUG;
-    const options = { topic: s.topic, stream: s.stream, ...(s.sparkplugNodeDevice !== undefined ? { nodeDevice: s.sparkplugNodeDevice } : {}), channels: [...s.channels], timestamp: { ...s.timestamp }, maxPayloadBytes, settings };
+    const options = { topic: s.topic, stream: s.stream, ...(s.sparkplugNodeDevice !== undefined ? { nodeDevice: s.sparkplugNodeDevice } : {}), channels: learn ? null : [...s.channels], timestamp: { ...s.timestamp }, maxPayloadBytes, settings };
     const key = SparkplugSession.key(options);
     const session =
       sessions.get(key) ??
@@ -421,6 +426,7 @@ export class MqttSource implements Source {
       }
       return;
     }
+    if (decoded.channels) return deliver({ stream: target.stream, subscription: target.subscription, labels: target.labels, samples: decoded.samples, channels: decoded.channels, receivedAt });
     return deliver({ stream: target.stream, subscription: target.subscription, labels: target.labels, samples: decoded.samples, receivedAt });
   }
 }

@@ -32,7 +32,8 @@ export interface SparkplugSessionOptions {
   readonly stream: string;
   /** What stands for {device} in the stream of an edge node's own metrics (sparkplugNodePattern); absent: removed. */
   readonly nodeDevice?: string;
-  readonly channels: readonly string[];
+  /** null: each node's and device's channels are learnt from its births. */
+  readonly channels: readonly string[] | null;
   readonly timestamp: TimestampOptions;
   readonly maxPayloadBytes: number;
   readonly settings: SparkplugSettings;
@@ -117,7 +118,7 @@ export class SparkplugSession {
     if (out.seqGap) events.sparkplugSequenceGap(`${t.group}/${t.edge}`, out.seqGap.expected, out.seqGap.got);
     if (out.rebirth !== undefined) this.requestRebirth(t, out.rebirth, arrival);
     if (out.rejected) return { ok: false, reason: out.rejected.reason, detail: out.rejected.detail };
-    return { ok: true, samples: out.samples };
+    return out.channels ? { ok: true, samples: out.samples, channels: out.channels } : { ok: true, samples: out.samples };
   }
 
   /** Asks the edge node for its births, where allowed and not asked too recently; the outcome is counted. */

@@ -16,6 +16,11 @@
 //   offline; DDEATH one device. Their DATA is refused until they are born again (and a rebirth is wanted).
 // - Data of a node whose birth this process never saw (it started after the node): metrics with a name and a
 //   datatype are usable; aliased ones are not (unknown alias, rebirth wanted).
+// - Channels learnt from births (a subscription without `channels`, `channels` null here): each node's and
+//   device's channels are the numeric metrics of its latest birth (learntChannels), and its samples say which
+//   (SparkplugOutcome.channels, the same array until a birth changes the set). Whether a stream may take a
+//   changed set is the pipeline's call (it knows whether a model learnt the old one). Data before any birth has
+//   no channels to go to: refused (not_born), and a rebirth is wanted.
 import type { RejectReason } from '../core/context';
 import type { Sample } from '../core/types';
 import { MAX_ABS_VALUE, Rejection, checkTime, type TimeLimits, type TimestampSource } from './decodeValues';
@@ -26,8 +31,8 @@ import type { SparkplugTopic } from './sparkplugTopic';
 export const MAX_SPARKPLUG_NODES = 10_000;
 
 export interface SparkplugStateOptions {
-  /** The subscription's channels, in model input order. */
-  readonly channels: readonly string[];
+  /** The subscription's channels, in model input order; null: each node's and device's, learnt from its births. */
+  readonly channels: readonly string[] | null;
   readonly timestampSource: TimestampSource;
   readonly limits: TimeLimits;
   readonly maxNodes?: number;
@@ -56,6 +61,45 @@ export interface SparkplugOutcome {
   readonly seqGap?: { readonly expected: number; readonly got: number };
   /** Streams that went online (birth) or offline (death), before the samples. */
   readonly liveness: readonly LivenessChange[];
+  /** The channels of `samples` where they were learnt from a birth (options.channels null). */
+  readonly channels?: readonly string[];
+}
+
+/** At most this many channels are learnt from one birth (the config's limit on `channels`). */
+export const MAX_LEARNT_CHANNELS = 256;
+
+/** Metrics of a birth that are Sparkplug's own, never channels: bdSeq and the control/info/property folders. */
+const NOT_A_CHANNEL = /^(bdSeq$|Node Control\/|Device Control\/|Node Info\/|Device Info\/|Properties\/)/;
+
+/** What the config takes as a channel name (config/schemaIo.ts channelSchema). */
+export const CHANNEL_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * A metric name as a channel name: each run of characters other than letters, digits and "_" becomes "_", and a
+ * leading digit gets a "_" before it (a channel name does not start with one).
+ */
+export function channelName(metric: string): string {
+  const name = metric.replace(/[^A-Za-z0-9_]+/g, '_');
+  return /^[0-9]/.test(name) ? `_${name}` : name;
+}
+
+/**
+ * The channels a birth gives a node or device: its metrics of a numeric datatype (Sparkplug's own left out),
+ * named as channels, sorted (code-point order, so the list does not depend on the order an edge node writes
+ * its metrics in), at most MAX_LEARNT_CHANNELS; `dropped` names metrics left out as duplicates or beyond it.
+ */
+export function learntChannels(metrics: readonly SparkplugMetric[]): { channels: string[]; dropped: string[] } {
+  const names = new Set<string>();
+  const dropped: string[] = [];
+  for (const m of metrics) {
+    if (m.name === undefined || NOT_A_CHANNEL.test(m.name) || m.datatype === undefined || !isNumericDatatype(m.datatype)) continue;
+    const name = channelName(m.name);
+    if (!CHANNEL_NAME.test(name) || name === '_' || names.has(name)) dropped.push(m.name);
+    else names.add(name);
+  }
+  const sorted = [...names].sort();
+  dropped.push(...sorted.slice(MAX_LEARNT_CHANNELS));
+  return { channels: sorted.slice(0, MAX_LEARNT_CHANNELS), dropped };
 }
 
 /** What one birth said about a metric: the channel it feeds (-1: none) and its datatype. */
@@ -76,6 +120,8 @@ interface Unit {
   held: Float64Array;
   /** The stream its messages go to (null: none known yet). */
   stream: string | null;
+  /** Its channels learnt from its latest birth (options.channels null), with their indexes; null: the subscription's. */
+  learnt: { readonly channels: readonly string[]; readonly index: ReadonlyMap<string, number> } | null;
 }
 
 interface Node extends Unit {
@@ -99,9 +145,12 @@ export class SparkplugNodes {
   private readonly nodes = new Map<string, Node>();
   private readonly channelIndex = new Map<string, number>();
   private readonly maxNodes: number;
+  /** Channels per unit before its birth: the subscription's, or none yet when they are learnt. */
+  private readonly width: number;
 
   constructor(private readonly o: SparkplugStateOptions) {
-    o.channels.forEach((c, i) => this.channelIndex.set(c, i));
+    o.channels?.forEach((c, i) => this.channelIndex.set(c, i));
+    this.width = o.channels?.length ?? 0;
     this.maxNodes = o.maxNodes ?? MAX_SPARKPLUG_NODES;
   }
 
@@ -112,9 +161,14 @@ export class SparkplugNodes {
     return { nodes: this.nodes.size, online };
   }
 
-  /** The channel a metric name feeds: its own name, or the name with each run of other characters made "_". */
-  channelOf(name: string): number {
-    return this.channelIndex.get(name) ?? this.channelIndex.get(name.replace(/[^A-Za-z0-9_]+/g, '_')) ?? -1;
+  /** The channel a metric name feeds: its own name, or its channelName; `unit`'s learnt channels where it has them. */
+  channelOf(name: string, unit?: Unit): number {
+    const index = unit?.learnt?.index ?? this.channelIndex;
+    return index.get(name) ?? index.get(channelName(name)) ?? -1;
+  }
+
+  private channelsOf(unit: Unit): readonly string[] {
+    return unit.learnt?.channels ?? this.o.channels ?? [];
   }
 
   handle(m: SparkplugMessage): SparkplugOutcome {
@@ -124,7 +178,7 @@ export class SparkplugNodes {
     let node = this.nodes.get(key);
     if (!node) {
       if (this.nodes.size >= this.maxNodes) return refused('stream_limit', `Sparkplug edge node limit of ${this.maxNodes} reached`);
-      node = { ...newUnit(this.o.channels.length), bdSeq: null, seq: null, devices: new Map() };
+      node = { ...newUnit(this.width), bdSeq: null, seq: null, devices: new Map() };
       this.nodes.set(key, node);
     }
     try {
@@ -177,7 +231,7 @@ export class SparkplugNodes {
     if (device !== undefined) {
       let d = node.devices.get(device);
       if (!d) {
-        d = newUnit(this.o.channels.length);
+        d = newUnit(this.width);
         node.devices.set(device, d);
       }
       unit = d;
@@ -213,16 +267,18 @@ export class SparkplugNodes {
   private birth(unit: Unit, m: SparkplugMessage, reason: string): SparkplugOutcome {
     resetUnit(unit, 'born');
     unit.stream = m.stream;
+    const learnt = this.o.channels === null ? this.learn(unit, m.payload.metrics) : [];
     const matched = new Set<number>();
     for (const metric of m.payload.metrics) {
       if (metric.name === undefined) continue;
-      const def: MetricDef = { name: metric.name, channel: this.channelOf(metric.name), datatype: metric.datatype };
+      const def: MetricDef = { name: metric.name, channel: this.channelOf(metric.name, unit), datatype: metric.datatype };
       unit.byName.set(metric.name, def);
       if (metric.alias !== undefined) unit.byAlias.set(metric.alias, def);
       if (def.channel >= 0) matched.add(def.channel);
     }
     const out = this.data(unit, m);
     const liveness = m.stream !== null ? [{ stream: m.stream, online: true, reason }] : [];
+    if (this.o.channels === null) return { ...out, notes: [...out.notes, ...learnt], liveness };
     // A birth that feeds some channels but not all: the others would stay empty and no window would fill.
     const absent = this.o.channels.filter((_c, i) => !matched.has(i));
     if (matched.size > 0 && absent.length > 0) {
@@ -232,8 +288,28 @@ export class SparkplugNodes {
     return { ...out, liveness };
   }
 
+  /**
+   * A birth's channels become the unit's (a new list, and so a new array, only when the set changed: the pipeline
+   * compares a stream's channels by reference first); notes on the metrics left out.
+   */
+  private learn(unit: Unit, metrics: readonly SparkplugMetric[]): SparkplugNote[] {
+    const { channels, dropped } = learntChannels(metrics);
+    const same = unit.learnt !== null && unit.learnt.channels.length === channels.length && unit.learnt.channels.every((c, i) => c === channels[i]);
+    if (!same) {
+      unit.learnt = { channels, index: new Map(channels.map((c, i) => [c, i])) };
+      unit.held = new Float64Array(channels.length).fill(NaN);
+    }
+    if (dropped.length === 0) return [];
+    const shown = dropped.slice(0, 3).join("', '");
+    return [{ reason: 'missing_channel', detail: `birth metric(s) '${shown}'${dropped.length > 3 ? ` and ${dropped.length - 3} more` : ''} have no channel: the same channel name as another metric, a name over 64 characters, or beyond ${MAX_LEARNT_CHANNELS} channels` }];
+  }
+
   /** The samples of a message's metrics, with the notes on the metrics that could not be used. */
   private data(unit: Unit, m: SparkplugMessage): SparkplugOutcome {
+    // Learning channels, a unit never born has none for its metrics to go to.
+    if (this.o.channels === null && unit.learnt === null) {
+      return { ...refused('not_born', `channels are learnt from births, and ${m.topic.device !== undefined ? `device '${m.topic.device}'` : `edge node '${m.topic.edge}'`} has sent none since anomalyd started`), rebirth: `${m.topic.type} before any birth (channels unknown)` };
+    }
     const updates: { ts: number; channel: number; value: number }[] = [];
     const notes = new NoteList();
     let rebirth: string | undefined;
@@ -246,7 +322,7 @@ export class SparkplugNodes {
       }
       if (def.channel < 0) continue;
       const datatype = metric.datatype ?? def.datatype;
-      const label = `metric '${def.name}' (channel ${this.o.channels[def.channel]})`;
+      const label = `metric '${def.name}' (channel ${this.channelsOf(unit)[def.channel]})`;
       if (datatype === undefined || !isNumericDatatype(datatype)) {
         notes.add('unsupported_datatype', `${label} is ${datatypeName(datatype)}; channels take Int8..Int64, UInt8..UInt64, Float, Double, Boolean`);
         continue;
@@ -262,7 +338,8 @@ export class SparkplugNodes {
       }
       updates.push({ ts: this.timeOf(metric, m), channel: def.channel, value });
     }
-    return { samples: samplesOf(unit.held, updates), notes: notes.list(), liveness: [], ...(rebirth ? { rebirth } : {}) };
+    const channels = unit.learnt !== null && updates.length > 0 ? { channels: unit.learnt.channels } : {};
+    return { samples: samplesOf(unit.held, updates), notes: notes.list(), liveness: [], ...channels, ...(rebirth ? { rebirth } : {}) };
   }
 
   /** What the unit's birth said of the metric; a named metric of a unit without a birth stands on its own. */
@@ -270,7 +347,7 @@ export class SparkplugNodes {
     if (metric.name !== undefined) {
       const known = unit.byName.get(metric.name);
       if (known) return known;
-      return { name: metric.name, channel: this.channelOf(metric.name), datatype: metric.datatype };
+      return { name: metric.name, channel: this.channelOf(metric.name, unit), datatype: metric.datatype };
     }
     return metric.alias === undefined ? undefined : unit.byAlias.get(metric.alias);
   }
@@ -288,7 +365,7 @@ export class SparkplugNodes {
 }
 
 function newUnit(channels: number): Unit {
-  return { status: 'unknown', byAlias: new Map(), byName: new Map(), held: new Float64Array(channels).fill(NaN), stream: null };
+  return { status: 'unknown', byAlias: new Map(), byName: new Map(), held: new Float64Array(channels).fill(NaN), stream: null, learnt: null };
 }
 
 function resetUnit(u: Unit, status: Status): void {

@@ -20,7 +20,7 @@ const REJECT_REASONS: Record<RejectReason, true> = {
   invalid_binary: true, missing_channel: true, bad_timestamp: true, future_timestamp: true, too_old: true, unknown_stream: true, stream_limit: true,
   stream_not_allowed: true, stream_rate: true,
   out_of_order: true, duplicate: true, queue_full: true, unknown_mode: true,
-  invalid_sparkplug: true, not_born: true, unknown_alias: true, unsupported_datatype: true, stale_death: true,
+  invalid_sparkplug: true, not_born: true, unknown_alias: true, unsupported_datatype: true, stale_death: true, channels_changed: true,
 };
 const WEBHOOK_RESULTS: Record<WebhookResult, true> = { success: true, retry: true, failed: true, rejected: true };
 

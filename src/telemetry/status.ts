@@ -58,6 +58,8 @@ export interface StreamView {
   readonly mode?: string | null;
   /** Present while its Sparkplug B edge node or device is dead (not born again). */
   readonly offline?: true;
+  /** Present while its data is refused: its Sparkplug birth gives these channels, not the ones its model learnt. */
+  readonly channelsChanged?: readonly string[];
 }
 
 export interface AlertView {
@@ -395,6 +397,7 @@ export class StatusModel {
         fill: f && (f.buffered < f.size || !f.modelReady) ? fillView(f) : null,
         ...(f?.mode !== undefined ? { mode: f.mode } : {}),
         ...(f?.offline ? { offline: true as const } : {}),
+        ...(f?.channelsChanged ? { channelsChanged: f.channelsChanged } : {}),
       });
     }
     let capped = this.streamsCapped;
@@ -409,6 +412,7 @@ export class StatusModel {
         updatedAt: f.lastSampleAt, history: [], fill: fillView(f),
         ...(f.mode !== undefined ? { mode: f.mode } : {}),
         ...(f.offline ? { offline: true as const } : {}),
+        ...(f.channelsChanged ? { channelsChanged: f.channelsChanged } : {}),
       });
     }
     return { streams, streamsCapped: capped };

@@ -65,6 +65,8 @@ export interface StreamJson {
   readonly mode?: string | null;
   /** Present (true) while the stream's Sparkplug B edge node or device is dead: nothing is scored or paged. */
   readonly offline?: true;
+  /** Present while its data is refused: its Sparkplug birth gives these channels, not the ones its model learnt. */
+  readonly channels_changed?: readonly string[];
   /** Present while the window is filling or the model is not ready. */
   readonly window?: {
     readonly samples: number;
@@ -116,6 +118,7 @@ function streamJson(v: StreamView, p: StreamPrecision | undefined): StreamJson {
     stream: v.stream, model: v.model, state: v.state, score: finite(v.score), threshold: finite(v.threshold),
     ...(v.mode !== undefined ? { mode: v.mode } : {}),
     ...(v.offline ? { offline: true as const } : {}),
+    ...(v.channelsChanged ? { channels_changed: v.channelsChanged } : {}),
     ...(p !== undefined && p.precision !== null ? { precision_30d: { true_positives: p.truePositives, false_positives: p.falsePositives, precision: p.precision } } : {}),
   };
   if (v.fill === null) return base;

@@ -135,8 +135,9 @@ function streamsTable(s: StatusSnapshot, firing: ReadonlyMap<string, AlertView>,
     const alert = firing.get(v.stream);
     // A stopped machine (mode off) is not waiting for a window: nothing is scored until it runs again.
     // Nor is a stream whose Sparkplug edge node or device died: nothing is scored until it is born again.
-    const off = (v.mode === 'off' || v.offline === true) && st !== 'firing';
-    const label = off ? (v.offline ? 'offline (edge node or device dead)' : 'stopped (mode off)') : st === 'firing' && alert ? `firing (${alert.severity})`
+    const off = (v.mode === 'off' || v.offline === true || v.channelsChanged !== undefined) && st !== 'firing';
+    const why = v.offline ? 'offline (edge node or device dead)' : v.channelsChanged ? 'refused: its birth gives other channels than its model learnt' : 'stopped (mode off)';
+    const label = off ? why : st === 'firing' && alert ? `firing (${alert.severity})`
       : st === 'insufficient_data' ? `insufficient data (${num(v.completeness)})` : st.replace('_', ' ');
     const cls = off ? 'muted' : st === 'firing' ? 'bad' : st === 'normal' ? 'ok' : 'warn';
     const over = v.score !== null && v.threshold !== null && v.score > v.threshold;

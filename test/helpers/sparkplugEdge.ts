@@ -18,7 +18,13 @@ export class EdgeNode {
   private readonly codec = sparkplugCodec();
   private seq = 0;
   private bdSeq = 0;
-  /** Alias of each channel (index), reassigned by birth(). */
+  /**
+   * The metrics it reports: the pump's channels unless set otherwise (a metric that is not a pump channel reads
+   * 1500 + its position). Takes effect at the next birth.
+   */
+  names: readonly string[] = PUMP_CHANNELS;
+  private sent: readonly string[] = PUMP_CHANNELS;
+  /** Alias of each metric of `sent` (index), reassigned by birth(). */
   private aliases = PUMP_CHANNELS.map((_c, i) => i + 1);
 
   constructor(
@@ -42,9 +48,10 @@ export class EdgeNode {
   /** NBIRTH (seq 0, the current bdSeq) and DBIRTH with every channel named, aliased and valued from `first`. */
   async birth(first: Sample, reversedAliases = false): Promise<void> {
     this.seq = 0;
-    this.aliases = PUMP_CHANNELS.map((_c, i) => (reversedAliases ? PUMP_CHANNELS.length - i : i + 1));
+    this.sent = this.names;
+    this.aliases = this.sent.map((_c, i) => (reversedAliases ? this.sent.length - i : i + 1));
     const control: UMetric[] = [{ name: 'bdSeq', type: 'UInt64', value: this.bdSeq }, { name: 'Node Control/Rebirth', type: 'Boolean', value: false }];
-    const metrics: UMetric[] = PUMP_CHANNELS.map((name, i) => ({ name, alias: this.aliases[i], type: 'Double', value: first.values[i], timestamp: first.ts }));
+    const metrics: UMetric[] = this.sent.map((name, i) => ({ name, alias: this.aliases[i], type: 'Double', value: valueOf(first, name, i), timestamp: first.ts }));
     metrics.push({ name: 'Properties/Serial', alias: 100, type: 'String', value: 'SN-1' });
     if (this.device === null) {
       await this.send('NBIRTH', { timestamp: first.ts, seq: 0, metrics: [...control, ...metrics] }, false);
@@ -60,7 +67,7 @@ export class EdgeNode {
    */
   async data(samples: readonly Sample[], seqSkip = 0, named = false): Promise<void> {
     for (const s of samples) {
-      const metrics: UMetric[] = PUMP_CHANNELS.map((name, i) => ({ ...(named ? { name } : { alias: this.aliases[i] }), type: 'Double', value: s.values[i], timestamp: s.ts }));
+      const metrics: UMetric[] = this.sent.map((name, i) => ({ ...(named ? { name } : { alias: this.aliases[i] }), type: 'Double', value: valueOf(s, name, i), timestamp: s.ts }));
       this.seq = (this.seq + seqSkip) % 256;
       await this.send(this.device === null ? 'NDATA' : 'DDATA', { timestamp: s.ts, seq: this.nextSeq(), metrics });
     }
@@ -71,4 +78,10 @@ export class EdgeNode {
     await this.send('NDEATH', { metrics: [{ name: 'bdSeq', type: 'UInt64', value: this.bdSeq }] }, false);
     this.bdSeq++;
   }
+}
+
+/** A pump sample's value of metric `name` (the `i`-th sent), or a constant for a metric that is no pump channel. */
+function valueOf(s: Sample, name: string, i: number): number {
+  const c = (PUMP_CHANNELS as readonly string[]).indexOf(name);
+  return c >= 0 ? (s.values[c] ?? NaN) : 1500 + i;
 }

@@ -89,3 +89,18 @@ test('sparkplug_b: a `streams` entry may name an edge node\'s own stream; valida
   const config = loadConfigText(sub(['topic: spBv1.0/plant/#', 'decoder: sparkplug_b', 'stream: "{edge}/{device}"', 'sparkplug: { node_device: node }']), 'test.yaml', {});
   assert.equal(mqttSubscriptions(config)[0]?.sparkplugNodeDevice, 'node');
 });
+
+test('sparkplug_b with model auto may leave channels out: each stream learns them from its birth; other decoders may not', () => {
+  const learn = (extra = ''): string => `subscriptions:\n  - topic: spBv1.0/plant/#\n    decoder: sparkplug_b\n    stream: "{edge}/{device}"\n    model: auto\n${extra}`;
+  const config = loadConfigText(learn(), 'test.yaml', {});
+  const [options] = mqttSubscriptions(config);
+  assert.equal(options?.channelsFromBirths, true);
+  assert.deepEqual(options?.channels, []);
+  // run builds the source from it.
+  assert.doesNotThrow(() => new MqttSource(testContext().ctx, { url: 'mqtt://127.0.0.1:1', clientId: 'x', subscriptions: mqttSubscriptions(config) }));
+  // A stream entry cannot pick channels the birth has not given yet.
+  const entry = problemsOf(`${learn()}streams:\n  - id: gw1/pump1\n    channels: [temp]\n`);
+  assert.ok(entry.some((p) => p.startsWith("streams[0].channels: cannot be set: subscriptions[0] learns each stream's channels from its Sparkplug births")), entry.join(' | '));
+  const json = problemsOf('subscriptions:\n  - topic: plant/+/+\n    template: "plant/{line}/{asset}"\n    stream: "{line}/{asset}"\n    decoder: json\n    model: auto\n');
+  assert.ok(json.some((p) => p.startsWith('subscriptions[0].channels: is required when the model is "auto"')), json.join(' | '));
+});

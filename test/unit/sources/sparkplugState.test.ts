@@ -219,3 +219,54 @@ void test('topics: parts, the node stream without a device, commands and STATE c
   assert.deepEqual(send(n, 'spBv1.0/g/NCMD/e', { metrics: [{ name: 'Node Control/Rebirth', type: 'Boolean', value: true }] }), { samples: [], notes: [], liveness: [] });
   assert.deepEqual(n.counts(), { nodes: 0, online: 0 });
 });
+
+void test('channels learnt from births: the numeric metrics, sorted, per node and device; a changed set is a new list; data before a birth is refused', () => {
+  const n = new SparkplugNodes({ channels: null, timestampSource: 'auto', limits: { maxFutureSkewMs: 10_000, maxAgeMs: Infinity } });
+  // Data before any birth has no channels to go to.
+  const early = send(n, 'spBv1.0/plant/DDATA/gw1/pump1', { timestamp: T0, seq: 1, metrics: [{ name: 'temp', type: 'Double', value: 1 }] });
+  assert.equal(early.rejected?.reason, 'not_born');
+  assert.match(early.rebirth ?? '', /before any birth/);
+  // The node's own birth: bdSeq and Node Control are Sparkplug's, no channel; its numeric metric is one.
+  const nb = send(n, 'spBv1.0/plant/NBIRTH/gw1', nbirth(0, 0, [{ name: 'Node Info/uptime', type: 'Int64', value: 5 }, { name: 'cpu load', type: 'Float', value: 0.5 }]));
+  assert.deepEqual(nb.channels, ['cpu_load']);
+  assert.deepEqual(nb.samples.map((s) => Array.from(s.values)), [[0.5]]);
+  // The device's: sorted names (not birth order), the String left out, a leading digit and "/" made a channel name.
+  const birth = (seq: number, metrics: UPayload['metrics']): SparkplugOutcome => send(n, 'spBv1.0/plant/DBIRTH/gw1/pump1', { timestamp: T0, seq, metrics });
+  const d = birth(1, [
+    { name: 'temp', alias: 1, type: 'Double', value: 20.5 },
+    { name: 'Sensors/pressure', alias: 2, type: 'Float', value: 3 },
+    { name: 'serial', alias: 3, type: 'String', value: 'X1' },
+    { name: '2nd_stage', alias: 4, type: 'Int16', value: 7 },
+    { name: 'Properties/rated_kw', alias: 5, type: 'Double', value: 55 },
+  ]);
+  assert.deepEqual(d.channels, ['Sensors_pressure', '_2nd_stage', 'temp']);
+  assert.deepEqual(d.samples.map((s) => Array.from(s.values)), [[3, 7, 20.5]]);
+  assert.deepEqual(d.notes, []);
+  // DATA by alias goes to the learnt channels and names the same list (the same array: the pipeline compares by reference).
+  const data = send(n, 'spBv1.0/plant/DDATA/gw1/pump1', { raw: { timestamp: T0 + 1000, seq: 2, metrics: [{ alias: 1, doubleValue: 21 }] } });
+  assert.deepEqual(data.samples.map((s) => Array.from(s.values)), [[3, 7, 21]]);
+  assert.equal(data.channels, d.channels);
+  // A rebirth with the same set in another order: the same list, the same array.
+  const same = birth(3, [
+    { name: '2nd_stage', alias: 1, type: 'Int16', value: 8 },
+    { name: 'temp', alias: 2, type: 'Double', value: 22 },
+    { name: 'Sensors/pressure', alias: 3, type: 'Float', value: 3.5 },
+  ]);
+  assert.equal(same.channels, d.channels);
+  assert.deepEqual(same.samples.map((s) => Array.from(s.values)), [[3.5, 8, 22]]);
+  // Another set: a new list (the pipeline decides whether the stream may take it).
+  const other = birth(4, [
+    { name: 'temp', alias: 1, type: 'Double', value: 23 },
+    { name: 'flow', alias: 2, type: 'Double', value: 9 },
+  ]);
+  assert.deepEqual(other.channels, ['flow', 'temp']);
+  assert.deepEqual(other.samples.map((s) => Array.from(s.values)), [[9, 23]]);
+  // Two metrics with one channel name: the second is left out, named.
+  const clash = birth(5, [
+    { name: 'a/b', alias: 1, type: 'Double', value: 1 },
+    { name: 'a_b', alias: 2, type: 'Double', value: 2 },
+  ]);
+  assert.deepEqual(clash.channels, ['a_b']);
+  assert.deepEqual(clash.notes.map((x) => x.reason), ['missing_channel']);
+  assert.match(clash.notes[0]?.detail ?? '', /'a_b' have no channel: the same channel name as another metric/);
+});

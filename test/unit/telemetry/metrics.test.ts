@@ -79,7 +79,7 @@ test('inference buckets span 0.1 ms to 1 s', async () => {
 test('reasons, results and alert states exist at 0 before anything happens', async () => {
   const families = parseExposition(await createMetrics({ maxStreamLabels: 1, defaultMetrics: false }).text());
   const reasons = families.get('anomalyd_messages_rejected_total')?.samples.map((s) => s.labels.reason).sort();
-  assert.deepEqual(reasons, ['bad_timestamp', 'duplicate', 'future_timestamp', 'invalid_binary', 'invalid_csv', 'invalid_json', 'invalid_number', 'invalid_sparkplug', 'invalid_utf8',
+  assert.deepEqual(reasons, ['bad_timestamp', 'channels_changed', 'duplicate', 'future_timestamp', 'invalid_binary', 'invalid_csv', 'invalid_json', 'invalid_number', 'invalid_sparkplug', 'invalid_utf8',
     'missing_channel', 'not_born', 'out_of_order', 'oversize', 'queue_full', 'stale_death', 'stream_limit', 'stream_not_allowed', 'stream_rate', 'too_old', 'unknown_alias', 'unknown_mode', 'unknown_stream',
     'unsupported_datatype']);
   for (const t of ['NBIRTH', 'NDATA', 'NDEATH', 'NCMD', 'DBIRTH', 'DDATA', 'DDEATH', 'DCMD', 'STATE']) assert.equal(sampleValue(families, 'anomalyd_sparkplug_messages_total', { type: t }), 0);
