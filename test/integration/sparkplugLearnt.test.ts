@@ -7,8 +7,9 @@
 //   logged once, the stream marked in /api/v1/streams) and nothing is scored; a birth with the learnt set again
 //   (aliases reassigned) is scored again.
 // - After a restart the stream is bound again with its learnt channels before any birth (its stall is watched).
+// - With its learnt model removed (stopped daemon), a birth with a new set starts it learning again.
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
@@ -101,6 +102,19 @@ sinks:
     await gw1.data(series.slice(501, 560));
     await pollUntil('scored after the restart', () => second.metric('anomalyd_windows_scored_total'), (v) => v >= 4, 15_000);
     assert.equal(await second.count('anomalyd_messages_rejected_total', { reason: 'channels_changed' }), 0);
+
+    // 6. To take a new set for good (operations.md): stop, remove the stream's learnt model, start; the next
+    // birth with the new set starts the stream learning again instead of being refused.
+    await second.drained();
+    await second.stop();
+    for (const d of await readdir(path.join(stateDir, 'models'))) await rm(path.join(stateDir, 'models', d), { recursive: true, force: true });
+    const third = suite.restart(second);
+    await third.ready();
+    gw1.names = CHANGED;
+    await gw1.birth(series[560]);
+    await gw1.data(series.slice(561, 600));
+    await pollUntil('gw1/pump1 learns again on the new set', () => Promise.resolve(third.log), (l) => /Stream learns again on the channels of its new Sparkplug birth/.test(l), 10_000);
+    assert.equal(await third.count('anomalyd_messages_rejected_total', { reason: 'channels_changed' }), 0);
     await sleep(200);
   } finally {
     await client.endAsync();
