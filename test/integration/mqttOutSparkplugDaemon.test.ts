@@ -1,0 +1,63 @@
+// mqtt_out's Sparkplug B edge node in the daemon (`anomalyd run`, real Mosquitto, Tahu-encoded messages): a stream's
+// scores make its device (DBIRTH); a host's NCMD `Node Control/Rebirth` brings the NBIRTH and DBIRTHs again through
+// the daemon's own wiring; a stream forgotten after its idle time dies (DDEATH) and is not born again by the next
+// rebirth.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { connectAsync } from 'mqtt';
+import { pumpPayload } from '../../src/simulator/signals';
+import { faultSuite, pumpSeries, simAssets, topicOf } from '../helpers/faults';
+import { waitFor } from '../helpers/mosquitto';
+import { sparkplugCodec } from '../helpers/sparkplugEdge';
+
+const codec = sparkplugCodec();
+const T0 = Math.floor((Date.now() - 3600_000) / 1000) * 1000;
+const suite = faultSuite('spbout');
+
+test('daemon: Sparkplug B out answers a rebirth request, and a stream evicted idle gets a DDEATH', async () => {
+  const rx = await connectAsync(suite.mosquitto.url, { clientId: 'spb-host', clean: true });
+  const got: { topic: string; seq: number }[] = [];
+  rx.on('message', (topic, payload) => {
+    if (topic.includes('/NCMD/')) return;
+    const seq = codec.decodePayload(payload).seq;
+    got.push({ topic, seq: typeof seq === 'object' && seq !== null ? (seq as { toNumber(): number }).toNumber() : Number(seq) });
+  });
+  await rx.subscribeAsync('spBv1.0/plant9/#', { qos: 0 });
+  const node = 'anomalyd-spbout-out';
+  const topics = (): string[] => got.map((m) => m.topic);
+  const rebirth = async (): Promise<void> => {
+    const payload = codec.encodePayload({ timestamp: Date.now(), metrics: [{ name: 'Node Control/Rebirth', type: 'Boolean', value: true }] });
+    await rx.publishAsync(`spBv1.0/plant9/NCMD/${node}`, Buffer.from(payload), { qos: 0 });
+  };
+  try {
+    const d = await suite.daemon('spbout', {
+      sinks: '  mqtt_out:\n    sparkplug: { group_id: plant9 }',
+      extra: 'limits: { stream_idle_evict_ms: 8000 }',
+    });
+    await d.ready();
+    await waitFor(() => topics().includes(`spBv1.0/plant9/NBIRTH/${node}`), 'the NBIRTH', 20_000, topics);
+    const pub = await suite.publisher('spbout-publisher');
+    const seed = simAssets('pump', 1, 3, 1)[0].seed;
+    for (const s of pumpSeries(seed, T0, 40)) await pub.publish(topicOf('pump0'), pumpPayload(s), 1);
+    const device = `spBv1.0/plant9/DBIRTH/${node}/line1:pump0`;
+    await waitFor(() => topics().includes(device), 'the DBIRTH of line1/pump0', 20_000, topics);
+
+    // A host asks for the births: the daemon's edge node answers (NBIRTH seq 0, then the stream's DBIRTH).
+    const before = got.length;
+    await rebirth();
+    await waitFor(() => got.slice(before).some((m) => m.topic === device), 'the births again', 10_000, topics);
+    assert.deepEqual(got.slice(before, before + 2).map((m) => [m.topic, m.seq]), [[`spBv1.0/plant9/NBIRTH/${node}`, 0], [device, 1]]);
+
+    // The stream falls silent past stream_idle_evict_ms: forgotten, and its device dies.
+    await waitFor(() => topics().includes(`spBv1.0/plant9/DDEATH/${node}/line1:pump0`), 'the DDEATH of the evicted stream', 30_000, topics);
+    assert.equal(await d.count('anomalyd_streams_evicted_total', { reason: 'idle' }), 1);
+    // The next rebirth no longer names it.
+    const after = got.length;
+    await rebirth();
+    await waitFor(() => got.slice(after).some((m) => m.topic === `spBv1.0/plant9/NBIRTH/${node}`), 'the NBIRTH', 10_000, topics);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual(got.slice(after).map((m) => m.topic), [`spBv1.0/plant9/NBIRTH/${node}`]);
+  } finally {
+    await rx.endAsync(true);
+  }
+});
