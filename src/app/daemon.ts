@@ -398,6 +398,8 @@ export class Daemon {
     this.source.onLiveness((stream, online, reason, time) => {
       if (owns(stream)) pipeline.setOnline(stream, online, time, reason);
     });
+    // Data of a stream dead since before a restart: the source has no record of its node, so it asks here.
+    pipeline.onOfflineData((batch) => this.source?.askRebirth(batch));
     this.metrics.provide('streams_offline', () => pipeline.offlineCount());
     await this.source.start(shardedDeliver(c, this.ctx('source.mqtt'), ingest.guard(pipeline.deliver)), ingest.commit);
     if (opcuaTelemetry) {

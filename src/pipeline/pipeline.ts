@@ -223,6 +223,8 @@ export class Pipeline {
   private readonly pendingModes = new Map<string, { readonly mode: string; readonly time: number }>();
   /** The deps' sinks until a config reload replaces them (replaceSinks). */
   private sinks: readonly Sink[];
+  /** Told of data refused because its stream is offline (onOfflineData). */
+  private offlineData: ((batch: StreamSamples) => void) | null = null;
 
   constructor(private readonly deps: PipelineDeps) {
     this.sinks = deps.sinks;
@@ -307,8 +309,10 @@ export class Pipeline {
       return;
     }
     if (state.offline) {
-      // The source refuses data of a dead edge node itself; this catches what was already on its way (the journal).
+      // The source refuses data of a dead edge node itself; this catches what was already on its way (the journal),
+      // and data of a stream offline since before a restart, whose edge node the source has no record of.
       ctx.events.messageRejected('not_born', batch.stream, 'the stream is offline (its Sparkplug edge node or device died) until it is born again');
+      this.offlineData?.(batch);
       return;
     }
     // This runs for every message: no allocation unless a window is due or the queue pushes back.
@@ -501,6 +505,11 @@ export class Pipeline {
     }
     ctx.events.messageRejected('channels_changed', batch.stream, `its Sparkplug birth gives channels ${channels.join(', ')}; its model '${model}' learnt ${bound.join(', ')}`);
     return null;
+  }
+
+  /** Data refused because its stream is offline goes to `hook` too (the source asks the edge node for a rebirth). */
+  onOfflineData(hook: (batch: StreamSamples) => void): void {
+    this.offlineData = hook;
   }
 
   /** Streams offline now (setOnline), for the anomalyd_streams_offline gauge. */

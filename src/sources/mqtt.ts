@@ -98,6 +98,8 @@ export class MqttSource implements Source {
   private livenessSink: LivenessSink | null = null;
   /** The sparkplug_b subscriptions' sessions by SparkplugSession.key: a reload that keeps one keeps its births. */
   private sparkplug = new Map<string, SparkplugSession>();
+  /** The same sessions by subscription index (StreamSamples.subscription). */
+  private sparkplugAt = new Map<number, SparkplugSession>();
   private client: MqttClient | null = null;
   private deliver: Deliver | null = null;
   private isConnected = false;
@@ -149,6 +151,17 @@ export class MqttSource implements Source {
   /** Where Sparkplug B births and deaths go (set before start); without one they only change the decoder's state. */
   onLiveness(sink: LivenessSink): void {
     this.livenessSink = sink;
+  }
+
+  /**
+   * Data of a Sparkplug stream the pipeline holds offline (dead before a restart, the source has seen no birth
+   * since): its edge node is asked for its births, as for any data of a dead node (rebirth_requests, rate limit).
+   */
+  askRebirth(batch: { readonly subscription: number; readonly labels: Readonly<Record<string, string>> }): void {
+    const session = this.sparkplugAt.get(batch.subscription);
+    const { group, edge } = batch.labels;
+    if (!session || group === undefined || edge === undefined) return;
+    session.requestRebirth({ group, edge }, 'data of a stream offline since before anomalyd restarted', this.ctx.clock.now());
   }
 
   /** Sparkplug B edge nodes known to the sparkplug_b subscriptions, and how many are online. */
@@ -335,10 +348,12 @@ export class MqttSource implements Source {
   private compileRoutes(subscriptions: readonly MqttSubscriptionOptions[]): SubscriptionRoute[] {
     const maxPayloadBytes = this.options.maxPayloadBytes ?? 1_048_576;
     const sessions = new Map<string, SparkplugSession>();
+    const at = new Map<number, SparkplugSession>();
     const routes = subscriptions.map((s, index): SubscriptionRoute => {
       try {
         if (s.decoder === 'sparkplug_b') {
           const session = this.sparkplugSession(s, maxPayloadBytes, sessions);
+          at.set(index, session);
           return { index, route: session.route(), decode: session.decoderFor(s.topic, ''), decodeFor: (topic, stream) => session.decoderFor(topic, stream) };
         }
         const route = compileRoute(s);
@@ -349,6 +364,7 @@ export class MqttSource implements Source {
       }
     });
     this.sparkplug = sessions;
+    this.sparkplugAt = at;
     return routes;
   }
 

@@ -122,7 +122,7 @@ export class SparkplugSession {
   }
 
   /** Asks the edge node for its births, where allowed and not asked too recently; the outcome is counted. */
-  private requestRebirth(t: SparkplugTopic, why: string, now: number): void {
+  requestRebirth(t: Pick<SparkplugTopic, 'group' | 'edge'>, why: string, now: number): void {
     const node = `${t.group}/${t.edge}`;
     const { events } = this.ctx;
     if (!this.settings.rebirthRequests) {

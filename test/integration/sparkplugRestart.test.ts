@@ -5,7 +5,7 @@
 // - The node dies (NDEATH) and the daemon is stopped and started again: the stream is still offline (status API,
 //   anomalyd_streams_offline), no IngestionStalled pages for it however long it is silent (while a device that
 //   only fell silent before the restart does page: the stall check is live), and data it sends without a birth is
-//   refused (not_born), never scored. Born again, it is online and scored.
+//   refused (not_born), never scored, and asks the node for a rebirth (an NCMD). Born again, it is online and scored.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
@@ -35,6 +35,7 @@ subscriptions:
     stream: "{edge}/{device}"
     model: pump
     channels: [${PUMP_CHANNELS.join(', ')}]
+    sparkplug: { rebirth_requests: true, rebirth_min_interval_ms: 1000 }
 streams:
   - id: gw9            # the node's own metrics (no device)
     window: { hop: 5 }
@@ -46,6 +47,9 @@ sinks:
   );
   await first.ready();
   const client = await mqtt.connectAsync(suite.mosquitto.url, { clientId: 'edge-nodes-restart', clean: true });
+  const commands: string[] = [];
+  client.on('message', (topic) => commands.push(topic));
+  await client.subscribeAsync('spBv1.0/plant/NCMD/+', { qos: 0 });
   try {
     const seeds = simAssets('pump', 2, 3, 1).map((a) => a.seed);
     const gw9 = new EdgeNode(client, 'plant', 'gw9', null);
@@ -84,6 +88,8 @@ sinks:
     await gw9.data(pumpSeries(seeds[0], T0 + 100_000, 40).slice(0, 40), 0, true);
     await pollUntil('the data refused', () => second.count('anomalyd_messages_rejected_total', { reason: 'not_born' }), (v) => v === 40, 10_000);
     assert.equal(await second.metric('anomalyd_windows_scored_total'), 0);
+    // ... and gw9 is asked for its births (the restarted source had no record of it; the pipeline's refusal asks).
+    await pollUntil('an NCMD rebirth for gw9', () => Promise.resolve(commands), (c) => c.includes('spBv1.0/plant/NCMD/gw9'), 10_000);
 
     // 5. Born again: online, and its 60 samples make 7 windows.
     const series9b = pumpSeries(seeds[0], T0 + 200_000, 60);
