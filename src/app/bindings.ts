@@ -65,6 +65,11 @@ export interface Binder {
    * resolves); else its alert state and saved state are forgotten, and true.
    */
   evict(stream: string): boolean;
+  /**
+   * A stream starts afresh (a Sparkplug birth gave channels its learning had not seen): what it has firing
+   * resolves with `reason`, and its alert state and saved state are forgotten; the next message binds it anew.
+   */
+  restart(stream: string, reason: string): void;
 }
 
 export interface BinderHooks {
@@ -292,9 +297,8 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
   }
 
   /** A stream no longer configured: resolve what it has firing (no later sample will), forget its state. */
-  function retire(stream: string, was: Bound): void {
+  function retire(stream: string, was: Bound, reason = removedReason(stream), said = 'Resolved the open alerts of a stream the reloaded configuration no longer has.'): void {
     const now = ctx.clock.now();
-    const reason = removedReason(stream);
     const notices = [
       ...was.machine.active().map((n) => retiredNotice(n, now, reason, state.nextSequence())),
       ...was.stall.retire(now, reason),
@@ -302,7 +306,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     ];
     state.forgetStream(stream);
     if (notices.length === 0) return;
-    ctx.log.info('Resolved the open alerts of a stream the reloaded configuration no longer has.', { stream, alerts: notices.map((n) => n.kind).join(',') });
+    ctx.log.info(said, { stream, alerts: notices.map((n) => n.kind).join(',') });
     notify(notices);
   }
 
@@ -372,6 +376,12 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
         const rule = rules[batch.subscription];
         return rule?.bucket ? admit({ bucket: rule.bucket }, batch.stream, now) : null;
       },
+    },
+    restart(stream, reason) {
+      const was = bound.get(stream);
+      bound.delete(stream);
+      if (was) retire(stream, was, reason, 'Resolved the open alerts of a stream that learns again.');
+      else state.forgetStream(stream);
     },
     evict(stream) {
       const b = bound.get(stream);

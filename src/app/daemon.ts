@@ -325,6 +325,12 @@ export class Daemon {
         for (const sink of this.sinks) sink.streamGone?.(stream);
         return true;
       },
+      relearn: (stream) => {
+        binder.restart(stream, `Stream '${stream}' learns again: its Sparkplug birth gives other channels than it was learning on; its open alerts are closed.`);
+        learner.forget(`${AUTO_PREFIX}${stream}`);
+        retraining.forget(stream);
+        for (const sink of this.sinks) sink.streamGone?.(stream);
+      },
     });
     const pipeline = this.pipeline;
     this.events.status.provideStreamFill(() => pipeline.streamFill());

@@ -138,6 +138,11 @@ export interface PipelineDeps {
    * return false to keep it (an alert of it is firing). Absent: evicted.
    */
   readonly evict?: (stream: string, reason: EvictReason) => boolean;
+  /**
+   * A stream with no model yet starts afresh on new channels (learntChannels): resolve what it has firing and
+   * forget what was learnt and saved of it, so the next bind starts clean. Absent: nothing to forget.
+   */
+  readonly relearn?: (stream: string) => void;
   /** The version of the model that scores now, written with each score (tag model_version). Absent: none. */
   readonly versionOf?: (model: string) => string;
   /** Windows the model's live version scored, handed on to its shadow version's lane, if any. */
@@ -485,7 +490,8 @@ export class Pipeline {
     }
     const model = state.mode?.model ?? state.binding.model;
     const learnt = this.lanes.has(model) || this.deps.detectorFor(model) !== undefined;
-    if (!learnt && state.queued <= state.done && (this.deps.evict?.(batch.stream, 'never_windowed') ?? true)) {
+    if (!learnt && state.queued <= state.done) {
+      this.deps.relearn?.(batch.stream);
       this.streams.delete(batch.stream);
       const binding = this.deps.bind(batch);
       if ('refused' in binding) {

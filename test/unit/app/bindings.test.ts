@@ -340,3 +340,22 @@ test('modes: a model per mode (auto: auto:<stream>@<mode>), a score filter per m
     assert.equal(bind(plain).modes, undefined, 'no modes configured: none, whatever the state file says');
   });
 });
+
+test('restart (a stream that learns again on new channels) resolves what it has firing with the reason and forgets its state', async () => {
+  const t = { now: 5_000_000 };
+  await withStore(t, (c, state) => {
+    const sent: AlertNotice[] = [];
+    const binder = createBinder(c.ctx, config(), state, { notify: (n) => sent.push(...n) });
+    const b = bind(binder);
+    const firing = b.alerts.observe({ time: 4_000_000, score: 9, threshold: 1, pValue: 1e-6, anomalous: true, channelShares: [{ channel: 'a', share: 1 }] });
+    assert.deepEqual(firing.map((n) => n.kind), ['anomaly']);
+    binder.persist();
+    binder.restart(STREAM, "Stream 'l1/p1' learns again");
+    assert.deepEqual(sent.map((n) => [n.kind, n.status, n.reason]), [['anomaly', 'resolved', "Stream 'l1/p1' learns again"]]);
+    assert.equal(state.alertSnapshot(STREAM), undefined);
+    assert.deepEqual(binder.active(), []);
+    // Bound again, it starts clean.
+    bind(binder);
+    assert.deepEqual(binder.active(), []);
+  });
+});
