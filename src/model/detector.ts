@@ -79,30 +79,27 @@ export class Detector implements ScoringModel {
   /** A window's score judged against this detector's calibration (threshold, tail probability, decision). */
   protected judged(w: Window, score: number, channelShares: Float32Array, expected?: Float32Array): ScoredWindow {
     const cal = this.manifest.calibration;
-    const judged: ScoredWindow = {
-      stream: w.stream,
-      start: w.start,
-      end: w.end,
-      score,
-      threshold: cal ? cal.threshold : NaN,
-      pValue: cal ? pValue(cal.tail, score) : NaN,
-      anomalous: cal ? score > cal.threshold : false,
-      completeness: w.completeness,
-      channelShares,
-    };
-    return expected ? { ...judged, expected, tolerance: this.tolerance() } : judged;
+    const threshold = cal ? cal.threshold : NaN;
+    const pv = cal ? pValue(cal.tail, score) : NaN;
+    const anomalous = cal ? score > cal.threshold : false;
+    const { stream, start, end, completeness } = w;
+    // Two literals rather than a spread of the first: the spread copied every field again for every window.
+    return expected
+      ? { stream, start, end, score, threshold, pValue: pv, anomalous, completeness, channelShares, expected, tolerance: this.tolerance() }
+      : { stream, start, end, score, threshold, pValue: pv, anomalous, completeness, channelShares };
   }
 
   /**
    * Every value of `w` as the model expected it, in the channels' own units: `reconstruction` (the model's output
-   * for `w`, scaled units) un-scaled and the window transform undone with the observed window (core/expectation.ts).
+   * for `w`, scaled units) un-scaled and the window transform undone with the observed window (core/expectation.ts),
+   * written over `reconstruction` itself: it is a view of the engine's output, a fresh array the scorer owns
+   * (scorer.ts), so no window allocates (the allocation per window was most of the cost of the expected values).
    */
-  expectedOf(w: Window, reconstruction: Float32Array): Float32Array {
+  private expectedOf(w: Window, reconstruction: Float32Array): Float32Array {
     const channels = this.manifest.channels.length;
-    const out = new Float32Array(reconstruction.length);
-    unscaleInto(this.manifest.scaler, reconstruction, channels, out);
-    expectedWindow(this.manifest.transform ?? 'none', w.values, out, channels, out);
-    return out;
+    unscaleInto(this.manifest.scaler, reconstruction, channels, reconstruction);
+    expectedWindow(this.manifest.transform ?? 'none', w.values, reconstruction, channels, reconstruction);
+    return reconstruction;
   }
 
   /** Each channel's tolerance around its expected value (core/expectation.ts), fixed with the model's calibration. */
