@@ -16,7 +16,7 @@ import type { WindowMatrix } from './train';
 
 export class Detector implements ScoringModel {
   readonly scorer: Scorer;
-  /** Values clipped by scaling since load, and values scaled: their ratio is the clipped fraction. */
+  /** Values outside the scaler's range since load (clipped, or kept: scaler.outOfRange), and values scaled: their ratio is the clipped fraction. */
   clippedValues = 0;
   scaledValues = 0;
   private tolerances: Float32Array | undefined;
@@ -30,6 +30,7 @@ export class Detector implements ScoringModel {
       channels: manifest.channels.length,
       metric: manifest.scoring.metric,
       aggregate: manifest.scoring.aggregate ?? 'mean',
+      ...(manifest.scoring.steps !== undefined ? { steps: manifest.scoring.steps } : {}),
     });
   }
 
@@ -54,12 +55,13 @@ export class Detector implements ScoringModel {
       }
       const row = data.subarray(i * d, (i + 1) * d);
       const transform = this.manifest.transform ?? 'none';
+      const outOfRange = this.manifest.scaler.outOfRange ?? 'clip';
       let clipped: number;
       if (isIdentity(transform)) {
-        clipped = scaleInto(this.manifest.scaler, w.values, channels, row);
+        clipped = scaleInto(this.manifest.scaler, w.values, channels, row, outOfRange);
       } else {
         transformWindow(transform, w.values, channels, row);
-        clipped = scaleInto(this.manifest.scaler, row, channels, row);
+        clipped = scaleInto(this.manifest.scaler, row, channels, row, outOfRange);
       }
       if (count) this.clippedValues += clipped;
     });
