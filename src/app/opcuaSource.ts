@@ -17,6 +17,7 @@ const UNHEARD: OpcuaEvents = {
   notNumeric: () => undefined,
   queueOverflow: () => undefined,
   notificationLost: () => undefined,
+  subscriptionRecreated: () => undefined,
 };
 
 /** The OPC UA source of a config with an `opcua` section (no I/O; node-opcua loads when it starts). */

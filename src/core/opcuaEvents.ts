@@ -26,4 +26,10 @@ export interface OpcuaEvents {
   notificationLost(stream: string, sequenceNumber: number): void;
   /** The server's queue for the item overflowed: it dropped values before they were sent (a gap). */
   queueOverflow(item: OpcuaItemRef): void;
+  /**
+   * The server no longer had the stream's subscription when the link came back (it restarted, or kept the
+   * session less long than asked): node-opcua made it anew on a new session. What the server had queued and
+   * what it did not sample meanwhile are a gap.
+   */
+  subscriptionRecreated(stream: string): void;
 }

@@ -164,6 +164,7 @@ export class OpcuaSource implements Source {
     } catch (err) {
       if (this.stopping) return;
       this.logOwnCertificate(lib);
+      const identity = this.options.identity;
       const untrusted = /BadCertificateUntrusted|certificate verification failed/i.test(errorMessage(err));
       const presented = untrusted ? await presentedCertificate(lib, this.options.endpointUrl, this.options.security.mode, this.options.security.policy) : null;
       const why = explainFailure(err, {
@@ -171,6 +172,7 @@ export class OpcuaSource implements Source {
         ownThumbprint: thumbprintOf(lib, this.options.security.certFile ?? ownCertificateFile(this.options.security.pkiDir)),
         mode: this.options.security.mode,
         policy: this.options.security.policy,
+        ...(identity.certFile !== undefined ? { identityCertificate: { file: identity.certFile, thumbprint: thumbprintOf(lib, identity.certFile) } } : {}),
       });
       await this.session?.close(true).catch(() => undefined);
       this.session = null;
@@ -196,10 +198,11 @@ export class OpcuaSource implements Source {
     this.subscribing = true;
     try {
       for (const [k, opts] of this.options.subscriptions.entries()) {
-        let subscriptionId = 0;
+        // node-opcua gives a subscription it makes again a new id: Republish asks with the current one.
+        let subscription: ClientSubscription | null = null;
         const gate = new SequenceGate<NotificationMessage>({
           deliver: (message) => this.onNotification(message),
-          republish: (seq) => republish(lib, session, subscriptionId, seq),
+          republish: (seq) => (subscription ? republish(lib, session, subscription.subscriptionId, seq) : Promise.resolve(null)),
           lost: (seq) => this.options.events.notificationLost(opts.stream, seq),
           graceMs: REPUBLISH_GRACE_MS,
         });
@@ -211,7 +214,8 @@ export class OpcuaSource implements Source {
           else gate.push(message);
         };
         const made = await createSubscription(lib, session, k, opts, this.options.sessionTimeoutMs, this.handles, this.options.events, onMessage);
-        subscriptionId = made.subscription.subscriptionId;
+        subscription = made.subscription;
+        subscription.on('subscriptionId_changed', () => this.options.events.subscriptionRecreated(opts.stream));
         this.subscriptions.push(made.subscription);
         ok += made.monitored;
         refused += made.refused;

@@ -50,6 +50,11 @@ export function createOpcuaTelemetry(log: Log, registry: Registry, status: Statu
     help: 'OPC UA notification messages missing after a reconnection that the server no longer had when asked again (a gap in the stream), by stream.',
     labelNames: ['stream'], registers,
   });
+  const recreated = new Counter({
+    name: 'anomalyd_opcua_subscriptions_recreated_total',
+    help: 'OPC UA subscriptions made anew after the link came back because the server no longer had them (it restarted, or the session expired): what it had queued is a gap, by stream.',
+    labelNames: ['stream'], registers,
+  });
   reconnects.inc(0);
 
   const labelled = new Set<string>();
@@ -110,6 +115,10 @@ export function createOpcuaTelemetry(log: Log, registry: Registry, status: Statu
     notificationLost(stream, seq) {
       lost.inc({ stream: node({ node: stream, stream, channel: '' }) });
       log.error('An OPC UA notification message was lost: the server no longer had it when asked again.', { stream, sequence_number: seq });
+    },
+    subscriptionRecreated(stream) {
+      recreated.inc({ stream: node({ node: stream, stream, channel: '' }) });
+      log.warn('The OPC UA server no longer had a subscription (it restarted, or the session expired); it was made anew, and what the server sampled while the link was down is a gap.', { stream });
     },
     queueOverflow(item) {
       overflows.inc({ node: node(item) });
