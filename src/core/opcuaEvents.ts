@@ -12,6 +12,8 @@ export interface OpcuaItemRef {
 export interface OpcuaEvents {
   /** The session with its subscriptions is up (true) or not (false); `detail` says why (never a secret). */
   connection(connected: boolean, detail: string): void;
+  /** The source stopped (the daemon stops, or a reload replaces it): disconnected on purpose; `why` says which. */
+  stopped(why: string): void;
   /** The link dropped and came back; `resumed` says how (session reactivated, transferred, recreated). */
   reconnected(detail: string): void;
   /** The server refused to monitor an item (unknown node, browse path that resolves to nothing, no access). */

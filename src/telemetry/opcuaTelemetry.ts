@@ -11,11 +11,15 @@ import { OTHER_STREAM } from './metrics';
 import type { StatusModel } from './status';
 
 export const MAX_NODE_LABELS = 1_000;
+const METRIC_PREFIX = 'anomalyd_opcua_';
+const SOURCE_ROW = 'OPC UA';
 
 export interface OpcuaTelemetry extends OpcuaEvents {
   /** 1 while the session and its subscriptions are up (the readiness check reads it too). */
   readonly connected: boolean;
   readonly detail: string;
+  /** A reload removed the `opcua` section: its metrics and status row go (a later one starts them afresh). */
+  retire(): void;
 }
 
 export function createOpcuaTelemetry(log: Log, registry: Registry, status: StatusModel, clock: Clock, summaryIntervalMs = 60_000): OpcuaTelemetry {
@@ -26,6 +30,7 @@ export function createOpcuaTelemetry(log: Log, registry: Registry, status: Statu
   let itemsOk = 0;
   let itemsRefused = 0;
   const registers = [registry];
+
   new Gauge({ name: 'anomalyd_opcua_connected', help: '1 while the OPC UA session and its subscriptions are up, else 0.', registers, collect() { this.set(connected ? 1 : 0); } });
   new Gauge({
     name: 'anomalyd_opcua_monitored_items', help: 'OPC UA monitored items, by state: ok (the server samples it), refused (the server would not monitor it; see the log).',
@@ -75,10 +80,14 @@ export function createOpcuaTelemetry(log: Log, registry: Registry, status: Statu
     get detail() {
       return detail;
     },
+    retire() {
+      for (const metric of registry.getMetricsAsArray()) if (metric.name.startsWith(METRIC_PREFIX)) registry.removeSingleMetric(metric.name);
+      status.dropSource(SOURCE_ROW);
+    },
     connection(up, why) {
       connected = up;
       detail = why;
-      status.setSource('OPC UA', up, why);
+      status.setSource(SOURCE_ROW, up, why);
       if (up) {
         everConnected = true;
         log.info('Connected to OPC UA server.', { detail: why });
@@ -90,6 +99,13 @@ export function createOpcuaTelemetry(log: Log, registry: Registry, status: Statu
         const count = limiter.hit('connection');
         if (count > 0) log.warn('Cannot connect to OPC UA server.', { detail: why, attempts: count });
       }
+    },
+    stopped(why) {
+      connected = false;
+      detail = why;
+      everConnected = false;
+      status.setSource(SOURCE_ROW, false, why);
+      log.info('Disconnected from the OPC UA server.', { detail: why });
     },
     reconnected(how) {
       reconnects.inc();

@@ -8,13 +8,13 @@
 // certificate (sessions, subscriptions and queues gone, as after a PLC reboot) while the plant goes on.
 // Also: a TCP proxy in front of it (cut() drops every connection and refuses new ones until restore()), to cut
 // the link without stopping the server.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { MessageSecurityMode, SecurityPolicy } from 'node-opcua-client';
-import { CertificatePurpose, createSelfSignedCertificate, generatePrivateKey, makeSHA1Thumbprint, privateKeyToPEM, readCertificate } from 'node-opcua-crypto';
+import { readCertificate } from 'node-opcua-crypto';
 import type { UAVariable } from 'node-opcua-address-space';
 import { OPCUAServer } from 'node-opcua-server';
 import { StatusCodes, type StatusCode } from 'node-opcua-status-code';
@@ -268,16 +268,4 @@ export class LinkProxy {
 export function tempDir(prefix: string): { dir: string; remove(): void } {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** A self-signed X.509 user identity certificate and its PEM private key, written as `<dir>/<name>.{pem,key}`. */
-export async function makeUserCertificate(dir: string, name: string): Promise<{ certFile: string; keyFile: string; thumbprint: string; keyPem: string }> {
-  const privateKey = await generatePrivateKey(2048);
-  const { privPem } = await privateKeyToPEM(privateKey);
-  const { cert } = await createSelfSignedCertificate({ privateKey, subject: `/CN=${name}`, purpose: CertificatePurpose.ForUserAuthentication, validity: 30 });
-  const certFile = path.join(dir, `${name}.pem`);
-  const keyFile = path.join(dir, `${name}.key`);
-  writeFileSync(certFile, cert);
-  writeFileSync(keyFile, privPem, { mode: 0o600 });
-  return { certFile, keyFile, thumbprint: makeSHA1Thumbprint(readCertificate(certFile)).toString('hex'), keyPem: privPem };
 }

@@ -12,7 +12,8 @@ import { PUMP_CHANNELS } from '../../src/simulator/signals';
 import { testContext } from '../helpers/context';
 import { pumpSeries, sleep } from '../helpers/faults';
 import { waitFor } from '../helpers/mosquitto';
-import { LinkProxy, makeUserCertificate, SimulatedPlc, tempDir } from '../helpers/opcuaServer';
+import { LinkProxy, SimulatedPlc, tempDir } from '../helpers/opcuaServer';
+import { makeUserCertificate, type UserCertificate } from '../helpers/userCertificate';
 
 const T0 = Date.parse('2026-01-05T08:00:00Z');
 
@@ -25,6 +26,10 @@ class RecordedOpcuaEvents implements OpcuaEvents {
     this.connected = connected;
     this.detail = detail;
     this.log.push({ name: 'connection', args: [connected, detail] });
+  }
+  stopped(why: string): void {
+    this.connected = false;
+    this.log.push({ name: 'stopped', args: [why] });
   }
   reconnected(detail: string): void {
     this.log.push({ name: 'reconnected', args: [detail] });
@@ -223,8 +228,8 @@ describe('OPC UA source', () => {
     // Its own client PKI: trusting the PLC's certificate here must not change what the SignAndEncrypt cases see.
     const ownPki = tempDir('anomalyd-opcua-pki-');
     let plc: SimulatedPlc;
-    let trusted: Awaited<ReturnType<typeof makeUserCertificate>>;
-    let stranger: Awaited<ReturnType<typeof makeUserCertificate>>;
+    let trusted: UserCertificate;
+    let stranger: UserCertificate;
     before(async () => {
       trusted = await makeUserCertificate(certs.dir, 'operator');
       stranger = await makeUserCertificate(certs.dir, 'stranger');
