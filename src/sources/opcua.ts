@@ -163,6 +163,7 @@ export class OpcuaSource implements Source {
     suspendPublishing(this.session, true);
     await Promise.all(this.gates.map((gate) => gate.settled(STOP_SETTLE_MS)));
     for (const gate of this.gates) gate.flush();
+    const wasConnected = this.isConnected;
     this.stopping = true;
     this.clearRetry();
     this.settleFirstAttempt();
@@ -173,7 +174,7 @@ export class OpcuaSource implements Source {
     if (session) await withTimeout(session.close(true).catch(() => undefined), 5_000);
     await withTimeout(client.disconnect().catch(() => undefined), 5_000);
     this.isConnected = false;
-    this.options.events.stopped(why);
+    if (wasConnected) this.options.events.stopped(why);
   }
 
   /** One connection attempt (node-opcua retries unreachable endpoints itself); a refusal is retried here. */

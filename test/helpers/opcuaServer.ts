@@ -152,6 +152,12 @@ export class SimulatedPlc {
     this.timer = setInterval(() => this.step(), this.opts.tickMs ?? 20);
   }
 
+  /** Stops playing (the variables keep their last sample) until play(). */
+  pause(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
   /** From now on the variable reports `status` (e.g. BadSensorFailure) instead of its values; null: good again. */
   setStatus(asset: string, channel: string, status: StatusCode | null): void {
     const key = `${asset}.${channel}`;

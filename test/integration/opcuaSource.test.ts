@@ -199,6 +199,47 @@ describe('OPC UA source', () => {
     }
   });
 
+  it("takes over from the source a reload replaced without taking its last sample again, and moves its indexes", async () => {
+    const series = pumpSeries(17, T0, 400);
+    const plc = await SimulatedPlc.start({ assets: [{ name: 'Pump1', samples: series }], pkiDir: plcPki.dir, paused: true });
+    const got: StreamSamples[] = [];
+    const first = await startSource(options(plc.endpointUrl, new RecordedOpcuaEvents()), got);
+    plc.play();
+    const next: { source: OpcuaSource }[] = [];
+    try {
+      await waitFor(() => timesOf(got).length >= 40, '40 samples', 15_000);
+      // The PLC holds still: a new subscription's first values are the sample the old source took last.
+      plc.pause();
+      await sleep(500);
+      await first.source.stop('replaced');
+      const handedOver = first.source.delivered();
+      const last = timesOf(got).at(-1) ?? 0;
+      assert.equal(handedOver.get('line1/pump1'), last);
+      // Without the hand-over a new source takes that sample again: what the successor must leave out.
+      const fresh: StreamSamples[] = [];
+      next.push(await startSource(options(plc.endpointUrl, new RecordedOpcuaEvents()), fresh));
+      await waitFor(() => timesOf(fresh).length >= 1, "a fresh source's first sample", 10_000);
+      assert.deepEqual(timesOf(fresh), [last]);
+      const after: StreamSamples[] = [];
+      const successor = await startSource(options(plc.endpointUrl, new RecordedOpcuaEvents(), { resumeAfter: handedOver }), after);
+      next.push(successor);
+      await sleep(500);
+      assert.deepEqual(timesOf(after), [], 'the sample the old source delivered is not taken again');
+      plc.play();
+      await waitFor(() => timesOf(after).length >= 10, '10 new samples', 15_000);
+      successor.source.reindex([7]);
+      const moved = after.length;
+      await waitFor(() => after.length >= moved + 5, '5 more deliveries', 15_000);
+      const times = timesOf(after);
+      assert.ok(times[0] !== undefined && times[0] > last && times.every((t, i) => i === 0 || t > (times[i - 1] ?? 0)), 'only new samples, in order');
+      assert.ok(after.slice(0, moved).every((b) => b.subscription === 3) && after.slice(moved).every((b) => b.subscription === 7), 'delivered with the index in force');
+    } finally {
+      for (const n of next) await n.source.stop();
+      await first.source.stop();
+      await plc.stop();
+    }
+  });
+
   it('counts a node that goes Bad and never takes its status for a value', async () => {
     const series = pumpSeries(13, T0, 60);
     const plc = await SimulatedPlc.start({ assets: [{ name: 'Pump1', samples: series }], pkiDir: plcPki.dir, paused: true });
