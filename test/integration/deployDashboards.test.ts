@@ -249,6 +249,7 @@ function driveMetrics(): { metrics: Metrics; timer: NodeJS.Timeout } {
     metrics.sinkErrors.inc({ sink: 'mqtt_out', kind: 'retryable' });
     opcua.badValue(plcNode, 'bad', 'BadSensorFailure');
     opcua.queueOverflow(plcNode);
+    opcua.subscriptionRecreated(plcNode.stream);
   };
   tick();
   const timer = setInterval(tick, 100);
