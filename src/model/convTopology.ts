@@ -54,7 +54,7 @@ export function convTopologyOf(model: tf.LayersModel): ConvTopology | string {
 }
 
 function config(layer: tf.layers.Layer): LayerConfig {
-  return layer.getConfig() as LayerConfig;
+  return layer.getConfig();
 }
 
 /** The shape, from the input reshape, the encoder's convolutions and the latent layer; checked by the signature after. */
