@@ -1,6 +1,7 @@
 #include "conv_net.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace anomalyd {
@@ -11,6 +12,9 @@ namespace {
 // layer's weights, so a pass does not stream its columns from memory.
 constexpr std::ptrdiff_t COLS_BUDGET = 1 << 17;
 constexpr int MAX_CHUNK = 256;
+// Output channels up to which a convolution runs transposed (a GEMM of padded(out) = 16 columns for 8 or fewer
+// would compute at least twice the products it needs).
+constexpr int THIN_CHANNELS = 8;
 
 // 'same' padding before the first step, as tfjs computes it (computeConv2DInfo): the total padding is
 // max(0, (out - 1) * stride + taps - in), the smaller half before.
@@ -43,6 +47,7 @@ ConvNet::ConvNet(const ConvSpec& spec, const Kernels* kernels) : spec_(spec), k_
     l.stride = stride;
     l.pad = pad;
     l.upsample = upsample;
+    l.thin = outC <= THIN_CHANNELS;
     l.in = spec.kernel * inC;
     l.out = outC;
     l.act = act;
@@ -124,16 +129,18 @@ void ConvNet::ensureRows(int rows) {
   if (rows <= rowsAllocated_) return;
   const std::size_t r = static_cast<std::size_t>(rows);
   const int d = inputSize();
-  std::size_t grad = static_cast<std::size_t>(padded(d)), dcols = grad;
+  std::size_t grad = static_cast<std::size_t>(padded(d)), dcols = grad, thin = 0;
   for (std::size_t i = 0; i < layers_.size(); i++) {
     const Layer& l = layers_[i];
     const std::size_t perRow = static_cast<std::size_t>(rowsOf(l, 1)) * l.outP;
     out_[i].assign(r * perRow, 0.0f);
-    if (l.conv) cols_[i].assign(r * l.outLen * l.in, 0.0f);
+    if (l.conv) cols_[i].assign(static_cast<std::size_t>(l.thin ? padded(static_cast<int>(r) * l.outLen) : static_cast<int>(r) * l.outLen) * l.in, 0.0f);
+    if (l.thin) thin = std::max(thin, static_cast<std::size_t>(l.out) * padded(static_cast<int>(r) * l.outLen));
     grad = std::max(grad, perRow);
     dcols = std::max(dcols, static_cast<std::size_t>(rowsOf(l, 1)) * l.inP);
   }
   flat_.assign(r * layers_[spec_.filters.size()].in, 0.0f);
+  thin_.assign(thin, 0.0f);
   recon_.assign(r * padded(d), 0.0f);
   gradA_.assign(r * grad, 0.0f);
   gradB_.assign(r * grad, 0.0f);
@@ -164,6 +171,29 @@ void im2col(const float* a, const View& v, int rows, int outLen, int taps, int s
           std::copy_n(sample + t * v.step, ch, dst);
         }
       }
+    }
+  }
+}
+
+// The same matrix transposed: row (tap, channel), column (sample, output step), ld columns a row (zeros past
+// the positions), so that W^T . cols^T is a GEMM whose wide dimension is the positions.
+template <typename View>
+void im2colT(const float* a, const View& v, int rows, int outLen, int taps, int stride, int pad, bool upsample, float* cols, std::ptrdiff_t ld) {
+  const int ch = v.ch;
+  const int inLen = upsample ? 2 * v.len : v.len;
+  const std::ptrdiff_t positions = static_cast<std::ptrdiff_t>(rows) * outLen;
+  for (int k = 0; k < taps; k++) {
+    for (int c = 0; c < ch; c++) {
+      float* dst = cols + static_cast<std::ptrdiff_t>(k * ch + c) * ld;
+      for (int b = 0; b < rows; b++) {
+        const float* sample = a + b * v.sample + c;
+        float* out = dst + static_cast<std::ptrdiff_t>(b) * outLen;
+        for (int o = 0; o < outLen; o++) {
+          const int u = o * stride + k - pad;
+          out[o] = u < 0 || u >= inLen ? 0.0f : sample[(upsample ? u >> 1 : u) * v.step];
+        }
+      }
+      std::fill(dst + positions, dst + ld, 0.0f);
     }
   }
 }
@@ -200,6 +230,21 @@ void ConvNet::forwardRows(const float* x, int rows, int upTo) {
     Layer& l = layers_[i];
     const View v = viewBefore(i);
     const float* a = inputOf(i, x);
+    if (l.conv && l.thin) {
+      const int P = rows * l.outLen, PP = padded(P);
+      im2colT(a, v, rows, l.outLen, l.K, l.stride, l.pad, l.upsample, cols_[i].data(), PP);
+      k_->gemm(l.out, PP, l.in, l.wt.data(), l.inP, 1, cols_[i].data(), PP, thin_.data(), PP, nullptr, ACT_NONE, false);
+      float* o = out_[i].data();
+      for (int p = 0; p < P; p++) {
+        float* row = o + static_cast<std::ptrdiff_t>(p) * l.outP;
+        for (int j = 0; j < l.out; j++) {
+          const float z = thin_[static_cast<std::size_t>(j) * PP + p] + l.b[j];
+          row[j] = l.act == ACT_SIGMOID ? 1.0f / (1.0f + std::exp(-z)) : l.act == ACT_RELU ? std::max(z, 0.0f) : z;
+        }
+        std::fill(row + l.out, row + l.outP, 0.0f);
+      }
+      continue;
+    }
     if (l.conv) {
       im2col(a, v, rows, l.outLen, l.K, l.stride, l.pad, l.upsample, cols_[i].data());
       k_->gemm(rows * l.outLen, l.outP, l.in, cols_[i].data(), l.in, 1, l.w.data(), l.outP, out_[i].data(), l.outP, l.b.data(), l.act, false);
@@ -304,8 +349,9 @@ void ConvNet::backward(const float* x, const float* t, int rows, int totalRows, 
     Layer& l = layers_[i];
     const int P = rowsOf(l, rows);
     if (l.conv) {
-      // dW += cols^T . dZ
-      k_->gemm(l.in, l.outP, P, cols_[i].data(), 1, l.in, g, l.outP, l.gw.data(), l.outP, nullptr, ACT_NONE, true);
+      // dW += cols^T . dZ (a thin layer keeps cols^T itself)
+      if (l.thin) k_->gemm(l.in, l.outP, P, cols_[i].data(), padded(P), 1, g, l.outP, l.gw.data(), l.outP, nullptr, ACT_NONE, true);
+      else k_->gemm(l.in, l.outP, P, cols_[i].data(), 1, l.in, g, l.outP, l.gw.data(), l.outP, nullptr, ACT_NONE, true);
     } else {
       const View v = viewBefore(i);
       const bool compacted = v.step != v.ch;

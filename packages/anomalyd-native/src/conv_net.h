@@ -5,7 +5,7 @@
 //            the last one to `channels` with a sigmoid; the steps past the window's are cropped.
 // Data is channels-last (values[t * channels + c]), as tfjs lays it out. A convolution is im2col (each output
 // step's receptive field as a row: taps x input channels, zeros where it reaches into padding) followed by one
-// GEMM with the dense kernels (kernels.h); the upsampling is folded into the decoder's im2col (step u reads
+// GEMM with the dense kernels (kernels.h), transposed for an output of few channels (thin); the upsampling is folded into the decoder's im2col (step u reads
 // input step u / 2) and the crop into the last layer's output length, so neither is materialised. Training is
 // the same backpropagation and Adam as Net's: the filter gradient is cols^T . dZ, the input gradient dZ . W^T
 // added back at the steps each column came from (col2im).
@@ -56,6 +56,9 @@ class ConvNet : public Model {
     // is upsampled x2 first. in = taps x input channels, out = output channels; dense: in and out units.
     int inLen, inC, outLen, K, stride, pad;
     bool upsample;
+    // A convolution to few channels (the reconstruction of a one-channel window): its GEMM would compute
+    // padded(out) columns for `out`, so it runs transposed (out rows x positions, W^T . cols^T) instead.
+    bool thin;
     int in, out, inP, outP, act;
     View view;                          // of this layer's output
     std::vector<float> w, b, wt;        // w: in x outP, b: outP, wt: out x inP
@@ -79,7 +82,8 @@ class ConvNet : public Model {
   std::vector<Layer> layers_;
   int chunk_;                              // rows per pass, so the largest im2col matrix stays near the L2 size
   std::vector<std::vector<float>> out_;    // each layer's output for the rows in flight
-  std::vector<std::vector<float>> cols_;   // each convolution's im2col matrix (rows x outLen) x in
+  std::vector<std::vector<float>> cols_;   // each convolution's im2col matrix (rows x outLen) x in; thin: transposed
+  std::vector<float> thin_;                // a thin convolution's output, out x padded(positions)
   std::vector<float> flat_, recon_, gradA_, gradB_, dcols_, colTmp_;
   int rowsAllocated_ = 0;
   float lr_ = 0.001f, beta1_ = 0.9f, beta2_ = 0.999f, eps_ = 1e-7f, accBeta1_ = 0.9f, accBeta2_ = 0.999f;
