@@ -33,4 +33,9 @@ if (tsc === undefined) {
   process.exit(1);
 }
 const r = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+if (r.status !== 0) process.exit(r.status ?? 1);
+// The configuration validator compiled once here rather than at every start (src/config/schemaValidator.ts).
+const generator = path.join(root, 'scripts', 'genValidator.js');
+if (!fs.existsSync(generator)) process.exit(0);
+const g = spawnSync(process.execPath, [generator], { stdio: 'inherit', cwd: root });
+process.exit(g.status ?? 1);

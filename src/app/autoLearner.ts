@@ -1,7 +1,8 @@
 // Auto-learning for streams without a model: collect the first N complete windows of the stream, train and
 // calibrate a detector in a worker thread (ingestion and scoring of other streams go on), save it under
 // state_dir/models/, then hand it to the pipeline, which scores the stream's later windows with it (its score
-// filter's range check seeded with the learning range, see learnedRange).
+// filter's range check seeded with the learning range, see learnedRange, and the filter fed the learning windows
+// as the new model scores them, see warmScoreFilter).
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ComponentContext } from '../core/context';
@@ -118,15 +119,41 @@ export class AutoLearner implements WindowLearner {
     // The range check of the stream's score filter starts from the range the model learnt from.
     const range = learnedRange(detector, binding.spec.channels);
     c.filter?.seedRange?.(range.lo, range.hi);
+    if (c.filter) {
+      const warmed = warmScoreFilter(c.filter, detector, c.windows);
+      this.ctx.log.info('Score filter warmed with the learning windows.', { stream: binding.spec.id, windows: warmed });
+    }
   }
+}
+
+/**
+ * Feeds a stream's learning windows, scored by the model just learnt from them, through its score filter (the
+ * likelihood's history, the coarse scale's pooled stream, the range check), its judgements discarded: the filter
+ * then starts as `evaluate` has it, which streams the learning rows through the pipeline once the model is
+ * learnt. The learning windows score lower than later ones, yet the warm history did better than an empty one on
+ * NAB (docs/benchmarks.md, "The default of auto-learning streams"). Returns the windows fed.
+ */
+export function warmScoreFilter(filter: StreamScoreFilter, detector: Pick<Detector, 'score'>, windows: readonly Window[], batch = 256): number {
+  let fed = 0;
+  for (let start = 0; start < windows.length; start += batch) {
+    const part = windows.slice(start, start + batch);
+    detector.score(part).forEach((s, i) => {
+      filter.filter({
+        time: s.end, score: s.score, threshold: s.threshold, pValue: s.pValue, anomalous: s.anomalous,
+        window: { values: part[i].values, channels: part[i].channels },
+        learn: true,
+      });
+      fed++;
+    });
+  }
+  return fed;
 }
 
 /**
  * The raw range per channel (in `channels`' order, NaN where unknown) of a model's learning windows, from its
  * manifest. An auto-learning stream's score filter starts its range check from it, after learning and after a
- * restart, instead of judging the first windows against the range of one window. Only the range: the
- * likelihood's history learns from windows scored after learning, because the model's errors on its own
- * learning windows are lower than on any later window and a Gaussian of them would flag normal running.
+ * restart (where the filter's checkpoint holds the rest of its state), instead of judging the first windows
+ * against the range of one window.
  */
 export function learnedRange(detector: Detector, channels: readonly string[]): { lo: number[]; hi: number[] } {
   const summary = detector.manifest.training.channelSummary;

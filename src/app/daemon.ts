@@ -20,7 +20,8 @@ import type { EmbeddedBroker } from '../sources/broker';
 import type { BrokerStats } from '../sources/brokerStats';
 import type { MqttSource } from '../sources/mqtt';
 import type { OpcuaSource } from '../sources/opcua';
-import { createOpcuaTelemetry } from '../telemetry/opcuaTelemetry';
+import { createOpcuaTelemetry, type OpcuaTelemetry } from '../telemetry/opcuaTelemetry';
+import type { ReadinessCheck } from '../telemetry/readiness';
 import { createEvents, type TelemetryEvents } from '../telemetry/events';
 import { createTelemetryServer, type TelemetryServer } from '../telemetry/http';
 import { createLogger, type Logger } from '../telemetry/logger';
@@ -37,7 +38,7 @@ import { applyModelShapes, readModelShapes } from './modelShape';
 import { planReload, planSinkSwap, type ActiveSink, type ReloadPlan, type SinkSwap } from './reload';
 import { externalUrl, planSinks, secretValues } from './sinks';
 import { chooseBroker } from './brokerChoice';
-import { buildOpcuaSource } from './opcuaSource';
+import { buildOpcuaSource, opcuaIndexes, opcuaSettingsKey } from './opcuaSource';
 import { buildBrokerStats, buildMqttSource, mqttModeTopics, mqttSubscriptions, shardedDeliver } from './source';
 import { resolveShard } from '../config/shard';
 import { shardOwnership } from '../core/shard';
@@ -81,6 +82,12 @@ export class Daemon {
   private broker?: EmbeddedBroker;
   private source?: MqttSource;
   private opcua?: OpcuaSource;
+  /** The OPC UA input's metrics and status row: made when an `opcua` section first runs, dropped when a reload removes it. */
+  private opcuaTelemetry?: OpcuaTelemetry;
+  /** What the running OPC UA source was built from (opcuaSettingsKey): a reload that changes it replaces the source. */
+  private opcuaSettings: string | null = null;
+  /** The 'opcua' readiness check is registered (at start with an opcua section, or by the reload that adds one). */
+  private opcuaCheckRegistered = false;
   private brokerStats?: BrokerStats;
   private simulator?: RunningSimulator;
   private activeSinks: readonly ActiveSink[] = [];
@@ -358,7 +365,8 @@ export class Daemon {
     this.metrics.provide('stream_mode', () => pipeline.streamModes().slice(0, modeLabels).flatMap((s) => (s.mode === null ? [] : [{ labels: { stream: s.stream, mode: s.mode }, value: 1 }])));
 
     // The OPC UA input's metrics and readiness exist only where it is configured.
-    const opcuaTelemetry = c.opcua ? createOpcuaTelemetry(this.ctx('source.opcua').log, this.metrics.registry, this.events.status, systemClock) : undefined;
+    if (c.opcua) this.opcuaTelemetry = this.newOpcuaTelemetry();
+    this.opcuaCheckRegistered = c.opcua !== undefined;
     if (c.http.enabled) {
       const status = this.events.status;
       this.http = createTelemetryServer({
@@ -367,7 +375,7 @@ export class Daemon {
         metrics: this.metrics,
         status,
         readiness: [mqttConnectedCheck(status), modelsLoadedCheck(status, () => Object.keys(this.config.models)), { name: 'storage', check: () => ingest.check() }, ingestingCheck(() => status.ingestCounters(), systemClock, c.http.ready_ingest_window_s * 1000),
-          ...(opcuaTelemetry ? [{ name: 'opcua', check: () => (opcuaTelemetry.connected ? { ok: true } : { ok: false, detail: opcuaTelemetry.detail }) }] : [])],
+          ...(c.opcua ? [this.opcuaCheck()] : [])],
         log: this.log.child({ component: 'http' }),
         page: { version: this.info.version, backend: this.backend.name, ...(c.http.external_url !== undefined ? { externalUrl: c.http.external_url } : {}) },
         ...(c.http.token !== undefined ? { bearerToken: c.http.token } : {}),
@@ -399,11 +407,7 @@ export class Daemon {
     });
     this.metrics.provide('streams_offline', () => pipeline.offlineCount());
     await this.source.start(shardedDeliver(c, this.ctx('source.mqtt'), ingest.guard(pipeline.deliver)), ingest.commit);
-    if (opcuaTelemetry) {
-      const ctx = this.ctx('source.opcua');
-      this.opcua = buildOpcuaSource(c, ctx, opcuaTelemetry);
-      await this.opcua.start(shardedDeliver(c, ctx, ingest.guard(pipeline.deliver)), ingest.commit);
-    }
+    if (c.opcua) await this.startOpcua(c);
     this.brokerStats = buildBrokerStats(c, this.ctx('source.broker_stats'), this.broker !== undefined) ?? undefined;
     await this.brokerStats?.start();
 
@@ -466,6 +470,7 @@ export class Daemon {
     if (!events || !models || !pipeline || !binder || this.stopping) return;
     let plan: ReloadPlan;
     let swap: SinkSwap;
+    let replaceOpcua: boolean;
     try {
       const next = await load(file);
       // The same refusal as at start, before anything is applied (the models load again below).
@@ -475,6 +480,8 @@ export class Daemon {
       // What the schema cannot check: the subscriptions compile (the source's constructor validates, no I/O)
       // and the sinks build. Nothing is applied before both pass.
       buildMqttSource(plan.config, this.ctx('source.mqtt'));
+      replaceOpcua = opcuaSettingsKey(plan.config) !== this.opcuaSettings;
+      if (replaceOpcua && plan.config.opcua) buildOpcuaSource(plan.config, this.ctx('source.opcua'));
       swap = planSinkSwap(this.activeSinks, this.sinkPlans(plan.config));
     } catch (err) {
       events.configReloaded({ ok: false, file, error: errorMessage(err) });
@@ -488,8 +495,12 @@ export class Daemon {
     const loaded = await models.loadConfigured(c);
     for (const [name, detector] of loaded) pipeline.modelReady(name, detector);
 
-    // Synchronous from here to the source's route swap: a message is bound and routed under one config.
+    // A changed OPC UA source stops under the config it ran with: what it received is delivered and committed
+    // before its streams are rebound; the new one starts after (a gap of about the reconnection time).
+    const opcuaBefore = replaceOpcua ? await this.stopOpcua() : undefined;
+    // Synchronous from here to the sources' route swaps: a message is bound and routed under one config.
     const streams = pipeline.rebind(binder.rebind(c));
+    if (!replaceOpcua) this.opcua?.reindex(opcuaIndexes(c));
     this.maintenance?.setConfigWindows(maintenanceWindows(c));
     const subscribed = this.source?.updateSubscriptions(mqttSubscriptions(c), mqttModeTopics(c));
     this.config = c;
@@ -498,6 +509,7 @@ export class Daemon {
       return undefined;
     });
 
+    const opcua = replaceOpcua ? await this.replaceOpcua(c, opcuaBefore) : undefined;
     await this.swapSinks(swap);
     events.configReloaded({
       ok: true,
@@ -513,8 +525,68 @@ export class Daemon {
         topics_removed: topics?.removed.join(',') || undefined,
         sinks_started: swap.started.map((a) => a.sink.name).join(',') || undefined,
         sinks_stopped: swap.stopped.map((a) => a.sink.name).join(',') || undefined,
+        opcua,
       },
     });
+  }
+
+  /** The OPC UA source of `c`, started (its telemetry and readiness check made if this is the first). */
+  private async startOpcua(c: Config, resumeAfter?: ReadonlyMap<string, number>): Promise<void> {
+    const { ingest, pipeline } = this;
+    if (!ingest || !pipeline) return;
+    const telemetry = (this.opcuaTelemetry ??= this.newOpcuaTelemetry());
+    if (!this.opcuaCheckRegistered && this.http) {
+      this.http.addReadinessCheck(this.opcuaCheck());
+      this.opcuaCheckRegistered = true;
+    }
+    const ctx = this.ctx('source.opcua');
+    this.opcua = buildOpcuaSource(c, ctx, telemetry, resumeAfter);
+    await this.opcua.start(shardedDeliver(c, ctx, ingest.guard(pipeline.deliver)), ingest.commit);
+    // After the start: one that failed (a file it could not read) is tried again by the next reload.
+    this.opcuaSettings = opcuaSettingsKey(c);
+  }
+
+  /** Stops the running OPC UA source (a reload replaces or removes it); resolves with its last sample times. */
+  private async stopOpcua(): Promise<ReadonlyMap<string, number> | undefined> {
+    const running = this.opcua;
+    if (!running) return undefined;
+    this.opcua = undefined;
+    this.opcuaSettings = null;
+    await running.stop('stopped by a reload: the opcua section changed');
+    return running.delivered();
+  }
+
+  /** After stopOpcua: the new section's source, or none (its metrics and status row go); what the reload says. */
+  private async replaceOpcua(c: Config, resumeAfter: ReadonlyMap<string, number> | undefined): Promise<string> {
+    if (!c.opcua) {
+      this.opcuaTelemetry?.retire();
+      this.opcuaTelemetry = undefined;
+      return 'removed';
+    }
+    try {
+      await this.startOpcua(c, resumeAfter);
+    } catch (err) {
+      this.log.error('The OPC UA source of the reloaded configuration did not start; restart anomalyd once the cause is fixed.', { error: errorMessage(err) });
+      return 'failed';
+    }
+    return resumeAfter ? 'replaced' : 'started';
+  }
+
+  private newOpcuaTelemetry(): OpcuaTelemetry {
+    if (!this.metrics || !this.events) throw new Error('OPC UA telemetry before the metrics');
+    return createOpcuaTelemetry(this.ctx('source.opcua').log, this.metrics.registry, this.events.status, systemClock);
+  }
+
+  /** Ready while the OPC UA session is up; always ready once a reload removed the section. */
+  private opcuaCheck(): ReadinessCheck {
+    return {
+      name: 'opcua',
+      check: () => {
+        const t = this.opcuaTelemetry;
+        if (!t) return { ok: true, detail: 'not configured' };
+        return t.connected ? { ok: true } : { ok: false, detail: t.detail };
+      },
+    };
   }
 
   /** New sinks take writes at once (held until started); old ones flush and persist before new ones start. */

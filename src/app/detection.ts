@@ -85,6 +85,8 @@ export function detectorSpec(
     conv: { filters: [...t.conv_filters], kernelSize: t.kernel_size },
     latentUnits: t.latent_units,
     scaleMargin: t.scale_margin,
+    outOfRange: t.out_of_range,
+    ...(t.score_steps > 0 ? { scoreSteps: t.score_steps } : {}),
     metric: t.score_metric,
     aggregate: t.score_aggregate,
     train: {

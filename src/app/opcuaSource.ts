@@ -10,6 +10,7 @@ import { OpcuaSource, type OpcuaSourceOptions } from '../sources/opcua';
 /** Events that go nowhere: for a source built only to check a config (a reload), never started. */
 const UNHEARD: OpcuaEvents = {
   connection: () => undefined,
+  stopped: () => undefined,
   reconnected: () => undefined,
   itemRefused: () => undefined,
   itemsMonitored: () => undefined,
@@ -17,13 +18,36 @@ const UNHEARD: OpcuaEvents = {
   notNumeric: () => undefined,
   queueOverflow: () => undefined,
   notificationLost: () => undefined,
+  subscriptionRecreated: () => undefined,
 };
 
-/** The OPC UA source of a config with an `opcua` section (no I/O; node-opcua loads when it starts). */
-export function buildOpcuaSource(config: Config, ctx: ComponentContext, events: OpcuaEvents = UNHEARD): OpcuaSource {
+/**
+ * The OPC UA source of a config with an `opcua` section (no I/O; node-opcua loads when it starts). `resumeAfter`:
+ * the last sample times of the source it replaces (a reload).
+ */
+export function buildOpcuaSource(config: Config, ctx: ComponentContext, events: OpcuaEvents = UNHEARD, resumeAfter?: ReadonlyMap<string, number>): OpcuaSource {
   const o = config.opcua;
   if (o === undefined) throw new Error('opcua: not configured');
-  return new OpcuaSource(ctx, opcuaOptions(config, o, events));
+  return new OpcuaSource(ctx, { ...opcuaOptions(config, o, events), ...(resumeAfter ? { resumeAfter } : {}) });
+}
+
+/**
+ * What the running OPC UA source was built from, less what it can take in place: a reload whose config gives the
+ * same key keeps the source (its session, subscriptions and the server's queues) and only moves its subscription
+ * indexes (opcuaIndexes); a different key replaces it. The model and detection overrides of a subscription are
+ * not in it: they apply downstream, through its entry in `subscriptions`. null: no `opcua` section.
+ */
+export function opcuaSettingsKey(config: Config): string | null {
+  const o = config.opcua;
+  if (o === undefined) return null;
+  // `events` is a function table, `index` a subscription's place downstream.
+  return JSON.stringify(opcuaOptions(config, o, UNHEARD), (key, value: unknown) => (key === 'events' || key === 'index' ? undefined : value));
+}
+
+/** Each OPC UA subscription's index in `subscriptions` (after the MQTT ones), in order. */
+export function opcuaIndexes(config: Config): number[] {
+  const first = mqttSubscriptionCount(config);
+  return (config.opcua?.subscriptions ?? []).map((_, k) => first + k);
 }
 
 export function opcuaOptions(config: Config, o: OpcuaConfig, events: OpcuaEvents): OpcuaSourceOptions {

@@ -1,7 +1,8 @@
 // Config reload (SIGHUP), the parts that decide and the parts that swap. What applies live and what keeps its
 // running value until a restart is RELOAD_POLICY: the sink and source registries say it for their sections,
 // reloadPolicy.ts for the rest. Live: log level, models, detection settings (window, calibration, alerting),
-// auto_learn, subscriptions and streams, sinks, shutdown_grace_ms (and csv, read offline only). Restart-only:
+// auto_learn, subscriptions and streams, sinks, the OPC UA input (its source replaced when its connection or
+// items change: daemon.ts, opcuaSource.ts), shutdown_grace_ms (and csv, read offline only). Restart-only:
 // the HTTP listener, the MQTT connection (URL, identity, credentials, TLS, QoS...), state_dir, queues,
 // batching, limits, shard, the inference backend, the simulator, maintenance, the log format and the
 // auto-learning window count, because each is built into something that would have to be torn down (a

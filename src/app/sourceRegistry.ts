@@ -10,7 +10,7 @@ import type { MqttSource } from '../sources/mqtt';
 import type { Source } from '../sources/source';
 import type { ReloadableKind } from './reloadPolicy';
 import type { OpcuaSource } from '../sources/opcua';
-import { buildOpcuaSource } from './opcuaSource';
+import { buildOpcuaSource, opcuaIndexes } from './opcuaSource';
 import { buildMqttSource, mqttModeTopics, mqttSubscriptions, type BrokerSession } from './source';
 
 export interface SourceKind<S extends Source> extends ReloadableKind {
@@ -41,12 +41,17 @@ export const mqttSourceKind: SourceKind<MqttSource> = {
 
 export const opcuaSourceKind: SourceKind<OpcuaSource> = {
   kind: 'opcua',
-  // The endpoint, security and identity make the session, and the subscriptions are created on it with their
-  // streams' subscription indexes: a change waits for a restart (the running source keeps its section).
-  reads: { opcua: { by: 'restart' } },
+  // The endpoint, security and identity make the session, and the subscriptions are created on it: a change
+  // to any of them replaces the source (the daemon stops the old one, which delivers and commits what it
+  // received, then starts one on the new section; opcuaSettingsKey). A change to the MQTT subscriptions before
+  // its entries only moves their indexes (update), and models and detection overrides apply downstream.
+  reads: { opcua: { by: 'rebuild' } },
   configured: (config) => config.opcua !== undefined,
   build: (config, ctx) => buildOpcuaSource(config, ctx),
-  update: () => Promise.resolve(),
+  update: (source, config) => {
+    source.reindex(opcuaIndexes(config));
+    return Promise.resolve();
+  },
 };
 
 export const SOURCE_KINDS: readonly SourceKind<Source>[] = [mqttSourceKind, opcuaSourceKind];

@@ -2,6 +2,7 @@
 // password), a policy that fits the mode, one variable per item, and streams that are the OPC UA input's alone.
 // The model, channels and detection overrides of each subscription are checked as any subscription's are (its
 // entry in `subscriptions`, opcuaStreams.ts).
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { ConfigPath, ProblemList } from './problems';
 import type { Config } from './schema';
@@ -36,7 +37,14 @@ export function checkOpcua(config: Config, problems: ProblemList, mqttStreams: r
     [[...at, 'identity', 'cert_file'], identity.cert_file],
     [[...at, 'identity', 'key_file'], identity.key_file],
   ];
-  for (const [where, file] of files) if (file !== undefined) readable(file, where, problems);
+  const unreadable = new Set<string>();
+  for (const [where, file] of files) if (file !== undefined && !readable(file, where, problems)) unreadable.add(file);
+  // The source reads these as a certificate and its key when it connects; a pair that does not parse or match
+  // would be refused at every attempt, so validate (and run, which loads the config the same way) refuse it.
+  for (const part of ['security', 'identity'] as const) {
+    const { cert_file: cert, key_file: key } = opcua[part];
+    if (cert !== undefined && key !== undefined && !unreadable.has(cert) && !unreadable.has(key)) certificatePair(cert, key, [...at, part], problems);
+  }
   const streams = new Map<string, number>();
   opcua.subscriptions.forEach((sub, k) => {
     const here: ConfigPath = [...at, 'subscriptions', k];
@@ -64,11 +72,41 @@ function pair(cert: string | undefined, key: string | undefined, at: ConfigPath,
   problems.add([...at, missing], 'is required when the other half of the certificate is set', undefined, true);
 }
 
-function readable(file: string, at: ConfigPath, problems: ProblemList): void {
+function readable(file: string, at: ConfigPath, problems: ProblemList): boolean {
   try {
-    if (!fs.statSync(file).isFile()) problems.add(at, 'must name a regular file', file);
-    else fs.accessSync(file, fs.constants.R_OK);
+    if (!fs.statSync(file).isFile()) {
+      problems.add(at, 'must name a regular file', file);
+      return false;
+    }
+    fs.accessSync(file, fs.constants.R_OK);
+    return true;
   } catch (err) {
     problems.add(at, `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, file);
+    return false;
+  }
+}
+
+/**
+ * A certificate (PEM or DER) and the unencrypted PEM private key of it. The problem names the files and the
+ * certificate's thumbprint, never the key's content.
+ */
+function certificatePair(certFile: string, keyFile: string, at: ConfigPath, problems: ProblemList): void {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(fs.readFileSync(certFile));
+  } catch {
+    problems.add([...at, 'cert_file'], 'is not an X.509 certificate (PEM or DER)', certFile);
+    return;
+  }
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey({ key: fs.readFileSync(keyFile), format: 'pem' });
+  } catch {
+    problems.add([...at, 'key_file'], 'is not an unencrypted PEM private key', keyFile);
+    return;
+  }
+  if (!cert.checkPrivateKey(key)) {
+    const thumbprint = cert.fingerprint.replace(/:/g, '').toLowerCase();
+    problems.add([...at, 'key_file'], `is not the private key of cert_file ${certFile} (thumbprint ${thumbprint})`, keyFile);
   }
 }

@@ -1,24 +1,14 @@
 // Ajv validation against the JSON Schema. Ajv fills in defaults and coerces numeric strings (a port written as
 // `${HTTP_PORT:-9464}` arrives as a string); its errors are rewritten as `path: message (got value)` lines.
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { closest } from '../core/didYouMean';
 import { patternMessages } from './schemaHelpers';
-import { toJsonSchema } from './schema';
 import type { ProblemList, Segment } from './problems';
-
-let compiled: ValidateFunction | undefined;
-
-function validator(): ValidateFunction {
-  if (!compiled) {
-    const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: true, verbose: true });
-    compiled = ajv.compile(toJsonSchema());
-  }
-  return compiled;
-}
+import { schemaValidator } from './schemaValidator';
 
 /** Validates and completes `data` in place; returns false when problems were added. */
 export function checkSchema(data: unknown, problems: ProblemList): boolean {
-  const validate = validator();
+  const validate = schemaValidator();
   if (validate(data)) return true;
   for (const error of validate.errors ?? []) report(error, data, problems);
   return false;

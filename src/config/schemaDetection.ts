@@ -128,6 +128,18 @@ export const trainingSchema = section(
       default: 0.05,
       description: 'Min-max scaling headroom: the training range is widened by this fraction on each side before mapping to [0,1].',
     }),
+    out_of_range: oneOf(
+      ['clip', 'keep'] as const,
+      "Values outside the learnt range (the training data's min and max widened by scale_margin) when a window is scored: clip = held at the range's edge, so a level far outside reads like one at the edge and a channel that settles there scores no higher than normal noise; keep = passed to the model as they are (scaled, unclipped), so the reconstruction error grows with the distance outside the range. keep needs score_metric mse or mae.",
+      'clip',
+    ),
+    score_steps: Type.Integer({
+      minimum: 0,
+      maximum: 100_000,
+      default: 0,
+      description:
+        "Only the newest this many samples of each window count toward its score and channel shares; the model still reads the whole window. A whole-window score stays high until a change has left the window, so alerts end about a window length after it; scoring the newest part lets them start and end with the samples that cause them. 0 = the whole window; at most window.size. Costs a pass over each reconstruction in JavaScript, outside the native engine.",
+    }),
     input_transform: oneOf(
       ['none', 'demean', 'diff', 'auto'] as const,
       'Applied to each raw window before scaling: none; demean = each channel minus its window mean (the model learns shapes, so a drifting level does not read as an anomaly); diff = first differences (removes level and trend, a step becomes a spike); auto = chosen per channel when the model learns: demean for a channel whose level already wanders in the learning data (its window means spread more than its noise within a window), none for a channel with a steady level, so a lasting level shift there is still an anomaly.',

@@ -303,6 +303,19 @@ function checkDetection(layers: Layer[], eff: DetectionConfig, problems: Problem
     `latent_units (${training.latent_units}) must not exceed the last encoder layer (${lastEncoder}): the bottleneck must be narrowest`,
     undefined,
   );
+  rule(
+    [['training', 'score_steps'], ['window', 'size']],
+    training.score_steps <= window.size,
+    `score_steps (${training.score_steps}) must not exceed window size (${window.size})`,
+    undefined,
+  );
+  // Binary cross-entropy is not a distance beyond [0, 1]: past the edge it falls again where the output leans that way.
+  rule(
+    [['training', 'out_of_range'], ['training', 'score_metric']],
+    training.out_of_range === 'clip' || training.score_metric !== 'bce',
+    `out_of_range keep needs score_metric mse or mae (bce is not a distance for values outside [0, 1])`,
+    undefined,
+  );
   if (training.architecture === 'conv1d') {
     // The builder's own rule (model/convAutoencoder.ts), so validate refuses what training would.
     const problem = convWindowProblem(window.size, { filters: training.conv_filters, kernelSize: training.kernel_size });

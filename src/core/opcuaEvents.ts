@@ -12,6 +12,8 @@ export interface OpcuaItemRef {
 export interface OpcuaEvents {
   /** The session with its subscriptions is up (true) or not (false); `detail` says why (never a secret). */
   connection(connected: boolean, detail: string): void;
+  /** The source stopped (the daemon stops, or a reload replaces it): disconnected on purpose; `why` says which. */
+  stopped(why: string): void;
   /** The link dropped and came back; `resumed` says how (session reactivated, transferred, recreated). */
   reconnected(detail: string): void;
   /** The server refused to monitor an item (unknown node, browse path that resolves to nothing, no access). */
@@ -26,4 +28,10 @@ export interface OpcuaEvents {
   notificationLost(stream: string, sequenceNumber: number): void;
   /** The server's queue for the item overflowed: it dropped values before they were sent (a gap). */
   queueOverflow(item: OpcuaItemRef): void;
+  /**
+   * The server no longer had the stream's subscription when the link came back (it restarted, or kept the
+   * session less long than asked): node-opcua made it anew on a new session. What the server had queued and
+   * what it did not sample meanwhile are a gap.
+   */
+  subscriptionRecreated(stream: string): void;
 }

@@ -1,6 +1,7 @@
 // Per-channel min-max scaling to [0, 1], fitted on training data and stored in the model manifest. The
-// autoencoder's output layer is a sigmoid, so inputs must live in [0, 1]; values outside the training range
-// are clipped (and counted, because many clipped values mean the model sees data unlike its training data).
+// autoencoder's output layer is a sigmoid, so its outputs live in [0, 1]; values outside the training range
+// are clipped, or kept where the model says so (OutOfRange), and counted either way, because many of them mean
+// the model sees data unlike its training data.
 
 /** JSON-serialisable scaling parameters: channel c maps [min[c], max[c]] onto [0, 1]. */
 export interface ScalerParams {
@@ -98,29 +99,37 @@ function checkShapes(
 }
 
 /**
- * Writes the scaled values into `out` (may be `values` itself, for in-place scaling), clipped to [0, 1].
- * Returns how many values were clipped. NaN passes through unclipped and uncounted (windows hold none).
+ * What scaling does with a value outside the fitted range: `clip` holds it at 0 or 1 (the sigmoid output's
+ * range, so the model reads a value far outside like one at the edge); `keep` passes it on scaled but unclipped,
+ * so the model's error on it grows with the distance outside the range.
  */
-export function scaleInto(params: ScalerParams, values: Float32Array, channels: number, out: Float32Array): number {
+export type OutOfRange = 'clip' | 'keep';
+
+export const OUT_OF_RANGE: readonly OutOfRange[] = ['clip', 'keep'];
+
+/**
+ * Writes the scaled values into `out` (may be `values` itself, for in-place scaling), clipped to [0, 1] unless
+ * `outOfRange` is 'keep'. Returns how many values were outside [0, 1] (clipped, or kept). NaN passes through
+ * unclipped and uncounted (windows hold none).
+ */
+export function scaleInto(params: ScalerParams, values: Float32Array, channels: number, out: Float32Array, outOfRange: OutOfRange = 'clip'): number {
   checkShapes('scaleInto', params, values, channels, out);
-  let clipped = 0;
+  const clip = outOfRange === 'clip';
+  let outside = 0;
   for (let c = 0; c < channels; c++) {
     const lo = params.min[c];
     const inv = 1 / (params.max[c] - lo);
     for (let i = c; i < values.length; i += channels) {
       const s = (values[i] - lo) * inv;
-      if (s < 0) {
-        out[i] = 0;
-        clipped++;
-      } else if (s > 1) {
-        out[i] = 1;
-        clipped++;
+      if (s < 0 || s > 1) {
+        outside++;
+        out[i] = clip ? (s < 0 ? 0 : 1) : s;
       } else {
         out[i] = s;
       }
     }
   }
-  return clipped;
+  return outside;
 }
 
 /** Inverse of scaleInto (without clipping): maps the denoised model output back to engineering units. */

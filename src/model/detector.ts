@@ -16,7 +16,7 @@ import type { WindowMatrix } from './train';
 
 export class Detector implements ScoringModel {
   readonly scorer: Scorer;
-  /** Values clipped by scaling since load, and values scaled: their ratio is the clipped fraction. */
+  /** Values outside the scaler's range since load (clipped, or kept: scaler.outOfRange), and values scaled: their ratio is the clipped fraction. */
   clippedValues = 0;
   scaledValues = 0;
   private tolerances: Float32Array | undefined;
@@ -30,6 +30,7 @@ export class Detector implements ScoringModel {
       channels: manifest.channels.length,
       metric: manifest.scoring.metric,
       aggregate: manifest.scoring.aggregate ?? 'mean',
+      ...(manifest.scoring.steps !== undefined ? { steps: manifest.scoring.steps } : {}),
     });
   }
 
@@ -54,12 +55,13 @@ export class Detector implements ScoringModel {
       }
       const row = data.subarray(i * d, (i + 1) * d);
       const transform = this.manifest.transform ?? 'none';
+      const outOfRange = this.manifest.scaler.outOfRange ?? 'clip';
       let clipped: number;
       if (isIdentity(transform)) {
-        clipped = scaleInto(this.manifest.scaler, w.values, channels, row);
+        clipped = scaleInto(this.manifest.scaler, w.values, channels, row, outOfRange);
       } else {
         transformWindow(transform, w.values, channels, row);
-        clipped = scaleInto(this.manifest.scaler, row, channels, row);
+        clipped = scaleInto(this.manifest.scaler, row, channels, row, outOfRange);
       }
       if (count) this.clippedValues += clipped;
     });
@@ -79,30 +81,27 @@ export class Detector implements ScoringModel {
   /** A window's score judged against this detector's calibration (threshold, tail probability, decision). */
   protected judged(w: Window, score: number, channelShares: Float32Array, expected?: Float32Array): ScoredWindow {
     const cal = this.manifest.calibration;
-    const judged: ScoredWindow = {
-      stream: w.stream,
-      start: w.start,
-      end: w.end,
-      score,
-      threshold: cal ? cal.threshold : NaN,
-      pValue: cal ? pValue(cal.tail, score) : NaN,
-      anomalous: cal ? score > cal.threshold : false,
-      completeness: w.completeness,
-      channelShares,
-    };
-    return expected ? { ...judged, expected, tolerance: this.tolerance() } : judged;
+    const threshold = cal ? cal.threshold : NaN;
+    const pv = cal ? pValue(cal.tail, score) : NaN;
+    const anomalous = cal ? score > cal.threshold : false;
+    const { stream, start, end, completeness } = w;
+    // Two literals rather than a spread of the first: the spread copied every field again for every window.
+    return expected
+      ? { stream, start, end, score, threshold, pValue: pv, anomalous, completeness, channelShares, expected, tolerance: this.tolerance() }
+      : { stream, start, end, score, threshold, pValue: pv, anomalous, completeness, channelShares };
   }
 
   /**
    * Every value of `w` as the model expected it, in the channels' own units: `reconstruction` (the model's output
-   * for `w`, scaled units) un-scaled and the window transform undone with the observed window (core/expectation.ts).
+   * for `w`, scaled units) un-scaled and the window transform undone with the observed window (core/expectation.ts),
+   * written over `reconstruction` itself: it is a view of the engine's output, a fresh array the scorer owns
+   * (scorer.ts), so no window allocates (the allocation per window was most of the cost of the expected values).
    */
-  expectedOf(w: Window, reconstruction: Float32Array): Float32Array {
+  private expectedOf(w: Window, reconstruction: Float32Array): Float32Array {
     const channels = this.manifest.channels.length;
-    const out = new Float32Array(reconstruction.length);
-    unscaleInto(this.manifest.scaler, reconstruction, channels, out);
-    expectedWindow(this.manifest.transform ?? 'none', w.values, out, channels, out);
-    return out;
+    unscaleInto(this.manifest.scaler, reconstruction, channels, reconstruction);
+    expectedWindow(this.manifest.transform ?? 'none', w.values, reconstruction, channels, reconstruction);
+    return reconstruction;
   }
 
   /** Each channel's tolerance around its expected value (core/expectation.ts), fixed with the model's calibration. */

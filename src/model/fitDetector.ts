@@ -2,7 +2,7 @@
 // the threshold from the clean reconstruction errors. Shared by `train`, `calibrate`, `evaluate` and the
 // daemon's auto-learning, so every path builds models the same way.
 import { calibrate, type CalibrationMethod } from '../core/calibration';
-import { fitScaler, scaleInto } from '../core/scaling';
+import { fitScaler, scaleInto, type OutOfRange } from '../core/scaling';
 import { CONV_STRIDE, type ConvLayers } from '../core/convShape';
 import type { StreamSpec, Window } from '../core/types';
 import { chooseChannelTransforms, isIdentity, transformWindows, type ChannelTransforms, type WindowTransform } from '../core/windowTransform';
@@ -28,6 +28,10 @@ export interface DetectorSpec {
   readonly conv?: ConvLayers;
   readonly latentUnits: number;
   readonly scaleMargin: number;
+  /** Values outside the learnt range when scored: clipped (default) or kept (core/scaling.ts). */
+  readonly outOfRange?: OutOfRange;
+  /** Only the newest this many steps of a window count toward its score (default: all). */
+  readonly scoreSteps?: number;
   /** Applied to each raw window before scaling (default 'none'); 'auto' chooses per channel from these windows. */
   readonly transform?: WindowTransform | 'auto' | readonly WindowTransform[];
   readonly metric: ScoreMetric;
@@ -79,7 +83,7 @@ export async function trainDetector(
     channels: [...spec.stream.channels],
     window: { ...spec.window },
     ...(!isIdentity(transform) ? { transform } : {}),
-    scaler: { ...scaler, margin: spec.scaleMargin },
+    scaler: { ...scaler, margin: spec.scaleMargin, ...(spec.outOfRange === 'keep' ? { outOfRange: 'keep' as const } : {}) },
     architecture: {
       // Absent means dense: manifests from before conv1d existed are dense models.
       ...(kind !== 'dense' ? { kind } : {}),
@@ -110,7 +114,7 @@ export async function trainDetector(
       clippedFraction: clipped / raw.length,
       durationMs: history.durationMs,
     },
-    scoring: { metric: spec.metric, aggregate: spec.aggregate ?? 'mean' },
+    scoring: { metric: spec.metric, aggregate: spec.aggregate ?? 'mean', ...(spec.scoreSteps ? { steps: spec.scoreSteps } : {}) },
     calibration: null,
     backend,
     versions: { anomalyd: spec.anomalydVersion, tfjs: tfjsVersion(), node: process.versions.node },

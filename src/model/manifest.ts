@@ -1,7 +1,7 @@
 // manifest.json: everything needed to use a model artifact correctly besides its weights, and to refuse it
 // when it does not fit the data or stream it is given. Field list: docs/design.md, "Model artifact".
 import type { Calibration } from '../core/calibration';
-import type { ScalerParams } from '../core/scaling';
+import { OUT_OF_RANGE, type OutOfRange, type ScalerParams } from '../core/scaling';
 import { WINDOW_TRANSFORMS, type ChannelTransforms, type WindowTransform } from '../core/windowTransform';
 import { ModelError } from '../core/errors';
 import { windowOptionProblems } from '../core/window';
@@ -37,7 +37,8 @@ export interface Manifest {
    * absent in older manifests, meaning 'none'.
    */
   readonly transform?: ChannelTransforms;
-  readonly scaler: ScalerParams & { readonly margin: number };
+  /** `outOfRange` absent (every manifest from before it existed) means 'clip'. */
+  readonly scaler: ScalerParams & { readonly margin: number; readonly outOfRange?: OutOfRange };
   readonly architecture: {
     /** The network's form; absent (every manifest from before conv1d) means dense. */
     readonly kind?: ArchitectureKind;
@@ -72,8 +73,8 @@ export interface Manifest {
     readonly clippedFraction: number;
     readonly durationMs: number;
   };
-  /** `aggregate` absent (older artifacts) means 'mean'. */
-  readonly scoring: { readonly metric: ScoreMetric; readonly aggregate?: ScoreAggregate };
+  /** `aggregate` absent (older artifacts) means 'mean'; `steps` absent means every step of the window counts. */
+  readonly scoring: { readonly metric: ScoreMetric; readonly aggregate?: ScoreAggregate; readonly steps?: number };
   /** Null until `anomalyd calibrate` (or train's built-in calibration) has run. */
   readonly calibration: Calibration | null;
   readonly backend: string;
@@ -102,6 +103,7 @@ export function checkManifest(value: unknown, where: string): Manifest {
   if (!s || !Array.isArray(s.min) || !Array.isArray(s.max) || s.min.length !== nCh || s.max.length !== nCh) {
     problems.push(`scaler.min/max must have one entry per channel (${nCh})`);
   }
+  if (s?.outOfRange !== undefined && !OUT_OF_RANGE.includes(s.outOfRange)) problems.push(`scaler.outOfRange must be ${OUT_OF_RANGE.join(' or ')}`);
   const a = m.architecture;
   if (!a || !isPositiveInt(a.inputSize) || !isPositiveInt(a.latentUnits) || !Array.isArray(a.encoderUnits)) {
     problems.push('architecture is incomplete');
@@ -117,6 +119,10 @@ export function checkManifest(value: unknown, where: string): Manifest {
   if (!m.scoring || !['mse', 'mae', 'bce'].includes(m.scoring.metric)) problems.push('scoring.metric must be mse, mae or bce');
   if (m.scoring?.aggregate !== undefined && !['mean', 'max_channel'].includes(m.scoring.aggregate)) {
     problems.push('scoring.aggregate must be mean or max_channel');
+  }
+  const steps = m.scoring?.steps;
+  if (steps !== undefined && (!isPositiveInt(steps) || (w && isPositiveInt(w.size) && steps > w.size))) {
+    problems.push(`scoring.steps must be a whole number from 1 to window.size (got ${String(steps)})`);
   }
   if (m.calibration !== null && m.calibration !== undefined && !Number.isFinite(m.calibration.threshold)) {
     problems.push('calibration.threshold must be a finite number');

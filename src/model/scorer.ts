@@ -21,9 +21,17 @@ export interface ScorerOptions {
   readonly metric: ScoreMetric;
   /** Default 'mean'. */
   readonly aggregate?: ScoreAggregate;
+  /**
+   * Only the newest this many steps of each window count toward its score and channel shares (the network still
+   * reads the whole window). Absent, 0 or the window's length: every step.
+   */
+  readonly steps?: number;
   /** Largest batch handed to the backend at once (bounds peak memory). */
   readonly maxBatch?: number;
 }
+
+/** Guards elementError's log against r = 0 or 1, as the engines do for bce. */
+const BCE_EPS = 1e-7;
 
 export class Scorer {
   private readonly maxBatch: number;
@@ -67,8 +75,13 @@ export class Scorer {
 
   private scoreChunk(chunk: Float32Array, n: number, d: number, withReconstruction: boolean): WindowScore[] {
     const channels = this.opts.channels;
-    const { perChannel, total, reconstruction } = this.engine.errors(chunk, n, withReconstruction);
-    const steps = d / channels;
+    const windowSteps = d / channels;
+    const steps = this.scoredSteps(windowSteps);
+    // Scoring part of the window needs the reconstruction: the engine sums each channel over the whole window.
+    const errors = this.engine.errors(chunk, n, withReconstruction || steps < windowSteps);
+    const { reconstruction } = errors;
+    if (steps < windowSteps && !reconstruction) throw new Error(`scoring engine '${this.engine.kind}' returned no reconstruction`);
+    const { perChannel, total } = steps < windowSteps && reconstruction ? this.newestErrors(chunk, reconstruction, n, d, steps) : errors;
     const maxChannel = this.opts.aggregate === 'max_channel';
     const scores: WindowScore[] = new Array<WindowScore>(n);
     for (let i = 0; i < n; i++) {
@@ -82,9 +95,36 @@ export class Scorer {
       }
       for (let c = 0; c < channels; c++) shares[c] = sum > 0 ? shares[c] / sum : 1 / channels;
       const score = maxChannel ? max / steps : total[i];
-      scores[i] = reconstruction ? { score, channelShares: shares, reconstruction: reconstruction.subarray(i * d, (i + 1) * d) } : { score, channelShares: shares };
+      scores[i] = withReconstruction && reconstruction ? { score, channelShares: shares, reconstruction: reconstruction.subarray(i * d, (i + 1) * d) } : { score, channelShares: shares };
     }
     return scores;
+  }
+
+  /** Steps of a `windowSteps`-step window that count toward the score (options.steps, bounded by the window). */
+  private scoredSteps(windowSteps: number): number {
+    const steps = this.opts.steps ?? 0;
+    return steps > 0 && steps < windowSteps ? steps : windowSteps;
+  }
+
+  /**
+   * The engine's per-channel sums and window means, taken over the newest `steps` steps of each window only, from
+   * the reconstruction of the same pass.
+   */
+  private newestErrors(x: Float32Array, r: Float32Array, n: number, d: number, steps: number): { perChannel: Float32Array; total: Float32Array } {
+    const channels = this.opts.channels;
+    const perChannel = new Float32Array(n * channels);
+    const total = new Float32Array(n);
+    const first = d - steps * channels;
+    for (let i = 0; i < n; i++) {
+      let sum = 0;
+      for (let j = first; j < d; j++) {
+        const e = elementError(this.opts.metric, x[i * d + j], r[i * d + j]);
+        perChannel[i * channels + (j % channels)] += e;
+        sum += e;
+      }
+      total[i] = sum / (steps * channels);
+    }
+    return { perChannel, total };
   }
 
   private mapChunks(m: WindowMatrix, outWidth: number, fn: (x: Float32Array, n: number) => Float32Array): Float32Array {
@@ -109,3 +149,16 @@ export class Scorer {
   }
 }
 
+/** One value's reconstruction error under `metric`, as the scoring engines compute it. */
+export function elementError(metric: ScoreMetric, x: number, r: number): number {
+  switch (metric) {
+    case 'mse':
+      return (x - r) ** 2;
+    case 'mae':
+      return Math.abs(x - r);
+    case 'bce': {
+      const p = Math.min(1 - BCE_EPS, Math.max(BCE_EPS, r));
+      return -(x * Math.log(p) + (1 - x) * Math.log(1 - p));
+    }
+  }
+}

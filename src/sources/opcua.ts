@@ -42,6 +42,11 @@ export interface OpcuaSourceOptions {
   readonly reconnect: BackoffOptions;
   readonly subscriptions: readonly OpcuaSubscriptionOptions[];
   readonly events: OpcuaEvents;
+  /**
+   * Per stream, the time of the last sample an earlier source (replaced by a config reload) delivered: samples
+   * not after it are that source's, sent again as the new subscription's first values, and are left out.
+   */
+  readonly resumeAfter?: ReadonlyMap<string, number>;
 }
 
 export class OpcuaSource implements Source {
@@ -58,6 +63,8 @@ export class OpcuaSource implements Source {
   private beforeAcks: (() => boolean) | null = null;
   private isConnected = false;
   private stopping = false;
+  /** stop() began: Publish requests stay suspended while the gates settle. */
+  private draining = false;
   private stopped: Promise<void> | null = null;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -67,6 +74,10 @@ export class OpcuaSource implements Source {
   private ownThumbprintLogged = false;
   /** While the subscriptions are being created (their first notifications wait). */
   private subscribing = false;
+  /** Each subscription's index downstream (a reload that changes the MQTT subscriptions moves them: reindex). */
+  private readonly indexes: number[];
+  /** Per stream, the time of the last sample delivered (handed to the next source of a reload). */
+  private readonly lastDelivered = new Map<string, number>();
 
   /** No I/O: node-opcua is loaded in start(). */
   constructor(
@@ -74,6 +85,22 @@ export class OpcuaSource implements Source {
     private readonly options: OpcuaSourceOptions,
   ) {
     this.assembler = new SampleAssembler(options.subscriptions.map((s) => s.items.length));
+    this.indexes = options.subscriptions.map((s) => s.index);
+    for (const [stream, ts] of options.resumeAfter ?? []) this.lastDelivered.set(stream, ts);
+  }
+
+  /** Per stream, the time of the last sample delivered (or inherited through resumeAfter). */
+  delivered(): ReadonlyMap<string, number> {
+    return new Map(this.lastDelivered);
+  }
+
+  /**
+   * The subscriptions' indexes downstream, in order, after a reload moved them (the MQTT subscriptions before
+   * them changed). Synchronous, so the pipeline's rebinding and this happen on one turn of the event loop.
+   */
+  reindex(indexes: readonly number[]): void {
+    if (indexes.length !== this.indexes.length) throw new Error(`OPC UA source has ${this.indexes.length} subscriptions, not ${indexes.length}`);
+    indexes.forEach((index, k) => (this.indexes[k] = index));
   }
 
   get connected(): boolean {
@@ -122,14 +149,22 @@ export class OpcuaSource implements Source {
     await first;
   }
 
-  stop(): Promise<void> {
-    this.stopped ??= this.shutdown();
+  /** `why` is what the connection event says (a reload replacing the source says so). */
+  stop(why = 'source stopped'): Promise<void> {
+    this.stopped ??= this.shutdown(why);
     return this.stopped;
   }
 
-  private async shutdown(): Promise<void> {
+  private async shutdown(why: string): Promise<void> {
+    // No Publish request from here on (it would acknowledge what arrives next). A gap being filled after a
+    // reconnection gets a moment to close (Republish works without Publish requests), then what the gates hold
+    // (received, so already acknowledged) is delivered and committed before the source stops taking any.
+    this.draining = true;
+    suspendPublishing(this.session, true);
+    await Promise.all(this.gates.map((gate) => gate.settled(STOP_SETTLE_MS)));
+    for (const gate of this.gates) gate.flush();
+    const wasConnected = this.isConnected;
     this.stopping = true;
-    for (const gate of this.gates) gate.close();
     this.clearRetry();
     this.settleFirstAttempt();
     const client = this.client;
@@ -138,10 +173,8 @@ export class OpcuaSource implements Source {
     const session = this.session;
     if (session) await withTimeout(session.close(true).catch(() => undefined), 5_000);
     await withTimeout(client.disconnect().catch(() => undefined), 5_000);
-    if (this.isConnected) {
-      this.isConnected = false;
-      this.options.events.connection(false, 'source stopped');
-    }
+    this.isConnected = false;
+    if (wasConnected) this.options.events.stopped(why);
   }
 
   /** One connection attempt (node-opcua retries unreachable endpoints itself); a refusal is retried here. */
@@ -164,6 +197,7 @@ export class OpcuaSource implements Source {
     } catch (err) {
       if (this.stopping) return;
       this.logOwnCertificate(lib);
+      const identity = this.options.identity;
       const untrusted = /BadCertificateUntrusted|certificate verification failed/i.test(errorMessage(err));
       const presented = untrusted ? await presentedCertificate(lib, this.options.endpointUrl, this.options.security.mode, this.options.security.policy) : null;
       const why = explainFailure(err, {
@@ -171,6 +205,7 @@ export class OpcuaSource implements Source {
         ownThumbprint: thumbprintOf(lib, this.options.security.certFile ?? ownCertificateFile(this.options.security.pkiDir)),
         mode: this.options.security.mode,
         policy: this.options.security.policy,
+        ...(identity.certFile !== undefined ? { identityCertificate: { file: identity.certFile, thumbprint: thumbprintOf(lib, identity.certFile) } } : {}),
       });
       await this.session?.close(true).catch(() => undefined);
       this.session = null;
@@ -196,10 +231,11 @@ export class OpcuaSource implements Source {
     this.subscribing = true;
     try {
       for (const [k, opts] of this.options.subscriptions.entries()) {
-        let subscriptionId = 0;
+        // node-opcua gives a subscription it makes again a new id: Republish asks with the current one.
+        let subscription: ClientSubscription | null = null;
         const gate = new SequenceGate<NotificationMessage>({
           deliver: (message) => this.onNotification(message),
-          republish: (seq) => republish(lib, session, subscriptionId, seq),
+          republish: (seq) => (subscription ? republish(lib, session, subscription.subscriptionId, seq) : Promise.resolve(null)),
           lost: (seq) => this.options.events.notificationLost(opts.stream, seq),
           graceMs: REPUBLISH_GRACE_MS,
         });
@@ -211,7 +247,8 @@ export class OpcuaSource implements Source {
           else gate.push(message);
         };
         const made = await createSubscription(lib, session, k, opts, this.options.sessionTimeoutMs, this.handles, this.options.events, onMessage);
-        subscriptionId = made.subscription.subscriptionId;
+        subscription = made.subscription;
+        subscription.on('subscriptionId_changed', () => this.options.events.subscriptionRecreated(opts.stream));
         this.subscriptions.push(made.subscription);
         ok += made.monitored;
         refused += made.refused;
@@ -242,12 +279,15 @@ export class OpcuaSource implements Source {
     for (const s of this.assembler.take(changes)) {
       const opts = this.options.subscriptions[s.subscription];
       if (!opts) continue;
+      const after = this.options.resumeAfter?.get(opts.stream);
+      if (after !== undefined && s.ts <= after) continue;
       let batch = batches.get(s.subscription);
       if (!batch) {
-        batch = { stream: opts.stream, subscription: opts.index, labels: {}, samples: [], receivedAt };
+        batch = { stream: opts.stream, subscription: this.indexes[s.subscription] ?? opts.index, labels: {}, samples: [], receivedAt };
         batches.set(s.subscription, batch);
       }
       batch.samples.push({ ts: s.ts, values: s.values });
+      this.lastDelivered.set(opts.stream, s.ts);
     }
     for (const batch of batches.values()) {
       this.ctx.events.messageReceived(`opcua:${batch.stream}`, 0, receivedAt);
@@ -292,7 +332,7 @@ export class OpcuaSource implements Source {
         if (!this.stopping) this.ctx.log.warn('Pipeline did not accept OPC UA samples.', { error: errorMessage(err) });
       })
       .finally(() => {
-        if (--this.held === 0 && !this.stopping) suspendPublishing(this.session, false);
+        if (--this.held === 0 && !this.stopping && !this.draining) suspendPublishing(this.session, false);
       });
   }
 
@@ -348,6 +388,9 @@ function variantNumber(lib: OpcuaClientLib | null, dv: DataValue): unknown {
   }
   return v.value;
 }
+
+/** How long a stopping source waits for gaps in the sequence numbers to fill before giving them up as lost. */
+const STOP_SETTLE_MS = 3_000;
 
 /** How long a gap in the sequence numbers waits for node-opcua's own republish before the source asks. */
 const REPUBLISH_GRACE_MS = 300;

@@ -87,26 +87,48 @@ export function thumbprintOfDer(lib: OpcuaClientLib, der: Buffer | null): string
   }
 }
 
-/** The session identity; throws naming a file that cannot be read. */
+/**
+ * The session identity; throws naming a file that cannot be read. A certificate identity signs with its key
+ * through node-opcua-crypto's key operations (node-opcua deprecates handing it the PEM text).
+ */
 export function userIdentity(lib: OpcuaClientLib, opts: OpcuaIdentityOptions): UserIdentityInfo {
   const { UserTokenType } = lib.client;
   if (opts.user !== undefined) return { type: UserTokenType.UserName, userName: opts.user, password: opts.password ?? '' };
   if (opts.certFile !== undefined && opts.keyFile !== undefined) {
     try {
-      return { type: UserTokenType.Certificate, certificateData: lib.crypto.readCertificate(opts.certFile), privateKey: lib.crypto.readPrivateKeyPEM(opts.keyFile) };
+      return { type: UserTokenType.Certificate, certificateData: lib.crypto.readCertificate(opts.certFile), keyOperations: lib.crypto.keyOperationsFromPrivateKey(lib.crypto.readPrivateKey(opts.keyFile)) };
     } catch (err) {
-      throw new Error(`opcua.identity: cannot read the identity certificate or key (${errorMessage(err)})`);
+      throw new Error(`opcua.identity: cannot read the identity certificate ${opts.certFile} or its key file ${opts.keyFile} (${errorMessage(err)})`);
     }
   }
   return { type: UserTokenType.Anonymous };
+}
+
+/** What a refusal message names about anomalyd's side: certificates by file and thumbprint, never a key. */
+export interface FailureContext {
+  readonly serverThumbprint: string | null;
+  readonly ownThumbprint: string | null;
+  readonly mode: string;
+  readonly policy: string;
+  /** The identity certificate (identity.cert_file) when the session identity is one. */
+  readonly identityCertificate?: { readonly file: string; readonly thumbprint: string | null };
 }
 
 /**
  * A connection or session failure in words that say what to do. node-opcua's messages name status codes; the
  * ones an operator can fix are spelled out, the rest pass through. Never contains the password.
  */
-export function explainFailure(err: unknown, ctx: { readonly serverThumbprint: string | null; readonly ownThumbprint: string | null; readonly mode: string; readonly policy: string }): string {
+export function explainFailure(err: unknown, ctx: FailureContext): string {
   const text = errorMessage(err).replace(/\s+/g, ' ').trim();
+  // First: a refused identity certificate's message can name certificate status codes too.
+  if (/BadIdentityTokenRejected|BadIdentityTokenInvalid|BadUserAccessDenied|BadUserSignatureInvalid/i.test(text)) {
+    const id = ctx.identityCertificate;
+    if (id) {
+      const which = id.thumbprint ? ` (thumbprint ${id.thumbprint})` : '';
+      return `the server refused the identity certificate ${id.file}${which} of opcua.identity: trust it in the server's user certificate store (or its issuer), and check that it is valid and the key file is its own [${text}]`;
+    }
+    return `the server refused the identity in opcua.identity (user name and password, or certificate) [${text}]`;
+  }
   if (/BadCertificateUntrusted|server Certificate verification failed/i.test(text) && /server certificate/i.test(text)) {
     const which = ctx.serverThumbprint ? ` (thumbprint ${ctx.serverThumbprint})` : '';
     return `the server's certificate${which} is not trusted: add it to opcua.security.trusted_certs (or its issuer's), or check that this is the server you meant [${text}]`;
@@ -115,8 +137,11 @@ export function explainFailure(err: unknown, ctx: { readonly serverThumbprint: s
     const own = ctx.ownThumbprint ? ` (thumbprint ${ctx.ownThumbprint})` : '';
     return `the server refused the secure channel: it probably does not trust anomalyd's certificate${own}; trust it in the server's PKI, and check that it is valid [${text}]`;
   }
-  if (/BadIdentityTokenRejected|BadIdentityTokenInvalid|BadUserAccessDenied|BadUserSignatureInvalid/i.test(text)) {
-    return `the server refused the identity in opcua.identity (user name and password, or certificate) [${text}]`;
+  const token = /Cannot find (ANONYMOUS|USERNAME|Certificate \(X509\)) user token policy/i.exec(text)?.[1]?.toLowerCase();
+  if (token === 'anonymous') return `the server accepts no anonymous session on its endpoint with security mode ${ctx.mode}: set opcua.identity (a user or a certificate) [${text}]`;
+  if (token !== undefined) {
+    const kind = token === 'username' ? 'user name' : 'certificate';
+    return `the server offers no ${kind} identity on its endpoint with security mode ${ctx.mode}: use a mode it offers it with (Sign or SignAndEncrypt), or another identity [${text}]`;
   }
   if (/cannot find endpoint|endpoint.*(not found|does not exist)|BadSecurityPolicyRejected|BadSecurityModeRejected/i.test(text)) {
     return `the server offers no endpoint with security mode ${ctx.mode} and policy ${ctx.policy}; change opcua.security to one it offers [${text}]`;

@@ -51,7 +51,33 @@ export class SequenceGate<M extends SequencedMessage> {
     if (this.held.size > 0 && !this.filling) void this.fill();
   }
 
-  /** Stops asking for missing messages; what is held is dropped (the source is stopping). */
+  /**
+   * Resolves once nothing is held (the gaps were filled, or given up as lost), or after `timeoutMs`: a source
+   * about to stop lets a republish under way finish first, while the server still has what it asks for.
+   */
+  async settled(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.held.size > 0 && !this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, Math.min(20, this.opts.graceMs)));
+  }
+
+  /**
+   * The source is stopping: what is held (received, so acknowledged to the server) is handed on in order, the
+   * messages missing before each counted lost; then the gate closes.
+   */
+  flush(): void {
+    if (this.closed) return;
+    for (const seq of [...this.held.keys()].sort((a, b) => a - b)) {
+      const message = this.held.get(seq);
+      if (message === undefined) continue;
+      for (let missing = this.next ?? seq; missing < seq; missing++) this.opts.lost(missing);
+      this.held.delete(seq);
+      this.next = seq + 1;
+      this.opts.deliver(message);
+    }
+    this.close();
+  }
+
+  /** Stops asking for missing messages; what is held is dropped. */
   close(): void {
     this.closed = true;
     this.held.clear();

@@ -11,11 +11,15 @@ import { OTHER_STREAM } from './metrics';
 import type { StatusModel } from './status';
 
 export const MAX_NODE_LABELS = 1_000;
+const METRIC_PREFIX = 'anomalyd_opcua_';
+const SOURCE_ROW = 'OPC UA';
 
 export interface OpcuaTelemetry extends OpcuaEvents {
   /** 1 while the session and its subscriptions are up (the readiness check reads it too). */
   readonly connected: boolean;
   readonly detail: string;
+  /** A reload removed the `opcua` section: its metrics and status row go (a later one starts them afresh). */
+  retire(): void;
 }
 
 export function createOpcuaTelemetry(log: Log, registry: Registry, status: StatusModel, clock: Clock, summaryIntervalMs = 60_000): OpcuaTelemetry {
@@ -26,6 +30,7 @@ export function createOpcuaTelemetry(log: Log, registry: Registry, status: Statu
   let itemsOk = 0;
   let itemsRefused = 0;
   const registers = [registry];
+
   new Gauge({ name: 'anomalyd_opcua_connected', help: '1 while the OPC UA session and its subscriptions are up, else 0.', registers, collect() { this.set(connected ? 1 : 0); } });
   new Gauge({
     name: 'anomalyd_opcua_monitored_items', help: 'OPC UA monitored items, by state: ok (the server samples it), refused (the server would not monitor it; see the log).',
@@ -50,6 +55,11 @@ export function createOpcuaTelemetry(log: Log, registry: Registry, status: Statu
     help: 'OPC UA notification messages missing after a reconnection that the server no longer had when asked again (a gap in the stream), by stream.',
     labelNames: ['stream'], registers,
   });
+  const recreated = new Counter({
+    name: 'anomalyd_opcua_subscriptions_recreated_total',
+    help: 'OPC UA subscriptions made anew after the link came back because the server no longer had them (it restarted, or the session expired): what it had queued is a gap, by stream.',
+    labelNames: ['stream'], registers,
+  });
   reconnects.inc(0);
 
   const labelled = new Set<string>();
@@ -70,10 +80,14 @@ export function createOpcuaTelemetry(log: Log, registry: Registry, status: Statu
     get detail() {
       return detail;
     },
+    retire() {
+      for (const metric of registry.getMetricsAsArray()) if (metric.name.startsWith(METRIC_PREFIX)) registry.removeSingleMetric(metric.name);
+      status.dropSource(SOURCE_ROW);
+    },
     connection(up, why) {
       connected = up;
       detail = why;
-      status.setSource('OPC UA', up, why);
+      status.setSource(SOURCE_ROW, up, why);
       if (up) {
         everConnected = true;
         log.info('Connected to OPC UA server.', { detail: why });
@@ -85,6 +99,13 @@ export function createOpcuaTelemetry(log: Log, registry: Registry, status: Statu
         const count = limiter.hit('connection');
         if (count > 0) log.warn('Cannot connect to OPC UA server.', { detail: why, attempts: count });
       }
+    },
+    stopped(why) {
+      connected = false;
+      detail = why;
+      everConnected = false;
+      status.setSource(SOURCE_ROW, false, why);
+      log.info('Disconnected from the OPC UA server.', { detail: why });
     },
     reconnected(how) {
       reconnects.inc();
@@ -110,6 +131,10 @@ export function createOpcuaTelemetry(log: Log, registry: Registry, status: Statu
     notificationLost(stream, seq) {
       lost.inc({ stream: node({ node: stream, stream, channel: '' }) });
       log.error('An OPC UA notification message was lost: the server no longer had it when asked again.', { stream, sequence_number: seq });
+    },
+    subscriptionRecreated(stream) {
+      recreated.inc({ stream: node({ node: stream, stream, channel: '' }) });
+      log.warn('The OPC UA server no longer had a subscription (it restarted, or the session expired); it was made anew, and what the server sampled while the link was down is a gap.', { stream });
     },
     queueOverflow(item) {
       overflows.inc({ node: node(item) });

@@ -312,6 +312,11 @@ export class StatusModel {
     this.mqtt = { connected, detail: clip(detail), since: changed ? this.clock.now() : this.mqtt.since };
   }
 
+  /** The input is no longer configured (a reload removed it): its row goes. */
+  dropSource(name: string): void {
+    this.sources.delete(name);
+  }
+
   setSource(name: string, connected: boolean, detail: string): void {
     const prev = this.sources.get(name);
     const since = prev && prev.connected === connected ? prev.since : this.clock.now();

@@ -3,6 +3,9 @@
 // asset plays a series of samples (pump signals, with a fault where the test put one) one per `tickMs` of real
 // time, stamped with the sample's own time as source timestamp, so a test runs plant hours in seconds. The server
 // makes its own certificate in a PKI dir of the test's; it trusts any client certificate unless told otherwise.
+// With `userCertificates` it accepts X.509 user identities whose certificate it trusts, and no anonymous
+// session. restart() stops the server process's OPCUAServer and starts a new one on the same port and
+// certificate (sessions, subscriptions and queues gone, as after a PLC reboot) while the plant goes on.
 // Also: a TCP proxy in front of it (cut() drops every connection and refuses new ones until restore()), to cut
 // the link without stopping the server.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +14,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 import { MessageSecurityMode, SecurityPolicy } from 'node-opcua-client';
+import { readCertificate } from 'node-opcua-crypto';
 import type { UAVariable } from 'node-opcua-address-space';
 import { OPCUAServer } from 'node-opcua-server';
 import { StatusCodes, type StatusCode } from 'node-opcua-status-code';
@@ -37,6 +41,8 @@ export interface PlcOptions {
   readonly paused?: boolean;
   /** Reuse a PKI dir (the server's certificate) across servers; default a new one. */
   readonly pkiDir?: string;
+  /** Certificate files (PEM or DER) of the user identities the server accepts; set: no anonymous sessions. */
+  readonly userCertificates?: readonly string[];
 }
 
 export class SimulatedPlc {
@@ -45,9 +51,10 @@ export class SimulatedPlc {
   private tick = 0;
   private readonly bad = new Map<string, StatusCode>();
   private readonly ownPki: boolean;
+  private userPki: string | null = null;
 
   private constructor(
-    private readonly server: OPCUAServer,
+    private server: OPCUAServer,
     readonly port: number,
     private readonly opts: PlcOptions,
     readonly pkiDir: string,
@@ -58,27 +65,67 @@ export class SimulatedPlc {
   static async start(opts: PlcOptions): Promise<SimulatedPlc> {
     const pkiDir = opts.pkiDir ?? mkdtempSync(path.join(tmpdir(), 'anomalyd-plc-pki-'));
     const port = await freePort();
+    // The users' certificate store is its own (the server's own store accepts any client certificate).
+    const userPki = opts.userCertificates ? mkdtempSync(path.join(tmpdir(), 'anomalyd-plc-userpki-')) : null;
+    const plc = new SimulatedPlc(await SimulatedPlc.serve(opts, pkiDir, port, userPki), port, opts, pkiDir);
+    plc.userPki = userPki;
+    await plc.open();
+    if (!opts.paused) plc.play();
+    return plc;
+  }
+
+  /** A new OPCUAServer (not started) on `port`, its certificate in `pkiDir`. */
+  private static async serve(opts: PlcOptions, pkiDir: string, port: number, userPki: string | null): Promise<OPCUAServer> {
     const serverCertificateManager = new OPCUACertificateManager({ rootFolder: pkiDir, automaticallyAcceptUnknownCertificate: true });
     const users = opts.users;
+    const certificates = opts.userCertificates;
+    const userCertificateManager = certificates && userPki !== null ? new OPCUACertificateManager({ rootFolder: userPki, automaticallyAcceptUnknownCertificate: false }) : undefined;
+    if (userCertificateManager && certificates) {
+      await userCertificateManager.initialize();
+      for (const file of certificates) await userCertificateManager.trustCertificate(readCertificate(file));
+    }
     const server = new OPCUAServer({
       port,
       hostname: '127.0.0.1',
       serverCertificateManager,
+      ...(userCertificateManager ? { userCertificateManager } : {}),
       securityModes: opts.secure ? [MessageSecurityMode.None, MessageSecurityMode.Sign, MessageSecurityMode.SignAndEncrypt] : [MessageSecurityMode.None],
       securityPolicies: opts.secure ? [SecurityPolicy.None, SecurityPolicy.Basic256Sha256] : [SecurityPolicy.None],
-      allowAnonymous: users === undefined,
+      allowAnonymous: users === undefined && certificates === undefined,
       // Every change goes out (exception-based items are not coalesced): the PLC plays a sample per tick.
       serverCapabilities: { minSupportedSampleRate: 0 },
       ...(users ? { userManager: { isValidUser: (u: string, p: string) => users[u] === p } } : {}),
     });
     await server.initialize();
-    const plc = new SimulatedPlc(server, port, opts, pkiDir);
-    plc.buildAddressSpace();
+    return server;
+  }
+
+  /** Builds the address space of the server made by serve(), with the current sample, and starts it. */
+  private async open(): Promise<void> {
+    this.variables.clear();
+    this.buildAddressSpace();
     // The first sample is the variables' value from the start: a client's first notification is a real sample.
-    plc.step();
-    await server.start();
-    if (!opts.paused) plc.play();
-    return plc;
+    this.step();
+    await this.server.start();
+  }
+
+  /**
+   * The server goes down for `downMs` and comes back as a new instance on the same port and certificate: its
+   * sessions, subscriptions and queued values are gone. The plant goes on meanwhile: the samples of the outage
+   * are skipped (never sampled by a server), and playing resumes after them.
+   */
+  async restart(downMs: number): Promise<void> {
+    const playing = this.timer !== null;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.server.shutdown(0);
+    const startedAt = Date.now();
+    const next = await SimulatedPlc.serve(this.opts, this.pkiDir, this.port, this.userPki);
+    await new Promise((r) => setTimeout(r, Math.max(0, downMs - (Date.now() - startedAt))));
+    this.tick += Math.round((Date.now() - startedAt) / (this.opts.tickMs ?? 20));
+    this.server = next;
+    await this.open();
+    if (playing) this.play();
   }
 
   get endpointUrl(): string {
@@ -105,6 +152,12 @@ export class SimulatedPlc {
     this.timer = setInterval(() => this.step(), this.opts.tickMs ?? 20);
   }
 
+  /** Stops playing (the variables keep their last sample) until play(). */
+  pause(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
   /** From now on the variable reports `status` (e.g. BadSensorFailure) instead of its values; null: good again. */
   setStatus(asset: string, channel: string, status: StatusCode | null): void {
     const key = `${asset}.${channel}`;
@@ -117,6 +170,7 @@ export class SimulatedPlc {
     this.timer = null;
     await this.server.shutdown(0);
     if (this.ownPki) rmSync(this.pkiDir, { recursive: true, force: true });
+    if (this.userPki !== null) rmSync(this.userPki, { recursive: true, force: true });
   }
 
   private buildAddressSpace(): void {

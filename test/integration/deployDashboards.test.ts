@@ -244,6 +244,7 @@ function driveMetrics(): { metrics: Metrics; timer: NodeJS.Timeout } {
     metrics.webhookDeliveries.inc({ result: 'success' });
     opcua.badValue(plcNode, 'bad', 'BadSensorFailure');
     opcua.queueOverflow(plcNode);
+    opcua.subscriptionRecreated(plcNode.stream);
   };
   tick();
   const timer = setInterval(tick, 100);

@@ -13,6 +13,7 @@ import { testContext } from '../helpers/context';
 import { pumpSeries, sleep } from '../helpers/faults';
 import { waitFor } from '../helpers/mosquitto';
 import { LinkProxy, SimulatedPlc, tempDir } from '../helpers/opcuaServer';
+import { makeUserCertificate, type UserCertificate } from '../helpers/userCertificate';
 
 const T0 = Date.parse('2026-01-05T08:00:00Z');
 
@@ -25,6 +26,10 @@ class RecordedOpcuaEvents implements OpcuaEvents {
     this.connected = connected;
     this.detail = detail;
     this.log.push({ name: 'connection', args: [connected, detail] });
+  }
+  stopped(why: string): void {
+    this.connected = false;
+    this.log.push({ name: 'stopped', args: [why] });
   }
   reconnected(detail: string): void {
     this.log.push({ name: 'reconnected', args: [detail] });
@@ -46,6 +51,9 @@ class RecordedOpcuaEvents implements OpcuaEvents {
   }
   queueOverflow(item: OpcuaItemRef): void {
     this.log.push({ name: 'queueOverflow', args: [item] });
+  }
+  subscriptionRecreated(stream: string): void {
+    this.log.push({ name: 'subscriptionRecreated', args: [stream] });
   }
   named(name: string): unknown[][] {
     return this.log.filter((e) => e.name === name).map((e) => e.args);
@@ -160,6 +168,78 @@ describe('OPC UA source', () => {
     }
   });
 
+  it('reconnects by itself when the server restarts: new session, subscriptions made again, samples resume in order', async () => {
+    const series = pumpSeries(15, T0, 400);
+    const plc = await SimulatedPlc.start({ assets: [{ name: 'Pump1', samples: series }], pkiDir: plcPki.dir, paused: true });
+    const events = new RecordedOpcuaEvents();
+    const got: StreamSamples[] = [];
+    const { source, commits } = await startSource(options(plc.endpointUrl, events), got);
+    plc.play();
+    try {
+      await waitFor(() => timesOf(got).length >= 60, '60 samples before the restart', 15_000);
+      const restarting = plc.restart(2_000);
+      await waitFor(() => !events.connected, 'the source to notice the server went away', 10_000);
+      await restarting;
+      const before = timesOf(got).length;
+      const committed = commits();
+      await waitFor(() => events.connected, 'the source to reconnect by itself', 30_000, () => events.log.slice(-4));
+      await waitFor(() => timesOf(got).length >= before + 60, '60 samples after the restart', 20_000, () => ({ got: timesOf(got).length, before, events: events.log.slice(-4) }));
+      const times = timesOf(got);
+      assert.ok(times.every((t, i) => i === 0 || t > (times[i - 1] ?? 0)), 'in order, none twice');
+      const known = new Set(series.map((s) => s.ts));
+      assert.ok(times.every((t) => known.has(t)), 'every sample is one the PLC played');
+      // The server lost its queues: the samples of the outage are a gap, and the source says so.
+      assert.ok(times.length < series.findIndex((s) => s.ts === times.at(-1)) + 1, 'the outage is a gap');
+      assert.deepEqual(events.named('subscriptionRecreated'), [['line1/pump1']], 'the recreated subscription is reported once');
+      assert.ok(commits() > committed, 'samples after the restart are committed before they are acknowledged');
+      assert.equal(events.named('notificationLost').length, 0, 'no notification of the new subscription was missing');
+    } finally {
+      await source.stop();
+      await plc.stop();
+    }
+  });
+
+  it("takes over from the source a reload replaced without taking its last sample again, and moves its indexes", async () => {
+    const series = pumpSeries(17, T0, 400);
+    const plc = await SimulatedPlc.start({ assets: [{ name: 'Pump1', samples: series }], pkiDir: plcPki.dir, paused: true });
+    const got: StreamSamples[] = [];
+    const first = await startSource(options(plc.endpointUrl, new RecordedOpcuaEvents()), got);
+    plc.play();
+    const next: { source: OpcuaSource }[] = [];
+    try {
+      await waitFor(() => timesOf(got).length >= 40, '40 samples', 15_000);
+      // The PLC holds still: a new subscription's first values are the sample the old source took last.
+      plc.pause();
+      await sleep(500);
+      await first.source.stop('replaced');
+      const handedOver = first.source.delivered();
+      const last = timesOf(got).at(-1) ?? 0;
+      assert.equal(handedOver.get('line1/pump1'), last);
+      // Without the hand-over a new source takes that sample again: what the successor must leave out.
+      const fresh: StreamSamples[] = [];
+      next.push(await startSource(options(plc.endpointUrl, new RecordedOpcuaEvents()), fresh));
+      await waitFor(() => timesOf(fresh).length >= 1, "a fresh source's first sample", 10_000);
+      assert.deepEqual(timesOf(fresh), [last]);
+      const after: StreamSamples[] = [];
+      const successor = await startSource(options(plc.endpointUrl, new RecordedOpcuaEvents(), { resumeAfter: handedOver }), after);
+      next.push(successor);
+      await sleep(500);
+      assert.deepEqual(timesOf(after), [], 'the sample the old source delivered is not taken again');
+      plc.play();
+      await waitFor(() => timesOf(after).length >= 10, '10 new samples', 15_000);
+      successor.source.reindex([7]);
+      const moved = after.length;
+      await waitFor(() => after.length >= moved + 5, '5 more deliveries', 15_000);
+      const times = timesOf(after);
+      assert.ok(times[0] !== undefined && times[0] > last && times.every((t, i) => i === 0 || t > (times[i - 1] ?? 0)), 'only new samples, in order');
+      assert.ok(after.slice(0, moved).every((b) => b.subscription === 3) && after.slice(moved).every((b) => b.subscription === 7), 'delivered with the index in force');
+    } finally {
+      for (const n of next) await n.source.stop();
+      await first.source.stop();
+      await plc.stop();
+    }
+  });
+
   it('counts a node that goes Bad and never takes its status for a value', async () => {
     const series = pumpSeries(13, T0, 60);
     const plc = await SimulatedPlc.start({ assets: [{ name: 'Pump1', samples: series }], pkiDir: plcPki.dir, paused: true });
@@ -182,6 +262,58 @@ describe('OPC UA source', () => {
       await source.stop();
       await plc.stop();
     }
+  });
+
+  describe('certificate user identity', () => {
+    const certs = tempDir('anomalyd-opcua-usercerts-');
+    // Its own client PKI: trusting the PLC's certificate here must not change what the SignAndEncrypt cases see.
+    const ownPki = tempDir('anomalyd-opcua-pki-');
+    let plc: SimulatedPlc;
+    let trusted: UserCertificate;
+    let stranger: UserCertificate;
+    before(async () => {
+      trusted = await makeUserCertificate(certs.dir, 'operator');
+      stranger = await makeUserCertificate(certs.dir, 'stranger');
+      // secure: an X.509 user token is signed with a security policy, which a server offers only where it has one.
+      plc = await SimulatedPlc.start({ assets: [{ name: 'Pump1', samples: pumpSeries(16, T0, 2_000) }], pkiDir: plcPki.dir, secure: true, userCertificates: [trusted.certFile] });
+    });
+    after(async () => {
+      await plc.stop();
+      certs.remove();
+      ownPki.remove();
+    });
+
+    it('opens a session as the certificate the server trusts, on an encrypted channel, and receives samples', async () => {
+      const events = new RecordedOpcuaEvents();
+      const got: StreamSamples[] = [];
+      const secure = { mode: 'SignAndEncrypt' as const, policy: 'Basic256Sha256', trustedCerts: [plc.certificateFile], pkiDir: ownPki.dir };
+      const identity = { certFile: trusted.certFile, keyFile: trusted.keyFile };
+      const { source } = await startSource(options(plc.endpointUrl, events, { security: secure, identity }), got);
+      try {
+        assert.equal(source.connected, true, events.detail);
+        await waitFor(() => timesOf(got).length >= 5, '5 samples', 15_000);
+      } finally {
+        await source.stop();
+      }
+    });
+
+    it('refuses a certificate the server does not trust, naming it and its thumbprint, never the key', async () => {
+      const events = new RecordedOpcuaEvents();
+      const got: StreamSamples[] = [];
+      const { source } = await startSource(options(plc.endpointUrl, events, { identity: { certFile: stranger.certFile, keyFile: stranger.keyFile } }), got);
+      try {
+        assert.equal(source.connected, false);
+        const text = events.detail;
+        assert.ok(text.includes(`the server refused the identity certificate ${stranger.certFile} (thumbprint ${stranger.thumbprint})`), text);
+        assert.match(text, /BadIdentityTokenRejected/);
+        const keyBody = stranger.keyPem.split('\n').filter((l) => l.length > 0 && !l.startsWith('-----'));
+        assert.ok(keyBody.every((line) => !events.log.some((e) => JSON.stringify(e.args).includes(line))), 'no line of the key in any event');
+        await sleep(300);
+        assert.equal(got.length, 0);
+      } finally {
+        await source.stop();
+      }
+    });
   });
 
   describe('SignAndEncrypt', () => {

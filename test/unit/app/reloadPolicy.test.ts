@@ -13,9 +13,10 @@ test('every top-level config section is either live or restart-only', () => {
   assert.deepEqual([...RELOAD_POLICY.keys()].sort(), Object.keys(configSchema.properties).sort());
 });
 
-test('the sections that apply live: the ones that always did, the maintenance windows and the retraining of the config', () => {
+test('the sections that apply live: the ones that always did, the maintenance windows, the retraining of the config and the OPC UA input', () => {
   const live = [...RELOAD_POLICY].filter(([, p]) => p.live).map(([s]) => s);
-  assert.deepEqual(live.sort(), ['auto_learn', 'csv', 'defaults', 'log', 'maintenance', 'models', 'retrain', 'shutdown_grace_ms', 'sinks', 'streams', 'subscriptions']);
+  assert.deepEqual(live.sort(), ['auto_learn', 'csv', 'defaults', 'log', 'maintenance', 'models', 'opcua', 'retrain', 'shutdown_grace_ms', 'sinks', 'streams', 'subscriptions']);
+  assert.deepEqual(RELOAD_POLICY.get('opcua')?.restartOnly, []);
   assert.deepEqual(RELOAD_POLICY.get('log')?.restartOnly, ['format']);
   assert.deepEqual(RELOAD_POLICY.get('defaults')?.restartOnly, ['training.auto_learn_windows']);
   assert.deepEqual(RELOAD_POLICY.get('sinks')?.restartOnly, []);

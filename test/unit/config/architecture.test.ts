@@ -44,3 +44,21 @@ test('conv1d is not held to the dense rule latent_units <= the last encoder laye
   assert.match(problemsOf(text('dense')).join('\n'), /latent_units \(12\) must not exceed the last encoder layer/);
   assert.equal(loadConfigText(text('conv1d'), 'conv.yaml', {}).defaults.training.latent_units, 12);
 });
+
+test('out_of_range and score_steps: defaults clip and 0, passed to the spec; refused beyond the window or with bce', () => {
+  const plain = loadConfigText('', 'plain.yaml', {});
+  assert.equal(plain.defaults.training.out_of_range, 'clip');
+  assert.equal(plain.defaults.training.score_steps, 0);
+  const plainSpec = detectorSpec(plain.defaults, 'm', STREAM, 'cpu', 'v');
+  assert.equal(plainSpec.outOfRange, 'clip');
+  assert.equal(plainSpec.scoreSteps, undefined);
+  const set = loadConfigText('defaults:\n  window: { size: 16, hop: 1 }\n  training: { out_of_range: keep, score_steps: 8, score_metric: mse }\n', 'k.yaml', {});
+  const spec = detectorSpec(set.defaults, 'm', STREAM, 'cpu', 'v');
+  assert.equal(spec.outOfRange, 'keep');
+  assert.equal(spec.scoreSteps, 8);
+  assert.match(problemsOf('defaults:\n  training: { out_of_range: wrap }\n').join('\n'), /defaults\.training\.out_of_range/);
+  assert.deepEqual(problemsOf('defaults:\n  window: { size: 16, hop: 1 }\n  training: { score_steps: 17 }\n'), ['defaults.training.score_steps: score_steps (17) must not exceed window size (16) (got 17)']);
+  assert.deepEqual(problemsOf('defaults:\n  training: { out_of_range: keep, score_metric: bce }\n'), [
+    'defaults.training.out_of_range: out_of_range keep needs score_metric mse or mae (bce is not a distance for values outside [0, 1]) (got "keep")',
+  ]);
+});

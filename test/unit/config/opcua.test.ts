@@ -3,12 +3,15 @@
 // never sees those entries, and a reload keeps the running section's entries.
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { planReload } from '../../../src/app/reload';
+import { opcuaIndexes, opcuaSettingsKey } from '../../../src/app/opcuaSource';
 import { mqttSubscriptions } from '../../../src/app/source';
 import { loadConfigText } from '../../../src/config/load';
 import { mqttSubscriptionCount } from '../../../src/config/opcuaStreams';
-import { problemsOf, ROOT } from './helpers';
+import { makeUserCertificate } from '../../helpers/userCertificate';
+import { problemsOf, ROOT, tempDir } from './helpers';
 
 const MODEL = path.join(ROOT, 'models', 'pump');
 
@@ -88,18 +91,58 @@ describe('opcua section', () => {
     assert.ok(missing.some((p) => p.startsWith('opcua.security.trusted_certs[0]: cannot be read (ENOENT)')), missing.join('\n'));
   });
 
+  it('refuses a certificate whose key file is not its key, or is no key, naming files and thumbprint but never the key', async () => {
+    const dir = tempDir();
+    try {
+      const pair = async (name: string): Promise<{ cert: string; key: string; keyPem: string; thumbprint: string }> => {
+        const made = await makeUserCertificate(dir, name);
+        return { cert: made.certFile, key: made.keyFile, keyPem: made.keyPem, thumbprint: made.thumbprint };
+      };
+      const a = await pair('a');
+      const b = await pair('b');
+      const identity = (cert: string, key: string): string => yaml(`  identity: { cert_file: ${cert}, key_file: ${key} }\n${ONE}`);
+      assert.equal(loadConfigText(identity(a.cert, a.key), 'test.yaml', {}).opcua?.identity.cert_file, a.cert, 'a matching pair loads');
+      const thumbprint = a.thumbprint;
+      const mismatch = problemsOf(identity(a.cert, b.key));
+      assert.ok(mismatch.some((p) => p.startsWith(`opcua.identity.key_file: is not the private key of cert_file ${a.cert} (thumbprint ${thumbprint})`)), mismatch.join('\n'));
+      const notCert = problemsOf(identity(a.key, a.key));
+      assert.ok(notCert.some((p) => p.startsWith('opcua.identity.cert_file: is not an X.509 certificate')), notCert.join('\n'));
+      const notKey = problemsOf(yaml(`  security: { mode: Sign, cert_file: ${a.cert}, key_file: ${a.cert} }\n${ONE}`));
+      assert.ok(notKey.some((p) => p.startsWith('opcua.security.key_file: is not an unencrypted PEM private key')), notKey.join('\n'));
+      const body = [a.keyPem, b.keyPem].flatMap((pem) => pem.split('\n').filter((l) => l.length > 0 && !l.startsWith('-----')));
+      assert.ok([...mismatch, ...notCert, ...notKey].every((p) => body.every((line) => !p.includes(line))), 'no line of a key in a problem');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('never shows the password in a problem', () => {
     const problems = problemsOf(yaml(`  identity: { password: hunter2-secret }\n${ONE.replace('model: pump', 'model: nope')}`));
     assert.ok(problems.length > 0);
     assert.ok(problems.every((p) => !p.includes('hunter2-secret')), problems.join('\n'));
   });
 
-  it('keeps the running OPC UA section, and its entries, through a reload (a change waits for a restart)', () => {
+  it('applies a changed OPC UA section on reload, its entries following it', () => {
     const running = loadConfigText(yaml(ONE, MQTT), 'test.yaml', {});
     const next = loadConfigText(yaml(ONE.replace('line1/pump1', 'line1/pump9'), MQTT), 'test.yaml', {});
     const plan = planReload(running, next);
-    assert.ok(plan.restartNeeded.some((p) => p.startsWith('opcua')), plan.restartNeeded.join(', '));
-    assert.equal(plan.config.opcua?.subscriptions[0]?.stream, 'line1/pump1');
-    assert.equal(plan.config.subscriptions[1]?.stream, 'line1/pump1', 'the entries follow the section in force');
+    assert.deepEqual(plan.restartNeeded, []);
+    assert.ok(plan.applied.some((p) => p.startsWith('opcua')), plan.applied.join(', '));
+    assert.equal(plan.config.opcua?.subscriptions[0]?.stream, 'line1/pump9');
+    assert.equal(plan.config.subscriptions[1]?.stream, 'line1/pump9', 'the entries follow the section in force');
+  });
+
+  it('replaces the OPC UA source for a change of endpoint or items, not for detection settings or moved indexes', () => {
+    const running = loadConfigText(yaml(ONE, MQTT), 'test.yaml', {});
+    const key = opcuaSettingsKey(running);
+    const same = (text: string): boolean => opcuaSettingsKey(loadConfigText(text, 'test.yaml', {})) === key;
+    assert.ok(same(yaml(ONE.replace('window: { hop: 10 }', 'window: { hop: 5 }'), MQTT)), 'a detection override applies downstream');
+    const twoMqtt = `${MQTT}\n  - { topic: other/+, stream: "other/{asset}", template: "other/{asset}", decoder: json, model: pump, channels: [a] }`;
+    const moved = loadConfigText(yaml(ONE, twoMqtt), 'test.yaml', {});
+    assert.ok(opcuaSettingsKey(moved) === key, 'one more MQTT subscription only moves the OPC UA entries');
+    assert.deepEqual(opcuaIndexes(moved), [2]);
+    assert.ok(!same(yaml(ONE, MQTT).replace('opc.tcp://127.0.0.1:4840', 'opc.tcp://127.0.0.1:4841')), 'endpoint');
+    assert.ok(!same(yaml(ONE.replace('        - { browse_path', '        - { node_id: "ns=1;s=Pump1.c", channel: c }\n        - { browse_path'), MQTT)), 'an item added');
+    assert.equal(opcuaSettingsKey(loadConfigText(MQTT.replace('subscriptions:', `models: { pump: { path: ${MODEL} } }\nsubscriptions:`), 'test.yaml', {})), null, 'no section');
   });
 });

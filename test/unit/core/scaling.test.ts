@@ -72,3 +72,13 @@ test('shape mismatches and unusable data throw RangeError', () => {
   assert.throws(() => validateScaler({ min: [0, 1], max: [1, 1] }, 2), /channel 1/);
   assert.throws(() => validateScaler({ min: [0], max: [1] }, 2), /expected 2 channels/);
 });
+
+test('scaleInto keep: values outside the range pass on scaled but unclipped, and are counted the same', () => {
+  const p = { min: [0, 100], max: [10, 200] };
+  const values = new Float32Array([5, 150, -1, 250, 11, 99, 10, 100]);
+  const out = new Float32Array(values.length);
+  assert.equal(scaleInto(p, values, 2, out, 'keep'), 4);
+  close(out, [0.5, 0.5, -0.1, 1.5, 1.1, -0.01, 1, 0]);
+  assert.equal(scaleInto(p, values, 2, out, 'clip'), 4);
+  close(out, [0.5, 0.5, 0, 1, 1, 0, 1, 0]);
+});

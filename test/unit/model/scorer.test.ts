@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { buildAutoencoder } from '../../../src/model/autoencoder';
 import { selectBackend } from '../../../src/model/backend';
-import { Scorer } from '../../../src/model/scorer';
+import { elementError, Scorer } from '../../../src/model/scorer';
 import type { WindowMatrix } from '../../../src/model/train';
 
 before(async () => {
@@ -78,6 +78,48 @@ test('max_channel aggregate: the score is the largest per-channel mean error, so
     assert.ok(Math.abs(max[w].score - Math.max(...perChannel)) < 1e-6);
     assert.ok(Math.abs(mean[w].score - perChannel.reduce((a, b) => a + b) / 4) < 1e-6);
     assert.deepEqual(Array.from(max[w].channelShares), Array.from(mean[w].channelShares));
+  }
+  model.dispose();
+});
+
+test('steps: score and shares are taken over the newest steps of each window only, for both aggregates', () => {
+  const model = buildAutoencoder({ inputSize: 12, encoderUnits: [], latentUnits: 2, seed: 7 });
+  const m = matrix(3, 12, (i) => ((i * 7) % 11) / 11);
+  const recon = new Scorer(model, { channels: 3, metric: 'mse' }).reconstruct(m);
+  const newest = (w: number, c: number): number => {
+    let s = 0;
+    for (let t = 2; t < 4; t++) s += (m.data[w * 12 + t * 3 + c] - recon[w * 12 + t * 3 + c]) ** 2;
+    return s;
+  };
+  const max = new Scorer(model, { channels: 3, metric: 'mse', aggregate: 'max_channel', steps: 2 }).score(m);
+  const mean = new Scorer(model, { channels: 3, metric: 'mse', steps: 2 }).score(m);
+  for (let w = 0; w < 3; w++) {
+    const perChannel = [0, 1, 2].map((c) => newest(w, c));
+    const sum = perChannel.reduce((a, b) => a + b);
+    assert.ok(Math.abs(max[w].score - Math.max(...perChannel) / 2) < 1e-6);
+    assert.ok(Math.abs(mean[w].score - sum / 6) < 1e-6);
+    perChannel.forEach((e, c) => assert.ok(Math.abs(max[w].channelShares[c] - e / sum) < 1e-5));
+  }
+  // As many steps as the window has (or more) is the whole-window score.
+  const whole = new Scorer(model, { channels: 3, metric: 'mse' }).score(m);
+  const all = new Scorer(model, { channels: 3, metric: 'mse', steps: 4 }).score(m);
+  assert.deepEqual(all.map((s) => s.score), whole.map((s) => s.score));
+  model.dispose();
+});
+
+test('steps: the element errors computed for the newest steps match the engine for every metric', () => {
+  const model = buildAutoencoder({ inputSize: 10, encoderUnits: [], latentUnits: 2, seed: 8 });
+  const m = matrix(2, 10, (i) => ((i * 3) % 7) / 7);
+  for (const metric of ['mse', 'mae', 'bce'] as const) {
+    // steps 4 of a 5-step window against the engine's own per-channel sums: the newest 4 plus the oldest step.
+    const engine = new Scorer(model, { channels: 2, metric }).score(m);
+    const recon = new Scorer(model, { channels: 2, metric }).reconstruct(m);
+    const newest = new Scorer(model, { channels: 2, metric, steps: 4 }).score(m);
+    for (let w = 0; w < 2; w++) {
+      let oldest = 0;
+      for (let j = 0; j < 2; j++) oldest += elementError(metric, m.data[w * 10 + j], recon[w * 10 + j]);
+      assert.ok(Math.abs(engine[w].score * 10 - (newest[w].score * 8 + oldest)) < 1e-4, `${metric}: ${engine[w].score * 10} vs ${newest[w].score * 8 + oldest}`);
+    }
   }
   model.dispose();
 });

@@ -48,4 +48,24 @@ describe('SequenceGate', () => {
     await settle();
     assert.deepEqual(delivered, [5, 6, 1, 2]);
   });
+  it('lets a gap being filled close before the source stops', async () => {
+    const { g, delivered, lost } = gate(new Map([[12, m(12)]]));
+    for (const seq of [10, 11, 13]) g.push(m(seq));
+    await g.settled(1_000);
+    g.flush();
+    assert.deepEqual(delivered, [10, 11, 12, 13]);
+    assert.deepEqual(lost, []);
+  });
+
+  it('hands on what it holds when the source stops, the missing ones counted lost, and then takes nothing more', async () => {
+    const { g, delivered, lost } = gate(new Map());
+    for (const seq of [10, 11, 13, 15]) g.push(m(seq));
+    assert.deepEqual(delivered, [10, 11]);
+    g.flush();
+    assert.deepEqual(delivered, [10, 11, 13, 15]);
+    assert.deepEqual(lost, [12, 14]);
+    g.push(m(16));
+    await settle();
+    assert.deepEqual(delivered, [10, 11, 13, 15], 'closed');
+  });
 });
