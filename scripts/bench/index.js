@@ -4,7 +4,7 @@
 // every wait has a deadline, every process and temp dir it starts is removed at the end.
 //
 // Sections (--only picks some): scoring, training (tfjs through anomalyd's own code vs PyTorch), conv1d (the
-// convolutional autoencoder's scoring and training beside the dense model's), startup,
+// convolutional autoencoder's scoring and training, native and on tfjs wasm, beside the dense model's), startup,
 // ingest (bare mqtt.js subscriber vs the daemon, QoS 1 and 0), latency (anomalous window -> webhook), memory
 // (RSS with 1k and 10k streams), latency_retrain (the latency run again while the daemon retrains the model of
 // the background streams, one retrain after another). --quick runs every section with small sizes (a smoke run, not a measurement).
@@ -71,7 +71,7 @@ const monotonic = () => Number(process.hrtime.bigint()) / 1e9;
 const result = {
   scoring: { backend: null, wps_b1: null, wps_b256: null, torch_wps_b256: null, ratio_vs_torch: null },
   training: { backend: null, wps: null, torch_wps: null, ratio_vs_torch: null },
-  conv1d: { backend: null, tfjs_backend: null, scoring_wps_b1: null, scoring_wps_b256: null, training_wps: null },
+  conv1d: { backend: null, engine: null, scoring_wps_b1: null, scoring_wps_b256: null, training_wps: null, wasm_scoring_wps_b1: null, wasm_scoring_wps_b256: null, wasm_training_wps: null },
   expected: null,
   ingest: { raw_mps_qos1: null, daemon_mps_qos1: null, ratio: null, raw_mps_qos0: null, daemon_mps_qos0: null },
   latency_ms: { p50: null, p99: null },
@@ -86,9 +86,9 @@ let failures = 0;
 // ---------------------------------------------------------------------------------------------------------------
 // scoring and training
 
-async function modelBench(skip, architecture = 'dense') {
+async function modelBench(skip, architecture = 'dense', backend = undefined) {
   const args = [path.join(__dirname, 'modelBench.js'), ...(quick ? ['--quick'] : []), '--skip', skip, '--architecture', architecture];
-  const env = { TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1', OMP_NUM_THREADS: '1' };
+  const env = { TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1', OMP_NUM_THREADS: '1', ...(backend ? { ANOMALYD_BACKEND: backend } : {}) };
   const [cmd, cmdArgs] = hasTaskset ? ['taskset', ['-c', CPU, process.execPath, ...args]] : [process.execPath, args];
   const r = await L.runCapture(cmd, cmdArgs, { timeoutMs: 600_000, verbose, env });
   if (r.code !== 0) throw new Error(`modelBench failed (${r.code ?? r.signal}): ${r.err}`);
@@ -181,8 +181,9 @@ let denseFigures = { scoring: null, training: null };
 
 /**
  * conv1d: the convolutional autoencoder's scoring and training speed, in the same child process harness as the
- * dense model's (same windows, one core), beside the dense figures of this run; measured here when the scoring
- * and training sections did not run.
+ * dense model's (same windows, one core), beside the dense figures of this run (measured here when the scoring
+ * and training sections did not run): on the backend the daemon would select (the native addon where it is
+ * built) and on tfjs wasm (ANOMALYD_BACKEND=wasm), the path a host without the addon takes.
  */
 async function sectionConv1d() {
   const dense = {
@@ -191,28 +192,40 @@ async function sectionConv1d() {
   };
   const score = await modelBench('training', 'conv1d');
   const train = await modelBench('scoring', 'conv1d');
+  const wasmScore = await modelBench('training', 'conv1d', 'wasm');
+  const wasmTrain = await modelBench('scoring', 'conv1d', 'wasm');
   const s = score.scoring;
   const t = train.training;
   Object.assign(result.conv1d, {
     backend: score.backend,
-    tfjs_backend: score.tfjs_backend,
     engine: score.engine,
+    training_engine: t.engine,
+    kernels: score.kernels,
+    tfjs_backend: score.tfjs_backend,
     model: score.layers,
     scoring_wps_b1: L.round(s.wps_b1, 0),
     scoring_wps_b256: L.round(s.wps_b256, 0),
     training_wps: L.round(t.wps, 0),
     training_epoch_s: t.epoch_s.map((x) => L.round(x, 3)),
+    wasm_engine: wasmScore.engine,
+    wasm_scoring_wps_b1: L.round(wasmScore.scoring.wps_b1, 0),
+    wasm_scoring_wps_b256: L.round(wasmScore.scoring.wps_b256, 0),
+    wasm_training_wps: L.round(wasmTrain.training.wps, 0),
     dense_scoring_wps_b256: L.round(dense.scoring.wps_b256, 0),
     dense_training_wps: L.round(dense.training.wps, 0),
     scoring_ratio_vs_dense: L.round(s.wps_b256 / dense.scoring.wps_b256, 3),
     training_ratio_vs_dense: L.round(t.wps / dense.training.wps, 3),
+    scoring_ratio_vs_wasm: L.round(s.wps_b256 / wasmScore.scoring.wps_b256, 1),
+    training_ratio_vs_wasm: L.round(t.wps / wasmTrain.training.wps, 1),
   });
-  L.table(`conv1d beside dense (windows/s, D = 140 as 140 steps x 1 channel, one core; conv1d on tfjs ${score.tfjs_backend})`, [
-    ['backend selected', score.backend],
+  L.table(`conv1d beside dense (windows/s, D = 140 as 140 steps x 1 channel, one core; selected backend ${score.backend}, conv1d engine ${score.engine})`, [
     ['conv1d scoring batch 1', s.wps_b1],
     ['conv1d scoring batch 256', s.wps_b256],
-    ['dense scoring batch 256', dense.scoring.wps_b256],
     ['conv1d training', t.wps],
+    ['conv1d on tfjs wasm: scoring batch 1', wasmScore.scoring.wps_b1],
+    ['conv1d on tfjs wasm: scoring batch 256', wasmScore.scoring.wps_b256],
+    ['conv1d on tfjs wasm: training', wasmTrain.training.wps],
+    ['dense scoring batch 256', dense.scoring.wps_b256],
     ['dense training', dense.training.wps],
   ]);
 }

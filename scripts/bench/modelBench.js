@@ -16,8 +16,8 @@
 //   the first epoch is warm-up, the median of the others is reported.
 // - --architecture conv1d: the same windows (140 steps of one channel, like an ECG beat) through the
 //   convolutional autoencoder with the config defaults (conv_filters [32, 16], kernel_size 7, latent 16), built by
-//   buildNetwork. It is computed by tfjs whatever the backend (with the native addon selected tfjs moves to wasm:
-//   tfjsBackendFor), so `tfjs_backend` says which.
+//   buildNetwork. The native addon computes it when selected; otherwise tfjs does (ANOMALYD_BACKEND=wasm measures
+//   tfjs wasm), and `engine` and `tfjs_backend` say which.
 'use strict';
 const path = require('node:path');
 const { parseArgs } = require('node:util');
@@ -46,6 +46,7 @@ async function main() {
 
   const tf = require('@tensorflow/tfjs');
   const { selectBackend, tfjsBackendFor } = dist('model/backend.js');
+  const { nativeUnsupported } = dist('model/nativeEngine.js');
   const { buildNetwork } = dist('model/network.js');
   const { Scorer } = dist('model/scorer.js');
   const { trainAutoencoder } = dist('model/train.js');
@@ -57,7 +58,15 @@ async function main() {
   const arch = conv
     ? { kind: 'conv1d', inputSize: D, channels: 1, encoderUnits: [], conv: { filters: [32, 16], kernelSize: 7 }, latentUnits: 16, seed: 42 }
     : { kind: 'dense', inputSize: D, channels: 1, encoderUnits: [128, 64], latentUnits: 16, seed: 42 };
-  const tfjsBackend = conv ? await tfjsBackendFor('conv1d') : null;
+  // A conv1d model the addon does not run would be computed by tfjs, readied as the daemon readies it.
+  let why;
+  if (backend.name === 'native' && conv) {
+    const probe = buildNetwork(arch);
+    why = nativeUnsupported(probe);
+    probe.dispose();
+  }
+  if (why !== undefined) await tfjsBackendFor('conv1d', why);
+  const tfjsBackend = conv ? tf.getBackend() : null;
   const data = syntheticWindows(Math.max(trainWindows, 256 * 8), D, 7);
   const layers = conv ? '140x1 conv1d 32,16 (k7, s2) - dense 16 - upsample+conv 32,1 (k7)' : '140-128-64-16-64-128-140';
   const out = { backend: backend.name, architecture: arch.kind, tfjs_backend: tfjsBackend, kernels: backend.kernels ?? null, tfjs: backend.tfjsVersion, skipped: backend.skipped, input: D, layers };
@@ -113,7 +122,9 @@ async function main() {
     const epochS = ends.map((e, i) => (e - (i === 0 ? 0 : ends[i - 1])) / 1000);
     const steady = (epochS.length > 1 ? epochS.slice(1) : epochS).slice().sort((a, b) => a - b);
     const median = steady[Math.floor(steady.length / 2)];
-    out.training = { wps: trainWindows / median, epoch_s: epochS, windows: trainWindows, batch: 256, total_s: (Date.now() - t0) / 1000 };
+    const engine = dist('model/engine.js').trainingEngine(model, { loss: 'bce', learningRate: 0.001 });
+    engine.dispose();
+    out.training = { engine: engine.kind, wps: trainWindows / median, epoch_s: epochS, windows: trainWindows, batch: 256, total_s: (Date.now() - t0) / 1000 };
     model.dispose();
   }
   process.stdout.write(JSON.stringify(out) + '\n');

@@ -56,7 +56,7 @@ export const trainingSchema = section(
   {
     architecture: oneOf(
       ['dense', 'conv1d'] as const,
-      "The autoencoder's form. dense: fully connected layers (encoder_units, latent_units). conv1d: 1-D convolutions over the window's time axis with the channels as input channels (conv_filters, kernel_size, each halving the steps), a dense bottleneck of latent_units, a mirrored decoder (upsampling and convolutions); it sees local shapes wherever they occur in the window. conv1d models are computed by tfjs (wasm where it loads), also when the native addon is the selected backend, and score and train far slower than dense ones there (docs/benchmarks.md).",
+      "The autoencoder's form. dense: fully connected layers (encoder_units, latent_units). conv1d: 1-D convolutions over the window's time axis with the channels as input channels (conv_filters, kernel_size, each halving the steps), a dense bottleneck of latent_units, a mirrored decoder (upsampling and convolutions); it sees local shapes wherever they occur in the window. The native addon computes both forms where it is the selected backend (tfjs wasm otherwise); conv1d does several times the arithmetic of a dense model of the same window and scores and trains correspondingly slower (docs/benchmarks.md).",
       'dense',
     ),
     conv_filters: Type.Array(Type.Integer({ minimum: 1, maximum: 1024, description: 'Filters of one convolution layer.' }), {

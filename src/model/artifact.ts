@@ -1,8 +1,9 @@
 // Model artifact I/O: model.json + weights.bin in the standard tfjs layers format (so tfjs-node's file://
 // loader and the tfjs converter read it too) plus manifest.json. Written by hand because the pure-JS tfjs
 // packages have no file-system handler; only tfjs-node ships one, and it is optional here. With the native
-// addon scoring, a plain dense chain is read without tfjs (denseArtifact.ts); every other model (conv1d), and
-// every model on the tfjs backends, is built by tfjs, loaded then. A conv1d model is stock tfjs layers, so it
+// addon scoring, a plain dense chain is read without tfjs (denseArtifact.ts); every other model (conv1d, which
+// the addon computes from the tfjs model's weights), and every model on the tfjs backends, is built by tfjs,
+// loaded then. A conv1d model is stock tfjs layers, so it
 // saves and loads through the same code.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import { tfjsBackendFor } from './backend';
 import { readDenseAutoencoder } from './denseArtifact';
 import { DenseAutoencoder, disposeModel, modelInputSize, modelOutputSize, type AutoencoderModel, type ModelJsonHead, type WeightSpec } from './denseNetwork';
 import { nativeScoringSelected } from './engine';
+import { nativeUnsupported } from './nativeEngine';
 import { architectureOf, checkManifest, type Manifest } from './manifest';
 import { tfjs, tfjsVersion } from './tfjs';
 
@@ -99,9 +101,11 @@ export async function loadArtifact(dir: string): Promise<LoadedArtifact> {
   let model: AutoencoderModel;
   try {
     const native = nativeScoringSelected() ? readDenseAutoencoder(modelJson, specs, weights) : undefined;
-    // A model the addon cannot run (conv1d) is computed by tfjs, which must be ready to do so (and say it).
-    if (!native && nativeScoringSelected()) await tfjsBackendFor(architectureOf(manifest));
     model = native ?? (await loadWithTfjs(modelJson, specs, weights));
+    // A model the addon cannot run is computed by tfjs, which must be ready to do so (and say it). A conv1d
+    // model is read through tfjs (its weights held on tfjs's cpu backend) and computed by the addon.
+    const unsupported = native || !nativeScoringSelected() ? undefined : nativeUnsupported(model);
+    if (unsupported !== undefined) await tfjsBackendFor(architectureOf(manifest), unsupported);
   } catch (err) {
     throw new ModelError(`Model '${dir}': cannot build the network from ${MODEL_FILE}: ${errorMessage(err)}`);
   }

@@ -6,8 +6,9 @@
 // its cpu backend only where a model is built or trained, or is of another architecture (tfjs.ts). Then the
 // WebAssembly backend (SIMD; about 35x the pure-JS cpu backend for the design's model at batch 256), and the
 // cpu backend as the last resort. The choice is logged by the caller and exported as model_info{backend}.
-// The choice is per process, the engine per model: a model the addon does not run (conv1d) is computed by tfjs
-// whatever was selected (engine.ts), and with the addon selected tfjs then moves to wasm (tfjsBackendFor).
+// The choice is per process, the engine per model: the addon runs the dense and conv1d autoencoders; a model it
+// does not run is computed by tfjs whatever was selected (engine.ts), and with the addon selected tfjs then moves
+// to wasm (tfjsBackendFor).
 import { errorMessage } from '../core/errors';
 import { loadNativeAddon } from './nativeAddon';
 import { preferTfjsCpuBackend, tfjs, tfjsVersion } from './tfjs';
@@ -117,13 +118,14 @@ export function onBackendNotice(listener: (message: string) => void): void {
 let movedToWasm: Promise<string> | undefined;
 
 /**
- * Readies tfjs to compute a model of an architecture the native addon does not run (conv1d), and returns the tfjs
- * backend that will. With the addon selected, tfjs sits on its plain cpu backend, which only held weights so
- * far and trains a conv1d model at tens of windows per second; it moves to wasm (about 5x faster at scoring, and
- * trainable with wasmConvGrad.ts) once per process, and says so once per architecture. Tensors made on cpu
- * before move over when next used. Other selections compute every model on tfjs already.
+ * Readies tfjs to compute a model the native addon does not run (`why`: convTopology.ts's or nativeEngine.ts's
+ * reason), and returns the tfjs backend that will. With the addon selected, tfjs sits on its plain cpu backend,
+ * which only held weights so far and trains a conv1d model at tens of windows per second; it moves to wasm
+ * (about 5x faster at scoring, and trainable with wasmConvGrad.ts) once per process, and says so once per
+ * architecture. Tensors made on cpu before move over when next used. Other selections compute every model on
+ * tfjs already.
  */
-export async function tfjsBackendFor(architecture: string): Promise<string> {
+export async function tfjsBackendFor(architecture: string, why: string): Promise<string> {
   const current = selected;
   if (current?.name !== 'native') return tfjs().getBackend();
   movedToWasm ??= (async () => {
@@ -136,7 +138,7 @@ export async function tfjsBackendFor(architecture: string): Promise<string> {
   const backend = await movedToWasm;
   if (!noticed.has(architecture)) {
     noticed.add(architecture);
-    notify(`Models of architecture ${architecture} are scored and trained by tfjs (${backend}): the native addon runs dense models only.`);
+    notify(`Models of architecture ${architecture} are scored and trained by tfjs (${backend}): the native addon does not run them (${why}).`);
   }
   return backend;
 }

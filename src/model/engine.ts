@@ -12,7 +12,8 @@ import { NativeScoring, NativeTraining, nativeUnsupported } from './nativeEngine
 import { TfjsScoring, TfjsTraining } from './tfjsEngine';
 
 /**
- * The native engine when the native backend is selected and the model is a plain dense chain, else tfjs. A
+ * The native engine when the native backend is selected and the model is one it runs (a plain dense chain or
+ * the conv1d autoencoder), else tfjs. A
  * DenseAutoencoder always goes native: it is only read where the native backend was selected.
  */
 export function scoringEngine(model: AutoencoderModel, setup: ScoringSetup): ScoringEngine {

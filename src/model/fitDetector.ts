@@ -10,6 +10,8 @@ import type { WindowOptions } from '../core/window';
 import { sha256 } from './artifact';
 import { tfjsBackendFor } from './backend';
 import { Detector } from './detector';
+import { nativeScoringSelected } from './engine';
+import { nativeUnsupported } from './nativeEngine';
 import { MANIFEST_FORMAT, type ChannelSummary, type Manifest } from './manifest';
 import { buildNetwork, type ArchitectureKind } from './network';
 import type { ScoreAggregate, ScoreMetric } from './scorer';
@@ -67,10 +69,11 @@ export async function trainDetector(
   const matrix: WindowMatrix = { data: scaled, n: windows.length, inputSize };
 
   const kind = spec.architecture ?? 'dense';
-  // The native addon trains dense chains only; for another form tfjs must be ready to (and say so), and the
-  // manifest records the tfjs backend that trained it.
-  const backend = kind === 'dense' ? spec.backend : await tfjsBackendFor(kind);
   const model = buildNetwork({ kind, inputSize, channels, encoderUnits: spec.encoderUnits, conv: spec.conv, latentUnits: spec.latentUnits, seed: spec.train.seed });
+  // The native addon trains dense and conv1d networks; a form it does not run is trained by tfjs, which must be
+  // ready to (and say so), and the manifest records the tfjs backend that trained it.
+  const unsupported = kind === 'dense' || !nativeScoringSelected() ? undefined : nativeUnsupported(model);
+  const backend = unsupported === undefined ? spec.backend : await tfjsBackendFor(kind, unsupported);
   const history = await trainAutoencoder(model, matrix, spec.train, onEpoch);
 
   const manifest: Manifest = {

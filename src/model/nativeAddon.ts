@@ -1,5 +1,5 @@
-// Loader of the optional native addon (packages/anomalyd-native: dense forward, scoring, backpropagation and
-// Adam in C++ with AVX-512 / AVX2+FMA / portable kernels picked at run time). It is built by node-gyp when
+// Loader of the optional native addon (packages/anomalyd-native: dense and conv1d autoencoders' forward pass,
+// scoring, backpropagation and Adam in C++ with AVX-512 / AVX2+FMA / portable kernels picked at run time). It is built by node-gyp when
 // `npm install` runs on a machine with a C++ compiler; where the build was skipped or failed, require() throws
 // and anomalyd runs on tfjs instead. ANOMALYD_NATIVE=0 disables it; ANOMALYD_NATIVE_KERNELS=avx512|avx2|generic
 // forces a kernel set (tests and benchmarks compare them).
@@ -17,6 +17,8 @@ export interface NativeAddon {
   /** The kernel set a new network would use, or null when `name` does not run on this CPU. */
   kernels(name?: string): string | null;
   create(sizes: readonly number[], activations: readonly number[], kernels?: string): NativeNetHandle;
+  /** A convolutional autoencoder (model/convAutoencoder.ts's layers); its layers are numbered in tfjs's weight order. */
+  createConv(steps: number, channels: number, filters: readonly number[], kernelSize: number, latentUnits: number, kernels?: string): NativeNetHandle;
   kernelsOf(net: NativeNetHandle): string;
   setParams(net: NativeNetHandle, layer: number, kernel: Float32Array, bias: Float32Array): void;
   getParams(net: NativeNetHandle, layer: number, kernelOut: Float32Array, biasOut: Float32Array): void;

@@ -3,9 +3,12 @@
 // a new dataId on every assign, so a check is 12 pointer compares), and training writes its best epoch back into
 // the model, so the tfjs model stays the one artifacts are saved from. A DenseAutoencoder (read from an artifact
 // without tfjs) is copied once: its weights never change. Only the architecture buildAutoencoder makes is
-// supported: a chain of biased dense layers, relu hidden and sigmoid output; anything else stays on tfjs.
+// supported, and the convolutional one convAutoencoder.ts makes (convTopology.ts reads its shape back, the addon's
+// ConvNet computes it); anything else stays on tfjs.
 import type * as tf from '@tensorflow/tfjs';
+import { convLengths } from '../core/convShape';
 import { LATENT_LAYER } from './autoencoder';
+import { convTopologyOf, type ConvTopology } from './convTopology';
 import { DenseAutoencoder, type AutoencoderModel, type DenseActivation, type DenseChain } from './denseNetwork';
 import type { ScoringEngine, ScoringSetup, TrainingEngine, TrainingSetup, WindowErrors } from './engineTypes';
 import { loadNativeAddon, NATIVE_ACT, NATIVE_LOSS, NATIVE_METRIC, type NativeAddon, type NativeNetHandle } from './nativeAddon';
@@ -14,12 +17,27 @@ import { restoreInto } from './tfjsEngine';
 /** Why a model cannot run natively, or undefined when it can (and the addon is loaded). */
 export function nativeUnsupported(model: AutoencoderModel): string | undefined {
   if (!loadNativeAddon().addon) return loadNativeAddon().problem;
-  const chain = chainOf(model);
-  return typeof chain === 'string' ? chain : undefined;
+  const layout = layoutOf(model);
+  return typeof layout === 'string' ? layout : undefined;
 }
 
-function chainOf(model: AutoencoderModel): DenseChain | string {
-  return model instanceof DenseAutoencoder ? model.chain : denseChain(model);
+/** The network as the addon builds it: its layers' kernel sizes (tfjs's weight order) and its latent layer. */
+interface NativeLayout {
+  readonly inputSize: number;
+  /** Rows (inputs, or taps x input channels) and columns (units, or output channels) of each layer's kernel. */
+  readonly kernels: readonly { readonly rows: number; readonly columns: number }[];
+  /** Layers up to and including the latent one, and its width. */
+  readonly latentDepth: number;
+  readonly latentSize: number;
+  create(addon: NativeAddon, kernelSet: string | undefined): NativeNetHandle;
+}
+
+function layoutOf(model: AutoencoderModel): NativeLayout | string {
+  if (model instanceof DenseAutoencoder) return denseLayout(model.chain);
+  const chain = denseChain(model);
+  if (typeof chain !== 'string') return denseLayout(chain);
+  const conv = convTopologyOf(model);
+  return typeof conv === 'string' ? (model.layers.some((l) => l.getClassName() === 'Conv1D') ? conv : chain) : convLayout(conv);
 }
 
 function denseChain(model: tf.LayersModel): DenseChain | string {
@@ -42,6 +60,31 @@ function denseChain(model: tf.LayersModel): DenseChain | string {
   }
   if (layers.length === 0) return 'model has no layers';
   return { sizes, activations, latentDepth: latentDepth || Math.ceil(layers.length / 2), layerNames: layers.map((l) => l.name) };
+}
+
+function denseLayout(chain: DenseChain): NativeLayout {
+  return {
+    inputSize: chain.sizes[0],
+    kernels: chain.activations.map((_, i) => ({ rows: chain.sizes[i], columns: chain.sizes[i + 1] })),
+    latentDepth: chain.latentDepth,
+    latentSize: chain.sizes[chain.latentDepth],
+    create: (addon, kernelSet) => addon.create(chain.sizes, chain.activations.map((a) => NATIVE_ACT[a]), kernelSet),
+  };
+}
+
+function convLayout(t: ConvTopology): NativeLayout {
+  const L = t.filters.length;
+  const deepest = convLengths(t.steps, L)[L] * t.filters[L - 1];
+  const conv = (inC: number, outC: number) => ({ rows: t.kernelSize * inC, columns: outC });
+  const encoder = t.filters.map((f, i) => conv(i === 0 ? t.channels : t.filters[i - 1], f));
+  const decoder = t.filters.map((_, s) => L - 1 - s).map((i) => conv(t.filters[i], i === 0 ? t.channels : t.filters[i - 1]));
+  return {
+    inputSize: t.steps * t.channels,
+    kernels: [...encoder, { rows: deepest, columns: t.latentUnits }, { rows: t.latentUnits, columns: deepest }, ...decoder],
+    latentDepth: L + 1,
+    latentSize: t.latentUnits,
+    create: (addon, kernelSet) => addon.createConv(t.steps, t.channels, t.filters, t.kernelSize, t.latentUnits, kernelSet),
+  };
 }
 
 /** The variables of a tfjs model, and the dataId of each when its values were last copied to the network. */
@@ -69,17 +112,17 @@ class TrackedVariables {
 class NativeNetwork {
   readonly addon: NativeAddon;
   readonly handle: NativeNetHandle;
-  readonly chain: DenseChain;
+  readonly layout: NativeLayout;
   /** A tfjs model's variables, followed on every call; absent for a DenseAutoencoder, copied once. */
   private readonly tracked?: TrackedVariables;
 
   constructor(model: AutoencoderModel, kernelSet?: string) {
     const { addon, kernels } = loadNativeAddon();
-    const chain = chainOf(model);
-    if (!addon || typeof chain === 'string') throw new Error(`Native engine unavailable: ${typeof chain === 'string' ? chain : 'addon not loaded'}`);
+    const layout = layoutOf(model);
+    if (!addon || typeof layout === 'string') throw new Error(`Native engine unavailable: ${typeof layout === 'string' ? layout : 'addon not loaded'}`);
     this.addon = addon;
-    this.chain = chain;
-    this.handle = addon.create(chain.sizes, chain.activations.map((a) => NATIVE_ACT[a]), kernelSet ?? kernels);
+    this.layout = layout;
+    this.handle = layout.create(addon, kernelSet ?? kernels);
     if (model instanceof DenseAutoencoder) this.load(model.weights);
     else this.tracked = new TrackedVariables(model);
     this.sync();
@@ -92,20 +135,25 @@ class NativeNetwork {
   }
 
   get inputSize(): number {
-    return this.chain.sizes[0];
+    return this.layout.inputSize;
+  }
+
+  get layers(): number {
+    return this.layout.kernels.length;
   }
 
   load(weights: readonly Float32Array[]): void {
-    for (let layer = 0; layer < this.chain.activations.length; layer++) {
+    for (let layer = 0; layer < this.layers; layer++) {
       this.addon.setParams(this.handle, layer, weights[2 * layer], weights[2 * layer + 1]);
     }
   }
 
   weights(): Float32Array[] {
     const out: Float32Array[] = [];
-    for (let layer = 0; layer < this.chain.activations.length; layer++) {
-      const kernel = new Float32Array(this.chain.sizes[layer] * this.chain.sizes[layer + 1]);
-      const bias = new Float32Array(this.chain.sizes[layer + 1]);
+    for (const { rows, columns } of this.layout.kernels) {
+      const layer = out.length / 2;
+      const kernel = new Float32Array(rows * columns);
+      const bias = new Float32Array(columns);
       this.addon.getParams(this.handle, layer, kernel, bias);
       out.push(kernel, bias);
     }
@@ -129,7 +177,7 @@ export class NativeScoring implements ScoringEngine {
   }
 
   get latentSize(): number {
-    return this.net.chain.sizes[this.net.chain.latentDepth];
+    return this.net.layout.latentSize;
   }
 
   errors(x: Float32Array, n: number, withReconstruction = false): WindowErrors {
@@ -146,16 +194,16 @@ export class NativeScoring implements ScoringEngine {
   }
 
   reconstruct(x: Float32Array, n: number): Float32Array {
-    return this.forward(x, n, this.net.chain.activations.length);
+    return this.forward(x, n, this.net.layers, this.net.inputSize);
   }
 
   latent(x: Float32Array, n: number): Float32Array {
-    return this.forward(x, n, this.net.chain.latentDepth);
+    return this.forward(x, n, this.net.layout.latentDepth, this.net.layout.latentSize);
   }
 
-  private forward(x: Float32Array, n: number, depth: number): Float32Array {
+  private forward(x: Float32Array, n: number, depth: number, width: number): Float32Array {
     this.net.sync();
-    const out = new Float32Array(n * this.net.chain.sizes[depth]);
+    const out = new Float32Array(n * width);
     this.net.addon.forward(this.net.handle, x, n, depth, out);
     return out;
   }

@@ -1,4 +1,4 @@
-// Node-API binding: a Net behind an external handle, and functions that take typed arrays the caller owns, so
+// Node-API binding: a network (Model: a dense Net or a ConvNet) behind an external handle, and functions that take typed arrays the caller owns, so
 // a scoring call allocates nothing on either side. Plain node_api.h (ABI-stable, no npm build dependency).
 #include <node_api.h>
 
@@ -7,11 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "conv_net.h"
 #include "kernels.h"
+#include "model.h"
 #include "net.h"
 
 namespace {
 
+using anomalyd::ConvNet;
+using anomalyd::Model;
 using anomalyd::Net;
 
 struct Error {
@@ -89,13 +93,13 @@ std::vector<int> intArray(napi_env env, napi_value v, const char* what) {
   return out;
 }
 
-Net* netOf(napi_env env, napi_value v) {
+Model* netOf(napi_env env, napi_value v) {
   napi_valuetype t;
   check(env, napi_typeof(env, v, &t));
   if (t != napi_external) throw Error{"not a network handle"};
   void* p;
   check(env, napi_get_value_external(env, v, &p));
-  return static_cast<Net*>(p);
+  return static_cast<Model*>(p);
 }
 
 napi_value number(napi_env env, double x) {
@@ -149,28 +153,52 @@ napi_value Kernels(napi_env env, napi_callback_info cb) {
   });
 }
 
-// create(sizes, activations, kernels?) -> handle. Weights start at zero (setParams loads them).
+// A handle that deletes its network when the garbage collector frees it.
+napi_value wrap(napi_env env, Model* net) {
+  napi_value handle;
+  napi_status s = napi_create_external(env, net, [](napi_env, void* p, void*) { delete static_cast<Model*>(p); }, nullptr, &handle);
+  if (s != napi_ok) {
+    delete net;
+    check(env, s);
+  }
+  return handle;
+}
+
+const anomalyd::Kernels* kernelsArg(napi_env env, napi_value* a, std::size_t n, std::size_t at) {
+  const std::string name = n > at ? optionalString(env, a[at]) : "";
+  const anomalyd::Kernels* k = anomalyd::pickKernels(name.c_str());
+  if (k == nullptr) throw Error{"kernel set '" + name + "' does not run on this CPU"};
+  return k;
+}
+
+// create(sizes, activations, kernels?) -> handle of a dense chain. Weights start at zero (setParams loads them).
 napi_value Create(napi_env env, napi_callback_info cb) {
   return guarded(env, [&]() -> napi_value {
     std::size_t n = 3;
     napi_value a[3];
     check(env, napi_get_cb_info(env, cb, &n, a, nullptr, nullptr));
     if (n < 2) throw Error{"create(sizes, activations, kernels?)"};
-    const std::string name = n >= 3 ? optionalString(env, a[2]) : "";
-    const anomalyd::Kernels* k = anomalyd::pickKernels(name.c_str());
-    if (k == nullptr) throw Error{"kernel set '" + name + "' does not run on this CPU"};
-    Net* net = new Net(intArray(env, a[0], "sizes"), intArray(env, a[1], "activations"), k);
-    napi_value handle;
-    napi_status s = napi_create_external(env, net, [](napi_env, void* p, void*) { delete static_cast<Net*>(p); }, nullptr, &handle);
-    if (s != napi_ok) {
-      delete net;
-      check(env, s);
-    }
-    return handle;
+    const anomalyd::Kernels* k = kernelsArg(env, a, n, 2);
+    return wrap(env, new Net(intArray(env, a[0], "sizes"), intArray(env, a[1], "activations"), k));
   });
 }
 
-int layerArg(napi_env env, Net* net, napi_value v) {
+// createConv(steps, channels, filters, kernelSize, latent, kernels?) -> handle of a convolutional autoencoder
+// (conv_net.h); its layers, in tfjs's weight order: each encoder convolution, the latent and decoder dense
+// layers, each decoder convolution.
+napi_value CreateConv(napi_env env, napi_callback_info cb) {
+  return guarded(env, [&]() -> napi_value {
+    std::size_t n = 6;
+    napi_value a[6];
+    check(env, napi_get_cb_info(env, cb, &n, a, nullptr, nullptr));
+    if (n < 5) throw Error{"createConv(steps, channels, filters, kernelSize, latent, kernels?)"};
+    const anomalyd::Kernels* k = kernelsArg(env, a, n, 5);
+    anomalyd::ConvSpec spec{toInt(env, a[0], "steps"), toInt(env, a[1], "channels"), toInt(env, a[3], "kernelSize"), toInt(env, a[4], "latent"), intArray(env, a[2], "filters")};
+    return wrap(env, new ConvNet(spec, k));
+  });
+}
+
+int layerArg(napi_env env, Model* net, napi_value v) {
   const int layer = toInt(env, v, "layer");
   if (layer < 0 || layer >= net->layerCount()) throw Error{"layer out of range"};
   return layer;
@@ -186,7 +214,7 @@ std::size_t rowsArg(napi_env env, napi_value v) {
 napi_value SetParams(napi_env env, napi_callback_info cb) {
   return guarded(env, [&]() -> napi_value {
     auto a = args(env, cb, 4);
-    Net* net = netOf(env, a[0]);
+    Model* net = netOf(env, a[0]);
     const int layer = layerArg(env, net, a[1]);
     const std::size_t in = net->inputsOf(layer), out = net->units(layer);
     net->setParams(layer, floats(env, a[2], in * out, "kernel"), floats(env, a[3], out, "bias"));
@@ -197,7 +225,7 @@ napi_value SetParams(napi_env env, napi_callback_info cb) {
 napi_value GetParams(napi_env env, napi_callback_info cb) {
   return guarded(env, [&]() -> napi_value {
     auto a = args(env, cb, 4);
-    Net* net = netOf(env, a[0]);
+    Model* net = netOf(env, a[0]);
     const int layer = layerArg(env, net, a[1]);
     const std::size_t in = net->inputsOf(layer), out = net->units(layer);
     net->getParams(layer, floats(env, a[2], in * out, "kernel"), floats(env, a[3], out, "bias"));
@@ -209,12 +237,12 @@ napi_value GetParams(napi_env env, napi_callback_info cb) {
 napi_value Forward(napi_env env, napi_callback_info cb) {
   return guarded(env, [&]() -> napi_value {
     auto a = args(env, cb, 5);
-    Net* net = netOf(env, a[0]);
+    Model* net = netOf(env, a[0]);
     const std::size_t n = rowsArg(env, a[2]);
     const int upTo = toInt(env, a[3], "upTo");
     if (upTo < 1 || upTo > net->layerCount()) throw Error{"upTo out of range"};
     const float* x = floats(env, a[1], n * net->inputSize(), "x");
-    float* out = floats(env, a[4], n * net->units(upTo - 1), "out");
+    float* out = floats(env, a[4], n * net->outputWidth(upTo), "out");
     net->forward(x, static_cast<int>(n), upTo, out);
     return nullptr;
   });
@@ -224,7 +252,7 @@ napi_value Forward(napi_env env, napi_callback_info cb) {
 napi_value Score(napi_env env, napi_callback_info cb) {
   return guarded(env, [&]() -> napi_value {
     auto a = args(env, cb, 8, 7);
-    Net* net = netOf(env, a[0]);
+    Model* net = netOf(env, a[0]);
     const std::size_t n = rowsArg(env, a[2]);
     const int channels = toInt(env, a[3], "channels");
     const int metric = toInt(env, a[4], "metric");
@@ -258,7 +286,7 @@ napi_value StartTraining(napi_env env, napi_callback_info cb) {
 napi_value TrainEpoch(napi_env env, napi_callback_info cb) {
   return guarded(env, [&]() -> napi_value {
     auto a = args(env, cb, 6);
-    Net* net = netOf(env, a[0]);
+    Model* net = netOf(env, a[0]);
     const std::size_t n = rowsArg(env, a[3]);
     const int batch = toInt(env, a[4], "batch");
     if (batch < 1) throw Error{"batch must be positive"};
@@ -271,7 +299,7 @@ napi_value TrainEpoch(napi_env env, napi_callback_info cb) {
 napi_value Evaluate(napi_env env, napi_callback_info cb) {
   return guarded(env, [&]() -> napi_value {
     auto a = args(env, cb, 4);
-    Net* net = netOf(env, a[0]);
+    Model* net = netOf(env, a[0]);
     const std::size_t n = rowsArg(env, a[2]);
     return number(env, net->evaluate(floats(env, a[1], n * net->inputSize(), "x"), static_cast<int>(n), lossArg(env, a[3])));
   });
@@ -281,7 +309,7 @@ napi_value Evaluate(napi_env env, napi_callback_info cb) {
 napi_value Gradient(napi_env env, napi_callback_info cb) {
   return guarded(env, [&]() -> napi_value {
     auto a = args(env, cb, 6);
-    Net* net = netOf(env, a[0]);
+    Model* net = netOf(env, a[0]);
     const std::size_t n = rowsArg(env, a[3]);
     if (n == 0) throw Error{"n must be positive"};
     const std::size_t values = n * net->inputSize();
@@ -311,6 +339,7 @@ NAPI_MODULE_INIT() {
   const napi_property_descriptor props[] = {
       {"kernels", nullptr, Kernels, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"create", nullptr, Create, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"createConv", nullptr, CreateConv, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"kernelsOf", nullptr, KernelsOf, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"setParams", nullptr, SetParams, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"getParams", nullptr, GetParams, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
