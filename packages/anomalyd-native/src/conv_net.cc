@@ -82,10 +82,7 @@ ConvNet::ConvNet(const ConvSpec& spec, const Kernels* kernels) : spec_(spec), k_
   }
   std::ptrdiff_t widest = 1;
   for (Layer& l : layers_) {
-    l.inP = padded(l.in);
-    l.w.assign(static_cast<std::size_t>(l.in) * l.outP, 0.0f);
-    l.b.assign(l.outP, 0.0f);
-    l.wt.assign(static_cast<std::size_t>(l.out) * l.inP, 0.0f);
+    l.allocate(l.in, l.out);
     if (l.conv) widest = std::max<std::ptrdiff_t>(widest, static_cast<std::ptrdiff_t>(l.outLen) * std::max(l.in, l.outP));
   }
   chunk_ = static_cast<int>(std::clamp<std::ptrdiff_t>(COLS_BUDGET / widest, 1, MAX_CHUNK));
@@ -99,23 +96,9 @@ int ConvNet::outputWidth(int upTo) const {
   return v.len * v.ch;
 }
 
-void ConvNet::setParams(int layer, const float* kernel, const float* bias) {
-  Layer& l = layers_.at(layer);
-  for (int i = 0; i < l.in; i++) std::copy(kernel + static_cast<std::ptrdiff_t>(i) * l.out, kernel + static_cast<std::ptrdiff_t>(i + 1) * l.out, l.w.begin() + static_cast<std::ptrdiff_t>(i) * l.outP);
-  std::copy(bias, bias + l.out, l.b.begin());
-  refreshTranspose(l);
-}
+void ConvNet::setParams(int layer, const float* kernel, const float* bias) { layers_.at(layer).setParams(kernel, bias); }
 
-void ConvNet::getParams(int layer, float* kernel, float* bias) const {
-  const Layer& l = layers_.at(layer);
-  for (int i = 0; i < l.in; i++) std::copy_n(l.w.begin() + static_cast<std::ptrdiff_t>(i) * l.outP, l.out, kernel + static_cast<std::ptrdiff_t>(i) * l.out);
-  std::copy_n(l.b.begin(), l.out, bias);
-}
-
-void ConvNet::refreshTranspose(Layer& l) {
-  for (int i = 0; i < l.in; i++)
-    for (int j = 0; j < l.out; j++) l.wt[static_cast<std::size_t>(j) * l.inP + i] = l.w[static_cast<std::size_t>(i) * l.outP + j];
-}
+void ConvNet::getParams(int layer, float* kernel, float* bias) const { layers_.at(layer).getParams(kernel, bias); }
 
 ConvNet::View ConvNet::inputView() const {
   return View{inputSize(), spec_.channels, spec_.steps, spec_.channels};
@@ -308,9 +291,7 @@ void ConvNet::score(const float* x, int n, int channels, int metric, float* perC
 }
 
 void ConvNet::startTraining(float learningRate) {
-  lr_ = learningRate;
-  accBeta1_ = beta1_;
-  accBeta2_ = beta2_;
+  adam_.start(learningRate);
   allocateTraining();
   training_ = true;
 }
@@ -318,12 +299,7 @@ void ConvNet::startTraining(float learningRate) {
 void ConvNet::allocateTraining() {
   std::size_t widest = 0;
   for (Layer& l : layers_) {
-    l.gw.assign(l.w.size(), 0.0f);
-    l.gb.assign(l.b.size(), 0.0f);
-    l.mw.assign(l.w.size(), 0.0f);
-    l.vw.assign(l.w.size(), 0.0f);
-    l.mb.assign(l.b.size(), 0.0f);
-    l.vb.assign(l.b.size(), 0.0f);
+    l.allocateTraining();
     widest = std::max(widest, l.b.size());
   }
   colTmp_.assign(widest, 0.0f);
@@ -391,22 +367,14 @@ void ConvNet::trainBatch(const float* x, const float* t, int rows, int loss, dou
 }
 
 double ConvNet::trainEpoch(const float* noisy, const float* clean, int n, int batch, int loss) {
-  if (!training_) startTraining(lr_);
+  if (!training_) startTraining(adam_.learningRate());
   ensureRows(std::min(n, chunk_));
   const int d = inputSize();
   double sum = 0;
   for (int start = 0; start < n; start += batch) {
     const int rows = std::min(batch, n - start);
     trainBatch(noisy + static_cast<std::ptrdiff_t>(start) * d, clean + static_cast<std::ptrdiff_t>(start) * d, rows, loss, &sum);
-    const float c1 = 1.0f - accBeta1_;
-    const float c2 = 1.0f - accBeta2_;
-    for (Layer& l : layers_) {
-      k_->adam(static_cast<std::ptrdiff_t>(l.w.size()), l.w.data(), l.mw.data(), l.vw.data(), l.gw.data(), lr_, beta1_, beta2_, eps_, c1, c2);
-      k_->adam(static_cast<std::ptrdiff_t>(l.b.size()), l.b.data(), l.mb.data(), l.vb.data(), l.gb.data(), lr_, beta1_, beta2_, eps_, c1, c2);
-      refreshTranspose(l);
-    }
-    accBeta1_ *= beta1_;
-    accBeta2_ *= beta2_;
+    adam_.step(*k_, layers_);
   }
   return sum / d / n;
 }
@@ -419,12 +387,7 @@ double ConvNet::gradient(const float* x, const float* t, int rows, int loss) {
   return sum / inputSize() / rows;
 }
 
-void ConvNet::getGradient(int layer, float* kernel, float* bias) const {
-  const Layer& l = layers_.at(layer);
-  if (l.gw.empty()) throw std::logic_error("no gradient computed yet");
-  for (int i = 0; i < l.in; i++) std::copy_n(l.gw.begin() + static_cast<std::ptrdiff_t>(i) * l.outP, l.out, kernel + static_cast<std::ptrdiff_t>(i) * l.out);
-  std::copy_n(l.gb.begin(), l.out, bias);
-}
+void ConvNet::getGradient(int layer, float* kernel, float* bias) const { layers_.at(layer).getGradient(kernel, bias); }
 
 double ConvNet::evaluate(const float* x, int n, int loss) {
   ensureRows(std::min(n, chunk_));

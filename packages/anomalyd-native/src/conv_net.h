@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "layer_params.h"
 #include "model.h"
 
 namespace anomalyd {
@@ -50,7 +51,7 @@ class ConvNet : public Model {
     std::ptrdiff_t sample, step;
     int len, ch;
   };
-  struct Layer {
+  struct Layer : LayerParams {
     bool conv;
     // Convolutions: input steps and channels, output steps, taps, stride, padding before, and whether the input
     // is upsampled x2 first. in = taps x input channels, out = output channels; dense: in and out units.
@@ -59,10 +60,8 @@ class ConvNet : public Model {
     // A convolution to few channels (the reconstruction of a one-channel window): its GEMM would compute
     // padded(out) columns for `out`, so it runs transposed (out rows x positions, W^T . cols^T) instead.
     bool thin;
-    int in, out, inP, outP, act;
-    View view;                          // of this layer's output
-    std::vector<float> w, b, wt;        // w: in x outP, b: outP, wt: out x inP
-    std::vector<float> gw, gb, mw, vw, mb, vb;
+    int act;
+    View view;  // of this layer's output
   };
   int rowsOf(const Layer& l, int rows) const { return l.conv ? rows * l.outLen : rows; }
   View inputView() const;
@@ -75,7 +74,6 @@ class ConvNet : public Model {
   void backward(const float* x, const float* t, int rows, int totalRows, int loss, double* lossSum);
   void trainBatch(const float* x, const float* t, int rows, int loss, double* lossSum);
   void allocateTraining();
-  void refreshTranspose(Layer& l);
 
   ConvSpec spec_;
   const Kernels* k_;
@@ -86,7 +84,7 @@ class ConvNet : public Model {
   std::vector<float> thin_;                // a thin convolution's output, out x padded(positions)
   std::vector<float> flat_, recon_, gradA_, gradB_, dcols_, colTmp_;
   int rowsAllocated_ = 0;
-  float lr_ = 0.001f, beta1_ = 0.9f, beta2_ = 0.999f, eps_ = 1e-7f, accBeta1_ = 0.9f, accBeta2_ = 0.999f;
+  Adam adam_;
   bool training_ = false;
 };
 

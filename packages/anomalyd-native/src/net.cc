@@ -15,36 +15,16 @@ Net::Net(const std::vector<int>& sizes, const std::vector<int>& acts, const Kern
     const bool last = i + 2 == sizes.size();
     if (acts[i] != (last ? ACT_SIGMOID : ACT_RELU)) throw std::invalid_argument("hidden layers must be relu and the output sigmoid");
     Layer l;
-    l.in = sizes[i];
-    l.out = sizes[i + 1];
-    l.inP = padded(l.in);
-    l.outP = padded(l.out);
+    l.allocate(sizes[i], sizes[i + 1]);
     l.act = acts[i];
-    l.w.assign(static_cast<std::size_t>(l.in) * l.outP, 0.0f);
-    l.b.assign(l.outP, 0.0f);
-    l.wt.assign(static_cast<std::size_t>(l.out) * l.inP, 0.0f);
     layers_.push_back(std::move(l));
   }
   out_.resize(layers_.size());
 }
 
-void Net::setParams(int layer, const float* kernel, const float* bias) {
-  Layer& l = layers_.at(layer);
-  for (int i = 0; i < l.in; i++) std::copy(kernel + static_cast<std::ptrdiff_t>(i) * l.out, kernel + static_cast<std::ptrdiff_t>(i + 1) * l.out, l.w.begin() + static_cast<std::ptrdiff_t>(i) * l.outP);
-  std::copy(bias, bias + l.out, l.b.begin());
-  refreshTranspose(l);
-}
+void Net::setParams(int layer, const float* kernel, const float* bias) { layers_.at(layer).setParams(kernel, bias); }
 
-void Net::getParams(int layer, float* kernel, float* bias) const {
-  const Layer& l = layers_.at(layer);
-  for (int i = 0; i < l.in; i++) std::copy_n(l.w.begin() + static_cast<std::ptrdiff_t>(i) * l.outP, l.out, kernel + static_cast<std::ptrdiff_t>(i) * l.out);
-  std::copy_n(l.b.begin(), l.out, bias);
-}
-
-void Net::refreshTranspose(Layer& l) {
-  for (int i = 0; i < l.in; i++)
-    for (int j = 0; j < l.out; j++) l.wt[static_cast<std::size_t>(j) * l.inP + i] = l.w[static_cast<std::size_t>(i) * l.outP + j];
-}
+void Net::getParams(int layer, float* kernel, float* bias) const { layers_.at(layer).getParams(kernel, bias); }
 
 void Net::ensureRows(int rows) {
   if (rows <= rowsAllocated_) return;
@@ -100,35 +80,18 @@ void Net::score(const float* x, int n, int channels, int metric, float* perChann
 }
 
 void Net::startTraining(float learningRate) {
-  lr_ = learningRate;
-  accBeta1_ = beta1_;
-  accBeta2_ = beta2_;
+  adam_.start(learningRate);
   allocateTraining();
   training_ = true;
 }
 
 void Net::allocateTraining() {
-  for (Layer& l : layers_) {
-    l.gw.assign(l.w.size(), 0.0f);
-    l.gb.assign(l.b.size(), 0.0f);
-    l.mw.assign(l.w.size(), 0.0f);
-    l.vw.assign(l.w.size(), 0.0f);
-    l.mb.assign(l.b.size(), 0.0f);
-    l.vb.assign(l.b.size(), 0.0f);
-  }
+  for (Layer& l : layers_) l.allocateTraining();
 }
 
 void Net::trainStep(const float* x, const float* t, int rows, int loss, double* lossSum) {
   backward(x, t, rows, loss, lossSum);
-  const float c1 = 1.0f - accBeta1_;
-  const float c2 = 1.0f - accBeta2_;
-  for (Layer& l : layers_) {
-    k_->adam(static_cast<std::ptrdiff_t>(l.w.size()), l.w.data(), l.mw.data(), l.vw.data(), l.gw.data(), lr_, beta1_, beta2_, eps_, c1, c2);
-    k_->adam(static_cast<std::ptrdiff_t>(l.b.size()), l.b.data(), l.mb.data(), l.vb.data(), l.gb.data(), lr_, beta1_, beta2_, eps_, c1, c2);
-    refreshTranspose(l);
-  }
-  accBeta1_ *= beta1_;
-  accBeta2_ *= beta2_;
+  adam_.step(*k_, layers_);
 }
 
 double Net::gradient(const float* x, const float* t, int rows, int loss) {
@@ -139,12 +102,7 @@ double Net::gradient(const float* x, const float* t, int rows, int loss) {
   return sum / inputSize() / rows;
 }
 
-void Net::getGradient(int layer, float* kernel, float* bias) const {
-  const Layer& l = layers_.at(layer);
-  if (l.gw.empty()) throw std::logic_error("no gradient computed yet");
-  for (int i = 0; i < l.in; i++) std::copy_n(l.gw.begin() + static_cast<std::ptrdiff_t>(i) * l.outP, l.out, kernel + static_cast<std::ptrdiff_t>(i) * l.out);
-  std::copy_n(l.gb.begin(), l.out, bias);
-}
+void Net::getGradient(int layer, float* kernel, float* bias) const { layers_.at(layer).getGradient(kernel, bias); }
 
 void Net::backward(const float* x, const float* t, int rows, int loss, double* lossSum) {
   const int L = layerCount();
@@ -171,7 +129,7 @@ void Net::backward(const float* x, const float* t, int rows, int loss, double* l
 }
 
 double Net::trainEpoch(const float* noisy, const float* clean, int n, int batch, int loss) {
-  if (!training_) startTraining(lr_);
+  if (!training_) startTraining(adam_.learningRate());
   ensureRows(std::max(std::min(n, batch), std::min(n, CHUNK)));
   const int d = inputSize();
   double sum = 0;

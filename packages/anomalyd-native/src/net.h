@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "layer_params.h"
 #include "model.h"
 
 namespace anomalyd {
@@ -43,24 +44,21 @@ class Net : public Model {
   void getGradient(int layer, float* kernel, float* bias) const override;
 
  private:
-  struct Layer {
-    int in, out, inP, outP, act;
-    std::vector<float> w, b, wt;        // w: in x outP, b: outP, wt (transpose): out x inP
-    std::vector<float> gw, gb, mw, vw, mb, vb;
+  struct Layer : LayerParams {
+    int act;
   };
   void ensureRows(int rows);
   void forwardRows(const float* x, int rows, int upTo);
   void trainStep(const float* x, const float* t, int rows, int loss, double* lossSum);
   void backward(const float* x, const float* t, int rows, int loss, double* lossSum);
   void allocateTraining();
-  void refreshTranspose(Layer& l);
 
   const Kernels* k_;
   std::vector<Layer> layers_;
   std::vector<std::vector<float>> out_;  // each layer's output for the rows in flight (rows x outP)
   std::vector<float> gradA_, gradB_;      // gradient w.r.t. pre-activations, ping-pong
   int rowsAllocated_ = 0;
-  float lr_ = 0.001f, beta1_ = 0.9f, beta2_ = 0.999f, eps_ = 1e-7f, accBeta1_ = 0.9f, accBeta2_ = 0.999f;
+  Adam adam_;
   bool training_ = false;
 };
 
