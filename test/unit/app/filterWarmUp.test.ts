@@ -1,12 +1,11 @@
 // An auto-learnt stream's score filter starts with the learning windows in its history, scored by the model
 // learnt from them (AutoLearner, warmScoreFilter), as `evaluate` streams the learning rows through the pipeline.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { AutoLearner, warmScoreFilter } from '../../../src/app/autoLearner';
-import { loadDetectionConfig } from '../../../src/app/configFiles';
 import { detectorSpec, windowOptions } from '../../../src/app/detection';
 import type { DetectionConfig } from '../../../src/config/schema';
 import { AnomalyLikelihood } from '../../../src/core/anomalyLikelihood';
@@ -17,6 +16,7 @@ import { selectBackend } from '../../../src/model/backend';
 import type { Detector } from '../../../src/model/detector';
 import type { StreamBinding } from '../../../src/pipeline/pipeline';
 import { testContext } from '../../helpers/context';
+import { tinyDetection } from './tinyDetection';
 
 let dir: string;
 let detection: DetectionConfig;
@@ -24,16 +24,7 @@ let detection: DetectionConfig;
 before(async () => {
   await selectBackend();
   dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-filter-warm-'));
-  const file = path.join(dir, 'detection.yaml');
-  await writeFile(
-    file,
-    `defaults:
-  window: { size: 8, hop: 4, max_gap_ms: 3600000, min_completeness: 0.5 }
-  training: { encoder_units: [8], latent_units: 2, epochs: 3, batch_size: 8, validation_fraction: 0, patience: 0, seed: 1, ensemble: 1 }
-  calibration: { method: percentile, percentile: 99 }
-`,
-  );
-  detection = await loadDetectionConfig(file);
+  detection = await tinyDetection(dir);
 });
 
 after(async () => {

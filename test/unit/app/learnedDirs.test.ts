@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { AutoLearner } from '../../../src/app/autoLearner';
-import { loadDetectionConfig } from '../../../src/app/configFiles';
 import { detectorSpec, windowOptions } from '../../../src/app/detection';
 import { learnedModelDirName } from '../../../src/app/learnedDirs';
 import { ModelRegistry } from '../../../src/app/models';
@@ -18,6 +17,7 @@ import { selectBackend } from '../../../src/model/backend';
 import type { Detector } from '../../../src/model/detector';
 import type { StreamBinding } from '../../../src/pipeline/pipeline';
 import { testContext } from '../../helpers/context';
+import { tinyDetection } from './tinyDetection';
 
 const IDS = ['l1/p0', 'l1 /p0'] as const;
 let dir: string;
@@ -26,16 +26,7 @@ let detection: DetectionConfig;
 before(async () => {
   await selectBackend();
   dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-learned-dirs-'));
-  const file = path.join(dir, 'detection.yaml');
-  await writeFile(
-    file,
-    `defaults:
-  window: { size: 8, hop: 4, max_gap_ms: 3600000, min_completeness: 0.5 }
-  training: { encoder_units: [8], latent_units: 2, epochs: 3, batch_size: 8, validation_fraction: 0, patience: 0, seed: 1, ensemble: 1 }
-  calibration: { method: percentile, percentile: 99 }
-`,
-  );
-  detection = await loadDetectionConfig(file);
+  detection = await tinyDetection(dir);
 });
 
 after(async () => {
