@@ -1,6 +1,6 @@
-// The compiled JSON Schema validator. Compiling the configuration schema with Ajv is the largest part of the
-// daemon's start-up (about 0.3 s on a quiet machine and over a second on a busy one, for every `run`,
-// `validate` and CLI command that reads a config), so the build compiles it once into standalone code
+// The compiled JSON Schema validator. Compiling the configuration schema with Ajv was the largest part of the
+// daemon's start-up (30 to 45 % of it in CPU profiles, docs/benchmarks.md; and of every CLI command that reads a
+// config), so the build compiles it once into standalone code
 // (Ajv's own `standaloneCode`, scripts/genValidator.js) beside this module as schemaValidator.compiled.js. That
 // file carries a digest of the schema it was compiled from; where it is missing (a `tsc` without the generator)
 // or was compiled from another schema (a stale build), the schema is compiled here at run time instead, so the
