@@ -518,6 +518,7 @@ export class Daemon {
     if (!replaceOpcua) this.opcua?.reindex(opcuaIndexes(c));
     // Told before the sink swap: a sink kept by the reload announced these streams, a new one never will.
     for (const stream of removed) for (const sink of this.sinks) sink.streamGone?.(stream);
+    for (const stream of removed) this.events?.status.forgetStream(stream);
     this.maintenance?.setConfigWindows(maintenanceWindows(c));
     const subscribed = this.source?.updateSubscriptions(mqttSubscriptions(c), mqttModeTopics(c));
     this.config = c;

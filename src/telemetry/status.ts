@@ -423,6 +423,11 @@ export class StatusModel {
     return { streams, streamsCapped: capped };
   }
 
+  /** A stream the configuration no longer has (removed by a reload): its row and score history go. */
+  forgetStream(stream: string): void {
+    this.streams.delete(stream);
+  }
+
   private entry(stream: string, model: string | null): StreamEntry | undefined {
     let e = this.streams.get(stream);
     if (!e) {

@@ -183,6 +183,7 @@ describe('anomalyd run with an OPC UA input', () => {
       const three = scored(await reloads(3));
       text = await pollUntil('one stream monitored, and scored', () => daemon.metricsText(), (t) => metricValue(t, 'anomalyd_opcua_monitored_items', { state: 'ok' }) === PUMP_CHANNELS.length && scored(t) >= three + 10, 30_000);
       assert.equal(metricValue(text, 'anomalyd_streams_active'), 1, 'the removed stream is dropped');
+      assert.deepEqual(await streams(), [STREAM], 'the removed stream leaves the status API');
       assert.match(daemon.log, /Reloaded the configuration\.[^\n]*streams_removed=1[^\n]*opcua=replaced/);
 
       // The stream carried across three replaced sources: nothing taken twice or out of order (a new source

@@ -24,6 +24,17 @@ test('streams beyond maxStreams are not tracked and the cap is reported', () => 
   assert.equal(snap.streamsCapped, true);
 });
 
+test('a stream forgotten (removed by a reload) leaves the snapshot; the others keep their history', () => {
+  const s = new StatusModel(new ManualClock(0));
+  for (const name of ['a', 'b']) s.recordScore(name, 'pump', 1, 2, false);
+  s.forgetStream('a');
+  const snap = s.snapshot();
+  assert.deepEqual(snap.streams.map((v) => v.stream), ['b']);
+  assert.deepEqual(snap.streams[0].history, [1]);
+  s.forgetStream('never-seen');
+  assert.equal(s.snapshot().streams.length, 1);
+});
+
 test('active alerts follow firing and resolved notices; the cap is counted, not forgotten', () => {
   const s = new StatusModel(new ManualClock(0), { maxAlerts: 1 });
   s.recordAlert(notice({ fingerprint: 'x' }));
