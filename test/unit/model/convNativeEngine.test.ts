@@ -15,6 +15,7 @@ import { loadNativeAddon } from '../../../src/model/nativeAddon';
 import { NativeScoring, NativeTraining, nativeUnsupported } from '../../../src/model/nativeEngine';
 import { TfjsScoring, TfjsTraining } from '../../../src/model/tfjsEngine';
 import { ensureWasmConvGradient } from '../../../src/model/wasmConvGrad';
+import { maxRelative, perturbWeights, tfjsGradient, uniform } from './tfjsReference';
 
 const native = loadNativeAddon();
 const skip = native.addon ? false : `native addon not available: ${native.problem}`;
@@ -41,30 +42,15 @@ const SHAPES: Shape[] = [
   { steps: 24, channels: 1, filters: [4], kernelSize: 4, latent: 2 },
 ];
 
-function uniform(n: number, seed: number): Float32Array {
-  const rng = createRng(seed);
-  return Float32Array.from({ length: n }, () => rng());
-}
-
 /** A conv1d model with random (non-zero) biases too, so every parameter matters. */
 function randomModel(s: Shape, seed: number): tf.LayersModel {
-  const model = buildConvAutoencoder({ inputSize: s.steps * s.channels, channels: s.channels, conv: { filters: s.filters, kernelSize: s.kernelSize }, latentUnits: s.latent, seed });
-  const rng = createRng(seed + 100);
-  model.setWeights(model.getWeights().map((w) => tf.tensor(Float32Array.from(w.dataSync(), (v) => v + 0.1 * (rng() - 0.5)), w.shape)));
-  return model;
+  return perturbWeights(buildConvAutoencoder({ inputSize: s.steps * s.channels, channels: s.channels, conv: { filters: s.filters, kernelSize: s.kernelSize }, latentUnits: s.latent, seed }), seed);
 }
 
 function maxAbs(a: Float32Array, b: Float32Array): number {
   assert.equal(a.length, b.length);
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
-  return worst;
-}
-
-function maxRelative(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-30));
   return worst;
 }
 
@@ -97,18 +83,6 @@ test('conv1d scores, reconstructions and latent codes equal tfjs (every shape, m
     model.dispose();
   }
 });
-
-function tfjsGradient(model: tf.LayersModel, x: Float32Array, t: Float32Array, n: number, loss: 'bce' | 'mse'): { loss: number; gradient: Float32Array[] } {
-  const d = x.length / n;
-  return tf.tidy(() => {
-    const xt = tf.tensor2d(x, [n, d]);
-    const tt = tf.tensor2d(t, [n, d]);
-    const lossFn = loss === 'bce' ? tf.metrics.binaryCrossentropy : tf.metrics.meanSquaredError;
-    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-    const { value, grads } = tf.variableGrads(() => lossFn(tt, model.apply(xt) as tf.Tensor).mean<tf.Scalar>(), variables);
-    return { loss: value.dataSync()[0], gradient: variables.map((v) => grads[v.name].dataSync() as Float32Array) };
-  });
-}
 
 test('conv1d gradients match tfjs autodiff (bce and mse, every shape and kernel set)', { skip }, () => {
   for (const [i, s] of SHAPES.entries()) {

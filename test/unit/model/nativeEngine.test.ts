@@ -21,6 +21,7 @@ import { trainDetector } from '../../../src/model/fitDetector';
 import { NO_NOISE } from '../../../src/model/noise';
 import { sineWindows } from '../../helpers/synthetic';
 import { tinyDetectorSpec } from '../../helpers/tinyDetector';
+import { maxRelative, perturbWeights, tfjsGradient, uniform } from './tfjsReference';
 
 const native = loadNativeAddon();
 const skip = native.addon ? false : `native addon not available: ${native.problem}`;
@@ -31,24 +32,9 @@ before(async () => {
   if (!(await tf.setBackend('wasm').catch(() => false))) await tf.setBackend('cpu');
 });
 
-function uniform(n: number, seed: number): Float32Array {
-  const rng = createRng(seed);
-  return Float32Array.from({ length: n }, () => rng());
-}
-
 /** A model with random (non-zero) biases too, so every parameter matters. */
 function randomModel(inputSize: number, encoderUnits: number[], latentUnits: number, seed: number): tf.LayersModel {
-  const model = buildAutoencoder({ inputSize, encoderUnits, latentUnits, seed });
-  const rng = createRng(seed + 100);
-  model.setWeights(model.getWeights().map((w) => tf.tensor(Float32Array.from(w.dataSync(), (v) => v + 0.1 * (rng() - 0.5)), w.shape)));
-  return model;
-}
-
-function maxRelative(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-30));
-  return worst;
+  return perturbWeights(buildAutoencoder({ inputSize, encoderUnits, latentUnits, seed }), seed);
 }
 
 test('scores equal the tfjs reference within 1e-5 relative (batch 1, 7, 256; mse, mae, bce; every kernel set)', { skip }, () => {
@@ -104,19 +90,6 @@ test('scoring follows the model when its weights change (setWeights after the en
   assert.ok(maxRelative(second, want) < 1e-5);
   model.dispose();
 });
-
-/** tfjs's gradient of the layers-model loss (the function model.fit minimises) at the model's weights. */
-function tfjsGradient(model: tf.LayersModel, x: Float32Array, t: Float32Array, n: number, loss: 'bce' | 'mse'): { loss: number; gradient: Float32Array[] } {
-  const d = x.length / n;
-  return tf.tidy(() => {
-    const xt = tf.tensor2d(x, [n, d]);
-    const tt = tf.tensor2d(t, [n, d]);
-    const lossFn = loss === 'bce' ? tf.metrics.binaryCrossentropy : tf.metrics.meanSquaredError;
-    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-    const { value, grads } = tf.variableGrads(() => lossFn(tt, model.apply(xt) as tf.Tensor).mean<tf.Scalar>(), variables);
-    return { loss: value.dataSync()[0], gradient: variables.map((v) => grads[v.name].dataSync() as Float32Array) };
-  });
-}
 
 test('first-step gradients match tfjs autodiff (bce and mse, every kernel set)', { skip }, () => {
   const d = 36;
