@@ -128,7 +128,12 @@ export class Retrainer {
       }
       this.lastJobs.set(job.stream, job);
     }
-    this.save();
+    // Waited for: a save still pending after start() could overwrite a file written since (a second daemon's
+    // state, a test's fixture).
+    if (this.dirty) {
+      this.save();
+      await this.saving;
+    }
   }
 
   /**
