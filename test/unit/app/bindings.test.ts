@@ -238,12 +238,12 @@ test('with coarse_pool the stream filter asks for the coarse scale of its model 
       const asked: string[] = [];
       const likelihood = (pool: number): string =>
         CONFIG.replace('defaults:\n', `defaults:\n  window: { size: 4, hop: 1 }\n  calibration: { likelihood: { enabled: true, coarse_pool: ${pool} } }\n`);
-      const withPool = bind(createBinder(ctx, config(likelihood(3)), state, { coarseFor: (m) => (asked.push(m), undefined) }));
+      const withPool = bind(createBinder(ctx, config(likelihood(3)), state, { scalesOf: (m) => (asked.push(m), undefined) }));
       assert.ok(withPool.scoreFilter instanceof CoarseScaleFilter);
       const window = { values: [1, 2, 3, 4, 5, 6, 7, 8], channels: 2 };
       withPool.scoreFilter.filter({ time: 1, score: 0.1, threshold: 1, pValue: 0.5, anomalous: false, window });
       assert.deepEqual(asked, ['pump']);
-      const without = bind(createBinder(ctx, config(likelihood(0)), state, { coarseFor: (m) => (asked.push(m), undefined) }));
+      const without = bind(createBinder(ctx, config(likelihood(0)), state, { scalesOf: (m) => (asked.push(m), undefined) }));
       assert.ok(without.scoreFilter instanceof AnomalyLikelihood);
     } finally {
       await state.stop();
