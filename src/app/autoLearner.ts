@@ -24,7 +24,7 @@ export interface AutoLearnerOptions {
   readonly backend: BackendPreference;
   /** The spec of `model` (the binding's, or one of its modes' `auto:<stream>@<mode>`). */
   readonly specFor: (binding: StreamBinding, model: string) => DetectorSpec;
-  /** Networks per scale and the coarse scale's pooling for the binding (default: one network, one scale). */
+  /** Networks per scale and the extra scales to learn for the binding (default: one network, one scale). */
   readonly scalesFor?: (binding: StreamBinding) => LearnScales;
   readonly onLearned: (model: string, detector: Detector, scales: LearnedScales) => void;
 }

@@ -44,7 +44,7 @@ export class ModelRegistry {
     return this.detectors.get(name);
   }
 
-  /** The extra scales' detectors learned with model `name` (none: an empty object or undefined). */
+  /** The extra scales' detectors learned with model `name` (undefined: it has none). */
   scalesOf(name: string): LearnedScales | undefined {
     return this.scales.get(name);
   }

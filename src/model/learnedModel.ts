@@ -1,8 +1,8 @@
 // A learned model on disk with its optional parts: the other members of an ensemble under members/<i>/, the
 // coarse time scale's model under coarse/ and the transformed scale's under transform/ (each laid out the same
-// way; the transformed one's manifest names its input transform, so the model carries which scale it is). The artifact in the directory itself is
-// an ordinary one (the first member, with the ensemble's calibration), so every tool that reads a single
-// model still reads it.
+// way; the transformed one's manifest names its input transform, so the model carries which scale it is). The
+// artifact in the directory itself is an ordinary one (the first member, with the ensemble's calibration), so
+// every tool that reads a single model still reads it.
 import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
