@@ -6,7 +6,7 @@ import type { Config } from '../config/schema';
 import type { ComponentContext } from '../core/context';
 import { ModelError } from '../core/errors';
 import { Detector } from '../model/detector';
-import { loadLearnedModel, type LearnedScales } from '../model/learnedModel';
+import { loadLearnedDetector, loadLearnedModel, type LearnedScales } from '../model/learnedModel';
 import type { Manifest } from '../model/manifest';
 import { migrateLearnedDirs } from './learnedDirs';
 import type { ModelShape } from './modelShape';
@@ -130,7 +130,7 @@ export class ModelRegistry {
     const live = this.versions?.liveOf(name);
     if (!live) return undefined;
     try {
-      const detector = name.startsWith(AUTO_PREFIX) ? (await loadLearnedModel(live.dir)).detector : await Detector.load(live.dir);
+      const detector = name.startsWith(AUTO_PREFIX) ? await loadLearnedDetector(live.dir) : await Detector.load(live.dir);
       this.set(name, live.dir, detector, live.version);
       return detector;
     } catch (err) {

@@ -56,6 +56,14 @@ export async function loadLearnedModel(dir: string, use?: ModelUse): Promise<Lea
   }
 }
 
+/**
+ * The learned model's own detector (with its ensemble members) without its extra scales: a promoted version
+ * replaces the model's detector only, and loading the scales too left them undisposed.
+ */
+export async function loadLearnedDetector(dir: string, use?: ModelUse): Promise<Detector> {
+  return loadOne(dir, use);
+}
+
 async function saveOne(dir: string, detector: Detector): Promise<void> {
   const membersDir = path.join(dir, MEMBERS_DIR);
   await rm(membersDir, { recursive: true, force: true });
