@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { before, test } from 'node:test';
 import { createRng, gaussian } from '../../../src/core/random';
 import type { Window } from '../../../src/core/types';
+import { saveArtifact } from '../../../src/model/artifact';
 import { selectBackend } from '../../../src/model/backend';
+import { Detector } from '../../../src/model/detector';
 import { trainDetector, type DetectorSpec } from '../../../src/model/fitDetector';
 import { checkManifest } from '../../../src/model/manifest';
 import { tinyDetectorSpec } from '../../helpers/tinyDetector';
@@ -103,6 +108,19 @@ void test('level_tolerance: a demeaned channel still ignores a drift like the le
     assert.deepEqual(checkManifest(manifest, 'm').levelBounds, bounds);
     assert.throws(() => checkManifest({ ...manifest, levelBounds: [null] }, 'm'), /levelBounds must have one entry per channel \(2\)/);
     assert.throws(() => checkManifest({ ...manifest, levelBounds: [[5, 1], null] }, 'm'), /levelBounds/);
+    // A saved model (what the daemon and replay load) scores the jump exactly as the trained one does.
+    const dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-level-'));
+    try {
+      await saveArtifact(dir, bounded.detector.model, bounded.detector.manifest);
+      const loaded = await Detector.load(dir, { channels: ['temp', 'flow'] });
+      assert.deepEqual(
+        loaded.score(tempJump).map((w) => w.score),
+        bounded.detector.score(tempJump).map((w) => w.score),
+      );
+      loaded.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   } finally {
     plain.detector.dispose();
     bounded.detector.dispose();
