@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Leave-one-folder-out cross-validation of SKAB detection settings, through `anomalyd evaluate skab` itself.
 //
-// Each candidate is the shipped config/benchmarks/skab.yaml with a few keys overridden
+// Each candidate is the shipped config/benchmarks/skab.yaml with a few keys overridden or, set to null, removed
 // (scripts/cv/skab.yaml lists them). Every candidate is evaluated on each folder of the data on its own
 // (valve1, other); then, for each folder held out, the candidate that does best on the other folders is chosen
 // and its figures on the held-out folder are what that choice would have given on machines nobody tuned for.
@@ -100,13 +100,15 @@ function choose(results, folders, farLimit) {
   return within.reduce((a, b) => (pooled(b, folders, 'f1') > pooled(a, folders, 'f1') ? b : a));
 }
 
+/** The base config with each dotted key set to its value; null removes the key (the schema's default applies). */
 function withOverrides(base, set) {
   const copy = structuredClone(base);
   for (const [key, value] of Object.entries(set)) {
     const parts = key.split('.');
     let node = copy;
     for (const p of parts.slice(0, -1)) node = node[p] ??= {};
-    node[parts[parts.length - 1]] = value;
+    if (value === null) delete node[parts[parts.length - 1]];
+    else node[parts[parts.length - 1]] = value;
   }
   return copy;
 }

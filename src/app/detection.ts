@@ -118,6 +118,7 @@ export function detectorSpec(
     },
     calibration: calibrationMethod(d.calibration),
     transform: t.input_transform,
+    ...(t.level_tolerance !== undefined ? { levelTolerance: t.level_tolerance } : {}),
     backend,
     anomalydVersion,
   };

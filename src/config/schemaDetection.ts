@@ -145,6 +145,14 @@ export const trainingSchema = section(
       'Applied to each raw window before scaling: none; demean = each channel minus its window mean (the model learns shapes, so a drifting level does not read as an anomaly); diff = first differences (removes level and trend, a step becomes a spike); auto = chosen per channel when the model learns: demean for a channel whose level already wanders in the learning data (its window means spread more than its noise within a window), none for a channel with a steady level, so a lasting level shift there is still an anomaly.',
       'none',
     ),
+    level_tolerance: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1_000,
+        description:
+          "Demeaned channels (input_transform demean, or auto's choice) keep a level far outside what they learnt: the window mean a channel subtracts is held within the range its learning windows' means took, widened on each side by this many times that range's width, and the part beyond stays in the window and scores. A drift like the learnt one (a temperature creeping up) stays invisible; a level many times further off (a vibration tripling and staying there) scores for as long as it lasts instead of only while the step is inside the window. Unset: the whole mean is subtracted (plain demean).",
+      }),
+    ),
     noise: noiseSchema,
   },
   'Denoising-autoencoder architecture and training.',

@@ -4,7 +4,7 @@
 // sentence is formatted here too, as every output says it the same way (annotations, console, InfluxDB, log).
 import type { ChannelReading, ChannelShare } from './alert';
 import { channelMean, expectedAt } from './expectation';
-import type { WindowTransform } from './windowTransform';
+import { heldLevel, type LevelBounds, type WindowTransform } from './windowTransform';
 
 /** A channel's range in the model's training data, raw units; NaN where the manifest does not say. */
 export interface TrainingRange {
@@ -30,12 +30,13 @@ export function channelReading(
   channels: number,
   c: number,
   range: TrainingRange,
+  bounds?: LevelBounds,
 ): ChannelReading {
   const steps = observed.length / channels;
   if (!Number.isInteger(steps) || steps < 1 || reconstruction.length !== observed.length || !(c >= 0 && c < channels)) {
     throw new RangeError(`channelReading: ${observed.length} observed and ${reconstruction.length} reconstructed values do not hold channel ${c} of ${channels}`);
   }
-  const level = kind === 'demean' ? channelMean(observed, channels, c, steps) : 0;
+  const level = kind === 'demean' ? heldLevel(channelMean(observed, channels, c, steps), c, bounds) : 0;
   let best = 0;
   let bestDiff = -1;
   let bestExpected = NaN;

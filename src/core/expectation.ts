@@ -2,7 +2,7 @@
 // scaler (model/detector.ts does that part) and the window transform undone here with the observed window. Used
 // for the expected values written beside every score (anomaly_expected), the denoised signal (anomaly_denoised)
 // and an alert's readings (core/channelReading.ts), so all three say the same thing.
-import type { ChannelTransforms, WindowTransform } from './windowTransform';
+import { heldLevel, type ChannelTransforms, type LevelBounds, type WindowTransform } from './windowTransform';
 
 /**
  * The model's expectation of raw value (t, c). The model reconstructs the transformed window, so the transform is
@@ -35,7 +35,7 @@ export function channelMean(values: ArrayLike<number>, channels: number, c: numb
  * Every value of a window as the model expected it, raw units, into `out` (laid out like `observed`). `out` may be
  * `r` itself: each value is read before it is written, and never read again after.
  */
-export function expectedWindow(kind: ChannelTransforms, observed: ArrayLike<number>, r: ArrayLike<number>, channels: number, out: Float32Array): void {
+export function expectedWindow(kind: ChannelTransforms, observed: ArrayLike<number>, r: ArrayLike<number>, channels: number, out: Float32Array, bounds?: LevelBounds): void {
   const steps = observed.length / channels;
   if (!Number.isInteger(steps) || r.length !== observed.length || out.length !== observed.length) {
     throw new RangeError(`expectedWindow: ${observed.length} observed and ${r.length} reconstructed values are not ${channels}-channel steps of the output (${out.length})`);
@@ -46,7 +46,8 @@ export function expectedWindow(kind: ChannelTransforms, observed: ArrayLike<numb
       if (out !== r) for (let t = 0; t < steps; t++) out[t * channels + c] = r[t * channels + c];
       continue;
     }
-    const level = k === 'demean' ? channelMean(observed, channels, c, steps) : 0;
+    // The model reconstructs the window less the level it subtracted (held within the channel's bounds, if any).
+    const level = k === 'demean' ? heldLevel(channelMean(observed, channels, c, steps), c, bounds) : 0;
     for (let t = 0; t < steps; t++) out[t * channels + c] = expectedAt(k, observed, r, channels, c, t, level);
   }
 }

@@ -27,7 +27,7 @@ export class WindowReadings implements WindowReadingsOf {
     const m = this.detector.manifest;
     try {
       this.reconstruction ??= this.detector.reconstructionOf(this.window);
-      return channelReading(transformOf(m, c), this.window.values, this.reconstruction, m.channels.length, c, trainingRange(m, c));
+      return channelReading(transformOf(m, c), this.window.values, this.reconstruction, m.channels.length, c, trainingRange(m, c), m.levelBounds);
     } catch {
       // A window the model scored a moment ago reconstructs; should the engine fail now, the page matters more.
       return undefined;

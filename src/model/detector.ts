@@ -60,7 +60,7 @@ export class Detector implements ScoringModel {
       if (isIdentity(transform)) {
         clipped = scaleInto(this.manifest.scaler, w.values, channels, row, outOfRange);
       } else {
-        transformWindow(transform, w.values, channels, row);
+        transformWindow(transform, w.values, channels, row, this.manifest.levelBounds);
         clipped = scaleInto(this.manifest.scaler, row, channels, row, outOfRange);
       }
       if (count) this.clippedValues += clipped;
@@ -100,7 +100,7 @@ export class Detector implements ScoringModel {
   private expectedOf(w: Window, reconstruction: Float32Array): Float32Array {
     const channels = this.manifest.channels.length;
     unscaleInto(this.manifest.scaler, reconstruction, channels, reconstruction);
-    expectedWindow(this.manifest.transform ?? 'none', w.values, reconstruction, channels, reconstruction);
+    expectedWindow(this.manifest.transform ?? 'none', w.values, reconstruction, channels, reconstruction, this.manifest.levelBounds);
     return reconstruction;
   }
 

@@ -5,7 +5,7 @@ import { calibrate, type CalibrationMethod } from '../core/calibration';
 import { fitScaler, scaleInto, type OutOfRange } from '../core/scaling';
 import { CONV_STRIDE, type ConvLayers } from '../core/convShape';
 import type { StreamSpec, Window } from '../core/types';
-import { chooseChannelTransforms, isIdentity, transformWindows, type ChannelTransforms, type WindowTransform } from '../core/windowTransform';
+import { chooseChannelTransforms, isIdentity, learntLevelBounds, transformWindows, type ChannelTransforms, type WindowTransform } from '../core/windowTransform';
 import type { WindowOptions } from '../core/window';
 import { sha256 } from './artifact';
 import { tfjsBackendFor } from './backend';
@@ -34,6 +34,8 @@ export interface DetectorSpec {
   readonly scoreSteps?: number;
   /** Applied to each raw window before scaling (default 'none'); 'auto' chooses per channel from these windows. */
   readonly transform?: WindowTransform | 'auto' | readonly WindowTransform[];
+  /** Demeaned channels: how far beyond the learnt range of window means (in that range's widths) a level is held (unset: not at all). */
+  readonly levelTolerance?: number;
   readonly metric: ScoreMetric;
   readonly aggregate?: ScoreAggregate;
   readonly train: TrainOptions;
@@ -62,6 +64,8 @@ export async function trainDetector(
   windows.forEach((w, i) => raw.set(w.values, i * inputSize));
   const transform: ChannelTransforms = spec.transform === 'auto' ? chooseChannelTransforms(raw, channels, spec.window.size) : (spec.transform ?? 'none');
   const input = transformWindows(transform, raw, channels, spec.window.size);
+  // Every learning window's mean lies within its channel's bounds, so they change nothing of what is learnt here.
+  const levelBounds = spec.levelTolerance === undefined ? undefined : learntLevelBounds(transform, raw, channels, spec.window.size, spec.levelTolerance);
 
   const scaler = fitScaler(input, channels, spec.scaleMargin);
   const scaled = new Float32Array(input.length);
@@ -83,6 +87,7 @@ export async function trainDetector(
     channels: [...spec.stream.channels],
     window: { ...spec.window },
     ...(!isIdentity(transform) ? { transform } : {}),
+    ...(levelBounds ? { levelBounds } : {}),
     scaler: { ...scaler, margin: spec.scaleMargin, ...(spec.outOfRange === 'keep' ? { outOfRange: 'keep' as const } : {}) },
     architecture: {
       // Absent means dense: manifests from before conv1d existed are dense models.

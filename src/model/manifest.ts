@@ -2,7 +2,7 @@
 // when it does not fit the data or stream it is given. Field list: docs/design.md, "Model artifact".
 import type { Calibration } from '../core/calibration';
 import { OUT_OF_RANGE, type OutOfRange, type ScalerParams } from '../core/scaling';
-import { WINDOW_TRANSFORMS, type ChannelTransforms, type WindowTransform } from '../core/windowTransform';
+import { WINDOW_TRANSFORMS, type ChannelTransforms, type LevelBounds, type WindowTransform } from '../core/windowTransform';
 import { ModelError } from '../core/errors';
 import { windowOptionProblems } from '../core/window';
 import { ARCHITECTURE_KINDS, type ArchitectureKind } from './network';
@@ -37,6 +37,11 @@ export interface Manifest {
    * absent in older manifests, meaning 'none'.
    */
   readonly transform?: ChannelTransforms;
+  /**
+   * Per channel, [low, high] within which a demeaned channel's window mean is subtracted (the learnt level range
+   * widened by training.level_tolerance), null for the other channels; absent = the whole mean (plain demean).
+   */
+  readonly levelBounds?: LevelBounds;
   /** `outOfRange` absent (every manifest from before it existed) means 'clip'. */
   readonly scaler: ScalerParams & { readonly margin: number; readonly outOfRange?: OutOfRange };
   readonly architecture: {
@@ -116,6 +121,9 @@ export function checkManifest(value: unknown, where: string): Manifest {
     problems.push('architecture.conv must give filters (positive integers), kernelSize and stride for a conv1d model');
   }
   if (m.transform !== undefined && !validTransform(m.transform, nCh)) problems.push(`transform must be none, demean or diff, or a list of those with one entry per channel (${nCh})`);
+  if (m.levelBounds !== undefined && !validLevelBounds(m.levelBounds, nCh)) {
+    problems.push(`levelBounds must have one entry per channel (${nCh}), each null or [low, high] with finite low <= high`);
+  }
   if (!m.scoring || !['mse', 'mae', 'bce'].includes(m.scoring.metric)) problems.push('scoring.metric must be mse, mae or bce');
   if (m.scoring?.aggregate !== undefined && !['mean', 'max_channel'].includes(m.scoring.aggregate)) {
     problems.push('scoring.aggregate must be mean or max_channel');
@@ -165,6 +173,12 @@ export function architectureOf(m: Manifest): ArchitectureKind {
 function validTransform(t: unknown, channels: number): boolean {
   const known = (k: unknown): boolean => WINDOW_TRANSFORMS.includes(k as WindowTransform);
   return Array.isArray(t) ? t.length === channels && t.every(known) : known(t);
+}
+
+function validLevelBounds(b: unknown, channels: number): boolean {
+  const entry = (e: unknown): boolean =>
+    e === null || (Array.isArray(e) && e.length === 2 && Number.isFinite(e[0]) && Number.isFinite(e[1]) && (e[0] as number) <= (e[1] as number));
+  return Array.isArray(b) && b.length === channels && b.every(entry);
 }
 
 function isPositiveInt(v: unknown): v is number {

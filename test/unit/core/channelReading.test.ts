@@ -36,6 +36,12 @@ describe('channelReading', () => {
     assert.deepEqual(r, { observed: 14, expected: 11, trainingMin: 55, trainingMax: 70 });
   });
 
+  it('a demeaned channel with level bounds is expected at its mean held within them', () => {
+    // Mean 11 held at the bound 5: the model reconstructed the flat shape around 5, so it expected 5 at the step.
+    const r = channelReading('demean', [10, 10, 10, 14], [0, 0, 0, 0], 1, 0, RANGE, [[0, 5]]);
+    assert.deepEqual(r, { observed: 14, expected: 5, trainingMin: 55, trainingMax: 70 });
+  });
+
   it('a differenced channel is expected one step ahead of its observed previous sample; the first step expects what it read', () => {
     // Reconstructed steps of +1; the jump from 12 to 20 at step 3 is where it departs (expected 13).
     const r = channelReading('diff', [10, 11, 12, 20], [1, 1, 1, 1], 1, 0, RANGE);

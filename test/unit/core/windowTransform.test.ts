@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRng } from '../../../src/core/random';
-import { chooseChannelTransforms, isIdentity, levelWander, transformWindow, transformWindows } from '../../../src/core/windowTransform';
+import { chooseChannelTransforms, heldLevel, isIdentity, learntLevelBounds, levelWander, transformWindow, transformWindows } from '../../../src/core/windowTransform';
 
 // Two channels, three steps, time-major: (1, 10), (2, 20), (6, 30).
 const W = [1, 10, 2, 20, 6, 30];
@@ -76,4 +76,32 @@ void test('auto keeps the level of a constant channel and rejects partial window
   assert.equal(levelWander(values, 0, 2, 4, 10), 0);
   assert.deepEqual(chooseChannelTransforms(values, 2, 4), ['none', 'none']);
   assert.throws(() => chooseChannelTransforms(values.subarray(0, 7), 2, 4), RangeError);
+});
+
+void test('level bounds: a demeaned channel subtracts its mean held within them, the excess stays in the window', () => {
+  const out = new Float32Array(6);
+  // Channel 1's mean is 20; bounds [0, 15] hold it at 15, so 5 of its level remains.
+  transformWindow(['none', 'demean'], W, 2, out, [null, [0, 15]]);
+  assert.deepEqual([...out], [1, -5, 2, 5, 6, 15]);
+  // Within the bounds (or without any) it is plain demean.
+  transformWindow(['none', 'demean'], W, 2, out, [null, [10, 30]]);
+  assert.deepEqual([...out], [1, -10, 2, 0, 6, 10]);
+  assert.equal(heldLevel(-3, 0, [[-1, 1]]), -1);
+  assert.equal(heldLevel(7, 0, [null]), 7);
+  assert.equal(heldLevel(7, 0, undefined), 7);
+});
+
+void test('learntLevelBounds: the range of the window means widened by tolerance x its width, demeaned channels only', () => {
+  // Three windows of 2 steps, 2 channels; channel 1's window means are 10, 12 and 14 (width 4).
+  const values = Float32Array.from([0, 9, 0, 11, 0, 11, 0, 13, 0, 13, 0, 15]);
+  assert.deepEqual(learntLevelBounds(['none', 'demean'], values, 2, 2, 0), [null, [10, 14]]);
+  assert.deepEqual(learntLevelBounds(['none', 'demean'], values, 2, 2, 2), [null, [2, 22]]);
+  assert.deepEqual(learntLevelBounds('demean', values, 2, 2, 1), [
+    [0, 0],
+    [6, 18],
+  ]);
+  // Nothing demeaned: nothing to bound.
+  assert.equal(learntLevelBounds(['none', 'diff'], values, 2, 2, 1), undefined);
+  assert.throws(() => learntLevelBounds('demean', values, 2, 2, -1), RangeError);
+  assert.throws(() => learntLevelBounds('demean', values.subarray(0, 5), 2, 2, 1), RangeError);
 });
