@@ -23,8 +23,11 @@ export interface NativeAddon {
   setParams(net: NativeNetHandle, layer: number, kernel: Float32Array, bias: Float32Array): void;
   getParams(net: NativeNetHandle, layer: number, kernelOut: Float32Array, biasOut: Float32Array): void;
   forward(net: NativeNetHandle, x: Float32Array, n: number, upToLayers: number, out: Float32Array): void;
-  /** `reconstructionOut` (optional): the network's output the errors were taken against, n rows of the input width. */
-  score(net: NativeNetHandle, x: Float32Array, n: number, channels: number, metric: number, perChannelOut: Float32Array, totalOut: Float32Array, reconstructionOut?: Float32Array): void;
+  /**
+   * `reconstructionOut` (optional): the network's output the errors were taken against, n rows of the input
+   * width. `steps` (optional, > 0): the errors over each window's newest `steps` time steps only.
+   */
+  score(net: NativeNetHandle, x: Float32Array, n: number, channels: number, metric: number, perChannelOut: Float32Array, totalOut: Float32Array, reconstructionOut?: Float32Array, steps?: number): void;
   startTraining(net: NativeNetHandle, learningRate: number): void;
   trainEpoch(net: NativeNetHandle, noisy: Float32Array, clean: Float32Array, n: number, batch: number, loss: number): number;
   evaluate(net: NativeNetHandle, x: Float32Array, n: number, loss: number): number;
