@@ -13,7 +13,16 @@ export const NATIVE_ACT = { relu: 1, sigmoid: 2 } as const;
 export const NATIVE_METRIC = { mse: 0, mae: 1, bce: 2 } as const;
 export const NATIVE_LOSS = { bce: 0, mse: 1 } as const;
 
+/**
+ * The addon interface this build calls (packages/anomalyd-native/src/addon.cc ADDON_ABI). A binary built from older
+ * sources would ignore arguments it does not know (score's step count: whole-window scores with score_steps),
+ * so it is not used: tfjs runs until it is rebuilt.
+ */
+export const NATIVE_ABI = 2;
+
 export interface NativeAddon {
+  /** Interface version (absent before 2). */
+  readonly abi?: number;
   /** The kernel set a new network would use, or null when `name` does not run on this CPU. */
   kernels(name?: string): string | null;
   create(sizes: readonly number[], activations: readonly number[], kernels?: string): NativeNetHandle;
@@ -65,6 +74,9 @@ function load(): NativeStatus {
   } catch (err) {
     const text = errorMessage(err);
     return { problem: `native addon not built (${text.split('\n')[0] ?? text})` };
+  }
+  if (addon.abi !== NATIVE_ABI) {
+    return { problem: `native addon built from other sources (interface ${addon.abi ?? 1}, this build calls ${NATIVE_ABI}); rebuild it: npm rebuild anomalyd-native` };
   }
   const wanted = process.env.ANOMALYD_NATIVE_KERNELS ?? '';
   const kernels = addon.kernels(wanted);

@@ -338,8 +338,15 @@ napi_value KernelsOf(napi_env env, napi_callback_info cb) {
 
 }  // namespace
 
+// The interface version the TypeScript side checks (model/nativeAddon.ts NATIVE_ABI), so a binary built from
+// older sources is not used with arguments it would ignore. 2: score takes the newest steps to count.
+constexpr int ADDON_ABI = 2;
+
 NAPI_MODULE_INIT() {
+  napi_value abi;
+  napi_create_int32(env, ADDON_ABI, &abi);
   const napi_property_descriptor props[] = {
+      {"abi", nullptr, nullptr, nullptr, nullptr, abi, napi_enumerable, nullptr},
       {"kernels", nullptr, Kernels, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"create", nullptr, Create, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"createConv", nullptr, CreateConv, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

@@ -3,6 +3,8 @@
 // the native addon with each kernel set this CPU runs, dense and conv1d networks), metric and a window length
 // that is not a multiple of the kernels' vector width; and the scorer's scores and channel shares from both.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { buildAutoencoder } from '../../../src/model/autoencoder';
@@ -119,4 +121,25 @@ test('the addon refuses more steps than the window has', { skip: native.addon ? 
   const engine = new NativeScoring(model, { channels: 2, metric: 'mse' });
   assert.throws(() => engine.errors(new Float32Array(6), 1, false, 4), /steps out of range/);
   model.dispose();
+});
+
+test('an addon built from older sources (no interface version) is not used: it would ignore the step count', { skip: native.addon ? false : `native addon not available: ${native.problem}` }, () => {
+  // A child whose require('anomalyd-native') returns the real addon without its `abi`, as a binary built before.
+  const loader = path.resolve(__dirname, '../../../src/model/nativeAddon');
+  const script = `
+    const Module = require('module');
+    const load = Module._load;
+    Module._load = function (request, ...rest) {
+      const m = load.call(this, request, ...rest);
+      return request === 'anomalyd-native' ? { ...m, abi: undefined } : m;
+    };
+    const s = require(${JSON.stringify(loader)}).loadNativeAddon();
+    process.stdout.write(JSON.stringify({ addon: s.addon !== undefined, problem: s.problem }));`;
+  const env = { ...process.env };
+  delete env.ANOMALYD_NATIVE;
+  const r = spawnSync(process.execPath, ['-e', script], { env, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { addon: boolean; problem?: string };
+  assert.equal(got.addon, false);
+  assert.match(got.problem ?? '', /built from other sources \(interface 1, this build calls 2\); rebuild it/);
 });
