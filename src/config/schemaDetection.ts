@@ -138,7 +138,7 @@ export const trainingSchema = section(
       maximum: 100_000,
       default: 0,
       description:
-        "Only the newest this many samples of each window count toward its score and channel shares; the model still reads the whole window. A whole-window score stays high until a change has left the window, so alerts end about a window length after it; scoring the newest part lets them start and end with the samples that cause them. 0 = the whole window; at most window.size. Costs a pass over each reconstruction in JavaScript, outside the native engine.",
+        "Only the newest this many samples of each window count toward its score and channel shares; the model still reads the whole window. A whole-window score stays high until a change has left the window, so alerts end about a window length after it; scoring the newest part lets them start and end with the samples that cause them. 0 = the whole window; at most window.size.",
     }),
     input_transform: oneOf(
       ['none', 'demean', 'diff', 'auto'] as const,

@@ -7,9 +7,9 @@ export type ScoreMetric = 'mse' | 'mae' | 'bce';
 export type LossName = 'bce' | 'mse';
 
 export interface WindowErrors {
-  /** Sum of the element errors of each channel, n rows of `channels` values. */
+  /** Sum of the element errors of each channel over the steps counted, n rows of `channels` values. */
   readonly perChannel: Float32Array;
-  /** Mean element error of each window. */
+  /** Mean element error of each window over the steps counted. */
   readonly total: Float32Array;
   /** The output the errors were taken against (n rows, scaled units), when asked for: the same pass, no second one. */
   readonly reconstruction?: Float32Array;
@@ -18,8 +18,12 @@ export interface WindowErrors {
 export interface ScoringEngine {
   readonly kind: 'native' | 'tfjs';
   readonly latentSize: number;
-  /** Errors of n windows (row-major, the model's input width) against their reconstructions, in new arrays the caller owns. */
-  errors(x: Float32Array, n: number, withReconstruction?: boolean): WindowErrors;
+  /**
+   * Errors of n windows (row-major, the model's input width) against their reconstructions, in new arrays the
+   * caller owns. `steps` > 0 (less than the window's): counted over each window's newest `steps` time steps only
+   * (score_steps; the network still reads the whole window); absent or 0: the whole window.
+   */
+  errors(x: Float32Array, n: number, withReconstruction?: boolean, steps?: number): WindowErrors;
   reconstruct(x: Float32Array, n: number): Float32Array;
   latent(x: Float32Array, n: number): Float32Array;
 }

@@ -13,7 +13,16 @@ export const NATIVE_ACT = { relu: 1, sigmoid: 2 } as const;
 export const NATIVE_METRIC = { mse: 0, mae: 1, bce: 2 } as const;
 export const NATIVE_LOSS = { bce: 0, mse: 1 } as const;
 
+/**
+ * The addon interface this build calls (packages/anomalyd-native/src/addon.cc ADDON_ABI). A binary built from older
+ * sources would ignore arguments it does not know (score's step count: whole-window scores with score_steps),
+ * so it is not used: tfjs runs until it is rebuilt.
+ */
+export const NATIVE_ABI = 2;
+
 export interface NativeAddon {
+  /** Interface version (absent before 2). */
+  readonly abi?: number;
   /** The kernel set a new network would use, or null when `name` does not run on this CPU. */
   kernels(name?: string): string | null;
   create(sizes: readonly number[], activations: readonly number[], kernels?: string): NativeNetHandle;
@@ -23,8 +32,11 @@ export interface NativeAddon {
   setParams(net: NativeNetHandle, layer: number, kernel: Float32Array, bias: Float32Array): void;
   getParams(net: NativeNetHandle, layer: number, kernelOut: Float32Array, biasOut: Float32Array): void;
   forward(net: NativeNetHandle, x: Float32Array, n: number, upToLayers: number, out: Float32Array): void;
-  /** `reconstructionOut` (optional): the network's output the errors were taken against, n rows of the input width. */
-  score(net: NativeNetHandle, x: Float32Array, n: number, channels: number, metric: number, perChannelOut: Float32Array, totalOut: Float32Array, reconstructionOut?: Float32Array): void;
+  /**
+   * `reconstructionOut` (optional): the network's output the errors were taken against, n rows of the input
+   * width. `steps` (optional, > 0): the errors over each window's newest `steps` time steps only.
+   */
+  score(net: NativeNetHandle, x: Float32Array, n: number, channels: number, metric: number, perChannelOut: Float32Array, totalOut: Float32Array, reconstructionOut?: Float32Array, steps?: number): void;
   startTraining(net: NativeNetHandle, learningRate: number): void;
   trainEpoch(net: NativeNetHandle, noisy: Float32Array, clean: Float32Array, n: number, batch: number, loss: number): number;
   evaluate(net: NativeNetHandle, x: Float32Array, n: number, loss: number): number;
@@ -62,6 +74,9 @@ function load(): NativeStatus {
   } catch (err) {
     const text = errorMessage(err);
     return { problem: `native addon not built (${text.split('\n')[0] ?? text})` };
+  }
+  if (addon.abi !== NATIVE_ABI) {
+    return { problem: `native addon built from other sources (interface ${addon.abi ?? 1}, this build calls ${NATIVE_ABI}); rebuild it: npm rebuild anomalyd-native` };
   }
   const wanted = process.env.ANOMALYD_NATIVE_KERNELS ?? '';
   const kernels = addon.kernels(wanted);

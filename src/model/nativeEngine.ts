@@ -180,16 +180,16 @@ export class NativeScoring implements ScoringEngine {
     return this.net.layout.latentSize;
   }
 
-  errors(x: Float32Array, n: number, withReconstruction = false): WindowErrors {
+  errors(x: Float32Array, n: number, withReconstruction = false, steps = 0): WindowErrors {
     this.net.sync();
     const perChannel = new Float32Array(n * this.setup.channels);
     const total = new Float32Array(n);
     if (!withReconstruction) {
-      this.net.addon.score(this.net.handle, x, n, this.setup.channels, this.metric, perChannel, total);
+      this.net.addon.score(this.net.handle, x, n, this.setup.channels, this.metric, perChannel, total, undefined, steps);
       return { perChannel, total };
     }
     const reconstruction = new Float32Array(n * this.net.inputSize);
-    this.net.addon.score(this.net.handle, x, n, this.setup.channels, this.metric, perChannel, total, reconstruction);
+    this.net.addon.score(this.net.handle, x, n, this.setup.channels, this.metric, perChannel, total, reconstruction, steps);
     return { perChannel, total, reconstruction };
   }
 

@@ -77,11 +77,8 @@ export class Scorer {
     const channels = this.opts.channels;
     const windowSteps = d / channels;
     const steps = this.scoredSteps(windowSteps);
-    // Scoring part of the window needs the reconstruction: the engine sums each channel over the whole window.
-    const errors = this.engine.errors(chunk, n, withReconstruction || steps < windowSteps);
-    const { reconstruction } = errors;
-    if (steps < windowSteps && !reconstruction) throw new Error(`scoring engine '${this.engine.kind}' returned no reconstruction`);
-    const { perChannel, total } = steps < windowSteps && reconstruction ? this.newestErrors(chunk, reconstruction, n, d, steps) : errors;
+    // The engine counts the newest `steps` steps only, in the pass that reconstructs the windows.
+    const { perChannel, total, reconstruction } = this.engine.errors(chunk, n, withReconstruction, steps < windowSteps ? steps : 0);
     const maxChannel = this.opts.aggregate === 'max_channel';
     const scores: WindowScore[] = new Array<WindowScore>(n);
     for (let i = 0; i < n; i++) {
@@ -106,27 +103,6 @@ export class Scorer {
     return steps > 0 && steps < windowSteps ? steps : windowSteps;
   }
 
-  /**
-   * The engine's per-channel sums and window means, taken over the newest `steps` steps of each window only, from
-   * the reconstruction of the same pass.
-   */
-  private newestErrors(x: Float32Array, r: Float32Array, n: number, d: number, steps: number): { perChannel: Float32Array; total: Float32Array } {
-    const channels = this.opts.channels;
-    const perChannel = new Float32Array(n * channels);
-    const total = new Float32Array(n);
-    const first = d - steps * channels;
-    for (let i = 0; i < n; i++) {
-      let sum = 0;
-      for (let j = first; j < d; j++) {
-        const e = elementError(this.opts.metric, x[i * d + j], r[i * d + j]);
-        perChannel[i * channels + (j % channels)] += e;
-        sum += e;
-      }
-      total[i] = sum / (steps * channels);
-    }
-    return { perChannel, total };
-  }
-
   private mapChunks(m: WindowMatrix, outWidth: number, fn: (x: Float32Array, n: number) => Float32Array): Float32Array {
     const out = new Float32Array(m.n * outWidth);
     for (let start = 0; start < m.n; start += this.maxBatch) {
@@ -149,7 +125,7 @@ export class Scorer {
   }
 }
 
-/** One value's reconstruction error under `metric`, as the scoring engines compute it. */
+/** One value's reconstruction error under `metric`, as the scoring engines compute it (the tests' reference). */
 export function elementError(metric: ScoreMetric, x: number, r: number): number {
   switch (metric) {
     case 'mse':

@@ -25,14 +25,17 @@ export class TfjsScoring implements ScoringEngine {
     return this.encoderModel().outputs[0].shape[1] as number;
   }
 
-  errors(x: Float32Array, n: number, withReconstruction = false): WindowErrors {
+  errors(x: Float32Array, n: number, withReconstruction = false, steps = 0): WindowErrors {
     const { channels, metric } = this.setup;
     const d = this.d;
+    const windowSteps = d / channels;
+    const counted = steps > 0 && steps < windowSteps ? steps : windowSteps;
     const tf = tfjs();
     return tf.tidy(() => {
       const input = tf.tensor2d(x, [n, d]);
       const r = this.model.predict(input) as tf.Tensor2D;
-      const err = elementError(input, r, metric).reshape([n, d / channels, channels]);
+      const all = elementError(input, r, metric).reshape([n, windowSteps, channels]);
+      const err = counted < windowSteps ? all.slice([0, windowSteps - counted, 0], [n, counted, channels]) : all;
       const perChannel = err.sum(1).dataSync() as Float32Array;
       const total = err.mean([1, 2]).dataSync() as Float32Array;
       return withReconstruction ? { perChannel, total, reconstruction: r.dataSync() as Float32Array } : { perChannel, total };

@@ -57,7 +57,6 @@ export class OpcuaSource implements Source {
   private readonly subscriptions: ClientSubscription[] = [];
   /** Per subscription: its notification messages in sequence order (opcuaSequence.ts). */
   private readonly gates: SequenceGate<NotificationMessage>[] = [];
-  private readonly handles = new Map<number, MonitoredTarget>();
   private readonly assembler: SampleAssembler;
   private deliver: Deliver | null = null;
   private beforeAcks: (() => boolean) | null = null;
@@ -220,7 +219,6 @@ export class OpcuaSource implements Source {
   }
 
   private async subscribe(lib: OpcuaClientLib, session: ClientSession): Promise<void> {
-    this.handles.clear();
     this.subscriptions.length = 0;
     for (const gate of this.gates) gate.close();
     this.gates.length = 0;
@@ -233,8 +231,11 @@ export class OpcuaSource implements Source {
       for (const [k, opts] of this.options.subscriptions.entries()) {
         // node-opcua gives a subscription it makes again a new id: Republish asks with the current one.
         let subscription: ClientSubscription | null = null;
+        // Its items by client handle: node-opcua numbers client handles per subscription (each starts at 1),
+        // so a handle names an item only together with its subscription.
+        const handles = new Map<number, MonitoredTarget>();
         const gate = new SequenceGate<NotificationMessage>({
-          deliver: (message) => this.onNotification(message),
+          deliver: (message) => this.onNotification(handles, message),
           republish: (seq) => (subscription ? republish(lib, session, subscription.subscriptionId, seq) : Promise.resolve(null)),
           lost: (seq) => this.options.events.notificationLost(opts.stream, seq),
           graceMs: REPUBLISH_GRACE_MS,
@@ -246,7 +247,7 @@ export class OpcuaSource implements Source {
           if (this.subscribing) early.push([gate, message]);
           else gate.push(message);
         };
-        const made = await createSubscription(lib, session, k, opts, this.options.sessionTimeoutMs, this.handles, this.options.events, onMessage);
+        const made = await createSubscription(lib, session, k, opts, this.options.sessionTimeoutMs, handles, this.options.events, onMessage);
         subscription = made.subscription;
         subscription.on('subscriptionId_changed', () => this.options.events.subscriptionRecreated(opts.stream));
         this.subscriptions.push(made.subscription);
@@ -260,8 +261,11 @@ export class OpcuaSource implements Source {
     for (const [gate, message] of early) gate.push(message);
   }
 
-  /** One notification message: its data changes become samples, delivered, then the journal commit. */
-  private onNotification(message: NotificationMessage): void {
+  /**
+   * One notification message of the subscription whose items are `handles`: its data changes become samples,
+   * delivered, then the journal commit.
+   */
+  private onNotification(handles: ReadonlyMap<number, MonitoredTarget>, message: NotificationMessage): void {
     const deliver = this.deliver;
     if (!deliver || this.stopping) return;
     const receivedAt = this.ctx.clock.now();
@@ -270,7 +274,7 @@ export class OpcuaSource implements Source {
       const items = (data as { monitoredItems?: { clientHandle: number; value: DataValue }[] | null }).monitoredItems;
       if (!items) continue;
       for (const m of items) {
-        const item = this.handles.get(m.clientHandle);
+        const item = handles.get(m.clientHandle);
         if (item) this.take(item, m.value, receivedAt, changes);
       }
     }

@@ -63,10 +63,14 @@ export async function createSubscription(
     requestedLifetimeCount: lifetime,
     requestedMaxKeepAliveCount: KEEPALIVE_COUNT,
     maxNotificationsPerPublish: 0,
-    publishingEnabled: true,
+    // Off until every item exists: the items are made by several MonitorItems calls (one per parameter group),
+    // each item reports its first value as soon as it exists, and the server publishes on its own timer. So
+    // with publishing on, one sample's first values could arrive in two notification messages (the first
+    // sample twice, the second time complete). Off, the server keeps the values queued and the first message
+    // after publishing is switched on carries every item's first value.
+    publishingEnabled: false,
     priority: 1,
   });
-  // Before the items: the server sends their first values as soon as they exist.
   subscription.on('raw_notification', onMessage);
   const refs = opts.items.map((item): OpcuaItemRef => ({ node: item.nodeId ?? item.browsePath ?? '', stream: opts.stream, channel: item.channel }));
   const nodeIds = await resolveNodes(lib, session, opts.items);
@@ -101,6 +105,11 @@ export async function createSubscription(
       handles.set(item.monitoringParameters.clientHandle, { target: { subscription: k, channel: j }, ref, timestamps: opts.timestamps, gridMs: sampling });
     });
   }
+  const status = await subscription.setPublishingMode(true);
+  if (status.isNotGood()) throw new Error(`OPC UA server refused to start publishing subscription '${opts.stream}': ${status.name}`);
+  // node-opcua makes a subscription the server lost again from its own copy of the creation parameters,
+  // which setPublishingMode does not update: without this a server restart would leave it silent.
+  (subscription as { publishingEnabled: boolean }).publishingEnabled = true;
   return { subscription, monitored, refused };
 }
 

@@ -53,35 +53,51 @@ export interface ChannelValue {
   readonly value: number;
 }
 
-/** Per stream, the last value of every channel; `channels[k]` is the channel count of stream k. */
+/**
+ * Per stream, the last value of every channel; `channels[k]` is the channel count of stream k.
+ *
+ * The changes of one time normally come in one notification message, but not always: items sampled on their own
+ * timers (sampling_interval_ms > 0), or made again by node-opcua after a server restart, can report the same
+ * time in two messages. A time already handed on is not a sample again (the pipeline would count a duplicate):
+ * its late changes update the stream's last values, which the next sample carries.
+ */
 export class SampleAssembler {
   private readonly last: Float64Array[];
+  /** Per stream, the time of the newest sample handed on (-Infinity before the first). */
+  private readonly newest: number[];
 
   constructor(channels: readonly number[]) {
     this.last = channels.map((n) => new Float64Array(n).fill(Number.NaN));
+    this.newest = channels.map(() => Number.NEGATIVE_INFINITY);
   }
 
   /**
    * The samples one notification message makes, per stream in time order: one per distinct time, each the
-   * stream's last values with that time's changes applied.
+   * stream's last values with that time's changes applied; none for the time of the newest sample already made.
    */
   take(changes: readonly ChannelValue[]): AssembledSample[] {
     const sorted = [...changes].sort((a, b) => a.target.subscription - b.target.subscription || a.ts - b.ts);
     const out: AssembledSample[] = [];
-    let current: { subscription: number; ts: number; values: Float64Array } | null = null;
+    let current: { subscription: number; ts: number; values: Float64Array; late: boolean } | null = null;
     for (const c of sorted) {
       const k = c.target.subscription;
       const last = this.last[k];
       if (last === undefined) continue;
       if (current === null || current.subscription !== k || current.ts !== c.ts) {
-        if (current !== null) out.push(current);
-        current = { subscription: k, ts: c.ts, values: Float64Array.from(last) };
+        if (current !== null) this.emit(current, out);
+        current = { subscription: k, ts: c.ts, values: Float64Array.from(last), late: c.ts === this.newest[k] };
       }
       current.values[c.target.channel] = c.value;
       last[c.target.channel] = c.value;
     }
-    if (current !== null) out.push(current);
+    if (current !== null) this.emit(current, out);
     return out;
+  }
+
+  private emit(s: { subscription: number; ts: number; values: Float64Array; late: boolean }, out: AssembledSample[]): void {
+    if (s.late) return;
+    out.push({ subscription: s.subscription, ts: s.ts, values: s.values });
+    this.newest[s.subscription] = Math.max(this.newest[s.subscription] ?? s.ts, s.ts);
   }
 }
 

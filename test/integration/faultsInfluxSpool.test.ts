@@ -50,7 +50,16 @@ test('InfluxDB down longer than memory holds: spool up to its cap, the oldest be
   // Before: points flow and at least one health point is written (the daemon writes one every 10 s).
   for (let i = 0; i < 5; i++) await tick();
   await pollUntil('the first points in InfluxDB', influxPoints, (n) => n === 5 * STREAMS, 20_000);
-  await pollUntil('a health point', async () => (await influx.query('SELECT count(streams) FROM anomalyd_health', 'anomalyd')).length, (n) => n > 0, 15_000);
+  // The outage starts just after a health point is written, so none is: a write influxd receives while it shuts
+  // down can be kept although its request fails (tried: about 1 in 20 single-point writes sent during a
+  // SIGTERM). The daemon cannot tell that from a lost write, keeps the point and, once the spool drops it,
+  // counts it dropped although it is in InfluxDB: one too many. With the health timer's phase left to chance
+  // (the first health point may be long written when the test gets here), the next one fell on the shutdown
+  // in about one full run in four.
+  const healthCount = async (): Promise<number> => Number((await influx.query('SELECT count(streams) FROM anomalyd_health', 'anomalyd'))[0]?.values?.[0]?.[1] ?? 0);
+  const healthBefore = await healthCount();
+  await pollUntil('a health point written after the first points', healthCount, (n) => n > healthBefore, 15_000, 50);
+  await pollUntil('nothing left to write', () => d.metric('anomalyd_sink_buffered_points', { sink: 'influx' }), (v) => v === 0, 5_000, 50);
 
   await influx.down();
   let maxBuffered = 0;

@@ -240,6 +240,58 @@ describe('OPC UA source', () => {
     }
   });
 
+  it('subscribing while the PLC changes values fast: each stream gets its own samples, each once, none lost', async () => {
+    // Two streams (node-opcua numbers client handles per subscription: both have handles 1..8), the first with
+    // its items in two parameter groups (two MonitorItems calls, between which the server may publish), made
+    // again and again while the PLC plays a sample every 5 ms.
+    const series = [pumpSeries(21, T0, 6_000), pumpSeries(22, T0, 6_000)];
+    const plc = await SimulatedPlc.start({ assets: series.map((samples, a) => ({ name: `Pump${a + 1}`, samples })), pkiDir: plcPki.dir, tickMs: 5 });
+    const byTime = series.map((s) => new Map(s.map((x) => [x.ts, x])));
+    const grouped = options(plc.endpointUrl, new RecordedOpcuaEvents()).subscriptions[0];
+    assert.ok(grouped);
+    const subscriptions = [
+      { ...grouped, publishingIntervalMs: 20, items: PUMP_CHANNELS.map((channel, c) => ({ nodeId: SimulatedPlc.nodeId('Pump1', channel), channel, ...(c % 2 === 1 ? { queueSize: 999 } : {}) })) },
+      { ...grouped, stream: 'line1/pump2', index: 4, publishingIntervalMs: 20, items: PUMP_CHANNELS.map((channel) => ({ browsePath: `/Objects/1:Pump2/1:${channel}`, channel })) },
+    ];
+    try {
+      for (let round = 0; round < 4; round++) {
+        const events = new RecordedOpcuaEvents();
+        const got: StreamSamples[] = [];
+        const { source } = await startSource(options(plc.endpointUrl, events, { subscriptions }), got);
+        const of = (stream: string): { ts: number; values: ArrayLike<number> }[] => got.filter((b) => b.stream === stream).flatMap((b) => b.samples);
+        try {
+          await waitFor(() => subscriptions.every((s) => of(s.stream).length >= 40), '40 samples per stream', 15_000, () => subscriptions.map((s) => of(s.stream).length));
+        } finally {
+          await source.stop();
+        }
+        subscriptions.forEach((sub, a) => {
+          const samples = of(sub.stream);
+          const times = samples.map((s) => s.ts);
+          const from = series[a]?.findIndex((s) => s.ts === times[0]) ?? -1;
+          assert.ok(from >= 0, `round ${round} ${sub.stream}: the first sample is one its PLC asset played`);
+          assert.deepEqual(times, series[a]?.slice(from, from + times.length).map((s) => s.ts), `round ${round} ${sub.stream}: every sample once, in order, none missing`);
+          // A channel is unknown (NaN) until its item's first value: the server samples the items of the second
+          // MonitorItems call a PLC scan or two after the first. From then on every value is the one played.
+          const known = PUMP_CHANNELS.map(() => false);
+          samples.forEach((s, i) => {
+            const want = byTime[a]?.get(s.ts);
+            PUMP_CHANNELS.forEach((channel, c) => {
+              const v = s.values[c] ?? NaN;
+              if (!known[c] && Number.isNaN(v)) return;
+              known[c] = true;
+              assert.ok(Math.abs(v - (want?.values[c] ?? NaN)) < 1e-6, `round ${round} ${sub.stream} sample ${i} ${channel}: ${v}, played ${want?.values[c]}`);
+            });
+          });
+          assert.ok(known.every(Boolean), `round ${round} ${sub.stream}: every channel has values`);
+        });
+        assert.deepEqual(events.named('itemsMonitored'), [[16, 0]]);
+        assert.equal(events.named('notificationLost').length, 0);
+      }
+    } finally {
+      await plc.stop();
+    }
+  });
+
   it('counts a node that goes Bad and never takes its status for a value', async () => {
     const series = pumpSeries(13, T0, 60);
     const plc = await SimulatedPlc.start({ assets: [{ name: 'Pump1', samples: series }], pkiDir: plcPki.dir, paused: true });

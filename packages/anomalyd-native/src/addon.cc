@@ -248,10 +248,11 @@ napi_value Forward(napi_env env, napi_callback_info cb) {
   });
 }
 
-// score(net, x, n, channels, metric, perChannelOut, totalOut[, reconstructionOut])
+// score(net, x, n, channels, metric, perChannelOut, totalOut[, reconstructionOut[, steps]]): steps > 0 takes
+// the errors over each window's newest `steps` time steps only (the scorer's score_steps), in the same pass.
 napi_value Score(napi_env env, napi_callback_info cb) {
   return guarded(env, [&]() -> napi_value {
-    auto a = args(env, cb, 8, 7);
+    auto a = args(env, cb, 9, 7);
     Model* net = netOf(env, a[0]);
     const std::size_t n = rowsArg(env, a[2]);
     const int channels = toInt(env, a[3], "channels");
@@ -260,7 +261,9 @@ napi_value Score(napi_env env, napi_callback_info cb) {
     if (metric < anomalyd::ERR_MSE || metric > anomalyd::ERR_BCE) throw Error{"unknown metric"};
     const float* x = floats(env, a[1], n * net->inputSize(), "x");
     float* reconstruction = isAbsent(env, a[7]) ? nullptr : floats(env, a[7], n * net->inputSize(), "reconstruction");
-    net->score(x, static_cast<int>(n), channels, metric, floats(env, a[5], n * channels, "perChannel"), floats(env, a[6], n, "total"), reconstruction);
+    const int steps = isAbsent(env, a[8]) ? 0 : toInt(env, a[8], "steps");
+    if (steps < 0 || steps > net->inputSize() / channels) throw Error{"steps out of range"};
+    net->score(x, static_cast<int>(n), channels, metric, floats(env, a[5], n * channels, "perChannel"), floats(env, a[6], n, "total"), reconstruction, steps);
     return nullptr;
   });
 }
@@ -335,8 +338,15 @@ napi_value KernelsOf(napi_env env, napi_callback_info cb) {
 
 }  // namespace
 
+// The interface version the TypeScript side checks (model/nativeAddon.ts NATIVE_ABI), so a binary built from
+// older sources is not used with arguments it would ignore. 2: score takes the newest steps to count.
+constexpr int ADDON_ABI = 2;
+
 NAPI_MODULE_INIT() {
+  napi_value abi;
+  napi_create_int32(env, ADDON_ABI, &abi);
   const napi_property_descriptor props[] = {
+      {"abi", nullptr, nullptr, nullptr, nullptr, abi, napi_enumerable, nullptr},
       {"kernels", nullptr, Kernels, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"create", nullptr, Create, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"createConv", nullptr, CreateConv, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

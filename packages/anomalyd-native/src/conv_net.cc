@@ -275,15 +275,16 @@ void ConvNet::forward(const float* x, int n, int upTo, float* out) {
   }
 }
 
-void ConvNet::score(const float* x, int n, int channels, int metric, float* perChannel, float* total, float* reconstruction) {
+void ConvNet::score(const float* x, int n, int channels, int metric, float* perChannel, float* total, float* reconstruction, int steps) {
   ensureRows(std::min(n, chunk_));
   const int d = inputSize(), dP = padded(d);
+  const int first = steps > 0 ? d - steps * channels : 0;
   for (int start = 0; start < n; start += chunk_) {
     const int rows = std::min(chunk_, n - start);
     const float* xs = x + static_cast<std::ptrdiff_t>(start) * d;
     forwardRows(xs, rows, layerCount());
     gatherOutput(rows);
-    k_->score(rows, d, channels, metric, xs, recon_.data(), dP, perChannel + static_cast<std::ptrdiff_t>(start) * channels, total + start);
+    k_->score(rows, d, first, channels, metric, xs, recon_.data(), dP, perChannel + static_cast<std::ptrdiff_t>(start) * channels, total + start);
     if (reconstruction != nullptr) {
       for (int r = 0; r < rows; r++) std::copy_n(recon_.data() + static_cast<std::ptrdiff_t>(r) * dP, d, reconstruction + static_cast<std::ptrdiff_t>(start + r) * d);
     }

@@ -38,7 +38,7 @@ class ConvNet : public Model {
   void setParams(int layer, const float* kernel, const float* bias) override;
   void getParams(int layer, float* kernel, float* bias) const override;
   void forward(const float* x, int n, int upTo, float* out) override;
-  void score(const float* x, int n, int channels, int metric, float* perChannel, float* total, float* reconstruction) override;
+  void score(const float* x, int n, int channels, int metric, float* perChannel, float* total, float* reconstruction, int steps) override;
   void startTraining(float learningRate) override;
   double trainEpoch(const float* noisy, const float* clean, int n, int batch, int loss) override;
   double evaluate(const float* x, int n, int loss) override;

@@ -21,9 +21,10 @@ struct Kernels {
   // bias may be null; with accumulate, C is added to instead of overwritten (act must be ACT_NONE then).
   void (*gemm)(int M, int N, int K, const float* A, std::ptrdiff_t sai, std::ptrdiff_t sap, const float* B,
                std::ptrdiff_t ldb, float* C, std::ptrdiff_t ldc, const float* bias, int act, bool accumulate);
-  // Per-window reconstruction error of n rows: x (row stride d) against r (row stride ldr). Writes the
-  // per-channel sums (channel = column % channels) to perChannel[n * channels] and the mean to total[n].
-  void (*score)(int n, int d, int channels, int metric, const float* x, const float* r, std::ptrdiff_t ldr,
+  // Per-window reconstruction error of n rows: x (row stride d) against r (row stride ldr), over columns
+  // [first, d) (first > 0: the newest steps of each window only). Writes the per-channel sums (channel =
+  // column % channels) to perChannel[n * channels] and the mean over those columns to total[n].
+  void (*score)(int n, int d, int first, int channels, int metric, const float* x, const float* r, std::ptrdiff_t ldr,
                 float* perChannel, float* total);
   // Loss of sigmoid outputs p (row stride ldp) against targets t (row stride d), and its gradient with
   // respect to the output layer's pre-activation, scaled by `scale` (1 / (rows * d) for a batch mean), into

@@ -165,17 +165,20 @@ static inline vf loadPartial(const float* p, int count) {
   return v;
 }
 
-static void score(int n, int d, int channels, int metric, const float* x, const float* r, std::ptrdiff_t ldr,
+static void score(int n, int d, int first, int channels, int metric, const float* x, const float* r, std::ptrdiff_t ldr,
                   float* perChannel, float* total) {
+  // From a first column on the vector grid, a row tail's full load of r stays within its padded row.
+  const bool paddedTail = first % V == 0;
   for (int row = 0; row < n; row++) {
     const float* xr = x + static_cast<std::ptrdiff_t>(row) * d;
     const float* rr = r + row * ldr;
     float* pc = perChannel + static_cast<std::ptrdiff_t>(row) * channels;
     for (int c = 0; c < channels; c++) pc[c] = 0;
     vf acc = splat(0.0f);
-    for (int j = 0; j < d; j += V) {
+    for (int j = first; j < d; j += V) {
       const int count = d - j < V ? d - j : V;
-      vf e = elementError(count == V ? load(xr + j) : loadPartial(xr + j, count), load(rr + j), metric);
+      const vf rv = count == V || paddedTail ? load(rr + j) : loadPartial(rr + j, count);
+      vf e = elementError(count == V ? load(xr + j) : loadPartial(xr + j, count), rv, metric);
       if (count < V) e = laneMask(count) ? e : splat(0.0f);
       acc += e;
       if (channels > 1) {
@@ -189,7 +192,7 @@ static void score(int n, int d, int channels, int metric, const float* x, const 
     }
     const float sum = hsum(acc);
     if (channels == 1) pc[0] = sum;
-    total[row] = sum / static_cast<float>(d);
+    total[row] = sum / static_cast<float>(d - first);
   }
 }
 

@@ -21,7 +21,8 @@ class Model {
   virtual void setParams(int layer, const float* kernel, const float* bias) = 0;
   virtual void getParams(int layer, float* kernel, float* bias) const = 0;
   virtual void forward(const float* x, int n, int upTo, float* out) = 0;
-  virtual void score(const float* x, int n, int channels, int metric, float* perChannel, float* total, float* reconstruction) = 0;
+  // Errors over the newest `steps` time steps of each window (0: all of it).
+  virtual void score(const float* x, int n, int channels, int metric, float* perChannel, float* total, float* reconstruction, int steps) = 0;
   virtual void startTraining(float learningRate) = 0;
   virtual double trainEpoch(const float* noisy, const float* clean, int n, int batch, int loss) = 0;
   virtual double evaluate(const float* x, int n, int loss) = 0;

@@ -61,16 +61,17 @@ void Net::forward(const float* x, int n, int upTo, float* out) {
   }
 }
 
-void Net::score(const float* x, int n, int channels, int metric, float* perChannel, float* total, float* reconstruction) {
+void Net::score(const float* x, int n, int channels, int metric, float* perChannel, float* total, float* reconstruction, int steps) {
   ensureRows(std::min(n, CHUNK));
   const int d = inputSize();
+  const int first = steps > 0 ? d - steps * channels : 0;
   const int last = layerCount() - 1;
   const int ld = layers_[last].outP;
   for (int start = 0; start < n; start += CHUNK) {
     const int rows = std::min(CHUNK, n - start);
     const float* xs = x + static_cast<std::ptrdiff_t>(start) * d;
     forwardRows(xs, rows, layerCount());
-    k_->score(rows, d, channels, metric, xs, out_[last].data(), ld,
+    k_->score(rows, d, first, channels, metric, xs, out_[last].data(), ld,
               perChannel + static_cast<std::ptrdiff_t>(start) * channels, total + start);
     // The output the errors were taken against, for the expected values beside the scores: a copy, not a second pass.
     if (reconstruction != nullptr) {

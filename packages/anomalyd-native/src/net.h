@@ -29,7 +29,7 @@ class Net : public Model {
   // Runs the first `upTo` layers on n rows of x; writes n rows of units(upTo - 1) values to out.
   void forward(const float* x, int n, int upTo, float* out) override;
   // Per-channel error sums (n x channels) and mean error (n) of each row's reconstruction.
-  void score(const float* x, int n, int channels, int metric, float* perChannel, float* total, float* reconstruction) override;
+  void score(const float* x, int n, int channels, int metric, float* perChannel, float* total, float* reconstruction, int steps) override;
 
   // Fresh Adam state (tfjs: beta1 0.9, beta2 0.999, epsilon 1e-7).
   void startTraining(float learningRate) override;

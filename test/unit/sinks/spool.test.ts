@@ -142,6 +142,30 @@ test('size cap: a segment with records in flight keeps those with the reader, th
   assert.deepEqual((await drain(spool)).got, expected(5, 10));
 });
 
+test('size cap against a failed write given back: either order counts every record once, delivered or dropped', async () => {
+  // The InfluxDB sink's protocol: a batch whose write failed is released; if its segment went meanwhile
+  // (release() false), the sink spools its records again. Both calls queue under the spool's lock in the
+  // order they are made, so both orders are run here.
+  for (const releaseFirst of [true, false]) {
+    await rm(dir, { recursive: true, force: true });
+    const spool = new Spool({ dir, maxBytes: 1000, segmentBytes: 500 });
+    await spool.open();
+    await spool.append(payloads(0, 5));
+    await spool.append(payloads(5, 5));
+    const failed = await spool.read(2);
+    assert.ok(failed);
+    const capHit = (): Promise<number> => spool.append(payloads(10, 5)).then((r) => r.dropped);
+    const [onDisk, dropped] = releaseFirst ? await Promise.all([spool.release(failed), capHit()]) : await Promise.all([capHit(), spool.release(failed)]).then(([d, r]) => [r, d] as const);
+    const again = onDisk ? 0 : (await spool.append(failed.payloads)).dropped;
+    const { got } = await drain(spool);
+    const what = releaseFirst ? 'released, then the cap' : 'the cap, then released';
+    assert.equal(new Set(got).size, got.length, `${what}: nothing delivered twice`);
+    assert.equal(dropped + again + got.length, 15, `${what}: delivered ${got.length}, counted ${dropped + again}`);
+    assert.ok(expected(10, 5).every((n) => got.includes(n)), `${what}: the newest kept`);
+    await spool.close();
+  }
+});
+
 test('torn tail (crash mid-write): intact records replay, the torn one is counted', async () => {
   const a = new Spool({ dir, maxBytes: 1 << 20 });
   await a.open();

@@ -42,6 +42,21 @@ describe('OPC UA samples', () => {
     assert.equal(s?.values[1], 3);
   });
 
+  it('makes no second sample for a time already handed on: its late changes are carried by the next sample', () => {
+    // Items sampled on their own timers (or made again after a server restart) can report one time in two
+    // notification messages: the second part must not become a duplicate sample.
+    const a = new SampleAssembler([3, 1]);
+    assert.deepEqual(plain(a.take([{ target: at(0, 0), ts: 1000, value: 1 }, { target: at(0, 1), ts: 1000, value: 2 }])), [{ k: 0, ts: 1000, values: [1, 2, NaN] }]);
+    const late = a.take([
+      { target: at(0, 2), ts: 1000, value: 3 },
+      { target: at(1, 0), ts: 1000, value: 9 },
+    ]);
+    assert.deepEqual(plain(late), [{ k: 1, ts: 1000, values: [9] }], 'stream 0 took time 1000 already; stream 1 had not');
+    assert.deepEqual(plain(a.take([{ target: at(0, 0), ts: 2000, value: 4 }])), [{ k: 0, ts: 2000, values: [4, 2, 3] }]);
+    // Both parts of a later time in one message still make one sample.
+    assert.deepEqual(plain(a.take([{ target: at(0, 1), ts: 3000, value: 5 }, { target: at(0, 2), ts: 3000, value: 6 }])), [{ k: 0, ts: 3000, values: [4, 5, 6] }]);
+  });
+
   it('reads status code severity and the overflow bit', () => {
     assert.equal(qualityOf(0), 'good');
     assert.equal(qualityOf(0x0000_0480), 'good', 'Good with the overflow bit is still Good');
