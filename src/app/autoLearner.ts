@@ -10,8 +10,8 @@ import type { Window } from '../core/types';
 import type { BackendPreference } from '../model/backend';
 import type { Detector } from '../model/detector';
 import type { DetectorSpec } from '../model/fitDetector';
-import { loadLearnedModel } from '../model/learnedModel';
-import type { LearnJob, LearnResult } from '../model/learnWorker';
+import { loadLearnedModel, type LearnedScales } from '../model/learnedModel';
+import type { LearnJob, LearnResult, LearnScales } from '../model/learnWorker';
 import type { StreamBinding, WindowLearner } from '../pipeline/pipeline';
 import type { StreamScoreFilter } from '../core/scoreFilter';
 import { learnedModelDir } from './learnedDirs';
@@ -24,9 +24,9 @@ export interface AutoLearnerOptions {
   readonly backend: BackendPreference;
   /** The spec of `model` (the binding's, or one of its modes' `auto:<stream>@<mode>`). */
   readonly specFor: (binding: StreamBinding, model: string) => DetectorSpec;
-  /** Networks per scale and the coarse scale's pooling for the binding (default: one network, one scale). */
-  readonly scalesFor?: (binding: StreamBinding) => { readonly ensemble: number; readonly coarsePool: number };
-  readonly onLearned: (model: string, detector: Detector, coarse?: Detector) => void;
+  /** Networks per scale and the extra scales to learn for the binding (default: one network, one scale). */
+  readonly scalesFor?: (binding: StreamBinding) => LearnScales;
+  readonly onLearned: (model: string, detector: Detector, scales: LearnedScales) => void;
 }
 
 interface Collecting {
@@ -96,7 +96,7 @@ export class AutoLearner implements WindowLearner {
       outDir: dir,
       backend: this.opts.backend,
       hop: binding.window.hop,
-      ...(scales ? { ensemble: scales.ensemble, coarsePool: scales.coarsePool } : {}),
+      ...(scales ? { ensemble: scales.ensemble, coarsePool: scales.coarsePool, transformScale: scales.transformScale } : {}),
     };
     this.ctx.log.info('Training a model for the stream in a worker thread.', { stream: binding.spec.id, windows: c.windows.length });
     const result = await runWorker(job, this.ctx.signal);
@@ -106,16 +106,17 @@ export class AutoLearner implements WindowLearner {
       c.training = false;
       return;
     }
-    const { detector, coarse } = await loadLearnedModel(dir, { channels: binding.spec.channels });
+    const { detector, coarse, transformed } = await loadLearnedModel(dir, { channels: binding.spec.channels });
     this.ctx.log.info('Learned a model; scoring starts.', {
       stream: binding.spec.id,
       threshold: result.threshold,
       epochs: result.epochs,
       seconds: result.seconds,
       coarse: result.coarse,
+      transformed: result.transformed,
     });
     this.collecting.delete(c.model);
-    this.opts.onLearned(c.model, detector, coarse);
+    this.opts.onLearned(c.model, detector, { ...(coarse ? { coarse } : {}), ...(transformed ? { transformed } : {}) });
     // The range check of the stream's score filter starts from the range the model learnt from.
     const range = learnedRange(detector, binding.spec.channels);
     c.filter?.seedRange?.(range.lo, range.hi);

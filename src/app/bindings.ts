@@ -23,9 +23,9 @@ import type { Calibration } from '../core/calibration';
 import type { Admission, StreamBinding } from '../pipeline/pipeline';
 import { admit, StreamAllowList, StreamRateBucket, type AdmissionRule } from '../core/streamAdmission';
 import type { StreamSamples } from '../sources/source';
-import type { Detector } from '../model/detector';
-import { CoarseScaleFilter } from '../model/coarseScale';
-import { alertOptions, newScoreFilter, scoreFilterKey, scoreFilterKind, sensorCheckOptions, streamWindowOptions } from './detection';
+import type { LearnedScales } from '../model/learnedModel';
+import { alertOptions, newScoreFilter, scoreFilterKey, sensorCheckOptions, streamWindowOptions } from './detection';
+import { withScales } from './scaleFilters';
 import type { CalibrationSource } from './detection';
 import { AUTO_PREFIX } from './models';
 import { streamModes } from '../config/modes';
@@ -81,8 +81,11 @@ export interface BinderHooks {
   readonly onRestored?: (active: readonly AlertNotice[]) => void;
   /** Notices raised outside the sample flow (a reload resolving a removed stream's alerts): sent to the sinks. */
   readonly notify?: (notices: readonly AlertNotice[]) => void;
-  /** The coarse time-scale detector learned with a model (calibration.likelihood.coarse_pool), looked up per window. */
-  readonly coarseFor?: (model: string) => Detector | undefined;
+  /**
+   * The extra scales' detectors learned with a model (calibration.likelihood.coarse_pool, transform_scale),
+   * looked up per window.
+   */
+  readonly scalesOf?: (model: string) => LearnedScales | undefined;
   /**
    * The raw range per channel (in `channels`' order) a learned model saw while learning, when it is loaded: the
    * new score filter of an auto-learning stream starts its range check from it (after a restart the filter is
@@ -163,17 +166,11 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     return () => hooks.calibrationFor?.(model);
   }
 
-  /**
-   * The stream's likelihood filter, fed the coarse time scale's scores once its model has learned one
-   * (calibration.likelihood.coarse_pool; see coarseScale.ts). The detector is looked up per window, so a
-   * model learned (or learned again) later joins without rebinding.
-   */
-  function withCoarseScale(filter: StreamScoreFilter | undefined, detection: DetectionConfig, stream: string, model: string, channels: number): StreamScoreFilter | undefined {
-    const pool = detection.calibration.likelihood.coarse_pool;
-    const coarseFor = hooks.coarseFor;
-    if (!filter || pool < 2 || !coarseFor || scoreFilterKind(detection.calibration) !== 'likelihood') return filter;
+  /** The stream's likelihood filter with the extra scales its model learned (scaleFilters.ts). */
+  function withModelScales(filter: StreamScoreFilter | undefined, detection: DetectionConfig, stream: string, model: string, channels: number): StreamScoreFilter | undefined {
+    const scalesOf = hooks.scalesOf;
     const { size, hop } = detection.window;
-    return new CoarseScaleFilter(filter, () => coarseFor(model), { stream, pool, size, hop, channels });
+    return scalesOf ? withScales(filter, detection, () => scalesOf(model), { stream, channels, size, hop }) : filter;
   }
 
   /** The binding of `stream` from subscription `index` of `config`; `carry` continues an earlier binding. */
@@ -203,7 +200,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     const identity = { stream, model, labels, nextSequence: state.nextSequence };
     const machine = new AlertStateMachine(alertOptions(detection.alerting, identity));
     const filterKey = scoreFilterKey(detection.calibration);
-    const filter = carry && carry.was.filterKey === filterKey ? carry.old.scoreFilter : withCoarseScale(newScoreFilter(detection.calibration, calibrationOf(model)), detection, stream, model, channels.length);
+    const filter = carry && carry.was.filterKey === filterKey ? carry.old.scoreFilter : withModelScales(newScoreFilter(detection.calibration, calibrationOf(model)), detection, stream, model, channels.length);
     if (filter && filter !== carry?.old.scoreFilter && configured === 'auto') {
       const range = hooks.learnedRange?.(model, channels);
       if (range) filter.seedRange?.(range.lo, range.hi);
@@ -230,7 +227,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     bound.set(stream, { subscription: index, labels, machine, stall, sensors, filterKey, modesKey, detection, saved: { alert: -1, checks: '' }, mode, liveness, learnt: learnt ?? null });
     const carriedModes = carry && carry.was.filterKey === filterKey && carry.was.modesKey === modesKey ? carry.old.modes?.filters() : undefined;
     const modeFilter = (mode: string, modeModel: string): StreamScoreFilter | undefined => {
-      const f = withCoarseScale(newScoreFilter(detection.calibration, calibrationOf(modeModel)), detection, stream, modeModel, channels.length);
+      const f = withModelScales(newScoreFilter(detection.calibration, calibrationOf(modeModel)), detection, stream, modeModel, channels.length);
       if (!f) return undefined;
       const range = modeModel.startsWith(AUTO_PREFIX) ? hooks.learnedRange?.(modeModel, channels) : undefined;
       if (range) f.seedRange?.(range.lo, range.hi);

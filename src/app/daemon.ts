@@ -12,6 +12,8 @@ import { StallSummary } from '../core/stallSummary';
 import type { ComponentContext } from '../core/context';
 import { onBackendNotice, selectBackend, type BackendInfo } from '../model/backend';
 import type { Detector } from '../model/detector';
+import type { LearnedScales } from '../model/learnedModel';
+import type { LearnScales } from '../model/learnWorker';
 import type { DetectorSpec } from '../model/fitDetector';
 import { Pipeline, type StreamBinding } from '../pipeline/pipeline';
 import { AlertmanagerSink } from '../sinks/alertmanager';
@@ -239,7 +241,7 @@ export class Daemon {
       restoreFilter: (key, filter) => savedFilters.restore(key, filter),
       onRestored: (active) => this.alertmanager()?.reconcile(active.filter((n) => !maintenance.holds(n.fingerprint))),
       notify: (notices) => this.pipeline?.notify(notices),
-      coarseFor: (model) => this.models?.coarseOf(model),
+      scalesOf: (model) => this.models?.scalesOf(model),
       calibrationFor: (model) => this.models?.get(model)?.manifest.calibration,
       learnedRange: (model, channels) => {
         const detector = this.models?.get(model);
@@ -254,9 +256,11 @@ export class Daemon {
       const spec = model.startsWith(AUTO_PREFIX) ? { id: model.slice(AUTO_PREFIX.length), channels: b.spec.channels } : b.spec;
       return detectorSpec({ ...d, window: { ...d.window, size: b.window.size, hop: b.window.hop } }, model, spec, this.backend?.name ?? '', this.info.version);
     };
-    const scalesFor = (b: StreamBinding): { ensemble: number; coarsePool: number } => {
+    const scalesFor = (b: StreamBinding): LearnScales => {
       const d = this.autoLearnDetection(b);
-      return { ensemble: d.training.ensemble, coarsePool: d.calibration.likelihood.enabled ? d.calibration.likelihood.coarse_pool : 0 };
+      const l = d.calibration.likelihood;
+      // The extra scales are judged by the likelihood only: without it they would be learned for nothing.
+      return { ensemble: d.training.ensemble, coarsePool: l.enabled ? l.coarse_pool : 0, transformScale: l.enabled ? l.transform_scale : 'none' };
     };
     const learner = new AutoLearner(this.ctx('learner'), {
       windows: c.defaults.training.auto_learn_windows,
@@ -264,9 +268,9 @@ export class Daemon {
       backend: backendPreference(c.inference.backend),
       specFor,
       scalesFor,
-      onLearned: (model: string, detector: Detector, coarse?: Detector) => {
+      onLearned: (model: string, detector: Detector, scales: LearnedScales) => {
         models.set(model, detector.dir, detector);
-        models.setCoarse(model, coarse);
+        models.setScales(model, scales);
         this.pipeline?.modelReady(model, detector);
       },
     });

@@ -9,7 +9,7 @@ import type { Log } from '../core/context';
 import type { Sink } from '../core/sink';
 import type { AlertFeedback } from '../core/feedback';
 import { Detector } from '../model/detector';
-import { loadLearnedModel } from '../model/learnedModel';
+import { loadLearnedDetector } from '../model/learnedModel';
 import type { Pipeline } from '../pipeline/pipeline';
 import { learnedModelDir } from './learnedDirs';
 import { AUTO_PREFIX, withFixedThreshold, type ModelRegistry } from './models';
@@ -36,7 +36,7 @@ export function daemonVersionRuntime(p: DaemonVersionParts): VersionRuntime {
       return entry ? path.resolve(entry.path) : undefined;
     },
     async load(model, version, dir) {
-      if (model.startsWith(AUTO_PREFIX)) return (await loadLearnedModel(dir)).detector;
+      if (model.startsWith(AUTO_PREFIX)) return loadLearnedDetector(dir);
       const detector = await Detector.load(dir);
       const threshold = p.config().models[model]?.threshold;
       return version === BASE_VERSION && threshold !== undefined ? withFixedThreshold(detector, threshold) : detector;

@@ -6,7 +6,7 @@ import type { Config } from '../config/schema';
 import type { ComponentContext } from '../core/context';
 import { ModelError } from '../core/errors';
 import { Detector } from '../model/detector';
-import { loadLearnedModel } from '../model/learnedModel';
+import { loadLearnedDetector, loadLearnedModel, type LearnedScales } from '../model/learnedModel';
 import type { Manifest } from '../model/manifest';
 import { migrateLearnedDirs } from './learnedDirs';
 import type { ModelShape } from './modelShape';
@@ -31,8 +31,8 @@ export interface LiveVersions {
 export class ModelRegistry {
   private readonly detectors = new Map<string, Detector>();
   private readonly status = new Map<string, ModelStatus>();
-  /** Coarse time-scale detectors of learned models (calibration.likelihood.coarse_pool), by model name. */
-  private readonly coarse = new Map<string, Detector>();
+  /** The extra scales' detectors of learned models (coarse_pool, transform_scale), by model name. */
+  private readonly scales = new Map<string, LearnedScales>();
 
   constructor(
     private readonly ctx: ComponentContext,
@@ -44,15 +44,15 @@ export class ModelRegistry {
     return this.detectors.get(name);
   }
 
-  /** The coarse time-scale detector learned with model `name`, if any. */
-  coarseOf(name: string): Detector | undefined {
-    return this.coarse.get(name);
+  /** The extra scales' detectors learned with model `name` (undefined: it has none). */
+  scalesOf(name: string): LearnedScales | undefined {
+    return this.scales.get(name);
   }
 
-  /** Sets (or, with undefined, drops) the coarse time-scale detector of model `name`. */
-  setCoarse(name: string, detector: Detector | undefined): void {
-    if (detector) this.coarse.set(name, detector);
-    else this.coarse.delete(name);
+  /** Sets the extra scales' detectors of model `name` (an empty object drops them). */
+  setScales(name: string, scales: LearnedScales): void {
+    if (scales.coarse || scales.transformed) this.scales.set(name, scales);
+    else this.scales.delete(name);
   }
 
   /** The configured models among `names` that are loaded, with the directory each was read from. */
@@ -105,10 +105,10 @@ export class ModelRegistry {
   async loadLearned(modelsDir: string): Promise<void> {
     for (const dir of await migrateLearnedDirs(modelsDir, this.ctx.log)) {
       try {
-        const { detector, coarse } = await loadLearnedModel(dir);
+        const { detector, coarse, transformed } = await loadLearnedModel(dir);
         const name = `${AUTO_PREFIX}${detector.manifest.stream}`;
         this.set(name, dir, detector);
-        this.setCoarse(name, coarse);
+        this.setScales(name, { ...(coarse ? { coarse } : {}), ...(transformed ? { transformed } : {}) });
         await this.loadLive(name);
       } catch (err) {
         if (!(err instanceof ModelError)) throw err;
@@ -130,7 +130,7 @@ export class ModelRegistry {
     const live = this.versions?.liveOf(name);
     if (!live) return undefined;
     try {
-      const detector = name.startsWith(AUTO_PREFIX) ? (await loadLearnedModel(live.dir)).detector : await Detector.load(live.dir);
+      const detector = name.startsWith(AUTO_PREFIX) ? await loadLearnedDetector(live.dir) : await Detector.load(live.dir);
       this.set(name, live.dir, detector, live.version);
       return detector;
     } catch (err) {

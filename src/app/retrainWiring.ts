@@ -8,6 +8,7 @@ import type { ComponentContext } from '../core/context';
 import type { FeedbackLabel } from '../core/feedback';
 import type { Window } from '../core/types';
 import type { DetectorSpec } from '../model/fitDetector';
+import type { LearnScales } from '../model/learnWorker';
 import type { StreamBinding } from '../pipeline/pipeline';
 import { WindowRecorder } from '../state/windowRecorder';
 import type { Metrics } from '../telemetry/metrics';
@@ -26,7 +27,7 @@ export interface RetrainingOptions {
   readonly config: () => Config;
   readonly metrics: Metrics;
   readonly specFor: (binding: StreamBinding) => DetectorSpec;
-  readonly scalesFor: (binding: StreamBinding) => { readonly ensemble: number; readonly coarsePool: number };
+  readonly scalesFor: (binding: StreamBinding) => LearnScales;
   readonly alertWindowsOf: (binding: StreamBinding) => number;
   readonly episodes: () => readonly AlertEpisode[];
   readonly labelOf: (fingerprint: string, startsAt: number) => FeedbackLabel | undefined;

@@ -21,7 +21,7 @@ import type { FeedbackLabel } from '../core/feedback';
 import type { Window } from '../core/types';
 import type { BackendPreference } from '../model/backend';
 import type { DetectorSpec } from '../model/fitDetector';
-import type { LearnJob, LearnResult } from '../model/learnWorker';
+import type { LearnJob, LearnResult, LearnScales } from '../model/learnWorker';
 import type { StreamBinding } from '../pipeline/pipeline';
 import { loadJsonState } from '../state/jsonStateFile';
 import { writeAtomic } from '../state/stateStore';
@@ -49,7 +49,7 @@ export interface RetrainerOptions {
   readonly settingsOf: (stream: string) => RetrainSettings | null;
   /** Training settings of a stream's model: the same spec auto-learning uses. */
   readonly specFor: (binding: StreamBinding) => DetectorSpec;
-  readonly scalesFor?: (binding: StreamBinding) => { readonly ensemble: number; readonly coarsePool: number };
+  readonly scalesFor?: (binding: StreamBinding) => LearnScales;
   /** alerting.n of the stream: how many windows led to an alert. */
   readonly alertWindowsOf: (binding: StreamBinding) => number;
   /** The alert episodes the daemon knows (firing and the last ones). */
@@ -128,7 +128,12 @@ export class Retrainer {
       }
       this.lastJobs.set(job.stream, job);
     }
-    this.save();
+    // Waited for: a save still pending after start() could overwrite a file written since (a second daemon's
+    // state, a test's fixture).
+    if (this.dirty) {
+      this.save();
+      await this.saving;
+    }
   }
 
   /**
@@ -294,7 +299,7 @@ export class Retrainer {
       backend: this.o.backend,
       hop: binding.window.hop,
       nice: this.o.nice ?? 10,
-      ...(scales ? { ensemble: scales.ensemble, coarsePool: scales.coarsePool } : {}),
+      ...(scales ? { ensemble: scales.ensemble, coarsePool: scales.coarsePool, transformScale: scales.transformScale } : {}),
     };
     log.info('Retraining a model in a worker thread.', { stream: job.stream, model: job.model, trigger: job.trigger, windows: windows.length });
     const result: LearnResult = await runWorker(learn, this.o.ctx.signal);

@@ -248,6 +248,11 @@ export const likelihoodSchema = section(
       description:
         "Coarse time scale: with N >= 2, a second autoencoder of the same shape learns the stream mean-pooled by N samples (its window spans N times as long), and each window's coarse score is judged against its own history beside the main one; the more surprising of the two counts. Needs size x N + 64 learning samples, else the stream keeps one scale. Used by `evaluate` and by auto-learning (the coarse model is saved under the learned model's coarse/); models from `anomalyd train` have one scale. 0 = off.",
     }),
+    transform_scale: oneOf(
+      ['none', 'diff', 'demean'] as const,
+      "Transformed scale: diff or demean = one more model (an ensemble of training.ensemble networks, as the main one) of the main model's shape learns the same windows with that input_transform, and its score of each window is judged against its own history beside the other scales; the most surprising scale counts. The differenced window sees a change of slope or of noise that a level-bound window's error hides. Used by `evaluate` and by auto-learning (saved under the learned model's transform/); models from `anomalyd train` have none. none = off.",
+      'none',
+    ),
   },
   'Anomaly likelihood over the recent score history of each stream.',
 );

@@ -3,7 +3,7 @@
 // stays high for hours and every window would page. A score filter turns the error into a judgement about
 // the stream's own recent history, as HTM's anomaly likelihood does (Ahmad et al., Neurocomputing 2017).
 //
-// Interface only here; the filters live in their own files.
+// Interfaces here (and where the extra scales sit in an observation); the filters live in their own files.
 import type { DspotState } from './dspot';
 
 /** One scored window as the filter sees it (and returns it). */
@@ -20,7 +20,7 @@ export interface ScoreObservation {
    */
   readonly window?: WindowValues;
   /**
-   * Raw scores of the same window from models of other time scales (NaN: none for this window). Filters that
+   * Raw scores of the same window from models of other scales, at their SCALE_SLOT (NaN: none for this window). Filters that
    * know scales judge each against its own history; others ignore them. Filters return observations without.
    */
   readonly otherScales?: readonly number[];
@@ -134,4 +134,18 @@ export interface ScoreScaleDelta {
   readonly recent: number | Float64Array;
   /** As in ScoreFilterState (running sums, pushes). */
   readonly sums?: Float64Array;
+}
+
+/**
+ * Where each extra scale's raw score sits in ScoreObservation.otherScales: fixed, so a scale keeps its history
+ * (scale index slot + 1 in the filter's state) whichever others a stream has or has yet to hear from.
+ */
+export const SCALE_SLOT = { coarse: 0, transform: 1 } as const;
+
+/** `scales` with `raw` at `slot` (NaN where a slot has no score for this window). */
+export function withScale(scales: readonly number[] | undefined, slot: number, raw: number): number[] {
+  const out = scales ? [...scales] : [];
+  while (out.length <= slot) out.push(Number.NaN);
+  out[slot] = raw;
+  return out;
 }

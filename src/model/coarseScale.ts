@@ -4,7 +4,7 @@
 // the wrong hour, or a slow level change, is invisible in a short window and plain in a long one. Each scored
 // window's coarse score joins the anomaly likelihood as a second scale (see core/anomalyLikelihood.ts). The
 // coarse model is trained by model/coarseModel.ts; this is the per-stream part that scores it.
-import type { ScoreFilterDelta, ScoreFilterMark, ScoreFilterState, ScoreObservation, StreamScoreFilter } from '../core/scoreFilter';
+import { SCALE_SLOT, withScale, type ScoreFilterDelta, type ScoreFilterMark, type ScoreFilterState, type ScoreObservation, type StreamScoreFilter } from '../core/scoreFilter';
 import { PooledSteps } from '../core/pooledSteps';
 import type { Window } from '../core/types';
 import type { Detector } from './detector';
@@ -81,6 +81,6 @@ export class CoarseScaleFilter implements StreamScoreFilter {
       this.last = detector.score([window])[0].score;
       this.sinceScored = 0;
     }
-    return this.inner.filter({ ...o, otherScales: [this.last] });
+    return this.inner.filter({ ...o, otherScales: withScale(o.otherScales, SCALE_SLOT.coarse, this.last) });
   }
 }

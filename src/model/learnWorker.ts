@@ -7,11 +7,23 @@ import { errorMessage } from '../core/errors';
 import type { Window } from '../core/types';
 import { stepsOfWindows } from '../core/pooledSteps';
 import { onBackendNotice, selectBackend, type BackendPreference } from './backend';
+import type { WindowTransform } from '../core/windowTransform';
 import { trainCoarseDetector } from './coarseModel';
 import type { Detector } from './detector';
 import { trainEnsemble } from './ensemble';
 import type { DetectorSpec } from './fitDetector';
 import { saveLearnedModel } from './learnedModel';
+import { trainTransformDetector } from './transformModel';
+
+/** The scales a stream's model learns besides the main one, and the networks per scale. */
+export interface LearnScales {
+  /** Networks per scale (training.ensemble). */
+  readonly ensemble: number;
+  /** Coarse time scale's pooling (calibration.likelihood.coarse_pool; below 2: none). */
+  readonly coarsePool: number;
+  /** Transformed scale's input transform (calibration.likelihood.transform_scale). */
+  readonly transformScale: WindowTransform;
+}
 
 export interface LearnJob {
   readonly spec: DetectorSpec;
@@ -22,6 +34,8 @@ export interface LearnJob {
   readonly ensemble?: number;
   /** Coarse time scale's pooling (calibration.likelihood.coarse_pool; 0 or absent: none). */
   readonly coarsePool?: number;
+  /** Transformed scale's input transform (calibration.likelihood.transform_scale; none or absent: none). */
+  readonly transformScale?: WindowTransform;
   /** The windows' hop, to recover the steps under them for the coarse scale. */
   readonly hop?: number;
   /**
@@ -32,7 +46,7 @@ export interface LearnJob {
 }
 
 export type LearnResult =
-  | { readonly ok: true; readonly dir: string; readonly threshold: number; readonly epochs: number; readonly seconds: number; readonly coarse: boolean }
+  | { readonly ok: true; readonly dir: string; readonly threshold: number; readonly epochs: number; readonly seconds: number; readonly coarse: boolean; readonly transformed: boolean }
   | { readonly ok: false; readonly error: string };
 
 /** Lowers this thread's priority: Linux schedules threads on their own, by the id /proc/thread-self names. */
@@ -57,16 +71,28 @@ async function run(job: LearnJob): Promise<LearnResult> {
   try {
     const pool = job.coarsePool ?? 0;
     let coarse: Detector | undefined;
-    if (pool >= 2) {
-      const { times, steps } = stepsOfWindows(job.windows, job.hop ?? spec.window.hop);
-      coarse = (await trainCoarseDetector(spec, pool, times, steps, ensemble))?.detector;
-    }
+    let transformed: Detector | undefined;
     try {
-      await saveLearnedModel(job.outDir, { detector, ...(coarse ? { coarse } : {}) });
+      if (pool >= 2) {
+        const { times, steps } = stepsOfWindows(job.windows, job.hop ?? spec.window.hop);
+        coarse = (await trainCoarseDetector(spec, pool, times, steps, ensemble))?.detector;
+      }
+      const transform = job.transformScale ?? 'none';
+      if (transform !== 'none') transformed = (await trainTransformDetector(spec, transform, job.windows, ensemble)).detector;
+      await saveLearnedModel(job.outDir, { detector, ...(coarse ? { coarse } : {}), ...(transformed ? { transformed } : {}) });
     } finally {
       coarse?.dispose();
+      transformed?.dispose();
     }
-    return { ok: true, dir: job.outDir, threshold: detector.threshold, epochs: history.epochsRun, seconds: history.durationMs / 1000, coarse: coarse !== undefined };
+    return {
+      ok: true,
+      dir: job.outDir,
+      threshold: detector.threshold,
+      epochs: history.epochsRun,
+      seconds: history.durationMs / 1000,
+      coarse: coarse !== undefined,
+      transformed: transformed !== undefined,
+    };
   } finally {
     detector.dispose();
   }

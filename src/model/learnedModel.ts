@@ -1,7 +1,8 @@
-// A learned model on disk with its optional parts: the other members of an ensemble under members/<i>/, and
-// the coarse time scale's model under coarse/ (laid out the same way). The artifact in the directory itself is
-// an ordinary one (the first member, with the ensemble's calibration), so every tool that reads a single
-// model still reads it.
+// A learned model on disk with its optional parts: the other members of an ensemble under members/<i>/, the
+// coarse time scale's model under coarse/ and the transformed scale's under transform/ (each laid out the same
+// way; the transformed one's manifest names its input transform, so the model carries which scale it is). The
+// artifact in the directory itself is an ordinary one (the first member, with the ensemble's calibration), so
+// every tool that reads a single model still reads it.
 import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -12,31 +13,55 @@ import type { ModelUse } from './manifest';
 
 const MEMBERS_DIR = 'members';
 const COARSE_DIR = 'coarse';
+const TRANSFORM_DIR = 'transform';
 
-export interface LearnedModel {
-  readonly detector: Detector;
-  /** The coarse time scale's detector, when one was learned. */
+/** A learned model's detectors of the scales besides its own (each present when it was learned). */
+export interface LearnedScales {
+  /** The coarse time scale's detector (calibration.likelihood.coarse_pool). */
   readonly coarse?: Detector;
+  /** The transformed scale's detector (calibration.likelihood.transform_scale). */
+  readonly transformed?: Detector;
+}
+
+export interface LearnedModel extends LearnedScales {
+  readonly detector: Detector;
 }
 
 export async function saveLearnedModel(dir: string, model: LearnedModel): Promise<void> {
   await saveOne(dir, model.detector);
-  const coarseDir = path.join(dir, COARSE_DIR);
-  // A model learned again without a coarse scale must not inherit the old one's.
-  if (model.coarse) await saveOne(coarseDir, model.coarse);
-  else await rm(coarseDir, { recursive: true, force: true });
+  // A model learned again without a scale must not inherit the old one's.
+  for (const [sub, part] of [[COARSE_DIR, model.coarse], [TRANSFORM_DIR, model.transformed]] as const) {
+    if (part) await saveOne(path.join(dir, sub), part);
+    else await rm(path.join(dir, sub), { recursive: true, force: true });
+  }
 }
 
 export async function loadLearnedModel(dir: string, use?: ModelUse): Promise<LearnedModel> {
   const detector = await loadOne(dir, use);
-  const coarseDir = path.join(dir, COARSE_DIR);
-  if (!existsSync(coarseDir)) return { detector };
+  const loaded: Detector[] = [detector];
+  const part = async (sub: string): Promise<Detector | undefined> => {
+    const partDir = path.join(dir, sub);
+    if (!existsSync(partDir)) return undefined;
+    const d = await loadOne(partDir, use);
+    loaded.push(d);
+    return d;
+  };
   try {
-    return { detector, coarse: await loadOne(coarseDir, use) };
+    const coarse = await part(COARSE_DIR);
+    const transformed = await part(TRANSFORM_DIR);
+    return { detector, ...(coarse ? { coarse } : {}), ...(transformed ? { transformed } : {}) };
   } catch (err) {
-    detector.dispose();
+    for (const d of loaded) d.dispose();
     throw err;
   }
+}
+
+/**
+ * The learned model's own detector (with its ensemble members) without its extra scales: a promoted version
+ * replaces the model's detector only, and loading the scales too left them undisposed.
+ */
+export async function loadLearnedDetector(dir: string, use?: ModelUse): Promise<Detector> {
+  return loadOne(dir, use);
 }
 
 async function saveOne(dir: string, detector: Detector): Promise<void> {

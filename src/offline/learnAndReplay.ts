@@ -9,7 +9,8 @@ import { windowsFromSeries } from '../core/window';
 import { trainEnsemble } from '../model/ensemble';
 import type { Detector } from '../model/detector';
 import { trainCoarseDetector } from '../model/coarseModel';
-import { CoarseScaleFilter } from '../model/coarseScale';
+import { trainTransformDetector } from '../model/transformModel';
+import { withScales } from '../app/scaleFilters';
 
 import { replayThroughPipeline, type ReplayOutput } from './streamReplay';
 
@@ -28,6 +29,8 @@ export interface LearnedReplay extends ReplayOutput {
   readonly filtered: boolean;
   /** True when a coarse-scale model joined the score filter (calibration.likelihood.coarse_pool). */
   readonly coarse: boolean;
+  /** True when a transformed-scale model joined the score filter (calibration.likelihood.transform_scale). */
+  readonly transformed: boolean;
 }
 
 /**
@@ -51,15 +54,17 @@ export async function learnAndReplay(
   const ensemble = ctx.detection.training.ensemble;
   const { detector } = await trainEnsemble(train, spec, ensemble, (e) => ctx.onEpoch?.(e.epoch, e.epochs));
   let coarse: Detector | undefined;
+  let transformed: Detector | undefined;
   try {
-    const pool = ctx.detection.calibration.likelihood.coarse_pool;
-    let filter = newScoreFilter(ctx.detection.calibration, () => detector.manifest.calibration);
-    // The coarse scale joins the likelihood only (SPOT judges the model's own score).
-    if (filter && pool >= 2 && scoreFilterKind(ctx.detection.calibration) === 'likelihood') {
-      coarse = (await trainCoarseDetector(spec, pool, times.subarray(0, trainRows), values.subarray(0, trainRows * channels), ensemble))?.detector;
-      const found = coarse;
-      if (found) filter = new CoarseScaleFilter(filter, () => found, { stream: stream.id, pool, size: window.size, hop: window.hop, channels });
+    const { coarse_pool: pool, transform_scale: transformScale } = ctx.detection.calibration.likelihood;
+    const base = newScoreFilter(ctx.detection.calibration, () => detector.manifest.calibration);
+    // The extra scales join the likelihood only (SPOT judges the model's own score): learned only for it.
+    if (base && scoreFilterKind(ctx.detection.calibration) === 'likelihood') {
+      if (transformScale !== 'none') transformed = (await trainTransformDetector(spec, transformScale, train, ensemble)).detector;
+      if (pool >= 2) coarse = (await trainCoarseDetector(spec, pool, times.subarray(0, trainRows), values.subarray(0, trainRows * channels), ensemble))?.detector;
     }
+    const scales = { ...(coarse ? { coarse } : {}), ...(transformed ? { transformed } : {}) };
+    const filter = withScales(base, ctx.detection, () => scales, { stream: stream.id, channels, size: window.size, hop: window.hop });
     const replay = replayThroughPipeline(detector, {
       stream,
       times,
@@ -68,9 +73,10 @@ export async function learnAndReplay(
       alerting: alertSettings(ctx.detection.alerting),
       ...(filter ? { scoreFilter: filter } : {}),
     });
-    return { ...replay, trainWindows: train.length, calibratedThreshold: detector.threshold, filtered: scoreFilterKind(ctx.detection.calibration) === 'likelihood', coarse: coarse !== undefined };
+    return { ...replay, trainWindows: train.length, calibratedThreshold: detector.threshold, filtered: scoreFilterKind(ctx.detection.calibration) === 'likelihood', coarse: coarse !== undefined, transformed: transformed !== undefined };
   } finally {
     detector.dispose();
     coarse?.dispose();
+    transformed?.dispose();
   }
 }

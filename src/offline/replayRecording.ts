@@ -4,13 +4,13 @@
 // notices the daemon's sinks would have received.
 import * as path from 'node:path';
 import { SensorCheck } from '../core/sensorCheck';
-import { loadLearnedModel } from '../model/learnedModel';
+import { loadLearnedModel, type LearnedScales } from '../model/learnedModel';
 import { readManifest } from '../model/artifact';
 import { Detector } from '../model/detector';
 import { readCsv, type CsvSeries, type TimeUnit } from '../sources/csv';
 import { learnedRange } from '../app/autoLearner';
-import { CoarseScaleFilter } from '../model/coarseScale';
 import { alertSettings, newScoreFilter, scoreFilterKind, sensorCheckOptions } from '../app/detection';
+import { withScales } from '../app/scaleFilters';
 import { alertEpisodes, type AlertEpisode } from './replayEpisodes';
 import { replaySetup, type ReplayConfig, type ReplaySetup } from './replaySetup';
 import { streamThroughPipeline, type PipelineRecord } from './streamReplay';
@@ -18,8 +18,8 @@ import { withFixedThreshold } from '../app/models';
 
 export interface ReplayModel {
   readonly detector: Detector;
-  /** The coarse time scale's detector of a learned model, when it has one. */
-  readonly coarse?: Detector;
+  /** The extra scales' detectors of a learned model (coarse, transformed), those it has. */
+  readonly scales?: LearnedScales;
   readonly setup: ReplaySetup;
   /** True when the config's models.<name>.threshold replaced the model's calibrated threshold. */
   readonly fixedThreshold: boolean;
@@ -28,7 +28,7 @@ export interface ReplayModel {
 
 /**
  * The model in `dir` and the stream settings it is replayed with. A stream that learns its own model is loaded
- * as the daemon loads learned models (ensemble members and coarse scale); a stream bound to a configured model
+ * as the daemon loads learned models (ensemble members and extra scales); a stream bound to a configured model
  * whose path is `dir` gets that entry's fixed threshold, if it sets one.
  */
 export async function loadReplayModel(dir: string, cfg: ReplayConfig | undefined, streamId?: string): Promise<ReplayModel> {
@@ -36,8 +36,13 @@ export async function loadReplayModel(dir: string, cfg: ReplayConfig | undefined
   const configured = setup.configuredModel;
   const warnings = [...setup.warnings];
   if (setup.learnsOwnModel) {
-    const { detector, coarse } = await loadLearnedModel(dir);
-    return { detector, ...(coarse ? { coarse } : {}), setup, fixedThreshold: false, dispose: () => (detector.dispose(), coarse?.dispose()) };
+    const { detector, coarse, transformed } = await loadLearnedModel(dir);
+    const dispose = (): void => {
+      detector.dispose();
+      coarse?.dispose();
+      transformed?.dispose();
+    };
+    return { detector, scales: { ...(coarse ? { coarse } : {}), ...(transformed ? { transformed } : {}) }, setup, fixedThreshold: false, dispose };
   }
   const loaded = await Detector.load(dir);
   const same = configured !== undefined && configured.path === path.resolve(dir);
@@ -68,12 +73,13 @@ export async function replayRecording(model: ReplayModel, input: string, timeUni
     ...(timeUnit ? { timeUnit } : {}),
   });
   const modelName = setup.configuredModel?.name ?? detector.manifest.name;
-  let filter = newScoreFilter(detection.calibration, () => detector.manifest.calibration);
-  const pool = detection.calibration.likelihood.coarse_pool;
-  const coarse = model.coarse;
-  if (filter && pool >= 2 && coarse && scoreFilterKind(detection.calibration) === 'likelihood') {
-    filter = new CoarseScaleFilter(filter, () => coarse, { stream: stream.id, pool, size: setup.window.size, hop: setup.window.hop, channels: stream.channels.length });
-  }
+  const scales = model.scales;
+  const filter = withScales(newScoreFilter(detection.calibration, () => detector.manifest.calibration), detection, () => scales, {
+    stream: stream.id,
+    channels: stream.channels.length,
+    size: setup.window.size,
+    hop: setup.window.hop,
+  });
   if (filter && setup.learnsOwnModel) {
     const range = learnedRange(detector, stream.channels);
     filter.seedRange?.(range.lo, range.hi);

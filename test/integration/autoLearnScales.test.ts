@@ -1,7 +1,7 @@
 // Auto-learning through the real daemon with the auto_learn profile (docs/benchmarks.md): a stream whose
 // model is "auto" trains with the profile (an ensemble per scale, the coarse time scale, HTM's likelihood) and
-// its subscription's own ensemble size; the worker saves both scales' networks beside the model (members/,
-// coarse/), the stream is judged through the likelihood and still pages on an injected fault, and after a
+// its subscription's own ensemble size and transformed scale; the worker saves every scale's networks beside the
+// model (members/, coarse/, transform/), the stream is judged through the likelihood and still pages on an injected fault, and after a
 // restart the daemon loads the saved scales instead of learning anew, its range check seeded from them.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -60,34 +60,39 @@ subscriptions:
     channels: [${PUMP_CHANNELS.join(', ')}]
     # Over the profile's 3: the subscription's own setting reaches the worker.
     training: { ensemble: 2 }
+    # Beside the profile's coarse scale, a third: the differenced windows.
+    calibration: { likelihood: { transform_scale: diff } }
 `;
   });
   await daemon.started();
   publisher = await suite.publisher('autolearn-scales-publisher');
 }
 
-test('the worker learns with the profile: two networks per scale and the coarse scale, saved beside the model', async () => {
+test('the worker learns with the profile: two networks per scale, the coarse and the transformed scale, saved beside the model', async () => {
   await start();
   const t0 = T0;
   // 300 windows of 20 with hop 10 are 3010 samples (50 minutes: the seen range of the slowly wandering channels
   // is then close to what the next hour shows), 376 steps of 8 samples for the coarse scale.
   for (const s of pumpSamples(SEED, t0, 3010)) await publisher.publish(TOPIC, pumpPayload(s), 1);
   await waitFor(() => /Learned a model; scoring starts/.test(daemon.log), 'auto-learned model', 90_000, () => daemon.log.slice(-3000));
-  assert.match(daemon.log, /Learned a model; scoring starts.* coarse=true/);
+  assert.match(daemon.log, /Learned a model; scoring starts.* coarse=true.* transformed=true/);
   const [learned] = await readdir(path.join(stateDir, 'models'));
   const modelDir = path.join(stateDir, 'models', learned);
-  for (const part of ['', 'members/1', 'coarse', 'coarse/members/1']) assert.ok(existsSync(path.join(modelDir, part, 'manifest.json')), `${part || '.'}/manifest.json`);
+  for (const part of ['', 'members/1', 'coarse', 'coarse/members/1', 'transform', 'transform/members/1']) assert.ok(existsSync(path.join(modelDir, part, 'manifest.json')), `${part || '.'}/manifest.json`);
   assert.ok(!existsSync(path.join(modelDir, 'members', '2')), "the subscription's ensemble: 2 wins over the profile's 3");
   await selectBackend();
-  const { detector, coarse } = await loadLearnedModel(modelDir);
+  const { detector, coarse, transformed } = await loadLearnedModel(modelDir);
   try {
     assert.ok(detector instanceof EnsembleDetector && detector.members.length === 2);
     assert.ok(coarse instanceof EnsembleDetector && coarse.members.length === 2);
     assert.equal(coarse.manifest.name.endsWith('/coarse'), true);
+    assert.ok(transformed instanceof EnsembleDetector && transformed.members.length === 2);
+    assert.equal(transformed.manifest.transform, 'diff');
     assert.notEqual(detector.members[0].manifest.training.seed, detector.members[1].manifest.training.seed);
   } finally {
     detector.dispose();
     coarse?.dispose();
+    transformed?.dispose();
   }
   // Normal running past the likelihood's learning (288 samples at hop 10: 29 windows), then a cavitation fault.
   const before = await daemon.metric('anomalyd_windows_scored_total');

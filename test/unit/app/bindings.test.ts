@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { createBinder } from '../../../src/app/bindings';
 import { CoarseScaleFilter } from '../../../src/model/coarseScale';
+import { TransformScaleFilter } from '../../../src/model/transformScale';
 import { AnomalyLikelihood } from '../../../src/core/anomalyLikelihood';
 import { StateStore } from '../../../src/state/stateStore';
 import { loadConfigText } from '../../../src/config/load';
@@ -238,13 +239,35 @@ test('with coarse_pool the stream filter asks for the coarse scale of its model 
       const asked: string[] = [];
       const likelihood = (pool: number): string =>
         CONFIG.replace('defaults:\n', `defaults:\n  window: { size: 4, hop: 1 }\n  calibration: { likelihood: { enabled: true, coarse_pool: ${pool} } }\n`);
-      const withPool = bind(createBinder(ctx, config(likelihood(3)), state, { coarseFor: (m) => (asked.push(m), undefined) }));
+      const withPool = bind(createBinder(ctx, config(likelihood(3)), state, { scalesOf: (m) => (asked.push(m), undefined) }));
       assert.ok(withPool.scoreFilter instanceof CoarseScaleFilter);
       const window = { values: [1, 2, 3, 4, 5, 6, 7, 8], channels: 2 };
       withPool.scoreFilter.filter({ time: 1, score: 0.1, threshold: 1, pValue: 0.5, anomalous: false, window });
       assert.deepEqual(asked, ['pump']);
-      const without = bind(createBinder(ctx, config(likelihood(0)), state, { coarseFor: (m) => (asked.push(m), undefined) }));
+      const without = bind(createBinder(ctx, config(likelihood(0)), state, { scalesOf: (m) => (asked.push(m), undefined) }));
       assert.ok(without.scoreFilter instanceof AnomalyLikelihood);
+    } finally {
+      await state.stop();
+    }
+  });
+});
+
+test('with transform_scale the stream filter asks for the transformed scale of its model per window, inside the coarse one', async () => {
+  await withDir(async (dir) => {
+    const { ctx } = testContext('alerts', clockAt({ now: 0 }));
+    const state = new StateStore(ctx, dir, 60_000);
+    await state.start();
+    try {
+      const asked: string[] = [];
+      const likelihood = (pool: number, transform: string): string =>
+        CONFIG.replace('defaults:\n', `defaults:\n  window: { size: 4, hop: 1 }\n  calibration: { likelihood: { enabled: true, coarse_pool: ${pool}, transform_scale: ${transform} } }\n`);
+      const alone = bind(createBinder(ctx, config(likelihood(0, 'diff')), state, { scalesOf: (m) => (asked.push(m), undefined) }));
+      assert.ok(alone.scoreFilter instanceof TransformScaleFilter);
+      const window = { values: [1, 2, 3, 4, 5, 6, 7, 8], channels: 2 };
+      alone.scoreFilter.filter({ time: 1, score: 0.1, threshold: 1, pValue: 0.5, anomalous: false, window });
+      assert.deepEqual(asked, ['pump']);
+      const both = bind(createBinder(ctx, config(likelihood(3, 'demean')), state, { scalesOf: () => undefined }));
+      assert.ok(both.scoreFilter instanceof CoarseScaleFilter);
     } finally {
       await state.stop();
     }
