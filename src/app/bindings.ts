@@ -24,7 +24,7 @@ import type { Admission, StreamBinding } from '../pipeline/pipeline';
 import { admit, StreamAllowList, StreamRateBucket, type AdmissionRule } from '../core/streamAdmission';
 import type { StreamSamples } from '../sources/source';
 import type { LearnedScales } from '../model/learnedModel';
-import { alertOptions, newScoreFilter, scoreFilterKey, sensorCheckOptions, windowOptions } from './detection';
+import { alertOptions, newScoreFilter, scoreFilterKey, sensorCheckOptions, streamWindowOptions } from './detection';
 import { withScales } from './scaleFilters';
 import type { CalibrationSource } from './detection';
 import { AUTO_PREFIX } from './models';
@@ -192,6 +192,8 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
     // Unset only where the model did not load (applyModelShapes fills them in from the manifest), or where they are
     // learnt from a birth that has not come yet.
     if (!channels) return { refused: learnsChannels(subscription) ? `stream '${stream}' has no channels yet: they are learnt from its Sparkplug birth` : `subscription #${index} names no channels and its model did not load` };
+    const rhythm = detection.training.rhythm;
+    if (rhythm.enabled && !channels.includes(rhythm.channel)) return { refused: `rhythm.channel '${rhythm.channel}' is not one of the channels of stream '${stream}' (${channels.join(', ')})` };
     const configured = configuredModel(subscription, explicit);
     const model = configured === 'auto' ? `${AUTO_PREFIX}${stream}` : configured;
     if (configured !== 'auto' && !config.models[configured]) return { refused: `model '${configured}' is not configured` };
@@ -255,7 +257,7 @@ export function createBinder(ctx: ComponentContext, initial: Config, state: Stat
       wentOffline: (now, reason) => persistAfter([...machine.retire(now, reason, state.nextSequence), ...sensors.retire(now, reason), ...stall.retire(now, reason)]),
       ...(liveness.offline !== null ? { savedOffline: liveness.offline } : {}),
       livenessChanged: (offline) => void (liveness.offline = offline),
-      window: windowOptions(detection.window),
+      window: streamWindowOptions(detection, channels),
       ...(filter ? { scoreFilter: filter } : {}),
       ...(sensors.enabled ? { sensors } : {}),
       maxLatenessMs: detection.window.max_lateness_ms,

@@ -5,7 +5,9 @@ import type { Calibration, CalibrationMethod } from '../core/calibration';
 import { ConfigError } from '../core/errors';
 import type { StreamSpec } from '../core/types';
 import { effectiveDetection, windowOptions } from '../config/detection';
-import type { AlertingConfig, CalibrationConfig, Config, DetectionConfig, SubscriptionConfig } from '../config/schema';
+import type { AlertingConfig, CalibrationConfig, Config, DetectionConfig, RhythmConfig, SubscriptionConfig } from '../config/schema';
+import { rhythmTrackerOptions, type RhythmSettings } from '../core/rhythm';
+import type { WindowOptions } from '../core/window';
 import { sparkplugNodePattern } from '../core/sparkplugNames';
 import type { AlertStateOptions } from '../core/alerting';
 import { AnomalyLikelihood } from '../core/anomalyLikelihood';
@@ -79,6 +81,32 @@ export function calibrationMethod(c: CalibrationConfig): CalibrationMethod {
   }
 }
 
+/** The rhythm settings as a model records them (core/rhythm.ts), or undefined when off. */
+export function rhythmSettings(r: RhythmConfig): RhythmSettings | undefined {
+  if (!r.enabled) return undefined;
+  return {
+    channel: r.channel,
+    slopeSteps: r.slope_samples,
+    smoothingSteps: r.smoothing_samples,
+    thresholdFraction: r.threshold_fraction,
+    peakHalfLifeMs: r.peak_half_life_ms,
+    refractoryMs: r.refractory_ms,
+    historyEvents: r.history_events,
+    exponent: r.exponent,
+    late: r.late,
+  };
+}
+
+/** Window options with the rhythm tracker of `rhythm` (undefined: none) for a stream of `channels`. */
+export function withRhythm(window: WindowOptions, rhythm: RhythmSettings | undefined, channels: readonly string[]): WindowOptions {
+  return rhythm ? { ...window, rhythm: rhythmTrackerOptions(rhythm, channels) } : window;
+}
+
+/** A stream's window options as its WindowBuffer takes them: the window settings and, when on, its rhythm tracker. */
+export function streamWindowOptions(d: DetectionConfig, channels: readonly string[]): WindowOptions {
+  return withRhythm(windowOptions(d.window), rhythmSettings(d.training.rhythm), channels);
+}
+
 export function detectorSpec(
   d: DetectionConfig,
   name: string,
@@ -87,10 +115,12 @@ export function detectorSpec(
   anomalydVersion: string,
 ): DetectorSpec {
   const t = d.training;
+  const rhythm = rhythmSettings(t.rhythm);
   return {
     name,
     stream,
-    window: windowOptions(d.window),
+    window: streamWindowOptions(d, stream.channels),
+    ...(rhythm ? { rhythm } : {}),
     architecture: t.architecture,
     encoderUnits: [...t.encoder_units],
     conv: { filters: [...t.conv_filters], kernelSize: t.kernel_size },

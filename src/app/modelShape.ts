@@ -14,7 +14,7 @@
 // meets a schema default that
 // contradicts the model.
 import * as path from 'node:path';
-import type { Config, ModesConfig, StreamConfig, SubscriptionConfig, WindowConfig } from '../config/schema';
+import type { Config, ModesConfig, RhythmConfig, StreamConfig, SubscriptionConfig, WindowConfig } from '../config/schema';
 import { configuredModel } from '../config/detection';
 import { statedDefaultsWindow } from '../config/stated';
 import { modeShapeProblems } from '../config/modes';
@@ -66,6 +66,31 @@ function modelValue(m: Manifest, key: Geometry | (typeof TAKEN_UNLESS_WRITTEN)[n
 }
 
 const MANIFEST_KEY: Readonly<Record<Geometry, string>> = { size: 'window.size', sample_period_ms: 'window.samplePeriodMs' };
+
+/**
+ * A model-bound layer's training override with the model's rhythm (its manifest's, or off when it has none): the
+ * stream's windows must carry the prematurity the model joins to its scores, tracked as it was when it learnt.
+ */
+function withModelRhythm<T extends { rhythm?: Partial<RhythmConfig> } | undefined>(training: T, manifest: Manifest | undefined, defaultsOn: boolean): T | { rhythm: Partial<RhythmConfig> } {
+  const r = manifest?.rhythm;
+  // Unchanged where neither the model nor the configuration tracks a rhythm (the configuration as written).
+  if (!manifest || (!r && !defaultsOn && training?.rhythm?.enabled !== true)) return training;
+  const rhythm: Partial<RhythmConfig> = r
+    ? {
+        enabled: true,
+        channel: r.channel,
+        slope_samples: r.slopeSteps,
+        smoothing_samples: r.smoothingSteps,
+        threshold_fraction: r.thresholdFraction,
+        peak_half_life_ms: r.peakHalfLifeMs,
+        refractory_ms: r.refractoryMs,
+        history_events: r.historyEvents,
+        exponent: r.exponent,
+        late: r.late,
+      }
+    : { enabled: false };
+  return { ...training, rhythm };
+}
 
 /** Sample periods are compared with a relative tolerance: 1000 / 250 Hz and 4 ms are the same period. */
 function samePeriod(a: number, b: number): boolean {
@@ -176,8 +201,9 @@ export function applyModelShapes(config: Config, models: ReadonlyMap<string, Mod
     checkGeometry(user, sub.model, layers);
     const window = filled(sub.model, sub.window, layers);
     const channels = sub.channels ?? known?.manifest.channels;
-    if (window === sub.window && channels === sub.channels) return sub;
-    return { ...sub, window, ...(channels ? { channels } : {}) };
+    const training = withModelRhythm(sub.training, known?.manifest, config.defaults.training.rhythm.enabled);
+    if (window === sub.window && channels === sub.channels && training === sub.training) return sub;
+    return { ...sub, window, training, ...(channels ? { channels } : {}) };
   });
 
   const patterns = config.subscriptions.map((sub) => subscriptionStreams(sub));
@@ -200,10 +226,12 @@ export function applyModelShapes(config: Config, models: ReadonlyMap<string, Mod
     checkGeometry(user, model, ownModel ? layers : layers.slice(0, 1));
     if (entry.channels) checkChannels(`streams[${j}].channels`, user, model, entry.channels);
     else if (ownModel && sub.channels) checkChannels(`subscriptions[${i}].channels`, user, model, sub.channels);
-    if (!ownModel) return entry;
+    // An entry that writes a rhythm of its own still gets its model's: the model joins the rhythm it learnt with.
+    if (!ownModel) return entry.training?.rhythm === undefined ? entry : { ...entry, training: withModelRhythm(entry.training, models.get(model)?.manifest, true) };
     checkRate(sub, i, model);
     const window = filled(model, entry.window, layers);
-    return window === entry.window ? entry : { ...entry, window };
+    const training = withModelRhythm(entry.training, models.get(model)?.manifest, config.defaults.training.rhythm.enabled || sub.training?.rhythm?.enabled === true);
+    return window === entry.window && training === entry.training ? entry : { ...entry, window, training };
   });
 
   // A mode's own model reads the stream's windows: the same channels and window size.

@@ -124,7 +124,7 @@ export async function gatherInflux(src: GatherSources, streams: readonly GatherS
     readCount += h.windows.length;
     const kept = thinEvenly(h.windows, share);
     thinned += h.windows.length - kept.length;
-    for (const w of kept) out.push({ start: w.start, end: w.end, values: w.values });
+    for (const w of kept) out.push(w.prematurity !== undefined ? { start: w.start, end: w.end, values: w.values, prematurity: w.prematurity } : { start: w.start, end: w.end, values: w.values });
   }
   return {
     windows: out,

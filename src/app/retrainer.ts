@@ -286,7 +286,10 @@ export class Retrainer {
     const dir = path.join(this.o.stateDir, 'retrain', 'candidates', `${recordFileName(job.model).replace(/\.rec$/, '')}-${new Date(job.startedAt).toISOString().replace(/[:.]/g, '')}-${job.id}`);
     const binding = k.binding;
     const scales = this.o.scalesFor?.(binding);
-    const asWindows: Window[] = windows.map((w) => ({ stream: job.stream, start: w.start, end: w.end, size: binding.window.size, channels: binding.spec.channels.length, values: w.values, completeness: 1 }));
+    const asWindows: Window[] = windows.map((w) => ({
+      stream: job.stream, start: w.start, end: w.end, size: binding.window.size, channels: binding.spec.channels.length, values: w.values, completeness: 1,
+      ...(w.prematurity !== undefined ? { prematurity: w.prematurity } : {}),
+    }));
     const spec = this.o.specFor(binding);
     const learn: LearnJob = {
       // At most half a core: the daemon keeps scoring, and the broker on the same host keeps its share.

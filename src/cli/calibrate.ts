@@ -1,7 +1,7 @@
 // `anomalyd calibrate`: set (or reset) a model's threshold from clean recorded data, e.g. a week of normal
 // operation that the model was not trained on. Rewrites manifest.json only; the weights stay.
 import { loadConfigText } from '../config/load';
-import { calibrationMethod } from '../app/detection';
+import { calibrationMethod, withRhythm } from '../app/detection';
 import { loadConfig } from '../app/configFiles';
 import { resolveStream } from '../app/detection';
 import type { Config } from '../config/schema';
@@ -62,7 +62,8 @@ export async function calibrateCommand(args: string[]): Promise<number> {
   const m = detector.manifest;
   const stream = { id: m.stream, channels: m.channels };
   const mode = modeSelection(config, { id: values.stream ?? m.stream, channels: m.channels }, values.mode, USAGE);
-  const recorded = await recordedWindows(source, config, stream, m.window, alertWindows(config, values.config, m.stream), mode);
+  // The model's rhythm tracker too: its threshold is calibrated on the joined scores, as it was learnt.
+  const recorded = await recordedWindows(source, config, stream, withRhythm(m.window, m.rhythm, m.channels), alertWindows(config, values.config, m.stream), mode);
   if (recorded.windows.length < 2) {
     throw new InputError(`${recorded.from}: only ${recorded.windows.length} complete window(s); calibration needs more clean data`);
   }

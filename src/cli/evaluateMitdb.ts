@@ -8,6 +8,7 @@
 // multiple of each record's clean error floor). `--pool p-value` ranks by each window's tail probability instead.
 import * as path from 'node:path';
 import { loadDetectionConfig } from '../app/configFiles';
+import type { DetectionConfig } from '../config/schema';
 import { InputError } from '../core/errors';
 import { learnAndReplay } from '../offline/learnAndReplay';
 import { rocAuc } from '../eval/metrics';
@@ -25,6 +26,17 @@ const USAGE = `Usage: anomalyd evaluate mitdb --data DIR [-c FILE] [--learn-s S]
                      window's tail probability under the record's learning scores
   -c, --config FILE  detection settings (default: config/benchmarks/mitdb.yaml of the package)
   --json             print one JSON object on stdout`;
+
+/**
+ * The settings for a record with these leads: a record without the lead the rhythm is tracked on (two of the 48
+ * records, 102 and 104, have no MLII) is scored without the rhythm, said on stderr, rather than refused.
+ */
+function forLeads(detection: DetectionConfig, leads: readonly string[], record: string): DetectionConfig {
+  const rhythm = detection.training.rhythm;
+  if (!rhythm.enabled || leads.includes(rhythm.channel)) return detection;
+  process.stderr.write(`Record ${record} has no lead ${rhythm.channel} (leads ${leads.join(', ')}): scored without the rhythm\n`);
+  return { ...detection, training: { ...detection.training, rhythm: { ...rhythm, enabled: false } } };
+}
 
 export async function evaluateMitdbCommand(args: string[]): Promise<number> {
   const values = parseCommand(
@@ -58,7 +70,7 @@ export async function evaluateMitdbCommand(args: string[]): Promise<number> {
     if (rec.samples <= learnSamples) throw new InputError(`${files.signal}: ${rec.samples} samples, fewer than the ${learnSamples} to learn from`);
     const { times, values } = recordSeries(rec);
     const replay = await learnAndReplay({ id: `mitdb/${files.record}`, channels: [...rec.leads] }, times, values, learnSamples, {
-      detection,
+      detection: forLeads(detection, rec.leads, files.record),
       backend: backend.name,
       version: packageVersion(),
       onEpoch: (e, n) => progress.update(`${what}: training epoch ${e}/${n}`),

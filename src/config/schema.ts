@@ -10,6 +10,7 @@ import {
   calibrationSchema,
   detectionDefaultsSchema,
   noiseSchema,
+  rhythmSchema,
   potSchema,
   trainingSchema,
   windowSchema,
@@ -244,6 +245,7 @@ export type ReconnectConfig = Deep<Static<typeof reconnectSchema>>;
 export type ModelConfig = Deep<Static<typeof modelSchema>>;
 export type WindowConfig = Deep<Static<typeof windowSchema>>;
 export type NoiseConfig = Deep<Static<typeof noiseSchema>>;
+export type RhythmConfig = Deep<Static<typeof rhythmSchema>>;
 export type TrainingConfig = Deep<Static<typeof trainingSchema>>;
 export type PotConfig = Deep<Static<typeof potSchema>>;
 export type CalibrationConfig = Deep<Static<typeof calibrationSchema>>;

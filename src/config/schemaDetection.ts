@@ -52,6 +52,30 @@ export const noiseSchema = section(
   'Corruption applied to training inputs; the autoencoder learns to reconstruct the clean window.',
 );
 
+export const rhythmSchema = section(
+  {
+    enabled: Type.Boolean({
+      default: false,
+      description:
+        "Join the stream's rhythm to its score: events (a heartbeat, a machine cycle or rotation start) are found on `channel` as they arrive, and each window's score is multiplied by prematurity^-exponent, where prematurity = the latest interval between events / the median of the history_events before it, read at the window's end. A premature event (an ectopic beat, a cycle cut short) raises the score, a late one lowers it (see late); the threshold is calibrated on the joined learning scores. The settings are recorded in the model's manifest.json and a stream of a trained model uses the model's (docs/design.md, Rhythm).",
+    }),
+    channel: Type.String({ default: '', description: "Channel the events are found on; one of the stream's channels, required when enabled." }),
+    slope_samples: Type.Integer({ minimum: 1, maximum: 10_000, default: 4, description: 'The slope is the change over this many samples; its square is the event envelope before smoothing.' }),
+    smoothing_samples: Type.Integer({ minimum: 1, maximum: 100_000, default: 36, description: 'Samples the squared slope is averaged over (36 = 100 ms at 360 Hz); about the duration of one event.' }),
+    threshold_fraction: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.2, description: 'An event starts where the smoothed envelope rises through this fraction of its running peak.' }),
+    peak_half_life_ms: Type.Number({ exclusiveMinimum: 0, maximum: 86_400_000, default: 1500, description: 'The running peak halves in this time (milliseconds), so the detector follows a signal that weakens.' }),
+    refractory_ms: Type.Number({ minimum: 0, maximum: 86_400_000, default: 300, description: 'No second event within this time after one (milliseconds): the tail of an event (a T wave, a ringing edge) is not an event. Below the shortest real interval.' }),
+    history_events: Type.Integer({ minimum: 4, maximum: 10_000, default: 32, description: "Intervals whose median is the stream's recent rhythm; until 4 are known, windows score as they are." }),
+    exponent: Type.Number({ minimum: 0, maximum: 10, default: 3, description: 'The score is multiplied by prematurity^-exponent: an event at 0.7 of the usual interval multiplies it by 2.9 with 3.' }),
+    late: oneOf(
+      ['lower', 'ignore'] as const,
+      'A late event (prematurity > 1): lower = the score is lowered by the same law (the normal beat after a compensatory pause, whose window still holds the premature one, scores less); ignore = factor 1.',
+      'lower',
+    ),
+  },
+  "The stream's rhythm joined to its score (off by default).",
+);
+
 export const trainingSchema = section(
   {
     architecture: oneOf(
@@ -154,6 +178,7 @@ export const trainingSchema = section(
       }),
     ),
     noise: noiseSchema,
+    rhythm: rhythmSchema,
   },
   'Denoising-autoencoder architecture and training.',
 );

@@ -4,7 +4,7 @@ import { convWindowProblem } from '../core/convShape';
 import { parseSharedFilter } from '../core/shard';
 import { SPARKPLUG_NAMES, sparkplugNodePattern, sparkplugRouteProblems } from '../core/sparkplugNames';
 import { learnsChannels } from './learntChannels';
-import { windowOptionProblems, type WindowOptions } from '../core/window';
+import { windowOptionProblems, type WindowOptionProblem } from '../core/window';
 import { autoLearnDetection, configuredModel, streamDetection, windowOptions } from './detection';
 import type { ConfigPath, ProblemList, Segment } from './problems';
 import type { Config, DetectionConfig, DetectionOverrides, SubscriptionConfig } from './schema';
@@ -129,6 +129,7 @@ function checkSubscription(config: Config, sub: SubscriptionConfig, i: number, p
   const eff = streamDetection(config, sub, undefined);
   checkDetection([...baseLayers(config, sub, undefined), { at, values: sub }], eff, problems);
   if (sub.model === 'auto' && sub.channels !== undefined) checkBottleneck(eff, sub.channels.length, { at, values: sub }, problems);
+  if (sub.channels !== undefined) checkRhythmChannel(eff, sub.channels, { at, values: sub }, problems);
   return streamMatcher(sub);
 }
 
@@ -246,7 +247,24 @@ function checkStreams(config: Config, patterns: (RegExp | undefined)[], problems
     const own = stream.channels !== undefined || stream.window?.size !== undefined || stream.training?.latent_units !== undefined;
     const channels = stream.channels ?? subChannels;
     if (own && configuredModel(sub, stream) === 'auto' && channels !== undefined) checkBottleneck(eff, channels.length, { at, values: stream }, problems);
+    if (channels !== undefined && (stream.channels !== undefined || stream.training?.rhythm !== undefined)) checkRhythmChannel(eff, channels, { at, values: stream }, problems);
   });
+}
+
+/**
+ * The rhythm's channel must be one of the stream's (the window buffer refuses it otherwise). Reported at the entry's
+ * own rhythm.channel when it writes one, else at its channels. A stream of a trained model takes the model's rhythm
+ * (app/modelShape.ts), checked with the model.
+ */
+function checkRhythmChannel(eff: DetectionConfig, channels: readonly string[], entry: Layer, problems: ProblemList): void {
+  const r = eff.training.rhythm;
+  if (!r.enabled || r.channel === '' || channels.includes(r.channel)) return;
+  const written = get(entry.values, ['training', 'rhythm', 'channel']) !== undefined;
+  problems.add(
+    [...entry.at, ...(written ? ['training', 'rhythm', 'channel'] : ['channels'])],
+    `rhythm.channel '${r.channel}' is not one of the stream's channels (${channels.join(', ')})`,
+    written ? r.channel : channels,
+  );
 }
 
 /**
@@ -277,7 +295,7 @@ function baseLayers(config: Config, sub: SubscriptionConfig, stream: { readonly 
 }
 
 /** The config key of each WindowOptions field (see windowOptions). */
-const WINDOW_KEY: Readonly<Record<keyof WindowOptions, string>> = {
+const WINDOW_KEY: Readonly<Record<WindowOptionProblem['option'], string>> = {
   size: 'size',
   hop: 'hop',
   maxGapMs: 'max_gap_ms',
@@ -318,6 +336,12 @@ function checkDetection(layers: Layer[], eff: DetectionConfig, problems: Problem
     [['training', 'score_steps'], ['window', 'size']],
     training.score_steps <= window.size,
     `score_steps (${training.score_steps}) must not exceed window size (${window.size})`,
+    undefined,
+  );
+  rule(
+    [['training', 'rhythm', 'channel'], ['training', 'rhythm', 'enabled']],
+    !training.rhythm.enabled || training.rhythm.channel !== '',
+    'rhythm.channel is required when rhythm is enabled: the channel whose events give the rhythm',
     undefined,
   );
   // Binary cross-entropy is not a distance beyond [0, 1]: past the edge it falls again where the output leans that way.

@@ -33,6 +33,11 @@ export interface Window {
   readonly values: Float32Array;
   /** Fraction of values in the window that were observed rather than filled, in [0, 1]. */
   readonly completeness: number;
+  /**
+   * The stream's latest event interval over its recent median at the window's end (core/rhythm.ts): < 1 the
+   * event came early. Absent where the stream's rhythm is not tracked.
+   */
+  readonly prematurity?: number;
 }
 
 /** A window that could not be scored: reported, never treated as normal or anomalous. */

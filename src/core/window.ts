@@ -1,6 +1,7 @@
 // Per-stream sliding windows over multichannel samples. This runs for every stream on every sample (10,000
 // streams at 10 Hz), so the buffer is a fixed ring allocated once, a sample costs O(channels), and only an
 // emitted window allocates (its values array, which the scorer keeps).
+import { RhythmTracker, rhythmOptionProblems, type RhythmOptions, type RhythmState } from './rhythm';
 import type { InsufficientWindow, Sample, StreamSpec, Window, WindowEvent } from './types';
 
 export interface WindowOptions {
@@ -23,6 +24,11 @@ export interface WindowOptions {
    * it, maxGapMs / samplePeriodMs steps (millions for a tiny period) would be inserted and windowed at once.
    */
   maxGapSteps?: number;
+  /**
+   * Track the stream's rhythm on one channel (core/rhythm.ts): every window then carries the prematurity of the
+   * latest event at its end. Absent: no tracking, windows carry none.
+   */
+  rhythm?: RhythmOptions;
 }
 
 /** Cumulative counters (they survive reset() so they can feed monotonic Prometheus counters). */
@@ -56,6 +62,8 @@ export interface WindowBufferSnapshot {
   /** Their values, time-major; NaN = missing. */
   readonly values: Float32Array;
   readonly beforeWindow: Float32Array;
+  /** The rhythm tracker's state (absent: the buffer tracks none). */
+  readonly rhythm?: RhythmState;
 }
 
 /**
@@ -74,6 +82,8 @@ export interface WindowBufferView {
   /** Their values, time-major, in the same blocks. */
   readonly values: readonly Float32Array[];
   readonly beforeWindow: Float32Array;
+  /** The rhythm tracker's state (a copy; absent: the buffer tracks none). */
+  readonly rhythm?: RhythmState;
 }
 
 /**
@@ -87,7 +97,8 @@ export const DEFAULT_MAX_GAP_STEPS = 10_000;
 
 /** One violated window option: which one, why, and the value it had. */
 export interface WindowOptionProblem {
-  readonly option: keyof WindowOptions;
+  /** The rhythm's options have their own checks (rhythmOptionProblems). */
+  readonly option: Exclude<keyof WindowOptions, 'rhythm'>;
   readonly message: string;
   readonly got: unknown;
 }
@@ -98,7 +109,7 @@ export interface WindowOptionProblem {
  */
 export function windowOptionProblems(opts: WindowOptions): WindowOptionProblem[] {
   const out: WindowOptionProblem[] = [];
-  const bad = (option: keyof WindowOptions, message: string, got: unknown): void => {
+  const bad = (option: WindowOptionProblem['option'], message: string, got: unknown): void => {
     out.push({ option, message, got });
   };
   if (!Number.isInteger(opts.size) || opts.size < 1) bad('size', 'must be an integer >= 1', opts.size);
@@ -119,6 +130,8 @@ function validateOptions(stream: StreamSpec, opts: WindowOptions): void {
   if (stream.channels.length < 1) fail('the stream needs at least one channel', stream.channels.length);
   const first = windowOptionProblems(opts)[0];
   if (first) fail(`${first.option} ${first.message}`, first.got);
+  const rhythm = opts.rhythm ? rhythmOptionProblems(opts.rhythm, stream.channels.length)[0] : undefined;
+  if (rhythm) fail(`rhythm.${rhythm.option} ${rhythm.message}`, rhythm.got);
 }
 
 /**
@@ -209,6 +222,8 @@ export class WindowBuffer {
    * means a channel that reports less often than once a window still gets its real last value, not a guess.
    */
   private readonly beforeWindow: Float32Array;
+  /** The stream's rhythm (WindowOptions.rhythm); null when not tracked. */
+  private readonly rhythm: RhythmTracker | null;
 
   // The counters of `stats`, as fields of the buffer itself: an object of their own was one more cache line
   // to fetch per sample (a sample goes to a different stream's buffer each time at 1,000 streams).
@@ -241,6 +256,7 @@ export class WindowBuffer {
     this.ring = new Float32Array(slot.buffer, slot.offset + tsBytes, this.size * this.channels);
     this.untilEmit = this.size;
     this.beforeWindow = new Float32Array(slot.buffer, slot.offset + tsBytes + valueBytes, this.channels).fill(Number.NaN);
+    this.rhythm = opts.rhythm ? new RhythmTracker(opts.rhythm) : null;
   }
 
   /**
@@ -265,12 +281,15 @@ export class WindowBuffer {
       const missing = this.periodMs !== undefined && gap > 1.5 * this.periodMs ? Math.round(gap / this.periodMs) - 1 : 0;
       if (gap > this.maxGapMs || missing > this.maxGapSteps) {
         this.clear();
+        this.rhythm?.gap();
         this.gapRestarts++;
       } else if (missing > 0 && this.periodMs !== undefined) {
         for (let k = 1; k <= missing; k++) events = this.addStep(this.lastTs + k * this.periodMs, null, events);
         this.filledSteps += missing;
       }
     }
+    // Before the step: a window this sample completes carries the rhythm up to and including it.
+    this.rhythm?.push(ts, sample.values);
     events = this.addStep(ts, sample.values, events);
     this.lastTs = ts;
     this.samplesTaken++;
@@ -298,7 +317,8 @@ export class WindowBuffer {
       ts.set(this.ringTs.subarray(0, filled - first), first);
       values.set(this.ring.subarray(0, (filled - first) * channels), first * channels);
     }
-    return { size, hop: this.hop, channels, untilEmit: this.untilEmit, lastTs: this.lastTs, ts, values, beforeWindow: Float32Array.from(this.beforeWindow) };
+    const rhythm = this.rhythm?.snapshot();
+    return { size, hop: this.hop, channels, untilEmit: this.untilEmit, lastTs: this.lastTs, ts, values, beforeWindow: Float32Array.from(this.beforeWindow), ...(rhythm ? { rhythm } : {}) };
   }
 
   /** The same content as snapshot(), as views on the ring (no copy): read it before the next push. */
@@ -312,10 +332,15 @@ export class WindowBuffer {
       ts.push(this.ringTs.subarray(0, filled - first));
       values.push(this.ring.subarray(0, (filled - first) * channels));
     }
-    return { size, hop: this.hop, channels, untilEmit: this.untilEmit, lastTs: this.lastTs, ts, values, beforeWindow: this.beforeWindow };
+    const rhythm = this.rhythm?.snapshot();
+    return { size, hop: this.hop, channels, untilEmit: this.untilEmit, lastTs: this.lastTs, ts, values, beforeWindow: this.beforeWindow, ...(rhythm ? { rhythm } : {}) };
   }
 
-  /** Continues from a snapshot of a buffer with the same geometry; throws a RangeError (buffer unchanged) otherwise. */
+  /**
+   * Continues from a snapshot of a buffer with the same geometry; throws a RangeError (buffer unchanged) otherwise.
+   * The rhythm continues from the snapshot's when its settings fit (else it starts afresh: a tracker of other
+   * ring sizes cannot take it).
+   */
   restore(s: WindowBufferSnapshot): void {
     const { size, channels } = this;
     const filled = s.ts.length;
@@ -333,11 +358,13 @@ export class WindowBuffer {
     this.untilEmit = s.untilEmit;
     this.lastTs = s.lastTs;
     this.beforeWindow.set(s.beforeWindow);
+    if (this.rhythm && s.rhythm) this.rhythm.restore(s.rhythm);
   }
 
   /** Forgets all buffered data and the last timestamp (e.g. after a model reload). Counters are kept. */
   reset(): void {
     this.clear();
+    this.rhythm?.gap();
     this.lastTs = Number.NEGATIVE_INFINITY;
   }
 
@@ -455,7 +482,9 @@ export class WindowBuffer {
     }
     const values = this.fill();
     this.windowsEmitted++;
-    const window: Window = { stream: this.streamId, start, end, size, channels, values, completeness };
+    const window: Window = this.rhythm
+      ? { stream: this.streamId, start, end, size, channels, values, completeness, prematurity: this.rhythm.prematurity() }
+      : { stream: this.streamId, start, end, size, channels, values, completeness };
     return { kind: 'window', window };
   }
 

@@ -2,6 +2,7 @@
 // error, and the calibrated threshold with its tail probability. Every command (run, replay, evaluate) scores
 // through this class, so offline numbers are the daemon's numbers.
 import { pValue } from '../core/calibration';
+import { rhythmFactor } from '../core/rhythm';
 import { channelTolerances, expectedWindow } from '../core/expectation';
 import { scaleInto, unscaleInto } from '../core/scaling';
 import type { ScoredWindow, ScoringModel } from '../core/scoringModel';
@@ -78,9 +79,15 @@ export class Detector implements ScoringModel {
     });
   }
 
-  /** A window's score judged against this detector's calibration (threshold, tail probability, decision). */
-  protected judged(w: Window, score: number, channelShares: Float32Array, expected?: Float32Array): ScoredWindow {
+  /**
+   * A window's score judged against this detector's calibration (threshold, tail probability, decision). The
+   * rhythm (manifest.rhythm) joins the score first, unless `joined` says it already has (an ensemble's mean of
+   * its members' scores).
+   */
+  protected judged(w: Window, raw: number, channelShares: Float32Array, expected?: Float32Array, joined = false): ScoredWindow {
     const cal = this.manifest.calibration;
+    const rhythm = this.manifest.rhythm;
+    const score = rhythm && !joined && w.prematurity !== undefined ? raw * rhythmFactor(w.prematurity, rhythm) : raw;
     const threshold = cal ? cal.threshold : NaN;
     const pv = cal ? pValue(cal.tail, score) : NaN;
     const anomalous = cal ? score > cal.threshold : false;

@@ -42,7 +42,8 @@ export class EnsembleDetector extends Detector {
         scored[i].channelShares.forEach((s, c) => (channelShares[c] += s / k));
         scored[i].expected?.forEach((v, j) => ((expected as Float32Array)[j] += v / k));
       }
-      return this.judged(w, score, channelShares, expected);
+      // Each member's score already carries the window's rhythm (the same factor for all): their mean does too.
+      return this.judged(w, score, channelShares, expected, true);
     });
   }
 

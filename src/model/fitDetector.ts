@@ -4,6 +4,7 @@
 import { calibrate, type CalibrationMethod } from '../core/calibration';
 import { fitScaler, scaleInto, type OutOfRange } from '../core/scaling';
 import { CONV_STRIDE, type ConvLayers } from '../core/convShape';
+import type { RhythmSettings } from '../core/rhythm';
 import type { StreamSpec, Window } from '../core/types';
 import { chooseChannelTransforms, isIdentity, learntLevelBounds, transformWindows, type ChannelTransforms, type WindowTransform } from '../core/windowTransform';
 import type { WindowOptions } from '../core/window';
@@ -38,6 +39,11 @@ export interface DetectorSpec {
   readonly levelTolerance?: number;
   readonly metric: ScoreMetric;
   readonly aggregate?: ScoreAggregate;
+  /**
+   * The stream's rhythm joins the score (core/rhythm.ts); the windows must then carry their prematurity (cut with
+   * window.rhythm), and the threshold is calibrated on the joined scores. Absent: none.
+   */
+  readonly rhythm?: RhythmSettings;
   readonly train: TrainOptions;
   /** Null leaves the model uncalibrated (calibrate later on other data). */
   readonly calibration: CalibrationMethod | null;
@@ -85,7 +91,7 @@ export async function trainDetector(
     name: spec.name,
     stream: spec.stream.id,
     channels: [...spec.stream.channels],
-    window: { ...spec.window },
+    window: manifestWindow(spec.window),
     ...(!isIdentity(transform) ? { transform } : {}),
     ...(levelBounds ? { levelBounds } : {}),
     scaler: { ...scaler, margin: spec.scaleMargin, ...(spec.outOfRange === 'keep' ? { outOfRange: 'keep' as const } : {}) },
@@ -120,6 +126,7 @@ export async function trainDetector(
       durationMs: history.durationMs,
     },
     scoring: { metric: spec.metric, aggregate: spec.aggregate ?? 'mean', ...(spec.scoreSteps ? { steps: spec.scoreSteps } : {}) },
+    ...(spec.rhythm ? { rhythm: { ...spec.rhythm } } : {}),
     calibration: null,
     backend,
     versions: { anomalyd: spec.anomalydVersion, tfjs: tfjsVersion(), node: process.versions.node },
@@ -130,6 +137,13 @@ export async function trainDetector(
   const cleanScores = detector.score(windows).map((s) => s.score);
   if (spec.calibration) detector = withCalibration(detector, cleanScores, spec.calibration);
   return { detector, history, cleanScores };
+}
+
+/** The window geometry a manifest records: the rhythm tracker's options are the manifest's `rhythm`, by channel name. */
+function manifestWindow(w: WindowOptions): Manifest['window'] {
+  const out: WindowOptions = { ...w };
+  delete out.rhythm;
+  return out;
 }
 
 /** A detector sharing the same network with a new threshold fitted on `scores` (clean data). */

@@ -4,6 +4,7 @@ import type { Calibration } from '../core/calibration';
 import { OUT_OF_RANGE, type OutOfRange, type ScalerParams } from '../core/scaling';
 import { WINDOW_TRANSFORMS, type ChannelTransforms, type LevelBounds, type WindowTransform } from '../core/windowTransform';
 import { ModelError } from '../core/errors';
+import { rhythmSettingsProblems, type RhythmSettings } from '../core/rhythm';
 import { windowOptionProblems } from '../core/window';
 import { ARCHITECTURE_KINDS, type ArchitectureKind } from './network';
 import type { NoiseOptions } from './noise';
@@ -80,6 +81,11 @@ export interface Manifest {
   };
   /** `aggregate` absent (older artifacts) means 'mean'; `steps` absent means every step of the window counts. */
   readonly scoring: { readonly metric: ScoreMetric; readonly aggregate?: ScoreAggregate; readonly steps?: number };
+  /**
+   * The stream's rhythm joins the score (core/rhythm.ts): each window's score is multiplied by its prematurity^-exponent
+   * before calibration and judgement. Absent (every manifest from before it, and models without it): scores as they are.
+   */
+  readonly rhythm?: RhythmSettings;
   /** Null until `anomalyd calibrate` (or train's built-in calibration) has run. */
   readonly calibration: Calibration | null;
   readonly backend: string;
@@ -131,6 +137,10 @@ export function checkManifest(value: unknown, where: string): Manifest {
   const steps = m.scoring?.steps;
   if (steps !== undefined && (!isPositiveInt(steps) || (w && isPositiveInt(w.size) && steps > w.size))) {
     problems.push(`scoring.steps must be a whole number from 1 to window.size (got ${String(steps)})`);
+  }
+  if (m.rhythm !== undefined) {
+    if (typeof m.rhythm !== 'object' || m.rhythm === null) problems.push('rhythm must be an object');
+    else if (Array.isArray(m.channels)) problems.push(...rhythmSettingsProblems(m.rhythm, m.channels));
   }
   if (m.calibration !== null && m.calibration !== undefined && !Number.isFinite(m.calibration.threshold)) {
     problems.push('calibration.threshold must be a finite number');

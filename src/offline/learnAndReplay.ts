@@ -2,7 +2,7 @@
 // calibrate, as the daemon's auto-learning does from a stream's first windows), then stream the whole
 // recording through the daemon's pipeline with a fake clock. Training rows are streamed too, so the windows,
 // the score filter's history and the alert state are warm when the tested rows arrive, as they would be live.
-import { alertSettings, detectorSpec, newScoreFilter, scoreFilterKind, windowOptions } from '../app/detection';
+import { alertSettings, detectorSpec, newScoreFilter, scoreFilterKind, streamWindowOptions } from '../app/detection';
 import type { DetectionConfig } from '../config/schema';
 import type { StreamSpec, Window } from '../core/types';
 import { windowsFromSeries } from '../core/window';
@@ -45,7 +45,7 @@ export async function learnAndReplay(
   ctx: LearnContext,
 ): Promise<LearnedReplay> {
   const channels = stream.channels.length;
-  const window = windowOptions(ctx.detection.window);
+  const window = streamWindowOptions(ctx.detection, stream.channels);
   const train: Window[] = [];
   for (const e of windowsFromSeries(stream, times.subarray(0, trainRows), values.subarray(0, trainRows * channels), window)) {
     if (e.kind === 'window') train.push(e.window);

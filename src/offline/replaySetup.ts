@@ -14,7 +14,7 @@ import type { Config, DetectionConfig } from '../config/schema';
 import type { StreamSpec } from '../core/types';
 import type { WindowOptions } from '../core/window';
 import type { Manifest } from '../model/manifest';
-import { subscriptionStreams, windowOptions } from '../app/detection';
+import { subscriptionStreams, windowOptions, withRhythm } from '../app/detection';
 
 export interface ReplayConfig {
   readonly config: Config;
@@ -47,12 +47,16 @@ export function replaySetup(manifest: Manifest, cfg: ReplayConfig | undefined, s
   if (!cfg) {
     const detection = loadConfigText('{}', '<defaults>').defaults;
     const w = manifest.window;
-    const window: WindowOptions = {
-      ...fromModel,
-      maxGapMs: w.maxGapMs,
-      minCompleteness: w.minCompleteness,
-      ...(w.samplePeriodMs !== undefined ? { samplePeriodMs: w.samplePeriodMs } : {}),
-    };
+    const window: WindowOptions = withRhythm(
+      {
+        ...fromModel,
+        maxGapMs: w.maxGapMs,
+        minCompleteness: w.minCompleteness,
+        ...(w.samplePeriodMs !== undefined ? { samplePeriodMs: w.samplePeriodMs } : {}),
+      },
+      manifest.rhythm,
+      manifest.channels,
+    );
     return { stream, detection, window, maxLatenessMs: 0, learnsOwnModel: false, settingsFrom: 'the default settings (no -c)', warnings: [] };
   }
   const { config, file } = cfg;
@@ -109,7 +113,8 @@ function withModelShape(
       warnings.push(`${file}: window.${key} is ${w[key]} for this stream, the model's is ${shape[key]} (${manifest.name}): replaying with the model's`);
     }
   }
-  return { detection, window: { ...windowOptions(w), ...shape }, maxLatenessMs: w.max_lateness_ms };
+  // The model's rhythm, as the daemon's binding of a model-bound stream takes it (app/modelShape.ts).
+  return { detection, window: withRhythm({ ...windowOptions(w), ...shape }, manifest.rhythm, manifest.channels), maxLatenessMs: w.max_lateness_ms };
 }
 
 /** The directory of the model `cfg` binds stream `streamId` to, or why there is none. */

@@ -863,7 +863,8 @@ export function modeFilterKey(stream: string, mode: string): string {
 
 /** Whether a stream's window buffer can carry over from one binding to the next. */
 function sameGeometry(a: StreamBinding, b: StreamBinding): boolean {
-  const w = (o: WindowOptions): string => JSON.stringify([o.size, o.hop, o.maxGapMs, o.minCompleteness, o.samplePeriodMs ?? null, o.maxGapSteps ?? null]);
+  // The rhythm tracker lives in the window buffer: other tracker settings start a new one.
+  const w = (o: WindowOptions): string => JSON.stringify([o.size, o.hop, o.maxGapMs, o.minCompleteness, o.samplePeriodMs ?? null, o.maxGapSteps ?? null, o.rhythm ?? null]);
   return (
     a.spec.channels.length === b.spec.channels.length &&
     a.spec.channels.every((c, i) => c === b.spec.channels[i]) &&

@@ -9,6 +9,7 @@ import { endianness } from 'node:os';
 import { crc32 } from 'node:zlib';
 import type { Sample } from '../core/types';
 import type { WindowBufferSnapshot } from '../core/window';
+import type { RhythmState } from '../core/rhythm';
 import type { StreamCheckpoint, StreamSnapshot } from '../core/streamCheckpoint';
 import type { StreamSamples } from '../core/source';
 
@@ -445,6 +446,9 @@ export class StreamsEncoder {
     for (const block of blocks(win.values)) w.f32s(block);
     w.f32s(win.beforeWindow);
     writeSamples(w, s.held);
+    // The rhythm tracker's state after everything else, so a frame without it (one from before it existed)
+    // reads as a stream without one.
+    if (win.rhythm) writeRhythm(w, win.rhythm);
     w.seal(start);
   }
 
@@ -487,8 +491,29 @@ function decodeStream(payload: Buffer): [string, StreamSnapshot] {
   const beforeWindow = r.f32s(channels);
   const window: WindowBufferSnapshot = { size, hop, channels, untilEmit, lastTs, ts, values, beforeWindow };
   const held = readSamples(r);
+  const rhythm = r.end ? undefined : readRhythm(r);
   if (!r.end) throw new RangeError('trailing bytes');
-  return [id, { window, held }];
+  return [id, { window: rhythm ? { ...window, rhythm } : window, held }];
+}
+
+/** Each ring of a rhythm tracker as a count and its values (core/rhythm.ts checks the sizes on restore). */
+function writeRhythm(w: Writer, state: RhythmState): void {
+  for (const a of [state.scalars, state.raw, state.squared, state.intervals]) {
+    w.u32(a.length);
+    w.f64s(a);
+  }
+}
+
+/** Rings longer than this are not a tracker's (history_events and smoothing are bounded far below). */
+const MAX_RHYTHM_RING = 1_000_000;
+
+function readRhythm(r: Reader): RhythmState {
+  const ring = (): Float64Array => {
+    const n = r.u32();
+    if (n > MAX_RHYTHM_RING) throw new RangeError('rhythm ring too long');
+    return r.f64s(n);
+  };
+  return { scalars: ring(), raw: ring(), squared: ring(), intervals: ring() };
 }
 
 export function decodeStreams(buf: Buffer): DecodedFrames<[string, StreamSnapshot]> {

@@ -9,7 +9,8 @@
 // 30 x 8 channels (984 bytes a frame) with cap 2,000 costs about 2 MB a stream, at most 2.9 MB before compaction.
 //
 // File: state_dir/retrain/windows/<readable>-<12 hex of SHA-256 of the stream id>.rec: an 8-byte magic, a header
-// frame (JSON: stream, channels, size), then one frame a window (f64 start, f64 end, f32 values); frames as the
+// frame (JSON: stream, channels, size), then one frame a window (f64 start, f64 end, f32 values, and an f64
+// prematurity after them where the stream tracks its rhythm, core/rhythm.ts); frames as the
 // sample journal's (length, CRC-32, payload). Appended, not fsynced; a torn or damaged tail (a kill during a
 // write) is dropped when the file is next opened, never fatal. A file of another geometry (the model's channels
 // or window changed) is started afresh: its windows could not train the stream's model.
@@ -40,6 +41,8 @@ export interface RecordedWindow {
   readonly start: number;
   readonly end: number;
   readonly values: Float32Array;
+  /** The window's prematurity (core/rhythm.ts); absent where the stream tracks no rhythm. */
+  readonly prematurity?: number;
 }
 
 export interface StreamRecord {
@@ -112,7 +115,7 @@ export class WindowRecorder {
     }
     if (window.end < r.lastEnd + spacing(policy)) return;
     r.lastEnd = window.end;
-    const frame = windowFrame(window.start, window.end, window.values);
+    const frame = windowFrame(window);
     // Counted when written, in the stream's chain of file operations, so a compaction sees the file's count.
     this.enqueue(window.stream, r, async () => {
       await appendFile(r.file, frame);
@@ -242,18 +245,20 @@ function frame(payload: Buffer): Buffer {
   return out;
 }
 
-function windowFrame(start: number, end: number, values: Float32Array): Buffer {
-  const payload = Buffer.allocUnsafe(WINDOW_HEAD + values.length * 4);
+function windowFrame({ start, end, values, prematurity }: RecordedWindow): Buffer {
+  // The prematurity after the values: a retrained model with a rhythm is calibrated on joined scores, as it was learnt.
+  const payload = Buffer.allocUnsafe(WINDOW_HEAD + values.length * 4 + (prematurity !== undefined ? 8 : 0));
   payload.writeDoubleLE(start, 0);
   payload.writeDoubleLE(end, 8);
   Buffer.from(values.buffer, values.byteOffset, values.byteLength).copy(payload, WINDOW_HEAD);
+  if (prematurity !== undefined) payload.writeDoubleLE(prematurity, WINDOW_HEAD + values.length * 4);
   return frame(payload);
 }
 
 /** The whole file of a record: magic, header, windows. */
 export function recordBytes(record: Omit<StreamRecord, 'damaged'> & { damaged?: number }): Buffer {
   const header = frame(Buffer.from(JSON.stringify({ stream: record.stream, channels: record.channels, size: record.size }), 'utf8'));
-  return Buffer.concat([MAGIC, header, ...record.windows.map((w) => windowFrame(w.start, w.end, w.values))]);
+  return Buffer.concat([MAGIC, header, ...record.windows.map((w) => windowFrame(w))]);
 }
 
 /** Reads a record file; a torn or damaged tail is counted in `damaged` and left out. With headerOnly, no windows. */
@@ -277,13 +282,15 @@ export function parseRecord(buf: Buffer, name: string, headerOnly = false): Stre
       if (headerOnly) throw new StopReading();
       return;
     }
-    if (payload.length !== expected) {
+    if (payload.length !== expected && payload.length !== expected + 8) {
       wrongSize++;
       return;
     }
     const values = new Float32Array(header.size * header.channels.length);
-    Buffer.from(values.buffer).set(payload.subarray(WINDOW_HEAD));
-    windows.push({ start: payload.readDoubleLE(0), end: payload.readDoubleLE(8), values });
+    Buffer.from(values.buffer).set(payload.subarray(WINDOW_HEAD, expected));
+    const start = payload.readDoubleLE(0);
+    const end = payload.readDoubleLE(8);
+    windows.push(payload.length === expected ? { start, end, values } : { start, end, values, prematurity: payload.readDoubleLE(expected) });
   });
   if (!header) throw new Error(`${name} has a damaged header`);
   return { stream: header.stream, channels: header.channels, size: header.size, windows, damaged: (headerOnly ? 0 : decoded.damaged) + wrongSize };

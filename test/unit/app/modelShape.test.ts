@@ -3,7 +3,7 @@
 // writes that contradicts the model is refused with one line naming the config path and value and the model
 // directory and value, by `validate` (checkModels) and by `run` (Daemon.start) alike.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -180,3 +180,27 @@ test('run refuses the same configuration at start with the same message', async 
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+test("a stream of a trained model tracks the model's rhythm (manifest.rhythm), whatever the config writes", async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'anomalyd-rhythm-model-'));
+  try {
+    await cp(PUMP, dir, { recursive: true });
+    const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+    const rhythm = { channel: 'flow_m3h', slopeSteps: 2, smoothingSteps: 3, thresholdFraction: 0.3, peakHalfLifeMs: 60_000, refractoryMs: 5_000, historyEvents: 16, exponent: 2, late: 'ignore' };
+    await writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ ...manifest, rhythm }));
+    const withModel = await shaped(pumpConfig({ modelPath: dir, defaults: '  training:\n    rhythm: { enabled: true, channel: vib_x_rms, exponent: 5 }' }));
+    assert.deepEqual(withModel.problems, []);
+    const sub = withModel.config.subscriptions[0];
+    assert.ok(sub);
+    assert.deepEqual(streamDetection(withModel.config, sub, undefined).training.rhythm, {
+      enabled: true, channel: 'flow_m3h', slope_samples: 2, smoothing_samples: 3, threshold_fraction: 0.3, peak_half_life_ms: 60_000, refractory_ms: 5_000, history_events: 16, exponent: 2, late: 'ignore',
+    });
+    // A model without one: no rhythm for its streams, though the defaults turn it on.
+    const without = await shaped(pumpConfig({ defaults: '  training:\n    rhythm: { enabled: true, channel: vib_x_rms }' }));
+    const plain = without.config.subscriptions[0];
+    assert.ok(plain);
+    assert.equal(streamDetection(without.config, plain, undefined).training.rhythm.enabled, false);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { alertOptions, calibrationMethod, newScoreFilter, windowOptions } from '../../../src/app/detection';
+import { alertOptions, calibrationMethod, newScoreFilter, streamWindowOptions, windowOptions } from '../../../src/app/detection';
 import { loadConfigText } from '../../../src/config/load';
 import type { Config } from '../../../src/config/schema';
 import { AlertStateMachine } from '../../../src/core/alerting';
@@ -79,6 +79,9 @@ const conv = (steps: number, channels: number, over: { filters?: number[]; kerne
 const machine = (over: Partial<typeof A>) => (): unknown => new AlertStateMachine(alertOptions({ ...A, ...over }, ID));
 const filter = (over: Partial<typeof L>) => (): unknown => newScoreFilter({ ...C, likelihood: { ...L, enabled: true, ...over } });
 const buffer = (over: Partial<typeof W>, stream = ONE) => (): unknown => new WindowBuffer(stream, windowOptions({ ...W, ...over }));
+/** A stream's window buffer with the rhythm tracked on `channel`, through the daemon's mapping (streamWindowOptions). */
+const rhythmBuffer = (channel: string) => (): unknown =>
+  new WindowBuffer(ONE, streamWindowOptions({ ...BASE.defaults, training: { ...T, rhythm: { ...T.rhythm, enabled: true, channel } } }, ONE.channels));
 const method = (over: Partial<typeof C>) => (): unknown => validateMethod(calibrationMethod({ ...C, ...over }));
 
 const NOT_CONFIG_DATA = 'checks data (scores, values, windows, artifacts), not an option';
@@ -109,6 +112,13 @@ const ROWS: readonly Row[] = [
       { yaml: window('max_gap_steps', '0'), path: 'defaults.window.max_gap_steps', construct: buffer({ max_gap_steps: 0 }) },
       { yaml: window('max_gap_steps', '2.5'), path: 'defaults.window.max_gap_steps', construct: buffer({ max_gap_steps: 2.5 }) },
       { yaml: autoSub('[]'), path: 'subscriptions[0].channels', construct: buffer({}, { id: 's', channels: [] }) },
+      // The rhythm's channel: unset while enabled, or not one of the stream's (the tracker's index is then -1).
+      { yaml: 'defaults:\n  training:\n    rhythm: { enabled: true }\n', path: 'defaults.training.rhythm.channel', construct: rhythmBuffer('') },
+      {
+        yaml: autoSub('[a]', '    training:\n      rhythm: { enabled: true, channel: zz }\n'),
+        path: 'subscriptions[0].training.rhythm.channel',
+        construct: rhythmBuffer('zz'),
+      },
     ],
   },
   {

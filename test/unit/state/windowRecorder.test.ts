@@ -107,3 +107,11 @@ test('thinEvenly keeps the first and last and spreads the rest; file names tell 
   assert.notEqual(recordFileName('l1/p0'), recordFileName('l1 /p0'));
   assert.match(recordFileName('line1/pump1'), /^line1_pump1-[0-9a-f]{12}\.rec$/);
 });
+
+test("a window's prematurity (the stream's rhythm) is recorded after its values and read back; frames without one read as before", () => {
+  const plain = { start: 0, end: 1000, values: Float32Array.from([1, 2, 3, 4, 5, 6]) };
+  const early = { start: 1000, end: 2000, values: Float32Array.from([6, 5, 4, 3, 2, 1]), prematurity: 0.625 };
+  const record = parseRecord(recordBytes({ stream: 's', channels: CH, size: SIZE, windows: [plain, early] }), 's.rec');
+  assert.equal(record.damaged, 0);
+  assert.deepEqual(record.windows, [plain, early]);
+});
