@@ -4,57 +4,32 @@
 // the wrong hour, or a slow level change, is invisible in a short window and plain in a long one. Each scored
 // window's coarse score joins the anomaly likelihood as a second scale (see core/anomalyLikelihood.ts). The
 // coarse model is trained by model/coarseModel.ts; this is the per-stream part that scores it.
-import { SCALE_SLOT, withScale, type ScoreFilterDelta, type ScoreFilterMark, type ScoreFilterState, type ScoreObservation, type StreamScoreFilter } from '../core/scoreFilter';
+import { SCALE_SLOT, withScale, type ScoreObservation, type StreamScoreFilter } from '../core/scoreFilter';
 import { PooledSteps } from '../core/pooledSteps';
 import type { Window } from '../core/types';
 import type { Detector } from './detector';
+import { ScaleFilterBase } from './scaleFilterBase';
 
 /**
  * Wraps a stream's likelihood filter: keeps the stream's pooled view from the windows it sees (the new
  * `hop` steps of each), scores its pooled window with the coarse detector and hands that score to the inner
  * filter as a second scale. Until the coarse detector exists (`coarse` returns undefined) or enough steps are
- * in, windows pass with the main scale alone.
+ * in, windows pass with the main scale alone. The pooled view is not checkpointed: after a restart the coarse
+ * scale is heard again once its view has refilled (`pool * size` steps), its history continuing where it stopped.
  */
-export class CoarseScaleFilter implements StreamScoreFilter {
+export class CoarseScaleFilter extends ScaleFilterBase {
   private readonly pooled: PooledSteps;
   private started = false;
   private sinceScored = 0;
   private last = Number.NaN;
 
   constructor(
-    private readonly inner: StreamScoreFilter,
+    inner: StreamScoreFilter,
     private readonly coarse: () => Detector | undefined,
     private readonly options: { readonly stream: string; readonly pool: number; readonly size: number; readonly hop: number; readonly channels: number },
   ) {
+    super(inner);
     this.pooled = new PooledSteps(options.pool, options.size, options.channels);
-  }
-
-  seedRange(lo: readonly number[], hi: readonly number[]): void {
-    this.inner.seedRange?.(lo, hi);
-  }
-
-  /**
-   * The inner filter's state only: the pooled view is not kept, so after a restart the coarse scale is heard
-   * again once its view has refilled (`pool * size` steps), its history continuing where it stopped.
-   */
-  snapshot(): ScoreFilterState | undefined {
-    return this.inner.snapshot?.();
-  }
-
-  get revision(): number | undefined {
-    return this.inner.revision;
-  }
-
-  restore(state: ScoreFilterState): void {
-    this.inner.restore?.(state);
-  }
-
-  mark(): ScoreFilterMark | undefined {
-    return this.inner.mark?.();
-  }
-
-  changesSince(mark: ScoreFilterMark): ScoreFilterDelta | undefined {
-    return this.inner.changesSince?.(mark);
   }
 
   filter(o: ScoreObservation): ScoreObservation {

@@ -4,45 +4,23 @@
 // raw window's error is dominated by level; the differenced window's by slope and noise, so a change in how a
 // stream moves (a busier or calmer stretch at a normal level) surprises this scale when the main one shrugs.
 // Trained by model/transformModel.ts; this is the per-stream part that scores it.
-import { SCALE_SLOT, withScale, type ScoreFilterDelta, type ScoreFilterMark, type ScoreFilterState, type ScoreObservation, type StreamScoreFilter } from '../core/scoreFilter';
+import { SCALE_SLOT, withScale, type ScoreObservation, type StreamScoreFilter } from '../core/scoreFilter';
 import type { Window } from '../core/types';
 import type { Detector } from './detector';
+import { ScaleFilterBase } from './scaleFilterBase';
 
 /**
  * Wraps a stream's likelihood filter: scores each window it sees with the transformed-scale detector and hands
  * that score to the inner filter at its own slot. Until the detector exists (`detector` returns undefined), or
  * for a window of another shape, windows pass with the other scales alone.
  */
-export class TransformScaleFilter implements StreamScoreFilter {
+export class TransformScaleFilter extends ScaleFilterBase {
   constructor(
-    private readonly inner: StreamScoreFilter,
+    inner: StreamScoreFilter,
     private readonly detector: () => Detector | undefined,
     private readonly options: { readonly stream: string; readonly size: number },
-  ) {}
-
-  seedRange(lo: readonly number[], hi: readonly number[]): void {
-    this.inner.seedRange?.(lo, hi);
-  }
-
-  /** The inner filter's state: this scale's history is one of its scales; the wrapper itself keeps nothing. */
-  snapshot(): ScoreFilterState | undefined {
-    return this.inner.snapshot?.();
-  }
-
-  get revision(): number | undefined {
-    return this.inner.revision;
-  }
-
-  restore(state: ScoreFilterState): void {
-    this.inner.restore?.(state);
-  }
-
-  mark(): ScoreFilterMark | undefined {
-    return this.inner.mark?.();
-  }
-
-  changesSince(mark: ScoreFilterMark): ScoreFilterDelta | undefined {
-    return this.inner.changesSince?.(mark);
+  ) {
+    super(inner);
   }
 
   filter(o: ScoreObservation): ScoreObservation {
