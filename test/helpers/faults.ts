@@ -5,6 +5,7 @@
 // (models/pump, 8 channels, window 30) is used as is, so no test spends time training. One-shot commands
 // (train, replay, evaluate ...) run through runCli in cli.ts.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -246,10 +247,17 @@ export interface ReceivedHook {
   readonly headers: Record<string, string | string[] | undefined>;
 }
 
-/** An HTTP webhook receiver answering `respond()` (200 unless changed); records every request. */
+/**
+ * An HTTP webhook receiver answering `respond()` (200 unless changed); records every request to its own path.
+ * The path carries a random token because test files run two at a time: a daemon of another file still retrying
+ * a receiver that has closed can reach this one when the OS hands out the same port again. Such a request is
+ * answered 404 and kept apart in `strays`, never counted as a page.
+ */
 export class HookReceiver {
   readonly requests: ReceivedHook[] = [];
+  readonly strays: string[] = [];
   respond: () => number = () => 200;
+  private readonly path = `/hook/${randomBytes(8).toString('hex')}`;
   private server: Server | null = null;
   url = '';
 
@@ -258,6 +266,11 @@ export class HookReceiver {
       let raw = '';
       req.on('data', (d: Buffer) => (raw += d.toString()));
       req.on('end', () => {
+        if (req.url !== this.path) {
+          this.strays.push(`${req.method ?? ''} ${req.url ?? ''}`);
+          res.writeHead(404).end('not this receiver');
+          return;
+        }
         const status = this.respond();
         let body: ReceivedHook['body'] = { status: '', alerts: [] };
         try {
@@ -272,7 +285,7 @@ export class HookReceiver {
     this.server = server;
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const a = server.address();
-    this.url = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/hook`;
+    this.url = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}${this.path}`;
   }
 
   /** Accepted (2xx) requests. */

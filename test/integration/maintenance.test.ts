@@ -77,7 +77,7 @@ test('a fault inside a maintenance window pages nobody and is scored; one outlas
   await d.ready();
   const after = ((await (await api('GET', '/api/v1/maintenance')).json()) as { windows: Window[] }).windows;
   assert.deepEqual(after.map((w) => w.id), [window.id], 'the window survives kill -9');
-  assert.equal(receiver.requests.length, 0, 'no page on restart inside the window');
+  assert.equal(receiver.requests.length, 0, `no page on restart inside the window: ${JSON.stringify(receiver.requests.map((r) => r.body))}`);
 
   // Ending the window early: pump0's fault goes on, so it pages now, once, naming the window; pump1 never.
   const ended = await cli(['end', window.id]);
