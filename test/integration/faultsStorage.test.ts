@@ -69,7 +69,11 @@ test('disk full under the state directory: a clear error, input paused (messages
     }
     const published = TICKS * STREAMS;
     // The broker took every message (the publisher's QoS 1 acknowledgements); the daemon stops taking them.
-    const paused = await pollUntil('input paused', () => d.metric('anomalyd_ingestion_paused'), (v) => v === 1, 30_000);
+    // Seen once under load: never paused in 30 s. What the daemon said and how full the disk was tell why next time.
+    const paused = await pollUntil('input paused', () => d.metric('anomalyd_ingestion_paused'), (v) => v === 1, 30_000).catch((err: unknown) => {
+      const df = execFileSync('df', ['-k', '--output=used,size', state]).toString().trim();
+      throw new Error(`${String(err)}; df ${df.replace(/\s+/g, ' ')}; log tail:\n${d.log.slice(-3000)}`);
+    });
     // What was taken before the pause has gone through the pipeline (nothing queued inside the daemon), then
     // 3 s of observation: the claim is that no message is taken while paused, so this one wait is its length.
     await pollUntil('the pipeline queues empty', async () => counterValue(await d.metricsText(), 'anomalyd_queue_depth'), (v) => v === 0, 30_000);

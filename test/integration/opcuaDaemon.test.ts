@@ -199,7 +199,8 @@ describe('anomalyd run with an OPC UA input', () => {
       await reloads(4);
       text = await daemon.metricsText();
       assert.doesNotMatch(text, /anomalyd_opcua_connected/);
-      assert.equal((await fetch(`${daemon.base}/readyz`)).status, 200);
+      const ready = await fetch(`${daemon.base}/readyz`);
+      assert.equal(ready.status, 200, await ready.text());
       assert.doesNotMatch(await (await fetch(`${daemon.base}/`)).text(), /<dt>OPC UA<\/dt>/);
       assert.ok(daemon.running);
     } finally {
