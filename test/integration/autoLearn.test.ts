@@ -25,7 +25,7 @@ async function start(): Promise<void> {
     return `
 http: { port: ${at.httpPort} }
 state_dir: ${at.stateDir}
-mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-autolearn, embedded_broker: off }
+mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-autolearn-${path.basename(at.stateDir)}, embedded_broker: off }
 defaults:
   window: { size: 20, hop: 10, sample_period_ms: 1000 }
   training: { encoder_units: [32], latent_units: 4, epochs: 5, auto_learn_windows: 40, seed: 3 }

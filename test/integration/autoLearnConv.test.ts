@@ -19,7 +19,7 @@ test('a stream learns a conv1d model in the worker, then is scored by it', async
     return `
 http: { port: ${at.httpPort} }
 state_dir: ${at.stateDir}
-mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-autolearn-conv, embedded_broker: off }
+mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-autolearn-conv-${path.basename(at.stateDir)}, embedded_broker: off }
 defaults:
   window: { size: 30, hop: 10, sample_period_ms: 1000 }
   training: { architecture: conv1d, conv_filters: [8, 4], kernel_size: 5, latent_units: 4, epochs: 5, auto_learn_windows: 40, seed: 3 }

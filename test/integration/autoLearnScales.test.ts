@@ -45,7 +45,7 @@ async function start(): Promise<void> {
     return `
 http: { port: ${at.httpPort} }
 state_dir: ${at.stateDir}
-mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-autolearn-scales, embedded_broker: off }
+mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-autolearn-scales-${path.basename(at.stateDir)}, embedded_broker: off }
 defaults:
   window: { size: 20, hop: 10, sample_period_ms: 1000 }
   training: { encoder_units: [16], latent_units: 4, epochs: 4, auto_learn_windows: 300, seed: 3 }

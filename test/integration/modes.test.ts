@@ -82,7 +82,7 @@ test('a pump switching duty points: per-mode models raise nothing, one model pag
     (at) => `log: { level: info }
 http: { host: 127.0.0.1, port: ${at.httpPort} }
 state_dir: ${at.stateDir}
-mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-modes, embedded_broker: off, reconnect: { min_delay_ms: 200, max_delay_ms: 2000 } }
+mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-modes-${path.basename(at.stateDir)}, embedded_broker: off, reconnect: { min_delay_ms: 200, max_delay_ms: 2000 } }
 models: { pump: { path: ${PUMP_MODEL} }, pump_high: { path: ${highDir} } }
 limits: { stall_summary_streams: 0 }
 defaults:

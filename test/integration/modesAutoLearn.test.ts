@@ -28,7 +28,7 @@ test('a mode with model auto learns its own model from its windows, scores with 
     stateDir = at.stateDir;
     return `http: { host: 127.0.0.1, port: ${at.httpPort} }
 state_dir: ${at.stateDir}
-mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-modes-autolearn, embedded_broker: off }
+mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-modes-autolearn-${path.basename(at.stateDir)}, embedded_broker: off }
 models: { pump: { path: ${PUMP_MODEL} } }
 defaults:
   window: { size: 30, hop: 10, max_gap_ms: 10000, min_completeness: 0.9, sample_period_ms: 1000 }

@@ -37,7 +37,7 @@ ${subs.join('\n')}
   return `log: { level: info }
 http: { host: 127.0.0.1, port: ${at.httpPort} }
 state_dir: ${at.stateDir}
-mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-opcua, embedded_broker: off }
+mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-opcua-${path.basename(at.stateDir)}, embedded_broker: off }
 models: { pump: { path: ${PUMP_MODEL} } }
 limits: { stall_summary_wait_ms: 0 }
 defaults:

@@ -9,6 +9,7 @@
 //   alias table would feed the model permuted channels), the stream is online.
 // - A DDATA whose seq skips is counted and asks for a rebirth again (another NCMD).
 import assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
 import { PUMP_CHANNELS } from '../../src/simulator/signals';
@@ -26,7 +27,7 @@ test('Sparkplug B: births, data by alias scored, death offline without a stall p
     (at) => `log: { level: info }
 http: { host: 127.0.0.1, port: ${at.httpPort} }
 state_dir: ${at.stateDir}
-mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-sparkplug, embedded_broker: off, reconnect: { min_delay_ms: 200, max_delay_ms: 2000 } }
+mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-sparkplug-${path.basename(at.stateDir)}, embedded_broker: off, reconnect: { min_delay_ms: 200, max_delay_ms: 2000 } }
 models: { pump: { path: ${PUMP_MODEL} } }
 limits: { stall_summary_streams: 0 }
 defaults:

@@ -28,7 +28,7 @@ test('Sparkplug B: channels learnt from births; a changed set relearns before a 
     return `log: { level: info }
 http: { host: 127.0.0.1, port: ${at.httpPort} }
 state_dir: ${at.stateDir}
-mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-sparkplug-learnt, embedded_broker: off, reconnect: { min_delay_ms: 200, max_delay_ms: 2000 } }
+mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-sparkplug-learnt-${path.basename(at.stateDir)}, embedded_broker: off, reconnect: { min_delay_ms: 200, max_delay_ms: 2000 } }
 defaults:
   window: { size: 20, hop: 10, sample_period_ms: 1000 }
   training: { encoder_units: [32], latent_units: 4, epochs: 5, auto_learn_windows: 20, seed: 3 }

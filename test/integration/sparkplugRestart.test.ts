@@ -7,6 +7,7 @@
 //   only fell silent before the restart does page: the stall check is live), and data it sends without a birth is
 //   refused (not_born), never scored, and asks the node for a rebirth (an NCMD). Born again, it is online and scored.
 import assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import mqtt from 'mqtt';
 import { PUMP_CHANNELS } from '../../src/simulator/signals';
@@ -23,7 +24,7 @@ test('Sparkplug B: a node that died stays offline across a restart until born ag
     (at) => `log: { level: info }
 http: { host: 127.0.0.1, port: ${at.httpPort} }
 state_dir: ${at.stateDir}
-mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-sparkplug-restart, embedded_broker: off, reconnect: { min_delay_ms: 200, max_delay_ms: 2000 } }
+mqtt: { url: ${at.mqttUrl}, client_id: anomalyd-sparkplug-restart-${path.basename(at.stateDir)}, embedded_broker: off, reconnect: { min_delay_ms: 200, max_delay_ms: 2000 } }
 models: { pump: { path: ${PUMP_MODEL} } }
 limits: { stall_summary_streams: 0 }
 defaults:
