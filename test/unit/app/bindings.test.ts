@@ -230,47 +230,49 @@ test('at start, saved alerts of a stream the config no longer produces (removed 
   }
 });
 
-test('with coarse_pool the stream filter asks for the coarse scale of its model per window; without, it does not', async () => {
+/**
+ * Runs `fn` with a started state store and a binder factory whose config turns the likelihood on with `scales`
+ * (YAML keys of calibration.likelihood); the models whose scales a bound filter asks for are pushed to `asked`.
+ */
+async function withScaleBinding(fn: (bindWith: (scales: string) => ReturnType<typeof bind>, asked: string[]) => void): Promise<void> {
   await withDir(async (dir) => {
     const { ctx } = testContext('alerts', clockAt({ now: 0 }));
     const state = new StateStore(ctx, dir, 60_000);
     await state.start();
     try {
       const asked: string[] = [];
-      const likelihood = (pool: number): string =>
-        CONFIG.replace('defaults:\n', `defaults:\n  window: { size: 4, hop: 1 }\n  calibration: { likelihood: { enabled: true, coarse_pool: ${pool} } }\n`);
-      const withPool = bind(createBinder(ctx, config(likelihood(3)), state, { scalesOf: (m) => (asked.push(m), undefined) }));
-      assert.ok(withPool.scoreFilter instanceof CoarseScaleFilter);
-      const window = { values: [1, 2, 3, 4, 5, 6, 7, 8], channels: 2 };
-      withPool.scoreFilter.filter({ time: 1, score: 0.1, threshold: 1, pValue: 0.5, anomalous: false, window });
-      assert.deepEqual(asked, ['pump']);
-      const without = bind(createBinder(ctx, config(likelihood(0)), state, { scalesOf: (m) => (asked.push(m), undefined) }));
-      assert.ok(without.scoreFilter instanceof AnomalyLikelihood);
+      const bindWith = (scales: string): ReturnType<typeof bind> => {
+        const yaml = CONFIG.replace('defaults:\n', `defaults:\n  window: { size: 4, hop: 1 }\n  calibration: { likelihood: { enabled: true, ${scales} } }\n`);
+        return bind(createBinder(ctx, config(yaml), state, { scalesOf: (m) => (asked.push(m), undefined) }));
+      };
+      fn(bindWith, asked);
     } finally {
       await state.stop();
     }
   });
+}
+
+const SCALED_WINDOW = { values: [1, 2, 3, 4, 5, 6, 7, 8], channels: 2 };
+
+test('with coarse_pool the stream filter asks for the coarse scale of its model per window; without, it does not', async () => {
+  await withScaleBinding((bindWith, asked) => {
+    const withPool = bindWith('coarse_pool: 3');
+    assert.ok(withPool.scoreFilter instanceof CoarseScaleFilter);
+    withPool.scoreFilter.filter({ time: 1, score: 0.1, threshold: 1, pValue: 0.5, anomalous: false, window: SCALED_WINDOW });
+    assert.deepEqual(asked, ['pump']);
+    const without = bindWith('coarse_pool: 0');
+    assert.ok(without.scoreFilter instanceof AnomalyLikelihood);
+  });
 });
 
 test('with transform_scale the stream filter asks for the transformed scale of its model per window, inside the coarse one', async () => {
-  await withDir(async (dir) => {
-    const { ctx } = testContext('alerts', clockAt({ now: 0 }));
-    const state = new StateStore(ctx, dir, 60_000);
-    await state.start();
-    try {
-      const asked: string[] = [];
-      const likelihood = (pool: number, transform: string): string =>
-        CONFIG.replace('defaults:\n', `defaults:\n  window: { size: 4, hop: 1 }\n  calibration: { likelihood: { enabled: true, coarse_pool: ${pool}, transform_scale: ${transform} } }\n`);
-      const alone = bind(createBinder(ctx, config(likelihood(0, 'diff')), state, { scalesOf: (m) => (asked.push(m), undefined) }));
-      assert.ok(alone.scoreFilter instanceof TransformScaleFilter);
-      const window = { values: [1, 2, 3, 4, 5, 6, 7, 8], channels: 2 };
-      alone.scoreFilter.filter({ time: 1, score: 0.1, threshold: 1, pValue: 0.5, anomalous: false, window });
-      assert.deepEqual(asked, ['pump']);
-      const both = bind(createBinder(ctx, config(likelihood(3, 'demean')), state, { scalesOf: () => undefined }));
-      assert.ok(both.scoreFilter instanceof CoarseScaleFilter);
-    } finally {
-      await state.stop();
-    }
+  await withScaleBinding((bindWith, asked) => {
+    const alone = bindWith('coarse_pool: 0, transform_scale: diff');
+    assert.ok(alone.scoreFilter instanceof TransformScaleFilter);
+    alone.scoreFilter.filter({ time: 1, score: 0.1, threshold: 1, pValue: 0.5, anomalous: false, window: SCALED_WINDOW });
+    assert.deepEqual(asked, ['pump']);
+    const both = bindWith('coarse_pool: 3, transform_scale: demean');
+    assert.ok(both.scoreFilter instanceof CoarseScaleFilter);
   });
 });
 
