@@ -25,17 +25,12 @@ export interface LearnScales {
   readonly transformScale: WindowTransform;
 }
 
-export interface LearnJob {
+/** What a worker learns from; a scale the job leaves out is not learned (ensemble left out: 1 network). */
+export interface LearnJob extends Partial<LearnScales> {
   readonly spec: DetectorSpec;
   readonly windows: readonly Window[];
   readonly outDir: string;
   readonly backend: BackendPreference;
-  /** Networks per scale (training.ensemble; default 1). */
-  readonly ensemble?: number;
-  /** Coarse time scale's pooling (calibration.likelihood.coarse_pool; 0 or absent: none). */
-  readonly coarsePool?: number;
-  /** Transformed scale's input transform (calibration.likelihood.transform_scale; none or absent: none). */
-  readonly transformScale?: WindowTransform;
   /** The windows' hop, to recover the steps under them for the coarse scale. */
   readonly hop?: number;
   /**
