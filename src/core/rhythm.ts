@@ -58,9 +58,25 @@ export function rhythmOptionProblems(o: RhythmOptions, channels: number): { opti
   return out;
 }
 
+/** The tracker options in a fixed order: what a state records of the tracker that made it. */
+const OPTION_ORDER = ['channel', 'slopeSteps', 'smoothingSteps', 'thresholdFraction', 'peakHalfLifeMs', 'refractoryMs', 'historyEvents'] as const satisfies readonly (keyof RhythmOptions)[];
+
+/** The running values a state holds before the tracker's options. */
+const RUNNING_SCALARS = 11;
+
+/** Whether two trackers find the same events (a tracker of either can carry on the other's history). */
+export function sameRhythmOptions(a: RhythmOptions | undefined, b: RhythmOptions | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return OPTION_ORDER.every((k) => a[k] === b[k]);
+}
+
 /** What survives a restart: every ring and running value (restore() continues as if never stopped). */
 export interface RhythmState {
-  /** [lastTs, lastEventTs, peak, envelopeSum, armed (0/1), raw count, squared count, intervals count, raw head, squared head, intervals head]. */
+  /**
+   * [lastTs, lastEventTs, peak, envelopeSum, armed (0/1), raw count, squared count, intervals count, raw head,
+   * squared head, intervals head], then the options of the tracker that made it (OPTION_ORDER; absent in a state
+   * saved before they were recorded).
+   */
   readonly scalars: Float64Array;
   readonly raw: Float64Array;
   readonly squared: Float64Array;
@@ -166,17 +182,27 @@ export class RhythmTracker {
 
   snapshot(): RhythmState {
     return {
-      scalars: Float64Array.of(this.lastTs, this.lastEventTs, this.peak, this.sqSum, this.armed ? 1 : 0, this.rawCount, this.sqCount, this.ivCount, this.rawHead, this.sqHead, this.ivHead),
+      scalars: Float64Array.of(
+        ...[this.lastTs, this.lastEventTs, this.peak, this.sqSum, this.armed ? 1 : 0, this.rawCount, this.sqCount, this.ivCount, this.rawHead, this.sqHead, this.ivHead],
+        ...OPTION_ORDER.map((k) => this.options[k]),
+      ),
       raw: this.raw.slice(),
       squared: this.squared.slice(),
       intervals: this.intervals.slice(),
     };
   }
 
-  /** Continues from `state`; a state of other ring sizes (settings changed since) is refused with false, and the tracker starts afresh. */
+  /**
+   * Continues from `state`; a state of another tracker (other options, or other ring sizes in a state that does not
+   * record its options) is refused with false, and the tracker starts afresh: its events and intervals are not
+   * this tracker's.
+   */
   restore(state: RhythmState): boolean {
-    if (state.scalars.length !== 11 || state.raw.length !== this.raw.length || state.squared.length !== this.squared.length || state.intervals.length !== this.intervals.length) return false;
     const s = state.scalars;
+    const recorded = s.length === RUNNING_SCALARS + OPTION_ORDER.length;
+    if (!recorded && s.length !== RUNNING_SCALARS) return false;
+    if (recorded && !OPTION_ORDER.every((k, i) => s[RUNNING_SCALARS + i] === this.options[k])) return false;
+    if (state.raw.length !== this.raw.length || state.squared.length !== this.squared.length || state.intervals.length !== this.intervals.length) return false;
     [this.lastTs, this.lastEventTs, this.peak, this.sqSum] = [s[0], s[1], s[2], s[3]];
     this.armed = s[4] === 1;
     [this.rawCount, this.sqCount, this.ivCount, this.rawHead, this.sqHead, this.ivHead] = [s[5], s[6], s[7], s[8], s[9], s[10]];

@@ -4,6 +4,7 @@
 import type { ChannelReading } from './alert';
 import type { Window } from './types';
 import type { Calibration } from './calibration';
+import type { RhythmSettings } from './rhythm';
 
 export interface ScoredWindow {
   readonly stream: string;
@@ -32,13 +33,18 @@ export interface WindowReadingsOf {
   of(c: number): ChannelReading | undefined;
 }
 
-/** What the pipeline reads of a model's manifest: the shape of the window it takes, for error messages. */
+/** What the pipeline reads of a model's manifest: the shape of the window it takes (error messages), its calibration and rhythm. */
 export interface ModelShape {
   readonly architecture: { readonly inputSize: number };
   readonly window: { readonly size: number };
   readonly channels: readonly string[];
   /** The threshold calibration (null: not calibrated); a SPOT score filter starts from its tail. */
   readonly calibration?: Calibration | null;
+  /**
+   * The rhythm the model joins to its scores (absent: none): the windows it scores must carry the prematurity of a
+   * tracker of these settings, so the pipeline has the stream's window buffer track them while it is in charge.
+   */
+  readonly rhythm?: RhythmSettings;
 }
 
 export interface ScoringModel {

@@ -1,7 +1,7 @@
 // Per-stream sliding windows over multichannel samples. This runs for every stream on every sample (10,000
 // streams at 10 Hz), so the buffer is a fixed ring allocated once, a sample costs O(channels), and only an
 // emitted window allocates (its values array, which the scorer keeps).
-import { RhythmTracker, rhythmOptionProblems, type RhythmOptions, type RhythmState } from './rhythm';
+import { RhythmTracker, rhythmOptionProblems, sameRhythmOptions, type RhythmOptions, type RhythmState } from './rhythm';
 import type { InsufficientWindow, Sample, StreamSpec, Window, WindowEvent } from './types';
 
 export interface WindowOptions {
@@ -222,8 +222,8 @@ export class WindowBuffer {
    * means a channel that reports less often than once a window still gets its real last value, not a guess.
    */
   private readonly beforeWindow: Float32Array;
-  /** The stream's rhythm (WindowOptions.rhythm); null when not tracked. */
-  private readonly rhythm: RhythmTracker | null;
+  /** The stream's rhythm (WindowOptions.rhythm, or as setRhythm changed it); null when not tracked. */
+  private rhythm: RhythmTracker | null;
 
   // The counters of `stats`, as fields of the buffer itself: an object of their own was one more cache line
   // to fetch per sample (a sample goes to a different stream's buffer each time at 1,000 streams).
@@ -359,6 +359,25 @@ export class WindowBuffer {
     this.lastTs = s.lastTs;
     this.beforeWindow.set(s.beforeWindow);
     if (this.rhythm && s.rhythm) this.rhythm.restore(s.rhythm);
+  }
+
+  /**
+   * Tracks the rhythm with `opts` from the next sample on (undefined: none), keeping the buffered samples, so the
+   * window grid goes on. A tracker of the same options is kept with its history; another starts afresh (its
+   * windows carry prematurity 1 until its history rebuilds): the events of other options are not its events.
+   * Returns whether the tracker changed; throws a RangeError (tracker unchanged) for options the stream cannot take.
+   */
+  setRhythm(opts: RhythmOptions | undefined): boolean {
+    if (sameRhythmOptions(this.rhythm?.options, opts)) return false;
+    const problem = opts ? rhythmOptionProblems(opts, this.channels)[0] : undefined;
+    if (problem) throw new RangeError(`rhythm options for stream '${this.streamId}': ${problem.option} ${problem.message} (got ${String(problem.got)})`);
+    this.rhythm = opts ? new RhythmTracker(opts) : null;
+    return true;
+  }
+
+  /** The options of the rhythm tracked now (undefined: none). */
+  get rhythmOptions(): RhythmOptions | undefined {
+    return this.rhythm?.options;
   }
 
   /** Forgets all buffered data and the last timestamp (e.g. after a model reload). Counters are kept. */

@@ -23,6 +23,7 @@ import type { EvictReason, RejectReason } from '../core/context';
 import type { RefusalAlert } from '../core/refusalAlert';
 import type { FreshStall, StallSummary } from '../core/stallSummary';
 import { StreamModeState, type ModeBinding } from './streamModes';
+import { rhythmInCharge } from './streamRhythm';
 
 export type { ModeBinding } from './streamModes';
 
@@ -296,6 +297,7 @@ export class Pipeline {
         return;
       }
       state = newStreamState(binding, 0);
+      this.followRhythm(state);
       state.lastWindowAt = batch.receivedAt ?? ctx.clock.now();
       state.channelsSeen = batch.channels ?? null;
       // Offline before the restart but not adopted as such (adopt): its source delivered this, so it lives.
@@ -554,6 +556,8 @@ export class Pipeline {
     const wasOff = mode.off;
     mode.enter(next);
     state.buffer.reset();
+    // The new mode's model may join another rhythm, or none.
+    this.followRhythm(state);
     const { binding } = state;
     const stream = binding.spec.id;
     if (mode.off && !wasOff) this.emit(binding.modes?.stopped(time) ?? []);
@@ -647,12 +651,35 @@ export class Pipeline {
   modelReady(model: string, detector: ScoringModel): void {
     const lane = this.lanes.get(model);
     if (lane) lane.replaceDetector(detector);
+    // Its rhythm may not be the one the windows of its streams were tracked with (another version, a learned model).
+    for (const state of this.streams.values()) if ((state.mode?.model ?? state.binding.model) === model) this.followRhythm(state);
+  }
+
+  /**
+   * The stream's window buffer tracks the rhythm of the model in charge of its windows (streamRhythm.ts): the same
+   * settings keep the tracker and its history, others start a fresh one on the buffered samples, so no window is
+   * scored with the prematurity of another model's tracker.
+   */
+  private followRhythm(state: StreamState): void {
+    const { binding, buffer } = state;
+    const model = state.mode?.model ?? binding.model;
+    try {
+      if (buffer.setRhythm(rhythmInCharge(this.deps.detectorFor(model), binding.window, binding.spec.channels))) {
+        this.deps.ctx.log.debug("The stream's rhythm tracker starts afresh with the settings of the model in charge.", { stream: binding.spec.id, model });
+      }
+    } catch (err) {
+      // Its channels were checked against the stream's, so this is a model that slipped through: it scores without
+      // the rhythm's factor (prematurity absent) rather than with another tracker's.
+      buffer.setRhythm(undefined);
+      this.deps.ctx.log.warn("Tracking no rhythm for the stream: the rhythm of the model in charge does not fit the stream's channels.", { stream: binding.spec.id, model, error: errorMessage(err) });
+    }
   }
 
   /**
    * Config reload: each stream gets the binding `next` returns for it, or is forgotten when it returns null
    * (no longer configured). A stream whose channels, window geometry and lateness are unchanged keeps its window
-   * buffer and held samples, so its windows go on without a gap; any other starts a new buffer.
+   * buffer and held samples, so its windows go on without a gap; any other starts a new buffer. Either way the
+   * buffer then tracks the rhythm of the model in charge: changed rhythm settings start only the tracker afresh.
    */
   rebind(next: (old: StreamBinding) => StreamBinding | null): { kept: number; restarted: number; removed: number } {
     const counts = { kept: 0, restarted: 0, removed: 0 };
@@ -663,10 +690,14 @@ export class Pipeline {
         counts.removed++;
       } else if (sameGeometry(state.binding, binding)) {
         // Its modes as the new config says (conditions, models, filters), in the mode it is in.
-        this.streams.set(id, { ...state, binding, mode: modeStateFor(binding, state) });
+        const kept: StreamState = { ...state, binding, mode: modeStateFor(binding, state) };
+        this.followRhythm(kept);
+        this.streams.set(id, kept);
         counts.kept++;
       } else {
-        this.streams.set(id, newStreamState(binding, state.lastSampleAt, state));
+        const restarted = newStreamState(binding, state.lastSampleAt, state);
+        this.followRhythm(restarted);
+        this.streams.set(id, restarted);
         counts.restarted++;
       }
     }
@@ -683,6 +714,7 @@ export class Pipeline {
     const binding = this.deps.bind(batch);
     if ('refused' in binding) return;
     const state = newStreamState(binding, 0);
+    this.followRhythm(state);
     // Idle from now, not from 1970: an adopted stream that never sends again is evicted after its idle time.
     state.lastWindowAt = this.deps.ctx.clock.now();
     // A Sparkplug edge node or device that died before the restart stays offline until it is born again: no stall
@@ -863,8 +895,8 @@ export function modeFilterKey(stream: string, mode: string): string {
 
 /** Whether a stream's window buffer can carry over from one binding to the next. */
 function sameGeometry(a: StreamBinding, b: StreamBinding): boolean {
-  // The rhythm tracker lives in the window buffer: other tracker settings start a new one.
-  const w = (o: WindowOptions): string => JSON.stringify([o.size, o.hop, o.maxGapMs, o.minCompleteness, o.samplePeriodMs ?? null, o.maxGapSteps ?? null, o.rhythm ?? null]);
+  // Not the rhythm: a kept buffer takes the tracker of the new settings on its samples (followRhythm).
+  const w = (o: WindowOptions): string => JSON.stringify([o.size, o.hop, o.maxGapMs, o.minCompleteness, o.samplePeriodMs ?? null, o.maxGapSteps ?? null]);
   return (
     a.spec.channels.length === b.spec.channels.length &&
     a.spec.channels.every((c, i) => c === b.spec.channels[i]) &&

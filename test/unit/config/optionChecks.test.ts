@@ -133,6 +133,11 @@ const ROWS: readonly Row[] = [
     ],
   },
   { file: 'src/core/window.ts', match: 'window snapshot of stream', cases: 'a saved window (state.json) that no longer fits: the pipeline logs it and starts a new window' },
+  {
+    file: 'src/core/window.ts',
+    match: 'rhythm options for stream',
+    cases: "the rhythm of a loaded model's manifest (checked when it loads, its channels against the stream's by validate): the pipeline logs it and tracks none",
+  },
   { file: 'src/core/window.ts', match: 'windowsFromSeries', cases: NOT_CONFIG_DATA },
   {
     file: 'src/core/anomalyLikelihood.ts',

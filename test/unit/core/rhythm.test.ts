@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MIN_HISTORY, RhythmTracker, rhythmFactor, rhythmOptionProblems, rhythmSettingsProblems, type RhythmOptions } from '../../../src/core/rhythm';
+import { MIN_HISTORY, RhythmTracker, rhythmFactor, rhythmOptionProblems, rhythmSettingsProblems, sameRhythmOptions, type RhythmOptions } from '../../../src/core/rhythm';
 import { WindowBuffer } from '../../../src/core/window';
 import type { Window } from '../../../src/core/types';
 
@@ -194,4 +194,65 @@ test('WindowBuffer: each window carries the prematurity at its end; its snapshot
   restored.restore(buffer.snapshot());
   assert.deepEqual(restored.snapshot().rhythm, buffer.snapshot().rhythm);
   assert.equal(new WindowBuffer(spec, { size: 360, hop: 36, maxGapMs: 1000, minCompleteness: 0.9 }).snapshot().rhythm, undefined);
+});
+
+test('restore: a state of a tracker with other options is refused even with the same ring sizes; one that records none is taken', () => {
+  const x = signal(regular(12, 800), 10_000);
+  const first = new RhythmTracker(options());
+  for (let i = 0; i < x.length; i++) first.push(i * PERIOD_MS, [x[i]]);
+  const state = first.snapshot();
+  assert.equal(new RhythmTracker(options({ thresholdFraction: 0.3 })).restore(state), false, 'other events: not its history');
+  assert.equal(new RhythmTracker(options({ channel: 1 })).restore(state), false);
+  assert.equal(new RhythmTracker(options()).restore(state), true);
+  // A state saved before the options were recorded (its running values only): judged by its ring sizes, as then.
+  const old = { ...state, scalars: state.scalars.slice(0, 11) };
+  const taken = new RhythmTracker(options());
+  assert.equal(taken.restore(old), true);
+  assert.equal(taken.prematurity(), first.prematurity());
+});
+
+test('sameRhythmOptions: every option counts; none equals none only', () => {
+  assert.equal(sameRhythmOptions(options(), options()), true);
+  assert.equal(sameRhythmOptions(options(), options({ refractoryMs: 301 })), false);
+  assert.equal(sameRhythmOptions(undefined, undefined), true);
+  assert.equal(sameRhythmOptions(options(), undefined), false);
+});
+
+test('WindowBuffer.setRhythm: the samples stay and the next window is due as before; another tracker starts afresh, the same one goes on', () => {
+  const beats = regular(40, 800);
+  beats[30] -= 300;
+  const x = signal(beats, 33_000);
+  const spec = { id: 'ecg', channels: ['lead', 'other'] };
+  const opts = { size: 360, hop: 36, maxGapMs: 1000, minCompleteness: 0.9, rhythm: options() };
+  const buffer = new WindowBuffer(spec, opts);
+  const push = (from: number, to: number): Window[] => {
+    const out: Window[] = [];
+    for (let i = from; i < to; i++) for (const e of buffer.push({ ts: i * PERIOD_MS, values: [x[i], 0] })) if (e.kind === 'window') out.push(e.window);
+    return out;
+  };
+  // Windows end at samples 359 + 36k; stop one sample short of the one ending at 3959.
+  push(0, 3959);
+  assert.equal(buffer.setRhythm(options()), false, 'the same options: kept');
+  const other = options({ historyEvents: 12 });
+  assert.throws(() => buffer.setRhythm(options({ channel: 2 })), /rhythm options for stream 'ecg': channel/);
+  assert.deepEqual(buffer.rhythmOptions, options(), 'a refused change leaves the tracker');
+  assert.equal(buffer.setRhythm(other), true);
+  const next = push(3959, 3960);
+  assert.equal(next.length, 1, 'the window is complete at once');
+  assert.equal(next[0].prematurity, 1, 'the new tracker has no history yet');
+  const fresh = new RhythmTracker(other);
+  const expected: number[] = [];
+  const later: Window[] = [];
+  fresh.push(3959 * PERIOD_MS, [x[3959], 0]);
+  for (let i = 3960; i < x.length; i++) {
+    fresh.push(i * PERIOD_MS, [x[i], 0]);
+    for (const w of push(i, i + 1)) {
+      later.push(w);
+      expected.push(fresh.prematurity());
+    }
+  }
+  assert.deepEqual(later.map((w) => w.prematurity), expected);
+  assert.ok(Math.min(...expected) < 0.75, 'the new tracker finds the premature beat');
+  assert.equal(buffer.setRhythm(undefined), true);
+  assert.equal(buffer.snapshot().rhythm, undefined);
 });
