@@ -2,7 +2,8 @@
 // scores make its device (DBIRTH); a fault fires the anomaly alert, whose state arrives as DDATA
 // (`alert/anomaly/firing` true); a host's NCMD `Node Control/Rebirth` brings the NBIRTH and DBIRTHs again through
 // the daemon's own wiring, the DBIRTH carrying the firing alert; the resolve arrives as DDATA once the fault is
-// over; a stream forgotten after its idle time dies (DDEATH) and is not born again by the next rebirth.
+// over; a stream forgotten after its idle time dies (DDEATH) and is not born again by the next rebirth; a kill -9
+// brings the NDEATH will.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connectAsync } from 'mqtt';
@@ -17,7 +18,7 @@ const num = (v: unknown): number => (typeof v === 'object' && v !== null && 'toN
 const T0 = Math.floor((Date.now() - 3600_000) / 1000) * 1000;
 const suite = faultSuite('spbout');
 
-test('daemon: Sparkplug B out carries the alert state (DDATA, rebirth DBIRTH, resolve), answers a rebirth request, and a stream evicted idle gets a DDEATH', async () => {
+test('daemon: Sparkplug B out carries the alert state (DDATA, rebirth DBIRTH, resolve), answers a rebirth request, a stream evicted idle gets a DDEATH, and a kill -9 the NDEATH will', async () => {
   const rx = await connectAsync(suite.mosquitto.url, { clientId: 'spb-host', clean: true });
   const got: { topic: string; seq: number; metrics: ReadonlyMap<string, unknown> }[] = [];
   rx.on('message', (topic, payload) => {
@@ -91,6 +92,14 @@ test('daemon: Sparkplug B out carries the alert state (DDATA, rebirth DBIRTH, re
     await waitFor(() => got.slice(after).some((m) => m.topic === `spBv1.0/plant9/NBIRTH/${node}`), 'the NBIRTH', 10_000, topics);
     await new Promise((resolve) => setTimeout(resolve, 500));
     assert.deepEqual(got.slice(after).map((m) => m.topic), [`spBv1.0/plant9/NBIRTH/${node}`]);
+
+    // Killed (-9): the broker publishes the session's will, the NDEATH with the bdSeq of its NBIRTH.
+    d.signal('SIGKILL');
+    await d.exited;
+    await waitFor(() => topics().includes(`spBv1.0/plant9/NDEATH/${node}`), 'the NDEATH will', 20_000, topics);
+    const death = got.find((m) => m.topic === `spBv1.0/plant9/NDEATH/${node}`);
+    const lastBirth = got.filter((m) => m.topic === `spBv1.0/plant9/NBIRTH/${node}`).at(-1);
+    assert.equal(num(death?.metrics.get('bdSeq')), num(lastBirth?.metrics.get('bdSeq')), 'the will names the session of the births');
   } finally {
     await rx.endAsync(true);
   }
