@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connectAsync } from 'mqtt';
 import { pumpPayload } from '../../src/simulator/signals';
-import { faultSuite, pumpSeries, simAssets, topicOf } from '../helpers/faults';
+import { faultSuite, pollUntil, pumpSeries, simAssets, topicOf } from '../helpers/faults';
 import { waitFor } from '../helpers/mosquitto';
 import { sparkplugCodec } from '../helpers/sparkplugEdge';
 
@@ -100,6 +100,43 @@ test('daemon: Sparkplug B out carries the alert state (DDATA, rebirth DBIRTH, re
     const death = got.find((m) => m.topic === `spBv1.0/plant9/NDEATH/${node}`);
     const lastBirth = got.filter((m) => m.topic === `spBv1.0/plant9/NBIRTH/${node}`).at(-1);
     assert.equal(num(death?.metrics.get('bdSeq')), num(lastBirth?.metrics.get('bdSeq')), 'the will names the session of the births');
+  } finally {
+    await rx.endAsync(true);
+  }
+});
+
+test('daemon: after a restart the alerts it restored are in the births at once, before any new sample', async () => {
+  const rx = await connectAsync(suite.mosquitto.url, { clientId: 'spb-host-restart', clean: true });
+  const got: { topic: string; metrics: ReadonlyMap<string, unknown> }[] = [];
+  rx.on('message', (topic, payload) => got.push({ topic, metrics: new Map((codec.decodePayload(payload).metrics ?? []).map((m) => [m.name ?? '', m.value])) }));
+  await rx.subscribeAsync('spBv1.0/plant8/#', { qos: 0 });
+  const node = 'anomalyd-spbrestart-out';
+  const device = `spBv1.0/plant8/DBIRTH/${node}/line1:pump0`;
+  const topics = (): string[] => got.map((m) => m.topic);
+  try {
+    const first = await suite.daemon('spbrestart', { sinks: '  mqtt_out:\n    sparkplug: { group_id: plant8 }' });
+    await first.ready();
+    const pub = await suite.publisher('spbrestart-publisher');
+    // The fault runs to the last sample: the anomaly alert is firing when the daemon stops.
+    for (const s of pumpSeries(simAssets('pump', 1, 3, 1)[0].seed, T0, 130, [[60, 130]])) await pub.publish(topicOf('pump0'), pumpPayload(s), 1);
+    await waitFor(() => got.some((m) => m.metrics.get('alert/anomaly/firing') === true), 'the alert firing', 30_000, topics);
+    // Every sample scored before the stop, so none is left in the journal for the next run to score.
+    // Windows of 30, hop 10, over 130 samples: 11.
+    await pollUntil('every window scored', () => first.count('anomalyd_windows_scored_total'), (n) => n === 11, 20_000);
+    await first.drained();
+    first.signal('SIGTERM');
+    assert.equal((await first.exited).code, 0, first.log.slice(-3000));
+    const before = got.length;
+
+    // Restarted with nothing published: the restored alert comes back through Sink.reconcile, and its device is
+    // born with it (score metrics null: nothing scored yet in this run).
+    const second = suite.restart(first);
+    await second.ready();
+    await waitFor(() => got.slice(before).some((m) => m.topic === device), 'the DBIRTH after the restart', 20_000, topics);
+    const born = got.slice(before).find((m) => m.topic === device);
+    assert.equal(born?.metrics.get('alert/anomaly/firing'), true, 'the restored alert is in the birth');
+    assert.equal(born?.metrics.get('score'), null, 'no score yet in this run');
+    assert.equal(await second.count('anomalyd_windows_scored_total'), 0, 'nothing scored in this run');
   } finally {
     await rx.endAsync(true);
   }
