@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import { autoLearnDetection } from '../config/detection';
 import type { Config, DetectionConfig } from '../config/schema';
+import type { AlertNotice } from '../core/alert';
 import { systemClock } from '../core/clock';
 import { ConfigError, errorMessage } from '../core/errors';
 import { RefusalAlert, REFUSALS_QUIET_MS, REFUSALS_TO_PAGE } from '../core/refusalAlert';
@@ -16,7 +17,6 @@ import type { LearnedScales } from '../model/learnedModel';
 import type { LearnScales } from '../model/learnWorker';
 import type { DetectorSpec } from '../model/fitDetector';
 import { Pipeline, type StreamBinding } from '../pipeline/pipeline';
-import { AlertmanagerSink } from '../sinks/alertmanager';
 import type { EventPoint, Sink } from '../sinks/sink';
 import type { EmbeddedBroker } from '../sources/broker';
 import type { BrokerStats } from '../sources/brokerStats';
@@ -136,8 +136,13 @@ export class Daemon {
     return this.activeSinks.map((a) => a.sink);
   }
 
-  private alertmanager(): AlertmanagerSink | undefined {
-    return this.sinks.find((s): s is AlertmanagerSink => s instanceof AlertmanagerSink);
+  /**
+   * Tells sinks the alerts firing now (Sink.reconcile: Alertmanager re-asserts them, mqtt_out's Sparkplug births
+   * carry them), without those a maintenance window holds: those page nobody.
+   */
+  private reconcileSinks(active: readonly AlertNotice[], sinks: readonly Sink[] = this.sinks): void {
+    const unheld = active.filter((n) => !(this.maintenance?.holds(n.fingerprint) ?? false));
+    for (const sink of sinks) sink.reconcile?.(unheld);
   }
 
   /** What an auto-learning stream trains with: its settings as bound (the binder always bound it first). */
@@ -239,7 +244,7 @@ export class Daemon {
     const savedFilters = await SavedFilterStates.load(this.state, this.ctx('state').log);
     this.binder = createBinder(this.ctx('alerts'), c, this.state, {
       restoreFilter: (key, filter) => savedFilters.restore(key, filter),
-      onRestored: (active) => this.alertmanager()?.reconcile(active.filter((n) => !maintenance.holds(n.fingerprint))),
+      onRestored: (active) => this.reconcileSinks(active),
       notify: (notices) => this.pipeline?.notify(notices),
       scalesOf: (model) => this.models?.scalesOf(model),
       calibrationFor: (model) => this.models?.get(model)?.manifest.calibration,
@@ -317,7 +322,7 @@ export class Daemon {
       ...(c.limits.stall_summary_streams > 0
         ? { stallSummary: (this.stallSummary = new StallSummary({ fireAfter: c.limits.stall_summary_streams, groupWaitMs: c.limits.stall_summary_wait_ms, nextSequence: store.nextSequence })) }
         : {}),
-      reassert: (notices) => this.alertmanager()?.reconcile(notices),
+      reassert: (notices) => this.reconcileSinks(notices),
       gate: (notice) => {
         shadow.observeLive(notice);
         return maintenance.judge(notice);
@@ -626,8 +631,8 @@ export class Daemon {
       } catch (err) {
         this.log.error('A sink from the reloaded configuration did not start; what it was given stays in its buffer.', { sink: sink.name, error: errorMessage(err) });
       }
-      // A new Alertmanager sink does not know what is firing; re-assert it so Alertmanager does not expire it.
-      if (sink instanceof AlertmanagerSink && this.binder) sink.reconcile([...this.binder.active(), ...(this.stallSummary?.activeNotices() ?? [])]);
+      // A new sink does not know what is firing: Alertmanager would let it expire, a Sparkplug birth would omit it.
+      if (this.binder) this.reconcileSinks([...this.binder.active(), ...(this.stallSummary?.activeNotices() ?? [])], [sink]);
     }
   }
 

@@ -1,9 +1,8 @@
 // The source registry: one entry per input protocol, giving the config sections it reads and what a reload may
 // change in each, a factory from config to a Source (source.ts builds the MQTT one), and how a running
 // instance takes the live settings of a reloaded config. reloadPolicy (reloadPolicy.ts) reads what is live from
-// it. The next protocols are one entry each: Sparkplug B over MQTT would read its own section (and share the
-// connection settings' shape), OPC UA an endpoint section, each with the settings it can change without
-// reconnecting as `update` and the rest as `restart`.
+// it. OPC UA is the second entry (its own `opcua` section, replaced on any change of it); Sparkplug B is not an
+// entry but a decoder of the MQTT source (`decoder: sparkplug_b`), on the same connection and subscriptions.
 import type { Config } from '../config/schema';
 import type { ComponentContext } from '../core/context';
 import type { MqttSource } from '../sources/mqtt';

@@ -99,6 +99,12 @@ export interface Sink {
    * sink that announced the stream as alive somewhere says it is gone (mqtt_out's Sparkplug DDEATH).
    */
   streamGone?(stream: string): void;
+  /**
+   * The alerts firing now, told after a restart restored them, when a summary adopted a running one, or when this
+   * sink was built by a reload: state, not transitions (they were sent before). A sink that keeps alert state
+   * outside anomalyd re-asserts it (Alertmanager would let them expire; a Sparkplug birth must carry them).
+   */
+  reconcile?(active: readonly AlertNotice[]): void;
   /** Resolves when everything accepted so far is delivered or persisted. */
   flush(): Promise<void>;
   stop(): Promise<void>;

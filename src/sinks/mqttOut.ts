@@ -8,6 +8,8 @@
 //   alert topic of its stream and kind, from the same durable outbox as the webhook (outbox.ts): in order, one at a
 //   time, removed only once the broker acknowledged it, so a broker restart, an outage or a kill -9 of the daemon
 //   loses none; a notice acknowledged and then resent (the acknowledgement was lost) carries the same `key`.
+// - Sparkplug B (optional, sparkplugNode.ts): scores and alert states as metrics of an edge node on a session of
+//   its own.
 // - Status: `online` on the status topic at each connection, `offline` when stopping and, as the MQTT will, when
 //   the daemon dies; Home Assistant discovery configs (optional) per stream, after each connection.
 // The MQTT connection itself is the publisher given in (sources/mqttOutClient.ts in the daemon), so this file
@@ -159,12 +161,26 @@ export class MqttOutSink implements Sink {
     this.options.sparkplug?.node.deviceGone(stream);
   }
 
-  /** Never blocks: the notice goes to the outbox (disk write in the background) and the delivery loop wakes. */
+  /**
+   * Never blocks: the notice goes to the outbox (disk write in the background) and the delivery loop wakes; the
+   * Sparkplug node, if any, publishes the new alert state at once (QoS 0, no outbox: its births carry the state).
+   */
   writeAlert(notice: AlertNotice): void {
     // The same notices as reach the pagers: an alert held by maintenance or summarised by another is not a page.
     if (this.stopping || !reachesPagers(notice)) return;
+    this.options.sparkplug?.node.alert(notice);
     if (!this.started) this.beforeStart.push(notice);
     else this.accept(notice);
+  }
+
+  /**
+   * The alerts firing now (restored after a restart, or when this sink was rebuilt by a reload): the Sparkplug
+   * node's births must carry them. Not transitions: the alert topics already hold them retained, so nothing goes
+   * to the outbox.
+   */
+  reconcile(active: readonly AlertNotice[]): void {
+    if (this.stopping) return;
+    this.options.sparkplug?.node.reconcile(active.filter(reachesPagers));
   }
 
   async flush(): Promise<void> {

@@ -4,10 +4,15 @@
 // - NBIRTH (seq 0) at each connection, with bdSeq and `Node Control/Rebirth`; NDEATH with the same bdSeq is the
 //   will, and is published before a clean stop. bdSeq goes up by one per connection (kept in state_dir, so a
 //   host application never takes a late death of an earlier session for this one's).
-// - DBIRTH of a stream at its first score on a connection (and again whenever its metric set changes: expected
-//   values appearing), DDATA for every score after that; metrics `score`, `threshold`, `p_value` (Double),
-//   `anomalous` (Boolean), `expected/<channel>` (Double, where computed), timestamped with the window end.
-// - seq counts every NBIRTH/DBIRTH/DDATA 0..255 and wraps. Messages are QoS 0 and not retained, as the
+// - DBIRTH of a stream at its first score or first firing alert on a connection (and again whenever its metric
+//   set changes: expected values appearing), DDATA for every score after that; metrics `score`, `threshold`,
+//   `p_value` (Double), `anomalous` (Boolean), `expected/<channel>` (Double, where computed), timestamped with the
+//   window end (null in a birth before the first score), and the stream's alert states (sparkplugAlerts.ts).
+// - Alert states: only the notices that reach the pagers (as the mqtt_out alert topics). The birth carries the
+//   current state of every kind; a transition goes out as DDATA (NDATA for a daemon-wide kind, a metric of the
+//   node) with only what changed, when it happens. QoS 0 like every Sparkplug message: a host that missed it
+//   reads the state in the next birth (it asks with a rebirth), not from a retained message or an outbox.
+// - seq counts every NBIRTH/NDATA/DBIRTH/DDATA/DDEATH 0..255 and wraps. Messages are QoS 0 and not retained, as the
 //   specification has them; a score while disconnected is kept as the stream's latest and goes out in its DBIRTH
 //   after the reconnect.
 // - NCMD `Node Control/Rebirth` = true (a host application that missed the births, or lost its picture): NBIRTH
@@ -20,13 +25,15 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { get as sparkplugNamespace } from 'sparkplug-payload';
+import type { AlertKind, AlertNotice } from '../core/alert';
 import type { ComponentContext } from '../core/context';
 import { errorMessage } from '../core/errors';
 import type { ScorePoint } from '../core/sink';
 import { SPARKPLUG_NAMESPACE } from '../core/sparkplugNames';
 import type { MqttOutPublisher } from './mqttOut';
+import { alertState, birthAlertMetrics, changedAlertMetrics, DEVICE_ALERT_KINDS, isNodeAlert, NODE_ALERT_KINDS, type AlertState, type SparkplugMetric } from './sparkplugAlerts';
 
-type SparkplugMetric = { name: string; type: 'Double' | 'Boolean' | 'UInt64'; value: number | boolean; timestamp?: number };
+type NodeTopic = 'NBIRTH' | 'NDEATH' | 'NDATA' | 'DBIRTH' | 'DDATA' | 'DDEATH';
 
 const codec = sparkplugNamespace(SPARKPLUG_NAMESPACE);
 if (!codec) throw new Error(`sparkplug-payload lacks the ${SPARKPLUG_NAMESPACE} namespace`);
@@ -42,7 +49,7 @@ export const REBIRTH_METRIC = 'Node Control/Rebirth';
 /** Rebirth requests answered at most once per this many ms. */
 export const REBIRTH_MIN_INTERVAL_MS = 1_000;
 
-export function sparkplugTopic(group: string, kind: 'NBIRTH' | 'NDEATH' | 'NCMD' | 'DBIRTH' | 'DDATA' | 'DDEATH', edgeNode: string): string {
+export function sparkplugTopic(group: string, kind: NodeTopic | 'NCMD', edgeNode: string): string {
   return `${SPARKPLUG_NAMESPACE}/${group}/${kind}/${edgeNode}`;
 }
 
@@ -62,6 +69,16 @@ export function scoreMetrics(p: ScorePoint): SparkplugMetric[] {
   return metrics.map((m) => ({ ...m, timestamp: p.time }));
 }
 
+/** The score metrics of a device born before its first score: there, with no value yet. */
+function unscoredMetrics(time: number): SparkplugMetric[] {
+  const names = [['score', 'Double'], ['threshold', 'Double'], ['p_value', 'Double'], ['anomalous', 'Boolean']] as const;
+  return names.map(([name, type]) => ({ name, type, value: null, timestamp: time }));
+}
+
+function metricNames(metrics: readonly SparkplugMetric[]): ReadonlySet<string> {
+  return new Set(metrics.map((m) => m.name));
+}
+
 export interface SparkplugNodeOptions {
   readonly publisher: MqttOutPublisher;
   readonly group: string;
@@ -73,8 +90,14 @@ export interface SparkplugNodeOptions {
 
 export class SparkplugNode {
   private readonly latest = new Map<string, ScorePoint>();
+  /** Alert states by stream (only streams shown as devices: scored, or with an alert that fired). */
+  private readonly alerts = new Map<string, Map<AlertKind, AlertState>>();
+  /** The daemon-wide alerts, metrics of the node. */
+  private readonly nodeAlerts = new Map<AlertKind, AlertState>();
+  /** Whether this connection's NBIRTH went out (NDATA only after it). */
+  private nodeBorn = false;
   /** Devices born on this connection, with the metric names of their birth. */
-  private readonly born = new Map<string, string>();
+  private readonly born = new Map<string, ReadonlySet<string>>();
   private seq = 0;
   private bdSeq = 0;
   /** When the last rebirth request was answered (ms; -Infinity: never). */
@@ -141,29 +164,44 @@ export class SparkplugNode {
   /** The stream is no longer monitored: its device dies (DDEATH) if it was born on this connection. */
   deviceGone(stream: string): void {
     this.latest.delete(stream);
+    this.alerts.delete(stream);
     const device = sparkplugId(stream);
     if (!this.born.delete(device) || !this.o.publisher.connected) return;
     this.send(`${this.topic('DDEATH')}/${device}`, encodeSparkplug({ timestamp: this.now(), seq: this.nextSeq(), metrics: [] }));
   }
 
-  /** NBIRTH (seq 0, this session's bdSeq), then the DBIRTH of every stream with a score. */
+  /** NBIRTH (seq 0, this session's bdSeq, the daemon-wide alert states), then the DBIRTH of every device. */
   private births(): void {
     this.born.clear();
     this.seq = 0;
+    const now = this.now();
     const birth = encodeSparkplug({
-      timestamp: this.now(),
+      timestamp: now,
       seq: this.nextSeq(),
       metrics: [
         { name: 'bdSeq', type: 'UInt64', value: this.bdSeq },
         { name: REBIRTH_METRIC, type: 'Boolean', value: false },
+        ...birthAlertMetrics(NODE_ALERT_KINDS, this.nodeAlerts, now),
       ],
     });
     this.send(this.topic('NBIRTH'), birth);
-    for (const point of this.latest.values()) this.score(point);
+    this.nodeBorn = true;
+    for (const stream of new Set([...this.latest.keys(), ...this.alerts.keys()])) this.birthDevice(stream);
+  }
+
+  /** DBIRTH: the latest score's metrics (null before the first) and every alert state of the stream. */
+  private birthDevice(stream: string): void {
+    const point = this.latest.get(stream);
+    const time = point?.time ?? this.now();
+    const metrics = [...(point ? scoreMetrics(point) : unscoredMetrics(time)), ...birthAlertMetrics(DEVICE_ALERT_KINDS, this.alerts.get(stream), this.now())];
+    const device = sparkplugId(stream);
+    this.born.set(device, metricNames(metrics));
+    this.send(`${this.topic('DBIRTH')}/${device}`, encodeSparkplug({ timestamp: time, seq: this.nextSeq(), metrics }));
   }
 
   /** The connection dropped: the next one is a new session with the next bdSeq in its will and births. */
   disconnected(): void {
+    this.nodeBorn = false;
     this.bdSeq = (this.bdSeq + 1) % 256;
     this.o.publisher.setWill(this.death());
   }
@@ -172,14 +210,52 @@ export class SparkplugNode {
     this.latest.set(point.stream, point);
     if (!this.o.publisher.connected) return;
     const device = sparkplugId(point.stream);
+    const born = this.born.get(device);
     const metrics = scoreMetrics(point);
-    const names = metrics.map((m) => m.name).join('\n');
-    const kind = this.born.get(device) === names ? 'DDATA' : 'DBIRTH';
-    this.born.set(device, names);
-    this.send(`${this.topic(kind)}/${device}`, encodeSparkplug({ timestamp: point.time, seq: this.nextSeq(), metrics }));
+    // A score metric the birth did not name (expected values appearing) needs a new birth.
+    if (born === undefined || !metrics.every((m) => born.has(m.name))) {
+      this.birthDevice(point.stream);
+      return;
+    }
+    this.send(`${this.topic('DDATA')}/${device}`, encodeSparkplug({ timestamp: point.time, seq: this.nextSeq(), metrics }));
   }
 
-  private topic(kind: 'NBIRTH' | 'NDEATH' | 'DBIRTH' | 'DDATA' | 'DDEATH'): string {
+  /**
+   * A notice that reaches the pagers: the alert state of its kind. What changed goes out at once (DDATA, or NDATA
+   * for a daemon-wide kind); a firing alert of a stream not yet shown brings its device's birth.
+   */
+  alert(notice: AlertNotice): void {
+    const after = alertState(notice);
+    const connected = this.o.publisher.connected;
+    if (isNodeAlert(notice.kind)) {
+      const before = this.nodeAlerts.get(notice.kind);
+      this.nodeAlerts.set(notice.kind, after);
+      const changed = changedAlertMetrics(notice.kind, before, after);
+      if (changed.length > 0 && connected && this.nodeBorn) this.send(this.topic('NDATA'), encodeSparkplug({ timestamp: this.now(), seq: this.nextSeq(), metrics: changed }));
+      return;
+    }
+    let states = this.alerts.get(notice.stream);
+    // A resolve of a stream never shown, or gone (DDEATH) before its alerts were closed: nothing to show.
+    if (states === undefined && !after.firing && !this.latest.has(notice.stream)) return;
+    if (states === undefined) this.alerts.set(notice.stream, (states = new Map<AlertKind, AlertState>()));
+    const before = states.get(notice.kind);
+    states.set(notice.kind, after);
+    if (!connected || !this.nodeBorn) return;
+    const device = sparkplugId(notice.stream);
+    if (!this.born.has(device)) {
+      this.birthDevice(notice.stream);
+      return;
+    }
+    const changed = changedAlertMetrics(notice.kind, before, after);
+    if (changed.length > 0) this.send(`${this.topic('DDATA')}/${device}`, encodeSparkplug({ timestamp: this.now(), seq: this.nextSeq(), metrics: changed }));
+  }
+
+  /** The alerts firing now (after a restart or a rebuild of the sink): states, not transitions; unchanged ones send nothing. */
+  reconcile(active: readonly AlertNotice[]): void {
+    for (const notice of active) if (notice.status === 'firing') this.alert(notice);
+  }
+
+  private topic(kind: NodeTopic): string {
     return sparkplugTopic(this.o.group, kind, this.o.edgeNode);
   }
 

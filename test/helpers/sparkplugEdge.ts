@@ -63,12 +63,12 @@ export class EdgeNode {
 
   /**
    * One DDATA (NDATA for the node's own metrics) per sample, metrics by alias only, or by name with `named`;
-   * `seqSkip` makes each message's seq skip that many.
+   * `seqSkip` makes each message's seq skip that many (negative: step back, as a message reordered on the way).
    */
   async data(samples: readonly Sample[], seqSkip = 0, named = false): Promise<void> {
     for (const s of samples) {
       const metrics: UMetric[] = this.sent.map((name, i) => ({ ...(named ? { name } : { alias: this.aliases[i] }), type: 'Double', value: valueOf(s, name, i), timestamp: s.ts }));
-      this.seq = (this.seq + seqSkip) % 256;
+      this.seq = (this.seq + seqSkip + 256) % 256;
       await this.send(this.device === null ? 'NDATA' : 'DDATA', { timestamp: s.ts, seq: this.nextSeq(), metrics });
     }
   }

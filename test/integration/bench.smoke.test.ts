@@ -1,5 +1,5 @@
 // Smoke test of the benchmark harness (scripts/bench, issue 7), not a measurement: `--quick` sizes, a few
-// sections, well under a minute. Checks the contract (exactly one JSON object on stdout with the documented
+// sections (the cost of the expected values too), well under a minute. Checks the contract (exactly one JSON object on stdout with the documented
 // keys), that the sections it runs produce positive figures, and that the harness leaves no temp dirs behind.
 // torch is not installed from here (--no-install): without it the torch figures are null, which is allowed.
 import assert from 'node:assert/strict';
@@ -26,6 +26,11 @@ interface BenchResult {
   latency_ms: { p50: number | null; p99: number | null; missed?: number };
   memory: { rss_mb_1k_streams: number | null; rss_mb_10k_streams: number | null; rss_mb_10k_streams_quiet?: number; rss_mb_10k_streams_live_msgs_per_s?: number };
   startup_ms: number | null;
+  expected: null | {
+    scoring_wps_off: number;
+    scoring_wps_on: number;
+    influx_per_window: Record<'scores' | 'expected' | 'expected_and_denoised_hop5', { points: number; bytes: number }>;
+  };
   meta: { quick: boolean; notes: string[] };
 }
 
@@ -98,4 +103,18 @@ test('bench --quick ingest: raw subscriber and daemon both counted, ratio betwee
   assert.ok(Math.abs((b.ingest.ratio ?? 0) - (b.ingest.daemon_mps_qos1 ?? 0) / (b.ingest.raw_mps_qos1 ?? 1)) < 0.01, 'ratio = daemon / raw at QoS 1');
   // The stricter drain figures beside the live headline.
   for (const key of ['ratio_qos1', 'ratio_qos0', 'daemon_cpu_us_per_msg_qos1'] as const) positive(b.ingest.drain?.[key] ?? null, `ingest.drain.${key}`);
+});
+
+test('bench --quick expected: the cost of expected values, scoring with and without and InfluxDB points and bytes per window', { timeout: 120_000 }, async () => {
+  const r = await runBench(['--quick', '--json', '--no-install', '--only', 'expected'], 110_000);
+  assert.equal(r.code, 0, `bench exited ${r.code}:\n${r.stderr.slice(-3000)}`);
+  const b = JSON.parse(r.stdout.trim()) as BenchResult;
+  assert.ok(b.expected, 'the expected section ran');
+  positive(b.expected.scoring_wps_off, 'expected.scoring_wps_off');
+  positive(b.expected.scoring_wps_on, 'expected.scoring_wps_on');
+  const w = b.expected.influx_per_window;
+  // A score point alone, one more point with expected values, and one per sample of a hop of 5 with the denoised signal.
+  assert.deepEqual([w.scores.points, w.expected.points, w.expected_and_denoised_hop5.points], [1, 2, 7]);
+  assert.ok(w.scores.bytes < w.expected.bytes && w.expected.bytes < w.expected_and_denoised_hop5.bytes, JSON.stringify(w));
+  assert.equal(b.startup_ms, null, 'sections not asked for stay null');
 });

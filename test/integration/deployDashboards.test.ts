@@ -250,6 +250,12 @@ function driveMetrics(): { metrics: Metrics; timer: NodeJS.Timeout } {
     opcua.badValue(plcNode, 'bad', 'BadSensorFailure');
     opcua.queueOverflow(plcNode);
     opcua.subscriptionRecreated(plcNode.stream);
+    // The Sparkplug B input's (decoder sparkplug_b).
+    metrics.sparkplug.messages.inc({ type: 'DDATA' }, 5);
+    metrics.sparkplug.sequenceGaps.inc();
+    metrics.sparkplug.rebirths.inc({ result: 'sent' });
+    metrics.sparkplug.liveness.inc({ state: 'offline' });
+    metrics.messagesRejected.inc({ reason: 'unknown_alias' });
   };
   tick();
   const timer = setInterval(tick, 100);

@@ -368,6 +368,48 @@ describe('OPC UA source', () => {
     });
   });
 
+  describe('user name and password', () => {
+    // Its own client PKI, as the certificate identity's: trusting the PLC here must not change the other cases.
+    const ownPki = tempDir('anomalyd-opcua-pki-');
+    let plc: SimulatedPlc;
+    before(async () => {
+      plc = await SimulatedPlc.start({ assets: [{ name: 'Pump1', samples: pumpSeries(15, T0, 2_000) }], pkiDir: plcPki.dir, secure: true, users: { operator: 'pump-secret' } });
+    });
+    after(async () => {
+      await plc.stop();
+      ownPki.remove();
+    });
+    const signed = (): OpcuaSourceOptions['security'] => ({ mode: 'Sign', policy: 'Basic256Sha256', trustedCerts: [plc.certificateFile], pkiDir: ownPki.dir });
+
+    it('opens a session as the user, on a signed channel, and receives samples', async () => {
+      const events = new RecordedOpcuaEvents();
+      const got: StreamSamples[] = [];
+      const { source } = await startSource(options(plc.endpointUrl, events, { security: signed(), identity: { user: 'operator', password: 'pump-secret' } }), got);
+      try {
+        assert.equal(source.connected, true, events.detail);
+        assert.match(events.detail, /Sign, Basic256Sha256/);
+        await waitFor(() => timesOf(got).length >= 5, '5 samples', 15_000);
+      } finally {
+        await source.stop();
+      }
+    });
+
+    it('refuses a wrong password with a message that names the identity, never the password', async () => {
+      const events = new RecordedOpcuaEvents();
+      const got: StreamSamples[] = [];
+      const { source } = await startSource(options(plc.endpointUrl, events, { security: signed(), identity: { user: 'operator', password: 'not-the-secret' } }), got);
+      try {
+        assert.equal(source.connected, false);
+        assert.match(events.detail, /the server refused the identity in opcua\.identity \(user name and password, or certificate\)/);
+        assert.ok(!events.log.some((e) => JSON.stringify(e.args).includes('not-the-secret')), 'the password is in no event');
+        await sleep(300);
+        assert.equal(got.length, 0);
+      } finally {
+        await source.stop();
+      }
+    });
+  });
+
   describe('SignAndEncrypt', () => {
     let plc: SimulatedPlc;
     before(async () => {

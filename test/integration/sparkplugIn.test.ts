@@ -7,7 +7,8 @@
 //   is refused (not_born) and asks for a rebirth: an NCMD Node Control/Rebirth observed on the broker.
 // - Born again with the aliases reassigned (alias 1 now names another metric): scored, nothing pages (a stale
 //   alias table would feed the model permuted channels), the stream is online.
-// - A DDATA whose seq skips is counted and asks for a rebirth again (another NCMD).
+// - A DDATA whose seq skips is counted and asks for a rebirth again (another NCMD); one whose seq steps back
+//   (reordered) is counted too, and its data taken.
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -20,7 +21,7 @@ const codec = sparkplugCodec();
 const suite = faultSuite('sparkplug', { receiver: true });
 const T0 = Math.floor((Date.now() - 3600_000) / 1000) * 1000;
 
-test('Sparkplug B: births, data by alias scored, death offline without a stall page, rebirth with reused aliases, seq gaps ask for rebirths', async () => {
+test('Sparkplug B: births, data by alias scored, death offline without a stall page, rebirth with reused aliases, seq gaps and steps back ask for rebirths', async () => {
   const { receiver } = suite;
   const d = await suite.daemonFrom(
     'sparkplug',
@@ -113,6 +114,12 @@ sinks:
     assert.equal(metricValue(text, 'anomalyd_sparkplug_rebirth_requests_total', { result: 'sent' }), 2);
     assert.ok(counterValue(text, 'anomalyd_sparkplug_messages_total', { type: 'NCMD' }) >= 2, 'its own commands come back on its subscription: counted, not rejected');
     assert.equal(counterValue(text, 'anomalyd_messages_rejected_total', { reason: 'unknown_stream' }), 0);
+
+    // 5. A seq that steps back (a message reordered on the way): a gap too, and its data is still taken.
+    const samples = await d.metric('anomalyd_samples_total');
+    await gw1.data(pumpSeries(seeds[0], T0 + 261_000, 1), -2);
+    await pollUntil('the step back counted', () => d.metric('anomalyd_sparkplug_sequence_gaps_total'), (v) => v === 2, 10_000);
+    await pollUntil('its sample taken', () => d.metric('anomalyd_samples_total'), (v) => v === samples + 1, 10_000);
   } finally {
     await client.endAsync();
   }

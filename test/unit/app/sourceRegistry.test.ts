@@ -6,8 +6,10 @@ import { configSchema } from '../../../src/config/schema';
 import { loadConfigText } from '../../../src/config/load';
 import type { Config } from '../../../src/config/schema';
 import { RELOAD_POLICY } from '../../../src/app/reload';
-import { mqttSourceKind, SOURCE_KINDS } from '../../../src/app/sourceRegistry';
+import { opcuaIndexes } from '../../../src/app/opcuaSource';
+import { mqttSourceKind, opcuaSourceKind, SOURCE_KINDS } from '../../../src/app/sourceRegistry';
 import { MqttSource } from '../../../src/sources/mqtt';
+import { OpcuaSource } from '../../../src/sources/opcua';
 import { testContext } from '../../helpers/context';
 
 const BASE = `
@@ -26,6 +28,8 @@ test('every section a source kind reads is a top-level config section, classifie
     }
   }
   assert.deepEqual(mqttSourceKind.reads, { mqtt: { by: 'restart' }, subscriptions: { by: 'update' } });
+  assert.deepEqual(opcuaSourceKind.reads, { opcua: { by: 'rebuild' } });
+  assert.deepEqual(SOURCE_KINDS.map((k) => k.kind), ['mqtt', 'opcua']);
 });
 
 test('the MQTT kind builds its source without connecting and refuses subscriptions it cannot route', () => {
@@ -44,4 +48,27 @@ test('a reload updates the subscriptions of the running source', async () => {
   const source = mqttSourceKind.build(load(BASE), testContext('source.mqtt').ctx);
   const next = load(BASE.replace('plant/+/+/telemetry, template: "plant/', 'site/+/+/telemetry, template: "site/'));
   assert.deepEqual(await mqttSourceKind.update(source, next), { added: ['site/+/+/telemetry'], removed: ['plant/+/+/telemetry'] });
+});
+
+test("the OPC UA kind: configured only with an opcua section, built without connecting, and a reload's update takes the moved indexes", async () => {
+  const opcua = `opcua:
+  endpoint_url: opc.tcp://127.0.0.1:4840
+  subscriptions:
+    - stream: plc/line1/pump9
+      model: pump
+      items: [{ node_id: "ns=1;s=Pump9.a", channel: a }, { node_id: "ns=1;s=Pump9.b", channel: b }]
+`;
+  assert.equal(opcuaSourceKind.configured(load(BASE)), false);
+  const config = load(BASE + opcua);
+  assert.ok(opcuaSourceKind.configured(config));
+  const source = opcuaSourceKind.build(config, testContext('source.opcua').ctx);
+  assert.ok(source instanceof OpcuaSource);
+  assert.equal(source.connected, false, 'no I/O at build');
+  // Its stream's entry follows the MQTT subscriptions: one more of those moves it, in place.
+  const more = load(BASE.replace('subscriptions:\n', 'subscriptions:\n  - { topic: x/+/t, template: "x/{asset}/t", stream: "x/{asset}", decoder: json, model: pump, channels: [a] }\n') + opcua);
+  assert.equal(more.subscriptions.at(-1)?.stream, 'plc/line1/pump9');
+  assert.deepEqual([opcuaIndexes(config), opcuaIndexes(more)], [[1], [2]]);
+  // Delivery under the new index is proven with a real server in opcuaSource.test.ts (a reload's take-over).
+  await opcuaSourceKind.update(source, more);
+  assert.throws(() => opcuaSourceKind.update(source, load(BASE)), /1 subscriptions, not 0/, 'a section whose subscriptions changed is a rebuild, not an update');
 });
