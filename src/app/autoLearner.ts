@@ -10,7 +10,7 @@ import type { Window } from '../core/types';
 import type { BackendPreference } from '../model/backend';
 import type { Detector } from '../model/detector';
 import type { DetectorSpec } from '../model/fitDetector';
-import { loadLearnedModel, type LearnedScales } from '../model/learnedModel';
+import { loadLearnedModel, scalesOfLearned, type LearnedScales } from '../model/learnedModel';
 import type { LearnJob, LearnResult, LearnScales } from '../model/learnWorker';
 import type { StreamBinding, WindowLearner } from '../pipeline/pipeline';
 import type { StreamScoreFilter } from '../core/scoreFilter';
@@ -96,7 +96,7 @@ export class AutoLearner implements WindowLearner {
       outDir: dir,
       backend: this.opts.backend,
       hop: binding.window.hop,
-      ...(scales ? { ensemble: scales.ensemble, coarsePool: scales.coarsePool, transformScale: scales.transformScale } : {}),
+      ...(scales ? { ensemble: scales.ensemble, coarsePool: scales.coarsePool, coarsePeriod: scales.coarsePeriod, periodBaseline: scales.periodBaseline, transformScale: scales.transformScale } : {}),
     };
     this.ctx.log.info('Training a model for the stream in a worker thread.', { stream: binding.spec.id, windows: c.windows.length });
     const result = await runWorker(job, this.ctx.signal);
@@ -106,7 +106,8 @@ export class AutoLearner implements WindowLearner {
       c.training = false;
       return;
     }
-    const { detector, coarse, transformed } = await loadLearnedModel(dir, { channels: binding.spec.channels });
+    const learned = await loadLearnedModel(dir, { channels: binding.spec.channels });
+    const { detector } = learned;
     this.ctx.log.info('Learned a model; scoring starts.', {
       stream: binding.spec.id,
       threshold: result.threshold,
@@ -116,7 +117,7 @@ export class AutoLearner implements WindowLearner {
       transformed: result.transformed,
     });
     this.collecting.delete(c.model);
-    this.opts.onLearned(c.model, detector, { ...(coarse ? { coarse } : {}), ...(transformed ? { transformed } : {}) });
+    this.opts.onLearned(c.model, detector, scalesOfLearned(learned));
     // The range check of the stream's score filter starts from the range the model learnt from.
     const range = learnedRange(detector, binding.spec.channels);
     c.filter?.seedRange?.(range.lo, range.hi);

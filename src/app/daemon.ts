@@ -265,7 +265,7 @@ export class Daemon {
       const d = this.autoLearnDetection(b);
       const l = d.calibration.likelihood;
       // The extra scales are judged by the likelihood only: without it they would be learned for nothing.
-      return { ensemble: d.training.ensemble, coarsePool: l.enabled ? l.coarse_pool : 0, transformScale: l.enabled ? l.transform_scale : 'none' };
+      return { ensemble: d.training.ensemble, coarsePool: l.enabled ? l.coarse_pool : 0, coarsePeriod: l.enabled && l.coarse_period, periodBaseline: l.enabled && l.period_baseline, transformScale: l.enabled ? l.transform_scale : 'none' };
     };
     const learner = new AutoLearner(this.ctx('learner'), {
       windows: c.defaults.training.auto_learn_windows,

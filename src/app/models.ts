@@ -6,7 +6,7 @@ import type { Config } from '../config/schema';
 import type { ComponentContext } from '../core/context';
 import { ModelError } from '../core/errors';
 import { Detector } from '../model/detector';
-import { loadLearnedDetector, loadLearnedModel, type LearnedScales } from '../model/learnedModel';
+import { loadLearnedDetector, loadLearnedModel, scalesOfLearned, type LearnedScales } from '../model/learnedModel';
 import type { Manifest } from '../model/manifest';
 import { migrateLearnedDirs } from './learnedDirs';
 import type { ModelShape } from './modelShape';
@@ -51,7 +51,7 @@ export class ModelRegistry {
 
   /** Sets the extra scales' detectors of model `name` (an empty object drops them). */
   setScales(name: string, scales: LearnedScales): void {
-    if (scales.coarse || scales.transformed) this.scales.set(name, scales);
+    if (scales.coarse || scales.transformed || scales.period !== undefined) this.scales.set(name, scales);
     else this.scales.delete(name);
   }
 
@@ -105,10 +105,11 @@ export class ModelRegistry {
   async loadLearned(modelsDir: string): Promise<void> {
     for (const dir of await migrateLearnedDirs(modelsDir, this.ctx.log)) {
       try {
-        const { detector, coarse, transformed } = await loadLearnedModel(dir);
+        const learned = await loadLearnedModel(dir);
+        const { detector } = learned;
         const name = `${AUTO_PREFIX}${detector.manifest.stream}`;
         this.set(name, dir, detector);
-        this.setScales(name, { ...(coarse ? { coarse } : {}), ...(transformed ? { transformed } : {}) });
+        this.setScales(name, scalesOfLearned(learned));
         await this.loadLive(name);
       } catch (err) {
         if (!(err instanceof ModelError)) throw err;

@@ -6,6 +6,7 @@ import type { DetectionConfig } from '../config/schema';
 import type { StreamScoreFilter } from '../core/scoreFilter';
 import { CoarseScaleFilter } from '../model/coarseScale';
 import type { LearnedScales } from '../model/learnedModel';
+import { PeriodBaselineFilter, periodLag } from '../model/periodBaseline';
 import { TransformScaleFilter } from '../model/transformScale';
 import { scoreFilterKind } from './detection';
 
@@ -21,9 +22,11 @@ export function withScales(
   shape: { readonly stream: string; readonly channels: number; readonly size: number; readonly hop: number },
 ): StreamScoreFilter | undefined {
   if (!filter || scoreFilterKind(detection.calibration) !== 'likelihood') return filter;
-  const { coarse_pool: pool, transform_scale: transform } = detection.calibration.likelihood;
+  const { coarse_pool: pool, transform_scale: transform, period_baseline: baseline } = detection.calibration.likelihood;
   const { stream, channels, size, hop } = shape;
   let out = filter;
+  // Innermost, so it sees the other scales' scores too (each wrapper adds its scale on the way in).
+  if (baseline) out = new PeriodBaselineFilter(out, () => periodLag(scales()?.period, size, hop));
   if (transform !== 'none') out = new TransformScaleFilter(out, () => scales()?.transformed, { stream, size });
   if (pool >= 2) out = new CoarseScaleFilter(out, () => scales()?.coarse, { stream, pool, size, hop, channels });
   return out;

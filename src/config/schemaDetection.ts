@@ -256,6 +256,16 @@ export const likelihoodSchema = section(
       description:
         "Coarse time scale: with N >= 2, a second autoencoder of the same shape learns the stream mean-pooled by N samples (its window spans N times as long), and each window's coarse score is judged against its own history beside the main one; the more surprising of the two counts. Needs size x N + 64 learning samples, else the stream keeps one scale. Used by `evaluate` and by auto-learning (the coarse model is saved under the learned model's coarse/); models from `anomalyd train` have one scale. 0 = off.",
     }),
+    coarse_period: Type.Boolean({
+      default: false,
+      description:
+        "With coarse_pool >= 2: the coarse scale's pool is chosen from the stream's own period, found by autocorrelation of the learning samples alone: when the period is longer than the window, the pool that makes the coarse window span one period (round(period / window.size), at least 2), else coarse_pool. Recorded in the coarse model's manifest (pool). false = coarse_pool always.",
+    }),
+    period_baseline: Type.Boolean({
+      default: false,
+      description:
+        "Judge each scale's score by its rise over the same scale's score one period earlier (max(0, score - score then)): an error that recurs at the same phase of the stream's cycle every period is no news. The period is found by autocorrelation of the learning samples alone and recorded in the learned model's manifest (period); only a period longer than the window counts, and without one the scores are judged as they are. Learned models only (evaluate, auto-learning, replay of a learned model); models from `anomalyd train` have no period.",
+    }),
     transform_scale: oneOf(
       ['none', 'diff', 'demean'] as const,
       "Transformed scale: diff or demean = one more model (an ensemble of training.ensemble networks, as the main one) of the main model's shape learns the same windows with that input_transform, and its score of each window is judged against its own history beside the other scales; the most surprising scale counts. The differenced window sees a change of slope or of noise that a level-bound window's error hides. Used by `evaluate` and by auto-learning (saved under the learned model's transform/); models from `anomalyd train` have none. none = off.",

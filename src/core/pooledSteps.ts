@@ -42,6 +42,23 @@ export class PooledSteps {
     }
   }
 
+  /**
+   * A view of the same stream pooled by `pool`, holding the newest of this one's steps that fit its span: a coarse
+   * model that pools otherwise than configured (its pool chosen from the stream's period) re-cuts the view instead
+   * of waiting for it to refill. With a longer span it has fewer steps than it needs until more are pushed.
+   */
+  repooled(pool: number): PooledSteps {
+    const out = new PooledSteps(pool, this.size, this.channels);
+    const c = this.channels;
+    const keep = Math.min(this.count, out.span);
+    // The ring's newest step is just before `next`; copy the newest `keep` steps oldest first.
+    for (let k = keep; k > 0; k--) {
+      const step = (this.next - k + this.span) % this.span;
+      out.push(this.ring.subarray(step * c, (step + 1) * c));
+    }
+    return out;
+  }
+
   /** The pooled window of the last `size * pool` steps, oldest first, time-major; undefined until that many were pushed. */
   window(): Float32Array | undefined {
     if (this.count < this.span) return undefined;

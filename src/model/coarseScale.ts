@@ -18,7 +18,7 @@ import { ScaleFilterBase } from './scaleFilterBase';
  * scale is heard again once its view has refilled (`pool * size` steps), its history continuing where it stopped.
  */
 export class CoarseScaleFilter extends ScaleFilterBase {
-  private readonly pooled: PooledSteps;
+  private pooled: PooledSteps;
   private started = false;
   private sinceScored = 0;
   private last = Number.NaN;
@@ -46,11 +46,16 @@ export class CoarseScaleFilter extends ScaleFilterBase {
     const found = this.coarse();
     // A coarse model learned for another window shape cannot score this view.
     const detector = found && found.manifest.architecture.inputSize === size * channels ? found : undefined;
-    if (!detector || this.pooled.steps < this.options.pool * size) return this.inner.filter(o);
+    if (!detector) return this.inner.filter(o);
+    // The model pools as its manifest says (chosen from the stream's period: calibration.likelihood.coarse_period),
+    // else as configured; a view pooled otherwise is re-cut from the raw steps it holds.
+    const pool = detector.manifest.pool ?? this.options.pool;
+    if (pool !== this.pooled.pool) this.pooled = this.pooled.repooled(pool);
+    if (this.pooled.steps < pool * size) return this.inner.filter(o);
     // The pooled view moves by one pooled step every `pool` samples: the coarse window is scored then, and its
     // score stands for the windows in between (scoring it per sample costs `pool` times as much and was no
     // better on NAB: 67.6 against 67.7 standard over seeds 1-5).
-    if (this.sinceScored >= this.options.pool || Number.isNaN(this.last)) {
+    if (this.sinceScored >= pool || Number.isNaN(this.last)) {
       const values = this.pooled.window() as Float32Array;
       const window: Window = { stream: this.options.stream, start: o.time, end: o.time, size, channels, values, completeness: 1 };
       this.last = detector.score([window])[0].score;

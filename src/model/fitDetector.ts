@@ -39,6 +39,10 @@ export interface DetectorSpec {
   readonly levelTolerance?: number;
   readonly metric: ScoreMetric;
   readonly aggregate?: ScoreAggregate;
+  /** A coarse-scale model's pooling (raw samples per input step), recorded in its manifest; absent for other models. */
+  readonly pool?: number;
+  /** The stream's period (samples) found on the learning data, recorded in the manifest (period_baseline); absent: none. */
+  readonly period?: number;
   /**
    * The stream's rhythm joins the score (core/rhythm.ts); the windows must then carry their prematurity (cut with
    * window.rhythm), and the threshold is calibrated on the joined scores. Absent: none.
@@ -94,6 +98,8 @@ export async function trainDetector(
     window: manifestWindow(spec.window),
     ...(!isIdentity(transform) ? { transform } : {}),
     ...(levelBounds ? { levelBounds } : {}),
+    ...(spec.pool !== undefined ? { pool: spec.pool } : {}),
+    ...(spec.period !== undefined ? { period: spec.period } : {}),
     scaler: { ...scaler, margin: spec.scaleMargin, ...(spec.outOfRange === 'keep' ? { outOfRange: 'keep' as const } : {}) },
     architecture: {
       // Absent means dense: manifests from before conv1d existed are dense models.

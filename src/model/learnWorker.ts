@@ -5,6 +5,7 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage } from '../core/errors';
 import type { Window } from '../core/types';
+import { findPeriod } from '../core/period';
 import { stepsOfWindows } from '../core/pooledSteps';
 import { onBackendNotice, selectBackend, type BackendPreference } from './backend';
 import type { WindowTransform } from '../core/windowTransform';
@@ -21,6 +22,10 @@ export interface LearnScales {
   readonly ensemble: number;
   /** Coarse time scale's pooling (calibration.likelihood.coarse_pool; below 2: none). */
   readonly coarsePool: number;
+  /** The coarse pool is chosen from the learning steps' period (calibration.likelihood.coarse_period). */
+  readonly coarsePeriod: boolean;
+  /** The stream's period is found on the learning steps and recorded in the model (calibration.likelihood.period_baseline). */
+  readonly periodBaseline: boolean;
   /** Transformed scale's input transform (calibration.likelihood.transform_scale). */
   readonly transformScale: WindowTransform;
 }
@@ -60,17 +65,20 @@ async function run(job: LearnJob): Promise<LearnResult> {
   // its stderr unformatted.
   onBackendNotice(() => undefined);
   const backend = await selectBackend(job.backend);
+  const hop = job.hop ?? job.spec.window.hop;
+  const period = job.periodBaseline ? findPeriod(stepsOfWindows(job.windows, hop).steps, job.spec.stream.channels.length)?.steps : undefined;
   const spec = { ...job.spec, backend: backend.name };
   const ensemble = job.ensemble ?? 1;
-  const { detector, history } = await trainEnsemble(job.windows, spec, ensemble);
+  // The period belongs to the stream's own model (the filter reads it there), not to its other scales'.
+  const { detector, history } = await trainEnsemble(job.windows, { ...spec, ...(period !== undefined ? { period } : {}) }, ensemble);
   try {
     const pool = job.coarsePool ?? 0;
     let coarse: Detector | undefined;
     let transformed: Detector | undefined;
     try {
       if (pool >= 2) {
-        const { times, steps } = stepsOfWindows(job.windows, job.hop ?? spec.window.hop);
-        coarse = (await trainCoarseDetector(spec, pool, times, steps, ensemble))?.detector;
+        const { times, steps } = stepsOfWindows(job.windows, hop);
+        coarse = (await trainCoarseDetector(spec, { pool, fromPeriod: job.coarsePeriod ?? false }, times, steps, ensemble))?.detector;
       }
       const transform = job.transformScale ?? 'none';
       if (transform !== 'none') transformed = (await trainTransformDetector(spec, transform, job.windows, ensemble)).detector;

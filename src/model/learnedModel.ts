@@ -21,10 +21,19 @@ export interface LearnedScales {
   readonly coarse?: Detector;
   /** The transformed scale's detector (calibration.likelihood.transform_scale). */
   readonly transformed?: Detector;
+  /** The stream's period in samples, from the model's manifest (calibration.likelihood.period_baseline). */
+  readonly period?: number;
 }
 
 export interface LearnedModel extends LearnedScales {
   readonly detector: Detector;
+}
+
+/** The scales of a loaded learned model, and its period, for the stream's score filter (app/scaleFilters.ts). */
+export function scalesOfLearned(model: LearnedModel): LearnedScales {
+  const { coarse, transformed } = model;
+  const period = model.detector.manifest.period;
+  return { ...(coarse ? { coarse } : {}), ...(transformed ? { transformed } : {}), ...(period !== undefined ? { period } : {}) };
 }
 
 export async function saveLearnedModel(dir: string, model: LearnedModel): Promise<void> {

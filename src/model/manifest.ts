@@ -43,6 +43,16 @@ export interface Manifest {
    * widened by training.level_tolerance), null for the other channels; absent = the whole mean (plain demean).
    */
   readonly levelBounds?: LevelBounds;
+  /**
+   * A coarse-scale model only: raw samples mean-pooled into each of its input steps. Absent (every coarse model
+   * from before it, and every other model): the stream's configured calibration.likelihood.coarse_pool.
+   */
+  readonly pool?: number;
+  /**
+   * The stream's period in samples, found on the learning data (core/period.ts) when the model was learned with
+   * calibration.likelihood.period_baseline; absent otherwise (and in every manifest from before it).
+   */
+  readonly period?: number;
   /** `outOfRange` absent (every manifest from before it existed) means 'clip'. */
   readonly scaler: ScalerParams & { readonly margin: number; readonly outOfRange?: OutOfRange };
   readonly architecture: {
@@ -127,6 +137,8 @@ export function checkManifest(value: unknown, where: string): Manifest {
     problems.push('architecture.conv must give filters (positive integers), kernelSize and stride for a conv1d model');
   }
   if (m.transform !== undefined && !validTransform(m.transform, nCh)) problems.push(`transform must be none, demean or diff, or a list of those with one entry per channel (${nCh})`);
+  if (m.period !== undefined && (!isPositiveInt(m.period) || m.period < 2)) problems.push(`period must be a whole number >= 2 (got ${String(m.period)})`);
+  if (m.pool !== undefined && (!isPositiveInt(m.pool) || m.pool < 2)) problems.push(`pool must be a whole number >= 2 (got ${String(m.pool)})`);
   if (m.levelBounds !== undefined && !validLevelBounds(m.levelBounds, nCh)) {
     problems.push(`levelBounds must have one entry per channel (${nCh}), each null or [low, high] with finite low <= high`);
   }

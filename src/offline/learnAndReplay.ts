@@ -11,6 +11,7 @@ import type { Detector } from '../model/detector';
 import { trainCoarseDetector } from '../model/coarseModel';
 import { trainTransformDetector } from '../model/transformModel';
 import { withScales } from '../app/scaleFilters';
+import { findPeriod } from '../core/period';
 
 import { replayThroughPipeline, type ReplayOutput } from './streamReplay';
 
@@ -52,18 +53,22 @@ export async function learnAndReplay(
   }
   const spec = detectorSpec(ctx.detection, stream.id, stream, ctx.backend, ctx.version);
   const ensemble = ctx.detection.training.ensemble;
-  const { detector } = await trainEnsemble(train, spec, ensemble, (e) => ctx.onEpoch?.(e.epoch, e.epochs));
+  const likelihood = ctx.detection.calibration.likelihood;
+  // The period belongs to the stream's own model (the filter reads it there), not to its other scales'.
+  const period = likelihood.enabled && likelihood.period_baseline ? findPeriod(values.subarray(0, trainRows * channels), channels)?.steps : undefined;
+  const mainSpec = period !== undefined ? { ...spec, period } : spec;
+  const { detector } = await trainEnsemble(train, mainSpec, ensemble, (e) => ctx.onEpoch?.(e.epoch, e.epochs));
   let coarse: Detector | undefined;
   let transformed: Detector | undefined;
   try {
-    const { coarse_pool: pool, transform_scale: transformScale } = ctx.detection.calibration.likelihood;
+    const { coarse_pool: pool, coarse_period: fromPeriod, transform_scale: transformScale } = ctx.detection.calibration.likelihood;
     const base = newScoreFilter(ctx.detection.calibration, () => detector.manifest.calibration);
     // The extra scales join the likelihood only (SPOT judges the model's own score): learned only for it.
     if (base && scoreFilterKind(ctx.detection.calibration) === 'likelihood') {
       if (transformScale !== 'none') transformed = (await trainTransformDetector(spec, transformScale, train, ensemble)).detector;
-      if (pool >= 2) coarse = (await trainCoarseDetector(spec, pool, times.subarray(0, trainRows), values.subarray(0, trainRows * channels), ensemble))?.detector;
+      if (pool >= 2) coarse = (await trainCoarseDetector(spec, { pool, fromPeriod }, times.subarray(0, trainRows), values.subarray(0, trainRows * channels), ensemble))?.detector;
     }
-    const scales = { ...(coarse ? { coarse } : {}), ...(transformed ? { transformed } : {}) };
+    const scales = { ...(coarse ? { coarse } : {}), ...(transformed ? { transformed } : {}), ...(period !== undefined ? { period } : {}) };
     const filter = withScales(base, ctx.detection, () => scales, { stream: stream.id, channels, size: window.size, hop: window.hop });
     const replay = replayThroughPipeline(detector, {
       stream,

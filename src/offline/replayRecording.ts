@@ -4,7 +4,7 @@
 // notices the daemon's sinks would have received.
 import * as path from 'node:path';
 import { SensorCheck } from '../core/sensorCheck';
-import { loadLearnedModel, type LearnedScales } from '../model/learnedModel';
+import { loadLearnedModel, scalesOfLearned, type LearnedScales } from '../model/learnedModel';
 import { readManifest } from '../model/artifact';
 import { Detector } from '../model/detector';
 import { readCsv, type CsvSeries, type TimeUnit } from '../sources/csv';
@@ -36,13 +36,14 @@ export async function loadReplayModel(dir: string, cfg: ReplayConfig | undefined
   const configured = setup.configuredModel;
   const warnings = [...setup.warnings];
   if (setup.learnsOwnModel) {
-    const { detector, coarse, transformed } = await loadLearnedModel(dir);
+    const learned = await loadLearnedModel(dir);
+    const { detector, coarse, transformed } = learned;
     const dispose = (): void => {
       detector.dispose();
       coarse?.dispose();
       transformed?.dispose();
     };
-    return { detector, scales: { ...(coarse ? { coarse } : {}), ...(transformed ? { transformed } : {}) }, setup, fixedThreshold: false, dispose };
+    return { detector, scales: scalesOfLearned(learned), setup, fixedThreshold: false, dispose };
   }
   const loaded = await Detector.load(dir);
   const same = configured !== undefined && configured.path === path.resolve(dir);

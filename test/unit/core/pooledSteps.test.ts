@@ -35,3 +35,16 @@ void test('pooledWindows: one window per stride once full, none holding a missin
   // Windows whose span covers step 9 (ending at steps 9..16) are left out.
   assert.equal(pooledWindows('s', times, gappy, 1, 2, 4).length, all.length - 8);
 });
+
+void test('a view re-cut to another pool keeps the newest steps that fit its span', () => {
+  const view = new PooledSteps(2, 2, 1);
+  view.push([1, 2, 3, 4, 5]);
+  // Pool 2 holds the last 4 steps (2, 3, 4, 5); pooled by 1 over 2 steps: the last two.
+  assert.deepEqual(Array.from(view.repooled(1).window() ?? []), [4, 5]);
+  // Pooled by 3 over 2 steps needs 6: it has the 4 and waits for more.
+  const wider = view.repooled(3);
+  assert.equal(wider.steps, 4);
+  assert.equal(wider.window(), undefined);
+  wider.push([6, 7]);
+  assert.deepEqual(Array.from(wider.window() ?? []), [3, 6]);
+});

@@ -44,6 +44,17 @@ before(async () => {
   assert.equal(coarse.manifest.training.windows, 200 - SIZE * POOL + 1);
 });
 
+void test('coarse_period: the pool spans the learning steps\' period and the manifest records it; without a period, the configured pool', async () => {
+  // The learning rows cycle every 96 steps, 12 windows of 8: pool 12 (96 + 63 of the 200 steps make its windows).
+  const chosen = await trainCoarseDetector(SPEC, { pool: POOL, fromPeriod: true }, times.subarray(0, 200), values.subarray(0, 200));
+  assert.equal(chosen?.detector.manifest.pool, 12);
+  chosen?.detector.dispose();
+  const flat = new Float32Array(200).fill(5);
+  const fallback = await trainCoarseDetector(SPEC, { pool: POOL, fromPeriod: true }, times.subarray(0, 200), flat);
+  assert.equal(fallback?.detector.manifest.pool, POOL);
+  fallback?.detector.dispose();
+});
+
 void test('too few learning steps for the pooled windows: no coarse model', async () => {
   const steps = SIZE * POOL + MIN_COARSE_WINDOWS - 2;
   assert.equal(await trainCoarseDetector(SPEC, POOL, times.subarray(0, steps), values.subarray(0, steps)), undefined);
