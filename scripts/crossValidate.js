@@ -21,6 +21,7 @@ const os = require('node:os');
 const { execFileSync } = require('node:child_process');
 const { parseArgs } = require('node:util');
 const YAML = require('yaml');
+const { withOverrides } = require('./cv/overrides');
 
 const root = path.resolve(__dirname, '..');
 
@@ -101,17 +102,6 @@ function choose(results, folders, farLimit) {
 }
 
 /** The base config with each dotted key set to its value; null removes the key (the schema's default applies). */
-function withOverrides(base, set) {
-  const copy = structuredClone(base);
-  for (const [key, value] of Object.entries(set)) {
-    const parts = key.split('.');
-    let node = copy;
-    for (const p of parts.slice(0, -1)) node = node[p] ??= {};
-    if (value === null) delete node[parts[parts.length - 1]];
-    else node[parts[parts.length - 1]] = value;
-  }
-  return copy;
-}
 
 function print(report) {
   const head = ['candidate', ...report.folders.flatMap((f) => [`${f} F1`, `${f} FAR`])];

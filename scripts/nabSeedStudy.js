@@ -20,6 +20,7 @@ const os = require('node:os');
 const { execFileSync } = require('node:child_process');
 const { parseArgs } = require('node:util');
 const YAML = require('yaml');
+const { withOverrides } = require('./cv/overrides');
 
 const root = path.resolve(__dirname, '..');
 
@@ -92,17 +93,6 @@ function fileMeans(runs) {
   return out;
 }
 
-function withOverrides(base, set) {
-  const out = structuredClone(base);
-  for (const [key, value] of Object.entries(set)) {
-    const parts = key.split('.');
-    let o = out;
-    for (const p of parts.slice(0, -1)) o = o[p] ??= {};
-    if (value === null) delete o[parts.at(-1)];
-    else o[parts.at(-1)] = value;
-  }
-  return out;
-}
 
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sign = (x, digits) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
