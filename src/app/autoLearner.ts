@@ -96,7 +96,7 @@ export class AutoLearner implements WindowLearner {
       outDir: dir,
       backend: this.opts.backend,
       hop: binding.window.hop,
-      ...(scales ? { ensemble: scales.ensemble, coarsePool: scales.coarsePool, coarsePeriod: scales.coarsePeriod, periodBaseline: scales.periodBaseline, transformScale: scales.transformScale } : {}),
+      ...scales,
     };
     this.ctx.log.info('Training a model for the stream in a worker thread.', { stream: binding.spec.id, windows: c.windows.length });
     const result = await runWorker(job, this.ctx.signal);

@@ -299,7 +299,7 @@ export class Retrainer {
       backend: this.o.backend,
       hop: binding.window.hop,
       nice: this.o.nice ?? 10,
-      ...(scales ? { ensemble: scales.ensemble, coarsePool: scales.coarsePool, coarsePeriod: scales.coarsePeriod, periodBaseline: scales.periodBaseline, transformScale: scales.transformScale } : {}),
+      ...scales,
     };
     log.info('Retraining a model in a worker thread.', { stream: job.stream, model: job.model, trigger: job.trigger, windows: windows.length });
     const result: LearnResult = await runWorker(learn, this.o.ctx.signal);

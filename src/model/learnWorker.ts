@@ -65,20 +65,20 @@ async function run(job: LearnJob): Promise<LearnResult> {
   // its stderr unformatted.
   onBackendNotice(() => undefined);
   const backend = await selectBackend(job.backend);
-  const hop = job.hop ?? job.spec.window.hop;
-  const period = job.periodBaseline ? findPeriod(stepsOfWindows(job.windows, hop).steps, job.spec.stream.channels.length)?.steps : undefined;
+  const pool = job.coarsePool ?? 0;
+  // The steps under the windows, recovered once for the period and the coarse scale (only when one needs them).
+  const learning = job.periodBaseline || pool >= 2 ? stepsOfWindows(job.windows, job.hop ?? job.spec.window.hop) : undefined;
+  const period = job.periodBaseline && learning ? findPeriod(learning.steps, job.spec.stream.channels.length)?.steps : undefined;
   const spec = { ...job.spec, backend: backend.name };
   const ensemble = job.ensemble ?? 1;
   // The period belongs to the stream's own model (the filter reads it there), not to its other scales'.
   const { detector, history } = await trainEnsemble(job.windows, { ...spec, ...(period !== undefined ? { period } : {}) }, ensemble);
   try {
-    const pool = job.coarsePool ?? 0;
     let coarse: Detector | undefined;
     let transformed: Detector | undefined;
     try {
-      if (pool >= 2) {
-        const { times, steps } = stepsOfWindows(job.windows, hop);
-        coarse = (await trainCoarseDetector(spec, { pool, fromPeriod: job.coarsePeriod ?? false }, times, steps, ensemble))?.detector;
+      if (pool >= 2 && learning) {
+        coarse = (await trainCoarseDetector(spec, { pool, fromPeriod: job.coarsePeriod ?? false }, learning.times, learning.steps, ensemble))?.detector;
       }
       const transform = job.transformScale ?? 'none';
       if (transform !== 'none') transformed = (await trainTransformDetector(spec, transform, job.windows, ensemble)).detector;

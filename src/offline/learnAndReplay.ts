@@ -61,7 +61,7 @@ export async function learnAndReplay(
   let coarse: Detector | undefined;
   let transformed: Detector | undefined;
   try {
-    const { coarse_pool: pool, coarse_period: fromPeriod, transform_scale: transformScale } = ctx.detection.calibration.likelihood;
+    const { coarse_pool: pool, coarse_period: fromPeriod, transform_scale: transformScale } = likelihood;
     const base = newScoreFilter(ctx.detection.calibration, () => detector.manifest.calibration);
     // The extra scales join the likelihood only (SPOT judges the model's own score): learned only for it.
     if (base && scoreFilterKind(ctx.detection.calibration) === 'likelihood') {
